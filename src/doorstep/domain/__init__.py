@@ -1,0 +1,1 @@
+"""Plain-Python core of doorstep: entities, value objects, state machines, rules and events."""

@@ -1,0 +1,411 @@
+"""The return request aggregate and its lifecycle (DESIGN.md, "The lifecycle of a return")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from doorstep.domain.decision import Decision, Outcome, ReturnMethod
+from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
+from doorstep.domain.events import Event, EventRecorder
+
+
+class ReturnKind(StrEnum):
+    REFUND = "refund"  # 退货退款
+    EXCHANGE = "exchange"  # 换货
+    REFUND_ONLY = "refund_only"  # 仅退款
+
+
+class Reason(StrEnum):
+    NO_REASON = "no_reason"  # 七天无理由
+    QUALITY = "quality"
+    WRONG_ITEM = "wrong_item"
+    DAMAGED_ON_ARRIVAL = "damaged_on_arrival"
+    NOT_AS_DESCRIBED = "not_as_described"
+    ALLERGY = "allergy"
+    COUNTERFEIT = "counterfeit"
+
+    @property
+    def seller_at_fault(self) -> bool:
+        return self is not Reason.NO_REASON
+
+
+class ReturnStatus(StrEnum):
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    AWAITING_PICKUP = "awaiting_pickup"
+    AWAITING_DROPOFF = "awaiting_dropoff"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    REFUNDED = "refunded"
+    EXCHANGED = "exchanged"
+    DISPUTED = "disputed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+S = ReturnStatus
+CANCELLABLE = frozenset(
+    {S.SUBMITTED, S.IN_REVIEW, S.APPROVED, S.AWAITING_PICKUP, S.AWAITING_DROPOFF}
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What the buyer declares about the item's state (商品完好)."""
+
+    opened: bool = False
+    seal_intact: bool = True
+    tags_attached: bool = True
+    activated: bool = False
+    used: bool = False
+    accessories_complete: bool = True
+    labels_intact: bool = True
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    order_line_id: str
+    sku: str
+    quantity: int
+    reason: Reason
+    condition: Condition = Condition()
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError("quantity must be positive")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A photo or a text the buyer attached; photos are stored elsewhere by id."""
+
+    evidence_id: str
+    kind: str  # "photo" | "text"
+    added_at: datetime
+    photo_id: str | None = None
+    text: str = ""
+
+
+class InspectionResult(StrEnum):
+    PASSED = "passed"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the courier found at the door; it settles later disputes about condition."""
+
+    result: InspectionResult
+    checklist: dict[str, bool]
+    photo_ids: tuple[str, ...]
+    verified_weight_g: int | None
+    inspected_at: datetime
+    courier_id: str
+    note: str = ""
+    refusal_reason: str | None = None
+
+
+class Grade(StrEnum):
+    """Warehouse QC grade."""
+
+    A = "A"  # resellable as new
+    B = "B"  # resellable as open box
+    C = "C"  # damaged or not as returned-declared: dispute
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    grade: Grade
+    checked_at: datetime
+    by: str
+    note: str = ""
+    photo_ids: tuple[str, ...] = ()
+
+    @property
+    def acceptable(self) -> bool:
+        return self.grade in (Grade.A, Grade.B)
+
+
+@dataclass
+class ReturnRequest(EventRecorder):
+    """One return (or exchange) of lines from one order; the aggregate root."""
+
+    return_id: str
+    buyer_id: str
+    order_id: str
+    kind: ReturnKind
+    lines: list[ReturnLine]
+    created_at: datetime
+    status: ReturnStatus = ReturnStatus.SUBMITTED
+    evidence: list[Evidence] = field(default_factory=list)
+    decision: Decision | None = None
+    method: ReturnMethod | None = None
+    appointment_id: str | None = None
+    appointment_history: list[str] = field(default_factory=list)
+    waybill_no: str | None = None
+    carrier_id: str | None = None
+    inspection: Inspection | None = None
+    received_at: datetime | None = None
+    quality_check: QualityCheck | None = None
+    refund_id: str | None = None
+    cancel_reason: str | None = None
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        EventRecorder.__init__(self)
+        if not self.lines:
+            raise InvalidInput(
+                "return_without_lines",
+                "A return needs at least one line.",
+                "退货申请至少需要一件商品。",
+            )
+
+    # --- helpers -------------------------------------------------------------------------
+    def _move(self, to: ReturnStatus, action: str, at: datetime, **data: Any) -> None:
+        self.record(
+            Event(
+                f"return.{action}",
+                "return_request",
+                self.return_id,
+                at,
+                {"from": self.status.value, "to": to.value, **data},
+            )
+        )
+        self.status = to
+
+    def _require(self, action: str, *allowed: ReturnStatus) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition("return_request", self.status.value, action)
+
+    @classmethod
+    def open(
+        cls,
+        return_id: str,
+        buyer_id: str,
+        order_id: str,
+        kind: ReturnKind,
+        lines: list[ReturnLine],
+        at: datetime,
+    ) -> ReturnRequest:
+        """A new request in ``submitted``, with its first event."""
+        request = cls(return_id, buyer_id, order_id, kind, lines, at)
+        request.record(
+            Event(
+                "return.submitted",
+                "return_request",
+                return_id,
+                at,
+                {
+                    "kind": kind.value,
+                    "lines": [
+                        {"sku": ln.sku, "quantity": ln.quantity, "reason": ln.reason.value}
+                        for ln in lines
+                    ],
+                },
+            )
+        )
+        return request
+
+    # --- evidence and audit --------------------------------------------------------------
+    def add_evidence(self, evidence: Evidence) -> None:
+        """Attach a photo or text while the request is still being decided or disputed."""
+        self._require("add_evidence", S.SUBMITTED, S.IN_REVIEW, S.APPROVED, S.DISPUTED)
+        if len(self.evidence) >= 20:
+            raise Conflict(
+                "too_much_evidence",
+                "At most 20 pieces of evidence per return.",
+                "每个退货申请最多上传 20 份凭证。",
+            )
+        self.evidence.append(evidence)
+        self.record(
+            Event(
+                "return.evidence_added",
+                "return_request",
+                self.return_id,
+                evidence.added_at,
+                {"evidence_id": evidence.evidence_id, "kind": evidence.kind},
+            )
+        )
+
+    def apply_decision(self, decision: Decision) -> None:
+        """Take the automatic audit's outcome (from ``submitted``)."""
+        self._require("decide", S.SUBMITTED)
+        self._settle(decision)
+
+    def review(self, decision: Decision) -> None:
+        """Take an ops reviewer's outcome (from ``in_review``); review cannot hold again."""
+        self._require("review", S.IN_REVIEW)
+        if decision.outcome is Outcome.REVIEW:
+            raise InvalidInput(
+                "review_must_decide",
+                "A review must approve or reject.",
+                "人工审核必须给出同意或拒绝。",
+            )
+        self._settle(decision)
+
+    def _settle(self, decision: Decision) -> None:
+        self.decision = decision
+        target = {
+            Outcome.APPROVE: S.APPROVED,
+            Outcome.REJECT: S.REJECTED,
+            Outcome.REVIEW: S.IN_REVIEW,
+        }[decision.outcome]
+        self._move(
+            target,
+            {S.APPROVED: "approved", S.REJECTED: "rejected", S.IN_REVIEW: "held_for_review"}[
+                target
+            ],
+            decision.decided_at,
+            policy_version=decision.policy_version,
+            decided_by=decision.decided_by,
+            reasons=[f.reason for f in decision.findings if f.verdict.value != "pass"],
+        )
+
+    # --- choosing a method ---------------------------------------------------------------
+    def _check_offered(self, method: ReturnMethod, at: datetime) -> None:
+        offer = self.decision.offers(method) if self.decision else None
+        if offer is None:
+            raise Conflict(
+                "method_not_offered",
+                f"Return method {method.value} is not offered for this return.",
+                "该退货不支持此退回方式。",
+                method=method.value,
+                why=(self.decision.unavailable.get(method.value) if self.decision else None),
+            )
+        if offer.until is not None and at > offer.until:
+            raise Conflict(
+                "method_expired",
+                f"Return method {method.value} was available until {offer.until.isoformat()}.",
+                f"该退回方式的截止时间 {offer.until.isoformat()} 已过。",
+                until=offer.until.isoformat(),
+            )
+
+    def schedule_pickup(self, appointment_id: str, at: datetime) -> None:
+        """Attach a booked door-pickup appointment (also used when rescheduling onto another)."""
+        self._require("schedule_pickup", S.APPROVED, S.AWAITING_PICKUP)
+        self._check_offered(ReturnMethod.PICKUP, at)
+        self.method = ReturnMethod.PICKUP
+        self.appointment_id = appointment_id
+        if appointment_id not in self.appointment_history:
+            self.appointment_history.append(appointment_id)
+        if self.status is S.AWAITING_PICKUP:
+            self.record(
+                Event(
+                    "return.pickup_moved",
+                    "return_request",
+                    self.return_id,
+                    at,
+                    {"appointment_id": appointment_id},
+                )
+            )
+        else:
+            self._move(S.AWAITING_PICKUP, "pickup_scheduled", at, appointment_id=appointment_id)
+
+    def release_pickup(self, at: datetime, reason: str) -> None:
+        """The appointment was cancelled: back to ``approved`` to choose again."""
+        self._require("release_pickup", S.AWAITING_PICKUP)
+        self.appointment_id = None
+        self.method = None
+        self._move(S.APPROVED, "pickup_released", at, reason=reason)
+
+    def choose_self_send(self, method: ReturnMethod, carrier_id: str | None, at: datetime) -> None:
+        """Drop off at a station or ship it oneself."""
+        self._require("choose_method", S.APPROVED)
+        if method is ReturnMethod.PICKUP:
+            raise InvalidInput(
+                "use_booking_for_pickup",
+                "Door pickup is chosen by booking a slot.",
+                "上门取件请通过预约时段选择。",
+            )
+        self._check_offered(method, at)
+        self.method = method
+        self.carrier_id = carrier_id
+        self._move(S.AWAITING_DROPOFF, "awaiting_dropoff", at, method=method.value)
+
+    def register_shipment(self, waybill_no: str, carrier_id: str, at: datetime) -> None:
+        """The buyer reports the waybill of a drop-off or self-shipped parcel."""
+        self._require("register_shipment", S.AWAITING_DROPOFF)
+        self.waybill_no = waybill_no
+        self.carrier_id = carrier_id
+        self._move(S.IN_TRANSIT, "shipped", at, waybill_no=waybill_no, carrier_id=carrier_id)
+
+    # --- at the door ---------------------------------------------------------------------
+    def record_inspection(self, inspection: Inspection) -> None:
+        """The courier's door inspection; a refusal keeps the return waiting for pickup."""
+        self._require("inspect", S.AWAITING_PICKUP)
+        self.inspection = inspection
+        self.record(
+            Event(
+                "return.inspected_at_door",
+                "return_request",
+                self.return_id,
+                inspection.inspected_at,
+                {
+                    "result": inspection.result.value,
+                    "refusal_reason": inspection.refusal_reason,
+                    "photos": len(inspection.photo_ids),
+                },
+            )
+        )
+
+    def pick_up(self, waybill_no: str, carrier_id: str, at: datetime) -> None:
+        """The courier took the parcel; requires a passed door inspection."""
+        self._require("pick_up", S.AWAITING_PICKUP)
+        if self.inspection is None or self.inspection.result is not InspectionResult.PASSED:
+            raise Conflict(
+                "inspection_required",
+                "A passed door inspection is required before pickup.",
+                "取件前需完成上门验货且验货通过。",
+            )
+        self.waybill_no = waybill_no
+        self.carrier_id = carrier_id
+        self._move(S.PICKED_UP, "picked_up", at, waybill_no=waybill_no, carrier_id=carrier_id)
+
+    def mark_in_transit(self, at: datetime, location: str = "") -> None:
+        self._require("mark_in_transit", S.PICKED_UP)
+        self._move(S.IN_TRANSIT, "in_transit", at, location=location)
+
+    # --- at the warehouse ----------------------------------------------------------------
+    def receive(self, at: datetime, warehouse_id: str) -> None:
+        self._require("receive", S.PICKED_UP, S.IN_TRANSIT)
+        self.received_at = at
+        self._move(S.RECEIVED, "received", at, warehouse_id=warehouse_id)
+
+    def grade(self, check: QualityCheck) -> None:
+        """Warehouse QC: a good grade makes the return refundable, a bad one disputed."""
+        self._require("grade", S.RECEIVED)
+        self.quality_check = check
+        target = S.INSPECTED if check.acceptable else S.DISPUTED
+        self._move(
+            target,
+            "quality_checked" if check.acceptable else "disputed",
+            check.checked_at,
+            grade=check.grade.value,
+        )
+
+    def mark_refunded(self, refund_id: str, amount_fen: int, at: datetime) -> None:
+        self._require("refund", S.INSPECTED)
+        if self.kind is ReturnKind.EXCHANGE:
+            raise IllegalTransition("return_request", "exchange", "refund")
+        self.refund_id = refund_id
+        self._move(S.REFUNDED, "refunded", at, refund_id=refund_id, amount_fen=amount_fen)
+
+    def close(self, at: datetime) -> None:
+        self._require("close", S.REFUNDED, S.EXCHANGED, S.REJECTED)
+        self._move(S.CLOSED, "closed", at)
+
+    def cancel(self, at: datetime, reason: str) -> None:
+        """The buyer withdraws; allowed any time before the parcel is picked up."""
+        self._require("cancel", *CANCELLABLE)
+        self.cancel_reason = reason
+        self.appointment_id = None
+        self._move(S.CANCELLED, "cancelled", at, reason=reason)
