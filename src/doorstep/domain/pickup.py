@@ -1,0 +1,292 @@
+"""Door pickup: which windows can still be booked, and the appointment aggregate."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from doorstep.domain.address import Address
+from doorstep.domain.clock import SHANGHAI, local
+from doorstep.domain.coverage import SlotTemplate, Window
+from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
+from doorstep.domain.events import Event, EventRecorder
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """Cut-offs for booking (RULES.md §4); settings, since carriers differ."""
+
+    horizon_days: int = 3  # today, tomorrow, the day after
+    close_before_end: timedelta = timedelta(hours=2)
+    same_day_until: time = time(17, 0)  # after this, only next-day slots are offered
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.horizon_days <= 14:
+            raise ValueError("horizon_days must be 1–14")
+        if self.close_before_end < timedelta(0):
+            raise ValueError("close_before_end must not be negative")
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    """One bookable window of one carrier in one area on one day."""
+
+    adcode: str
+    carrier_id: str
+    day: date
+    window: Window
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.combine(self.day, self.window.start, tzinfo=SHANGHAI)
+
+    @property
+    def ends_at(self) -> datetime:
+        return datetime.combine(self.day, self.window.end, tzinfo=SHANGHAI)
+
+    @property
+    def key(self) -> str:
+        return f"{self.adcode}/{self.carrier_id}/{self.day.isoformat()}/{self.window.label}"
+
+
+def closes_at(slot: SlotRef, rules: BookingRules) -> datetime:
+    """The last moment the slot can be booked."""
+    return slot.ends_at - rules.close_before_end
+
+
+def open_slots(
+    adcode: str, carrier_id: str, template: SlotTemplate, now: datetime, rules: BookingRules
+) -> list[SlotRef]:
+    """Every window of the template in the horizon that can still be booked at ``now``."""
+    wall = local(now)
+    first_day = 0 if wall.time() < rules.same_day_until else 1
+    out = []
+    for offset in range(first_day, rules.horizon_days):
+        day = wall.date() + timedelta(days=offset)
+        for window in template.windows:
+            slot = SlotRef(adcode, carrier_id, day, window)
+            if now <= closes_at(slot, rules):
+                out.append(slot)
+    return out
+
+
+def check_bookable(
+    slot: SlotRef, template: SlotTemplate, now: datetime, rules: BookingRules
+) -> None:
+    """Refuse a window that the template does not have or that has closed."""
+    if template.window(slot.window.start) != slot.window:
+        raise InvalidInput(
+            "slot_not_in_template",
+            f"{slot.window.label} is not a pickup window here.",
+            f"{slot.window.label} 不是该地区的可预约时段。",
+        )
+    if slot not in open_slots(slot.adcode, slot.carrier_id, template, now, rules):
+        raise Conflict(
+            "slot_closed",
+            f"The {slot.day} {slot.window.label} window can no longer be booked.",
+            f"{slot.day} {slot.window.label} 时段已截止预约。",
+            slot=slot.key,
+        )
+
+
+class FailureReason(StrEnum):
+    """Why a pickup attempt failed, as courier companies report it (RULES.md §6)."""
+
+    BAD_PHONE = "bad_phone"
+    BUYER_UNREACHABLE = "buyer_unreachable"
+    NO_ACCESS = "no_access"
+    TIME_CHANGED_BY_BUYER = "time_changed_by_buyer"
+    WEATHER = "weather"
+    TRAFFIC = "traffic"
+    GOODS_NOT_ACCEPTABLE = "goods_not_acceptable"
+    INSPECTION_REFUSED = "inspection_refused"
+
+    @property
+    def buyer_side(self) -> bool:
+        return self in {
+            FailureReason.BAD_PHONE,
+            FailureReason.BUYER_UNREACHABLE,
+            FailureReason.TIME_CHANGED_BY_BUYER,
+            FailureReason.GOODS_NOT_ACCEPTABLE,
+            FailureReason.INSPECTION_REFUSED,
+        }
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    ASSIGNED = "assigned"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+A = AppointmentStatus
+ACTIVE = frozenset({A.BOOKED, A.ASSIGNED, A.ARRIVED})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: datetime
+    courier_id: str | None
+    outcome: str
+    reason: FailureReason | None = None
+    note: str = ""
+
+
+def new_pickup_code() -> str:
+    """Six digits the buyer tells the courier, so a parcel goes only to the booked courier."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+@dataclass
+class Appointment(EventRecorder):
+    """A booked pickup window at one address; it may carry several returns of one buyer."""
+
+    appointment_id: str
+    buyer_id: str
+    address: Address
+    slot: SlotRef
+    return_ids: list[str]
+    created_at: datetime
+    pickup_code: str = field(default_factory=new_pickup_code)
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    courier_id: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    arrived_at: datetime | None = None
+    completed_at: datetime | None = None
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        EventRecorder.__init__(self)
+
+    def _event(self, name: str, at: datetime, **data: object) -> None:
+        self.record(
+            Event(f"appointment.{name}", "appointment", self.appointment_id, at, dict(data))
+        )
+
+    def _require(self, action: str, *allowed: AppointmentStatus) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition("appointment", self.status.value, action)
+
+    @classmethod
+    def book(
+        cls,
+        appointment_id: str,
+        buyer_id: str,
+        address: Address,
+        slot: SlotRef,
+        return_ids: list[str],
+        at: datetime,
+    ) -> Appointment:
+        """A new appointment for a slot whose capacity the caller has already taken."""
+        appt = cls(appointment_id, buyer_id, address, slot, list(return_ids), at)
+        appt._event(
+            "booked",
+            at,
+            slot=slot.key,
+            window=slot.window.label,
+            day=slot.day.isoformat(),
+            carrier_id=slot.carrier_id,
+            returns=list(return_ids),
+        )
+        return appt
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def join(self, return_id: str, at: datetime) -> None:
+        """Add another return of the same buyer to this visit."""
+        self._require("join", A.BOOKED, A.ASSIGNED)
+        if return_id in self.return_ids:
+            return
+        self.return_ids.append(return_id)
+        self._event("return_joined", at, return_id=return_id)
+
+    def leave(self, return_id: str, at: datetime) -> None:
+        """A return leaves the visit (it was cancelled); an empty visit is cancelled."""
+        if return_id not in self.return_ids:
+            return
+        self.return_ids.remove(return_id)
+        self._event("return_left", at, return_id=return_id)
+        if not self.return_ids and self.active:
+            self.cancel(at, "no_returns_left")
+
+    def reschedule(self, slot: SlotRef, at: datetime, reason: str = "buyer_request") -> SlotRef:
+        """Move to another window (also after a failed attempt); returns the old slot."""
+        self._require("reschedule", A.BOOKED, A.ASSIGNED, A.FAILED)
+        if slot == self.slot:
+            raise Conflict("same_slot", "That is already the booked window.", "已预约该时段。")
+        old, self.slot = self.slot, slot
+        self.status = A.BOOKED
+        self.courier_id = None
+        self.arrived_at = None
+        self._event(
+            "rescheduled",
+            at,
+            old=old.key,
+            new=slot.key,
+            reason=reason,
+            day=slot.day.isoformat(),
+            window=slot.window.label,
+        )
+        return old
+
+    def assign(self, courier_id: str, at: datetime) -> None:
+        self._require("assign", A.BOOKED, A.ASSIGNED)
+        self.courier_id = courier_id
+        self.status = A.ASSIGNED
+        self._event("courier_assigned", at, courier_id=courier_id)
+
+    def arrive(self, courier_id: str, at: datetime) -> None:
+        self._require("arrive", A.ASSIGNED)
+        self._check_courier(courier_id)
+        self.status = A.ARRIVED
+        self.arrived_at = at
+        late = at > self.slot.ends_at
+        self._event("courier_arrived", at, courier_id=courier_id, late=late)
+
+    def check_code(self, code: str) -> None:
+        """The buyer's code must match before anything leaves the door."""
+        if not secrets.compare_digest(code.encode(), self.pickup_code.encode()):
+            raise Conflict(
+                "pickup_code_mismatch", "The pickup code does not match.", "取件码不正确。"
+            )
+
+    def complete(self, courier_id: str, at: datetime) -> None:
+        self._require("complete", A.ARRIVED)
+        self._check_courier(courier_id)
+        self.status = A.COMPLETED
+        self.completed_at = at
+        self.attempts.append(Attempt(at, courier_id, "picked_up"))
+        self._event("completed", at, courier_id=courier_id)
+
+    def fail(self, courier_id: str, reason: FailureReason, at: datetime, note: str = "") -> None:
+        """A failed attempt; the appointment waits to be rescheduled."""
+        self._require("fail", A.ASSIGNED, A.ARRIVED)
+        self._check_courier(courier_id)
+        self.status = A.FAILED
+        self.attempts.append(Attempt(at, courier_id, "failed", reason, note))
+        self._event(
+            "attempt_failed",
+            at,
+            courier_id=courier_id,
+            reason=reason.value,
+            attempt=len(self.attempts),
+        )
+
+    def cancel(self, at: datetime, reason: str) -> None:
+        self._require("cancel", A.BOOKED, A.ASSIGNED, A.FAILED)
+        self.status = A.CANCELLED
+        self._event("cancelled", at, reason=reason)
+
+    def _check_courier(self, courier_id: str) -> None:
+        if self.courier_id != courier_id:
+            raise Conflict(
+                "not_your_task",
+                "This pickup is assigned to another courier.",
+                "该取件任务已分配给其他快递员。",
+            )
