@@ -1,0 +1,5 @@
+"""Untrusted image uploads: validate, normalise and strip them before storage."""
+
+from doorstep.adapters.images.sanitize import SanitizedImage, sanitize_image
+
+__all__ = ["SanitizedImage", "sanitize_image"]
