@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from doorstep.domain.address import Address
 from doorstep.domain.decision import Decision, Outcome, ReturnMethod
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
 from doorstep.domain.events import Event, EventRecorder
@@ -75,7 +76,7 @@ class ReturnLine:
     sku: str
     quantity: int
     reason: Reason
-    condition: Condition = Condition()
+    condition: Condition = field(default_factory=Condition)
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -146,6 +147,7 @@ class ReturnRequest(EventRecorder):
     lines: list[ReturnLine]
     created_at: datetime
     status: ReturnStatus = ReturnStatus.SUBMITTED
+    address: Address | None = None  # where the courier collects; the order's by default
     evidence: list[Evidence] = field(default_factory=list)
     decision: Decision | None = None
     method: ReturnMethod | None = None
@@ -195,9 +197,10 @@ class ReturnRequest(EventRecorder):
         kind: ReturnKind,
         lines: list[ReturnLine],
         at: datetime,
+        address: Address | None = None,
     ) -> ReturnRequest:
         """A new request in ``submitted``, with its first event."""
-        request = cls(return_id, buyer_id, order_id, kind, lines, at)
+        request = cls(return_id, buyer_id, order_id, kind, lines, at, address=address)
         request.record(
             Event(
                 "return.submitted",
@@ -398,6 +401,13 @@ class ReturnRequest(EventRecorder):
             raise IllegalTransition("return_request", "exchange", "refund")
         self.refund_id = refund_id
         self._move(S.REFUNDED, "refunded", at, refund_id=refund_id, amount_fen=amount_fen)
+
+    def mark_exchanged(self, replacement_order_id: str, at: datetime) -> None:
+        """The replacement for an exchange has been shipped."""
+        self._require("exchange", S.INSPECTED)
+        if self.kind is not ReturnKind.EXCHANGE:
+            raise IllegalTransition("return_request", self.kind.value, "exchange")
+        self._move(S.EXCHANGED, "exchanged", at, replacement_order_id=replacement_order_id)
 
     def close(self, at: datetime) -> None:
         self._require("close", S.REFUNDED, S.EXCHANGED, S.REJECTED)

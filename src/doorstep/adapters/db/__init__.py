@@ -1,0 +1,1 @@
+"""Persistence on SQLAlchemy Core: SQLite embedded by default, PostgreSQL by URL."""

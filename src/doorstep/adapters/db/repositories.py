@@ -1,0 +1,431 @@
+"""Repositories over one SQLAlchemy connection; the unit of work owns the transaction."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.codec import from_doc, to_doc
+from doorstep.domain.errors import Conflict
+from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.order import Order
+from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
+from doorstep.domain.policy import Policy
+from doorstep.domain.refund import Refund, RefundStatus
+from doorstep.domain.returns import ReturnRequest
+from doorstep.services.ports import SlotLoad, StoredPhoto, StoredUser
+
+V = TypeVar("V")
+
+
+class Tracker:
+    """Aggregates loaded or added in this unit of work, so their events get stored."""
+
+    def __init__(self) -> None:
+        self.seen: list[EventRecorder] = []
+
+    def track(self, item: Any) -> None:
+        if isinstance(item, EventRecorder) and all(item is not s for s in self.seen):
+            self.seen.append(item)
+
+
+class DocRepository(Generic[V]):
+    """Key → JSON document; upsert by key."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        cls: type[V],
+        key: Callable[[V], str],
+        columns: Callable[[V], dict[str, Any]] = lambda _: {},
+    ) -> None:
+        self.conn, self.table, self.cls, self.key, self.columns = conn, table, cls, key, columns
+        self.pk = next(iter(table.primary_key.columns))
+
+    def get(self, key: str) -> V | None:
+        row = self.conn.execute(select(self.table.c.doc).where(self.pk == key)).first()
+        return from_doc(self.cls, row.doc) if row else None
+
+    def put(self, item: V) -> None:
+        values = {self.pk.name: self.key(item), "doc": to_doc(item), **self.columns(item)}
+        stmt = _upsert(self.conn, self.table, values, [self.pk.name])
+        self.conn.execute(stmt)
+
+    def list(self) -> builtins.list[V]:
+        rows = self.conn.execute(select(self.table.c.doc).order_by(self.pk)).all()
+        return [from_doc(self.cls, r.doc) for r in rows]
+
+    def where(self, *conditions: Any) -> builtins.list[V]:
+        rows = self.conn.execute(select(self.table.c.doc).where(*conditions).order_by(self.pk))
+        return [from_doc(self.cls, r.doc) for r in rows]
+
+
+def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> Any:
+    dialect = conn.dialect.name
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = maker(table).values(**values)
+    changes = {k: v for k, v in values.items() if k not in keys}
+    return stmt.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+class OrderRepo(DocRepository[Order]):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(
+            conn,
+            t.orders,
+            Order,
+            lambda o: o.order_id,
+            lambda o: {"buyer_id": o.buyer_id, "shop_id": o.shop_id},
+        )
+
+    def for_buyer(self, buyer_id: str) -> list[Order]:
+        return self.where(t.orders.c.buyer_id == buyer_id)
+
+
+class VersionedRepository(Generic[V]):
+    """Aggregates with optimistic concurrency: a save against a stale version is refused."""
+
+    table: Table
+    cls: type[Any]
+    key_name: str
+
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self.conn, self.tracker = conn, tracker
+
+    def _columns(self, item: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load(self, rows: Iterable[Any]) -> list[Any]:
+        out = []
+        for row in rows:
+            item = from_doc(self.cls, row.doc)
+            item.version = row.version
+            self.tracker.track(item)
+            out.append(item)
+        return out
+
+    def get(self, key: str) -> Any:
+        found = self._load(
+            self.conn.execute(
+                select(self.table.c.doc, self.table.c.version).where(
+                    self.table.c[self.key_name] == key
+                )
+            )
+        )
+        return found[0] if found else None
+
+    def _query(self, *conditions: Any, order: Any = None, limit: int | None = None) -> list[Any]:
+        stmt = select(self.table.c.doc, self.table.c.version).where(*conditions)
+        stmt = stmt.order_by(order if order is not None else self.table.c[self.key_name])
+        if limit:
+            stmt = stmt.limit(limit)
+        return self._load(self.conn.execute(stmt))
+
+    def add(self, item: Any) -> None:
+        item.version = 1
+        self.conn.execute(
+            insert(self.table).values(
+                **{self.key_name: getattr(item, self.key_name)},
+                doc=to_doc(item),
+                version=1,
+                **self._columns(item),
+            )
+        )
+        self.tracker.track(item)
+
+    def save(self, item: Any) -> None:
+        result = self.conn.execute(
+            update(self.table)
+            .where(
+                self.table.c[self.key_name] == getattr(item, self.key_name),
+                self.table.c.version == item.version,
+            )
+            .values(doc=to_doc(item), version=item.version + 1, **self._columns(item))
+        )
+        if result.rowcount != 1:
+            raise Conflict(
+                "stale_write",
+                "Someone else changed this at the same time; try again.",
+                "数据已被他人同时修改，请重试。",
+            )
+        item.version += 1
+        self.tracker.track(item)
+
+
+class ReturnRepo(VersionedRepository[ReturnRequest]):
+    table, cls, key_name = t.returns, ReturnRequest, "return_id"
+
+    def _columns(self, item: ReturnRequest) -> dict[str, Any]:
+        cols = {"status": item.status.value, "updated_at": datetime.now(UTC)}
+        if item.version == 1:
+            cols |= {
+                "buyer_id": item.buyer_id,
+                "order_id": item.order_id,
+                "created_at": item.created_at,
+            }
+        return cols
+
+    def for_buyer(self, buyer_id: str) -> list[ReturnRequest]:
+        return self._query(t.returns.c.buyer_id == buyer_id, order=t.returns.c.created_at.desc())
+
+    def for_order(self, order_id: str) -> list[ReturnRequest]:
+        return self._query(t.returns.c.order_id == order_id)
+
+    def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
+        return self._query(t.returns.c.status == status, order=t.returns.c.created_at, limit=limit)
+
+
+class AppointmentRepo(VersionedRepository[Appointment]):
+    table, cls, key_name = t.appointments, Appointment, "appointment_id"
+
+    def _columns(self, item: Appointment) -> dict[str, Any]:
+        return {
+            "buyer_id": item.buyer_id,
+            "courier_id": item.courier_id,
+            "adcode": item.slot.adcode,
+            "carrier_id": item.slot.carrier_id,
+            "day": item.slot.day,
+            "status": item.status.value,
+        }
+
+    def active_for_buyer(self, buyer_id: str) -> list[Appointment]:
+        return self._query(
+            t.appointments.c.buyer_id == buyer_id,
+            t.appointments.c.status.in_([s.value for s in ACTIVE]),
+        )
+
+    def for_courier(self, courier_id: str, day: date) -> list[Appointment]:
+        return self._query(t.appointments.c.courier_id == courier_id, t.appointments.c.day == day)
+
+    def for_area_day(self, adcode: str, day: date) -> list[Appointment]:
+        return self._query(t.appointments.c.adcode == adcode, t.appointments.c.day == day)
+
+
+class PolicyRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def current(self) -> Policy | None:
+        row = self.conn.execute(
+            select(t.policies.c.doc).order_by(t.policies.c.version.desc()).limit(1)
+        ).first()
+        return from_doc(Policy, row.doc) if row else None
+
+    def get(self, version: int) -> Policy | None:
+        row = self.conn.execute(
+            select(t.policies.c.doc).where(t.policies.c.version == version)
+        ).first()
+        return from_doc(Policy, row.doc) if row else None
+
+    def add(self, policy: Policy) -> None:
+        self.conn.execute(
+            insert(t.policies).values(
+                version=policy.version, created_at=policy.created_at, doc=to_doc(policy)
+            )
+        )
+
+    def history(self) -> list[Policy]:
+        rows = self.conn.execute(select(t.policies.c.doc).order_by(t.policies.c.version.desc()))
+        return [from_doc(Policy, r.doc) for r in rows]
+
+
+class SlotCapacityRepo:
+    """Capacity counters; ``take`` is one conditional UPDATE, so no two bookings overbook."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _where(slot: SlotRef) -> Any:
+        c = t.slot_capacity.c
+        return and_(
+            c.adcode == slot.adcode,
+            c.carrier_id == slot.carrier_id,
+            c.day == slot.day,
+            c.start == slot.window.start.strftime("%H:%M"),
+        )
+
+    def _ensure(self, slot: SlotRef, capacity: int) -> None:
+        maker = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(
+            maker(t.slot_capacity)
+            .values(
+                adcode=slot.adcode,
+                carrier_id=slot.carrier_id,
+                day=slot.day,
+                start=slot.window.start.strftime("%H:%M"),
+                capacity=capacity,
+                booked=0,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    def loads(self, slots: Sequence[SlotRef], default_capacity: int) -> dict[SlotRef, SlotLoad]:
+        if not slots:
+            return {}
+        c = t.slot_capacity.c
+        days = {s.day for s in slots}
+        rows = self.conn.execute(
+            select(c.adcode, c.carrier_id, c.day, c.start, c.capacity, c.booked).where(
+                c.adcode.in_({s.adcode for s in slots}), c.day.in_(days)
+            )
+        )
+        found = {
+            (r.adcode, r.carrier_id, r.day, r.start): SlotLoad(r.capacity, r.booked) for r in rows
+        }
+        return {
+            s: found.get(
+                (s.adcode, s.carrier_id, s.day, s.window.start.strftime("%H:%M")),
+                SlotLoad(default_capacity, 0),
+            )
+            for s in slots
+        }
+
+    def take(self, slot: SlotRef, default_capacity: int) -> bool:
+        self._ensure(slot, default_capacity)
+        c = t.slot_capacity.c
+        result = self.conn.execute(
+            update(t.slot_capacity)
+            .where(self._where(slot), c.booked < c.capacity)
+            .values(booked=c.booked + 1)
+        )
+        return result.rowcount == 1
+
+    def release(self, slot: SlotRef) -> None:
+        c = t.slot_capacity.c
+        self.conn.execute(
+            update(t.slot_capacity)
+            .where(self._where(slot), c.booked > 0)
+            .values(booked=c.booked - 1)
+        )
+
+    def set_capacity(self, slot: SlotRef, capacity: int) -> None:
+        self._ensure(slot, capacity)
+        self.conn.execute(
+            update(t.slot_capacity).where(self._where(slot)).values(capacity=capacity)
+        )
+
+
+class RefundRepo:
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self.conn, self.tracker = conn, tracker
+
+    def _one(self, *where: Any) -> Refund | None:
+        row = self.conn.execute(select(t.refunds.c.doc).where(*where)).first()
+        if row is None:
+            return None
+        refund = from_doc(Refund, row.doc)
+        self.tracker.track(refund)
+        return refund
+
+    def get(self, refund_id: str) -> Refund | None:
+        return self._one(t.refunds.c.refund_id == refund_id)
+
+    def by_key(self, idempotency_key: str) -> Refund | None:
+        return self._one(t.refunds.c.idempotency_key == idempotency_key)
+
+    def add(self, refund: Refund) -> None:
+        self.conn.execute(
+            insert(t.refunds).values(
+                refund_id=refund.refund_id,
+                return_id=refund.return_id,
+                idempotency_key=refund.idempotency_key,
+                amount_fen=refund.amount_fen,
+                status=refund.status.value,
+                created_at=refund.created_at,
+                doc=to_doc(refund),
+            )
+        )
+        self.tracker.track(refund)
+
+    def save(self, refund: Refund) -> None:
+        self.conn.execute(
+            update(t.refunds)
+            .where(t.refunds.c.refund_id == refund.refund_id)
+            .values(status=refund.status.value, doc=to_doc(refund))
+        )
+        self.tracker.track(refund)
+
+    def pending(self) -> list[Refund]:
+        rows = self.conn.execute(
+            select(t.refunds.c.refund_id).where(t.refunds.c.status == RefundStatus.PENDING.value)
+        )
+        return [r for r in (self.get(row.refund_id) for row in rows) if r is not None]
+
+
+class UserRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def by_username(self, username: str) -> StoredUser | None:
+        row = self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
+        return StoredUser(**row._mapping) if row else None
+
+    def add(self, user: StoredUser) -> None:
+        self.conn.execute(
+            _upsert(
+                self.conn,
+                t.users,
+                {
+                    "user_id": user.user_id,
+                    "username": user.username,
+                    "password_hash": user.password_hash,
+                    "role": user.role,
+                    "actor_id": user.actor_id,
+                    "active": user.active,
+                },
+                ["user_id"],
+            )
+        )
+
+
+class PhotoRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, photo_id: str) -> StoredPhoto | None:
+        row = self.conn.execute(select(t.photos).where(t.photos.c.photo_id == photo_id)).first()
+        return StoredPhoto(**row._mapping) if row else None
+
+    def add(self, photo: StoredPhoto) -> None:
+        self.conn.execute(insert(t.photos).values(**photo.__dict__))
+
+
+class EventStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def append(self, events: Iterable[Event]) -> None:
+        rows = [
+            {
+                "aggregate_type": e.aggregate_type,
+                "aggregate_id": e.aggregate_id,
+                "name": e.name,
+                "occurred_at": e.occurred_at,
+                "data": to_doc(e.data),
+            }
+            for e in events
+        ]
+        if rows:
+            self.conn.execute(insert(t.events), rows)
+
+    def for_aggregates(self, ids: Sequence[str]) -> list[Event]:
+        rows = self.conn.execute(
+            select(t.events)
+            .where(t.events.c.aggregate_id.in_(list(ids)))
+            .order_by(t.events.c.occurred_at, t.events.c.seq)
+        )
+        return [
+            Event(r.name, r.aggregate_type, r.aggregate_id, r.occurred_at, r.data) for r in rows
+        ]
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.events)).scalar_one())

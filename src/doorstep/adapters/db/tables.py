@@ -1,0 +1,170 @@
+"""The schema: one JSON document per aggregate plus the columns that queries filter on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back an aware datetime, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _doc_table(name: str, key: str, *columns: Column[Any] | Index, **kw: Any) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(key, String(64), primary_key=True),
+        *columns,
+        Column("doc", JSON, nullable=False),
+        **kw,
+    )
+
+
+products = _doc_table("products", "sku", Column("shop_id", String(64), nullable=False, index=True))
+buyers = _doc_table("buyers", "buyer_id")
+orders = _doc_table(
+    "orders",
+    "order_id",
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("shop_id", String(64), nullable=False, index=True),
+)
+service_areas = _doc_table("service_areas", "adcode")
+slot_templates = _doc_table("slot_templates", "template_id")
+carriers = _doc_table("carriers", "carrier_id")
+couriers = _doc_table("couriers", "courier_id", Column("carrier_id", String(64), nullable=False))
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+
+returns = _doc_table(
+    "returns",
+    "return_id",
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("order_id", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+appointments = _doc_table(
+    "appointments",
+    "appointment_id",
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("courier_id", String(64), nullable=True, index=True),
+    Column("adcode", String(6), nullable=False),
+    Column("carrier_id", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_appointments_area_day", "adcode", "day"),
+)
+
+slot_capacity = Table(
+    "slot_capacity",
+    metadata,
+    Column("adcode", String(6), primary_key=True),
+    Column("carrier_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("start", String(5), primary_key=True),
+    Column("capacity", Integer, nullable=False),
+    Column("booked", Integer, nullable=False, default=0),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(64), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("occurred_at", AwareDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("published_at", AwareDateTime, nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("refund_id", String(64), primary_key=True),
+    Column("return_id", String(64), nullable=False, index=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+
+photos = Table(
+    "photos",
+    metadata,
+    Column("photo_id", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False, index=True),
+    Column("media_type", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)

@@ -1,0 +1,91 @@
+"""The SQL unit of work: one connection, one transaction, events stored with the change."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.repositories import (
+    AppointmentRepo,
+    DocRepository,
+    EventStore,
+    OrderRepo,
+    PhotoRepo,
+    PolicyRepo,
+    RefundRepo,
+    ReturnRepo,
+    SlotCapacityRepo,
+    Tracker,
+    UserRepo,
+)
+from doorstep.domain.catalog import Product
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.fleet import Carrier, Courier
+from doorstep.domain.order import Buyer
+
+
+class SqlUnitOfWork:
+    """Rolls back unless committed; ``commit`` first writes every tracked aggregate's events."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self._conn = self.engine.connect()
+        conn.begin()
+        self._tracker = Tracker()
+        self.products = DocRepository(
+            conn, t.products, Product, lambda p: p.sku, lambda p: {"shop_id": p.shop_id}
+        )
+        self.buyers = DocRepository(conn, t.buyers, Buyer, lambda b: b.buyer_id)
+        self.orders = OrderRepo(conn)
+        self.areas = DocRepository(conn, t.service_areas, ServiceArea, lambda a: a.adcode)
+        self.templates = DocRepository(
+            conn, t.slot_templates, SlotTemplate, lambda x: x.template_id
+        )
+        self.carriers = DocRepository(conn, t.carriers, Carrier, lambda c: c.carrier_id)
+        self.couriers = DocRepository(
+            conn,
+            t.couriers,
+            Courier,
+            lambda c: c.courier_id,
+            lambda c: {"carrier_id": c.carrier_id},
+        )
+        self.policies = PolicyRepo(conn)
+        self.returns = ReturnRepo(conn, self._tracker)
+        self.appointments = AppointmentRepo(conn, self._tracker)
+        self.slots = SlotCapacityRepo(conn)
+        self.refunds = RefundRepo(conn, self._tracker)
+        self.users = UserRepo(conn)
+        self.photos = PhotoRepo(conn)
+        self.events = EventStore(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        for aggregate in self._tracker.seen:
+            self.events.append(aggregate.take_events())
+        self._conn.commit()
+        self._conn.begin()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()
+        self._conn.begin()

@@ -1,0 +1,118 @@
+"""Refunds: paid exactly once per return, through an idempotency key the provider honours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from doorstep.domain.errors import IllegalTransition
+from doorstep.domain.events import Event, EventRecorder
+
+
+class RefundKind(StrEnum):
+    EXPRESS = "express"  # 极速退款: paid at pickup for trusted buyers
+    STANDARD = "standard"  # after warehouse QC
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass
+class Refund(EventRecorder):
+    """Money going back to a buyer for one return: goods plus the withheld import tax."""
+
+    refund_id: str
+    return_id: str
+    buyer_id: str
+    kind: RefundKind
+    goods_fen: int
+    tax_fen: int
+    idempotency_key: str
+    created_at: datetime
+    status: RefundStatus = RefundStatus.PENDING
+    provider_ref: str | None = None
+    settled_at: datetime | None = None
+    failure: str | None = None
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
+        EventRecorder.__init__(self)
+        if self.goods_fen < 0 or self.tax_fen < 0:
+            raise ValueError("refund amounts must not be negative")
+
+    @property
+    def amount_fen(self) -> int:
+        return self.goods_fen + self.tax_fen
+
+    @classmethod
+    def request(
+        cls,
+        refund_id: str,
+        return_id: str,
+        buyer_id: str,
+        kind: RefundKind,
+        goods_fen: int,
+        tax_fen: int,
+        at: datetime,
+    ) -> Refund:
+        """A pending refund; its key is derived from the return so a retry never pays twice."""
+        refund = cls(
+            refund_id, return_id, buyer_id, kind, goods_fen, tax_fen, f"refund:{return_id}", at
+        )
+        refund.record(
+            Event(
+                "refund.requested",
+                "refund",
+                refund_id,
+                at,
+                {
+                    "return_id": return_id,
+                    "kind": kind.value,
+                    "amount_fen": refund.amount_fen,
+                    "tax_fen": tax_fen,
+                },
+            )
+        )
+        return refund
+
+    def succeed(self, provider_ref: str, at: datetime) -> None:
+        if self.status is RefundStatus.SUCCEEDED:
+            return  # the provider answered twice for one key: nothing more to do
+        if self.status is not RefundStatus.PENDING:
+            raise IllegalTransition("refund", self.status.value, "succeed")
+        self.status = RefundStatus.SUCCEEDED
+        self.provider_ref = provider_ref
+        self.settled_at = at
+        self.record(
+            Event(
+                "refund.succeeded",
+                "refund",
+                self.refund_id,
+                at,
+                {
+                    "return_id": self.return_id,
+                    "amount_fen": self.amount_fen,
+                    "provider_ref": provider_ref,
+                },
+            )
+        )
+
+    def note_attempt_failed(self, reason: str, at: datetime, *, final: bool) -> None:
+        """A provider call failed; a final failure needs ops, others are retried."""
+        self.attempts += 1
+        self.failure = reason
+        if final:
+            self.status = RefundStatus.FAILED
+        self.record(
+            Event(
+                "refund.attempt_failed",
+                "refund",
+                self.refund_id,
+                at,
+                {"return_id": self.return_id, "reason": reason, "final": final},
+            )
+        )

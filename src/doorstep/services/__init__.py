@@ -1,0 +1,1 @@
+"""Use cases: load, decide, save, commit, publish. One verb-named function each."""

@@ -1,0 +1,127 @@
+"""Shops and ops put in what the returns read: products, orders, buyers, areas, fleets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from doorstep.domain.catalog import Product
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.errors import InvalidInput, NotFound
+from doorstep.domain.fleet import Carrier, Courier
+from doorstep.domain.order import Buyer, Order
+from doorstep.services.context import Services
+
+
+def import_products(svc: Services, products: Iterable[Product], shop_id: str | None) -> int:
+    """Upsert products; a partner may only write its own shop's SKUs."""
+    count = 0
+    with svc.uow() as uow:
+        for product in products:
+            if shop_id is not None and product.shop_id != shop_id:
+                raise InvalidInput(
+                    "foreign_shop",
+                    "You can only import your own shop's data.",
+                    "只能导入本店铺的数据。",
+                    sku=product.sku,
+                )
+            existing = uow.products.get(product.sku)
+            if existing is not None and shop_id is not None and existing.shop_id != shop_id:
+                raise NotFound("product", product.sku)
+            uow.products.put(product)
+            count += 1
+        uow.commit()
+    return count
+
+
+def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -> int:
+    """Upsert orders; every SKU and buyer must already be known."""
+    count = 0
+    with svc.uow() as uow:
+        for order in orders:
+            if shop_id is not None and order.shop_id != shop_id:
+                raise InvalidInput(
+                    "foreign_shop",
+                    "You can only import your own shop's data.",
+                    "只能导入本店铺的数据。",
+                    order_id=order.order_id,
+                )
+            existing = uow.orders.get(order.order_id)
+            if existing is not None and shop_id is not None and existing.shop_id != shop_id:
+                raise NotFound("order", order.order_id)
+            if uow.buyers.get(order.buyer_id) is None:
+                raise NotFound("buyer", order.buyer_id)
+            for line in order.lines:
+                if uow.products.get(line.sku) is None:
+                    raise NotFound("product", line.sku)
+            if order.channel.cross_border and order.customs_released_at is None and order.signed_at:
+                raise InvalidInput(
+                    "release_time_required",
+                    "Cross-border orders need the customs release time.",
+                    "跨境订单需提供海关放行时间。",
+                    order_id=order.order_id,
+                )
+            uow.orders.put(order)
+            count += 1
+        uow.commit()
+    return count
+
+
+def upsert_buyers(svc: Services, buyers: Iterable[Buyer]) -> int:
+    with svc.uow() as uow:
+        n = 0
+        for buyer in buyers:
+            uow.buyers.put(buyer)
+            n += 1
+        uow.commit()
+        return n
+
+
+def upsert_area(svc: Services, area: ServiceArea) -> ServiceArea:
+    with svc.uow() as uow:
+        if uow.templates.get(area.template_id) is None:
+            raise NotFound("slot_template", area.template_id)
+        for carrier_id in area.carrier_ids:
+            if uow.carriers.get(carrier_id) is None:
+                raise NotFound("carrier", carrier_id)
+        uow.areas.put(area)
+        uow.commit()
+        return area
+
+
+def upsert_template(svc: Services, template: SlotTemplate) -> SlotTemplate:
+    with svc.uow() as uow:
+        uow.templates.put(template)
+        uow.commit()
+        return template
+
+
+def upsert_fleet(svc: Services, carriers: Iterable[Carrier], couriers: Iterable[Courier]) -> None:
+    with svc.uow() as uow:
+        for carrier in carriers:
+            uow.carriers.put(carrier)
+        for courier in couriers:
+            uow.couriers.put(courier)
+        uow.commit()
+
+
+def list_areas(svc: Services) -> list[ServiceArea]:
+    with svc.uow() as uow:
+        return uow.areas.list()
+
+
+def list_templates(svc: Services) -> list[SlotTemplate]:
+    with svc.uow() as uow:
+        return uow.templates.list()
+
+
+def get_product(svc: Services, sku: str) -> Product:
+    with svc.uow() as uow:
+        product = uow.products.get(sku)
+        if product is None:
+            raise NotFound("product", sku)
+        return product
+
+
+def orders_of(svc: Services, buyer_id: str) -> list[Order]:
+    with svc.uow() as uow:
+        return uow.orders.for_buyer(buyer_id)

@@ -1,0 +1,40 @@
+"""What every use case may need besides the unit of work, wired once by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from doorstep.domain.pickup import BookingRules
+from doorstep.services.ports import (
+    Clock,
+    Ids,
+    ImageCleaner,
+    Passwords,
+    PaymentGateway,
+    TokenIssuer,
+    UnitOfWorkFactory,
+)
+
+
+@dataclass(frozen=True)
+class RefundRules:
+    """When an express refund is paid at pickup instead of after QC."""
+
+    express_min_trust: int = 700  # RULES.md §3: the threshold is unconfirmed, so a setting
+    express_max_fen: int = 300_000
+
+
+@dataclass(frozen=True)
+class Services:
+    """The ports and settings use cases run with."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: Ids
+    payments: PaymentGateway
+    images: ImageCleaner
+    passwords: Passwords
+    tokens: TokenIssuer
+    booking: BookingRules = field(default_factory=BookingRules)
+    refunds: RefundRules = field(default_factory=RefundRules)
+    warehouse_id: str = "wh-sh-bonded"

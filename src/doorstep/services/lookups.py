@@ -1,0 +1,38 @@
+"""Loading that every use case needs, with the not-found and ownership checks in one place.
+
+A buyer asking for someone else's return gets the same answer as for one that does not
+exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from doorstep.domain.errors import NotFound
+from doorstep.domain.pickup import Appointment
+from doorstep.domain.returns import ReturnRequest
+from doorstep.services.ports import UnitOfWork
+
+
+def load_return(uow: UnitOfWork, return_id: str, *, buyer_id: str | None = None) -> ReturnRequest:
+    """The return, if it exists and (when ``buyer_id`` is given) belongs to that buyer."""
+    request = uow.returns.get(return_id)
+    if request is None or (buyer_id is not None and request.buyer_id != buyer_id):
+        raise NotFound("return_request", return_id)
+    return request
+
+
+def load_appointment(
+    uow: UnitOfWork,
+    appointment_id: str,
+    *,
+    buyer_id: str | None = None,
+    courier_id: str | None = None,
+) -> Appointment:
+    """The appointment, if it exists and belongs to the buyer or courier asking."""
+    appt = uow.appointments.get(appointment_id)
+    if (
+        appt is None
+        or (buyer_id is not None and appt.buyer_id != buyer_id)
+        or (courier_id is not None and appt.courier_id != courier_id)
+    ):
+        raise NotFound("appointment", appointment_id)
+    return appt

@@ -1,0 +1,79 @@
+"""Slot offering behind a port: which windows a buyer is shown, in which order.
+
+``FixedCapacityOffering`` is what courier companies do today (a fixed count per window);
+route-aware offering from the plan plugs in through the same ``SlotOffering`` port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from doorstep.domain.address import Address
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.pickup import BookingRules, SlotRef, closes_at, open_slots
+from doorstep.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True)
+class OfferedSlot:
+    """A window the buyer may book, with what is left and why it is ranked where it is."""
+
+    slot: SlotRef
+    capacity: int
+    remaining: int
+    closes_at: datetime
+    rank: int
+    incentive_fen: int = 0
+    note_en: str = ""
+    note_zh: str = ""
+
+
+class SlotOffering(Protocol):
+    """Chooses and orders the windows to show for a pickup at an address."""
+
+    def offer(
+        self,
+        uow: UnitOfWork,
+        area: ServiceArea,
+        address: Address,
+        now: datetime,
+        rules: BookingRules,
+    ) -> list[OfferedSlot]: ...
+
+
+def slot_capacity(area: ServiceArea, template: SlotTemplate) -> int:
+    """The default capacity of one window in an area."""
+    return area.capacity_override if area.capacity_override is not None else template.capacity
+
+
+class FixedCapacityOffering:
+    """Every open window with capacity left, earliest first."""
+
+    def offer(
+        self,
+        uow: UnitOfWork,
+        area: ServiceArea,
+        address: Address,
+        now: datetime,
+        rules: BookingRules,
+    ) -> list[OfferedSlot]:
+        out: list[OfferedSlot] = []
+        for carrier_id in area.carrier_ids:
+            carrier = uow.carriers.get(carrier_id)
+            template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+            if template is None:
+                continue
+            slots = open_slots(area.adcode, carrier_id, template, now, rules)
+            loads = uow.slots.loads(slots, slot_capacity(area, template))
+            for slot in slots:
+                load = loads[slot]
+                if load.remaining > 0:
+                    out.append(
+                        OfferedSlot(slot, load.capacity, load.remaining, closes_at(slot, rules), 0)
+                    )
+        out.sort(key=lambda o: (o.slot.starts_at, o.slot.carrier_id))
+        return [
+            OfferedSlot(o.slot, o.capacity, o.remaining, o.closes_at, i) for i, o in enumerate(out)
+        ]

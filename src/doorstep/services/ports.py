@@ -1,0 +1,210 @@
+"""The ports services depend on; adapters implement them, tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, TypeVar
+
+from doorstep.domain.catalog import Product
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.events import Event
+from doorstep.domain.fleet import Carrier, Courier
+from doorstep.domain.order import Buyer, Order
+from doorstep.domain.pickup import Appointment, SlotRef
+from doorstep.domain.policy import Policy
+from doorstep.domain.refund import Refund
+from doorstep.domain.returns import ReturnRequest
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Ids(Protocol):
+    def new(self, prefix: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class StoredUser:
+    user_id: str
+    username: str
+    password_hash: str
+    role: str
+    actor_id: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    photo_id: str
+    owner: str
+    media_type: str
+    sha256: str
+    width: int
+    height: int
+    created_at: datetime
+    content: bytes
+
+
+@dataclass(frozen=True)
+class SlotLoad:
+    """Capacity and bookings of one slot."""
+
+    capacity: int
+    booked: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+
+K = TypeVar("K", contravariant=True)
+V = TypeVar("V")
+
+
+class KeyedRepository(Protocol[K, V]):
+    def get(self, key: K) -> V | None: ...
+    def put(self, item: V) -> None: ...
+    def list(self) -> list[V]: ...
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+    def put(self, order: Order) -> None: ...
+    def for_buyer(self, buyer_id: str) -> list[Order]: ...
+
+
+class ReturnRepository(Protocol):
+    def get(self, return_id: str) -> ReturnRequest | None: ...
+    def add(self, request: ReturnRequest) -> None: ...
+    def save(self, request: ReturnRequest) -> None: ...
+    def for_buyer(self, buyer_id: str) -> list[ReturnRequest]: ...
+    def for_order(self, order_id: str) -> list[ReturnRequest]: ...
+    def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]: ...
+
+
+class AppointmentRepository(Protocol):
+    def get(self, appointment_id: str) -> Appointment | None: ...
+    def add(self, appointment: Appointment) -> None: ...
+    def save(self, appointment: Appointment) -> None: ...
+    def active_for_buyer(self, buyer_id: str) -> list[Appointment]: ...
+    def for_courier(self, courier_id: str, day: date) -> list[Appointment]: ...
+    def for_area_day(self, adcode: str, day: date) -> list[Appointment]: ...
+
+
+class PolicyRepository(Protocol):
+    def current(self) -> Policy | None: ...
+    def get(self, version: int) -> Policy | None: ...
+    def add(self, policy: Policy) -> None: ...
+    def history(self) -> list[Policy]: ...
+
+
+class SlotCapacityRepository(Protocol):
+    def loads(self, slots: Sequence[SlotRef], default_capacity: int) -> dict[SlotRef, SlotLoad]: ...
+    def take(self, slot: SlotRef, default_capacity: int) -> bool: ...
+    def release(self, slot: SlotRef) -> None: ...
+    def set_capacity(self, slot: SlotRef, capacity: int) -> None: ...
+
+
+class RefundRepository(Protocol):
+    def get(self, refund_id: str) -> Refund | None: ...
+    def by_key(self, idempotency_key: str) -> Refund | None: ...
+    def add(self, refund: Refund) -> None: ...
+    def save(self, refund: Refund) -> None: ...
+    def pending(self) -> list[Refund]: ...
+
+
+class UserRepository(Protocol):
+    def by_username(self, username: str) -> StoredUser | None: ...
+    def add(self, user: StoredUser) -> None: ...
+
+
+class PhotoRepository(Protocol):
+    def get(self, photo_id: str) -> StoredPhoto | None: ...
+    def add(self, photo: StoredPhoto) -> None: ...
+
+
+class EventLog(Protocol):
+    def append(self, events: Iterable[Event]) -> None: ...
+    def for_aggregates(self, ids: Sequence[str]) -> list[Event]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: nothing is kept unless ``commit`` is called."""
+
+    products: KeyedRepository[str, Product]
+    buyers: KeyedRepository[str, Buyer]
+    orders: OrderRepository
+    areas: KeyedRepository[str, ServiceArea]
+    templates: KeyedRepository[str, SlotTemplate]
+    carriers: KeyedRepository[str, Carrier]
+    couriers: KeyedRepository[str, Courier]
+    policies: PolicyRepository
+    returns: ReturnRepository
+    appointments: AppointmentRepository
+    slots: SlotCapacityRepository
+    refunds: RefundRepository
+    users: UserRepository
+    photos: PhotoRepository
+    events: EventLog
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    provider_ref: str
+    succeeded: bool
+    retryable: bool = False
+    reason: str = ""
+
+
+class PaymentGateway(Protocol):
+    """Pays money back; the same ``idempotency_key`` must never pay twice."""
+
+    def refund(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult: ...
+
+
+class CleanImage(Protocol):
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+class ImageCleaner(Protocol):
+    """Decodes an untrusted upload and re-encodes it without metadata, or raises."""
+
+    def __call__(self, data: bytes) -> CleanImage: ...
+
+
+class Passwords(Protocol):
+    def hash(self, plain: str) -> str: ...
+    def verify(self, plain: str, hashed: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    def issue(self, subject: str, role: str, *, actor_id: str) -> str: ...

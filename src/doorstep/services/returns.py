@@ -1,0 +1,265 @@
+"""Opening, auditing, reviewing and withdrawing returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from doorstep.domain.address import Address
+from doorstep.domain.audit import AuditInput, audit
+from doorstep.domain.decision import Decision, Finding, Outcome, ReturnMethod, Verdict
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound
+from doorstep.domain.order import Order
+from doorstep.domain.policy import default_policy
+from doorstep.domain.returns import (
+    Condition,
+    Evidence,
+    Reason,
+    ReturnKind,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
+from doorstep.services.context import Services
+from doorstep.services.lookups import load_appointment, load_return
+from doorstep.services.ports import UnitOfWork
+
+# Returns in these states still hold their quantities against the order line.
+_FINISHED_WITHOUT_GOODS = {ReturnStatus.CANCELLED, ReturnStatus.REJECTED}
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """What the buyer asks to return from one order line."""
+
+    order_line_id: str
+    quantity: int
+    reason: Reason
+    condition: Condition = field(default_factory=Condition)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OpenReturn:
+    buyer_id: str
+    order_id: str
+    kind: ReturnKind
+    lines: tuple[LineRequest, ...]
+    address: Address | None = None
+    photo_ids: tuple[str, ...] = ()
+    note: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
+    """File a return and audit it at once; the decision is part of the answer."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        order = uow.orders.get(cmd.order_id)
+        if order is None or order.buyer_id != cmd.buyer_id:
+            raise NotFound("order", cmd.order_id)
+        lines = _lines(order, cmd.lines)
+        request = ReturnRequest.open(
+            svc.ids.new("R"),
+            cmd.buyer_id,
+            order.order_id,
+            cmd.kind,
+            lines,
+            now,
+            address=cmd.address or order.shipping_address,
+        )
+        for photo_id in cmd.photo_ids:
+            _check_photo(uow, photo_id, cmd.buyer_id)
+            request.add_evidence(Evidence(svc.ids.new("E"), "photo", now, photo_id=photo_id))
+        if cmd.note.strip():
+            request.add_evidence(Evidence(svc.ids.new("E"), "text", now, text=cmd.note.strip()))
+        request.apply_decision(_audit(uow, request, order, now))
+        uow.returns.add(request)
+        uow.commit()
+        return request
+
+
+def _lines(order: Order, wanted: tuple[LineRequest, ...]) -> list[ReturnLine]:
+    if not wanted:
+        raise InvalidInput(
+            "return_without_lines",
+            "A return needs at least one line.",
+            "退货申请至少需要一件商品。",
+        )
+    seen: set[str] = set()
+    lines = []
+    for want in wanted:
+        line = order.line(want.order_line_id)
+        if line is None:
+            raise NotFound("order_line", want.order_line_id)
+        if want.order_line_id in seen:
+            raise InvalidInput(
+                "duplicate_line",
+                "Each order line may appear once.",
+                "每个订单行只能出现一次。",
+                line_id=want.order_line_id,
+            )
+        seen.add(want.order_line_id)
+        lines.append(
+            ReturnLine(
+                line.line_id, line.sku, want.quantity, want.reason, want.condition, want.note
+            )
+        )
+    return lines
+
+
+def _check_photo(uow: UnitOfWork, photo_id: str, owner: str) -> None:
+    photo = uow.photos.get(photo_id)
+    if photo is None or photo.owner != owner:
+        raise NotFound("photo", photo_id)
+
+
+def _audit(uow: UnitOfWork, request: ReturnRequest, order: Order, now: datetime) -> Decision:
+    policy = uow.policies.current() or default_policy(now)
+    products = {}
+    for line in request.lines:
+        product = uow.products.get(line.sku)
+        if product is None:
+            raise NotFound("product", line.sku)
+        products[line.sku] = product
+    buyer = uow.buyers.get(request.buyer_id)
+    if buyer is None:
+        raise NotFound("buyer", request.buyer_id)
+    address = request.address or order.shipping_address
+    already: dict[str, int] = {}
+    for other in uow.returns.for_order(order.order_id):
+        if other.return_id == request.return_id or other.status in _FINISHED_WITHOUT_GOODS:
+            continue
+        for line in other.lines:
+            already[line.order_line_id] = already.get(line.order_line_id, 0) + line.quantity
+    ctx = AuditInput(
+        kind=request.kind,
+        lines=tuple(request.lines),
+        order=order,
+        products=products,
+        buyer=buyer,
+        area=uow.areas.get(address.adcode),
+        already_returned=already,
+        photo_evidence=sum(1 for e in request.evidence if e.kind == "photo"),
+        now=now,
+    )
+    return audit(policy, ctx)
+
+
+def add_evidence(
+    svc: Services, buyer_id: str, return_id: str, *, photo_id: str | None, text: str
+) -> ReturnRequest:
+    """Attach a photo (uploaded before) or a text note to one's own return."""
+    if photo_id is None and not text.strip():
+        raise InvalidInput("evidence_empty", "Send a photo id or a text.", "请提供照片或文字说明。")
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        request = load_return(uow, return_id, buyer_id=buyer_id)
+        if photo_id is not None:
+            _check_photo(uow, photo_id, buyer_id)
+            request.add_evidence(Evidence(svc.ids.new("E"), "photo", now, photo_id=photo_id))
+        if text.strip():
+            request.add_evidence(Evidence(svc.ids.new("E"), "text", now, text=text.strip()))
+        uow.returns.save(request)
+        uow.commit()
+        return request
+
+
+def review_return(
+    svc: Services, return_id: str, *, approve: bool, reviewer: str, note: str
+) -> ReturnRequest:
+    """An ops decision on a held return; the automatic audit is re-run for the methods."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        request = load_return(uow, return_id)
+        order = uow.orders.get(request.order_id)
+        if order is None:
+            raise NotFound("order", request.order_id)
+        if request.status is not ReturnStatus.IN_REVIEW:
+            raise Conflict(
+                "not_in_review",
+                "This return is not waiting for review.",
+                "该退货申请不在人工审核中。",
+            )
+        automatic = _audit(uow, request, order, now)
+        outcome = Outcome.APPROVE if approve else Outcome.REJECT
+        finding = Finding(
+            "manual_review",
+            Verdict.PASS if approve else Verdict.REJECT,
+            "approved_by_reviewer" if approve else "rejected_by_reviewer",
+            note or ("Approved by a reviewer." if approve else "Rejected by a reviewer."),
+            note or ("人工审核通过。" if approve else "人工审核拒绝。"),
+        )
+        methods = automatic.methods if approve else ()
+        decision = Decision(
+            outcome,
+            automatic.policy_version,
+            now,
+            (*automatic.findings, finding),
+            methods,
+            automatic.unavailable,
+            decided_by=reviewer,
+        )
+        request.review(decision)
+        uow.returns.save(request)
+        uow.commit()
+        return request
+
+
+def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> ReturnRequest:
+    """The buyer withdraws; a booked visit loses this return and frees its slot if empty."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        request = load_return(uow, return_id, buyer_id=buyer_id)
+        appointment_id = request.appointment_id
+        request.cancel(now, reason or "buyer_cancelled")
+        if appointment_id is not None:
+            appt = load_appointment(uow, appointment_id)
+            appt.leave(request.return_id, now)
+            if not appt.active and not appt.return_ids:
+                uow.slots.release(appt.slot)
+            uow.appointments.save(appt)
+        uow.returns.save(request)
+        uow.commit()
+        return request
+
+
+def choose_self_send(
+    svc: Services, buyer_id: str, return_id: str, method: ReturnMethod
+) -> ReturnRequest:
+    """Drop-off or self-ship instead of door pickup."""
+    with svc.uow() as uow:
+        request = load_return(uow, return_id, buyer_id=buyer_id)
+        request.choose_self_send(method, None, svc.clock.now())
+        uow.returns.save(request)
+        uow.commit()
+        return request
+
+
+def register_shipment(
+    svc: Services, buyer_id: str, return_id: str, waybill_no: str, carrier_id: str
+) -> ReturnRequest:
+    """The buyer reports the waybill of a dropped-off or self-shipped parcel."""
+    with svc.uow() as uow:
+        request = load_return(uow, return_id, buyer_id=buyer_id)
+        if uow.carriers.get(carrier_id) is None:
+            raise NotFound("carrier", carrier_id)
+        request.register_shipment(waybill_no, carrier_id, svc.clock.now())
+        uow.returns.save(request)
+        uow.commit()
+        return request
+
+
+def returns_of(svc: Services, buyer_id: str) -> list[ReturnRequest]:
+    with svc.uow() as uow:
+        return uow.returns.for_buyer(buyer_id)
+
+
+def get_return(svc: Services, return_id: str, *, buyer_id: str | None = None) -> ReturnRequest:
+    with svc.uow() as uow:
+        return load_return(uow, return_id, buyer_id=buyer_id)
+
+
+def review_queue(svc: Services, limit: int = 100) -> list[ReturnRequest]:
+    with svc.uow() as uow:
+        return uow.returns.with_status(ReturnStatus.IN_REVIEW.value, limit)
