@@ -5,9 +5,19 @@ The service layer calls `solve` / `replan` for routes, `check_plan` to referee a
 """
 
 from doorstep.planning.feasibility import Violation, ViolationKind, check_plan
+from doorstep.planning.insertion import Insertion, RouteSlack, best_insertion
 from doorstep.planning.params import SolveParams
 from doorstep.planning.plan import Plan, Route, Unserved, UnservedReason, Visit
-from doorstep.planning.problem import Break, Courier, Depot, PlanningProblem, Stop, StopStatus
+from doorstep.planning.problem import (
+    Break,
+    Courier,
+    Depot,
+    Network,
+    PlanningProblem,
+    Stop,
+    StopStatus,
+)
+from doorstep.planning.replan import freeze_progress, replan
 from doorstep.planning.solve import solve
 from doorstep.planning.travel import (
     CitySpeeds,
@@ -24,11 +34,14 @@ __all__ = [
     "Courier",
     "Depot",
     "HaversineTravel",
+    "Insertion",
     "Location",
     "MatrixTravel",
+    "Network",
     "Plan",
     "PlanningProblem",
     "Route",
+    "RouteSlack",
     "SolveParams",
     "Stop",
     "StopStatus",
@@ -39,6 +52,9 @@ __all__ = [
     "Violation",
     "ViolationKind",
     "Visit",
+    "best_insertion",
     "check_plan",
+    "freeze_progress",
+    "replan",
     "solve",
 ]

@@ -82,7 +82,8 @@ def dimacs_matrix(coords: npt.NDArray[np.float64]) -> IntMatrix:
     """Euclidean distances ×10, truncated (exact for integer coordinates)."""
     diff = coords[:, None, :] - coords[None, :, :]
     squared = (diff**2).sum(axis=2)
-    return np.floor(np.sqrt(squared * SCALE * SCALE) + 1e-9).astype(np.int64)
+    truncated: IntMatrix = np.floor(np.sqrt(squared * SCALE * SCALE) + 1e-9).astype(np.int64)
+    return truncated
 
 
 def to_problem(instance: VrptwInstance) -> PlanningProblem:
