@@ -1,0 +1,117 @@
+"""The one place that wires adapters into services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from doorstep.adapters.auth import TokenService, hash_password, verify_password
+from doorstep.adapters.db.engine import make_engine
+from doorstep.adapters.db.uow import SqlUnitOfWork
+from doorstep.adapters.ids import RandomIds, SystemClock
+from doorstep.adapters.images import sanitize_image
+from doorstep.adapters.payments.local import LocalPayments
+from doorstep.config import Settings
+from doorstep.domain.pickup import BookingRules
+from doorstep.services.context import RefundRules, Services
+from doorstep.services.offering import FixedCapacityOffering, SlotOffering
+from doorstep.services.ports import CleanImage, Clock, PaymentGateway, UnitOfWork
+
+ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class _Passwords:
+    def hash(self, plain: str) -> str:
+        return hash_password(plain)
+
+    def verify(self, plain: str, hashed: str) -> bool:
+        return verify_password(plain, hashed)
+
+
+@dataclass
+class App:
+    """Everything an entry point needs: the services bundle plus transport-side helpers."""
+
+    settings: Settings
+    engine: Engine
+    services: Services
+    tokens: TokenService
+    offering: SlotOffering
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def migrate(database_url: str) -> None:
+    """Bring the schema to the latest Alembic revision."""
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("sqlalchemy.url", database_url)
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+def build(
+    settings: Settings | None = None, *, clock: Clock | None = None,
+    payments: PaymentGateway | None = None, offering: SlotOffering | None = None,
+    run_migrations: bool = True,
+) -> App:
+    """Wire the application for ``settings`` (and test doubles where given)."""
+    settings = settings or Settings()
+    if run_migrations:
+        migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    tokens = TokenService(settings.secret_key, ttl_seconds=settings.token_ttl_seconds)
+    hours, minutes = map(int, settings.booking_same_day_until.split(":"))
+
+    def uow() -> UnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    def images(data: bytes) -> CleanImage:
+        return sanitize_image(data, max_bytes=settings.max_upload_bytes)
+
+    services = Services(
+        uow=uow,
+        clock=clock or SystemClock(),
+        ids=RandomIds(),
+        payments=payments or LocalPayments(),
+        images=images,
+        passwords=_Passwords(),
+        tokens=tokens,
+        booking=BookingRules(
+            settings.booking_horizon_days,
+            timedelta(minutes=settings.booking_close_before_end_minutes),
+            time(hours, minutes),
+        ),
+        refunds=RefundRules(settings.express_refund_min_trust, settings.express_refund_max_fen),
+        warehouse_id=settings.warehouse_id,
+    )
+    return App(settings, engine, services, tokens, offering or FixedCapacityOffering())
+
+
+def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:
+    """Load the demo dataset (idempotent: upserts); returns how many of each were loaded."""
+    from doorstep.adapters.demo import demo_dataset
+    from doorstep.services import catalog, identity, policies
+
+    svc = app.services
+    data = demo_dataset(now or svc.clock.now())
+    policies.ensure_policy(svc)
+    for template in data.templates:
+        catalog.upsert_template(svc, template)
+    catalog.upsert_fleet(svc, data.carriers, data.couriers)
+    for area in data.areas:
+        catalog.upsert_area(svc, area)
+    catalog.import_products(svc, data.products, None)
+    catalog.upsert_buyers(svc, data.buyers)
+    catalog.import_orders(svc, data.orders, None)
+    for user in data.users:
+        identity.add_user(svc, f"U-{user.username}", user.username, user.password,
+                          user.role.value, user.actor_id)
+    return {"areas": len(data.areas), "products": len(data.products), "orders": len(data.orders),
+            "buyers": len(data.buyers), "couriers": len(data.couriers), "users": len(data.users)}

@@ -1,0 +1,39 @@
+"""Settings from the environment (DOORSTEP_*); the only place that reads it besides bootstrap."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    """Runtime settings; secrets must be real outside development."""
+
+    model_config = SettingsConfigDict(env_prefix="DOORSTEP_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/doorstep.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key: str = _DEV_SECRET
+    token_ttl_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
+    express_refund_min_trust: int = Field(700, ge=0, le=1000)
+    express_refund_max_fen: int = Field(300_000, ge=0)
+    booking_horizon_days: int = Field(3, ge=1, le=14)
+    booking_close_before_end_minutes: int = Field(120, ge=0, le=24 * 60)
+    booking_same_day_until: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
+    warehouse_id: str = "wh-sh-bonded"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "DOORSTEP_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development"
+            )
+        return self
