@@ -112,6 +112,8 @@ def translate(
         if banned:
             dist[:, banned] = FORBIDDEN
             dur[:, banned] = FORBIDDEN
+            np.fill_diagonal(dist, 0)
+            np.fill_diagonal(dur, 0)
         dist_mats.append(dist)
         dur_mats.append(dur)
 
