@@ -20,6 +20,7 @@ from doorstep.planning import (
 
 DAY = 86_400
 
+
 def planar_travel(points: Sequence[Location]) -> MatrixTravel:
     unique = tuple(dict.fromkeys(points))
     matrix = np.array(
@@ -41,7 +42,10 @@ def make_problem(
     points += [s.location for s in stops]
     points += list(extra)
     return PlanningProblem(
-        depots=list(depots), couriers=list(couriers), stops=list(stops), travel=planar_travel(points)
+        depots=list(depots),
+        couriers=list(couriers),
+        stops=list(stops),
+        travel=planar_travel(points),
     )
 
 

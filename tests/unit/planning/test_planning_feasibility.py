@@ -125,9 +125,13 @@ def test_breaks_must_be_taken_inside_their_window(line: PlanningProblem) -> None
     resting = replace(
         line, couriers=[replace(line.couriers[0], rest=Break(10, 30, 10), shift_end_s=100)]
     )
-    assert check_plan(resting, Plan((timed(resting, "c1", ["a", "b", "c"], rest_after=0),), ())) == []
+    assert (
+        check_plan(resting, Plan((timed(resting, "c1", ["a", "b", "c"], rest_after=0),), ())) == []
+    )
     skipped = timed(resting, "c1", ["a", "b", "c"])
-    assert ViolationKind.BREAK_MISSING in kinds(resting, Plan((replace(skipped, rest_after=None),), ()))
+    assert ViolationKind.BREAK_MISSING in kinds(
+        resting, Plan((replace(skipped, rest_after=None),), ())
+    )
     too_late = timed(resting, "c1", ["a", "b", "c"], rest_after=2)
     assert kinds(resting, Plan((too_late,), ())) == {ViolationKind.BREAK_WINDOW}
 

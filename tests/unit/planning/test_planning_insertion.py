@@ -111,7 +111,7 @@ def brute_force(
     return found
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases())
 def test_insertion_matches_full_resimulation(
     case: tuple[PlanningProblem, list[Stop], int | None, Stop],
