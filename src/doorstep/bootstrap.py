@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -57,8 +58,11 @@ def migrate(database_url: str) -> None:
 
 
 def build(
-    settings: Settings | None = None, *, clock: Clock | None = None,
-    payments: PaymentGateway | None = None, offering: SlotOffering | None = None,
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    payments: PaymentGateway | None = None,
+    offering: SlotOffering | None = None,
     run_migrations: bool = True,
 ) -> App:
     """Wire the application for ``settings`` (and test doubles where given)."""
@@ -70,7 +74,9 @@ def build(
     hours, minutes = map(int, settings.booking_same_day_until.split(":"))
 
     def uow() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
+        # The repositories satisfy the ports structurally; mypy cannot see through the
+        # generic document repository, so the claim is made here, once.
+        return cast(UnitOfWork, SqlUnitOfWork(engine))
 
     def images(data: bytes) -> CleanImage:
         return sanitize_image(data, max_bytes=settings.max_upload_bytes)
@@ -111,7 +117,14 @@ def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:
     catalog.upsert_buyers(svc, data.buyers)
     catalog.import_orders(svc, data.orders, None)
     for user in data.users:
-        identity.add_user(svc, f"U-{user.username}", user.username, user.password,
-                          user.role.value, user.actor_id)
-    return {"areas": len(data.areas), "products": len(data.products), "orders": len(data.orders),
-            "buyers": len(data.buyers), "couriers": len(data.couriers), "users": len(data.users)}
+        identity.add_user(
+            svc, f"U-{user.username}", user.username, user.password, user.role.value, user.actor_id
+        )
+    return {
+        "areas": len(data.areas),
+        "products": len(data.products),
+        "orders": len(data.orders),
+        "buyers": len(data.buyers),
+        "couriers": len(data.couriers),
+        "users": len(data.users),
+    }

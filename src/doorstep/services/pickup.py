@@ -253,3 +253,14 @@ def _assign(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
         key=lambda c: (c.depot_adcode != appt.slot.adcode, load(c.courier_id), c.courier_id)
     )
     appt.assign(candidates[0].courier_id, now)
+
+
+def get_appointment(
+    svc: Services,
+    appointment_id: str,
+    *,
+    buyer_id: str | None = None,
+    courier_id: str | None = None,
+) -> Appointment:
+    with svc.uow() as uow:
+        return load_appointment(uow, appointment_id, buyer_id=buyer_id, courier_id=courier_id)

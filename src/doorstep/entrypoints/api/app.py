@@ -1,0 +1,41 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from doorstep.bootstrap import App
+from doorstep.entrypoints.api import (
+    auth,
+    courier,
+    errors,
+    ops,
+    partner,
+    photos,
+    pickup,
+    returns,
+    warehouse,
+)
+
+
+def create_app(wired: App) -> FastAPI:
+    """An API over an already wired ``App`` (built by bootstrap, or by tests with fakes)."""
+    api = FastAPI(
+        title="doorstep",
+        version="0.1.0",
+        summary="Returns with door-to-door courier pickup for cross-border e-commerce",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    api.state.doorstep = wired
+    errors.install(api)
+    for module in (auth, returns, pickup, courier, warehouse, ops, partner, photos):
+        api.include_router(module.router)
+
+    @api.get("/healthz", tags=["meta"], summary="Liveness and database reachability")
+    def healthz() -> dict[str, str]:
+        with wired.services.uow() as uow:
+            uow.policies.current()
+        return {"status": "ok"}
+
+    return api

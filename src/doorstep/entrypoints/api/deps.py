@@ -1,0 +1,59 @@
+"""Request dependencies: the wired app, the signed-in actor, and role guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from doorstep.bootstrap import App
+from doorstep.domain.errors import Forbidden, Unauthorized
+from doorstep.domain.identity import Actor, Role
+from doorstep.services.context import Services
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/token")
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.doorstep
+    return app
+
+
+def get_services(app: Annotated[App, Depends(get_app)]) -> Services:
+    return app.services
+
+
+def current_actor(
+    app: Annotated[App, Depends(get_app)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("token_missing", "Send a bearer token.", "请提供访问令牌。")
+    return app.tokens.verify(credentials.credentials).actor
+
+
+def role(*allowed: Role) -> Callable[[Actor], Actor]:
+    """A dependency that admits only the given roles."""
+
+    def guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in allowed:
+            raise Forbidden(
+                "role_not_allowed",
+                f"This needs the role {' or '.join(r.value for r in allowed)}.",
+                "您的角色无权执行此操作。",
+            )
+        return actor
+
+    return guard
+
+
+AppDep = Annotated[App, Depends(get_app)]
+Svc = Annotated[Services, Depends(get_services)]
+BuyerActor = Annotated[Actor, Depends(role(Role.BUYER))]
+CourierActor = Annotated[Actor, Depends(role(Role.COURIER))]
+WarehouseActor = Annotated[Actor, Depends(role(Role.WAREHOUSE))]
+OpsActor = Annotated[Actor, Depends(role(Role.OPS))]
+PartnerOrOps = Annotated[Actor, Depends(role(Role.PARTNER, Role.OPS))]
+AnyActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,115 @@
+"""Ops: policies, service areas, slot templates, review queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from doorstep.adapters.db.codec import to_doc
+from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
+from doorstep.domain.errors import InvalidInput
+from doorstep.domain.policy import RuleConfig
+from doorstep.entrypoints.api import views
+from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.schemas import (
+    Adcode,
+    AreaIn,
+    EventOut,
+    Id,
+    PolicyIn,
+    PolicyOut,
+    ReturnOut,
+    ReviewIn,
+    TemplateIn,
+)
+from doorstep.services import catalog, policies, returns, timeline
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+
+@router.get("/policy", response_model=PolicyOut, summary="The current audit policy")
+def get_policy(svc: Svc, _: OpsActor) -> PolicyOut:
+    return views.policy_out(policies.current_policy(svc))
+
+
+@router.get("/policy/{version}", response_model=PolicyOut, summary="A past policy version")
+def get_policy_version(svc: Svc, _: OpsActor, version: int) -> PolicyOut:
+    return views.policy_out(policies.policy_version(svc, version))
+
+
+@router.post(
+    "/policy",
+    response_model=PolicyOut,
+    status_code=201,
+    summary="Change rules; creates the next policy version",
+)
+def revise_policy(svc: Svc, me: OpsActor, body: PolicyIn) -> PolicyOut:
+    rules = tuple(RuleConfig(r.code, r.enabled, dict(r.params)) for r in body.rules)
+    return views.policy_out(policies.revise_policy(svc, rules, me.actor_id, body.note))
+
+
+@router.get("/areas", summary="Service areas")
+def list_areas(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
+    return [to_doc(a) for a in catalog.list_areas(svc)]
+
+
+@router.put("/areas/{adcode}", summary="Create or change a service area")
+def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, object]:
+    if body.adcode != adcode:
+        raise InvalidInput(
+            "adcode_mismatch",
+            "The adcode in the path and body differ.",
+            "路径与请求体中的行政区划代码不一致。",
+        )
+    area = ServiceArea(**{**body.model_dump(), "carrier_ids": tuple(body.carrier_ids)})
+    return dict(to_doc(catalog.upsert_area(svc, area)))
+
+
+@router.get("/templates", summary="Slot templates")
+def list_templates(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
+    return [to_doc(t) for t in catalog.list_templates(svc)]
+
+
+@router.put("/templates/{template_id}", summary="Create or change a slot template")
+def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> dict[str, object]:
+    if body.template_id != template_id:
+        raise InvalidInput(
+            "template_id_mismatch",
+            "The id in the path and body differ.",
+            "路径与请求体中的模板编号不一致。",
+        )
+    template = SlotTemplate(
+        template_id,
+        body.name,
+        tuple(Window(w.start, w.end) for w in body.windows),
+        body.capacity,
+        body.holiday_capacity_pct,
+    )
+    return dict(to_doc(catalog.upsert_template(svc, template)))
+
+
+@router.get("/reviews", response_model=list[ReturnOut], summary="Returns held for review")
+def review_queue(
+    svc: Svc, _: OpsActor, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[ReturnOut]:
+    return [views.return_out(r) for r in returns.review_queue(svc, limit)]
+
+
+@router.post("/reviews/{return_id}", response_model=ReturnOut, summary="Approve or reject")
+def review(svc: Svc, me: OpsActor, return_id: Id, body: ReviewIn) -> ReturnOut:
+    return views.return_out(
+        returns.review_return(
+            svc, return_id, approve=body.approve, reviewer=me.actor_id, note=body.note
+        )
+    )
+
+
+@router.get("/returns/{return_id}", response_model=ReturnOut, summary="Any return")
+def any_return(svc: Svc, _: OpsActor, return_id: Id) -> ReturnOut:
+    return views.return_out(returns.get_return(svc, return_id))
+
+
+@router.get("/returns/{return_id}/timeline", response_model=list[EventOut])
+def any_timeline(svc: Svc, _: OpsActor, return_id: Id) -> list[EventOut]:
+    return [views.event_out(e) for e in timeline.timeline(svc, return_id)]

@@ -1,0 +1,158 @@
+"""Buyer: pre-check, open returns, evidence, decisions, timeline and receipt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from doorstep.domain.address import Address
+from doorstep.domain.identity import Role
+from doorstep.domain.returns import Condition
+from doorstep.entrypoints.api import views
+from doorstep.entrypoints.api.deps import AnyActor, BuyerActor, Svc
+from doorstep.entrypoints.api.schemas import (
+    Adcode,
+    AddressIn,
+    CancelIn,
+    EventOut,
+    EvidenceIn,
+    FindingOut,
+    Id,
+    OpenReturnIn,
+    PrecheckOut,
+    ReceiptOut,
+    ReturnOut,
+    SelfSendIn,
+    ShipmentIn,
+)
+from doorstep.services import precheck as precheck_service
+from doorstep.services import returns, timeline
+from doorstep.services.returns import LineRequest, OpenReturn
+
+router = APIRouter(tags=["buyer"])
+
+
+def to_address(a: AddressIn) -> Address:
+    return Address(**a.model_dump())
+
+
+@router.get(
+    "/precheck",
+    response_model=PrecheckOut,
+    summary="Does this product at this address get door pickup, until when, and why not",
+)
+def precheck(
+    svc: Svc,
+    actor: AnyActor,
+    sku: Annotated[Id, Query()],
+    adcode: Annotated[Adcode, Query()],
+    order_id: Annotated[Id | None, Query()] = None,
+) -> PrecheckOut:
+    result = precheck_service.precheck(
+        svc,
+        sku,
+        adcode,
+        order_id=order_id,
+        buyer_id=actor.actor_id if actor.role is Role.BUYER else None,
+    )
+    return PrecheckOut(
+        sku=result.sku,
+        adcode=result.adcode,
+        pickup=result.pickup,
+        until=result.until,
+        policy_version=result.policy_version,
+        findings=[FindingOut.model_validate(f) for f in result.findings],
+    )
+
+
+@router.post(
+    "/returns",
+    response_model=ReturnOut,
+    status_code=201,
+    summary="Open a return; it is audited at once",
+)
+def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
+    cmd = OpenReturn(
+        buyer_id=buyer.actor_id,
+        order_id=body.order_id,
+        kind=body.kind,
+        lines=tuple(
+            LineRequest(
+                ln.order_line_id,
+                ln.quantity,
+                ln.reason,
+                Condition(**ln.condition.model_dump()),
+                ln.note,
+            )
+            for ln in body.lines
+        ),
+        address=to_address(body.address) if body.address else None,
+        photo_ids=tuple(body.photo_ids),
+        note=body.note,
+    )
+    return views.return_out(returns.open_return(svc, cmd))
+
+
+@router.get("/returns", response_model=list[ReturnOut], summary="My returns")
+def my_returns(svc: Svc, buyer: BuyerActor) -> list[ReturnOut]:
+    return [views.return_out(r) for r in returns.returns_of(svc, buyer.actor_id)]
+
+
+@router.get("/returns/{return_id}", response_model=ReturnOut, summary="One of my returns")
+def get_return(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReturnOut:
+    return views.return_out(returns.get_return(svc, return_id, buyer_id=buyer.actor_id))
+
+
+@router.post(
+    "/returns/{return_id}/evidence",
+    response_model=ReturnOut,
+    summary="Attach an uploaded photo or a text",
+)
+def add_evidence(svc: Svc, buyer: BuyerActor, return_id: Id, body: EvidenceIn) -> ReturnOut:
+    return views.return_out(
+        returns.add_evidence(svc, buyer.actor_id, return_id, photo_id=body.photo_id, text=body.text)
+    )
+
+
+@router.post("/returns/{return_id}/cancel", response_model=ReturnOut, summary="Withdraw")
+def cancel(svc: Svc, buyer: BuyerActor, return_id: Id, body: CancelIn) -> ReturnOut:
+    return views.return_out(returns.cancel_return(svc, buyer.actor_id, return_id, body.reason))
+
+
+@router.post(
+    "/returns/{return_id}/self-send",
+    response_model=ReturnOut,
+    summary="Choose drop-off or self-ship instead of door pickup",
+)
+def self_send(svc: Svc, buyer: BuyerActor, return_id: Id, body: SelfSendIn) -> ReturnOut:
+    return views.return_out(returns.choose_self_send(svc, buyer.actor_id, return_id, body.method))
+
+
+@router.post(
+    "/returns/{return_id}/shipment",
+    response_model=ReturnOut,
+    summary="Report the waybill of a dropped-off or self-shipped parcel",
+)
+def shipment(svc: Svc, buyer: BuyerActor, return_id: Id, body: ShipmentIn) -> ReturnOut:
+    return views.return_out(
+        returns.register_shipment(svc, buyer.actor_id, return_id, body.waybill_no, body.carrier_id)
+    )
+
+
+@router.get(
+    "/returns/{return_id}/timeline",
+    response_model=list[EventOut],
+    summary="Every event of the return with its time",
+)
+def return_timeline(svc: Svc, buyer: BuyerActor, return_id: Id) -> list[EventOut]:
+    return [views.event_out(e) for e in timeline.timeline(svc, return_id, buyer_id=buyer.actor_id)]
+
+
+@router.get(
+    "/returns/{return_id}/receipt",
+    response_model=ReceiptOut,
+    summary="The pickup receipt (取件凭证)",
+)
+def receipt(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReceiptOut:
+    return ReceiptOut.model_validate(timeline.receipt(svc, return_id, buyer_id=buyer.actor_id))

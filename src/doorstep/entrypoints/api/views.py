@@ -1,0 +1,89 @@
+"""Domain objects to response bodies."""
+
+from __future__ import annotations
+
+from doorstep.adapters.db.codec import to_doc
+from doorstep.domain.decision import Decision
+from doorstep.domain.events import Event
+from doorstep.domain.pickup import Appointment
+from doorstep.domain.policy import Policy
+from doorstep.domain.returns import ReturnRequest
+from doorstep.entrypoints.api import schemas as s
+from doorstep.services.offering import OfferedSlot
+
+
+def decision_out(decision: Decision) -> s.DecisionOut:
+    return s.DecisionOut(
+        outcome=decision.outcome,
+        policy_version=decision.policy_version,
+        decided_at=decision.decided_at,
+        decided_by=decision.decided_by,
+        findings=[s.FindingOut.model_validate(f) for f in decision.findings],
+        methods=[s.MethodOut.model_validate(m) for m in decision.methods],
+        unavailable=dict(decision.unavailable),
+    )
+
+
+def return_out(r: ReturnRequest) -> s.ReturnOut:
+    return s.ReturnOut(
+        return_id=r.return_id,
+        order_id=r.order_id,
+        buyer_id=r.buyer_id,
+        kind=r.kind,
+        status=r.status.value,
+        created_at=r.created_at,
+        lines=[s.ReturnLineOut.model_validate(line) for line in r.lines],
+        decision=decision_out(r.decision) if r.decision else None,
+        method=r.method,
+        appointment_id=r.appointment_id,
+        waybill_no=r.waybill_no,
+        carrier_id=r.carrier_id,
+        refund_id=r.refund_id,
+        evidence_count=len(r.evidence),
+    )
+
+
+def appointment_out(a: Appointment, *, show_code: bool) -> s.AppointmentOut:
+    return s.AppointmentOut(
+        appointment_id=a.appointment_id,
+        status=a.status.value,
+        carrier_id=a.slot.carrier_id,
+        day=a.slot.day,
+        start=a.slot.window.start,
+        end=a.slot.window.end,
+        return_ids=list(a.return_ids),
+        courier_id=a.courier_id,
+        pickup_code=a.pickup_code if show_code else None,
+        address=s.AddressOut.model_validate(a.address),
+        attempts=len(a.attempts),
+    )
+
+
+def slot_out(o: OfferedSlot) -> s.SlotOut:
+    return s.SlotOut(
+        carrier_id=o.slot.carrier_id,
+        day=o.slot.day,
+        start=o.slot.window.start,
+        end=o.slot.window.end,
+        capacity=o.capacity,
+        remaining=o.remaining,
+        closes_at=o.closes_at,
+        rank=o.rank,
+        incentive_fen=o.incentive_fen,
+        note_en=o.note_en,
+        note_zh=o.note_zh,
+    )
+
+
+def event_out(e: Event) -> s.EventOut:
+    return s.EventOut(name=e.name, occurred_at=e.occurred_at, data=e.data)
+
+
+def policy_out(p: Policy) -> s.PolicyOut:
+    return s.PolicyOut(
+        version=p.version,
+        created_at=p.created_at,
+        created_by=p.created_by,
+        note=p.note,
+        rules=to_doc(list(p.rules)),
+    )

@@ -1,0 +1,64 @@
+"""The ``doorstep`` command line: serve, migrate, seed, and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import typer
+from rich.console import Console
+
+from doorstep.config import Settings
+from doorstep.entrypoints.cli_bench import bench_app
+
+app = typer.Typer(help="doorstep: returns with door-to-door courier pickup.", no_args_is_help=True)
+console = Console()
+
+app.add_typer(bench_app, name="bench", help="Benchmarks (VRPTW quality, planning).")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest revision."""
+    from doorstep.bootstrap import migrate as run
+
+    settings = Settings()
+    run(settings.database_url)
+    console.print(f"[green]migrated[/green] {settings.database_url}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (idempotent)."""
+    from doorstep.bootstrap import build, seed_demo
+
+    counts = seed_demo(build(Settings()))
+    console.print_json(json.dumps(counts))
+
+
+@app.command()
+def serve(
+    demo: bool = typer.Option(False, help="Load the demo data before serving."),
+    host: str | None = typer.Option(None, help="Bind address (default from DOORSTEP_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default from DOORSTEP_PORT, 8000)."),
+) -> None:
+    """Migrate, optionally seed, and serve the API and pages."""
+    import uvicorn
+
+    from doorstep.bootstrap import build, seed_demo
+    from doorstep.entrypoints.api.app import create_app
+
+    settings = Settings()
+    wired = build(settings)
+    if demo:
+        with console.status("loading demo data"):
+            counts = seed_demo(wired)
+        console.print(f"[green]demo data[/green] {counts}")
+    bind_host = host or settings.host
+    bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
+    console.print(f"serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
+    uvicorn.run(create_app(wired), host=bind_host, port=bind_port, log_level="info")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
