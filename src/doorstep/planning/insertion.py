@@ -161,7 +161,6 @@ def best_insertion(slack: RouteSlack, candidate: Stop) -> Insertion | None:
         return None
     rows = slack.network.duration_rows()
     u = slack.network.index[candidate.location]
-    to_u = [row[u] for row in rows]
     from_u = rows[u]
     locs, depart, latest, is_rest = slack.locs, slack.depart, slack.latest_start, slack.is_rest
     earliest_u, latest_u, service_u = candidate.earliest_s, candidate.latest_s, candidate.service_s
@@ -172,7 +171,8 @@ def best_insertion(slack: RouteSlack, candidate: Stop) -> Insertion | None:
     for k in range(first, len(locs) - 1):
         stops_before = stops_upto[k]
         a, b = locs[k], locs[k + 1]
-        start_u = max(depart[k] + to_u[a], earliest_u)
+        to_u = rows[a][u]
+        start_u = max(depart[k] + to_u, earliest_u)
         if start_u > latest_u:
             continue
         leave_u = start_u + service_u
@@ -186,12 +186,12 @@ def best_insertion(slack: RouteSlack, candidate: Stop) -> Insertion | None:
             after = locs[k + 2]
             if rest_start + rest.duration_s + from_u[after] > latest[k + 2]:
                 continue
-            extra = to_u[a] + from_u[after] - rows[a][after]
+            extra = to_u + from_u[after] - rows[a][after]
             rest_after = stops_before
         else:
             if leave_u + from_u[b] > latest[k + 1]:
                 continue
-            extra = to_u[a] + from_u[b] - rows[a][b]
+            extra = to_u + from_u[b] - rows[a][b]
             rest_after = _shifted_rest(slack.rest_after, stops_before)
         if best is None or extra < best.extra_travel_s:
             best = Insertion(stops_before, rest_after, extra)
