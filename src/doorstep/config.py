@@ -31,7 +31,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.env == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
+        if self.env == "production" and (
+            self.secret_key == _DEV_SECRET or len(self.secret_key) < 32
+        ):
             raise ValueError(
                 "DOORSTEP_SECRET_KEY must be set to a random value of at least 32 characters "
                 "outside development"

@@ -24,8 +24,9 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
 
     def headers(username: str) -> dict[str, str]:
         if username not in cache:
-            r = client.post("/auth/token",
-                            data={"username": username, "password": f"demo-{username}"})
+            r = client.post(
+                "/auth/token", data={"username": username, "password": f"demo-{username}"}
+            )
             assert r.status_code == 200, r.text
             cache[username] = {"Authorization": f"Bearer {r.json()['access_token']}"}
         return cache[username]

@@ -10,13 +10,21 @@ Login = Callable[[str], dict[str, str]]
 
 
 def _book(client: TestClient, h: dict[str, str]) -> tuple[str, dict]:
-    r = client.post("/returns", headers=h, json={
-        "order_id": "TM2026000101", "lines": [{"order_line_id": "L1", "quantity": 1,
-                                               "reason": "no_reason"}]})
+    r = client.post(
+        "/returns",
+        headers=h,
+        json={
+            "order_id": "TM2026000101",
+            "lines": [{"order_line_id": "L1", "quantity": 1, "reason": "no_reason"}],
+        },
+    )
     rid = r.json()["return_id"]
     slot = client.get(f"/returns/{rid}/slots", headers=h).json()["slots"][0]
-    appt = client.post(f"/returns/{rid}/pickup", headers=h, json={
-        "carrier_id": slot["carrier_id"], "day": slot["day"], "start": slot["start"]}).json()
+    appt = client.post(
+        f"/returns/{rid}/pickup",
+        headers=h,
+        json={"carrier_id": slot["carrier_id"], "day": slot["day"], "start": slot["start"]},
+    ).json()
     return rid, appt
 
 
@@ -36,15 +44,22 @@ def test_buyer_cannot_see_or_touch_another_buyers_return(client: TestClient, log
         r = client.request(method, path, headers=other, json=body)
         assert r.status_code == 404, (path, r.status_code, r.text)
     # and nothing changed for the owner
-    assert client.get(f"/returns/{rid}", headers=login("buyer1")).json()["status"] == \
-        "awaiting_pickup"
+    assert (
+        client.get(f"/returns/{rid}", headers=login("buyer1")).json()["status"] == "awaiting_pickup"
+    )
 
 
-def test_buyer_cannot_open_a_return_on_another_buyers_order(client: TestClient,
-                                                            login: Login) -> None:
-    r = client.post("/returns", headers=login("buyer2"), json={
-        "order_id": "TM2026000101", "lines": [{"order_line_id": "L1", "quantity": 1,
-                                               "reason": "no_reason"}]})
+def test_buyer_cannot_open_a_return_on_another_buyers_order(
+    client: TestClient, login: Login
+) -> None:
+    r = client.post(
+        "/returns",
+        headers=login("buyer2"),
+        json={
+            "order_id": "TM2026000101",
+            "lines": [{"order_line_id": "L1", "quantity": 1, "reason": "no_reason"}],
+        },
+    )
     assert r.status_code == 404 and r.json()["code"] == "order_not_found"
 
 
@@ -69,12 +84,19 @@ def test_roles_are_enforced_and_tokens_required(client: TestClient, login: Login
 
 def test_partner_imports_only_its_own_shop(client: TestClient, login: Login) -> None:
     partner = login("partner1")  # shop-kr-beauty
-    product = {"sku": "KR-TONER-200", "name_zh": "爽肤水", "name_en": "Toner",
-               "category": "cosmetics", "weight_g": 260,
-               "dimensions": {"length_mm": 60, "width_mm": 60, "height_mm": 180},
-               "seal_sensitive": True, "shop_id": "shop-kr-beauty"}
-    assert client.post("/partner/products", headers=partner,
-                       json={"products": [product]}).json() == {"imported": 1}
+    product = {
+        "sku": "KR-TONER-200",
+        "name_zh": "爽肤水",
+        "name_en": "Toner",
+        "category": "cosmetics",
+        "weight_g": 260,
+        "dimensions": {"length_mm": 60, "width_mm": 60, "height_mm": 180},
+        "seal_sensitive": True,
+        "shop_id": "shop-kr-beauty",
+    }
+    assert client.post(
+        "/partner/products", headers=partner, json={"products": [product]}
+    ).json() == {"imported": 1}
     foreign = {**product, "sku": "JP-X-1", "shop_id": "shop-jp-mall"}
     r = client.post("/partner/products", headers=partner, json={"products": [foreign]})
     assert r.status_code == 422 and r.json()["code"] == "foreign_shop"
@@ -87,8 +109,9 @@ def test_photo_of_another_user_is_not_found(client: TestClient, login: Login) ->
 
     buf = io.BytesIO()
     Image.new("RGB", (10, 10)).save(buf, "PNG")
-    up = client.post("/photos", headers=login("buyer1"),
-                     files={"file": ("a.png", buf.getvalue(), "image/png")}).json()
+    up = client.post(
+        "/photos", headers=login("buyer1"), files={"file": ("a.png", buf.getvalue(), "image/png")}
+    ).json()
     assert client.get(f"/photos/{up['photo_id']}", headers=login("buyer2")).status_code == 404
     mine = client.get(f"/photos/{up['photo_id']}", headers=login("buyer1"))
     assert mine.status_code == 200 and mine.headers["content-type"] == "image/jpeg"

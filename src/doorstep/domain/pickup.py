@@ -210,9 +210,13 @@ class Appointment(EventRecorder):
         """A return leaves the visit (it was cancelled); an empty visit is cancelled."""
         if return_id not in self.return_ids:
             return
+        last = len(self.return_ids) == 1
+        if last:
+            # Check before changing anything: an empty visit must be cancellable.
+            self._require("leave", A.BOOKED, A.ASSIGNED, A.FAILED)
         self.return_ids.remove(return_id)
         self._event("return_left", at, return_id=return_id)
-        if not self.return_ids and self.active:
+        if last:
             self.cancel(at, "no_returns_left")
 
     def reschedule(self, slot: SlotRef, at: datetime, reason: str = "buyer_request") -> SlotRef:

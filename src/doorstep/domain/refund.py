@@ -103,6 +103,8 @@ class Refund(EventRecorder):
 
     def note_attempt_failed(self, reason: str, at: datetime, *, final: bool) -> None:
         """A provider call failed; a final failure needs ops, others are retried."""
+        if self.status is not RefundStatus.PENDING:
+            return  # a late or duplicated callback must not undo a settled refund
         self.attempts += 1
         self.failure = reason
         if final:

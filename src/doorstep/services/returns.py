@@ -181,7 +181,8 @@ def review_return(
                 "This return is not waiting for review.",
                 "该退货申请不在人工审核中。",
             )
-        automatic = _audit(uow, request, order, now)
+        # The law's clocks are judged at filing time, not at whenever a reviewer gets to it.
+        automatic = _audit(uow, request, order, request.created_at)
         outcome = Outcome.APPROVE if approve else Outcome.REJECT
         finding = Finding(
             "manual_review",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -10,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from doorstep.domain.errors import DomainError, ErrorKind
+from doorstep.domain.errors import DomainError, ErrorKind, InvalidInput
 
 STATUS = {
     ErrorKind.INVALID: 422,
@@ -33,6 +35,15 @@ _HTTP_TEXT = {
 }
 
 log = structlog.get_logger("doorstep.api")
+
+
+@contextmanager
+def domain_values() -> Iterator[None]:
+    """Building domain values from a request: their own invariant checks are bad input."""
+    try:
+        yield
+    except ValueError as exc:
+        raise InvalidInput("invalid_value", f"Invalid value: {exc}.", f"取值无效：{exc}。") from exc
 
 
 def error_body(code: str, en: str, zh: str, details: Any = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from doorstep.domain.errors import InvalidInput
 from doorstep.domain.policy import RuleConfig
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.errors import domain_values
 from doorstep.entrypoints.api.schemas import (
     Adcode,
     AreaIn,
@@ -45,7 +46,8 @@ def get_policy_version(svc: Svc, _: OpsActor, version: int) -> PolicyOut:
     summary="Change rules; creates the next policy version",
 )
 def revise_policy(svc: Svc, me: OpsActor, body: PolicyIn) -> PolicyOut:
-    rules = tuple(RuleConfig(r.code, r.enabled, dict(r.params)) for r in body.rules)
+    with domain_values():
+        rules = tuple(RuleConfig(r.code, r.enabled, dict(r.params)) for r in body.rules)
     return views.policy_out(policies.revise_policy(svc, rules, me.actor_id, body.note))
 
 
@@ -62,7 +64,8 @@ def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, o
             "The adcode in the path and body differ.",
             "路径与请求体中的行政区划代码不一致。",
         )
-    area = ServiceArea(**{**body.model_dump(), "carrier_ids": tuple(body.carrier_ids)})
+    with domain_values():
+        area = ServiceArea(**{**body.model_dump(), "carrier_ids": tuple(body.carrier_ids)})
     return dict(to_doc(catalog.upsert_area(svc, area)))
 
 

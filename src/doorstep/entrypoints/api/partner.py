@@ -8,8 +8,9 @@ from doorstep.domain.catalog import Dimensions, Product
 from doorstep.domain.identity import Role
 from doorstep.domain.order import Order, OrderLine
 from doorstep.entrypoints.api.deps import PartnerOrOps, Svc
+from doorstep.entrypoints.api.errors import domain_values
 from doorstep.entrypoints.api.returns import to_address
-from doorstep.entrypoints.api.schemas import ImportedOut, ImportOrdersIn, ImportProductsIn
+from doorstep.entrypoints.api.schemas import ImportedOut, ImportOrdersIn, ImportProductsIn, OrderIn
 from doorstep.services import catalog
 
 router = APIRouter(prefix="/partner", tags=["partner"])
@@ -32,20 +33,22 @@ def import_products(svc: Svc, me: PartnerOrOps, body: ImportProductsIn) -> Impor
 
 @router.post("/orders", response_model=ImportedOut, summary="Upsert orders")
 def import_orders(svc: Svc, me: PartnerOrOps, body: ImportOrdersIn) -> ImportedOut:
-    orders = [
-        Order(
-            order_id=o.order_id,
-            buyer_id=o.buyer_id,
-            shop_id=o.shop_id,
-            channel=o.channel,
-            placed_at=o.placed_at,
-            shipping_address=to_address(o.shipping_address),
-            lines=tuple(OrderLine(**ln.model_dump()) for ln in o.lines),
-            signed_at=o.signed_at,
-            customs_released_at=o.customs_released_at,
-            declaration_no=o.declaration_no,
-        )
-        for o in body.orders
-    ]
+    with domain_values():
+        orders = [_order(o) for o in body.orders]
     shop = me.actor_id if me.role is Role.PARTNER else None
     return ImportedOut(imported=catalog.import_orders(svc, orders, shop))
+
+
+def _order(o: OrderIn) -> Order:
+    return Order(
+        order_id=o.order_id,
+        buyer_id=o.buyer_id,
+        shop_id=o.shop_id,
+        channel=o.channel,
+        placed_at=o.placed_at,
+        shipping_address=to_address(o.shipping_address),
+        lines=tuple(OrderLine(**ln.model_dump()) for ln in o.lines),
+        signed_at=o.signed_at,
+        customs_released_at=o.customs_released_at,
+        declaration_no=o.declaration_no,
+    )

@@ -11,6 +11,7 @@ from doorstep.domain.identity import Role
 from doorstep.domain.returns import Condition
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import AnyActor, BuyerActor, Svc
+from doorstep.entrypoints.api.errors import domain_values
 from doorstep.entrypoints.api.schemas import (
     Adcode,
     AddressIn,
@@ -34,7 +35,8 @@ router = APIRouter(tags=["buyer"])
 
 
 def to_address(a: AddressIn) -> Address:
-    return Address(**a.model_dump())
+    with domain_values():
+        return Address(**a.model_dump())
 
 
 @router.get(
@@ -73,11 +75,8 @@ def precheck(
     summary="Open a return; it is audited at once",
 )
 def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
-    cmd = OpenReturn(
-        buyer_id=buyer.actor_id,
-        order_id=body.order_id,
-        kind=body.kind,
-        lines=tuple(
+    with domain_values():
+        lines = tuple(
             LineRequest(
                 ln.order_line_id,
                 ln.quantity,
@@ -86,7 +85,12 @@ def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
                 ln.note,
             )
             for ln in body.lines
-        ),
+        )
+    cmd = OpenReturn(
+        buyer_id=buyer.actor_id,
+        order_id=body.order_id,
+        kind=body.kind,
+        lines=lines,
         address=to_address(body.address) if body.address else None,
         photo_ids=tuple(body.photo_ids),
         note=body.note,
