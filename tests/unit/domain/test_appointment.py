@@ -123,11 +123,6 @@ def test_empty_visit_is_cancelled(status: A) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leave() removes the return and records return_left before cancel() raises "
-    "IllegalTransition for an ARRIVED visit: a half-applied change",
-)
 def test_leaving_an_arrived_visit_is_all_or_nothing() -> None:
     appt = appointment(A.ARRIVED)
     before = snapshot(appt)
@@ -140,11 +135,6 @@ def test_leaving_an_arrived_visit_is_all_or_nothing() -> None:
         assert appt.status is A.CANCELLED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leave() only auto-cancels ACTIVE visits; a FAILED visit (cancellable, awaiting "
-    "reschedule) with no returns left stays FAILED",
-)
 def test_empty_failed_visit_is_cancelled() -> None:
     appt = appointment(A.FAILED)
     appt.leave("R1", LATER)

@@ -64,11 +64,6 @@ def test_final_failure_cannot_succeed_later() -> None:
     assert raised.value.code == "illegal_transition"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="note_attempt_failed has no status guard: a late/duplicated final-failure "
-    "callback turns a SUCCEEDED refund into FAILED",
-)
 def test_late_failure_does_not_undo_a_success() -> None:
     r = refund()
     r.succeed("PAY-1", LATER)
