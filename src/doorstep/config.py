@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.env == "production" and (
+        if self.env != "development" and (
             self.secret_key == _DEV_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError(
