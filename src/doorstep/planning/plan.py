@@ -10,7 +10,12 @@ from doorstep.planning.problem import Courier, Network, PlanningProblem, Stop, S
 
 
 class UnservedReason(enum.StrEnum):
-    """Why a pickup is not in any route; stable codes the service layer can map to text."""
+    """Why a pickup is not in any route; stable codes the service layer can map to text.
+
+    `capacity`: no courier who may take it has (or has left) room for it. `outside_shift`: its
+    window misses every shift. `time_window_unreachable`: no courier can be there in time, alone
+    or given the other stops. `solver_dropped`: a place existed but the search did not use it.
+    """
 
     OUTSIDE_SHIFT = "outside_shift"
     CAPACITY = "capacity"

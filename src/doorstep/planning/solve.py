@@ -9,6 +9,7 @@ import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from doorstep.planning.feasibility import first_offender
+from doorstep.planning.insertion import RouteSlack, best_insertion
 from doorstep.planning.model import Translation, Vehicle, initial_routes, translate
 from doorstep.planning.params import SolveParams
 from doorstep.planning.plan import Plan, Route, Unserved, UnservedReason, schedule_route
@@ -93,9 +94,53 @@ def solve(problem: PlanningProblem, params: SolveParams, warm_start: Plan | None
         route, dropped = _repair(problem, network, couriers[courier.id], seq, start_s, rest_after)
         routes.append(route)
         unserved += [Unserved(s.id, UnservedReason.SOLVER_DROPPED) for s in dropped]
+    unserved = _explain_drops(problem, network, routes, unserved)
     order = {s.id: i for i, s in enumerate(problem.stops)}
     unserved.sort(key=lambda u: order[u.stop_id])
     return Plan(routes=tuple(routes), unserved=tuple(unserved))
+
+
+def _explain_drops(
+    problem: PlanningProblem, network: Network, routes: list[Route], unserved: list[Unserved]
+) -> list[Unserved]:
+    """Name the binding constraint for stops the search left out.
+
+    `capacity` when no courier who may take the stop has room left; `time_window_unreachable`
+    when those with room cannot fit it in time; `solver_dropped` only if a feasible insertion
+    exists, i.e. the search missed it.
+    """
+    dropped = [u for u in unserved if u.reason is UnservedReason.SOLVER_DROPPED]
+    if not dropped:
+        return unserved
+    stops = {s.id: s for s in problem.stops}
+    slacks = {}
+    for courier in problem.couriers:
+        route = next((r for r in routes if r.courier_id == courier.id), None)
+        seq = [stops[i] for i in route.stop_ids] if route else []
+        start = route.start_s if route else None
+        rest_after = route.rest_after if route else None
+        slacks[courier.id] = RouteSlack.of(problem, network, courier, seq, start, rest_after)
+    explained: list[Unserved] = []
+    for item in unserved:
+        if item.reason is not UnservedReason.SOLVER_DROPPED:
+            explained.append(item)
+            continue
+        stop = stops[item.stop_id]
+        eligible = [
+            slack
+            for cid, slack in slacks.items()
+            if stop.courier_id in (None, cid)
+            and slack.weight_g + stop.weight_g <= slack.courier.capacity_weight_g
+            and slack.volume_cm3 + stop.volume_cm3 <= slack.courier.capacity_volume_cm3
+        ]
+        if not eligible:
+            reason = UnservedReason.CAPACITY
+        elif any(best_insertion(slack, stop) is not None for slack in eligible):
+            reason = UnservedReason.SOLVER_DROPPED
+        else:
+            reason = UnservedReason.TIME_WINDOW_UNREACHABLE
+        explained.append(Unserved(item.stop_id, reason))
+    return explained
 
 
 def _stopping(params: SolveParams) -> StoppingCriterion:

@@ -73,7 +73,7 @@ def test_unservable_pickups_are_reported_with_a_reason(build) -> None:  # type: 
     }
 
 
-def test_conflicting_windows_leave_one_stop_to_the_solver(build) -> None:  # type: ignore[no-untyped-def]
+def test_conflicting_windows_leave_one_stop_out_for_time(build) -> None:  # type: ignore[no-untyped-def]
     # Each stop alone is fine; together one courier cannot be at both ends at second 100.
     stops = [
         build.stop("east", 100, earliest=100, latest=100),
@@ -82,7 +82,15 @@ def test_conflicting_windows_leave_one_stop_to_the_solver(build) -> None:  # typ
     problem = build.problem(stops, couriers=[build.courier("c1", end=1000)])
     plan = solve(problem, QUICK)
     assert check_plan(problem, plan) == []
-    assert [u.reason for u in plan.unserved] == [UnservedReason.SOLVER_DROPPED]
+    assert [u.reason for u in plan.unserved] == [UnservedReason.TIME_WINDOW_UNREACHABLE]
+
+
+def test_a_full_vehicle_leaves_one_stop_out_for_capacity(build) -> None:  # type: ignore[no-untyped-def]
+    stops = [build.stop("a", 10, weight=6), build.stop("b", 20, weight=6)]
+    problem = build.problem(stops, couriers=[build.courier("c1", weight=10)])
+    plan = solve(problem, QUICK)
+    assert check_plan(problem, plan) == []
+    assert [u.reason for u in plan.unserved] == [UnservedReason.CAPACITY]
 
 
 def test_breaks_fixed_couriers_and_two_depots(build) -> None:  # type: ignore[no-untyped-def]
