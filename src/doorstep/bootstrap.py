@@ -12,12 +12,14 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from doorstep.adapters.auth import TokenService, hash_password, verify_password
+from doorstep.adapters.calendar import ChineseHolidayCalendar
 from doorstep.adapters.db.engine import make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
 from doorstep.adapters.images import sanitize_image
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.config import Settings
+from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
@@ -63,6 +65,7 @@ def build(
     clock: Clock | None = None,
     payments: PaymentGateway | None = None,
     offering: SlotOffering | None = None,
+    calendar: HolidayCalendar | None = None,
     run_migrations: bool = True,
 ) -> App:
     """Wire the application for ``settings`` (and test doubles where given)."""
@@ -89,6 +92,7 @@ def build(
         images=images,
         passwords=_Passwords(),
         tokens=tokens,
+        calendar=calendar or ChineseHolidayCalendar(),
         booking=BookingRules(
             settings.booking_horizon_days,
             timedelta(minutes=settings.booking_close_before_end_minutes),

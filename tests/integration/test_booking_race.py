@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
@@ -26,9 +27,10 @@ def _approved_returns(app: App, n: int) -> list[str]:
         "310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111"
     )
     signed = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:6]
     orders = [
         Order(
-            f"RACE{i:04d}",
+            f"RACE-{batch}-{i:04d}",
             "buyer-001",
             "shop-cn-home",
             Channel.DOMESTIC,

@@ -157,6 +157,7 @@ class Appointment(EventRecorder):
     attempts: list[Attempt] = field(default_factory=list)
     arrived_at: datetime | None = None
     completed_at: datetime | None = None
+    sla_exempt: bool = False  # moved by a disruption: on-time measures leave it out
     version: int = 0
 
     def __post_init__(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
 from doorstep.services.ports import (
     Clock,
@@ -35,6 +36,7 @@ class Services:
     images: ImageCleaner
     passwords: Passwords
     tokens: TokenIssuer
+    calendar: HolidayCalendar
     booking: BookingRules = field(default_factory=BookingRules)
     refunds: RefundRules = field(default_factory=RefundRules)
     warehouse_id: str = "wh-sh-bonded"

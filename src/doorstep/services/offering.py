@@ -6,12 +6,15 @@ route-aware offering from the plan plugs in through the same ``SlotOffering`` po
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from doorstep.domain.address import Address
+from doorstep.domain.calendar import HolidayCalendar, capacity_pct
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.disruption import Disruption, disrupted_pct
 from doorstep.domain.pickup import BookingRules, SlotRef, closes_at, open_slots
 from doorstep.services.ports import UnitOfWork
 
@@ -36,6 +39,7 @@ class SlotOffering(Protocol):
     def offer(
         self,
         uow: UnitOfWork,
+        calendar: HolidayCalendar,
         area: ServiceArea,
         address: Address,
         now: datetime,
@@ -44,8 +48,33 @@ class SlotOffering(Protocol):
 
 
 def slot_capacity(area: ServiceArea, template: SlotTemplate) -> int:
-    """The default capacity of one window in an area."""
+    """The nominal capacity of one window in an area, before calendars and disruptions."""
     return area.capacity_override if area.capacity_override is not None else template.capacity
+
+
+def effective_capacity(
+    uow: UnitOfWork,
+    calendar: HolidayCalendar,
+    area: ServiceArea,
+    template: SlotTemplate,
+    slot: SlotRef,
+) -> int:
+    """What a window can really take: nominal × holiday share × the harshest disruption."""
+    disruptions = uow.disruptions.overlapping(slot.starts_at, slot.ends_at)
+    return capacity_under(calendar, area, template, slot, disruptions)
+
+
+def capacity_under(
+    calendar: HolidayCalendar,
+    area: ServiceArea,
+    template: SlotTemplate,
+    slot: SlotRef,
+    disruptions: Sequence[Disruption],
+) -> int:
+    """``effective_capacity`` with the disruptions already loaded."""
+    day_pct = capacity_pct(calendar.day(slot.day), template.holiday_capacity_pct)
+    # Floor division: a reduced window never promises more than the share allows.
+    return slot_capacity(area, template) * day_pct * disrupted_pct(slot, disruptions) // 10_000
 
 
 class FixedCapacityOffering:
@@ -54,6 +83,7 @@ class FixedCapacityOffering:
     def offer(
         self,
         uow: UnitOfWork,
+        calendar: HolidayCalendar,
         area: ServiceArea,
         address: Address,
         now: datetime,
@@ -66,13 +96,18 @@ class FixedCapacityOffering:
             if template is None:
                 continue
             slots = open_slots(area.adcode, carrier_id, template, now, rules)
+            if not slots:
+                continue
             loads = uow.slots.loads(slots, slot_capacity(area, template))
+            disruptions = uow.disruptions.overlapping(slots[0].starts_at, slots[-1].ends_at)
             for slot in slots:
-                load = loads[slot]
-                if load.remaining > 0:
-                    out.append(
-                        OfferedSlot(slot, load.capacity, load.remaining, closes_at(slot, rules), 0)
-                    )
+                capacity = min(
+                    loads[slot].capacity,
+                    capacity_under(calendar, area, template, slot, disruptions),
+                )
+                remaining = capacity - loads[slot].booked
+                if remaining > 0:
+                    out.append(OfferedSlot(slot, capacity, remaining, closes_at(slot, rules), 0))
         out.sort(key=lambda o: (o.slot.starts_at, o.slot.carrier_id))
         return [
             OfferedSlot(o.slot, o.capacity, o.remaining, o.closes_at, i) for i, o in enumerate(out)

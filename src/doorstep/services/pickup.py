@@ -12,7 +12,7 @@ from doorstep.domain.pickup import Appointment, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
-from doorstep.services.offering import OfferedSlot, SlotOffering, slot_capacity
+from doorstep.services.offering import OfferedSlot, SlotOffering, effective_capacity
 from doorstep.services.ports import UnitOfWork
 
 
@@ -78,7 +78,7 @@ def pickup_options(
             return PickupOptions(return_id, (), (), why or f"status_{request.status.value}")
         area = _pickup_area(uow, request)
         assert request.address is not None
-        slots = offering.offer(uow, area, request.address, now, svc.booking)
+        slots = offering.offer(uow, svc.calendar, area, request.address, now, svc.booking)
         if offer.until is not None:
             slots = [s for s in slots if s.slot.starts_at <= offer.until]
         joinable = tuple(
@@ -104,10 +104,11 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
                 status=request.status.value,
             )
         slot = _slot(uow, request, choice)
-        template = _template(uow, _pickup_area(uow, request), choice.carrier_id)
+        area = _pickup_area(uow, request)
+        template = _template(uow, area, choice.carrier_id)
         check_bookable(slot, template, now, svc.booking)
         _check_until(request, slot)
-        if not uow.slots.take(slot, slot_capacity(_pickup_area(uow, request), template)):
+        if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
             raise Conflict(
                 "slot_full",
                 "That window has just been fully booked.",
@@ -118,7 +119,7 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
         appt = Appointment.book(
             svc.ids.new("A"), buyer_id, request.address, slot, [request.return_id], now
         )
-        _assign(uow, appt, now)
+        assign_courier(uow, appt, now)
         request.schedule_pickup(appt.appointment_id, now)
         uow.appointments.add(appt)
         uow.returns.save(request)
@@ -170,7 +171,7 @@ def reschedule_pickup(
         check_bookable(slot, template, now, svc.booking)
         for request in requests:
             _check_until(request, slot)
-        if not uow.slots.take(slot, slot_capacity(area, template)):
+        if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
             raise Conflict(
                 "slot_full",
                 "That window has just been fully booked.",
@@ -181,7 +182,7 @@ def reschedule_pickup(
         old = appt.reschedule(slot, now, reason)
         if not failed_before:
             uow.slots.release(old)  # a failed attempt used its window; nothing to give back
-        _assign(uow, appt, now)
+        assign_courier(uow, appt, now)
         for request in requests:
             request.schedule_pickup(appt.appointment_id, now)
             uow.returns.save(request)
@@ -233,7 +234,7 @@ def _check_until(request: ReturnRequest, slot: SlotRef) -> None:
         )
 
 
-def _assign(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
+def assign_courier(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
     """First version: the courier of that carrier with the fewest visits that day, nearest depot
     first. Route planning (issue 3) re-assigns and orders the day's visits."""
     candidates = [

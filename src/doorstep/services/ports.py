@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.disruption import Disruption
 from doorstep.domain.events import Event
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
@@ -132,6 +133,13 @@ class EventLog(Protocol):
     def for_aggregates(self, ids: Sequence[str]) -> list[Event]: ...
 
 
+class DisruptionRepository(Protocol):
+    def get(self, disruption_id: str) -> Disruption | None: ...
+    def put(self, disruption: Disruption) -> None: ...
+    def overlapping(self, start: datetime, end: datetime) -> list[Disruption]: ...
+    def recent(self, limit: int = 50) -> list[Disruption]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: nothing is kept unless ``commit`` is called."""
 
@@ -150,6 +158,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     photos: PhotoRepository
     events: EventLog
+    disruptions: DisruptionRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

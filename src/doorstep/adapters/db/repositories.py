@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.codec import from_doc, to_doc
+from doorstep.domain.disruption import Disruption
 from doorstep.domain.errors import Conflict
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.order import Order
@@ -429,3 +430,59 @@ class EventStore:
 
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.events)).scalar_one())
+
+
+class DisruptionRepo:
+    """Disruptions; few and short-lived, so overlap is filtered on the time columns only."""
+
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self.conn, self.tracker = conn, tracker
+
+    def _track(self, rows: Iterable[Any]) -> list[Disruption]:
+        out = []
+        for row in rows:
+            d = from_doc(Disruption, row.doc)
+            self.tracker.track(d)
+            out.append(d)
+        return out
+
+    def get(self, disruption_id: str) -> Disruption | None:
+        found = self._track(
+            self.conn.execute(
+                select(t.disruptions.c.doc).where(t.disruptions.c.disruption_id == disruption_id)
+            )
+        )
+        return found[0] if found else None
+
+    def put(self, d: Disruption) -> None:
+        self.conn.execute(
+            _upsert(
+                self.conn,
+                t.disruptions,
+                {
+                    "disruption_id": d.disruption_id,
+                    "doc": to_doc(d),
+                    "starts_at": d.starts_at,
+                    "ends_at": d.ends_at,
+                    "active": d.active,
+                },
+                ["disruption_id"],
+            )
+        )
+        self.tracker.track(d)
+
+    def overlapping(self, start: datetime, end: datetime) -> list[Disruption]:
+        c = t.disruptions.c
+        return self._track(
+            self.conn.execute(
+                select(c.doc)
+                .where(c.active.is_(True), c.starts_at < end, c.ends_at > start)
+                .order_by(c.starts_at)
+            )
+        )
+
+    def recent(self, limit: int = 50) -> list[Disruption]:
+        c = t.disruptions.c
+        return self._track(
+            self.conn.execute(select(c.doc).order_by(c.starts_at.desc()).limit(limit))
+        )

@@ -168,3 +168,11 @@ photos = Table(
     Column("created_at", AwareDateTime, nullable=False),
     Column("content", LargeBinary, nullable=False),
 )
+
+disruptions = _doc_table(
+    "disruptions",
+    "disruption_id",
+    Column("starts_at", AwareDateTime, nullable=False),
+    Column("ends_at", AwareDateTime, nullable=False, index=True),
+    Column("active", Boolean, nullable=False),
+)

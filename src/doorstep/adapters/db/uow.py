@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.repositories import (
     AppointmentRepo,
+    DisruptionRepo,
     DocRepository,
     EventStore,
     OrderRepo,
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.users = UserRepo(conn)
         self.photos = PhotoRepo(conn)
         self.events = EventStore(conn)
+        self.disruptions = DisruptionRepo(conn, self._tracker)
         return self
 
     def __exit__(

@@ -8,6 +8,7 @@ from doorstep.bootstrap import App
 from doorstep.entrypoints.api import (
     auth,
     courier,
+    disruptions,
     errors,
     ops,
     partner,
@@ -29,7 +30,9 @@ def create_app(wired: App) -> FastAPI:
     )
     api.state.doorstep = wired
     errors.install(api)
-    for module in (auth, returns, pickup, courier, warehouse, ops, partner, photos):
+    for module in (
+        auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos
+    ):
         api.include_router(module.router)
 
     @api.get("/healthz", tags=["meta"], summary="Liveness and database reachability")

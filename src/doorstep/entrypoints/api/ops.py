@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from doorstep.adapters.db.codec import to_doc
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
@@ -35,7 +35,9 @@ def get_policy(svc: Svc, _: OpsActor) -> PolicyOut:
 
 
 @router.get("/policy/{version}", response_model=PolicyOut, summary="A past policy version")
-def get_policy_version(svc: Svc, _: OpsActor, version: int) -> PolicyOut:
+def get_policy_version(
+    svc: Svc, _: OpsActor, version: Annotated[int, Path(ge=1, le=1_000_000)]
+) -> PolicyOut:
     return views.policy_out(policies.policy_version(svc, version))
 
 

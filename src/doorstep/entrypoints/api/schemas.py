@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from doorstep.domain.catalog import Category
 from doorstep.domain.decision import Outcome, ReturnMethod, Verdict
+from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.order import Channel
 from doorstep.domain.pickup import FailureReason
 from doorstep.domain.returns import Grade, Reason, ReturnKind
@@ -380,3 +381,38 @@ class PhotoOut(Out):
     width: int
     height: int
     sha256: str
+
+
+class DisruptionIn(In):
+    kind: DisruptionKind
+    adcodes: Annotated[list[Adcode], Field(min_length=1, max_length=50)]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    capacity_pct: Annotated[int, Field(ge=0, le=100)] = 0
+    reason_en: ShortText
+    reason_zh: ShortText
+
+
+class DisruptionOut(Out):
+    disruption_id: str
+    kind: DisruptionKind
+    adcodes: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    capacity_pct: int
+    reason_en: str
+    reason_zh: str
+    declared_by: str
+    lifted_at: datetime | None
+
+
+class MoveOut(Out):
+    appointment_id: str
+    old_slot: str
+    new_slot: str
+
+
+class DisruptionReportOut(Out):
+    disruption: DisruptionOut
+    moved: list[MoveOut]
+    stranded: list[str]

@@ -1,0 +1,203 @@
+"""Typhoons, road closures, holiday peaks: cut capacity, move the visits that no longer fit to
+the nearest windows that can still take them, and tell the buyers (events on their timeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from doorstep.domain.clock import local
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.decision import ReturnMethod
+from doorstep.domain.disruption import Disruption, DisruptionKind
+from doorstep.domain.errors import NotFound
+from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef, open_slots
+from doorstep.services.context import Services
+from doorstep.services.lookups import load_return
+from doorstep.services.offering import capacity_under
+from doorstep.services.pickup import assign_courier
+from doorstep.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True)
+class DisruptionReport:
+    """What declaring (or lifting) did: visits moved, visits that found no window."""
+
+    disruption: Disruption
+    moved: tuple[tuple[str, str, str], ...]  # appointment id, old slot key, new slot key
+    stranded: tuple[str, ...]  # appointment ids sent back to the buyer to choose again
+
+
+def declare_disruption(
+    svc: Services,
+    by: str,
+    kind: DisruptionKind,
+    adcodes: Sequence[str],
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity_pct: int,
+    reason_en: str,
+    reason_zh: str,
+) -> DisruptionReport:
+    """Record the disruption, shrink the windows it covers and re-home what no longer fits."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        for adcode in adcodes:
+            if uow.areas.get(adcode) is None:
+                raise NotFound("service_area", adcode)
+        disruption = Disruption.declare(
+            svc.ids.new("D"),
+            kind,
+            adcodes,
+            starts_at,
+            ends_at,
+            capacity_pct,
+            reason_en,
+            reason_zh,
+            now,
+            by,
+        )
+        uow.disruptions.put(disruption)
+        moved, stranded = _rebalance(svc, uow, disruption, now)
+        uow.commit()
+        return DisruptionReport(disruption, tuple(moved), tuple(stranded))
+
+
+def lift_disruption(svc: Services, by: str, disruption_id: str) -> Disruption:
+    """End a disruption early; its windows get their normal capacity back."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        disruption = uow.disruptions.get(disruption_id)
+        if disruption is None:
+            raise NotFound("disruption", disruption_id)
+        disruption.lift(now, by)
+        uow.disruptions.put(disruption)
+        others = [
+            d
+            for d in uow.disruptions.overlapping(disruption.starts_at, disruption.ends_at)
+            if d.disruption_id != disruption_id
+        ]
+        for adcode in disruption.adcodes:
+            for slot, area, template in _windows(uow, adcode, disruption):
+                uow.slots.set_capacity(
+                    slot, capacity_under(svc.calendar, area, template, slot, others)
+                )
+        uow.commit()
+        return disruption
+
+
+def recent_disruptions(svc: Services, limit: int = 50) -> list[Disruption]:
+    with svc.uow() as uow:
+        return uow.disruptions.recent(limit)
+
+
+def _windows(
+    uow: UnitOfWork, adcode: str, disruption: Disruption
+) -> list[tuple[SlotRef, ServiceArea, SlotTemplate]]:
+    """Every template window of every carrier in the area that the disruption overlaps."""
+    area = uow.areas.get(adcode)
+    if area is None:
+        return []
+    out = []
+    first = local(disruption.starts_at).date()
+    last = local(disruption.ends_at).date()
+    for carrier_id in area.carrier_ids:
+        carrier = uow.carriers.get(carrier_id)
+        template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+        if template is None:
+            continue
+        day = first
+        while day <= last:
+            for window in template.windows:
+                slot = SlotRef(adcode, carrier_id, day, window)
+                if disruption.covers(slot):
+                    out.append((slot, area, template))
+            day += timedelta(days=1)
+    return out
+
+
+def _rebalance(
+    svc: Services, uow: UnitOfWork, disruption: Disruption, now: datetime
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    moved: list[tuple[str, str, str]] = []
+    stranded: list[str] = []
+    all_disruptions = uow.disruptions.overlapping(
+        disruption.starts_at - timedelta(days=1), disruption.ends_at + timedelta(days=7)
+    )
+    for adcode in disruption.adcodes:
+        for slot, area, template in _windows(uow, adcode, disruption):
+            capacity = capacity_under(svc.calendar, area, template, slot, all_disruptions)
+            uow.slots.set_capacity(slot, capacity)
+            booked = sorted(
+                (
+                    a
+                    for a in uow.appointments.for_area_day(adcode, slot.day)
+                    if a.slot == slot and a.status in ACTIVE
+                ),
+                key=lambda a: (a.created_at, a.appointment_id),
+            )
+            # The earliest bookings keep their place; the rest move.
+            for appt in booked[capacity:]:
+                target = _nearest_window(svc, uow, appt, area, template, all_disruptions, now)
+                if target is None:
+                    _strand(uow, appt, disruption, now)
+                    stranded.append(appt.appointment_id)
+                    continue
+                old = appt.reschedule(target, now, f"disruption:{disruption.disruption_id}")
+                appt.sla_exempt = True
+                uow.slots.release(old)
+                assign_courier(uow, appt, now)
+                for return_id in appt.return_ids:
+                    request = load_return(uow, return_id)
+                    request.schedule_pickup(appt.appointment_id, now)
+                    uow.returns.save(request)
+                uow.appointments.save(appt)
+                moved.append((appt.appointment_id, old.key, target.key))
+    return moved, stranded
+
+
+def _nearest_window(
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    area: ServiceArea,
+    template: SlotTemplate,
+    disruptions: Sequence[Disruption],
+    now: datetime,
+) -> SlotRef | None:
+    """The open window closest in time to the booked one that still has room and deadline."""
+    deadline = _pickup_deadline(uow, appt)
+    candidates = open_slots(area.adcode, appt.slot.carrier_id, template, now, svc.booking)
+    candidates.sort(
+        key=lambda s: (abs((s.starts_at - appt.slot.starts_at).total_seconds()), s.starts_at)
+    )
+    for slot in candidates:
+        if slot == appt.slot or (deadline is not None and slot.starts_at > deadline):
+            continue
+        capacity = capacity_under(svc.calendar, area, template, slot, disruptions)
+        if capacity > 0 and uow.slots.take(slot, capacity):
+            return slot
+    return None
+
+
+def _pickup_deadline(uow: UnitOfWork, appt: Appointment) -> datetime | None:
+    deadlines = []
+    for return_id in appt.return_ids:
+        request = load_return(uow, return_id)
+        offer = request.decision.offers(ReturnMethod.PICKUP) if request.decision else None
+        if offer is not None and offer.until is not None:
+            deadlines.append(offer.until)
+    return min(deadlines) if deadlines else None
+
+
+def _strand(uow: UnitOfWork, appt: Appointment, disruption: Disruption, now: datetime) -> None:
+    """No window can take the visit: cancel it and let the buyer choose (drop-off, later)."""
+    appt.cancel(now, f"disruption:{disruption.disruption_id}")
+    uow.slots.release(appt.slot)
+    for return_id in appt.return_ids:
+        request = load_return(uow, return_id)
+        request.release_pickup(now, f"disruption:{disruption.disruption_id}")
+        uow.returns.save(request)
+    uow.appointments.save(appt)
+
