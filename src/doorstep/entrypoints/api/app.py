@@ -17,6 +17,7 @@ from doorstep.entrypoints.api import (
     returns,
     warehouse,
 )
+from doorstep.entrypoints.web import install as install_web
 
 
 def create_app(wired: App) -> FastAPI:
@@ -41,4 +42,5 @@ def create_app(wired: App) -> FastAPI:
             uow.policies.current()
         return {"status": "ok"}
 
+    install_web(api)  # the server-rendered pages (entrypoints/web) on the same app
     return api

@@ -1,0 +1,164 @@
+"""Ops console: review queue, the audit policy and its history, service areas and templates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from doorstep.domain.errors import DomainError, InvalidInput
+from doorstep.domain.identity import Role
+from doorstep.domain.policy import RULE_DEFAULTS, Policy, RuleConfig
+from doorstep.entrypoints.web import queries
+from doorstep.entrypoints.web.render import WebRoute, render, see_other
+from doorstep.entrypoints.web.session import Web, action, page
+from doorstep.services import catalog, policies, returns
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+OpsPage = Annotated[Web, Depends(page(Role.OPS))]
+OpsPost = Annotated[Web, Depends(action(Role.OPS))]
+
+
+def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
+    svc = web.app.services
+    held = returns.review_queue(svc)
+    names = queries.product_names(svc, {ln.sku for r in held for ln in r.lines})
+    return render(
+        web, "console_queue.html", status=status, here="/console", held=held, names=names,
+        error=error,
+    )
+
+
+@router.get("/console")
+def queue(web: OpsPage) -> Response:
+    """Returns the audit held for a person, oldest first, with the reasons they were held."""
+    return queue_page(web)
+
+
+@router.post("/console/reviews/{return_id}")
+def review(
+    web: OpsPost,
+    return_id: str,
+    decision: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        if decision not in ("approve", "reject"):
+            raise InvalidInput("choose_decision", "Approve or reject.", "请选择通过或拒绝。")
+        returns.review_return(
+            web.app.services,
+            return_id,
+            approve=decision == "approve",
+            reviewer=web.actor_id,
+            note=note.strip(),
+        )
+    except DomainError as exc:
+        return queue_page(web, error=web.error_text(exc), status=409)
+    return see_other(web, "/console")
+
+
+def _changes(newer: Policy, older: Policy | None) -> list[str]:
+    """What a version changed against the one before: ``rule.param: old → new``."""
+    if older is None:
+        return []
+    before = {r.code: r for r in older.rules}
+    out = []
+    for rule in newer.rules:
+        old = before.get(rule.code)
+        if old is None or old.enabled != rule.enabled:
+            out.append(f"{rule.code}: {'on' if rule.enabled else 'off'}")
+        for name in RULE_DEFAULTS.get(rule.code, {}):
+            was = old.param(name) if old else None
+            now = rule.param(name)
+            if was != now:
+                out.append(f"{rule.code}.{name}: {was} → {now}")
+    return out
+
+
+def policy_page(
+    web: Web, *, error: str | None = None, status: int = 200, notice: str | None = None
+) -> Response:
+    svc = web.app.services
+    current = policies.current_policy(svc)
+    history = queries.policy_history(svc)
+    diffs = [(p, _changes(p, history[i + 1] if i + 1 < len(history) else None))
+             for i, p in enumerate(history)]
+    rules = [(r, [(name, r.param(name)) for name in RULE_DEFAULTS[r.code]]) for r in current.rules]
+    return render(
+        web,
+        "console_policy.html",
+        status=status,
+        here="/console/policy",
+        policy=current,
+        rules=rules,
+        history=diffs,
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/console/policy")
+def show_policy(web: OpsPage, saved: int | None = None) -> Response:
+    notice = web._("Saved as version %(v)s.") % {"v": saved} if saved else None
+    return policy_page(web, notice=notice)
+
+
+def _param(rule: str, name: str, raw: str) -> Any:
+    default = RULE_DEFAULTS[rule][name]
+    if isinstance(default, list):
+        return [part.strip() for part in raw.replace("，", ",").split(",") if part.strip()]
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidInput(
+            "policy_param_type",
+            f"{rule}.{name} must be a whole number.",
+            f"{rule}.{name} 必须是整数。",
+            rule=rule,
+            param=name,
+        ) from None
+
+
+def _rules_from(form: dict[str, Any]) -> tuple[RuleConfig, ...]:
+    out = []
+    for code, params in RULE_DEFAULTS.items():
+        values = {
+            name: _param(code, name, str(form[f"p:{code}:{name}"]))
+            for name in params
+            if f"p:{code}:{name}" in form
+        }
+        out.append(RuleConfig(code, f"on:{code}" in form, values))
+    return tuple(out)
+
+
+def _revise(web: Web, form: dict[str, Any]) -> Response:
+    try:
+        rules = _rules_from(form)
+        policy = policies.revise_policy(
+            web.app.services, rules, web.actor_id, str(form.get("note", ""))[:500]
+        )
+    except DomainError as exc:
+        return policy_page(web, error=web.error_text(exc), status=422)
+    return see_other(web, f"/console/policy?saved={policy.version}")
+
+
+@router.post("/console/policy")
+async def revise(request: Request, web: OpsPost) -> Response:
+    """Store the edited parameters as the next policy version (validated by the domain)."""
+    form = await request.form()  # already read (and cached) by the CSRF check
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    return await run_in_threadpool(_revise, web, fields)
+
+
+@router.get("/console/areas")
+def areas(web: OpsPage) -> Response:
+    """Where pickup is served, by whom and with which windows."""
+    svc = web.app.services
+    return render(
+        web,
+        "console_areas.html",
+        areas=catalog.list_areas(svc),
+        templates=catalog.list_templates(svc),
+    )

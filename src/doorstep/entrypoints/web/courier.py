@@ -1,0 +1,167 @@
+"""Courier page: today's visits in order; arrive, inspect with a photo, code → waybill, fail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import Response
+
+from doorstep.domain.errors import DomainError, InvalidInput
+from doorstep.domain.identity import Role
+from doorstep.domain.pickup import FailureReason
+from doorstep.entrypoints.web import labels, queries
+from doorstep.entrypoints.web.forms import optional_int, read_upload
+from doorstep.entrypoints.web.render import WebRoute, render, see_other
+from doorstep.entrypoints.web.session import Web, action, page
+from doorstep.services import courier, photos
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+CourierPage = Annotated[Web, Depends(page(Role.COURIER))]
+CourierPost = Annotated[Web, Depends(action(Role.COURIER))]
+Box = Annotated[str | None, Form()]
+
+
+def tasks_page(
+    web: Web, *, error: str | None = None, status: int = 200, focus: str | None = None
+) -> Response:
+    """The day's route; the first visit not yet done is opened, the rest stay compact."""
+    svc = web.app.services
+    tasks = courier.todays_tasks(svc, web.actor_id)
+    ids = [rid for t in tasks for rid in t.return_ids]
+    found = queries.returns_of_many(svc, ids)
+    names = queries.product_names(svc, {ln.sku for r in found.values() for ln in r.lines})
+    open_ = focus or next(
+        (t.appointment_id for t in tasks if t.status.value in ("assigned", "arrived")), None
+    )
+    return render(
+        web,
+        "courier.html",
+        status=status,
+        here="/courier",
+        tasks=tasks,
+        found=found,
+        names=names,
+        open_id=open_,
+        checklist=courier.CHECKLIST,
+        failures=[r.value for r in FailureReason],
+        error=error,
+    )
+
+
+@router.get("/courier")
+def today(web: CourierPage) -> Response:
+    return tasks_page(web)
+
+
+def _done(web: Web, appointment_id: str, exc: DomainError | None) -> Response:
+    if exc is not None:
+        return tasks_page(web, error=web.error_text(exc), status=409, focus=appointment_id)
+    return see_other(web, f"/courier#v-{appointment_id}")
+
+
+@router.post("/courier/visits/{appointment_id}/arrive")
+def arrive(web: CourierPost, appointment_id: str) -> Response:
+    try:
+        courier.arrive(web.app.services, web.actor_id, appointment_id)
+    except DomainError as exc:
+        return _done(web, appointment_id, exc)
+    return _done(web, appointment_id, None)
+
+
+@router.post("/courier/visits/{appointment_id}/inspect")
+def inspect(
+    web: CourierPost,
+    appointment_id: str,
+    return_id: Annotated[str, Form(max_length=64)] = "",
+    weight_g: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
+    outer_packaging: Box = None,
+    plastic_wrap_intact: Box = None,
+    original_box_present: Box = None,
+    original_box_undamaged: Box = None,
+    unused: Box = None,
+    barcode_matches: Box = None,
+    appearance_ok: Box = None,
+    accessories_complete: Box = None,
+) -> Response:
+    """Record the checklist, a photo taken at the door and the weight on the scale."""
+    ticked = {
+        "outer_packaging": outer_packaging,
+        "plastic_wrap_intact": plastic_wrap_intact,
+        "original_box_present": original_box_present,
+        "original_box_undamaged": original_box_undamaged,
+        "unused": unused,
+        "barcode_matches": barcode_matches,
+        "appearance_ok": appearance_ok,
+        "accessories_complete": accessories_complete,
+    }
+    svc = web.app.services
+    try:
+        weight = optional_int(weight_g, web._("Weight (g)"), low=1, high=100_000)
+        data = read_upload(photo, web.app.settings.max_upload_bytes)
+        if data is None:
+            raise InvalidInput(
+                "inspection_photo_required",
+                "At least one inspection photo is needed.",
+                "验货至少需要一张照片。",
+            )
+        photo_id = photos.upload_photo(svc, web.actor_id, data).photo_id
+        result = courier.inspect(
+            svc,
+            web.actor_id,
+            appointment_id,
+            courier.InspectionInput(
+                return_id,
+                {k: v is not None for k, v in ticked.items()},
+                (photo_id,),
+                weight,
+                note.strip(),
+            ),
+        )
+    except DomainError as exc:
+        return _done(web, appointment_id, exc)
+    if result.result.value != "passed":
+        failed = ", ".join(
+            web._(labels.CHECKLIST.get(k, k)) for k in (result.refusal_reason or "").split(",")
+        )
+        return tasks_page(
+            web,
+            focus=appointment_id,
+            error=web._("Inspection failed: the item cannot be taken.") + " " + failed,
+        )
+    return _done(web, appointment_id, None)
+
+
+@router.post("/courier/visits/{appointment_id}/pickup")
+def pick_up(
+    web: CourierPost, appointment_id: str, pickup_code: Annotated[str, Form(max_length=12)] = ""
+) -> Response:
+    """The buyer's code matches: the parcel leaves with a waybill, shown on the page."""
+    try:
+        courier.pick_up(web.app.services, web.actor_id, appointment_id, pickup_code.strip())
+    except DomainError as exc:
+        return _done(web, appointment_id, exc)
+    return _done(web, appointment_id, None)
+
+
+@router.post("/courier/visits/{appointment_id}/fail")
+def fail(
+    web: CourierPost,
+    appointment_id: str,
+    reason: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """A failed attempt with its reason; the buyer is asked to pick a new window."""
+    try:
+        try:
+            why = FailureReason(reason)
+        except ValueError:
+            raise InvalidInput(
+                "choose_failure_reason", "Choose a reason.", "请选择失败原因。"
+            ) from None
+        courier.fail_attempt(web.app.services, web.actor_id, appointment_id, why, note.strip())
+    except DomainError as exc:
+        return _done(web, appointment_id, exc)
+    return _done(web, appointment_id, None)

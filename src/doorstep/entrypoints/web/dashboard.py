@@ -1,0 +1,140 @@
+"""Ops dashboard: returns by status, tomorrow's bookings against capacity, decisions, reasons."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from doorstep.domain.clock import local
+from doorstep.domain.identity import Role
+from doorstep.domain.pickup import SlotRef
+from doorstep.domain.returns import ReturnStatus
+from doorstep.entrypoints.web import charts, labels
+from doorstep.entrypoints.web.render import WebRoute, render
+from doorstep.entrypoints.web.session import Web, page
+from doorstep.services.context import Services
+from doorstep.services.offering import slot_capacity
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+OpsPage = Annotated[Web, Depends(page(Role.OPS))]
+
+# Counting loads documents through the repositories: fine for a console over thousands of
+# returns; a reporting table is the step after that.
+_CAP = 5_000
+_DECISIONS = ("return.approved", "return.held_for_review", "return.rejected")
+
+
+@dataclass(frozen=True)
+class Figures:
+    by_status: list[tuple[str, int]]
+    slots: dict[str, list[tuple[str, int, int]]]  # adcode → (carrier window, booked, capacity)
+    area_names: dict[str, tuple[str, str]]
+    decisions: list[tuple[str, int]]
+    reasons: list[tuple[str, int]]
+    reason_text: dict[str, tuple[str, str]]
+    tomorrow: str
+
+
+def figures(svc: Services) -> Figures:
+    """Read everything the dashboard plots in one unit of work (nothing is written)."""
+    tomorrow = local(svc.clock.now()).date() + timedelta(days=1)
+    with svc.uow() as uow:
+        by_status, ids, reason_text = [], [], {}
+        for status in ReturnStatus:
+            found = uow.returns.with_status(status.value, _CAP)
+            if found:
+                by_status.append((status.value, len(found)))
+            for r in found:
+                ids.append(r.return_id)
+                for f in r.decision.findings if r.decision else ():
+                    reason_text.setdefault(f.reason, (f.text_zh, f.text_en))
+        events = uow.events.for_aggregates(ids) if ids else []
+        slots: dict[str, list[tuple[str, int, int]]] = {}
+        names = {}
+        for area in uow.areas.list():
+            names[area.adcode] = (area.name_zh, area.name_en)
+            if not area.serves_pickup:
+                continue
+            rows = []
+            for carrier_id in area.carrier_ids:
+                carrier = uow.carriers.get(carrier_id)
+                template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+                if template is None:
+                    continue
+                refs = [SlotRef(area.adcode, carrier_id, tomorrow, w) for w in template.windows]
+                loads = uow.slots.loads(refs, slot_capacity(area, template))
+                rows += [
+                    (f"{carrier_id.upper()} {ref.window.label}", loads[ref].booked,
+                     loads[ref].capacity)
+                    for ref in refs
+                ]
+            slots[area.adcode] = rows
+    decisions = Counter(e.name for e in events if e.name in _DECISIONS)
+    reasons: Counter[str] = Counter()
+    for e in events:
+        if e.name in _DECISIONS:
+            reasons.update(str(code) for code in e.data.get("reasons", []))
+    return Figures(
+        by_status=by_status,
+        slots=slots,
+        area_names=names,
+        decisions=[(name, decisions[name]) for name in _DECISIONS if decisions[name]],
+        reasons=reasons.most_common(8),
+        reason_text=reason_text,
+        tomorrow=tomorrow.isoformat(),
+    )
+
+
+@router.get("/console/dashboard")
+def dashboard(web: OpsPage, adcode: str = "") -> Response:
+    """Four plots as inline SVG; the area for tomorrow's bookings defaults to the busiest."""
+    data = figures(web.app.services)
+    if adcode not in data.slots:
+        adcode = max(
+            data.slots, key=lambda a: (sum(b for _, b, _ in data.slots[a]), a == "310104"),
+            default="",
+        )
+    lbl = {
+        "return.approved": web._("Approved"),
+        "return.held_for_review": web._("Held for review"),
+        "return.rejected": web._("Rejected"),
+    }
+    status_rows = [(web._(labels.STATUS.get(s, s)), n) for s, n in data.by_status]
+    reason_rows = [
+        (web.text(*data.reason_text[code]) if code in data.reason_text else code, n)
+        for code, n in data.reasons
+    ]
+    empty = web._("No data yet.")
+    area_name = web.text(*data.area_names[adcode]) if adcode in data.area_names else adcode
+    plots = {
+        "status": charts.hbars("chart-status", web._("Returns by status"), status_rows, empty),
+        "slots": charts.bullets(
+            "chart-slots",
+            web._("Bookings per window tomorrow vs capacity"),
+            data.slots.get(adcode, []),
+            (web._("Booked"), web._("Capacity")),
+            empty,
+        ),
+        "decisions": charts.hbars(
+            "chart-decisions",
+            web._("Decisions by outcome"),
+            [(lbl[name], n) for name, n in data.decisions],
+            empty,
+        ),
+        "reasons": charts.hbars("chart-reasons", web._("Top reasons"), reason_rows, empty),
+    }
+    return render(
+        web,
+        "console_dashboard.html",
+        plots=plots,
+        adcode=adcode,
+        area_name=area_name,
+        areas=sorted(data.slots),
+        area_names=data.area_names,
+        tomorrow=data.tomorrow,
+    )

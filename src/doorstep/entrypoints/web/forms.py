@@ -1,0 +1,67 @@
+"""Reading form fields into domain values, with errors in both languages."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from fastapi import UploadFile
+
+from doorstep.domain.errors import InvalidInput, TooLarge
+from doorstep.services.pickup import SlotChoice
+
+
+def to_int(value: str | None, field: str, *, low: int, high: int) -> int:
+    """A whole number in [low, high] from a text field."""
+    try:
+        number = int((value or "").strip())
+    except ValueError:
+        raise InvalidInput(
+            "not_a_number",
+            f"{field}: enter a whole number.",
+            f"{field}：请输入整数。",
+            field=field,
+        ) from None
+    if not low <= number <= high:
+        raise InvalidInput(
+            "number_out_of_range",
+            f"{field}: must be between {low} and {high}.",
+            f"{field}：必须在 {low} 到 {high} 之间。",
+            field=field,
+        )
+    return number
+
+
+def optional_int(value: str | None, field: str, *, low: int, high: int) -> int | None:
+    return None if not (value or "").strip() else to_int(value, field, low=low, high=high)
+
+
+def slot_value(carrier_id: str, day: date, start: time) -> str:
+    """One radio value that names a window: ``sf|2026-11-25|10:00``."""
+    return f"{carrier_id}|{day.isoformat()}|{start:%H:%M}"
+
+
+def parse_slot(value: str) -> SlotChoice:
+    """The window a slot radio button named."""
+    try:
+        carrier_id, day, start = value.split("|")
+        return SlotChoice(carrier_id, date.fromisoformat(day), time.fromisoformat(start))
+    except ValueError:
+        raise InvalidInput(
+            "slot_choice_invalid", "Choose a pickup window.", "请选择一个上门时段。"
+        ) from None
+
+
+def read_upload(upload: UploadFile | None, limit: int) -> bytes | None:
+    """The bytes of an optional file field (browsers send an empty part when none is chosen)."""
+    if upload is None or not upload.filename:
+        return None
+    data = upload.file.read(limit + 1)
+    if not data:
+        return None
+    if len(data) > limit:
+        raise TooLarge(
+            "photo_too_large",
+            f"Photos may be at most {limit // 1_000_000} MB.",
+            f"照片不能超过 {limit // 1_000_000} MB。",
+        )
+    return data

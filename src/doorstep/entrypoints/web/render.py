@@ -1,0 +1,162 @@
+"""Templates, responses, and the route class that turns every failure into a page.
+
+Route functions stay thin: they parse, call one service and render. Anything they do not
+handle themselves (a domain error on a GET, bad form input, a missing session, a wrong
+role, a refused CSRF check, a bug) is rendered here as a page in the visitor's language,
+never as JSON and never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from doorstep.domain.errors import DomainError
+from doorstep.entrypoints.api.errors import STATUS
+from doorstep.entrypoints.web import labels
+from doorstep.entrypoints.web.i18n import HTML_LANG, N_, day_formatter, money, when
+from doorstep.entrypoints.web.session import (
+    CSRF_FIELD,
+    CsrfRefused,
+    LoginRequired,
+    Web,
+    WrongRole,
+    web_context,
+)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+log = logging.getLogger("doorstep.web")
+
+HOME = {"buyer": "/", "courier": "/courier", "ops": "/console", "warehouse": "/warehouse"}
+
+
+def make_env() -> Environment:
+    """The Jinja2 environment: autoescaped HTML, undefined names are errors (caught in tests)."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "svg"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _lang_url(web: Web, lang: str, here: str) -> str:
+    return "/lang?" + urlencode({"to": lang, "next": here})
+
+
+def render(
+    web: Web, template: str, *, status: int = 200, here: str | None = None, **ctx: Any
+) -> HTMLResponse:
+    """Render a page with the helpers every template uses (``_``, labels, formats)."""
+    if here is None:
+        query = [(k, v) for k, v in web.request.query_params.multi_items() if k != "lang"]
+        here = web.request.url.path + ("?" + urlencode(query) if query else "")
+
+    def lbl(table: str, code: object) -> str:
+        key = str(getattr(code, "value", code))
+        return web._(getattr(labels, table).get(key, key))
+
+    ctx.setdefault("error", None)
+    ctx.setdefault("notice", None)
+    html = (
+        web.state.env.get_template(template)
+        .render(
+            _=web._,
+            lang=web.lang,
+            html_lang=HTML_LANG[web.lang],
+            user=web.actor,
+            home=HOME.get(web.actor.role.value, "/") if web.actor else "/login",
+            csrf_field=CSRF_FIELD,
+            csrf_token=web.csrf,
+            lang_zh=_lang_url(web, "zh_CN", here),
+            lang_en=_lang_url(web, "en", here),
+            lbl=lbl,
+            text=web.text,
+            money=money,
+            when=when,
+            day=day_formatter(web.lang),
+            **ctx,
+        )
+    )
+    return web.apply(HTMLResponse(html, status_code=status))
+
+
+def see_other(web: Web, url: str) -> Response:
+    """Post/redirect/get: a successful form lands on a page that can be reloaded safely."""
+    return web.apply(RedirectResponse(url, status_code=303))
+
+
+def error_page(web: Web, status: int, title: str, message: str, code: str = "") -> HTMLResponse:
+    return render(web, "error.html", status=status, title=title, message=message, code=code)
+
+
+class WebRoute(APIRoute):
+    """An APIRoute whose failures are pages, in the visitor's language."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await inner(request)
+            except LoginRequired:
+                target = request.url.path
+                if request.method == "GET" and request.url.query:
+                    target += "?" + request.url.query
+                return RedirectResponse(
+                    "/login?next=" + quote(target, safe="/"), status_code=303
+                )
+            except WrongRole:
+                web = web_context(request)
+                return error_page(
+                    web,
+                    403,
+                    web._(N_("Not for your role")),
+                    web._(N_("This page belongs to another role. Sign in with the right account.")),
+                    "role_not_allowed",
+                )
+            except CsrfRefused:
+                web = web_context(request)
+                return error_page(
+                    web,
+                    403,
+                    web._(N_("Security check failed")),
+                    web._(N_("The form was missing its security token or it expired. Go back, reload the page and try again.")),
+                    "csrf_failed",
+                )
+            except DomainError as exc:
+                web = web_context(request)
+                return error_page(
+                    web, STATUS[exc.kind], web._(N_("Something is not right")), web.error_text(exc), exc.code
+                )
+            except RequestValidationError:
+                web = web_context(request)
+                return error_page(
+                    web,
+                    422,
+                    web._(N_("Something is not right")),
+                    web._(N_("Some fields are missing or invalid.")),
+                    "validation_error",
+                )
+            except Exception:  # a bug: log it, show a page without internals
+                log.exception("web page failed: %s %s", request.method, request.url.path)
+                web = web_context(request)
+                return error_page(
+                    web,
+                    500,
+                    web._(N_("Sorry")),
+                    web._(N_("Something went wrong on our side. Please try again.")),
+                    "internal_error",
+                )
+
+        return handler

@@ -1,0 +1,79 @@
+"""Warehouse page: find a return by id, receive the parcel, grade it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import Response
+
+from doorstep.domain.errors import DomainError, InvalidInput
+from doorstep.domain.identity import Role
+from doorstep.domain.returns import Grade
+from doorstep.entrypoints.web import queries
+from doorstep.entrypoints.web.render import WebRoute, render, see_other
+from doorstep.entrypoints.web.session import Web, action, page
+from doorstep.services import returns, warehouse
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+WarehousePage = Annotated[Web, Depends(page(Role.WAREHOUSE))]
+WarehousePost = Annotated[Web, Depends(action(Role.WAREHOUSE))]
+
+
+def parcel_page(web: Web, return_id: str, *, error: str | None = None, status: int = 200) -> Response:
+    """The search box, and the return if one was asked for."""
+    svc = web.app.services
+    found = None
+    return_id = return_id.strip()
+    if return_id and error is None:
+        try:
+            found = returns.get_return(svc, return_id)
+        except DomainError as exc:
+            error, status = web.error_text(exc), 404
+    elif return_id:
+        found = returns.get_return(svc, return_id)
+    names = queries.product_names(svc, {ln.sku for ln in found.lines}) if found else {}
+    return render(
+        web,
+        "warehouse.html",
+        status=status,
+        here=f"/warehouse?return_id={return_id}" if return_id else "/warehouse",
+        return_id=return_id,
+        r=found,
+        names=names,
+        grades=[g.value for g in Grade],
+        error=error,
+    )
+
+
+@router.get("/warehouse")
+def find(web: WarehousePage, return_id: str = "") -> Response:
+    return parcel_page(web, return_id)
+
+
+@router.post("/warehouse/parcels/{return_id}/receive")
+def receive(web: WarehousePost, return_id: str) -> Response:
+    try:
+        warehouse.receive(web.app.services, web.actor_id, return_id)
+    except DomainError as exc:
+        return parcel_page(web, return_id, error=web.error_text(exc), status=409)
+    return see_other(web, f"/warehouse?return_id={return_id}")
+
+
+@router.post("/warehouse/parcels/{return_id}/grade")
+def grade(
+    web: WarehousePost,
+    return_id: str,
+    grade: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """QC grade; a good grade refunds, a bad one opens a dispute."""
+    try:
+        try:
+            chosen = Grade(grade)
+        except ValueError:
+            raise InvalidInput("choose_grade", "Choose a grade.", "请选择质检等级。") from None
+        warehouse.grade(web.app.services, web.actor_id, return_id, chosen, note.strip())
+    except DomainError as exc:
+        return parcel_page(web, return_id, error=web.error_text(exc), status=409)
+    return see_other(web, f"/warehouse?return_id={return_id}")
