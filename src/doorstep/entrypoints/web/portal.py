@@ -215,6 +215,7 @@ def detail(web: Web, return_id: str, *, error: str | None = None, status: int = 
         names=queries.product_names(svc, {ln.sku for ln in r.lines}),
         carriers=queries.carriers(svc),
         self_send=_self_send_methods(r),
+        can_book=r.decision is not None and r.decision.offers(ReturnMethod.PICKUP) is not None,
         cancellable=r.status in CANCELLABLE,
         error=error,
     )

@@ -1,0 +1,98 @@
+"""A live doorstep server for the browser tests: uvicorn in a thread on a free loopback port.
+
+Each test module wraps ``serve`` in its own fixture (this file is not a conftest, which
+belongs to the fixtures owner). The server stops cleanly when the ``with`` block ends.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from doorstep.bootstrap import App
+from doorstep.entrypoints.api.app import create_app
+
+# Courier ids of the demo data → their usernames.
+COURIER_USERS = {f"courier-sf-0{i}": f"courier{i}" for i in range(1, 5)} | {
+    f"courier-yto-0{i}": f"courier{i + 4}" for i in range(1, 5)
+}
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(wired: App) -> Iterator[str]:
+    """Serve the API and pages over ``wired``; yields the base URL."""
+    config = uvicorn.Config(
+        create_app(wired),
+        host="127.0.0.1",
+        port=_free_port(),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",  # no websockets import, so no deprecation warnings from it
+        http="h11",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    """Sign in through the form with the demo password."""
+    page.goto(f"{base}/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(f"demo-{username}")
+    page.locator("form[action='/login'] button[type=submit]").click()
+    expect(page.locator("form[action='/logout']")).to_be_visible()
+
+
+def jpeg_file(tmp: Path) -> Path:
+    """A small photo to upload, as a camera would give it."""
+    path = tmp / "door.jpg"
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (190, 60, 40)).save(buf, "JPEG")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def shot(page: Page, tmp: Path, name: str) -> Path:
+    """A full-page screenshot into DOORSTEP_SCREENSHOTS (or the test's temp dir)."""
+    folder = Path(os.environ.get("DOORSTEP_SCREENSHOTS") or tmp)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def return_id_from(url: str) -> str:
+    found = re.search(r"/portal/returns/([^/?#]+)", url)
+    assert found, url
+    return found.group(1)
