@@ -10,6 +10,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from doorstep.planning.benchmark import best_known
+from vrptw_suite import summarise
+
+
+def fill_bks(result: dict[str, Any]) -> None:
+    """Results written before the integer-only BKS fallback existed get it here."""
+    if result.get("bks") is not None:
+        return
+    known = best_known(result["instance"])
+    if known is not None:
+        result["bks"], result["bks_source"] = known
+        if result["feasible"]:
+            result["gap_pct"] = round(100 * (result["distance"] - known[0]) / known[0], 3)
+
 
 def cell(result: dict[str, Any]) -> str:
     if not result["feasible"]:
@@ -19,14 +33,19 @@ def cell(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("results", type=Path)
+    parser.add_argument("results", type=Path, nargs="+")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in args.results.read_text(encoding="utf-8").splitlines()]
+    rows: list[dict[str, Any]] = []
+    for path in args.results:
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if not r.get("summary")]
+    for row in rows:
+        for key in ("doorstep", "ortools"):
+            if key in row:
+                fill_bks(row[key])
     print("| instance | BKS (DIMACS) | doorstep | OR-Tools | doorstep ≤ OR-Tools |")
     print("| --- | ---: | ---: | ---: | :---: |")
     for row in rows:
-        if row.get("summary"):
-            continue
         ours, base = row["doorstep"], row.get("ortools")
         better = (
             "–"
@@ -36,15 +55,15 @@ def main() -> None:
             else "**no**"
         )
         bks = "–" if ours["bks"] is None else f"{ours['bks']:.1f}"
+        if ours.get("bks_source") == "cvrplib_dimacs_int":
+            bks += " (int)"
         print(
             f"| {row['instance']} | {bks} | {cell(ours)} | {cell(base) if base else '–'} | {better} |"
         )
-    summary = next((r for r in rows if r.get("summary")), None)
-    if summary is not None:
-        print()
-        print("```json")
-        print(json.dumps(summary))
-        print("```")
+    print()
+    print("```json")
+    print(json.dumps(summarise(rows)))
+    print("```")
 
 
 if __name__ == "__main__":

@@ -119,13 +119,21 @@ def to_problem(instance: VrptwInstance) -> PlanningProblem:
     )
 
 
-def best_known(name: str, directory: Path | None = None) -> float | None:
-    """The DIMACS-convention best-known distance for `name`, if listed."""
+def best_known(name: str, directory: Path | None = None) -> tuple[float, str] | None:
+    """The DIMACS-convention best-known distance for `name` and its bks.csv source.
+
+    `cvrplib_dimacs` is preferred; `cvrplib_dimacs_int` (possibly floored by up to 0.9, so a
+    gap against it errs against doorstep) fills in where that is all the file has.
+    """
     path = (directory or data_dir()) / "bks.csv"
+    found: dict[str, float] = {}
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            if row["instance"].upper() == name.upper() and row["source"] == "cvrplib_dimacs":
-                return float(row["distance"])
+            if row["instance"].upper() == name.upper():
+                found[row["source"]] = float(row["distance"])
+    for source in ("cvrplib_dimacs", "cvrplib_dimacs_int"):
+        if source in found:
+            return found[source], source
     return None
 
 
@@ -135,7 +143,8 @@ def report(
     """The JSON line of one run, checked by doorstep's own feasibility checker."""
     violations = check_plan(problem, plan)
     distance = plan.distance / SCALE
-    bks = best_known(instance.name)
+    known = best_known(instance.name)
+    bks = None if known is None else known[0]
     feasible = not violations and not plan.unserved
     return {
         "instance": instance.name,
@@ -147,6 +156,7 @@ def report(
         "unserved": len(plan.unserved),
         "seconds": round(seconds, 2),
         "bks": bks,
+        "bks_source": None if known is None else known[1],
         "gap_pct": None if bks is None or not feasible else round(100 * (distance - bks) / bks, 3),
     }
 

@@ -37,7 +37,8 @@ def test_solomon_c101_is_read_as_published() -> None:
     assert instance.coords[0].tolist() == [40, 50]
     assert instance.time_window[0].tolist() == [0, 1236]
     assert (instance.demand[1], instance.service[1]) == (10, 90)
-    assert best_known("C101", SHARED) == 827.3
+    assert best_known("C101", SHARED) == (827.3, "cvrplib_dimacs")
+    assert best_known("R2_2_1", SHARED) == (3468.0, "cvrplib_dimacs_int")
 
 
 def test_homberger_crlf_file_is_read() -> None:
