@@ -23,6 +23,7 @@ from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
+from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
 from doorstep.services.ports import CleanImage, Clock, PaymentGateway, UnitOfWork
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
@@ -101,7 +102,21 @@ def build(
         refunds=RefundRules(settings.express_refund_min_trust, settings.express_refund_max_fen),
         warehouse_id=settings.warehouse_id,
     )
-    return App(settings, engine, services, tokens, offering or FixedCapacityOffering())
+    return App(settings, engine, services, tokens, offering or make_offering(settings, services))
+
+
+def make_offering(settings: Settings, services: Services) -> SlotOffering:
+    """The slot-offering policy the settings name."""
+    if settings.slot_offering == "fixed":
+        return FixedCapacityOffering()
+    incentives = None
+    if settings.slot_offering == "planned_incentive":
+        incentives = IncentiveRules(
+            settings.incentive_coupon_fen,
+            settings.incentive_cheap_pct,
+            settings.incentive_min_saving_s,
+        )
+    return PlannedOffering(services.travel, incentives)
 
 
 def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:

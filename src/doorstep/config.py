@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     booking_same_day_until: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
     warehouse_id: str = "wh-sh-bonded"
+    # fixed: a count per window (what couriers do today); planned: only windows the routes can
+    # still absorb, cheapest first; planned_incentive: planned plus coupons on green windows.
+    slot_offering: Literal["fixed", "planned", "planned_incentive"] = "planned_incentive"
+    incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
+    incentive_cheap_pct: int = Field(50, ge=0, le=100)
+    incentive_min_saving_s: int = Field(300, ge=0, le=7200)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -21,6 +21,7 @@ from doorstep.domain.decision import (
     ReturnMethod,
     Verdict,
 )
+from doorstep.domain.money import yuan
 from doorstep.domain.order import Buyer, Order, OrderLine
 from doorstep.domain.policy import Policy, RuleConfig
 from doorstep.domain.returns import Reason, ReturnKind, ReturnLine
@@ -465,8 +466,8 @@ def rule_high_value_review(ctx: AuditInput, cfg: RuleConfig) -> list[Finding]:
                 cfg.code,
                 Verdict.REVIEW,
                 "high_value",
-                f"Returns above {cfg.param('threshold_fen') / 100:.2f} CNY are reviewed by a person.",
-                f"退货金额超过 {cfg.param('threshold_fen') / 100:.2f} 元需人工审核。",
+                f"Returns above {yuan(cfg.param('threshold_fen'))} CNY are reviewed by a person.",
+                f"退货金额超过 {yuan(cfg.param('threshold_fen'))} 元需人工审核。",
             )
         ]
     return []

@@ -158,6 +158,9 @@ class Appointment(EventRecorder):
     arrived_at: datetime | None = None
     completed_at: datetime | None = None
     sla_exempt: bool = False  # moved by a disruption: on-time measures leave it out
+    eta: datetime | None = None  # planned arrival, from the courier's route
+    route_position: int | None = None
+    unserved_reason: str | None = None  # the planner found no courier who can keep it
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -242,9 +245,27 @@ class Appointment(EventRecorder):
 
     def assign(self, courier_id: str, at: datetime) -> None:
         self._require("assign", A.BOOKED, A.ASSIGNED)
+        if self.courier_id == courier_id and self.status is A.ASSIGNED:
+            return
         self.courier_id = courier_id
         self.status = A.ASSIGNED
         self._event("courier_assigned", at, courier_id=courier_id)
+
+    def plan(self, courier_id: str, position: int, eta: datetime, at: datetime) -> None:
+        """The route planner put this visit on a courier's route with an arrival time."""
+        if self.status in (A.BOOKED, A.ASSIGNED):
+            self.assign(courier_id, at)
+        moved = self.eta is None or abs((eta - self.eta).total_seconds()) >= 600
+        self.route_position, self.eta, self.unserved_reason = position, eta, None
+        if moved:
+            # Only changes a buyer would notice become events; small drifts stay quiet.
+            self._event("eta_updated", at, courier_id=courier_id, eta=eta.isoformat())
+
+    def mark_unserved(self, reason: str, at: datetime) -> None:
+        """No courier can keep this visit as things stand; ops must act."""
+        if self.unserved_reason != reason:
+            self.unserved_reason = reason
+            self._event("unserved", at, reason=reason)
 
     def arrive(self, courier_id: str, at: datetime) -> None:
         self._require("arrive", A.ASSIGNED)

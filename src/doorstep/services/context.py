@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
+from doorstep.planning import HaversineTravel, TravelTimes
 from doorstep.services.ports import (
     Clock,
     Ids,
@@ -40,3 +41,4 @@ class Services:
     booking: BookingRules = field(default_factory=BookingRules)
     refunds: RefundRules = field(default_factory=RefundRules)
     warehouse_id: str = "wh-sh-bonded"
+    travel: TravelTimes = field(default_factory=HaversineTravel)

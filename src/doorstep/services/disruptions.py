@@ -147,7 +147,7 @@ def _rebalance(
                 old = appt.reschedule(target, now, f"disruption:{disruption.disruption_id}")
                 appt.sla_exempt = True
                 uow.slots.release(old)
-                assign_courier(uow, appt, now)
+                assign_courier(svc, uow, appt, now)
                 for return_id in appt.return_ids:
                     request = load_return(uow, return_id)
                     request.schedule_pickup(appt.appointment_id, now)
@@ -200,4 +200,3 @@ def _strand(uow: UnitOfWork, appt: Appointment, disruption: Disruption, now: dat
         request.release_pickup(now, f"disruption:{disruption.disruption_id}")
         uow.returns.save(request)
     uow.appointments.save(appt)
-

@@ -14,6 +14,7 @@ from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import OfferedSlot, SlotOffering, effective_capacity
 from doorstep.services.ports import UnitOfWork
+from doorstep.services.routing import insert_appointment
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
         appt = Appointment.book(
             svc.ids.new("A"), buyer_id, request.address, slot, [request.return_id], now
         )
-        assign_courier(uow, appt, now)
+        assign_courier(svc, uow, appt, now)
         request.schedule_pickup(appt.appointment_id, now)
         uow.appointments.add(appt)
         uow.returns.save(request)
@@ -182,7 +183,7 @@ def reschedule_pickup(
         old = appt.reschedule(slot, now, reason)
         if not failed_before:
             uow.slots.release(old)  # a failed attempt used its window; nothing to give back
-        assign_courier(uow, appt, now)
+        assign_courier(svc, uow, appt, now)
         for request in requests:
             request.schedule_pickup(appt.appointment_id, now)
             uow.returns.save(request)
@@ -234,7 +235,16 @@ def _check_until(request: ReturnRequest, slot: SlotRef) -> None:
         )
 
 
-def assign_courier(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
+def assign_courier(svc: Services, uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
+    """Cheapest insertion into a courier's route; where the area has no coordinates or no
+    route can take it, the courier of the carrier with the nearest depot and fewest visits
+    (the background re-plan then reports it if it truly cannot be kept)."""
+    if insert_appointment(uow, svc, appt, now):
+        return
+    _assign_by_load(uow, appt, now)
+
+
+def _assign_by_load(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
     """First version: the courier of that carrier with the fewest visits that day, nearest depot
     first. Route planning (issue 3) re-assigns and orders the day's visits."""
     candidates = [

@@ -31,9 +31,7 @@ def create_app(wired: App) -> FastAPI:
     )
     api.state.doorstep = wired
     errors.install(api)
-    for module in (
-        auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos
-    ):
+    for module in (auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos):
         api.include_router(module.router)
 
     @api.get("/healthz", tags=["meta"], summary="Liveness and database reachability")

@@ -26,7 +26,12 @@ def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Resp
     held = returns.review_queue(svc)
     names = queries.product_names(svc, {ln.sku for r in held for ln in r.lines})
     return render(
-        web, "console_queue.html", status=status, here="/console", held=held, names=names,
+        web,
+        "console_queue.html",
+        status=status,
+        here="/console",
+        held=held,
+        names=names,
         error=error,
     )
 
@@ -83,8 +88,10 @@ def policy_page(
     svc = web.app.services
     current = policies.current_policy(svc)
     history = queries.policy_history(svc)
-    diffs = [(p, _changes(p, history[i + 1] if i + 1 < len(history) else None))
-             for i, p in enumerate(history)]
+    diffs = [
+        (p, _changes(p, history[i + 1] if i + 1 < len(history) else None))
+        for i, p in enumerate(history)
+    ]
     rules = [(r, [(name, r.param(name)) for name in RULE_DEFAULTS[r.code]]) for r in current.rules]
     return render(
         web,

@@ -36,7 +36,7 @@ class Figures:
     area_names: dict[str, tuple[str, str]]
     decisions: list[tuple[str, int]]
     reasons: list[tuple[str, int]]
-    reason_text: dict[str, tuple[str, str]]
+    reason_rule: dict[str, str]  # reason code → the rule that gave it
     tomorrow: str
 
 
@@ -44,15 +44,20 @@ def figures(svc: Services) -> Figures:
     """Read everything the dashboard plots in one unit of work (nothing is written)."""
     tomorrow = local(svc.clock.now()).date() + timedelta(days=1)
     with svc.uow() as uow:
-        by_status, ids, reason_text = [], [], {}
+        by_status, ids, reason_rule = [], [], {}
+        reasons: Counter[str] = Counter()
         for status in ReturnStatus:
             found = uow.returns.with_status(status.value, _CAP)
             if found:
                 by_status.append((status.value, len(found)))
             for r in found:
                 ids.append(r.return_id)
+                # Reasons are what held, restricted or rejected a return; passes and notes
+                # (deadlines to mind) are on nearly every decision and say nothing.
                 for f in r.decision.findings if r.decision else ():
-                    reason_text.setdefault(f.reason, (f.text_zh, f.text_en))
+                    if f.verdict.value in ("reject", "review", "restrict"):
+                        reason_rule.setdefault(f.reason, f.rule)
+                        reasons[f.reason] += 1
         events = uow.events.for_aggregates(ids) if ids else []
         slots: dict[str, list[tuple[str, int, int]]] = {}
         names = {}
@@ -69,23 +74,22 @@ def figures(svc: Services) -> Figures:
                 refs = [SlotRef(area.adcode, carrier_id, tomorrow, w) for w in template.windows]
                 loads = uow.slots.loads(refs, slot_capacity(area, template))
                 rows += [
-                    (f"{carrier_id.upper()} {ref.window.label}", loads[ref].booked,
-                     loads[ref].capacity)
+                    (
+                        f"{carrier_id.upper()} {ref.window.label}",
+                        loads[ref].booked,
+                        loads[ref].capacity,
+                    )
                     for ref in refs
                 ]
             slots[area.adcode] = rows
     decisions = Counter(e.name for e in events if e.name in _DECISIONS)
-    reasons: Counter[str] = Counter()
-    for e in events:
-        if e.name in _DECISIONS:
-            reasons.update(str(code) for code in e.data.get("reasons", []))
     return Figures(
         by_status=by_status,
         slots=slots,
         area_names=names,
         decisions=[(name, decisions[name]) for name in _DECISIONS if decisions[name]],
         reasons=reasons.most_common(8),
-        reason_text=reason_text,
+        reason_rule=reason_rule,
         tomorrow=tomorrow.isoformat(),
     )
 
@@ -96,7 +100,8 @@ def dashboard(web: OpsPage, adcode: str = "") -> Response:
     data = figures(web.app.services)
     if adcode not in data.slots:
         adcode = max(
-            data.slots, key=lambda a: (sum(b for _, b, _ in data.slots[a]), a == "310104"),
+            data.slots,
+            key=lambda a: (sum(b for _, b, _ in data.slots[a]), a == "310104"),
             default="",
         )
     lbl = {
@@ -106,7 +111,7 @@ def dashboard(web: OpsPage, adcode: str = "") -> Response:
     }
     status_rows = [(web._(labels.STATUS.get(s, s)), n) for s, n in data.by_status]
     reason_rows = [
-        (web.text(*data.reason_text[code]) if code in data.reason_text else code, n)
+        (f"{web._(labels.RULE.get(data.reason_rule.get(code, ''), code))} · {code}", n)
         for code, n in data.reasons
     ]
     empty = web._("No data yet.")
@@ -126,7 +131,14 @@ def dashboard(web: OpsPage, adcode: str = "") -> Response:
             [(lbl[name], n) for name, n in data.decisions],
             empty,
         ),
-        "reasons": charts.hbars("chart-reasons", web._("Top reasons"), reason_rows, empty),
+        "reasons": charts.hbars(
+            "chart-reasons",
+            web._("Top reasons"),
+            reason_rows,
+            empty,
+            label_w=300,
+            bar_w=380,
+        ),
     }
     return render(
         web,

@@ -74,8 +74,15 @@ def precheck(web: BuyerPage, sku: str = "", adcode: str = "", order_id: str = ""
     )
 
 
-def _new_form(web: Web, order_id: str, line_id: str, *, error: str | None = None,
-              status: int = 200, values: dict[str, Any] | None = None) -> Response:
+def _new_form(
+    web: Web,
+    order_id: str,
+    line_id: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    values: dict[str, Any] | None = None,
+) -> Response:
     svc = web.app.services
     order = next((o for o in catalog.orders_of(svc, web.actor_id) if o.order_id == order_id), None)
     if order is None:
@@ -237,7 +244,9 @@ def cancel_return(
     web: BuyerPost, return_id: str, reason: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
     try:
-        returns.cancel_return(web.app.services, web.actor_id, return_id, reason or "buyer_cancelled")
+        returns.cancel_return(
+            web.app.services, web.actor_id, return_id, reason or "buyer_cancelled"
+        )
     except DomainError as exc:
         return detail(web, return_id, error=web.error_text(exc), status=409)
     return see_other(web, f"/portal/returns/{return_id}")

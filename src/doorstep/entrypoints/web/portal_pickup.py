@@ -24,9 +24,7 @@ BuyerPage = Annotated[Web, Depends(page(Role.BUYER))]
 BuyerPost = Annotated[Web, Depends(action(Role.BUYER))]
 
 
-def picker(
-    web: Web, return_id: str, *, error: str | None = None, status: int = 200
-) -> Response:
+def picker(web: Web, return_id: str, *, error: str | None = None, status: int = 200) -> Response:
     """Windows grouped by day with what is left, and pending visits this return can join."""
     svc = web.app.services
     request = returns.get_return(svc, return_id, buyer_id=web.actor_id)
@@ -62,7 +60,9 @@ def slots(web: BuyerPage, return_id: str) -> Response:
 
 
 @router.post("/portal/returns/{return_id}/book")
-def book(web: BuyerPost, return_id: str, slot: Annotated[str, Form(max_length=80)] = "") -> Response:
+def book(
+    web: BuyerPost, return_id: str, slot: Annotated[str, Form(max_length=80)] = ""
+) -> Response:
     """Book the chosen window, or move the current visit there if one is booked already."""
     svc = web.app.services
     try:

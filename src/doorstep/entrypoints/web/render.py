@@ -68,25 +68,22 @@ def render(
 
     ctx.setdefault("error", None)
     ctx.setdefault("notice", None)
-    html = (
-        web.state.env.get_template(template)
-        .render(
-            _=web._,
-            lang=web.lang,
-            html_lang=HTML_LANG[web.lang],
-            user=web.actor,
-            home=HOME.get(web.actor.role.value, "/") if web.actor else "/login",
-            csrf_field=CSRF_FIELD,
-            csrf_token=web.csrf,
-            lang_zh=_lang_url(web, "zh_CN", here),
-            lang_en=_lang_url(web, "en", here),
-            lbl=lbl,
-            text=web.text,
-            money=money,
-            when=when,
-            day=day_formatter(web.lang),
-            **ctx,
-        )
+    html = web.state.env.get_template(template).render(
+        _=web._,
+        lang=web.lang,
+        html_lang=HTML_LANG[web.lang],
+        user=web.actor,
+        home=HOME.get(web.actor.role.value, "/") if web.actor else "/login",
+        csrf_field=CSRF_FIELD,
+        csrf_token=web.csrf,
+        lang_zh=_lang_url(web, "zh_CN", here),
+        lang_en=_lang_url(web, "en", here),
+        lbl=lbl,
+        text=web.text,
+        money=money,
+        when=when,
+        day=day_formatter(web.lang),
+        **ctx,
     )
     return web.apply(HTMLResponse(html, status_code=status))
 
@@ -113,9 +110,7 @@ class WebRoute(APIRoute):
                 target = request.url.path
                 if request.method == "GET" and request.url.query:
                     target += "?" + request.url.query
-                return RedirectResponse(
-                    "/login?next=" + quote(target, safe="/"), status_code=303
-                )
+                return RedirectResponse("/login?next=" + quote(target, safe="/"), status_code=303)
             except WrongRole:
                 web = web_context(request)
                 return error_page(
@@ -131,13 +126,21 @@ class WebRoute(APIRoute):
                     web,
                     403,
                     web._(N_("Security check failed")),
-                    web._(N_("The form was missing its security token or it expired. Go back, reload the page and try again.")),
+                    web._(
+                        N_(
+                            "The form was missing its security token or it expired. Go back, reload the page and try again."
+                        )
+                    ),
                     "csrf_failed",
                 )
             except DomainError as exc:
                 web = web_context(request)
                 return error_page(
-                    web, STATUS[exc.kind], web._(N_("Something is not right")), web.error_text(exc), exc.code
+                    web,
+                    STATUS[exc.kind],
+                    web._(N_("Something is not right")),
+                    web.error_text(exc),
+                    exc.code,
                 )
             except RequestValidationError:
                 web = web_context(request)

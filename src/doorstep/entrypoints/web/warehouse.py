@@ -20,7 +20,9 @@ WarehousePage = Annotated[Web, Depends(page(Role.WAREHOUSE))]
 WarehousePost = Annotated[Web, Depends(action(Role.WAREHOUSE))]
 
 
-def parcel_page(web: Web, return_id: str, *, error: str | None = None, status: int = 200) -> Response:
+def parcel_page(
+    web: Web, return_id: str, *, error: str | None = None, status: int = 200
+) -> Response:
     """The search box, and the return if one was asked for."""
     svc = web.app.services
     found = None
