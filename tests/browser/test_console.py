@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.browser._live import jpeg_file, serve, shot, sign_in  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.services import courier, photos, pickup, returns
-from tests.browser._live import jpeg_file, serve, shot, sign_in  # type: ignore[import-not-found]
 
 
 @pytest.fixture
@@ -129,9 +129,7 @@ def test_policy_change_is_validated_and_versioned(page: Page, base: str) -> None
     expect(page.locator("ol.history")).to_contain_text("return_window.no_reason_days: 7 → 10")
 
 
-def test_warehouse_receives_and_grades(
-    page: Page, wired: App, base: str, tmp_path: Path
-) -> None:
+def test_warehouse_receives_and_grades(page: Page, wired: App, base: str, tmp_path: Path) -> None:
     rid = _picked_up(wired, tmp_path)
     sign_in(page, base, "warehouse1")
     expect(page).to_have_url(f"{base}/warehouse")

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-
-from doorstep.bootstrap import App
 from tests.browser._live import (  # type: ignore[import-not-found]
     COURIER_USERS,
     PHONE,
@@ -19,6 +17,8 @@ from tests.browser._live import (  # type: ignore[import-not-found]
     shot,
     sign_in,
 )
+
+from doorstep.bootstrap import App
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def figures(svc: Services) -> Figures:
     """Read everything the dashboard plots in one unit of work (nothing is written)."""
     tomorrow = local(svc.clock.now()).date() + timedelta(days=1)
     with svc.uow() as uow:
-        by_status, ids, reason_rule = [], [], {}
+        by_status: list[tuple[str, int]] = []
+        ids: list[str] = []
+        reason_rule: dict[str, str] = {}
         reasons: Counter[str] = Counter()
         for status in ReturnStatus:
             found = uow.returns.with_status(status.value, _CAP)

@@ -55,9 +55,14 @@ def load_catalogs(directory: Path = LOCALE_DIR) -> dict[str, Translator]:
                 catalog = read_po(fh, locale=lang)
             for message in catalog:
                 # Fuzzy entries are unreviewed guesses: showing the id is safer.
-                if message.id and isinstance(message.id, str) and not message.fuzzy:
-                    if isinstance(message.string, str) and message.string:
-                        messages[message.id] = message.string
+                if (
+                    isinstance(message.id, str)
+                    and message.id
+                    and not message.fuzzy
+                    and isinstance(message.string, str)
+                    and message.string
+                ):
+                    messages[message.id] = message.string
         out[lang] = Translator(lang, messages)
     return out
 

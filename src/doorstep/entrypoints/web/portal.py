@@ -14,7 +14,7 @@ from doorstep.domain.identity import Role
 from doorstep.domain.returns import CANCELLABLE, Condition, Reason, ReturnKind, ReturnRequest
 from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import read_upload, to_int
-from doorstep.entrypoints.web.i18n import money, when
+from doorstep.entrypoints.web.i18n import money
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, photos, pickup, returns, timeline

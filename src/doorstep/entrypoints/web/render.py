@@ -85,7 +85,9 @@ def render(
         day=day_formatter(web.lang),
         **ctx,
     )
-    return web.apply(HTMLResponse(html, status_code=status))
+    response = HTMLResponse(html, status_code=status)
+    web.apply(response)
+    return response
 
 
 def see_other(web: Web, url: str) -> Response:
