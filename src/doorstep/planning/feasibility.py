@@ -48,7 +48,7 @@ def check_plan(problem: PlanningProblem, plan: Plan) -> list[Violation]:
     """Every violation of `plan` against `problem`; an empty list means the plan is feasible.
 
     Every open stop must be routed exactly once or listed as unserved; done stops must not
-    appear in routes. Reported times must match the re-timed schedule.
+    appear in routes; a stop in progress (or a courier's `first_stop_id`) comes first. Reported times must match the re-timed schedule.
     """
     network = Network.of(problem)
     stops = {s.id: s for s in problem.stops}
@@ -86,8 +86,9 @@ def check_plan(problem: PlanningProblem, plan: Plan) -> list[Violation]:
             out.append(Violation(ViolationKind.MISSING_STOP, None, stop.id))
         elif count > 1:
             out.append(Violation(ViolationKind.DUPLICATE_STOP, None, stop.id, f"{count} times"))
+    in_progress = {s.courier_id: s.id for s in problem.stops if s.status is StopStatus.IN_PROGRESS}
     for courier in problem.couriers:
-        pinned = courier.first_stop_id
+        pinned = courier.first_stop_id or in_progress.get(courier.id)
         own = plan.route_of(courier.id)
         if pinned is not None and (own is None or own.stop_ids[:1] != (pinned,)):
             out.append(Violation(ViolationKind.FIRST_STOP, courier.id, pinned))

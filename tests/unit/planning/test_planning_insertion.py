@@ -19,6 +19,7 @@ from doorstep.planning import (
     PlanningProblem,
     RouteSlack,
     Stop,
+    StopStatus,
     best_insertion,
     check_plan,
 )
@@ -64,7 +65,9 @@ def cases(draw: st.DrawFn) -> tuple[PlanningProblem, list[Stop], int | None, Sto
         begin = draw(st.integers(0, 150))
         length = draw(st.integers(0, 20))
         rest = Break(begin, begin + length + draw(st.integers(0, 60)), length)
-    pinned = bool(route) and draw(st.booleans())
+    head = draw(st.sampled_from(["free", "pinned", "in_progress"])) if route else "free"
+    if head == "in_progress":
+        route[0] = replace(route[0], status=StopStatus.IN_PROGRESS, courier_id="c")
     courier = Courier(
         id="c",
         depot_id="D",
@@ -73,7 +76,7 @@ def cases(draw: st.DrawFn) -> tuple[PlanningProblem, list[Stop], int | None, Sto
         capacity_weight_g=draw(st.integers(0, 20)),
         capacity_volume_cm3=draw(st.integers(0, 20)),
         rest=rest,
-        first_stop_id=route[0].id if pinned else None,
+        first_stop_id=route[0].id if head == "pinned" else None,
     )
     rest_after = draw(st.integers(-1, len(route) - 1)) if rest is not None else None
     candidate = draw(stops("new"))
