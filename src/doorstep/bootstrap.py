@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import cast
@@ -102,7 +102,9 @@ def build(
         refunds=RefundRules(settings.express_refund_min_trust, settings.express_refund_max_fen),
         warehouse_id=settings.warehouse_id,
     )
-    return App(settings, engine, services, tokens, offering or make_offering(settings, services))
+    chosen = offering or make_offering(settings, services)
+    services = replace(services, offering=chosen)
+    return App(settings, engine, services, tokens, chosen)
 
 
 def make_offering(settings: Settings, services: Services) -> SlotOffering:

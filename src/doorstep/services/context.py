@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
 from doorstep.planning import HaversineTravel, TravelTimes
+from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.ports import (
     Clock,
     Ids,
@@ -42,3 +43,5 @@ class Services:
     refunds: RefundRules = field(default_factory=RefundRules)
     warehouse_id: str = "wh-sh-bonded"
     travel: TravelTimes = field(default_factory=HaversineTravel)
+    # Which windows are bookable; booking checks against the same policy that offered them.
+    offering: SlotOffering = field(default_factory=FixedCapacityOffering)

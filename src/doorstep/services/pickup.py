@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from doorstep.domain.address import Address
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
@@ -109,13 +110,10 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
         template = _template(uow, area, choice.carrier_id)
         check_bookable(slot, template, now, svc.booking)
         _check_until(request, slot)
+        assert request.address is not None
+        _check_offered(svc, uow, area, request.address, slot, now)
         if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
-            raise Conflict(
-                "slot_full",
-                "That window has just been fully booked.",
-                "该时段已约满，请选择其他时段。",
-                slot=slot.key,
-            )
+            raise _slot_full(slot)
         assert request.address is not None
         appt = Appointment.book(
             svc.ids.new("A"), buyer_id, request.address, slot, [request.return_id], now
@@ -172,13 +170,9 @@ def reschedule_pickup(
         check_bookable(slot, template, now, svc.booking)
         for request in requests:
             _check_until(request, slot)
+        _check_offered(svc, uow, area, appt.address, slot, now)
         if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
-            raise Conflict(
-                "slot_full",
-                "That window has just been fully booked.",
-                "该时段已约满，请选择其他时段。",
-                slot=slot.key,
-            )
+            raise _slot_full(slot)
         failed_before = appt.status.value == "failed"
         old = appt.reschedule(slot, now, reason)
         if not failed_before:
@@ -209,6 +203,29 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
         uow.appointments.save(appt)
         uow.commit()
         return appt
+
+
+def _check_offered(
+    svc: Services,
+    uow: UnitOfWork,
+    area: ServiceArea,
+    address: Address,
+    slot: SlotRef,
+    now: datetime,
+) -> None:
+    """Book only what the offering policy would show now: with route-aware offering, a
+    window the couriers can no longer keep is refused even if its count has room."""
+    offered = svc.offering.offer(uow, svc.calendar, area, address, now, svc.booking)
+    if all(o.slot != slot for o in offered):
+        load = uow.slots.loads([slot], 1)[slot]
+        if load.booked >= load.capacity:
+            raise _slot_full(slot)
+        raise Conflict(
+            "slot_not_offered",
+            "That window can no longer be kept; please choose another.",
+            "该时段已无法安排上门，请选择其他时段。",
+            slot=slot.key,
+        )
 
 
 def _slot(uow: UnitOfWork, request: ReturnRequest, choice: SlotChoice) -> SlotRef:
@@ -275,3 +292,12 @@ def get_appointment(
 ) -> Appointment:
     with svc.uow() as uow:
         return load_appointment(uow, appointment_id, buyer_id=buyer_id, courier_id=courier_id)
+
+
+def _slot_full(slot: SlotRef) -> Conflict:
+    return Conflict(
+        "slot_full",
+        "That window has just been fully booked.",
+        "该时段已约满，请选择其他时段。",
+        slot=slot.key,
+    )

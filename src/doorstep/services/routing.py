@@ -220,7 +220,8 @@ def _apply(
         stops = []
         for position, visit in enumerate(route.visits):
             appt = built.appointments[visit.stop_id]
-            eta = built.day_start + timedelta(seconds=visit.arrival_s)
+            # The buyer cares when the doorbell rings: the start of service, not the arrival.
+            eta = built.day_start + timedelta(seconds=visit.start_s)
             if appt.status in ACTIVE:
                 appt.plan(route.courier_id, position, eta, now)
                 uow.appointments.save(appt)

@@ -29,9 +29,12 @@ def picker(web: Web, return_id: str, *, error: str | None = None, status: int = 
     svc = web.app.services
     request = returns.get_return(svc, return_id, buyer_id=web.actor_id)
     options = pickup.pickup_options(svc, web.app.offering, web.actor_id, return_id)
-    by_day: dict[date, list[OfferedSlot]] = defaultdict(list)
-    for offered in options.slots:
-        by_day[offered.slot.day].append(offered)
+    # The offering ranks windows (cheapest route first); people scan a day by the clock, so
+    # show each day in time order, per courier company, and mark the top-ranked window.
+    by_day: dict[date, dict[str, list[OfferedSlot]]] = defaultdict(lambda: defaultdict(list))
+    for offered in sorted(options.slots, key=lambda o: (o.slot.starts_at, o.slot.carrier_id)):
+        by_day[offered.slot.day][offered.slot.carrier_id].append(offered)
+    best = min(options.slots, key=lambda o: o.rank, default=None)
     carriers = {c.carrier_id: c for c in queries.carriers(svc)}
     current = (
         pickup.get_appointment(svc, request.appointment_id, buyer_id=web.actor_id)
@@ -44,7 +47,8 @@ def picker(web: Web, return_id: str, *, error: str | None = None, status: int = 
         status=status,
         here=f"/portal/returns/{return_id}/slots",
         r=request,
-        days=sorted(by_day.items()),
+        days=[(day, sorted(groups.items())) for day, groups in sorted(by_day.items())],
+        best=best.slot if best else None,
         joinable=options.joinable,
         unavailable=options.unavailable_reason,
         carriers=carriers,
