@@ -126,7 +126,7 @@ def test_policy_change_is_validated_and_versioned(page: Page, base: str) -> None
     page.get_by_role("button", name="保存为新版本").click()
     expect(page.locator(".alert.ok")).to_contain_text("已保存为第 2 版")
     expect(page.locator("h1")).to_contain_text("v2")
-    expect(page.locator("ol.history")).to_contain_text("return_window.no_reason_days: 7 → 10")
+    expect(page.locator("ul.history")).to_contain_text("return_window.no_reason_days: 7 → 10")
 
 
 def test_warehouse_receives_and_grades(page: Page, wired: App, base: str, tmp_path: Path) -> None:
