@@ -1,0 +1,186 @@
+"""Route planning and route-aware offering over real appointments (Jinshan: one YTO courier)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from doorstep.bootstrap import App
+from doorstep.domain.address import Address
+from doorstep.domain.clock import SHANGHAI
+from doorstep.domain.errors import Conflict
+from doorstep.domain.order import Channel, Order, OrderLine
+from doorstep.domain.returns import Reason, ReturnKind
+from doorstep.services import catalog, pickup, returns, routing, timeline
+from doorstep.services.offering import FixedCapacityOffering
+from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
+from doorstep.services.returns import LineRequest, OpenReturn
+
+TOMORROW = date(2026, 11, 26)
+JINSHAN = (30.7417, 121.3418)
+
+
+def returns_at(app: App, points: list[tuple[float, float]]) -> list[str]:
+    """Approved returns of buyer-001 with addresses at these coordinates in Jinshan."""
+    signed = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:6]
+    orders = [
+        Order(
+            f"RT-{batch}-{i}",
+            "buyer-001",
+            "shop-cn-home",
+            Channel.DOMESTIC,
+            signed,
+            Address(
+                "310116",
+                "上海市",
+                "上海市",
+                "金山区",
+                f"石化街道{i}号",
+                "测试",
+                "13800002222",
+                lat,
+                lon,
+            ),
+            (OrderLine("L1", "CN-LATEX-PILLOW", 1, 19900),),
+            signed_at=signed,
+        )
+        for i, (lat, lon) in enumerate(points)
+    ]
+    catalog.import_orders(app.services, orders, None)
+    out = []
+    for order in orders:
+        r = returns.open_return(
+            app.services,
+            OpenReturn(
+                "buyer-001",
+                order.order_id,
+                ReturnKind.REFUND,
+                (LineRequest("L1", 1, Reason.NO_REASON),),
+            ),
+        )
+        out.append(r.return_id)
+    return out
+
+
+def ring(n: int, km: float) -> list[tuple[float, float]]:
+    import math
+
+    return [
+        (
+            JINSHAN[0] + km / 111 * math.cos(2 * math.pi * i / n),
+            JINSHAN[1] + km / 95 * math.sin(2 * math.pi * i / n),
+        )
+        for i in range(n)
+    ]
+
+
+def test_plan_day_gives_every_visit_an_eta_inside_its_window(wired: App) -> None:
+    svc = wired.services
+    ids = returns_at(wired, ring(6, 3))
+    starts = [time(9), time(11), time(13), time(9), time(15), time(17)]
+    for rid, start in zip(ids, starts, strict=True):
+        pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, start))
+    report = routing.plan_day(svc, "310116", "yto", TOMORROW)
+    assert report.unserved == ()
+    planned = {appt_id: eta for _, stops in report.routes for appt_id, eta in stops}
+    assert len(planned) == 6
+    for rid in ids:
+        appt = pickup.get_appointment(svc, returns.get_return(svc, rid).appointment_id or "")
+        assert appt.eta == planned[appt.appointment_id]
+        assert appt.slot.starts_at <= appt.eta <= appt.slot.ends_at
+        assert appt.courier_id == "courier-yto-03"
+    assert report.distance_m > 0
+
+
+def test_unreachable_visit_is_reported_not_dropped(wired: App) -> None:
+    # Fixed offering lets the booking through; the planner must then say it cannot be kept.
+    svc = replace(wired.services, offering=FixedCapacityOffering())
+    (far,) = returns_at(wired, [(39.9, 116.4)])  # Beijing coordinates on a Jinshan address
+    appt = pickup.book_pickup(svc, "buyer-001", far, pickup.SlotChoice("yto", TOMORROW, time(9)))
+    report = routing.plan_day(svc, "310116", "yto", TOMORROW)
+    assert [a for a, _ in report.unserved] == [appt.appointment_id]
+    after = pickup.get_appointment(svc, appt.appointment_id)
+    assert after.unserved_reason in {"time_window_unreachable", "outside_shift"}
+    assert "appointment.unserved" in [e.name for e in timeline.timeline(svc, far)]
+
+
+def test_planned_offering_drops_windows_the_route_cannot_keep(wired: App) -> None:
+    svc = wired.services
+    planned = PlannedOffering(svc.travel)
+    # Scattered 12 km apart: one courier can do only a few of them in one 2-hour window.
+    ids = returns_at(wired, ring(10, 12))
+    booked = 0
+    for rid in ids:
+        try:
+            pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(9)))
+            booked += 1
+        except Conflict as exc:
+            assert exc.code == "slot_not_offered"
+    assert 1 <= booked < 10
+    (probe,) = returns_at(wired, [ring(10, 12)[5]])
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        assert area is not None
+        request = uow.returns.get(probe)
+        assert request is not None and request.address is not None
+        now = svc.clock.now()
+        fixed = FixedCapacityOffering().offer(
+            uow, svc.calendar, area, request.address, now, svc.booking
+        )
+        route_aware = planned.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+    key = ("yto", TOMORROW, time(9))
+    as_keys = {(o.slot.carrier_id, o.slot.day, o.slot.window.start) for o in route_aware}
+    assert key in {(o.slot.carrier_id, o.slot.day, o.slot.window.start) for o in fixed}
+    assert key not in as_keys
+    assert as_keys <= {(o.slot.carrier_id, o.slot.day, o.slot.window.start) for o in fixed}
+    assert [o.rank for o in route_aware] == list(range(len(route_aware)))
+
+
+def test_green_windows_are_where_a_courier_already_is(wired: App) -> None:
+    svc = wired.services
+    # A courier will be at the far north-west of Jinshan at 13:00–15:00 tomorrow.
+    spot = (JINSHAN[0] + 0.08, JINSHAN[1] - 0.08)
+    (anchor,) = returns_at(wired, [spot])
+    pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
+    offering = PlannedOffering(
+        svc.travel, IncentiveRules(coupon_fen=300, cheap_pct=50, min_saving_s=300)
+    )
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        request = uow.returns.get(neighbour)
+        assert area is not None and request is not None and request.address is not None
+        offers = offering.offer(
+            uow, svc.calendar, area, request.address, svc.clock.now(), svc.booking
+        )
+    green = [o for o in offers if o.incentive_fen]
+    assert green, "windows on the day a courier is already there should be green"
+    # The courier drives past that spot tomorrow anyway: tomorrow's windows are nearly free,
+    # while another day costs a round trip from the depot.
+    assert {o.slot.day for o in green} == {TOMORROW}
+    assert offers[0].slot.day == TOMORROW
+    assert all(o.incentive_fen == 300 and "¥3.00" in o.note_en for o in green)
+    assert all(o.incentive_fen == 0 for o in offers if o.slot.day != TOMORROW)
+
+
+def test_replan_keeps_visits_under_way(wired: App, clock: object) -> None:
+    svc = wired.services
+    ids = returns_at(wired, ring(4, 4))
+    for rid in ids:
+        pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(11)))
+    routing.plan_day(svc, "310116", "yto", TOMORROW)
+    assert isinstance(clock, object)
+    svc.clock.at = datetime(2026, 11, 26, 11, 5, tzinfo=SHANGHAI)  # type: ignore[attr-defined]
+    first = min(
+        (pickup.get_appointment(svc, returns.get_return(svc, r).appointment_id or "") for r in ids),
+        key=lambda a: a.route_position or 0,
+    )
+    from doorstep.services import courier
+
+    courier.arrive(svc, "courier-yto-03", first.appointment_id)
+    report = routing.plan_day(svc, "310116", "yto", TOMORROW)
+    (route,) = report.routes
+    assert route[1][0][0] == first.appointment_id  # the visit under way stays first
+    assert all(eta >= svc.clock.now() - timedelta(minutes=1) for _, eta in route[1][1:])
