@@ -184,3 +184,15 @@ def test_replan_keeps_visits_under_way(wired: App, clock: object) -> None:
     (route,) = report.routes
     assert route[1][0][0] == first.appointment_id  # the visit under way stays first
     assert all(eta >= svc.clock.now() - timedelta(minutes=1) for _, eta in route[1][1:])
+
+
+def test_worker_sweep_replans_and_retries_refunds(wired: App) -> None:
+    from doorstep.entrypoints.worker import sweep
+
+    svc = wired.services
+    (rid,) = returns_at(wired, ring(1, 2))
+    appt = pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(15)))
+    result = sweep(wired)
+    assert result["plans"] >= 1 and result["unserved"] == 0
+    planned = pickup.get_appointment(svc, appt.appointment_id)
+    assert planned.eta is not None and planned.route_position == 0

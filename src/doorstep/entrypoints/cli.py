@@ -37,10 +37,25 @@ def seed() -> None:
 
 
 @app.command()
+def worker(
+    every: int = typer.Option(60, min=5, help="Seconds between sweeps."),
+    once: bool = typer.Option(False, help="Run one sweep and exit."),
+) -> None:
+    """Background work: re-plan routes from the current plans, retry pending refunds."""
+    from doorstep.bootstrap import build
+    from doorstep.entrypoints.worker import run_worker
+
+    run_worker(build(Settings()), every_s=every, once=once, console=console)
+
+
+@app.command()
 def serve(
     demo: bool = typer.Option(False, help="Load the demo data before serving."),
     host: str | None = typer.Option(None, help="Bind address (default from DOORSTEP_HOST)."),
     port: int | None = typer.Option(None, help="Port (default from DOORSTEP_PORT, 8000)."),
+    worker_every: int = typer.Option(
+        120, min=0, help="Seconds between background re-plans in this process (0: off)."
+    ),
 ) -> None:
     """Migrate, optionally seed, and serve the API and pages."""
     import uvicorn
@@ -54,6 +69,10 @@ def serve(
         with console.status("loading demo data"):
             counts = seed_demo(wired)
         console.print(f"[green]demo data[/green] {counts}")
+    if worker_every:
+        from doorstep.entrypoints.worker import start_in_background
+
+        start_in_background(wired, worker_every)
     bind_host = host or settings.host
     bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
     console.print(f"serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
