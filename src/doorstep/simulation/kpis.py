@@ -1,0 +1,65 @@
+"""Counting what happened in a run and turning the counts into the figures compared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import median
+
+
+@dataclass
+class Tally:
+    """Raw counts of one run; ``kpis`` derives the shares from them."""
+
+    requests: int = 0
+    approved: int = 0
+    offered: int = 0  # approved requests shown at least one window
+    accepted: int = 0  # booked a window
+    first_choice: int = 0
+    incentive_taken: int = 0
+    visits: int = 0  # first attempts made at the door
+    inside_window: int = 0
+    completed: int = 0
+    not_home: int = 0
+    missed: int = 0  # booked, never visited in the simulated period
+    driven_m: int = 0
+    courier_seconds: int = 0
+    request_to_pickup_min: list[float] = field(default_factory=list)
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def kpis(t: Tally) -> dict[str, object]:
+    """The comparison figures (no wall-clock fields: a seed must give the same dict)."""
+    due = t.visits + t.missed
+    hours = t.courier_seconds / 3600
+    return {
+        # Of buyers whose return allows pickup, how many booked a window / got their ideal one.
+        "accepted_share": _share(t.accepted, t.approved),
+        "first_choice_share": _share(t.first_choice, t.approved),
+        # Of booked visits due in the period (missed ones count as late).
+        "inside_window_share": _share(t.inside_window, due),
+        "first_attempt_success": _share(t.completed, due),
+        "km_per_pickup": round(t.driven_m / 1000 / t.completed, 3) if t.completed else 0.0,
+        "pickups_per_courier_hour": round(t.completed / hours, 3) if hours else 0.0,
+        "request_to_pickup_minutes_median": (
+            round(median(t.request_to_pickup_min), 1) if t.request_to_pickup_min else 0.0
+        ),
+        "incentive_share": _share(t.incentive_taken, t.accepted),
+        "counts": {
+            "requests": t.requests,
+            "approved": t.approved,
+            "offered": t.offered,
+            "accepted": t.accepted,
+            "first_choice": t.first_choice,
+            "incentive_taken": t.incentive_taken,
+            "visits": t.visits,
+            "inside_window": t.inside_window,
+            "completed": t.completed,
+            "not_home": t.not_home,
+            "missed": t.missed,
+            "driven_km": round(t.driven_m / 1000, 2),
+            "courier_hours": round(hours, 2),
+        },
+    }

@@ -1,0 +1,64 @@
+"""Simulation parameters: one frozen dataclass that refuses nonsense at construction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import date
+
+POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive")
+
+# Central districts that each have their own depot courier in the demo fleet, so every
+# district's day is planned for exactly its own couriers (no courier is planned twice).
+DEFAULT_DISTRICTS = ("310104", "310106", "310110", "310107")
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """What the simulated week looks like and how buyers and couriers behave."""
+
+    days: int = 7
+    seed: int = 1
+    start: date = date(2026, 11, 23)  # a Monday; no statutory holiday in the week
+    districts: tuple[str, ...] = DEFAULT_DISTRICTS
+    # None: calibrated to about what the couriers can serve (couriers x pickups_per_courier_day).
+    requests_per_day: int | None = None
+    pickups_per_courier_day: int = 12
+    spread_km: float = 2.0  # standard deviation of addresses around the district centre
+    not_home_share: float = 0.05
+    incentive_take_share: float = 0.4
+    tolerance_h: float = 3.0  # how far from their ideal window a buyer still accepts
+    travel_noise_sigma: float = 0.25  # lognormal sigma on each leg's driving time
+    service_noise_sigma: float = 0.2  # lognormal sigma on time at the door
+    solver_iterations: int = 300  # iterations, not seconds: a run must repeat for its seed
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.days <= 31:
+            raise ValueError(f"days must be 1–31, got {self.days}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if not self.districts or len(set(self.districts)) != len(self.districts):
+            raise ValueError("districts must be a non-empty list without repeats")
+        if any(len(d) != 6 or not d.isdigit() for d in self.districts):
+            raise ValueError("districts are 6-digit adcodes")
+        if self.requests_per_day is not None and not 0 <= self.requests_per_day <= 5000:
+            raise ValueError(f"requests_per_day must be 0–5000, got {self.requests_per_day}")
+        if not 1 <= self.pickups_per_courier_day <= 60:
+            raise ValueError("pickups_per_courier_day must be 1–60")
+        for name in ("not_home_share", "incentive_take_share"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be within [0, 1], got {value!r}")
+        for name in ("spread_km", "tolerance_h", "travel_noise_sigma", "service_noise_sigma"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= 50.0):
+                raise ValueError(f"{name} must be within [0, 50], got {value!r}")
+        if not 1 <= self.solver_iterations <= 100_000:
+            raise ValueError("solver_iterations must be 1–100000")
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form, for the report's ``params``."""
+        out = asdict(self)
+        out["start"] = self.start.isoformat()
+        out["districts"] = list(self.districts)
+        return out

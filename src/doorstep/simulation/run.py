@@ -1,0 +1,204 @@
+"""One simulated period under one slot-offering policy, through the real services.
+
+An event loop per day, in simulated time: at 06:00 every district's day is planned; buyers
+file returns and book at their request times; couriers depart, visit and go home. The
+FixedClock only ever moves forward, so every service sees a consistent "now".
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from doorstep.adapters.ids import FixedClock
+from doorstep.domain.clock import SHANGHAI
+from doorstep.planning import SolveParams
+from doorstep.services import routing
+from doorstep.services.context import Services
+from doorstep.services.offering import FixedCapacityOffering, SlotOffering
+from doorstep.services.pickup import get_appointment
+from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
+from doorstep.simulation.booking import Booked, file_and_book
+from doorstep.simulation.demand import Request
+from doorstep.simulation.drive import (
+    FAILED_VISIT_S,
+    CourierRun,
+    do_visit,
+    idle_until,
+    leg,
+    next_visit,
+    service_seconds,
+    tiny_jpeg,
+)
+from doorstep.simulation.kpis import Tally
+from doorstep.simulation.params import SimParams
+from doorstep.simulation.world import City, open_copy, set_capacity
+
+PLAN_AT = time(6, 0)
+IDLE_STEP = timedelta(minutes=20)
+
+
+class SequentialIds:
+    """Ids in creation order: random ids would make route tie-breaks differ between runs."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def new(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}-{self.n:07d}"
+
+
+def make_offering(policy: str, svc: Services) -> SlotOffering:
+    if policy in ("fixed", "fixed_full"):
+        return FixedCapacityOffering()
+    incentives = IncentiveRules() if policy == "planned_incentive" else None
+    return PlannedOffering(svc.travel, incentives)
+
+
+@dataclass
+class _Day:
+    """Everything the event loop of one day needs."""
+
+    svc: Services
+    clock: FixedClock
+    day: date
+    runs: dict[str, CourierRun]
+    events: list[tuple[datetime, int, str, object]]
+    seq: int = 0
+
+    def push(self, at: datetime, kind: str, payload: object) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (at, self.seq, kind, payload))
+
+
+class Simulation:
+    """Runs one policy over the whole period and counts what happened."""
+
+    def __init__(
+        self,
+        params: SimParams,
+        city: City,
+        requests: list[Request],
+        template: Path,
+        workdir: Path,
+        policy: str,
+        capacity: int | None,
+    ) -> None:
+        self.params, self.city, self.requests = params, city, requests
+        self.clock = FixedClock(datetime.combine(params.start, time.min, tzinfo=SHANGHAI))
+        name = f"run-{policy}-{capacity if capacity is not None else 'template'}.db"
+        self.app = open_copy(template, workdir / name, self.clock)
+        set_capacity(self.app, city, capacity)
+        base = replace(self.app.services, ids=SequentialIds())
+        self.svc = replace(base, offering=make_offering(policy, base))
+        self.rng = random.Random(params.seed * 7919 + 17)
+        self.tally = Tally()
+        self.booked: dict[str, Booked] = {}
+        self.photo = tiny_jpeg()
+        self.solve = SolveParams(
+            seed=params.seed, time_limit_s=600.0, max_iterations=params.solver_iterations
+        )
+
+    def run(self, on_day: Callable[[int], None] | None = None) -> Tally:
+        # Bookings reach up to the horizon past the last demand day: drive those days too.
+        driving_days = self.params.days + self.svc.booking.horizon_days - 1
+        for index in range(driving_days):
+            self._day(self.params.start + timedelta(days=index))
+            if on_day is not None:
+                on_day(index)
+        self.tally.missed = self.tally.accepted - self.tally.visits
+        self.app.engine.dispose()
+        return self.tally
+
+    def _day(self, day: date) -> None:
+        runs = {
+            cid: CourierRun(c, (c.depot_lat, c.depot_lon)) for cid, c in self.city.couriers.items()
+        }
+        state = _Day(self.svc, self.clock, day, runs, [])
+        midnight = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+        state.push(midnight + timedelta(hours=PLAN_AT.hour), "plan", None)
+        for request in self.requests:
+            if request.at.date() == day:
+                state.push(request.at, "request", request)
+        for cid, c in self.city.couriers.items():
+            state.push(datetime.combine(day, c.shift_start, tzinfo=SHANGHAI), "depart", cid)
+        while state.events:
+            at, _, kind, payload = heapq.heappop(state.events)
+            self.clock.at = max(self.clock.at, at.astimezone(UTC))
+            if kind == "plan":
+                self._plan(day)
+            elif kind == "request":
+                assert isinstance(payload, Request)
+                booked = file_and_book(
+                    self.svc, self.city, payload, self.tally, self.params.tolerance_h
+                )
+                if booked is not None:
+                    self.booked[booked.appointment_id] = booked
+            elif kind == "depart":
+                self._depart(state, str(payload), at)
+            else:
+                assert isinstance(payload, tuple)
+                self._visit(state, payload[0], payload[1], at)
+
+    def _plan(self, day: date) -> None:
+        """The morning plan of every district's day that has visits."""
+        for district in self.city.districts.values():
+            with self.svc.uow() as uow:
+                has_visits = any(
+                    a.active for a in uow.appointments.for_area_day(district.adcode, day)
+                )
+            if has_visits:
+                routing.plan_day(self.svc, district.adcode, district.carrier_id, day, self.solve)
+
+    def _depart(self, state: _Day, courier_id: str, at: datetime) -> None:
+        run = state.runs[courier_id]
+        appt = next_visit(self.svc, courier_id, state.day)
+        sigma = self.params.travel_noise_sigma
+        if appt is None:
+            shift_end = datetime.combine(state.day, run.courier.shift_end, tzinfo=SHANGHAI)
+            if at < idle_until(state.day, self.svc) and at + IDLE_STEP < shift_end:
+                state.push(at + IDLE_STEP, "depart", courier_id)
+            elif run.first_departure is not None and run.finished_at is None:
+                seconds, metres = leg(self.svc.travel, run.at, run.depot, at, self.rng, sigma)
+                run.finished_at = at + timedelta(seconds=seconds)
+                self.tally.driven_m += metres
+                self.tally.courier_seconds += int(
+                    (run.finished_at - run.first_departure).total_seconds()
+                )
+            return
+        where = (appt.address.lat or 0.0, appt.address.lon or 0.0)
+        seconds, metres = leg(self.svc.travel, run.at, where, at, self.rng, sigma)
+        # Leave so as to ring at the window's start, not to stand at the door for an hour.
+        depart = max(at, appt.slot.starts_at - timedelta(seconds=seconds))
+        if run.first_departure is None:
+            run.first_departure = depart
+        arrive = depart + timedelta(seconds=seconds)
+        self.tally.driven_m += metres
+        run.at = where
+        state.push(max(arrive, appt.slot.starts_at), "visit", (courier_id, appt.appointment_id))
+
+    def _visit(self, state: _Day, courier_id: str, appointment_id: str, at: datetime) -> None:
+        appt = get_appointment(self.svc, appointment_id)
+        if appt.status.value != "assigned" or appt.courier_id != courier_id:
+            state.push(at, "depart", courier_id)  # moved to someone else meanwhile
+            return
+        booked = self.booked[appointment_id]
+        self.tally.visits += 1
+        self.tally.inside_window += appt.slot.starts_at <= at <= appt.slot.ends_at
+        picked = do_visit(
+            self.svc, state.runs[courier_id], appt, booked.request.at_home, self.photo
+        )
+        if picked:
+            self.tally.completed += 1
+            minutes = (at - booked.request.at).total_seconds() / 60
+            self.tally.request_to_pickup_min.append(round(minutes, 1))
+            spent = service_seconds(appt, self.rng, self.params.service_noise_sigma)
+        else:
+            self.tally.not_home += 1
+            spent = FAILED_VISIT_S
+        state.push(at + timedelta(seconds=spent), "depart", courier_id)
