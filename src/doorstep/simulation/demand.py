@@ -10,8 +10,8 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.returns import Reason

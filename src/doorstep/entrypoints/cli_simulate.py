@@ -1,0 +1,97 @@
+"""``doorstep simulate``: a synthetic Shanghai week through the real services, per policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from doorstep.simulation.params import DEFAULT_DISTRICTS, POLICIES
+
+console = Console(stderr=True)
+
+_SHOWN = (
+    "accepted_share",
+    "first_choice_share",
+    "inside_window_share",
+    "first_attempt_success",
+    "km_per_pickup",
+    "pickups_per_courier_hour",
+    "request_to_pickup_minutes_median",
+)
+
+
+def simulate(
+    days: int = typer.Option(7, help="Simulated days with demand."),
+    seed: int = typer.Option(1, help="Seed: same seed, same report."),
+    policy: str = typer.Option("planned", help="fixed | fixed_full | planned | planned_incentive"),
+    compare: bool = typer.Option(
+        False, "--compare", help="Run all four policies on the same demand."
+    ),
+    requests_per_day: int | None = typer.Option(
+        None, help="Default: about what couriers can serve."
+    ),
+    districts: str = typer.Option(",".join(DEFAULT_DISTRICTS), help="Comma-separated adcodes."),
+    incentive_take_share: float = typer.Option(0.4, help="Buyers who follow a coupon window."),
+    not_home_share: float = typer.Option(0.05, help="Buyers not in when the courier rings."),
+    out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    plots: bool = typer.Option(True, help="Write PNG plots into --out."),
+) -> None:
+    """Simulate courier pickup under slot-offering policies and report the KPIs."""
+    from doorstep.simulation.compare import simulate as run
+    from doorstep.simulation.params import SimParams
+    from doorstep.simulation.plots import write_plots
+
+    if not compare and policy not in POLICIES:
+        raise typer.BadParameter(f"policy must be one of {', '.join(POLICIES)}")
+    try:
+        params = SimParams(
+            days=days,
+            seed=seed,
+            requests_per_day=requests_per_day,
+            districts=tuple(d.strip() for d in districts.split(",") if d.strip()),
+            incentive_take_share=incentive_take_share,
+            not_home_share=not_home_share,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    chosen = POLICIES if compare else (policy,)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=as_json,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(label: str, done: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=days + 2)
+            bar.update(tasks[label], completed=done)
+
+        report = run(params, chosen, progress)
+    if plots:
+        written = write_plots(report, out)
+        console.print(f"plots: {', '.join(str(p) for p in written)}")
+    if as_json:
+        typer.echo(json.dumps(report, sort_keys=True))
+        return
+    table = Table(title=f"{days} simulated days, seed {seed}")
+    table.add_column("KPI")
+    for name in report["policies"]:  # type: ignore[union-attr]
+        table.add_column(name, justify="right")
+    for key in _SHOWN:
+        table.add_row(key, *(str(r[key]) for r in report["policies"].values()))  # type: ignore[union-attr]
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` to the main command line."""
+    app.command("simulate")(simulate)
