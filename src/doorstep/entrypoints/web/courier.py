@@ -22,18 +22,13 @@ CourierPost = Annotated[Web, Depends(action(Role.COURIER))]
 Box = Annotated[str | None, Form()]
 
 
-def tasks_page(
-    web: Web, *, error: str | None = None, status: int = 200, focus: str | None = None
-) -> Response:
+def tasks_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
     """The day's route; the first visit not yet done is opened, the rest stay compact."""
     svc = web.app.services
     tasks = courier.todays_tasks(svc, web.actor_id)
     ids = [rid for t in tasks for rid in t.return_ids]
     found = queries.returns_of_many(svc, ids)
     names = queries.product_names(svc, {ln.sku for r in found.values() for ln in r.lines})
-    open_ = focus or next(
-        (t.appointment_id for t in tasks if t.status.value in ("assigned", "arrived")), None
-    )
     return render(
         web,
         "courier.html",
@@ -42,7 +37,6 @@ def tasks_page(
         tasks=tasks,
         found=found,
         names=names,
-        open_id=open_,
         checklist=courier.CHECKLIST,
         failures=[r.value for r in FailureReason],
         error=error,
@@ -56,7 +50,7 @@ def today(web: CourierPage) -> Response:
 
 def _done(web: Web, appointment_id: str, exc: DomainError | None) -> Response:
     if exc is not None:
-        return tasks_page(web, error=web.error_text(exc), status=409, focus=appointment_id)
+        return tasks_page(web, error=web.error_text(exc), status=409)
     return see_other(web, f"/courier#v-{appointment_id}")
 
 
@@ -128,7 +122,6 @@ def inspect(
         )
         return tasks_page(
             web,
-            focus=appointment_id,
             error=web._("Inspection failed: the item cannot be taken.") + " " + failed,
         )
     return _done(web, appointment_id, None)
