@@ -1,0 +1,54 @@
+"""A tiny simulated day per policy through the real services: sane KPIs, same seed same report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from doorstep.simulation.compare import simulate
+from doorstep.simulation.params import POLICIES, SimParams
+
+TINY = SimParams(days=1, seed=5, districts=("310104", "310110"), requests_per_day=8)
+SHARES = (
+    "accepted_share",
+    "first_choice_share",
+    "inside_window_share",
+    "first_attempt_success",
+    "incentive_share",
+)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    return simulate(TINY, POLICIES)
+
+
+def test_every_policy_reports_sane_kpis(report: dict[str, Any]) -> None:
+    assert set(report["policies"]) == set(POLICIES)
+    for name, kpi in report["policies"].items():
+        for key in SHARES:
+            assert 0.0 <= kpi[key] <= 1.0, (name, key)
+        c = kpi["counts"]
+        assert c["requests"] == report["params"]["requests_total"] > 0
+        assert c["approved"] <= c["requests"]
+        assert c["accepted"] <= c["offered"] <= c["approved"]
+        assert c["first_choice"] <= c["accepted"]
+        assert c["visits"] + c["missed"] == c["accepted"]
+        assert c["completed"] + c["not_home"] == c["visits"]
+        assert c["inside_window"] <= c["visits"]
+        assert kpi["km_per_pickup"] >= 0 and kpi["pickups_per_courier_hour"] >= 0
+        if c["completed"]:
+            assert kpi["km_per_pickup"] > 0 and kpi["request_to_pickup_minutes_median"] > 0
+    assert report["policies"]["fixed"]["capacity_per_window"] >= 1
+    assert report["policies"]["planned"]["incentive_share"] == 0.0
+
+
+def test_same_seed_gives_the_same_report(report: dict[str, Any]) -> None:
+    assert simulate(TINY, ("planned_incentive", "fixed_full")) == {
+        "policies": {
+            "planned_incentive": report["policies"]["planned_incentive"],
+            "fixed_full": report["policies"]["fixed_full"],
+        },
+        "params": report["params"],
+    }
