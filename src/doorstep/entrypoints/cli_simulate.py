@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from doorstep.simulation.params import DEFAULT_DISTRICTS, POLICIES
@@ -69,7 +69,7 @@ def simulate(
         console=console,
         transient=as_json,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(label: str, done: int) -> None:
             if label not in tasks:
@@ -85,10 +85,12 @@ def simulate(
         return
     table = Table(title=f"{days} simulated days, seed {seed}")
     table.add_column("KPI")
-    for name in report["policies"]:  # type: ignore[union-attr]
+    results = report["policies"]
+    assert isinstance(results, dict)
+    for name in results:
         table.add_column(name, justify="right")
     for key in _SHOWN:
-        table.add_row(key, *(str(r[key]) for r in report["policies"].values()))  # type: ignore[union-attr]
+        table.add_row(key, *(str(r[key]) for r in results.values()))
     Console().print(table)
 
 

@@ -89,7 +89,8 @@ def daily_counts(params: SimParams, base: float) -> list[int]:
 
 
 def _pick(rng: random.Random, mix: Sequence[tuple[T, float]]) -> T:
-    values, weights = zip(*mix, strict=True)
+    values = [v for v, _ in mix]
+    weights = [w for _, w in mix]
     return rng.choices(values, weights)[0]
 
 
