@@ -25,7 +25,14 @@ Box = Annotated[str | None, Form()]
 def tasks_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
     """The day's route; the first visit not yet done is opened, the rest stay compact."""
     svc = web.app.services
-    tasks = courier.todays_tasks(svc, web.actor_id)
+    # Window order from the service; inside a window, the planned route's order.
+    tasks = sorted(
+        courier.todays_tasks(svc, web.actor_id),
+        key=lambda a: (
+            a.slot.window.start,
+            a.route_position if a.route_position is not None else 1_000_000,
+        ),
+    )
     ids = [rid for t in tasks for rid in t.return_ids]
     found = queries.returns_of_many(svc, ids)
     names = queries.product_names(svc, {ln.sku for r in found.values() for ln in r.lines})

@@ -133,6 +133,8 @@ EVENT = {
     "appointment.return_left": N_("Removed from the visit"),
     "appointment.rescheduled": N_("Pickup window changed"),
     "appointment.courier_assigned": N_("Courier assigned"),
+    "appointment.eta_updated": N_("Estimated arrival updated"),
+    "appointment.unserved": N_("No courier can keep this visit yet"),
     "appointment.courier_arrived": N_("Courier arrived"),
     "appointment.completed": N_("Visit completed"),
     "appointment.attempt_failed": N_("Pickup attempt failed"),

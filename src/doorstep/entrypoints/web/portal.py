@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -14,7 +15,7 @@ from doorstep.domain.identity import Role
 from doorstep.domain.returns import CANCELLABLE, Condition, Reason, ReturnKind, ReturnRequest
 from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import read_upload, to_int
-from doorstep.entrypoints.web.i18n import money
+from doorstep.entrypoints.web.i18n import money, when
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, photos, pickup, returns, timeline
@@ -177,6 +178,8 @@ def describe(web: Web, event: Event) -> str:
     name = event.name
     if name in ("appointment.booked", "appointment.rescheduled") and "day" in d:
         return f"{d['day']} {d.get('window', '')}"
+    if name == "appointment.eta_updated" and "eta" in d:
+        return when(datetime.fromisoformat(str(d["eta"])))
     if name == "appointment.attempt_failed":
         return web._(labels.FAILURE.get(str(d.get("reason")), str(d.get("reason"))))
     if name in ("return.picked_up", "return.shipped"):
