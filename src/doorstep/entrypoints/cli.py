@@ -10,11 +10,13 @@ from rich.console import Console
 
 from doorstep.config import Settings
 from doorstep.entrypoints.cli_bench import bench_app
+from doorstep.entrypoints.cli_simulate import register as register_simulate
 
 app = typer.Typer(help="doorstep: returns with door-to-door courier pickup.", no_args_is_help=True)
 console = Console()
 
 app.add_typer(bench_app, name="bench", help="Benchmarks (VRPTW quality, planning).")
+register_simulate(app)
 
 
 @app.command()
