@@ -48,7 +48,7 @@ ACTIONS: dict[str, tuple[Callable[[Appointment], object], frozenset[A], A]] = {
         frozenset({A.BOOKED, A.ASSIGNED, A.FAILED}),
         A.BOOKED,
     ),
-    "assign": (lambda a: a.assign("C1", LATER), frozenset({A.BOOKED, A.ASSIGNED}), A.ASSIGNED),
+    "assign": (lambda a: a.assign("C2", LATER), frozenset({A.BOOKED, A.ASSIGNED}), A.ASSIGNED),
     "arrive": (lambda a: a.arrive("C1", LATER), frozenset({A.ASSIGNED}), A.ARRIVED),
     "complete": (lambda a: a.complete("C1", LATER), frozenset({A.ARRIVED}), A.COMPLETED),
     "fail": (
@@ -220,3 +220,24 @@ def test_failure_reasons_sides() -> None:
     assert FailureReason.INSPECTION_REFUSED.buyer_side
     assert not FailureReason.WEATHER.buyer_side
     assert not FailureReason.NO_ACCESS.buyer_side
+
+
+def test_assigning_the_same_courier_again_records_nothing() -> None:
+    appt = appointment(A.ASSIGNED)
+    appt.assign("C1", LATER)
+    assert appt.take_events() == []
+
+
+def test_plan_sets_eta_and_records_only_noticeable_moves() -> None:
+    appt = appointment(A.BOOKED)
+    eta = SLOT.starts_at
+    appt.plan("C1", 0, eta, LATER)
+    names = [e.name for e in appt.take_events()]
+    assert names == ["appointment.courier_assigned", "appointment.eta_updated"]
+    appt.plan("C1", 1, eta + timedelta(minutes=5), LATER)
+    assert appt.take_events() == [] and appt.route_position == 1
+    appt.plan("C1", 1, eta + timedelta(minutes=30), LATER)
+    assert [e.name for e in appt.take_events()] == ["appointment.eta_updated"]
+    appt.mark_unserved("capacity", LATER)
+    appt.mark_unserved("capacity", LATER)
+    assert [e.name for e in appt.take_events()] == ["appointment.unserved"]
