@@ -1,0 +1,817 @@
+"""In-memory fakes of every service port, with the semantics of the SQL adapters.
+
+``FakeStore`` is the committed state (the "database"); each ``FakeUnitOfWork`` keeps its own
+working copy of what it wrote and only publishes it on ``commit``, so:
+
+- changes are visible to other units of work only after ``commit()``; leaving the ``with``
+  block without committing (or raising) throws the working copy away;
+- every load is a deep copy, so editing a loaded aggregate changes nothing until it is saved
+  and committed;
+- ``returns`` and ``appointments`` carry an optimistic ``version``: ``add`` sets 1, ``save``
+  against a stale version raises ``Conflict("stale_write")`` (checked at save time against
+  what this unit of work sees, and again at commit time against what others committed);
+- aggregates loaded or added through a repository are tracked, and ``commit()`` writes their
+  pending events to the shared event log before publishing (``FakeStore.events``);
+- ``slots.take`` is a conditional increment (``booked < capacity``), creating the row with
+  the default capacity first, like ``INSERT … ON CONFLICT DO NOTHING`` + ``UPDATE … WHERE``.
+
+Other ports: ``FixedClock`` (from the adapters), ``CountingIds``, ``FakePayments`` (honours
+idempotency keys, can be told to time out), ``FakeImageCleaner``, ``PlainPasswords``,
+``FakeTokens``, ``FakeCalendar``. ``make_world`` wires them into a real ``Services`` and
+``seed_demo`` loads ``doorstep.adapters.demo.demo_dataset(now)`` straight into the store.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from doorstep.adapters.db.codec import to_doc
+from doorstep.adapters.demo import DemoDataset, demo_dataset
+from doorstep.adapters.ids import FixedClock
+from doorstep.domain.calendar import DayInfo, DayKind
+from doorstep.domain.catalog import Product
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.disruption import Disruption
+from doorstep.domain.errors import Conflict, InvalidInput
+from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.fleet import Carrier, Courier
+from doorstep.domain.order import Buyer, Order
+from doorstep.domain.pickup import ACTIVE, Appointment, BookingRules, SlotRef
+from doorstep.domain.policy import Policy
+from doorstep.domain.refund import Refund, RefundStatus
+from doorstep.domain.returns import ReturnRequest
+from doorstep.planning import HaversineTravel
+from doorstep.services.context import RefundRules, Services
+from doorstep.services.offering import FixedCapacityOffering
+from doorstep.services.ports import PaymentResult, SlotLoad, StoredPhoto, StoredUser
+
+# 09:00 in Shanghai on Wednesday 25 November 2026: same-day windows are still bookable.
+T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+V = TypeVar("V")
+_ABSENT = object()  # a write that expects no committed row (an INSERT)
+_ANY = object()  # a write that does not care (an upsert)
+
+
+class DuplicateKey(Exception):
+    """What a unique constraint violation is in the SQL store (an IntegrityError)."""
+
+
+class ClosedUnitOfWork(RuntimeError):
+    """A repository was used outside its ``with`` block (the SQL connection is closed)."""
+
+
+def _stale() -> Conflict:
+    return Conflict(
+        "stale_write",
+        "Someone else changed this at the same time; try again.",
+        "数据已被他人同时修改，请重试。",
+    )
+
+
+def _copy(item: V) -> V:
+    """A detached deep copy; a stored or loaded aggregate carries no pending events."""
+    clone = copy.deepcopy(item)
+    if isinstance(clone, EventRecorder):
+        clone._pending = []
+    return clone
+
+
+def _slot_key(slot: SlotRef) -> tuple[str, str, date, str]:
+    return (slot.adcode, slot.carrier_id, slot.day, slot.window.start.strftime("%H:%M"))
+
+
+# --- the committed store ----------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    version: int
+    item: Any
+
+
+TABLES = (
+    "products",
+    "buyers",
+    "orders",
+    "areas",
+    "templates",
+    "carriers",
+    "couriers",
+    "returns",
+    "appointments",
+    "policies",
+    "refunds",
+    "users",
+    "photos",
+    "disruptions",
+)
+
+
+@dataclass
+class FakeStore:
+    """The committed state every unit of work reads from and publishes to."""
+
+    tables: dict[str, dict[Any, Row]] = field(default_factory=lambda: {name: {} for name in TABLES})
+    slots: dict[tuple[str, str, date, str], SlotLoad] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    commits: int = 0
+
+    # --- helpers for tests: read the committed state directly ------------------------------
+    def item(self, table: str, key: Any) -> Any:
+        row = self.tables[table].get(key)
+        return None if row is None else _copy(row.item)
+
+    def items(self, table: str) -> list[Any]:
+        return [_copy(r.item) for _, r in sorted(self.tables[table].items())]
+
+    def version(self, table: str, key: Any) -> int | None:
+        row = self.tables[table].get(key)
+        return None if row is None else row.version
+
+    def put(self, table: str, key: Any, item: Any, version: int = 1) -> None:
+        """Seed a committed row (no events, no unit of work)."""
+        self.tables[table][key] = Row(version, _copy(item))
+
+    def slot(self, slot: SlotRef) -> SlotLoad | None:
+        return self.slots.get(_slot_key(slot))
+
+    def set_slot(self, slot: SlotRef, capacity: int, booked: int = 0) -> None:
+        self.slots[_slot_key(slot)] = SlotLoad(capacity, booked)
+
+    def event_names(self, aggregate_id: str | None = None) -> list[str]:
+        return [e.name for e in self.events if aggregate_id in (None, e.aggregate_id)]
+
+    def events_named(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.name == name]
+
+
+# --- the working copy of one unit of work -----------------------------------------------------
+
+
+@dataclass
+class _Write:
+    expected: Any  # _ABSENT, _ANY or the committed version this write was based on
+    row: Row
+
+
+class _TxTable:
+    """One table as a unit of work sees it: its own writes over the committed rows."""
+
+    def __init__(self, store: FakeStore, name: str, uow: FakeUnitOfWork) -> None:
+        self.store, self.name, self.uow = store, name, uow
+        self.writes: dict[Any, _Write] = {}
+
+    @property
+    def committed(self) -> dict[Any, Row]:
+        return self.store.tables[self.name]
+
+    def row(self, key: Any) -> Row | None:
+        self.uow._require_open()
+        if key in self.writes:
+            return self.writes[key].row
+        return self.committed.get(key)
+
+    def rows(self) -> list[tuple[Any, Row]]:
+        self.uow._require_open()
+        merged = dict(self.committed)
+        merged.update({k: w.row for k, w in self.writes.items()})
+        return sorted(merged.items(), key=lambda kv: str(kv[0]))
+
+    def write(self, key: Any, version: int, item: Any, expected: Any) -> None:
+        self.uow._require_open()
+        if key in self.writes:
+            expected = self.writes[key].expected  # the first base is what commit checks
+        self.writes[key] = _Write(expected, Row(version, _copy(item)))
+
+    def validate(self) -> None:
+        for key, w in self.writes.items():
+            current = self.committed.get(key)
+            if w.expected is _ABSENT and current is not None:
+                raise DuplicateKey(f"{self.name}: {key!r} exists")
+            if w.expected not in (_ABSENT, _ANY) and (
+                current is None or current.version != w.expected
+            ):
+                raise _stale()
+
+    def publish(self) -> None:
+        for key, w in self.writes.items():
+            self.committed[key] = Row(w.row.version, _copy(w.row.item))
+        self.writes.clear()
+
+
+class Tracker:
+    """Aggregates loaded or added in this unit of work, so their events get stored."""
+
+    def __init__(self) -> None:
+        self.seen: list[EventRecorder] = []
+
+    def track(self, item: Any) -> Any:
+        if isinstance(item, EventRecorder) and all(item is not s for s in self.seen):
+            self.seen.append(item)
+        return item
+
+
+# --- repositories -----------------------------------------------------------------------------
+
+
+class FakeDocRepository(Generic[V]):
+    """Key → document; ``put`` upserts (last writer wins, like the SQL upsert)."""
+
+    def __init__(self, table: _TxTable, key: Callable[[V], str]) -> None:
+        self.table, self.key = table, key
+
+    def get(self, key: str) -> V | None:
+        row = self.table.row(key)
+        return None if row is None else _copy(row.item)
+
+    def put(self, item: V) -> None:
+        self.table.write(self.key(item), 1, item, _ANY)
+
+    def list(self) -> list[V]:
+        return [_copy(r.item) for _, r in self.table.rows()]
+
+
+class FakeOrderRepository(FakeDocRepository[Order]):
+    def __init__(self, table: _TxTable) -> None:
+        super().__init__(table, lambda o: o.order_id)
+
+    def for_buyer(self, buyer_id: str) -> list[Order]:
+        return [o for o in self.list() if o.buyer_id == buyer_id]
+
+
+class FakeVersionedRepository(Generic[V]):
+    """Optimistic concurrency: ``add`` sets version 1, a stale ``save`` is refused."""
+
+    key_name: str
+
+    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
+        self.table, self.tracker = table, tracker
+
+    def _load(self, row: Row) -> Any:
+        item = _copy(row.item)
+        item.version = row.version
+        return self.tracker.track(item)
+
+    def _all(self) -> list[Any]:
+        return [self._load(r) for _, r in self.table.rows()]
+
+    def get(self, key: str) -> Any:
+        row = self.table.row(key)
+        return None if row is None else self._load(row)
+
+    def add(self, item: Any) -> None:
+        key = getattr(item, self.key_name)
+        if self.table.row(key) is not None:
+            raise DuplicateKey(f"{self.table.name}: {key!r} exists")
+        item.version = 1
+        self.table.write(key, 1, item, _ABSENT)
+        self.tracker.track(item)
+
+    def save(self, item: Any) -> None:
+        key = getattr(item, self.key_name)
+        current = self.table.row(key)
+        if current is None or current.version != item.version:
+            raise _stale()
+        self.table.write(key, item.version + 1, item, item.version)
+        item.version += 1
+        self.tracker.track(item)
+
+
+class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
+    key_name = "return_id"
+
+    def for_buyer(self, buyer_id: str) -> list[ReturnRequest]:
+        found = [r for r in self._all() if r.buyer_id == buyer_id]
+        return sorted(found, key=lambda r: r.created_at, reverse=True)
+
+    def for_order(self, order_id: str) -> list[ReturnRequest]:
+        return [r for r in self._all() if r.order_id == order_id]
+
+    def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
+        found = [r for r in self._all() if r.status.value == status]
+        return sorted(found, key=lambda r: r.created_at)[:limit] if limit else found
+
+
+class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
+    key_name = "appointment_id"
+
+    def active_for_buyer(self, buyer_id: str) -> list[Appointment]:
+        return [a for a in self._all() if a.buyer_id == buyer_id and a.status in ACTIVE]
+
+    def for_courier(self, courier_id: str, day: date) -> list[Appointment]:
+        return [a for a in self._all() if a.courier_id == courier_id and a.slot.day == day]
+
+    def for_area_day(self, adcode: str, day: date) -> list[Appointment]:
+        return [a for a in self._all() if a.slot.adcode == adcode and a.slot.day == day]
+
+
+class FakePolicyRepository:
+    def __init__(self, table: _TxTable) -> None:
+        self.table = table
+
+    def current(self) -> Policy | None:
+        rows = self.table.rows()
+        if not rows:
+            return None
+        return _copy(max((r.item for _, r in rows), key=lambda p: p.version))
+
+    def get(self, version: int) -> Policy | None:
+        row = self.table.row(version)
+        return None if row is None else _copy(row.item)
+
+    def add(self, policy: Policy) -> None:
+        if self.table.row(policy.version) is not None:
+            raise DuplicateKey(f"policy version {policy.version} exists")
+        self.table.write(policy.version, 1, policy, _ABSENT)
+
+    def history(self) -> list[Policy]:
+        return sorted((_copy(r.item) for _, r in self.table.rows()), key=lambda p: -p.version)
+
+
+class FakeRefundRepository:
+    """Refunds by id, with the idempotency key unique like the SQL column."""
+
+    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
+        self.table, self.tracker = table, tracker
+
+    def _load(self, row: Row | None) -> Refund | None:
+        return None if row is None else self.tracker.track(_copy(row.item))
+
+    def get(self, refund_id: str) -> Refund | None:
+        return self._load(self.table.row(refund_id))
+
+    def by_key(self, idempotency_key: str) -> Refund | None:
+        found = [r for _, r in self.table.rows() if r.item.idempotency_key == idempotency_key]
+        return self._load(found[0] if found else None)
+
+    def add(self, refund: Refund) -> None:
+        if self.table.row(refund.refund_id) is not None or any(
+            r.item.idempotency_key == refund.idempotency_key for _, r in self.table.rows()
+        ):
+            raise DuplicateKey(f"refund {refund.refund_id} / {refund.idempotency_key}")
+        self.table.write(refund.refund_id, 1, refund, _ABSENT)
+        self.tracker.track(refund)
+
+    def save(self, refund: Refund) -> None:
+        if self.table.row(refund.refund_id) is not None:  # UPDATE … WHERE id: 0 rows is a no-op
+            self.table.write(refund.refund_id, 1, refund, _ANY)
+        self.tracker.track(refund)
+
+    def pending(self) -> list[Refund]:
+        rows = [r for _, r in self.table.rows() if r.item.status is RefundStatus.PENDING]
+        return [self.tracker.track(_copy(r.item)) for r in rows]
+
+
+class FakeUserRepository:
+    def __init__(self, table: _TxTable) -> None:
+        self.table = table
+
+    def by_username(self, username: str) -> StoredUser | None:
+        found = [r.item for _, r in self.table.rows() if r.item.username == username]
+        return found[0] if found else None
+
+    def add(self, user: StoredUser) -> None:
+        clash = self.by_username(user.username)
+        if clash is not None and clash.user_id != user.user_id:
+            raise DuplicateKey(f"username {user.username!r} taken")
+        self.table.write(user.user_id, 1, user, _ANY)  # upsert by user id
+
+
+class FakePhotoRepository:
+    def __init__(self, table: _TxTable) -> None:
+        self.table = table
+
+    def get(self, photo_id: str) -> StoredPhoto | None:
+        row = self.table.row(photo_id)
+        return None if row is None else row.item
+
+    def add(self, photo: StoredPhoto) -> None:
+        if self.table.row(photo.photo_id) is not None:
+            raise DuplicateKey(f"photo {photo.photo_id}")
+        self.table.write(photo.photo_id, 1, photo, _ABSENT)
+
+
+class FakeDisruptionRepository:
+    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
+        self.table, self.tracker = table, tracker
+
+    def _load(self, rows: Iterable[Row]) -> list[Disruption]:
+        return [self.tracker.track(_copy(r.item)) for r in rows]
+
+    def get(self, disruption_id: str) -> Disruption | None:
+        row = self.table.row(disruption_id)
+        return None if row is None else self._load([row])[0]
+
+    def put(self, d: Disruption) -> None:
+        self.table.write(d.disruption_id, 1, d, _ANY)
+        self.tracker.track(d)
+
+    def overlapping(self, start: datetime, end: datetime) -> list[Disruption]:
+        rows = [
+            r
+            for _, r in self.table.rows()
+            if r.item.active and r.item.starts_at < end and r.item.ends_at > start
+        ]
+        return self._load(sorted(rows, key=lambda r: r.item.starts_at))
+
+    def recent(self, limit: int = 50) -> list[Disruption]:
+        rows = sorted((r for _, r in self.table.rows()), key=lambda r: r.item.starts_at)
+        return self._load(list(reversed(rows))[:limit])
+
+
+class FakeSlotCapacityRepository:
+    """Counters per (area, carrier, day, window start); ``take`` never goes past capacity."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.rows: dict[tuple[str, str, date, str], SlotLoad] = {}
+        self.ops: list[tuple[str, tuple[str, str, date, str], int]] = []
+
+    def _row(self, key: tuple[str, str, date, str]) -> SlotLoad | None:
+        self.uow._require_open()
+        return self.rows.get(key, self.uow.store.slots.get(key))
+
+    def loads(self, slots: Sequence[SlotRef], default_capacity: int) -> dict[SlotRef, SlotLoad]:
+        return {s: self._row(_slot_key(s)) or SlotLoad(default_capacity, 0) for s in slots}
+
+    def take(self, slot: SlotRef, default_capacity: int) -> bool:
+        key = _slot_key(slot)
+        self.ops.append(("take", key, default_capacity))
+        row = apply_slot_op(self.rows, self.uow.store.slots, "take", key, default_capacity)
+        return row
+
+    def release(self, slot: SlotRef) -> None:
+        key = _slot_key(slot)
+        self.ops.append(("release", key, 0))
+        apply_slot_op(self.rows, self.uow.store.slots, "release", key, 0)
+
+    def set_capacity(self, slot: SlotRef, capacity: int) -> None:
+        key = _slot_key(slot)
+        self.ops.append(("set_capacity", key, capacity))
+        apply_slot_op(self.rows, self.uow.store.slots, "set_capacity", key, capacity)
+
+
+def apply_slot_op(
+    rows: dict[tuple[str, str, date, str], SlotLoad],
+    base: dict[tuple[str, str, date, str], SlotLoad],
+    op: str,
+    key: tuple[str, str, date, str],
+    value: int,
+) -> bool:
+    """One slot statement against ``rows`` (falling back to ``base``); True if a row changed."""
+    row = rows.get(key, base.get(key))
+    if op == "release":
+        if row is not None and row.booked > 0:
+            rows[key] = SlotLoad(row.capacity, row.booked - 1)
+            return True
+        return False
+    if row is None:  # INSERT … ON CONFLICT DO NOTHING
+        row = rows[key] = SlotLoad(value, 0)
+    if op == "set_capacity":
+        rows[key] = SlotLoad(value, row.booked)
+        return True
+    if row.booked < row.capacity:  # take: UPDATE … SET booked = booked + 1 WHERE booked < cap
+        rows[key] = SlotLoad(row.capacity, row.booked + 1)
+        return True
+    return False
+
+
+class FakeEventLog:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.pending: list[Event] = []
+
+    def append(self, events: Iterable[Event]) -> None:
+        self.uow._require_open()
+        for e in events:
+            # Stored as JSON in SQL: the data comes back with lists and ISO strings.
+            self.pending.append(replace(e, data=to_doc(e.data)))
+
+    def for_aggregates(self, ids: Sequence[str]) -> list[Event]:
+        self.uow._require_open()
+        wanted = set(ids)
+        seen = [*self.uow.store.events, *self.pending]
+        ordered = sorted(enumerate(seen), key=lambda ie: (ie[1].occurred_at, ie[0]))
+        return [copy.deepcopy(e) for _, e in ordered if e.aggregate_id in wanted]
+
+
+# --- the unit of work -------------------------------------------------------------------------
+
+
+class FakeUnitOfWork:
+    """Rolls back unless committed; ``commit`` first writes every tracked aggregate's events."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self._open = False
+        self.committed = False
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._open = True
+        self._tracker = Tracker()
+        self._tables = {name: _TxTable(self.store, name, self) for name in TABLES}
+        t = self._tables
+        self.products: FakeDocRepository[Product] = FakeDocRepository(t["products"], _sku)
+        self.buyers: FakeDocRepository[Buyer] = FakeDocRepository(t["buyers"], _buyer_id)
+        self.orders = FakeOrderRepository(t["orders"])
+        self.areas: FakeDocRepository[ServiceArea] = FakeDocRepository(t["areas"], _adcode)
+        self.templates: FakeDocRepository[SlotTemplate] = FakeDocRepository(
+            t["templates"], _template_id
+        )
+        self.carriers: FakeDocRepository[Carrier] = FakeDocRepository(t["carriers"], _carrier_id)
+        self.couriers: FakeDocRepository[Courier] = FakeDocRepository(t["couriers"], _courier_id)
+        self.policies = FakePolicyRepository(t["policies"])
+        self.returns = FakeReturnRepository(t["returns"], self._tracker)
+        self.appointments = FakeAppointmentRepository(t["appointments"], self._tracker)
+        self.slots = FakeSlotCapacityRepository(self)
+        self.refunds = FakeRefundRepository(t["refunds"], self._tracker)
+        self.users = FakeUserRepository(t["users"])
+        self.photos = FakePhotoRepository(t["photos"])
+        self.events = FakeEventLog(self)
+        self.disruptions = FakeDisruptionRepository(t["disruptions"], self._tracker)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._discard()
+        finally:
+            self._open = False
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise ClosedUnitOfWork("the unit of work is closed")
+
+    def commit(self) -> None:
+        self._require_open()
+        for aggregate in self._tracker.seen:
+            self.events.append(aggregate.take_events())
+        try:
+            for table in self._tables.values():
+                table.validate()
+            slots = dict(self.store.slots)
+            for op, key, value in self.slots.ops:
+                changed = apply_slot_op(slots, slots, op, key, value)
+                if op == "take" and not changed:
+                    raise _stale()  # someone else took the last unit since this one looked
+        except Exception:
+            self._discard()
+            raise
+        for table in self._tables.values():
+            table.publish()
+        self.store.slots = slots
+        self.store.events.extend(self.events.pending)
+        self.store.commits += 1
+        self.committed = True
+        self._discard()
+
+    def rollback(self) -> None:
+        self._require_open()
+        self._discard()
+
+    def _discard(self) -> None:
+        for table in getattr(self, "_tables", {}).values():
+            table.writes.clear()
+        if hasattr(self, "slots"):
+            self.slots.rows.clear()
+            self.slots.ops.clear()
+        if hasattr(self, "events"):
+            self.events.pending.clear()
+
+
+def _sku(p: Product) -> str:
+    return p.sku
+
+
+def _buyer_id(b: Buyer) -> str:
+    return b.buyer_id
+
+
+def _adcode(a: ServiceArea) -> str:
+    return a.adcode
+
+
+def _template_id(t: SlotTemplate) -> str:
+    return t.template_id
+
+
+def _carrier_id(c: Carrier) -> str:
+    return c.carrier_id
+
+
+def _courier_id(c: Courier) -> str:
+    return c.courier_id
+
+
+# --- the other ports --------------------------------------------------------------------------
+
+
+class CountingIds:
+    """``R-000001``, ``A-000002``, …: one counter for all prefixes, so ids never clash."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def new(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}-{self.n:06d}"
+
+
+@dataclass(frozen=True)
+class PaymentCall:
+    idempotency_key: str
+    buyer_id: str
+    amount_fen: int
+    reference: str
+
+
+@dataclass
+class FakePayments:
+    """A provider that honours idempotency keys: one key is paid once, whatever is retried.
+
+    ``timeouts`` makes the next so many calls time out (retryable, nothing paid);
+    ``lose_answers`` makes them time out *after* paying, as a real network loss would.
+    ``decline`` makes the next call fail for good (not retryable).
+    """
+
+    timeouts: int = 0
+    lose_answers: int = 0
+    decline: int = 0
+    calls: list[PaymentCall] = field(default_factory=list)
+    paid: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def refund(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        self.calls.append(PaymentCall(idempotency_key, buyer_id, amount_fen, reference))
+        if self.timeouts > 0:
+            self.timeouts -= 1
+            return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
+        if self.decline > 0:
+            self.decline -= 1
+            return PaymentResult("", succeeded=False, retryable=False, reason="account_closed")
+        if idempotency_key not in self.paid:
+            self.paid[idempotency_key] = (f"PAY{len(self.paid) + 1:06d}", amount_fen)
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
+        return PaymentResult(self.paid[idempotency_key][0], succeeded=True)
+
+    def calls_for(self, idempotency_key: str) -> list[PaymentCall]:
+        return [c for c in self.calls if c.idempotency_key == idempotency_key]
+
+    @property
+    def total_paid_fen(self) -> int:
+        return sum(amount for _ref, amount in self.paid.values())
+
+
+@dataclass(frozen=True)
+class FakeCleanImage:
+    content: bytes
+    media_type: str
+    width: int
+    height: int
+    sha256: str
+
+
+class FakeImageCleaner:
+    """Accepts anything but the empty upload; returns the same small clean JPEG stand-in."""
+
+    def __call__(self, data: bytes) -> FakeCleanImage:
+        if not data:
+            raise InvalidInput("image_empty", "The upload is empty.", "上传内容为空。")
+        content = b"clean:" + hashlib.sha256(data).digest()[:8]
+        return FakeCleanImage(content, "image/jpeg", 4, 3, hashlib.sha256(content).hexdigest())
+
+
+class PlainPasswords:
+    def hash(self, plain: str) -> str:
+        return "h:" + plain
+
+    def verify(self, plain: str, hashed: str) -> bool:
+        return hashed == "h:" + plain
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.issued: list[tuple[str, str, str]] = []
+
+    def issue(self, subject: str, role: str, *, actor_id: str) -> str:
+        self.issued.append((subject, role, actor_id))
+        return f"token:{subject}:{role}:{actor_id}"
+
+
+@dataclass
+class FakeCalendar:
+    """Every day a working day, except the holidays it is given."""
+
+    holidays: dict[date, str] = field(default_factory=dict)
+
+    def day(self, day: date) -> DayInfo:
+        if day in self.holidays:
+            return DayInfo(day, DayKind.HOLIDAY, self.holidays[day])
+        return DayInfo(day, DayKind.WORKDAY)
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The services under test and handles on every fake behind them."""
+
+    svc: Services
+    store: FakeStore
+    clock: FixedClock
+    ids: CountingIds
+    payments: FakePayments
+    calendar: FakeCalendar
+    tokens: FakeTokens
+    data: DemoDataset | None = None
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+
+def make_services(
+    store: FakeStore,
+    *,
+    clock: FixedClock | None = None,
+    ids: CountingIds | None = None,
+    payments: FakePayments | None = None,
+    calendar: FakeCalendar | None = None,
+    tokens: FakeTokens | None = None,
+    booking: BookingRules | None = None,
+    refunds: RefundRules | None = None,
+) -> Services:
+    """A real ``Services`` over the fakes (fixed-capacity offering, haversine travel)."""
+    return Services(
+        uow=lambda: FakeUnitOfWork(store),  # type: ignore[arg-type,return-value]
+        clock=clock or FixedClock(T0),
+        ids=ids or CountingIds(),
+        payments=payments or FakePayments(),
+        images=FakeImageCleaner(),
+        passwords=PlainPasswords(),
+        tokens=tokens or FakeTokens(),
+        calendar=calendar or FakeCalendar(),
+        booking=booking or BookingRules(),
+        refunds=refunds or RefundRules(),
+        travel=HaversineTravel(),
+        offering=FixedCapacityOffering(),
+    )
+
+
+def make_world(now: datetime = T0, *, seed: bool = True, **overrides: Any) -> World:
+    store = FakeStore()
+    clock, ids, payments = FixedClock(now), CountingIds(), FakePayments()
+    calendar, tokens = FakeCalendar(), FakeTokens()
+    svc = make_services(
+        store,
+        clock=clock,
+        ids=ids,
+        payments=payments,
+        calendar=calendar,
+        tokens=tokens,
+        **overrides,
+    )
+    world = World(svc, store, clock, ids, payments, calendar, tokens)
+    if seed:
+        world.data = seed_demo(store, now)
+    return world
+
+
+def seed_demo(store: FakeStore, now: datetime) -> DemoDataset:
+    """Put the demo dataset straight into the committed store (users with plain hashes)."""
+    data = demo_dataset(now)
+    for p in data.products:
+        store.put("products", p.sku, p)
+    for b in data.buyers:
+        store.put("buyers", b.buyer_id, b)
+    for o in data.orders:
+        store.put("orders", o.order_id, o)
+    for a in data.areas:
+        store.put("areas", a.adcode, a)
+    for t in data.templates:
+        store.put("templates", t.template_id, t)
+    for c in data.carriers:
+        store.put("carriers", c.carrier_id, c)
+    for c in data.couriers:
+        store.put("couriers", c.courier_id, c)
+    hasher = PlainPasswords()
+    for u in data.users:
+        user = StoredUser(
+            f"u-{u.username}", u.username, hasher.hash(u.password), u.role.value, u.actor_id
+        )
+        store.put("users", user.user_id, user)
+    return data
