@@ -443,9 +443,9 @@ class FakeSlotCapacityRepository:
 
     def take(self, slot: SlotRef, default_capacity: int) -> bool:
         key = _slot_key(slot)
-        self.ops.append(("take", key, default_capacity))
-        row = apply_slot_op(self.rows, self.uow.store.slots, "take", key, default_capacity)
-        return row
+        took = apply_slot_op(self.rows, self.uow.store.slots, "take", key, default_capacity)
+        self.ops.append(("take" if took else "ensure", key, default_capacity))
+        return took
 
     def release(self, slot: SlotRef) -> None:
         key = _slot_key(slot)
@@ -474,6 +474,8 @@ def apply_slot_op(
         return False
     if row is None:  # INSERT … ON CONFLICT DO NOTHING
         row = rows[key] = SlotLoad(value, 0)
+    if op == "ensure":
+        return False
     if op == "set_capacity":
         rows[key] = SlotLoad(value, row.booked)
         return True
@@ -564,7 +566,9 @@ class FakeUnitOfWork:
             for op, key, value in self.slots.ops:
                 changed = apply_slot_op(slots, slots, op, key, value)
                 if op == "take" and not changed:
-                    raise _stale()  # someone else took the last unit since this one looked
+                    # Someone else took the last unit after this one did; in SQL the second
+                    # UPDATE would have waited and found the slot full.
+                    raise _stale()
         except Exception:
             self._discard()
             raise
