@@ -167,6 +167,20 @@ def test_sign_in_refuses_bad_credentials(world: World, username: str, password: 
     assert world.tokens.issued == []
 
 
+def test_unknown_user_costs_a_password_check_too(world: World) -> None:
+    checked: list[str] = []
+    verify = world.svc.passwords.verify
+
+    def spy(plain: str, hashed: str) -> bool:
+        checked.append(hashed)
+        return verify(plain, hashed)
+
+    world.svc.passwords.verify = spy  # type: ignore[method-assign]
+    with pytest.raises(Unauthorized):
+        identity.sign_in(world.svc, "nobody", "guess")
+    assert len(checked) == 1  # against a dummy hash, so timing does not reveal usernames
+
+
 def test_sign_in_refuses_an_inactive_user(world: World) -> None:
     world.store.put("users", "u-gone", StoredUser("u-gone", "gone", "h:pw", "ops", "ops-9", False))
     with pytest.raises(Unauthorized, match="bad_credentials"):
