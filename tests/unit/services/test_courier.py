@@ -243,5 +243,5 @@ def test_pick_up_needs_an_inspection_on_this_visit(world: World) -> None:
         courier.pick_up(world.svc, cid, moved.appointment_id, moved.pickup_code)
 
 
-def test_receipt_left_for_b1_uses_buyer_constant(world: World) -> None:
+def test_buyer_one_is_trusted_enough_for_express_refunds(world: World) -> None:
     assert world.data.buyer(B1).trust_score >= RefundRules().express_min_trust
