@@ -39,7 +39,8 @@ from doorstep.simulation.params import SimParams
 from doorstep.simulation.world import City, open_copy, set_capacity
 
 PLAN_AT = time(6, 0)
-IDLE_STEP = timedelta(minutes=20)
+# An idle courier looks for newly booked visits this often (a phone push, in real life).
+IDLE_STEP = timedelta(minutes=5)
 
 
 class SequentialIds:
@@ -172,9 +173,15 @@ class Simulation:
                 )
             return
         where = (appt.address.lat or 0.0, appt.address.lon or 0.0)
+        nominal, _ = leg(self.svc.travel, run.at, where, at, self.rng, 0.0)
+        leave_at = appt.slot.starts_at - timedelta(seconds=nominal)
+        if leave_at > at:
+            # Wait where they are and look at the route again when it is time to go, or sooner:
+            # visits booked meanwhile may now come first.
+            state.push(min(leave_at, at + IDLE_STEP), "depart", courier_id)
+            return
         seconds, metres = leg(self.svc.travel, run.at, where, at, self.rng, sigma)
-        # Leave so as to ring at the window's start, not to stand at the door for an hour.
-        depart = max(at, appt.slot.starts_at - timedelta(seconds=seconds))
+        depart = at
         if run.first_departure is None:
             run.first_departure = depart
         arrive = depart + timedelta(seconds=seconds)
