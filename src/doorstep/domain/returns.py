@@ -360,6 +360,17 @@ class ReturnRequest(EventRecorder):
             )
         )
 
+    def void_inspection(self, at: datetime, reason: str) -> None:
+        """The visit failed: its inspection does not carry over to the next visit."""
+        if self.inspection is None or self.status is not S.AWAITING_PICKUP:
+            return
+        self.inspection = None
+        self.record(
+            Event(
+                "return.inspection_voided", "return_request", self.return_id, at, {"reason": reason}
+            )
+        )
+
     def pick_up(self, waybill_no: str, carrier_id: str, at: datetime) -> None:
         """The courier took the parcel; requires a passed door inspection."""
         self._require("pick_up", S.AWAITING_PICKUP)

@@ -113,11 +113,14 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
         prefix = carrier.waybill_prefix if carrier else "DS"
         waybill = f"{prefix}{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
         requests = [load_return(uow, rid) for rid in appt.return_ids]
+        # Only an inspection made on this visit counts: an earlier failed visit's does not.
         passed = [
             r
             for r in requests
             if r.inspection is not None
             and r.inspection.result is InspectionResult.PASSED
+            and appt.arrived_at is not None
+            and r.inspection.inspected_at >= appt.arrived_at
             and r.status is ReturnStatus.AWAITING_PICKUP
         ]
         if not passed:
@@ -128,6 +131,15 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
             )
         for request in passed:
             request.pick_up(waybill, appt.slot.carrier_id, now)
+            uow.returns.save(request)
+        for request in requests:
+            if (
+                any(request is p for p in passed)
+                or request.status is not ReturnStatus.AWAITING_PICKUP
+            ):
+                continue
+            # Refused at the door: back to choosing a method (another visit, drop-off, ...).
+            request.release_pickup(now, "inspection_refused")
             uow.returns.save(request)
         appt.complete(courier_id, now)
         uow.appointments.save(appt)
@@ -143,7 +155,12 @@ def fail_attempt(
     """The visit failed; the returns keep waiting and the buyer is asked to pick a new window."""
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
-        appt.fail(courier_id, reason, svc.clock.now(), note)
+        now = svc.clock.now()
+        appt.fail(courier_id, reason, now, note)
+        for return_id in appt.return_ids:
+            request = load_return(uow, return_id)
+            request.void_inspection(now, f"attempt_failed:{reason.value}")
+            uow.returns.save(request)
         uow.appointments.save(appt)
         uow.commit()
         return appt

@@ -12,9 +12,9 @@ from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.disruption import Disruption, DisruptionKind
 from doorstep.domain.errors import NotFound
-from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef, open_slots
+from doorstep.domain.pickup import ACTIVE, Appointment, AppointmentStatus, SlotRef, open_slots
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_return
+from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import capacity_under
 from doorstep.services.pickup import assign_courier
 from doorstep.services.ports import UnitOfWork
@@ -135,10 +135,18 @@ def _rebalance(
                     for a in uow.appointments.for_area_day(adcode, slot.day)
                     if a.slot == slot and a.status in ACTIVE
                 ),
-                key=lambda a: (a.created_at, a.appointment_id),
+                # A courier already at the door stays; then the earliest bookings keep their place.
+                key=lambda a: (
+                    a.status is not AppointmentStatus.ARRIVED,
+                    a.created_at,
+                    a.appointment_id,
+                ),
             )
-            # The earliest bookings keep their place; the rest move.
-            for appt in booked[capacity:]:
+            for stale in booked[capacity:]:
+                if stale.status is AppointmentStatus.ARRIVED:
+                    continue
+                # Moving one visit re-times its new route and saves the others: reload.
+                appt = load_appointment(uow, stale.appointment_id)
                 target = _nearest_window(svc, uow, appt, area, template, all_disruptions, now)
                 if target is None:
                     _strand(uow, appt, disruption, now)

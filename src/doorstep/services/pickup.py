@@ -133,6 +133,12 @@ def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: st
         request = load_return(uow, return_id, buyer_id=buyer_id)
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
         assert request.address is not None
+        if now >= appt.slot.ends_at:
+            raise Conflict(
+                "visit_over",
+                "That visit's window is over; choose a window instead.",
+                "该上门时段已结束，请重新选择时段。",
+            )
         if not appt.address.same_place(request.address):
             raise Conflict(
                 "different_address", "That visit is at another address.", "该预约的取件地址不同。"

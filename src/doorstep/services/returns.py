@@ -216,8 +216,10 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
         request.cancel(now, reason or "buyer_cancelled")
         if appointment_id is not None:
             appt = load_appointment(uow, appointment_id)
+            # A failed attempt used its window: its capacity is not given back.
+            held_window = appt.active
             appt.leave(request.return_id, now)
-            if not appt.active and not appt.return_ids:
+            if held_window and not appt.active and not appt.return_ids:
                 uow.slots.release(appt.slot)
             uow.appointments.save(appt)
         uow.returns.save(request)

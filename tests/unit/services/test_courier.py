@@ -210,11 +210,6 @@ def test_fail_attempt_records_the_reason(world: World) -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/courier.py pick_up leaves returns refused at the door in awaiting_pickup on a "
-    "completed visit: they cannot be booked, joined, moved or self-sent again",
-)
 def test_a_return_refused_on_a_mixed_visit_can_be_booked_again(world: World) -> None:
     good, appt = booked(world)
     bad = approved(world)
@@ -227,11 +222,6 @@ def test_a_return_refused_on_a_mixed_visit_can_be_booked_again(world: World) -> 
     pickup.book_pickup(world.svc, B3, bad.return_id, yto(15))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/courier.py pick_up accepts a passed inspection from an earlier, failed visit: "
-    "the courier of the new visit picks up without inspecting at this door",
-)
 def test_pick_up_needs_an_inspection_on_this_visit(world: World) -> None:
     r, appt = booked(world)
     at_the_door(world, appt)

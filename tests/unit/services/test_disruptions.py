@@ -57,12 +57,6 @@ def test_typhoon_moves_a_visit_to_the_nearest_open_window(world: World) -> None:
     assert world.store.event_names(did) == ["disruption.declared"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/disruptions.py:132-155 _rebalance saves appointments loaded before "
-    "assign_courier -> routing.insert_appointment (routing.py) re-saved them with a bumped "
-    "route_position: stale_write, the whole declaration fails (same on SQLite)",
-)
 def test_typhoon_moves_several_visits_of_one_courier(world: World) -> None:
     visits = [booked(world, yto(13)) for _ in range(3)]
     report = _declare(world, at(TOMORROW, 12), at(TOMORROW, 15))
@@ -145,11 +139,6 @@ def test_booking_into_a_disrupted_window_is_full(world: World) -> None:
         pickup.book_pickup(world.svc, B3, request.return_id, yto(13))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/disruptions.py _rebalance treats an arrived visit (ACTIVE) as movable: "
-    "reschedule/cancel refuse 'arrived' and the whole declaration fails",
-)
 def test_a_visit_under_way_does_not_block_the_declaration(world: World) -> None:
     _, appt = booked(world, yto(13))
     at_the_door(world, appt)

@@ -251,11 +251,6 @@ def test_join_a_visit_same_door_different_spacing(world: World) -> None:
     assert B3_HOME.same_place(spaced)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/pickup.py join_pickup accepts a visit whose window has ended; "
-    "pickup_options only offers visits with now < slot.ends_at",
-)
 def test_join_a_visit_whose_window_has_passed_is_refused(world: World) -> None:
     _, appt = booked(world, yto(9, TODAY))
     world.clock.advance(hours=3)  # 12:00: the 09–11 visit is over (no arrival recorded)

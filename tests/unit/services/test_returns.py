@@ -320,11 +320,6 @@ def test_cancel_while_the_courier_is_at_the_door_rolls_back_entirely(world: Worl
     assert world.store.slot(slot_of(yto(13))).booked == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/returns.py cancel_return releases the window of a failed visit; "
-    "cancel_pickup and reschedule_pickup keep it taken (the attempt used it)",
-)
 def test_cancel_after_a_failed_attempt_keeps_the_used_window_taken(world: World) -> None:
     r, appt = booked(world)
     courier.fail_attempt(

@@ -128,6 +128,7 @@ EVENT = {
     "return.exchanged": N_("Replacement shipped"),
     "return.closed": N_("Closed"),
     "return.cancelled": N_("Return cancelled"),
+    "return.inspection_voided": N_("Door inspection voided after a failed visit"),
     "appointment.booked": N_("Pickup window booked"),
     "appointment.return_joined": N_("Added to a booked visit"),
     "appointment.return_left": N_("Removed from the visit"),
