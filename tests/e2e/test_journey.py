@@ -276,3 +276,32 @@ def test_policy_edit_creates_a_version_used_by_new_decisions(
         json={"rules": [{"code": "return_window", "params": {"no_reason_days": -1}}]},
     )
     assert bad.status_code == 422 and bad.json()["code"] == "policy_param_out_of_range"
+
+
+def test_refund_only_is_paid_once_approved(
+    client: TestClient, login: Login, payments: LocalPayments
+) -> None:
+    buyer = login("buyer3")
+    photo = client.post(
+        "/photos", headers=buyer, files={"file": ("broken.jpg", jpeg(), "image/jpeg")}
+    ).json()["photo_id"]
+    ret = open_return(
+        client,
+        buyer,
+        "TM2026000105",
+        "L2",
+        reason="damaged_on_arrival",
+        kind="refund_only",
+        photo_ids=[photo],
+    )
+    assert ret["status"] == "refunded", ret
+    assert ret["decision"]["methods"] == []
+    assert len(payments.paid) == 1
+    held = open_return(
+        client, buyer, "TM2026000105", "L1", reason="quality", kind="refund_only"
+    )  # no photo: a person looks first
+    assert held["status"] == "in_review" and payments.calls == 1
+    decided = client.post(
+        f"/ops/reviews/{held['return_id']}", headers=login("ops1"), json={"approve": True}
+    )
+    assert decided.json()["status"] == "refunded" and len(payments.paid) == 2

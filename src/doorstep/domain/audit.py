@@ -7,7 +7,7 @@ offered are what no rule withdrew, each until the earliest deadline any rule imp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from doorstep.domain.catalog import Category, Product
@@ -512,7 +512,11 @@ def audit(policy: Policy, ctx: AuditInput) -> Decision:
         cfg = policy.rule(code)
         if cfg is not None:
             findings.extend(rule(ctx, cfg))
-    return combine(policy.version, findings, ctx.now)
+    decision = combine(policy.version, findings, ctx.now)
+    if ctx.kind is ReturnKind.REFUND_ONLY:
+        # Nothing is sent back, so no return method is offered.
+        return replace(decision, methods=(), unavailable={})
+    return decision
 
 
 def combine(policy_version: int, findings: list[Finding], now: datetime) -> Decision:

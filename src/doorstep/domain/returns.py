@@ -407,7 +407,12 @@ class ReturnRequest(EventRecorder):
         )
 
     def mark_refunded(self, refund_id: str, amount_fen: int, at: datetime) -> None:
-        self._require("refund", S.INSPECTED)
+        """Money went back: after QC, or straight after approval for a refund-only request
+        (仅退款), where nothing is sent back."""
+        if self.kind is ReturnKind.REFUND_ONLY:
+            self._require("refund", S.APPROVED, S.INSPECTED)
+        else:
+            self._require("refund", S.INSPECTED)
         if self.kind is ReturnKind.EXCHANGE:
             raise IllegalTransition("return_request", "exchange", "refund")
         self.refund_id = refund_id

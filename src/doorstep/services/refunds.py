@@ -89,7 +89,10 @@ def pay_refund(svc: Services, refund_id: str) -> Refund:
         if result.succeeded:
             refund.succeed(result.provider_ref, now)
             request = load_return(uow, refund.return_id)
-            if request.status is ReturnStatus.INSPECTED:
+            refund_only_approved = (
+                request.kind is ReturnKind.REFUND_ONLY and request.status is ReturnStatus.APPROVED
+            )
+            if request.status is ReturnStatus.INSPECTED or refund_only_approved:
                 request.mark_refunded(refund.refund_id, refund.amount_fen, now)
             request.refund_id = refund.refund_id
             uow.returns.save(request)
@@ -105,3 +108,9 @@ def retry_pending_refunds(svc: Services) -> list[Refund]:
     with svc.uow() as uow:
         pending = [r.refund_id for r in uow.refunds.pending()]
     return [pay_refund(svc, refund_id) for refund_id in pending]
+
+
+def settle_refund_only(svc: Services, request: ReturnRequest) -> None:
+    """An approved refund-only request (仅退款) is paid at once: there is nothing to receive."""
+    if request.kind is ReturnKind.REFUND_ONLY and request.status is ReturnStatus.APPROVED:
+        start_standard_refund(svc, request.return_id)

@@ -23,6 +23,7 @@ from doorstep.domain.returns import (
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
+from doorstep.services.refunds import settle_refund_only
 
 # Returns in these states still hold their quantities against the order line.
 _FINISHED_WITHOUT_GOODS = {ReturnStatus.CANCELLED, ReturnStatus.REJECTED}
@@ -76,7 +77,8 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
         request.apply_decision(_audit(uow, request, order, now))
         uow.returns.add(request)
         uow.commit()
-        return request
+    settle_refund_only(svc, request)
+    return get_return(svc, request.return_id)
 
 
 def _lines(order: Order, wanted: tuple[LineRequest, ...]) -> list[ReturnLine]:
@@ -204,7 +206,8 @@ def review_return(
         request.review(decision)
         uow.returns.save(request)
         uow.commit()
-        return request
+    settle_refund_only(svc, request)
+    return get_return(svc, return_id)
 
 
 def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> ReturnRequest:

@@ -408,11 +408,6 @@ TestLifecycle = Lifecycle.TestCase
 TestLifecycle.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no path to REFUNDED for REFUND_ONLY (仅退款): mark_refunded requires INSPECTED, "
-    "which needs goods received and graded, but nothing is sent back",
-)
 def test_refund_only_can_be_refunded_once_approved() -> None:
     r = request(S.APPROVED, ReturnKind.REFUND_ONLY)
     r.mark_refunded("RF1", 10_000, LATER)
