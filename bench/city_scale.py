@@ -92,7 +92,7 @@ def run(
 ) -> dict[str, object]:
     """Solve every part with a time share such that the whole fits the budget on ``workers``."""
     # Time per part in proportion to its size; a margin covers matrix building and start-up.
-    usable = budget_s * workers * 0.8
+    usable = budget_s * workers * 0.75
     total = sum(len(p.stops) for p in parts) or 1
     jobs = [(p, max(1.0, usable * len(p.stops) / total), seed) for p in parts]
     jobs.sort(key=lambda j: -j[1])  # longest first packs the workers better
