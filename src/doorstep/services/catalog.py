@@ -12,21 +12,36 @@ from doorstep.domain.order import Buyer, Order
 from doorstep.services.context import Services
 
 
+def _check_shop(
+    caller: str | None, incoming: str, stored: str | None, what: str, ident: str
+) -> None:
+    """A partner writes only its own shop's records, and cannot learn of another shop's ids."""
+    if caller is None:
+        return  # ops
+    if incoming != caller:
+        raise InvalidInput(
+            "foreign_shop",
+            "You can only import your own shop's data.",
+            "只能导入本店铺的数据。",
+            **{what: ident},
+        )
+    if stored is not None and stored != caller:
+        raise NotFound(what, ident)
+
+
 def import_products(svc: Services, products: Iterable[Product], shop_id: str | None) -> int:
     """Upsert products; a partner may only write its own shop's SKUs."""
     count = 0
     with svc.uow() as uow:
         for product in products:
-            if shop_id is not None and product.shop_id != shop_id:
-                raise InvalidInput(
-                    "foreign_shop",
-                    "You can only import your own shop's data.",
-                    "只能导入本店铺的数据。",
-                    sku=product.sku,
-                )
             existing = uow.products.get(product.sku)
-            if existing is not None and shop_id is not None and existing.shop_id != shop_id:
-                raise NotFound("product", product.sku)
+            _check_shop(
+                shop_id,
+                product.shop_id,
+                existing.shop_id if existing else None,
+                "product",
+                product.sku,
+            )
             uow.products.put(product)
             count += 1
         uow.commit()
@@ -38,16 +53,14 @@ def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -
     count = 0
     with svc.uow() as uow:
         for order in orders:
-            if shop_id is not None and order.shop_id != shop_id:
-                raise InvalidInput(
-                    "foreign_shop",
-                    "You can only import your own shop's data.",
-                    "只能导入本店铺的数据。",
-                    order_id=order.order_id,
-                )
-            existing = uow.orders.get(order.order_id)
-            if existing is not None and shop_id is not None and existing.shop_id != shop_id:
-                raise NotFound("order", order.order_id)
+            existing_order = uow.orders.get(order.order_id)
+            _check_shop(
+                shop_id,
+                order.shop_id,
+                existing_order.shop_id if existing_order else None,
+                "order",
+                order.order_id,
+            )
             if uow.buyers.get(order.buyer_id) is None:
                 raise NotFound("buyer", order.buyer_id)
             for line in order.lines:
