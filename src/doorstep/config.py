@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     booking_same_day_until: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
     warehouse_id: str = "wh-sh-bonded"
+    # None: Secure session cookies over https and in production; set to force either way
+    # (e.g. true behind a TLS-terminating proxy that forwards plain http).
+    secure_cookies: bool | None = None
     # fixed: a count per window (what couriers do today); planned: only windows the routes can
     # still absorb, cheapest first; planned_incentive: planned plus coupons on green windows.
     slot_offering: Literal["fixed", "planned", "planned_incentive"] = "planned_incentive"

@@ -40,5 +40,6 @@ def create_app(wired: App) -> FastAPI:
             uow.policies.current()
         return {"status": "ok"}
 
-    install_web(api)  # the server-rendered pages (entrypoints/web) on the same app
+    # The server-rendered pages (entrypoints/web) on the same app.
+    install_web(api, secure_cookies=wired.settings.secure_cookies)
     return api
