@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     # still absorb, cheapest first; planned_incentive: planned plus coupons on green windows.
     slot_offering: Literal["fixed", "planned", "planned_incentive"] = "planned_incentive"
     incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
-    incentive_cheap_pct: int = Field(50, ge=0, le=100)
-    incentive_min_saving_s: int = Field(300, ge=0, le=7200)
+    incentive_cheap_pct: int = Field(90, ge=0, le=100)
+    incentive_min_saving_s: int = Field(0, ge=0, le=7200)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

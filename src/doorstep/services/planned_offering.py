@@ -35,11 +35,14 @@ from doorstep.services.routing import (
 @dataclass(frozen=True)
 class IncentiveRules:
     """When a window is "green": its insertion costs at most ``cheap_pct`` % of the median
-    window's and saves at least ``min_saving_s`` of driving; it then carries a coupon."""
+    window's and saves at least ``min_saving_s`` of driving; it then carries a coupon.
+
+    Defaults measured with ``bench/slot_offering.py`` (3 seeds): 90 % / 0 s cuts km per pickup
+    by 9.9 % against fixed capacity; 50 % / 300 s steered too few buyers (7.2 %)."""
 
     coupon_fen: int = 300
-    cheap_pct: int = 50
-    min_saving_s: int = 300
+    cheap_pct: int = 90
+    min_saving_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
