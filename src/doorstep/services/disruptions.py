@@ -15,7 +15,7 @@ from doorstep.domain.errors import NotFound
 from doorstep.domain.pickup import ACTIVE, Appointment, AppointmentStatus, SlotRef, open_slots
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
-from doorstep.services.offering import capacity_under
+from doorstep.services.offering import capacity_under, template_for
 from doorstep.services.pickup import assign_courier
 from doorstep.services.ports import UnitOfWork
 
@@ -103,8 +103,7 @@ def _windows(
     first = local(disruption.starts_at).date()
     last = local(disruption.ends_at).date()
     for carrier_id in area.carrier_ids:
-        carrier = uow.carriers.get(carrier_id)
-        template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+        template = template_for(uow, area, carrier_id)
         if template is None:
             continue
         day = first

@@ -47,6 +47,12 @@ class SlotOffering(Protocol):
     ) -> list[OfferedSlot]: ...
 
 
+def template_for(uow: UnitOfWork, area: ServiceArea, carrier_id: str) -> SlotTemplate | None:
+    """The slot template a carrier runs in an area: the carrier's own, else the area's."""
+    carrier = uow.carriers.get(carrier_id)
+    return uow.templates.get(carrier.template_id if carrier else area.template_id)
+
+
 def slot_capacity(area: ServiceArea, template: SlotTemplate) -> int:
     """The nominal capacity of one window in an area, before calendars and disruptions."""
     return area.capacity_override if area.capacity_override is not None else template.capacity
@@ -91,8 +97,7 @@ class FixedCapacityOffering:
     ) -> list[OfferedSlot]:
         out: list[OfferedSlot] = []
         for carrier_id in area.carrier_ids:
-            carrier = uow.carriers.get(carrier_id)
-            template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+            template = template_for(uow, area, carrier_id)
             if template is None:
                 continue
             slots = open_slots(area.adcode, carrier_id, template, now, rules)

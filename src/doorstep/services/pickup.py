@@ -13,7 +13,12 @@ from doorstep.domain.pickup import Appointment, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
-from doorstep.services.offering import OfferedSlot, SlotOffering, effective_capacity
+from doorstep.services.offering import (
+    OfferedSlot,
+    SlotOffering,
+    effective_capacity,
+    template_for,
+)
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.routing import insert_appointment
 
@@ -57,10 +62,9 @@ def _template(uow: UnitOfWork, area: ServiceArea, carrier_id: str) -> SlotTempla
             "该快递公司不服务此地区。",
             carrier_id=carrier_id,
         )
-    carrier = uow.carriers.get(carrier_id)
-    template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+    template = template_for(uow, area, carrier_id)
     if template is None:
-        raise NotFound("slot_template", carrier.template_id if carrier else area.template_id)
+        raise NotFound("slot_template", f"{area.adcode}/{carrier_id}")
     return template
 
 

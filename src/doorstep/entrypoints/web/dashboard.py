@@ -18,7 +18,7 @@ from doorstep.entrypoints.web import charts, labels
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
 from doorstep.services.context import Services
-from doorstep.services.offering import slot_capacity
+from doorstep.services.offering import slot_capacity, template_for
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
@@ -69,8 +69,7 @@ def figures(svc: Services) -> Figures:
                 continue
             rows = []
             for carrier_id in area.carrier_ids:
-                carrier = uow.carriers.get(carrier_id)
-                template = uow.templates.get(carrier.template_id if carrier else area.template_id)
+                template = template_for(uow, area, carrier_id)
                 if template is None:
                     continue
                 refs = [SlotRef(area.adcode, carrier_id, tomorrow, w) for w in template.windows]
