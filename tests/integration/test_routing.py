@@ -196,3 +196,18 @@ def test_worker_sweep_replans_and_retries_refunds(wired: App) -> None:
     assert result["plans"] >= 1 and result["unserved"] == 0
     planned = pickup.get_appointment(svc, appt.appointment_id)
     assert planned.eta is not None and planned.route_position == 0
+
+
+def test_courier_sees_visits_in_route_order_with_etas(wired: App, clock: object) -> None:
+    from doorstep.services import courier
+
+    svc = wired.services
+    ids = returns_at(wired, ring(4, 1.5))
+    for rid in ids:
+        pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(9)))
+    routing.plan_day(svc, "310116", "yto", TOMORROW)
+    svc.clock.at = datetime(2026, 11, 26, 8, 0, tzinfo=SHANGHAI)  # type: ignore[attr-defined]
+    tasks = courier.todays_tasks(svc, "courier-yto-03")
+    assert [t.route_position for t in tasks] == [0, 1, 2, 3]
+    etas = [t.eta for t in tasks]
+    assert all(e is not None for e in etas) and etas == sorted(etas)  # type: ignore[type-var]

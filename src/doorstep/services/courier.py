@@ -36,11 +36,19 @@ class InspectionInput:
 
 
 def todays_tasks(svc: Services, courier_id: str) -> list[Appointment]:
-    """The courier's visits for today in window order."""
+    """The courier's visits for today in planned route order (unplanned ones by window)."""
     today = local(svc.clock.now()).date()
     with svc.uow() as uow:
         tasks = uow.appointments.for_courier(courier_id, today)
-        return sorted(tasks, key=lambda a: (a.slot.window.start, a.appointment_id))
+    return sorted(
+        tasks,
+        key=lambda a: (
+            a.route_position is None,
+            a.route_position or 0,
+            a.slot.window.start,
+            a.appointment_id,
+        ),
+    )
 
 
 def arrive(svc: Services, courier_id: str, appointment_id: str) -> Appointment:

@@ -357,9 +357,12 @@ class RefundRepo:
 
     def pending(self) -> list[Refund]:
         rows = self.conn.execute(
-            select(t.refunds.c.refund_id).where(t.refunds.c.status == RefundStatus.PENDING.value)
+            select(t.refunds.c.doc).where(t.refunds.c.status == RefundStatus.PENDING.value)
         )
-        return [r for r in (self.get(row.refund_id) for row in rows) if r is not None]
+        refunds = [from_doc(Refund, row.doc) for row in rows]
+        for refund in refunds:
+            self.tracker.track(refund)
+        return refunds
 
 
 class UserRepo:

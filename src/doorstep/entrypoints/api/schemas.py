@@ -215,6 +215,8 @@ class AppointmentOut(Out):
     end: time
     return_ids: list[str]
     courier_id: str | None
+    eta: datetime | None = None
+    route_position: int | None = None
     pickup_code: str | None = None
     address: AddressOut
     attempts: int

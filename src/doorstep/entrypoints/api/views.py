@@ -53,6 +53,8 @@ def appointment_out(a: Appointment, *, show_code: bool) -> s.AppointmentOut:
         end=a.slot.window.end,
         return_ids=list(a.return_ids),
         courier_id=a.courier_id,
+        eta=a.eta,
+        route_position=a.route_position,
         pickup_code=a.pickup_code if show_code else None,
         address=s.AddressOut.model_validate(a.address),
         attempts=len(a.attempts),
