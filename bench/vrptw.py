@@ -1,6 +1,9 @@
 """One VRPTW instance, doorstep vs OR-Tools in the same run: one JSON line with the ratio.
 
-uv run python bench/vrptw.py --instance ../shared/bench/vrptw/solomon/C101.txt --time-limit 10
+uv run python bench/vrptw.py --instance ../shared/bench/vrptw/solomon/C101.txt --time-limit 10 \
+    [--data-dir ../shared/bench/vrptw]
+
+The data folder (with bks.csv) defaults to the nearest one above the instance file.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ def main() -> None:
     parser.add_argument("--instance", type=Path, required=True)
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=None, help="folder of bks.csv")
     args = parser.parse_args()
-    ours, _ = run_doorstep(args.instance, args.time_limit, args.seed)
-    base, _ = run_ortools(args.instance, args.time_limit, args.seed)
+    ours, _ = run_doorstep(args.instance, args.time_limit, args.seed, args.data_dir)
+    base, _ = run_ortools(args.instance, args.time_limit, args.seed, args.data_dir)
     ratio = ours["distance"] / base["distance"] if base["feasible"] and base["distance"] else None
     print(
         json.dumps(

@@ -1,7 +1,7 @@
 """A whole VRPTW set, doorstep and OR-Tools per instance, JSON lines plus a summary line.
 
     nohup uv run python bench/vrptw_suite.py --set solomon --time-limit 10 \
-        --out bench/results/solomon_10s.jsonl > /dev/null 2>&1 &
+        [--data-dir ../shared/bench/vrptw] --out bench/results/solomon_10s.jsonl > /dev/null 2>&1 &
 
 Each line is written and flushed as soon as its instance is done, so a long run can be
 watched (`tail -f`) and an interrupted one still leaves its finished instances.
@@ -22,8 +22,8 @@ from doorstep.planning.ortools_baseline import run_ortools
 SETS = {"solomon": "solomon", "homberger200": "homberger/200"}
 
 
-def instances(set_name: str, only: list[str] | None) -> list[Path]:
-    folder = data_dir() / SETS[set_name]
+def instances(data: Path, set_name: str, only: list[str] | None) -> list[Path]:
+    folder = data / SETS[set_name]
     found = sorted(folder.glob("*.txt"), key=lambda p: p.stem)
     if only:
         wanted = {name.upper() for name in only}
@@ -68,6 +68,12 @@ def emit(line: dict[str, Any], sinks: list[TextIO]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", choices=sorted(SETS), required=True, dest="set_name")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=data_dir(),
+        help="VRPTW folder with solomon/, homberger/200/ and bks.csv (default: %(default)s)",
+    )
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", help="comma-separated instance names (default: all)")
@@ -80,11 +86,11 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         sinks.append(args.out.open("a", encoding="utf-8"))
     rows: list[dict[str, Any]] = []
-    for path in instances(args.set_name, only):
+    for path in instances(args.data_dir, args.set_name, only):
         row: dict[str, Any] = {"instance": path.stem.upper(), "time_limit_s": args.time_limit}
-        row["doorstep"], _ = run_doorstep(path, args.time_limit, args.seed)
+        row["doorstep"], _ = run_doorstep(path, args.time_limit, args.seed, args.data_dir)
         if not args.no_ortools:
-            row["ortools"], _ = run_ortools(path, args.time_limit, args.seed)
+            row["ortools"], _ = run_ortools(path, args.time_limit, args.seed, args.data_dir)
         rows.append(row)
         emit(row, sinks)
     emit({"set": args.set_name, "time_limit_s": args.time_limit, **summarise(rows)}, sinks)

@@ -1,6 +1,6 @@
 """Turn a `vrptw_suite.py` JSON-lines file into the Markdown table of docs/benchmarks.md.
 
-uv run python bench/vrptw_table.py bench/results/solomon_10s.jsonl
+uv run python bench/vrptw_table.py bench/results/solomon_10s.jsonl [--data-dir ../shared/bench/vrptw]
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from doorstep.planning.benchmark import best_known
+from doorstep.planning.benchmark import best_known, data_dir
 from vrptw_suite import summarise
 
 
-def fill_bks(result: dict[str, Any]) -> None:
+def fill_bks(result: dict[str, Any], data: Path) -> None:
     """Results written before the integer-only BKS fallback existed get it here."""
     if result.get("bks") is not None:
         return
-    known = best_known(result["instance"])
+    known = best_known(result["instance"], data)
     if known is not None:
         result["bks"], result["bks_source"] = known
         if result["feasible"]:
@@ -34,6 +34,9 @@ def cell(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument(
+        "--data-dir", type=Path, default=data_dir(), help="folder of bks.csv (default: %(default)s)"
+    )
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     for path in args.results:
@@ -42,7 +45,7 @@ def main() -> None:
     for row in rows:
         for key in ("doorstep", "ortools"):
             if key in row:
-                fill_bks(row[key])
+                fill_bks(row[key], args.data_dir)
     print("| instance | BKS (DIMACS) | doorstep | OR-Tools | doorstep ≤ OR-Tools |")
     print("| --- | ---: | ---: | ---: | :---: |")
     for row in rows:

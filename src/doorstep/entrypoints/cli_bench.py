@@ -19,6 +19,14 @@ InstanceOpt = Annotated[
 ]
 TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.01, help="Seconds.")]
 SeedOpt = Annotated[int, typer.Option("--seed", min=0)]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        file_okay=False,
+        help="Folder with bks.csv (default: the nearest one above the instance).",
+    ),
+]
 SolutionOpt = Annotated[
     Path | None, typer.Option("--solution-out", dir_okay=False, help="VRPLIB .sol to write.")
 ]
@@ -36,9 +44,10 @@ def vrptw(
     time_limit: TimeLimitOpt = 10.0,
     seed: SeedOpt = 0,
     solution_out: SolutionOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Solve one VRPTW instance with doorstep's planner (DIMACS convention)."""
-    result, plan = run_doorstep(instance, time_limit, seed)
+    result, plan = run_doorstep(instance, time_limit, seed, data_dir)
     _emit(result, plan, solution_out)
 
 
@@ -48,6 +57,7 @@ def vrptw_ortools(
     time_limit: TimeLimitOpt = 10.0,
     seed: SeedOpt = 0,
     solution_out: SolutionOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Solve the same instance with OR-Tools (dev dependency), the baseline."""
     try:
@@ -55,5 +65,5 @@ def vrptw_ortools(
     except ImportError as exc:  # pragma: no cover - depends on the environment
         typer.echo(f"OR-Tools is not installed (uv sync --group dev): {exc}", err=True)
         raise typer.Exit(2) from exc
-    result, plan = run_ortools(instance, time_limit, seed)
+    result, plan = run_ortools(instance, time_limit, seed, data_dir)
     _emit(result, plan, solution_out)

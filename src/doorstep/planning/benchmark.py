@@ -49,12 +49,27 @@ class VrptwInstance:
 
 
 def data_dir() -> Path:
-    """The shared benchmark folder: $DOORSTEP_VRPTW_DIR, else ../shared/bench/vrptw from the repo."""
+    """The default benchmark folder: $DOORSTEP_VRPTW_DIR, else ../shared/bench/vrptw from the repo.
+
+    Scripts take the folder as an argument; this is only what they fall back to.
+    """
     override = os.environ.get("DOORSTEP_VRPTW_DIR")
     if override:
         return Path(override)
     repo = Path(__file__).resolve().parents[3]
     return (repo / ".." / "shared" / "bench" / "vrptw").resolve()
+
+
+def bks_dir_for(instance: Path) -> Path:
+    """Where an instance's best-known values are: the nearest folder above it with a bks.csv.
+
+    Instances live in ``<data>/solomon/`` or ``<data>/homberger/200/`` next to ``<data>/bks.csv``,
+    so a file given by path finds its own values whichever data folder it came from.
+    """
+    for folder in instance.resolve().parents:
+        if (folder / "bks.csv").is_file():
+            return folder
+    return data_dir()
 
 
 def read_instance(path: Path) -> VrptwInstance:
@@ -126,6 +141,8 @@ def best_known(name: str, directory: Path | None = None) -> tuple[float, str] | 
     gap against it errs against doorstep) fills in where that is all the file has.
     """
     path = (directory or data_dir()) / "bks.csv"
+    if not path.is_file():
+        return None
     found: dict[str, float] = {}
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
@@ -138,12 +155,17 @@ def best_known(name: str, directory: Path | None = None) -> tuple[float, str] | 
 
 
 def report(
-    instance: VrptwInstance, problem: PlanningProblem, plan: Plan, seconds: float, solver: str
+    instance: VrptwInstance,
+    problem: PlanningProblem,
+    plan: Plan,
+    seconds: float,
+    solver: str,
+    bks_dir: Path | None = None,
 ) -> dict[str, Any]:
     """The JSON line of one run, checked by doorstep's own feasibility checker."""
     violations = check_plan(problem, plan)
     distance = plan.distance / SCALE
-    known = best_known(instance.name)
+    known = best_known(instance.name, bks_dir)
     bks = None if known is None else known[0]
     feasible = not violations and not plan.unserved
     return {
@@ -161,15 +183,21 @@ def report(
     }
 
 
-def run_doorstep(path: Path, time_limit_s: float, seed: int) -> tuple[dict[str, Any], Plan]:
-    """Solve one instance with `doorstep.planning.solve` and report it."""
+def run_doorstep(
+    path: Path, time_limit_s: float, seed: int, bks_dir: Path | None = None
+) -> tuple[dict[str, Any], Plan]:
+    """Solve one instance with `doorstep.planning.solve` and report it.
+
+    ``bks_dir`` holds the bks.csv to compare with (default: found from the instance's path).
+    """
     instance = read_instance(path)
     problem = to_problem(instance)
     params = SolveParams(seed=seed, time_limit_s=time_limit_s, require_all=True)
     began = time.perf_counter()
     plan = solve(problem, params)
     seconds = time.perf_counter() - began
-    return report(instance, problem, plan, seconds, "doorstep"), plan
+    bks = bks_dir or bks_dir_for(path)
+    return report(instance, problem, plan, seconds, "doorstep", bks), plan
 
 
 def solution_text(plan: Plan) -> str:

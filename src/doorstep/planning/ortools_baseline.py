@@ -9,12 +9,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from doorstep.planning.benchmark import SCALE, dimacs_matrix, read_instance, report, to_problem
+from doorstep.planning.benchmark import (
+    SCALE,
+    bks_dir_for,
+    dimacs_matrix,
+    read_instance,
+    report,
+    to_problem,
+)
 from doorstep.planning.plan import Plan, Unserved, UnservedReason, schedule_route
 from doorstep.planning.problem import Network
 
 
-def run_ortools(path: Path, time_limit_s: float, seed: int) -> tuple[dict[str, Any], Plan]:
+def run_ortools(
+    path: Path, time_limit_s: float, seed: int, bks_dir: Path | None = None
+) -> tuple[dict[str, Any], Plan]:
     """Solve with guided local search for `time_limit_s`; times and checks as doorstep does.
 
     OR-Tools' routing search has no seed parameter; `seed` is accepted for symmetry only.
@@ -81,4 +90,4 @@ def run_ortools(path: Path, time_limit_s: float, seed: int) -> tuple[dict[str, A
         Unserved(s.id, UnservedReason.SOLVER_DROPPED) for s in problem.stops if s.id not in routed
     )
     plan = Plan(routes=tuple(routes), unserved=unserved)
-    return report(instance, problem, plan, seconds, "ortools"), plan
+    return report(instance, problem, plan, seconds, "ortools", bks_dir or bks_dir_for(path)), plan
