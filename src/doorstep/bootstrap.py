@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from doorstep.adapters.auth import TokenService, hash_password, verify_password
 from doorstep.adapters.calendar import ChineseHolidayCalendar
-from doorstep.adapters.db.engine import make_engine
+from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
 from doorstep.adapters.images import sanitize_image
@@ -73,7 +73,7 @@ def build(
     settings = settings or Settings()
     if run_migrations:
         migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool=pool_sizing(settings))
     tokens = TokenService(settings.secret_key, ttl_seconds=settings.token_ttl_seconds)
     hours, minutes = map(int, settings.booking_same_day_until.split(":"))
 
@@ -105,6 +105,16 @@ def build(
     chosen = offering or make_offering(settings, services)
     services = replace(services, offering=chosen)
     return App(settings, engine, services, tokens, chosen)
+
+
+def pool_sizing(settings: Settings) -> PoolSizing:
+    """The per-process connection pool the settings ask for."""
+    return PoolSizing(
+        size=settings.db_pool_size,
+        overflow=settings.db_max_overflow,
+        timeout_s=settings.db_pool_timeout_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
+    )
 
 
 def make_offering(settings: Settings, services: Services) -> SlotOffering:

@@ -17,6 +17,13 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///var/doorstep.db"
+    # PostgreSQL connections kept open per process (serve --workers N opens N times these);
+    # the sum over every process must stay below the server's max_connections (100 by
+    # default, 3 reserved). Overflow connections are closed on return: churn under load.
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(0, ge=0, le=200)
+    db_pool_timeout_s: float = Field(30.0, gt=0, le=600)
+    db_connect_timeout_s: int = Field(5, ge=1, le=120)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str = _DEV_SECRET

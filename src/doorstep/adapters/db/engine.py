@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+@dataclass(frozen=True)
+class PoolSizing:
+    """How many PostgreSQL connections one process keeps, and how long it waits for one.
+
+    ``size`` connections stay open for the life of the process. ``overflow`` extra ones are
+    opened when all are busy and closed as soon as they are returned, so any overflow used
+    under steady load is connection churn (a fork on the server per request): the default is
+    none, and requests beyond ``size`` wait up to ``timeout_s`` for a free connection instead.
+    """
+
+    size: int = 10
+    overflow: int = 0
+    timeout_s: float = 30.0
+    connect_timeout_s: int = 5
+    recycle_s: int = 1800
+
+
+def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> Engine:
     """An engine for ``url``; SQLite gets WAL and write transactions that lock up front."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -24,7 +43,50 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    pool = pool or PoolSizing()
+    return create_engine(
+        url,
+        echo=echo,
+        # A connection the server dropped (restart, idle timeout) is replaced before use
+        # instead of failing the request that drew it.
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout_s,
+        pool_recycle=pool.recycle_s,
+        # LIFO keeps the few connections a quiet process needs warm and lets the rest idle.
+        pool_use_lifo=True,
+        connect_args={"connect_timeout": pool.connect_timeout_s},
+    )
+
+
+def database_ready(engine: Engine) -> bool:
+    """Whether the database answers one trivial query now (for a readiness probe)."""
+    driver_error = engine.dialect.loaded_dbapi.Error
+    try:
+        # The DBAPI connection, not a SQLAlchemy one: that would open a transaction, which on
+        # SQLite is BEGIN IMMEDIATE (the write lock) and a probe must not queue behind writers.
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            raw.close()
+    except (SQLAlchemyError, driver_error):
+        return False
+    return True
+
+
+def connection_budget(engine: Engine) -> int | None:
+    """How many connections ordinary roles may open on this PostgreSQL server (None: SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        total = int(conn.exec_driver_sql("SHOW max_connections").scalar_one())
+        reserved = int(conn.exec_driver_sql("SHOW superuser_reserved_connections").scalar_one())
+    return total - reserved
 
 
 def _sqlite_write_locks(engine: Engine, *, wal: bool) -> None:

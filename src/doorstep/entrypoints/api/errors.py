@@ -10,6 +10,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doorstep.domain.errors import DomainError, ErrorKind, InvalidInput
@@ -89,6 +91,22 @@ def install(app: FastAPI) -> None:
             error_body(code, en, zh),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    # The database unreachable, or every pooled connection busy past the pool timeout: the
+    # request did nothing and can be repeated, which a 503 with Retry-After says.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database_busy", path=request.url.path, error=type(exc).__name__)
+        return JSONResponse(
+            error_body(
+                "database_busy",
+                "The database is busy or unreachable; try again shortly.",
+                "数据库繁忙或暂时无法访问，请稍后重试。",
+            ),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)
