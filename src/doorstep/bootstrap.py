@@ -21,6 +21,7 @@ from doorstep.adapters.payments.local import LocalPayments
 from doorstep.config import Settings
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
+from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
@@ -99,7 +100,11 @@ def build(
             timedelta(minutes=settings.booking_close_before_end_minutes),
             time(hours, minutes),
         ),
-        refunds=RefundRules(settings.express_refund_min_trust, settings.express_refund_max_fen),
+        refunds=RefundRules(
+            settings.express_refund_min_trust,
+            settings.express_refund_max_fen,
+            RefundOnlyLimits(settings.refund_only_instant_max_fen, settings.refund_only_min_trust),
+        ),
         warehouse_id=settings.warehouse_id,
     )
     chosen = offering or make_offering(settings, services)

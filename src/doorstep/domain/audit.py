@@ -7,7 +7,7 @@ offered are what no rule withdrew, each until the earliest deadline any rule imp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from doorstep.domain.catalog import Category, Product
@@ -24,6 +24,7 @@ from doorstep.domain.decision import (
 from doorstep.domain.money import yuan
 from doorstep.domain.order import Buyer, Order, OrderLine
 from doorstep.domain.policy import Policy, RuleConfig
+from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.domain.returns import Reason, ReturnKind, ReturnLine
 
 ALL_METHODS = (ReturnMethod.PICKUP, ReturnMethod.DROPOFF, ReturnMethod.SELF_SHIP)
@@ -60,6 +61,7 @@ class AuditInput:
     already_returned: Mapping[str, int]
     photo_evidence: int
     now: datetime
+    refund_only: RefundOnlyLimits = field(default_factory=RefundOnlyLimits)
 
 
 Rule = Callable[[AuditInput, RuleConfig], list[Finding]]
@@ -488,6 +490,63 @@ def rule_ship_within(ctx: AuditInput, cfg: RuleConfig) -> list[Finding]:
     ]
 
 
+REFUND_ONLY_RULE = "refund_only_limits"
+
+
+def refund_only_findings(ctx: AuditInput) -> list[Finding]:
+    """Issue 9 §4: money without goods back is paid at once only where it fits (not yet
+    delivered, or a seller-fault reason), for a small amount and a trusted buyer; a person
+    decides everything else. Not a policy rule: ops cannot switch it off."""
+    if ctx.kind is not ReturnKind.REFUND_ONLY:
+        return []
+    limits, code = ctx.refund_only, REFUND_ONLY_RULE
+    out = []
+    if ctx.order.signed_at is not None and any(ln.reason is Reason.NO_REASON for ln in ctx.lines):
+        out.append(
+            _f(
+                code,
+                Verdict.REVIEW,
+                "refund_only_goods_kept",
+                "A delivered item without a fault is normally sent back; a person decides.",
+                "已签收且无质量问题的商品通常需要退回，将由人工审核。",
+            )
+        )
+    amount = sum(
+        _order_line(ctx, ln).price_for(ln.quantity) + _order_line(ctx, ln).tax_for(ln.quantity)
+        for ln in ctx.lines
+    )
+    if amount > limits.instant_max_fen:
+        out.append(
+            _f(
+                code,
+                Verdict.REVIEW,
+                "refund_only_above_instant_limit",
+                f"Refunds without a return above {yuan(limits.instant_max_fen)} CNY are "
+                "reviewed by a person.",
+                f"仅退款金额超过 {yuan(limits.instant_max_fen)} 元需人工审核。",
+            )
+        )
+    if ctx.buyer.blocklisted or ctx.buyer.trust_score < limits.min_trust:
+        out.append(
+            _f(
+                code,
+                Verdict.REVIEW,
+                "refund_only_trust_too_low",
+                "Refunds without a return are paid at once only to trusted accounts.",
+                "仅退款仅对信用良好的账户自动通过，将由人工审核。",
+            )
+        )
+    return out or [
+        _f(
+            code,
+            Verdict.PASS,
+            "refund_only_instant",
+            "A small refund without a return for a trusted account: paid at once.",
+            "小额仅退款且账户信用良好：立即退款。",
+        )
+    ]
+
+
 RULES: dict[str, Rule] = {
     "order_signed": rule_order_signed,
     "quantity_available": rule_quantity_available,
@@ -512,6 +571,7 @@ def audit(policy: Policy, ctx: AuditInput) -> Decision:
         cfg = policy.rule(code)
         if cfg is not None:
             findings.extend(rule(ctx, cfg))
+    findings.extend(refund_only_findings(ctx))
     decision = combine(policy.version, findings, ctx.now)
     if ctx.kind is ReturnKind.REFUND_ONLY:
         # Nothing is sent back, so no return method is offered.

@@ -15,6 +15,15 @@ class RefundKind(StrEnum):
     STANDARD = "standard"  # after warehouse QC
 
 
+@dataclass(frozen=True)
+class RefundOnlyLimits:
+    """When a refund-only request (仅退款) may be paid without a person looking first: a small
+    amount for a trusted buyer. Both are settings (RULES.md: unconfirmed thresholds)."""
+
+    instant_max_fen: int = 5_000
+    min_trust: int = 700
+
+
 class RefundStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"

@@ -406,6 +406,18 @@ class ReturnRequest(EventRecorder):
             grade=check.grade.value,
         )
 
+    def start_refund(self, refund_id: str) -> None:
+        """Tie the refund about to be paid to this return (its ``refund.requested`` event says
+        so); from then on the buyer cannot withdraw it and free its quantities again."""
+        if self.kind is ReturnKind.REFUND_ONLY:
+            self._require("start_refund", S.APPROVED)
+        else:
+            # Picked up: an express refund (极速退款); inspected: the standard one.
+            self._require("start_refund", S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED, S.INSPECTED)
+        if self.kind is ReturnKind.EXCHANGE:
+            raise IllegalTransition("return_request", "exchange", "refund")
+        self.refund_id = refund_id
+
     def mark_refunded(self, refund_id: str, amount_fen: int, at: datetime) -> None:
         """Money went back: after QC, or straight after approval for a refund-only request
         (仅退款), where nothing is sent back."""
@@ -432,6 +444,13 @@ class ReturnRequest(EventRecorder):
     def cancel(self, at: datetime, reason: str) -> None:
         """The buyer withdraws; allowed any time before the parcel is picked up."""
         self._require("cancel", *CANCELLABLE)
+        if self.refund_id is not None:
+            raise Conflict(
+                "refund_under_way",
+                "The refund for this return has started; it can no longer be withdrawn.",
+                "该退货的退款已发起，无法撤销。",
+                refund_id=self.refund_id,
+            )
         self.cancel_reason = reason
         self.appointment_id = None
         self._move(S.CANCELLED, "cancelled", at, reason=reason)

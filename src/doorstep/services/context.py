@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
+from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.planning import HaversineTravel, TravelTimes
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.ports import (
@@ -21,10 +22,12 @@ from doorstep.services.ports import (
 
 @dataclass(frozen=True)
 class RefundRules:
-    """When an express refund is paid at pickup instead of after QC."""
+    """When an express refund is paid at pickup instead of after QC, and when a refund-only
+    request is paid without a review."""
 
     express_min_trust: int = 700  # RULES.md §3: the threshold is unconfirmed, so a setting
     express_max_fen: int = 300_000
+    refund_only: RefundOnlyLimits = field(default_factory=RefundOnlyLimits)
 
 
 @dataclass(frozen=True)

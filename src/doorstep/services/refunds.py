@@ -1,15 +1,20 @@
 """Refunds: created in one transaction, paid outside it with an idempotency key, settled in a
 second transaction. A crash between the two leaves a pending refund that a retry settles
-without paying twice."""
+without paying twice.
+
+Exactly once under concurrency: a refund is created with the return's row locked, so two
+starters find one refund (its key is unique too); it is settled with its own row locked, so two
+answers from the provider settle it once; and the return is tied to it at creation, so the
+buyer can no longer withdraw a return whose money is on its way.
+"""
 
 from __future__ import annotations
 
-from doorstep.domain.errors import NotFound
+from doorstep.domain.errors import Conflict, IllegalTransition, NotFound
 from doorstep.domain.order import Order
 from doorstep.domain.refund import Refund, RefundKind, RefundStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_return
 from doorstep.services.ports import UnitOfWork
 
 
@@ -25,28 +30,47 @@ def refund_amounts(request: ReturnRequest, order: Order) -> tuple[int, int]:
     return goods, tax
 
 
+def refund_key(return_id: str) -> str:
+    """The one idempotency key of a return's refund: the provider pays it once."""
+    return f"refund:{return_id}"
+
+
+def _locked_return(uow: UnitOfWork, return_id: str) -> ReturnRequest:
+    request = uow.returns.get_for_update(return_id)
+    if request is None:
+        raise NotFound("return_request", return_id)
+    return request
+
+
 def _ensure_refund(
-    svc: Services, uow: UnitOfWork, request: ReturnRequest, kind: RefundKind
+    svc: Services, uow: UnitOfWork, request: ReturnRequest, order: Order, kind: RefundKind
 ) -> Refund:
-    existing = uow.refunds.by_key(f"refund:{request.return_id}")
+    """The return's refund, created once; ``request`` must have been loaded with its lock."""
+    existing = uow.refunds.by_key(refund_key(request.return_id))
     if existing is not None:
         return existing
-    order = uow.orders.get(request.order_id)
-    if order is None:
-        raise NotFound("order", request.order_id)
     goods, tax = refund_amounts(request, order)
     refund = Refund.request(
         svc.ids.new("F"), request.return_id, request.buyer_id, kind, goods, tax, svc.clock.now()
     )
+    request.start_refund(refund.refund_id)
     uow.refunds.add(refund)
+    uow.returns.save(request)
     return refund
 
 
+def _order_of(uow: UnitOfWork, request: ReturnRequest) -> Order:
+    order = uow.orders.get(request.order_id)
+    if order is None:
+        raise NotFound("order", request.order_id)
+    return order
+
+
 def start_standard_refund(svc: Services, return_id: str) -> Refund:
-    """After a good QC grade: create (once) and pay the refund."""
+    """After a good QC grade (or an approved refund-only request): create once, then pay."""
     with svc.uow() as uow:
-        request = load_return(uow, return_id)
-        refund = _ensure_refund(svc, uow, request, RefundKind.STANDARD)
+        request = _locked_return(uow, return_id)
+        refund = _ensure_refund(svc, uow, request, _order_of(uow, request), RefundKind.STANDARD)
         uow.commit()
     return pay_refund(svc, refund.refund_id)
 
@@ -54,25 +78,25 @@ def start_standard_refund(svc: Services, return_id: str) -> Refund:
 def start_express_refund(svc: Services, return_id: str) -> Refund | None:
     """At pickup, trusted buyers are paid before the warehouse sees the goods (极速退款)."""
     with svc.uow() as uow:
-        request = load_return(uow, return_id)
+        request = _locked_return(uow, return_id)
         buyer = uow.buyers.get(request.buyer_id)
-        order = uow.orders.get(request.order_id)
+        order = _order_of(uow, request)
         if (
             buyer is None
-            or order is None
             or request.kind is not ReturnKind.REFUND
             or buyer.blocklisted
             or buyer.trust_score < svc.refunds.express_min_trust
             or sum(refund_amounts(request, order)) > svc.refunds.express_max_fen
         ):
             return None
-        refund = _ensure_refund(svc, uow, request, RefundKind.EXPRESS)
+        refund = _ensure_refund(svc, uow, request, order, RefundKind.EXPRESS)
         uow.commit()
     return pay_refund(svc, refund.refund_id)
 
 
 def pay_refund(svc: Services, refund_id: str) -> Refund:
-    """Call the provider with the refund's key and settle the result; safe to call again."""
+    """Call the provider with the refund's key and settle the result; safe to call again,
+    also from several places at once."""
     with svc.uow() as uow:
         refund = uow.refunds.get(refund_id)
         if refund is None:
@@ -83,12 +107,14 @@ def pay_refund(svc: Services, refund_id: str) -> Refund:
         refund.idempotency_key, refund.buyer_id, refund.amount_fen, refund.return_id
     )
     with svc.uow() as uow:
-        refund = uow.refunds.get(refund_id)
+        refund = uow.refunds.get_for_update(refund_id)
         assert refund is not None
+        if refund.status is not RefundStatus.PENDING:
+            return refund  # another caller settled the same answer first
         now = svc.clock.now()
         if result.succeeded:
             refund.succeed(result.provider_ref, now)
-            request = load_return(uow, refund.return_id)
+            request = _locked_return(uow, refund.return_id)
             refund_only_approved = (
                 request.kind is ReturnKind.REFUND_ONLY and request.status is ReturnStatus.APPROVED
             )
@@ -104,13 +130,25 @@ def pay_refund(svc: Services, refund_id: str) -> Refund:
 
 
 def retry_pending_refunds(svc: Services) -> list[Refund]:
-    """The worker's sweep: pending refunds are paid again under the same key."""
+    """The worker's sweep: pending refunds are paid again under the same key. One that clashes
+    with a concurrent change stays pending for the next sweep instead of stopping this one."""
     with svc.uow() as uow:
         pending = [r.refund_id for r in uow.refunds.pending()]
-    return [pay_refund(svc, refund_id) for refund_id in pending]
+    settled = []
+    for refund_id in pending:
+        try:
+            settled.append(pay_refund(svc, refund_id))
+        except Conflict:
+            continue
+    return settled
 
 
 def settle_refund_only(svc: Services, request: ReturnRequest) -> None:
-    """An approved refund-only request (仅退款) is paid at once: there is nothing to receive."""
-    if request.kind is ReturnKind.REFUND_ONLY and request.status is ReturnStatus.APPROVED:
+    """An approved refund-only request (仅退款) is paid at once: there is nothing to receive.
+    The audit only approves small ones for trusted buyers; a person approved the rest."""
+    if request.kind is not ReturnKind.REFUND_ONLY or request.status is not ReturnStatus.APPROVED:
+        return
+    try:
         start_standard_refund(svc, request.return_id)
+    except IllegalTransition:
+        return  # withdrawn in the meantime: nothing is owed

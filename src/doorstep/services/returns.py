@@ -56,10 +56,13 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
     """File a return and audit it at once; the decision is part of the answer."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        order = uow.orders.get(cmd.order_id)
+        # The order row stays locked until commit, so two requests for the same units are
+        # counted one after the other and the second finds the first's claim.
+        order = uow.orders.get_for_update(cmd.order_id)
         if order is None or order.buyer_id != cmd.buyer_id:
             raise NotFound("order", cmd.order_id)
         lines = _lines(order, cmd.lines)
+        _check_unclaimed(lines, order, _claimed(uow, order.order_id))
         request = ReturnRequest.open(
             svc.ids.new("R"),
             cmd.buyer_id,
@@ -74,7 +77,7 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
             request.add_evidence(Evidence(svc.ids.new("E"), "photo", now, photo_id=photo_id))
         if cmd.note.strip():
             request.add_evidence(Evidence(svc.ids.new("E"), "text", now, text=cmd.note.strip()))
-        request.apply_decision(_audit(uow, request, order, now))
+        request.apply_decision(_audit(svc, uow, request, order, now))
         uow.returns.add(request)
         uow.commit()
     settle_refund_only(svc, request)
@@ -116,7 +119,48 @@ def _check_photo(uow: UnitOfWork, photo_id: str, owner: str) -> None:
         raise NotFound("photo", photo_id)
 
 
-def _audit(uow: UnitOfWork, request: ReturnRequest, order: Order, now: datetime) -> Decision:
+def _claimed(uow: UnitOfWork, order_id: str, *, besides: str | None = None) -> dict[str, int]:
+    """Units per order line that other returns of the order still hold."""
+    held: dict[str, int] = {}
+    for other in uow.returns.for_order(order_id):
+        if other.return_id == besides or other.status in _FINISHED_WITHOUT_GOODS:
+            continue
+        for line in other.lines:
+            held[line.order_line_id] = held.get(line.order_line_id, 0) + line.quantity
+    return held
+
+
+def _check_unclaimed(lines: list[ReturnLine], order: Order, held: dict[str, int]) -> None:
+    """Refuse more units than were bought, or units that other returns, refund-only requests
+    or exchanges already hold, whatever the policy says: money follows these quantities."""
+    for line in lines:
+        bought = order.line(line.order_line_id)
+        assert bought is not None, "checked by _lines"
+        left = bought.quantity - held.get(line.order_line_id, 0)
+        if line.quantity <= left:
+            continue
+        if line.quantity > bought.quantity:
+            raise InvalidInput(
+                "quantity_exceeds_purchase",
+                f"Only {bought.quantity} of this item were bought.",
+                f"该商品共购买 {bought.quantity} 件。",
+                line_id=line.order_line_id,
+                bought=bought.quantity,
+            )
+        raise Conflict(
+            "quantity_already_claimed",
+            f"Only {max(left, 0)} of {bought.quantity} can still be returned or refunded; "
+            "the rest is under another after-sales request.",
+            f"该商品最多还可申请 {max(left, 0)} 件（共购买 {bought.quantity} 件），"
+            "其余已在其他售后申请中。",
+            line_id=line.order_line_id,
+            left=max(left, 0),
+        )
+
+
+def _audit(
+    svc: Services, uow: UnitOfWork, request: ReturnRequest, order: Order, now: datetime
+) -> Decision:
     policy = uow.policies.current() or default_policy(now)
     products = {}
     for line in request.lines:
@@ -128,12 +172,6 @@ def _audit(uow: UnitOfWork, request: ReturnRequest, order: Order, now: datetime)
     if buyer is None:
         raise NotFound("buyer", request.buyer_id)
     address = request.address or order.shipping_address
-    already: dict[str, int] = {}
-    for other in uow.returns.for_order(order.order_id):
-        if other.return_id == request.return_id or other.status in _FINISHED_WITHOUT_GOODS:
-            continue
-        for line in other.lines:
-            already[line.order_line_id] = already.get(line.order_line_id, 0) + line.quantity
     ctx = AuditInput(
         kind=request.kind,
         lines=tuple(request.lines),
@@ -141,9 +179,10 @@ def _audit(uow: UnitOfWork, request: ReturnRequest, order: Order, now: datetime)
         products=products,
         buyer=buyer,
         area=uow.areas.get(address.adcode),
-        already_returned=already,
+        already_returned=_claimed(uow, order.order_id, besides=request.return_id),
         photo_evidence=sum(1 for e in request.evidence if e.kind == "photo"),
         now=now,
+        refund_only=svc.refunds.refund_only,
     )
     return audit(policy, ctx)
 
@@ -184,7 +223,7 @@ def review_return(
                 "该退货申请不在人工审核中。",
             )
         # The law's clocks are judged at filing time, not at whenever a reviewer gets to it.
-        automatic = _audit(uow, request, order, request.created_at)
+        automatic = _audit(svc, uow, request, order, request.created_at)
         outcome = Outcome.APPROVE if approve else Outcome.REJECT
         finding = Finding(
             "manual_review",

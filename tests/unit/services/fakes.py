@@ -12,6 +12,8 @@ working copy of what it wrote and only publishes it on ``commit``, so:
   what this unit of work sees, and again at commit time against what others committed);
 - aggregates loaded or added through a repository are tracked, and ``commit()`` writes their
   pending events to the shared event log before publishing (``FakeStore.events``);
+- ``get_for_update`` is ``get``: the fakes run one unit of work at a time, so there is nothing
+  to lock (the SQL adapters take a row lock; tests/integration/test_races.py checks them);
 - ``slots.take`` is a conditional increment (``booked < capacity``), creating the row with
   the default capacity first, like ``INSERT … ON CONFLICT DO NOTHING`` + ``UPDATE … WHERE``.
 
@@ -245,6 +247,9 @@ class FakeOrderRepository(FakeDocRepository[Order]):
     def for_buyer(self, buyer_id: str) -> list[Order]:
         return [o for o in self.list() if o.buyer_id == buyer_id]
 
+    def get_for_update(self, order_id: str) -> Order | None:
+        return self.get(order_id)  # one thread at a time here: the row lock is a no-op
+
 
 class FakeVersionedRepository(Generic[V]):
     """Optimistic concurrency: ``add`` sets version 1, a stale ``save`` is refused."""
@@ -265,6 +270,9 @@ class FakeVersionedRepository(Generic[V]):
     def get(self, key: str) -> Any:
         row = self.table.row(key)
         return None if row is None else self._load(row)
+
+    def get_for_update(self, key: str) -> Any:
+        return self.get(key)  # one thread at a time here: the row lock is a no-op
 
     def add(self, item: Any) -> None:
         key = getattr(item, self.key_name)
@@ -346,6 +354,9 @@ class FakeRefundRepository:
 
     def get(self, refund_id: str) -> Refund | None:
         return self._load(self.table.row(refund_id))
+
+    def get_for_update(self, refund_id: str) -> Refund | None:
+        return self.get(refund_id)  # one thread at a time here: the row lock is a no-op
 
     def by_key(self, idempotency_key: str) -> Refund | None:
         found = [r for _, r in self.table.rows() if r.item.idempotency_key == idempotency_key]

@@ -155,12 +155,25 @@ def test_open_unknown_product_or_buyer_is_not_found(world: World) -> None:
 def test_open_counts_quantities_already_under_return(world: World) -> None:
     order = new_order(world, quantity=2)
     first = open_return(world, order, quantity=2)
-    again = open_return(world, order)
-    assert first.status is ReturnStatus.APPROVED and again.status is ReturnStatus.REJECTED
-    reasons = world.store.events_named("return.rejected")[0].data["reasons"]
-    assert "quantity_exceeds_purchase" in reasons
+    assert first.status is ReturnStatus.APPROVED
+    for kind in ReturnKind:
+        with pytest.raises(Conflict, match="quantity_already_claimed") as err:
+            open_return(world, order, kind=kind)
+        assert err.value.details == {"line_id": "L1", "left": 0}
+    assert len(world.store.items("returns")) == 1
     returns.cancel_return(world.svc, B3, first.return_id, "")
     assert open_return(world, order, quantity=2).status is ReturnStatus.APPROVED
+
+
+def test_open_more_than_bought_is_refused_whatever_the_policy(world: World) -> None:
+    policies.revise_policy(world.svc, (RuleConfig("quantity_available", False, {}),), "ops", "")
+    order = new_order(world, quantity=2)
+    with pytest.raises(InvalidInput, match="quantity_exceeds_purchase"):
+        open_return(world, order, quantity=3)
+    open_return(world, order, quantity=1)
+    with pytest.raises(Conflict, match="quantity_already_claimed"):
+        open_return(world, order, quantity=2)
+    assert len(world.store.items("returns")) == 1
 
 
 def test_open_collects_at_the_address_given(world: World) -> None:

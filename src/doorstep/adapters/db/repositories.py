@@ -90,6 +90,13 @@ class OrderRepo(DocRepository[Order]):
     def for_buyer(self, buyer_id: str) -> list[Order]:
         return self.where(t.orders.c.buyer_id == buyer_id)
 
+    def get_for_update(self, order_id: str) -> Order | None:
+        # FOR UPDATE on PostgreSQL; SQLite leaves it out, its BEGIN IMMEDIATE already serialises.
+        row = self.conn.execute(
+            select(t.orders.c.doc).where(t.orders.c.order_id == order_id).with_for_update()
+        ).first()
+        return from_doc(Order, row.doc) if row else None
+
 
 class VersionedRepository(Generic[V]):
     """Aggregates with optimistic concurrency: a save against a stale version is refused."""
@@ -114,13 +121,16 @@ class VersionedRepository(Generic[V]):
         return out
 
     def get(self, key: str) -> Any:
-        found = self._load(
-            self.conn.execute(
-                select(self.table.c.doc, self.table.c.version).where(
-                    self.table.c[self.key_name] == key
-                )
-            )
+        return self._get(key, lock=False)
+
+    def get_for_update(self, key: str) -> Any:
+        return self._get(key, lock=True)
+
+    def _get(self, key: str, *, lock: bool) -> Any:
+        stmt = select(self.table.c.doc, self.table.c.version).where(
+            self.table.c[self.key_name] == key
         )
+        found = self._load(self.conn.execute(stmt.with_for_update() if lock else stmt))
         return found[0] if found else None
 
     def _query(self, *conditions: Any, order: Any = None, limit: int | None = None) -> list[Any]:
@@ -319,8 +329,9 @@ class RefundRepo:
     def __init__(self, conn: Connection, tracker: Tracker) -> None:
         self.conn, self.tracker = conn, tracker
 
-    def _one(self, *where: Any) -> Refund | None:
-        row = self.conn.execute(select(t.refunds.c.doc).where(*where)).first()
+    def _one(self, *where: Any, lock: bool = False) -> Refund | None:
+        stmt = select(t.refunds.c.doc).where(*where)
+        row = self.conn.execute(stmt.with_for_update() if lock else stmt).first()
         if row is None:
             return None
         refund = from_doc(Refund, row.doc)
@@ -329,6 +340,9 @@ class RefundRepo:
 
     def get(self, refund_id: str) -> Refund | None:
         return self._one(t.refunds.c.refund_id == refund_id)
+
+    def get_for_update(self, refund_id: str) -> Refund | None:
+        return self._one(t.refunds.c.refund_id == refund_id, lock=True)
 
     def by_key(self, idempotency_key: str) -> Refund | None:
         return self._one(t.refunds.c.idempotency_key == idempotency_key)

@@ -160,4 +160,5 @@ RULE = {
     "high_value_review": N_("High-value review"),
     "ship_within": N_("Ship within"),
     "manual_review": N_("Manual review"),
+    "refund_only_limits": N_("Refund-only limits"),
 }
