@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from doorstep.adapters.db.codec import to_doc
+from doorstep.adapters.db.codec import to_plain
 from doorstep.adapters.demo import DemoDataset, demo_dataset
 from doorstep.adapters.ids import FixedClock
 from doorstep.domain.calendar import DayInfo, DayKind
@@ -505,7 +505,7 @@ class FakeEventLog:
         self.uow._require_open()
         for e in events:
             # Stored as JSON in SQL: the data comes back with lists and ISO strings.
-            self.pending.append(replace(e, data=to_doc(e.data)))
+            self.pending.append(replace(e, data=to_plain(e.data)))
 
     def for_aggregates(self, ids: Sequence[str]) -> list[Event]:
         self.uow._require_open()

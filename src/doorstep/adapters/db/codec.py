@@ -1,90 +1,76 @@
-"""Domain dataclasses to JSON documents and back, driven by their type hints.
+"""Domain dataclasses to JSON documents and back, with a version so old documents upgrade.
 
 Aggregates are stored as one JSON document plus the columns queries need; this keeps the
-domain free of ORM mapping while the schema stays small.
+domain free of ORM mapping while the schema stays small. msgspec does the conversion from the
+dataclasses' type hints (chosen by measurement: ``bench/codec.py``, docs/architecture.md).
+It builds dataclasses through ``__post_init__``, so what an aggregate sets up there (the
+``EventRecorder`` list of pending events, checks of its values) is there after loading too.
+
+Every stored document carries its shape's version under ``_v``; documents written before
+versions existed have none and count as version 1. To change a stored shape incompatibly,
+change the dataclass and append to ``UPGRADES`` the function that turns the last version's
+documents into the new shape; ``from_doc`` runs the chain on read and the next save writes
+the new shape.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
-from datetime import date, datetime, time, timedelta
-from enum import Enum
-from functools import cache
+from collections.abc import Callable
 from typing import Any, TypeVar
+
+import msgspec
 
 T = TypeVar("T")
 
+VERSION_KEY = "_v"
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+
+# UPGRADES[cls][n - 1] turns a version-n document of ``cls`` into version n + 1.
+UPGRADES: dict[type, tuple[Upgrade, ...]] = {}
+
+
+def doc_version(cls: type) -> int:
+    """The version of the shape ``to_doc`` writes for ``cls`` today."""
+    return len(UPGRADES.get(cls, ())) + 1
+
+
+_JSON = msgspec.json.Encoder()
+_PLAIN = msgspec.json.Decoder()
+
+
+def to_plain(value: Any) -> Any:
+    """What a JSON reader sees of a dataclass, enum, date or container: dicts, lists, strings
+    and numbers (no document version); for API bodies and in-memory stores."""
+    return _PLAIN.decode(_JSON.encode(value))
+
 
 def to_doc(value: Any) -> Any:
-    """A JSON-ready copy of a dataclass, enum, date or container."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_doc(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("refusing to store a naive datetime")
-        return value.isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, list | tuple):
-        return [to_doc(item) for item in value]
-    if isinstance(value, dict):
-        return {str(k): to_doc(v) for k, v in value.items()}
-    return value
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The document to store, ready for a JSON column (tuples stay tuples, which the column
+    writes as arrays); a dataclass's document carries its version."""
+    doc = msgspec.to_builtins(value, str_keys=True)
+    if dataclasses.is_dataclass(value) and isinstance(doc, dict):
+        doc[VERSION_KEY] = doc_version(type(value))
+    return doc
 
 
 def from_doc(cls: type[T], doc: Any) -> T:
-    """Rebuild a value of type ``cls`` from what ``to_doc`` produced."""
-    return typing.cast(T, _load(cls, doc))
+    """Rebuild a value of type ``cls`` from what ``to_doc`` stored, upgrading older shapes."""
+    if isinstance(doc, dict) and doc.get(VERSION_KEY, 1) != doc_version(cls):
+        doc = upgrade(cls, doc)
+    # msgspec ignores keys that are not fields, so a current document goes in as it is.
+    return msgspec.convert(doc, cls)
 
 
-def _load(tp: Any, raw: Any) -> Any:
-    if tp is Any:
-        return raw
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if raw is None:
-            return None
-        return _load(options[0], raw)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        return [_load(item, v) for v in raw]
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_load(args[0], v) for v in raw)
-        return tuple(_load(a, v) for a, v in zip(args, raw, strict=True))
-    if origin is dict:
-        _key, val = typing.get_args(tp)
-        return {k: _load(val, v) for k, v in raw.items()}
-    if isinstance(tp, type):
-        if dataclasses.is_dataclass(tp):
-            hints = _hints(tp)
-            kwargs = {
-                f.name: _load(hints[f.name], raw[f.name])
-                for f in dataclasses.fields(tp)
-                if f.name in raw
-            }
-            return tp(**kwargs)
-        if issubclass(tp, Enum):
-            return tp(raw)
-        if tp is datetime:
-            return datetime.fromisoformat(raw)
-        if tp is date:
-            return date.fromisoformat(raw)
-        if tp is time:
-            return time.fromisoformat(raw)
-        if tp is timedelta:
-            return timedelta(seconds=raw)
-    return raw
+def upgrade(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` in today's shape for ``cls``, without its version key."""
+    doc = dict(doc)
+    version = doc.pop(VERSION_KEY, 1)
+    steps = UPGRADES.get(cls, ())
+    if not isinstance(version, int) or not 1 <= version <= len(steps) + 1:
+        raise ValueError(
+            f"{cls.__name__} document version {version!r}: this code reads 1 to {len(steps) + 1}"
+        )
+    for step in steps[version - 1 :]:
+        doc = step(doc)
+    return doc

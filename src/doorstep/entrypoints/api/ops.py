@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from doorstep.adapters.db.codec import to_doc
+from doorstep.adapters.db.codec import to_plain
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.errors import InvalidInput
 from doorstep.domain.policy import RuleConfig
@@ -55,7 +55,7 @@ def revise_policy(svc: Svc, me: OpsActor, body: PolicyIn) -> PolicyOut:
 
 @router.get("/areas", summary="Service areas")
 def list_areas(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
-    return [to_doc(a) for a in catalog.list_areas(svc)]
+    return [to_plain(a) for a in catalog.list_areas(svc)]
 
 
 @router.put("/areas/{adcode}", summary="Create or change a service area")
@@ -68,12 +68,12 @@ def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, o
         )
     with domain_values():
         area = ServiceArea(**{**body.model_dump(), "carrier_ids": tuple(body.carrier_ids)})
-    return dict(to_doc(catalog.upsert_area(svc, area)))
+    return dict(to_plain(catalog.upsert_area(svc, area)))
 
 
 @router.get("/templates", summary="Slot templates")
 def list_templates(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
-    return [to_doc(t) for t in catalog.list_templates(svc)]
+    return [to_plain(t) for t in catalog.list_templates(svc)]
 
 
 @router.put("/templates/{template_id}", summary="Create or change a slot template")
@@ -91,7 +91,7 @@ def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> di
         body.capacity,
         body.holiday_capacity_pct,
     )
-    return dict(to_doc(catalog.upsert_template(svc, template)))
+    return dict(to_plain(catalog.upsert_template(svc, template)))
 
 
 @router.get("/reviews", response_model=list[ReturnOut], summary="Returns held for review")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from doorstep.adapters.db.codec import to_doc
+from doorstep.adapters.db.codec import to_plain
 from doorstep.domain.decision import Decision
 from doorstep.domain.events import Event
 from doorstep.domain.pickup import Appointment
@@ -87,5 +87,5 @@ def policy_out(p: Policy) -> s.PolicyOut:
         created_at=p.created_at,
         created_by=p.created_by,
         note=p.note,
-        rules=to_doc(list(p.rules)),
+        rules=to_plain(list(p.rules)),
     )
