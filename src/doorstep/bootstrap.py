@@ -133,7 +133,7 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
             settings.incentive_cheap_pct,
             settings.incentive_min_saving_s,
         )
-    return PlannedOffering(services.travel, incentives)
+    return PlannedOffering(services.travel, incentives, services.route_cache)
 
 
 def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:

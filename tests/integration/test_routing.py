@@ -82,7 +82,7 @@ def test_plan_day_gives_every_visit_an_eta_inside_its_window(wired: App) -> None
     starts = [time(9), time(11), time(13), time(9), time(15), time(17)]
     for rid, start in zip(ids, starts, strict=True):
         pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, start))
-    report = routing.plan_day(svc, "310116", "yto", TOMORROW)
+    report = routing.plan_day(svc, "yto", TOMORROW)
     assert report.unserved == ()
     planned = {appt_id: eta for _, stops in report.routes for appt_id, eta in stops}
     assert len(planned) == 6
@@ -99,7 +99,7 @@ def test_unreachable_visit_is_reported_not_dropped(wired: App) -> None:
     svc = replace(wired.services, offering=FixedCapacityOffering())
     (far,) = returns_at(wired, [(39.9, 116.4)])  # Beijing coordinates on a Jinshan address
     appt = pickup.book_pickup(svc, "buyer-001", far, pickup.SlotChoice("yto", TOMORROW, time(9)))
-    report = routing.plan_day(svc, "310116", "yto", TOMORROW)
+    report = routing.plan_day(svc, "yto", TOMORROW)
     assert [a for a, _ in report.unserved] == [appt.appointment_id]
     after = pickup.get_appointment(svc, appt.appointment_id)
     assert after.unserved_reason in {"time_window_unreachable", "outside_shift"}
@@ -170,7 +170,7 @@ def test_replan_keeps_visits_under_way(wired: App, clock: object) -> None:
     ids = returns_at(wired, ring(4, 4))
     for rid in ids:
         pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(11)))
-    routing.plan_day(svc, "310116", "yto", TOMORROW)
+    routing.plan_day(svc, "yto", TOMORROW)
     assert isinstance(clock, object)
     svc.clock.at = datetime(2026, 11, 26, 11, 5, tzinfo=SHANGHAI)  # type: ignore[attr-defined]
     first = min(
@@ -180,7 +180,7 @@ def test_replan_keeps_visits_under_way(wired: App, clock: object) -> None:
     from doorstep.services import courier
 
     courier.arrive(svc, "courier-yto-03", first.appointment_id)
-    report = routing.plan_day(svc, "310116", "yto", TOMORROW)
+    report = routing.plan_day(svc, "yto", TOMORROW)
     (route,) = report.routes
     assert route[1][0][0] == first.appointment_id  # the visit under way stays first
     assert all(eta >= svc.clock.now() - timedelta(minutes=1) for _, eta in route[1][1:])
@@ -205,7 +205,7 @@ def test_courier_sees_visits_in_route_order_with_etas(wired: App, clock: object)
     ids = returns_at(wired, ring(4, 1.5))
     for rid in ids:
         pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(9)))
-    routing.plan_day(svc, "310116", "yto", TOMORROW)
+    routing.plan_day(svc, "yto", TOMORROW)
     svc.clock.at = datetime(2026, 11, 26, 8, 0, tzinfo=SHANGHAI)  # type: ignore[attr-defined]
     tasks = courier.todays_tasks(svc, "courier-yto-03")
     assert [t.route_position for t in tasks] == [0, 1, 2, 3]

@@ -9,10 +9,13 @@ can still be kept, ranked by insertion cost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from doorstep.planning.problem import Courier, Network, PlanningProblem, Stop, StopStatus
+from doorstep.planning.travel import Location
 
 _NO_LIMIT = 1 << 62
 
@@ -27,17 +30,24 @@ class Insertion:
     extra_travel_s: int
 
 
+Reach = Callable[[Location, Sequence[Location]], tuple[Sequence[int], Sequence[int]]]
+"""Travel seconds from each of ``points`` to ``u`` and from ``u`` to each of them."""
+
+
 @dataclass(frozen=True, eq=False)
 class RouteSlack:
     """A timed route flattened into nodes: start, stops (and the break), return to depot.
 
     The break node stands where the courier is, so it takes its predecessor's location.
+    ``legs[k]`` is the travel from node k to node k+1. ``depart`` and ``latest_start`` never
+    decrease along the route, so a window's candidate gaps are found by bisection.
     """
 
-    network: Network
+    network: Network | None
     courier: Courier
     stop_count: int
-    locs: list[int]
+    points: list[Location]
+    legs: list[int]
     depart: list[int]
     latest_start: list[int]
     is_rest: list[bool]
@@ -60,31 +70,44 @@ class RouteSlack:
         rest_after: int | None = None,
     ) -> RouteSlack:
         """Precompute a courier's route (`stops` in order, leaving at `start_s`)."""
+        depot = problem.depot(courier.depot_id).location
+        start = courier.start_location or depot
+        chain = [start, *(s.location for s in stops), depot]
+        legs = [network.seconds(a, b) for a, b in pairwise(chain)]
+        return cls.along(courier, start, depot, stops, legs, start_s, rest_after, network)
+
+    @classmethod
+    def along(
+        cls,
+        courier: Courier,
+        start: Location,
+        depot: Location,
+        stops: Sequence[Stop],
+        legs: Sequence[int],
+        start_s: int | None = None,
+        rest_after: int | None = None,
+        network: Network | None = None,
+    ) -> RouteSlack:
+        """Precompute a route from its stored legs: ``legs[i]`` reaches stop i from the node
+        before it, ``legs[-1]`` returns to the depot. No travel is priced here: O(stops)."""
+        if len(legs) != len(stops) + 1:
+            raise ValueError("a route needs one leg per stop plus the way back to the depot")
         rest = courier.rest
         if rest is not None and rest_after is None:
             rest_after = len(stops) - 1
         if rest is None:
             rest_after = None
-        index = network.index
-        rows = network.duration_rows()
-        depot = index[problem.depot(courier.depot_id).location]
-        here = index[courier.start_location or problem.depot(courier.depot_id).location]
         clock = courier.free_from_s if start_s is None else max(start_s, courier.free_from_s)
-        locs, depart, early, late, service, is_rest = (
-            [here],
-            [clock],
-            [0],
-            [_NO_LIMIT],
-            [0],
-            [False],
-        )
+        points, node_legs = [start], []
+        depart, early, late, service, is_rest = [clock], [0], [_NO_LIMIT], [0], [False]
 
         def add_rest() -> None:
             nonlocal clock
             assert rest is not None
-            start = max(clock, rest.earliest_s)
-            clock = start + rest.duration_s
-            locs.append(locs[-1])
+            begin = max(clock, rest.earliest_s)
+            clock = begin + rest.duration_s
+            points.append(points[-1])
+            node_legs.append(0)
             depart.append(clock)
             early.append(rest.earliest_s)
             late.append(rest.latest_start_s)
@@ -97,12 +120,12 @@ class RouteSlack:
             stops[0].status is StopStatus.IN_PROGRESS or courier.first_stop_id == stops[0].id
         )
         for i, stop in enumerate(stops):
-            loc = index[stop.location]
             in_progress = i == 0 and stop.status is StopStatus.IN_PROGRESS
-            arrival = clock if in_progress else clock + rows[locs[-1]][loc]
-            start = arrival if in_progress else max(arrival, stop.earliest_s)
-            clock = start + stop.service_s
-            locs.append(loc)
+            arrival = clock if in_progress else clock + legs[i]
+            begin = arrival if in_progress else max(arrival, stop.earliest_s)
+            clock = begin + stop.service_s
+            points.append(stop.location)
+            node_legs.append(legs[i])
             depart.append(clock)
             early.append(0 if in_progress else stop.earliest_s)
             late.append(_NO_LIMIT if in_progress else stop.latest_s)
@@ -110,29 +133,29 @@ class RouteSlack:
             is_rest.append(False)
             if rest_after == i:
                 add_rest()
-        locs.append(depot)
-        depart.append(clock + rows[locs[-1]][depot])
-        early.append(0)
+        points.append(depot)
+        node_legs.append(legs[-1])
+        depart.append(clock + legs[-1])
         late.append(courier.shift_end_s)
         service.append(0)
         is_rest.append(False)
 
-        latest = [0] * len(locs)
+        latest = [0] * len(points)
         latest[-1] = courier.shift_end_s
-        for k in range(len(locs) - 2, -1, -1):
-            travel = rows[locs[k]][locs[k + 1]]
-            latest[k] = min(late[k], latest[k + 1] - travel - service[k])
+        for k in range(len(points) - 2, -1, -1):
+            latest[k] = min(late[k], latest[k + 1] - node_legs[k] - service[k])
         starts = [d - s for d, s in zip(depart, service, strict=True)]
         starts[-1] = depart[-1]
         feasible = all(s <= lim for s, lim in zip(starts[1:], latest[1:], strict=True))
-        stops_upto = [0] * len(locs)
-        for k in range(1, len(locs)):
+        stops_upto = [0] * len(points)
+        for k in range(1, len(points)):
             stops_upto[k] = stops_upto[k - 1] + (0 if is_rest[k] else 1)
         return cls(
             network=network,
             courier=courier,
             stop_count=len(stops),
-            locs=locs,
+            points=points,
+            legs=node_legs,
             depart=depart,
             latest_start=latest,
             is_rest=is_rest,
@@ -144,13 +167,26 @@ class RouteSlack:
             feasible=feasible,
         )
 
+    def reach_by_network(
+        self, u: Location, points: Sequence[Location]
+    ) -> tuple[list[int], list[int]]:
+        """Candidate travel read from the slack's own network (it must contain ``u``)."""
+        if self.network is None:
+            raise ValueError("this slack has no network; pass reach= to best_insertion")
+        rows, index = self.network.duration_rows(), self.network.index
+        ui = index[u]
+        return [rows[index[p]][ui] for p in points], [rows[ui][index[p]] for p in points]
 
-def best_insertion(slack: RouteSlack, candidate: Stop) -> Insertion | None:
+
+def best_insertion(
+    slack: RouteSlack, candidate: Stop, reach: Reach | None = None
+) -> Insertion | None:
     """The cheapest feasible place for `candidate` in the route, or None if there is none.
 
     Every booked stop stays inside its window, the break inside its window, the return
-    before shift end, and the load within capacity. `candidate.location` must be in the
-    slack's network (build it with `Network.of(problem, extra=[location])`).
+    before shift end, and the load within capacity. Candidate travel comes from ``reach``,
+    else from the slack's network (build it with `Network.of(problem, extra=[location])`).
+    Only the gaps the window can reach are looked at: O(log n + gaps in reach).
     """
     courier = slack.courier
     if not slack.feasible:
@@ -159,20 +195,25 @@ def best_insertion(slack: RouteSlack, candidate: Stop) -> Insertion | None:
         return None
     if slack.volume_cm3 + candidate.volume_cm3 > courier.capacity_volume_cm3:
         return None
-    rows = slack.network.duration_rows()
-    u = slack.network.index[candidate.location]
-    from_u = rows[u]
-    locs, depart, latest, is_rest = slack.locs, slack.depart, slack.latest_start, slack.is_rest
+    depart, latest, is_rest, legs = slack.depart, slack.latest_start, slack.is_rest, slack.legs
     earliest_u, latest_u, service_u = candidate.earliest_s, candidate.latest_s, candidate.service_s
+    first = is_rest.index(False, 1) if slack.fixed_head else 0
+    # A gap k works only if the courier can leave node k before the window closes and node
+    # k+1 can still be reached after serving the candidate at its earliest.
+    lo = max(first, bisect_left(latest, earliest_u + service_u, 1) - 1)
+    hi = min(len(depart) - 2, bisect_right(depart, latest_u) - 1)
+    if lo > hi:
+        return None
+    upto = min(hi + 2, len(depart) - 1)
+    to_u, from_u = (reach or slack.reach_by_network)(
+        candidate.location, slack.points[lo : upto + 1]
+    )
     rest = courier.rest
     best: Insertion | None = None
     stops_upto = slack.stops_upto
-    first = is_rest.index(False, 1) if slack.fixed_head else 0
-    for k in range(first, len(locs) - 1):
-        stops_before = stops_upto[k]
-        a, b = locs[k], locs[k + 1]
-        to_u = rows[a][u]
-        start_u = max(depart[k] + to_u, earliest_u)
+    for k in range(lo, hi + 1):
+        j = k - lo
+        start_u = max(depart[k] + to_u[j], earliest_u)
         if start_u > latest_u:
             continue
         leave_u = start_u + service_u
@@ -183,18 +224,17 @@ def best_insertion(slack: RouteSlack, candidate: Stop) -> Insertion | None:
             rest_start = max(leave_u, rest.earliest_s)
             if rest_start > rest.latest_start_s:
                 continue
-            after = locs[k + 2]
-            if rest_start + rest.duration_s + from_u[after] > latest[k + 2]:
+            if rest_start + rest.duration_s + from_u[j + 2] > latest[k + 2]:
                 continue
-            extra = to_u + from_u[after] - rows[a][after]
-            rest_after = stops_before
+            extra = to_u[j] + from_u[j + 2] - legs[k + 1]
+            rest_after = stops_upto[k]
         else:
-            if leave_u + from_u[b] > latest[k + 1]:
+            if leave_u + from_u[j + 1] > latest[k + 1]:
                 continue
-            extra = to_u + from_u[b] - rows[a][b]
-            rest_after = _shifted_rest(slack.rest_after, stops_before)
+            extra = to_u[j] + from_u[j + 1] - legs[k]
+            rest_after = _shifted_rest(slack.rest_after, stops_upto[k])
         if best is None or extra < best.extra_travel_s:
-            best = Insertion(stops_before, rest_after, extra)
+            best = Insertion(stops_upto[k], rest_after, extra)
     return best
 
 

@@ -18,6 +18,7 @@ from doorstep.services.ports import (
     TokenIssuer,
     UnitOfWorkFactory,
 )
+from doorstep.services.route import RouteCache
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,5 @@ class Services:
     travel: TravelTimes = field(default_factory=HaversineTravel)
     # Which windows are bookable; booking checks against the same policy that offered them.
     offering: SlotOffering = field(default_factory=FixedCapacityOffering)
+    # Courier routes and their slack per version; one per process and database.
+    route_cache: RouteCache = field(default_factory=RouteCache)

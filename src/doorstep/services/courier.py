@@ -9,9 +9,11 @@ from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.pickup import Appointment, FailureReason
 from doorstep.domain.returns import Inspection, InspectionResult, ReturnStatus
+from doorstep.domain.route import StopState
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.refunds import start_express_refund
+from doorstep.services.route import planner_courier, record_progress
 
 # JD's pickup rules (RULES.md §5): any of these false means the courier refuses the item.
 CHECKLIST = (
@@ -36,15 +38,26 @@ class InspectionInput:
 
 
 def todays_tasks(svc: Services, courier_id: str) -> list[Appointment]:
-    """The courier's visits for today in planned route order (unplanned ones by window)."""
+    """The courier's visits for today in route order, each with its ETA as the route now
+    stands (visits not on the route, e.g. finished ones, follow by window)."""
     today = local(svc.clock.now()).date()
     with svc.uow() as uow:
         tasks = uow.appointments.for_courier(courier_id, today)
+        route = uow.routes.get(courier_id, today)
+        fleet = uow.couriers.get(courier_id)
+    order: dict[str, int] = {}
+    if route is not None and fleet is not None:
+        free_from = planner_courier(fleet, today, route).free_from_s
+        order = {s.appointment_id: i for i, s in enumerate(route.open)}
+        for appt in tasks:
+            if appt.appointment_id in order:
+                appt.route_position = order[appt.appointment_id]
+                appt.eta = route.eta_of(appt.appointment_id, free_from) or appt.eta
     return sorted(
         tasks,
         key=lambda a: (
-            a.route_position is None,
-            a.route_position or 0,
+            a.appointment_id not in order,
+            order.get(a.appointment_id, 0),
             a.slot.window.start,
             a.appointment_id,
         ),
@@ -55,6 +68,9 @@ def arrive(svc: Services, courier_id: str, appointment_id: str) -> Appointment:
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
         appt.arrive(courier_id, svc.clock.now())
+        record_progress(
+            uow, svc.travel, uow.couriers.list(), appt, StopState.IN_PROGRESS, svc.clock.now()
+        )
         uow.appointments.save(appt)
         uow.commit()
         return appt
@@ -150,6 +166,7 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
             request.release_pickup(now, "inspection_refused")
             uow.returns.save(request)
         appt.complete(courier_id, now)
+        record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
         uow.appointments.save(appt)
         uow.commit()
     for request in passed:
@@ -165,6 +182,7 @@ def fail_attempt(
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
         now = svc.clock.now()
         appt.fail(courier_id, reason, now, note)
+        record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
         for return_id in appt.return_ids:
             request = load_return(uow, return_id)
             request.void_inspection(now, f"attempt_failed:{reason.value}")

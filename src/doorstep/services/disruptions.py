@@ -16,8 +16,9 @@ from doorstep.domain.pickup import ACTIVE, Appointment, AppointmentStatus, SlotR
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import capacity_under, template_for
-from doorstep.services.pickup import assign_courier
+from doorstep.services.pickup import place_visit
 from doorstep.services.ports import UnitOfWork
+from doorstep.services.route import take_off_route
 
 
 @dataclass(frozen=True)
@@ -148,13 +149,15 @@ def _rebalance(
                 appt = load_appointment(uow, stale.appointment_id)
                 target = _nearest_window(svc, uow, appt, area, template, all_disruptions, now)
                 if target is None:
+                    take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
                     _strand(uow, appt, disruption, now)
                     stranded.append(appt.appointment_id)
                     continue
+                take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
                 old = appt.reschedule(target, now, f"disruption:{disruption.disruption_id}")
                 appt.sla_exempt = True
                 uow.slots.release(old)
-                assign_courier(svc, uow, appt, now)
+                place_visit(svc, uow, area, appt, now)
                 for return_id in appt.return_ids:
                     request = load_return(uow, return_id)
                     request.schedule_pickup(appt.appointment_id, now)

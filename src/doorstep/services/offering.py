@@ -34,7 +34,10 @@ class OfferedSlot:
 
 
 class SlotOffering(Protocol):
-    """Chooses and orders the windows to show for a pickup at an address."""
+    """Chooses and orders the windows to show for a pickup at an address. A route-aware
+    offering promises only what a courier route can keep, so booking must find a route."""
+
+    route_aware: bool
 
     def offer(
         self,
@@ -85,6 +88,8 @@ def capacity_under(
 
 class FixedCapacityOffering:
     """Every open window with capacity left, earliest first."""
+
+    route_aware = False
 
     def offer(
         self,

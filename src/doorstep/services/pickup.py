@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
-from doorstep.domain.address import Address
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
+from doorstep.domain.fleet import Courier as FleetCourier
 from doorstep.domain.pickup import Appointment, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
+from doorstep.domain.route import RouteStop, route_id
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import (
@@ -20,7 +21,19 @@ from doorstep.services.offering import (
     template_for,
 )
 from doorstep.services.ports import UnitOfWork
-from doorstep.services.routing import insert_appointment
+from doorstep.services.route import (
+    BOOKING_ATTEMPTS,
+    Contention,
+    Option,
+    append_to_route,
+    candidate_couriers,
+    options,
+    planner_courier,
+    planner_stop,
+    put_on_route,
+    route_stop,
+    take_off_route,
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,17 @@ def pickup_options(
 
 
 def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice) -> Appointment:
-    """Take one unit of the slot's capacity and create the visit, or fail with nothing taken."""
+    """Take one unit of the slot's capacity, put the visit on a courier's route and create
+    it, or fail with nothing taken. A race lost on a route is retried here, not shown."""
+    for _ in range(BOOKING_ATTEMPTS - 1):
+        try:
+            return _book(svc, buyer_id, return_id, choice)
+        except Contention:
+            continue
+    return _book(svc, buyer_id, return_id, choice)
+
+
+def _book(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice) -> Appointment:
     now = svc.clock.now()
     with svc.uow() as uow:
         request = load_return(uow, return_id, buyer_id=buyer_id)
@@ -109,20 +132,17 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
                 "只有已审核通过且未预约的退货可以预约上门取件。",
                 status=request.status.value,
             )
-        slot = _slot(uow, request, choice)
-        area = _pickup_area(uow, request)
-        template = _template(uow, area, choice.carrier_id)
+        area, template, slot = _target(uow, request, choice)
         check_bookable(slot, template, now, svc.booking)
         _check_until(request, slot)
-        assert request.address is not None
-        _check_offered(svc, uow, area, request.address, slot, now)
-        if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
-            raise _slot_full(slot)
         assert request.address is not None
         appt = Appointment.book(
             svc.ids.new("A"), buyer_id, request.address, slot, [request.return_id], now
         )
-        assign_courier(svc, uow, appt, now)
+        seat = _seat(svc, uow, area, appt, now)
+        if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
+            raise _gone(svc, uow, area, request, slot, now, full=True)
+        _take_seat(svc, uow, area, appt, seat, now)
         request.schedule_pickup(appt.appointment_id, now)
         uow.appointments.add(appt)
         uow.returns.save(request)
@@ -169,25 +189,39 @@ def reschedule_pickup(
     choice: SlotChoice,
     reason: str = "buyer_request",
 ) -> Appointment:
-    """Move a visit to another window: take the new capacity first, then give the old back."""
+    """Move a visit to another window: take the new capacity and route place first, then
+    give the old ones back."""
+    for _ in range(BOOKING_ATTEMPTS - 1):
+        try:
+            return _reschedule(svc, buyer_id, appointment_id, choice, reason)
+        except Contention:
+            continue
+    return _reschedule(svc, buyer_id, appointment_id, choice, reason)
+
+
+def _reschedule(
+    svc: Services, buyer_id: str | None, appointment_id: str, choice: SlotChoice, reason: str
+) -> Appointment:
     now = svc.clock.now()
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
         requests = [load_return(uow, rid) for rid in appt.return_ids]
-        slot = _slot(uow, requests[0], choice)
-        area = _pickup_area(uow, requests[0])
-        template = _template(uow, area, choice.carrier_id)
+        area, template, slot = _target(uow, requests[0], choice)
         check_bookable(slot, template, now, svc.booking)
         for request in requests:
             _check_until(request, slot)
-        _check_offered(svc, uow, area, appt.address, slot, now)
+        if slot == appt.slot:
+            raise Conflict("same_slot", "That is already the booked window.", "已预约该时段。")
+        moved = replace(appt, slot=slot)
+        seat = _seat(svc, uow, area, moved, now)
         if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
-            raise _slot_full(slot)
+            raise _gone(svc, uow, area, requests[0], slot, now, full=True)
         failed_before = appt.status.value == "failed"
+        take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
         old = appt.reschedule(slot, now, reason)
         if not failed_before:
             uow.slots.release(old)  # a failed attempt used its window; nothing to give back
-        assign_courier(svc, uow, appt, now)
+        _take_seat(svc, uow, area, appt, seat, now)
         for request in requests:
             request.schedule_pickup(appt.appointment_id, now)
             uow.returns.save(request)
@@ -205,6 +239,7 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
         appt.cancel(now, "buyer_cancelled")
         if not was_failed:
             uow.slots.release(appt.slot)
+            take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
         for return_id in appt.return_ids:
             request = load_return(uow, return_id)
             if request.status is ReturnStatus.AWAITING_PICKUP:
@@ -215,30 +250,138 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
         return appt
 
 
-def _check_offered(
+@dataclass(frozen=True)
+class _Seat:
+    """Where a visit will go: a route option, or (fixed-capacity offering) a courier whose
+    route takes it last even if late, or nothing when the area has no coordinates."""
+
+    stop: RouteStop | None
+    option: Option | None
+    fallback: FleetCourier | None
+
+
+def place_visit(
+    svc: Services, uow: UnitOfWork, area: ServiceArea, appt: Appointment, now: datetime
+) -> None:
+    """Put a visit that was moved by someone else (a disruption) on the cheapest route,
+    last on the least loaded one if no route can keep it (the re-plan reports that)."""
+    _take_seat(svc, uow, area, appt, _seat(svc, uow, area, appt, now, must_keep=False), now)
+
+
+def _seat(
     svc: Services,
     uow: UnitOfWork,
     area: ServiceArea,
-    address: Address,
-    slot: SlotRef,
+    appt: Appointment,
+    now: datetime,
+    *,
+    must_keep: bool = True,
+) -> _Seat:
+    """Find the cheapest route that keeps every promise with this visit added. A
+    route-aware offering refuses the window when there is none."""
+    if area.lat is None or area.lon is None:
+        return _Seat(None, None, None)
+    stop = route_stop(uow, area, appt)
+    slot = appt.slot
+    couriers = candidate_couriers(uow.couriers.list(), area, slot.carrier_id)
+    on = options(svc.route_cache, uow, svc.travel, couriers, slot.carrier_id, [slot.day], now)
+    found = on(slot.day, planner_stop(stop))
+    if found:
+        return _Seat(stop, found[0], None)
+    if must_keep and svc.offering.route_aware:
+        request = uow.returns.get(appt.return_ids[0])
+        assert request is not None
+        raise _gone(svc, uow, area, request, slot, now, full=False)
+    if not couriers:
+        return _Seat(None, None, None)  # nobody to send: booked, left for ops to assign
+    return _Seat(stop, None, _least_loaded(uow, couriers, slot))
+
+
+def _take_seat(
+    svc: Services,
+    uow: UnitOfWork,
+    area: ServiceArea,
+    appt: Appointment,
+    seat: _Seat,
     now: datetime,
 ) -> None:
-    """Book only what the offering policy would show now: with route-aware offering, a
-    window the couriers can no longer keep is refused even if its count has room."""
-    offered = svc.offering.offer(uow, svc.calendar, area, address, now, svc.booking)
-    if all(o.slot != slot for o in offered):
-        load = uow.slots.loads([slot], 1)[slot]
-        if load.booked >= load.capacity:
-            raise _slot_full(slot)
-        raise Conflict(
-            "slot_not_offered",
-            "That window can no longer be kept; please choose another.",
-            "该时段已无法安排上门，请选择其他时段。",
-            slot=slot.key,
+    if seat.stop is None:
+        _assign_by_load(uow, appt, now)
+        return
+    if seat.option is not None:
+        courier = seat.option.courier
+        route = put_on_route(uow, svc.travel, svc.route_cache, seat.option, seat.stop, now)
+    else:
+        assert seat.fallback is not None
+        courier = seat.fallback
+        route = append_to_route(
+            uow, svc.travel, courier, appt.slot.carrier_id, appt.slot.day, seat.stop, now
         )
+    free_from = planner_courier(courier, appt.slot.day, route).free_from_s
+    eta = route.eta_of(appt.appointment_id, free_from)
+    position = next(i for i, s in enumerate(route.open) if s.appointment_id == appt.appointment_id)
+    appt.assign(courier.courier_id, now)
+    if eta is not None:
+        appt.plan(courier.courier_id, position, eta, now)
 
 
-def _slot(uow: UnitOfWork, request: ReturnRequest, choice: SlotChoice) -> SlotRef:
+def _least_loaded(uow: UnitOfWork, couriers: list[FleetCourier], slot: SlotRef) -> FleetCourier:
+    """The courier on shift for the window with the fewest open visits that day."""
+    on_shift = [
+        c for c in couriers if c.shift_start <= slot.window.start and slot.window.end <= c.shift_end
+    ] or couriers
+    loads = {
+        r.courier_id: len(r.open)
+        for r in uow.routes.get_many(route_id(c.courier_id, slot.day) for c in on_shift)
+    }
+    return min(on_shift, key=lambda c: (loads.get(c.courier_id, 0), c.courier_id))
+
+
+def _gone(
+    svc: Services,
+    uow: UnitOfWork,
+    area: ServiceArea,
+    request: ReturnRequest,
+    slot: SlotRef,
+    now: datetime,
+    *,
+    full: bool,
+) -> Conflict:
+    """The window is really gone: say so, with the next best windows to choose from."""
+    assert request.address is not None
+    offered = svc.offering.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+    offer = request.decision.offers(ReturnMethod.PICKUP) if request.decision else None
+    until = offer.until if offer is not None else None
+    alternatives = [
+        {
+            "carrier_id": o.slot.carrier_id,
+            "day": o.slot.day.isoformat(),
+            "start": o.slot.window.start.strftime("%H:%M"),
+            "end": o.slot.window.end.strftime("%H:%M"),
+        }
+        for o in offered
+        if o.slot != slot and (until is None or o.slot.starts_at <= until)
+    ][:3]
+    if full:
+        return Conflict(
+            "slot_full",
+            "That window has just been fully booked.",
+            "该时段已约满，请选择其他时段。",
+            slot=slot.key,
+            alternatives=alternatives,
+        )
+    return Conflict(
+        "slot_not_offered",
+        "That window can no longer be kept; please choose another.",
+        "该时段已无法安排上门，请选择其他时段。",
+        slot=slot.key,
+        alternatives=alternatives,
+    )
+
+
+def _target(
+    uow: UnitOfWork, request: ReturnRequest, choice: SlotChoice
+) -> tuple[ServiceArea, SlotTemplate, SlotRef]:
     area = _pickup_area(uow, request)
     template = _template(uow, area, choice.carrier_id)
     window = template.window(choice.start)
@@ -248,7 +391,8 @@ def _slot(uow: UnitOfWork, request: ReturnRequest, choice: SlotChoice) -> SlotRe
             f"{choice.start:%H:%M} is not a pickup window here.",
             f"{choice.start:%H:%M} 不是该地区的可预约时段。",
         )
-    return SlotRef(area.adcode, choice.carrier_id, choice.day, Window(window.start, window.end))
+    slot = SlotRef(area.adcode, choice.carrier_id, choice.day, Window(window.start, window.end))
+    return area, template, slot
 
 
 def _check_until(request: ReturnRequest, slot: SlotRef) -> None:
@@ -260,15 +404,6 @@ def _check_until(request: ReturnRequest, slot: SlotRef) -> None:
             f"须在 {offer.until:%Y-%m-%d %H:%M} 前完成取件。",
             until=offer.until.isoformat(),
         )
-
-
-def assign_courier(svc: Services, uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
-    """Cheapest insertion into a courier's route; where the area has no coordinates or no
-    route can take it, the courier of the carrier with the nearest depot and fewest visits
-    (the background re-plan then reports it if it truly cannot be kept)."""
-    if insert_appointment(uow, svc, appt, now):
-        return
-    _assign_by_load(uow, appt, now)
 
 
 def _assign_by_load(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
@@ -302,12 +437,3 @@ def get_appointment(
 ) -> Appointment:
     with svc.uow() as uow:
         return load_appointment(uow, appointment_id, buyer_id=buyer_id, courier_id=courier_id)
-
-
-def _slot_full(slot: SlotRef) -> Conflict:
-    return Conflict(
-        "slot_full",
-        "That window has just been fully booked.",
-        "该时段已约满，请选择其他时段。",
-        slot=slot.key,
-    )

@@ -10,26 +10,38 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from statistics import median
 
 from doorstep.domain.address import Address
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.coverage import ServiceArea
 from doorstep.domain.money import yuan
-from doorstep.domain.pickup import BookingRules
-from doorstep.planning import Network, RouteSlack, Stop, TravelTimes, best_insertion
+from doorstep.domain.pickup import BookingRules, SlotRef
+from doorstep.domain.route import second_of_day
+from doorstep.planning import Stop, TravelTimes
 from doorstep.services.offering import FixedCapacityOffering, OfferedSlot
 from doorstep.services.ports import UnitOfWork
-from doorstep.services.routing import (
+from doorstep.services.route import (
     SERVICE_BASE_S,
     SERVICE_PER_ITEM_S,
     SERVICE_PER_RETURN_S,
+    RouteCache,
     area_location,
-    build_day_problem,
-    route_stops,
-    seconds_into,
+    candidate_couriers,
+    options,
 )
+
+
+def candidate_stop(where: tuple[float, float], slot: SlotRef) -> Stop:
+    """A one-item pickup in ``slot`` at ``where``: what an offer is priced for."""
+    return Stop(
+        "candidate",
+        where,
+        second_of_day(slot.day, slot.starts_at),
+        second_of_day(slot.day, slot.ends_at),
+        SERVICE_BASE_S + SERVICE_PER_ITEM_S + SERVICE_PER_RETURN_S,
+    )
 
 
 @dataclass(frozen=True)
@@ -52,10 +64,18 @@ class IncentiveRules:
 class PlannedOffering:
     """Route-aware offering; ``incentives=None`` offers from the plan without coupons."""
 
-    def __init__(self, travel: TravelTimes, incentives: IncentiveRules | None = None) -> None:
+    route_aware = True
+
+    def __init__(
+        self,
+        travel: TravelTimes,
+        incentives: IncentiveRules | None = None,
+        cache: RouteCache | None = None,
+    ) -> None:
         self.travel = travel
         self.incentives = incentives
         self.capacity = FixedCapacityOffering()
+        self.cache = cache if cache is not None else RouteCache()
 
     def offer(
         self,
@@ -66,56 +86,30 @@ class PlannedOffering:
         now: datetime,
         rules: BookingRules,
     ) -> list[OfferedSlot]:
-        """Capacity-feasible windows that the routes can also absorb, ranked by cost."""
+        """Capacity-feasible windows that the routes can also absorb, ranked by cost.
+
+        Cost: two queries for the carrier's routes (versions, then only documents this
+        process has not seen), then O(windows x routes x stops near the window)."""
         base = self.capacity.offer(uow, calendar, area, address, now, rules)
         if not base or area.lat is None:
             return base
         lat, lon = address.lat, address.lon
         where = (lat, lon) if lat is not None and lon is not None else area_location(area)
-        groups: dict[tuple[str, date], list[OfferedSlot]] = defaultdict(list)
+        groups: dict[str, list[OfferedSlot]] = defaultdict(list)
         for offered in base:
-            groups[(offered.slot.carrier_id, offered.slot.day)].append(offered)
+            groups[offered.slot.carrier_id].append(offered)
+        fleet = uow.couriers.list()
         costed: list[tuple[int, OfferedSlot]] = []
-        for (carrier_id, day), windows in groups.items():
-            costed += self._cost(uow, area, carrier_id, day, windows, where, now)
+        for carrier_id, windows in groups.items():
+            couriers = candidate_couriers(fleet, area, carrier_id)
+            days = sorted({w.slot.day for w in windows})
+            on = options(self.cache, uow, self.travel, couriers, carrier_id, days, now)
+            for offered in windows:
+                found = on(offered.slot.day, candidate_stop(where, offered.slot))
+                if found:
+                    costed.append((found[0].extra_s, offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
         return self._rank(costed)
-
-    def _cost(
-        self,
-        uow: UnitOfWork,
-        area: ServiceArea,
-        carrier_id: str,
-        day: date,
-        windows: list[OfferedSlot],
-        where: tuple[float, float],
-        now: datetime,
-    ) -> list[tuple[int, OfferedSlot]]:
-        built = build_day_problem(uow, self.travel, area, carrier_id, day)
-        problem = built.problem
-        network = Network.of(problem, extra=[where])
-        start = seconds_into(day, now)
-        slacks = [
-            RouteSlack.of(problem, network, courier, route_stops(built, courier.id), start_s=start)
-            for courier in problem.couriers
-        ]
-        out = []
-        for offered in windows:
-            candidate = Stop(
-                "candidate",
-                where,
-                seconds_into(day, offered.slot.starts_at),
-                seconds_into(day, offered.slot.ends_at),
-                SERVICE_BASE_S + SERVICE_PER_ITEM_S + SERVICE_PER_RETURN_S,
-            )
-            costs = [
-                ins.extra_travel_s
-                for sl in slacks
-                if (ins := best_insertion(sl, candidate)) is not None
-            ]
-            if costs:
-                out.append((min(costs), offered))
-        return out
 
     def _rank(self, costed: list[tuple[int, OfferedSlot]]) -> list[OfferedSlot]:
         typical = median(cost for cost, _ in costed) if costed else 0

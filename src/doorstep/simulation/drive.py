@@ -16,17 +16,13 @@ from PIL import Image
 
 from doorstep.domain.fleet import Courier
 from doorstep.domain.pickup import Appointment, AppointmentStatus, FailureReason
+from doorstep.domain.route import second_of_day
 from doorstep.planning import TravelTimes
 from doorstep.services import courier as courier_service
 from doorstep.services import photos
 from doorstep.services.context import Services
 from doorstep.services.courier import CHECKLIST, InspectionInput
-from doorstep.services.routing import (
-    SERVICE_BASE_S,
-    SERVICE_PER_ITEM_S,
-    SERVICE_PER_RETURN_S,
-    seconds_into,
-)
+from doorstep.services.route import SERVICE_BASE_S, SERVICE_PER_ITEM_S, SERVICE_PER_RETURN_S
 
 FAILED_VISIT_S = 120  # ringing, calling, leaving a note
 Location = tuple[float, float]
@@ -62,17 +58,19 @@ class CourierRun:
 
 
 def next_visit(svc: Services, courier_id: str, day: date) -> Appointment | None:
-    """The courier's next open visit in planned order; visits the planner could not fit last."""
+    """The courier's next open visit in route order; visits the planner could not fit last."""
     with svc.uow() as uow:
         todo = [
             a
             for a in uow.appointments.for_courier(courier_id, day)
             if a.status is AppointmentStatus.ASSIGNED
         ]
+        route = uow.routes.get(courier_id, day)
+    order = {s.appointment_id: i for i, s in enumerate(route.open)} if route else {}
     todo.sort(
         key=lambda a: (
-            a.unserved_reason is not None,
-            a.route_position if a.route_position is not None else 10**6,
+            a.appointment_id not in order,
+            order.get(a.appointment_id, 0),
             a.slot.starts_at,
             a.appointment_id,
         )
@@ -84,7 +82,7 @@ def leg(
     travel: TravelTimes, a: Location, b: Location, at: datetime, rng: random.Random, sigma: float
 ) -> tuple[int, int]:
     """Seconds (with noise) and metres from ``a`` to ``b`` leaving at ``at``."""
-    matrix = travel.matrix([a, b], seconds_into(at.date(), at) % 86_400)
+    matrix = travel.matrix([a, b], second_of_day(at.date(), at) % 86_400)
     seconds = int(matrix.durations[0, 1]) * noise(rng, sigma)
     return round(seconds), int(matrix.distances[0, 1])
 

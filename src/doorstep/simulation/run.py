@@ -58,7 +58,7 @@ def make_offering(policy: str, svc: Services) -> SlotOffering:
     if policy in ("fixed", "fixed_full"):
         return FixedCapacityOffering()
     incentives = IncentiveRules() if policy == "planned_incentive" else None
-    return PlannedOffering(svc.travel, incentives)
+    return PlannedOffering(svc.travel, incentives, svc.route_cache)
 
 
 @dataclass
@@ -147,14 +147,11 @@ class Simulation:
                 self._visit(state, payload[0], payload[1], at)
 
     def _plan(self, day: date) -> None:
-        """The morning plan of every district's day that has visits."""
-        for district in self.city.districts.values():
-            with self.svc.uow() as uow:
-                has_visits = any(
-                    a.active for a in uow.appointments.for_area_day(district.adcode, day)
-                )
-            if has_visits:
-                routing.plan_day(self.svc, district.adcode, district.carrier_id, day, self.solve)
+        """The morning plan of every carrier's day that has visits."""
+        with self.svc.uow() as uow:
+            busy = uow.appointments.busy_carrier_days([day])
+        for carrier_id, _ in sorted(busy):
+            routing.plan_day(self.svc, carrier_id, day, self.solve)
 
     def _depart(self, state: _Day, courier_id: str, at: datetime) -> None:
         run = state.runs[courier_id]

@@ -48,6 +48,7 @@ from doorstep.domain.pickup import ACTIVE, Appointment, BookingRules, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.returns import ReturnRequest
+from doorstep.domain.route import CourierRoute, route_id
 from doorstep.planning import HaversineTravel
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering
@@ -108,6 +109,7 @@ TABLES = (
     "couriers",
     "returns",
     "appointments",
+    "routes",
     "policies",
     "refunds",
     "users",
@@ -318,6 +320,71 @@ class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
 
     def for_area_day(self, adcode: str, day: date) -> list[Appointment]:
         return [a for a in self._all() if a.slot.adcode == adcode and a.slot.day == day]
+
+    def for_carrier_day(self, carrier_id: str, day: date) -> list[Appointment]:
+        return [a for a in self._all() if a.slot.carrier_id == carrier_id and a.slot.day == day]
+
+    def busy_carrier_days(self, days: Sequence[date]) -> set[tuple[str, date]]:
+        return {
+            (a.slot.carrier_id, a.slot.day)
+            for a in self._all()
+            if a.slot.day in days and a.status in ACTIVE
+        }
+
+
+class FakeRouteRepository:
+    """Courier day-routes keyed by route id; ``lock`` creates an empty route like the SQL one."""
+
+    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
+        self.table, self.tracker = table, tracker
+
+    def _load(self, row: Row) -> CourierRoute:
+        route: CourierRoute = _copy(row.item)
+        route.version = row.version
+        return self.tracker.track(route)
+
+    def versions(self, carrier_id: str, days: Sequence[date]) -> dict[str, int]:
+        return {
+            key: r.version
+            for key, r in self.table.rows()
+            if r.item.carrier_id == carrier_id and r.item.day in days
+        }
+
+    def get_many(self, route_ids: Iterable[str]) -> list[CourierRoute]:
+        return [self._load(r) for key in route_ids if (r := self.table.row(key)) is not None]
+
+    def get(self, courier_id: str, day: date) -> CourierRoute | None:
+        found = self.get_many([route_id(courier_id, day)])
+        return found[0] if found else None
+
+    def for_carrier_day(self, carrier_id: str, day: date) -> list[CourierRoute]:
+        return [
+            self._load(r)
+            for _, r in self.table.rows()
+            if r.item.carrier_id == carrier_id and r.item.day == day
+        ]
+
+    def lock(self, courier_id: str, carrier_id: str, day: date) -> int:
+        key = route_id(courier_id, day)
+        row = self.table.row(key)
+        if row is None:
+            self.table.write(key, 1, CourierRoute(courier_id, carrier_id, day), _ABSENT)
+            return 1
+        return row.version
+
+    def save(self, route: CourierRoute) -> None:
+        current = self.table.row(route.route_id)
+        if route.version == 0 and current is None:
+            self.table.write(route.route_id, 1, route, _ABSENT)
+        elif current is None or current.version != route.version:
+            raise _stale()
+        else:
+            self.table.write(route.route_id, route.version + 1, route, route.version)
+        route.version += 1
+        self.tracker.track(route)
+
+    def track(self, route: CourierRoute) -> None:
+        self.tracker.track(route)
 
 
 class FakePolicyRepository:
@@ -543,6 +610,7 @@ class FakeUnitOfWork:
         self.policies = FakePolicyRepository(t["policies"])
         self.returns = FakeReturnRepository(t["returns"], self._tracker)
         self.appointments = FakeAppointmentRepository(t["appointments"], self._tracker)
+        self.routes = FakeRouteRepository(t["routes"], self._tracker)
         self.slots = FakeSlotCapacityRepository(self)
         self.refunds = FakeRefundRepository(t["refunds"], self._tracker)
         self.users = FakeUserRepository(t["users"])

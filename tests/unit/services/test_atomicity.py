@@ -95,7 +95,7 @@ def test_a_crash_while_filing_keeps_no_return(world: World) -> None:
 def test_a_failed_move_keeps_the_old_window(world: World) -> None:
     _, appt = booked(world)
     before = _snapshot(world)
-    crashing = replace(world.svc, offering=_ExplodingAfter(world.svc.offering))
+    crashing = replace(world.svc, uow=lambda: _CrashAfterTake(world.svc.uow()))
     with pytest.raises(Boom):
         pickup.reschedule_pickup(crashing, B3, appt.appointment_id, yto(15))
     assert _snapshot(world) == before
@@ -113,20 +113,22 @@ def test_a_failed_cancel_keeps_the_return_and_its_visit(world: World) -> None:
     assert world.store.item("returns", request.return_id).status is ReturnStatus.AWAITING_PICKUP
 
 
-class _ExplodingAfter:
-    """An offering that answers, then makes the next step fail (a crash after checks)."""
+class _CrashAfterTake:
+    """A unit of work whose capacity counter crashes right after taking (a crash mid-way)."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
 
-    def offer(self, *args: object, **kw: object) -> list[object]:
-        offered = self.inner.offer(*args, **kw)  # type: ignore[attr-defined]
-        uow = args[0]
-        take = uow.slots.take  # type: ignore[attr-defined]
+    def __enter__(self) -> object:
+        uow = self.inner.__enter__()  # type: ignore[attr-defined]
+        take = uow.slots.take
 
         def take_then_boom(*a: object) -> bool:
             take(*a)
             raise Boom("after take")
 
-        uow.slots.take = take_then_boom  # type: ignore[attr-defined]
-        return offered  # type: ignore[no-any-return]
+        uow.slots.take = take_then_boom
+        return uow
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.__exit__(*exc)  # type: ignore[attr-defined]

@@ -155,8 +155,8 @@ def test_book_someone_elses_return_is_not_found(world: World) -> None:
 def test_book_outside_the_local_shift_falls_back_to_a_courier_elsewhere(world: World) -> None:
     r = approved(world)
     appt = _book(world, r.return_id, yto(17))  # yto-02 (Minhang) works 08–17
-    assert appt.courier_id == "courier-yto-01"  # by load, from another depot
-    assert appt.route_position is None and appt.eta is None
+    assert appt.courier_id not in (None, "courier-yto-02")  # from a depot nearby
+    assert appt.eta is not None and appt.slot.starts_at <= appt.eta <= appt.slot.ends_at
 
 
 def test_book_with_no_courier_on_shift_leaves_it_unassigned(world: World) -> None:

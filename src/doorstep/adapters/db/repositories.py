@@ -219,6 +219,20 @@ class AppointmentRepo(VersionedRepository[Appointment]):
     def for_area_day(self, adcode: str, day: date) -> list[Appointment]:
         return self._query(t.appointments.c.adcode == adcode, t.appointments.c.day == day)
 
+    def for_carrier_day(self, carrier_id: str, day: date) -> list[Appointment]:
+        c = t.appointments.c
+        return self._query(c.carrier_id == carrier_id, c.day == day)
+
+    def busy_carrier_days(self, days: Sequence[date]) -> set[tuple[str, date]]:
+        """(carrier, day) pairs among ``days`` with at least one open visit."""
+        c = t.appointments.c
+        rows = self.conn.execute(
+            select(c.carrier_id, c.day)
+            .where(c.day.in_(list(days)), c.status.in_([s.value for s in ACTIVE]))
+            .distinct()
+        )
+        return {(r.carrier_id, r.day) for r in rows}
+
 
 class PolicyRepo:
     def __init__(self, conn: Connection) -> None:

@@ -106,6 +106,21 @@ appointments = _doc_table(
     Column("status", String(32), nullable=False),
     Column("version", Integer, nullable=False),
     Index("ix_appointments_area_day", "adcode", "day"),
+    Index("ix_appointments_carrier_day", "carrier_id", "day"),
+)
+
+# A courier's day-route: what booking locks and offering reads (domain/route.py). The stops
+# live in ``doc`` as columns of numbers (adapters/db/routes.py) so a long route decodes fast.
+routes = Table(
+    "routes",
+    metadata,
+    Column("route_id", String(80), primary_key=True),
+    Column("courier_id", String(64), nullable=False),
+    Column("carrier_id", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("doc", JSON, nullable=False),
+    Index("ix_routes_carrier_day", "carrier_id", "day"),
 )
 
 slot_capacity = Table(

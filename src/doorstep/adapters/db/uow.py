@@ -21,6 +21,7 @@ from doorstep.adapters.db.repositories import (
     Tracker,
     UserRepo,
 )
+from doorstep.adapters.db.routes import RouteRepo
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.fleet import Carrier, Courier
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.policies = PolicyRepo(conn)
         self.returns = ReturnRepo(conn, self._tracker)
         self.appointments = AppointmentRepo(conn, self._tracker)
+        self.routes = RouteRepo(conn, self._tracker)
         self.slots = SlotCapacityRepo(conn)
         self.refunds = RefundRepo(conn, self._tracker)
         self.users = UserRepo(conn)

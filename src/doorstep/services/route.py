@@ -1,0 +1,455 @@
+"""Visits on courier day-routes: where a booking goes, and what a route can still take.
+
+The booking path reads a carrier-day's routes with one version query (documents only for
+routes this process has not seen at that version), keeps each route's slack per version,
+and changes exactly one route under its row lock. It never re-saves other appointments:
+ETAs and positions are read from the route (``CourierRoute.eta_of``) or refreshed by the
+background re-plan (``routing.plan_day``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from doorstep.domain.clock import SHANGHAI
+from doorstep.domain.coverage import ServiceArea
+from doorstep.domain.errors import Conflict
+from doorstep.domain.fleet import Courier as FleetCourier
+from doorstep.domain.pickup import Appointment
+from doorstep.domain.route import (
+    CourierRoute,
+    RouteStop,
+    StopState,
+    route_id,
+    second_of_day,
+)
+from doorstep.planning import Courier, Insertion, RouteSlack, Stop, StopStatus, best_insertion
+from doorstep.planning.insertion import Reach
+from doorstep.planning.travel import Location, TravelTimes
+from doorstep.services.ports import UnitOfWork
+
+# Door time: ringing, the inspection checklist and photos, labelling. Settings-grade guesses
+# until scorecards measure it per carrier.
+SERVICE_BASE_S = 180
+SERVICE_PER_ITEM_S = 45
+SERVICE_PER_RETURN_S = 120
+# The planner prices a whole day at one departure time. Pricing it at the evening peak makes
+# every leg as slow as the slowest hour, so a window promised at noon is not broken by the
+# 17:00 traffic: promises kept first, courier productivity second (measured in the simulator).
+PRICE_AT_S = 17 * 3600 + 1800
+# Areas without a courier depot are served by the carrier's nearest depots; more than this
+# many routes per window only costs time (a far courier's insertion is never the cheapest).
+NEAREST_DEPOTS = 6
+# A lost race for a route is retried inside the service this many times before the buyer
+# hears about it (PostgreSQL only: SQLite serialises writers up front).
+BOOKING_ATTEMPTS = 8
+
+
+class Contention(Conflict):
+    """A route changed between reading and locking it; the use case retries."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "busy",
+            "Many people are booking this window right now; please try again.",
+            "该时段预约人数较多，请稍后重试。",
+        )
+
+
+def area_location(area: ServiceArea) -> tuple[float, float]:
+    """Where an address without coordinates in this area is taken to be."""
+    if area.lat is None or area.lon is None:
+        raise ValueError(f"area {area.adcode} has no coordinates")
+    return (area.lat, area.lon)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def at_second(day: date, second: int) -> datetime:
+    return day_start(day) + timedelta(seconds=second)
+
+
+def candidate_couriers(
+    fleet: Sequence[FleetCourier], area: ServiceArea, carrier_id: str
+) -> list[FleetCourier]:
+    """The carrier's couriers who may take a visit here: those with a depot in the area
+    first, then the nearest depots', at most ``NEAREST_DEPOTS`` (a far courier's insertion
+    is never the cheapest, and each one costs a route check per window)."""
+    own = [c for c in fleet if c.carrier_id == carrier_id]
+    if area.lat is None or area.lon is None:
+        return own
+    lat, lon = area.lat, area.lon
+    # Squared degrees with the longitude shrunk by latitude: ranking only, not travel time.
+    shrink = math.cos(math.radians(lat))
+
+    def rank(c: FleetCourier) -> tuple[bool, float, str]:
+        far = (c.depot_lat - lat) ** 2 + ((c.depot_lon - lon) * shrink) ** 2
+        return (c.depot_adcode != area.adcode, far, c.courier_id)
+
+    return sorted(own, key=rank)[:NEAREST_DEPOTS]
+
+
+def planner_courier(c: FleetCourier, day: date, route: CourierRoute | None) -> Courier:
+    """The planner's view of a courier: shift, vehicle, and where they are free from."""
+    start = second_of_day(day, datetime.combine(day, c.shift_start, tzinfo=SHANGHAI))
+    end = second_of_day(day, datetime.combine(day, c.shift_end, tzinfo=SHANGHAI))
+    courier = Courier(
+        c.courier_id,
+        f"depot:{c.courier_id}",
+        start,
+        end,
+        c.capacity_weight_g,
+        c.capacity_volume_cm3,
+    )
+    done = route.done if route is not None else []
+    if done and done[-1].done_s is not None:
+        free = min(done[-1].done_s, end)
+        return Courier(
+            courier.id,
+            courier.depot_id,
+            start,
+            end,
+            courier.capacity_weight_g,
+            courier.capacity_volume_cm3,
+            start_location=done[-1].location,
+            available_from_s=free,
+        )
+    return courier
+
+
+def planner_stop(stop: RouteStop, courier_id: str | None = None) -> Stop:
+    """A route stop as the planner sees it."""
+    status = {
+        StopState.PENDING: StopStatus.PENDING,
+        StopState.IN_PROGRESS: StopStatus.IN_PROGRESS,
+        StopState.DONE: StopStatus.DONE,
+    }[stop.state]
+    return Stop(
+        stop.appointment_id,
+        stop.location,
+        stop.earliest_s,
+        max(stop.latest_s, stop.earliest_s),
+        stop.service_s,
+        stop.weight_g,
+        stop.volume_cm3,
+        courier_id if status is not StopStatus.PENDING else None,
+        status,
+    )
+
+
+def route_stop(uow: UnitOfWork, area: ServiceArea, appt: Appointment) -> RouteStop:
+    """A visit as a route stop: where, when, how long at the door and how much it carries."""
+    weight = volume = items = 0
+    for return_id in appt.return_ids:
+        request = uow.returns.get(return_id)
+        if request is None:
+            continue
+        for line in request.lines:
+            product = uow.products.get(line.sku)
+            items += line.quantity
+            if product is not None:
+                weight += product.weight_g * line.quantity
+                volume += product.dimensions.volume_cm3 * line.quantity
+    lat, lon = appt.address.lat, appt.address.lon
+    where = (lat, lon) if lat is not None and lon is not None else area_location(area)
+    day = appt.slot.day
+    return RouteStop(
+        appt.appointment_id,
+        where[0],
+        where[1],
+        second_of_day(day, appt.slot.starts_at),
+        second_of_day(day, appt.slot.ends_at),
+        SERVICE_BASE_S + SERVICE_PER_ITEM_S * items + SERVICE_PER_RETURN_S * len(appt.return_ids),
+        weight,
+        volume,
+        0,
+    )
+
+
+def reach_by(travel: TravelTimes) -> Reach:
+    """Candidate travel priced like the stored legs, for just the points asked about."""
+
+    def reach(u: Location, points: Sequence[Location]) -> tuple[list[int], list[int]]:
+        durations = travel.matrix([u, *points], PRICE_AT_S).durations
+        return durations[1:, 0].tolist(), durations[0, 1:].tolist()
+
+    return reach
+
+
+def leg(travel: TravelTimes, a: Location, b: Location) -> int:
+    """Seconds from ``a`` to ``b`` at the planning price."""
+    return int(travel.matrix([a, b], PRICE_AT_S).durations[0, 1])
+
+
+def legs_along(travel: TravelTimes, points: Sequence[Location]) -> list[int]:
+    """Consecutive drive times along ``points``."""
+    if len(points) < 2:
+        return []
+    durations = travel.matrix(list(points), PRICE_AT_S).durations
+    return [int(durations[i, i + 1]) for i in range(len(points) - 1)]
+
+
+def depot_of(c: FleetCourier) -> Location:
+    return (c.depot_lat, c.depot_lon)
+
+
+class RouteCache:
+    """Decoded routes and their slack per version, shared by the requests of one process.
+
+    Entries are immutable once cached (writers change a ``copy``), and a version identifies
+    the content, so a stale entry is never used: the version query decides."""
+
+    def __init__(self, max_routes: int = 4096) -> None:
+        self.max_routes = max_routes
+        self._routes: OrderedDict[str, CourierRoute] = OrderedDict()
+        self._slacks: OrderedDict[tuple[str, int, int], RouteSlack] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def routes(
+        self, uow: UnitOfWork, carrier_id: str, keys: Sequence[tuple[str, date]]
+    ) -> dict[str, CourierRoute]:
+        """The current route of each (courier, day): one query for versions, one for the
+        documents this process has not seen at that version, none when all are known."""
+        days = sorted({day for _, day in keys})
+        versions = uow.routes.versions(carrier_id, days)
+        with self._lock:
+            stale = [
+                rid
+                for rid, version in versions.items()
+                if (known := self._routes.get(rid)) is None or known.version != version
+            ]
+        fresh = uow.routes.get_many(stale) if stale else []
+        with self._lock:
+            for route in fresh:
+                self._put(route)
+            out = {}
+            for courier_id, day in keys:
+                rid = route_id(courier_id, day)
+                known = self._routes.get(rid)
+                if rid in versions and known is not None and known.version == versions[rid]:
+                    out[rid] = known
+                else:
+                    out[rid] = CourierRoute(courier_id, carrier_id, day)
+            return out
+
+    def remember(self, route: CourierRoute) -> None:
+        """Keep a route as just written (its new version) for the next request."""
+        with self._lock:
+            self._put(route.copy())
+
+    def slack(
+        self, route: CourierRoute, courier: Courier, depot: Location, start_s: int
+    ) -> RouteSlack:
+        """The route's slack, computed once per version and start time."""
+        key = (route.route_id, route.version, start_s)
+        with self._lock:
+            found = self._slacks.get(key)
+            if found is not None:
+                self._slacks.move_to_end(key)
+                return found
+        start = courier.start_location or depot
+        stops = [planner_stop(s, courier.id) for s in route.open]
+        slack = RouteSlack.along(courier, start, depot, stops, route.legs, start_s)
+        with self._lock:
+            self._slacks[key] = slack
+            while len(self._slacks) > self.max_routes:
+                self._slacks.popitem(last=False)
+        return slack
+
+    def _put(self, route: CourierRoute) -> None:
+        self._routes[route.route_id] = route
+        self._routes.move_to_end(route.route_id)
+        while len(self._routes) > self.max_routes:
+            self._routes.popitem(last=False)
+
+
+def start_second(day: date, now: datetime) -> int:
+    """When a route of ``day`` can start moving: now for today (in 5-minute steps, rounded
+    up so the slack is never optimistic), else the start of the day."""
+    second = second_of_day(day, now)
+    return -(-second // 300) * 300 if second else 0
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to take a visit: which courier's route, where, at what extra drive."""
+
+    courier: FleetCourier
+    route: CourierRoute
+    insertion: Insertion
+
+    @property
+    def extra_s(self) -> int:
+        return self.insertion.extra_travel_s
+
+
+def options(
+    cache: RouteCache,
+    uow: UnitOfWork,
+    travel: TravelTimes,
+    couriers: Sequence[FleetCourier],
+    carrier_id: str,
+    days: Sequence[date],
+    now: datetime,
+) -> Callable[[date, Stop], list[Option]]:
+    """Load the carrier's routes for ``days`` once; the returned function lists, cheapest
+    first, the routes that can take a stop on a day with every promise still kept."""
+    routes = cache.routes(uow, carrier_id, [(c.courier_id, d) for c in couriers for d in days])
+    reach = reach_by(travel)
+
+    def on(day: date, stop: Stop) -> list[Option]:
+        found = []
+        start = start_second(day, now)
+        for c in couriers:
+            route = routes[route_id(c.courier_id, day)]
+            courier = planner_courier(c, day, route)
+            slack = cache.slack(route, courier, depot_of(c), start)
+            insertion = best_insertion(slack, stop, reach)
+            if insertion is not None:
+                found.append(Option(c, route, insertion))
+        found.sort(key=lambda o: (o.extra_s, o.courier.courier_id))
+        return found
+
+    return on
+
+
+def put_on_route(
+    uow: UnitOfWork,
+    travel: TravelTimes,
+    cache: RouteCache,
+    option: Option,
+    stop: RouteStop,
+    now: datetime,
+) -> CourierRoute:
+    """Insert the stop where ``option`` says, under the route's row lock. When the route
+    changed since it was read, the stop goes where the locked route can still take it, or
+    ``Contention`` is raised (the caller retries with fresh routes)."""
+    route, c = option.route, option.courier
+    version = uow.routes.lock(c.courier_id, route.carrier_id, route.day)
+    position = option.insertion.position
+    if version != max(route.version, 1):
+        fresh = uow.routes.get(c.courier_id, route.day)
+        assert fresh is not None
+        cache.remember(fresh)
+        courier = planner_courier(c, route.day, fresh)
+        slack = cache.slack(fresh, courier, depot_of(c), start_second(route.day, now))
+        found = best_insertion(slack, planner_stop(stop), reach_by(travel))
+        if found is None:
+            raise Contention()
+        route, position = fresh, found.position
+    else:
+        route = route.copy()
+        route.version = version
+    uow.routes.track(route)
+    _insert(travel, route, c, position, stop, now)
+    uow.routes.save(route)
+    cache.remember(route)
+    return route
+
+
+def append_to_route(
+    uow: UnitOfWork,
+    travel: TravelTimes,
+    courier: FleetCourier,
+    carrier_id: str,
+    day: date,
+    stop: RouteStop,
+    now: datetime,
+) -> CourierRoute:
+    """Put a stop last on a courier's route even if a promise breaks (fixed-capacity
+    offering, disruptions): the re-plan then reports what cannot be kept."""
+    uow.routes.lock(courier.courier_id, carrier_id, day)
+    route = uow.routes.get(courier.courier_id, day)
+    assert route is not None
+    _insert(travel, route, courier, len(route.open), stop, now)
+    uow.routes.save(route)
+    return route
+
+
+def take_off_route(
+    uow: UnitOfWork,
+    travel: TravelTimes,
+    fleet: Sequence[FleetCourier],
+    appt: Appointment,
+    now: datetime,
+) -> None:
+    """Remove a cancelled or moved visit from its courier's route (if it is on one)."""
+    if appt.courier_id is None:
+        return
+    courier = next((c for c in fleet if c.courier_id == appt.courier_id), None)
+    if courier is None:
+        return
+    day = appt.slot.day
+    uow.routes.lock(courier.courier_id, appt.slot.carrier_id, day)
+    route = uow.routes.get(courier.courier_id, day)
+    if route is None or route.index_of(appt.appointment_id) is None:
+        return
+    before, after = route.neighbours(appt.appointment_id)
+    origin = route.stops[before].location if before is not None else depot_of(courier)
+    target = route.stops[after].location if after is not None else depot_of(courier)
+    route.remove(appt.appointment_id, leg(travel, origin, target), now)
+    uow.routes.save(route)
+
+
+def record_progress(
+    uow: UnitOfWork,
+    travel: TravelTimes,
+    fleet: Sequence[FleetCourier],
+    appt: Appointment,
+    state: StopState,
+    now: datetime,
+) -> None:
+    """The courier is at a door or done with it: the route's slack must know, so today's
+    offers start from where the courier really is. A door served out of the planned order
+    moves to the head of the open stops and the legs around it are re-priced."""
+    courier = next((c for c in fleet if c.courier_id == appt.courier_id), None)
+    if courier is None:
+        return
+    day = appt.slot.day
+    uow.routes.lock(courier.courier_id, appt.slot.carrier_id, day)
+    route = uow.routes.get(courier.courier_id, day)
+    if route is None or (index := route.index_of(appt.appointment_id)) is None:
+        return
+    done_s = second_of_day(day, now) if state is StopState.DONE else None
+    head = len(route.done)
+    if index != head:
+        stops = list(route.stops)
+        moving = stops.pop(index)
+        stops.insert(head, moving)
+        start = depot_of(courier)
+        points = [start, *(s.location for s in stops), start]
+        legs = legs_along(travel, points)
+        relinked = [
+            RouteStop(**{**s.__dict__, "leg_s": lg}) for s, lg in zip(stops, legs, strict=False)
+        ]
+        route.reorder(relinked, legs[-1], now, "served_out_of_order")
+    route.set_state(appt.appointment_id, state, now, done_s)
+    uow.routes.save(route)
+
+
+def _insert(
+    travel: TravelTimes,
+    route: CourierRoute,
+    courier: FleetCourier,
+    position: int,
+    stop: RouteStop,
+    now: datetime,
+) -> None:
+    open_stops = route.open
+    before = open_stops[position - 1].location if position > 0 else _start_of(route, courier)
+    after = open_stops[position].location if position < len(open_stops) else depot_of(courier)
+    arrive, onwards = legs_along(travel, [before, stop.location, after])
+    placed = RouteStop(**{**stop.__dict__, "leg_s": arrive})
+    route.insert(position, placed, onwards, now)
+
+
+def _start_of(route: CourierRoute, courier: FleetCourier) -> Location:
+    done = route.done
+    return done[-1].location if done else depot_of(courier)
