@@ -98,6 +98,10 @@ def serve(
         host=bind_host,
         port=bind_port,
         log_level="info",
+        # uvicorn kills a worker that does not answer its ping within this; importing the app
+        # (numpy, PyVRP) on a busy 2-core machine takes longer than the default 5 s, and the
+        # workers were killed and restarted over and over before serving a request.
+        timeout_worker_healthcheck=60,
     )
 
 
