@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from doorstep.adapters.db.engine import database_ready
 from doorstep.bootstrap import App
@@ -21,15 +22,24 @@ from doorstep.entrypoints.api import (
 )
 from doorstep.entrypoints.web import install as install_web
 
+DOCS_ASSETS = "/docs-assets"
+
 
 def create_app(wired: App) -> FastAPI:
     """An API over an already wired ``App`` (built by bootstrap, or by tests with fakes)."""
-    api = FastAPI(
+    # FastAPIOffline serves Swagger UI from files in its package, not from a CDN: /docs works
+    # on a machine without internet access. ReDoc is off: its bundle still fetches a logo
+    # from its CDN, and one documentation page is enough.
+    api = FastAPIOffline(
         title="doorstep",
         version="0.1.0",
         summary="Returns with door-to-door courier pickup for cross-border e-commerce",
         openapi_url="/openapi.json",
         docs_url="/docs",
+        redoc_url=None,
+        static_url=DOCS_ASSETS,
+        # Swagger UI would otherwise send the spec's address to an online validator.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     api.state.doorstep = wired
     errors.install(api)

@@ -1,0 +1,43 @@
+"""/docs renders in a browser that can reach nothing but this server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+from tests.browser._live import serve  # type: ignore[import-not-found]
+
+from doorstep.bootstrap import App
+
+
+@pytest.fixture
+def base(wired: App) -> Iterator[str]:
+    with serve(wired) as url:
+        yield url
+
+
+def _offline(page: Page, base: str) -> list[str]:
+    """Refuse every request that leaves the server; return the list of refused addresses."""
+    refused: list[str] = []
+    ours = urlsplit(base).netloc
+
+    def route(r: Route) -> None:
+        if urlsplit(r.request.url).netloc == ours:
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return refused
+
+
+def test_swagger_ui_renders_the_api_offline(page: Page, base: str) -> None:
+    refused = _offline(page, base)
+    page.goto(f"{base}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("doorstep")
+    expect(page.get_by_text("/auth/token", exact=True).first).to_be_visible()
+    assert refused == []
+
