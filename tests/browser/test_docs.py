@@ -40,4 +40,3 @@ def test_swagger_ui_renders_the_api_offline(page: Page, base: str) -> None:
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("doorstep")
     expect(page.get_by_text("/auth/token", exact=True).first).to_be_visible()
     assert refused == []
-
