@@ -74,3 +74,13 @@ def upgrade(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
     for step in steps[version - 1 :]:
         doc = step(doc)
     return doc
+
+
+def json_text(value: Any) -> str:
+    """JSON text of a column value: the engines' serializer for JSON columns."""
+    return _JSON.encode(value).decode()
+
+
+def json_value(text: str | bytes) -> Any:
+    """The value of JSON text from a column: the engines' deserializer for JSON columns."""
+    return _PLAIN.decode(text)

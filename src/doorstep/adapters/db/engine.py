@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from doorstep.adapters.db.codec import json_text, json_value
+
 
 @dataclass(frozen=True)
 class PoolSizing:
@@ -38,6 +40,8 @@ def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None)
             # A pool of one shared connection would serialise unrelated readers; NullPool keeps
             # each unit of work on its own connection, which SQLite opens in microseconds.
             poolclass=None if memory else NullPool,
+            json_serializer=json_text,
+            json_deserializer=json_value,
         )
         _sqlite_write_locks(engine, wal=not memory)
         return engine
@@ -57,6 +61,9 @@ def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None)
         # LIFO keeps the few connections a quiet process needs warm and lets the rest idle.
         pool_use_lifo=True,
         connect_args={"connect_timeout": pool.connect_timeout_s},
+        # msgspec reads and writes the documents' JSON text several times faster than json.
+        json_serializer=json_text,
+        json_deserializer=json_value,
     )
 
 
