@@ -1,0 +1,77 @@
+"""The booking hot path costs the same number of SQL statements whatever the day holds.
+
+Slot offers and bookings are counted through the API with an empty courier-day and again
+after many visits were booked on it; the counts must not grow with the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, time
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from tests.integration.test_booking_routes_race import _spread  # type: ignore[import-not-found]
+from tests.integration.test_routing import returns_at  # type: ignore[import-not-found]
+
+from doorstep.bootstrap import App
+from doorstep.domain.coverage import Window
+from doorstep.domain.pickup import SlotRef
+from doorstep.services import pickup
+
+TOMORROW = date(2026, 11, 26)
+PRELOAD = 40
+
+
+@contextmanager
+def counting(app: App) -> Iterator[list[str]]:
+    """Every statement the app's engine sends while the block runs."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(app.engine, "before_cursor_execute", count)
+
+
+def _open_windows(app: App) -> None:
+    with app.services.uow() as uow:
+        for hour in (9, 11, 13, 15, 17):
+            window = Window(time(hour), time(hour + 2))
+            uow.slots.set_capacity(SlotRef("310116", "yto", TOMORROW, window), 1000)
+        uow.commit()
+
+
+def _cost(app: App, client: TestClient, headers: dict[str, str], return_id: str) -> tuple[int, int]:
+    """Statements for one slot offer (after a first one warmed the route cache, as any
+    busy process has) and for booking its first window."""
+    assert client.get(f"/returns/{return_id}/slots", headers=headers).status_code == 200
+    with counting(app) as offer:
+        slots = client.get(f"/returns/{return_id}/slots", headers=headers).json()["slots"]
+    first = next(s for s in slots if s["day"] == TOMORROW.isoformat())
+    body = {"carrier_id": first["carrier_id"], "day": first["day"], "start": first["start"]}
+    with counting(app) as book:
+        answer = client.post(f"/returns/{return_id}/pickup", headers=headers, json=body)
+    assert answer.status_code in (200, 201), answer.text
+    return len(offer), len(book)
+
+
+def test_offer_and_booking_statements_do_not_grow_with_the_day(
+    wired: App, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    _open_windows(wired)
+    headers = login("buyer1")
+    points = _spread(PRELOAD + 2)
+    first, *rest, last = returns_at(wired, points)
+    empty = _cost(wired, client, headers, first)
+    for i, rid in enumerate(rest):
+        choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
+        pickup.book_pickup(wired.services, "buyer-001", rid, choice)
+    full = _cost(wired, client, headers, last)
+    assert full == empty, f"statements (offer, booking): empty day {empty}, busy day {full}"
