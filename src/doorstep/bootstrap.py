@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from doorstep.adapters.auth import TokenService, hash_password, verify_password
 from doorstep.adapters.calendar import ChineseHolidayCalendar
+from doorstep.adapters.db.conflicts import lost_races_as_conflicts
 from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
@@ -75,6 +76,7 @@ def build(
     if run_migrations:
         migrate(settings.database_url)
     engine = make_engine(settings.database_url, pool=pool_sizing(settings))
+    lost_races_as_conflicts(engine)
     tokens = TokenService(settings.secret_key, ttl_seconds=settings.token_ttl_seconds)
     hours, minutes = map(int, settings.booking_same_day_until.split(":"))
 

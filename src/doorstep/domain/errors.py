@@ -69,6 +69,19 @@ class Conflict(DomainError):
     kind = ErrorKind.CONFLICT
 
 
+class StaleWrite(Conflict):
+    """Another request changed the same thing first (or the two waited on each other);
+    repeating this one may well succeed."""
+
+    def __init__(self, **details: Any) -> None:
+        super().__init__(
+            "stale_write",
+            "Someone else changed this at the same time; try again.",
+            "数据已被他人同时修改，请重试。",
+            **details,
+        )
+
+
 class IllegalTransition(Conflict):
     """A lifecycle step that is not allowed from the current state."""
 

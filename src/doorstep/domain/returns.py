@@ -406,16 +406,20 @@ class ReturnRequest(EventRecorder):
             grade=check.grade.value,
         )
 
-    def start_refund(self, refund_id: str) -> None:
+    def start_refund(self, refund_id: str, *, express: bool = False) -> None:
         """Tie the refund about to be paid to this return (its ``refund.requested`` event says
-        so); from then on the buyer cannot withdraw it and free its quantities again."""
-        if self.kind is ReturnKind.REFUND_ONLY:
+        so); from then on the buyer cannot withdraw it and free its quantities again.
+
+        An express refund (极速退款) starts once the parcel left the buyer, a standard one after
+        a good QC grade, a refund-only one (仅退款) once approved."""
+        if self.kind is ReturnKind.EXCHANGE or (express and self.kind is not ReturnKind.REFUND):
+            raise IllegalTransition("return_request", self.kind.value, "refund")
+        if express:
+            self._require("start_refund", S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED)
+        elif self.kind is ReturnKind.REFUND_ONLY:
             self._require("start_refund", S.APPROVED)
         else:
-            # Picked up: an express refund (极速退款); inspected: the standard one.
-            self._require("start_refund", S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED, S.INSPECTED)
-        if self.kind is ReturnKind.EXCHANGE:
-            raise IllegalTransition("return_request", "exchange", "refund")
+            self._require("start_refund", S.INSPECTED)
         self.refund_id = refund_id
 
     def mark_refunded(self, refund_id: str, amount_fen: int, at: datetime) -> None:

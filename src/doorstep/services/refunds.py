@@ -53,7 +53,7 @@ def _ensure_refund(
     refund = Refund.request(
         svc.ids.new("F"), request.return_id, request.buyer_id, kind, goods, tax, svc.clock.now()
     )
-    request.start_refund(refund.refund_id)
+    request.start_refund(refund.refund_id, express=kind is RefundKind.EXPRESS)
     uow.refunds.add(refund)
     uow.returns.save(request)
     return refund

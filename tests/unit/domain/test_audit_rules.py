@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from doorstep.domain.audit import audit, legal_exclusion, return_deadline
 from doorstep.domain.catalog import Category
 from doorstep.domain.decision import Outcome, ReturnMethod, Verdict
 from doorstep.domain.order import OrderLine
+from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.domain.returns import Condition, Reason, ReturnKind, ReturnLine
 
 US = timedelta(microseconds=1)
@@ -272,3 +276,41 @@ def test_ship_within_caps_every_method(world) -> None:  # type: ignore[no-untype
     assert found.verdict is Verdict.INFO
     assert set(found.caps) == set(ReturnMethod)
     assert found.until == return_deadline(world.now, 7)
+
+
+# --- refund-only limits (issue 9 §4) ----------------------------------------------------------
+
+
+@given(
+    price=st.integers(0, 20_000),
+    trust=st.integers(0, 1000),
+    blocklisted=st.booleans(),
+    signed=st.booleans(),
+    reason=st.sampled_from(Reason),
+)
+def test_refund_only_is_approved_only_when_small_trusted_and_fitting(  # type: ignore[no-untyped-def]
+    world, price: int, trust: int, blocklisted: bool, signed: bool, reason: Reason
+) -> None:
+    limits = RefundOnlyLimits(instant_max_fen=5_000, min_trust=700)
+    ctx = world.input(
+        kind=ReturnKind.REFUND_ONLY,
+        unit_price_fen=price,
+        reason=reason,
+        photos=1,
+        signed_at=None if not signed else world.input().order.signed_at,
+    )
+    ctx = replace(
+        ctx,
+        buyer=replace(ctx.buyer, trust_score=trust, blocklisted=blocklisted),
+        refund_only=limits,
+    )
+    decision = audit(world.policy(disabled=("buyer_blocklist", "return_window")), ctx)
+    fits = not signed or reason is not Reason.NO_REASON
+    instant = price <= 5_000 and trust >= 700 and not blocklisted and fits
+    assert (decision.outcome is Outcome.APPROVE) is instant
+    assert decision.methods == ()
+
+
+def test_refund_only_limits_do_not_touch_other_kinds(world) -> None:  # type: ignore[no-untyped-def]
+    ctx = world.input(unit_price_fen=90_000)
+    assert all(f.rule != "refund_only_limits" for f in audit(world.policy(), ctx).findings)

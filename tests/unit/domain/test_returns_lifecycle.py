@@ -412,3 +412,37 @@ def test_refund_only_can_be_refunded_once_approved() -> None:
     r = request(S.APPROVED, ReturnKind.REFUND_ONLY)
     r.mark_refunded("RF1", 10_000, LATER)
     assert r.status is S.REFUNDED
+
+
+@pytest.mark.parametrize(
+    ("kind", "express", "allowed"),
+    [
+        (ReturnKind.REFUND, True, {S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED}),
+        (ReturnKind.REFUND, False, {S.INSPECTED}),
+        (ReturnKind.REFUND_ONLY, False, {S.APPROVED}),
+        (ReturnKind.REFUND_ONLY, True, set()),
+        (ReturnKind.EXCHANGE, False, set()),
+    ],
+)
+def test_a_refund_starts_only_where_money_is_owed(
+    kind: ReturnKind, express: bool, allowed: set[S]
+) -> None:
+    for status in S:
+        r = request(status, kind)
+        if status in allowed:
+            r.start_refund("RF1", express=express)
+            assert r.refund_id == "RF1" and r.status is status
+        else:
+            with pytest.raises(IllegalTransition):
+                r.start_refund("RF1", express=express)
+            assert r.refund_id is None
+
+
+def test_a_started_refund_cannot_be_withdrawn() -> None:
+    r = request(S.APPROVED, ReturnKind.REFUND_ONLY)
+    r.start_refund("RF1")
+    r.take_events()
+    with pytest.raises(Conflict) as raised:
+        r.cancel(LATER, "changed_mind")
+    assert raised.value.code == "refund_under_way" and raised.value.details == {"refund_id": "RF1"}
+    assert r.status is S.APPROVED and r.take_events() == []

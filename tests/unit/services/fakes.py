@@ -40,7 +40,7 @@ from doorstep.domain.calendar import DayInfo, DayKind
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.disruption import Disruption
-from doorstep.domain.errors import Conflict, InvalidInput
+from doorstep.domain.errors import Conflict, InvalidInput, StaleWrite
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
@@ -71,11 +71,7 @@ class ClosedUnitOfWork(RuntimeError):
 
 
 def _stale() -> Conflict:
-    return Conflict(
-        "stale_write",
-        "Someone else changed this at the same time; try again.",
-        "数据已被他人同时修改，请重试。",
-    )
+    return StaleWrite()
 
 
 def _copy(item: V) -> V:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.codec import from_doc, to_doc
 from doorstep.domain.disruption import Disruption
-from doorstep.domain.errors import Conflict
+from doorstep.domain.errors import StaleWrite
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.order import Order
 from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
@@ -162,11 +162,7 @@ class VersionedRepository(Generic[V]):
             .values(doc=to_doc(item), version=item.version + 1, **self._columns(item))
         )
         if result.rowcount != 1:
-            raise Conflict(
-                "stale_write",
-                "Someone else changed this at the same time; try again.",
-                "数据已被他人同时修改，请重试。",
-            )
+            raise StaleWrite()
         item.version += 1
         self.tracker.track(item)
 

@@ -1,0 +1,32 @@
+"""PostgreSQL's answer to transactions that wait on each other, as the domain's conflict.
+
+When two units of work lock the same rows in opposite orders, PostgreSQL aborts one of them
+(deadlock detected); under stricter isolation it may refuse a commit (serialization failure).
+Neither is a bug in the request: it lost a race and may be repeated, exactly what a stale
+write means. Translating them once here keeps every use case's losers on a 409 with a stable
+code instead of a driver exception.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
+
+from doorstep.domain.errors import StaleWrite
+
+# SQLSTATE codes of a lost race (PostgreSQL appendix A, class 40 and 55P03).
+_LOST_RACE = {
+    "40001": "serialization_failure",
+    "40P01": "deadlock_detected",
+    "55P03": "lock_not_available",
+}
+
+
+def lost_races_as_conflicts(engine: Engine) -> None:
+    """Make ``engine`` raise ``StaleWrite`` where PostgreSQL aborts a racing transaction."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(ctx: ExceptionContext) -> None:
+        state = getattr(ctx.original_exception, "sqlstate", None)
+        if state in _LOST_RACE:
+            raise StaleWrite(reason=_LOST_RACE[state]) from ctx.original_exception

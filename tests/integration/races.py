@@ -1,0 +1,241 @@
+"""Running many units of work at once, and the invariants checked in SQL afterwards.
+
+``race`` starts every call on its own thread behind one barrier, so they hit the database
+together; each call opens its own units of work through the services. ``violations`` reads
+the database (and the payment provider's ledger) and describes every broken invariant:
+
+- claims: units held by returns, exchanges and refund-only requests <= units bought, per line;
+- money: refunds <= what was paid, per order; one refund per return (its idempotency key); no
+  refund for a withdrawn or refused return; each refund and each return settled once; every
+  refunded return has its paid refund; the provider paid each key once, for that refund's
+  amount, and nothing without a refund;
+- capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
+  return waiting for pickup is on exactly one live visit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, text
+
+from doorstep.adapters.db import tables as t
+from doorstep.adapters.payments.local import LocalPayments
+from doorstep.domain.errors import Conflict
+from doorstep.services.ports import PaymentResult
+
+RACERS = 24  # at least 20 units of work at once, as issue 7 asks
+
+
+@dataclass
+class Tally:
+    """What a test session raced, for the closing figures."""
+
+    races: int = 0
+    racers: int = 0
+    violations: int = 0
+
+
+TALLY = Tally()
+
+
+@dataclass
+class Outcome:
+    """Who won a race, who lost it with a domain conflict, and anything else (a bug)."""
+
+    won: list[Any] = field(default_factory=list)
+    lost: list[Conflict] = field(default_factory=list)
+    other: list[BaseException] = field(default_factory=list)
+
+    @property
+    def codes(self) -> Counter[str]:
+        return Counter(c.code for c in self.lost)
+
+
+def race(calls: Sequence[Callable[[], Any]]) -> Outcome:
+    """Run every call at once on its own thread; losers must raise ``Conflict``."""
+    barrier = threading.Barrier(len(calls))
+    lock = threading.Lock()
+    out = Outcome()
+
+    def run(call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            result = call()
+        except Conflict as exc:
+            with lock:
+                out.lost.append(exc)
+        except BaseException as exc:  # anything else is what the race must never produce
+            with lock:
+                out.other.append(exc)
+        else:
+            with lock:
+                out.won.append(result)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=600)
+    assert not any(th.is_alive() for th in threads), "a racer hung"
+    TALLY.races += 1
+    TALLY.racers += len(calls)
+    assert out.other == [], [repr(e) for e in out.other]
+    return out
+
+
+class RecordingPayments(LocalPayments):
+    """The local provider, also keeping every call (key and amount) for the checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, int]] = []
+        self._log_lock = threading.Lock()
+
+    def refund(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        with self._log_lock:
+            self.log.append((idempotency_key, amount_fen))
+        return super().refund(idempotency_key, buyer_id, amount_fen, reference)
+
+    def log_for(self, return_id: str) -> list[tuple[str, int]]:
+        return [call for call in self.log if call[0] == f"refund:{return_id}"]
+
+
+# --- SQL per dialect: the aggregates keep their lines inside the JSON document ------------------
+
+_SQLITE = {
+    "claimed": """
+        SELECT r.order_id AS order_id, json_extract(l.value, '$.order_line_id') AS line_id,
+               SUM(json_extract(l.value, '$.quantity')) AS held
+        FROM returns r, json_each(r.doc, '$.lines') l
+        WHERE r.status NOT IN ('cancelled', 'rejected')
+        GROUP BY 1, 2""",
+    "bought": """
+        SELECT o.order_id AS order_id, json_extract(l.value, '$.line_id') AS line_id,
+               json_extract(l.value, '$.quantity') AS bought,
+               json_extract(l.value, '$.unit_price_fen') * json_extract(l.value, '$.quantity')
+                 + json_extract(l.value, '$.tax_fen') AS paid
+        FROM orders o, json_each(o.doc, '$.lines') l""",
+    "window_start": "substr(json_extract(a.doc, '$.slot.window.start'), 1, 5)",
+}
+_POSTGRES = {
+    "claimed": """
+        SELECT r.order_id AS order_id, l->>'order_line_id' AS line_id,
+               SUM((l->>'quantity')::int) AS held
+        FROM returns r CROSS JOIN LATERAL json_array_elements(r.doc->'lines') l
+        WHERE r.status NOT IN ('cancelled', 'rejected')
+        GROUP BY 1, 2""",
+    "bought": """
+        SELECT o.order_id AS order_id, l->>'line_id' AS line_id,
+               (l->>'quantity')::int AS bought,
+               (l->>'unit_price_fen')::bigint * (l->>'quantity')::int
+                 + (l->>'tax_fen')::bigint AS paid
+        FROM orders o CROSS JOIN LATERAL json_array_elements(o.doc->'lines') l""",
+    "window_start": "substr(a.doc->'slot'->'window'->>'start', 1, 5)",
+}
+
+# Visits that used or hold their window's capacity: live ones, and those that happened there
+# (completed, failed). The races move no failed visit, which would leave its old window used.
+_HOLDING = "('booked', 'assigned', 'arrived', 'completed', 'failed')"
+
+
+def _checks(sql: dict[str, str]) -> dict[str, str]:
+    claimed, bought = sql["claimed"], sql["bought"]
+    return {
+        "claimed more than bought": f"""
+            WITH claimed AS ({claimed}), bought AS ({bought})
+            SELECT c.order_id, c.line_id, c.held, b.bought FROM claimed c
+            LEFT JOIN bought b ON b.order_id = c.order_id AND b.line_id = c.line_id
+            WHERE b.bought IS NULL OR c.held > b.bought""",
+        "refunded more than paid": f"""
+            WITH bought AS ({bought}),
+                 paid AS (SELECT order_id, SUM(paid) AS paid FROM bought GROUP BY order_id),
+                 refunded AS (
+                   SELECT r.order_id, SUM(f.amount_fen) AS refunded
+                   FROM refunds f JOIN returns r ON r.return_id = f.return_id
+                   WHERE f.status <> 'failed' GROUP BY r.order_id)
+            SELECT x.order_id, x.refunded, p.paid FROM refunded x
+            JOIN paid p ON p.order_id = x.order_id WHERE x.refunded > p.paid""",
+        "several refunds for one return": """
+            SELECT return_id, COUNT(*) FROM refunds GROUP BY return_id HAVING COUNT(*) > 1""",
+        "refund for a withdrawn or refused return": """
+            SELECT f.refund_id, r.status FROM refunds f JOIN returns r ON r.return_id = f.return_id
+            WHERE r.status IN ('cancelled', 'rejected')""",
+        "settled twice": """
+            SELECT aggregate_id, name, COUNT(*) FROM events
+            WHERE name IN ('refund.succeeded', 'return.refunded')
+            GROUP BY aggregate_id, name HAVING COUNT(*) > 1""",
+        "refunded without a paid refund": """
+            SELECT r.return_id FROM returns r
+            LEFT JOIN refunds f ON f.return_id = r.return_id AND f.status = 'succeeded'
+            WHERE r.status = 'refunded' AND f.refund_id IS NULL""",
+        "booked differs from the visits holding the window": f"""
+            WITH holding AS (
+              SELECT a.adcode AS adcode, a.carrier_id AS carrier_id, a.day AS day,
+                     {sql["window_start"]} AS start, COUNT(*) AS n
+              FROM appointments a WHERE a.status IN {_HOLDING} GROUP BY 1, 2, 3, 4)
+            SELECT s.adcode, s.carrier_id, s.day, s.start, s.booked, s.capacity, h.n
+            FROM slot_capacity s LEFT JOIN holding h ON h.adcode = s.adcode
+              AND h.carrier_id = s.carrier_id AND h.day = s.day AND h.start = s.start
+            WHERE s.booked <> COALESCE(h.n, 0) OR s.booked > s.capacity
+            UNION ALL
+            SELECT h.adcode, h.carrier_id, h.day, h.start, NULL, NULL, h.n FROM holding h
+            WHERE NOT EXISTS (SELECT 1 FROM slot_capacity s WHERE s.adcode = h.adcode
+              AND s.carrier_id = h.carrier_id AND s.day = h.day AND s.start = h.start)""",
+    }
+
+
+def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
+    """Every broken invariant, described; the empty list when all hold."""
+    checks = _checks(_POSTGRES if engine.dialect.name == "postgresql" else _SQLITE)
+    found: list[str] = []
+    with engine.connect() as conn:
+        for name, sql in checks.items():
+            found += [f"{name}: {tuple(row)}" for row in conn.execute(text(sql))]
+        found += _waiting_returns(conn) + _ledger(conn, payments)
+        conn.rollback()
+    TALLY.violations += len(found)
+    return found
+
+
+def _waiting_returns(conn: Connection) -> list[str]:
+    a, r = t.appointments.c, t.returns.c
+    live = {
+        row.appointment_id: row.doc["return_ids"]
+        for row in conn.execute(
+            select(a.appointment_id, a.doc).where(a.status.in_(["booked", "assigned", "arrived"]))
+        )
+    }
+    on_visits = Counter(rid for rids in live.values() for rid in rids)
+    out = []
+    for row in conn.execute(select(r.return_id, r.doc).where(r.status == "awaiting_pickup")):
+        appt = row.doc["appointment_id"]
+        if appt not in live or row.return_id not in live[appt] or on_visits[row.return_id] != 1:
+            out.append(f"waiting return not on exactly one live visit: {row.return_id}")
+    return out
+
+
+def _ledger(conn: Connection, payments: RecordingPayments) -> list[str]:
+    refunds = {
+        row.idempotency_key: (row.amount_fen, row.status)
+        for row in conn.execute(text("SELECT idempotency_key, amount_fen, status FROM refunds"))
+    }
+    out = []
+    amounts: dict[str, set[int]] = {}
+    for key, amount in payments.log:
+        amounts.setdefault(key, set()).add(amount)
+    out += [f"one key asked for several amounts: {k} {a}" for k, a in amounts.items() if len(a) > 1]
+    for key, (_ref, amount) in payments.paid.items():
+        if key not in refunds:
+            out.append(f"paid without a refund: {key}")
+        elif refunds[key][0] != amount:
+            out.append(f"paid {amount} for a refund of {refunds[key][0]}: {key}")
+    succeeded = {k for k, (_a, status) in refunds.items() if status == "succeeded"}
+    out += [f"settled as paid, never paid: {k}" for k in succeeded - payments.paid.keys()]
+    return out
