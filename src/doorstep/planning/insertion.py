@@ -30,8 +30,8 @@ class Insertion:
     extra_travel_s: int
 
 
-Reach = Callable[[Location, Sequence[Location]], tuple[Sequence[int], Sequence[int]]]
-"""Travel seconds from each of ``points`` to ``u`` and from ``u`` to each of them."""
+Reach = Callable[[Location, int, int], tuple[Sequence[int], Sequence[int]]]
+"""Travel seconds from route nodes ``lo..hi`` (inclusive) to ``u``, and from ``u`` to them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,14 +167,13 @@ class RouteSlack:
             feasible=feasible,
         )
 
-    def reach_by_network(
-        self, u: Location, points: Sequence[Location]
-    ) -> tuple[list[int], list[int]]:
+    def reach_by_network(self, u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
         """Candidate travel read from the slack's own network (it must contain ``u``)."""
         if self.network is None:
             raise ValueError("this slack has no network; pass reach= to best_insertion")
         rows, index = self.network.duration_rows(), self.network.index
         ui = index[u]
+        points = self.points[lo : hi + 1]
         return [rows[index[p]][ui] for p in points], [rows[ui][index[p]] for p in points]
 
 
@@ -205,9 +204,7 @@ def best_insertion(
     if lo > hi:
         return None
     upto = min(hi + 2, len(depart) - 1)
-    to_u, from_u = (reach or slack.reach_by_network)(
-        candidate.location, slack.points[lo : upto + 1]
-    )
+    to_u, from_u = (reach or slack.reach_by_network)(candidate.location, lo, upto)
     rest = courier.rest
     best: Insertion | None = None
     stops_upto = slack.stops_upto

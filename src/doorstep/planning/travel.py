@@ -41,6 +41,12 @@ class TravelTimes(Protocol):
         """Return durations (s) and distances for every ordered pair of `locations`."""
         ...
 
+    def between(
+        self, origin: Location, points: Sequence[Location], depart_second: int
+    ) -> tuple[list[int], list[int]]:
+        """Seconds from each of `points` to `origin`, and from `origin` to each: O(points)."""
+        ...
+
 
 @dataclass(frozen=True)
 class CitySpeeds:
@@ -107,6 +113,24 @@ class HaversineTravel:
         durations = np.rint(road_m / metres_per_s).astype(np.int64)
         return TravelMatrix(durations=durations, distances=distances)
 
+    def between(
+        self, origin: Location, points: Sequence[Location], depart_second: int
+    ) -> tuple[list[int], list[int]]:
+        """One row of `matrix` (the great circle is symmetric, so both ways are equal)."""
+        if not points:
+            return [], []
+        lat0, lon0 = np.radians(origin[0]), np.radians(origin[1])
+        coords = np.radians(np.asarray(points, dtype=np.float64))
+        dlat = coords[:, 0] - lat0
+        dlon = coords[:, 1] - lon0
+        a = np.sin(dlat / 2) ** 2 + np.cos(coords[:, 0]) * np.cos(lat0) * np.sin(dlon / 2) ** 2
+        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+        metres_per_s = self.speeds.kmh_at(depart_second) / 3.6
+        seconds: list[int] = (
+            np.rint(metres * self.detour_factor / metres_per_s).astype(np.int64).tolist()
+        )
+        return seconds, list(seconds)
+
 
 @dataclass(frozen=True, eq=False)
 class MatrixTravel:
@@ -138,3 +162,14 @@ class MatrixTravel:
             raise ValueError(f"location {exc.args[0]!r} is not in the travel matrix") from None
         pick = np.ix_(rows, rows)
         return TravelMatrix(self.durations[pick], self.distances[pick])
+
+    def between(
+        self, origin: Location, points: Sequence[Location], depart_second: int
+    ) -> tuple[list[int], list[int]]:
+        """The origin's column and row, restricted to `points`."""
+        try:
+            o = self._index[origin]
+            rows = [self._index[p] for p in points]
+        except KeyError as exc:
+            raise ValueError(f"location {exc.args[0]!r} is not in the travel matrix") from None
+        return self.durations[rows, o].tolist(), self.durations[o, rows].tolist()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
+from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
@@ -102,7 +103,9 @@ def pickup_options(
             slots = [s for s in slots if s.slot.starts_at <= offer.until]
         joinable = tuple(
             a
-            for a in uow.appointments.active_for_buyer(buyer_id)
+            for a in uow.appointments.active_for_buyer(
+                buyer_id, request.address.adcode, local(now).date()
+            )
             if a.address.same_place(request.address)
             and a.appointment_id != request.appointment_id
             and now < a.slot.ends_at

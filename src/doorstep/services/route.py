@@ -173,12 +173,16 @@ def route_stop(uow: UnitOfWork, area: ServiceArea, appt: Appointment) -> RouteSt
     )
 
 
-def reach_by(travel: TravelTimes) -> Reach:
-    """Candidate travel priced like the stored legs, for just the points asked about."""
+def reach_along(travel: TravelTimes, slack: RouteSlack) -> Reach:
+    """Candidate travel to and from a route's nodes, priced like the stored legs: one
+    vector per candidate location for the whole route, sliced for each window."""
+    memo: dict[Location, tuple[list[int], list[int]]] = {}
 
-    def reach(u: Location, points: Sequence[Location]) -> tuple[list[int], list[int]]:
-        durations = travel.matrix([u, *points], PRICE_AT_S).durations
-        return durations[1:, 0].tolist(), durations[0, 1:].tolist()
+    def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
+        found = memo.get(u)
+        if found is None:
+            found = memo[u] = travel.between(u, slack.points, PRICE_AT_S)
+        return found[0][lo : hi + 1], found[1][lo : hi + 1]
 
     return reach
 
@@ -302,7 +306,7 @@ def options(
     """Load the carrier's routes for ``days`` once; the returned function lists, cheapest
     first, the routes that can take a stop on a day with every promise still kept."""
     routes = cache.routes(uow, carrier_id, [(c.courier_id, d) for c in couriers for d in days])
-    reach = reach_by(travel)
+    reaches: dict[int, Reach] = {}
 
     def on(day: date, stop: Stop) -> list[Option]:
         found = []
@@ -311,6 +315,9 @@ def options(
             route = routes[route_id(c.courier_id, day)]
             courier = planner_courier(c, day, route)
             slack = cache.slack(route, courier, depot_of(c), start)
+            reach = reaches.get(id(slack))
+            if reach is None:
+                reach = reaches[id(slack)] = reach_along(travel, slack)
             insertion = best_insertion(slack, stop, reach)
             if insertion is not None:
                 found.append(Option(c, route, insertion))
@@ -340,7 +347,7 @@ def put_on_route(
         cache.remember(fresh)
         courier = planner_courier(c, route.day, fresh)
         slack = cache.slack(fresh, courier, depot_of(c), start_second(route.day, now))
-        found = best_insertion(slack, planner_stop(stop), reach_by(travel))
+        found = best_insertion(slack, planner_stop(stop), reach_along(travel, slack))
         if found is None:
             raise Contention()
         route, position = fresh, found.position

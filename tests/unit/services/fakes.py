@@ -308,8 +308,17 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
 class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
     key_name = "appointment_id"
 
-    def active_for_buyer(self, buyer_id: str) -> list[Appointment]:
-        return [a for a in self._all() if a.buyer_id == buyer_id and a.status in ACTIVE]
+    def active_for_buyer(
+        self, buyer_id: str, adcode: str | None = None, from_day: date | None = None
+    ) -> list[Appointment]:
+        return [
+            a
+            for a in self._all()
+            if a.buyer_id == buyer_id
+            and a.status in ACTIVE
+            and adcode in (None, a.slot.adcode)
+            and (from_day is None or a.slot.day >= from_day)
+        ]
 
     def for_courier(self, courier_id: str, day: date) -> list[Appointment]:
         return [a for a in self._all() if a.courier_id == courier_id and a.slot.day == day]

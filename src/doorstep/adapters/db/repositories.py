@@ -203,11 +203,17 @@ class AppointmentRepo(VersionedRepository[Appointment]):
             "status": item.status.value,
         }
 
-    def active_for_buyer(self, buyer_id: str) -> list[Appointment]:
-        return self._query(
-            t.appointments.c.buyer_id == buyer_id,
-            t.appointments.c.status.in_([s.value for s in ACTIVE]),
-        )
+    def active_for_buyer(
+        self, buyer_id: str, adcode: str | None = None, from_day: date | None = None
+    ) -> list[Appointment]:
+        """Open visits of a buyer, optionally only in one area from a day on."""
+        c = t.appointments.c
+        where = [c.buyer_id == buyer_id, c.status.in_([s.value for s in ACTIVE])]
+        if adcode is not None:
+            where.append(c.adcode == adcode)
+        if from_day is not None:
+            where.append(c.day >= from_day)
+        return self._query(*where)
 
     def for_courier(self, courier_id: str, day: date) -> list[Appointment]:
         return self._query(t.appointments.c.courier_id == courier_id, t.appointments.c.day == day)
