@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
-from doorstep.domain.errors import Conflict, InvalidInput, NotFound
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
 from doorstep.domain.fleet import Courier as FleetCourier
 from doorstep.domain.pickup import Appointment, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
@@ -119,7 +119,7 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
     for _ in range(BOOKING_ATTEMPTS - 1):
         try:
             return _book(svc, buyer_id, return_id, choice)
-        except Contention:
+        except (Contention, StaleWrite):
             continue
     return _book(svc, buyer_id, return_id, choice)
 
@@ -197,7 +197,7 @@ def reschedule_pickup(
     for _ in range(BOOKING_ATTEMPTS - 1):
         try:
             return _reschedule(svc, buyer_id, appointment_id, choice, reason)
-        except Contention:
+        except (Contention, StaleWrite):
             continue
     return _reschedule(svc, buyer_id, appointment_id, choice, reason)
 
@@ -217,13 +217,19 @@ def _reschedule(
             raise Conflict("same_slot", "That is already the booked window.", "已预约该时段。")
         moved = replace(appt, slot=slot)
         seat = _seat(svc, uow, area, moved, now)
-        if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
-            raise _gone(svc, uow, area, requests[0], slot, now, full=True)
-        failed_before = appt.status.value == "failed"
+        capacity = effective_capacity(uow, svc.calendar, area, template, slot)
+        # A failed attempt used its window: nothing to give back. Rows are locked in key
+        # order (slots, then routes) so that two moves in opposite directions never wait on
+        # each other; a release undone by a refused take is rolled back with the rest.
+        give_back = [] if appt.status.value == "failed" else [appt.slot]
+        for counted in sorted([slot, *give_back], key=lambda s: s.key):
+            if counted != slot:
+                uow.slots.release(counted)
+            elif not uow.slots.take(slot, capacity):
+                raise _gone(svc, uow, area, requests[0], slot, now, full=True)
+        _lock_routes(uow, appt, seat)
         take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
-        old = appt.reschedule(slot, now, reason)
-        if not failed_before:
-            uow.slots.release(old)  # a failed attempt used its window; nothing to give back
+        appt.reschedule(slot, now, reason)
         _take_seat(svc, uow, area, appt, seat, now)
         for request in requests:
             request.schedule_pickup(appt.appointment_id, now)
@@ -251,6 +257,18 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
         uow.appointments.save(appt)
         uow.commit()
         return appt
+
+
+def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:
+    """Lock the visit's current route and its new one in key order."""
+    keys = set()
+    if appt.courier_id is not None:
+        keys.add((appt.courier_id, appt.slot.carrier_id, appt.slot.day))
+    if seat.option is not None:
+        route = seat.option.route
+        keys.add((seat.option.courier.courier_id, route.carrier_id, route.day))
+    for courier_id, carrier_id, day in sorted(keys, key=lambda k: route_id(k[0], k[2])):
+        uow.routes.lock(courier_id, carrier_id, day)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.repositories import Tracker
-from doorstep.domain.errors import Conflict
+from doorstep.domain.errors import StaleWrite
 from doorstep.domain.route import CourierRoute, RouteStop, StopState, route_id
 
 DOC_VERSION = 1
@@ -142,11 +142,7 @@ class RouteRepo:
                 .values(**values)
             )
             if result.rowcount != 1:
-                raise Conflict(
-                    "stale_write",
-                    "Someone else changed this at the same time; try again.",
-                    "数据已被他人同时修改，请重试。",
-                )
+                raise StaleWrite(route_id=route.route_id)
         route.version += 1
         self.tracker.track(route)
 
