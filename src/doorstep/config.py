@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     refund_only_min_trust: int = Field(700, ge=0, le=1000)
     booking_horizon_days: int = Field(3, ge=1, le=14)
     booking_close_before_end_minutes: int = Field(120, ge=0, le=24 * 60)
-    booking_same_day_until: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    booking_same_day_until: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
     warehouse_id: str = "wh-sh-bonded"
     # None: Secure session cookies over https and in production; set to force either way

@@ -5,12 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ADCODE = re.compile(r"^[1-8]\d{5}$")
-
-
-def is_adcode(value: str) -> bool:
-    """True for a well-formed 6-digit division code."""
-    return bool(_ADCODE.match(value))
+# Re-exported: the codes' ASCII-only patterns live with the other input bounds.
+from doorstep.domain.bounds import is_adcode as is_adcode
 
 
 @dataclass(frozen=True)

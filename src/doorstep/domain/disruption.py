@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from doorstep.domain import bounds
 from doorstep.domain.address import is_adcode
 from doorstep.domain.errors import InvalidInput
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.pickup import SlotRef
+
+MAX_LENGTH = timedelta(days=31)
+"""Longest single disruption: a holiday peak; longer ones are declared again when known."""
+MAX_AHEAD = timedelta(days=366)
+"""Latest start: next year's peaks can be planned, nothing beyond."""
+MAX_BEHIND = timedelta(days=7)
+"""Earliest start: a storm under way since last week can still be recorded."""
 
 
 class DisruptionKind(StrEnum):
@@ -74,6 +82,8 @@ class Disruption(EventRecorder):
         at: datetime,
         by: str,
     ) -> Disruption:
+        """Declare at ``at``; the range must lie within a sane horizon around it."""
+        _check_horizon(starts_at, ends_at, at)
         d = cls(
             disruption_id,
             kind,
@@ -126,6 +136,26 @@ class Disruption(EventRecorder):
             self.record(
                 Event("disruption.lifted", "disruption", self.disruption_id, at, {"by": by})
             )
+
+
+def _check_horizon(starts_at: datetime, ends_at: datetime, at: datetime) -> None:
+    # Each covered day and window is rewritten when declaring: the range bounds that work too.
+    bounds.check_in_calendar("starts_at", starts_at)
+    bounds.check_in_calendar("ends_at", ends_at)
+    if starts_at < at - MAX_BEHIND or starts_at > at + MAX_AHEAD:
+        raise bounds.out_of_range(
+            "starts_at",
+            "must be at most 7 days ago and at most a year ahead.",
+            "须在过去 7 天至未来一年之内。",
+        )
+    if ends_at <= at:
+        raise bounds.out_of_range("ends_at", "must be in the future.", "须晚于当前时间。")
+    if ends_at - starts_at > MAX_LENGTH:
+        raise bounds.out_of_range(
+            "ends_at",
+            "a disruption lasts at most 31 days; declare a longer one in parts.",
+            "单次运力中断最长 31 天，更长的请分段登记。",
+        )
 
 
 def disrupted_pct(slot: SlotRef, disruptions: Iterable[Disruption]) -> int:

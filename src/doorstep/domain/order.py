@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from doorstep.domain import bounds
 from doorstep.domain.address import Address
 
 
@@ -70,6 +71,33 @@ class Order:
                 raise ValueError("order times must be timezone-aware")
         if len({line.line_id for line in self.lines}) != len(self.lines):
             raise ValueError("order line ids must be unique")
+
+    def check_times(self, now: datetime) -> None:
+        """Refuse times that cannot be true at ``now``: in the future, out of order, out of range.
+
+        Checked when an order comes in (partner import), not when one is read: what is stored
+        was checked, and a read must never fail on it.
+        """
+        stamps = {
+            "placed_at": self.placed_at,
+            "customs_released_at": self.customs_released_at,
+            "signed_at": self.signed_at,
+        }
+        for field_name, moment in stamps.items():
+            if moment is not None:
+                bounds.check_in_calendar(field_name, moment)
+                bounds.check_not_after(field_name, moment, now)
+        if self.customs_released_at is not None:
+            bounds.check_not_before(
+                "customs_released_at", self.customs_released_at, "placed_at", self.placed_at
+            )
+        if self.signed_at is not None:
+            # Goods are signed for after they were bought and, if imported, after customs.
+            bounds.check_not_before("signed_at", self.signed_at, "placed_at", self.placed_at)
+            if self.customs_released_at is not None:
+                bounds.check_not_before(
+                    "signed_at", self.signed_at, "customs_released_at", self.customs_released_at
+                )
 
     def line(self, line_id: str) -> OrderLine | None:
         return next((line for line in self.lines if line.line_id == line_id), None)

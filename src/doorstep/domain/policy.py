@@ -62,6 +62,10 @@ _INT_PARAMS = {
     "days": (1, 90),
 }
 
+# List parameters name categories or reasons: a few dozen short codes at most.
+_MAX_LIST = 50
+_MAX_ITEM = 64
+
 
 @dataclass(frozen=True)
 class RuleConfig:
@@ -150,6 +154,16 @@ def validate_rule(rule: RuleConfig) -> None:
                 "policy_param_type",
                 f"{rule.code}.{name} must be a {expected.__name__}.",
                 f"{rule.code}.{name} 类型应为 {expected.__name__}。",
+                rule=rule.code,
+                param=name,
+            )
+        if isinstance(value, list) and (
+            len(value) > _MAX_LIST or any(len(v) > _MAX_ITEM for v in value)
+        ):
+            raise InvalidInput(
+                "policy_param_too_long",
+                f"{rule.code}.{name} takes at most {_MAX_LIST} entries of {_MAX_ITEM} characters.",
+                f"{rule.code}.{name} 最多 {_MAX_LIST} 项，每项最多 {_MAX_ITEM} 个字符。",
                 rule=rule.code,
                 param=name,
             )

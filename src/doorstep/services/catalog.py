@@ -49,10 +49,12 @@ def import_products(svc: Services, products: Iterable[Product], shop_id: str | N
 
 
 def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -> int:
-    """Upsert orders; every SKU and buyer must already be known."""
+    """Upsert orders; every SKU and buyer must already be known, every time plausible."""
     count = 0
+    now = svc.clock.now()
     with svc.uow() as uow:
         for order in orders:
+            order.check_times(now)
             existing_order = uow.orders.get(order.order_id)
             _check_shop(
                 shop_id,

@@ -44,7 +44,7 @@ def create_app(wired: App) -> FastAPI:
     api.state.doorstep = wired
     errors.install(api)
     for module in (auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos):
-        api.include_router(module.router)
+        api.include_router(module.router, responses=errors.RESPONSES)
 
     # Liveness must not depend on the database: a slow or restarting database would otherwise
     # get every process killed by its supervisor. async: no thread hop for a constant answer.

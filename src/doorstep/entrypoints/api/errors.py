@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doorstep.domain.errors import DomainError, ErrorKind, InvalidInput
+from doorstep.entrypoints.api.schemas import ErrorOut
 
 STATUS = {
     ErrorKind.INVALID: 422,
@@ -37,6 +38,15 @@ _HTTP_TEXT = {
 }
 
 log = structlog.get_logger("doorstep.api")
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": ErrorOut,
+        "description": "Refused: `code` says why, `message` in English and Chinese, "
+        "`details` what it concerns (for 422 validation errors, the fields).",
+    }
+}
+"""What every operation may answer besides success, as the OpenAPI document publishes it."""
 
 
 @contextmanager

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
+from doorstep.domain import bounds
 from doorstep.domain.catalog import Category
 from doorstep.domain.decision import Outcome, ReturnMethod, Verdict
 from doorstep.domain.disruption import DisruptionKind
@@ -15,12 +24,49 @@ from doorstep.domain.pickup import FailureReason
 from doorstep.domain.returns import Grade, Reason, ReturnKind
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Adcode = Annotated[str, StringConstraints(pattern=r"^[1-8]\d{5}$")]
+# Codes: ASCII digits only ([0-9], never \d, which also matches e.g. Arabic-Indic digits).
+Adcode = Annotated[str, StringConstraints(pattern=bounds.ADCODE_PATTERN)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?\d{7,15}$")]
+Phone = Annotated[str, StringConstraints(pattern=bounds.PHONE_PATTERN)]
+PickupCode = Annotated[str, StringConstraints(pattern=bounds.PICKUP_CODE_PATTERN)]
+Waybill = Annotated[str, StringConstraints(pattern=bounds.WAYBILL_PATTERN)]
 Fen = Annotated[int, Field(ge=0, le=10**11)]
 Count = Annotated[int, Field(ge=1, le=10_000)]
+
+
+def _in_calendar(moment: datetime) -> datetime:
+    if not bounds.in_calendar(moment):
+        raise ValueError("must be between the years 2000 and 2099")
+    return moment
+
+
+def _day_in_calendar(day: date) -> date:
+    if not bounds.day_in_calendar(day):
+        raise ValueError("must be between the years 2000 and 2099")
+    return day
+
+
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a time of day on the Shanghai wall clock, without an offset")
+    return value
+
+
+_WALL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    "description": "Time of day on the Asia/Shanghai wall clock (UTC+8), HH:MM[:SS], no offset.",
+    "examples": ["10:00:00"],
+}
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
+"""An instant with its offset, in the years 2000–2099."""
+Day = Annotated[date, AfterValidator(_day_in_calendar)]
+"""A calendar day in the years 2000–2099."""
+WallTime = Annotated[time, AfterValidator(_wall_clock), WithJsonSchema(_WALL_TIME_SCHEMA)]
+"""A window's start or end: local time of day. OpenAPI's ``format: time`` would demand an
+offset (RFC 3339 full-time), which a recurring wall-clock window does not have."""
 
 
 class In(BaseModel):
@@ -29,6 +75,19 @@ class In(BaseModel):
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class MessageOut(Out):
+    en: str
+    zh: str
+
+
+class ErrorOut(Out):
+    """Every refusal: a stable code, the message in English and Chinese, and what it concerns."""
+
+    code: str
+    message: MessageOut
+    details: Any = None
 
 
 # --- auth ------------------------------------------------------------------------------
@@ -158,7 +217,7 @@ class SelfSendIn(In):
 
 
 class ShipmentIn(In):
-    waybill_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{6,32}$")]
+    waybill_no: Waybill
     carrier_id: Id
 
 
@@ -168,6 +227,25 @@ class EventOut(Out):
     data: dict[str, Any]
 
 
+SkuQuantities = Annotated[
+    list[tuple[str, int]],
+    # Published without ``prefixItems``: some OpenAPI 3.1 tools (schemathesis's response
+    # check among them) misread it; the pairs are still described exactly enough.
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 2,
+                "items": {"type": ["string", "integer"]},
+            },
+            "description": "[sku, quantity] pairs",
+        }
+    ),
+]
+
+
 class ReceiptOut(Out):
     return_id: str
     receipt_code: str
@@ -175,7 +253,7 @@ class ReceiptOut(Out):
     carrier_id: str
     picked_up_at: datetime
     courier_id: str
-    items: list[tuple[str, int]]
+    items: SkuQuantities
     inspection_result: str
     checklist: dict[str, bool]
     photo_ids: list[str]
@@ -195,8 +273,8 @@ class PrecheckOut(Out):
 class SlotOut(Out):
     carrier_id: str
     day: date
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
     capacity: int
     remaining: int
     closes_at: datetime
@@ -211,8 +289,8 @@ class AppointmentOut(Out):
     status: str
     carrier_id: str
     day: date
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
     return_ids: list[str]
     courier_id: str | None
     eta: datetime | None = None
@@ -231,8 +309,8 @@ class PickupOptionsOut(Out):
 
 class BookIn(In):
     carrier_id: Id
-    day: date
-    start: time
+    day: Day
+    start: WallTime
 
 
 class JoinIn(In):
@@ -242,7 +320,9 @@ class JoinIn(In):
 # --- courier ---------------------------------------------------------------------------
 class InspectionIn(In):
     return_id: Id
-    checklist: dict[Annotated[str, StringConstraints(max_length=40)], bool]
+    checklist: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=40)], bool], Field(max_length=30)
+    ]
     photo_ids: Annotated[list[Id], Field(min_length=1, max_length=10)]
     verified_weight_g: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     note: Text = ""
@@ -255,7 +335,7 @@ class InspectionOut(Out):
 
 
 class PickUpIn(In):
-    pickup_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    pickup_code: PickupCode
 
 
 class FailIn(In):
@@ -271,10 +351,18 @@ class GradeIn(In):
 
 
 # --- ops -------------------------------------------------------------------------------
+ParamValue = (
+    Annotated[int, Field(ge=-(10**12), le=10**12)]
+    | Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=50)]
+)
+
+
 class RuleIn(In):
     code: Id
     enabled: bool = True
-    params: dict[Annotated[str, StringConstraints(max_length=64)], Any] = {}
+    params: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=64)], ParamValue], Field(max_length=20)
+    ] = {}
 
 
 class PolicyIn(In):
@@ -296,8 +384,8 @@ class ReviewIn(In):
 
 
 class WindowIn(In):
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
 
 
 class TemplateIn(In):
@@ -357,11 +445,11 @@ class OrderIn(In):
     buyer_id: Id
     shop_id: Id
     channel: Channel
-    placed_at: datetime
+    placed_at: Moment
     shipping_address: AddressIn
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
-    signed_at: datetime | None = None
-    customs_released_at: datetime | None = None
+    signed_at: Moment | None = None
+    customs_released_at: Moment | None = None
     declaration_no: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
@@ -388,8 +476,8 @@ class PhotoOut(Out):
 class DisruptionIn(In):
     kind: DisruptionKind
     adcodes: Annotated[list[Adcode], Field(min_length=1, max_length=50)]
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     capacity_pct: Annotated[int, Field(ge=0, le=100)] = 0
     reason_en: ShortText
     reason_zh: ShortText

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from doorstep.domain.errors import DomainError
@@ -20,7 +20,7 @@ AnyPost = Annotated[Web, Depends(action())]
 
 
 @router.get("/login")
-def login_form(web: Anyone, next: str = "") -> Response:
+def login_form(web: Anyone, next: Annotated[str, Query(max_length=500)] = "") -> Response:
     """The sign-in form; signed-in visitors go straight to their home page."""
     if web.actor is not None and web.actor.role.value in HOME:
         return see_other(web, HOME[web.actor.role.value])
@@ -65,7 +65,11 @@ def partner(web: Anyone) -> Response:
 
 
 @router.get("/lang")
-def switch_language(request: Request, to: str = "zh_CN", next: str = "/") -> Response:
+def switch_language(
+    request: Request,
+    to: Annotated[str, Query(max_length=10)] = "zh_CN",
+    next: Annotated[str, Query(max_length=500)] = "/",
+) -> Response:
     """Remember the chosen language and go back to the page the switch was on."""
     web = web_context(request)
     if to in LANGS:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from doorstep.domain import bounds
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.domain.policy import RULE_DEFAULTS, Policy, RuleConfig
 from doorstep.entrypoints.web import queries
+from doorstep.entrypoints.web.forms import PathId
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, policies, returns
@@ -45,7 +47,7 @@ def queue(web: OpsPage) -> Response:
 @router.post("/console/reviews/{return_id}")
 def review(
     web: OpsPost,
-    return_id: str,
+    return_id: PathId,
     decision: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -107,7 +109,9 @@ def policy_page(
 
 
 @router.get("/console/policy")
-def show_policy(web: OpsPage, saved: int | None = None) -> Response:
+def show_policy(
+    web: OpsPage, saved: Annotated[int | None, Query(ge=1, le=1_000_000)] = None
+) -> Response:
     notice = web._("Saved as version %(v)s.") % {"v": saved} if saved else None
     return policy_page(web, notice=notice)
 
@@ -116,16 +120,15 @@ def _param(rule: str, name: str, raw: str) -> Any:
     default = RULE_DEFAULTS[rule][name]
     if isinstance(default, list):
         return [part.strip() for part in raw.replace("，", ",").split(",") if part.strip()]
-    try:
-        return int(raw.strip())
-    except ValueError:
+    if not bounds.is_whole_number(raw.strip()):
         raise InvalidInput(
             "policy_param_type",
-            f"{rule}.{name} must be a whole number.",
-            f"{rule}.{name} 必须是整数。",
+            f"{rule}.{name} must be a whole number (digits 0-9).",
+            f"{rule}.{name} 必须是整数（数字 0-9）。",
             rule=rule,
             param=name,
-        ) from None
+        )
+    return int(raw.strip())
 
 
 def _rules_from(form: dict[str, Any]) -> tuple[RuleConfig, ...]:

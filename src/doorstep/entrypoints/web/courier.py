@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
+from doorstep.domain import bounds
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.domain.pickup import FailureReason
 from doorstep.entrypoints.web import labels, queries
-from doorstep.entrypoints.web.forms import optional_int, read_upload
+from doorstep.entrypoints.web.forms import PathId, optional_int, read_upload
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import courier, photos
@@ -57,12 +58,13 @@ def today(web: CourierPage) -> Response:
 
 def _done(web: Web, appointment_id: str, exc: DomainError | None) -> Response:
     if exc is not None:
-        return tasks_page(web, error=web.error_text(exc), status=409)
+        status = 422 if isinstance(exc, InvalidInput) else 409
+        return tasks_page(web, error=web.error_text(exc), status=status)
     return see_other(web, f"/courier#v-{appointment_id}")
 
 
 @router.post("/courier/visits/{appointment_id}/arrive")
-def arrive(web: CourierPost, appointment_id: str) -> Response:
+def arrive(web: CourierPost, appointment_id: PathId) -> Response:
     try:
         courier.arrive(web.app.services, web.actor_id, appointment_id)
     except DomainError as exc:
@@ -73,7 +75,7 @@ def arrive(web: CourierPost, appointment_id: str) -> Response:
 @router.post("/courier/visits/{appointment_id}/inspect")
 def inspect(
     web: CourierPost,
-    appointment_id: str,
+    appointment_id: PathId,
     return_id: Annotated[str, Form(max_length=64)] = "",
     weight_g: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
@@ -136,11 +138,18 @@ def inspect(
 
 @router.post("/courier/visits/{appointment_id}/pickup")
 def pick_up(
-    web: CourierPost, appointment_id: str, pickup_code: Annotated[str, Form(max_length=12)] = ""
+    web: CourierPost, appointment_id: PathId, pickup_code: Annotated[str, Form(max_length=12)] = ""
 ) -> Response:
     """The buyer's code matches: the parcel leaves with a waybill, shown on the page."""
     try:
-        courier.pick_up(web.app.services, web.actor_id, appointment_id, pickup_code.strip())
+        code = pickup_code.strip()
+        if not bounds.is_pickup_code(code):
+            raise InvalidInput(
+                "pickup_code_format",
+                "The pickup code is 6 digits (0-9).",
+                "取件码为 6 位数字（0-9）。",
+            )
+        courier.pick_up(web.app.services, web.actor_id, appointment_id, code)
     except DomainError as exc:
         return _done(web, appointment_id, exc)
     return _done(web, appointment_id, None)
@@ -149,7 +158,7 @@ def pick_up(
 @router.post("/courier/visits/{appointment_id}/fail")
 def fail(
     web: CourierPost,
-    appointment_id: str,
+    appointment_id: PathId,
     reason: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:

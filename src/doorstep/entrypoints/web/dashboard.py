@@ -15,6 +15,7 @@ from doorstep.domain.identity import Role
 from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import ReturnStatus
 from doorstep.entrypoints.web import charts, labels
+from doorstep.entrypoints.web.forms import QueryText
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
 from doorstep.services.context import Services
@@ -96,7 +97,7 @@ def figures(svc: Services) -> Figures:
 
 
 @router.get("/console/dashboard")
-def dashboard(web: OpsPage, adcode: str = "") -> Response:
+def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
     """Four plots as inline SVG; the area for tomorrow's bookings defaults to the busiest."""
     data = figures(web.app.services)
     if adcode not in data.slots:

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Annotated
 
-from fastapi import UploadFile
+from fastapi import Path, Query, UploadFile
 
+from doorstep.domain import bounds
 from doorstep.domain.errors import InvalidInput, TooLarge
 from doorstep.services.pickup import SlotChoice
 
+# Ids in page addresses and search boxes: as long as any id doorstep issues, no longer.
+PathId = Annotated[str, Path(max_length=64)]
+QueryText = Annotated[str, Query(max_length=64)]
+
 
 def to_int(value: str | None, field: str, *, low: int, high: int) -> int:
-    """A whole number in [low, high] from a text field."""
-    try:
-        number = int((value or "").strip())
-    except ValueError:
+    """A whole number in [low, high] from a text field, in ASCII digits."""
+    text = (value or "").strip()
+    if not bounds.is_whole_number(text):
+        # int() alone would also take "١٢" or "1_0".
         raise InvalidInput(
             "not_a_number",
-            f"{field}: enter a whole number.",
-            f"{field}：请输入整数。",
+            f"{field}: enter a whole number (digits 0-9).",
+            f"{field}：请输入整数（数字 0-9）。",
             field=field,
-        ) from None
+        )
+    number = int(text)
     if not low <= number <= high:
         raise InvalidInput(
             "number_out_of_range",
@@ -41,14 +48,15 @@ def slot_value(carrier_id: str, day: date, start: time) -> str:
 
 
 def parse_slot(value: str) -> SlotChoice:
-    """The window a slot radio button named."""
+    """The window a slot radio button named (a day in the years 2000-2099, a wall-clock time)."""
     try:
-        carrier_id, day, start = value.split("|")
-        return SlotChoice(carrier_id, date.fromisoformat(day), time.fromisoformat(start))
+        carrier_id, day_text, start_text = value.split("|")
+        day, start = date.fromisoformat(day_text), time.fromisoformat(start_text)
     except ValueError:
-        raise InvalidInput(
-            "slot_choice_invalid", "Choose a pickup window.", "请选择一个上门时段。"
-        ) from None
+        day = None
+    if day is None or not bounds.day_in_calendar(day) or start.tzinfo is not None:
+        raise InvalidInput("slot_choice_invalid", "Choose a pickup window.", "请选择一个上门时段。")
+    return SlotChoice(carrier_id, day, start)
 
 
 def read_upload(upload: UploadFile | None, limit: int) -> bytes | None:

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
+from doorstep.domain import bounds
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.events import Event
 from doorstep.domain.identity import Role
 from doorstep.domain.returns import CANCELLABLE, Condition, Reason, ReturnKind, ReturnRequest
 from doorstep.entrypoints.web import labels, queries
-from doorstep.entrypoints.web.forms import read_upload, to_int
+from doorstep.entrypoints.web.forms import PathId, QueryText, read_upload, to_int
 from doorstep.entrypoints.web.i18n import money, when
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
@@ -47,7 +48,9 @@ def home(web: BuyerPage) -> Response:
 
 
 @router.get("/portal/precheck")
-def precheck(web: BuyerPage, sku: str = "", adcode: str = "", order_id: str = "") -> Response:
+def precheck(
+    web: BuyerPage, sku: QueryText = "", adcode: QueryText = "", order_id: QueryText = ""
+) -> Response:
     """Does door pickup work for this SKU at this district, until when, and why (not)."""
     svc = web.app.services
     result, error = None, None
@@ -106,7 +109,7 @@ def _new_form(
 
 
 @router.get("/portal/returns/new")
-def new_return(web: BuyerPage, order_id: str = "", line_id: str = "") -> Response:
+def new_return(web: BuyerPage, order_id: QueryText = "", line_id: QueryText = "") -> Response:
     return _new_form(web, order_id, line_id)
 
 
@@ -238,13 +241,13 @@ def _self_send_methods(r: ReturnRequest) -> list[Any]:
 
 
 @router.get("/portal/returns/{return_id}")
-def show_return(web: BuyerPage, return_id: str) -> Response:
+def show_return(web: BuyerPage, return_id: PathId) -> Response:
     return detail(web, return_id)
 
 
 @router.post("/portal/returns/{return_id}/cancel")
 def cancel_return(
-    web: BuyerPost, return_id: str, reason: Annotated[str, Form(max_length=200)] = ""
+    web: BuyerPost, return_id: PathId, reason: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
     try:
         returns.cancel_return(
@@ -256,7 +259,9 @@ def cancel_return(
 
 
 @router.post("/portal/returns/{return_id}/self-send")
-def self_send(web: BuyerPost, return_id: str, method: Annotated[str, Form()] = "") -> Response:
+def self_send(
+    web: BuyerPost, return_id: PathId, method: Annotated[str, Form(max_length=20)] = ""
+) -> Response:
     """Drop-off or self-ship instead of door pickup."""
     try:
         chosen = ReturnMethod(method)
@@ -272,17 +277,22 @@ def self_send(web: BuyerPost, return_id: str, method: Annotated[str, Form()] = "
 @router.post("/portal/returns/{return_id}/shipment")
 def shipment(
     web: BuyerPost,
-    return_id: str,
+    return_id: PathId,
     waybill_no: Annotated[str, Form(max_length=40)] = "",
     carrier_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """The waybill of a parcel the buyer sent."""
     try:
-        if not waybill_no.strip():
+        waybill = waybill_no.strip()
+        if not waybill:
             raise InvalidInput("waybill_required", "Enter the waybill number.", "请填写运单号。")
-        returns.register_shipment(
-            web.app.services, web.actor_id, return_id, waybill_no.strip(), carrier_id
-        )
+        if not bounds.is_waybill(waybill):
+            raise InvalidInput(
+                "waybill_format",
+                "A waybill number is 6 to 32 letters and digits (A-Z, 0-9).",
+                "运单号为 6 至 32 位字母或数字（A-Z、0-9）。",
+            )
+        returns.register_shipment(web.app.services, web.actor_id, return_id, waybill, carrier_id)
     except DomainError as exc:
         return detail(web, return_id, error=web.error_text(exc), status=422)
     return see_other(web, f"/portal/returns/{return_id}")

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
-from doorstep.domain.errors import DomainError
+from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.entrypoints.web import queries
-from doorstep.entrypoints.web.forms import parse_slot, slot_value
+from doorstep.entrypoints.web.forms import PathId, parse_slot, slot_value
 from doorstep.entrypoints.web.portal import detail
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
@@ -59,13 +59,13 @@ def picker(web: Web, return_id: str, *, error: str | None = None, status: int = 
 
 
 @router.get("/portal/returns/{return_id}/slots")
-def slots(web: BuyerPage, return_id: str) -> Response:
+def slots(web: BuyerPage, return_id: PathId) -> Response:
     return picker(web, return_id)
 
 
 @router.post("/portal/returns/{return_id}/book")
 def book(
-    web: BuyerPost, return_id: str, slot: Annotated[str, Form(max_length=80)] = ""
+    web: BuyerPost, return_id: PathId, slot: Annotated[str, Form(max_length=80)] = ""
 ) -> Response:
     """Book the chosen window, or move the current visit there if one is booked already."""
     svc = web.app.services
@@ -77,13 +77,14 @@ def book(
         else:
             pickup.book_pickup(svc, web.actor_id, return_id, choice)
     except DomainError as exc:
-        return picker(web, return_id, error=web.error_text(exc), status=409)
+        status = 422 if isinstance(exc, InvalidInput) else 409
+        return picker(web, return_id, error=web.error_text(exc), status=status)
     return see_other(web, f"/portal/returns/{return_id}")
 
 
 @router.post("/portal/returns/{return_id}/join")
 def join(
-    web: BuyerPost, return_id: str, appointment_id: Annotated[str, Form(max_length=64)] = ""
+    web: BuyerPost, return_id: PathId, appointment_id: Annotated[str, Form(max_length=64)] = ""
 ) -> Response:
     """Ride along on a visit already booked at the same address: no new window needed."""
     try:
@@ -94,7 +95,7 @@ def join(
 
 
 @router.post("/portal/returns/{return_id}/cancel-pickup")
-def cancel_pickup(web: BuyerPost, return_id: str) -> Response:
+def cancel_pickup(web: BuyerPost, return_id: PathId) -> Response:
     """Cancel the booked visit; the return goes back to choosing a method."""
     svc = web.app.services
     try:

@@ -11,6 +11,7 @@ from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.domain.returns import Grade
 from doorstep.entrypoints.web import queries
+from doorstep.entrypoints.web.forms import PathId, QueryText
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import returns, warehouse
@@ -49,12 +50,12 @@ def parcel_page(
 
 
 @router.get("/warehouse")
-def find(web: WarehousePage, return_id: str = "") -> Response:
+def find(web: WarehousePage, return_id: QueryText = "") -> Response:
     return parcel_page(web, return_id)
 
 
 @router.post("/warehouse/parcels/{return_id}/receive")
-def receive(web: WarehousePost, return_id: str) -> Response:
+def receive(web: WarehousePost, return_id: PathId) -> Response:
     try:
         warehouse.receive(web.app.services, web.actor_id, return_id)
     except DomainError as exc:
@@ -65,7 +66,7 @@ def receive(web: WarehousePost, return_id: str) -> Response:
 @router.post("/warehouse/parcels/{return_id}/grade")
 def grade(
     web: WarehousePost,
-    return_id: str,
+    return_id: PathId,
     grade: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
