@@ -151,6 +151,17 @@ class CourierRoute(EventRecorder):
         self.stops[index] = replace(self.stops[index], state=state, done_s=done_s)
         self._event("stop_updated", at, appointment_id=appointment_id, state=state.value)
 
+    def resize(self, stop: RouteStop, at: datetime) -> None:
+        """Another return joined a visit: more time at the door and more to carry."""
+        index = self.index_of(stop.appointment_id)
+        if index is None:
+            return
+        old = self.stops[index]
+        self.stops[index] = replace(
+            old, service_s=stop.service_s, weight_g=stop.weight_g, volume_cm3=stop.volume_cm3
+        )
+        self._event("stop_resized", at, appointment_id=stop.appointment_id)
+
     def reorder(self, stops: list[RouteStop], return_leg_s: int, at: datetime, why: str) -> None:
         """Replace the order and legs wholesale (re-plan, or a door served out of order)."""
         self.stops = list(stops)

@@ -32,6 +32,7 @@ from doorstep.services.route import (
     planner_courier,
     planner_stop,
     put_on_route,
+    resize_on_route,
     route_stop,
     take_off_route,
 )
@@ -179,6 +180,9 @@ def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: st
         _check_until(request, appt.slot)
         appt.join(request.return_id, now)
         request.schedule_pickup(appt.appointment_id, now)
+        area = uow.areas.get(appt.slot.adcode)
+        if area is not None:
+            resize_on_route(uow, area, appt, now)
         uow.appointments.save(appt)
         uow.returns.save(request)
         uow.commit()

@@ -405,6 +405,19 @@ def take_off_route(
     uow.routes.save(route)
 
 
+def resize_on_route(uow: UnitOfWork, area: ServiceArea, appt: Appointment, now: datetime) -> None:
+    """A visit now carries more returns: its route stop takes longer and weighs more. The
+    next offer sees it; the re-plan reports it if the day no longer fits."""
+    if appt.courier_id is None or area.lat is None:
+        return
+    uow.routes.lock(appt.courier_id, appt.slot.carrier_id, appt.slot.day)
+    route = uow.routes.get(appt.courier_id, appt.slot.day)
+    if route is None or route.index_of(appt.appointment_id) is None:
+        return
+    route.resize(route_stop(uow, area, appt), now)
+    uow.routes.save(route)
+
+
 def record_progress(
     uow: UnitOfWork,
     travel: TravelTimes,

@@ -156,3 +156,26 @@ def test_slot_offering_example(build) -> None:  # type: ignore[no-untyped-def]
     at_eleven = best_insertion(slack, replace(window, earliest_s=eleven, latest_s=eleven + 3600))
     assert at_eleven is not None and at_eleven.position == 1
     assert at_eleven.extra_travel_s == 0  # on the way home
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_slack_from_stored_legs_answers_like_the_full_network(
+    case: tuple[PlanningProblem, list[Stop], int | None, Stop],
+) -> None:
+    # Booking builds slack from a route's stored legs and prices only the candidate
+    # (``TravelTimes.between``); it must decide exactly as the full travel matrix does.
+    problem, route, rest_after, candidate = case
+    network = Network.of(problem)
+    courier = problem.couriers[0]
+    depot = problem.depot(courier.depot_id).location
+    chain = [depot, *(s.location for s in route), depot]
+    legs = [network.seconds(a, b) for a, b in itertools.pairwise(chain)]
+    stored = RouteSlack.along(courier, depot, depot, route, legs, 0, rest_after)
+    full = RouteSlack.of(problem, network, courier, route, 0, rest_after)
+
+    def reach(u: tuple[float, float], lo: int, hi: int) -> tuple[list[int], list[int]]:
+        to_u, from_u = TRAVEL.between(u, stored.points, 0)
+        return to_u[lo : hi + 1], from_u[lo : hi + 1]
+
+    assert best_insertion(stored, candidate, reach) == best_insertion(full, candidate)

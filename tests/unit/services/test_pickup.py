@@ -215,6 +215,19 @@ def test_join_adds_a_return_without_new_capacity(world: World) -> None:
     assert world.store.version("appointments", appt.appointment_id) == 2
 
 
+def test_join_makes_the_route_stop_longer_and_heavier(world: World) -> None:
+    _, appt = booked(world)
+    assert appt.courier_id is not None
+    key = f"{appt.courier_id}:{appt.slot.day.isoformat()}"
+    before = world.store.item("routes", key).stops[0]
+    second = approved(world)
+    pickup.join_pickup(world.svc, B3, second.return_id, appt.appointment_id)
+    after = world.store.item("routes", key).stops[0]
+    assert after.appointment_id == appt.appointment_id
+    assert after.service_s > before.service_s and after.weight_g > before.weight_g
+    assert "route.stop_resized" in world.store.event_names(key)
+
+
 def test_join_at_a_different_address_is_refused(world: World) -> None:
     _, appt = booked(world)
     elsewhere = approved(world, address=OTHER_DOOR)
