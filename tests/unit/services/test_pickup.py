@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
@@ -85,6 +85,19 @@ def test_book_the_last_unit_then_full(world: World) -> None:
     assert world.store.slot(slot_of(yto(13))).booked == 2
     err = _refused(world, second.return_id, yto(13))
     assert err.code == "slot_full" and err.details["slot"] == slot_of(yto(13)).key
+    # The refusal carries the next windows to choose from, never the one just lost.
+    alternatives = err.details["alternatives"]
+    assert 1 <= len(alternatives) <= 3
+    assert all(
+        (a["carrier_id"], a["day"], a["start"]) != ("yto", TOMORROW.isoformat(), "13:00")
+        for a in alternatives
+    )
+    retry = pickup.SlotChoice(
+        alternatives[0]["carrier_id"],
+        date.fromisoformat(alternatives[0]["day"]),
+        time.fromisoformat(alternatives[0]["start"]),
+    )
+    assert _book(world, second.return_id, retry).status.value in ("booked", "assigned")
 
 
 def test_book_respects_holiday_capacity(world: World) -> None:
