@@ -2,7 +2,8 @@
 #
 #   make run        install the locked environment (.venv) and serve the demo:
 #                   migrates the SQLite DB var/doorstep.db, loads the demo data and
-#                   serves on http://127.0.0.1:${DOORSTEP_PORT:-8000}
+#                   serves on http://127.0.0.1:${DOORSTEP_PORT:-8000} (DOORSTEP_ENV=development:
+#                   without it doorstep behaves as production and refuses demo data)
 #   make test       the whole suite (tests/unit, integration, e2e, browser) with pytest;
 #                   extra pytest arguments via PYTEST_ARGS, e.g.
 #                       make test PYTEST_ARGS='tests/unit -x -k booking'
@@ -42,8 +43,9 @@ ensure-uv:
 sync: ensure-uv
 	$(UV) sync --frozen
 
+# The demo is development: published demo passwords, the development secret, loopback only.
 run: sync
-	$(UV_RUN) doorstep serve --demo
+	DOORSTEP_ENV=$${DOORSTEP_ENV:-development} $(UV_RUN) doorstep serve --demo
 
 test: sync
 	@rc=0; $(UV_RUN) pytest $(PYTEST_ARGS) || rc=$$?; \

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from doorstep.adapters.auth import TokenService, hash_password, verify_password
+from doorstep.adapters.auth import Argon2Passwords, LimitsThrottle, TokenService
 from doorstep.adapters.calendar import ChineseHolidayCalendar
 from doorstep.adapters.db.conflicts import lost_races_as_conflicts
 from doorstep.adapters.db.engine import PoolSizing, make_engine
@@ -23,6 +23,7 @@ from doorstep.config import Settings
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
+from doorstep.services import courier, identity
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
@@ -31,12 +32,8 @@ from doorstep.services.ports import CleanImage, Clock, PaymentGateway, UnitOfWor
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-class _Passwords:
-    def hash(self, plain: str) -> str:
-        return hash_password(plain)
-
-    def verify(self, plain: str, hashed: str) -> bool:
-        return verify_password(plain, hashed)
+class DemoRefused(RuntimeError):
+    """Demo data was asked for outside development or tests."""
 
 
 @dataclass
@@ -94,9 +91,15 @@ def build(
         ids=RandomIds(),
         payments=payments or LocalPayments(),
         images=images,
-        passwords=_Passwords(),
+        passwords=Argon2Passwords(
+            memory_kib=settings.argon2_memory_kib,
+            time_cost=settings.argon2_time_cost,
+            concurrency=settings.password_hash_concurrency,
+            queue=settings.password_hash_queue,
+        ),
         tokens=tokens,
         calendar=calendar or ChineseHolidayCalendar(),
+        throttle=make_throttle(settings),
         booking=BookingRules(
             settings.booking_horizon_days,
             timedelta(minutes=settings.booking_close_before_end_minutes),
@@ -124,6 +127,20 @@ def pool_sizing(settings: Settings) -> PoolSizing:
     )
 
 
+def make_throttle(settings: Settings) -> LimitsThrottle:
+    """The attempt limits the services name, with the values the settings give."""
+    return LimitsThrottle(
+        settings.rate_limit_storage,
+        {
+            identity.SIGN_IN_ADDRESS: settings.signin_limit_address,
+            identity.SIGN_IN_ACCOUNT_ADDRESS: settings.signin_limit_account_address,
+            identity.SIGN_IN_ACCOUNT: settings.signin_limit_account,
+            courier.PICKUP_CODE: settings.pickup_code_limit,
+        },
+        remember_s={identity.KNOWN_ADDRESS: settings.signin_known_address_days * 86_400},
+    )
+
+
 def make_offering(settings: Settings, services: Services) -> SlotOffering:
     """The slot-offering policy the settings name."""
     if settings.slot_offering == "fixed":
@@ -139,9 +156,17 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
 
 
 def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:
-    """Load the demo dataset (idempotent: upserts); returns how many of each were loaded."""
+    """Load the demo dataset (idempotent: upserts); returns how many of each were loaded.
+
+    Refused in production: the demo accounts have published passwords.
+    """
     from doorstep.adapters.demo import demo_dataset
-    from doorstep.services import catalog, identity, policies
+    from doorstep.services import catalog, policies
+
+    if app.settings.env == "production":
+        raise DemoRefused(
+            "demo data (accounts with published passwords) is never loaded in production"
+        )
 
     svc = app.services
     data = demo_dataset(now or svc.clock.now())

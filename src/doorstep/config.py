@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from limits import parse_many
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -15,7 +16,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DOORSTEP_", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    # Production unless development is asked for: a forgotten variable must not leave a server
+    # signing tokens with the public development secret or loading demo accounts.
+    env: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///var/doorstep.db"
     # PostgreSQL connections kept open per process (serve --workers N opens N times these);
     # the sum over every process must stay below the server's max_connections (100 by
@@ -26,7 +29,7 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(5, ge=1, le=120)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    secret_key: str = _DEV_SECRET
+    secret_key: str = DEV_SECRET
     token_ttl_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
     express_refund_min_trust: int = Field(700, ge=0, le=1000)
     express_refund_max_fen: int = Field(300_000, ge=0)
@@ -47,14 +50,51 @@ class Settings(BaseSettings):
     incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
     incentive_cheap_pct: int = Field(90, ge=0, le=100)
     incentive_min_saving_s: int = Field(0, ge=0, le=7200)
+    # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
+    # process only; with several API processes point them all at one redis://host:port/db.
+    rate_limit_storage: str = Field("memory://", pattern=r"^(memory|redis|rediss|redis\+unix)://")
+    # Failed sign-ins from one client address, whatever the account.
+    signin_limit_address: str = "30/minute;300/hour"
+    # Sign-in attempts on one account from one address; a success clears it.
+    signin_limit_account_address: str = "5/5minutes"
+    # Sign-in attempts on one account from addresses it has not signed in from recently.
+    signin_limit_account: str = "10/10minutes"
+    # How long an address that signed in to an account stays exempt from the account limit, so
+    # that attempts from elsewhere cannot lock the owner out.
+    signin_known_address_days: int = Field(30, ge=0, le=365)
+    # Pickup-code tries per appointment; past them the courier calls the buyer and waits.
+    pickup_code_limit: str = "5/10minutes"
+    # Argon2id hashes computed at once (each takes argon2_memory_kib), and sign-ins allowed to
+    # wait for one; more than that are told to retry (503) instead of piling up threads.
+    password_hash_concurrency: int = Field(2, ge=1, le=64)
+    password_hash_queue: int = Field(8, ge=0, le=1000)
+    # OWASP's first Argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+    argon2_memory_kib: int = Field(19_456, ge=8_192, le=262_144)
+    argon2_time_cost: int = Field(2, ge=1, le=10)
+
+    @field_validator(
+        "signin_limit_address",
+        "signin_limit_account_address",
+        "signin_limit_account",
+        "pickup_code_limit",
+    )
+    @classmethod
+    def _parse_limit(cls, value: str) -> str:
+        parse_many(value)  # raises ValueError with the library's message
+        return value
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        """Tokens are signed with the public development secret (development only)."""
+        return self.secret_key == DEV_SECRET
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "development" and (
-            self.secret_key == _DEV_SECRET or len(self.secret_key) < 32
+            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError(
                 "DOORSTEP_SECRET_KEY must be set to a random value of at least 32 characters "
-                "outside development"
+                "outside development (DOORSTEP_ENV=development for a local demo)"
             )
         return self

@@ -20,6 +20,7 @@ class ErrorKind(StrEnum):
     UNAUTHORIZED = "unauthorized"
     TOO_LARGE = "too_large"
     UNAVAILABLE = "unavailable"
+    TOO_MANY = "too_many"
 
 
 class DomainError(Exception):
@@ -118,6 +119,18 @@ class Unavailable(DomainError):
     """An outside system did not answer in time; the request can be retried."""
 
     kind = ErrorKind.UNAVAILABLE
+
+
+class TooManyAttempts(DomainError):
+    """Too many tries (sign-in, pickup code): refused until ``retry_after_s`` has passed."""
+
+    kind = ErrorKind.TOO_MANY
+
+    def __init__(
+        self, code: str, message_en: str, message_zh: str, retry_after_s: int, **details: Any
+    ) -> None:
+        super().__init__(code, message_en, message_zh, retry_after_s=retry_after_s, **details)
+        self.retry_after_s = retry_after_s
 
 
 _ZH_NAMES = {

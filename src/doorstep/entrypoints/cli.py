@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from typing import TYPE_CHECKING
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from doorstep.config import Settings
@@ -23,22 +25,68 @@ app.add_typer(bench_app, name="bench", help="Benchmarks (VRPTW quality, planning
 register_simulate(app)
 
 
+def _settings() -> Settings:
+    """The settings, or a readable refusal (e.g. no secret outside development)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]refused:[/red] {error['msg'].removeprefix('Value error, ')}")
+        raise typer.Exit(2) from None
+
+
+def _require_development(settings: Settings, what: str) -> None:
+    if settings.env != "development":
+        console.print(
+            f"[red]refused:[/red] {what} needs DOORSTEP_ENV=development (now {settings.env}): "
+            "the demo accounts have published passwords."
+        )
+        raise typer.Exit(2)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_bind(settings: Settings, host: str) -> None:
+    """Refuse to expose a server that signs tokens with the public development secret."""
+    if not settings.uses_dev_secret:
+        return
+    if not _is_loopback(host):
+        console.print(
+            f"[bold red]refused: binding {host} with the development secret.[/bold red] "
+            "Anyone could forge tokens. Set DOORSTEP_SECRET_KEY, or bind 127.0.0.1."
+        )
+        raise typer.Exit(2)
+    console.print(
+        "[bold yellow]WARNING: development mode. Tokens are signed with the public "
+        "development secret; serving on loopback only.[/bold yellow]"
+    )
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the latest revision."""
     from doorstep.bootstrap import migrate as run
 
-    settings = Settings()
+    settings = _settings()
     run(settings.database_url)
     console.print(f"[green]migrated[/green] {settings.database_url}")
 
 
 @app.command()
 def seed() -> None:
-    """Load the demo data (idempotent)."""
+    """Load the demo data (idempotent; development only)."""
     from doorstep.bootstrap import build, seed_demo
 
-    counts = seed_demo(build(Settings()))
+    settings = _settings()
+    _require_development(settings, "seed")
+    counts = seed_demo(build(settings))
     console.print_json(json.dumps(counts))
 
 
@@ -51,7 +99,7 @@ def worker(
     from doorstep.bootstrap import build
     from doorstep.entrypoints.worker import run_worker
 
-    run_worker(build(Settings()), every_s=every, once=once, console=console)
+    run_worker(build(_settings()), every_s=every, once=once, console=console)
 
 
 @app.command()
@@ -72,7 +120,11 @@ def serve(
     from doorstep.bootstrap import build, seed_demo
     from doorstep.entrypoints.api.app import create_app
 
-    settings = Settings()
+    settings = _settings()
+    bind_host = host or settings.host
+    _check_bind(settings, bind_host)
+    if demo:
+        _require_development(settings, "serve --demo")
     wired = build(settings)
     if demo:
         with console.status("loading demo data"):
@@ -84,7 +136,6 @@ def serve(
 
         # In this (parent) process only: one re-planner however many API processes serve.
         start_in_background(wired, worker_every)
-    bind_host = host or settings.host
     bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
     console.print(f"serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
     if workers == 1:

@@ -15,6 +15,7 @@ from doorstep.services.ports import (
     ImageCleaner,
     Passwords,
     PaymentGateway,
+    Throttle,
     TokenIssuer,
     UnitOfWorkFactory,
 )
@@ -43,6 +44,7 @@ class Services:
     passwords: Passwords
     tokens: TokenIssuer
     calendar: HolidayCalendar
+    throttle: Throttle
     booking: BookingRules = field(default_factory=BookingRules)
     refunds: RefundRules = field(default_factory=RefundRules)
     warehouse_id: str = "wh-sh-bonded"

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from doorstep.domain.clock import local
-from doorstep.domain.errors import Conflict, InvalidInput, NotFound
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from doorstep.domain.pickup import Appointment, FailureReason
 from doorstep.domain.returns import Inspection, InspectionResult, ReturnStatus
 from doorstep.domain.route import StopState
@@ -26,6 +26,10 @@ CHECKLIST = (
     "appearance_ok",
     "accessories_complete",
 )
+
+# Throttle rule: code tries per appointment. A six-digit code with five tries per ten minutes
+# would take years to guess; a courier who mistyped calls the buyer to read it out again.
+PICKUP_CODE = "pickup_code"
 
 
 @dataclass(frozen=True)
@@ -132,10 +136,6 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
         if appt.status.value != "arrived":
             raise Conflict("not_arrived", "Mark arrival before pickup.", "请先确认到达。")
-        appt.check_code(pickup_code)
-        carrier = uow.carriers.get(appt.slot.carrier_id)
-        prefix = carrier.waybill_prefix if carrier else "DS"
-        waybill = f"{prefix}{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
         requests = [load_return(uow, rid) for rid in appt.return_ids]
         # Only an inspection made on this visit counts: an earlier failed visit's does not.
         passed = [
@@ -153,6 +153,10 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
                 "No item on this visit passed inspection.",
                 "本次上门没有验货通过的商品。",
             )
+        _check_code(svc, appt, pickup_code)
+        carrier = uow.carriers.get(appt.slot.carrier_id)
+        prefix = carrier.waybill_prefix if carrier else "DS"
+        waybill = f"{prefix}{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
         for request in passed:
             request.pick_up(waybill, appt.slot.carrier_id, now)
             uow.returns.save(request)
@@ -172,6 +176,21 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
     for request in passed:
         start_express_refund(svc, request.return_id)
     return appt
+
+
+def _check_code(svc: Services, appt: Appointment, code: str) -> None:
+    # Counted before comparing, so parallel guesses cannot get past the limit together.
+    wait = svc.throttle.hit(PICKUP_CODE, appt.appointment_id)
+    if wait is not None:
+        minutes = -(-wait // 60)
+        raise TooManyAttempts(
+            "pickup_code_attempts_exhausted",
+            "Too many wrong pickup codes for this visit. Call the buyer to confirm the code; "
+            f"the next try is possible in {minutes} min.",
+            f"本次上门取件码错误次数过多。请致电买家核对取件码，{minutes} 分钟后可再次尝试。",
+            retry_after_s=wait,
+        )
+    appt.check_code(code)
 
 
 def fail_attempt(

@@ -1,12 +1,35 @@
-"""Signing in: a username and password become a short-lived token for one role."""
+"""Accounts and sessions: signing in under attempt limits, checking and ending sessions.
+
+Attempt limits (rules of the ``Throttle`` port, limits set in config):
+
+- ``sign_in.address``: failed sign-ins from one client address, whatever the account, so one
+  address cannot spray passwords over many accounts.
+- ``sign_in.account_address``: attempts on one account from one address; a success clears it.
+- ``sign_in.account``: attempts on one account from addresses that have not signed in to it
+  recently (``sign_in.known_address``). Guessing from many addresses is bounded by it, and
+  the owner, signing in from an address they used before, is not locked out by it.
+
+The account rules count an attempt before the password is checked, so a burst of parallel
+guesses cannot slip past them; the address rule counts failures only, so one office behind
+one address can sign in all its people.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NoReturn
 
-from doorstep.domain.errors import Unauthorized
+from doorstep.domain.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from doorstep.domain.identity import Actor, Role
 from doorstep.services.context import Services
 from doorstep.services.ports import Passwords, StoredUser
+
+SIGN_IN_ADDRESS = "sign_in.address"
+SIGN_IN_ACCOUNT_ADDRESS = "sign_in.account_address"
+SIGN_IN_ACCOUNT = "sign_in.account"
+KNOWN_ADDRESS = "sign_in.known_address"
+
+MIN_PASSWORD_LENGTH = 8
 
 # Verifying against a real hash when the user is unknown keeps sign-in time the same, so the
 # timing does not reveal which usernames exist.
@@ -30,27 +53,172 @@ class Session:
     actor_id: str
 
 
-def sign_in(svc: Services, username: str, password: str) -> Session:
+def sign_in(svc: Services, username: str, password: str, *, address: str) -> Session:
+    """A token for ``username`` if the password matches and no attempt limit is spent.
+
+    ``address`` is the client's network address. Raises ``TooManyAttempts`` (with the wait)
+    before any hashing when a limit is spent, ``Unauthorized`` for wrong credentials.
+    """
+    account = username.strip().casefold()
+    pair = f"{account}|{address}"
+    known = svc.throttle.remembers(KNOWN_ADDRESS, pair)
+    _admit(svc, address, pair, account, known)
     with svc.uow() as uow:
         user = uow.users.by_username(username)
     if user is None or not user.active:
         svc.passwords.verify(password, _dummy_hash(svc.passwords))
-        raise _bad_credentials()
+        _failed(svc, address)
     if not svc.passwords.verify(password, user.password_hash):
-        raise _bad_credentials()
-    token = svc.tokens.issue(user.user_id, user.role, actor_id=user.actor_id)
-    return Session(token, user.role, user.actor_id)
+        _failed(svc, address)
+    svc.throttle.clear(SIGN_IN_ACCOUNT_ADDRESS, pair)
+    svc.throttle.remember(KNOWN_ADDRESS, pair)
+    if svc.passwords.needs_rehash(user.password_hash):
+        # Hashes made with older parameters (64 MiB before) are replaced at the next sign-in.
+        user = _store(svc, replace(user, password_hash=svc.passwords.hash(password)))
+    return _session(svc, user)
+
+
+def _admit(svc: Services, address: str, pair: str, account: str, known: bool) -> None:
+    # All checks before any count, so an attempt refused by one rule does not use up another.
+    waits = [
+        svc.throttle.check(SIGN_IN_ADDRESS, address),
+        svc.throttle.check(SIGN_IN_ACCOUNT_ADDRESS, pair),
+        None if known else svc.throttle.check(SIGN_IN_ACCOUNT, account),
+    ]
+    _raise_if_waiting(waits)
+    waits = [svc.throttle.hit(SIGN_IN_ACCOUNT_ADDRESS, pair)]
+    if not known:
+        waits.append(svc.throttle.hit(SIGN_IN_ACCOUNT, account))
+    _raise_if_waiting(waits)
+
+
+def _raise_if_waiting(waits: list[int | None]) -> None:
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        raise TooManyAttempts(
+            "sign_in_throttled",
+            f"Too many sign-in attempts. Please try again in {wait} seconds.",
+            f"登录尝试次数过多，请在 {wait} 秒后重试。",
+            retry_after_s=wait,
+        )
+
+
+def _failed(svc: Services, address: str) -> NoReturn:
+    svc.throttle.hit(SIGN_IN_ADDRESS, address)
+    raise _bad_credentials()
+
+
+def authenticate(svc: Services, token: str) -> Actor:
+    """The actor a token stands for, if its session is still open.
+
+    One read of the user row (with the token's revocation): signed out, password changed,
+    disabled or deleted users are refused at once, not when the token expires.
+    """
+    claims = svc.tokens.verify(token)
+    with svc.uow() as uow:
+        found = uow.users.session(claims.subject, claims.token_id)
+    if found is None:
+        raise _session_ended()
+    user, revoked = found
+    if (
+        revoked
+        or not user.active
+        or user.session_generation != claims.generation
+        or user.role != claims.role
+        or user.actor_id != claims.actor_id
+    ):
+        raise _session_ended()
+    return Actor(user_id=user.user_id, role=Role(user.role), actor_id=user.actor_id)
+
+
+def sign_out(svc: Services, token: str) -> None:
+    """End the session of ``token``; an already invalid or expired token has none to end."""
+    claims = svc.tokens.verify(token)
+    with svc.uow() as uow:
+        uow.users.revoke(claims.token_id, claims.subject, claims.expires_at, svc.clock.now())
+        uow.commit()
+
+
+def change_password(
+    svc: Services, actor: Actor, current: str, new: str, *, address: str
+) -> Session:
+    """Replace the password and end every session of the user; returns a fresh session."""
+    if not MIN_PASSWORD_LENGTH <= len(new) <= 256:
+        raise InvalidInput(
+            "password_length",
+            f"The new password needs {MIN_PASSWORD_LENGTH} to 256 characters.",
+            f"新密码长度需为 {MIN_PASSWORD_LENGTH} 到 256 个字符。",
+        )
+    with svc.uow() as uow:
+        user = uow.users.get(actor.user_id)
+    if user is None:
+        raise _session_ended()
+    # The current password is a guess like any sign-in: same limits, so a stolen session
+    # cannot be used to try passwords without bound.
+    pair = f"{user.username.casefold()}|{address}"
+    _admit(svc, address, pair, user.username.casefold(), known=False)
+    if not svc.passwords.verify(current, user.password_hash):
+        _failed(svc, address)
+    svc.throttle.clear(SIGN_IN_ACCOUNT_ADDRESS, pair)
+    changed = replace(
+        user,
+        password_hash=svc.passwords.hash(new),
+        session_generation=user.session_generation + 1,
+    )
+    return _session(svc, _store(svc, changed))
+
+
+def set_active(svc: Services, username: str, active: bool) -> StoredUser:
+    """Disable (ending every session at once) or re-enable an account."""
+    user = _by_username(svc, username)
+    generation = user.session_generation + (0 if active else 1)
+    return _store(svc, replace(user, active=active, session_generation=generation))
+
+
+def delete_user(svc: Services, username: str) -> None:
+    """Remove an account; its tokens stop working with it."""
+    user = _by_username(svc, username)
+    with svc.uow() as uow:
+        uow.users.remove(user.user_id)
+        uow.commit()
 
 
 def add_user(
     svc: Services, user_id: str, username: str, password: str, role: str, actor_id: str
 ) -> StoredUser:
     user = StoredUser(user_id, username, svc.passwords.hash(password), role, actor_id)
+    return _store(svc, user)
+
+
+def _store(svc: Services, user: StoredUser) -> StoredUser:
     with svc.uow() as uow:
         uow.users.add(user)
         uow.commit()
     return user
 
 
+def _by_username(svc: Services, username: str) -> StoredUser:
+    with svc.uow() as uow:
+        user = uow.users.by_username(username)
+    if user is None:
+        raise NotFound("user", username)
+    return user
+
+
+def _session(svc: Services, user: StoredUser) -> Session:
+    token = svc.tokens.issue(
+        user.user_id, user.role, actor_id=user.actor_id, generation=user.session_generation
+    )
+    return Session(token, user.role, user.actor_id)
+
+
 def _bad_credentials() -> Unauthorized:
     return Unauthorized("bad_credentials", "Wrong username or password.", "用户名或密码错误。")
+
+
+def _session_ended() -> Unauthorized:
+    return Unauthorized(
+        "session_ended",
+        "This session has ended. Please sign in again.",
+        "登录已失效，请重新登录。",
+    )

@@ -37,6 +37,9 @@ class StoredUser:
     role: str
     actor_id: str
     active: bool = True
+    # Raised on password change, disabling and "sign out everywhere": tokens carry the value
+    # they were issued under, and one from an older generation is refused.
+    session_generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,16 @@ class RefundRepository(Protocol):
 
 class UserRepository(Protocol):
     def by_username(self, username: str) -> StoredUser | None: ...
+    def get(self, user_id: str) -> StoredUser | None: ...
     def add(self, user: StoredUser) -> None: ...
+    def remove(self, user_id: str) -> None: ...
+    def session(self, user_id: str, token_id: str) -> tuple[StoredUser, bool] | None:
+        """The user and whether this token was revoked (one cheap read per request)."""
+        ...
+
+    def revoke(self, token_id: str, user_id: str, expires_at: datetime, now: datetime) -> None:
+        """Refuse this token from now on; revocations of expired tokens may be forgotten."""
+        ...
 
 
 class PhotoRepository(Protocol):
@@ -243,7 +255,53 @@ class ImageCleaner(Protocol):
 class Passwords(Protocol):
     def hash(self, plain: str) -> str: ...
     def verify(self, plain: str, hashed: str) -> bool: ...
+    def needs_rehash(self, hashed: str) -> bool:
+        """The hash was made with other parameters than the current ones."""
+        ...
+
+
+class TokenClaims(Protocol):
+    """What a verified token says (signature and expiry already checked)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def actor_id(self) -> str: ...
+    @property
+    def token_id(self) -> str: ...
+    @property
+    def generation(self) -> int: ...
+    @property
+    def expires_at(self) -> datetime: ...
 
 
 class TokenIssuer(Protocol):
-    def issue(self, subject: str, role: str, *, actor_id: str) -> str: ...
+    def issue(self, subject: str, role: str, *, actor_id: str, generation: int) -> str: ...
+    def verify(self, token: str) -> TokenClaims:
+        """The claims of a well-signed, unexpired token, or ``Unauthorized``."""
+        ...
+
+
+class Throttle(Protocol):
+    """Counts attempts per rule and key; shared by every API process when scaled out.
+
+    Rules are named by the services (``sign_in.account``, ``pickup_code``, ...) and given
+    their limits by the wiring.
+    """
+
+    def check(self, rule: str, key: str) -> int | None:
+        """Seconds until ``key`` may try again under ``rule``, or None if it may now."""
+        ...
+
+    def hit(self, rule: str, key: str) -> int | None:
+        """Count one attempt: None if it fits the limit, else seconds to wait (not counted)."""
+        ...
+
+    def clear(self, rule: str, key: str) -> None: ...
+    def remember(self, rule: str, key: str) -> None:
+        """Note ``key`` for the rule's retention (e.g. an address that signed in)."""
+        ...
+
+    def remembers(self, rule: str, key: str) -> bool: ...

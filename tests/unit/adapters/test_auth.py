@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from doorstep.adapters.auth import Claims, TokenService, hash_password, verify_password
-from doorstep.domain.errors import ErrorKind, Unauthorized
+from doorstep.adapters.auth import Argon2Passwords, Claims, TokenService
+from doorstep.domain.errors import ErrorKind, Unauthorized, Unavailable
 from doorstep.domain.identity import Actor, Role
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -30,18 +30,27 @@ def _code(service: TokenService, token: str) -> str:
         service.verify(token)
     assert info.value.kind is ErrorKind.UNAUTHORIZED
     assert info.value.message_zh and info.value.message_en
+    # Our own words only: no library exception class names reach the client.
+    assert "Error" not in str(info.value.as_dict())
     return info.value.code
 
 
 def test_round_trip(service: TokenService) -> None:
     now = datetime.now(UTC)
-    claims = service.verify(service.issue("user-1", "courier", actor_id="courier-7", now=now))
+    token = service.issue("user-1", "courier", actor_id="courier-7", generation=3, now=now)
+    claims = service.verify(token)
 
     assert claims == Claims(
         subject="user-1",
         role=Role.COURIER,
         actor_id="courier-7",
         expires_at=datetime.fromtimestamp(int(now.timestamp()) + 3600, UTC),
+        token_id=claims.token_id,
+        generation=3,
+    )
+    assert len(claims.token_id) >= 16
+    assert service.verify(service.issue("user-1", "courier", actor_id="c")).token_id != (
+        claims.token_id
     )
     assert claims.expires_at.tzinfo is not None
     assert claims.actor == Actor(user_id="user-1", role=Role.COURIER, actor_id="courier-7")
@@ -68,6 +77,7 @@ def test_tampered_payload(service: TokenService) -> None:
         "actor_id": "buyer-1",
         "iat": now,
         "exp": now + 3600,
+        "jti": "forged-token-id",
     }
     assert _code(service, f"{header}.{_b64(forged)}.{signature}") == "token_invalid"
 
@@ -113,6 +123,11 @@ def test_wrong_issuer(service: TokenService) -> None:
         {"role": ["ops"]},
         {"actor_id": None},
         {"actor_id": 7},
+        {"jti": None},
+        {"jti": "short"},
+        {"gen": -1},
+        {"gen": "1"},
+        {"gen": True},
     ],
 )
 def test_missing_or_malformed_claims(
@@ -126,6 +141,8 @@ def test_missing_or_malformed_claims(
         "actor_id": "a",
         "iat": now,
         "exp": now + 60,
+        "jti": "a-token-id",
+        "gen": 0,
     }
     for key, value in missing_or_bad.items():
         if value is None:
@@ -156,13 +173,55 @@ def test_configuration_mistakes_fail_fast() -> None:
         TokenService(SECRET).issue("u", "buyer", actor_id="a", now=datetime(2024, 1, 1))  # noqa: DTZ001
 
 
-def test_password_hash_and_verify() -> None:
-    hashed = hash_password("correct horse battery staple")
-    assert hashed.startswith("$argon2id$")
-    assert hashed != hash_password("correct horse battery staple")  # salted
-    assert verify_password("correct horse battery staple", hashed)
-    assert not verify_password("correct horse battery stapler", hashed)
-    assert verify_password("密码也可以是中文", hash_password("密码也可以是中文"))
+@pytest.fixture(scope="module")
+def passwords() -> Argon2Passwords:
+    return Argon2Passwords()
+
+
+def test_password_hash_and_verify(passwords: Argon2Passwords) -> None:
+    hashed = passwords.hash("correct horse battery staple")
+    # OWASP's Argon2id parameters: 19 MiB, 2 passes, 1 lane (was 64 MiB, 3 passes, 4 lanes).
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert hashed != passwords.hash("correct horse battery staple")  # salted
+    assert passwords.verify("correct horse battery staple", hashed)
+    assert not passwords.verify("correct horse battery stapler", hashed)
+    assert passwords.verify("密码也可以是中文", passwords.hash("密码也可以是中文"))
+    assert not passwords.needs_rehash(hashed)
+
+
+def test_hashes_with_old_parameters_are_verified_and_flagged(passwords: Argon2Passwords) -> None:
+    old = Argon2Passwords(memory_kib=65_536, time_cost=3).hash("pw-from-before")
+    assert passwords.verify("pw-from-before", old)
+    assert passwords.needs_rehash(old)
+    assert passwords.needs_rehash("not-a-hash")
+
+
+def test_a_full_hashing_queue_asks_to_retry() -> None:
+    import threading
+
+    passwords = Argon2Passwords(concurrency=1, queue=0)
+    hashed = passwords.hash("pw")
+    started, release = threading.Event(), threading.Event()
+    original = passwords._hasher.verify
+
+    def slow(plain: str, stored: str) -> bool:
+        started.set()
+        release.wait(10)
+        return original(plain, stored)
+
+    passwords._hasher.verify = slow  # type: ignore[method-assign]
+    worker = threading.Thread(target=passwords.verify, args=("pw", hashed))
+    worker.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(Unavailable) as info:
+            passwords.verify("pw", hashed)
+        assert info.value.code == "sign_in_busy" and info.value.details["retry_after_s"] >= 1
+    finally:
+        release.set()
+        worker.join()
+    passwords._hasher.verify = original  # type: ignore[method-assign]
+    assert passwords.verify("pw", hashed)  # the turn was given back
 
 
 @pytest.mark.parametrize(
@@ -175,5 +234,5 @@ def test_password_hash_and_verify() -> None:
         "$argon2id$v=19$m=65536,t=3,p=4$!!!$???",
     ],
 )
-def test_garbage_hash_never_verifies(garbage: str) -> None:
-    assert verify_password("anything", garbage) is False
+def test_garbage_hash_never_verifies(passwords: Argon2Passwords, garbage: str) -> None:
+    assert passwords.verify("anything", garbage) is False

@@ -19,7 +19,7 @@ working copy of what it wrote and only publishes it on ``commit``, so:
 
 Other ports: ``FixedClock`` (from the adapters), ``CountingIds``, ``FakePayments`` (honours
 idempotency keys, can be told to time out), ``FakeImageCleaner``, ``PlainPasswords``,
-``FakeTokens``, ``FakeCalendar``. ``make_world`` wires them into a real ``Services`` and
+``FakeTokens``, ``FakeThrottle``, ``FakeCalendar``. ``make_world`` wires them into a real ``Services`` and
 ``seed_demo`` loads ``doorstep.adapters.demo.demo_dataset(now)`` straight into the store.
 """
 
@@ -40,7 +40,7 @@ from doorstep.domain.calendar import DayInfo, DayKind
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.disruption import Disruption
-from doorstep.domain.errors import Conflict, InvalidInput, StaleWrite
+from doorstep.domain.errors import Conflict, InvalidInput, StaleWrite, Unauthorized
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
@@ -60,6 +60,16 @@ T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 V = TypeVar("V")
 _ABSENT = object()  # a write that expects no committed row (an INSERT)
 _ANY = object()  # a write that does not care (an upsert)
+
+
+class _Deleted:
+    """The item of a deleted row (survives the copies rows go through)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Deleted:
+        return self
+
+
+_DELETED = _Deleted()
 
 
 class DuplicateKey(Exception):
@@ -109,6 +119,7 @@ TABLES = (
     "policies",
     "refunds",
     "users",
+    "revoked_tokens",
     "photos",
     "disruptions",
 )
@@ -175,14 +186,16 @@ class _TxTable:
     def row(self, key: Any) -> Row | None:
         self.uow._require_open()
         if key in self.writes:
-            return self.writes[key].row
+            row = self.writes[key].row
+            return None if row.item is _DELETED else row
         return self.committed.get(key)
 
     def rows(self) -> list[tuple[Any, Row]]:
         self.uow._require_open()
         merged = dict(self.committed)
         merged.update({k: w.row for k, w in self.writes.items()})
-        return sorted(merged.items(), key=lambda kv: str(kv[0]))
+        live = {k: r for k, r in merged.items() if r.item is not _DELETED}
+        return sorted(live.items(), key=lambda kv: str(kv[0]))
 
     def write(self, key: Any, version: int, item: Any, expected: Any) -> None:
         self.uow._require_open()
@@ -202,7 +215,10 @@ class _TxTable:
 
     def publish(self) -> None:
         for key, w in self.writes.items():
-            self.committed[key] = Row(w.row.version, _copy(w.row.item))
+            if w.row.item is _DELETED:
+                self.committed.pop(key, None)
+            else:
+                self.committed[key] = Row(w.row.version, _copy(w.row.item))
         self.writes.clear()
 
 
@@ -453,18 +469,38 @@ class FakeRefundRepository:
 
 
 class FakeUserRepository:
-    def __init__(self, table: _TxTable) -> None:
-        self.table = table
+    def __init__(self, table: _TxTable, revoked: _TxTable) -> None:
+        self.table, self.revoked = table, revoked
 
     def by_username(self, username: str) -> StoredUser | None:
         found = [r.item for _, r in self.table.rows() if r.item.username == username]
         return found[0] if found else None
+
+    def get(self, user_id: str) -> StoredUser | None:
+        row = self.table.row(user_id)
+        return None if row is None else _copy(row.item)
 
     def add(self, user: StoredUser) -> None:
         clash = self.by_username(user.username)
         if clash is not None and clash.user_id != user.user_id:
             raise DuplicateKey(f"username {user.username!r} taken")
         self.table.write(user.user_id, 1, user, _ANY)  # upsert by user id
+
+    def remove(self, user_id: str) -> None:
+        self.table.write(user_id, 1, _DELETED, _ANY)
+
+    def session(self, user_id: str, token_id: str) -> tuple[StoredUser, bool] | None:
+        user = self.get(user_id)
+        if user is None:
+            return None
+        revoked = self.revoked.row(token_id)
+        return user, revoked is not None and revoked.item[0] == user_id
+
+    def revoke(self, token_id: str, user_id: str, expires_at: datetime, now: datetime) -> None:
+        for key, row in self.revoked.rows():
+            if row.item[1] < now:
+                self.revoked.write(key, 1, _DELETED, _ANY)
+        self.revoked.write(token_id, 1, (user_id, expires_at), _ANY)
 
 
 class FakePhotoRepository:
@@ -618,7 +654,7 @@ class FakeUnitOfWork:
         self.routes = FakeRouteRepository(t["routes"], self._tracker)
         self.slots = FakeSlotCapacityRepository(self)
         self.refunds = FakeRefundRepository(t["refunds"], self._tracker)
-        self.users = FakeUserRepository(t["users"])
+        self.users = FakeUserRepository(t["users"], t["revoked_tokens"])
         self.photos = FakePhotoRepository(t["photos"])
         self.events = FakeEventLog(self)
         self.disruptions = FakeDisruptionRepository(t["disruptions"], self._tracker)
@@ -784,20 +820,84 @@ class FakeImageCleaner:
 
 
 class PlainPasswords:
+    def __init__(self) -> None:
+        self.hashed = 0
+
     def hash(self, plain: str) -> str:
+        self.hashed += 1
         return "h:" + plain
 
     def verify(self, plain: str, hashed: str) -> bool:
         return hashed == "h:" + plain
 
+    def needs_rehash(self, hashed: str) -> bool:
+        return not hashed.startswith("h:")
+
+
+@dataclass(frozen=True)
+class FakeClaims:
+    subject: str
+    role: str
+    actor_id: str
+    token_id: str
+    generation: int
+    expires_at: datetime
+
 
 class FakeTokens:
+    """Tokens are ``token:<n>``; the claims of each are kept here, none ever expires."""
+
     def __init__(self) -> None:
         self.issued: list[tuple[str, str, str]] = []
+        self.claims: dict[str, FakeClaims] = {}
 
-    def issue(self, subject: str, role: str, *, actor_id: str) -> str:
+    def issue(self, subject: str, role: str, *, actor_id: str, generation: int = 0) -> str:
         self.issued.append((subject, role, actor_id))
-        return f"token:{subject}:{role}:{actor_id}"
+        token = f"token:{len(self.claims) + 1}"
+        self.claims[token] = FakeClaims(
+            subject, role, actor_id, token, generation, datetime(2099, 1, 1, tzinfo=UTC)
+        )
+        return token
+
+    def verify(self, token: str) -> FakeClaims:
+        if token not in self.claims:
+            raise Unauthorized("token_invalid", "Invalid token.", "访问令牌无效。")
+        return self.claims[token]
+
+
+class FakeThrottle:
+    """Counts without a clock: ``limits`` maps a rule to the attempts it admits (default 5);
+    ``wait_s`` is what every refusal reports. ``pass_time()`` forgets all counts."""
+
+    def __init__(self, limits: dict[str, int] | None = None, wait_s: int = 60) -> None:
+        self.limits = dict(limits or {})
+        self.wait_s = wait_s
+        self.counts: dict[tuple[str, str], int] = {}
+        self.memory: set[tuple[str, str]] = set()
+
+    def _limit(self, rule: str) -> int:
+        return self.limits.get(rule, 5)
+
+    def check(self, rule: str, key: str) -> int | None:
+        return self.wait_s if self.counts.get((rule, key), 0) >= self._limit(rule) else None
+
+    def hit(self, rule: str, key: str) -> int | None:
+        if self.check(rule, key) is not None:
+            return self.wait_s
+        self.counts[rule, key] = self.counts.get((rule, key), 0) + 1
+        return None
+
+    def clear(self, rule: str, key: str) -> None:
+        self.counts.pop((rule, key), None)
+
+    def remember(self, rule: str, key: str) -> None:
+        self.memory.add((rule, key))
+
+    def remembers(self, rule: str, key: str) -> bool:
+        return (rule, key) in self.memory
+
+    def pass_time(self) -> None:
+        self.counts.clear()
 
 
 @dataclass
@@ -842,6 +942,7 @@ def make_services(
     tokens: FakeTokens | None = None,
     booking: BookingRules | None = None,
     refunds: RefundRules | None = None,
+    throttle: FakeThrottle | None = None,
 ) -> Services:
     """A real ``Services`` over the fakes (fixed-capacity offering, haversine travel)."""
     return Services(
@@ -853,6 +954,7 @@ def make_services(
         passwords=PlainPasswords(),
         tokens=tokens or FakeTokens(),
         calendar=calendar or FakeCalendar(),
+        throttle=throttle or FakeThrottle(),
         booking=booking or BookingRules(),
         refunds=refunds or RefundRules(),
         travel=HaversineTravel(),

@@ -150,9 +150,9 @@ def test_default_policy_until_one_is_stored(world: World) -> None:
 
 
 def test_sign_in_issues_a_token_for_the_role(world: World) -> None:
-    session = identity.sign_in(world.svc, "buyer3", "demo-buyer3")
+    session = identity.sign_in(world.svc, "buyer3", "demo-buyer3", address="10.0.0.1")
     assert (session.role, session.actor_id) == ("buyer", B3)
-    assert session.access_token == f"token:u-buyer3:buyer:{B3}"
+    assert world.tokens.verify(session.access_token).subject == "u-buyer3"
     assert world.tokens.issued == [("u-buyer3", "buyer", B3)]
 
 
@@ -162,7 +162,7 @@ def test_sign_in_issues_a_token_for_the_role(world: World) -> None:
 )
 def test_sign_in_refuses_bad_credentials(world: World, username: str, password: str) -> None:
     with pytest.raises(Unauthorized) as err:
-        identity.sign_in(world.svc, username, password)
+        identity.sign_in(world.svc, username, password, address="10.0.0.1")
     assert err.value.code == "bad_credentials"
     assert world.tokens.issued == []
 
@@ -177,21 +177,23 @@ def test_unknown_user_costs_a_password_check_too(world: World) -> None:
 
     world.svc.passwords.verify = spy  # type: ignore[method-assign]
     with pytest.raises(Unauthorized):
-        identity.sign_in(world.svc, "nobody", "guess")
+        identity.sign_in(world.svc, "nobody", "guess", address="10.0.0.1")
     assert len(checked) == 1  # against a dummy hash, so timing does not reveal usernames
 
 
 def test_sign_in_refuses_an_inactive_user(world: World) -> None:
     world.store.put("users", "u-gone", StoredUser("u-gone", "gone", "h:pw", "ops", "ops-9", False))
     with pytest.raises(Unauthorized, match="bad_credentials"):
-        identity.sign_in(world.svc, "gone", "pw")
+        identity.sign_in(world.svc, "gone", "pw", address="10.0.0.1")
 
 
 def test_add_user_stores_only_the_hash(world: World) -> None:
     user = identity.add_user(world.svc, "u-new", "newbie", "s3cret", "courier", "courier-x")
     assert user.password_hash == "h:s3cret"
     assert world.store.item("users", "u-new") == user
-    assert identity.sign_in(world.svc, "newbie", "s3cret").actor_id == "courier-x"
+    assert (
+        identity.sign_in(world.svc, "newbie", "s3cret", address="10.0.0.1").actor_id == "courier-x"
+    )
 
 
 # --- photos -----------------------------------------------------------------------------------

@@ -1,27 +1,85 @@
-"""Password hashing with Argon2id (pwdlib's defaults, which follow RFC 9106)."""
+"""Password hashing with Argon2id, with a bound on how many hashes run at once.
+
+Each Argon2 hash holds ``memory_kib`` of memory while it runs. Sign-in runs in the web
+server's thread pool (forty threads), so without a bound a burst of forty anonymous attempts
+holds forty hashes' memory at once. Here at most ``concurrency`` hashes run, at most
+``queue`` callers wait for a turn, and anyone beyond that is told to retry (503 with
+Retry-After) instead of tying up another thread.
+"""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.exceptions import PwdlibError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-_hasher = PasswordHash((Argon2Hasher(),))
+from doorstep.domain.errors import Unavailable
+
+T = TypeVar("T")
 
 
-def hash_password(plain: str) -> str:
-    """Hash ``plain`` with a fresh salt; the result embeds algorithm and parameters."""
-    return _hasher.hash(plain)
+class Argon2Passwords:
+    """Hashes and verifies passwords (the ``Passwords`` port)."""
 
+    def __init__(
+        self,
+        *,
+        memory_kib: int = 19_456,
+        time_cost: int = 2,
+        concurrency: int = 2,
+        queue: int = 8,
+    ) -> None:
+        if concurrency < 1 or queue < 0:
+            raise ValueError("concurrency must be at least 1 and queue not negative")
+        # One lane: parallelism would multiply the threads per hash, and the bound above
+        # already decides how much of the machine sign-ins get.
+        self._hasher = PasswordHash(
+            (Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1),)
+        )
+        self._turns = threading.BoundedSemaphore(concurrency)
+        self._admitted = threading.BoundedSemaphore(concurrency + queue)
 
-def verify_password(plain: str, hashed: str) -> bool:
-    """Whether ``plain`` matches ``hashed``.
+    def hash(self, plain: str) -> str:
+        """Hash ``plain`` with a fresh salt; the result embeds algorithm and parameters."""
+        return self._bounded(lambda: self._hasher.hash(plain))
 
-    A stored hash that is empty, corrupt or from an unknown scheme counts as a mismatch
-    rather than an error, so a damaged user row locks that user out instead of failing
-    the whole sign-in endpoint.
-    """
-    try:
-        return _hasher.verify(plain, hashed)
-    except (PwdlibError, ValueError, TypeError):
-        return False
+    def verify(self, plain: str, hashed: str) -> bool:
+        """Whether ``plain`` matches ``hashed``.
+
+        A stored hash that is empty, corrupt or from an unknown scheme counts as a mismatch
+        rather than an error, so a damaged user row locks that user out instead of failing
+        the whole sign-in endpoint.
+        """
+
+        def check() -> bool:
+            try:
+                return self._hasher.verify(plain, hashed)
+            except (PwdlibError, ValueError, TypeError):
+                return False
+
+        return self._bounded(check)
+
+    def needs_rehash(self, hashed: str) -> bool:
+        """Made with other parameters (e.g. the 64 MiB default used before): hash again."""
+        try:
+            return self._hasher.current_hasher.check_needs_rehash(hashed)
+        except (PwdlibError, ValueError, TypeError):
+            return True
+
+    def _bounded(self, work: Callable[[], T]) -> T:
+        if not self._admitted.acquire(blocking=False):
+            raise Unavailable(
+                "sign_in_busy",
+                "Too many sign-ins at once. Please retry in a moment.",
+                "同时登录的人数过多，请稍后重试。",
+                retry_after_s=1,
+            )
+        try:
+            with self._turns:
+                return work()
+        finally:
+            self._admitted.release()

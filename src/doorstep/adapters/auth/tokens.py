@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,16 @@ _LEEWAY = timedelta(seconds=10)
 # (RFC 7518 section 3.2: at least the hash size); PyJWT warns below them, and a warning is
 # an error under pytest.
 _HMAC_MIN_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
-_REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub"]
+_REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "jti"]
+# Our own words for what was wrong: the library's exception class names are no business of
+# the client's, and change between versions.
+_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.InvalidAlgorithmError, "bad_algorithm"),
+    (jwt.InvalidIssuerError, "bad_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+)
 _ROLE_VALUES = frozenset(role.value for role in Role)
 
 
@@ -33,6 +43,10 @@ class Claims:
     """The buyer id, courier id, ... the user acts as."""
     expires_at: datetime
     """When the token stops being accepted (timezone-aware, UTC)."""
+    token_id: str = ""
+    """Unique per token, so that one session can be revoked (sign-out)."""
+    generation: int = 0
+    """The user's session generation when issued; raising it ends every older session."""
 
     @property
     def actor(self) -> Actor:
@@ -72,7 +86,15 @@ class TokenService:
         self._ttl = timedelta(seconds=ttl_seconds)
         self._algorithm = algorithm
 
-    def issue(self, subject: str, role: str, *, actor_id: str, now: datetime | None = None) -> str:
+    def issue(
+        self,
+        subject: str,
+        role: str,
+        *,
+        actor_id: str,
+        generation: int = 0,
+        now: datetime | None = None,
+    ) -> str:
         """A signed token for user ``subject`` acting as ``actor_id`` in ``role``.
 
         ``now`` (timezone-aware) defaults to the current time; tests pass a past instant
@@ -91,6 +113,8 @@ class TokenService:
             "actor_id": actor_id,
             "iat": int(now.timestamp()),
             "exp": int((now + self._ttl).timestamp()),
+            "jti": secrets.token_urlsafe(16),
+            "gen": generation,
         }
         return jwt.encode(payload, self._secret, algorithm=self._algorithm)
 
@@ -117,7 +141,8 @@ class TokenService:
                 "登录已过期，请重新登录。",
             ) from exc
         except jwt.PyJWTError as exc:
-            raise _invalid(type(exc).__name__) from exc
+            reason = next((r for kind, r in _REASONS if isinstance(exc, kind)), "malformed")
+            raise _invalid(reason) from exc
 
         subject, role, actor_id, exp = (
             payload.get("sub"),
@@ -125,6 +150,7 @@ class TokenService:
             payload.get("actor_id"),
             payload.get("exp"),
         )
+        token_id, generation = payload.get("jti"), payload.get("gen", 0)
         if not isinstance(subject, str) or not subject:
             raise _invalid("bad_subject")
         if not isinstance(role, str) or role not in _ROLE_VALUES:
@@ -133,9 +159,15 @@ class TokenService:
             raise _invalid("bad_actor_id")
         if not isinstance(exp, int):
             raise _invalid("bad_exp")
+        if not isinstance(token_id, str) or not 8 <= len(token_id) <= 64:
+            raise _invalid("bad_token_id")
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+            raise _invalid("bad_generation")
         return Claims(
             subject=subject,
             role=Role(role),
             actor_id=actor_id,
             expires_at=datetime.fromtimestamp(exp, UTC),
+            token_id=token_id,
+            generation=generation,
         )

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -403,6 +403,10 @@ class UserRepo:
         row = self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
         return StoredUser(**row._mapping) if row else None
 
+    def get(self, user_id: str) -> StoredUser | None:
+        row = self.conn.execute(select(t.users).where(t.users.c.user_id == user_id)).first()
+        return StoredUser(**row._mapping) if row else None
+
     def add(self, user: StoredUser) -> None:
         self.conn.execute(
             _upsert(
@@ -415,8 +419,41 @@ class UserRepo:
                     "role": user.role,
                     "actor_id": user.actor_id,
                     "active": user.active,
+                    "session_generation": user.session_generation,
                 },
                 ["user_id"],
+            )
+        )
+
+    def remove(self, user_id: str) -> None:
+        self.conn.execute(delete(t.users).where(t.users.c.user_id == user_id))
+
+    def session(self, user_id: str, token_id: str) -> tuple[StoredUser, bool] | None:
+        """The user and whether ``token_id`` is revoked, in one primary-key read."""
+        revoked = t.revoked_tokens
+        row = self.conn.execute(
+            select(t.users, revoked.c.token_id.is_not(None).label("revoked"))
+            .select_from(
+                t.users.outerjoin(
+                    revoked,
+                    (revoked.c.token_id == token_id) & (revoked.c.user_id == t.users.c.user_id),
+                )
+            )
+            .where(t.users.c.user_id == user_id)
+        ).first()
+        if row is None:
+            return None
+        fields = {k: v for k, v in row._mapping.items() if k != "revoked"}
+        return StoredUser(**fields), bool(row.revoked)
+
+    def revoke(self, token_id: str, user_id: str, expires_at: datetime, now: datetime) -> None:
+        self.conn.execute(delete(t.revoked_tokens).where(t.revoked_tokens.c.expires_at < now))
+        self.conn.execute(
+            _upsert(
+                self.conn,
+                t.revoked_tokens,
+                {"token_id": token_id, "user_id": user_id, "expires_at": expires_at},
+                ["token_id"],
             )
         )
 

@@ -157,6 +157,16 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("actor_id", String(64), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("session_generation", Integer, nullable=False, default=0, server_default="0"),
+)
+
+# Tokens signed out before they expire; rows past expires_at are pruned on later sign-outs.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("expires_at", AwareDateTime, nullable=False, index=True),
 )
 
 refunds = Table(

@@ -10,6 +10,7 @@ from doorstep.bootstrap import App
 from doorstep.domain.errors import Unavailable
 from doorstep.entrypoints.api import (
     auth,
+    auth_users,
     courier,
     disruptions,
     errors,
@@ -45,6 +46,7 @@ def create_app(wired: App) -> FastAPI:
     errors.install(api)
     for module in (auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos):
         api.include_router(module.router, responses=errors.RESPONSES)
+    api.include_router(auth_users.router, responses=errors.RESPONSES)
 
     # Liveness must not depend on the database: a slow or restarting database would otherwise
     # get every process killed by its supervisor. async: no thread hop for a constant answer.

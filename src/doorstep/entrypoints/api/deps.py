@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from doorstep.bootstrap import App
 from doorstep.domain.errors import Forbidden, Unauthorized
 from doorstep.domain.identity import Actor, Role
+from doorstep.services import identity
 from doorstep.services.context import Services
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/token")
@@ -25,13 +26,25 @@ def get_services(app: Annotated[App, Depends(get_app)]) -> Services:
     return app.services
 
 
-def current_actor(
-    app: Annotated[App, Depends(get_app)],
+def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
+) -> str:
+    """The raw bearer token of the request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("token_missing", "Send a bearer token.", "请提供访问令牌。")
-    return app.tokens.verify(credentials.credentials).actor
+    return credentials.credentials
+
+
+def current_actor(
+    app: Annotated[App, Depends(get_app)], token: Annotated[str, Depends(bearer_token)]
+) -> Actor:
+    return identity.authenticate(app.services, token)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (uvicorn applies X-Forwarded-For only from
+    the proxies it trusts, FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
 
 
 def role(*allowed: Role) -> Callable[[Actor], Actor]:
@@ -57,3 +70,5 @@ WarehouseActor = Annotated[Actor, Depends(role(Role.WAREHOUSE))]
 OpsActor = Annotated[Actor, Depends(role(Role.OPS))]
 PartnerOrOps = Annotated[Actor, Depends(role(Role.PARTNER, Role.OPS))]
 AnyActor = Annotated[Actor, Depends(current_actor)]
+BearerToken = Annotated[str, Depends(bearer_token)]
+ClientAddress = Annotated[str, Depends(client_address)]

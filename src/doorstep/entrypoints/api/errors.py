@@ -25,6 +25,7 @@ STATUS = {
     ErrorKind.UNAUTHORIZED: 401,
     ErrorKind.TOO_LARGE: 413,
     ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.TOO_MANY: 429,
 }
 
 _HTTP_TEXT = {
@@ -65,12 +66,18 @@ def error_body(code: str, en: str, zh: str, details: Any = None) -> dict[str, An
     return body
 
 
+def retry_after(exc: DomainError) -> dict[str, str] | None:
+    """The Retry-After header for errors that say when to come back (429, 503)."""
+    seconds = exc.details.get("retry_after_s")
+    return {"Retry-After": str(seconds)} if isinstance(seconds, int) else None
+
+
 def install(app: FastAPI) -> None:
     """Register handlers so that no error leaves as anything but our JSON shape."""
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.as_dict(), status_code=STATUS[exc.kind])
+        return JSONResponse(exc.as_dict(), status_code=STATUS[exc.kind], headers=retry_after(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -103,6 +103,19 @@ class TokenOut(Out):
     actor_id: str
 
 
+class PasswordChangeIn(In):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class UserOut(Out):
+    username: str
+    role: str
+    actor_id: str
+    active: bool
+
+
+
 # --- shared ----------------------------------------------------------------------------
 class AddressIn(In):
     adcode: Adcode

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from doorstep.domain.errors import DomainError
+from doorstep.entrypoints.api.errors import STATUS, retry_after
 from doorstep.entrypoints.web.i18n import LANGS
 from doorstep.entrypoints.web.render import HOME, WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page, safe_next, web_context
@@ -35,18 +36,21 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Check the password, keep the token in an HttpOnly cookie, go to the role's home."""
+    address = web.request.client.host if web.request.client else "unknown"
     try:
-        session = identity.sign_in(web.app.services, username.strip(), password)
+        session = identity.sign_in(web.app.services, username.strip(), password, address=address)
     except DomainError as exc:
-        return render(
+        response = render(
             web,
             "login.html",
-            status=401,
+            status=STATUS.get(exc.kind, 401),
             here="/login",
             next=safe_next(next) or "",
             username=username,
             error=web.error_text(exc),
         )
+        response.headers.update(retry_after(exc) or {})
+        return response
     web.start_session(session.access_token)
     target = safe_next(next) or HOME.get(session.role, "/partner")
     return see_other(web, target)

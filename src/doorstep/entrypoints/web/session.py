@@ -8,6 +8,7 @@ and proxies that do not honour it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from doorstep.bootstrap import App
 from doorstep.domain.errors import DomainError
 from doorstep.domain.identity import Actor, Role
 from doorstep.entrypoints.web.i18n import LANG_COOKIE, Translator, pick_lang
+from doorstep.services import identity
 
 SESSION_COOKIE = "ds_session"
 CSRF_COOKIE = "ds_csrf"
@@ -95,6 +97,11 @@ class Web:
         self.set_cookies[CSRF_COOKIE] = (self.csrf, None)
 
     def end_session(self) -> None:
+        """Revoke the session's token (a copied cookie stops working too) and forget it."""
+        token = self.request.cookies.get(SESSION_COOKIE)
+        if token:
+            with contextlib.suppress(DomainError):  # expired or invalid: nothing to revoke
+                identity.sign_out(self.app.services, token)
         self.clear_cookies.append(SESSION_COOKIE)
         self.csrf = secrets.token_urlsafe(32)
         self.set_cookies[CSRF_COOKIE] = (self.csrf, None)
@@ -138,7 +145,7 @@ def web_context(request: Request) -> Web:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            actor = app.tokens.verify(token).actor
+            actor = identity.authenticate(app.services, token)
         except DomainError:
             actor = None
     csrf = request.cookies.get(CSRF_COOKIE, "")

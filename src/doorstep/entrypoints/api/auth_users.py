@@ -1,0 +1,41 @@
+"""Operations on accounts: disabling or deleting one ends its sessions at once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Response
+
+from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.schemas import ErrorOut, UserOut
+from doorstep.services import identity
+
+router = APIRouter(prefix="/ops/users", tags=["ops"])
+
+Username = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.post(
+    "/{username}/{action}",
+    response_model=UserOut,
+    summary="Disable an account (its tokens stop working at once) or enable it again",
+    responses={404: {"model": ErrorOut}},
+)
+def set_active(
+    svc: Svc, _: OpsActor, username: Username, action: Literal["disable", "enable"]
+) -> UserOut:
+    user = identity.set_active(svc, username, action == "enable")
+    return UserOut(
+        username=user.username, role=user.role, actor_id=user.actor_id, active=user.active
+    )
+
+
+@router.delete(
+    "/{username}",
+    status_code=204,
+    summary="Delete an account; its tokens stop working at once",
+    responses={404: {"model": ErrorOut}},
+)
+def delete(svc: Svc, _: OpsActor, username: Username) -> Response:
+    identity.delete_user(svc, username)
+    return Response(status_code=204)

@@ -1,0 +1,66 @@
+"""Production unless development is asked for: no public secret exposed, no demo accounts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from doorstep.bootstrap import DemoRefused, build, seed_demo
+from doorstep.config import DEV_SECRET, Settings
+from doorstep.entrypoints.cli import app
+
+SECRET = "a-real-secret-" + "y" * 40
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("DOORSTEP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+
+
+def _run(*args: str, **env: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_without_env_settings_are_production_and_refuse_the_dev_secret() -> None:
+    with pytest.raises(ValidationError, match="DOORSTEP_SECRET_KEY"):
+        Settings()
+    assert Settings(secret_key=SECRET).env == "production"
+    assert Settings(env="development").uses_dev_secret
+
+
+def test_bad_limit_settings_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings(env="development", signin_limit_account="lots")
+    with pytest.raises(ValidationError):
+        Settings(env="development", rate_limit_storage="mongodb://x")
+
+
+def test_serve_without_env_refuses_with_a_readable_message() -> None:
+    code, out = _run("serve")
+    assert code == 2 and "DOORSTEP_SECRET_KEY" in out and "Traceback" not in out
+
+
+def test_demo_data_is_refused_outside_development() -> None:
+    code, out = _run("serve", "--demo", DOORSTEP_SECRET_KEY=SECRET)
+    assert code == 2 and "DOORSTEP_ENV=development" in out
+    code, out = _run("seed", DOORSTEP_SECRET_KEY=SECRET, DOORSTEP_ENV="test")
+    assert code == 2 and "DOORSTEP_ENV=development" in out
+    wired = build(Settings(secret_key=SECRET), run_migrations=True)
+    with pytest.raises(DemoRefused):
+        seed_demo(wired)
+    wired.engine.dispose()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
+def test_the_dev_secret_is_never_served_beyond_loopback(host: str) -> None:
+    code, out = _run("serve", "--host", host, DOORSTEP_ENV="development")
+    assert code == 2 and "development secret" in out
+    assert DEV_SECRET not in out
