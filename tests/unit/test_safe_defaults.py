@@ -64,3 +64,8 @@ def test_the_dev_secret_is_never_served_beyond_loopback(host: str) -> None:
     code, out = _run("serve", "--host", host, DOORSTEP_ENV="development")
     assert code == 2 and "development secret" in out
     assert DEV_SECRET not in out
+
+
+def test_several_processes_need_shared_limits_in_production() -> None:
+    code, out = _run("serve", "--workers", "2", DOORSTEP_SECRET_KEY=SECRET)
+    assert code == 2 and "DOORSTEP_RATE_LIMIT_STORAGE" in out

@@ -131,6 +131,7 @@ def serve(
             counts = seed_demo(wired)
         console.print(f"[green]demo data[/green] {counts}")
     _check_connection_budget(wired.engine, settings, workers)
+    _check_shared_limits(settings, workers)
     if worker_every:
         from doorstep.entrypoints.worker import start_in_background
 
@@ -154,6 +155,20 @@ def serve(
         # workers were killed and restarted over and over before serving a request.
         timeout_worker_healthcheck=60,
     )
+
+
+def _check_shared_limits(settings: Settings, workers: int) -> None:
+    """Several processes counting attempts in their own memory would multiply every limit."""
+    if workers == 1 or not settings.rate_limit_storage.startswith("memory://"):
+        return
+    message = (
+        f"{workers} workers would each count sign-in and pickup-code attempts in their own "
+        "memory, multiplying every limit; set DOORSTEP_RATE_LIMIT_STORAGE=redis://host:port/db"
+    )
+    if settings.env == "production":
+        console.print(f"[red]refused:[/red] {message}")
+        raise typer.Exit(2)
+    console.print(f"[bold yellow]WARNING:[/bold yellow] {message}")
 
 
 def _check_connection_budget(engine: Engine, settings: Settings, workers: int) -> None:
