@@ -115,7 +115,6 @@ class UserOut(Out):
     active: bool
 
 
-
 # --- shared ----------------------------------------------------------------------------
 class AddressIn(In):
     adcode: Adcode
