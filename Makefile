@@ -12,7 +12,8 @@
 #   make test-pg    same, against a throwaway PostgreSQL 15 cluster
 #                   (scripts/pg-test-cluster; needs Debian's postgresql package,
 #                   installed by the script when run as root)
-#   make lint       ruff check, ruff format --check, mypy
+#   make lint       ruff check, ruff format --check, mypy, and the layer contracts
+#                   (lint-imports; [tool.importlinter] in pyproject.toml)
 #   make sync       just create/update .venv from uv.lock
 #
 # The command-line tool: `uv run doorstep --help` (e.g. `uv run doorstep serve --demo`).
@@ -63,4 +64,5 @@ test-pg: sync
 	exit $$rc
 
 lint: sync
-	$(UV_RUN) ruff check . && $(UV_RUN) ruff format --check . && $(UV_RUN) mypy
+	$(UV_RUN) ruff check . && $(UV_RUN) ruff format --check . && $(UV_RUN) mypy \
+		&& $(UV_RUN) lint-imports --no-cache
