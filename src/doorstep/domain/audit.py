@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from doorstep.domain.catalog import Category, Product
-from doorstep.domain.clock import end_of_day, local
+from doorstep.domain.clock import customs_deadline, end_of_day, local, return_deadline
 from doorstep.domain.coverage import ServiceArea
 from doorstep.domain.decision import (
     Decision,
@@ -28,20 +28,6 @@ from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.domain.returns import Reason, ReturnKind, ReturnLine
 
 ALL_METHODS = (ReturnMethod.PICKUP, ReturnMethod.DROPOFF, ReturnMethod.SELF_SHIP)
-
-
-def return_deadline(signed_at: datetime, days: int) -> datetime:
-    """Last moment of a return window of ``days`` counted from the day after signing.
-
-    The Interim Measures start the clock on 签收次日 and end it at 23:59 of the last day, so
-    a parcel signed for at 23:59 on 1 March may be returned until the end of 8 March.
-    """
-    return end_of_day(local(signed_at).date() + _days(days))
-
-
-def customs_deadline(released_at: datetime, days: int) -> datetime:
-    """End of the ``days``-th day after customs release (announcement 2020 No. 45)."""
-    return end_of_day(local(released_at).date() + _days(days))
 
 
 def _days(n: int) -> timedelta:

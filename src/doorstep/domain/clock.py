@@ -28,3 +28,23 @@ def start_of_day(day: date) -> datetime:
 def day_after(moment: datetime, days: int) -> date:
     """The Shanghai calendar date ``days`` after the day of ``moment``."""
     return local(moment).date() + timedelta(days=days)
+
+
+def return_deadline(signed_at: datetime, days: int) -> datetime:
+    """Last moment of a return window of ``days`` counted from the day after signing.
+
+    The Interim Measures start the clock on 签收次日 and end it at 23:59 of the last day, so
+    a parcel signed for at 23:59 on 1 March may be returned until the end of 8 March.
+    """
+    return end_of_day(day_after(signed_at, days))
+
+
+def customs_deadline(released_at: datetime, days: int) -> datetime:
+    """End of the ``days``-th day after customs release (announcement 2020 No. 45)."""
+    return end_of_day(day_after(released_at, days))
+
+
+def refund_due_by(received_at: datetime, days: int) -> datetime:
+    """When a standard refund is due: the seller refunds within ``days`` (7 by the Interim
+    Measures) of receiving the returned goods, counted like the return window."""
+    return end_of_day(day_after(received_at, days))

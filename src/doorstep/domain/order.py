@@ -32,12 +32,18 @@ class OrderLine:
     unit_price_fen: int
     tax_fen: int = 0
     not_returnable_confirmed: bool = False
+    # A gift (赠品) that came free with another line; keeping it when that line goes back
+    # costs its marked value (RULES.md §1).
+    gift_for: str | None = None
+    gift_value_fen: int = 0
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:
             raise ValueError("quantity must be positive")
-        if self.unit_price_fen < 0 or self.tax_fen < 0:
+        if self.unit_price_fen < 0 or self.tax_fen < 0 or self.gift_value_fen < 0:
             raise ValueError("money must not be negative")
+        if self.gift_for is not None and (self.unit_price_fen or self.tax_fen):
+            raise ValueError("a gift line is free: no price and no tax")
 
     def price_for(self, quantity: int) -> int:
         return self.unit_price_fen * quantity
@@ -46,6 +52,37 @@ class OrderLine:
         # Tax is withheld per line; a part return gets the proportional share, rounded down
         # so a sequence of part returns never refunds more than was withheld.
         return self.tax_fen * quantity // self.quantity
+
+
+@dataclass(frozen=True)
+class Promotions:
+    """Order-level discounts, in fen: what a part return may take back (RULES.md §1)."""
+
+    coupon_fen: int = 0  # coupons used on the order, shared by the lines pro rata to price
+    reduction_fen: int = 0  # full reduction (满减) ...
+    reduction_threshold_fen: int = 0  # ... for goods of at least this much
+    free_shipping_threshold_fen: int = 0  # 满额包邮: outbound freight waived from this much
+    waived_shipping_fen: int = 0  # the outbound freight the shop waived
+
+    def __post_init__(self) -> None:
+        if (
+            min(
+                self.coupon_fen,
+                self.reduction_fen,
+                self.reduction_threshold_fen,
+                self.free_shipping_threshold_fen,
+                self.waived_shipping_fen,
+            )
+            < 0
+        ):
+            raise ValueError("money must not be negative")
+        if self.reduction_fen and self.reduction_threshold_fen < self.reduction_fen:
+            raise ValueError("a full reduction needs a threshold of at least its amount")
+        if self.waived_shipping_fen and not self.free_shipping_threshold_fen:
+            raise ValueError("waived shipping needs its free-shipping threshold")
+
+
+NO_PROMOTIONS = Promotions()
 
 
 @dataclass(frozen=True)
@@ -62,6 +99,11 @@ class Order:
     signed_at: datetime | None = None
     customs_released_at: datetime | None = None
     declaration_no: str | None = None
+    promotions: Promotions = NO_PROMOTIONS
+    # Who pays the return freight of a no-reason return besides the buyer: the shop's
+    # promise at purchase (退货包运费) or freight insurance bought with the order (运费险).
+    return_freight_by_shop: bool = False
+    freight_insurance: bool = False
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -71,6 +113,23 @@ class Order:
                 raise ValueError("order times must be timezone-aware")
         if len({line.line_id for line in self.lines}) != len(self.lines):
             raise ValueError("order line ids must be unique")
+        bought = {line.line_id: line for line in self.lines if line.gift_for is None}
+        if any(ln.gift_for is not None and ln.gift_for not in bought for ln in self.lines):
+            raise ValueError("a gift belongs to a bought line of the same order")
+        if self.promotions.coupon_fen + self.promotions.reduction_fen > self.goods_fen:
+            raise ValueError("discounts cannot exceed the goods")
+
+    @property
+    def goods_fen(self) -> int:
+        """The goods at their line prices, before order-level discounts."""
+        return sum(line.price_for(line.quantity) for line in self.lines)
+
+    @property
+    def paid_fen(self) -> int:
+        """What the buyer paid for goods and import tax: the most refunds can ever add up to
+        (return freight reimbursed to the buyer comes on top; outbound freight is not refunded)."""
+        tax = sum(line.tax_fen for line in self.lines)
+        return self.goods_fen + tax - self.promotions.coupon_fen - self.promotions.reduction_fen
 
     def check_times(self, now: datetime) -> None:
         """Refuse times that cannot be true at ``now``: in the future, out of order, out of range.

@@ -44,7 +44,14 @@ RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "high_value_review": {"threshold_fen": 500_000},
     "ship_within": {"days": 7},
+    # Not an audit rule: the money terms of a refund (domain/refund_amount.py). The standard
+    # return freight a refund reimburses when the buyer does not pay it, and the days after
+    # the warehouse receives a parcel within which its refund is due (RULES.md §1).
+    "refund_terms": {"return_freight_fen": 1_200, "refund_due_days": 7},
 }
+
+# Codes in RULE_DEFAULTS that configure something other than the audit.
+TERMS = frozenset({"refund_terms"})
 
 _INT_PARAMS = {
     "no_reason_days": (1, 90),
@@ -60,6 +67,8 @@ _INT_PARAMS = {
     "max_sum_of_sides_mm": (1, 30_000),
     "threshold_fen": (0, 10**12),
     "days": (1, 90),
+    "return_freight_fen": (0, 100_000),
+    "refund_due_days": (1, 30),
 }
 
 # List parameters name categories or reasons: a few dozen short codes at most.

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from doorstep.domain.errors import IllegalTransition
 from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.refund_amount import RefundQuote
 
 
 class RefundKind(StrEnum):
@@ -32,7 +33,9 @@ class RefundStatus(StrEnum):
 
 @dataclass
 class Refund(EventRecorder):
-    """Money going back to a buyer for one return: goods plus the withheld import tax."""
+    """Money going back to a buyer for one return: goods plus the withheld import tax, and
+    (refunds made since the amount is quoted) return freight less deductions, line by line in
+    ``quote``; the amount paid is exactly the quote's total."""
 
     refund_id: str
     return_id: str
@@ -47,6 +50,7 @@ class Refund(EventRecorder):
     settled_at: datetime | None = None
     failure: str | None = None
     attempts: int = 0
+    quote: RefundQuote | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -55,7 +59,22 @@ class Refund(EventRecorder):
 
     @property
     def amount_fen(self) -> int:
-        return self.goods_fen + self.tax_fen
+        return self.quote.total_fen if self.quote else self.goods_fen + self.tax_fen
+
+    @classmethod
+    def for_quote(
+        cls,
+        refund_id: str,
+        return_id: str,
+        buyer_id: str,
+        kind: RefundKind,
+        quote: RefundQuote,
+        at: datetime,
+    ) -> Refund:
+        """A pending refund of exactly what ``quote`` says."""
+        return cls.request(
+            refund_id, return_id, buyer_id, kind, quote.goods_fen, quote.tax_fen, at, quote
+        )
 
     @classmethod
     def request(
@@ -67,10 +86,19 @@ class Refund(EventRecorder):
         goods_fen: int,
         tax_fen: int,
         at: datetime,
+        quote: RefundQuote | None = None,
     ) -> Refund:
         """A pending refund; its key is derived from the return so a retry never pays twice."""
         refund = cls(
-            refund_id, return_id, buyer_id, kind, goods_fen, tax_fen, f"refund:{return_id}", at
+            refund_id,
+            return_id,
+            buyer_id,
+            kind,
+            goods_fen,
+            tax_fen,
+            f"refund:{return_id}",
+            at,
+            quote=quote,
         )
         refund.record(
             Event(
@@ -83,6 +111,8 @@ class Refund(EventRecorder):
                     "kind": kind.value,
                     "amount_fen": refund.amount_fen,
                     "tax_fen": tax_fen,
+                    "freight_fen": quote.freight_fen if quote else 0,
+                    "adjustments_fen": quote.adjustments_fen if quote else 0,
                 },
             )
         )

@@ -11,6 +11,7 @@ from doorstep.domain.address import Address
 from doorstep.domain.decision import Decision, Outcome, ReturnMethod
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
 from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.refund_amount import RefundQuote
 
 
 class ReturnKind(StrEnum):
@@ -82,6 +83,10 @@ class ReturnLine:
     def __post_init__(self) -> None:
         if self.quantity <= 0:
             raise ValueError("quantity must be positive")
+
+    @property
+    def seller_at_fault(self) -> bool:
+        return self.reason.seller_at_fault
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,8 @@ class ReturnRequest(EventRecorder):
     refund_id: str | None = None
     cancel_reason: str | None = None
     version: int = 0
+    # What the refund comes to: quoted at filing, fixed when the refund starts (issue 9 §1).
+    quote: RefundQuote | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -217,6 +224,27 @@ class ReturnRequest(EventRecorder):
             )
         )
         return request
+
+    def set_quote(self, quote: RefundQuote, at: datetime) -> None:
+        """Record what the refund comes to; the buyer's timeline hears of every new total."""
+        if self.kind is ReturnKind.EXCHANGE:
+            raise IllegalTransition("return_request", self.kind.value, "quote_refund")
+        previous = self.quote
+        self.quote = quote
+        if previous is None or previous.total_fen != quote.total_fen:
+            self.record(
+                Event(
+                    "return.refund_quoted",
+                    "return_request",
+                    self.return_id,
+                    at,
+                    {
+                        "amount_fen": quote.total_fen,
+                        "freight_fen": quote.freight_fen,
+                        "tax": quote.tax.status.value,
+                    },
+                )
+            )
 
     # --- evidence and audit --------------------------------------------------------------
     def add_evidence(self, evidence: Evidence) -> None:

@@ -5,13 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from doorstep.domain.audit import (
-    coverage_problem,
-    customs_deadline,
-    legal_exclusion,
-    pickup_size_problem,
-    return_deadline,
-)
+from doorstep.domain.audit import coverage_problem, legal_exclusion, pickup_size_problem
+from doorstep.domain.clock import customs_deadline, return_deadline
 from doorstep.domain.decision import Finding, Verdict
 from doorstep.domain.errors import NotFound
 from doorstep.domain.policy import RuleConfig, default_policy

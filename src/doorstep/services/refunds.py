@@ -6,28 +6,25 @@ Exactly once under concurrency: a refund is created with the return's row locked
 starters find one refund (its key is unique too); it is settled with its own row locked, so two
 answers from the provider settle it once; and the return is tied to it at creation, so the
 buyer can no longer withdraw a return whose money is on its way.
+
+The amount is quoted once, when the refund is created (services/refund_quotes.py), with the
+order's row locked too: the order's refunds are reckoned one after another (coupon shares,
+thresholds), so two returns of one order refunded at once cannot both take its remainder.
+The provider is asked for exactly the quote's total.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from doorstep.domain.errors import Conflict, IllegalTransition, NotFound
 from doorstep.domain.order import Order
 from doorstep.domain.refund import Refund, RefundKind, RefundStatus
+from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
+from doorstep.services import refund_quotes
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
-
-
-def refund_amounts(request: ReturnRequest, order: Order) -> tuple[int, int]:
-    """Goods and withheld tax to pay back for the returned lines, in fen."""
-    goods = tax = 0
-    for line in request.lines:
-        order_line = order.line(line.order_line_id)
-        if order_line is None:
-            raise NotFound("order_line", line.order_line_id)
-        goods += order_line.price_for(line.quantity)
-        tax += order_line.tax_for(line.quantity)
-    return goods, tax
 
 
 def refund_key(return_id: str) -> str:
@@ -49,18 +46,34 @@ def _ensure_refund(
     existing = uow.refunds.by_key(refund_key(request.return_id))
     if existing is not None:
         return existing
-    goods, tax = refund_amounts(request, order)
-    refund = Refund.request(
-        svc.ids.new("F"), request.return_id, request.buyer_id, kind, goods, tax, svc.clock.now()
+    now = svc.clock.now()
+    quote = _quote(uow, request, order, now)
+    refund = Refund.for_quote(
+        svc.ids.new("F"), request.return_id, request.buyer_id, kind, quote, now
     )
     request.start_refund(refund.refund_id, express=kind is RefundKind.EXPRESS)
+    request.set_quote(quote, now)
     uow.refunds.add(refund)
     uow.returns.save(request)
     return refund
 
 
+def _quote(uow: UnitOfWork, request: ReturnRequest, order: Order, now: datetime) -> RefundQuote:
+    return refund_quotes.quote_lines(
+        uow,
+        order,
+        request.kind,
+        request.lines,
+        filed_at=request.created_at,
+        arrived_at=request.received_at,
+        besides=request.return_id,
+        now=now,
+    )
+
+
 def _order_of(uow: UnitOfWork, request: ReturnRequest) -> Order:
-    order = uow.orders.get(request.order_id)
+    """The return's order, locked after the return (the order's refunds go one at a time)."""
+    order = uow.orders.get_for_update(request.order_id)
     if order is None:
         raise NotFound("order", request.order_id)
     return order
@@ -86,7 +99,7 @@ def start_express_refund(svc: Services, return_id: str) -> Refund | None:
             or request.kind is not ReturnKind.REFUND
             or buyer.blocklisted
             or buyer.trust_score < svc.refunds.express_min_trust
-            or sum(refund_amounts(request, order)) > svc.refunds.express_max_fen
+            or _quote(uow, request, order, svc.clock.now()).total_fen > svc.refunds.express_max_fen
         ):
             return None
         refund = _ensure_refund(svc, uow, request, order, RefundKind.EXPRESS)

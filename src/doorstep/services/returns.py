@@ -11,6 +11,7 @@ from doorstep.domain.decision import Decision, Finding, Outcome, ReturnMethod, V
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.order import Order
 from doorstep.domain.policy import default_policy
+from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import (
     Condition,
     Evidence,
@@ -23,6 +24,7 @@ from doorstep.domain.returns import (
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
+from doorstep.services.refund_quotes import quote_lines
 from doorstep.services.refunds import settle_refund_only
 
 # Returns in these states still hold their quantities against the order line.
@@ -78,10 +80,44 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
         if cmd.note.strip():
             request.add_evidence(Evidence(svc.ids.new("E"), "text", now, text=cmd.note.strip()))
         request.apply_decision(_audit(svc, uow, request, order, now))
+        if request.kind is not ReturnKind.EXCHANGE and request.status is not ReturnStatus.REJECTED:
+            request.set_quote(
+                quote_lines(
+                    uow,
+                    order,
+                    request.kind,
+                    request.lines,
+                    filed_at=now,
+                    arrived_at=None,
+                    besides=request.return_id,
+                    now=now,
+                ),
+                now,
+            )
         uow.returns.add(request)
         uow.commit()
     settle_refund_only(svc, request)
     return get_return(svc, request.return_id)
+
+
+def quote_return(svc: Services, cmd: OpenReturn) -> RefundQuote:
+    """What filing ``cmd`` now would refund, line by line; checked like filing, nothing kept."""
+    if cmd.kind is ReturnKind.EXCHANGE:
+        raise InvalidInput(
+            "exchange_has_no_refund",
+            "An exchange sends a replacement instead of money.",
+            "换货将寄出新商品，不退款。",
+        )
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        order = uow.orders.get(cmd.order_id)
+        if order is None or order.buyer_id != cmd.buyer_id:
+            raise NotFound("order", cmd.order_id)
+        lines = _lines(order, cmd.lines)
+        _check_unclaimed(lines, order, _claimed(uow, order.order_id))
+        return quote_lines(
+            uow, order, cmd.kind, lines, filed_at=now, arrived_at=None, besides=None, now=now
+        )
 
 
 def _lines(order: Order, wanted: tuple[LineRequest, ...]) -> list[ReturnLine]:

@@ -467,6 +467,10 @@ class FakeRefundRepository:
         rows = [r for _, r in self.table.rows() if r.item.status is RefundStatus.PENDING]
         return [self.tracker.track(_copy(r.item)) for r in rows]
 
+    def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
+        rows = [r for _, r in self.table.rows() if r.item.return_id in set(return_ids)]
+        return [self.tracker.track(_copy(r.item)) for r in rows]
+
 
 class FakeUserRepository:
     def __init__(self, table: _TxTable, revoked: _TxTable) -> None:

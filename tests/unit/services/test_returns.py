@@ -51,7 +51,12 @@ def test_open_approves_and_records_decision_and_events(world: World) -> None:
     stored = world.store.item("returns", r.return_id)
     assert stored.status is ReturnStatus.APPROVED and stored.decision == r.decision
     assert world.store.version("returns", r.return_id) == 1
-    assert world.store.event_names(r.return_id) == ["return.submitted", "return.approved"]
+    assert world.store.event_names(r.return_id) == [
+        "return.submitted",
+        "return.approved",
+        "return.refund_quoted",
+    ]
+    assert r.quote is not None and r.quote.total_fen == 39_900
     assert r.address == world.data.order("TM2026000105").shipping_address
 
 
@@ -80,6 +85,7 @@ def test_open_with_own_photo_approves_a_quality_claim(world: World) -> None:
         "return.submitted",
         "return.evidence_added",
         "return.approved",
+        "return.refund_quoted",
     ]
 
 

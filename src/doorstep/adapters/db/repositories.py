@@ -386,9 +386,13 @@ class RefundRepo:
         self.tracker.track(refund)
 
     def pending(self) -> list[Refund]:
-        rows = self.conn.execute(
-            select(t.refunds.c.doc).where(t.refunds.c.status == RefundStatus.PENDING.value)
-        )
+        return self._many(t.refunds.c.status == RefundStatus.PENDING.value)
+
+    def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
+        return self._many(t.refunds.c.return_id.in_(list(return_ids))) if return_ids else []
+
+    def _many(self, *where: Any) -> list[Refund]:
+        rows = self.conn.execute(select(t.refunds.c.doc).where(*where))
         refunds = [from_doc(Refund, row.doc) for row in rows]
         for refund in refunds:
             self.tracker.track(refund)

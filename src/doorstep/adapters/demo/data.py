@@ -328,10 +328,12 @@ def _tax_fen(amount_fen: int, permille: int) -> int:
     return (amount_fen * permille + 500) // 1000
 
 
-def _line(n: int, sku: str, quantity: int, channel: Channel, **flags: bool) -> OrderLine:
+def _line(
+    n: int, sku: str, quantity: int, channel: Channel, *, not_returnable_confirmed: bool
+) -> OrderLine:
     spec = _BY_SKU[sku]
     tax = _tax_fen(spec.price_fen * quantity, spec.tax_permille) if channel.cross_border else 0
-    return OrderLine(f"L{n}", sku, quantity, spec.price_fen, tax, **flags)
+    return OrderLine(f"L{n}", sku, quantity, spec.price_fen, tax, not_returnable_confirmed)
 
 
 # --- buyers ---------------------------------------------------------------------------------

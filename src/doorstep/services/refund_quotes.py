@@ -1,0 +1,88 @@
+"""Quoting a refund: load what the amount depends on and ask the one domain function.
+
+Used before filing (the quote endpoint and the portal form), at filing (the decision), and
+when the refund starts (what is paid); the pre-check, the audit and the refund read the
+customs clocks from the same policy rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from doorstep.domain.order import Order
+from doorstep.domain.policy import Policy, RuleConfig, default_policy
+from doorstep.domain.refund import Refund, RefundStatus
+from doorstep.domain.refund_amount import (
+    AmountLine,
+    Earlier,
+    FreightPayer,
+    Part,
+    RefundQuote,
+    TaxOutcome,
+    TaxStatus,
+    quote_refund,
+    tax_outcome,
+)
+from doorstep.domain.returns import ReturnKind, ReturnLine
+from doorstep.services.ports import UnitOfWork
+
+
+def rule_or_default(policy: Policy, code: str) -> RuleConfig:
+    """A policy rule's parameters; these terms apply even where ops switched the rule off."""
+    return policy.rule(code) or RuleConfig(code)
+
+
+def quote_lines(
+    uow: UnitOfWork,
+    order: Order,
+    kind: ReturnKind,
+    lines: Sequence[ReturnLine],
+    *,
+    filed_at: datetime,
+    arrived_at: datetime | None,
+    besides: str | None,
+    now: datetime,
+) -> RefundQuote:
+    """The refund for ``lines`` of ``order`` after the order's other refunds (all but the one
+    of return ``besides``), filed at ``filed_at``; ``arrived_at`` is the warehouse receipt."""
+    policy = uow.policies.current() or default_policy(now)
+    customs = rule_or_default(policy, "cross_border_deadline")
+    terms = rule_or_default(policy, "refund_terms")
+    tax = tax_outcome(
+        order,
+        filed_at=filed_at,
+        arrived_at=arrived_at,
+        application_days=customs.param("application_days"),
+        arrival_days=customs.param("arrival_days"),
+    )
+    return quote_refund(
+        order,
+        lines,
+        tax=tax,
+        return_freight_fen=terms.param("return_freight_fen"),
+        sends_goods=kind is not ReturnKind.REFUND_ONLY,
+        earlier=earlier_refunds(uow, order.order_id, besides=besides),
+    )
+
+
+def earlier_refunds(uow: UnitOfWork, order_id: str, *, besides: str | None) -> Earlier:
+    """What the order's refunds so far covered (a finally failed one paid nothing)."""
+    others = {r.return_id: r for r in uow.returns.for_order(order_id) if r.return_id != besides}
+    earlier = Earlier()
+    for refund in sorted(uow.refunds.for_returns(list(others)), key=lambda f: f.created_at):
+        if refund.status is RefundStatus.FAILED:
+            continue
+        earlier = earlier.plus(others[refund.return_id].lines, refund.quote or _as_quoted(refund))
+    return earlier
+
+
+def _as_quoted(refund: Refund) -> RefundQuote:
+    # Refunds from before amounts were quoted paid goods plus tax, nothing else.
+    return RefundQuote(
+        (AmountLine(Part.GOODS, refund.goods_fen), AmountLine(Part.TAX, refund.tax_fen)),
+        refund.amount_fen,
+        refund.amount_fen,
+        TaxOutcome(TaxStatus.REFUNDED if refund.tax_fen else TaxStatus.NO_TAX),
+        FreightPayer.BUYER,
+    )
