@@ -247,6 +247,9 @@ class FakeDocRepository(Generic[V]):
         row = self.table.row(key)
         return None if row is None else _copy(row.item)
 
+    def get_many(self, keys: Iterable[str]) -> list[V]:
+        return [item for key in sorted(set(keys)) if (item := self.get(key)) is not None]
+
     def put(self, item: V) -> None:
         self.table.write(self.key(item), 1, item, _ANY)
 
@@ -287,6 +290,9 @@ class FakeVersionedRepository(Generic[V]):
 
     def get_for_update(self, key: str) -> Any:
         return self.get(key)  # one thread at a time here: the row lock is a no-op
+
+    def get_many(self, keys: Iterable[str]) -> list[Any]:
+        return [item for key in sorted(set(keys)) if (item := self.get(key)) is not None]
 
     def add(self, item: Any) -> None:
         key = getattr(item, self.key_name)

@@ -64,6 +64,11 @@ class DocRepository(Generic[V]):
         rows = self.conn.execute(select(self.table.c.doc).order_by(self.pk)).all()
         return [from_doc(self.cls, r.doc) for r in rows]
 
+    def get_many(self, keys: Iterable[str]) -> builtins.list[V]:
+        """The documents of ``keys`` that exist, in one query (missing keys are left out)."""
+        wanted = builtins.list(dict.fromkeys(keys))
+        return self.where(self.pk.in_(wanted)) if wanted else []
+
     def where(self, *conditions: Any) -> builtins.list[V]:
         rows = self.conn.execute(select(self.table.c.doc).where(*conditions).order_by(self.pk))
         return [from_doc(self.cls, r.doc) for r in rows]
@@ -125,6 +130,11 @@ class VersionedRepository(Generic[V]):
 
     def get_for_update(self, key: str) -> Any:
         return self._get(key, lock=True)
+
+    def get_many(self, keys: Iterable[str]) -> list[Any]:
+        """The aggregates of ``keys`` that exist, in one query (missing keys are left out)."""
+        wanted = list(dict.fromkeys(keys))
+        return self._query(self.table.c[self.key_name].in_(wanted)) if wanted else []
 
     def _get(self, key: str, *, lock: bool) -> Any:
         stmt = select(self.table.c.doc, self.table.c.version).where(

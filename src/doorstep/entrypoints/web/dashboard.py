@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from doorstep.domain.clock import local
+from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.fleet import Carrier
 from doorstep.domain.identity import Role
 from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import ReturnStatus
@@ -19,7 +21,8 @@ from doorstep.entrypoints.web.forms import QueryText
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
 from doorstep.services.context import Services
-from doorstep.services.offering import slot_capacity, template_for
+from doorstep.services.offering import slot_capacity
+from doorstep.services.ports import SlotLoad
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
@@ -62,28 +65,31 @@ def figures(svc: Services) -> Figures:
                         reason_rule.setdefault(f.reason, f.rule)
                         reasons[f.reason] += 1
         events = uow.events.for_aggregates(ids) if ids else []
-        slots: dict[str, list[tuple[str, int, int]]] = {}
-        names = {}
-        for area in uow.areas.list():
-            names[area.adcode] = (area.name_zh, area.name_en)
-            if not area.serves_pickup:
-                continue
-            rows = []
-            for carrier_id in area.carrier_ids:
-                template = template_for(uow, area, carrier_id)
-                if template is None:
-                    continue
-                refs = [SlotRef(area.adcode, carrier_id, tomorrow, w) for w in template.windows]
-                loads = uow.slots.loads(refs, slot_capacity(area, template))
-                rows += [
-                    (
-                        f"{carrier_id.upper()} {ref.window.label}",
-                        loads[ref].booked,
-                        loads[ref].capacity,
-                    )
-                    for ref in refs
-                ]
-            slots[area.adcode] = rows
+        areas = uow.areas.list()
+        # Carriers, templates and counters are read once for every area, not once per area.
+        carriers = {c.carrier_id: c for c in uow.carriers.list()}
+        templates = {t.template_id: t for t in uow.templates.list()}
+        wanted: dict[int, list[SlotRef]] = {}  # nominal capacity → windows (the default)
+        for area in areas:
+            for carrier_id, template in _templates(area, carriers, templates):
+                wanted.setdefault(slot_capacity(area, template), []).extend(
+                    SlotRef(area.adcode, carrier_id, tomorrow, w) for w in template.windows
+                )
+        loads: dict[SlotRef, SlotLoad] = {}
+        for capacity, refs in wanted.items():
+            loads |= uow.slots.loads(refs, capacity)
+    slots: dict[str, list[tuple[str, int, int]]] = {}
+    names = {}
+    for area in areas:
+        names[area.adcode] = (area.name_zh, area.name_en)
+        if not area.serves_pickup:
+            continue
+        rows = []
+        for carrier_id, template in _templates(area, carriers, templates):
+            for window in template.windows:
+                load = loads[SlotRef(area.adcode, carrier_id, tomorrow, window)]
+                rows.append((f"{carrier_id.upper()} {window.label}", load.booked, load.capacity))
+        slots[area.adcode] = rows
     decisions = Counter(e.name for e in events if e.name in _DECISIONS)
     return Figures(
         by_status=by_status,
@@ -94,6 +100,21 @@ def figures(svc: Services) -> Figures:
         reason_rule=reason_rule,
         tomorrow=tomorrow.isoformat(),
     )
+
+
+def _templates(
+    area: ServiceArea, carriers: dict[str, Carrier], templates: dict[str, SlotTemplate]
+) -> list[tuple[str, SlotTemplate]]:
+    """Each carrier of a pickup area with the template it runs there (as ``template_for``)."""
+    if not area.serves_pickup:
+        return []
+    out = []
+    for carrier_id in area.carrier_ids:
+        carrier = carriers.get(carrier_id)
+        template = templates.get(carrier.template_id if carrier else area.template_id)
+        if template is not None:
+            out.append((carrier_id, template))
+    return out
 
 
 @router.get("/console/dashboard")

@@ -6,24 +6,19 @@ leaves without committing (the unit of work rolls back).
 
 from __future__ import annotations
 
-from doorstep.domain.errors import DomainError
 from doorstep.domain.fleet import Carrier
 from doorstep.domain.policy import Policy
 from doorstep.domain.returns import ReturnRequest
-from doorstep.services import catalog
 from doorstep.services.context import Services
 
 
 def product_names(svc: Services, skus: set[str]) -> dict[str, tuple[str, str]]:
-    """SKU → (Chinese name, English name); unknown SKUs show as themselves."""
-    names: dict[str, tuple[str, str]] = {}
-    for sku in sorted(skus):
-        try:
-            product = catalog.get_product(svc, sku)
-            names[sku] = (product.name_zh, product.name_en)
-        except DomainError:
-            names[sku] = (sku, sku)
-    return names
+    """SKU → (Chinese name, English name) in one read; unknown SKUs show as themselves."""
+    if not skus:
+        return {}
+    with svc.uow() as uow:
+        found = {p.sku: (p.name_zh, p.name_en) for p in uow.products.get_many(skus)}
+    return {sku: found.get(sku, (sku, sku)) for sku in sorted(skus)}
 
 
 def carriers(svc: Services) -> list[Carrier]:
@@ -38,11 +33,8 @@ def policy_history(svc: Services) -> list[Policy]:
 
 
 def returns_of_many(svc: Services, ids: list[str]) -> dict[str, ReturnRequest]:
-    """Returns by id (the courier's visit lists them); missing ids are left out."""
-    out: dict[str, ReturnRequest] = {}
+    """Returns by id in one read (the courier's visit lists them); missing ids are left out."""
+    if not ids:
+        return {}
     with svc.uow() as uow:
-        for return_id in ids:
-            request = uow.returns.get(return_id)
-            if request is not None:
-                out[return_id] = request
-    return out
+        return {r.return_id: r for r in uow.returns.get_many(ids)}
