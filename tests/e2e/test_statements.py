@@ -79,8 +79,9 @@ class World:
         return str(self.client.get("/auth/me", headers=self.login(username)).json()["actor_id"])
 
     def address(self, username: str) -> dict[str, Any]:
+        buyer_id = self.actor(username)  # over HTTP: not inside the unit of work below
         with self.app.services.uow() as uow:
-            buyer = uow.buyers.get(self.actor(username))
+            buyer = uow.buyers.get(buyer_id)
         assert buyer is not None
         return asdict(buyer.addresses[0])
 
