@@ -44,12 +44,10 @@ def create_app(wired: App) -> FastAPI:
     )
     api.state.doorstep = wired
     errors.install(api)
-    for module in (auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos):
-        api.include_router(module.router, responses=errors.RESPONSES)
-    api.include_router(auth_users.router, responses=errors.RESPONSES)
-
     # Liveness must not depend on the database: a slow or restarting database would otherwise
     # get every process killed by its supervisor. async: no thread hop for a constant answer.
+    # Registered before the routers: routes match in order, and trying the ~50 API routes
+    # first cost more than the answer itself (healthz at half a bare FastAPI app's rate).
     @api.get("/healthz", tags=["meta"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -68,6 +66,10 @@ def create_app(wired: App) -> FastAPI:
                 "数据库暂时无法访问，请稍后重试。",
             )
         return {"status": "ok"}
+
+    for module in (auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos):
+        api.include_router(module.router, responses=errors.RESPONSES)
+    api.include_router(auth_users.router, responses=errors.RESPONSES)
 
     # The server-rendered pages (entrypoints/web) on the same app.
     install_web(api, secure_cookies=wired.settings.secure_cookies)
