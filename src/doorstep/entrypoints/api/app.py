@@ -44,6 +44,7 @@ def create_app(wired: App) -> FastAPI:
     )
     api.state.doorstep = wired
     errors.install(api)
+
     # Liveness must not depend on the database: a slow or restarting database would otherwise
     # get every process killed by its supervisor. async: no thread hop for a constant answer.
     # Registered before the routers: routes match in order, and trying the ~50 API routes
