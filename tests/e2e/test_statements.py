@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from PIL import Image
 from tests.statements import counting_statements  # type: ignore[import-not-found]
@@ -30,13 +31,33 @@ from doorstep.bootstrap import App
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.policy import RULE_DEFAULTS
 from doorstep.entrypoints.api.schemas import AreaIn, TemplateIn
+from doorstep.entrypoints.web import (
+    auth_pages,
+    console,
+    dashboard,
+    portal,
+    portal_pickup,
+    warehouse,
+)
+from doorstep.entrypoints.web import courier as web_courier
 from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
 from doorstep.services import courier as courier_service
+from doorstep.services import identity
 
 Login = Callable[[str], dict[str, str]]
 # Returns opened between the two measurements; the first sees 27 of buyer1's.
 GROWTH = {"buyer1": 240, "buyer2": 40, "buyer3": 40}
 BUYER, OTHERS = "buyer1", ("buyer2", "buyer3")
+# The booking tests count these (tests/integration/test_booking_*.py).
+BOOKING = {
+    "GET /returns/{return_id}/slots",
+    "POST /returns/{return_id}/pickup",
+    "POST /appointments/{appointment_id}/reschedule",
+}
+BOOKING_PAGES = {
+    "page GET /portal/returns/{return_id}/slots",
+    "page POST /portal/returns/{return_id}/book",
+}
 COURIER_USER = {c.courier_id: f"courier{i}" for i, c in enumerate(COURIERS, 1)}
 CHECKLIST = dict.fromkeys(courier_service.CHECKLIST, True)
 
@@ -58,22 +79,33 @@ class World:
 
     browsers: dict[str, TestClient] = field(default_factory=dict)
 
-    def browser(self, username: str) -> TestClient:
-        """A signed-in page session of its own (cookies), on the same app."""
-        if username not in self.browsers:
+    def browser(self, username: str, key: str = "") -> TestClient:
+        """A page session of its own (cookies) on the same app, signed in as ``username``
+        (kept under ``key``, the username by default); no username: a guest."""
+        key = key or username
+        if key not in self.browsers:
             b = TestClient(self.client.app, follow_redirects=False)
             b.get("/login")
-            r = b.post(
-                "/login",
-                data={
-                    "username": username,
-                    "password": f"demo-{username}",
-                    CSRF_FIELD: b.cookies[CSRF_COOKIE],
-                },
-            )
-            assert r.status_code == 303, r.text
-            self.browsers[username] = b
-        return self.browsers[username]
+            if username:
+                r = b.post(
+                    "/login",
+                    data={
+                        "username": username,
+                        "password": f"demo-{username}",
+                        CSRF_FIELD: b.cookies[CSRF_COOKIE],
+                    },
+                )
+                assert r.status_code == 303, r.text
+            self.browsers[key] = b
+        return self.browsers[key]
+
+    def account(self) -> tuple[str, dict[str, str]]:
+        """A new buyer account (the services add it) and a bearer token of its own."""
+        username, password = f"tmp{next(self.serial)}", "temporary-pass-1"
+        identity.add_user(self.app.services, f"U-{username}", username, password, "buyer", "b-x")
+        r = self.client.post("/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return username, {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def actor(self, username: str) -> str:
         return str(self.client.get("/auth/me", headers=self.login(username)).json()["actor_id"])
@@ -222,11 +254,11 @@ class Call:
     page: bool = False
 
 
-def page(label: str, who: str, url: str, form: dict[str, Any] | None = None, **kw: Any) -> Call:
-    """A page GET, or a form POST when ``form`` is given."""
+def page(route: str, who: str, url: str, form: dict[str, Any] | None = None, **kw: Any) -> Call:
+    """A page GET of ``route``, or a form POST when ``form`` is given."""
     if form is None:
-        return Call(label, who, "GET", url, kw, page=True)
-    return Call(label, who, "POST", url, {"data": form, **kw}, page=True)
+        return Call(f"page GET {route}", who, "GET", url, kw, page=True)
+    return Call(f"page POST {route}", who, "POST", url, {"data": form, **kw}, page=True)
 
 
 @dataclass(frozen=True)
@@ -301,6 +333,10 @@ def calls(w: World) -> list[Call]:
         "reason_en": "storm",
         "reason_zh": "暴雨",
     }
+    _, changer = w.account()
+    _, leaver = w.account()
+    disabled, _ = w.account()
+    deleted, _ = w.account()
     lifted = w.client.post("/ops/disruptions", headers=ops, json=disruption)
     assert lifted.status_code == 201, lifted.text
     serial = next(w.serial)
@@ -312,6 +348,8 @@ def calls(w: World) -> list[Call]:
     aid = "appointment_id"
     return [
         # reads
+        Call("GET /healthz", "", "GET", "/healthz"),
+        Call("GET /readyz", "", "GET", "/readyz"),
         Call("GET /auth/me", b, "GET", "/auth/me"),
         Call(
             "GET /precheck",
@@ -321,19 +359,24 @@ def calls(w: World) -> list[Call]:
             {"params": {"sku": PILLOW, "adcode": area["adcode"], "order_id": t.precheck_order}},
         ),
         Call("GET /returns", b, "GET", "/returns"),
-        Call("GET /returns/{id}", b, "GET", f"/returns/{shown_id}"),
-        Call("GET /returns/{id}/timeline", b, "GET", f"/returns/{shown_id}/timeline"),
-        Call("GET /returns/{id}/receipt", b, "GET", f"/returns/{shown_id}/receipt"),
-        Call("GET /appointments/{id}", b, "GET", f"/appointments/{host[aid]}"),
-        Call("GET /photos/{id}", b, "GET", f"/photos/{photo_id}"),
+        Call("GET /returns/{return_id}", b, "GET", f"/returns/{shown_id}"),
+        Call("GET /returns/{return_id}/timeline", b, "GET", f"/returns/{shown_id}/timeline"),
+        Call("GET /returns/{return_id}/receipt", b, "GET", f"/returns/{shown_id}/receipt"),
+        Call("GET /appointments/{appointment_id}", b, "GET", f"/appointments/{host[aid]}"),
+        Call("GET /photos/{photo_id}", b, "GET", f"/photos/{photo_id}"),
         Call("GET /courier/tasks", courier, "GET", "/courier/tasks"),
         Call("GET /ops/policy", "ops1", "GET", "/ops/policy"),
-        Call("GET /ops/policy/{v}", "ops1", "GET", f"/ops/policy/{policy['version']}"),
+        Call("GET /ops/policy/{version}", "ops1", "GET", f"/ops/policy/{policy['version']}"),
         Call("GET /ops/areas", "ops1", "GET", "/ops/areas"),
         Call("GET /ops/templates", "ops1", "GET", "/ops/templates"),
         Call("GET /ops/reviews", "ops1", "GET", "/ops/reviews"),
-        Call("GET /ops/returns/{id}", "ops1", "GET", f"/ops/returns/{shown_id}"),
-        Call("GET /ops/returns/{id}/timeline", "ops1", "GET", f"/ops/returns/{shown_id}/timeline"),
+        Call("GET /ops/returns/{return_id}", "ops1", "GET", f"/ops/returns/{shown_id}"),
+        Call(
+            "GET /ops/returns/{return_id}/timeline",
+            "ops1",
+            "GET",
+            f"/ops/returns/{shown_id}/timeline",
+        ),
         Call("GET /ops/disruptions", "ops1", "GET", "/ops/disruptions"),
         # writes
         Call(
@@ -356,50 +399,54 @@ def calls(w: World) -> list[Call]:
             },
         ),
         Call(
-            "POST /returns/{id}/evidence",
+            "POST /returns/{return_id}/evidence",
             b,
             "POST",
             f"/returns/{evidence_id}/evidence",
             {"json": {"text": "scratched on arrival"}},
         ),
         Call(
-            "POST /returns/{id}/cancel", b, "POST", f"/returns/{t.cancel_id}/cancel", {"json": {}}
+            "POST /returns/{return_id}/cancel",
+            b,
+            "POST",
+            f"/returns/{t.cancel_id}/cancel",
+            {"json": {}},
         ),
         Call(
-            "POST /returns/{id}/self-send",
+            "POST /returns/{return_id}/self-send",
             b,
             "POST",
             f"/returns/{t.selfsend_id}/self-send",
             {"json": {"method": "self_ship"}},
         ),
         Call(
-            "POST /returns/{id}/shipment",
+            "POST /returns/{return_id}/shipment",
             b,
             "POST",
             f"/returns/{t.ship_id}/shipment",
             {"json": {"waybill_no": f"YT{serial:010d}", "carrier_id": "yto"}},
         ),
         Call(
-            "POST /returns/{id}/pickup/join",
+            "POST /returns/{return_id}/pickup/join",
             b,
             "POST",
             f"/returns/{t.join_id}/pickup/join",
             {"json": {aid: host[aid]}},
         ),
         Call(
-            "POST /appointments/{id}/cancel",
+            "POST /appointments/{appointment_id}/cancel",
             b,
             "POST",
             f"/appointments/{t.unbook_appt[aid]}/cancel",
         ),
         Call(
-            "POST /courier/tasks/{id}/arrive",
+            "POST /courier/tasks/{appointment_id}/arrive",
             COURIER_USER[t.arrive_appt["courier_id"]],
             "POST",
             f"/courier/tasks/{t.arrive_appt[aid]}/arrive",
         ),
         Call(
-            "POST /courier/tasks/{id}/inspect",
+            "POST /courier/tasks/{appointment_id}/inspect",
             COURIER_USER[t.inspect_appt["courier_id"]],
             "POST",
             f"/courier/tasks/{t.inspect_appt[aid]}/inspect",
@@ -412,34 +459,34 @@ def calls(w: World) -> list[Call]:
             },
         ),
         Call(
-            "POST /courier/tasks/{id}/pickup",
+            "POST /courier/tasks/{appointment_id}/pickup",
             COURIER_USER[t.pickup_appt["courier_id"]],
             "POST",
             f"/courier/tasks/{t.pickup_appt[aid]}/pickup",
             {"json": {"pickup_code": t.pickup_appt["pickup_code"]}},
         ),
         Call(
-            "POST /courier/tasks/{id}/fail",
+            "POST /courier/tasks/{appointment_id}/fail",
             COURIER_USER[t.fail_appt["courier_id"]],
             "POST",
             f"/courier/tasks/{t.fail_appt[aid]}/fail",
             {"json": {"reason": "buyer_unreachable"}},
         ),
         Call(
-            "POST /warehouse/returns/{id}/receive",
+            "POST /warehouse/returns/{return_id}/receive",
             "warehouse1",
             "POST",
             f"/warehouse/returns/{t.receive_id}/receive",
         ),
         Call(
-            "POST /warehouse/returns/{id}/grade",
+            "POST /warehouse/returns/{return_id}/grade",
             "warehouse1",
             "POST",
             f"/warehouse/returns/{t.grade_id}/grade",
             {"json": {"grade": "A"}},
         ),
         Call(
-            "POST /ops/reviews/{id}",
+            "POST /ops/reviews/{return_id}",
             "ops1",
             "POST",
             f"/ops/reviews/{t.review_id}",
@@ -460,7 +507,7 @@ def calls(w: World) -> list[Call]:
             {"json": {k: v for k, v in area.items() if k in AreaIn.model_fields}},
         ),
         Call(
-            "PUT /ops/templates/{id}",
+            "PUT /ops/templates/{template_id}",
             "ops1",
             "PUT",
             f"/ops/templates/{templates[0]['template_id']}",
@@ -518,7 +565,25 @@ def calls(w: World) -> list[Call]:
         Call("POST /photos", b, "POST", "/photos", {"files": {"file": ("x.jpg", jpeg())}}),
         Call("POST /ops/disruptions", "ops1", "POST", "/ops/disruptions", {"json": disruption}),
         Call(
-            "POST /ops/disruptions/{id}/lift",
+            "POST /auth/password",
+            "",
+            "POST",
+            "/auth/password",
+            {
+                "headers": changer,
+                "json": {"current_password": "temporary-pass-1", "new_password": "another-pass-2"},
+            },
+        ),
+        Call("POST /auth/logout", "", "POST", "/auth/logout", {"headers": leaver}),
+        Call(
+            "POST /ops/users/{username}/{action}",
+            "ops1",
+            "POST",
+            f"/ops/users/{disabled}/disable",
+        ),
+        Call("DELETE /ops/users/{username}", "ops1", "DELETE", f"/ops/users/{deleted}"),
+        Call(
+            "POST /ops/disruptions/{disruption_id}/lift",
             "ops1",
             "POST",
             f"/ops/disruptions/{lifted.json()['disruption']['disruption_id']}/lift",
@@ -536,108 +601,120 @@ def page_calls(
     t = targets(w, b)
     aid = "appointment_id"
     visit = "/courier/visits"
+    guest, leaver = f"guest{next(w.serial)}", f"leaver{next(w.serial)}"
+    w.browser("", key=guest)
+    w.browser(OTHERS[0], key=leaver)
     return [
-        page("page /", b, "/"),
+        page("/", b, "/"),
         page(
-            "page /portal/precheck",
+            "/portal/precheck",
             b,
             "/portal/precheck",
             params={"sku": PILLOW, "adcode": adcode, "order_id": t.precheck_order},
         ),
         page(
-            "page /portal/returns/new",
+            "/portal/returns/new",
             b,
             "/portal/returns/new",
             params={"order_id": t.open_order, "line_id": "L1"},
         ),
-        page("page /portal/returns/{id}", b, f"/portal/returns/{shown_id}"),
-        page("page /courier", courier, "/courier"),
-        page("page /warehouse", "warehouse1", "/warehouse", params={"return_id": shown_id}),
-        page("page /console", "ops1", "/console"),
-        page("page /console/policy", "ops1", "/console/policy"),
-        page("page /console/areas", "ops1", "/console/areas"),
-        page("page /console/dashboard", "ops1", "/console/dashboard"),
-        page("page /partner", "partner1", "/partner"),
+        page("/portal/returns/{return_id}", b, f"/portal/returns/{shown_id}"),
+        page("/courier", courier, "/courier"),
+        page("/warehouse", "warehouse1", "/warehouse", params={"return_id": shown_id}),
+        page("/console", "ops1", "/console"),
+        page("/console/policy", "ops1", "/console/policy"),
+        page("/console/areas", "ops1", "/console/areas"),
+        page("/console/dashboard", "ops1", "/console/dashboard"),
+        page("/partner", "partner1", "/partner"),
+        page("/login", b, "/login"),
+        page("/lang", b, "/lang", params={"to": "en", "next": "/"}),
         page(
-            "form /portal/returns",
+            "/portal/returns",
             b,
             "/portal/returns",
             {"order_id": t.open_order, "line_id": "L1", "reason": "no_reason"},
         ),
-        page("form /portal/returns/{id}/cancel", b, f"/portal/returns/{t.cancel_id}/cancel", {}),
+        page("/portal/returns/{return_id}/cancel", b, f"/portal/returns/{t.cancel_id}/cancel", {}),
         page(
-            "form /portal/returns/{id}/self-send",
+            "/portal/returns/{return_id}/self-send",
             b,
             f"/portal/returns/{t.selfsend_id}/self-send",
             {"method": "self_ship"},
         ),
         page(
-            "form /portal/returns/{id}/shipment",
+            "/portal/returns/{return_id}/shipment",
             b,
             f"/portal/returns/{t.ship_id}/shipment",
             {"waybill_no": f"SF{next(w.serial):010d}", "carrier_id": "sf"},
         ),
         page(
-            "form /portal/returns/{id}/join",
+            "/portal/returns/{return_id}/join",
             b,
             f"/portal/returns/{t.join_id}/join",
             {aid: host[aid]},
         ),
         page(
-            "form /portal/returns/{id}/cancel-pickup",
+            "/portal/returns/{return_id}/cancel-pickup",
             b,
             f"/portal/returns/{t.unbook_id}/cancel-pickup",
             {},
         ),
         page(
-            "form /courier/visits/{id}/arrive",
+            "/courier/visits/{appointment_id}/arrive",
             COURIER_USER[t.arrive_appt["courier_id"]],
             f"{visit}/{t.arrive_appt[aid]}/arrive",
             {},
         ),
         page(
-            "form /courier/visits/{id}/inspect",
+            "/courier/visits/{appointment_id}/inspect",
             COURIER_USER[t.inspect_appt["courier_id"]],
             f"{visit}/{t.inspect_appt[aid]}/inspect",
             {"return_id": t.inspect_id, "weight_g": "800", **dict.fromkeys(CHECKLIST, "on")},
             files={"photo": ("door.jpg", jpeg(), "image/jpeg")},
         ),
         page(
-            "form /courier/visits/{id}/pickup",
+            "/courier/visits/{appointment_id}/pickup",
             COURIER_USER[t.pickup_appt["courier_id"]],
             f"{visit}/{t.pickup_appt[aid]}/pickup",
             {"pickup_code": t.pickup_appt["pickup_code"]},
         ),
         page(
-            "form /courier/visits/{id}/fail",
+            "/courier/visits/{appointment_id}/fail",
             COURIER_USER[t.fail_appt["courier_id"]],
             f"{visit}/{t.fail_appt[aid]}/fail",
             {"reason": "buyer_unreachable"},
         ),
         page(
-            "form /warehouse/parcels/{id}/receive",
+            "/warehouse/parcels/{return_id}/receive",
             "warehouse1",
             f"/warehouse/parcels/{t.receive_id}/receive",
             {},
         ),
         page(
-            "form /warehouse/parcels/{id}/grade",
+            "/warehouse/parcels/{return_id}/grade",
             "warehouse1",
             f"/warehouse/parcels/{t.grade_id}/grade",
             {"grade": "A"},
         ),
         page(
-            "form /console/reviews/{id}",
+            "/console/reviews/{return_id}",
             "ops1",
             f"/console/reviews/{t.review_id}",
             {"decision": "approve", "note": "ok"},
         ),
         page(
-            "form /console/policy",
+            "/console/policy",
             "ops1",
             "/console/policy",
             {**{f"on:{code}": "on" for code in RULE_DEFAULTS}, "note": "unchanged"},
         ),
+        page(
+            "/login",
+            guest,
+            "/login",
+            {"username": OTHERS[1], "password": f"demo-{OTHERS[1]}"},
+        ),
+        page("/logout", leaver, "/logout", {}),
     ]
 
 
@@ -649,8 +726,9 @@ def prepared(w: World, call: Call) -> Callable[[], Any]:
         if call.method == "POST":
             kwargs["data"] = {**kwargs["data"], CSRF_FIELD: browser.cookies[CSRF_COOKIE]}
         return lambda: browser.request(call.method, call.url, **kwargs)
-    headers = w.login(call.who) if call.who else {}
-    return lambda: w.client.request(call.method, call.url, headers=headers, **call.kwargs)
+    kwargs = dict(call.kwargs)
+    headers = {**(w.login(call.who) if call.who else {}), **kwargs.pop("headers", {})}
+    return lambda: w.client.request(call.method, call.url, headers=headers, **kwargs)
 
 
 def measure(w: World, todo: list[Call]) -> tuple[dict[str, int], dict[str, int]]:
@@ -695,7 +773,30 @@ def test_no_request_sends_more_statements_with_more_data(
     client: TestClient, wired: App, login: Login
 ) -> None:
     w = World(client, wired, login)
-    small, small_sizes = measure(w, calls(w))
+    todo = calls(w)
+    published = {
+        f"{method.upper()} {path}"
+        for path, operations in client.get("/openapi.json").json()["paths"].items()
+        for method in operations
+    }
+    assert published - {c.label for c in todo} == BOOKING, "add the new paths to calls()"
+    pages = {
+        f"page {method} {route.path}"
+        for module in (
+            auth_pages,
+            portal,
+            portal_pickup,
+            web_courier,
+            warehouse,
+            console,
+            dashboard,
+        )
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods - {"HEAD"}
+    }
+    assert pages - {c.label for c in todo} == BOOKING_PAGES, "add the new pages to page_calls()"
+    small, small_sizes = measure(w, todo)
     grow(w, GROWTH)
     large, large_sizes = measure(w, calls(w))
     # The second world really is larger where it matters: the buyer's returns, the courier's
