@@ -17,7 +17,7 @@ from doorstep.adapters.db.conflicts import lost_races_as_conflicts
 from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
-from doorstep.adapters.images import sanitize_image
+from doorstep.adapters.images import BoundedSanitizer
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.config import Settings
 from doorstep.domain.calendar import HolidayCalendar
@@ -27,7 +27,7 @@ from doorstep.services import courier, identity
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
-from doorstep.services.ports import CleanImage, Clock, PaymentGateway, UnitOfWork
+from doorstep.services.ports import Clock, PaymentGateway, UnitOfWork
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -82,15 +82,12 @@ def build(
         # generic document repository, so the claim is made here, once.
         return cast(UnitOfWork, SqlUnitOfWork(engine))
 
-    def images(data: bytes) -> CleanImage:
-        return sanitize_image(data, max_bytes=settings.max_upload_bytes)
-
     services = Services(
         uow=uow,
         clock=clock or SystemClock(),
         ids=RandomIds(),
         payments=payments or LocalPayments(),
-        images=images,
+        images=BoundedSanitizer(settings.image_workers, max_bytes=settings.max_upload_bytes),
         passwords=Argon2Passwords(
             memory_kib=settings.argon2_memory_kib,
             time_cost=settings.argon2_time_cost,

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     booking_close_before_end_minutes: int = Field(120, ge=0, le=24 * 60)
     booking_same_day_until: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
+    # Photos decoded at once per process (each takes ~1 s of a core and up to ~200 MB).
+    image_workers: int = Field(2, ge=1, le=32)
     warehouse_id: str = "wh-sh-bonded"
     # None: Secure session cookies over https and in production; set to force either way
     # (e.g. true behind a TLS-terminating proxy that forwards plain http).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -43,6 +44,8 @@ def create_app(wired: App) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None},
     )
     api.state.doorstep = wired
+    # Threads for photo uploads, apart from the pool that serves every other sync endpoint.
+    api.state.image_slots = anyio.CapacityLimiter(wired.settings.image_workers)
     errors.install(api)
 
     # Liveness must not depend on the database: a slow or restarting database would otherwise

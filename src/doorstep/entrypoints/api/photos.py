@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+import anyio
+from fastapi import APIRouter, File, Request, Response, UploadFile
 
 from doorstep.domain.errors import NotFound, TooLarge
 from doorstep.domain.identity import Role
@@ -21,7 +22,9 @@ router = APIRouter(prefix="/photos", tags=["photos"])
     status_code=201,
     summary="Upload a JPEG, PNG or WebP; metadata (EXIF, GPS) is stripped",
 )
-async def upload(app: AppDep, actor: AnyActor, file: Annotated[UploadFile, File()]) -> PhotoOut:
+async def upload(
+    request: Request, app: AppDep, actor: AnyActor, file: Annotated[UploadFile, File()]
+) -> PhotoOut:
     limit = app.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -30,7 +33,15 @@ async def upload(app: AppDep, actor: AnyActor, file: Annotated[UploadFile, File(
             f"Photos may be at most {limit} bytes.",
             f"照片不能超过 {limit} 字节。",
         )
-    photo = photos.upload_photo(app.services, actor.actor_id, data)
+    # Decoding takes a core for about a second on large photos: never on the event loop, and
+    # at most ``image_workers`` threads for it, so uploads queue here and nothing else waits.
+    photo = await anyio.to_thread.run_sync(
+        photos.upload_photo,
+        app.services,
+        actor.actor_id,
+        data,
+        limiter=request.app.state.image_slots,
+    )
     return PhotoOut(
         photo_id=photo.photo_id,
         media_type=photo.media_type,
