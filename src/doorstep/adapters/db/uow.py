@@ -86,10 +86,10 @@ class SqlUnitOfWork:
         assert self._conn is not None
         for aggregate in self._tracker.seen:
             self.events.append(aggregate.take_events())
+        # No eager BEGIN after the commit: the connection begins again only if the use case
+        # goes on (autobegin), so a finished write does not take SQLite's write lock twice.
         self._conn.commit()
-        self._conn.begin()
 
     def rollback(self) -> None:
         assert self._conn is not None
         self._conn.rollback()
-        self._conn.begin()
