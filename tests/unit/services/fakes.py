@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -631,6 +632,11 @@ class FakeEventLog:
         seen = [*self.uow.store.events, *self.pending]
         ordered = sorted(enumerate(seen), key=lambda ie: (ie[1].occurred_at, ie[0]))
         return [copy.deepcopy(e) for _, e in ordered if e.aggregate_id in wanted]
+
+    def count_named(self, names: Sequence[str]) -> dict[str, int]:
+        self.uow._require_open()
+        found = Counter(e.name for e in [*self.uow.store.events, *self.pending])
+        return {n: found[n] for n in names if found[n]}
 
 
 # --- the unit of work -------------------------------------------------------------------------

@@ -515,6 +515,14 @@ class EventStore:
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.events)).scalar_one())
 
+    def count_named(self, names: Sequence[str]) -> dict[str, int]:
+        """How many events of each of these names were ever stored: one grouped query."""
+        c = t.events.c
+        rows = self.conn.execute(
+            select(c.name, func.count()).where(c.name.in_(list(names))).group_by(c.name)
+        )
+        return {name: int(n) for name, n in rows}
+
 
 class DisruptionRepo:
     """Disruptions; few and short-lived, so overlap is filtered on the time columns only."""
