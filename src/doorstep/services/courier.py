@@ -153,6 +153,11 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
                 "No item on this visit passed inspection.",
                 "本次上门没有验货通过的商品。",
             )
+        if appt.courier_id is not None:
+            # Tries on one visit queue on its route's row, so "check, compare, count a miss"
+            # is one step: parallel guesses cannot pass the limit together, and a right code
+            # sent twice is not refused for the duplicate (it loses with a stale write).
+            uow.routes.lock(appt.courier_id, appt.slot.carrier_id, appt.slot.day)
         _check_code(svc, appt, pickup_code)
         carrier = uow.carriers.get(appt.slot.carrier_id)
         prefix = carrier.waybill_prefix if carrier else "DS"
@@ -179,8 +184,8 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
 
 
 def _check_code(svc: Services, appt: Appointment, code: str) -> None:
-    # Counted before comparing, so parallel guesses cannot get past the limit together.
-    wait = svc.throttle.hit(PICKUP_CODE, appt.appointment_id)
+    """Refuse once too many wrong codes were tried on the visit; count only wrong ones."""
+    wait = svc.throttle.check(PICKUP_CODE, appt.appointment_id)
     if wait is not None:
         minutes = -(-wait // 60)
         raise TooManyAttempts(
@@ -190,7 +195,11 @@ def _check_code(svc: Services, appt: Appointment, code: str) -> None:
             f"本次上门取件码错误次数过多。请致电买家核对取件码，{minutes} 分钟后可再次尝试。",
             retry_after_s=wait,
         )
-    appt.check_code(code)
+    try:
+        appt.check_code(code)
+    except Conflict:
+        svc.throttle.hit(PICKUP_CODE, appt.appointment_id)
+        raise
 
 
 def fail_attempt(
