@@ -22,13 +22,18 @@ from doorstep.entrypoints.api import (
     returns,
     warehouse,
 )
+from doorstep.entrypoints.api.body_limit import BodyLimit
 from doorstep.entrypoints.web import install as install_web
 
 DOCS_ASSETS = "/docs-assets"
+BODY_OVERHEAD = 1_000_000
+"""Bytes a request may carry beyond the largest photo: multipart framing, form fields, and
+partner import batches (1,000 orders of a few hundred bytes each)."""
 
 
 def create_app(wired: App) -> FastAPI:
     """An API over an already wired ``App`` (built by bootstrap, or by tests with fakes)."""
+    max_body = wired.settings.max_upload_bytes + BODY_OVERHEAD
     # FastAPIOffline serves Swagger UI from files in its package, not from a CDN: /docs works
     # on a machine without internet access. ReDoc is off: its bundle still fetches a logo
     # from its CDN, and one documentation page is enough.
@@ -43,6 +48,7 @@ def create_app(wired: App) -> FastAPI:
         # Swagger UI would otherwise send the spec's address to an online validator.
         swagger_ui_parameters={"validatorUrl": None},
     )
+    api.add_middleware(BodyLimit, max_bytes=max_body)
     api.state.doorstep = wired
     # Threads for photo uploads, apart from the pool that serves every other sync endpoint.
     api.state.image_slots = anyio.CapacityLimiter(wired.settings.image_workers)

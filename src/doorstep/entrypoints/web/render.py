@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException
 
 from doorstep.domain.errors import DomainError
 from doorstep.entrypoints.api.errors import STATUS
@@ -153,6 +154,8 @@ class WebRoute(APIRoute):
                     web._(N_("Some fields are missing or invalid.")),
                     "validation_error",
                 )
+            except HTTPException:
+                raise  # e.g. 413 from the body limit: the app's handler answers it
             except Exception:  # a bug: log it, show a page without internals
                 log.exception("web page failed: %s %s", request.method, request.url.path)
                 web = web_context(request)
