@@ -98,8 +98,13 @@ def _address(request: Request, district: District) -> Address:
 def make_template(params: SimParams, city: City, requests: list[Request], path: Path) -> None:
     """Migrate, seed the demo, restrict the districts, add buyers and yesterday's orders."""
     now = demo_now(params)
+    # Orders are signed the day before each return is filed, some of them after the demo's
+    # "now"; the template is built at a moment after the last signature, since imports
+    # refuse orders signed in the future.
+    latest = max((r.at - timedelta(days=1) for r in requests), default=now)
+    built_at = max(now, latest + timedelta(minutes=1))
     app = build(Settings(env="development", database_url=f"sqlite:///{path}"),
-                clock=FixedClock(now.astimezone(UTC)))  # fmt: skip
+                clock=FixedClock(built_at.astimezone(UTC)))  # fmt: skip
     seed_demo(app, now)
     svc = app.services
     data = demo_dataset(now)
