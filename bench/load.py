@@ -69,6 +69,7 @@ WINDOWS = {
 }
 SCENARIOS = ("trivial", "healthz", "slots", "booking", "open_returns")
 STATELESS = ("trivial", "healthz")
+SERIAL = 5  # requests sent one at a time per stateful scenario
 
 
 # --- pure parts: what wrk and pgbench print, and the summary (tested in tests/unit) ---------
@@ -177,7 +178,8 @@ def ratios(level: dict[str, Any]) -> dict[str, float | None]:
 def cost_ratios(levels: dict[str, dict[str, Any]], low: str, high: str) -> dict[str, Any]:
     """Cost at the high preload over cost at the low one (1.0: flat; the goal is <= 1.3).
 
-    Cost is 1 / successful rate (CPU per success on a saturated machine) and p50 latency.
+    Cost is 1 / successful rate (CPU per success on a saturated machine), p50 latency under
+    the burst, and the median latency of requests sent one at a time to an idle server.
     """
     out: dict[str, Any] = {}
     for name in ("booking", "slots", "open_returns"):
@@ -188,6 +190,10 @@ def cost_ratios(levels: dict[str, dict[str, Any]], low: str, high: str) -> dict[
                 "per_success": _ratio(a["ok_per_s"], b["ok_per_s"]),
                 "p50": _ratio(b["p50_ms"], a["p50_ms"]),
             }
+            if "one_at_a_time" in a and "one_at_a_time" in b:
+                out[name]["one_at_a_time"] = _ratio(
+                    b["one_at_a_time"]["median_ms"], a["one_at_a_time"]["median_ms"]
+                )
     return out
 
 
@@ -245,6 +251,37 @@ def fresh_database(server_url: str, name: str) -> str:
     _psql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _psql(admin, f'CREATE DATABASE "{name}"')
     return _with_db(server_url, name)
+
+
+def drain(url: str, timeout_s: float = 900) -> float:
+    """Seconds until no session of the API has a statement or transaction open (3 polls)."""
+    started = time.monotonic()
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+    )
+    quiet = 0
+    while quiet < 3 and time.monotonic() - started < timeout_s:
+        quiet = quiet + 1 if _psql(url, sql) == "0" else 0
+        time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
+
+
+def serial(base: str, lines: Sequence[tuple[str, str, str, Any]]) -> dict[str, Any]:
+    """Send ``lines`` one after another: median and max latency (ms) and statuses."""
+    took, statuses = [], []
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for method, target, token, body in lines:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            t0 = time.perf_counter()
+            r = client.request(method, target, headers=headers, json=body)
+            took.append((time.perf_counter() - t0) * 1000)
+            statuses.append(r.status_code)
+    return {
+        "median_ms": round(median(took), 1),
+        "max_ms": round(max(took), 1),
+        "statuses": statuses,
+    }
 
 
 def sessions_opened(url: str) -> int:
@@ -387,7 +424,7 @@ def add_bench_fleet(
         for c in plan.carriers
         for n in range(k)
     ]
-    app = build(Settings(database_url=db_url), run_migrations=False)
+    app = build(Settings(env="development", database_url=db_url), run_migrations=False)
     catalog.upsert_fleet(app.services, [], couriers)
     app.engine.dispose()
     return len(couriers)
@@ -693,8 +730,15 @@ def _drive(
         "healthz": (base, [("GET", "/healthz", "", None)]),
         # Offers on the preloaded days, before the booking burst adds to them.
         "slots": (base, slot_lines),
-        "booking": (base, book_lines[: o.returns]),
-        "open_returns": (base, open_lines),
+        "booking": (base, book_lines[: o.returns - SERIAL]),
+        "open_returns": (base, open_lines[:-SERIAL]),
+    }
+    # A few requests one at a time on an idle server, apart from the bursts' data: the cost of
+    # one request even where a burst completes almost none (the old booking at 300).
+    serial_lines = {
+        "slots": slot_lines[:SERIAL],
+        "booking": book_lines[o.returns - SERIAL : o.returns],
+        "open_returns": open_lines[-SERIAL:],
     }
 
     def burst(name: str, seconds: int) -> tuple[dict[str, Any], int]:
@@ -712,8 +756,14 @@ def _drive(
     for _ in range(o.rounds):
         for name in paired:
             bursts.setdefault(name, []).append(burst(name, max(1, o.duration // o.rounds)))
+    one_at_a_time: dict[str, dict[str, Any]] = {}
+    drained: dict[str, float] = {}
     for name in o.scenarios:
         if name not in STATELESS:
+            # The previous burst's requests still queued in the server must not run into this
+            # one: wait until no transaction of the API is open.
+            drained[name] = drain(db_url)
+            one_at_a_time[name] = serial(base, serial_lines[name])
             bursts[name] = [burst(name, o.duration)]
     scenarios = {}
     for name in o.scenarios:
@@ -723,7 +773,11 @@ def _drive(
             distinct=name in ("booking", "open_returns"),
             sessions_opened=sum(n for _, n in bursts[name]) if name != "trivial" else None,
         )
+        if name in one_at_a_time:
+            scenarios[name]["one_at_a_time"] = one_at_a_time[name]
+            scenarios[name]["drain_before_s"] = drained[name]
         _log(f"  {name}: {json.dumps(scenarios[name])}")
+    level_drain = drain(db_url)
     level: dict[str, Any] = {
         "preload_per_carrier_day": preload_n,
         "carrier_days": len(cds),
@@ -731,6 +785,7 @@ def _drive(
         "preloaded": preloaded,
         "scenarios": scenarios,
     }
+    level["drain_after_s"] = level_drain
     _log(f"preload {preload_n}: pgbench")
     level["pgbench"] = run_pgbench(db_url, workdir, o.connections, o.duration, 10_000)
     level["ratios"] = ratios(level)
