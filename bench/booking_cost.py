@@ -1,10 +1,10 @@
 """Does a slot offer or a booking cost more when the courier-day is full? (issue 6)
 
-Builds the demo on a throwaway database (SQLite by default, ``--database-url`` for
-PostgreSQL), then times slot offers and bookings through the services on an empty
-courier-day and again after the day was filled with as many visits as the routes accept
-(bookings the route-aware offering refuses stop the filling). Prints one JSON line with
-milliseconds per operation on the empty and the full day and their ratio (same run).
+Builds the demo twice on throwaway databases (SQLite by default, ``--database-url`` for
+PostgreSQL), fills one courier-day with as many visits as the routes accept (the
+route-aware offering refuses the rest), leaves the other empty, then times slot offers and
+bookings on both in turns, so machine noise hits both sides alike. Prints one JSON line with
+milliseconds per operation on the empty and the full day and their ratio.
 
     uv run python bench/booking_cost.py --fill 300 --repeat 30
 """
@@ -78,29 +78,41 @@ def approved_returns(app: App, n: int, radius_km: float) -> list[str]:
     ]
 
 
-def offer_ms(app: App, return_id: str, repeat: int) -> float:
-    pickup.pickup_options(app.services, app.services.offering, "buyer-001", return_id)  # warm
-    times = []
+def interleaved_offer_ms(apps: list[tuple[App, str]], repeat: int) -> list[float]:
+    """Median ms per offer for each (app, probe return), timed in turns so that a noisy
+    machine slows every side alike."""
+    for app, rid in apps:  # warm each process-level route cache once, as a busy server has
+        pickup.pickup_options(app.services, app.services.offering, "buyer-001", rid)
+    times: list[list[float]] = [[] for _ in apps]
     for _ in range(repeat):
-        began = clock.perf_counter()
-        pickup.pickup_options(app.services, app.services.offering, "buyer-001", return_id)
-        times.append(clock.perf_counter() - began)
-    return statistics.median(times) * 1000
+        for i, (app, rid) in enumerate(apps):
+            began = clock.perf_counter()
+            pickup.pickup_options(app.services, app.services.offering, "buyer-001", rid)
+            times[i].append(clock.perf_counter() - began)
+    return [statistics.median(t) * 1000 for t in times]
 
 
-def book_ms(app: App, ids: list[str]) -> tuple[float, int, int]:
-    """Median milliseconds per booking attempt, bookings made, refusals."""
-    times, made, refused = [], 0, 0
-    for i, rid in enumerate(ids):
-        choice = pickup.SlotChoice("yto", DAY, STARTS[i % len(STARTS)])
-        began = clock.perf_counter()
-        try:
-            pickup.book_pickup(app.services, "buyer-001", rid, choice)
-            made += 1
-        except Conflict:
-            refused += 1
-        times.append(clock.perf_counter() - began)
-    return statistics.median(times) * 1000, made, refused
+def book_once(app: App, rid: str, i: int) -> tuple[float, bool]:
+    choice = pickup.SlotChoice("yto", DAY, STARTS[i % len(STARTS)])
+    began = clock.perf_counter()
+    try:
+        pickup.book_pickup(app.services, "buyer-001", rid, choice)
+        ok = True
+    except Conflict:
+        ok = False
+    return clock.perf_counter() - began, ok
+
+
+def world(url: str, n: int, radius_km: float) -> tuple[App, list[str]]:
+    settings = Settings(env="test", database_url=url, secret_key="bench-" + "x" * 40)
+    app = build(settings, clock=FixedClock(T0))
+    seed_demo(app)
+    with app.services.uow() as uow:
+        for start in STARTS:
+            window = Window(start, time(start.hour + 2))
+            uow.slots.set_capacity(SlotRef("310116", "yto", DAY, window), 10_000)
+        uow.commit()
+    return app, approved_returns(app, n, radius_km)
 
 
 def main() -> None:
@@ -109,47 +121,60 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="offers timed per phase")
     parser.add_argument("--probe", type=int, default=20, help="bookings timed per phase")
     parser.add_argument("--radius-km", type=float, default=2.0)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="two databases, '{side}' replaced by empty and full (default: SQLite files)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        settings = Settings(env="test", database_url=url, secret_key="bench-" + "x" * 40)
-        app = build(settings, clock=FixedClock(T0))
-        seed_demo(app)
-        with app.services.uow() as uow:
-            for start in STARTS:
-                window = Window(start, time(start.hour + 2))
-                uow.slots.set_capacity(SlotRef("310116", "yto", DAY, window), 10_000)
-            uow.commit()
-        ids = approved_returns(app, args.fill + 2 * args.probe + 2, args.radius_km)
-        probe_empty, probe_full = ids[0], ids[1]
-        empty_offer = offer_ms(app, probe_empty, args.repeat)
-        empty_book, _, _ = book_ms(app, ids[2 : 2 + args.probe])
-        _, filled, refused_fill = book_ms(app, ids[2 + args.probe : 2 + args.probe + args.fill])
-        full_offer = offer_ms(app, probe_full, args.repeat)
-        full_book, _, refused = book_ms(app, ids[2 + args.probe + args.fill :])
-        with app.services.uow() as uow:
+        urls = [f"sqlite:///{Path(tmp) / f'{side}.db'}" for side in ("empty", "full")]
+        if args.database_url:
+            urls = [args.database_url.replace("{side}", side) for side in ("empty", "full")]
+        n = args.fill + 2 * args.probe + 2
+        empty, empty_ids = world(urls[0], n, args.radius_km)
+        full, full_ids = world(urls[1], n, args.radius_km)
+        filled = sum(
+            book_once(full, rid, i)[1] for i, rid in enumerate(full_ids[2 : 2 + args.fill])
+        )
+        offer_empty, offer_full = interleaved_offer_ms(
+            [(empty, empty_ids[0]), (full, full_ids[0])], args.repeat
+        )
+        # Bookings in turns: one on the empty day, one on the full day (refusals included:
+        # on a full day most attempts are, and they must stay as cheap as a booking).
+        book: dict[str, list[float]] = {"empty": [], "full_booked": [], "full_refused": []}
+        probes = zip(empty_ids[-args.probe :], full_ids[-args.probe :], strict=True)
+        for i, (e_rid, f_rid) in enumerate(probes):
+            book["empty"].append(book_once(empty, e_rid, i)[0])
+            seconds, ok = book_once(full, f_rid, i)
+            book["full_booked" if ok else "full_refused"].append(seconds)
+        with full.services.uow() as uow:
             routes = uow.routes.for_carrier_day("yto", DAY)
         per_route = sorted((len(r.stops) for r in routes), reverse=True)
-        app.engine.dispose()
+        empty.engine.dispose()
+        full.engine.dispose()
+
+    def ms(values: list[float]) -> float | None:
+        return round(statistics.median(values) * 1000, 2) if values else None
+
+    book_empty = ms(book["empty"])
     print(
         json.dumps(
             {
                 "benchmark": "booking_cost",
-                "backend": url.split(":")[0],
+                "backend": urls[0].split(":")[0],
                 "stops_per_courier_day": per_route,
                 "filled": filled,
-                "refused_while_filling": refused_fill,
                 "offer_ms": {
-                    "empty": round(empty_offer, 2),
-                    "full": round(full_offer, 2),
-                    "ratio": round(full_offer / empty_offer, 3),
+                    "empty": round(offer_empty, 2),
+                    "full": round(offer_full, 2),
+                    "ratio": round(offer_full / offer_empty, 3),
                 },
                 "book_ms": {
-                    "empty": round(empty_book, 2),
-                    "full": round(full_book, 2),
-                    "ratio": round(full_book / empty_book, 3),
-                    "refused_when_full": refused,
+                    "empty": book_empty,
+                    "full_booked": ms(book["full_booked"]),
+                    "full_refused": ms(book["full_refused"]),
+                    "attempts": {k: len(v) for k, v in book.items()},
                 },
             }
         )
