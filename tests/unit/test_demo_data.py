@@ -278,3 +278,25 @@ def test_docstring_documents_every_account(ds: DemoDataset) -> None:
         assert user.password in row and user.role.value in row and user.actor_id in row
     for order in ds.orders:
         assert order.order_id in doc
+
+
+def test_orders_with_promotions_gifts_and_freight_insurance(ds: DemoDataset) -> None:
+    from doorstep.domain.refund_amount import NO_TAX_OUTCOME, Part, quote_refund
+    from doorstep.domain.returns import Reason, ReturnLine
+
+    promoted = ds.order("TM2026000118")
+    assert promoted.freight_insurance and promoted.promotions.coupon_fen
+    [gift] = [ln for ln in promoted.lines if ln.gift_for is not None]
+    assert gift.unit_price_fen == 0 and gift.gift_value_fen and promoted.line(gift.gift_for)
+    assert ds.product(gift.sku).shop_id == promoted.shop_id
+
+    def parts(order: Order, line_id: str, quantity: int) -> set[Part]:
+        returned = [ReturnLine(line_id, "", quantity, Reason.NO_REASON)]
+        quote = quote_refund(order, returned, tax=NO_TAX_OUTCOME, return_freight_fen=1_200)
+        return {ln.part for ln in quote.lines}
+
+    assert {Part.COUPON, Part.FULL_REDUCTION, Part.RETURN_FREIGHT} <= parts(promoted, "L2", 1)
+    assert Part.GIFT in parts(promoted, "L1", 2)
+    towels = ds.order("TM2026000119")
+    assert Part.FREE_SHIPPING in parts(towels, "L2", 2)
+    assert Part.RETURN_FREIGHT not in parts(towels, "L2", 2)  # no insurance: the buyer pays

@@ -82,6 +82,9 @@ class TaxOutcome:
     arrive_by: datetime | None = None  # the 45-day arrival deadline, when one applies
 
 
+NO_TAX_OUTCOME = TaxOutcome(TaxStatus.NO_TAX)
+
+
 def tax_outcome(
     order: Order,
     *,
@@ -94,7 +97,7 @@ def tax_outcome(
     the return applied for by day ``application_days``, the goods back by ``arrival_days``.
     ``arrived_at`` is when the warehouse received the parcel (None: not yet)."""
     if not order.channel.cross_border or not any(ln.tax_fen for ln in order.lines):
-        return TaxOutcome(TaxStatus.NO_TAX)
+        return NO_TAX_OUTCOME
     released = order.customs_released_at
     if released is None:
         return TaxOutcome(TaxStatus.RELEASE_UNKNOWN)

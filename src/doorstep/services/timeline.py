@@ -8,6 +8,7 @@ from datetime import datetime
 from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict
 from doorstep.domain.events import Event
+from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import ReturnStatus
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
@@ -45,6 +46,7 @@ class Receipt:
     checklist: dict[str, bool]
     photo_ids: tuple[str, ...]
     verified_weight_g: int | None
+    refund: RefundQuote | None = None  # what the refund comes to (or came to, once started)
 
 
 def receipt(svc: Services, return_id: str, *, buyer_id: str | None = None) -> Receipt:
@@ -75,4 +77,5 @@ def receipt(svc: Services, return_id: str, *, buyer_id: str | None = None) -> Re
         request.inspection.checklist,
         request.inspection.photo_ids,
         request.inspection.verified_weight_g,
+        request.quote,
     )

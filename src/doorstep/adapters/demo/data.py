@@ -48,6 +48,12 @@ Notable orders (``S`` = signed so many days before ``now``, ``R`` = customs rele
 - TM2026000115 bonded serum, R37: pickup cut-off (day 38) is tomorrow, for a filed return.
 - TM2026000116 bonded serum + lipstick, R40: pickup cut-off passed; drop-off (day 40) until tonight.
 - TM2026000117 direct mail down jacket, released R1, not yet signed (in transit).
+- TM2026000118 domestic pillows x2 with two free silk pillowcases (gift, 29 yuan each) +
+  castle blocks, S2: 100-yuan coupon, 满1500减150, free shipping from 99, freight insurance.
+  Returning the blocks breaks the full reduction; the pillows without the pillowcases keep
+  the gift.
+- TM2026000119 domestic pillow + two towels, S3: free shipping from 499 yuan (12 yuan
+  waived); returning the towels breaks it; no freight insurance (the buyer pays the return).
 
 Customs declaration-list numbers and phone numbers are made up (138 0000 xxxx).
 """
@@ -63,7 +69,7 @@ from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.coverage import GENERIC_TWO_HOUR, SF_ONE_HOUR, ServiceArea, SlotTemplate
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.identity import Role
-from doorstep.domain.order import Buyer, Channel, Order, OrderLine
+from doorstep.domain.order import NO_PROMOTIONS, Buyer, Channel, Order, OrderLine, Promotions
 
 WAREHOUSE_ID = "wh-sh-bonded"
 
@@ -267,6 +273,8 @@ BOOKS = "CN-PICTURE-BOOKS-10"
 TRUNK = "CN-TRUNK-36IN"
 DUMBBELLS = "CN-DUMBBELLS-2X16KG"
 CASSEROLE = "JP-CAST-IRON-24CM"
+PILLOWCASE = "CN-SILK-PILLOWCASE-GIFT"
+TOWELS = "CN-COTTON-TOWEL-2"
 
 _C = Category
 _SKUS: tuple[_Sku, ...] = (
@@ -319,6 +327,11 @@ _SKUS: tuple[_Sku, ...] = (
        (430, 420, 260), "shop-cn-fitness", 219_900),
     _p(CASSEROLE, "珐琅铸铁锅 24cm", "Enamelled cast-iron casserole 24 cm", _C.HOME, 5_200,
        (330, 280, 190), "shop-jp-mall", 149_900),
+    # A free gift with the latex pillow: no price, a marked value of 29 yuan.
+    _p(PILLOWCASE, "真丝枕套（赠品）", "Silk pillowcase (gift)", _C.HOME, 120,
+       (300, 200, 20), "shop-cn-home", 0),
+    _p(TOWELS, "纯棉毛巾两条装", "Cotton towels, pack of 2", _C.HOME, 400, (350, 250, 60),
+       "shop-cn-home", 5_900),
 )  # fmt: skip
 _BY_SKU = {s.product.sku: s for s in _SKUS}
 
@@ -399,6 +412,9 @@ class _O:
     signed: int | None
     released: int | None = None
     confirmed: frozenset[str] = frozenset()  # SKUs confirmed "not returnable"
+    gifts: tuple[tuple[str, int, int, int], ...] = ()  # sku, quantity, for line n, value fen
+    promotions: Promotions = NO_PROMOTIONS
+    freight_insurance: bool = False
 
 
 _B, _D, _M = Channel.BONDED, Channel.DIRECT_MAIL, Channel.DOMESTIC
@@ -424,6 +440,14 @@ _ORDERS: tuple[_O, ...] = (
     _O(115, "buyer-003", "b3-home", "shop-kr-beauty", _B, ((SERUM, 1),), 35, 37),
     _O(116, "buyer-004", "b4-home", "shop-kr-beauty", _B, ((SERUM, 1), (LIPSTICK, 1)), 38, 40),
     _O(117, "buyer-006", "b6-home", "shop-jp-mall", _D, ((DOWN_JACKET, 1),), None, 1),
+    _O(118, "buyer-001", "b1-home", "shop-cn-home", _M, ((PILLOW, 2), (BLOCKS, 1)), 2,
+       gifts=((PILLOWCASE, 2, 1, 2_900),),
+       promotions=Promotions(coupon_fen=10_000, reduction_fen=15_000,
+                             reduction_threshold_fen=150_000, free_shipping_threshold_fen=9_900,
+                             waived_shipping_fen=1_000),
+       freight_insurance=True),
+    _O(119, "buyer-002", "b2-home", "shop-cn-home", _M, ((PILLOW, 1), (TOWELS, 2)), 3,
+       promotions=Promotions(free_shipping_threshold_fen=49_900, waived_shipping_fen=1_200)),
 )  # fmt: skip
 
 
@@ -436,6 +460,9 @@ def _order(recipe: _O, now_local: datetime) -> Order:
     lines = tuple(
         _line(i, sku, qty, recipe.channel, not_returnable_confirmed=sku in recipe.confirmed)
         for i, (sku, qty) in enumerate(recipe.lines, start=1)
+    ) + tuple(
+        OrderLine(f"L{n}", sku, qty, 0, gift_for=f"L{item}", gift_value_fen=value)
+        for n, (sku, qty, item, value) in enumerate(recipe.gifts, start=len(recipe.lines) + 1)
     )
     signed = None if recipe.signed is None else _day(now_local, recipe.signed, 14, 30)
     released = None if recipe.released is None else _day(now_local, recipe.released, 10, 15)
@@ -460,6 +487,8 @@ def _order(recipe: _O, now_local: datetime) -> Order:
         signed_at=signed,
         customs_released_at=released,
         declaration_no=declaration,
+        promotions=recipe.promotions,
+        freight_insurance=recipe.freight_insurance,
     )
 
 

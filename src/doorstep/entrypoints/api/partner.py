@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from doorstep.domain.catalog import Dimensions, Product
 from doorstep.domain.identity import Role
-from doorstep.domain.order import Order, OrderLine
+from doorstep.domain.order import Order, OrderLine, Promotions
 from doorstep.entrypoints.api.deps import PartnerOrOps, Svc
 from doorstep.entrypoints.api.errors import domain_values
 from doorstep.entrypoints.api.returns import to_address
@@ -51,4 +51,7 @@ def _order(o: OrderIn) -> Order:
         signed_at=o.signed_at,
         customs_released_at=o.customs_released_at,
         declaration_no=o.declaration_no,
+        promotions=Promotions(**o.promotions.model_dump()),
+        return_freight_by_shop=o.return_freight_by_shop,
+        freight_insurance=o.freight_insurance,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -22,7 +23,10 @@ from doorstep.entrypoints.api.schemas import (
     Id,
     OpenReturnIn,
     PrecheckOut,
+    QuoteIn,
     ReceiptOut,
+    RefundQuoteOut,
+    ReturnLineIn,
     ReturnOut,
     SelfSendIn,
     ShipmentIn,
@@ -68,15 +72,9 @@ def precheck(
     )
 
 
-@router.post(
-    "/returns",
-    response_model=ReturnOut,
-    status_code=201,
-    summary="Open a return; it is audited at once",
-)
-def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
+def _lines(body: list[ReturnLineIn]) -> tuple[LineRequest, ...]:
     with domain_values():
-        lines = tuple(
+        return tuple(
             LineRequest(
                 ln.order_line_id,
                 ln.quantity,
@@ -84,8 +82,28 @@ def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
                 Condition(**ln.condition.model_dump()),
                 ln.note,
             )
-            for ln in body.lines
+            for ln in body
         )
+
+
+@router.post(
+    "/returns/quote",
+    response_model=RefundQuoteOut,
+    summary="Before filing: what a return would refund, line by line",
+)
+def quote(svc: Svc, buyer: BuyerActor, body: QuoteIn) -> RefundQuoteOut:
+    cmd = OpenReturn(buyer.actor_id, body.order_id, body.kind, _lines(body.lines))
+    return views.quote_out(returns.quote_return(svc, cmd))
+
+
+@router.post(
+    "/returns",
+    response_model=ReturnOut,
+    status_code=201,
+    summary="Open a return; it is audited at once",
+)
+def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
+    lines = _lines(body.lines)
     cmd = OpenReturn(
         buyer_id=buyer.actor_id,
         order_id=body.order_id,
@@ -159,4 +177,8 @@ def return_timeline(svc: Svc, buyer: BuyerActor, return_id: Id) -> list[EventOut
     summary="The pickup receipt (取件凭证)",
 )
 def receipt(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReceiptOut:
-    return ReceiptOut.model_validate(timeline.receipt(svc, return_id, buyer_id=buyer.actor_id))
+    found = timeline.receipt(svc, return_id, buyer_id=buyer.actor_id)
+    out = ReceiptOut.model_validate(replace(found, refund=None))
+    return out.model_copy(
+        update={"refund": views.quote_out(found.refund) if found.refund else None}
+    )

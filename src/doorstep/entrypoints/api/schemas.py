@@ -21,6 +21,7 @@ from doorstep.domain.decision import Outcome, ReturnMethod, Verdict
 from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.order import Channel
 from doorstep.domain.pickup import FailureReason
+from doorstep.domain.refund_amount import FreightPayer, Part, TaxStatus
 from doorstep.domain.returns import Grade, Reason, ReturnKind
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -198,6 +199,35 @@ class ReturnLineOut(Out):
     reason: Reason
 
 
+class AmountLineOut(Out):
+    part: Part
+    amount_fen: int = Field(description="Signed: deductions are negative.")
+    line_id: str | None = None
+    quantity: int = 0
+
+
+class RefundQuoteOut(Out):
+    """What a refund comes to, line by line (goods, tax, return freight, deductions)."""
+
+    total_fen: int
+    goods_fen: int
+    tax_fen: int
+    freight_fen: int
+    adjustments_fen: int = Field(description="Deductions, give-backs and balance together.")
+    tax_status: TaxStatus
+    tax_arrive_by: datetime | None = Field(
+        None, description="The withheld tax goes back only if the parcel is back by then."
+    )
+    freight_payer: FreightPayer
+    lines: list[AmountLineOut]
+
+
+class QuoteIn(In):
+    order_id: Id
+    kind: ReturnKind = ReturnKind.REFUND
+    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=50)]
+
+
 class ReturnOut(Out):
     return_id: str
     order_id: str
@@ -213,6 +243,9 @@ class ReturnOut(Out):
     carrier_id: str | None
     refund_id: str | None
     evidence_count: int
+    refund_quote: RefundQuoteOut | None = Field(
+        None, description="Quoted at filing; once the refund starts, exactly what it pays."
+    )
 
 
 class EvidenceIn(In):
@@ -270,6 +303,7 @@ class ReceiptOut(Out):
     checklist: dict[str, bool]
     photo_ids: list[str]
     verified_weight_g: int | None
+    refund: RefundQuoteOut | None = None
 
 
 class PrecheckOut(Out):
@@ -450,6 +484,16 @@ class OrderLineIn(In):
     unit_price_fen: Fen
     tax_fen: Fen = 0
     not_returnable_confirmed: bool = False
+    gift_for: Id | None = None
+    gift_value_fen: Fen = 0
+
+
+class PromotionsIn(In):
+    coupon_fen: Fen = 0
+    reduction_fen: Fen = 0
+    reduction_threshold_fen: Fen = 0
+    free_shipping_threshold_fen: Fen = 0
+    waived_shipping_fen: Fen = 0
 
 
 class OrderIn(In):
@@ -463,6 +507,9 @@ class OrderIn(In):
     signed_at: Moment | None = None
     customs_released_at: Moment | None = None
     declaration_no: Annotated[str, StringConstraints(max_length=64)] | None = None
+    promotions: PromotionsIn = Field(default_factory=PromotionsIn)
+    return_freight_by_shop: bool = False
+    freight_insurance: bool = False
 
 
 class ImportProductsIn(In):

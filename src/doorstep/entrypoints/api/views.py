@@ -7,6 +7,7 @@ from doorstep.domain.decision import Decision
 from doorstep.domain.events import Event
 from doorstep.domain.pickup import Appointment
 from doorstep.domain.policy import Policy
+from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import ReturnRequest
 from doorstep.entrypoints.api import schemas as s
 from doorstep.services.offering import OfferedSlot
@@ -40,6 +41,21 @@ def return_out(r: ReturnRequest) -> s.ReturnOut:
         carrier_id=r.carrier_id,
         refund_id=r.refund_id,
         evidence_count=len(r.evidence),
+        refund_quote=quote_out(r.quote) if r.quote else None,
+    )
+
+
+def quote_out(q: RefundQuote) -> s.RefundQuoteOut:
+    return s.RefundQuoteOut(
+        total_fen=q.total_fen,
+        goods_fen=q.goods_fen,
+        tax_fen=q.tax_fen,
+        freight_fen=q.freight_fen,
+        adjustments_fen=q.adjustments_fen,
+        tax_status=q.tax.status,
+        tax_arrive_by=q.tax.arrive_by,
+        freight_payer=q.freight_payer,
+        lines=[s.AmountLineOut.model_validate(line) for line in q.lines],
     )
 
 

@@ -143,6 +143,37 @@ EVENT = {
     "refund.requested": N_("Refund requested"),
     "refund.succeeded": N_("Refund paid"),
     "refund.attempt_failed": N_("Refund attempt failed; retrying"),
+    "return.refund_quoted": N_("Refund amount worked out"),
+}
+
+PART = {
+    "goods": N_("Goods"),
+    "tax": N_("Import tax withheld"),
+    "return_freight": N_("Return freight"),
+    "coupon": N_("Coupon share"),
+    "full_reduction": N_("Full reduction no longer reached"),
+    "free_shipping": N_("Free shipping no longer reached"),
+    "gift": N_("Gift kept"),
+    "balance": N_("Balance with your other refunds of this order"),
+}
+
+FREIGHT_PAYER = {
+    "nobody": N_("Nothing is sent back"),
+    "buyer": N_("You pay the return freight"),
+    "seller": N_("The seller pays the return freight"),
+    "shop": N_("The shop pays the return freight"),
+    "insurance": N_("Freight insurance pays the return freight"),
+}
+
+TAX_STATUS = {
+    "no_tax": N_("No import tax on these goods"),
+    "refunded": N_("The import tax goes back"),
+    "if_arrives": N_("The import tax goes back if the parcel is back by"),
+    "application_late": N_("The import tax stays: the return came after day 30 of customs release"),
+    "arrived_late": N_(
+        "The import tax stays: the parcel came back after day 45 of customs release"
+    ),
+    "release_unknown": N_("The import tax stays until customs release is known"),
 }
 
 RULE = {
@@ -161,4 +192,5 @@ RULE = {
     "ship_within": N_("Ship within"),
     "manual_review": N_("Manual review"),
     "refund_only_limits": N_("Refund-only limits"),
+    "refund_terms": N_("Refund freight and timing"),
 }

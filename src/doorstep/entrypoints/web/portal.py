@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,6 +14,8 @@ from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.events import Event
 from doorstep.domain.identity import Role
+from doorstep.domain.order import Order
+from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import CANCELLABLE, Condition, Reason, ReturnKind, ReturnRequest
 from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import PathId, QueryText, read_upload, to_int
@@ -86,11 +89,13 @@ def _new_form(
     error: str | None = None,
     status: int = 200,
     values: dict[str, Any] | None = None,
+    quote: RefundQuote | None = None,
 ) -> Response:
     svc = web.app.services
     order = next((o for o in catalog.orders_of(svc, web.actor_id) if o.order_id == order_id), None)
     if order is None:
         raise InvalidInput("order_not_found", "Choose one of your orders.", "请选择您自己的订单。")
+    names = queries.product_names(svc, {ln.sku for ln in order.lines})
     return render(
         web,
         "portal_new.html",
@@ -98,7 +103,9 @@ def _new_form(
         here=f"/portal/returns/new?order_id={order_id}&line_id={line_id}",
         order=order,
         line_id=line_id,
-        names=queries.product_names(svc, {ln.sku for ln in order.lines}),
+        names=names,
+        line_names=line_names(web, order, names),
+        quote=quote,
         reasons=[r.value for r in Reason],
         kinds=[k.value for k in ReturnKind],
         condition_fields=CONDITION_FIELDS,
@@ -116,16 +123,51 @@ def new_return(web: BuyerPage, order_id: QueryText = "", line_id: QueryText = ""
 Box = Annotated[str | None, Form()]
 
 
-@router.post("/portal/returns")
-def open_return(
-    web: BuyerPost,
+@dataclass(frozen=True)
+class ReturnForm:
+    """The new-return form as posted: one line of one order, its reason and condition."""
+
+    order_id: str
+    line_id: str
+    kind: str
+    quantity: str
+    reason: str
+    note: str
+    ticked: dict[str, bool]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """What to show again in the form."""
+        shown = {"kind": self.kind, "quantity": self.quantity, "reason": self.reason}
+        return shown | {"note": self.note} | {n: "on" for n, on in self.ticked.items() if on}
+
+    def command(self, web: Web, photo_ids: tuple[str, ...] = ()) -> returns.OpenReturn:
+        """The return asked for, or InvalidInput for a missing reason or a bad quantity."""
+        try:
+            chosen_reason, chosen_kind = Reason(self.reason), ReturnKind(self.kind)
+        except ValueError:
+            raise InvalidInput("choose_reason", "Choose a reason.", "请选择退货原因。") from None
+        count = to_int(self.quantity, web._("Quantity"), low=1, high=999)
+        line = returns.LineRequest(
+            self.line_id, count, chosen_reason, Condition(**self.ticked), self.note.strip()
+        )
+        return returns.OpenReturn(
+            buyer_id=web.actor_id,
+            order_id=self.order_id,
+            kind=chosen_kind,
+            lines=(line,),
+            photo_ids=photo_ids,
+            note=self.note,
+        )
+
+
+def return_form(
     order_id: Annotated[str, Form(max_length=64)] = "",
     line_id: Annotated[str, Form(max_length=64)] = "",
     kind: Annotated[str, Form(max_length=20)] = "refund",
     quantity: Annotated[str, Form(max_length=10)] = "1",
     reason: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=1000)] = "",
-    photo: Annotated[UploadFile | None, File()] = None,
     opened: Box = None,
     seal_intact: Box = None,
     tags_attached: Box = None,
@@ -133,9 +175,9 @@ def open_return(
     used: Box = None,
     accessories_complete: Box = None,
     labels_intact: Box = None,
-) -> Response:
-    """Open (and so audit) a return; an optional photo is uploaded and attached as evidence."""
-    ticked = {
+) -> ReturnForm:
+    """Read the form; an unchecked box is simply absent."""
+    boxes = {
         "opened": opened,
         "seal_intact": seal_intact,
         "tags_attached": tags_attached,
@@ -144,35 +186,48 @@ def open_return(
         "accessories_complete": accessories_complete,
         "labels_intact": labels_intact,
     }
-    values = {"kind": kind, "quantity": quantity, "reason": reason, "note": note}
-    values |= {name: "on" for name, box in ticked.items() if box is not None}
-    svc = web.app.services
+    ticked = {name: box is not None for name, box in boxes.items()}
+    return ReturnForm(order_id, line_id, kind, quantity, reason, note, ticked)
+
+
+Posted = Annotated[ReturnForm, Depends(return_form)]
+
+
+@router.post("/portal/returns/quote")
+def quote_return(web: BuyerPost, form: Posted) -> Response:
+    """Before filing: the form again, with what the refund would come to, line by line."""
     try:
-        try:
-            chosen_reason, chosen_kind = Reason(reason), ReturnKind(kind)
-        except ValueError:
-            raise InvalidInput("choose_reason", "Choose a reason.", "请选择退货原因。") from None
-        count = to_int(quantity, web._("Quantity"), low=1, high=999)
-        condition = Condition(**{name: box is not None for name, box in ticked.items()})
-        data = read_upload(photo, web.app.settings.max_upload_bytes)
-        photo_ids = (photos.upload_photo(svc, web.actor_id, data).photo_id,) if data else ()
-        line = returns.LineRequest(line_id, count, chosen_reason, condition, note.strip())
-        opened_return = returns.open_return(
-            svc,
-            returns.OpenReturn(
-                buyer_id=web.actor_id,
-                order_id=order_id,
-                kind=chosen_kind,
-                lines=(line,),
-                photo_ids=photo_ids,
-                note=note,
-            ),
-        )
+        quote = returns.quote_return(web.app.services, form.command(web))
     except DomainError as exc:
         return _new_form(
-            web, order_id, line_id, error=web.error_text(exc), status=422, values=values
-        )
+            web, form.order_id, form.line_id, error=web.error_text(exc), status=422,
+            values=form.values,
+        )  # fmt: skip
+    return _new_form(web, form.order_id, form.line_id, values=form.values, quote=quote)
+
+
+@router.post("/portal/returns")
+def open_return(
+    web: BuyerPost, form: Posted, photo: Annotated[UploadFile | None, File()] = None
+) -> Response:
+    """Open (and so audit) a return; an optional photo is uploaded and attached as evidence."""
+    svc = web.app.services
+    try:
+        cmd = form.command(web)
+        data = read_upload(photo, web.app.settings.max_upload_bytes)
+        photo_ids = (photos.upload_photo(svc, web.actor_id, data).photo_id,) if data else ()
+        opened_return = returns.open_return(svc, replace(cmd, photo_ids=photo_ids))
+    except DomainError as exc:
+        return _new_form(
+            web, form.order_id, form.line_id, error=web.error_text(exc), status=422,
+            values=form.values,
+        )  # fmt: skip
     return see_other(web, f"/portal/returns/{opened_return.return_id}")
+
+
+def line_names(web: Web, order: Order, names: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Order line id → the product's name in the page's language."""
+    return {ln.line_id: web.text(*names.get(ln.sku, (ln.sku, ln.sku))) for ln in order.lines}
 
 
 def describe(web: Web, event: Event) -> str:
@@ -189,7 +244,7 @@ def describe(web: Web, event: Event) -> str:
         return f"{web._('Waybill')} {d.get('waybill_no', '')}"
     if name.startswith("refund.") and "amount_fen" in d:
         return money(int(d["amount_fen"]))
-    if name == "return.refunded" and "amount_fen" in d:
+    if name in ("return.refunded", "return.refund_quoted") and "amount_fen" in d:
         return money(int(d["amount_fen"]))
     if name == "return.quality_checked" or name == "return.disputed":
         return f"{web._('Grade')} {d.get('grade', '')}"
@@ -210,6 +265,8 @@ def detail(web: Web, return_id: str, *, error: str | None = None, status: int = 
         else None
     )
     events = timeline.timeline(svc, return_id, buyer_id=web.actor_id)
+    order = next(o for o in catalog.orders_of(svc, web.actor_id) if o.order_id == r.order_id)
+    names = queries.product_names(svc, {ln.sku for ln in order.lines})
     receipt = None
     if r.waybill_no and r.method is ReturnMethod.PICKUP:
         try:
@@ -225,7 +282,8 @@ def detail(web: Web, return_id: str, *, error: str | None = None, status: int = 
         appt=appt,
         events=[(e, describe(web, e)) for e in events],
         receipt=receipt,
-        names=queries.product_names(svc, {ln.sku for ln in r.lines}),
+        names=names,
+        line_names=line_names(web, order, names),
         carriers=queries.carriers(svc),
         self_send=_self_send_methods(r),
         can_book=r.decision is not None and r.decision.offers(ReturnMethod.PICKUP) is not None,
