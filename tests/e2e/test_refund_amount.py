@@ -6,6 +6,10 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from doorstep.adapters.ids import FixedClock
+from doorstep.bootstrap import App
+from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
+
 Login = Callable[[str], dict[str, str]]
 
 
@@ -93,3 +97,28 @@ def test_partner_imports_promotions_and_gifts(client: TestClient, login: Login) 
     bad = dict(order, order_id="P-PROMO-2", promotions={"coupon_fen": 40_000})
     r = client.post("/partner/orders", json={"orders": [bad]}, headers=partner)
     assert r.status_code == 422, r.text
+
+
+def test_overdue_refunds_listed_for_ops_and_counted_on_the_dashboard(
+    client: TestClient, login: Login, wired: App, clock: FixedClock
+) -> None:
+    from tests.integration.test_refund_money import _received  # type: ignore[import-not-found]
+
+    ops = login("ops1")
+    assert client.get("/ops/refunds/overdue", headers=ops).json() == []
+    assert client.get("/ops/refunds/overdue", headers=login("buyer1")).status_code == 403
+    rid = _received(wired)
+    clock.advance(days=8)
+    [late] = client.get("/ops/refunds/overdue", headers=ops).json()
+    assert late["return_id"] == rid and late["stage"] == "awaiting_qc"
+    assert late["days_late"] == 1 and late["flagged"] is False
+
+    page = TestClient(client.app, follow_redirects=False)
+    page.get("/login")
+    signed_in = page.post(
+        "/login",
+        data={"username": "ops1", "password": "demo-ops1", CSRF_FIELD: page.cookies[CSRF_COOKIE]},
+    )
+    assert signed_in.status_code == 303
+    html = page.get("/console/dashboard", headers={"accept-language": "en"}).text
+    assert 'data-testid="overdue-count">1<' in html and rid in html

@@ -378,6 +378,7 @@ def calls(w: World) -> list[Call]:
             f"/ops/returns/{shown_id}/timeline",
         ),
         Call("GET /ops/disruptions", "ops1", "GET", "/ops/disruptions"),
+        Call("GET /ops/refunds/overdue", "ops1", "GET", "/ops/refunds/overdue"),
         # writes
         Call(
             "POST /auth/token",
@@ -385,6 +386,18 @@ def calls(w: World) -> list[Call]:
             "POST",
             "/auth/token",
             {"data": {"username": b, "password": f"demo-{b}"}},
+        ),
+        Call(
+            "POST /returns/quote",
+            b,
+            "POST",
+            "/returns/quote",
+            {
+                "json": {
+                    "order_id": t.precheck_order,
+                    "lines": [{"order_line_id": "L1", "quantity": 1, "reason": "quality"}],
+                }
+            },
         ),
         Call(
             "POST /returns",
@@ -628,6 +641,12 @@ def page_calls(
         page("/partner", "partner1", "/partner"),
         page("/login", b, "/login"),
         page("/lang", b, "/lang", params={"to": "en", "next": "/"}),
+        page(
+            "/portal/returns/quote",
+            b,
+            "/portal/returns/quote",
+            {"order_id": t.precheck_order, "line_id": "L1", "reason": "no_reason"},
+        ),
         page(
             "/portal/returns",
             b,

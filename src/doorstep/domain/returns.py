@@ -168,6 +168,7 @@ class ReturnRequest(EventRecorder):
     version: int = 0
     # What the refund comes to: quoted at filing, fixed when the refund starts (issue 9 §1).
     quote: RefundQuote | None = None
+    refund_overdue_at: datetime | None = None  # escalated as overdue (issue 9 §2)
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -245,6 +246,22 @@ class ReturnRequest(EventRecorder):
                     },
                 )
             )
+
+    def flag_refund_overdue(self, at: datetime, due_by: datetime, stage: str) -> bool:
+        """Escalate a refund past its due time, once; False when it already was."""
+        if self.refund_overdue_at is not None:
+            return False
+        self.refund_overdue_at = at
+        self.record(
+            Event(
+                "return.refund_overdue",
+                "return_request",
+                self.return_id,
+                at,
+                {"due_by": due_by.isoformat(), "stage": stage},
+            )
+        )
+        return True
 
     # --- evidence and audit --------------------------------------------------------------
     def add_evidence(self, evidence: Evidence) -> None:

@@ -10,19 +10,24 @@ from rich.console import Console
 
 from doorstep.bootstrap import App
 from doorstep.domain.errors import DomainError
-from doorstep.services import refunds, routing
+from doorstep.services import refund_timing, refunds, routing
 
 log = structlog.get_logger("doorstep.worker")
 
 
 def sweep(app: App) -> dict[str, int]:
-    """One pass: re-plan every area-day with open visits, retry refunds the provider left."""
+    """One pass: re-plan every area-day with open visits, retry refunds the provider left,
+    then push refunds past their due time (pay what can be paid, escalate the rest)."""
     reports = routing.replan_all(app.services)
     paid = refunds.retry_pending_refunds(app.services)
+    overdue = refund_timing.push_overdue_refunds(app.services)
     return {
         "plans": len(reports),
         "unserved": sum(len(r.unserved) for r in reports),
         "refunds_retried": len(paid),
+        "refunds_overdue": overdue.overdue,
+        "overdue_paid": overdue.paid,
+        "overdue_escalated": overdue.escalated,
     }
 
 

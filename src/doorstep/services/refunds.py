@@ -40,18 +40,27 @@ def _locked_return(uow: UnitOfWork, return_id: str) -> ReturnRequest:
 
 
 def _ensure_refund(
-    svc: Services, uow: UnitOfWork, request: ReturnRequest, order: Order, kind: RefundKind
-) -> Refund:
-    """The return's refund, created once; ``request`` must have been loaded with its lock."""
+    svc: Services,
+    uow: UnitOfWork,
+    request: ReturnRequest,
+    kind: RefundKind,
+    *,
+    max_fen: int | None = None,
+) -> Refund | None:
+    """The return's refund, created once; ``request`` must have been loaded with its lock.
+    None when its amount would be above ``max_fen`` (nothing is kept then). The return's
+    state is checked before the order is locked and the amount quoted, so a caller that is
+    too early (or too late) gives way at once."""
     existing = uow.refunds.by_key(refund_key(request.return_id))
     if existing is not None:
         return existing
+    refund_id = svc.ids.new("F")
+    request.start_refund(refund_id, express=kind is RefundKind.EXPRESS)
     now = svc.clock.now()
-    quote = _quote(uow, request, order, now)
-    refund = Refund.for_quote(
-        svc.ids.new("F"), request.return_id, request.buyer_id, kind, quote, now
-    )
-    request.start_refund(refund.refund_id, express=kind is RefundKind.EXPRESS)
+    quote = _quote(uow, request, _order_of(uow, request), now)
+    if max_fen is not None and quote.total_fen > max_fen:
+        return None
+    refund = Refund.for_quote(refund_id, request.return_id, request.buyer_id, kind, quote, now)
     request.set_quote(quote, now)
     uow.refunds.add(refund)
     uow.returns.save(request)
@@ -82,8 +91,8 @@ def _order_of(uow: UnitOfWork, request: ReturnRequest) -> Order:
 def start_standard_refund(svc: Services, return_id: str) -> Refund:
     """After a good QC grade (or an approved refund-only request): create once, then pay."""
     with svc.uow() as uow:
-        request = _locked_return(uow, return_id)
-        refund = _ensure_refund(svc, uow, request, _order_of(uow, request), RefundKind.STANDARD)
+        refund = _ensure_refund(svc, uow, _locked_return(uow, return_id), RefundKind.STANDARD)
+        assert refund is not None, "a standard refund has no cap"
         uow.commit()
     return pay_refund(svc, refund.refund_id)
 
@@ -93,16 +102,18 @@ def start_express_refund(svc: Services, return_id: str) -> Refund | None:
     with svc.uow() as uow:
         request = _locked_return(uow, return_id)
         buyer = uow.buyers.get(request.buyer_id)
-        order = _order_of(uow, request)
         if (
             buyer is None
             or request.kind is not ReturnKind.REFUND
             or buyer.blocklisted
             or buyer.trust_score < svc.refunds.express_min_trust
-            or _quote(uow, request, order, svc.clock.now()).total_fen > svc.refunds.express_max_fen
         ):
             return None
-        refund = _ensure_refund(svc, uow, request, order, RefundKind.EXPRESS)
+        refund = _ensure_refund(
+            svc, uow, request, RefundKind.EXPRESS, max_fen=svc.refunds.express_max_fen
+        )
+        if refund is None:
+            return None
         uow.commit()
     return pay_refund(svc, refund.refund_id)
 

@@ -1,4 +1,4 @@
-"""Ops: policies, service areas, slot templates, review queue."""
+"""Ops: policies, service areas, slot templates, review queue, overdue refunds."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from doorstep.entrypoints.api.schemas import (
     AreaIn,
     EventOut,
     Id,
+    OverdueRefundOut,
     PolicyIn,
     PolicyOut,
     ReturnOut,
     ReviewIn,
     TemplateIn,
 )
-from doorstep.services import catalog, policies, returns, timeline
+from doorstep.services import catalog, policies, refund_timing, returns, timeline
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -118,3 +119,12 @@ def any_return(svc: Svc, _: OpsActor, return_id: Id) -> ReturnOut:
 @router.get("/returns/{return_id}/timeline", response_model=list[EventOut])
 def any_timeline(svc: Svc, _: OpsActor, return_id: Id) -> list[EventOut]:
     return [views.event_out(e) for e in timeline.timeline(svc, return_id)]
+
+
+@router.get(
+    "/refunds/overdue",
+    response_model=list[OverdueRefundOut],
+    summary="Refunds past their due time (7 days after receipt), longest overdue first",
+)
+def overdue_refunds(svc: Svc, _: OpsActor) -> list[OverdueRefundOut]:
+    return [OverdueRefundOut.model_validate(o) for o in refund_timing.overdue_refunds(svc)]

@@ -22,6 +22,7 @@ from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.order import Channel
 from doorstep.domain.pickup import FailureReason
 from doorstep.domain.refund_amount import FreightPayer, Part, TaxStatus
+from doorstep.domain.refund_timing import OverdueStage
 from doorstep.domain.returns import Grade, Reason, ReturnKind
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -220,6 +221,20 @@ class RefundQuoteOut(Out):
     )
     freight_payer: FreightPayer
     lines: list[AmountLineOut]
+
+
+class OverdueRefundOut(Out):
+    """A refund past its due time (7 days after the warehouse received the parcel)."""
+
+    return_id: str
+    order_id: str
+    buyer_id: str
+    received_at: datetime
+    due_by: datetime
+    days_late: int
+    stage: OverdueStage
+    refund_id: str | None
+    flagged: bool = Field(description="Escalated with a return.refund_overdue event.")
 
 
 class QuoteIn(In):

@@ -1,4 +1,5 @@
-"""Ops dashboard: returns by status, tomorrow's bookings against capacity, decisions, reasons."""
+"""Ops dashboard: returns by status, tomorrow's bookings against capacity, decisions, reasons,
+and refunds past their due time."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from doorstep.entrypoints.web import charts, labels
 from doorstep.entrypoints.web.forms import QueryText
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
+from doorstep.services import refund_timing
 from doorstep.services.context import Services
 from doorstep.services.offering import slot_capacity
 from doorstep.services.ports import SlotLoad
@@ -31,6 +33,7 @@ OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 # returns; a reporting table is the step after that.
 _CAP = 5_000
 _DECISIONS = ("return.approved", "return.held_for_review", "return.rejected")
+_OVERDUE_ROWS = 20  # the longest overdue; the API lists them all
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ def _templates(
 def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
     """Four plots as inline SVG; the area for tomorrow's bookings defaults to the busiest."""
     data = figures(web.app.services)
+    overdue = refund_timing.overdue_refunds(web.app.services)
     if adcode not in data.slots:
         adcode = max(
             data.slots,
@@ -170,4 +174,6 @@ def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
         areas=sorted(data.slots),
         area_names=data.area_names,
         tomorrow=data.tomorrow,
+        overdue=overdue,
+        overdue_shown=overdue[:_OVERDUE_ROWS],
     )

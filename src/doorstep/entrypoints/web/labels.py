@@ -144,6 +144,14 @@ EVENT = {
     "refund.succeeded": N_("Refund paid"),
     "refund.attempt_failed": N_("Refund attempt failed; retrying"),
     "return.refund_quoted": N_("Refund amount worked out"),
+    "return.refund_overdue": N_("Refund overdue; escalated to operations"),
+}
+
+OVERDUE_STAGE = {
+    "awaiting_qc": N_("Waiting for the quality check"),
+    "not_started": N_("Refund not started"),
+    "pending": N_("Waiting for the payment provider"),
+    "failed": N_("Payment failed; needs operations"),
 }
 
 PART = {

@@ -1,0 +1,92 @@
+"""Overdue refunds through the services: found, paid where possible, escalated once."""
+
+from __future__ import annotations
+
+from tests.unit.services.fakes import World  # type: ignore[import-not-found]
+from tests.unit.services.helpers import picked_up  # type: ignore[import-not-found]
+
+from doorstep.domain.refund import RefundStatus
+from doorstep.domain.refund_timing import OverdueStage
+from doorstep.domain.returns import Grade, QualityCheck, ReturnStatus
+from doorstep.services import refund_timing, warehouse
+from doorstep.services.refund_timing import OverduePush
+
+WH = "wh-sh-bonded"
+
+
+def _received(world: World) -> str:
+    request, _ = picked_up(world)
+    warehouse.receive(world.svc, WH, request.return_id)
+    return str(request.return_id)
+
+
+def _eight_days_later(world: World) -> None:
+    world.clock.advance(days=8)
+
+
+def test_a_parcel_not_graded_in_seven_days_is_overdue_and_escalated_once(world: World) -> None:
+    rid = _received(world)
+    world.clock.advance(days=7)  # still the due day's morning
+    assert refund_timing.overdue_refunds(world.svc) == []
+    _eight_days_later(world)
+    [late] = refund_timing.overdue_refunds(world.svc)
+    assert (late.return_id, late.stage, late.flagged) == (rid, OverdueStage.AWAITING_QC, False)
+    assert late.days_late == 8
+    assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 0, 1)
+    [event] = world.store.events_named("return.refund_overdue")
+    assert event.aggregate_id == rid and event.data["stage"] == "awaiting_qc"
+    assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 0, 0)
+    assert len(world.store.events_named("return.refund_overdue")) == 1
+    [still] = refund_timing.overdue_refunds(world.svc)
+    assert still.flagged
+    # Graded at last: paid, and no longer overdue.
+    assert warehouse.grade(world.svc, WH, rid, Grade.A, "").status is ReturnStatus.REFUNDED
+    assert refund_timing.overdue_refunds(world.svc) == []
+
+
+def test_a_pending_refund_is_paid_by_the_push_not_escalated(world: World) -> None:
+    rid = _received(world)
+    world.payments.timeouts = 1
+    warehouse.grade(world.svc, WH, rid, Grade.A, "")
+    _eight_days_later(world)
+    [late] = refund_timing.overdue_refunds(world.svc)
+    assert late.stage is OverdueStage.PENDING
+    assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 1, 0)
+    assert world.store.item("returns", rid).status is ReturnStatus.REFUNDED
+    assert world.store.events_named("return.refund_overdue") == []
+
+
+def test_a_graded_return_whose_refund_never_started_is_paid(world: World) -> None:
+    rid = _received(world)
+    with world.svc.uow() as uow:  # a crash between the grade and the refund's start
+        request = uow.returns.get(rid)
+        request.grade(QualityCheck(Grade.A, world.clock.now(), WH))
+        uow.returns.save(request)
+        uow.commit()
+    _eight_days_later(world)
+    [late] = refund_timing.overdue_refunds(world.svc)
+    assert late.stage is OverdueStage.NOT_STARTED and late.refund_id is None
+    assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 1, 0)
+    [refund] = world.store.items("refunds")
+    assert refund.status is RefundStatus.SUCCEEDED and world.payments.total_paid_fen == 39_900
+
+
+def test_a_declined_refund_is_escalated_for_ops(world: World) -> None:
+    rid = _received(world)
+    world.payments.decline = 1
+    warehouse.grade(world.svc, WH, rid, Grade.A, "")
+    _eight_days_later(world)
+    assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 0, 1)
+    [late] = refund_timing.overdue_refunds(world.svc)
+    assert late.stage is OverdueStage.FAILED and late.flagged
+    assert len(world.payments.calls) == 1  # a refusal for good is not asked again
+
+
+def test_refunded_or_disputed_returns_are_not_overdue(world: World) -> None:
+    paid = _received(world)
+    disputed = _received(world)
+    warehouse.grade(world.svc, WH, paid, Grade.A, "")
+    warehouse.grade(world.svc, WH, disputed, Grade.C, "scratched")
+    _eight_days_later(world)
+    assert refund_timing.overdue_refunds(world.svc) == []
+    assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(0, 0, 0)
