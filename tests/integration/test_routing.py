@@ -211,3 +211,41 @@ def test_courier_sees_visits_in_route_order_with_etas(wired: App, clock: object)
     assert [t.route_position for t in tasks] == [0, 1, 2, 3]
     etas = [t.eta for t in tasks]
     assert all(e is not None for e in etas) and etas == sorted(etas)  # type: ignore[type-var]
+
+
+def test_a_booking_made_during_the_solve_is_not_lost(wired: App, monkeypatch: object) -> None:
+    import threading
+
+    import pytest
+
+    svc = wired.services
+    first, second = returns_at(wired, ring(2, 2))
+    pickup.book_pickup(svc, "buyer-001", first, pickup.SlotChoice("yto", TOMORROW, time(9)))
+    real_solve = routing.solve
+    booker: list[threading.Thread] = []
+
+    def solve_while_someone_books(*args: object, **kw: object) -> object:
+        plan = real_solve(*args, **kw)  # type: ignore[arg-type]
+        if not booker:
+            choice = pickup.SlotChoice("yto", TOMORROW, time(11))
+            th = threading.Thread(
+                target=pickup.book_pickup, args=(svc, "buyer-001", second, choice)
+            )
+            booker.append(th)
+            th.start()
+            # PostgreSQL: the booking commits now, between the solve and the write.
+            # SQLite: the re-plan holds the write lock, so the booking waits for it.
+            th.join(timeout=3)
+        return plan
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(routing, "solve", solve_while_someone_books)
+    routing.plan_day(svc, "yto", TOMORROW)
+    booker[0].join(timeout=60)
+    assert routing.check_routes(svc, "yto", TOMORROW) == []
+    with svc.uow() as uow:
+        on_routes = {
+            s.appointment_id for r in uow.routes.for_carrier_day("yto", TOMORROW) for s in r.stops
+        }
+        visits = {a.appointment_id for a in uow.appointments.for_carrier_day("yto", TOMORROW)}
+    assert len(visits) == 2 and on_routes == visits

@@ -39,6 +39,7 @@ from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.route import (
     PRICE_AT_S,
+    Contention,
     at_second,
     depot_of,
     legs_along,
@@ -49,6 +50,9 @@ from doorstep.services.route import (
 )
 
 _DONE = {AppointmentStatus.COMPLETED, AppointmentStatus.FAILED}
+# A re-plan that lost its routes to bookings made during the solve starts over this often;
+# then it gives way (the next sweep tries again) rather than hold bookings back.
+REPLAN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,17 @@ def plan_day(
 ) -> RoutingReport:
     """Assign and order the carrier's visits of ``day``; every planned visit gets an ETA,
     the rest a reason. Routes are rewritten under their locks, in courier order."""
+    for _ in range(REPLAN_ATTEMPTS - 1):
+        try:
+            return _plan_once(svc, carrier_id, day, params)
+        except Contention:
+            continue
+    return _plan_once(svc, carrier_id, day, params)
+
+
+def _plan_once(
+    svc: Services, carrier_id: str, day: date, params: SolveParams | None
+) -> RoutingReport:
     now = svc.clock.now()
     with svc.uow() as uow:
         built = build_day_problem(uow, svc, carrier_id, day)
@@ -162,7 +177,12 @@ def _apply(
     reported = []
     for courier_id in sorted(built.fleet):
         courier = built.fleet[courier_id]
-        uow.routes.lock(courier_id, carrier_id, day)
+        locked = uow.routes.lock(courier_id, carrier_id, day)
+        # The solve ran without locks: a booking, cancel or door served meanwhile changed
+        # this route, and writing the plan would drop or revive a visit. Start over.
+        known = built.routes.get(courier_id)
+        if locked != (known.version if known is not None else 1):
+            raise Contention()
         route = uow.routes.get(courier_id, day)
         assert route is not None
         done = [s for s in route.done if s.appointment_id in built.appointments]
@@ -253,4 +273,10 @@ def replan_all(svc: Services, params: SolveParams | None = None) -> list[Routing
     days = [today + timedelta(days=offset) for offset in range(svc.booking.horizon_days)]
     with svc.uow() as uow:
         busy = uow.appointments.busy_carrier_days(days)
-    return [plan_day(svc, carrier_id, day, params) for carrier_id, day in sorted(busy)]
+    reports = []
+    for carrier_id, day in sorted(busy):
+        try:
+            reports.append(plan_day(svc, carrier_id, day, params))
+        except Contention:
+            continue  # bookings kept changing this day's routes: the next sweep plans it
+    return reports
