@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -108,3 +109,33 @@ def wired(database_url: str, clock: FixedClock, payments: LocalPayments) -> Iter
     app = build(_settings(database_url), clock=clock, payments=payments, run_migrations=False)
     yield app
     app.engine.dispose()
+
+
+@pytest.fixture
+def json_logs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Logging configured as in production (JSON on stderr); call the fixture's value for the
+    lines logged so far, parsed. Logging is put back as it was afterwards."""
+    import json
+    import logging
+
+    import structlog
+
+    from doorstep.adapters.observability import logs
+
+    root = logging.getLogger()
+    level = root.level
+    monkeypatch.setattr(logs, "_configured", None)
+    logs.configure_logging("json", "INFO")
+    capsys.readouterr()
+
+    def lines() -> list[dict[str, Any]]:
+        err = capsys.readouterr().err
+        return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+    yield lines
+    for handler in [h for h in root.handlers if h.get_name() == "doorstep"]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    structlog.reset_defaults()

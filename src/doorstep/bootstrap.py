@@ -18,6 +18,12 @@ from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
 from doorstep.adapters.images import BoundedSanitizer
+from doorstep.adapters.observability import logs
+from doorstep.adapters.observability.metrics import (
+    CountedPayments,
+    PrometheusTelemetry,
+    TimedOffering,
+)
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.config import Settings
 from doorstep.domain.calendar import HolidayCalendar
@@ -86,7 +92,7 @@ def build(
         uow=uow,
         clock=clock or SystemClock(),
         ids=RandomIds(),
-        payments=payments or LocalPayments(),
+        payments=CountedPayments(payments or LocalPayments()),
         images=BoundedSanitizer(settings.image_workers, max_bytes=settings.max_upload_bytes),
         passwords=Argon2Passwords(
             memory_kib=settings.argon2_memory_kib,
@@ -108,10 +114,18 @@ def build(
             RefundOnlyLimits(settings.refund_only_instant_max_fen, settings.refund_only_min_trust),
         ),
         warehouse_id=settings.warehouse_id,
+        telemetry=PrometheusTelemetry(),
     )
-    chosen = offering or make_offering(settings, services)
+    chosen = TimedOffering(offering or make_offering(settings, services))
     services = replace(services, offering=chosen)
     return App(settings, engine, services, tokens, chosen)
+
+
+def configure_logging(settings: Settings) -> None:
+    """structlog for this process: human-readable in development, JSON elsewhere;
+    DOORSTEP_LOG_FORMAT (console or json) overrides."""
+    fmt = settings.log_format or ("console" if settings.env == "development" else "json")
+    logs.configure_logging(fmt, settings.log_level)
 
 
 def pool_sizing(settings: Settings) -> PoolSizing:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(30.0, gt=0, le=600)
     db_connect_timeout_s: int = Field(5, ge=1, le=120)
     host: str = "127.0.0.1"
+    # None: human-readable logs in development, one JSON object a line elsewhere.
+    log_format: Literal["console", "json"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET
     token_ttl_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -28,11 +28,15 @@ register_simulate(app)
 def _settings() -> Settings:
     """The settings, or a readable refusal (e.g. no secret outside development)."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
             console.print(f"[red]refused:[/red] {error['msg'].removeprefix('Value error, ')}")
         raise typer.Exit(2) from None
+    from doorstep.bootstrap import configure_logging
+
+    configure_logging(settings)
+    return settings
 
 
 def _require_development(settings: Settings, what: str) -> None:
@@ -94,12 +98,20 @@ def seed() -> None:
 def worker(
     every: int = typer.Option(60, min=5, help="Seconds between sweeps."),
     once: bool = typer.Option(False, help="Run one sweep and exit."),
+    metrics_port: int = typer.Option(
+        0, min=0, max=65535, help="Serve Prometheus metrics on this port (0: off)."
+    ),
 ) -> None:
     """Background work: re-plan routes from the current plans, retry pending refunds."""
     from doorstep.bootstrap import build
     from doorstep.entrypoints.worker import run_worker
 
-    run_worker(build(_settings()), every_s=every, once=once, console=console)
+    settings = _settings()
+    if metrics_port:
+        from doorstep.adapters.observability.metrics import serve_metrics
+
+        serve_metrics(settings.host, metrics_port)
+    run_worker(build(settings), every_s=every, once=once, console=console)
 
 
 @app.command()
@@ -115,6 +127,11 @@ def serve(
     ),
 ) -> None:
     """Migrate, optionally seed, and serve the API and pages."""
+    if workers > 1:
+        # First: prometheus-client reads the directory when it is imported (by bootstrap).
+        from doorstep.adapters.observability.multiproc import share_metrics_between_processes
+
+        share_metrics_between_processes()
     import uvicorn
 
     from doorstep.bootstrap import build, seed_demo
@@ -140,7 +157,7 @@ def serve(
     bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
     console.print(f"serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
     if workers == 1:
-        uvicorn.run(create_app(wired), host=bind_host, port=bind_port, log_level="info")
+        uvicorn.run(create_app(wired), host=bind_host, port=bind_port, **_UVICORN_LOGS)
         return
     # Several processes need the app by import path; each wires itself from the environment.
     uvicorn.run(
@@ -149,12 +166,17 @@ def serve(
         workers=workers,
         host=bind_host,
         port=bind_port,
-        log_level="info",
+        **_UVICORN_LOGS,
         # uvicorn kills a worker that does not answer its ping within this; importing the app
         # (numpy, PyVRP) on a busy 2-core machine takes longer than the default 5 s, and the
         # workers were killed and restarted over and over before serving a request.
         timeout_worker_healthcheck=60,
     )
+
+
+# uvicorn leaves logging as configured (structlog, one format for every logger) and writes no
+# access log of its own: the app logs each request with its id (entrypoints/api/observe.py).
+_UVICORN_LOGS: dict[str, Any] = {"log_config": None, "log_level": "info", "access_log": False}
 
 
 def _check_shared_limits(settings: Settings, workers: int) -> None:

@@ -8,6 +8,7 @@ import time
 import structlog
 from rich.console import Console
 
+from doorstep.adapters.observability.metrics import WORKER_SWEEP_SECONDS
 from doorstep.bootstrap import App
 from doorstep.domain.errors import DomainError
 from doorstep.services import refund_timing, refunds, routing
@@ -37,10 +38,13 @@ def run_worker(app: App, *, every_s: int, once: bool, console: Console | None = 
         started = time.monotonic()
         try:
             result = sweep(app)
-            log.info("worker_sweep", **result, seconds=round(time.monotonic() - started, 2))
+            seconds = time.monotonic() - started
+            WORKER_SWEEP_SECONDS.labels("ok").observe(seconds)
+            log.info("worker_sweep", **result, seconds=round(seconds, 2))
             if console is not None:
                 console.print(f"sweep: {result}")
         except DomainError as exc:  # a bad area must not stop the other areas next time
+            WORKER_SWEEP_SECONDS.labels("failed").observe(time.monotonic() - started)
             log.warning("worker_sweep_failed", code=exc.code)
         if once:
             return

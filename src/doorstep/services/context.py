@@ -15,6 +15,7 @@ from doorstep.services.ports import (
     ImageCleaner,
     Passwords,
     PaymentGateway,
+    Telemetry,
     Throttle,
     TokenIssuer,
     UnitOfWorkFactory,
@@ -30,6 +31,13 @@ class RefundRules:
     express_min_trust: int = 700  # RULES.md §3: the threshold is unconfirmed, so a setting
     express_max_fen: int = 300_000
     refund_only: RefundOnlyLimits = field(default_factory=RefundOnlyLimits)
+
+
+class NoTelemetry:
+    """Telemetry that goes nowhere (tests, the simulator)."""
+
+    def planner_run(self, seconds: float) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -53,3 +61,5 @@ class Services:
     offering: SlotOffering = field(default_factory=FixedCapacityOffering)
     # Courier routes and their slack per version; one per process and database.
     route_cache: RouteCache = field(default_factory=RouteCache)
+    # Timings for operators (metrics); bootstrap wires the Prometheus adapter.
+    telemetry: Telemetry = field(default_factory=NoTelemetry)

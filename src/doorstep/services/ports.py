@@ -317,3 +317,12 @@ class Throttle(Protocol):
         ...
 
     def remembers(self, rule: str, key: str) -> bool: ...
+
+
+class Telemetry(Protocol):
+    """How long the heavy steps of use cases took, for operators; an adapter turns the
+    figures into metrics, so services never import a metrics library."""
+
+    def planner_run(self, seconds: float) -> None:
+        """One carrier-day planned (solved or re-planned) in ``seconds``."""
+        ...

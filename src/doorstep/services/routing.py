@@ -8,6 +8,7 @@ carrier-day with PyVRP, rewrites the routes and tells buyers whose ETA moved.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -155,10 +156,12 @@ def _plan_once(
         built = build_day_problem(uow, svc, carrier_id, day)
         params = params or SolveParams(seed=0, time_limit_s=1.0)
         now_s = start_second(day, now)
+        started = time.perf_counter()
         if built.previous.routes and local(now).date() == day:
             plan = replan(built.problem, built.previous, now_s, params)
         else:
             plan = solve(built.problem, params, warm_start=built.previous or None)
+        svc.telemetry.planner_run(time.perf_counter() - started)
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
         return report

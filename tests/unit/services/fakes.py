@@ -928,6 +928,16 @@ class FakeCalendar:
         return DayInfo(day, DayKind.WORKDAY)
 
 
+@dataclass
+class RecordingTelemetry:
+    """Keeps every timing the services report."""
+
+    planner_runs: list[float] = field(default_factory=list)
+
+    def planner_run(self, seconds: float) -> None:
+        self.planner_runs.append(seconds)
+
+
 # --- wiring -----------------------------------------------------------------------------------
 
 
@@ -959,6 +969,7 @@ def make_services(
     booking: BookingRules | None = None,
     refunds: RefundRules | None = None,
     throttle: FakeThrottle | None = None,
+    telemetry: RecordingTelemetry | None = None,
 ) -> Services:
     """A real ``Services`` over the fakes (fixed-capacity offering, haversine travel)."""
     return Services(
@@ -975,6 +986,7 @@ def make_services(
         refunds=refunds or RefundRules(),
         travel=HaversineTravel(),
         offering=FixedCapacityOffering(),
+        telemetry=telemetry or RecordingTelemetry(),
     )
 
 

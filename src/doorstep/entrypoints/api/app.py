@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from doorstep.adapters.db.engine import database_ready
@@ -15,6 +15,7 @@ from doorstep.entrypoints.api import (
     courier,
     disruptions,
     errors,
+    observe,
     ops,
     partner,
     photos,
@@ -47,12 +48,15 @@ def create_app(wired: App) -> FastAPI:
         static_url=DOCS_ASSETS,
         # Swagger UI would otherwise send the spec's address to an online validator.
         swagger_ui_parameters={"validatorUrl": None},
+        # Every route binds its return / appointment id into the log context.
+        dependencies=[Depends(observe.bind_route_ids)],
     )
     api.add_middleware(BodyLimit, max_bytes=max_body)
     api.state.doorstep = wired
     # Threads for photo uploads, apart from the pool that serves every other sync endpoint.
     api.state.image_slots = anyio.CapacityLimiter(wired.settings.image_workers)
     errors.install(api)
+    observe.install(api)
 
     # Liveness must not depend on the database: a slow or restarting database would otherwise
     # get every process killed by its supervisor. async: no thread hop for a constant answer.
@@ -92,7 +96,9 @@ def app_from_environment() -> FastAPI:
     uvicorn imports this by name in each worker; the parent process has already migrated
     (and seeded), so the workers do not race each other through the migrations.
     """
-    from doorstep.bootstrap import build
+    from doorstep.bootstrap import build, configure_logging
     from doorstep.config import Settings
 
-    return create_app(build(Settings(), run_migrations=False))
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(build(settings, run_migrations=False))

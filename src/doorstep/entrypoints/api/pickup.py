@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from doorstep.adapters.observability.metrics import counting_booking
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import AppDep, BuyerActor, Svc
 from doorstep.entrypoints.api.schemas import AppointmentOut, BookIn, Id, JoinIn, PickupOptionsOut
@@ -34,9 +35,9 @@ def slots(app: AppDep, buyer: BuyerActor, return_id: Id) -> PickupOptionsOut:
     summary="Book a door pickup window",
 )
 def book(svc: Svc, buyer: BuyerActor, return_id: Id, body: BookIn) -> AppointmentOut:
-    appt = pickup.book_pickup(
-        svc, buyer.actor_id, return_id, pickup.SlotChoice(body.carrier_id, body.day, body.start)
-    )
+    choice = pickup.SlotChoice(body.carrier_id, body.day, body.start)
+    with counting_booking():
+        appt = pickup.book_pickup(svc, buyer.actor_id, return_id, choice)
     return views.appointment_out(appt, show_code=True)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
+from doorstep.adapters.observability.metrics import counting_booking
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.entrypoints.web import queries
@@ -75,7 +76,8 @@ def book(
         if current:
             pickup.reschedule_pickup(svc, web.actor_id, current, choice)
         else:
-            pickup.book_pickup(svc, web.actor_id, return_id, choice)
+            with counting_booking():
+                pickup.book_pickup(svc, web.actor_id, return_id, choice)
     except DomainError as exc:
         status = 422 if isinstance(exc, InvalidInput) else 409
         return picker(web, return_id, error=web.error_text(exc), status=status)

@@ -1,0 +1,1 @@
+"""Logs and metrics: structlog configuration and the Prometheus instruments."""
