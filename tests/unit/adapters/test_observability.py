@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 from prometheus_client import REGISTRY
@@ -20,6 +21,7 @@ from doorstep.adapters.observability.metrics import (
     PrometheusTelemetry,
     TimedOffering,
     counting_booking,
+    serve_metrics,
 )
 from doorstep.config import Settings
 from doorstep.domain.errors import Conflict
@@ -151,3 +153,14 @@ def test_offers_and_planner_runs_are_timed() -> None:
 def test_json_renderer_output_is_one_line_per_record(json_logs: Lines) -> None:
     structlog.get_logger("doorstep.test").info("multi\nline")
     assert json.dumps(json_logs()[-1]["event"]) == '"multi\\nline"'
+
+
+def test_the_standalone_worker_can_answer_prometheus_on_its_own_port() -> None:
+    server = serve_metrics("127.0.0.1", 0)
+    try:
+        port = server.server_address[1]
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert r.status_code == 200 and "doorstep_worker_sweep_seconds_bucket" in r.text
+    finally:
+        server.shutdown()
+        server.server_close()

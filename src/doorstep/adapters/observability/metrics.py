@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -98,10 +99,11 @@ def render() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def serve_metrics(host: str, port: int) -> None:
-    """Answer Prometheus on ``host:port`` from a daemon thread: the standalone worker has no
-    web server of its own."""
-    start_http_server(port, addr=host)
+def serve_metrics(host: str, port: int) -> WSGIServer:
+    """Answer Prometheus on ``host:port`` from a daemon thread (the standalone worker has no
+    web server of its own); ``shutdown()`` on the result stops it."""
+    server, _ = start_http_server(port, addr=host)
+    return server
 
 
 @contextmanager
