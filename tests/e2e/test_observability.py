@@ -223,3 +223,23 @@ def _healthz_count(text: str) -> float:
         for s in family.samples
         if s.name == f"{LATENCY}_count" and s.labels == wanted
     )
+
+
+def test_a_sweep_that_crashes_is_counted_and_logged(
+    wired: App, json_logs: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from doorstep.services import routing
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("planner exploded")
+
+    monkeypatch.setattr(routing, "replan_all", broken)
+    name, labels = "doorstep_worker_sweep_seconds_count", {"outcome": "failed"}
+    before = REGISTRY.get_sample_value(name, labels) or 0.0
+    with pytest.raises(RuntimeError):
+        run_worker(wired, every_s=60, once=True)
+    assert REGISTRY.get_sample_value(name, labels) == before + 1
+    crashed = [line for line in json_logs() if line["event"] == "worker_sweep_crashed"]
+    assert crashed and "planner exploded" in crashed[0]["exception"]

@@ -46,6 +46,11 @@ def run_worker(app: App, *, every_s: int, once: bool, console: Console | None = 
         except DomainError as exc:  # a bad area must not stop the other areas next time
             WORKER_SWEEP_SECONDS.labels("failed").observe(time.monotonic() - started)
             log.warning("worker_sweep_failed", code=exc.code)
+        except Exception:
+            # Still ends the loop (as before); counted and logged so that operators see it.
+            WORKER_SWEEP_SECONDS.labels("failed").observe(time.monotonic() - started)
+            log.exception("worker_sweep_crashed")
+            raise
         if once:
             return
         time.sleep(max(0.0, every_s - (time.monotonic() - started)))
