@@ -164,3 +164,28 @@ def test_the_standalone_worker_can_answer_prometheus_on_its_own_port() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_uvicorn_configured_earlier_logs_through_ours(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The browser tests' live server runs uvicorn's own logging config first: its loggers get
+    # their own handlers, WARNING level and propagate=False, so our lines would miss them.
+    import uvicorn
+
+    uvicorn.Config(lambda *a: None, log_level="warning").configure_logging()
+    monkeypatch.setattr(logs, "_configured", None)
+    root = logging.getLogger()
+    level = root.level
+    try:
+        logs.configure_logging("json", "INFO")
+        capsys.readouterr()
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 9)
+        err = capsys.readouterr().err
+        found = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+        assert [x["event"] for x in found] == ["Started server process [9]"]
+    finally:
+        for handler in [h for h in root.handlers if h.get_name() == "doorstep"]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.reset_defaults()

@@ -101,4 +101,11 @@ def configure_logging(fmt: LogFormat, level: str = "INFO", *, force: bool = Fals
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # A uvicorn started earlier in the process (uvicorn.Config's own logging config) gives
+    # its loggers their own handlers, levels and propagate=False; hand them back to the root.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
     _configured = (fmt, level)
