@@ -856,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )  # fmt: skip
     # SIGTERM unwinds like ^C, so the servers and the throwaway cluster are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    head = _git_head()  # at the start: the tree may change during a long run
     workdir = Path(tempfile.mkdtemp(prefix="doorstep-load-"))
     workdir.chmod(0o755)  # the cluster runs as the postgres user when we are root
     started = datetime.now(UTC)
@@ -870,7 +871,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {
         "bench": "load",
         "started": started.isoformat(timespec="seconds"),
-        "git": _git_head(),
+        "git": head,
         "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
         "config": {
             "workers": args.workers,
