@@ -380,6 +380,20 @@ def append_to_route(
     return route
 
 
+def _route_of(
+    uow: UnitOfWork, fleet: Sequence[FleetCourier], appt: Appointment
+) -> tuple[FleetCourier, CourierRoute] | None:
+    """The visit's courier and route, locked, if the visit is on it."""
+    courier = next((c for c in fleet if c.courier_id == appt.courier_id), None)
+    if courier is None:
+        return None
+    uow.routes.lock(courier.courier_id, appt.slot.carrier_id, appt.slot.day)
+    route = uow.routes.get(courier.courier_id, appt.slot.day)
+    if route is None or route.index_of(appt.appointment_id) is None:
+        return None
+    return courier, route
+
+
 def take_off_route(
     uow: UnitOfWork,
     travel: TravelTimes,
@@ -388,16 +402,10 @@ def take_off_route(
     now: datetime,
 ) -> None:
     """Remove a cancelled or moved visit from its courier's route (if it is on one)."""
-    if appt.courier_id is None:
+    found = _route_of(uow, fleet, appt)
+    if found is None:
         return
-    courier = next((c for c in fleet if c.courier_id == appt.courier_id), None)
-    if courier is None:
-        return
-    day = appt.slot.day
-    uow.routes.lock(courier.courier_id, appt.slot.carrier_id, day)
-    route = uow.routes.get(courier.courier_id, day)
-    if route is None or route.index_of(appt.appointment_id) is None:
-        return
+    courier, route = found
     before, after = route.neighbours(appt.appointment_id)
     origin = route.stops[before].location if before is not None else depot_of(courier)
     target = route.stops[after].location if after is not None else depot_of(courier)
@@ -429,14 +437,13 @@ def record_progress(
     """The courier is at a door or done with it: the route's slack must know, so today's
     offers start from where the courier really is. A door served out of the planned order
     moves to the head of the open stops and the legs around it are re-priced."""
-    courier = next((c for c in fleet if c.courier_id == appt.courier_id), None)
-    if courier is None:
+    found = _route_of(uow, fleet, appt)
+    if found is None:
         return
+    courier, route = found
     day = appt.slot.day
-    uow.routes.lock(courier.courier_id, appt.slot.carrier_id, day)
-    route = uow.routes.get(courier.courier_id, day)
-    if route is None or (index := route.index_of(appt.appointment_id)) is None:
-        return
+    index = route.index_of(appt.appointment_id)
+    assert index is not None  # _route_of found it there
     done_s = second_of_day(day, now) if state is StopState.DONE else None
     head = len(route.done)
     if index != head:
