@@ -103,9 +103,13 @@ def configure_logging(fmt: LogFormat, level: str = "INFO", *, force: bool = Fals
     root.setLevel(level)
     # A uvicorn started earlier in the process (uvicorn.Config's own logging config) gives
     # its loggers their own handlers, levels and propagate=False; hand them back to the root.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.setLevel(logging.NOTSET)
         logger.propagate = True
+    # The request observer writes the access log (with the request id); uvicorn's stays off.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
     _configured = (fmt, level)
