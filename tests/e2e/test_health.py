@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from tests.e2e.test_observability import wait_ready  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App, build
 from doorstep.config import Settings
@@ -87,16 +87,7 @@ def test_serve_with_two_worker_processes(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            time.sleep(0.2)
-        else:
-            raise AssertionError("server did not become ready")
+        wait_ready(server, base)
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{base}/openapi.json").status_code == 200
     finally:

@@ -172,7 +172,7 @@ def test_serve_with_workers_sums_metrics_over_processes_and_logs_json(tmp_path: 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(server, base)
+        wait_ready(server, base)
         before = _healthz_count(httpx.get(f"{base}/metrics").text)
         for n in range(20):  # a new connection each: the kernel spreads them over the workers
             httpx.get(f"{base}/healthz", headers={"X-Request-ID": f"proc-{n}"})
@@ -203,7 +203,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_ready(server: subprocess.Popen[str], base: str) -> None:
+def wait_ready(server: subprocess.Popen[str], base: str) -> None:
     for _ in range(600):
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
