@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from doorstep.domain.catalog import Category, Product
-from doorstep.domain.clock import customs_deadline, end_of_day, local, return_deadline
+from doorstep.domain.clock import customs_deadline as customs_deadline  # re-exported for tests
+from doorstep.domain.clock import end_of_day, local, return_deadline
 from doorstep.domain.coverage import ServiceArea
+from doorstep.domain.customs_clock import clock_days, customs_clock
 from doorstep.domain.decision import (
     Decision,
     Finding,
@@ -274,8 +276,9 @@ def rule_cross_border_deadline(ctx: AuditInput, cfg: RuleConfig) -> list[Finding
                 "海关放行日期未知，需人工核对申报单。",
             )
         ]
-    apply_by = customs_deadline(released, cfg.param("application_days"))
-    if ctx.now > apply_by:
+    clock = customs_clock(released, clock_days(cfg))
+    apply_by = clock.application_by
+    if not clock.can_apply(ctx.now):
         return [
             _f(
                 cfg.code,
@@ -299,13 +302,8 @@ def rule_cross_border_deadline(ctx: AuditInput, cfg: RuleConfig) -> list[Finding
             until=apply_by,
         )
     ]
-    for method, param in (
-        (ReturnMethod.PICKUP, "pickup_cutoff_day"),
-        (ReturnMethod.DROPOFF, "dropoff_cutoff_day"),
-        (ReturnMethod.SELF_SHIP, "self_ship_cutoff_day"),
-    ):
-        cutoff = customs_deadline(released, cfg.param(param))
-        if ctx.now > cutoff:
+    for method, cutoff in clock.method_cutoffs.items():
+        if not clock.method_open(method, filed_at=ctx.now, at=ctx.now):
             out.append(
                 _f(
                     cfg.code,

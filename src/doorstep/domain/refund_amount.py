@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from doorstep.domain.clock import customs_deadline
+from doorstep.domain.customs_clock import customs_clock
 from doorstep.domain.order import Order, OrderLine
 
 
@@ -101,12 +101,16 @@ def tax_outcome(
     released = order.customs_released_at
     if released is None:
         return TaxOutcome(TaxStatus.RELEASE_UNKNOWN)
-    arrive_by = customs_deadline(released, arrival_days)
-    if filed_at > customs_deadline(released, application_days):
+    # The same clock as the audit and the pre-check (domain/customs_clock.py).
+    clock = customs_clock(
+        released, {"application_days": application_days, "arrival_days": arrival_days}
+    )
+    arrive_by = clock.arrival_by
+    if not clock.can_apply(filed_at):
         return TaxOutcome(TaxStatus.APPLICATION_LATE, arrive_by)
     if arrived_at is None:
         return TaxOutcome(TaxStatus.IF_ARRIVES, arrive_by)
-    if arrived_at > arrive_by:
+    if not clock.arrived_in_time(arrived_at):
         return TaxOutcome(TaxStatus.ARRIVED_LATE, arrive_by)
     return TaxOutcome(TaxStatus.REFUNDED, arrive_by)
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from doorstep.domain.audit import coverage_problem, legal_exclusion, pickup_size_problem
-from doorstep.domain.clock import customs_deadline, return_deadline
-from doorstep.domain.decision import Finding, Verdict
+from doorstep.domain.clock import return_deadline
+from doorstep.domain.customs_clock import clock_days, customs_clock
+from doorstep.domain.decision import Finding, ReturnMethod, Verdict
 from doorstep.domain.errors import NotFound
 from doorstep.domain.policy import RuleConfig, default_policy
 from doorstep.services.context import Services
@@ -75,12 +76,27 @@ def precheck(
             )
         customs = policy.rule("cross_border_deadline")
         if order.channel.cross_border and order.customs_released_at and customs:
-            cutoff = customs_deadline(order.customs_released_at, customs.param("pickup_cutoff_day"))
+            clock = customs_clock(order.customs_released_at, clock_days(customs))
+            cutoff = clock.method_cutoffs[ReturnMethod.PICKUP]
             until = min(until, cutoff) if until else cutoff
+            if not clock.can_apply(now):
+                # The audit rejects a return filed after day 30: no method is left to offer.
+                findings.append(
+                    Finding(
+                        customs.code,
+                        Verdict.REJECT,
+                        "customs_application_expired",
+                        f"Cross-border returns must be declared by {clock.application_by:%Y-%m-%d}"
+                        " (30 days after customs release).",
+                        f"跨境退货须在海关放行后 30 天内申报（截至 {clock.application_by:%Y-%m-%d}）。",
+                        until=clock.application_by,
+                    )
+                )
+            open_ = clock.method_open(ReturnMethod.PICKUP, filed_at=now, at=now)
             findings.append(
                 Finding(
                     customs.code,
-                    Verdict.INFO if now <= cutoff else Verdict.RESTRICT,
+                    Verdict.INFO if open_ else Verdict.RESTRICT,
                     "pickup_customs_cutoff",
                     f"Cross-border pickup until {cutoff:%Y-%m-%d} so the parcel is "
                     "back within 45 days of customs release.",
