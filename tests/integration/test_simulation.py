@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from doorstep.entrypoints.cli import app
 from doorstep.simulation.compare import simulate
+from doorstep.simulation.eta import HORIZONS
 from doorstep.simulation.params import POLICIES, SimParams
 
 TINY = SimParams(days=1, seed=5, districts=("310104", "310110"), requests_per_day=8)
@@ -40,6 +45,11 @@ def test_every_policy_reports_sane_kpis(report: dict[str, Any]) -> None:
         assert kpi["km_per_pickup"] >= 0 and kpi["pickups_per_courier_hour"] >= 0
         if c["completed"]:
             assert kpi["km_per_pickup"] > 0 and kpi["request_to_pickup_minutes_median"] > 0
+        assert set(kpi["eta_error"]) == set(HORIZONS)
+        for horizon, error in kpi["eta_error"].items():
+            assert 0 <= error["p50_min"] <= error["p90_min"], (name, horizon)
+            assert error["n"] <= c["visits"]
+        assert kpi["eta_error"]["one_stop_before"]["n"] == c["visits"] > 0
     assert report["policies"]["fixed"]["capacity_per_window"] >= 1
     assert report["policies"]["planned"]["incentive_share"] == 0.0
 
@@ -52,3 +62,15 @@ def test_same_seed_gives_the_same_report(report: dict[str, Any]) -> None:
         },
         "params": report["params"],
     }
+
+
+def test_json_goes_to_stdout_alone_and_progress_to_stderr(tmp_path: Path) -> None:
+    args = ["simulate", "--days", "1", "--seed", "5", "--policy", "fixed_full", "--json",
+            "--districts", "310104", "--requests-per-day", "4", "--out", str(tmp_path)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)  # nothing but the one JSON object
+    assert set(report["policies"]) == {"fixed_full"}
+    assert result.stderr.splitlines()[0].endswith("loading the planner: 0/1")
+    assert "fixed_full" in result.stderr
+    assert (tmp_path / "eta_error_p90.png").stat().st_size > 0

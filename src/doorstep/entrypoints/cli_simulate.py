@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -25,6 +29,38 @@ _SHOWN = (
 )
 
 
+@contextmanager
+def _progress_bar(err: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress on stderr only (stdout stays pure JSON): a live bar on a terminal, and one
+    plain line per step when stderr is a file or pipe, where a live bar would print nothing
+    until the end."""
+    if not err.is_terminal:
+        started = time.monotonic()
+
+        def line(label: str, done: int, total: int) -> None:
+            elapsed = time.monotonic() - started
+            print(f"[{elapsed:6.1f}s] {label}: {done}/{total}", file=sys.stderr, flush=True)
+
+        yield line
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done)
+
+        yield update
+
+
 def simulate(
     days: int = typer.Option(7, help="Simulated days with demand."),
     seed: int = typer.Option(1, help="Seed: same seed, same report."),
@@ -43,9 +79,7 @@ def simulate(
     plots: bool = typer.Option(True, help="Write PNG plots into --out."),
 ) -> None:
     """Simulate courier pickup under slot-offering policies and report the KPIs."""
-    from doorstep.simulation.compare import simulate as run
     from doorstep.simulation.params import SimParams
-    from doorstep.simulation.plots import write_plots
 
     if not compare and policy not in POLICIES:
         raise typer.BadParameter(f"policy must be one of {', '.join(POLICIES)}")
@@ -61,21 +95,12 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     chosen = POLICIES if compare else (policy,)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} days"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=as_json,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
+    with _progress_bar(console) as progress:
+        progress("loading the planner", 0, 1)  # the solver's import alone takes a second
+        from doorstep.simulation.compare import simulate as run
+        from doorstep.simulation.plots import write_plots
 
-        def progress(label: str, done: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=days + 2)
-            bar.update(tasks[label], completed=done)
-
+        progress("loading the planner", 1, 1)
         report = run(params, chosen, progress)
     if plots:
         written = write_plots(report, out)

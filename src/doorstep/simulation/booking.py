@@ -68,5 +68,6 @@ def file_and_book(
         tally.accepted += 1
         tally.first_choice += picked.first_choice
         tally.incentive_taken += picked.incentive
+        tally.eta.show(appt.appointment_id, "booking", appt.eta)
         return Booked(request, appt.appointment_id)
     return None

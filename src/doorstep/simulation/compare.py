@@ -15,7 +15,9 @@ from doorstep.simulation.world import City, make_template, plan_city
 
 INSIDE_TARGET = 0.99  # the fixed policy's capacity is the highest that keeps this share
 
-Progress = Callable[[str, int], None]  # (label, simulated days done)
+Progress = Callable[[str, int, int], None]  # (label, steps done, steps in all)
+
+SETUP_LABEL = "preparing city and demand"
 
 
 class Scenario:
@@ -49,7 +51,10 @@ class Scenario:
             self.params, self.city, self.requests, self.template, self.workdir, policy, capacity
         )
         label = f"{policy} (capacity {capacity})" if capacity is not None else policy
-        tally = sim.run(None if progress is None else lambda d: progress(label, d + 1))
+        total = sim.driving_days
+        if progress is not None:
+            progress(label, 0, total)
+        tally = sim.run(None if progress is None else lambda d: progress(label, d + 1, total))
         out = kpis(tally)
         if capacity is not None:
             out["capacity_per_window"] = capacity
@@ -81,8 +86,13 @@ def simulate(
     params: SimParams, policies: tuple[str, ...], progress: Progress | None = None
 ) -> dict[str, object]:
     """Run ``policies`` on the same demand in a throwaway directory; the JSON report."""
+    if progress is not None:
+        # Seeding the template takes seconds: say so at once, so nobody stares at nothing.
+        progress(SETUP_LABEL, 0, 1)
     with tempfile.TemporaryDirectory(prefix="doorstep-sim-") as tmp:
         scenario = Scenario(params, Path(tmp))
+        if progress is not None:
+            progress(SETUP_LABEL, 1, 1)
         results = {name: scenario.policy(name, progress) for name in policies}
         info = {
             **params.as_dict(),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import median
 
+from doorstep.simulation.eta import EtaLog
+
 
 @dataclass
 class Tally:
@@ -24,6 +26,7 @@ class Tally:
     driven_m: int = 0
     courier_seconds: int = 0
     request_to_pickup_min: list[float] = field(default_factory=list)
+    eta: EtaLog = field(default_factory=EtaLog)
 
 
 def _share(part: int, whole: int) -> float:
@@ -47,6 +50,7 @@ def kpis(t: Tally) -> dict[str, object]:
             round(median(t.request_to_pickup_min), 1) if t.request_to_pickup_min else 0.0
         ),
         "incentive_share": _share(t.incentive_taken, t.accepted),
+        "eta_error": t.eta.summary(),
         "counts": {
             "requests": t.requests,
             "approved": t.approved,

@@ -34,11 +34,14 @@ from doorstep.simulation.drive import (
     service_seconds,
     tiny_jpeg,
 )
+from doorstep.simulation.eta import route_etas
 from doorstep.simulation.kpis import Tally
 from doorstep.simulation.params import SimParams
 from doorstep.simulation.world import City, open_copy, set_capacity
 
 PLAN_AT = time(6, 0)
+# When the buyer gets the "tomorrow, around …" message.
+EVENING_AT = time(20, 0)
 # An idle courier looks for newly booked visits this often (a phone push, in real life).
 IDLE_STEP = timedelta(minutes=5)
 
@@ -105,10 +108,13 @@ class Simulation:
             seed=params.seed, time_limit_s=600.0, max_iterations=params.solver_iterations
         )
 
+    @property
+    def driving_days(self) -> int:
+        """Bookings reach up to the horizon past the last demand day: those days are driven too."""
+        return self.params.days + self.svc.booking.horizon_days - 1
+
     def run(self, on_day: Callable[[int], None] | None = None) -> Tally:
-        # Bookings reach up to the horizon past the last demand day: drive those days too.
-        driving_days = self.params.days + self.svc.booking.horizon_days - 1
-        for index in range(driving_days):
+        for index in range(self.driving_days):
             self._day(self.params.start + timedelta(days=index))
             if on_day is not None:
                 on_day(index)
@@ -123,6 +129,7 @@ class Simulation:
         state = _Day(self.svc, self.clock, day, runs, [])
         midnight = datetime.combine(day, time.min, tzinfo=SHANGHAI)
         state.push(midnight + timedelta(hours=PLAN_AT.hour), "plan", None)
+        state.push(midnight + timedelta(hours=EVENING_AT.hour), "evening", None)
         for request in self.requests:
             if request.at.date() == day:
                 state.push(request.at, "request", request)
@@ -133,6 +140,9 @@ class Simulation:
             self.clock.at = max(self.clock.at, at.astimezone(UTC))
             if kind == "plan":
                 self._plan(day)
+                self._show_etas(day, "morning")
+            elif kind == "evening":
+                self._show_etas(day + timedelta(days=1), "evening_before")
             elif kind == "request":
                 assert isinstance(payload, Request)
                 booked = file_and_book(
@@ -153,6 +163,10 @@ class Simulation:
         for carrier_id, _ in sorted(busy):
             routing.plan_day(self.svc, carrier_id, day, self.solve)
 
+    def _show_etas(self, day: date, horizon: str) -> None:
+        for appointment_id, eta in route_etas(self.svc, self.city.couriers, day).items():
+            self.tally.eta.show(appointment_id, horizon, eta)
+
     def _depart(self, state: _Day, courier_id: str, at: datetime) -> None:
         run = state.runs[courier_id]
         appt = next_visit(self.svc, courier_id, state.day)
@@ -171,6 +185,9 @@ class Simulation:
             return
         where = (appt.address.lat or 0.0, appt.address.lon or 0.0)
         nominal, _ = leg(self.svc.travel, run.at, where, at, self.rng, 0.0)
+        # The first look at this visit as the next one: the previous stop is done.
+        eta = max(at + timedelta(seconds=nominal), appt.slot.starts_at)
+        self.tally.eta.show(appt.appointment_id, "one_stop_before", eta)
         leave_at = appt.slot.starts_at - timedelta(seconds=nominal)
         if leave_at > at:
             # Wait where they are and look at the route again when it is time to go, or sooner:
@@ -193,6 +210,7 @@ class Simulation:
             return
         booked = self.booked[appointment_id]
         self.tally.visits += 1
+        self.tally.eta.arrive(appointment_id, at)
         self.tally.inside_window += appt.slot.starts_at <= at <= appt.slot.ends_at
         picked = do_visit(
             self.svc, state.runs[courier_id], appt, booked.request.at_home, self.photo
