@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
     incentive_cheap_pct: int = Field(90, ge=0, le=100)
     incentive_min_saving_s: int = Field(0, ge=0, le=7200)
+    # The job queue (PostgreSQL only; ``doorstep worker``): workers write a heartbeat this
+    # often, a worker silent for queue_stalled_after_s is taken for dead and its running job is
+    # queued again; finished jobs are kept queue_keep_hours for inspection; a stopping worker
+    # waits this long for its running job.
+    queue_heartbeat_s: float = Field(10.0, gt=0, le=600)
+    queue_stalled_after_s: float = Field(60.0, gt=0, le=86_400)
+    queue_keep_hours: int = Field(72, ge=1, le=24 * 90)
+    queue_shutdown_s: float = Field(120.0, gt=0, le=3600)
     # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
     # process only; with several API processes point them all at one redis://host:port/db.
     rate_limit_storage: str = Field("memory://", pattern=r"^(memory|redis|rediss|redis\+unix)://")

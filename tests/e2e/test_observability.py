@@ -235,11 +235,16 @@ def test_a_sweep_that_crashes_is_counted_and_logged(
     def broken(*_: object) -> None:
         raise RuntimeError("planner exploded")
 
-    monkeypatch.setattr(routing, "replan_all", broken)
+    monkeypatch.setattr(routing, "carrier_days_to_plan", broken)
     name, labels = "doorstep_worker_sweep_seconds_count", {"outcome": "failed"}
     before = REGISTRY.get_sample_value(name, labels) or 0.0
-    with pytest.raises(RuntimeError):
-        run_worker(wired, every_s=60, once=True)
+    # The loop goes on (the next sweep may find the planner well); the refund jobs still ran.
+    run_worker(wired, every_s=60, once=True)
     assert REGISTRY.get_sample_value(name, labels) == before + 1
-    crashed = [line for line in json_logs() if line["event"] == "worker_sweep_crashed"]
+    logged = json_logs()
+    crashed = [line for line in logged if line["event"] == "job_failed"]
     assert crashed and "planner exploded" in crashed[0]["exception"]
+    assert {line.get("job") for line in logged if line["event"] == "job_done"} >= {
+        "refund_retry",
+        "refund_overdue",
+    }

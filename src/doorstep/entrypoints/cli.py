@@ -75,11 +75,16 @@ def _check_bind(settings: Settings, host: str) -> None:
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema to the latest revision."""
+    """Bring the database schema to the latest revision (and, on PostgreSQL, create the job
+    queue's tables when they are missing)."""
     from doorstep.bootstrap import migrate as run
 
     settings = _settings()
     run(settings.database_url)
+    from doorstep.entrypoints.queue import ensure_schema, is_postgres
+
+    if is_postgres(settings.database_url) and ensure_schema(settings.database_url):
+        console.print("[green]job queue tables created[/green]")
     console.print(f"[green]migrated[/green] {settings.database_url}")
 
 
@@ -96,21 +101,44 @@ def seed() -> None:
 
 @app.command()
 def worker(
-    every: int = typer.Option(60, min=5, help="Seconds between sweeps."),
-    once: bool = typer.Option(False, help="Run one sweep and exit."),
+    every: int = typer.Option(60, min=1, help="Seconds between sweeps (periodic jobs)."),
+    once: bool = typer.Option(False, help="Run every job once in this process and exit."),
+    concurrency: int = typer.Option(
+        1, min=1, max=64, help="Worker processes taking jobs from the PostgreSQL queue."
+    ),
     metrics_port: int = typer.Option(
         0, min=0, max=65535, help="Serve Prometheus metrics on this port (0: off)."
     ),
 ) -> None:
-    """Background work: re-plan routes from the current plans, retry pending refunds."""
-    from doorstep.bootstrap import build
-    from doorstep.entrypoints.worker import run_worker
+    """Background work: re-plan every busy carrier-day, retry and push refunds, and every
+    other sweep. On PostgreSQL the jobs come from the shared queue (run as many workers as
+    you like, anywhere); on SQLite, or with --once, they run in this process."""
+    if concurrency > 1 and metrics_port and not once:
+        # First, before the settings (bootstrap imports prometheus-client, which reads the
+        # directory once): the children's samples go to files the parent sums.
+        from doorstep.adapters.observability.multiproc import share_metrics_between_processes
 
+        share_metrics_between_processes()
     settings = _settings()
+    from doorstep.entrypoints.queue import is_postgres
+
+    queued = is_postgres(settings.database_url) and not once
     if metrics_port:
         from doorstep.adapters.observability.metrics import serve_metrics
 
         serve_metrics(settings.host, metrics_port)
+    if queued:
+        from doorstep.bootstrap import migrate as run_migrations
+        from doorstep.entrypoints.queue import run_workers
+
+        run_migrations(settings.database_url)
+        run_workers(settings, every, concurrency)
+        return
+    from doorstep.bootstrap import build
+    from doorstep.entrypoints.worker import run_worker
+
+    if concurrency > 1:
+        console.print("[yellow]SQLite: one in-process worker (--concurrency needs PostgreSQL)")
     run_worker(build(settings), every_s=every, once=once, console=console)
 
 
@@ -122,8 +150,11 @@ def serve(
     workers: int = typer.Option(
         1, min=1, max=64, help="API processes (uvicorn workers); each has its own DB pool."
     ),
-    worker_every: int = typer.Option(
-        120, min=0, help="Seconds between background re-plans in this process (0: off)."
+    worker_every: int | None = typer.Option(
+        None,
+        min=0,
+        help="Seconds between background sweeps in this process (0: off). Default: 120 on "
+        "SQLite; off on PostgreSQL, where `doorstep worker` takes the jobs from the queue.",
     ),
 ) -> None:
     """Migrate, optionally seed, and serve the API and pages."""
@@ -149,6 +180,12 @@ def serve(
         console.print(f"[green]demo data[/green] {counts}")
     _check_connection_budget(wired.engine, settings, workers)
     _check_shared_limits(settings, workers)
+    if worker_every is None:
+        from doorstep.entrypoints.queue import is_postgres
+
+        worker_every = 0 if is_postgres(settings.database_url) else 120
+        if not worker_every:
+            console.print("background jobs: run `doorstep worker` (PostgreSQL job queue)")
     if worker_every:
         from doorstep.entrypoints.worker import start_in_background
 

@@ -270,14 +270,19 @@ def check_routes(svc: Services, carrier_id: str, day: date) -> list[Violation]:
     return check_plan(problem, plan)
 
 
-def replan_all(svc: Services, params: SolveParams | None = None) -> list[RoutingReport]:
-    """The background sweep: re-plan every carrier-day with open visits."""
+def carrier_days_to_plan(svc: Services) -> list[tuple[str, date]]:
+    """The carrier-days with open visits from today to the booking horizon, in a fixed order:
+    the units that re-planning fans out (one job each, independent of one another)."""
     today = local(svc.clock.now()).date()
     days = [today + timedelta(days=offset) for offset in range(svc.booking.horizon_days)]
     with svc.uow() as uow:
-        busy = uow.appointments.busy_carrier_days(days)
+        return sorted(uow.appointments.busy_carrier_days(days))
+
+
+def replan_all(svc: Services, params: SolveParams | None = None) -> list[RoutingReport]:
+    """The background sweep: re-plan every carrier-day with open visits."""
     reports = []
-    for carrier_id, day in sorted(busy):
+    for carrier_id, day in carrier_days_to_plan(svc):
         try:
             reports.append(plan_day(svc, carrier_id, day, params))
         except Contention:

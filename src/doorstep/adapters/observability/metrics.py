@@ -24,6 +24,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -76,6 +77,28 @@ WORKER_SWEEP_SECONDS = Histogram(
     buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
 )
 
+JOB_SECONDS = Histogram(
+    "doorstep_job_seconds",
+    "Run time of one background job (a carrier-day re-plan, a refund sweep, ...), by job and "
+    "outcome: ok, gave_way (a re-plan that yielded to bookings) or failed.",
+    ["job", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+)
+# Read from the queue's table by a worker now and then; the newest reading counts, whichever
+# worker process took it.
+QUEUE_JOBS = Gauge(
+    "doorstep_queue_jobs",
+    "Jobs in the PostgreSQL queue by status (todo: waiting, doing: running).",
+    ["status"],
+    multiprocess_mode="mostrecent",
+)
+QUEUE_OLDEST_SECONDS = Gauge(
+    "doorstep_queue_oldest_seconds",
+    "Age of the oldest job by status since it was queued: how far behind the workers are.",
+    ["status"],
+    multiprocess_mode="mostrecent",
+)
+
 # Series that exist before their first event, so that rate() and alerts see a zero.
 BOOKINGS.labels("booked")
 for _outcome in ("paid", "failed"):
@@ -102,7 +125,11 @@ def render() -> tuple[bytes, str]:
 def serve_metrics(host: str, port: int) -> WSGIServer:
     """Answer Prometheus on ``host:port`` from a daemon thread (the standalone worker has no
     web server of its own); ``shutdown()`` on the result stops it."""
-    server, _ = start_http_server(port, addr=host)
+    registry = REGISTRY
+    if _MULTIPROCESS:  # ``worker --concurrency N``: the parent answers for its children
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    server, _ = start_http_server(port, addr=host, registry=registry)
     return server
 
 
