@@ -135,6 +135,9 @@ class QualityCheck:
     by: str
     note: str = ""
     photo_ids: tuple[str, ...] = ()
+    # The warehouse found the item damaged (not merely used or wrong): with a passed door
+    # inspection that is transit damage, the carrier's liability, not the buyer's.
+    damaged: bool = False
 
     @property
     def acceptable(self) -> bool:
@@ -443,6 +446,11 @@ class ReturnRequest(EventRecorder):
         """Warehouse QC: a good grade makes the return refundable, a bad one disputed."""
         self._require("grade", S.RECEIVED)
         self.quality_check = check
+        if self.transit_damaged:
+            # Intact at the door, damaged at the warehouse: the carrier answers for it
+            # (a claim), and the buyer is refunded as if the grade were good.
+            self._move(S.INSPECTED, "transit_damaged", check.checked_at, grade=check.grade.value)
+            return
         target = S.INSPECTED if check.acceptable else S.DISPUTED
         self._move(
             target,
@@ -450,6 +458,27 @@ class ReturnRequest(EventRecorder):
             check.checked_at,
             grade=check.grade.value,
         )
+
+    @property
+    def transit_damaged(self) -> bool:
+        """The door inspection passed and the warehouse found the goods damaged."""
+        check = self.quality_check
+        return (
+            check is not None
+            and not check.acceptable
+            and check.damaged
+            and self.inspection is not None
+            and self.inspection.result is InspectionResult.PASSED
+        )
+
+    def settle_dispute(self, at: datetime, *, buyer_upheld: bool) -> None:
+        """Ops decided the dispute over a failed QC: for the buyer the return is refundable
+        again; against, it is closed (an express refund is taken back elsewhere)."""
+        self._require("settle_dispute", S.DISPUTED)
+        if buyer_upheld:
+            self._move(S.INSPECTED, "dispute_upheld", at)
+        else:
+            self._move(S.CLOSED, "dispute_lost", at)
 
     def start_refund(self, refund_id: str, *, express: bool = False) -> None:
         """Tie the refund about to be paid to this return (its ``refund.requested`` event says

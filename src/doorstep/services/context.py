@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from doorstep.domain.calendar import HolidayCalendar
+from doorstep.domain.claim import ClaimRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
+from doorstep.domain.trust import TrustWeights
 from doorstep.planning import HaversineTravel, TravelTimes
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.ports import (
@@ -31,6 +33,11 @@ class RefundRules:
     express_min_trust: int = 700  # RULES.md §3: the threshold is unconfirmed, so a setting
     express_max_fen: int = 300_000
     refund_only: RefundOnlyLimits = field(default_factory=RefundOnlyLimits)
+    # How outcomes move a buyer's trust (domain/trust.py), claims' windows and amounts, and
+    # how long a buyer has to answer a failed QC (issue 9 §3, §5).
+    trust: TrustWeights = field(default_factory=TrustWeights)
+    claims: ClaimRules = field(default_factory=ClaimRules)
+    dispute_answer_h: int = 72
 
 
 class NoTelemetry:

@@ -9,7 +9,9 @@ from types import TracebackType
 from typing import Protocol, TypeVar
 
 from doorstep.domain.catalog import Product
+from doorstep.domain.claim import Claim, LedgerEntry
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.dispute import Dispute
 from doorstep.domain.disruption import Disruption
 from doorstep.domain.events import Event
 from doorstep.domain.fleet import Carrier, Courier
@@ -17,8 +19,10 @@ from doorstep.domain.order import Buyer, Order
 from doorstep.domain.pickup import Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
+from doorstep.domain.refund_transfer import Transfer
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
+from doorstep.domain.trust import BuyerHistory
 
 
 class Clock(Protocol):
@@ -161,6 +165,66 @@ class RefundRepository(Protocol):
         ...
 
 
+class TransferRepository(Protocol):
+    """Clawbacks and claim compensations; the idempotency key is unique."""
+
+    def get(self, transfer_id: str) -> Transfer | None: ...
+    def get_for_update(self, transfer_id: str) -> Transfer | None: ...
+    def by_key(self, idempotency_key: str) -> Transfer | None: ...
+    def add(self, transfer: Transfer) -> None: ...
+    def save(self, transfer: Transfer) -> None: ...
+    def pending(self, limit: int = 200) -> list[Transfer]: ...
+    def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]: ...
+
+
+class DisputeRepository(Protocol):
+    def get(self, dispute_id: str) -> Dispute | None: ...
+    def get_for_update(self, dispute_id: str) -> Dispute | None: ...
+    def add(self, dispute: Dispute) -> None: ...
+    def save(self, dispute: Dispute) -> None: ...
+    def queue(self, limit: int = 100) -> list[Dispute]:
+        """Open disputes, oldest answer time first."""
+        ...
+
+
+class ClaimRepository(Protocol):
+    def get(self, claim_id: str) -> Claim | None: ...
+    def get_for_update(self, claim_id: str) -> Claim | None: ...
+    def by_dedupe(self, dedupe_key: str) -> Claim | None: ...
+    def add(self, claim: Claim) -> None: ...
+    def save(self, claim: Claim) -> None: ...
+    def queue(self, statuses: Sequence[str], limit: int = 100) -> list[Claim]:
+        """Claims in ``statuses``, oldest first."""
+        ...
+
+    def lapsing(self, now: datetime, limit: int = 200) -> list[str]:
+        """Ids of claims still awaiting a merchant whose answer time is over."""
+        ...
+
+    def approved(self, limit: int = 200) -> list[str]:
+        """Ids of approved claims whose compensation has not been settled yet."""
+        ...
+
+    def for_buyer(self, buyer_id: str, limit: int = 100) -> list[Claim]: ...
+
+
+class LedgerRepository(Protocol):
+    """Per carrier settlement: at most one entry per claim (a unique key)."""
+
+    def charge(self, entry: LedgerEntry) -> bool:
+        """Insert the entry; False (nothing written) when its claim is already charged."""
+        ...
+
+    def for_carrier(self, carrier_id: str, limit: int = 200) -> list[LedgerEntry]: ...
+    def totals(self) -> dict[str, int]: ...
+
+
+class HistoryRepository(Protocol):
+    def of_buyer(self, buyer_id: str) -> BuyerHistory:
+        """The buyer's outcomes, counted in a fixed number of queries."""
+        ...
+
+
 class UserRepository(Protocol):
     def by_username(self, username: str) -> StoredUser | None: ...
     def get(self, user_id: str) -> StoredUser | None: ...
@@ -213,6 +277,11 @@ class UnitOfWork(Protocol):
     photos: PhotoRepository
     events: EventLog
     disruptions: DisruptionRepository
+    transfers: TransferRepository
+    disputes: DisputeRepository
+    claims: ClaimRepository
+    ledger: LedgerRepository
+    histories: HistoryRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -243,6 +312,15 @@ class PaymentGateway(Protocol):
     def refund(
         self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
     ) -> PaymentResult: ...
+
+    def clawback(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        """Take ``amount_fen`` back from the buyer (a negative adjustment), once per key.
+
+        Raises nothing for a provider answer; a timeout may raise ``TimeoutError``, after
+        which the caller asks again with the same key."""
+        ...
 
 
 class CleanImage(Protocol):

@@ -22,7 +22,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.refund import Refund, RefundKind, RefundStatus
 from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
-from doorstep.services import refund_quotes
+from doorstep.services import refund_quotes, trust
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 
@@ -98,16 +98,15 @@ def start_standard_refund(svc: Services, return_id: str) -> Refund:
 
 
 def start_express_refund(svc: Services, return_id: str) -> Refund | None:
-    """At pickup, trusted buyers are paid before the warehouse sees the goods (极速退款)."""
+    """At pickup, trusted buyers are paid before the warehouse sees the goods (极速退款).
+    Trust is the buyer's score moved by their history (services/trust.py): a clawback or a
+    lost dispute can take a buyer below the threshold."""
     with svc.uow() as uow:
         request = _locked_return(uow, return_id)
         buyer = uow.buyers.get(request.buyer_id)
-        if (
-            buyer is None
-            or request.kind is not ReturnKind.REFUND
-            or buyer.blocklisted
-            or buyer.trust_score < svc.refunds.express_min_trust
-        ):
+        if buyer is None or request.kind is not ReturnKind.REFUND or buyer.blocklisted:
+            return None
+        if trust.assess(uow, buyer, svc.refunds.trust).score < svc.refunds.express_min_trust:
             return None
         refund = _ensure_refund(
             svc, uow, request, RefundKind.EXPRESS, max_fen=svc.refunds.express_max_fen

@@ -21,6 +21,7 @@ from doorstep.domain.returns import (
     ReturnRequest,
     ReturnStatus,
 )
+from doorstep.services import trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
@@ -213,7 +214,7 @@ def _audit(
         lines=tuple(request.lines),
         order=order,
         products=products,
-        buyer=buyer,
+        buyer=trust.as_assessed(uow, buyer, svc.refunds.trust),
         area=uow.areas.get(address.adcode),
         already_returned=_claimed(uow, order.order_id, besides=request.return_id),
         photo_evidence=sum(1 for e in request.evidence if e.kind == "photo"),

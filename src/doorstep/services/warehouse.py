@@ -6,6 +6,7 @@ from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import Grade, QualityCheck, ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
+from doorstep.services.qc_outcomes import after_grade
 from doorstep.services.refunds import start_standard_refund
 
 
@@ -25,12 +26,16 @@ def grade(
     grade: Grade,
     note: str,
     photo_ids: tuple[str, ...] = (),
+    *,
+    damaged: bool = False,
 ) -> ReturnRequest:
-    """QC; a good grade refunds (or marks an express refund as earned), a bad one disputes."""
+    """QC; a good grade refunds (or marks an express refund as earned), a bad one disputes;
+    ``damaged`` after a passed door inspection is transit damage: a claim on the carrier, and
+    the buyer is refunded."""
     now = svc.clock.now()
     with svc.uow() as uow:
         request = load_return(uow, return_id)
-        request.grade(QualityCheck(grade, now, warehouse_id, note, photo_ids))
+        request.grade(QualityCheck(grade, now, warehouse_id, note, photo_ids, damaged))
         existing = uow.refunds.by_key(f"refund:{return_id}")
         if (
             request.status is ReturnStatus.INSPECTED
@@ -38,6 +43,7 @@ def grade(
             and existing.status is RefundStatus.SUCCEEDED
         ):
             request.mark_refunded(existing.refund_id, existing.amount_fen, now)
+        after_grade(svc, uow, request)
         uow.returns.save(request)
         uow.commit()
     if request.status is ReturnStatus.INSPECTED and request.kind is not ReturnKind.EXCHANGE:

@@ -123,6 +123,10 @@ TABLES = (
     "revoked_tokens",
     "photos",
     "disruptions",
+    "transfers",
+    "disputes",
+    "claims",
+    "ledger",
 )
 
 
@@ -674,6 +678,20 @@ class FakeUnitOfWork:
         self.photos = FakePhotoRepository(t["photos"])
         self.events = FakeEventLog(self)
         self.disruptions = FakeDisruptionRepository(t["disruptions"], self._tracker)
+        # Imported here: fakes_money builds on this module's classes.
+        from tests.unit.services.fakes_money import (
+            FakeClaimRepository,
+            FakeDisputeRepository,
+            FakeHistoryRepository,
+            FakeLedgerRepository,
+            FakeTransferRepository,
+        )
+
+        self.transfers = FakeTransferRepository(t["transfers"], self._tracker)
+        self.disputes = FakeDisputeRepository(t["disputes"], self._tracker)
+        self.claims = FakeClaimRepository(t["claims"], self._tracker)
+        self.ledger = FakeLedgerRepository(t["ledger"])
+        self.histories = FakeHistoryRepository(self)
         return self
 
     def __exit__(
@@ -790,9 +808,26 @@ class FakePayments:
     decline: int = 0
     calls: list[PaymentCall] = field(default_factory=list)
     paid: dict[str, tuple[str, int]] = field(default_factory=dict)
+    clawed: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def refund(
         self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        return self._move(self.paid, "PAY", idempotency_key, buyer_id, amount_fen, reference)
+
+    def clawback(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        return self._move(self.clawed, "CLW", idempotency_key, buyer_id, amount_fen, reference)
+
+    def _move(
+        self,
+        book: dict[str, tuple[str, int]],
+        prefix: str,
+        idempotency_key: str,
+        buyer_id: str,
+        amount_fen: int,
+        reference: str,
     ) -> PaymentResult:
         self.calls.append(PaymentCall(idempotency_key, buyer_id, amount_fen, reference))
         if self.timeouts > 0:
@@ -801,12 +836,12 @@ class FakePayments:
         if self.decline > 0:
             self.decline -= 1
             return PaymentResult("", succeeded=False, retryable=False, reason="account_closed")
-        if idempotency_key not in self.paid:
-            self.paid[idempotency_key] = (f"PAY{len(self.paid) + 1:06d}", amount_fen)
+        if idempotency_key not in book:
+            book[idempotency_key] = (f"{prefix}{len(book) + 1:06d}", amount_fen)
         if self.lose_answers > 0:
             self.lose_answers -= 1
             return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
-        return PaymentResult(self.paid[idempotency_key][0], succeeded=True)
+        return PaymentResult(book[idempotency_key][0], succeeded=True)
 
     def calls_for(self, idempotency_key: str) -> list[PaymentCall]:
         return [c for c in self.calls if c.idempotency_key == idempotency_key]

@@ -201,3 +201,53 @@ disruptions = _doc_table(
     Column("ends_at", AwareDateTime, nullable=False, index=True),
     Column("active", Boolean, nullable=False),
 )
+
+# Money moved after a refund (issue 9 §3, §5): clawbacks and claim compensations, one per key.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("transfer_id", String(64), primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    Column("subject_id", String(64), nullable=False, index=True),
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+
+disputes = _doc_table(
+    "disputes",
+    "dispute_id",
+    Column("return_id", String(64), nullable=False, unique=True),
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("respond_by", AwareDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+claims = _doc_table(
+    "claims",
+    "claim_id",
+    Column("kind", String(32), nullable=False),
+    Column("order_id", String(64), nullable=False, index=True),
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("answer_by", AwareDateTime, nullable=True),
+    Column("filed_at", AwareDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+# What each courier company (or the own fleet) is charged for claims; one entry per claim.
+carrier_ledger = Table(
+    "carrier_ledger",
+    metadata,
+    Column("entry_id", String(64), primary_key=True),
+    Column("carrier_id", String(64), nullable=False, index=True),
+    Column("claim_id", String(64), nullable=False, unique=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("note", String(200), nullable=False),
+)

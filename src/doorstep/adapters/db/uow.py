@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, LedgerRepo, TransferRepo
 from doorstep.adapters.db.repositories import (
     AppointmentRepo,
     DisruptionRepo,
@@ -66,6 +67,11 @@ class SqlUnitOfWork:
         self.photos = PhotoRepo(conn)
         self.events = EventStore(conn)
         self.disruptions = DisruptionRepo(conn, self._tracker)
+        self.transfers = TransferRepo(conn, self._tracker)
+        self.disputes = DisputeRepo(conn, self._tracker)
+        self.claims = ClaimRepo(conn, self._tracker)
+        self.ledger = LedgerRepo(conn)
+        self.histories = HistoryRepo(conn)
         return self
 
     def __exit__(

@@ -57,7 +57,8 @@ BOOKINGS = Counter(
 )
 REFUNDS = Counter(
     "doorstep_refunds",
-    "Refund payments asked of the payment provider: 'paid' or 'failed'.",
+    "Money asked of the payment provider: refunds and claim compensations 'paid' or "
+    "'failed', clawbacks 'clawed_back' or 'clawback_failed'.",
     ["outcome"],
 )
 SLOT_OFFER_SECONDS = Histogram(
@@ -101,7 +102,7 @@ QUEUE_OLDEST_SECONDS = Gauge(
 
 # Series that exist before their first event, so that rate() and alerts see a zero.
 BOOKINGS.labels("booked")
-for _outcome in ("paid", "failed"):
+for _outcome in ("paid", "failed", "clawed_back", "clawback_failed"):
     REFUNDS.labels(_outcome)
 for _outcome in ("ok", "failed"):
     WORKER_SWEEP_SECONDS.labels(_outcome)
@@ -188,4 +189,15 @@ class CountedPayments:
             REFUNDS.labels("failed").inc()
             raise
         REFUNDS.labels("paid" if result.succeeded else "failed").inc()
+        return result
+
+    def clawback(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        try:
+            result = self.inner.clawback(idempotency_key, buyer_id, amount_fen, reference)
+        except Exception:
+            REFUNDS.labels("clawback_failed").inc()
+            raise
+        REFUNDS.labels("clawed_back" if result.succeeded else "clawback_failed").inc()
         return result

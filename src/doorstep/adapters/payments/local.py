@@ -15,6 +15,8 @@ class LocalPayments:
     """Pays into an in-memory ledger; ``fail_next`` simulates provider outages in tests."""
 
     paid: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Negative adjustments (clawbacks of express refunds), by their own keys.
+    clawed: dict[str, tuple[str, int]] = field(default_factory=dict)
     fail_next: int = 0
     calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -33,6 +35,25 @@ class LocalPayments:
             ref = f"LP{len(self.paid) + 1:08d}"
             self.paid[idempotency_key] = (ref, amount_fen)
             return PaymentResult(ref, succeeded=True)
+
+    def clawback(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        with self._lock:
+            self.calls += 1
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
+            if idempotency_key in self.clawed:
+                ref, _amount = self.clawed[idempotency_key]
+                return PaymentResult(ref, succeeded=True)
+            ref = f"LC{len(self.clawed) + 1:08d}"
+            self.clawed[idempotency_key] = (ref, amount_fen)
+            return PaymentResult(ref, succeeded=True)
+
+    @property
+    def total_clawed_fen(self) -> int:
+        return sum(amount for _ref, amount in self.clawed.values())
 
     @property
     def total_paid_fen(self) -> int:

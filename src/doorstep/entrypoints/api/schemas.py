@@ -409,6 +409,8 @@ class GradeIn(In):
     grade: Grade
     note: Text = ""
     photo_ids: Annotated[list[Id], Field(max_length=10)] = []
+    # The goods arrived damaged: after a passed door inspection, a claim on the carrier.
+    damaged: bool = False
 
 
 # --- ops -------------------------------------------------------------------------------

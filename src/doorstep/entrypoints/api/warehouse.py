@@ -22,5 +22,13 @@ def receive(svc: Svc, me: WarehouseActor, return_id: Id) -> ReturnOut:
 )
 def grade(svc: Svc, me: WarehouseActor, return_id: Id, body: GradeIn) -> ReturnOut:
     return views.return_out(
-        warehouse.grade(svc, me.actor_id, return_id, body.grade, body.note, tuple(body.photo_ids))
+        warehouse.grade(
+            svc,
+            me.actor_id,
+            return_id,
+            body.grade,
+            body.note,
+            tuple(body.photo_ids),
+            damaged=body.damaged,
+        )
     )

@@ -1,0 +1,235 @@
+"""Repositories of the money after a refund: transfers (clawbacks, claim compensations),
+disputes, claims, the carriers' settlement ledger and the buyers' outcome history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, literal, select, union_all, update
+from sqlalchemy.exc import IntegrityError
+
+from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.codec import from_doc, to_doc
+from doorstep.adapters.db.repositories import Tracker, VersionedRepository
+from doorstep.domain.claim import Claim, ClaimStatus, LedgerEntry
+from doorstep.domain.dispute import Dispute, DisputeStatus
+from doorstep.domain.refund_transfer import Transfer, TransferPurpose, TransferStatus
+from doorstep.domain.trust import BuyerHistory
+
+
+class TransferRepo:
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self.conn, self.tracker = conn, tracker
+
+    def _many(self, *where: Any, lock: bool = False, limit: int | None = None) -> list[Transfer]:
+        stmt = select(t.transfers.c.doc).where(*where).order_by(t.transfers.c.created_at)
+        if limit:
+            stmt = stmt.limit(limit)
+        rows = self.conn.execute(stmt.with_for_update() if lock else stmt)
+        found = [from_doc(Transfer, row.doc) for row in rows]
+        for item in found:
+            self.tracker.track(item)
+        return found
+
+    def get(self, transfer_id: str) -> Transfer | None:
+        found = self._many(t.transfers.c.transfer_id == transfer_id)
+        return found[0] if found else None
+
+    def get_for_update(self, transfer_id: str) -> Transfer | None:
+        found = self._many(t.transfers.c.transfer_id == transfer_id, lock=True)
+        return found[0] if found else None
+
+    def by_key(self, idempotency_key: str) -> Transfer | None:
+        found = self._many(t.transfers.c.idempotency_key == idempotency_key)
+        return found[0] if found else None
+
+    def add(self, transfer: Transfer) -> None:
+        self.conn.execute(
+            insert(t.transfers).values(
+                transfer_id=transfer.transfer_id,
+                purpose=transfer.purpose.value,
+                subject_id=transfer.subject_id,
+                buyer_id=transfer.buyer_id,
+                idempotency_key=transfer.idempotency_key,
+                amount_fen=transfer.amount_fen,
+                status=transfer.status.value,
+                created_at=transfer.created_at,
+                doc=to_doc(transfer),
+            )
+        )
+        self.tracker.track(transfer)
+
+    def save(self, transfer: Transfer) -> None:
+        self.conn.execute(
+            update(t.transfers)
+            .where(t.transfers.c.transfer_id == transfer.transfer_id)
+            .values(status=transfer.status.value, doc=to_doc(transfer))
+        )
+        self.tracker.track(transfer)
+
+    def pending(self, limit: int = 200) -> list[Transfer]:
+        return self._many(t.transfers.c.status == TransferStatus.PENDING.value, limit=limit)
+
+    def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]:
+        ids = list(subject_ids)
+        return self._many(t.transfers.c.subject_id.in_(ids)) if ids else []
+
+
+class DisputeRepo(VersionedRepository[Dispute]):
+    table, cls, key_name = t.disputes, Dispute, "dispute_id"
+
+    def _columns(self, item: Dispute) -> dict[str, Any]:
+        return {
+            "return_id": item.return_id,
+            "buyer_id": item.buyer_id,
+            "status": item.status.value,
+            "respond_by": item.respond_by,
+        }
+
+    def queue(self, limit: int = 100) -> list[Dispute]:
+        open_ = [DisputeStatus.AWAITING_BUYER.value, DisputeStatus.ANSWERED.value]
+        return self._query(
+            t.disputes.c.status.in_(open_), order=t.disputes.c.respond_by, limit=limit
+        )
+
+
+class ClaimRepo(VersionedRepository[Claim]):
+    table, cls, key_name = t.claims, Claim, "claim_id"
+
+    def _columns(self, item: Claim) -> dict[str, Any]:
+        return {
+            "kind": item.kind.value,
+            "order_id": item.order_id,
+            "buyer_id": item.buyer_id,
+            "status": item.status.value,
+            "dedupe_key": item.dedupe_key,
+            "answer_by": item.answer_by,
+            "filed_at": item.filed_at,
+        }
+
+    def by_dedupe(self, dedupe_key: str) -> Claim | None:
+        found = self._query(t.claims.c.dedupe_key == dedupe_key)
+        return found[0] if found else None
+
+    def queue(self, statuses: Sequence[str], limit: int = 100) -> list[Claim]:
+        return self._query(
+            t.claims.c.status.in_(list(statuses)), order=t.claims.c.filed_at, limit=limit
+        )
+
+    def _ids(self, *where: Any, limit: int) -> list[str]:
+        stmt = select(t.claims.c.claim_id).where(*where).order_by(t.claims.c.filed_at)
+        return [row.claim_id for row in self.conn.execute(stmt.limit(limit))]
+
+    def lapsing(self, now: datetime, limit: int = 200) -> list[str]:
+        return self._ids(
+            t.claims.c.status == ClaimStatus.AWAITING_MERCHANT.value,
+            t.claims.c.answer_by < now,
+            limit=limit,
+        )
+
+    def approved(self, limit: int = 200) -> list[str]:
+        return self._ids(t.claims.c.status == ClaimStatus.APPROVED.value, limit=limit)
+
+    def for_buyer(self, buyer_id: str, limit: int = 100) -> list[Claim]:
+        return self._query(t.claims.c.buyer_id == buyer_id, order=t.claims.c.filed_at, limit=limit)
+
+
+class LedgerRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def charge(self, entry: LedgerEntry) -> bool:
+        # A savepoint: a second charge for one claim must not abort the caller's transaction.
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(t.carrier_ledger).values(
+                        entry_id=entry.entry_id,
+                        carrier_id=entry.carrier_id,
+                        claim_id=entry.claim_id,
+                        amount_fen=entry.amount_fen,
+                        created_at=entry.created_at,
+                        note=entry.note[:200],
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def for_carrier(self, carrier_id: str, limit: int = 200) -> list[LedgerEntry]:
+        c = t.carrier_ledger.c
+        rows = self.conn.execute(
+            select(c.entry_id, c.carrier_id, c.claim_id, c.amount_fen, c.created_at, c.note)
+            .where(c.carrier_id == carrier_id)
+            .order_by(c.created_at.desc())
+            .limit(limit)
+        )
+        return [LedgerEntry(*row) for row in rows]
+
+    def totals(self) -> dict[str, int]:
+        c = t.carrier_ledger.c
+        rows = self.conn.execute(
+            select(c.carrier_id, func.sum(c.amount_fen)).group_by(c.carrier_id)
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+
+class HistoryRepo:
+    """A buyer's outcomes in one statement (a UNION of counts per source)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def of_buyer(self, buyer_id: str) -> BuyerHistory:
+        o, r, d, f, c = t.orders.c, t.returns.c, t.disputes.c, t.transfers.c, t.claims.c
+        parts = [
+            select(literal("order").label("what"), literal("").label("status"), func.count()).where(
+                o.buyer_id == buyer_id
+            ),
+            select(literal("return"), r.status, func.count())
+            .where(r.buyer_id == buyer_id)
+            .group_by(r.status),
+            select(literal("dispute"), d.status, func.count())
+            .where(d.buyer_id == buyer_id)
+            .group_by(d.status),
+            select(literal("clawback"), f.status, func.count())
+            .where(f.buyer_id == buyer_id, f.purpose == TransferPurpose.CLAWBACK.value)
+            .group_by(f.status),
+            select(literal("claim"), c.status, func.count())
+            .where(c.buyer_id == buyer_id)
+            .group_by(c.status),
+        ]
+        counts: dict[tuple[str, str], int] = {}
+        for what, status, n in self.conn.execute(union_all(*parts)):
+            counts[(what, status or "")] = int(n)
+        return history_from_counts(counts)
+
+
+COMPLETED = ("refunded", "exchanged", "closed")
+
+
+def history_from_counts(counts: dict[tuple[str, str], int]) -> BuyerHistory:
+    """(source, status) → count, as ``HistoryRepo`` reads them, to the domain's history."""
+
+    def total(what: str, *statuses: str) -> int:
+        return sum(
+            n for (w, s), n in counts.items() if w == what and (not statuses or s in statuses)
+        )
+
+    disputes_lost = total("dispute", DisputeStatus.QC_UPHELD.value)
+    return BuyerHistory(
+        orders=total("order"),
+        returns=total("return") - total("return", "cancelled", "rejected"),
+        # A closed return that lost its dispute did not pass QC.
+        returns_completed=max(0, total("return", *COMPLETED) - disputes_lost),
+        disputes_lost=disputes_lost,
+        disputes_won=total("dispute", DisputeStatus.BUYER_UPHELD.value),
+        disputes_open=total(
+            "dispute", DisputeStatus.AWAITING_BUYER.value, DisputeStatus.ANSWERED.value
+        ),
+        clawbacks=total("clawback", TransferStatus.SUCCEEDED.value),
+        claims_rejected=total("claim", ClaimStatus.REJECTED.value),
+        claims_paid=total("claim", ClaimStatus.COMPENSATED.value),
+    )

@@ -1,0 +1,141 @@
+"""Disputes over a failed QC (issue 9 §3): opened with the grade, answered by the buyer with
+text and photos, decided by ops; upholding the QC takes an express refund back (a clawback
+through the payment port under ``clawback:<return_id>``), finding for the buyer lets the
+return be refunded (or marks a paid express refund as earned).
+
+Exactly once: the decision is taken with the return's row locked (as refunds are created), so
+racing reviewers find the dispute decided; the clawback's key is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from doorstep.domain.dispute import Dispute, DisputeEvidence, dispute_id
+from doorstep.domain.errors import Conflict, NotFound
+from doorstep.domain.refund import RefundStatus
+from doorstep.domain.refund_transfer import Transfer, TransferPurpose
+from doorstep.domain.returns import ReturnRequest, ReturnStatus
+from doorstep.services import refund_transfers
+from doorstep.services.context import Services
+from doorstep.services.ports import UnitOfWork
+from doorstep.services.refunds import refund_key, start_standard_refund
+
+
+def open_for_failed_qc(
+    svc: Services, uow: UnitOfWork, request: ReturnRequest, at: datetime
+) -> None:
+    """Inside the grading transaction: a return that went to ``disputed`` gets its dispute,
+    recording what an express refund already advanced (pending counts: the sweep pays it)."""
+    if request.status is not ReturnStatus.DISPUTED or request.quality_check is None:
+        return
+    if uow.disputes.get(dispute_id(request.return_id)) is not None:
+        return
+    refund = uow.refunds.by_key(refund_key(request.return_id))
+    advanced = (
+        refund.amount_fen if refund is not None and refund.status is not RefundStatus.FAILED else 0
+    )
+    check = request.quality_check
+    uow.disputes.add(
+        Dispute.open(
+            request.return_id,
+            request.buyer_id,
+            at,
+            timedelta(hours=svc.refunds.dispute_answer_h),
+            check.grade.value,
+            check.note,
+            check.photo_ids,
+            advanced,
+        )
+    )
+
+
+def _load(uow: UnitOfWork, return_id: str, buyer_id: str | None, *, lock: bool = False) -> Dispute:
+    key = dispute_id(return_id)
+    found = uow.disputes.get_for_update(key) if lock else uow.disputes.get(key)
+    if found is None or (buyer_id is not None and found.buyer_id != buyer_id):
+        raise NotFound("dispute", return_id)
+    return found
+
+
+def get_dispute(svc: Services, return_id: str, *, buyer_id: str | None = None) -> Dispute:
+    """The dispute of a return (a buyer sees only their own)."""
+    with svc.uow() as uow:
+        return _load(uow, return_id, buyer_id)
+
+
+def answer_dispute(
+    svc: Services, buyer_id: str, return_id: str, text: str, photo_ids: Sequence[str]
+) -> Dispute:
+    """The buyer's evidence: a text and photos they uploaded."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        dispute = _load(uow, return_id, buyer_id)
+        for photo_id in dict.fromkeys(photo_ids):
+            photo = uow.photos.get(photo_id)
+            if photo is None or photo.owner != buyer_id:
+                raise NotFound("photo", photo_id)
+        dispute.answer(DisputeEvidence(now, text, tuple(dict.fromkeys(photo_ids))))
+        uow.disputes.save(dispute)
+        uow.commit()
+        return dispute
+
+
+@dataclass(frozen=True)
+class DisputeOutcome:
+    dispute: Dispute
+    clawback: Transfer | None
+
+
+def decide_dispute(
+    svc: Services,
+    ops_id: str,
+    return_id: str,
+    *,
+    buyer_upheld: bool,
+    note: str,
+    clawback_fen: int | None = None,
+) -> DisputeOutcome:
+    """Ops decide once; a clawback is created in the same transaction and then asked of the
+    provider, a refund owed to a buyer found in the right is started."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        request = uow.returns.get_for_update(return_id)
+        if request is None:
+            raise NotFound("return_request", return_id)
+        dispute = _load(uow, return_id, None, lock=True)
+        refund = uow.refunds.by_key(refund_key(return_id))
+        decision = dispute.decide(
+            ops_id, now, buyer_upheld=buyer_upheld, note=note, clawback_fen=clawback_fen
+        )
+        request.settle_dispute(now, buyer_upheld=buyer_upheld)
+        clawback = None
+        if decision.clawback_fen > 0:
+            if refund is None or refund.status is not RefundStatus.SUCCEEDED:
+                raise Conflict(
+                    "refund_not_settled",
+                    "The express refund is not paid yet; decide once it is settled.",
+                    "极速退款尚未到账，请到账后再处理。",
+                )
+            clawback = refund_transfers.ensure_transfer(
+                svc, uow, TransferPurpose.CLAWBACK, return_id, request.buyer_id,
+                decision.clawback_fen,
+            )  # fmt: skip
+        if buyer_upheld and refund is not None and refund.status is RefundStatus.SUCCEEDED:
+            request.mark_refunded(refund.refund_id, refund.amount_fen, now)
+        uow.disputes.save(dispute)
+        uow.returns.save(request)
+        uow.commit()
+    if clawback is not None:
+        clawback = refund_transfers.pay_transfer(svc, clawback.transfer_id)
+    if buyer_upheld and request.status is ReturnStatus.INSPECTED:
+        start_standard_refund(svc, return_id)
+    return DisputeOutcome(dispute, clawback)
+
+
+def dispute_queue(svc: Services, limit: int = 100) -> list[Dispute]:
+    """Open disputes for the console, the earliest answer time first."""
+    with svc.uow() as uow:
+        return uow.disputes.queue(limit)
