@@ -23,7 +23,7 @@ import structlog
 
 from doorstep.adapters.observability.metrics import JOB_SECONDS
 from doorstep.bootstrap import App
-from doorstep.services import refund_timing, refunds, routing
+from doorstep.services import claims, refund_timing, refunds, routing
 from doorstep.services.route import Contention
 
 log = structlog.get_logger("doorstep.jobs")
@@ -69,6 +69,7 @@ def push_overdue_refunds(app: App) -> dict[str, int]:
 SWEEPS: dict[str, Sweep] = {
     "refund_retry": retry_refunds,
     "refund_overdue": push_overdue_refunds,
+    "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},
 }
 
 
