@@ -69,7 +69,7 @@ def push_overdue_refunds(app: App) -> dict[str, int]:
 SWEEPS: dict[str, Sweep] = {
     "refund_retry": retry_refunds,
     "refund_overdue": push_overdue_refunds,
-    "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},
+    "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},  # issue 9 §3, §5
 }
 
 
