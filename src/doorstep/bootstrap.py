@@ -18,6 +18,9 @@ from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
 from doorstep.adapters.images import BoundedSanitizer
+from doorstep.adapters.notify.sink import DatabaseSink
+from doorstep.adapters.notify.texts import CatalogTexts
+from doorstep.adapters.notify.webhooks import HttpWebhooks
 from doorstep.adapters.observability import logs
 from doorstep.adapters.observability.metrics import (
     CountedPayments,
@@ -27,15 +30,18 @@ from doorstep.adapters.observability.metrics import (
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.config import Settings
 from doorstep.domain.calendar import HolidayCalendar
+from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.services import courier, identity
-from doorstep.services.context import RefundRules, Services
+from doorstep.services.context import OutboxRules, RefundRules, Services, WebhookEndpoint
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
-from doorstep.services.ports import Clock, PaymentGateway, UnitOfWork
+from doorstep.services.ports import Clock, PaymentGateway, UnitOfWork, WebhookSender
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
+# The pages' Babel catalogues; buyer texts and e-mails are translated from the same files.
+LOCALE_DIR = Path(__file__).resolve().parent / "entrypoints" / "web" / "locale"
 
 
 class DemoRefused(RuntimeError):
@@ -72,6 +78,7 @@ def build(
     payments: PaymentGateway | None = None,
     offering: SlotOffering | None = None,
     calendar: HolidayCalendar | None = None,
+    webhooks: WebhookSender | None = None,
     run_migrations: bool = True,
 ) -> App:
     """Wire the application for ``settings`` (and test doubles where given)."""
@@ -115,10 +122,34 @@ def build(
         ),
         warehouse_id=settings.warehouse_id,
         telemetry=PrometheusTelemetry(),
+        outbox=outbox_rules(settings),
+        messenger=(
+            DatabaseSink(engine, clock or SystemClock())
+            if settings.notifications == "sink"
+            else None
+        ),
+        webhooks=webhooks or HttpWebhooks(timeout_s=settings.webhook_timeout_s),
+        texts=CatalogTexts(LOCALE_DIR),
     )
     chosen = TimedOffering(offering or make_offering(settings, services))
     services = replace(services, offering=chosen)
     return App(settings, engine, services, tokens, chosen)
+
+
+def outbox_rules(settings: Settings) -> OutboxRules:
+    """Retries, lease and merchant endpoints of the outbox, from the settings."""
+    return OutboxRules(
+        retry=RetryRules(
+            settings.outbox_max_attempts,
+            timedelta(seconds=settings.outbox_backoff_base_s),
+            timedelta(seconds=settings.outbox_backoff_cap_s),
+        ),
+        lease=timedelta(seconds=settings.outbox_lease_s),
+        endpoints={
+            shop: WebhookEndpoint(hook.url, hook.secret)
+            for shop, hook in settings.merchant_webhooks.items()
+        },
+    )
 
 
 def configure_logging(settings: Settings) -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+
+
+class MerchantWebhook(BaseModel):
+    """One merchant's (shop's) webhook endpoint and the secret its events are signed with."""
+
+    url: str = Field(pattern=r"^https?://[^\s]{1,2000}$")
+    secret: str = Field(min_length=16, max_length=256)
 
 
 class Settings(BaseSettings):
@@ -84,6 +91,17 @@ class Settings(BaseSettings):
     # OWASP's first Argon2id recommendation: 19 MiB, 2 passes, 1 lane.
     argon2_memory_kib: int = Field(19_456, ge=8_192, le=262_144)
     argon2_time_cost: int = Field(2, ge=1, le=10)
+    # The outbox (services/outbox.py). Merchant webhooks by shop id, as JSON:
+    # {"shop-1": {"url": "https://...", "secret": "..."}}; events of their returns are posted
+    # there, signed (domain/signature.py). Texts and e-mails to buyers go to the development
+    # sink (stored, shown on the console) until a provider is wired; "off" sends none.
+    merchant_webhooks: dict[str, MerchantWebhook] = Field(default_factory=dict)
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    notifications: Literal["sink", "off"] = "sink"
+    outbox_max_attempts: int = Field(8, ge=1, le=50)
+    outbox_backoff_base_s: int = Field(30, ge=1, le=3600)
+    outbox_backoff_cap_s: int = Field(3600, ge=1, le=7 * 24 * 3600)
+    outbox_lease_s: int = Field(300, ge=10, le=3600)
 
     @field_validator(
         "signin_limit_address",
@@ -110,4 +128,13 @@ class Settings(BaseSettings):
                 "DOORSTEP_SECRET_KEY must be set to a random value of at least 32 characters "
                 "outside development (DOORSTEP_ENV=development for a local demo)"
             )
+        if self.env != "development":
+            weak = [shop for shop, hook in self.merchant_webhooks.items() if len(hook.secret) < 32]
+            if weak:
+                raise ValueError(
+                    "merchant webhook secrets must have at least 32 characters outside "
+                    f"development: {', '.join(sorted(weak))}"
+                )
+        if self.outbox_backoff_cap_s < self.outbox_backoff_base_s:
+            raise ValueError("DOORSTEP_OUTBOX_BACKOFF_CAP_S must not be below the base")
         return self

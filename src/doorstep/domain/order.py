@@ -172,3 +172,6 @@ class Buyer:
     trust_score: int = 600
     blocklisted: bool = False
     addresses: list[Address] = field(default_factory=list)
+    # Where notifications go and in which language ("zh_CN" or "en"); e-mail is optional.
+    email: str = ""
+    lang: str = "zh_CN"

@@ -23,7 +23,7 @@ import structlog
 
 from doorstep.adapters.observability.metrics import JOB_SECONDS
 from doorstep.bootstrap import App
-from doorstep.services import claims, refund_timing, refunds, routing
+from doorstep.services import claims, outbox, refund_timing, refunds, routing
 from doorstep.services.route import Contention
 
 log = structlog.get_logger("doorstep.jobs")
@@ -63,6 +63,11 @@ def push_overdue_refunds(app: App) -> dict[str, int]:
     }
 
 
+def dispatch_outbox(app: App) -> dict[str, int]:
+    """Deliver stored events: buyer texts and e-mails, merchant webhooks (services/outbox)."""
+    return {"outbox_delivered": outbox.dispatch_pending(app.services, app.services.clock.now())}
+
+
 # Periodic work other than re-planning, in the order the in-process sweep runs it (refund
 # retries before the overdue push: a retried refund is no longer overdue). Each becomes a
 # periodic job of its own on the queue, deduplicated by a queueing lock named after it.
@@ -70,6 +75,7 @@ SWEEPS: dict[str, Sweep] = {
     "refund_retry": retry_refunds,
     "refund_overdue": push_overdue_refunds,
     "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},  # issue 9 §3, §5
+    "outbox_dispatch": dispatch_outbox,
 }
 
 

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.claim import ClaimRules
+from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.domain.trust import TrustWeights
 from doorstep.planning import HaversineTravel, TravelTimes
+from doorstep.services.notifications import EnglishTexts
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.ports import (
     Clock,
     Ids,
     ImageCleaner,
+    Messenger,
     Passwords,
     PaymentGateway,
     Telemetry,
+    Texts,
     Throttle,
     TokenIssuer,
     UnitOfWorkFactory,
+    WebhookSender,
 )
 from doorstep.services.route import RouteCache
 
@@ -38,6 +45,25 @@ class RefundRules:
     trust: TrustWeights = field(default_factory=TrustWeights)
     claims: ClaimRules = field(default_factory=ClaimRules)
     dispute_answer_h: int = 72
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """Where a merchant (shop) wants events, and the secret they are signed with."""
+
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class OutboxRules:
+    """Retry schedule, how long a claim holds a delivery, and the merchants' endpoints."""
+
+    retry: RetryRules = field(default_factory=RetryRules)
+    # Longer than the slowest batch of sends (webhook timeout × batch) so that a live
+    # dispatcher's rows are not taken over; a dead dispatcher's rows wait this long at most.
+    lease: timedelta = timedelta(minutes=5)
+    endpoints: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
 
 
 class NoTelemetry:
@@ -70,3 +96,9 @@ class Services:
     route_cache: RouteCache = field(default_factory=RouteCache)
     # Timings for operators (metrics); bootstrap wires the Prometheus adapter.
     telemetry: Telemetry = field(default_factory=NoTelemetry)
+    # The outbox (services/outbox.py): texts and e-mails to buyers, webhooks to merchants.
+    # Unwired (None) channels get no deliveries.
+    outbox: OutboxRules = field(default_factory=OutboxRules)
+    messenger: Messenger | None = None
+    webhooks: WebhookSender | None = None
+    texts: Texts = field(default_factory=EnglishTexts)

@@ -16,6 +16,7 @@ from doorstep.domain.disruption import Disruption
 from doorstep.domain.events import Event
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
+from doorstep.domain.outbox import Delivery, DeliveryStatus, StoredEvent
 from doorstep.domain.pickup import Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
@@ -257,6 +258,86 @@ class DisruptionRepository(Protocol):
     def recent(self, limit: int = 50) -> list[Disruption]: ...
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """A text or e-mail as the development sink kept it (what the ops console lists)."""
+
+    message_id: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A delivery attempt's outcome to store; ``next_attempt_at`` None with a failure means
+    dead-lettered."""
+
+    event_seq: int
+    receiver: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    delivered_at: datetime | None = None
+
+
+class OutboxStore(Protocol):
+    """The outbox's tables: events waiting to be fanned out and deliveries per receiver.
+
+    Several dispatchers may run at once; the claiming methods make sure each row is worked
+    by one of them at a time.
+    """
+
+    def take_unpublished(self, limit: int) -> list[StoredEvent] | None:
+        """Up to ``limit`` events not fanned out yet, oldest first, held by this transaction;
+        None when another dispatcher is fanning out right now (so order is kept)."""
+        ...
+
+    def mark_published(self, seqs: Sequence[int], at: datetime) -> None: ...
+    def return_parties(self, return_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """``return_id -> (buyer_id, shop_id)`` for the returns that exist, in one read."""
+        ...
+
+    def appointment_parties(
+        self, appointment_ids: Iterable[str]
+    ) -> dict[str, tuple[str, list[str]]]:
+        """``appointment_id -> (buyer_id, return_ids)``, in one read."""
+        ...
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None: ...
+    def claim_due(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Delivery]:
+        """Up to ``limit`` deliveries due at ``now`` that are first in line for their
+        receiver and order key (no earlier one pending or retrying), leased to ``owner``."""
+        ...
+
+    def record(self, owner: str, outcome: Recorded) -> bool:
+        """Store an attempt's outcome; a failure only while ``owner`` still holds the lease,
+        a success whenever the delivery is still open. False when nothing changed."""
+        ...
+
+    def redrive(self, event_seq: int, receiver: str, now: datetime) -> bool:
+        """A dead delivery goes back to pending with its tries counted afresh."""
+        ...
+
+    def get(self, event_seq: int, receiver: str) -> Delivery | None: ...
+    def listing(self, status: DeliveryStatus | None, limit: int) -> list[Delivery]:
+        """The newest deliveries (of one status), newest first."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many deliveries are in each status."""
+        ...
+
+    def sent_messages(self, limit: int) -> list[SentMessage]:
+        """The newest messages the development sink kept."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: nothing is kept unless ``commit`` is called."""
 
@@ -282,6 +363,7 @@ class UnitOfWork(Protocol):
     claims: ClaimRepository
     ledger: LedgerRepository
     histories: HistoryRepository
+    outbox: OutboxStore
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -404,3 +486,34 @@ class Telemetry(Protocol):
     def planner_run(self, seconds: float) -> None:
         """One carrier-day planned (solved or re-planned) in ``seconds``."""
         ...
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a receiver answered; ``detail`` says why it failed (status, timeout), for ops."""
+
+    ok: bool
+    detail: str = ""
+
+
+class Messenger(Protocol):
+    """Texts and e-mails to buyers; ``message_id`` repeats when a send is retried, so the
+    provider (or sink) can drop the repeat."""
+
+    def send_sms(self, message_id: str, phone: str, text: str) -> SendResult: ...
+    def send_email(self, message_id: str, address: str, subject: str, text: str) -> SendResult: ...
+
+
+class WebhookSender(Protocol):
+    """Posts one signed event to a merchant's endpoint, with a timeout; never raises for
+    network trouble (that is a failed ``SendResult``)."""
+
+    def post(
+        self, url: str, secret: str, event_id: str, body: bytes, now: datetime
+    ) -> SendResult: ...
+
+
+class Texts(Protocol):
+    """Translated message texts (the Babel catalogues), by language and English id."""
+
+    def gettext(self, lang: str, message: str) -> str: ...

@@ -45,6 +45,7 @@ from doorstep.domain.errors import Conflict, InvalidInput, StaleWrite, Unauthori
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
+from doorstep.domain.outbox import OPEN, Delivery, DeliveryStatus, StoredEvent
 from doorstep.domain.pickup import ACTIVE, Appointment, BookingRules, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
@@ -53,7 +54,15 @@ from doorstep.domain.route import CourierRoute, route_id
 from doorstep.planning import HaversineTravel
 from doorstep.services.context import RefundRules, Services
 from doorstep.services.offering import FixedCapacityOffering
-from doorstep.services.ports import PaymentResult, SlotLoad, StoredPhoto, StoredUser
+from doorstep.services.ports import (
+    PaymentResult,
+    Recorded,
+    SendResult,
+    SentMessage,
+    SlotLoad,
+    StoredPhoto,
+    StoredUser,
+)
 
 # 09:00 in Shanghai on Wednesday 25 November 2026: same-day windows are still bookable.
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -131,6 +140,15 @@ TABLES = (
 
 
 @dataclass
+class OutboxRow:
+    """A delivery and its lease, as the SQL ``deliveries`` row holds them."""
+
+    delivery: Delivery
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass
 class FakeStore:
     """The committed state every unit of work reads from and publishes to."""
 
@@ -138,6 +156,10 @@ class FakeStore:
     slots: dict[tuple[str, str, date, str], SlotLoad] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     commits: int = 0
+    # The outbox: events[i] has sequence number i + 1, as the SQL events table numbers them.
+    published: dict[int, datetime] = field(default_factory=dict)
+    deliveries: dict[tuple[int, str], OutboxRow] = field(default_factory=dict)
+    sent: list[SentMessage] = field(default_factory=list)
 
     # --- helpers for tests: read the committed state directly ------------------------------
     def item(self, table: str, key: Any) -> Any:
@@ -643,6 +665,134 @@ class FakeEventLog:
         return {n: found[n] for n in names if found[n]}
 
 
+class FakeOutbox:
+    """The outbox store: writes are kept until commit, like the SQL unit of work's."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.published: dict[int, datetime] = {}
+        self.writes: dict[tuple[int, str], OutboxRow] = {}
+
+    def _rows(self) -> dict[tuple[int, str], OutboxRow]:
+        self.uow._require_open()
+        merged = {k: copy.deepcopy(v) for k, v in self.uow.store.deliveries.items()}
+        merged.update({k: copy.deepcopy(v) for k, v in self.writes.items()})
+        return merged
+
+    def take_unpublished(self, limit: int) -> list[StoredEvent] | None:
+        store = self.uow.store
+        self.uow._require_open()
+        free = [
+            StoredEvent(i + 1, e)
+            for i, e in enumerate(store.events)
+            if i + 1 not in store.published and i + 1 not in self.published
+        ]
+        return free[:limit]
+
+    def mark_published(self, seqs: Sequence[int], at: datetime) -> None:
+        self.uow._require_open()
+        self.published.update(dict.fromkeys(seqs, at))
+
+    def return_parties(self, return_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        out = {}
+        for rid in set(return_ids):
+            request = self.uow.returns.get(rid)
+            order = None if request is None else self.uow.orders.get(request.order_id)
+            if request is not None and order is not None:
+                out[rid] = (request.buyer_id, order.shop_id)
+        return out
+
+    def appointment_parties(
+        self, appointment_ids: Iterable[str]
+    ) -> dict[str, tuple[str, list[str]]]:
+        out = {}
+        for aid in set(appointment_ids):
+            appt = self.uow.appointments.get(aid)
+            if appt is not None:
+                out[aid] = (appt.buyer_id, list(appt.return_ids))
+        return out
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        rows = self._rows()
+        for d in deliveries:
+            key = (d.event_seq, d.receiver)
+            if key in rows:
+                raise DuplicateKey(f"deliveries: {key!r} exists")
+            self.writes[key] = OutboxRow(d)
+
+    def claim_due(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[Delivery]:
+        rows = self._rows()
+        open_ = [(k, r) for k, r in sorted(rows.items()) if r.delivery.status in OPEN]
+        heads: dict[tuple[str, str], tuple[int, str]] = {}
+        for key, row in open_:
+            heads.setdefault((row.delivery.receiver, row.delivery.order_key), key)
+        claimed = []
+        for key, row in open_:
+            d = row.delivery
+            due = d.next_attempt_at <= now and (row.lease_until is None or row.lease_until <= now)
+            if due and heads[(d.receiver, d.order_key)] == key and len(claimed) < limit:
+                self.writes[key] = OutboxRow(d, owner, lease_until)
+                claimed.append(d)
+        return claimed
+
+    def record(self, owner: str, outcome: Recorded) -> bool:
+        key = (outcome.event_seq, outcome.receiver)
+        row = self._rows().get(key)
+        if row is None or row.delivery.status not in OPEN:
+            return False
+        if outcome.status is not DeliveryStatus.DELIVERED and row.lease_owner != owner:
+            return False
+        d = row.delivery
+        self.writes[key] = OutboxRow(
+            replace(
+                d,
+                status=outcome.status,
+                attempts=outcome.attempts,
+                last_error=outcome.last_error[:500],
+                next_attempt_at=outcome.next_attempt_at or d.next_attempt_at,
+                delivered_at=outcome.delivered_at or d.delivered_at,
+            )
+        )
+        return True
+
+    def redrive(self, event_seq: int, receiver: str, now: datetime) -> bool:
+        key = (event_seq, receiver)
+        row = self._rows().get(key)
+        if row is None or row.delivery.status is not DeliveryStatus.DEAD:
+            return False
+        self.writes[key] = OutboxRow(
+            replace(row.delivery, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        )
+        return True
+
+    def get(self, event_seq: int, receiver: str) -> Delivery | None:
+        row = self._rows().get((event_seq, receiver))
+        return None if row is None else row.delivery
+
+    def listing(self, status: DeliveryStatus | None, limit: int) -> list[Delivery]:
+        rows = sorted(self._rows().items(), key=lambda kv: (-kv[0][0], kv[0][1]))
+        found = [r.delivery for _, r in rows if status in (None, r.delivery.status)]
+        return found[:limit]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(r.delivery.status.value for r in self._rows().values()))
+
+    def sent_messages(self, limit: int) -> list[SentMessage]:
+        self.uow._require_open()
+        return sorted(self.uow.store.sent, key=lambda m: m.sent_at, reverse=True)[:limit]
+
+    def publish(self) -> None:
+        self.uow.store.published.update(self.published)
+        self.uow.store.deliveries.update(self.writes)
+        self.discard()
+
+    def discard(self) -> None:
+        self.published.clear()
+        self.writes.clear()
+
+
 # --- the unit of work -------------------------------------------------------------------------
 
 
@@ -692,6 +842,7 @@ class FakeUnitOfWork:
         self.claims = FakeClaimRepository(t["claims"], self._tracker)
         self.ledger = FakeLedgerRepository(t["ledger"])
         self.histories = FakeHistoryRepository(self)
+        self.outbox = FakeOutbox(self)
         return self
 
     def __exit__(
@@ -730,6 +881,7 @@ class FakeUnitOfWork:
             table.publish()
         self.store.slots = slots
         self.store.events.extend(self.events.pending)
+        self.outbox.publish()
         self.store.commits += 1
         self.committed = True
         self._discard()
@@ -746,6 +898,8 @@ class FakeUnitOfWork:
             self.slots.ops.clear()
         if hasattr(self, "events"):
             self.events.pending.clear()
+        if hasattr(self, "outbox"):
+            self.outbox.discard()
 
 
 def _sku(p: Product) -> str:
@@ -773,6 +927,27 @@ def _courier_id(c: Courier) -> str:
 
 
 # --- the other ports --------------------------------------------------------------------------
+
+
+class FakeMessenger:
+    """Texts and e-mails kept in the store, a repeated message id kept once (as the sink)."""
+
+    def __init__(self, store: FakeStore, clock: FixedClock) -> None:
+        self.store, self.clock = store, clock
+        self.down = False
+
+    def send_sms(self, message_id: str, phone: str, text: str) -> SendResult:
+        return self._keep(message_id, "sms", phone, "", text)
+
+    def send_email(self, message_id: str, address: str, subject: str, text: str) -> SendResult:
+        return self._keep(message_id, "email", address, subject, text)
+
+    def _keep(self, mid: str, channel: str, to: str, subject: str, body: str) -> SendResult:
+        if self.down:
+            return SendResult(False, "gateway down")
+        if all(m.message_id != mid for m in self.store.sent):
+            self.store.sent.append(SentMessage(mid, channel, to, subject, body, self.clock.now()))
+        return SendResult(True)
 
 
 class CountingIds:

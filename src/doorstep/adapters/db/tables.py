@@ -17,8 +17,10 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 
@@ -146,6 +148,8 @@ events = Table(
     Column("occurred_at", AwareDateTime, nullable=False),
     Column("data", JSON, nullable=False),
     Column("published_at", AwareDateTime, nullable=True),
+    # The outbox dispatcher looks for events not fanned out yet (published_at IS NULL).
+    Index("ix_events_published_at", "published_at"),
 )
 
 users = Table(
@@ -250,4 +254,40 @@ carrier_ledger = Table(
     Column("amount_fen", BigInteger, nullable=False),
     Column("created_at", AwareDateTime, nullable=False),
     Column("note", String(200), nullable=False),
+)
+
+# The outbox (services/outbox.py): one row per event and receiver with its delivery state.
+# ``order_key`` groups what must arrive in order (a buyer's events: every return's events are
+# among them); ``lease_*`` mark a row a dispatcher is sending right now.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("event_seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("receiver", String(80), nullable=False),
+    Column("order_key", String(64), nullable=False),
+    Column("event_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", AwareDateTime, nullable=False),
+    Column("lease_until", AwareDateTime, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("last_error", String(500), nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("delivered_at", AwareDateTime, nullable=True),
+    Column("payload", JSON, nullable=False),
+    PrimaryKeyConstraint("event_seq", "receiver"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_order", "receiver", "order_key", "event_seq"),
+)
+
+# What the development sink "sent" (adapters/notify/sink.py): the ops console lists it.
+sent_messages = Table(
+    "sent_messages",
+    metadata,
+    Column("message_id", String(100), primary_key=True),
+    Column("channel", String(8), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", AwareDateTime, nullable=False, index=True),
 )

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, LedgerRepo, TransferRepo
+from doorstep.adapters.db.outbox import OutboxRepo
 from doorstep.adapters.db.repositories import (
     AppointmentRepo,
     DisruptionRepo,
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.claims = ClaimRepo(conn, self._tracker)
         self.ledger = LedgerRepo(conn)
         self.histories = HistoryRepo(conn)
+        self.outbox = OutboxRepo(conn)
         return self
 
     def __exit__(

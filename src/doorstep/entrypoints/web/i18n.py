@@ -14,9 +14,9 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
-from babel.messages.pofile import read_po
 from starlette.requests import Request
 
+from doorstep.adapters.notify.texts import read_catalog
 from doorstep.domain.clock import local
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -46,25 +46,10 @@ class Translator:
 
 def load_catalogs(directory: Path = LOCALE_DIR) -> dict[str, Translator]:
     """Read ``<lang>/LC_MESSAGES/messages.po`` for every supported language."""
-    out: dict[str, Translator] = {}
-    for lang in LANGS:
-        path = directory / lang / "LC_MESSAGES" / "messages.po"
-        messages: dict[str, str] = {}
-        if path.exists():
-            with path.open("rb") as fh:
-                catalog = read_po(fh, locale=lang)
-            for message in catalog:
-                # Fuzzy entries are unreviewed guesses: showing the id is safer.
-                if (
-                    isinstance(message.id, str)
-                    and message.id
-                    and not message.fuzzy
-                    and isinstance(message.string, str)
-                    and message.string
-                ):
-                    messages[message.id] = message.string
-        out[lang] = Translator(lang, messages)
-    return out
+    return {
+        lang: Translator(lang, read_catalog(directory / lang / "LC_MESSAGES" / "messages.po", lang))
+        for lang in LANGS
+    }
 
 
 def _normalise(value: str | None) -> str | None:

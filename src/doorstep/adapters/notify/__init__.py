@@ -1,0 +1,1 @@
+"""Messages out of doorstep: buyer texts and e-mails, merchant webhooks, and their wording."""

@@ -1,0 +1,46 @@
+"""Buyer messages in both catalogues: every notice's ids are translated into Chinese (with
+full-width punctuation) and format with their values in both languages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from doorstep.adapters.notify.texts import CatalogTexts
+from doorstep.bootstrap import LOCALE_DIR
+from doorstep.domain.events import Event
+from doorstep.services.notifications import NOTICES, notice_for, render
+
+AT = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+SAMPLES = {
+    "appointment.booked": {"day": "2026-11-26", "window": "09:00-11:00"},
+    "appointment.courier_assigned": {},
+    "appointment.eta_updated": {"eta": "2026-11-26T02:10:00+00:00"},
+    "appointment.rescheduled": {"reason": "disruption:D1", "day": "2026-11-27", "window": "w"},
+    "appointment.completed": {},
+    "refund.succeeded": {"amount_fen": 12345},
+}
+
+
+@pytest.fixture(scope="module")
+def texts() -> CatalogTexts:
+    return CatalogTexts(LOCALE_DIR)
+
+
+def test_every_notice_has_a_sample() -> None:
+    assert set(SAMPLES) == set(NOTICES)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_notices_read_in_chinese_and_english(texts: CatalogTexts, name: str) -> None:
+    notice = notice_for(Event(name, "appointment", "A1", AT, SAMPLES[name]))
+    assert notice is not None
+    zh = render(notice, "zh_CN", texts)
+    en = render(notice, "en", texts)
+    assert zh["text"] != en["text"] and zh["subject"] != en["subject"]
+    assert zh["text"].startswith("【doorstep】") and zh["text"].endswith("。")
+    assert not any(mark in zh["text"] for mark in ",;?!")  # half-width marks in Chinese
+    for value in notice.values.values():
+        assert value in zh["text"] and value in en["text"]
+    assert render(notice, "fr", texts)["lang"] == "zh_CN"  # unknown language: Chinese
