@@ -5,6 +5,11 @@ once deliver everything exactly as one would."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -315,3 +320,83 @@ def test_sms_go_to_the_sink_once_per_event(hooked: App) -> None:
         if m.channel == "sms":
             assert hooked_messenger.send_sms(m.message_id, m.recipient, m.body).ok
     assert len(outbox.sent_messages(svc, 100)) == len(first)
+
+
+KILLED_DISPATCHER = """
+import sys
+from datetime import datetime
+from doorstep.adapters.ids import FixedClock
+from doorstep.bootstrap import build
+from doorstep.services import outbox
+
+now = datetime.fromisoformat(sys.argv[1])
+app = build(clock=FixedClock(now), run_migrations=False)
+outbox.dispatch_pending(app.services, now, 500)
+"""
+
+
+def test_a_dispatcher_killed_mid_batch_loses_nothing(
+    hooked: App, receiver: Receiver, database_url: str
+) -> None:
+    """SIGKILL while a webhook is in flight: after the lease runs out a new dispatcher sends
+    every event; the one in flight arrives twice and the receiver keeps it once."""
+    rids = open_returns(hooked, ["buyer-001", "buyer-002", "buyer-003", "buyer-004"], 3)
+    receiver.hold_after = 5  # five go through, the sixth hangs until the sender is dead
+    env = {
+        **os.environ,
+        "DOORSTEP_ENV": "test",
+        "DOORSTEP_DATABASE_URL": database_url,
+        "DOORSTEP_SECRET_KEY": SECRET,
+        "DOORSTEP_MERCHANT_WEBHOOKS": json.dumps(
+            {SHOP: {"url": receiver.url, "secret": HOOK_SECRET}}
+        ),
+        "DOORSTEP_OUTBOX_LEASE_S": "60",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_DISPATCHER, T0.isoformat()],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        held = receiver.held.wait(120)
+        assert held, proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else ""
+        c = t.deliveries.c
+        with hooked.engine.connect() as conn:
+            leased = conn.execute(
+                select(func.count()).where(c.lease_owner.is_not(None), c.status != "delivered")
+            ).scalar_one()
+            open_rows = conn.execute(
+                select(func.count()).where(c.status != "delivered")
+            ).scalar_one()
+        assert leased >= 1 and open_rows > leased  # in the middle of a batch
+    finally:
+        proc.kill()  # SIGKILL: no clean-up of any kind
+        proc.wait(30)
+        if proc.stderr:
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    receiver.release.set()  # the held post completes: the merchant got it, unrecorded
+
+    # A dispatcher started before the lease ran out leaves the dead one's rows alone.
+    outbox.dispatch_pending(hooked.services, T0 + timedelta(seconds=30), 500)
+    assert any(status != "delivered" for *_, status, _ in merchant_rows(hooked))
+
+    restarted = T0 + timedelta(seconds=61)
+    receiver.now = lambda: restarted
+    outbox.dispatch_pending(hooked.services, restarted, 500)
+    rows = merchant_rows(hooked)
+    assert rows and all(status == "delivered" for *_, status, _ in rows)
+    expected = {event_id(seq) for seq, *_ in rows}
+    assert receiver.unique_ids == expected  # none lost
+    assert len(receiver.event_ids) > len(expected)  # at least once: the held one came twice
+    first_seen: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for body in receiver.accepted:
+        if body["event_id"] in seen:
+            continue
+        seen.add(body["event_id"])
+        for rid in body["return_ids"]:
+            first_seen.setdefault(rid, []).append(int(body["event_id"].removeprefix("evt_")))
+    assert set(first_seen) == set(rids)
+    assert all(seqs == sorted(seqs) for seqs in first_seen.values())
