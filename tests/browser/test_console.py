@@ -62,7 +62,11 @@ def test_ops_approve_a_held_return(page: Page, browser: Any, base: str) -> None:
     page.locator("a[href='/portal/returns/new?order_id=TM2026000110&line_id=L1']").click()
     page.get_by_role("button", name="提交退货申请").click()
     expect(page.locator("#dec-h")).to_contain_text("转人工审核")
-    expect(page.locator(".findings")).to_contain_text("该账户的退货需人工审核")
+    # The buyer reads why and until when, never the internal rule ("买家黑名单").
+    status = page.get_by_test_id("status")
+    expect(status.get_by_test_id("hold-reasons")).to_contain_text("客服人工确认")
+    expect(status).to_contain_text("前给您答复")
+    expect(page.locator("main")).not_to_contain_text("黑名单")
     buyer_page = page.url
 
     ops = browser.new_context(locale="zh-CN")
@@ -80,8 +84,8 @@ def test_ops_approve_a_held_return(page: Page, browser: Any, base: str) -> None:
         ops.close()
 
     page.goto(buyer_page)
-    expect(page.locator("h1 .badge")).to_have_text("已通过")
-    expect(page.locator(".findings")).to_contain_text("已电话核实")
+    expect(page.get_by_test_id("status").locator(".badge")).to_have_text("已通过")
+    expect(page.locator("#dec-h").locator("..")).to_contain_text("已电话核实")
     expect(page.get_by_role("link", name="预约上门取件")).to_be_visible()
 
 
@@ -133,7 +137,7 @@ def test_warehouse_receives_and_grades(page: Page, wired: App, base: str, tmp_pa
     rid = _picked_up(wired, tmp_path)
     sign_in(page, base, "warehouse1")
     expect(page).to_have_url(f"{base}/warehouse")
-    page.locator("#rid").fill(rid)
+    page.locator("#code").fill(rid)
     page.get_by_role("button", name="查找").click()
     expect(page.locator("h2 .badge")).to_have_text("已取件")
     page.get_by_role("button", name="签收包裹").click()

@@ -38,7 +38,7 @@ def test_join_move_and_cancel_a_visit(page: Page, wired: App, base: str) -> None
     sign_in(page, base, "buyer1")
 
     page.goto(f"{base}/portal/returns/{first}/slots")
-    page.locator(".slot").first.click()
+    page.locator("label.time").first.click()
     page.get_by_role("button", name="预约该时段").click()
     code = page.get_by_test_id("pickup-code").inner_text()
     window = page.locator(".code-card .big-text strong").inner_text()
@@ -53,18 +53,18 @@ def test_join_move_and_cancel_a_visit(page: Page, wired: App, base: str) -> None
     page.goto(f"{base}/portal/returns/{first}")
     page.get_by_role("link", name="修改时段").click()
     expect(page.locator("main")).to_contain_text("当前预约")
-    page.locator(".slot").nth(1).click()
+    page.locator("label.time:not(.current)").first.click()
     page.get_by_role("button", name="改到该时段").click()
     expect(page.locator(".code-card .big-text strong")).not_to_have_text(window)
-    expect(page.locator("ol.timeline")).to_contain_text("取件时段已修改")
+    expect(page.locator("ol.timeline")).to_contain_text("上门时间已修改")
 
     # Cancel it (the page asks first); both returns go back to choosing a method.
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="取消上门取件").click()
-    expect(page.locator("h1 .badge")).to_have_text("已通过")
-    expect(page.locator("ol.timeline")).to_contain_text("上门预约已取消")
+    expect(page.get_by_test_id("status").locator(".badge")).to_have_text("已通过")
+    expect(page.locator("ol.timeline")).to_contain_text("已取消上门取件")
     page.goto(f"{base}/portal/returns/{second}")
-    expect(page.locator("h1 .badge")).to_have_text("已通过")
+    expect(page.get_by_test_id("status").locator(".badge")).to_have_text("已通过")
 
 
 def test_remote_buyer_drops_off_and_enters_the_waybill(page: Page, base: str) -> None:
@@ -76,10 +76,10 @@ def test_remote_buyer_drops_off_and_enters_the_waybill(page: Page, base: str) ->
     expect(page.locator("main")).to_contain_text("上门取件")  # listed as not offered
     page.get_by_label("驿站/网点自寄", exact=False).check()
     page.get_by_role("button", name="确定").click()
-    expect(page.locator("h1 .badge")).to_have_text("待寄出")
+    expect(page.get_by_test_id("status").locator(".badge")).to_have_text("待寄出")
     page.locator("#wb").fill("YT9988776655")
     page.get_by_role("button", name="保存").click()
-    expect(page.locator("h1 .badge")).to_have_text("运输中")
+    expect(page.get_by_test_id("status").locator(".badge")).to_have_text("运输中")
     expect(page.locator("ol.timeline")).to_contain_text("YT9988776655")
 
 
@@ -101,11 +101,14 @@ def test_courier_records_a_failed_attempt(
         cp.get_by_label("联系不上买家").check()
         cp.locator("details.fail input[name=note]").fill("电话无人接听")
         cp.get_by_role("button", name="登记上门失败").click()
-        expect(cp.locator(".visit .badge")).to_have_text("上门失败")
-        expect(cp.locator(".visit")).to_contain_text("电话无人接听")
+        done = cp.get_by_test_id("done-visits")
+        done.locator("summary").click()
+        expect(done.locator(".visit .badge")).to_have_text("上门失败")
+        expect(done.locator(".visit")).to_contain_text("电话无人接听")
     finally:
         phone.close()
     sign_in(page, base, "buyer1")
     page.goto(f"{base}/portal/returns/{rid}")
     expect(page.locator(".warn-card")).to_contain_text("联系不上买家")
     expect(page.get_by_role("link", name="重新选择时段")).to_be_visible()
+    expect(page.get_by_test_id("status")).to_contain_text("快递员未能取件")

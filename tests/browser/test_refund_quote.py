@@ -41,7 +41,8 @@ def test_buyer_sees_the_breakdown_before_filing_and_on_the_return(
     shot(page, tmp_path, "refund-quote-before-filing")
 
     page.get_by_role("button", name="提交退货申请").click()
-    on_return = page.get_by_test_id("refund-return")
+    on_return = page.get_by_test_id("money")
     expect(on_return).to_contain_text("¥1,099.06")
-    expect(page.locator(".timeline")).to_contain_text("退款金额已核算")
+    on_return.locator("summary").click()
+    expect(on_return).to_contain_text("满减门槛不再满足")
     shot(page, tmp_path, "refund-quote-on-return")

@@ -634,6 +634,11 @@ def page_calls(
         page("/portal/returns/{return_id}", b, f"/portal/returns/{shown_id}"),
         page("/courier", courier, "/courier"),
         page("/warehouse", "warehouse1", "/warehouse", params={"return_id": shown_id}),
+        page(
+            "/warehouse/photos/{photo_id}",
+            "warehouse1",
+            f"/warehouse/photos/{w.photo(w.login('warehouse1'))}",
+        ),
         page("/console", "ops1", "/console"),
         page("/console/policy", "ops1", "/console/policy"),
         page("/console/areas", "ops1", "/console/areas"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
 from doorstep.domain import bounds
+from doorstep.domain.address import Address
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.domain.pickup import FailureReason
@@ -23,8 +25,18 @@ CourierPost = Annotated[Web, Depends(action(Role.COURIER))]
 Box = Annotated[str | None, Form()]
 
 
-def tasks_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
-    """The day's route; the first visit not yet done is opened, the rest stay compact."""
+# Open visits first: the next stop leads the page; finished ones go to the bottom.
+_FINISHED = ("completed", "failed", "cancelled")
+
+
+def tasks_page(
+    web: Web,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    kept_photos: dict[str, str] | None = None,
+) -> Response:
+    """The day's route with the next stop on top, opened; finished visits folded below."""
     svc = web.app.services
     # Window order from the service; inside a window, the planned route's order.
     tasks = sorted(
@@ -42,13 +54,27 @@ def tasks_page(web: Web, *, error: str | None = None, status: int = 200) -> Resp
         "courier.html",
         status=status,
         here="/courier",
-        tasks=tasks,
+        open_tasks=[t for t in tasks if t.status.value not in _FINISHED],
+        done_tasks=[t for t in tasks if t.status.value in _FINISHED],
+        total=len(tasks),
         found=found,
         names=names,
         checklist=courier.CHECKLIST,
         failures=[r.value for r in FailureReason],
+        kept_photos=kept_photos or {},
+        map_link=map_link,
         error=error,
     )
+
+
+def map_link(address: Address) -> str:
+    """A link the phone's map app opens (Amap's public URI API): the pin when the address
+    has coordinates, otherwise a search for the address."""
+    label = f"{address.city}{address.district}{address.detail}"
+    if address.lat is not None and address.lon is not None:
+        query = {"position": f"{address.lon},{address.lat}", "name": label, "callnative": "1"}
+        return "https://uri.amap.com/marker?" + urlencode(query)
+    return "https://uri.amap.com/search?" + urlencode({"keyword": label, "callnative": "1"})
 
 
 @router.get("/courier")
@@ -88,8 +114,13 @@ def inspect(
     barcode_matches: Box = None,
     appearance_ok: Box = None,
     accessories_complete: Box = None,
+    all_ok: Box = None,
+    photo_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Record the checklist, a photo taken at the door and the weight on the scale."""
+    """Record the checklist, a photo taken at the door and the weight on the scale.
+
+    ``all_ok`` ticks every item in one tap; ``photo_id`` reuses the photo uploaded on a
+    refused attempt at this door, so it need not be taken again."""
     ticked = {
         "outer_packaging": outer_packaging,
         "plastic_wrap_intact": plastic_wrap_intact,
@@ -101,23 +132,25 @@ def inspect(
         "accessories_complete": accessories_complete,
     }
     svc = web.app.services
+    answers = {k: all_ok is not None or v is not None for k, v in ticked.items()}
     try:
         weight = optional_int(weight_g, web._("Weight (g)"), low=1, high=100_000)
         data = read_upload(photo, web.app.settings.max_upload_bytes)
-        if data is None:
+        if data is not None:
+            photo_id = photos.upload_photo(svc, web.actor_id, data).photo_id
+        elif not photo_id.strip():
             raise InvalidInput(
                 "inspection_photo_required",
                 "At least one inspection photo is needed.",
                 "验货至少需要一张照片。",
             )
-        photo_id = photos.upload_photo(svc, web.actor_id, data).photo_id
         result = courier.inspect(
             svc,
             web.actor_id,
             appointment_id,
             courier.InspectionInput(
                 return_id,
-                {k: v is not None for k, v in ticked.items()},
+                answers,
                 (photo_id,),
                 weight,
                 note.strip(),
@@ -126,12 +159,14 @@ def inspect(
     except DomainError as exc:
         return _done(web, appointment_id, exc)
     if result.result.value != "passed":
-        failed = ", ".join(
-            web._(labels.CHECKLIST.get(k, k)) for k in (result.refusal_reason or "").split(",")
-        )
+        # Only what was answered "no" is named; the photo stays for the next try.
+        failed = [k for k, ok in result.checklist.items() if not ok]
+        sep = "，" if web.lang == "zh_CN" else ", "
+        named = sep.join(web._(labels.CHECKLIST.get(k, k)) for k in failed)
         return tasks_page(
             web,
-            error=web._("Inspection failed: the item cannot be taken.") + " " + failed,
+            error=web._("Not accepted. Not as expected: %(items)s.") % {"items": named},
+            kept_photos={return_id: photo_id},
         )
     return _done(web, appointment_id, None)
 

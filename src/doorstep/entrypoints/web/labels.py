@@ -176,12 +176,16 @@ FREIGHT_PAYER = {
 TAX_STATUS = {
     "no_tax": N_("No import tax on these goods"),
     "refunded": N_("The import tax goes back"),
-    "if_arrives": N_("The import tax goes back if the parcel is back by"),
-    "application_late": N_("The import tax stays: the return came after day 30 of customs release"),
-    "arrived_late": N_(
-        "The import tax stays: the parcel came back after day 45 of customs release"
+    "if_arrives": N_("The import tax is refunded if the parcel is back by"),
+    "application_late": N_(
+        "The import tax is not refunded: the return was requested more than 30 days after your order cleared customs"
     ),
-    "release_unknown": N_("The import tax stays until customs release is known"),
+    "arrived_late": N_(
+        "The import tax is not refunded: the parcel came back more than 45 days after your order cleared customs"
+    ),
+    "release_unknown": N_(
+        "The import tax is refunded once we know when your order cleared customs"
+    ),
 }
 
 RULE = {
@@ -201,4 +205,45 @@ RULE = {
     "manual_review": N_("Manual review"),
     "refund_only_limits": N_("Refund-only limits"),
     "refund_terms": N_("Refund freight and timing"),
+}
+
+# Why a return waits for a person, said to the buyer: never the rule's internal name.
+HOLD_REASON = {
+    "buyer_under_review": N_("Some returns are checked by a person before they are approved."),
+    "evidence_missing": N_("A photo of the problem helps us approve a quality claim."),
+    "high_value": N_("Returns of a high value are checked by a person."),
+    "customs_release_unknown": N_("We are waiting for the customs clearance date of your order."),
+    "refund_only_goods_kept": N_("Refunds without sending the item back are checked by a person."),
+    "refund_only_above_instant_limit": N_(
+        "Refunds without sending the item back are checked by a person."
+    ),
+    "refund_only_trust_too_low": N_(
+        "Refunds without sending the item back are checked by a person."
+    ),
+}
+
+# A method the decision does not offer, in a sentence (findings' own texts cover the rest).
+UNAVAILABLE = {
+    "deadline_passed": N_("The last day for this has passed."),
+}
+
+# The buyer's timeline in the buyer's words, where they differ from the ops wording.
+BUYER_EVENT = {
+    "return.submitted": N_("You asked to return this"),
+    "return.evidence_added": N_("Your photo was added"),
+    "return.held_for_review": N_("Waiting for a person to check it"),
+    "appointment.booked": N_("Door pickup booked"),
+    "appointment.rescheduled": N_("Pickup moved to a new time"),
+    "appointment.courier_assigned": N_("Courier assigned"),
+    "appointment.eta_updated": N_("The courier's expected arrival"),
+    "appointment.courier_arrived": N_("The courier arrived"),
+    "appointment.cancelled": N_("Door pickup cancelled"),
+    "return.pickup_released": N_("Choose a new way to send it"),
+    "return.picked_up": N_("The courier collected your parcel"),
+    "return.in_transit": N_("On the way to the warehouse"),
+    "return.received": N_("The warehouse received your parcel"),
+    "return.quality_checked": N_("Checked by the warehouse"),
+    "return.refunded": N_("Refund paid"),
+    "refund.succeeded": N_("Refund paid"),
+    "refund.attempt_failed": N_("Refund delayed; we retry automatically"),
 }

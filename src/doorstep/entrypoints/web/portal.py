@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from doorstep.domain import bounds
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import DomainError, InvalidInput
-from doorstep.domain.events import Event
 from doorstep.domain.identity import Role
 from doorstep.domain.order import Order
 from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import CANCELLABLE, Condition, Reason, ReturnKind, ReturnRequest
 from doorstep.entrypoints.web import labels, queries
+from doorstep.entrypoints.web import portal_view as view
 from doorstep.entrypoints.web.forms import PathId, QueryText, read_upload, to_int
-from doorstep.entrypoints.web.i18n import money, when
+from doorstep.entrypoints.web.i18n import N_
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, photos, pickup, returns, timeline
@@ -92,10 +91,9 @@ def _new_form(
     quote: RefundQuote | None = None,
 ) -> Response:
     svc = web.app.services
-    order = next((o for o in catalog.orders_of(svc, web.actor_id) if o.order_id == order_id), None)
-    if order is None:
-        raise InvalidInput("order_not_found", "Choose one of your orders.", "请选择您自己的订单。")
+    order = _own_order(web, order_id)
     names = queries.product_names(svc, {ln.sku for ln in order.lines})
+    left = returnable(order, queries.claimed_quantities(svc, web.actor_id, order_id))
     return render(
         web,
         "portal_new.html",
@@ -103,6 +101,7 @@ def _new_form(
         here=f"/portal/returns/new?order_id={order_id}&line_id={line_id}",
         order=order,
         line_id=line_id,
+        left=left,
         names=names,
         line_names=line_names(web, order, names),
         quote=quote,
@@ -115,22 +114,34 @@ def _new_form(
     )
 
 
+def _own_order(web: Web, order_id: str) -> Order:
+    order = next(
+        (o for o in catalog.orders_of(web.app.services, web.actor_id) if o.order_id == order_id),
+        None,
+    )
+    if order is None:
+        raise InvalidInput("order_not_found", "Choose one of your orders.", "请选择您自己的订单。")
+    return order
+
+
+def returnable(order: Order, claimed: dict[str, int]) -> dict[str, int]:
+    """Order line id → units that can still be returned (bought less what other returns hold)."""
+    return {ln.line_id: max(ln.quantity - claimed.get(ln.line_id, 0), 0) for ln in order.lines}
+
+
 @router.get("/portal/returns/new")
 def new_return(web: BuyerPage, order_id: QueryText = "", line_id: QueryText = "") -> Response:
     return _new_form(web, order_id, line_id)
 
 
-Box = Annotated[str | None, Form()]
-
-
 @dataclass(frozen=True)
 class ReturnForm:
-    """The new-return form as posted: one line of one order, its reason and condition."""
+    """The new-return form as posted: how many of each line of one order, why, condition."""
 
     order_id: str
-    line_id: str
+    line_id: str  # the line the form was opened for (kept when the form is shown again)
     kind: str
-    quantity: str
+    quantities: dict[str, str]  # order line id → the typed quantity
     reason: str
     note: str
     ticked: dict[str, bool]
@@ -138,56 +149,82 @@ class ReturnForm:
     @property
     def values(self) -> dict[str, Any]:
         """What to show again in the form."""
-        shown = {"kind": self.kind, "quantity": self.quantity, "reason": self.reason}
-        return shown | {"note": self.note} | {n: "on" for n, on in self.ticked.items() if on}
+        shown: dict[str, Any] = {"kind": self.kind, "reason": self.reason, "note": self.note}
+        shown |= {f"qty:{k}": v for k, v in self.quantities.items()}
+        return shown | {n: "on" for n, on in self.ticked.items() if on}
 
     def command(self, web: Web, photo_ids: tuple[str, ...] = ()) -> returns.OpenReturn:
-        """The return asked for, or InvalidInput for a missing reason or a bad quantity."""
+        """The return asked for, or InvalidInput for a missing reason or a quantity above what
+        can still be returned (checked here so that a typo never files a doomed return)."""
         try:
             chosen_reason, chosen_kind = Reason(self.reason), ReturnKind(self.kind)
         except ValueError:
             raise InvalidInput("choose_reason", "Choose a reason.", "请选择退货原因。") from None
-        count = to_int(self.quantity, web._("Quantity"), low=1, high=999)
-        line = returns.LineRequest(
-            self.line_id, count, chosen_reason, Condition(**self.ticked), self.note.strip()
-        )
+        svc = web.app.services
+        order = _own_order(web, self.order_id)
+        left = returnable(order, queries.claimed_quantities(svc, web.actor_id, order.order_id))
+        names = line_names(web, order, queries.product_names(svc, {ln.sku for ln in order.lines}))
+        lines = []
+        for ln in order.lines:
+            raw = self.quantities.get(ln.line_id, "").strip() or "0"
+            count = to_int(raw, names[ln.line_id], low=0, high=left[ln.line_id])
+            if count:
+                lines.append(
+                    returns.LineRequest(
+                        ln.line_id,
+                        count,
+                        chosen_reason,
+                        Condition(**self.ticked),
+                        self.note.strip(),
+                    )
+                )
+        if not lines:
+            raise InvalidInput(
+                "choose_quantity",
+                "Enter how many to return of at least one item.",
+                "请至少为一件商品填写退货数量。",
+            )
         return returns.OpenReturn(
             buyer_id=web.actor_id,
             order_id=self.order_id,
             kind=chosen_kind,
-            lines=(line,),
+            lines=tuple(lines),
             photo_ids=photo_ids,
             note=self.note,
         )
 
 
-def return_form(
-    order_id: Annotated[str, Form(max_length=64)] = "",
-    line_id: Annotated[str, Form(max_length=64)] = "",
-    kind: Annotated[str, Form(max_length=20)] = "refund",
-    quantity: Annotated[str, Form(max_length=10)] = "1",
-    reason: Annotated[str, Form(max_length=40)] = "",
-    note: Annotated[str, Form(max_length=1000)] = "",
-    opened: Box = None,
-    seal_intact: Box = None,
-    tags_attached: Box = None,
-    activated: Box = None,
-    used: Box = None,
-    accessories_complete: Box = None,
-    labels_intact: Box = None,
+_MAX_LINES = 100  # no order has more lines; more quantity fields are not read
+
+
+async def return_form(
+    request: Request, order_id: Annotated[str, Form(max_length=64)] = ""
 ) -> ReturnForm:
-    """Read the form; an unchecked box is simply absent."""
-    boxes = {
-        "opened": opened,
-        "seal_intact": seal_intact,
-        "tags_attached": tags_attached,
-        "activated": activated,
-        "used": used,
-        "accessories_complete": accessories_complete,
-        "labels_intact": labels_intact,
-    }
-    ticked = {name: box is not None for name, box in boxes.items()}
-    return ReturnForm(order_id, line_id, kind, quantity, reason, note, ticked)
+    """Read the form; an unchecked box is simply absent, and every field is cut to its length
+    like the other forms' fields. (Naming one field makes FastAPI parse the form itself, and so
+    close an uploaded file's temporary file after the response.)"""
+    form = await request.form()
+
+    def field(name: str, default: str, limit: int) -> str:
+        value = form.get(name)
+        return (value if isinstance(value, str) else default)[:limit]
+
+    quantities: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if key.startswith("qty:") and isinstance(value, str) and len(quantities) < _MAX_LINES:
+            quantities[key[4:][:64]] = value[:10]
+    if not quantities and field("line_id", "", 64):  # the one-line form of older pages
+        quantities[field("line_id", "", 64)] = field("quantity", "1", 10)
+    ticked = {name: name in form for name in CONDITION_FIELDS}
+    return ReturnForm(
+        order_id,
+        field("line_id", "", 64),
+        field("kind", "refund", 20),
+        quantities,
+        field("reason", "", 40),
+        field("note", "", 1000),
+        ticked,
+    )
 
 
 Posted = Annotated[ReturnForm, Depends(return_form)]
@@ -222,7 +259,7 @@ def open_return(
             web, form.order_id, form.line_id, error=web.error_text(exc), status=422,
             values=form.values,
         )  # fmt: skip
-    return see_other(web, f"/portal/returns/{opened_return.return_id}")
+    return see_other(web, f"/portal/returns/{opened_return.return_id}?done=filed")
 
 
 def line_names(web: Web, order: Order, names: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -230,33 +267,24 @@ def line_names(web: Web, order: Order, names: dict[str, tuple[str, str]]) -> dic
     return {ln.line_id: web.text(*names.get(ln.sku, (ln.sku, ln.sku))) for ln in order.lines}
 
 
-def describe(web: Web, event: Event) -> str:
-    """A one-line detail for a timeline entry, from the event's data."""
-    d = event.data
-    name = event.name
-    if name in ("appointment.booked", "appointment.rescheduled") and "day" in d:
-        return f"{d['day']} {d.get('window', '')}"
-    if name == "appointment.eta_updated" and "eta" in d:
-        return when(datetime.fromisoformat(str(d["eta"])))
-    if name == "appointment.attempt_failed":
-        return web._(labels.FAILURE.get(str(d.get("reason")), str(d.get("reason"))))
-    if name in ("return.picked_up", "return.shipped"):
-        return f"{web._('Waybill')} {d.get('waybill_no', '')}"
-    if name.startswith("refund.") and "amount_fen" in d:
-        return money(int(d["amount_fen"]))
-    if name in ("return.refunded", "return.refund_quoted") and "amount_fen" in d:
-        return money(int(d["amount_fen"]))
-    if name == "return.quality_checked" or name == "return.disputed":
-        return f"{web._('Grade')} {d.get('grade', '')}"
-    if name == "return.inspected_at_door":
-        return web._("Passed") if d.get("result") == "passed" else web._("Refused")
-    if name == "return.awaiting_dropoff":
-        return web._(labels.METHOD.get(str(d.get("method")), str(d.get("method"))))
-    return ""
+# Confirmations shown once after a form landed (post/redirect/get carries the word).
+DONE = {
+    "filed": N_("Your return is filed."),
+    "booked": N_("Pickup booked. We will send the courier's name before the visit."),
+    "moved": N_("Pickup moved to the new window."),
+    "joined": N_("Added to the pickup already booked at this address."),
+    "pickup_cancelled": N_("Pickup cancelled. Choose a new window or another way below."),
+    "withdrawn": N_("Your return is withdrawn."),
+    "self_send": N_("Noted: you send it yourself. Enter the waybill once it is sent."),
+    "shipped": N_("Waybill saved. We follow the parcel from here."),
+}
 
 
-def detail(web: Web, return_id: str, *, error: str | None = None, status: int = 200) -> Response:
-    """Everything about one return on one page: decision, next step, pickup code, timeline."""
+def detail(
+    web: Web, return_id: str, *, error: str | None = None, status: int = 200, done: str = ""
+) -> Response:
+    """Everything about one return on one page: where it stands and what comes next first,
+    then the money, the steps, the pickup code, the decision and the timeline."""
     svc = web.app.services
     r = returns.get_return(svc, return_id, buyer_id=web.actor_id)
     appt = (
@@ -273,6 +301,12 @@ def detail(web: Web, return_id: str, *, error: str | None = None, status: int = 
             receipt = timeline.receipt(svc, return_id, buyer_id=web.actor_id)
         except DomainError:
             receipt = None
+    courier_ids = {str(e.data["courier_id"]) for e in events if "courier_id" in e.data}
+    courier_ids |= {appt.courier_id} if appt and appt.courier_id else set()
+    facts = queries.money_facts(svc, r, courier_ids)
+    courier_names = {cid: c.name for cid, c in facts.couriers.items()}
+    assigned = facts.couriers.get(appt.courier_id) if appt and appt.courier_id else None
+    said, next_step = view.headline(web, r, appt, facts.refund, assigned.name if assigned else "")
     return render(
         web,
         "portal_return.html",
@@ -280,14 +314,23 @@ def detail(web: Web, return_id: str, *, error: str | None = None, status: int = 
         here=f"/portal/returns/{return_id}",
         r=r,
         appt=appt,
-        events=[(e, describe(web, e)) for e in events],
+        said=said,
+        next_step=next_step,
+        steps=view.steps(web, r, facts.refund),
+        cash=view.money_line(web, r, facts.refund, facts.express_likely),
+        holds=view.hold_reasons(web, r.decision) if r.status.value == "in_review" else [],
+        story=view.story(web, events, courier_names),
+        courier=assigned,
+        unavailable=view.unavailable_reasons(web, r.decision),
         receipt=receipt,
+        receipt_courier=courier_names.get(receipt.courier_id, "") if receipt else "",
         names=names,
         line_names=line_names(web, order, names),
         carriers=queries.carriers(svc),
         self_send=_self_send_methods(r),
         can_book=r.decision is not None and r.decision.offers(ReturnMethod.PICKUP) is not None,
         cancellable=r.status in CANCELLABLE,
+        notice=web._(DONE[done]) if done in DONE else None,
         error=error,
     )
 
@@ -299,8 +342,8 @@ def _self_send_methods(r: ReturnRequest) -> list[Any]:
 
 
 @router.get("/portal/returns/{return_id}")
-def show_return(web: BuyerPage, return_id: PathId) -> Response:
-    return detail(web, return_id)
+def show_return(web: BuyerPage, return_id: PathId, done: QueryText = "") -> Response:
+    return detail(web, return_id, done=done)
 
 
 @router.post("/portal/returns/{return_id}/cancel")
@@ -313,7 +356,7 @@ def cancel_return(
         )
     except DomainError as exc:
         return detail(web, return_id, error=web.error_text(exc), status=409)
-    return see_other(web, f"/portal/returns/{return_id}")
+    return see_other(web, f"/portal/returns/{return_id}?done=withdrawn")
 
 
 @router.post("/portal/returns/{return_id}/self-send")
@@ -329,7 +372,7 @@ def self_send(
         returns.choose_self_send(web.app.services, web.actor_id, return_id, chosen)
     except DomainError as exc:
         return detail(web, return_id, error=web.error_text(exc), status=409)
-    return see_other(web, f"/portal/returns/{return_id}")
+    return see_other(web, f"/portal/returns/{return_id}?done=self_send")
 
 
 @router.post("/portal/returns/{return_id}/shipment")
@@ -353,4 +396,4 @@ def shipment(
         returns.register_shipment(web.app.services, web.actor_id, return_id, waybill, carrier_id)
     except DomainError as exc:
         return detail(web, return_id, error=web.error_text(exc), status=422)
-    return see_other(web, f"/portal/returns/{return_id}")
+    return see_other(web, f"/portal/returns/{return_id}?done=shipped")

@@ -6,9 +6,12 @@ leaves without committing (the unit of work rolls back).
 
 from __future__ import annotations
 
-from doorstep.domain.fleet import Carrier
+from dataclasses import dataclass
+
+from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.policy import Policy
-from doorstep.domain.returns import ReturnRequest
+from doorstep.domain.refund import Refund
+from doorstep.domain.returns import ReturnKind, ReturnRequest
 from doorstep.services.context import Services
 
 
@@ -38,3 +41,54 @@ def returns_of_many(svc: Services, ids: list[str]) -> dict[str, ReturnRequest]:
         return {}
     with svc.uow() as uow:
         return {r.return_id: r for r in uow.returns.get_many(ids)}
+
+
+@dataclass(frozen=True)
+class MoneyFacts:
+    """What the buyer's page needs to say where the money is."""
+
+    refund: Refund | None
+    express_likely: bool  # a refund of this kind for this buyer would be paid at pickup
+    couriers: dict[str, Courier]
+
+
+def money_facts(svc: Services, request: ReturnRequest, courier_ids: set[str]) -> MoneyFacts:
+    """The return's refund, whether an express refund is to be expected, and the couriers
+    named on the page, in one unit of work (a fixed number of reads)."""
+    with svc.uow() as uow:
+        refund = uow.refunds.by_key(f"refund:{request.return_id}")
+        buyer = uow.buyers.get(request.buyer_id)
+        couriers = (
+            {c.courier_id: c for c in uow.couriers.get_many(courier_ids)} if courier_ids else {}
+        )
+    # The same test start_express_refund makes at pickup; only a forecast for the wording.
+    likely = (
+        buyer is not None
+        and request.kind is ReturnKind.REFUND
+        and not buyer.blocklisted
+        and buyer.trust_score >= svc.refunds.express_min_trust
+        and (request.quote is None or request.quote.total_fen <= svc.refunds.express_max_fen)
+    )
+    return MoneyFacts(refund, likely, couriers)
+
+
+def couriers_by_id(svc: Services, courier_ids: set[str]) -> dict[str, Courier]:
+    """Couriers by id in one read."""
+    if not courier_ids:
+        return {}
+    with svc.uow() as uow:
+        return {c.courier_id: c for c in uow.couriers.get_many(courier_ids)}
+
+
+def claimed_quantities(svc: Services, buyer_id: str, order_id: str) -> dict[str, int]:
+    """Order line id → how many units open or finished returns of this order already claim
+    (withdrawn and rejected returns give theirs back)."""
+    with svc.uow() as uow:
+        found = uow.returns.for_order(order_id)
+    claimed: dict[str, int] = {}
+    for r in found:
+        if r.buyer_id != buyer_id or r.status.value in ("cancelled", "rejected"):
+            continue
+        for ln in r.lines:
+            claimed[ln.order_line_id] = claimed.get(ln.order_line_id, 0) + ln.quantity
+    return claimed

@@ -9,6 +9,7 @@ never as JSON and never as a stack trace.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from doorstep.domain.errors import DomainError
@@ -38,6 +40,22 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger("doorstep.web")
 
 HOME = {"buyer": "/", "courier": "/courier", "ops": "/console", "warehouse": "/warehouse"}
+
+
+_THUMB_TONES = 8
+
+
+def thumb(sku: str, name: str) -> Markup:
+    """A generated picture for a product: its first character on a tone picked from the SKU
+    (no third-party images; the same SKU always looks the same)."""
+    tone = zlib.crc32(sku.encode()) % _THUMB_TONES
+    initial = (name.strip() or sku)[:1]
+    return Markup('<span class="thumb t{}" aria-hidden="true">{}</span>').format(tone, initial)
+
+
+def address_line(district: str, detail: str) -> str:
+    """District and street once: the street line often starts with the district again."""
+    return detail if detail.startswith(district) else f"{district}{detail}"
 
 
 def make_env() -> Environment:
@@ -67,6 +85,7 @@ def render(
         key = str(getattr(code, "value", code))
         return web._(getattr(labels, table).get(key, key))
 
+    zh = web.lang == "zh_CN"
     ctx.setdefault("error", None)
     ctx.setdefault("notice", None)
     html = web.state.env.get_template(template).render(
@@ -84,6 +103,15 @@ def render(
         money=money,
         when=when,
         day=day_formatter(web.lang),
+        # Chinese sentences take full-width punctuation, English half-width with a space.
+        colon="：" if zh else ": ",
+        comma="，" if zh else ", ",
+        paren=(lambda x: f"（{x}）") if zh else (lambda x: f" ({x})"),
+        photos=lambda n: (
+            web._("%(n)s photo") % {"n": n} if n == 1 else web._("%(n)s photos") % {"n": n}
+        ),
+        thumb=thumb,
+        address_line=address_line,
         **ctx,
     )
     response = HTMLResponse(html, status_code=status)

@@ -1,4 +1,4 @@
-"""Warehouse page: find a return by id, receive the parcel, grade it."""
+"""Warehouse page: scan a parcel, see what the courier found at the door, receive, grade."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from doorstep.entrypoints.web import queries
 from doorstep.entrypoints.web.forms import PathId, QueryText
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
-from doorstep.services import returns, warehouse
+from doorstep.services import photos, returns, warehouse
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WarehousePage = Annotated[Web, Depends(page(Role.WAREHOUSE))]
@@ -27,6 +27,7 @@ def parcel_page(
     """The search box, and the return if one was asked for."""
     svc = web.app.services
     found = None
+    # A scanner types the code and presses Enter; stray spaces and lower case are its noise.
     return_id = return_id.strip()
     if return_id and error is None:
         try:
@@ -50,8 +51,20 @@ def parcel_page(
 
 
 @router.get("/warehouse")
-def find(web: WarehousePage, return_id: QueryText = "") -> Response:
-    return parcel_page(web, return_id)
+def find(web: WarehousePage, return_id: QueryText = "", code: QueryText = "") -> Response:
+    """``code`` is what the scan field sends; ``return_id`` what links and redirects send."""
+    return parcel_page(web, code or return_id)
+
+
+@router.get("/warehouse/photos/{photo_id}")
+def door_photo(web: WarehousePage, photo_id: PathId) -> Response:
+    """A door photo for the receiving desk (photos are private: staff and their owner)."""
+    photo = photos.get_photo(web.app.services, photo_id)
+    return Response(
+        photo.content,
+        media_type=photo.media_type,
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 @router.post("/warehouse/parcels/{return_id}/receive")
