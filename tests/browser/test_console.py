@@ -45,7 +45,7 @@ def _picked_up(wired: App, tmp_path: Path) -> str:
     assert appt.courier_id is not None
     courier.arrive(svc, appt.courier_id, appt.appointment_id)
     photo = photos.upload_photo(svc, appt.courier_id, jpeg_file(tmp_path).read_bytes())
-    checklist = dict.fromkeys(courier.CHECKLIST, True)
+    checklist = dict.fromkeys((*courier.CHECKLIST, "seal_intact"), True)
     courier.inspect(
         svc,
         appt.courier_id,

@@ -89,7 +89,7 @@ def test_return_from_opening_to_receipt(
         sign_in(cp, base, COURIER_USERS[courier_id])
         expect(cp).to_have_url(f"{base}/courier")
         cp.get_by_role("button", name="我已到达").click()
-        cp.locator("form.inspect input[type=file]").set_input_files(photo)
+        cp.locator("form.inspect input[name=photo]").set_input_files(photo)
         cp.locator("form.inspect input[name=weight_g]").fill("130")
         shot(cp, tmp_path, "courier-inspect-phone")
         cp.get_by_test_id("all-ok").click()

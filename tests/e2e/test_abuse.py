@@ -155,7 +155,7 @@ def test_pickup_code_tries_are_limited(client: TestClient, login: Login) -> None
         headers=me,
         json={
             "return_id": rid,
-            "checklist": dict.fromkeys(courier.CHECKLIST, True),
+            "checklist": dict.fromkeys((*courier.CHECKLIST, "seal_intact"), True),
             "photo_ids": [photo.json()["photo_id"]],
             "verified_weight_g": 130,
         },

@@ -79,6 +79,7 @@ def test_return_runs_end_to_end_over_http(
             "barcode_matches",
             "appearance_ok",
             "accessories_complete",
+            "seal_intact",  # cosmetics: the seal is checked too
         ],
         True,
     )

@@ -60,6 +60,7 @@ BOOKING_PAGES = {
 }
 COURIER_USER = {c.courier_id: f"courier{i}" for i, c in enumerate(COURIERS, 1)}
 CHECKLIST = dict.fromkeys(courier_service.CHECKLIST, True)
+MORE_CHECKS = ("seal_intact", "serial_matches", "tags_attached")
 
 
 def jpeg() -> bytes:
@@ -181,6 +182,15 @@ class World:
     def courier(self, appt: dict[str, Any]) -> dict[str, str]:
         return self.login(COURIER_USER[appt["courier_id"]])
 
+    def checklist(self, appt: dict[str, Any], return_id: str) -> dict[str, bool]:
+        """Every check the return's items ask for at the door, ticked."""
+        r = self.client.get(
+            f"/courier/tasks/{appt['appointment_id']}/checklists", headers=self.courier(appt)
+        )
+        assert r.status_code == 200, r.text
+        lines = [ln for ln in r.json()["lines"] if ln["return_id"] == return_id]
+        return {c["key"]: True for ln in lines for c in ln["checks"]}
+
     def photo(self, headers: dict[str, str]) -> str:
         r = self.client.post(
             "/photos", headers=headers, files={"file": ("p.jpg", jpeg(), "image/jpeg")}
@@ -204,7 +214,7 @@ class World:
             headers=courier,
             json={
                 "return_id": return_id,
-                "checklist": CHECKLIST,
+                "checklist": self.checklist(appt, return_id),
                 "photo_ids": [self.photo(courier)],
                 "verified_weight_g": 800,
             },
@@ -466,10 +476,16 @@ def calls(w: World) -> list[Call]:
             {
                 "json": {
                     "return_id": t.inspect_id,
-                    "checklist": CHECKLIST,
+                    "checklist": w.checklist(t.inspect_appt, t.inspect_id),
                     "photo_ids": [w.photo(w.courier(t.inspect_appt))],
                 }
             },
+        ),
+        Call(
+            "GET /courier/tasks/{appointment_id}/checklists",
+            COURIER_USER[t.inspect_appt["courier_id"]],
+            "GET",
+            f"/courier/tasks/{t.inspect_appt[aid]}/checklists",
         ),
         Call(
             "POST /courier/tasks/{appointment_id}/pickup",
@@ -693,7 +709,12 @@ def page_calls(
             "/courier/visits/{appointment_id}/inspect",
             COURIER_USER[t.inspect_appt["courier_id"]],
             f"{visit}/{t.inspect_appt[aid]}/inspect",
-            {"return_id": t.inspect_id, "weight_g": "800", **dict.fromkeys(CHECKLIST, "on")},
+            {
+                "return_id": t.inspect_id,
+                "weight_g": "800",
+                # Every check any category asks; the page reads those of the item.
+                **{f"u|L1|1|{k}": "on" for k in (*CHECKLIST, *MORE_CHECKS)},
+            },
             files={"photo": ("door.jpg", jpeg(), "image/jpeg")},
         ),
         page(

@@ -27,6 +27,17 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+class Accessory(StrEnum):
+    """What may come in the box and must come back with it (RULES.md §5)."""
+
+    WARRANTY_CARD = "warranty_card"
+    MANUAL = "manual"
+    BATTERY = "battery"
+    POWER_CORD = "power_cord"
+    CHARGER = "charger"
+    TAG = "tag"
+
+
 @dataclass(frozen=True)
 class Dimensions:
     """Outer size of the packed item in millimetres."""
@@ -71,9 +82,14 @@ class Product:
     # confirmed it at checkout (Interim Measures art. 7), which the order line records.
     not_returnable_at_checkout: bool = False
     shop_id: str = "default"
+    # What comes in the box and must come back (warranty card, manual, battery, power cord,
+    # charger, tag): each one is a door check of its own.
+    accessories: tuple[Accessory, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.sku.strip():
             raise ValueError("sku must not be empty")
         if self.weight_g <= 0:
             raise ValueError("weight must be positive")
+        if len(set(self.accessories)) != len(self.accessories):
+            raise ValueError("accessories are listed once each")

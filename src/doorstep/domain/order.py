@@ -36,12 +36,20 @@ class OrderLine:
     # costs its marked value (RULES.md §1).
     gift_for: str | None = None
     gift_value_fen: int = 0
+    # What identifies the goods at the door (RULES.md §5): the SKU's barcode, and for
+    # serialised goods the serial number of each unit shipped.
+    barcode: str | None = None
+    serial_numbers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:
             raise ValueError("quantity must be positive")
         if self.unit_price_fen < 0 or self.tax_fen < 0 or self.gift_value_fen < 0:
             raise ValueError("money must not be negative")
+        if len(self.serial_numbers) > self.quantity or len(set(self.serial_numbers)) < len(
+            self.serial_numbers
+        ):
+            raise ValueError("at most one distinct serial number per unit")
         if self.gift_for is not None and (self.unit_price_fen or self.tax_fen):
             raise ValueError("a gift line is free: no price and no tax")
 

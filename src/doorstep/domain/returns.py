@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -11,6 +11,7 @@ from doorstep.domain.address import Address
 from doorstep.domain.decision import Decision, Outcome, ReturnMethod
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
 from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.inspection import UnitResult, taken_per_line
 from doorstep.domain.refund_amount import RefundQuote
 
 
@@ -117,6 +118,17 @@ class Inspection:
     courier_id: str
     note: str = ""
     refusal_reason: str | None = None
+    # Unit by unit (issue 8 §6): what was taken, what was refused and why; empty for an
+    # inspection answered once for the whole return.
+    units: tuple[UnitResult, ...] = ()
+    expected_weight_g: int | None = None  # what the taken units weigh by the catalogue
+    weight_off: bool = False  # the scale disagrees with the catalogue (inspection.weight_off)
+    contactless: bool = False  # left at the door or a locker: photos and weight only
+
+    @property
+    def taken(self) -> dict[str, int] | None:
+        """Units taken per order line; None when the whole return was judged at once."""
+        return taken_per_line(self.units) if self.units else None
 
 
 class Grade(StrEnum):
@@ -428,9 +440,52 @@ class ReturnRequest(EventRecorder):
                 "A passed door inspection is required before pickup.",
                 "取件前需完成上门验货且验货通过。",
             )
+        self._keep_taken_lines(at)
         self.waybill_no = waybill_no
         self.carrier_id = carrier_id
         self._move(S.PICKED_UP, "picked_up", at, waybill_no=waybill_no, carrier_id=carrier_id)
+
+    def _keep_taken_lines(self, at: datetime) -> None:
+        """Partial pickup: the return keeps only the units the courier took, so refunds and
+        quantity claims follow what left the door; the refused units stay with the buyer
+        (and may be returned again)."""
+        assert self.inspection is not None
+        taken = self.inspection.taken
+        if taken is None:
+            return
+        refused = [
+            {
+                "order_line_id": ln.order_line_id,
+                "sku": ln.sku,
+                "quantity": ln.quantity - taken.get(ln.order_line_id, 0),
+                "reasons": sorted(
+                    {
+                        key
+                        for u in self.inspection.units
+                        if u.order_line_id == ln.order_line_id
+                        for key in u.failed
+                    }
+                ),
+            }
+            for ln in self.lines
+            if taken.get(ln.order_line_id, 0) < ln.quantity
+        ]
+        if not refused:
+            return
+        self.lines = [
+            replace(ln, quantity=taken[ln.order_line_id])
+            for ln in self.lines
+            if taken.get(ln.order_line_id, 0) > 0
+        ]
+        self.record(
+            Event(
+                "return.partly_refused_at_door",
+                "return_request",
+                self.return_id,
+                at,
+                {"refused": refused},
+            )
+        )
 
     def mark_in_transit(self, at: datetime, location: str = "") -> None:
         self._require("mark_in_transit", S.PICKED_UP)

@@ -5,17 +5,39 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from doorstep.domain.catalog import Product
 from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from doorstep.domain.inspection import (
+    MAX_PHOTOS_PER_UNIT,
+    Check,
+    UnitAnswer,
+    UnitResult,
+    checklist_for,
+    expected_codes,
+    identity_check,
+    judge_unit,
+    refusal_reason,
+    weight_off,
+)
+from doorstep.domain.order import Order
 from doorstep.domain.pickup import Appointment, FailureReason
-from doorstep.domain.returns import Inspection, InspectionResult, ReturnStatus
+from doorstep.domain.returns import (
+    Inspection,
+    InspectionResult,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
 from doorstep.domain.route import StopState
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
+from doorstep.services.ports import UnitOfWork
 from doorstep.services.refunds import start_express_refund
 from doorstep.services.route import planner_courier, record_progress
 
-# JD's pickup rules (RULES.md §5): any of these false means the courier refuses the item.
+# JD's pickup rules (RULES.md §5) for an item with no category specifics and no listed
+# accessories (domain.inspection.checklist_for gives each product its own list).
 CHECKLIST = (
     "outer_packaging",
     "plastic_wrap_intact",
@@ -33,12 +55,80 @@ PICKUP_CODE = "pickup_code"
 
 
 @dataclass(frozen=True)
+class LineAnswer:
+    """The courier's answers for every unit of one return line."""
+
+    order_line_id: str
+    units: tuple[UnitAnswer, ...]
+
+
+@dataclass(frozen=True)
 class InspectionInput:
+    """A door inspection. With ``lines`` every unit is answered on its own (its checks, its
+    scanned code, its photos) and units may be refused one by one; without, ``checklist``
+    answers for every unit of the return at once."""
+
     return_id: str
     checklist: dict[str, bool]
     photo_ids: tuple[str, ...]
     verified_weight_g: int | None = None
     note: str = ""
+    lines: tuple[LineAnswer, ...] = ()
+
+
+@dataclass(frozen=True)
+class LineChecklist:
+    """What the courier checks on each unit of one return line, and whether he scans codes."""
+
+    return_id: str
+    order_line_id: str
+    sku: str
+    quantity: int
+    checks: tuple[Check, ...]
+    code_check: str
+    code_required: bool
+
+
+def line_checklists(uow: UnitOfWork, requests: list[ReturnRequest]) -> list[LineChecklist]:
+    """The checklists of every line of ``requests``, in two reads whatever their number."""
+    orders = {o.order_id: o for o in uow.orders.get_many({r.order_id for r in requests})}
+    skus = {ln.sku for r in requests for ln in r.lines}
+    products = {p.sku: p for p in uow.products.get_many(skus)}
+    out = []
+    for request in requests:
+        order = orders.get(request.order_id)
+        for ln in request.lines:
+            product = products.get(ln.sku)
+            order_line = order.line(ln.order_line_id) if order is not None else None
+            if product is None or order_line is None:
+                continue  # an order or product removed since: nothing to check it against
+            out.append(
+                LineChecklist(
+                    request.return_id,
+                    ln.order_line_id,
+                    ln.sku,
+                    ln.quantity,
+                    checklist_for(product),
+                    identity_check(product),
+                    bool(expected_codes(product, order_line)),
+                )
+            )
+    return out
+
+
+def checklists_of(svc: Services, requests: list[ReturnRequest]) -> list[LineChecklist]:
+    """The checklists of the returns a page already loaded (the courier's day)."""
+    if not requests:
+        return []
+    with svc.uow() as uow:
+        return line_checklists(uow, requests)
+
+
+def visit_checklists(svc: Services, courier_id: str, appointment_id: str) -> list[LineChecklist]:
+    """The checklists for every return on one of the courier's visits."""
+    with svc.uow() as uow:
+        appt = load_appointment(uow, appointment_id, courier_id=courier_id)
+        return line_checklists(uow, uow.returns.get_many(appt.return_ids))
 
 
 def todays_tasks(svc: Services, courier_id: str) -> list[Appointment]:
@@ -83,23 +173,9 @@ def arrive(svc: Services, courier_id: str, appointment_id: str) -> Appointment:
 def inspect(
     svc: Services, courier_id: str, appointment_id: str, data: InspectionInput
 ) -> Inspection:
-    """Record the door inspection of one return on the visit; a failed check refuses it."""
-    unknown = set(data.checklist) - set(CHECKLIST)
-    missing = set(CHECKLIST) - set(data.checklist)
-    if unknown or missing:
-        raise InvalidInput(
-            "checklist_incomplete",
-            "Answer every checklist item, and only those.",
-            "请完整填写验货清单。",
-            missing=sorted(missing),
-            unknown=sorted(unknown),
-        )
-    if not data.photo_ids:
-        raise InvalidInput(
-            "inspection_photo_required",
-            "At least one inspection photo is needed.",
-            "验货至少需要一张照片。",
-        )
+    """Record the door inspection of one return on the visit, unit by unit; a unit that fails
+    a check stays with the buyer, and a return with no unit taken is refused."""
+    _check_photos_given(data)
     now = svc.clock.now()
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
@@ -107,26 +183,116 @@ def inspect(
             raise Conflict("not_arrived", "Mark arrival before inspecting.", "请先确认到达。")
         if data.return_id not in appt.return_ids:
             raise NotFound("return_request", data.return_id)
-        for photo_id in data.photo_ids:
-            photo = uow.photos.get(photo_id)
-            if photo is None or photo.owner != courier_id:
-                raise NotFound("photo", photo_id)
-        failed = sorted(k for k, ok in data.checklist.items() if not ok)
+        request = load_return(uow, data.return_id)
+        order = uow.orders.get(request.order_id)
+        products = {p.sku: p for p in uow.products.get_many({ln.sku for ln in request.lines})}
+        _check_photo_owner(uow, courier_id, _all_photos(data))
+        units = _judge(request.lines, order, products, data)
+        expected = sum(products[u.sku].weight_g for u in units if u.taken)
+        taken = any(u.taken for u in units)
         inspection = Inspection(
-            InspectionResult.REFUSED if failed else InspectionResult.PASSED,
-            dict(data.checklist),
+            InspectionResult.PASSED if taken else InspectionResult.REFUSED,
+            _summary(units),
             data.photo_ids,
             data.verified_weight_g,
             now,
             courier_id,
             data.note,
-            ",".join(failed) or None,
+            refusal_reason(units),
+            units if data.lines else (),
+            expected,
+            data.verified_weight_g is not None
+            and taken
+            and weight_off(data.verified_weight_g, expected),
         )
-        request = load_return(uow, data.return_id)
         request.record_inspection(inspection)
         uow.returns.save(request)
         uow.commit()
         return inspection
+
+
+def _all_photos(data: InspectionInput) -> list[str]:
+    return [*data.photo_ids, *(p for ln in data.lines for u in ln.units for p in u.photo_ids)]
+
+
+def _check_photos_given(data: InspectionInput) -> None:
+    if not _all_photos(data):
+        raise InvalidInput(
+            "inspection_photo_required",
+            "At least one inspection photo is needed.",
+            "验货至少需要一张照片。",
+        )
+    if data.lines and data.verified_weight_g is None:
+        raise InvalidInput(
+            "inspection_weight_required",
+            "Weigh the parcel and enter its weight.",
+            "请称重并填写包裹重量。",
+        )
+    if any(len(u.photo_ids) > MAX_PHOTOS_PER_UNIT for ln in data.lines for u in ln.units):
+        raise InvalidInput(
+            "too_many_photos",
+            f"At most {MAX_PHOTOS_PER_UNIT} photos per unit.",
+            f"每件商品最多 {MAX_PHOTOS_PER_UNIT} 张照片。",
+        )
+
+
+def _check_photo_owner(uow: UnitOfWork, courier_id: str, photo_ids: list[str]) -> None:
+    for photo_id in dict.fromkeys(photo_ids):
+        photo = uow.photos.get(photo_id)
+        if photo is None or photo.owner != courier_id:
+            raise NotFound("photo", photo_id)
+
+
+def _judge(
+    lines: list[ReturnLine],
+    order: Order | None,
+    products: dict[str, Product],
+    data: InspectionInput,
+) -> tuple[UnitResult, ...]:
+    """Every unit of every return line, judged against its product and order line."""
+    answers = {a.order_line_id: a.units for a in data.lines}
+    if data.lines:
+        wanted = {ln.order_line_id: ln.quantity for ln in lines}
+        given = {a.order_line_id: len(a.units) for a in data.lines}
+        if given != wanted or len(answers) != len(data.lines):
+            raise InvalidInput(
+                "inspection_units_mismatch",
+                "Answer for every unit of every item on the return, once.",
+                "请逐件填写退货中每件商品的验货结果。",
+                expected=wanted,
+            )
+    total = sum(ln.quantity for ln in lines)
+    out: list[UnitResult] = []
+    seen: set[str] = set()
+    for ln in lines:
+        product = products.get(ln.sku)
+        order_line = order.line(ln.order_line_id) if order is not None else None
+        if product is None or order_line is None:
+            raise NotFound("order_line", ln.order_line_id)
+        unit_answers = answers.get(ln.order_line_id) or tuple(
+            UnitAnswer(dict(data.checklist)) for _ in range(ln.quantity)
+        )
+        for i, answer in enumerate(unit_answers, start=1):
+            out.append(
+                judge_unit(
+                    product,
+                    order_line,
+                    i,
+                    answer,
+                    shared_photos=not data.lines or total == 1,
+                    codes_seen=seen,
+                )
+            )
+    return tuple(out)
+
+
+def _summary(units: tuple[UnitResult, ...]) -> dict[str, bool]:
+    """One answer per check over the whole return: true only when every unit passed it."""
+    out: dict[str, bool] = {}
+    for u in units:
+        for key, ok in u.checks.items():
+            out[key] = out.get(key, True) and ok
+    return out
 
 
 def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: str) -> Appointment:

@@ -87,6 +87,10 @@ class KeyedRepository(Protocol[K, V]):
 
 class OrderRepository(Protocol):
     def get(self, order_id: str) -> Order | None: ...
+    def get_many(self, order_ids: Iterable[str]) -> list[Order]:
+        """The orders of ``order_ids`` that exist, in one read."""
+        ...
+
     def get_for_update(self, order_id: str) -> Order | None:
         """The order, locked until commit: claims on its lines are counted one at a time."""
         ...

@@ -93,7 +93,8 @@ def test_inspect_with_an_incomplete_checklist(
             world.svc, YTO2, appt.appointment_id, _input(world, r.return_id, checklist=checklist)
         )
     assert err.value.code == "checklist_incomplete"
-    assert err.value.details == {"missing": missing, "unknown": unknown}
+    assert err.value.details is not None
+    assert err.value.details["missing"] == missing and err.value.details["unknown"] == unknown
     assert world.store.item("returns", r.return_id).inspection is None
     assert len(world.store.events) == before
 

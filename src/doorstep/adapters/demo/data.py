@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from doorstep.domain.address import Address
-from doorstep.domain.catalog import Category, Dimensions, Product
+from doorstep.domain.catalog import Accessory, Category, Dimensions, Product
 from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.coverage import GENERIC_TWO_HOUR, SF_ONE_HOUR, ServiceArea, SlotTemplate
 from doorstep.domain.fleet import Carrier, Courier
@@ -245,9 +245,20 @@ def _p(
     shop: str,
     price_fen: int,
     tax_permille: int = _STANDARD_RATE,
+    accessories: tuple[Accessory, ...] = (),
     **flags: bool,
 ) -> _Sku:
-    product = Product(sku, zh, en, category, weight_g, Dimensions(*dims), shop_id=shop, **flags)
+    product = Product(
+        sku,
+        zh,
+        en,
+        category,
+        weight_g,
+        Dimensions(*dims),
+        shop_id=shop,
+        accessories=accessories,
+        **flags,
+    )
     return _Sku(product, price_fen, tax_permille)
 
 
@@ -291,7 +302,8 @@ _SKUS: tuple[_Sku, ...] = (
     _p(PROBIOTICS, "益生菌胶囊 30粒", "Probiotic capsules, 30", _C.SUPPLEMENTS, 95,
        (60, 60, 110), "shop-au-health", 29_900, seal_sensitive=True),
     _p(HEADPHONES, "头戴式主动降噪无线耳机", "Wireless noise-cancelling headphones",
-       _C.ELECTRONICS, 650, (230, 200, 90), "shop-jp-mall", 249_900),
+       _C.ELECTRONICS, 650, (230, 200, 90), "shop-jp-mall", 249_900,
+       accessories=(Accessory.CHARGER, Accessory.MANUAL, Accessory.WARRANTY_CARD)),
     _p(TOOTHBRUSH, "声波电动牙刷", "Sonic electric toothbrush", _C.ELECTRONICS, 480,
        (260, 110, 70), "shop-jp-mall", 89_900),
     _p(TABLET, "11英寸平板电脑 256GB", "11-inch tablet, 256 GB", _C.ELECTRONICS, 900,

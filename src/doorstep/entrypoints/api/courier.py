@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from doorstep.domain.inspection import UnitAnswer
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import CourierActor, Svc
 from doorstep.entrypoints.api.schemas import (
     AppointmentOut,
+    ChecklistLineOut,
+    ChecklistOut,
+    CheckOut,
     FailIn,
     Id,
     InspectionIn,
@@ -47,12 +51,39 @@ def inspect(svc: Svc, me: CourierActor, appointment_id: Id, body: InspectionIn) 
             tuple(body.photo_ids),
             body.verified_weight_g,
             body.note,
+            tuple(
+                courier.LineAnswer(
+                    ln.order_line_id,
+                    tuple(UnitAnswer(dict(u.checks), u.code, tuple(u.photo_ids)) for u in ln.units),
+                )
+                for ln in body.lines
+            ),
         ),
     )
-    return InspectionOut(
-        result=result.result.value,
-        refusal_reason=result.refusal_reason,
-        inspected_at=result.inspected_at,
+    return views.inspection_out(result)
+
+
+@router.get(
+    "/tasks/{appointment_id}/checklists",
+    response_model=ChecklistOut,
+    summary="What to check on each unit of each item on the visit",
+)
+def checklists(svc: Svc, me: CourierActor, appointment_id: Id) -> ChecklistOut:
+    found = courier.visit_checklists(svc, me.actor_id, appointment_id)
+    return ChecklistOut(
+        appointment_id=appointment_id,
+        lines=[
+            ChecklistLineOut(
+                return_id=c.return_id,
+                order_line_id=c.order_line_id,
+                sku=c.sku,
+                quantity=c.quantity,
+                checks=[CheckOut(key=k.key, photo=k.photo) for k in c.checks],
+                code_check=c.code_check,
+                code_required=c.code_required,
+            )
+            for c in found
+        ],
     )
 
 

@@ -23,6 +23,7 @@ def import_products(svc: Svc, me: PartnerOrOps, body: ImportProductsIn) -> Impor
             **{
                 **p.model_dump(exclude={"dimensions"}),
                 "dimensions": Dimensions(**p.dimensions.model_dump()),
+                "accessories": tuple(p.accessories),
             }
         )
         for p in body.products
@@ -47,7 +48,10 @@ def _order(o: OrderIn) -> Order:
         channel=o.channel,
         placed_at=o.placed_at,
         shipping_address=to_address(o.shipping_address),
-        lines=tuple(OrderLine(**ln.model_dump()) for ln in o.lines),
+        lines=tuple(
+            OrderLine(**{**ln.model_dump(), "serial_numbers": tuple(ln.serial_numbers)})
+            for ln in o.lines
+        ),
         signed_at=o.signed_at,
         customs_released_at=o.customs_released_at,
         declaration_no=o.declaration_no,

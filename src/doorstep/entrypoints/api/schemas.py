@@ -16,9 +16,11 @@ from pydantic import (
 )
 
 from doorstep.domain import bounds
-from doorstep.domain.catalog import Category
+from doorstep.domain.catalog import Accessory, Category
 from doorstep.domain.decision import Outcome, ReturnMethod, Verdict
 from doorstep.domain.disruption import DisruptionKind
+from doorstep.domain.inspection import CODE_PATTERN as UNIT_CODE_PATTERN
+from doorstep.domain.inspection import MAX_PHOTOS_PER_UNIT, MAX_UNITS
 from doorstep.domain.order import Channel
 from doorstep.domain.pickup import FailureReason
 from doorstep.domain.refund_amount import FreightPayer, Part, TaxStatus
@@ -379,20 +381,73 @@ class JoinIn(In):
 
 
 # --- courier ---------------------------------------------------------------------------
+CheckAnswers = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=40)], bool], Field(max_length=30)
+]
+
+
+class UnitIn(In):
+    """One unit of a return line as the courier found it."""
+
+    checks: CheckAnswers
+    code: Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)] | None = None
+    photo_ids: Annotated[list[Id], Field(max_length=MAX_PHOTOS_PER_UNIT)] = []
+
+
+class LineInspectionIn(In):
+    order_line_id: Id
+    units: Annotated[list[UnitIn], Field(min_length=1, max_length=MAX_UNITS)]
+
+
 class InspectionIn(In):
+    """Either ``checklist`` for every unit at once, or ``lines`` unit by unit (partial pickup:
+    units that fail a check stay with the buyer)."""
+
     return_id: Id
-    checklist: Annotated[
-        dict[Annotated[str, StringConstraints(max_length=40)], bool], Field(max_length=30)
-    ]
-    photo_ids: Annotated[list[Id], Field(min_length=1, max_length=10)]
+    checklist: CheckAnswers = {}
+    photo_ids: Annotated[list[Id], Field(max_length=10)] = []
     verified_weight_g: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     note: Text = ""
+    lines: Annotated[list[LineInspectionIn], Field(max_length=20)] = []
+
+
+class UnitResultOut(Out):
+    order_line_id: str
+    sku: str
+    unit: int
+    taken: bool
+    failed: list[str]
+    code: str | None
+    photo_ids: list[str]
 
 
 class InspectionOut(Out):
     result: str
     refusal_reason: str | None
     inspected_at: datetime
+    units: list[UnitResultOut] = []
+    expected_weight_g: int | None = None
+    weight_off: bool = False
+
+
+class CheckOut(Out):
+    key: str
+    photo: bool
+
+
+class ChecklistLineOut(Out):
+    return_id: str
+    order_line_id: str
+    sku: str
+    quantity: int
+    checks: list[CheckOut]
+    code_check: str  # barcode_matches | serial_matches
+    code_required: bool  # the order line recorded the code: the courier scans each unit
+
+
+class ChecklistOut(Out):
+    appointment_id: str
+    lines: list[ChecklistLineOut]
 
 
 class PickUpIn(In):
@@ -492,6 +547,7 @@ class ProductIn(In):
     seal_sensitive: bool = False
     not_returnable_at_checkout: bool = False
     shop_id: Id
+    accessories: Annotated[list[Accessory], Field(max_length=len(Accessory))] = []
 
 
 class OrderLineIn(In):
@@ -503,6 +559,10 @@ class OrderLineIn(In):
     not_returnable_confirmed: bool = False
     gift_for: Id | None = None
     gift_value_fen: Fen = 0
+    barcode: Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)] | None = None
+    serial_numbers: Annotated[
+        list[Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN)]], Field(max_length=999)
+    ] = []
 
 
 class PromotionsIn(In):

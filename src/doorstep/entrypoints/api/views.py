@@ -8,7 +8,7 @@ from doorstep.domain.events import Event
 from doorstep.domain.pickup import Appointment
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund_amount import RefundQuote
-from doorstep.domain.returns import ReturnRequest
+from doorstep.domain.returns import Inspection, ReturnRequest
 from doorstep.entrypoints.api import schemas as s
 from doorstep.services.offering import OfferedSlot
 
@@ -104,4 +104,26 @@ def policy_out(p: Policy) -> s.PolicyOut:
         created_by=p.created_by,
         note=p.note,
         rules=to_plain(list(p.rules)),
+    )
+
+
+def inspection_out(i: Inspection) -> s.InspectionOut:
+    return s.InspectionOut(
+        result=i.result.value,
+        refusal_reason=i.refusal_reason,
+        inspected_at=i.inspected_at,
+        units=[
+            s.UnitResultOut(
+                order_line_id=u.order_line_id,
+                sku=u.sku,
+                unit=u.unit,
+                taken=u.taken,
+                failed=list(u.failed),
+                code=u.code,
+                photo_ids=list(u.photo_ids),
+            )
+            for u in i.units
+        ],
+        expected_weight_g=i.expected_weight_g,
+        weight_off=i.weight_off,
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from doorstep.domain import bounds
 from doorstep.domain.address import Address
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
+from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.pickup import FailureReason
 from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import PathId, optional_int, read_upload
@@ -22,7 +26,6 @@ from doorstep.services import courier, photos
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 CourierPage = Annotated[Web, Depends(page(Role.COURIER))]
 CourierPost = Annotated[Web, Depends(action(Role.COURIER))]
-Box = Annotated[str | None, Form()]
 
 
 # Open visits first: the next stop leads the page; finished ones go to the bottom.
@@ -49,6 +52,9 @@ def tasks_page(
     ids = [rid for t in tasks for rid in t.return_ids]
     found = queries.returns_of_many(svc, ids)
     names = queries.product_names(svc, {ln.sku for r in found.values() for ln in r.lines})
+    checks: dict[str, list[courier.LineChecklist]] = {}
+    for c in courier.checklists_of(svc, list(found.values())):
+        checks.setdefault(c.return_id, []).append(c)
     return render(
         web,
         "courier.html",
@@ -59,7 +65,7 @@ def tasks_page(
         total=len(tasks),
         found=found,
         names=names,
-        checklist=courier.CHECKLIST,
+        checks=checks,
         failures=[r.value for r in FailureReason],
         kept_photos=kept_photos or {},
         map_link=map_link,
@@ -99,76 +105,91 @@ def arrive(web: CourierPost, appointment_id: PathId) -> Response:
 
 
 @router.post("/courier/visits/{appointment_id}/inspect")
-def inspect(
-    web: CourierPost,
-    appointment_id: PathId,
-    return_id: Annotated[str, Form(max_length=64)] = "",
-    weight_g: Annotated[str, Form(max_length=10)] = "",
-    note: Annotated[str, Form(max_length=500)] = "",
-    photo: Annotated[UploadFile | None, File()] = None,
-    outer_packaging: Box = None,
-    plastic_wrap_intact: Box = None,
-    original_box_present: Box = None,
-    original_box_undamaged: Box = None,
-    unused: Box = None,
-    barcode_matches: Box = None,
-    appearance_ok: Box = None,
-    accessories_complete: Box = None,
-    all_ok: Box = None,
-    photo_id: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    """Record the checklist, a photo taken at the door and the weight on the scale.
+async def inspect(request: Request, web: CourierPost, appointment_id: PathId) -> Response:
+    """Record every unit's checks, scanned code and photos, and the weight on the scale.
 
-    ``all_ok`` ticks every item in one tap; ``photo_id`` reuses the photo uploaded on a
-    refused attempt at this door, so it need not be taken again."""
-    ticked = {
-        "outer_packaging": outer_packaging,
-        "plastic_wrap_intact": plastic_wrap_intact,
-        "original_box_present": original_box_present,
-        "original_box_undamaged": original_box_undamaged,
-        "unused": unused,
-        "barcode_matches": barcode_matches,
-        "appearance_ok": appearance_ok,
-        "accessories_complete": accessories_complete,
-    }
-    svc = web.app.services
-    answers = {k: all_ok is not None or v is not None for k, v in ticked.items()}
+    ``all_ok`` ticks every item of every unit in one tap; ``photo_id`` reuses the photo
+    uploaded on a refused attempt at this door, so it need not be taken again."""
+    form = await request.form()  # already read (and cached) by the CSRF check
     try:
-        weight = optional_int(weight_g, web._("Weight (g)"), low=1, high=100_000)
-        data = read_upload(photo, web.app.settings.max_upload_bytes)
-        if data is not None:
-            photo_id = photos.upload_photo(svc, web.actor_id, data).photo_id
-        elif not photo_id.strip():
-            raise InvalidInput(
-                "inspection_photo_required",
-                "At least one inspection photo is needed.",
-                "验货至少需要一张照片。",
+        return await run_in_threadpool(_inspect, web, appointment_id, form)
+    finally:
+        await form.close()  # the uploads' spooled files: nothing else closes them
+
+
+def _inspect(web: Web, appointment_id: str, form: FormData) -> Response:
+    svc = web.app.services
+    return_id = _text(form, "return_id", 64)
+    shared: tuple[str, ...] = ()
+    try:
+        weight = optional_int(_text(form, "weight_g", 10), web._("Weight (g)"), low=1, high=100_000)
+        limit = web.app.settings.max_upload_bytes
+        lines = courier.visit_checklists(svc, web.actor_id, appointment_id)
+        answers = tuple(
+            courier.LineAnswer(
+                c.order_line_id,
+                tuple(_unit(web, form, c, n, limit) for n in range(1, c.quantity + 1)),
             )
+            for c in lines
+            if c.return_id == return_id
+        )
+        kept = _text(form, "photo_id", 64).strip()
+        shared = _photo(web, form, "photo", limit) or ((kept,) if kept else ())
         result = courier.inspect(
             svc,
             web.actor_id,
             appointment_id,
             courier.InspectionInput(
-                return_id,
-                answers,
-                (photo_id,),
-                weight,
-                note.strip(),
+                return_id, {}, shared, weight, _text(form, "note", 500).strip(), answers
             ),
         )
     except DomainError as exc:
         return _done(web, appointment_id, exc)
-    if result.result.value != "passed":
-        # Only what was answered "no" is named; the photo stays for the next try.
-        failed = [k for k, ok in result.checklist.items() if not ok]
+    if result.refusal_reason:
+        # Only what was answered "no" (or scanned wrong) is named; the photo stays.
         sep = "，" if web.lang == "zh_CN" else ", "
-        named = sep.join(web._(labels.CHECKLIST.get(k, k)) for k in failed)
+        named = sep.join(
+            web._(labels.CHECKLIST.get(k, k)) for k in result.refusal_reason.split(",")
+        )
+        head = (
+            web._("Not accepted. Not as expected: %(items)s.")
+            if result.result.value != "passed"
+            else web._("Some units were refused and stay with the buyer: %(items)s.")
+        )
         return tasks_page(
             web,
-            error=web._("Not accepted. Not as expected: %(items)s.") % {"items": named},
-            kept_photos={return_id: photo_id},
+            error=head % {"items": named},
+            kept_photos={return_id: shared[0]} if shared else {},
         )
     return _done(web, appointment_id, None)
+
+
+def _text(form: FormData, name: str, limit: int) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _photo(web: Web, form: FormData, name: str, limit: int) -> tuple[str, ...]:
+    upload = form.get(name)
+    if not isinstance(upload, StarletteUpload):
+        return ()
+    data = read_upload(upload, limit)  # type: ignore[arg-type]
+    if data is None:
+        return ()
+    return (photos.upload_photo(web.app.services, web.actor_id, data).photo_id,)
+
+
+def _unit(web: Web, form: FormData, c: courier.LineChecklist, n: int, limit: int) -> UnitAnswer:
+    """One unit's fields: ``u|line|n|check`` boxes, ``code|line|n``, ``photo|line|n``."""
+    scanned = c.code_required and c.code_check
+    every = "all_ok" in form
+    checks = {
+        k.key: every or f"u|{c.order_line_id}|{n}|{k.key}" in form
+        for k in c.checks
+        if k.key != scanned
+    }
+    code = _text(form, f"code|{c.order_line_id}|{n}", 40).strip() or None
+    return UnitAnswer(checks, code, _photo(web, form, f"photo|{c.order_line_id}|{n}", limit))
 
 
 @router.post("/courier/visits/{appointment_id}/pickup")

@@ -87,6 +87,15 @@ CHECKLIST = {
     "barcode_matches": N_("Barcode / serial number matches"),
     "appearance_ok": N_("Appearance OK"),
     "accessories_complete": N_("Accessories complete"),
+    "seal_intact": N_("Seal intact"),
+    "serial_matches": N_("Serial number matches"),
+    "tags_attached": N_("Tags attached"),
+    "accessory_warranty_card": N_("Warranty card"),
+    "accessory_manual": N_("Manual"),
+    "accessory_battery": N_("Battery"),
+    "accessory_power_cord": N_("Power cord"),
+    "accessory_charger": N_("Charger"),
+    "accessory_tag": N_("Tag"),
 }
 
 FAILURE = {
@@ -129,6 +138,7 @@ EVENT = {
     "return.closed": N_("Closed"),
     "return.cancelled": N_("Return cancelled"),
     "return.inspection_voided": N_("Door inspection voided after a failed visit"),
+    "return.partly_refused_at_door": N_("Some units refused at the door; they stay with you"),
     "appointment.booked": N_("Pickup window booked"),
     "appointment.return_joined": N_("Added to a booked visit"),
     "appointment.return_left": N_("Removed from the visit"),
