@@ -477,6 +477,25 @@ def _insert(
     route.insert(position, placed, onwards, now)
 
 
+# Half-width of the arrival range a buyer is shown, by how long before the ETA it is shown:
+# the 90th-percentile ETA error the simulator measures at each moment (docs/simulation.md,
+# "ETA error"), rounded up to 5 minutes. A false point would be wrong more often than not.
+ETA_RANGE_MIN = ((timedelta(hours=12), 25), (timedelta(hours=2), 20), (timedelta(0), 10))
+
+
+def eta_range(
+    eta: datetime, starts_at: datetime, ends_at: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """The arrival range to show around ``eta``: wider the earlier it is shown, never
+    outside the booked window (the courier does not ring early, and the window is kept)."""
+    lead = eta - now
+    minutes = next((m for ahead, m in ETA_RANGE_MIN if lead >= ahead), ETA_RANGE_MIN[-1][1])
+    half = timedelta(minutes=minutes)
+    low = min(max(eta - half, starts_at), ends_at)
+    high = max(min(eta + half, ends_at), low)
+    return low, high
+
+
 def _start_of(route: CourierRoute, courier: FleetCourier) -> Location:
     done = route.done
     return done[-1].location if done else depot_of(courier)

@@ -28,6 +28,10 @@ from doorstep.simulation.demand import Request
 from doorstep.simulation.params import SimParams
 
 LATE_SHIFT_HOURS = 9
+# Couriers of the simulated carriers who are not simulated work a minute after midnight: no
+# window fits them, so the booking path (which also looks at nearby depots' couriers) can never
+# hand them a visit that nobody in the simulation would drive.
+OFF_DUTY = (time(0, 0), time(0, 1))
 ORDER_PRICE_FEN = 19_900
 
 
@@ -108,7 +112,13 @@ def make_template(params: SimParams, city: City, requests: list[Request], path: 
     seed_demo(app, now)
     svc = app.services
     data = demo_dataset(now)
-    catalog.upsert_fleet(svc, [], city.couriers.values())
+    carriers = {d.carrier_id for d in city.districts.values()}
+    off_duty = [
+        replace(c, shift_start=OFF_DUTY[0], shift_end=OFF_DUTY[1])
+        for c in data.couriers
+        if c.carrier_id in carriers and c.courier_id not in city.couriers
+    ]
+    catalog.upsert_fleet(svc, [], [*city.couriers.values(), *off_duty])
     for district in city.districts.values():
         area = data.area(district.adcode)
         template_id = city.templates[district.carrier_id].template_id
