@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -659,6 +659,18 @@ def page_calls(
         page("/console/policy", "ops1", "/console/policy"),
         page("/console/areas", "ops1", "/console/areas"),
         page("/console/dashboard", "ops1", "/console/dashboard"),
+        # Each time series reads something else: every one is measured.
+        *(
+            replace(
+                page(
+                    "/console/dashboard/trends/{name}.svg",
+                    "ops1",
+                    f"/console/dashboard/trends/{name}.svg",
+                ),
+                **({"label": f"page GET /console/dashboard/trends/{name}.svg"} if i else {}),
+            )
+            for i, name in enumerate(("returns", "on-time", "refund-time", "km"))
+        ),
         page("/partner", "partner1", "/partner"),
         page("/login", b, "/login"),
         page("/lang", b, "/lang", params={"to": "en", "next": "/"}),

@@ -353,6 +353,13 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
         found = [r for r in self._all() if r.status.value == status]
         return sorted(found, key=lambda r: r.created_at)[:limit] if limit else found
 
+    def status_counts_for_buyers(self, buyer_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {b: {} for b in set(buyer_ids)}
+        for r in self._all():
+            if r.buyer_id in out:
+                out[r.buyer_id][r.status.value] = out[r.buyer_id].get(r.status.value, 0) + 1
+        return out
+
 
 class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
     key_name = "appointment_id"

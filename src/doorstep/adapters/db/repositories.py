@@ -199,6 +199,20 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         return self._query(t.returns.c.status == status, order=t.returns.c.created_at, limit=limit)
 
+    def status_counts_for_buyers(self, buyer_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        wanted = sorted(set(buyer_ids))
+        out: dict[str, dict[str, int]] = {b: {} for b in wanted}
+        if not wanted:
+            return out
+        rows = self.conn.execute(
+            select(t.returns.c.buyer_id, t.returns.c.status, func.count())
+            .where(t.returns.c.buyer_id.in_(wanted))
+            .group_by(t.returns.c.buyer_id, t.returns.c.status)
+        )
+        for buyer_id, status, n in rows:
+            out[buyer_id][status] = int(n)
+        return out
+
 
 class AppointmentRepo(VersionedRepository[Appointment]):
     table, cls, key_name = t.appointments, Appointment, "appointment_id"

@@ -1,4 +1,4 @@
-"""Server-side SVG charts, small enough to write by hand.
+"""Server-side SVG charts: small bar charts written by hand, time series with matplotlib.
 
 Inline SVG instead of matplotlib images: the text is real text in the page's language and
 fonts (Chinese needs no font set up on the server), it scales on a phone, and it costs no
@@ -7,7 +7,13 @@ import time. Colours are presentation attributes, so the page's CSP needs no inl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import threading
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -50,8 +56,10 @@ def hbars(
     *,
     label_w: int = 130,
     bar_w: int = 220,
+    colours: Sequence[str] | None = None,
 ) -> Markup:
-    """One horizontal bar per row, its value at the end."""
+    """One horizontal bar per row, its value at the end; ``colours`` gives each row the colour
+    of its meaning (done green, stuck amber, refused red), else one neutral colour."""
     if not rows:
         return Markup(f'<p class="muted">{escape(empty)}</p>')
     k = _scale([v for _, v in rows], bar_w)
@@ -59,7 +67,7 @@ def hbars(
     for i, (label, value) in enumerate(rows):
         y = i * _ROW + 4
         w = max(value * k, 1 if value else 0)
-        colour = _COLOURS[i % len(_COLOURS)]
+        colour = colours[i] if colours else _COLOURS[0]
         body.append(
             _label(label_w - 8, y + 15, label)
             + f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{_ROW - 8}" rx="3" '
@@ -102,3 +110,124 @@ def bullets(
             f'<text x="{label_w + cap * k + 6:.1f}" y="{y + 15}" class="val">{used}/{cap}</text>'
         )
     return _frame(title, label_w + bar_w + 60, (len(rows) + 1) * _ROW + 8, body, chart_id)
+
+
+# Time series are drawn with matplotlib (SVG, text kept as text so the browser sets Chinese in
+# its own fonts). Okabe-Ito colours: told apart with the common colour-vision deficiencies.
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "doorstep",  # the same data draws the same bytes (ids are hashed)
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "DejaVu Sans"],
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e2e8f0",
+    "axes.edgecolor": "#64748b",
+    "axes.labelcolor": "#1f2933",
+    "xtick.color": "#334155",
+    "ytick.color": "#334155",
+}
+# rcParams are process-wide: one figure at a time (the console draws a handful per visit).
+_DRAWING = threading.Lock()
+
+
+@contextmanager
+def _figure(width: float = 7.2, height: float = 3.2) -> Iterator[Any]:
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with _DRAWING, matplotlib.rc_context(_RC), warnings.catch_warnings():  # type: ignore[arg-type]
+        # Missing CJK glyphs in the server's fonts only affect the layout estimate: the text
+        # stays text in the SVG and the browser draws it with the page's fonts.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        warnings.filterwarnings("ignore", message="findfont")
+        yield Figure(figsize=(width, height), dpi=96, layout="constrained")
+
+
+def _svg(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
+
+
+def _empty(fig: Any, text: str) -> bytes:
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", color="#475569")
+    return _svg(fig)
+
+
+def stacked_days(
+    days: Sequence[date],
+    series: Mapping[str, Sequence[float | None]],
+    names: dict[str, str],
+    y_label: str,
+    empty: str,
+) -> bytes:
+    """One stacked bar per day, a colour per series (e.g. returns per day by reason)."""
+    with _figure() as fig:
+        if not any(v for row in series.values() for v in row):
+            return _empty(fig, empty)
+        ax = fig.add_subplot()
+        x = [d.strftime("%m-%d") for d in days]
+        bottom = [0.0] * len(days)
+        for i, (key, row) in enumerate(series.items()):
+            values = [v or 0.0 for v in row]
+            ax.bar(x, values, bottom=bottom, label=names.get(key, key),
+                   color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_ylabel(y_label)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.legend(fontsize=8, frameon=False, loc="upper left", ncols=2)
+        return _svg(fig)
+
+
+def lines(
+    days: Sequence[date],
+    series: Mapping[str, Sequence[float | None]],
+    names: dict[str, str],
+    y_label: str,
+    empty: str,
+    *,
+    y_max: float | None = None,
+) -> bytes:
+    """One line per series over the days; days without a value leave a gap."""
+    with _figure() as fig:
+        if not any(v is not None for row in series.values() for v in row):
+            return _empty(fig, empty)
+        ax = fig.add_subplot()
+        x = [d.strftime("%m-%d") for d in days]
+        for i, (key, row) in enumerate(series.items()):
+            values = [float("nan") if v is None else v for v in row]
+            ax.plot(x, values, marker="o", label=names.get(key, key),
+                    color=SERIES_COLOURS[i % len(SERIES_COLOURS)])  # fmt: skip
+        ax.set_ylabel(y_label)
+        if y_max is not None:
+            ax.set_ylim(0, y_max)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.legend(fontsize=8, frameon=False)
+        return _svg(fig)
+
+
+def histogram(
+    groups: Mapping[str, Sequence[float]], names: dict[str, str], x_label: str, empty: str
+) -> bytes:
+    """The distribution of a duration, a colour per group (e.g. refund lead time by kind)."""
+    with _figure() as fig:
+        if not any(groups.values()):
+            return _empty(fig, empty)
+        ax = fig.add_subplot()
+        top = max(max(v) for v in groups.values() if v)
+        bins = [top * i / 12 for i in range(13)] if top > 0 else 12
+        colours = {"express": "#009E73", "standard": "#0072B2"}
+        for i, (key, values) in enumerate(groups.items()):
+            ax.hist(values, bins=bins, alpha=0.75, label=names.get(key, key),
+                    color=colours.get(key, SERIES_COLOURS[i % len(SERIES_COLOURS)]))  # fmt: skip
+        ax.set_xlabel(x_label)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=8, frameon=False)
+        return _svg(fig)

@@ -12,7 +12,7 @@ from doorstep.domain import bounds
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.domain.policy import RULE_DEFAULTS, Policy, RuleConfig
-from doorstep.entrypoints.web import queries
+from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import PathId
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
@@ -27,6 +27,7 @@ def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Resp
     svc = web.app.services
     held = returns.review_queue(svc)
     names = queries.product_names(svc, {ln.sku for r in held for ln in r.lines})
+    history = queries.buyer_histories(svc, {r.buyer_id for r in held})
     return render(
         web,
         "console_queue.html",
@@ -34,6 +35,7 @@ def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Resp
         here="/console",
         held=held,
         names=names,
+        history=history,
         error=error,
     )
 
@@ -85,8 +87,16 @@ def _changes(newer: Policy, older: Policy | None) -> list[str]:
 
 
 def policy_page(
-    web: Web, *, error: str | None = None, status: int = 200, notice: str | None = None
+    web: Web,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    typed: dict[str, str] | None = None,
+    bad: str = "",
 ) -> Response:
+    """The policy form; after a refused save it shows what was typed, not the stored values,
+    with the error next to the field it is about (``bad`` is that field's name)."""
     svc = web.app.services
     current = policies.current_policy(svc)
     history = queries.policy_history(svc)
@@ -105,6 +115,9 @@ def policy_page(
         history=diffs,
         error=error,
         notice=notice,
+        typed=typed,
+        bad=bad,
+        param_label=lambda name: web._(labels.PARAM.get(str(name), str(name))),
     )
 
 
@@ -150,7 +163,17 @@ def _revise(web: Web, form: dict[str, Any]) -> Response:
             web.app.services, rules, web.actor_id, str(form.get("note", ""))[:500]
         )
     except DomainError as exc:
-        return policy_page(web, error=web.error_text(exc), status=422)
+        rule, param = str(exc.details.get("rule", "")), str(exc.details.get("param", ""))
+        message = web.error_text(exc)
+        if rule and param:
+            # "return_window.no_reason_days must be…" reads as "退货期限 · 无理由退货天数 …".
+            human = (
+                f"{web._(labels.RULE.get(rule, rule))} · {web._(labels.PARAM.get(param, param))}"
+            )
+            message = message.replace(f"{rule}.{param}", human)
+        typed = {k: str(v)[:200] for k, v in form.items() if k != "csrf_token"}
+        field = f"p:{rule}:{param}" if rule and param else ""
+        return policy_page(web, error=message, status=422, typed=typed, bad=field)
     return see_other(web, f"/console/policy?saved={policy.version}")
 
 

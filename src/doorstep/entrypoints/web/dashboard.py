@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
+from doorstep.domain.errors import NotFound
 from doorstep.domain.fleet import Carrier
 from doorstep.domain.identity import Role
 from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import ReturnStatus
-from doorstep.entrypoints.web import charts, labels
-from doorstep.entrypoints.web.forms import QueryText
+from doorstep.entrypoints.web import charts, labels, queries, trends
+from doorstep.entrypoints.web.forms import PathId, QueryText
+from doorstep.entrypoints.web.i18n import N_, day_formatter
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
 from doorstep.services import refund_timing
@@ -47,9 +49,11 @@ class Figures:
     tomorrow: str
 
 
-def figures(svc: Services) -> Figures:
-    """Read everything the dashboard plots in one unit of work (nothing is written)."""
-    tomorrow = local(svc.clock.now()).date() + timedelta(days=1)
+def figures(svc: Services, days_ahead: int = 1) -> Figures:
+    """Read everything the dashboard plots in one unit of work (nothing is written); the
+    capacity chart is for the day ``days_ahead`` from today."""
+    now = svc.clock.now()
+    tomorrow = local(now).date() + timedelta(days=days_ahead)
     with svc.uow() as uow:
         by_status: list[tuple[str, int]] = []
         reason_rule: dict[str, str] = {}
@@ -89,7 +93,11 @@ def figures(svc: Services) -> Figures:
         rows = []
         for carrier_id, template in _templates(area, carriers, templates):
             for window in template.windows:
-                load = loads[SlotRef(area.adcode, carrier_id, tomorrow, window)]
+                ref = SlotRef(area.adcode, carrier_id, tomorrow, window)
+                load = loads[ref]
+                # Only windows a buyer could be offered: some capacity, not yet over.
+                if load.capacity <= 0 or ref.ends_at <= now:
+                    continue
                 rows.append((f"{carrier_id.upper()} {window.label}", load.booked, load.capacity))
         slots[area.adcode] = rows
     return Figures(
@@ -118,10 +126,43 @@ def _templates(
     return out
 
 
+# Colours say what a number means: finished well green, waiting amber, refused or stuck red,
+# on its way blue, not yet looked at grey. Dark enough for white-on-colour and 3:1 on white.
+GOOD, WAIT, BAD, MOVING, NEUTRAL = "#047857", "#b45309", "#b91c1c", "#1d4ed8", "#64748b"
+STATUS_COLOUR = {
+    "submitted": NEUTRAL,
+    "in_review": WAIT,
+    "approved": GOOD,
+    "rejected": BAD,
+    "awaiting_pickup": WAIT,
+    "awaiting_dropoff": WAIT,
+    "picked_up": MOVING,
+    "in_transit": MOVING,
+    "received": MOVING,
+    "inspected": MOVING,
+    "refunded": GOOD,
+    "exchanged": GOOD,
+    "disputed": BAD,
+    "closed": GOOD,
+    "cancelled": NEUTRAL,
+}
+DECISION_COLOUR = {
+    "return.approved": GOOD,
+    "return.held_for_review": WAIT,
+    "return.rejected": BAD,
+}
+DAYS_AHEAD = 3  # the capacity chart covers tomorrow and the two days after
+
+
 @router.get("/console/dashboard")
-def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
-    """Four plots as inline SVG; the area for tomorrow's bookings defaults to the busiest."""
-    data = figures(web.app.services)
+def dashboard(
+    web: OpsPage,
+    adcode: QueryText = "",
+    ahead: Annotated[int, Query(ge=0, le=DAYS_AHEAD)] = 1,
+) -> Response:
+    """The figures as inline SVG, the time series as images drawn on request; the area for
+    the bookings chart defaults to the busiest, the day to tomorrow."""
+    data = figures(web.app.services, ahead)
     overdue = refund_timing.overdue_refunds(web.app.services)
     if adcode not in data.slots:
         adcode = max(
@@ -136,16 +177,24 @@ def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
     }
     status_rows = [(web._(labels.STATUS.get(s, s)), n) for s, n in data.by_status]
     reason_rows = [
-        (f"{web._(labels.RULE.get(data.reason_rule.get(code, ''), code))} · {code}", n)
+        (web._(labels.RULE.get(data.reason_rule.get(code, ""), code)), n)
         for code, n in data.reasons
     ]
     empty = web._("No data yet.")
     area_name = web.text(*data.area_names[adcode]) if adcode in data.area_names else adcode
+    today = local(web.app.services.clock.now()).date()
+    fmt = day_formatter(web.lang)
     plots = {
-        "status": charts.hbars("chart-status", web._("Returns by status"), status_rows, empty),
+        "status": charts.hbars(
+            "chart-status",
+            web._("Returns by status"),
+            status_rows,
+            empty,
+            colours=[STATUS_COLOUR.get(s, NEUTRAL) for s, _ in data.by_status],
+        ),
         "slots": charts.bullets(
             "chart-slots",
-            web._("Bookings per window tomorrow vs capacity"),
+            web._("Bookings per window vs capacity"),
             data.slots.get(adcode, []),
             (web._("Booked"), web._("Capacity")),
             empty,
@@ -155,14 +204,16 @@ def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
             web._("Decisions by outcome"),
             [(lbl[name], n) for name, n in data.decisions],
             empty,
+            colours=[DECISION_COLOUR[name] for name, _ in data.decisions],
         ),
         "reasons": charts.hbars(
             "chart-reasons",
             web._("Top reasons"),
             reason_rows,
             empty,
-            label_w=300,
-            bar_w=380,
+            label_w=220,
+            bar_w=320,
+            colours=[WAIT] * len(reason_rows),
         ),
     }
     return render(
@@ -173,7 +224,51 @@ def dashboard(web: OpsPage, adcode: QueryText = "") -> Response:
         area_name=area_name,
         areas=sorted(data.slots),
         area_names=data.area_names,
-        tomorrow=data.tomorrow,
+        ahead=ahead,
+        day_choices=[(n, fmt(today + timedelta(days=n))) for n in range(1, DAYS_AHEAD + 1)],
+        shown_day=fmt(today + timedelta(days=ahead)),
+        trends=TREND_TITLES,
         overdue=overdue,
         overdue_shown=overdue[:_OVERDUE_ROWS],
+    )
+
+
+TREND_TITLES = {
+    "returns": N_("Returns per day by reason"),
+    "on-time": N_("Pickups inside the window, per courier company"),
+    "refund-time": N_("How long refunds take"),
+    "km": N_("Courier kilometres per pickup"),
+}
+
+
+@router.get("/console/dashboard/trends/{name}.svg")
+def trend(web: OpsPage, name: PathId) -> Response:
+    """One time series as an SVG image (drawn on request with matplotlib, kept out of the
+    page so that the page stays small)."""
+    if name not in TREND_TITLES:
+        raise NotFound("chart", name)
+    svc = web.app.services
+    empty = web._("No data yet.")
+    carriers = {c.carrier_id: web.text(c.name_zh, c.name_en) for c in queries.carriers(svc)}
+    if name == "returns":
+        series = trends.returns_by_reason(svc)
+        reasons = {k: web._(v) for k, v in labels.REASON.items()}
+        body = charts.stacked_days(series.days, series.lines, reasons, web._("Returns"), empty)
+    elif name == "on-time":
+        series = trends.on_time_share(svc)
+        body = charts.lines(
+            series.days, series.lines, carriers, web._("% inside the window"), empty, y_max=100
+        )
+    elif name == "refund-time":
+        kinds = {"express": web._("Express refund"), "standard": web._("Standard refund")}
+        body = charts.histogram(
+            trends.refund_lead_hours(svc), kinds, web._("Hours from filing to money back"), empty
+        )
+    else:
+        series = trends.km_per_pickup(svc)
+        body = charts.lines(series.days, series.lines, carriers, web._("km per pickup"), empty)
+    return Response(
+        body,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=60", "Content-Language": web.lang},
     )

@@ -257,3 +257,26 @@ BUYER_EVENT = {
     "refund.succeeded": N_("Refund paid"),
     "refund.attempt_failed": N_("Refund delayed; we retry automatically"),
 }
+
+# Policy parameters as ops read them (the code stays visible next to the label).
+PARAM = {
+    "no_reason_days": N_("Days for a no-reason return"),
+    "quality_days": N_("Days for a quality return"),
+    "allergy_days": N_("Days for an allergy return"),
+    "seal_categories": N_("Categories that need an intact seal"),
+    "tag_categories": N_("Categories that need their tags"),
+    "activation_categories": N_("Categories that must not be activated"),
+    "application_days": N_("Days after customs clearance to apply"),
+    "arrival_days": N_("Days after customs clearance to arrive back"),
+    "pickup_cutoff_day": N_("Last day for door pickup"),
+    "dropoff_cutoff_day": N_("Last day for drop-off"),
+    "self_ship_cutoff_day": N_("Last day to ship it yourself"),
+    "max_weight_g": N_("Heaviest parcel for pickup (g)"),
+    "max_side_mm": N_("Longest side for pickup (mm)"),
+    "max_sum_of_sides_mm": N_("Sum of sides for pickup (mm)"),
+    "reasons": N_("Reasons that need evidence"),
+    "threshold_fen": N_("Review above (fen)"),
+    "days": N_("Days to ship"),
+    "return_freight_fen": N_("Standard return freight (fen)"),
+    "refund_due_days": N_("Days to pay a refund"),
+}

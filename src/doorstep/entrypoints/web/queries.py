@@ -92,3 +92,32 @@ def claimed_quantities(svc: Services, buyer_id: str, order_id: str) -> dict[str,
         for ln in r.lines:
             claimed[ln.order_line_id] = claimed.get(ln.order_line_id, 0) + ln.quantity
     return claimed
+
+
+@dataclass(frozen=True)
+class BuyerHistory:
+    """What a reviewer wants to know about a buyer at a glance."""
+
+    trust_score: int | None
+    blocklisted: bool
+    by_status: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+def buyer_histories(svc: Services, buyer_ids: set[str]) -> dict[str, BuyerHistory]:
+    """Each buyer's trust facts and returns per status, in two reads for all of them."""
+    if not buyer_ids:
+        return {}
+    with svc.uow() as uow:
+        buyers = {b.buyer_id: b for b in uow.buyers.get_many(buyer_ids)}
+        counts = uow.returns.status_counts_for_buyers(buyer_ids)
+    out = {}
+    for buyer_id in buyer_ids:
+        b = buyers.get(buyer_id)
+        out[buyer_id] = BuyerHistory(
+            b.trust_score if b else None, bool(b and b.blocklisted), counts.get(buyer_id, {})
+        )
+    return out

@@ -110,6 +110,10 @@ def render(
         photos=lambda n: (
             web._("%(n)s photo") % {"n": n} if n == 1 else web._("%(n)s photos") % {"n": n}
         ),
+        evidence_count=lambda n: (
+            (web._("%(n)s piece of evidence") if n == 1 else web._("%(n)s pieces of evidence"))
+            % {"n": n}
+        ),
         thumb=thumb,
         address_line=address_line,
         **ctx,
