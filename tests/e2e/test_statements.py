@@ -29,11 +29,13 @@ from doorstep.adapters.demo import demo_dataset
 from doorstep.adapters.demo.data import COURIERS, HANGZHOU_XIHU, PILLOW
 from doorstep.bootstrap import App
 from doorstep.domain.order import Channel, Order, OrderLine
+from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
 from doorstep.domain.policy import RULE_DEFAULTS
 from doorstep.entrypoints.api.schemas import AreaIn, TemplateIn
 from doorstep.entrypoints.web import (
     auth_pages,
     console,
+    console_outbox,
     dashboard,
     portal,
     portal_pickup,
@@ -389,6 +391,15 @@ def calls(w: World) -> list[Call]:
         ),
         Call("GET /ops/disruptions", "ops1", "GET", "/ops/disruptions"),
         Call("GET /ops/refunds/overdue", "ops1", "GET", "/ops/refunds/overdue"),
+        Call("GET /ops/deliveries", "ops1", "GET", "/ops/deliveries"),
+        Call("GET /ops/messages", "ops1", "GET", "/ops/messages"),
+        Call(
+            "POST /ops/deliveries/redrive",
+            "ops1",
+            "POST",
+            "/ops/deliveries/redrive",
+            {"json": dead_letter(w)},
+        ),
         # writes
         Call(
             "POST /auth/token",
@@ -671,6 +682,8 @@ def page_calls(
             )
             for i, name in enumerate(("returns", "on-time", "refund-time", "km"))
         ),
+        page("/console/outbox", "ops1", "/console/outbox"),
+        page("/console/outbox/redrive", "ops1", "/console/outbox/redrive", dead_form(w)),
         page("/partner", "partner1", "/partner"),
         page("/login", b, "/login"),
         page("/lang", b, "/lang", params={"to": "en", "next": "/"}),
@@ -775,6 +788,26 @@ def page_calls(
     ]
 
 
+def dead_letter(w: World) -> dict[str, str]:
+    """A dead-lettered webhook delivery of a stored event, for one re-drive."""
+    now = w.app.services.clock.now()
+    receiver = f"merchant:stmt-{next(w.serial)}"
+    with w.app.services.uow() as uow:
+        seq = uow.outbox.take_unpublished(1) or []
+        stored = seq[0].seq if seq else 1
+        uow.outbox.add_deliveries(
+            [Delivery(stored, receiver, "buyer", DeliveryStatus.DEAD, 8, now, now, "HTTP 500")]
+        )
+        uow.commit()
+    return {"event_id": event_id(stored), "receiver": receiver}
+
+
+def dead_form(w: World) -> dict[str, str]:
+    """The console's re-drive form for a fresh dead letter."""
+    dead = dead_letter(w)
+    return {"event": dead["event_id"], "receiver": dead["receiver"]}
+
+
 def prepared(w: World, call: Call) -> Callable[[], Any]:
     """The request, ready to send: signing in happens here, outside the count."""
     if call.page:
@@ -846,6 +879,7 @@ def test_no_request_sends_more_statements_with_more_data(
             web_courier,
             warehouse,
             console,
+            console_outbox,
             dashboard,
         )
         for route in module.router.routes

@@ -255,11 +255,19 @@ class Appointment(EventRecorder):
         """The route planner put this visit on a courier's route with an arrival time."""
         if self.status in (A.BOOKED, A.ASSIGNED):
             self.assign(courier_id, at)
-        moved = self.eta is None or abs((eta - self.eta).total_seconds()) >= 600
+        before = self.eta
+        moved = before is None or abs((eta - before).total_seconds()) >= 600
         self.route_position, self.eta, self.unserved_reason = position, eta, None
         if moved:
             # Only changes a buyer would notice become events; small drifts stay quiet.
-            self._event("eta_updated", at, courier_id=courier_id, eta=eta.isoformat())
+            # ``previous`` tells a first estimate from a move (only a move is texted).
+            self._event(
+                "eta_updated",
+                at,
+                courier_id=courier_id,
+                eta=eta.isoformat(),
+                previous=before.isoformat() if before else None,
+            )
 
     def mark_unserved(self, reason: str, at: datetime) -> None:
         """No courier can keep this visit as things stand; ops must act."""

@@ -53,7 +53,8 @@ def _assigned(e: Event) -> Notice:
 
 def _eta(e: Event) -> Notice | None:
     eta = e.data.get("eta")
-    if not isinstance(eta, str):
+    # The first estimate comes with the booking; only a move (10 minutes or more) is news.
+    if not isinstance(eta, str) or not e.data.get("previous"):
         return None
     try:
         moment = datetime.fromisoformat(eta)

@@ -16,7 +16,10 @@ AT = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 SAMPLES = {
     "appointment.booked": {"day": "2026-11-26", "window": "09:00-11:00"},
     "appointment.courier_assigned": {},
-    "appointment.eta_updated": {"eta": "2026-11-26T02:10:00+00:00"},
+    "appointment.eta_updated": {
+        "eta": "2026-11-26T02:10:00+00:00",
+        "previous": "2026-11-26T01:50:00+00:00",
+    },
     "appointment.rescheduled": {"reason": "disruption:D1", "day": "2026-11-27", "window": "w"},
     "appointment.completed": {},
     "refund.succeeded": {"amount_fen": 12345},

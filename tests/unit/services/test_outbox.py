@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from tests.unit.services.fakes import FakeMessenger, World  # type: ignore[import-not-found]
-from tests.unit.services.helpers import B1, B1_HOME, approved, picked_up, sf  # type: ignore[import-not-found]
+from tests.unit.services.helpers import B1, B1_HOME, approved, booked, picked_up, sf  # type: ignore[import-not-found]
 
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.events import Event
@@ -139,7 +139,7 @@ def _event(name: str, **data: object) -> Event:
         (_event("appointment.booked", day="2026-11-26", window="09:00-11:00"), "Pickup booked"),
         (_event("appointment.courier_assigned", courier_id="c"), "Courier assigned"),
         (
-            _event("appointment.eta_updated", eta="2026-11-26T02:10:00+00:00"),
+            _event("appointment.eta_updated", eta="2026-11-26T02:10:00+00:00", previous="x"),
             "Arrival time changed",
         ),
         (
@@ -159,8 +159,9 @@ def test_the_six_moments_are_notices(event: Event, subject: str) -> None:
     "event",
     [
         _event("appointment.rescheduled", reason="buyer_request", day="d", window="w"),
-        _event("appointment.eta_updated", eta="not a time"),
-        _event("appointment.eta_updated", eta="2026-11-26T10:00:00"),  # naive: refused
+        _event("appointment.eta_updated", eta="not a time", previous="x"),
+        _event("appointment.eta_updated", eta="2026-11-26T10:00:00", previous="x"),  # naive
+        _event("appointment.eta_updated", eta="2026-11-26T02:10:00+00:00", previous=None),
         _event("appointment.attempt_failed", reason="no_one_home"),
         Event("refund.succeeded", "refund", "F1", T, {}),
         Event("return.submitted", "return_request", "R1", T, {}),
@@ -171,7 +172,9 @@ def test_other_events_stay_on_the_timeline(event: Event) -> None:
 
 
 def test_eta_is_told_on_the_shanghai_clock() -> None:
-    notice = notice_for(_event("appointment.eta_updated", eta="2026-11-26T02:10:00+00:00"))
+    notice = notice_for(
+        _event("appointment.eta_updated", eta="2026-11-26T02:10:00+00:00", previous="x")
+    )
     assert notice is not None and notice.values == {"time": "2026-11-26 10:10"}
 
 
@@ -191,3 +194,21 @@ def test_public_event_ids_round_trip_and_refuse_junk() -> None:
     for junk in ("42", "evt_", "evt_-1", "evt_٤", "evt_" + "9" * 19, "evt_1 "):
         assert event_seq(junk) is None
     assert EMAIL != SMS and merchant("s") == "merchant:s"
+
+
+def test_only_a_moved_estimate_is_texted(world: World) -> None:
+    _, appt = booked(world)
+    courier_id = appt.courier_id or "yto-02"
+    had = appt.eta  # the estimate given at booking, if the route gave one
+    first = world.clock.now() + timedelta(hours=5)
+    appt.take_events()
+    appt.plan(courier_id, 0, first, world.clock.now())
+    appt.plan(courier_id, 0, first + timedelta(minutes=9), world.clock.now())  # drift: quiet
+    appt.plan(courier_id, 0, first + timedelta(minutes=25), world.clock.now())
+    etas = [e for e in appt.take_events() if e.name == "appointment.eta_updated"]
+    told = [notice_for(e) for e in etas]
+    assert len(etas) == 2
+    assert (told[0] is None) == (had is None)  # a first estimate is not news
+    # The estimate held is the last one planned, so a move is measured from the drifted one.
+    drifted = first + timedelta(minutes=9)
+    assert told[1] is not None and etas[1].data["previous"] == drifted.isoformat()

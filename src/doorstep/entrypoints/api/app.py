@@ -18,6 +18,7 @@ from doorstep.entrypoints.api import (
     errors,
     observe,
     ops,
+    outbox,
     partner,
     photos,
     pickup,
@@ -85,7 +86,18 @@ def create_app(wired: App) -> FastAPI:
             )
         return {"status": "ok"}
 
-    for module in (auth, returns, pickup, courier, warehouse, ops, disruptions, partner, photos):
+    for module in (
+        auth,
+        returns,
+        pickup,
+        courier,
+        warehouse,
+        ops,
+        outbox,
+        disruptions,
+        partner,
+        photos,
+    ):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(auth_users.router, responses=errors.RESPONSES)
 

@@ -23,6 +23,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
     from doorstep.entrypoints.web import (
         auth_pages,
         console,
+        console_outbox,
         courier,
         dashboard,
         portal,
@@ -34,7 +35,16 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
     from doorstep.entrypoints.web.session import WebState
 
     api.state.web = WebState(make_env(), load_catalogs(), secure_cookies)
-    for module in (auth_pages, portal, portal_pickup, courier, warehouse, console, dashboard):
+    for module in (
+        auth_pages,
+        portal,
+        portal_pickup,
+        courier,
+        warehouse,
+        console,
+        dashboard,
+        console_outbox,
+    ):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")
     api.add_api_route("/favicon.ico", favicon, include_in_schema=False)

@@ -280,3 +280,12 @@ PARAM = {
     "return_freight_fen": N_("Standard return freight (fen)"),
     "refund_due_days": N_("Days to pay a refund"),
 }
+
+# The outbox console page (web/console_outbox.py).
+DELIVERY = {
+    "pending": N_("Pending"),
+    "retrying": N_("Retrying"),
+    "delivered": N_("Delivered"),
+    "dead": N_("Dead letter"),
+}
+CHANNEL = {"sms": N_("Text message"), "email": N_("E-mail")}

@@ -1,0 +1,98 @@
+"""Ops: the outbox's deliveries (webhooks, texts, e-mails), re-driving dead letters, and the
+messages the development sink kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import StringConstraints
+
+from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
+from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.schemas import In, Out
+from doorstep.services import outbox
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+# Bounded like every other code: ASCII only, short.
+EventId = Annotated[str, StringConstraints(pattern=r"^evt_[0-9]{1,18}$")]
+Receiver = Annotated[
+    str, StringConstraints(pattern=r"^(buyer:sms|buyer:email|merchant:[A-Za-z0-9_.:-]{1,64})$")
+]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+class DeliveryOut(Out):
+    """One receiver's copy of one event and where its delivery stands."""
+
+    event_id: str
+    event_name: str
+    receiver: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+    last_error: str
+
+
+class RedriveIn(In):
+    event_id: EventId
+    receiver: Receiver
+
+
+class SentMessageOut(Out):
+    """A text or e-mail as the development sink kept it."""
+
+    message_id: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    sent_at: datetime
+
+
+def delivery_out(d: Delivery) -> DeliveryOut:
+    """The API view of a delivery (its payload stays inside: it may hold a phone number)."""
+    return DeliveryOut(
+        event_id=event_id(d.event_seq),
+        event_name=d.event_name,
+        receiver=d.receiver,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        created_at=d.created_at,
+        delivered_at=d.delivered_at,
+        last_error=d.last_error,
+    )
+
+
+@router.get(
+    "/deliveries",
+    response_model=list[DeliveryOut],
+    summary="Outbox deliveries, newest first (status=dead for the dead letters)",
+)
+def list_deliveries(
+    svc: Svc, _: OpsActor, status: DeliveryStatus | None = None, limit: Limit = 50
+) -> list[DeliveryOut]:
+    return [delivery_out(d) for d in outbox.deliveries(svc, status, limit)]
+
+
+@router.post(
+    "/deliveries/redrive",
+    response_model=DeliveryOut,
+    summary="Send a dead-lettered delivery again from its first try",
+)
+def redrive_delivery(svc: Svc, me: OpsActor, body: RedriveIn) -> DeliveryOut:
+    return delivery_out(outbox.redrive(svc, body.event_id, body.receiver, me.actor_id))
+
+
+@router.get(
+    "/messages",
+    response_model=list[SentMessageOut],
+    summary="Texts and e-mails the development sink kept, newest first",
+)
+def list_messages(svc: Svc, _: OpsActor, limit: Limit = 50) -> list[SentMessageOut]:
+    return [SentMessageOut.model_validate(m) for m in outbox.sent_messages(svc, limit)]

@@ -1,0 +1,70 @@
+"""Ops console: the outbox. Texts and e-mails the development sink kept, webhook and message
+deliveries with their state, and dead letters with a button that sends them again."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import Response
+
+from doorstep.domain.errors import DomainError
+from doorstep.domain.identity import Role
+from doorstep.domain.outbox import DeliveryStatus, event_id
+from doorstep.entrypoints.web.render import WebRoute, render, see_other
+from doorstep.entrypoints.web.session import Web, action, page
+from doorstep.services import outbox
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+OpsPage = Annotated[Web, Depends(page(Role.OPS))]
+OpsPost = Annotated[Web, Depends(action(Role.OPS))]
+SHOWN = 50
+
+
+def masked(recipient: str) -> str:
+    """A phone number with its middle hidden (as on privacy waybills); e-mail as it is."""
+    if "@" in recipient or len(recipient) < 8:
+        return recipient
+    return recipient[:3] + "****" + recipient[-4:]
+
+
+def outbox_page(
+    web: Web, *, error: str | None = None, status: int = 200, notice: str | None = None
+) -> Response:
+    svc = web.app.services
+    return render(
+        web,
+        "console_outbox.html",
+        status=status,
+        here="/console/outbox",
+        counts=outbox.delivery_counts(svc),
+        dead=outbox.deliveries(svc, DeliveryStatus.DEAD, SHOWN),
+        recent=outbox.deliveries(svc, None, SHOWN),
+        messages=outbox.sent_messages(svc, SHOWN),
+        masked=masked,
+        event_id=event_id,
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/console/outbox")
+def show_outbox(
+    web: OpsPage, redriven: Annotated[int | None, Query(ge=1, le=1)] = None
+) -> Response:
+    """Messages sent to buyers (development sink) and deliveries to every receiver."""
+    return outbox_page(web, notice=web._("Sent again.") if redriven else None)
+
+
+@router.post("/console/outbox/redrive")
+def redrive(
+    web: OpsPost,
+    event: Annotated[str, Form(max_length=24)] = "",
+    receiver: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    """Send a dead-lettered delivery again from its first try."""
+    try:
+        outbox.redrive(web.app.services, event, receiver, web.actor_id)
+    except DomainError as exc:
+        return outbox_page(web, error=web.error_text(exc), status=409)
+    return see_other(web, "/console/outbox?redriven=1")
