@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     queue_stalled_after_s: float = Field(60.0, gt=0, le=86_400)
     queue_keep_hours: int = Field(72, ge=1, le=24 * 90)
     queue_shutdown_s: float = Field(120.0, gt=0, le=3600)
+    # The background re-plan of one carrier-day searches this long, or this many iterations
+    # when set (then a re-plan is reproducible whatever the machine's load: benchmarks).
+    replan_time_limit_s: float = Field(1.0, gt=0, le=600)
+    replan_max_iterations: int | None = Field(None, ge=1, le=10_000_000)
     # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
     # process only; with several API processes point them all at one redis://host:port/db.
     rate_limit_storage: str = Field("memory://", pattern=r"^(memory|redis|rediss|redis\+unix)://")

@@ -23,6 +23,7 @@ import structlog
 
 from doorstep.adapters.observability.metrics import JOB_SECONDS
 from doorstep.bootstrap import App
+from doorstep.planning import SolveParams
 from doorstep.services import claims, outbox, refund_timing, refunds, routing
 from doorstep.services.route import Contention
 
@@ -40,12 +41,22 @@ def carrier_days(app: App) -> list[tuple[str, str]]:
 def plan_carrier_day(app: App, carrier_id: str, day: str) -> dict[str, int]:
     """Re-plan one carrier-day. Days of different carriers share no route, so these jobs run
     on several workers at once; one day's job is serialised by its queue lock."""
+    params = SolveParams(
+        seed=0,
+        time_limit_s=app.settings.replan_time_limit_s,
+        max_iterations=app.settings.replan_max_iterations,
+    )
     try:
-        report = routing.plan_day(app.services, carrier_id, date.fromisoformat(day))
+        report = routing.plan_day(app.services, carrier_id, date.fromisoformat(day), params)
     except Contention:
         # Bookings kept moving this day's routes during the solve: the next fan-out plans it.
         return {"plans": 0, "gave_way": 1}
-    return {"plans": 1, "unserved": len(report.unserved), "gave_way": 0}
+    return {
+        "plans": 1,
+        "unserved": len(report.unserved),
+        "gave_way": 0,
+        "distance_m": report.distance_m,
+    }
 
 
 def retry_refunds(app: App) -> dict[str, int]:

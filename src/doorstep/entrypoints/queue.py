@@ -29,7 +29,9 @@ from typing import Any, TypeVar
 import procrastinate
 import psycopg
 import structlog
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Job
+from procrastinate.manager import JobManager
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
@@ -142,10 +144,8 @@ def build_queue(
             queue=QUEUE, seconds_since_heartbeat=settings.queue_stalled_after_s
         )
         for job in stalled:
-            if job.id == context.job.id:
-                continue
-            await manager.retry_job(job)
-            log.warning("job_stalled_requeued", job_id=job.id, task=job.task_name)
+            if job.id != context.job.id:
+                await _requeue(manager, job)
         rows = await context.app.connector.execute_query_all_async(_DEPTH_SQL)
         seen = {row["status"]: row for row in rows}
         for status in ("todo", "doing"):
@@ -155,6 +155,26 @@ def build_queue(
         await manager.delete_old_jobs(nb_hours=settings.queue_keep_hours, queue=QUEUE)
 
     return queue
+
+
+async def _requeue(manager: JobManager, job: Job) -> None:
+    """Put a dead worker's job back in the queue. A later tick may have queued the same work
+    under the same queueing lock meanwhile: that copy is withdrawn and the old job, started
+    once already, runs instead (the same arguments, so the same effect, once)."""
+    for _ in range(3):
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            assert job.queueing_lock is not None
+            for twin in await manager.list_jobs_async(
+                queue=QUEUE, status="todo", queueing_lock=job.queueing_lock
+            ):
+                assert twin.id is not None
+                await manager.cancel_job_by_id_async(twin.id, delete_job=True)
+            continue
+        log.warning("job_stalled_requeued", job_id=job.id, task=job.task_name)
+        return
+    log.warning("job_stalled_requeue_later", job_id=job.id, task=job.task_name)
 
 
 def _register_sweep(
