@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from doorstep.adapters.auth import Argon2Passwords, LimitsThrottle, TokenService
 from doorstep.adapters.calendar import ChineseHolidayCalendar
+from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.adapters.db.conflicts import lost_races_as_conflicts
 from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
@@ -38,6 +39,7 @@ from doorstep.services.context import OutboxRules, RefundRules, Services, Webhoo
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
 from doorstep.services.ports import Clock, PaymentGateway, UnitOfWork, WebhookSender
+from doorstep.services.ports_after_sales import CustomsBroker, CustomsRules
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
 # The pages' Babel catalogues; buyer texts and e-mails are translated from the same files.
@@ -80,6 +82,7 @@ def build(
     calendar: HolidayCalendar | None = None,
     webhooks: WebhookSender | None = None,
     run_migrations: bool = True,
+    customs_broker: CustomsBroker | None = None,
 ) -> App:
     """Wire the application for ``settings`` (and test doubles where given)."""
     settings = settings or Settings()
@@ -130,6 +133,8 @@ def build(
         ),
         webhooks=webhooks or HttpWebhooks(timeout_s=settings.webhook_timeout_s),
         texts=CatalogTexts(LOCALE_DIR),
+        customs_broker=customs_broker or LocalCustomsBroker(settings.customs_broker_mode),
+        customs=CustomsRules(settings.customs_alert_days, settings.customs_annual_quota_fen),
     )
     chosen = TimedOffering(offering or make_offering(settings, services))
     services = replace(services, offering=chosen)
@@ -203,7 +208,7 @@ def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:
     Refused in production: the demo accounts have published passwords.
     """
     from doorstep.adapters.demo import demo_dataset
-    from doorstep.services import catalog, policies
+    from doorstep.services import catalog, exchanges, policies, self_send
 
     if app.settings.env == "production":
         raise DemoRefused(
@@ -221,6 +226,8 @@ def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:
     catalog.import_products(svc, data.products, None)
     catalog.upsert_buyers(svc, data.buyers)
     catalog.import_orders(svc, data.orders, None)
+    self_send.upsert_places(svc, data.stations, data.warehouses)
+    exchanges.upsert_stock(svc, data.stock)
     for user in data.users:
         identity.add_user(
             svc, f"U-{user.username}", user.username, user.password, user.role.value, user.actor_id

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     outbox_backoff_base_s: int = Field(30, ge=1, le=3600)
     outbox_backoff_cap_s: int = Field(3600, ge=1, le=7 * 24 * 3600)
     outbox_lease_s: int = Field(300, ge=10, le=3600)
+    # Customs returns (issue 9 §7): how the local broker answers (accept, reject, timeout,
+    # pending), how many days before a deadline ops are alerted, the annual cross-border limit.
+    customs_broker_mode: Literal["accept", "reject", "timeout", "pending"] = "accept"
+    customs_alert_days: int = Field(3, ge=0, le=30)
+    customs_annual_quota_fen: int = Field(2_600_000, ge=0, le=100_000_000)
 
     @field_validator(
         "signin_limit_address",

@@ -149,7 +149,7 @@ def test_standard_refund_for_a_buyer_below_the_trust_threshold(
     shipped = client.post(
         f"/returns/{rid}/shipment",
         headers=buyer,
-        json={"waybill_no": "YT1234567890", "carrier_id": "yto"},
+        json={"waybill_no": "YT2612011234567", "carrier_id": "yto"},
     )
     assert shipped.json()["status"] == "in_transit", shipped.text
     wh = login("warehouse1")

@@ -458,7 +458,7 @@ def calls(w: World) -> list[Call]:
             b,
             "POST",
             f"/returns/{t.ship_id}/shipment",
-            {"json": {"waybill_no": f"YT{serial:010d}", "carrier_id": "yto"}},
+            {"json": {"waybill_no": f"YT{serial:013d}", "carrier_id": "yto"}},
         ),
         Call(
             "POST /returns/{return_id}/pickup/join",
@@ -710,7 +710,7 @@ def page_calls(
             "/portal/returns/{return_id}/shipment",
             b,
             f"/portal/returns/{t.ship_id}/shipment",
-            {"waybill_no": f"SF{next(w.serial):010d}", "carrier_id": "sf"},
+            {"waybill_no": f"SF{next(w.serial):013d}", "carrier_id": "sf"},
         ),
         page(
             "/portal/returns/{return_id}/join",

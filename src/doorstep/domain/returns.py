@@ -12,6 +12,7 @@ from doorstep.domain.decision import Decision, Outcome, ReturnMethod
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.inspection import UnitResult, taken_per_line
+from doorstep.domain.places import DropoffTicket
 from doorstep.domain.refund_amount import RefundQuote
 
 
@@ -184,6 +185,7 @@ class ReturnRequest(EventRecorder):
     # What the refund comes to: quoted at filing, fixed when the refund starts (issue 9 §1).
     quote: RefundQuote | None = None
     refund_overdue_at: datetime | None = None  # escalated as overdue (issue 9 §2)
+    dropoff: DropoffTicket | None = None  # the code a station takes the parcel with (§8)
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -393,6 +395,44 @@ class ReturnRequest(EventRecorder):
         self.method = method
         self.carrier_id = carrier_id
         self._move(S.AWAITING_DROPOFF, "awaiting_dropoff", at, method=method.value)
+
+    def issue_dropoff(self, ticket: DropoffTicket, at: datetime) -> None:
+        """Give the buyer a drop-off code for one station (a new one replaces the old)."""
+        self._require("issue_dropoff", S.AWAITING_DROPOFF)
+        if self.method is not ReturnMethod.DROPOFF:
+            raise Conflict(
+                "not_a_dropoff",
+                "Drop-off codes are for returns handed in at a station or locker.",
+                "只有选择驿站或快递柜寄回时才会生成寄件码。",
+            )
+        self.dropoff = ticket
+        self.record(
+            Event(
+                "return.dropoff_code_issued",
+                "return_request",
+                self.return_id,
+                at,
+                {"station_id": ticket.station_id, "expires_at": ticket.expires_at.isoformat()},
+            )
+        )
+
+    def convert_to_refund(self, at: datetime, reason: str) -> None:
+        """An exchange the buyer turns into a refund (the replacement ran out or they chose
+        to); only before anything was paid or shipped for it."""
+        if self.kind is not ReturnKind.EXCHANGE:
+            raise IllegalTransition("return_request", self.kind.value, "convert_to_refund")
+        if self.status in (S.EXCHANGED, S.CLOSED, S.CANCELLED, S.REJECTED):
+            raise IllegalTransition("return_request", self.status.value, "convert_to_refund")
+        self.kind = ReturnKind.REFUND
+        self.record(
+            Event(
+                "return.converted_to_refund",
+                "return_request",
+                self.return_id,
+                at,
+                {"reason": reason},
+            )
+        )
 
     def register_shipment(self, waybill_no: str, carrier_id: str, at: datetime) -> None:
         """The buyer reports the waybill of a drop-off or self-shipped parcel."""

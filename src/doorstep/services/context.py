@@ -29,6 +29,7 @@ from doorstep.services.ports import (
     UnitOfWorkFactory,
     WebhookSender,
 )
+from doorstep.services.ports_after_sales import CustomsBroker, CustomsRules
 from doorstep.services.route import RouteCache
 
 
@@ -102,3 +103,6 @@ class Services:
     messenger: Messenger | None = None
     webhooks: WebhookSender | None = None
     texts: Texts = field(default_factory=EnglishTexts)
+    # Customs returns (issue 9 §7): the broker port and its settings.
+    customs_broker: CustomsBroker | None = None
+    customs: CustomsRules = field(default_factory=CustomsRules)

@@ -30,6 +30,7 @@ from doorstep.domain.returns import (
     ReturnStatus,
 )
 from doorstep.domain.route import StopState
+from doorstep.services import exchanges
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
@@ -346,6 +347,7 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
         uow.commit()
     for request in passed:
         start_express_refund(svc, request.return_id)
+        exchanges.ship_if_due(svc, request.return_id)  # trusted buyers' replacements leave now
     return appt
 
 

@@ -24,6 +24,13 @@ from doorstep.domain.refund_transfer import Transfer
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
 from doorstep.domain.trust import BuyerHistory
+from doorstep.services.ports_after_sales import (
+    CustomsRepository,
+    ExchangeRepository,
+    MoneyMoveRepository,
+    PlaceRepository,
+    StockRepository,
+)
 
 
 class Clock(Protocol):
@@ -373,6 +380,12 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     histories: HistoryRepository
     outbox: OutboxStore
+    # Exchanges, customs returns, drop-off and self-ship (issue 9 §6-8).
+    stock: StockRepository
+    exchanges: ExchangeRepository
+    money_moves: MoneyMoveRepository
+    customs: CustomsRepository
+    places: PlaceRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -411,6 +424,12 @@ class PaymentGateway(Protocol):
 
         Raises nothing for a provider answer; a timeout may raise ``TimeoutError``, after
         which the caller asks again with the same key."""
+        ...
+
+    def collect(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        """Take ``amount_fen`` from the buyer (an exchange's price difference), once per key."""
         ...
 
 

@@ -21,7 +21,7 @@ from doorstep.domain.returns import (
     ReturnRequest,
     ReturnStatus,
 )
-from doorstep.services import trust
+from doorstep.services import customs, exchanges, self_send, trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
@@ -53,6 +53,8 @@ class OpenReturn:
     photo_ids: tuple[str, ...] = ()
     note: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Exchanges: the SKU each order line is exchanged for (the same SKU when not given).
+    replacements: dict[str, str] = field(default_factory=dict)
 
 
 def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
@@ -95,10 +97,20 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
                 ),
                 now,
             )
+        if request.kind is ReturnKind.EXCHANGE and request.status is not ReturnStatus.REJECTED:
+            exchanges.reserve_for(svc, uow, request, order, cmd.replacements, now)
         uow.returns.add(request)
         uow.commit()
     settle_refund_only(svc, request)
+    _after_decision(svc, request)
     return get_return(svc, request.return_id)
+
+
+def _after_decision(svc: Services, request: ReturnRequest) -> None:
+    # Outside the filing transaction: the broker and the payment provider are called here.
+    if request.kind is ReturnKind.EXCHANGE:
+        exchanges.after_filing(svc, request.return_id)
+    customs.attach_return(svc, request.return_id)
 
 
 def quote_return(svc: Services, cmd: OpenReturn) -> RefundQuote:
@@ -280,9 +292,12 @@ def review_return(
             decided_by=reviewer,
         )
         request.review(decision)
+        if not approve:
+            exchanges.release_for(uow, return_id, now, "rejected")
         uow.returns.save(request)
         uow.commit()
     settle_refund_only(svc, request)
+    _after_decision(svc, request)
     return get_return(svc, return_id)
 
 
@@ -293,6 +308,7 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
         request = load_return(uow, return_id, buyer_id=buyer_id)
         appointment_id = request.appointment_id
         request.cancel(now, reason or "buyer_cancelled")
+        exchanges.release_for(uow, return_id, now, "cancelled")
         if appointment_id is not None:
             appt = load_appointment(uow, appointment_id)
             # A failed attempt used its window: its capacity is not given back.
@@ -321,15 +337,9 @@ def choose_self_send(
 def register_shipment(
     svc: Services, buyer_id: str, return_id: str, waybill_no: str, carrier_id: str
 ) -> ReturnRequest:
-    """The buyer reports the waybill of a dropped-off or self-shipped parcel."""
-    with svc.uow() as uow:
-        request = load_return(uow, return_id, buyer_id=buyer_id)
-        if uow.carriers.get(carrier_id) is None:
-            raise NotFound("carrier", carrier_id)
-        request.register_shipment(waybill_no, carrier_id, svc.clock.now())
-        uow.returns.save(request)
-        uow.commit()
-        return request
+    """The buyer reports the waybill of a dropped-off or self-shipped parcel (checked against
+    the courier company's format: services/self_send.py)."""
+    return self_send.register_shipment(svc, buyer_id, return_id, waybill_no, carrier_id)
 
 
 def returns_of(svc: Services, buyer_id: str) -> list[ReturnRequest]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import Grade, QualityCheck, ReturnKind, ReturnRequest, ReturnStatus
+from doorstep.services import exchanges
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
 from doorstep.services.qc_outcomes import after_grade
@@ -16,7 +17,8 @@ def receive(svc: Services, warehouse_id: str, return_id: str) -> ReturnRequest:
         request.receive(svc.clock.now(), warehouse_id)
         uow.returns.save(request)
         uow.commit()
-        return request
+    exchanges.ship_if_due(svc, return_id)  # an exchange's replacement leaves at receipt
+    return request
 
 
 def grade(
@@ -48,5 +50,6 @@ def grade(
         uow.commit()
     if request.status is ReturnStatus.INSPECTED and request.kind is not ReturnKind.EXCHANGE:
         start_standard_refund(svc, return_id)
+    exchanges.complete_if_ready(svc, return_id)
     with svc.uow() as uow:
         return load_return(uow, return_id)

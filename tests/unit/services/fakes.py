@@ -136,6 +136,14 @@ TABLES = (
     "disputes",
     "claims",
     "ledger",
+    # issue 9 §6-8 (fakes_after_sales.py)
+    "stock",
+    "exchanges",
+    "money_moves",
+    "customs_returns",
+    "customs_quota",
+    "stations",
+    "return_warehouses",
 )
 
 
@@ -850,6 +858,9 @@ class FakeUnitOfWork:
         self.ledger = FakeLedgerRepository(t["ledger"])
         self.histories = FakeHistoryRepository(self)
         self.outbox = FakeOutbox(self)
+        from tests.unit.services import fakes_after_sales  # type: ignore[import-not-found]
+
+        fakes_after_sales.attach(self, t, self._tracker)
         return self
 
     def __exit__(
@@ -991,6 +1002,7 @@ class FakePayments:
     calls: list[PaymentCall] = field(default_factory=list)
     paid: dict[str, tuple[str, int]] = field(default_factory=dict)
     clawed: dict[str, tuple[str, int]] = field(default_factory=dict)
+    collected: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def refund(
         self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
@@ -1024,6 +1036,12 @@ class FakePayments:
             self.lose_answers -= 1
             return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
         return PaymentResult(book[idempotency_key][0], succeeded=True)
+
+    def collect(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        """Charges (an exchange's difference): the same fault switches, their own ledger."""
+        return self._move(self.collected, "COL", idempotency_key, buyer_id, amount_fen, reference)
 
     def calls_for(self, idempotency_key: str) -> list[PaymentCall]:
         return [c for c in self.calls if c.idempotency_key == idempotency_key]
@@ -1243,6 +1261,12 @@ def seed_demo(store: FakeStore, now: datetime) -> DemoDataset:
         store.put("carriers", c.carrier_id, c)
     for c in data.couriers:
         store.put("couriers", c.courier_id, c)
+    for st in data.stations:
+        store.put("stations", st.station_id, st)
+    for w in data.warehouses:
+        store.put("return_warehouses", w.warehouse_id, w)
+    for level in data.stock:
+        store.put("stock", level.sku, level)
     hasher = PlainPasswords()
     for u in data.users:
         user = StoredUser(

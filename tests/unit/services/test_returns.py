@@ -356,9 +356,11 @@ def test_choose_drop_off_then_register_the_shipment(world: World) -> None:
     r = approved(world)
     chosen = returns.choose_self_send(world.svc, B3, r.return_id, ReturnMethod.DROPOFF)
     assert chosen.status is ReturnStatus.AWAITING_DROPOFF and chosen.method is ReturnMethod.DROPOFF
-    shipped = returns.register_shipment(world.svc, B3, r.return_id, "YT123", "yto")
+    with pytest.raises(InvalidInput, match="waybill_format"):
+        returns.register_shipment(world.svc, B3, r.return_id, "YT123", "yto")
+    shipped = returns.register_shipment(world.svc, B3, r.return_id, " yt2612011234567", "yto")
     assert shipped.status is ReturnStatus.IN_TRANSIT
-    assert (shipped.waybill_no, shipped.carrier_id) == ("YT123", "yto")
+    assert (shipped.waybill_no, shipped.carrier_id) == ("YT2612011234567", "yto")
     assert world.store.event_names(r.return_id)[-2:] == [
         "return.awaiting_dropoff",
         "return.shipped",
@@ -397,9 +399,11 @@ def test_choose_after_the_deadline_conflicts(world: World) -> None:
 def test_register_shipment_checks_carrier_and_state(world: World) -> None:
     r = approved(world)
     with pytest.raises(Conflict, match="illegal_transition"):
-        returns.register_shipment(world.svc, B3, r.return_id, "YT1", "yto")
+        returns.register_shipment(world.svc, B3, r.return_id, "YT2612011234567", "yto")
     returns.choose_self_send(world.svc, B3, r.return_id, ReturnMethod.SELF_SHIP)
-    with pytest.raises(NotFound, match="carrier_not_found"):
+    with pytest.raises(InvalidInput, match="carrier_unsupported"):
+        returns.register_shipment(world.svc, B3, r.return_id, "ZZ1234567", "acme")
+    with pytest.raises(InvalidInput, match="waybill_format"):
         returns.register_shipment(world.svc, B3, r.return_id, "ZZ1", "zto")
     assert world.store.item("returns", r.return_id).status is ReturnStatus.AWAITING_DROPOFF
 

@@ -106,7 +106,8 @@ def test_exchange_is_not_refunded(world: World) -> None:
     courier.pick_up(world.svc, cid, appt.appointment_id, appt.pickup_code)
     warehouse.receive(world.svc, WH, request.return_id)
     graded = warehouse.grade(world.svc, WH, request.return_id, Grade.A, "")
-    assert graded.status is ReturnStatus.INSPECTED
+    # The replacement left at receipt; a good grade finishes the exchange (issue 9 §6).
+    assert graded.status is ReturnStatus.EXCHANGED
     assert world.store.items("refunds") == [] and world.payments.calls == []
 
 

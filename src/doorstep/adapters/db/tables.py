@@ -9,10 +9,12 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -290,4 +292,78 @@ sent_messages = Table(
     Column("subject", String(200), nullable=False),
     Column("body", Text, nullable=False),
     Column("sent_at", AwareDateTime, nullable=False, index=True),
+)
+
+# --- exchanges, customs returns, drop-off and self-ship (issue 9 §6-8) ------------------------
+
+# Stock the shop can send as replacements; the check holds what every reservation relies on.
+stock = Table(
+    "stock",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("family", String(64), nullable=False, index=True),
+    Column("unit_price_fen", BigInteger, nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False, default=0),
+    CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="ck_stock_reserved"),
+)
+
+exchanges = _doc_table(
+    "exchanges",
+    "return_id",
+    Column("buyer_id", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+)
+
+money_moves = Table(
+    "money_moves",
+    metadata,
+    Column("move_id", String(64), primary_key=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("reference", String(64), nullable=False, index=True),
+    Column("direction", String(16), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+
+customs_returns = _doc_table(
+    "customs_returns",
+    "customs_return_id",
+    Column("declaration_no", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("next_due", AwareDateTime, nullable=True, index=True),
+    Column("version", Integer, nullable=False),
+)
+
+# Which declaration a return's lines are on (a return is declared once).
+customs_links = Table(
+    "customs_links",
+    metadata,
+    Column("return_id", String(64), primary_key=True),
+    Column("customs_return_id", String(64), nullable=False, index=True),
+)
+
+# A buyer's cross-border annual total (财关税〔2018〕49号), restored by accepted returns.
+customs_quota = Table(
+    "customs_quota",
+    metadata,
+    Column("buyer_id", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("limit_fen", BigInteger, nullable=False),
+    Column("used_fen", BigInteger, nullable=False),
+    CheckConstraint("used_fen >= 0", name="ck_customs_quota_used"),
+)
+
+stations = _doc_table(
+    "stations",
+    "station_id",
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Index("ix_stations_lat_lon", "lat", "lon"),
+)
+return_warehouses = _doc_table(
+    "return_warehouses", "warehouse_id", Column("bonded", Boolean, nullable=False)
 )

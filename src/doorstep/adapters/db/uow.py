@@ -7,6 +7,13 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.after_sales import (
+    CustomsRepo,
+    ExchangeRepo,
+    MoneyMoveRepo,
+    PlaceRepo,
+    StockRepo,
+)
 from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, LedgerRepo, TransferRepo
 from doorstep.adapters.db.outbox import OutboxRepo
 from doorstep.adapters.db.repositories import (
@@ -74,6 +81,11 @@ class SqlUnitOfWork:
         self.ledger = LedgerRepo(conn)
         self.histories = HistoryRepo(conn)
         self.outbox = OutboxRepo(conn)
+        self.stock = StockRepo(conn)
+        self.exchanges = ExchangeRepo(conn, self._tracker)
+        self.money_moves = MoneyMoveRepo(conn, self._tracker)
+        self.customs = CustomsRepo(conn, self._tracker)
+        self.places = PlaceRepo(conn)
         return self
 
     def __exit__(

@@ -63,13 +63,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from doorstep.adapters.demo import places
 from doorstep.domain.address import Address
 from doorstep.domain.catalog import Accessory, Category, Dimensions, Product
 from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.coverage import GENERIC_TWO_HOUR, SF_ONE_HOUR, ServiceArea, SlotTemplate
+from doorstep.domain.exchange import StockLevel
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.identity import Role
 from doorstep.domain.order import NO_PROMOTIONS, Buyer, Channel, Order, OrderLine, Promotions
+from doorstep.domain.places import ReturnWarehouse, Station
 
 WAREHOUSE_ID = "wh-sh-bonded"
 
@@ -96,6 +99,10 @@ class DemoDataset:
     buyers: tuple[Buyer, ...]
     orders: tuple[Order, ...]
     users: tuple[DemoUser, ...]
+    # Drop-off, self-ship and exchanges (issue 9 §6, §8): adapters/demo/places.py.
+    stations: tuple[Station, ...] = ()
+    warehouses: tuple[ReturnWarehouse, ...] = ()
+    stock: tuple[StockLevel, ...] = ()
 
     def product(self, sku: str) -> Product:
         return next(p for p in self.products if p.sku == sku)
@@ -532,8 +539,11 @@ def demo_dataset(now: datetime) -> DemoDataset:
         templates=TEMPLATES,
         carriers=CARRIERS,
         couriers=COURIERS,
-        products=tuple(s.product for s in _SKUS),
+        products=tuple(s.product for s in _SKUS) + places.VARIANT_PRODUCTS,
         buyers=buyers,
         orders=tuple(_order(r, now_local) for r in _ORDERS),
         users=_users(buyers),
+        stations=places.STATIONS,
+        warehouses=places.WAREHOUSES,
+        stock=places.STOCK,
     )

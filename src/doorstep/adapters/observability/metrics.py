@@ -201,3 +201,9 @@ class CountedPayments:
             raise
         REFUNDS.labels("clawed_back" if result.succeeded else "clawback_failed").inc()
         return result
+
+    def collect(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        # Charges are not refunds: passed through uncounted.
+        return self.inner.collect(idempotency_key, buyer_id, amount_fen, reference)

@@ -1,0 +1,284 @@
+"""Repositories of exchanges, stock, money moves, customs returns and places (issue 9 §6-8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, case, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.codec import from_doc, to_doc
+from doorstep.adapters.db.repositories import DocRepository, Tracker, VersionedRepository, _upsert
+from doorstep.domain.customs_return import CustomsReturn, CustomsStatus
+from doorstep.domain.exchange import Exchange, ExchangeStatus, StockLevel
+from doorstep.domain.money_move import MoneyMove, MoveStatus
+from doorstep.domain.places import ReturnWarehouse, Station
+from doorstep.services.ports_after_sales import Quota
+
+
+class StockRepo:
+    """Stock rows; reserve, release and ship are single conditional UPDATEs."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _level(row: Any) -> StockLevel:
+        return StockLevel(row.sku, row.family, row.unit_price_fen, row.on_hand, row.reserved)
+
+    def get_many(self, skus: Iterable[str]) -> list[StockLevel]:
+        wanted = list(dict.fromkeys(skus))
+        if not wanted:
+            return []
+        rows = self.conn.execute(select(t.stock).where(t.stock.c.sku.in_(wanted)))
+        return [self._level(r) for r in rows]
+
+    def family(self, family: str) -> list[StockLevel]:
+        rows = self.conn.execute(
+            select(t.stock).where(t.stock.c.family == family).order_by(t.stock.c.sku)
+        )
+        return [self._level(r) for r in rows]
+
+    def put(self, level: StockLevel) -> None:
+        values = {
+            "sku": level.sku,
+            "family": level.family,
+            "unit_price_fen": level.unit_price_fen,
+            "on_hand": level.on_hand,
+            "reserved": level.reserved,
+        }
+        self.conn.execute(_upsert(self.conn, t.stock, values, ["sku"]))
+
+    def reserve(self, sku: str, quantity: int) -> bool:
+        c = t.stock.c
+        done = self.conn.execute(
+            update(t.stock)
+            .where(c.sku == sku, c.on_hand - c.reserved >= quantity)
+            .values(reserved=c.reserved + quantity)
+        )
+        return done.rowcount == 1
+
+    def release(self, sku: str, quantity: int) -> None:
+        c = t.stock.c
+        self.conn.execute(
+            update(t.stock)
+            .where(c.sku == sku, c.reserved >= quantity)
+            .values(reserved=c.reserved - quantity)
+        )
+
+    def ship(self, sku: str, quantity: int) -> bool:
+        c = t.stock.c
+        done = self.conn.execute(
+            update(t.stock)
+            .where(c.sku == sku, c.reserved >= quantity)
+            .values(reserved=c.reserved - quantity, on_hand=c.on_hand - quantity)
+        )
+        return done.rowcount == 1
+
+
+class ExchangeRepo(VersionedRepository[Exchange]):
+    table, cls, key_name = t.exchanges, Exchange, "return_id"
+
+    def _columns(self, item: Exchange) -> dict[str, Any]:
+        return {"buyer_id": item.buyer_id, "status": item.status.value}
+
+    def waiting(self, limit: int = 100) -> list[Exchange]:
+        live = [ExchangeStatus.RESERVED.value, ExchangeStatus.SHIPPED.value]
+        return self._query(t.exchanges.c.status.in_(live), limit=limit)
+
+
+class MoneyMoveRepo:
+    def __init__(self, conn: Connection, tracker: Tracker) -> None:
+        self.conn, self.tracker = conn, tracker
+
+    def _many(self, *where: Any, lock: bool = False, limit: int | None = None) -> list[MoneyMove]:
+        stmt = select(t.money_moves.c.doc).where(*where).order_by(t.money_moves.c.created_at)
+        if limit:
+            stmt = stmt.limit(limit)
+        rows = self.conn.execute(stmt.with_for_update() if lock else stmt)
+        moves = [from_doc(MoneyMove, r.doc) for r in rows]
+        for move in moves:
+            self.tracker.track(move)
+        return moves
+
+    def _one(self, *where: Any, lock: bool = False) -> MoneyMove | None:
+        found = self._many(*where, lock=lock)
+        return found[0] if found else None
+
+    def get(self, move_id: str) -> MoneyMove | None:
+        return self._one(t.money_moves.c.move_id == move_id)
+
+    def get_for_update(self, move_id: str) -> MoneyMove | None:
+        return self._one(t.money_moves.c.move_id == move_id, lock=True)
+
+    def by_key(self, idempotency_key: str) -> MoneyMove | None:
+        return self._one(t.money_moves.c.idempotency_key == idempotency_key)
+
+    def add(self, move: MoneyMove) -> None:
+        self.conn.execute(
+            insert(t.money_moves).values(
+                move_id=move.move_id,
+                idempotency_key=move.idempotency_key,
+                reference=move.reference,
+                direction=move.direction.value,
+                amount_fen=move.amount_fen,
+                status=move.status.value,
+                created_at=move.created_at,
+                doc=to_doc(move),
+            )
+        )
+        self.tracker.track(move)
+
+    def save(self, move: MoneyMove) -> None:
+        self.conn.execute(
+            update(t.money_moves)
+            .where(t.money_moves.c.move_id == move.move_id)
+            .values(status=move.status.value, doc=to_doc(move))
+        )
+        self.tracker.track(move)
+
+    def pending(self, limit: int = 100) -> list[MoneyMove]:
+        return self._many(t.money_moves.c.status == MoveStatus.PENDING.value, limit=limit)
+
+
+_LIVE = [CustomsStatus.OPEN.value, CustomsStatus.SUBMITTED.value, CustomsStatus.ACCEPTED.value]
+
+
+class CustomsRepo(VersionedRepository[CustomsReturn]):
+    table, cls, key_name = t.customs_returns, CustomsReturn, "customs_return_id"
+
+    def _columns(self, item: CustomsReturn) -> dict[str, Any]:
+        # Arrival is known to the service, not the row: the queue orders by the earlier one.
+        due = item.next_deadline(arrived=False)
+        return {
+            "declaration_no": item.declaration_no,
+            "status": item.status.value,
+            "next_due": due[1] if due else None,
+        }
+
+    def add(self, item: CustomsReturn) -> None:
+        super().add(item)
+        self._link(item)
+
+    def save(self, item: CustomsReturn) -> None:
+        super().save(item)
+        self._link(item)
+
+    def _link(self, item: CustomsReturn) -> None:
+        known = {
+            r.return_id
+            for r in self.conn.execute(
+                select(t.customs_links.c.return_id).where(
+                    t.customs_links.c.customs_return_id == item.customs_return_id
+                )
+            )
+        }
+        fresh = [rid for rid in item.return_ids if rid not in known]
+        if fresh:
+            self.conn.execute(
+                insert(t.customs_links),
+                [{"return_id": rid, "customs_return_id": item.customs_return_id} for rid in fresh],
+            )
+
+    def open_for_list(self, declaration_no: str) -> CustomsReturn | None:
+        c = t.customs_returns.c
+        stmt = (
+            select(c.doc, c.version)
+            .where(c.declaration_no == declaration_no, c.status == CustomsStatus.OPEN.value)
+            .with_for_update()
+        )
+        found = self._load(self.conn.execute(stmt))
+        return found[0] if found else None
+
+    def for_returns(self, return_ids: Sequence[str]) -> list[CustomsReturn]:
+        if not return_ids:
+            return []
+        ids = select(t.customs_links.c.customs_return_id).where(
+            t.customs_links.c.return_id.in_(list(return_ids))
+        )
+        return self._query(t.customs_returns.c.customs_return_id.in_(ids))
+
+    def live(self, limit: int = 200) -> list[CustomsReturn]:
+        c = t.customs_returns.c
+        return self._query(c.status.in_(_LIVE), order=c.next_due, limit=limit)
+
+    def quota(self, buyer_id: str, year: int) -> Quota | None:
+        q = t.customs_quota.c
+        row = self.conn.execute(
+            select(t.customs_quota).where(q.buyer_id == buyer_id, q.year == year)
+        ).first()
+        return Quota(row.buyer_id, row.year, row.limit_fen, row.used_fen) if row else None
+
+    def restore_quota(
+        self, buyer_id: str, year: int, amount_fen: int, *, limit_fen: int, used_fen: int
+    ) -> Quota:
+        q = t.customs_quota.c
+        maker = _insert_ignoring(self.conn)
+        self.conn.execute(
+            maker(t.customs_quota)
+            .values(buyer_id=buyer_id, year=year, limit_fen=limit_fen, used_fen=used_fen)
+            .on_conflict_do_nothing(index_elements=["buyer_id", "year"])
+        )
+        self.conn.execute(
+            update(t.customs_quota)
+            .where(q.buyer_id == buyer_id, q.year == year)
+            .values(
+                used_fen=case(
+                    (q.used_fen > amount_fen, q.used_fen - amount_fen),
+                    else_=0,
+                )
+            )
+        )
+        found = self.quota(buyer_id, year)
+        assert found is not None
+        return found
+
+
+def _insert_ignoring(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+class PlaceRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._stations = DocRepository(
+            conn,
+            t.stations,
+            Station,
+            lambda s: s.station_id,
+            lambda s: {"lat": s.lat, "lon": s.lon},
+        )
+        self._warehouses = DocRepository(
+            conn,
+            t.return_warehouses,
+            ReturnWarehouse,
+            lambda w: w.warehouse_id,
+            lambda w: {"bonded": w.bonded},
+        )
+
+    def stations_in(
+        self, min_lat: float, max_lat: float, min_lon: float, max_lon: float, limit: int
+    ) -> list[Station]:
+        c = t.stations.c
+        rows = self.conn.execute(
+            select(c.doc)
+            .where(c.lat.between(min_lat, max_lat), c.lon.between(min_lon, max_lon))
+            .order_by(c.station_id)
+            .limit(limit)
+        )
+        return [from_doc(Station, r.doc) for r in rows]
+
+    def station(self, station_id: str) -> Station | None:
+        return self._stations.get(station_id)
+
+    def warehouses(self) -> list[ReturnWarehouse]:
+        return self._warehouses.list()
+
+    def put_station(self, station: Station) -> None:
+        self._stations.put(station)
+
+    def put_warehouse(self, warehouse: ReturnWarehouse) -> None:
+        self._warehouses.put(warehouse)

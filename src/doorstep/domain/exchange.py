@@ -1,0 +1,175 @@
+"""Exchanges (换货): the replacement is reserved from stock when the buyer asks, shipped at
+pickup for trusted buyers or at the warehouse's receipt for everyone else, and the price
+difference between the old and the new variant is paid back or collected (issue 9 §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from doorstep.domain.errors import Conflict, IllegalTransition
+from doorstep.domain.events import Event, EventRecorder
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """What the shop can send of one SKU: ``on_hand`` in the warehouse, ``reserved`` promised
+    to exchanges not yet shipped. Variants of one product share a ``family``."""
+
+    sku: str
+    family: str
+    unit_price_fen: int
+    on_hand: int
+    reserved: int = 0
+
+    def __post_init__(self) -> None:
+        if self.unit_price_fen < 0 or not 0 <= self.reserved <= self.on_hand:
+            raise ValueError("stock must satisfy 0 <= reserved <= on_hand and a price >= 0")
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class ShipAt(StrEnum):
+    PICKUP = "pickup"  # trusted buyers: the replacement leaves when the old one does
+    RECEIPT = "receipt"  # others: when the warehouse has the old one back
+
+
+class ExchangeStatus(StrEnum):
+    RESERVED = "reserved"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    RELEASED = "released"  # turned into a refund or withdrawn: the units went back to stock
+
+
+@dataclass(frozen=True)
+class ExchangeLine:
+    order_line_id: str
+    from_sku: str
+    to_sku: str
+    quantity: int
+    paid_unit_fen: int  # what the buyer paid for the old one
+    new_unit_fen: int  # the replacement's price when asked
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0 or self.paid_unit_fen < 0 or self.new_unit_fen < 0:
+            raise ValueError("an exchange line needs a positive quantity and prices >= 0")
+
+    @property
+    def difference_fen(self) -> int:
+        return (self.new_unit_fen - self.paid_unit_fen) * self.quantity
+
+
+def difference_key(return_id: str) -> str:
+    """The one idempotency key of an exchange's price difference."""
+    return f"exchange-diff:{return_id}"
+
+
+@dataclass
+class Exchange(EventRecorder):
+    """The replacement side of an exchange return; events go on the return's timeline."""
+
+    return_id: str
+    buyer_id: str
+    order_id: str
+    lines: list[ExchangeLine]
+    ship_at: ShipAt
+    created_at: datetime
+    status: ExchangeStatus = ExchangeStatus.RESERVED
+    waybill_no: str | None = None
+    carrier_id: str | None = None
+    shipped_at: datetime | None = None
+    difference_move_id: str | None = None
+    version: int = 0
+    history: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        EventRecorder.__init__(self)
+        if not self.lines:
+            raise ValueError("an exchange replaces at least one line")
+
+    @property
+    def difference_fen(self) -> int:
+        """Positive: the buyer pays more; negative: the buyer gets money back."""
+        return sum(line.difference_fen for line in self.lines)
+
+    @property
+    def units(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for line in self.lines:
+            out[line.to_sku] = out.get(line.to_sku, 0) + line.quantity
+        return out
+
+    def _event(self, name: str, at: datetime, **data: object) -> None:
+        self.record(Event(name, "exchange", self.return_id, at, dict(data)))
+
+    @classmethod
+    def reserve(
+        cls,
+        return_id: str,
+        buyer_id: str,
+        order_id: str,
+        lines: list[ExchangeLine],
+        ship_at: ShipAt,
+        at: datetime,
+    ) -> Exchange:
+        """A reservation made with the request (the stock rows were taken by the caller)."""
+        exchange = cls(return_id, buyer_id, order_id, lines, ship_at, at)
+        exchange._event(
+            "exchange.reserved",
+            at,
+            lines=[{"to_sku": ln.to_sku, "quantity": ln.quantity} for ln in lines],
+            ship_at=ship_at.value,
+            difference_fen=exchange.difference_fen,
+        )
+        return exchange
+
+    def ship(self, waybill_no: str, carrier_id: str, at: datetime, *, paid: bool) -> None:
+        """The replacement leaves the warehouse; a buyer who owes a difference pays first."""
+        if self.status is not ExchangeStatus.RESERVED:
+            raise IllegalTransition("exchange", self.status.value, "ship")
+        if self.difference_fen > 0 and not paid:
+            raise Conflict(
+                "difference_unpaid",
+                "The price difference must be paid before the replacement ships.",
+                "需先补付差价，换货商品才会发出。",
+                difference_fen=self.difference_fen,
+            )
+        self.status, self.waybill_no, self.carrier_id, self.shipped_at = (
+            ExchangeStatus.SHIPPED,
+            waybill_no,
+            carrier_id,
+            at,
+        )
+        self._event(
+            "exchange.replacement_shipped", at, waybill_no=waybill_no, carrier_id=carrier_id
+        )
+
+    def track(self, status: str, at: datetime, location: str = "") -> None:
+        """A tracking update of the replacement's parcel, shown on the return's timeline."""
+        if self.status is not ExchangeStatus.SHIPPED:
+            raise IllegalTransition("exchange", self.status.value, "track")
+        self.history.append(status)
+        self._event(
+            "exchange.replacement_tracking",
+            at,
+            waybill_no=self.waybill_no,
+            status=status,
+            location=location,
+        )
+
+    def complete(self, at: datetime) -> None:
+        """Old one checked at the warehouse, new one on its way: the exchange is done."""
+        if self.status is not ExchangeStatus.SHIPPED:
+            raise IllegalTransition("exchange", self.status.value, "complete")
+        self.status = ExchangeStatus.COMPLETED
+        self._event("exchange.completed", at)
+
+    def release(self, at: datetime, reason: str) -> None:
+        """Give the reserved units back (refund instead, or the return was withdrawn)."""
+        if self.status is not ExchangeStatus.RESERVED:
+            raise IllegalTransition("exchange", self.status.value, "release")
+        self.status = ExchangeStatus.RELEASED
+        self._event("exchange.released", at, reason=reason)

@@ -1,0 +1,416 @@
+"""Customs returns (跨境退货申报, issue 9 §7): one declaration per declaration list, declared
+through the customs-broker port by day 30 of release, settled once the goods are back by day
+45: the withheld tax of the returned lines goes back to the buyer (one money move, key
+``customs-tax:<id>``) and the buyer's annual cross-border total is restored by their value.
+
+Exactly once: the declaration's row lock and status make one caller settle it; the quota is
+given back in one statement under that lock; the tax refund has a unique key. A broker that
+times out leaves the declaration ``submitted`` and the sweep asks again under the same key.
+Parcels are routed to the bonded-zone return warehouse fixed when the declaration opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from doorstep.domain.clock import local
+from doorstep.domain.customs_clock import clock_days, customs_clock
+from doorstep.domain.customs_return import (
+    CustomsLine,
+    CustomsReturn,
+    CustomsStatus,
+    declaration_key,
+    tax_refund_key,
+)
+from doorstep.domain.errors import Conflict, IllegalTransition, NotFound, Unavailable
+from doorstep.domain.money_move import Direction
+from doorstep.domain.order import Order
+from doorstep.domain.places import warehouse_for
+from doorstep.domain.policy import default_policy
+from doorstep.domain.refund import RefundStatus
+from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
+from doorstep.services import money_moves
+from doorstep.services.context import Services
+from doorstep.services.ports import UnitOfWork
+from doorstep.services.ports_after_sales import BrokerAnswer, CustomsBroker, Quota
+
+GONE = {ReturnStatus.CANCELLED, ReturnStatus.REJECTED}
+ARRIVED = {
+    ReturnStatus.RECEIVED,
+    ReturnStatus.INSPECTED,
+    ReturnStatus.REFUNDED,
+    ReturnStatus.EXCHANGED,
+    ReturnStatus.CLOSED,
+    ReturnStatus.DISPUTED,
+}
+
+
+def _broker(svc: Services) -> CustomsBroker:
+    if svc.customs_broker is None:
+        raise Unavailable(
+            "customs_broker_missing",
+            "No customs broker is configured.",
+            "未配置报关行。",
+        )
+    return svc.customs_broker
+
+
+def _clock_of(uow: UnitOfWork, order: Order, now: datetime) -> Any:
+    assert order.customs_released_at is not None
+    policy = uow.policies.current() or default_policy(now)
+    return customs_clock(
+        order.customs_released_at, clock_days(policy.rule("cross_border_deadline"))
+    )
+
+
+def declarable(order: Order, request: ReturnRequest) -> bool:
+    """Goods of a released cross-border list go back: they need a customs return."""
+    return (
+        order.channel.cross_border
+        and order.customs_released_at is not None
+        and request.kind is not ReturnKind.REFUND_ONLY
+        and request.status not in GONE
+        and request.status not in (ReturnStatus.SUBMITTED, ReturnStatus.IN_REVIEW)
+    )
+
+
+def attach_return(svc: Services, return_id: str) -> CustomsReturn | None:
+    """Put an approved cross-border return's lines on its list's open declaration (made on
+    first use). The order row is locked first, so two returns of one list find one
+    declaration. None for returns that need none."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        request = uow.returns.get(return_id)
+        if request is None:
+            raise NotFound("return_request", return_id)
+        order = uow.orders.get_for_update(request.order_id)
+        if order is None or not declarable(order, request):
+            return None
+        if uow.customs.for_returns([return_id]):
+            return uow.customs.for_returns([return_id])[0]
+        declaration_no = order.declaration_no or order.order_id
+        customs_return = uow.customs.open_for_list(declaration_no)
+        fresh = customs_return is None
+        if customs_return is None:
+            warehouse = warehouse_for(order.channel, uow.places.warehouses())
+            customs_return = CustomsReturn.open(
+                svc.ids.new("CR"),
+                declaration_no,
+                order.order_id,
+                order.buyer_id,
+                order.channel.value,
+                _clock_of(uow, order, now),
+                warehouse.warehouse_id,
+                now,
+            )
+        lines = []
+        for line in request.lines:
+            bought = order.line(line.order_line_id)
+            assert bought is not None
+            lines.append(
+                CustomsLine(
+                    return_id,
+                    line.order_line_id,
+                    line.sku,
+                    line.quantity,
+                    bought.price_for(line.quantity),
+                    bought.tax_for(line.quantity),
+                )
+            )
+        customs_return.add_lines(lines, now)
+        if fresh:
+            uow.customs.add(customs_return)
+        else:
+            uow.customs.save(customs_return)
+        uow.commit()
+        return customs_return
+
+
+def declaration(svc: Services, customs_return_id: str) -> dict[str, Any]:
+    """The declaration data the seller's agent files (announcement 2020 No. 45): the list,
+    the returned lines with value and tax, the deadlines and where the goods go back."""
+    with svc.uow() as uow:
+        customs_return = uow.customs.get(customs_return_id)
+        if customs_return is None:
+            raise NotFound("customs_return", customs_return_id)
+        order = uow.orders.get(customs_return.order_id)
+        warehouses = {w.warehouse_id: w for w in uow.places.warehouses()}
+    return declaration_data(customs_return, order, warehouses.get(customs_return.warehouse_id))
+
+
+def declaration_data(
+    customs_return: CustomsReturn, order: Order | None, warehouse: Any
+) -> dict[str, Any]:
+    """The payload for the broker, built from stored facts only (so a resend is identical)."""
+    return {
+        "customs_return_id": customs_return.customs_return_id,
+        "declaration_no": customs_return.declaration_no,
+        "trade_mode": "1210" if customs_return.channel == "bonded" else "9610",
+        "order_id": customs_return.order_id,
+        "shop_id": order.shop_id if order else "",
+        "released_at": customs_return.released_at.isoformat(),
+        "application_by": customs_return.application_by.isoformat(),
+        "arrival_by": customs_return.arrival_by.isoformat(),
+        "return_warehouse": {
+            "warehouse_id": customs_return.warehouse_id,
+            "name": warehouse.name_zh if warehouse else "",
+            "address": warehouse.address.detail if warehouse else "",
+        },
+        "lines": [
+            {
+                "return_id": ln.return_id,
+                "order_line_id": ln.order_line_id,
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "value_fen": ln.value_fen,
+                "tax_fen": ln.tax_fen,
+            }
+            for ln in customs_return.lines
+        ],
+        "value_fen": customs_return.value_fen,
+        "tax_fen": customs_return.tax_fen,
+    }
+
+
+def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
+    """Submit an open declaration (dropping withdrawn returns first) and record the broker's
+    answer; a timeout leaves it submitted for the sweep to ask again."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        customs_return = uow.customs.get_for_update(customs_return_id)
+        if customs_return is None:
+            raise NotFound("customs_return", customs_return_id)
+        if customs_return.status is CustomsStatus.OPEN:
+            for request in uow.returns.get_many(customs_return.return_ids):
+                if request.status in GONE:
+                    customs_return.withdraw_return(request.return_id, now)
+            customs_return.submit(now)
+            uow.customs.save(customs_return)
+            uow.commit()
+    return poll(svc, customs_return_id)
+
+
+def _ask(svc: Services, customs_return: CustomsReturn) -> BrokerAnswer | None:
+    broker = _broker(svc)
+    key = declaration_key(customs_return.customs_return_id)
+    try:
+        try:
+            return broker.status(key)
+        except Unavailable as exc:
+            if exc.code != "customs_declaration_unknown":
+                raise
+        # Never received (a crash or timeout before it arrived): send it, same key.
+        with svc.uow() as uow:
+            order = uow.orders.get(customs_return.order_id)
+            houses = {w.warehouse_id: w for w in uow.places.warehouses()}
+        payload = declaration_data(customs_return, order, houses.get(customs_return.warehouse_id))
+        return broker.declare(key, payload)
+    except Unavailable:
+        return None
+
+
+def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
+    """Ask the broker where a submitted declaration stands and take a final answer once; an
+    accepted one is settled right away when its goods are back."""
+    with svc.uow() as uow:
+        customs_return = uow.customs.get(customs_return_id)
+    if customs_return is None:
+        raise NotFound("customs_return", customs_return_id)
+    if customs_return.status is CustomsStatus.SUBMITTED:
+        answer = _ask(svc, customs_return)
+        if answer is not None:
+            with svc.uow() as uow:
+                locked = uow.customs.get_for_update(customs_return_id)
+                assert locked is not None
+                if locked.answer(answer.verdict, answer.ref, svc.clock.now(), answer.reason):
+                    uow.customs.save(locked)
+                    uow.commit()
+                customs_return = locked
+    if customs_return.status is CustomsStatus.ACCEPTED:
+        return settle(svc, customs_return_id)
+    return customs_return
+
+
+@dataclass(frozen=True)
+class Settlement:
+    tax_fen: int
+    quota_fen: int
+
+
+def _already_refunded_tax(uow: UnitOfWork, return_ids: list[str]) -> dict[str, int]:
+    """Tax the returns' own refunds carry (paid or on their way): not paid a second time."""
+    out: dict[str, int] = {}
+    for refund in uow.refunds.for_returns(return_ids):
+        if refund.status is not RefundStatus.FAILED:
+            out[refund.return_id] = out.get(refund.return_id, 0) + refund.tax_fen
+    return out
+
+
+def _settlement(
+    customs_return: CustomsReturn, returns: list[ReturnRequest], already: dict[str, int]
+) -> Settlement | None:
+    """What goes back; None while a return may still arrive in time."""
+    by_id = {r.return_id: r for r in returns}
+    in_time = set()
+    for return_id in customs_return.return_ids:
+        request = by_id.get(return_id)
+        if request is None or request.status in GONE:
+            continue
+        if request.received_at is not None:
+            if request.received_at <= customs_return.arrival_by:
+                in_time.add(return_id)
+        elif request.status not in ARRIVED:
+            return None  # still on its way; settled when it arrives or day 45 passes
+    lines = [ln for ln in customs_return.lines if ln.return_id in in_time]
+    tax = 0
+    for return_id in in_time:
+        owed = sum(ln.tax_fen for ln in lines if ln.return_id == return_id)
+        tax += max(owed - already.get(return_id, 0), 0)
+    return Settlement(tax, sum(ln.value_fen for ln in lines))
+
+
+def _used_this_year(uow: UnitOfWork, buyer_id: str, year: int) -> int:
+    return sum(
+        o.goods_fen
+        for o in uow.orders.for_buyer(buyer_id)
+        if o.channel.cross_border and local(o.placed_at).year == year
+    )
+
+
+def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> CustomsReturn:
+    """Give back the tax and restore the quota of an accepted declaration, once. Waits for
+    returns still on their way until day 45 of release (``force``: ops settle what arrived)."""
+    now = svc.clock.now()
+    move_id = None
+    with svc.uow() as uow:
+        customs_return = uow.customs.get_for_update(customs_return_id)
+        if customs_return is None:
+            raise NotFound("customs_return", customs_return_id)
+        if customs_return.status is not CustomsStatus.ACCEPTED:
+            return customs_return  # settled (or not accepted): nothing to do again
+        returns = uow.returns.get_many(customs_return.return_ids)
+        late = now > customs_return.arrival_by
+        due = _settlement(
+            customs_return, returns, _already_refunded_tax(uow, customs_return.return_ids)
+        )
+        if due is None and (late or force):
+            arrived = [r for r in returns if r.received_at is not None]
+            due = _settlement(customs_return, arrived, {})
+        if due is None:
+            return customs_return
+        if due.quota_fen:
+            year = local(customs_return.released_at).year
+            uow.customs.restore_quota(
+                customs_return.buyer_id,
+                year,
+                due.quota_fen,
+                limit_fen=svc.customs.annual_quota_fen,
+                used_fen=_used_this_year(uow, customs_return.buyer_id, year),
+            )
+        if due.tax_fen:
+            move = money_moves.request_move(
+                svc,
+                uow,
+                tax_refund_key(customs_return_id),
+                Direction.PAY_OUT,
+                customs_return.buyer_id,
+                due.tax_fen,
+                "customs_tax",
+                customs_return_id,
+            )
+            move_id = move.move_id
+        customs_return.settle(due.tax_fen, due.quota_fen, now)
+        uow.customs.save(customs_return)
+        uow.commit()
+    if move_id is not None:
+        money_moves.pay_move(svc, move_id)
+    return customs_return
+
+
+def quota_of(svc: Services, buyer_id: str, year: int | None = None) -> Quota:
+    """A buyer's annual cross-border total (computed from orders until a return restores it)."""
+    year = year or local(svc.clock.now()).year
+    with svc.uow() as uow:
+        stored = uow.customs.quota(buyer_id, year)
+        if stored is not None:
+            return stored
+        used = _used_this_year(uow, buyer_id, year)
+    return Quota(buyer_id, year, svc.customs.annual_quota_fen, used)
+
+
+@dataclass(frozen=True)
+class CustomsQueueItem:
+    """A line of the console's customs-deadline queue."""
+
+    customs_return: CustomsReturn
+    deadline: str | None
+    due: datetime | None
+    days_left: int | None
+    arrived: int
+    returns: int
+
+
+def queue(svc: Services, limit: int = 200) -> list[CustomsQueueItem]:
+    """Live declarations with their next deadline, the nearest first (the console's queue)."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        live = uow.customs.live(limit)
+        returns = {
+            r.return_id: r
+            for r in uow.returns.get_many([rid for c in live for rid in c.return_ids])
+        }
+    items = []
+    for c in live:
+        mine = [returns[rid] for rid in c.return_ids if rid in returns]
+        arrived = sum(1 for r in mine if r.received_at is not None or r.status in ARRIVED)
+        nxt = c.next_deadline(arrived=arrived == len(mine))
+        days = (local(nxt[1]).date() - local(now).date()).days if nxt else None
+        items.append(
+            CustomsQueueItem(
+                c, nxt[0] if nxt else None, nxt[1] if nxt else None, days, arrived, len(mine)
+            )
+        )
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    return sorted(items, key=lambda i: i.due or far)
+
+
+@dataclass
+class CustomsSweep:
+    declared: int = 0
+    answered: int = 0
+    settled: int = 0
+    alerts: int = 0
+
+
+def sweep_customs(svc: Services, limit: int = 200) -> CustomsSweep:
+    """The worker's pass: alert ops before each deadline (once per deadline), declare open
+    declarations, ask the broker about submitted ones, settle accepted ones."""
+    now = svc.clock.now()
+    out = CustomsSweep()
+    for item in queue(svc, limit):
+        cr_id = item.customs_return.customs_return_id
+        if (
+            item.deadline
+            and item.due
+            and now >= item.due - timedelta(days=svc.customs.alert_days_before)
+        ):
+            with svc.uow() as uow:
+                locked = uow.customs.get_for_update(cr_id)
+                if locked is not None and locked.alert(item.deadline, item.due, now):
+                    uow.customs.save(locked)
+                    uow.commit()
+                    out.alerts += 1
+        status = item.customs_return.status
+        try:
+            after = declare(svc, cr_id) if status is CustomsStatus.OPEN else poll(svc, cr_id)
+        except (Conflict, IllegalTransition):
+            continue  # too late to declare, or a concurrent change: ops see it in the queue
+        out.declared += status is CustomsStatus.OPEN and after.status is not CustomsStatus.OPEN
+        out.answered += (
+            after.status in (CustomsStatus.ACCEPTED, CustomsStatus.REJECTED, CustomsStatus.SETTLED)
+            and status is not after.status
+        )
+        out.settled += after.status is CustomsStatus.SETTLED and status is not CustomsStatus.SETTLED
+    return out

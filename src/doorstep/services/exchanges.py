@@ -1,0 +1,361 @@
+"""Exchanges (换货, issue 9 §6): reserve the replacement at request, settle the price difference
+through the payment port, ship at pickup (trusted buyers) or at receipt, and let the buyer take
+a refund instead while nothing has shipped.
+
+Stock is serialised on its row: a reservation is one conditional UPDATE that takes the units
+only if they are there, so parallel requests for the last units cannot oversell; the table
+refuses ``reserved > on_hand`` and negative counts as well (tests/integration/test_exchange_race.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from doorstep.domain.clock import local
+from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from doorstep.domain.exchange import (
+    Exchange,
+    ExchangeLine,
+    ExchangeStatus,
+    ShipAt,
+    StockLevel,
+    difference_key,
+)
+from doorstep.domain.money_move import Direction, MoveStatus
+from doorstep.domain.order import Order
+from doorstep.domain.returns import ReturnRequest, ReturnStatus
+from doorstep.domain.waybill import check_waybill
+from doorstep.services import money_moves
+from doorstep.services.context import Services
+from doorstep.services.lookups import load_return
+from doorstep.services.ports import UnitOfWork
+
+REPLACEMENT_CARRIER = "sf"  # the shop's outbound contract carrier for replacements
+PICKED_UP_OR_LATER = {
+    ReturnStatus.PICKED_UP,
+    ReturnStatus.IN_TRANSIT,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.INSPECTED,
+}
+RECEIVED_OR_LATER = {ReturnStatus.RECEIVED, ReturnStatus.INSPECTED}
+
+
+def out_of_stock(sku: str, available: int, wanted: int) -> Conflict:
+    """The replacement is gone: the buyer may file a refund instead (``alternative``)."""
+    return Conflict(
+        "out_of_stock",
+        f"Only {available} of {sku} left for an exchange; you can ask for a refund instead.",
+        f"{sku} 库存仅剩 {available} 件，无法换货；可改为申请退货退款。",
+        sku=sku,
+        available=available,
+        wanted=wanted,
+        alternative="refund",
+    )
+
+
+def variants(svc: Services, sku: str) -> list[StockLevel]:
+    """What an item can be exchanged for: its own SKU and the other variants of its family."""
+    with svc.uow() as uow:
+        own = uow.stock.get_many([sku])
+        return uow.stock.family(own[0].family) if own else []
+
+
+def reserve_for(
+    svc: Services,
+    uow: UnitOfWork,
+    request: ReturnRequest,
+    order: Order,
+    replacements: Mapping[str, str],
+    now: datetime,
+) -> Exchange:
+    """Inside the filing transaction: take the replacement units, or refuse the exchange."""
+    wanted: dict[str, str] = {}
+    for line in request.lines:
+        wanted[line.order_line_id] = replacements.get(line.order_line_id, line.sku)
+    levels = {
+        s.sku: s for s in uow.stock.get_many([*wanted.values(), *(ln.sku for ln in request.lines)])
+    }
+    lines = []
+    for line in request.lines:
+        to_sku = wanted[line.order_line_id]
+        target, source = levels.get(to_sku), levels.get(line.sku)
+        if target is None:
+            raise out_of_stock(to_sku, 0, line.quantity)
+        if to_sku != line.sku and (source is None or source.family != target.family):
+            raise InvalidInput(
+                "not_a_variant",
+                f"{to_sku} is not a variant of {line.sku}.",
+                f"{to_sku} 不是 {line.sku} 的同款其他规格。",
+                sku=line.sku,
+                replacement=to_sku,
+            )
+        bought = order.line(line.order_line_id)
+        assert bought is not None  # the lines were checked against the order
+        lines.append(
+            ExchangeLine(
+                line.order_line_id,
+                line.sku,
+                to_sku,
+                line.quantity,
+                bought.unit_price_fen,
+                target.unit_price_fen,
+            )
+        )
+    for taken in lines:
+        if not uow.stock.reserve(taken.to_sku, taken.quantity):
+            level = uow.stock.get_many([taken.to_sku])
+            raise out_of_stock(taken.to_sku, level[0].available if level else 0, taken.quantity)
+    buyer = uow.buyers.get(request.buyer_id)
+    trusted = (
+        buyer is not None
+        and not buyer.blocklisted
+        and buyer.trust_score >= svc.refunds.express_min_trust
+    )
+    exchange = Exchange.reserve(
+        request.return_id,
+        request.buyer_id,
+        request.order_id,
+        lines,
+        ShipAt.PICKUP if trusted else ShipAt.RECEIPT,
+        now,
+    )
+    if exchange.difference_fen > 0:
+        # The buyer pays the dearer variant before anything ships.
+        move = money_moves.request_move(
+            svc,
+            uow,
+            difference_key(request.return_id),
+            Direction.COLLECT,
+            request.buyer_id,
+            exchange.difference_fen,
+            "exchange_difference",
+            request.return_id,
+        )
+        exchange.difference_move_id = move.move_id
+    uow.exchanges.add(exchange)
+    return exchange
+
+
+def release_for(uow: UnitOfWork, return_id: str, now: datetime, reason: str) -> bool:
+    """Inside the caller's transaction: give a reserved replacement back (withdrawn, refused,
+    turned into a refund). False when there was nothing reserved."""
+    exchange = uow.exchanges.get_for_update(return_id)
+    if exchange is None or exchange.status is not ExchangeStatus.RESERVED:
+        return False
+    for sku, quantity in exchange.units.items():
+        uow.stock.release(sku, quantity)
+    exchange.release(now, reason)
+    uow.exchanges.save(exchange)
+    return True
+
+
+def after_filing(svc: Services, return_id: str) -> None:
+    """After the filing commit: collect a price difference the buyer owes."""
+    with svc.uow() as uow:
+        exchange = uow.exchanges.get(return_id)
+        move_id = exchange.difference_move_id if exchange else None
+    if move_id is not None:
+        money_moves.pay_move(svc, move_id)
+
+
+def get_exchange(svc: Services, return_id: str, *, buyer_id: str | None = None) -> Exchange:
+    """The exchange side of a return (its owner only, when ``buyer_id`` is given)."""
+    with svc.uow() as uow:
+        load_return(uow, return_id, buyer_id=buyer_id)
+        exchange = uow.exchanges.get(return_id)
+    if exchange is None:
+        raise NotFound("exchange", return_id)
+    return exchange
+
+
+def _due(exchange: Exchange, request: ReturnRequest) -> bool:
+    stage = PICKED_UP_OR_LATER if exchange.ship_at is ShipAt.PICKUP else RECEIVED_OR_LATER
+    return request.status in stage
+
+
+def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
+    """Send the replacement when its stage is reached (pickup for trusted buyers, receipt
+    otherwise) and a difference owed was paid; a cheaper variant's difference is paid back
+    once it ships. Safe to call again: the exchange row lock lets one caller ship."""
+    with svc.uow() as uow:
+        exchange = uow.exchanges.get_for_update(return_id)
+        request = uow.returns.get(return_id)
+        if (
+            exchange is None
+            or request is None
+            or exchange.status is not ExchangeStatus.RESERVED
+            or not _due(exchange, request)
+        ):
+            return exchange
+        paid = True
+        if exchange.difference_move_id is not None:
+            move = uow.money_moves.get(exchange.difference_move_id)
+            paid = move is not None and move.status is MoveStatus.SUCCEEDED
+        if exchange.difference_fen > 0 and not paid:
+            return exchange  # waits for the buyer's payment (retried by the sweep)
+        for sku, quantity in exchange.units.items():
+            if not uow.stock.ship(sku, quantity):
+                raise Conflict(
+                    "stock_not_reserved",
+                    "The replacement's reservation is missing; ops must check the stock.",
+                    "换货商品的预留库存缺失，需运营核对库存。",
+                    sku=sku,
+                )
+        now = svc.clock.now()
+        waybill = check_waybill(
+            REPLACEMENT_CARRIER, f"SF{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
+        )
+        exchange.ship(waybill, REPLACEMENT_CARRIER, now, paid=paid)
+        refund_move = None
+        if exchange.difference_fen < 0:
+            refund_move = money_moves.request_move(
+                svc,
+                uow,
+                difference_key(return_id),
+                Direction.PAY_OUT,
+                exchange.buyer_id,
+                -exchange.difference_fen,
+                "exchange_difference",
+                return_id,
+            )
+            exchange.difference_move_id = refund_move.move_id
+        uow.exchanges.save(exchange)
+        uow.commit()
+    if refund_move is not None:
+        money_moves.pay_move(svc, refund_move.move_id)
+    return exchange
+
+
+def complete_if_ready(svc: Services, return_id: str) -> bool:
+    """A shipped replacement and a good QC grade on the old item finish the exchange."""
+    with svc.uow() as uow:
+        exchange = uow.exchanges.get_for_update(return_id)
+        request = uow.returns.get_for_update(return_id)
+        if (
+            exchange is None
+            or request is None
+            or exchange.status is not ExchangeStatus.SHIPPED
+            or request.status is not ReturnStatus.INSPECTED
+        ):
+            return False
+        now = svc.clock.now()
+        exchange.complete(now)
+        request.mark_exchanged(exchange.waybill_no or "", now)
+        uow.exchanges.save(exchange)
+        uow.returns.save(request)
+        uow.commit()
+        return True
+
+
+def track_replacement(svc: Services, return_id: str, status: str, location: str = "") -> Exchange:
+    """A tracking update of the replacement parcel (carrier callback or ops): it joins the
+    buyer's timeline."""
+    if not status.strip() or len(status) > 64 or len(location) > 128:
+        raise InvalidInput(
+            "tracking_status_invalid",
+            "A tracking status is 1-64 characters, a location at most 128.",
+            "物流状态须为 1-64 个字符，地点最多 128 个字符。",
+        )
+    with svc.uow() as uow:
+        exchange = uow.exchanges.get_for_update(return_id)
+        if exchange is None:
+            raise NotFound("exchange", return_id)
+        exchange.track(status.strip(), svc.clock.now(), location.strip())
+        uow.exchanges.save(exchange)
+        uow.commit()
+        return exchange
+
+
+def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnRequest:
+    """The buyer takes a refund instead of the replacement (out of stock, or changed their
+    mind) while nothing has shipped: the units go back to stock and a difference the buyer
+    paid is paid back under its own key."""
+    now = svc.clock.now()
+    payback = None
+    with svc.uow() as uow:
+        request = uow.returns.get_for_update(return_id)
+        if request is None or request.buyer_id != buyer_id:
+            raise NotFound("return_request", return_id)
+        exchange = uow.exchanges.get_for_update(return_id)
+        if exchange is not None and exchange.status is not ExchangeStatus.RESERVED:
+            raise IllegalTransition("exchange", exchange.status.value, "refund_instead")
+        request.convert_to_refund(now, "buyer_chose_refund")
+        if exchange is not None:
+            release_for(uow, return_id, now, "refund_instead")
+            move = (
+                uow.money_moves.get(exchange.difference_move_id)
+                if exchange.difference_move_id
+                else None
+            )
+            if move is not None and move.status is not MoveStatus.FAILED:
+                # Collected (or maybe collected: pending) money goes back once collected.
+                payback = money_moves.request_move(
+                    svc,
+                    uow,
+                    f"exchange-diff-back:{return_id}",
+                    Direction.PAY_OUT,
+                    buyer_id,
+                    move.amount_fen,
+                    "exchange_difference_back",
+                    return_id,
+                )
+        uow.returns.save(request)
+        uow.commit()
+    if payback is not None:
+        _pay_back_when_collected(svc, return_id, payback.move_id)
+    with svc.uow() as uow:
+        return load_return(uow, return_id, buyer_id=buyer_id)
+
+
+def _pay_back_when_collected(svc: Services, return_id: str, payback_id: str) -> None:
+    # Paying back before the collection is known would pay money that never came in.
+    with svc.uow() as uow:
+        collect = uow.money_moves.by_key(difference_key(return_id))
+    if collect is not None and collect.status is MoveStatus.PENDING:
+        collect = money_moves.pay_move(svc, collect.move_id)
+    if collect is not None and collect.status is MoveStatus.SUCCEEDED:
+        money_moves.pay_move(svc, payback_id)
+
+
+def advance_exchanges(svc: Services, limit: int = 100) -> int:
+    """The worker's sweep: collect what is owed, ship what is due, finish what is checked."""
+    with svc.uow() as uow:
+        waiting = [e.return_id for e in uow.exchanges.waiting(limit)]
+    moved = 0
+    for return_id in waiting:
+        try:
+            before = get_status(svc, return_id)
+            ship_if_due(svc, return_id)
+            complete_if_ready(svc, return_id)
+            moved += get_status(svc, return_id) != before
+        except Conflict:
+            continue
+    return moved
+
+
+def get_status(svc: Services, return_id: str) -> str:
+    with svc.uow() as uow:
+        exchange = uow.exchanges.get(return_id)
+    return exchange.status.value if exchange else ""
+
+
+def upsert_stock(svc: Services, levels: Sequence[StockLevel]) -> int:
+    """Load stock rows (imports and the demo); reservations already held are kept."""
+    with svc.uow() as uow:
+        held = {s.sku: s.reserved for s in uow.stock.get_many(s.sku for s in levels)}
+        for level in levels:
+            reserved = held.get(level.sku, 0)
+            if reserved > level.on_hand:
+                raise InvalidInput(
+                    "stock_below_reserved",
+                    f"{level.sku}: {reserved} units are promised to exchanges.",
+                    f"{level.sku}：已有 {reserved} 件被换货预留，库存不能更少。",
+                    sku=level.sku,
+                    reserved=reserved,
+                )
+            uow.stock.put(replace(level, reserved=reserved))
+        uow.commit()
+    return len(levels)

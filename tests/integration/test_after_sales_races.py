@@ -1,0 +1,157 @@
+"""Exchanges and customs returns raced on SQLite and PostgreSQL (issue 9 §6, §7), then the
+invariants checked in SQL: stock never oversold (reserved <= on_hand, nothing negative), each
+customs return settled once, its tax paid once, the buyer's annual quota restored exactly by
+the settled returns' value."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from tests.integration.races import RACERS, race  # type: ignore[import-not-found]
+
+from doorstep.adapters.payments.local import LocalPayments
+from doorstep.bootstrap import App
+from doorstep.domain.address import Address
+from doorstep.domain.customs_return import CustomsStatus, tax_refund_key
+from doorstep.domain.decision import ReturnMethod
+from doorstep.domain.exchange import StockLevel
+from doorstep.domain.order import Channel, Order, OrderLine
+from doorstep.domain.returns import Reason, ReturnKind
+from doorstep.services import catalog, customs, exchanges, returns, warehouse
+from doorstep.services.returns import LineRequest, OpenReturn
+
+BUYER = "buyer-001"
+HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111")
+WH = "wh-sh-bonded"
+
+
+def _orders(app: App, n: int, sku: str, *, bonded: bool = False) -> list[Order]:
+    placed = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:8]
+    made = [
+        Order(
+            f"XR-{batch}-{i:03d}",
+            BUYER,
+            "shop-test",
+            Channel.BONDED if bonded else Channel.DOMESTIC,
+            placed,
+            HOME,
+            (OrderLine("L1", sku, 1, 79_900, 7_270 if bonded else 0),),
+            signed_at=placed + timedelta(days=5),
+            customs_released_at=placed + timedelta(days=1) if bonded else None,
+            declaration_no=f"D-{batch}-{i:03d}" if bonded else None,
+        )
+        for i in range(n)
+    ]
+    catalog.import_orders(app.services, made, None)
+    return made
+
+
+def _file(app: App, order: Order, kind: ReturnKind, to: str | None = None) -> str:
+    request = returns.open_return(
+        app.services,
+        OpenReturn(
+            BUYER,
+            order.order_id,
+            kind,
+            (LineRequest("L1", 1, Reason.NO_REASON),),
+            replacements={"L1": to} if to else {},
+        ),
+    )
+    return request.return_id
+
+
+def _stock_violations(app: App) -> list[str]:
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT sku, on_hand, reserved FROM stock WHERE reserved > on_hand OR reserved < 0 OR on_hand < 0"
+            )
+        ).all()
+    return [f"stock broken: {tuple(r)}" for r in rows]
+
+
+def test_parallel_exchanges_for_the_last_units(wired: App) -> None:
+    svc = wired.services
+    sku, target = "JP-DOWN-JACKET-M", "JP-DOWN-JACKET-L"
+    exchanges.upsert_stock(svc, [StockLevel(target, "down-jacket-hooded", 79_900, 5)])
+    orders = _orders(wired, RACERS, sku)
+    outcome = race([lambda o=o: _file(wired, o, ReturnKind.EXCHANGE, target) for o in orders])
+    assert len(outcome.won) == 5 and outcome.codes == {"out_of_stock": RACERS - 5}
+    assert _stock_violations(wired) == []
+    with wired.engine.connect() as conn:
+        reserved = conn.execute(
+            text("SELECT reserved FROM stock WHERE sku = :s"), {"s": target}
+        ).scalar()
+        held = conn.execute(
+            text("SELECT COUNT(*) FROM exchanges WHERE status = 'reserved'")
+        ).scalar()
+        filed = conn.execute(
+            text("SELECT COUNT(*) FROM returns WHERE order_id LIKE 'XR-%'")
+        ).scalar()
+    assert reserved == 5 and held == 5 and filed == 5
+    # Half the winners withdraw at once, the other half turn to a refund: all units return.
+    won = list(outcome.won)
+    calls = [lambda r=r: returns.cancel_return(svc, BUYER, r, "x") for r in won[:2]]
+    calls += [lambda r=r: exchanges.refund_instead(svc, BUYER, r) for r in won[2:]]
+    race(calls * 4)  # each asked four times: released once
+    assert _stock_violations(wired) == []
+    with wired.engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT reserved FROM stock WHERE sku = :s"), {"s": target}).scalar()
+            == 0
+        )
+
+
+def _arrived(app: App, return_id: str) -> None:
+    svc = app.services
+    returns.choose_self_send(svc, BUYER, return_id, ReturnMethod.SELF_SHIP)
+    returns.register_shipment(svc, BUYER, return_id, "SF1234567890123", "sf")
+    warehouse.receive(svc, WH, return_id)
+
+
+def test_parallel_settlements_restore_the_quota_once_each(
+    wired: App, payments: LocalPayments
+) -> None:
+    svc = wired.services
+    orders = _orders(wired, RACERS, "JP-DOWN-JACKET-M", bonded=True)
+    quota_before = customs.quota_of(svc, BUYER).used_fen
+    ids = []
+    for order in orders:
+        return_id = _file(wired, order, ReturnKind.REFUND)
+        (cr,) = [c for c in customs.queue(svc) if return_id in c.customs_return.return_ids]
+        assert (
+            customs.declare(svc, cr.customs_return.customs_return_id).status
+            is CustomsStatus.ACCEPTED
+        )
+        _arrived(wired, return_id)
+        ids.append(cr.customs_return.customs_return_id)
+    # Two settlements per declaration at once (a sweep and a poll seeing success twice).
+    race([lambda c=c: customs.settle(svc, c) for c in ids] * 2)
+    with wired.engine.connect() as conn:
+        statuses = dict(
+            conn.execute(text("SELECT customs_return_id, status FROM customs_returns")).all()
+        )
+        settled_events = conn.execute(
+            text(
+                "SELECT aggregate_id, COUNT(*) FROM events WHERE name = 'customs.settled' GROUP BY aggregate_id"
+            )
+        ).all()
+        moves = conn.execute(
+            text(
+                "SELECT idempotency_key, amount_fen, status FROM money_moves WHERE idempotency_key LIKE 'customs-tax:%'"
+            )
+        ).all()
+        negative = conn.execute(
+            text("SELECT COUNT(*) FROM customs_quota WHERE used_fen < 0")
+        ).scalar()
+    assert all(statuses[c] == CustomsStatus.SETTLED.value for c in ids)
+    assert sorted(n for _, n in settled_events) == [1] * RACERS
+    assert len(moves) == RACERS and {m.amount_fen for m in moves} == {7_270}
+    assert all(m.status == "succeeded" for m in moves) and negative == 0
+    paid = {k: v for k, v in payments.paid.items() if k.startswith("customs-tax:")}
+    assert set(paid) == {tax_refund_key(c) for c in ids}
+    # The year's total counted the 24 orders; settling took exactly their value back, once.
+    assert customs.quota_of(svc, BUYER).used_fen == max(quota_before - RACERS * 79_900, 0)
