@@ -32,7 +32,7 @@ from doorstep.simulation.compare import Scenario
 from doorstep.simulation.eta import HORIZONS
 from doorstep.simulation.params import SimParams
 
-POLICIES = ("fixed", "planned", "planned_incentive")
+POLICIES = ("fixed", "planned", "planned_incentive", "planned_timed")
 FIGURES = (
     "accepted_share",
     "first_choice_share",
@@ -49,6 +49,12 @@ RATIOS = {
         "pickups_per_courier_hour",
         "/",
     ),
+    "timed_vs_peak_priced_pickups_per_courier_hour": (
+        "planned_timed",
+        "planned",
+        "pickups_per_courier_hour",
+        "/",
+    ),
     "incentive_minus_fixed_first_choice": (
         "planned_incentive",
         "fixed",
@@ -60,6 +66,7 @@ TARGETS = {
     "incentive_vs_fixed_km_per_pickup": "<= 0.92",
     "planned_vs_fixed_pickups_per_courier_hour": ">= 1.04",
     "incentive_minus_fixed_first_choice": ">= 0",
+    "timed_vs_peak_priced_pickups_per_courier_hour": "> 1.0 (planned_timed inside window 1.0)",
     "planned_incentive inside_window_share": "1.0",
     "eta p90 from the morning on": "<= 15 min",
 }

@@ -64,10 +64,8 @@ def _progress_bar(err: Console) -> Iterator[Callable[[str, int, int], None]]:
 def simulate(
     days: int = typer.Option(7, help="Simulated days with demand."),
     seed: int = typer.Option(1, help="Seed: same seed, same report."),
-    policy: str = typer.Option("planned", help="fixed | fixed_full | planned | planned_incentive"),
-    compare: bool = typer.Option(
-        False, "--compare", help="Run all four policies on the same demand."
-    ),
+    policy: str = typer.Option("planned", help=" | ".join(POLICIES)),
+    compare: bool = typer.Option(False, "--compare", help="Run every policy on the same demand."),
     requests_per_day: int | None = typer.Option(
         None, help="Default: about what couriers can serve."
     ),

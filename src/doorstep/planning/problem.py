@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from doorstep.planning.timed import bucketed_matrix
 from doorstep.planning.travel import Location, TravelMatrix, TravelTimes
 
 
@@ -135,7 +136,8 @@ class PlanningProblem:
     """Everything one planning run needs. `depart_second` is when travel is priced.
 
     Travel times do not vary inside one run (the solver is not time-dependent); by default they
-    are priced at the earliest shift start.
+    are priced at the earliest shift start. With `timed`, each leg is priced at the slowest
+    hour it can be driven in, from the window of the stop it leads to (`planning.timed`).
     """
 
     depots: Sequence[Depot]
@@ -143,6 +145,7 @@ class PlanningProblem:
     stops: Sequence[Stop]
     travel: TravelTimes
     depart_second: int | None = None
+    timed: bool = False
 
     def __post_init__(self) -> None:
         for kind, items in (
@@ -213,6 +216,8 @@ class Network:
         for loc in wanted:
             index.setdefault(loc, len(index))
         locations = list(index)
+        if problem.timed:
+            return cls(locations, index, _timed_matrix(problem, locations))
         return cls(locations, index, problem.travel.matrix(locations, problem.price_second()))
 
     def seconds(self, a: Location, b: Location) -> int:
@@ -230,3 +235,18 @@ class Network:
     def max_duration(self) -> int:
         """Longest single arc; an upper bound used to keep conservative models feasible."""
         return int(np.max(self.matrix.durations)) if self.locations else 0
+
+
+def _timed_matrix(problem: PlanningProblem, locations: list[Location]) -> TravelMatrix:
+    spans: dict[Location, tuple[int, int] | None] = dict.fromkeys(locations)
+    stop_at: dict[Location, list[Stop]] = {}
+    for stop in problem.stops:
+        stop_at.setdefault(stop.location, []).append(stop)
+    others = {d.location for d in problem.depots} | {
+        c.start_location for c in problem.couriers if c.start_location is not None
+    }
+    for loc, stops in stop_at.items():
+        if loc not in others:  # a depot shared with a stop keeps the whole day's price
+            spans[loc] = (min(s.earliest_s for s in stops), max(s.latest_s for s in stops))
+    start = min((c.shift_start_s for c in problem.couriers), default=0)
+    return bucketed_matrix(problem.travel, locations, [spans[loc] for loc in locations], start)

@@ -91,6 +91,9 @@ class Services:
     refunds: RefundRules = field(default_factory=RefundRules)
     warehouse_id: str = "wh-sh-bonded"
     travel: TravelTimes = field(default_factory=HaversineTravel)
+    # The day plan prices each leg at the hours it can be driven in (planning.timed) instead
+    # of the evening peak all day; measured side by side in the simulator (planned_timed).
+    timed_travel: bool = False
     # Which windows are bookable; booking checks against the same policy that offered them.
     offering: SlotOffering = field(default_factory=FixedCapacityOffering)
     # Courier routes and their slack per version; one per process and database.

@@ -103,7 +103,9 @@ def build_day_problem(uow: UnitOfWork, svc: Services, carrier_id: str, day: date
     couriers = [planner_courier(c, day, routes.get(c.courier_id)) for c in fleet.values()]
     depots = [Depot(f"depot:{c.courier_id}", depot_of(c)) for c in fleet.values()]
     planner_stops = [_status(stops[i], a) for i, a in appts.items()]
-    problem = PlanningProblem(depots, couriers, planner_stops, svc.travel, PRICE_AT_S)
+    problem = PlanningProblem(
+        depots, couriers, planner_stops, svc.travel, PRICE_AT_S, timed=svc.timed_travel
+    )
     return DayProblem(problem, appts, fleet, routes, stops, _previous_plan(routes, appts))
 
 

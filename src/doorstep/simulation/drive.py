@@ -21,7 +21,7 @@ from doorstep.planning import TravelTimes
 from doorstep.services import courier as courier_service
 from doorstep.services import photos
 from doorstep.services.context import Services
-from doorstep.services.courier import CHECKLIST, InspectionInput
+from doorstep.services.courier import InspectionInput
 from doorstep.services.route import SERVICE_BASE_S, SERVICE_PER_ITEM_S, SERVICE_PER_RETURN_S
 
 FAILED_VISIT_S = 120  # ringing, calling, leaving a note
@@ -106,11 +106,14 @@ def do_visit(
         return False
     if run.photo_id is None:
         run.photo_id = photos.upload_photo(svc, courier_id, photo).photo_id
+    # Every check of the item's own list passes (a simulated buyer returns what they bought).
+    checks: dict[str, dict[str, bool]] = {}
+    for line in courier_service.visit_checklists(svc, courier_id, appt.appointment_id):
+        checks.setdefault(line.return_id, {}).update({c.key: True for c in line.checks})
     for return_id in appt.return_ids:
-        checklist = dict.fromkeys(CHECKLIST, True)
         courier_service.inspect(
             svc, courier_id, appt.appointment_id,
-            InspectionInput(return_id, checklist, (run.photo_id,)),
+            InspectionInput(return_id, checks.get(return_id, {}), (run.photo_id,)),
         )  # fmt: skip
     courier_service.pick_up(svc, courier_id, appt.appointment_id, appt.pickup_code)
     return True

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from datetime import date
 
-POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive")
+POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive", "planned_timed")
 
 # Central districts that each have their own depot courier in the demo fleet, so every
 # district's day is planned for exactly its own couriers (no courier is planned twice).
@@ -21,9 +21,11 @@ class SimParams:
     seed: int = 1
     start: date = date(2026, 11, 23)  # a Monday; no statutory holiday in the week
     districts: tuple[str, ...] = DEFAULT_DISTRICTS
-    # None: calibrated to about what the couriers can serve (couriers x pickups_per_courier_day).
+    # None: couriers x pickups_per_courier_day. 16 is near full courier capacity: fixed
+    # capacity then has to turn buyers away to keep its windows (12 was light: every policy
+    # kept every window and accepted everyone; docs/benchmarks.md has the load sweep).
     requests_per_day: int | None = None
-    pickups_per_courier_day: int = 12
+    pickups_per_courier_day: int = 16
     spread_km: float = 2.0  # standard deviation of addresses around the district centre
     not_home_share: float = 0.05
     incentive_take_share: float = 0.4

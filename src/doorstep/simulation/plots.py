@@ -29,7 +29,9 @@ def write_plots(report: dict[str, object], out_dir: Path) -> list[Path]:
         values = [float(policies[n][key]) for n in names]
         fig, ax = plt.subplots(figsize=(6, 3.5))
         bars = ax.bar(
-            names, values, color=["#888888", "#bbbbbb", "#3b7dd8", "#2ca25f"][: len(names)]
+            names,
+            values,
+            color=["#888888", "#bbbbbb", "#3b7dd8", "#2ca25f", "#e08a2c"][: len(names)],
         )
         ax.bar_label(bars, fmt="%.3g")
         ax.set_title(title)

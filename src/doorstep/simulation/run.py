@@ -99,7 +99,9 @@ class Simulation:
         self.app = open_copy(template, workdir / name, self.clock)
         set_capacity(self.app, city, capacity)
         base = replace(self.app.services, ids=SequentialIds())
-        self.svc = replace(base, offering=make_offering(policy, base))
+        self.svc = replace(
+            base, offering=make_offering(policy, base), timed_travel=policy == "planned_timed"
+        )
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
         self.booked: dict[str, Booked] = {}
