@@ -192,7 +192,7 @@ def serve(
         # In this (parent) process only: one re-planner however many API processes serve.
         start_in_background(wired, worker_every)
     bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
-    console.print(f"serving on http://{bind_host}:{bind_port}  (API docs at /docs)")
+    _banner(f"http://{bind_host}:{bind_port}", demo)
     if workers == 1:
         uvicorn.run(create_app(wired), host=bind_host, port=bind_port, **_UVICORN_LOGS)
         return
@@ -209,6 +209,25 @@ def serve(
         # workers were killed and restarted over and over before serving a request.
         timeout_worker_healthcheck=60,
     )
+
+
+# Where each person starts; the README's "The pages" says what to try on each.
+_PAGES = (
+    ("/login", "sign in (password demo-<username>)"),
+    ("/", "buyer portal: buyer1 … buyer6"),
+    ("/courier", "courier page: courier1 … courier8"),
+    ("/warehouse", "warehouse: warehouse1"),
+    ("/console", "ops console: ops1"),
+    ("/partner", "partner page: partner1"),
+    ("/docs", "API docs (offline)"),
+)
+
+
+def _banner(base: str, demo: bool) -> None:
+    """Say where to go: the pages and, with demo data, the accounts for each."""
+    console.print(f"serving on {base}")
+    for path, what in _PAGES:
+        console.print(f"  {base}{path:<11} {what if demo else what.split(':')[0]}")
 
 
 # uvicorn leaves logging as configured (structlog, one format for every logger) and writes no
