@@ -83,8 +83,8 @@ def ensure_schema(database_url: str) -> bool:
 def cron_every(seconds: int) -> str:
     """A cron line for 'every ``seconds``': a seconds column under a minute, whole minutes
     (rounded down, at least one) from there on."""
-    if seconds < 60:
-        return f"*/{max(1, seconds)} * * * * *"
+    if seconds < 60:  # procrastinate's (croniter's) seconds column is the sixth, the last
+        return f"* * * * * */{max(1, seconds)}"
     return f"*/{max(1, seconds // 60)} * * * *"
 
 
