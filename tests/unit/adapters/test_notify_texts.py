@@ -47,3 +47,14 @@ def test_notices_read_in_chinese_and_english(texts: CatalogTexts, name: str) -> 
     for value in notice.values.values():
         assert value in zh["text"] and value in en["text"]
     assert render(notice, "fr", texts)["lang"] == "zh_CN"  # unknown language: Chinese
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_catalogues_are_well_formed(lang: str) -> None:
+    """Hand-appended entries (and merges of them) must not lose a line: read strictly."""
+    from babel.messages.pofile import read_po
+
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale=lang, abort_invalid=True)
+    ids = [m.id for m in catalog if m.id]
+    assert len(ids) == len(set(ids))
