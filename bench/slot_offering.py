@@ -41,6 +41,7 @@ FIGURES = (
     "pickups_per_courier_hour",
     "incentive_share",
 )
+SWEPT = ("fixed", "planned_incentive")
 RATIOS = {
     "incentive_vs_fixed_km_per_pickup": ("planned_incentive", "fixed", "km_per_pickup", "/"),
     "planned_vs_fixed_pickups_per_courier_hour": (
@@ -90,12 +91,14 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run_seed(params: SimParams, fixed_capacity: int | None) -> Run:
-    """All policies on one seed's demand; fixed at ``fixed_capacity`` or searched."""
+def run_seed(
+    params: SimParams, fixed_capacity: int | None, policies: Sequence[str] = POLICIES
+) -> Run:
+    """The policies on one seed's demand; fixed at ``fixed_capacity`` or searched."""
     with tempfile.TemporaryDirectory(prefix="doorstep-bench-") as tmp:
         scenario = Scenario(params, Path(tmp))
         out: Run = {}
-        for policy in POLICIES:
+        for policy in policies:
             started = time.monotonic()
             if policy == "fixed" and fixed_capacity is None:
                 out[policy] = scenario.search_fixed()
@@ -129,29 +132,38 @@ def ratio(run: Run, name: str) -> float:
 
 def summarise(runs: Sequence[Run]) -> dict[str, Any]:
     """Spread of every figure per policy, of the target ratios, and of ETA p90 per moment."""
+    ran = [p for p in POLICIES if runs and p in runs[0]]
     return {
         "seeds": len(runs),
-        "policies": {
-            p: {k: spread([float(r[p][k]) for r in runs]) for k in FIGURES} for p in POLICIES
+        "policies": {p: {k: spread([float(r[p][k]) for r in runs]) for k in FIGURES} for p in ran},
+        "ratios": {
+            name: spread([ratio(r, name) for r in runs])
+            for name in RATIOS
+            if RATIOS[name][0] in ran and RATIOS[name][1] in ran
         },
-        "ratios": {name: spread([ratio(r, name) for r in runs]) for name in RATIOS},
         "eta_p90_min": {
             p: {h: spread([float(r[p]["eta_error"][h]["p90_min"]) for r in runs]) for h in HORIZONS}
-            for p in POLICIES
+            for p in ran
         },
         "eta_p50_min": {
             p: {h: spread([float(r[p]["eta_error"][h]["p50_min"]) for r in runs]) for h in HORIZONS}
-            for p in POLICIES
+            for p in ran
         },
         "fixed_capacity_per_window": [r["fixed"].get("capacity_per_window") for r in runs],
     }
 
 
-def over(base: SimParams, seed_list: Sequence[int], capacity: int | None, label: str) -> list[Run]:
+def over(
+    base: SimParams,
+    seed_list: Sequence[int],
+    capacity: int | None,
+    label: str,
+    policies: Sequence[str] = POLICIES,
+) -> list[Run]:
     runs = []
     for seed in seed_list:
         log(f"{label}: seed {seed}")
-        runs.append(run_seed(replace(base, seed=seed), capacity))
+        runs.append(run_seed(replace(base, seed=seed), capacity, policies))
     return runs
 
 
@@ -160,9 +172,9 @@ def short(summary: dict[str, Any]) -> dict[str, Any]:
     pol = summary["policies"]
     return {
         "ratios": {k: v["mean"] for k, v in summary["ratios"].items()},
-        "accepted_share": {p: pol[p]["accepted_share"]["mean"] for p in POLICIES},
-        "first_choice_share": {p: pol[p]["first_choice_share"]["mean"] for p in POLICIES},
-        "inside_window_share": {p: pol[p]["inside_window_share"]["mean"] for p in POLICIES},
+        "accepted_share": {p: v["accepted_share"]["mean"] for p, v in pol.items()},
+        "first_choice_share": {p: v["first_choice_share"]["mean"] for p, v in pol.items()},
+        "inside_window_share": {p: v["inside_window_share"]["mean"] for p, v in pol.items()},
         "incentive_share": pol["planned_incentive"]["incentive_share"]["mean"],
         "fixed_capacity_per_window": summary["fixed_capacity_per_window"],
     }
@@ -194,11 +206,12 @@ def sweep(
     seed_list: Sequence[int],
     points: Sequence[tuple[str, Callable[[SimParams], SimParams]]],
 ) -> list[dict[str, Any]]:
-    """Each point on the same seeds, fixed capacity searched per seed (the load moves it)."""
+    """Each point on the same seeds, fixed capacity searched per seed (the load moves it);
+    only the two policies the saving compares, to keep a sweep affordable."""
     out = []
     for label, change in points:
-        params = change(base)
-        out.append({"point": label, **short(summarise(over(params, seed_list, None, label)))})
+        runs = over(change(base), seed_list, None, label, SWEPT)
+        out.append({"point": label, **short(summarise(runs))})
     return out
 
 
