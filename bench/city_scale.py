@@ -17,6 +17,7 @@ import random
 import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from doorstep.planning import (
     Courier,
@@ -29,7 +30,7 @@ from doorstep.planning import (
     check_plan,
     solve,
 )
-from doorstep.planning.partition import partition_by_depot
+from doorstep.planning.partition import merge_parts, pair_neighbours, partition_by_depot
 
 CENTRE = (31.2304, 121.4737)  # People's Square
 RADIUS_KM = 22.0
@@ -81,24 +82,71 @@ def shanghai_day(pickups: int, couriers: int, depots: int, seed: int) -> Plannin
     return PlanningProblem(depot_list, courier_list, stops, HaversineTravel())
 
 
-def _solve(args: tuple[PlanningProblem, float, int]) -> tuple[Plan, int]:
-    problem, seconds, seed = args
-    plan = solve(problem, SolveParams(seed=seed, time_limit_s=seconds))
+Job = tuple[PlanningProblem, float, int, Plan | None]
+
+
+def _solve(args: Job) -> tuple[Plan, int]:
+    problem, seconds, seed, warm = args
+    plan = solve(problem, SolveParams(seed=seed, time_limit_s=seconds), warm_start=warm)
     return plan, len(check_plan(problem, plan))
 
 
+def _solve_all(jobs: list[Job], workers: int) -> list[tuple[Plan, int]]:
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][1])  # longest first packs better
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(_solve, [jobs[i] for i in order]))
+    out: list[tuple[Plan, int]] = [done[0]] * len(jobs)
+    for k, i in enumerate(order):
+        out[i] = done[k]
+    return out
+
+
+def _better(new: Plan, old: Plan) -> bool:
+    """Fewer unserved first, then shorter."""
+    return (len(new.unserved), new.distance) < (len(old.unserved), old.distance)
+
+
 def run(
-    parts: list[PlanningProblem], budget_s: float, workers: int, seed: int
+    parts: list[PlanningProblem],
+    budget_s: float,
+    workers: int,
+    seed: int,
+    exchange_share: float = 0.0,
 ) -> dict[str, object]:
-    """Solve every part with a time share such that the whole fits the budget on ``workers``."""
+    """Solve every part with a time share such that the whole fits the budget on ``workers``;
+    with ``exchange_share`` > 0 that share of the time then goes to neighbouring parts solved
+    as pairs, warm-started from their plans, so stops near a border can change sides."""
     # Time per part in proportion to its size; a margin covers matrix building and start-up.
     usable = budget_s * workers * 0.75
     total = sum(len(p.stops) for p in parts) or 1
-    jobs = [(p, max(1.0, usable * len(p.stops) / total), seed) for p in parts]
-    jobs.sort(key=lambda j: -j[1])  # longest first packs the workers better
+    first = usable * (1 - exchange_share)
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_solve, jobs))
+    jobs: list[Job] = [(p, max(1.0, first * len(p.stops) / total), seed, None) for p in parts]
+    results = _solve_all(jobs, workers)
+    problems = list(parts)
+    exchanged = 0
+    if exchange_share > 0:
+        pairs = pair_neighbours(parts)
+        second = usable * exchange_share
+        paired = sum(len(parts[i].stops) + len(parts[j].stops) for i, j in pairs) or 1
+        merged_jobs: list[Job] = []
+        for i, j in pairs:
+            merged = merge_parts(parts[i], parts[j])
+            a, b = results[i][0], results[j][0]
+            warm = Plan(routes=a.routes + b.routes, unserved=a.unserved + b.unserved)
+            share = max(1.0, second * len(merged.stops) / paired)
+            merged_jobs.append((merged, share, seed, warm))
+        for (i, j), (plan, violations), job in zip(
+            pairs, _solve_all(merged_jobs, workers), merged_jobs, strict=True
+        ):
+            old = Plan(
+                routes=results[i][0].routes + results[j][0].routes,
+                unserved=results[i][0].unserved + results[j][0].unserved,
+            )
+            if violations == 0 and _better(plan, old):
+                exchanged += 1
+                problems[i], results[i] = job[0], (plan, violations)
+                problems[j], results[j] = replace(parts[j], stops=[]), (Plan((), ()), 0)
     wall = time.perf_counter() - started
     plans = [plan for plan, _ in results]
     return {
@@ -108,6 +156,7 @@ def run(
         "unserved": sum(len(p.unserved) for p in plans),
         "routes": sum(len(p.routes) for p in plans),
         "violations": sum(v for _, v in results),
+        "pairs_improved": exchanged,
     }
 
 
@@ -120,13 +169,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-factor", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--exchange-share",
+        type=float,
+        default=0.4,
+        help="share of the budget for neighbouring parts solved as warm-started pairs (0: off)",
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     problem = shanghai_day(args.pickups, args.couriers, args.depots, args.seed)
     parts = partition_by_depot(problem)
     partition_s = time.perf_counter() - t0
-    fast = run(parts, args.budget - partition_s, args.workers, args.seed)
+    fast = run(parts, args.budget - partition_s, args.workers, args.seed, args.exchange_share)
     fast["wall_s"] = round(float(fast["wall_s"]) + partition_s, 1)  # type: ignore[arg-type]
     slow = None
     if args.baseline_factor > 0:
@@ -143,6 +198,7 @@ def main() -> None:
         "budget_s": args.budget,
         "workers": args.workers,
         "parts": len(parts),
+        "exchange_share": args.exchange_share,
         "largest_part": max(len(p.stops) for p in parts),
         "partition_s": round(partition_s, 2),
         "doorstep": fast,

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import typer
@@ -93,7 +93,9 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     chosen = POLICIES if compare else (policy,)
-    with _progress_bar(console) as progress:
+    # Whatever a library prints while the simulation runs (Babel warns about catalogues with
+    # print) goes to stderr: stdout carries the JSON and nothing else.
+    with redirect_stdout(sys.stderr), _progress_bar(console) as progress:
         progress("loading the planner", 0, 1)  # the solver's import alone takes a second
         from doorstep.simulation.compare import simulate as run
         from doorstep.simulation.plots import write_plots

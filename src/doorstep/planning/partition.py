@@ -79,6 +79,38 @@ def partition_by_depot(
     ]
 
 
+def pair_neighbours(parts: Sequence[PlanningProblem]) -> list[tuple[int, int]]:
+    """Disjoint pairs of neighbouring parts, closest depots first.
+
+    Stops near a border were given to one depot by the partition; solving two neighbours as
+    one problem (warm-started from their plans) lets those stops change sides. Pairs are
+    disjoint so that every pair of a round can be solved at once, on its own worker."""
+    centres = [p.depots[0].location if p.depots else (0.0, 0.0) for p in parts]
+    candidates = sorted(
+        (_km(centres[i], centres[j]), i, j)
+        for i in range(len(parts))
+        for j in range(i + 1, len(parts))
+        if parts[i].depots and parts[j].depots
+    )
+    taken: set[int] = set()
+    pairs = []
+    for _, i, j in candidates:
+        if i not in taken and j not in taken:
+            pairs.append((i, j))
+            taken.update((i, j))
+    return pairs
+
+
+def merge_parts(a: PlanningProblem, b: PlanningProblem) -> PlanningProblem:
+    """Two parts as one problem: both depots, both couriers' lists, all stops."""
+    return replace(
+        a,
+        depots=[*a.depots, *b.depots],
+        couriers=[*a.couriers, *b.couriers],
+        stops=[*a.stops, *b.stops],
+    )
+
+
 def stops_per_part(parts: Sequence[PlanningProblem]) -> list[int]:
     """How many stops each part got (for reports)."""
     return [len(p.stops) for p in parts]

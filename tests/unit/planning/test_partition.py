@@ -62,3 +62,26 @@ def test_stops_go_to_a_near_depot_when_there_is_room() -> None:
 def test_bad_params_are_refused() -> None:
     with pytest.raises(ValueError):
         PartitionParams(-1)
+
+
+def test_neighbour_pairs_are_disjoint_and_merging_keeps_every_stop_once() -> None:
+    from doorstep.planning.partition import merge_parts, pair_neighbours
+
+    problem = city(120)
+    extra = Depot("west", (31.20, 121.30))
+    problem = PlanningProblem(
+        [*problem.depots, extra],
+        [*problem.couriers, Courier("west-0", "west", 9 * 3600, 19 * 3600, 100_000, 1_000_000)],
+        problem.stops,
+        problem.travel,
+    )
+    parts = partition_by_depot(problem)
+    pairs = pair_neighbours(parts)
+    assert len(pairs) == 2
+    seen = [i for pair in pairs for i in pair]
+    assert len(seen) == len(set(seen)) == 4
+    for i, j in pairs:
+        merged = merge_parts(parts[i], parts[j])
+        assert len(merged.stops) == len(parts[i].stops) + len(parts[j].stops)
+        assert {d.id for d in merged.depots} == {parts[i].depots[0].id, parts[j].depots[0].id}
+        assert {c.depot_id for c in merged.couriers} <= {d.id for d in merged.depots}
