@@ -190,14 +190,21 @@ def test_two_apis_two_workers_survive_kills(database: str, tmp_path: Path) -> No
 
 
 def _run(procs: Processes, url: str, database: str) -> None:
-    bases = [procs.api("api1"), procs.api("api2")]
+    apis = [Api(procs.api("api1")), Api(procs.api("api2"))]
+    try:
+        _drive(procs, url, database, apis)
+    finally:
+        for api in apis:
+            api.client.close()
+
+
+def _drive(procs: Processes, url: str, database: str, apis: list[Any]) -> None:
     procs.start("worker_a", "worker", "--every", "2")
     worker_a = _wait("worker A to register", lambda: _worker_ids(url))
     procs.start("worker_b", "worker", "--every", "2")
     _wait("worker B to register", lambda: len(_worker_ids(url)) == 2)
     (a_id,) = worker_a
 
-    apis = [Api(base) for base in bases]
     for api in apis:
         for user in ("ops1", "buyer1", "buyer2", "buyer3"):
             api.login(user)
