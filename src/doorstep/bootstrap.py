@@ -13,7 +13,9 @@ from sqlalchemy import Engine
 
 from doorstep.adapters.auth import Argon2Passwords, LimitsThrottle, TokenService
 from doorstep.adapters.calendar import ChineseHolidayCalendar
+from doorstep.adapters.carriers.http import HttpCourierCompany, HttpPolicy
 from doorstep.adapters.customs.local import LocalCustomsBroker
+from doorstep.adapters.db.carrier_orders import SqlExchangeJournal
 from doorstep.adapters.db.conflicts import lost_races_as_conflicts
 from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
@@ -35,10 +37,23 @@ from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.services import courier, identity
-from doorstep.services.context import OutboxRules, RefundRules, Services, WebhookEndpoint
+from doorstep.services.context import (
+    CarrierRules,
+    OutboxRules,
+    RefundRules,
+    Services,
+    WebhookEndpoint,
+)
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
-from doorstep.services.ports import Clock, PaymentGateway, UnitOfWork, WebhookSender
+from doorstep.services.ports import (
+    Clock,
+    CourierCompany,
+    ExchangeJournal,
+    PaymentGateway,
+    UnitOfWork,
+    WebhookSender,
+)
 from doorstep.services.ports_after_sales import CustomsBroker, CustomsRules
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
@@ -137,7 +152,18 @@ def build(
         customs=CustomsRules(settings.customs_alert_days, settings.customs_annual_quota_fen),
     )
     chosen = TimedOffering(offering or make_offering(settings, services))
-    services = replace(services, offering=chosen)
+    journal = SqlExchangeJournal(engine)
+    services = replace(
+        services,
+        offering=chosen,
+        carriers=make_carriers(settings, journal, services.clock),
+        carrier_rules=CarrierRules(
+            callback_base_url=settings.public_url,
+            secrets={c: g.callback_secret for c, g in settings.carrier_gateways.items()},
+            quiet_after=timedelta(minutes=settings.carrier_quiet_minutes),
+        ),
+        exchanges=journal,
+    )
     return App(settings, engine, services, tokens, chosen)
 
 
@@ -155,6 +181,19 @@ def outbox_rules(settings: Settings) -> OutboxRules:
             for shop, hook in settings.merchant_webhooks.items()
         },
     )
+
+
+def make_carriers(
+    settings: Settings, journal: ExchangeJournal, clock: Clock
+) -> dict[str, CourierCompany]:
+    """An HTTP gateway per courier company in the settings."""
+    policy = HttpPolicy(timeout_s=settings.carrier_timeout_s, attempts=settings.carrier_attempts)
+    return {
+        carrier_id: HttpCourierCompany(
+            carrier_id, gateway.url, gateway.api_key, journal, clock, policy
+        )
+        for carrier_id, gateway in settings.carrier_gateways.items()
+    }
 
 
 def configure_logging(settings: Settings) -> None:

@@ -9,6 +9,18 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+# The sandbox courier company's development credentials (serve --demo starts it with these).
+SANDBOX_CARRIER_ID = "sbx"
+SANDBOX_DEV_API_KEY = "sandbox-dev-api-key-0123456789abcdef"
+SANDBOX_DEV_CALLBACK_SECRET = "sandbox-dev-callback-secret-0123456789abcdef"
+
+
+class CarrierGateway(BaseModel):
+    """One courier company's API: where it is, our key there, and its callback secret."""
+
+    url: str = Field(pattern=r"^https?://[^\s]{1,200}$")
+    api_key: str = Field(min_length=1, max_length=200)
+    callback_secret: str = Field(min_length=1, max_length=200)
 
 
 class MerchantWebhook(BaseModel):
@@ -112,6 +124,16 @@ class Settings(BaseSettings):
     customs_alert_days: int = Field(3, ge=0, le=30)
     customs_annual_quota_fen: int = Field(2_600_000, ge=0, le=100_000_000)
 
+    # Courier companies whose own couriers serve areas (issue 8), as JSON, e.g.
+    # {"sf": {"url": "https://...", "api_key": "...", "callback_secret": "..."}}.
+    carrier_gateways: dict[str, CarrierGateway] = Field(default_factory=dict)
+    # The address companies call back: {public_url}/carriers/{carrier_id}/callbacks.
+    public_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://[^\s]{1,200}$")
+    carrier_timeout_s: float = Field(5.0, gt=0, le=60)
+    carrier_attempts: int = Field(3, ge=1, le=10)
+    # Open company orders not heard of for this long are polled by the worker.
+    carrier_quiet_minutes: int = Field(15, ge=1, le=24 * 60)
+
     @field_validator(
         "signin_limit_address",
         "signin_limit_account_address",
@@ -146,4 +168,12 @@ class Settings(BaseSettings):
                 )
         if self.outbox_backoff_cap_s < self.outbox_backoff_base_s:
             raise ValueError("DOORSTEP_OUTBOX_BACKOFF_CAP_S must not be below the base")
+        if self.env != "development":
+            for carrier_id, gateway in self.carrier_gateways.items():
+                secret = gateway.callback_secret
+                if len(secret) < 32 or secret == SANDBOX_DEV_CALLBACK_SECRET:
+                    raise ValueError(
+                        f"the callback secret of carrier {carrier_id} must be a random value "
+                        "of at least 32 characters outside development"
+                    )
         return self

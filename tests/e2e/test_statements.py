@@ -23,6 +23,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from PIL import Image
+from tests.e2e.carrier_calls import carrier_calls, connect_company  # type: ignore[import-not-found]
 from tests.statements import counting_statements  # type: ignore[import-not-found]
 
 from doorstep.adapters.demo import demo_dataset
@@ -808,6 +809,11 @@ def dead_form(w: World) -> dict[str, str]:
     return {"event": dead["event_id"], "receiver": dead["receiver"]}
 
 
+def all_calls(w: World) -> list[Call]:
+    """Every measured call: the paths above and the courier-company and tracking ones."""
+    return calls(w) + [Call(*c) for c in carrier_calls(w)]
+
+
 def prepared(w: World, call: Call) -> Callable[[], Any]:
     """The request, ready to send: signing in happens here, outside the count."""
     if call.page:
@@ -862,8 +868,9 @@ def grow(w: World, returns: dict[str, int]) -> None:
 def test_no_request_sends_more_statements_with_more_data(
     client: TestClient, wired: App, login: Login
 ) -> None:
+    connect_company(wired)
     w = World(client, wired, login)
-    todo = calls(w)
+    todo = all_calls(w)
     published = {
         f"{method.upper()} {path}"
         for path, operations in client.get("/openapi.json").json()["paths"].items()
@@ -889,7 +896,7 @@ def test_no_request_sends_more_statements_with_more_data(
     assert pages - {c.label for c in todo} == BOOKING_PAGES, "add the new pages to page_calls()"
     small, small_sizes = measure(w, todo)
     grow(w, GROWTH)
-    large, large_sizes = measure(w, calls(w))
+    large, large_sizes = measure(w, all_calls(w))
     # The second world really is larger where it matters: the buyer's returns, the courier's
     # day, the review queue.
     for label in ("GET /returns", "GET /courier/tasks", "GET /ops/reviews"):

@@ -114,7 +114,7 @@ def test_coverage_shape(ds: DemoDataset) -> None:
 def test_references_exist(ds: DemoDataset) -> None:
     carriers = {c.carrier_id for c in ds.carriers}
     templates = {t.template_id for t in ds.templates}
-    assert len(carriers) == len(ds.carriers) == 2
+    assert len(carriers) == len(ds.carriers) == 3
     assert {c.template_id for c in ds.carriers} <= templates
     for area in ds.areas:
         assert set(area.carrier_ids) <= carriers
@@ -127,7 +127,10 @@ def test_references_exist(ds: DemoDataset) -> None:
         assert courier.carrier_id in carriers
         assert courier.depot_adcode in adcodes
         assert courier.shift_start < courier.shift_end
-    assert {c.carrier_id for c in ds.couriers} == carriers
+    # The sandbox company's couriers are its own: doorstep has couriers of the others only.
+    assert {c.carrier_id for c in ds.couriers} == {c.carrier_id for c in ds.carriers if c.own_fleet}
+    company_served = [a for a in ds.areas if a.company_carriers]
+    assert [a.adcode for a in company_served] == ["310120"]
     assert len({c.courier_id for c in ds.couriers}) == len(ds.couriers)
 
 

@@ -95,16 +95,29 @@ class ServiceArea:
     lat: float | None = None
     lon: float | None = None
     depot: str | None = field(default=None)
+    # Carriers (of ``carrier_ids``) whose own couriers serve this area: doorstep sends them a
+    # pickup order at booking instead of planning its couriers' routes.
+    company_carriers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not is_adcode(self.adcode):
             raise InvalidInput(
                 "adcode_invalid", "An adcode has 6 digits.", "行政区划代码应为 6 位数字。"
             )
+        if not set(self.company_carriers) <= set(self.carrier_ids):
+            raise InvalidInput(
+                "company_carrier_not_in_area",
+                "A company serving an area must be one of its carriers.",
+                "由快递公司服务的承运商必须属于该地区的快递公司。",
+            )
         if self.capacity_override is not None and not 0 <= self.capacity_override <= 10_000:
             raise InvalidInput(
                 "capacity_out_of_range", "Capacity must be 0–10000.", "容量须在 0–10000 之间。"
             )
+
+    def served_by_company(self, carrier_id: str) -> bool:
+        """Whether ``carrier_id`` serves here with its own couriers (a pickup order)."""
+        return carrier_id in self.company_carriers
 
     @property
     def serves_pickup(self) -> bool:

@@ -149,4 +149,6 @@ _ZH_NAMES = {
     "photo": "照片",
     "user": "用户",
     "slot": "预约时段",
+    "waybill": "运单",
+    "carrier_order": "快递公司取件订单",
 }

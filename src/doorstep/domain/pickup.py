@@ -161,6 +161,9 @@ class Appointment(EventRecorder):
     eta: datetime | None = None  # planned arrival, from the courier's route
     route_position: int | None = None
     unserved_reason: str | None = None  # the planner found no courier who can keep it
+    # A courier company's own courier comes (its pickup order: domain/carrier_order.py);
+    # doorstep plans no route for it.
+    served_by_company: bool = False
     version: int = 0
 
     def __post_init__(self) -> None:

@@ -531,6 +531,16 @@ class ReturnRequest(EventRecorder):
         self._require("mark_in_transit", S.PICKED_UP)
         self._move(S.IN_TRANSIT, "in_transit", at, location=location)
 
+    def arrive_at_warehouse(self, at: datetime, by: str) -> None:
+        """The parcel reached the warehouse's door (carrier's word); the warehouse's own scan
+        receives it, so this is a tracking fact: the return stays in transit until then."""
+        self._require("arrive_at_warehouse", S.PICKED_UP, S.IN_TRANSIT)
+        if self.status is S.PICKED_UP:
+            self.mark_in_transit(at, by)
+        self.record(
+            Event("return.arrived_at_warehouse", "return_request", self.return_id, at, {"by": by})
+        )
+
     # --- at the warehouse ----------------------------------------------------------------
     def receive(self, at: datetime, warehouse_id: str) -> None:
         self._require("receive", S.PICKED_UP, S.IN_TRANSIT)

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from doorstep.config import Settings
 from doorstep.entrypoints.cli_bench import bench_app
+from doorstep.entrypoints.cli_sandbox import register as register_sandbox
 from doorstep.entrypoints.cli_simulate import register as register_simulate
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ console = Console()
 
 app.add_typer(bench_app, name="bench", help="Benchmarks (VRPTW quality, planning).")
 register_simulate(app)
+register_sandbox(app)
 
 
 def _settings() -> Settings:
@@ -173,6 +175,16 @@ def serve(
     _check_bind(settings, bind_host)
     if demo:
         _require_development(settings, "serve --demo")
+    bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
+    if demo:
+        from doorstep.entrypoints.cli_sandbox import start_beside
+
+        # The sandbox courier company serves one demo district beside doorstep.
+        settings = start_beside(settings, f"http://{bind_host}:{bind_port}")
+        os.environ["DOORSTEP_CARRIER_GATEWAYS"] = json.dumps(
+            {k: g.model_dump() for k, g in settings.carrier_gateways.items()}
+        )
+        os.environ["DOORSTEP_PUBLIC_URL"] = settings.public_url
     wired = build(settings)
     if demo:
         with console.status("loading demo data"):
@@ -191,7 +203,6 @@ def serve(
 
         # In this (parent) process only: one re-planner however many API processes serve.
         start_in_background(wired, worker_every)
-    bind_port = port or int(os.environ.get("DOORSTEP_PORT", settings.port))
     _banner(f"http://{bind_host}:{bind_port}", demo)
     if workers == 1:
         uvicorn.run(create_app(wired), host=bind_host, port=bind_port, **_UVICORN_LOGS)

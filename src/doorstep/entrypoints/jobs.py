@@ -25,6 +25,7 @@ from doorstep.adapters.observability.metrics import JOB_SECONDS
 from doorstep.bootstrap import App
 from doorstep.planning import SolveParams
 from doorstep.services import claims, outbox, refund_timing, refunds, routing
+from doorstep.services.carrier_polling import poll_quiet_orders
 from doorstep.services.route import Contention
 
 log = structlog.get_logger("doorstep.jobs")
@@ -87,6 +88,7 @@ SWEEPS: dict[str, Sweep] = {
     "refund_overdue": push_overdue_refunds,
     "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},  # issue 9 §3, §5
     "outbox_dispatch": dispatch_outbox,
+    "carrier_poll": lambda app: {"carrier_orders_moved": poll_quiet_orders(app.services)},  # 8 §3
 }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from doorstep.domain.calendar import HolidayCalendar
+from doorstep.domain.carrier_order import Party
 from doorstep.domain.claim import ClaimRules
 from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
@@ -16,7 +17,10 @@ from doorstep.planning import HaversineTravel, TravelTimes
 from doorstep.services.notifications import EnglishTexts
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.ports import (
+    CarrierExchange,
     Clock,
+    CourierCompany,
+    ExchangeJournal,
     Ids,
     ImageCleaner,
     Messenger,
@@ -74,6 +78,45 @@ class NoTelemetry:
         pass
 
 
+RETURN_WAREHOUSE = Party(
+    "doorstep 退货仓",
+    "02161234567",
+    "上海市",
+    "上海市",
+    "浦东新区",
+    "外高桥保税区 华京路 8 号",
+    "310115",
+)
+
+
+@dataclass(frozen=True)
+class CarrierRules:
+    """How doorstep deals with courier companies (settings)."""
+
+    # Where companies send callbacks: {callback_base_url}/carriers/{carrier_id}/callbacks.
+    callback_base_url: str = "http://127.0.0.1:8000"
+    # Per-carrier callback secrets (HMAC-SHA256); a carrier without one cannot call back.
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    # An open order not heard of for this long is asked for (polling as the backup).
+    quiet_after: timedelta = timedelta(minutes=15)
+    # Sends (create, cancel) retried by the worker, with doubling waits from retry_after.
+    send_attempts: int = 6
+    retry_after: timedelta = timedelta(seconds=30)
+    receiver: Party = RETURN_WAREHOUSE
+
+
+class NoJournal:
+    """An exchange journal that keeps nothing (tests and the simulator)."""
+
+    def record(self, exchange: CarrierExchange) -> None:
+        pass
+
+    def recent(
+        self, carrier_id: str | None = None, out_order_no: str | None = None, limit: int = 50
+    ) -> list[CarrierExchange]:
+        return []
+
+
 @dataclass(frozen=True)
 class Services:
     """The ports and settings use cases run with."""
@@ -109,3 +152,7 @@ class Services:
     # Customs returns (issue 9 §7): the broker port and its settings.
     customs_broker: CustomsBroker | None = None
     customs: CustomsRules = field(default_factory=CustomsRules)
+    # Courier companies that serve areas with their own couriers, by carrier id (issue 8).
+    carriers: Mapping[str, CourierCompany] = field(default_factory=dict)
+    carrier_rules: CarrierRules = field(default_factory=CarrierRules)
+    exchanges: ExchangeJournal = field(default_factory=NoJournal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
+from doorstep.domain.carrier_order import BEFORE_PICKUP, TERMINAL
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
@@ -13,6 +14,12 @@ from doorstep.domain.fleet import Courier as FleetCourier
 from doorstep.domain.pickup import Appointment, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.route import RouteStop, route_id
+from doorstep.services.carrier_orders import (
+    intend_order,
+    next_attempt,
+    order_for_visit,
+    send_order,
+)
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import (
@@ -119,13 +126,24 @@ def book_pickup(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
     it, or fail with nothing taken. A race lost on a route is retried here, not shown."""
     for _ in range(BOOKING_ATTEMPTS - 1):
         try:
-            return _book(svc, buyer_id, return_id, choice)
+            return _after_commit(svc, _book(svc, buyer_id, return_id, choice))
         except (Contention, StaleWrite):
             continue
-    return _book(svc, buyer_id, return_id, choice)
+    return _after_commit(svc, _book(svc, buyer_id, return_id, choice))
 
 
-def _book(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice) -> Appointment:
+def _after_commit(svc: Services, booked: tuple[Appointment, str | None]) -> Appointment:
+    """A company-served visit's order is sent once the booking is committed (no HTTP call
+    inside the transaction); if the company does not answer, the worker sends it again."""
+    appt, to_send = booked
+    if to_send is not None:
+        send_order(svc, to_send)
+    return appt
+
+
+def _book(
+    svc: Services, buyer_id: str, return_id: str, choice: SlotChoice
+) -> tuple[Appointment, str | None]:
     now = svc.clock.now()
     with svc.uow() as uow:
         request = load_return(uow, return_id, buyer_id=buyer_id)
@@ -143,6 +161,8 @@ def _book(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice) -> A
         appt = Appointment.book(
             svc.ids.new("A"), buyer_id, request.address, slot, [request.return_id], now
         )
+        if area.served_by_company(slot.carrier_id):
+            return _book_with_company(svc, uow, area, template, request, appt, now)
         seat = _seat(svc, uow, area, appt, now)
         if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
             raise _gone(svc, uow, area, request, slot, now, full=True)
@@ -151,7 +171,30 @@ def _book(svc: Services, buyer_id: str, return_id: str, choice: SlotChoice) -> A
         uow.appointments.add(appt)
         uow.returns.save(request)
         uow.commit()
-        return appt
+        return appt, None
+
+
+def _book_with_company(
+    svc: Services,
+    uow: UnitOfWork,
+    area: ServiceArea,
+    template: SlotTemplate,
+    request: ReturnRequest,
+    appt: Appointment,
+    now: datetime,
+) -> tuple[Appointment, str]:
+    """The company's couriers serve this area: take the window's capacity (the company's
+    daily quota) and record the pickup order to send; no route of ours is touched."""
+    slot = appt.slot
+    if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
+        raise _gone(svc, uow, area, request, slot, now, full=True)
+    appt.served_by_company = True
+    request.schedule_pickup(appt.appointment_id, now)
+    uow.appointments.add(appt)
+    po = intend_order(svc, uow, appt, [request], 1, now)
+    uow.returns.save(request)
+    uow.commit()
+    return appt, po.out_order_no
 
 
 def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: str) -> Appointment:
@@ -181,7 +224,12 @@ def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: st
         appt.join(request.return_id, now)
         request.schedule_pickup(appt.appointment_id, now)
         area = uow.areas.get(appt.slot.adcode)
-        if area is not None:
+        if appt.served_by_company:
+            po = order_for_visit(uow.pickup_orders.for_appointments([appt.appointment_id]))
+            if po is not None and request.return_id not in po.return_ids:
+                po.return_ids.append(request.return_id)  # the company's courier takes both
+                uow.pickup_orders.save(po)
+        elif area is not None:
             resize_on_route(uow, area, appt, now)
         uow.appointments.save(appt)
         uow.returns.save(request)
@@ -200,15 +248,15 @@ def reschedule_pickup(
     give the old ones back."""
     for _ in range(BOOKING_ATTEMPTS - 1):
         try:
-            return _reschedule(svc, buyer_id, appointment_id, choice, reason)
+            return _after_commit(svc, _reschedule(svc, buyer_id, appointment_id, choice, reason))
         except (Contention, StaleWrite):
             continue
-    return _reschedule(svc, buyer_id, appointment_id, choice, reason)
+    return _after_commit(svc, _reschedule(svc, buyer_id, appointment_id, choice, reason))
 
 
 def _reschedule(
     svc: Services, buyer_id: str | None, appointment_id: str, choice: SlotChoice, reason: str
-) -> Appointment:
+) -> tuple[Appointment, str | None]:
     now = svc.clock.now()
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
@@ -219,6 +267,14 @@ def _reschedule(
             _check_until(request, slot)
         if slot == appt.slot:
             raise Conflict("same_slot", "That is already the booked window.", "已预约该时段。")
+        if appt.served_by_company:
+            if slot.carrier_id != appt.slot.carrier_id:
+                raise InvalidInput(
+                    "carrier_change_not_allowed",
+                    "A courier company's visit moves to another window of the same company.",
+                    "快递公司上门预约只能改约到同一快递公司的其他时段。",
+                )
+            return _reschedule_with_company(svc, uow, area, template, appt, requests, slot, reason)
         moved = replace(appt, slot=slot)
         seat = _seat(svc, uow, area, moved, now)
         capacity = effective_capacity(uow, svc.calendar, area, template, slot)
@@ -240,7 +296,43 @@ def _reschedule(
             uow.returns.save(request)
         uow.appointments.save(appt)
         uow.commit()
-        return appt
+        return appt, None
+
+
+def _reschedule_with_company(
+    svc: Services,
+    uow: UnitOfWork,
+    area: ServiceArea,
+    template: SlotTemplate,
+    appt: Appointment,
+    requests: list[ReturnRequest],
+    slot: SlotRef,
+    reason: str,
+) -> tuple[Appointment, str]:
+    """Move a company-served visit: the capacity as for our couriers; the company's order
+    is told the new window, or, after a failed pickup, a new order is placed."""
+    now = svc.clock.now()
+    capacity = effective_capacity(uow, svc.calendar, area, template, slot)
+    give_back = [] if appt.status.value == "failed" else [appt.slot]
+    for counted in sorted([slot, *give_back], key=lambda s: s.key):
+        if counted != slot:
+            uow.slots.release(counted)
+        elif not uow.slots.take(slot, capacity):
+            raise _gone(svc, uow, area, requests[0], slot, now, full=True)
+    orders = uow.pickup_orders.for_appointments([appt.appointment_id])
+    appt.reschedule(slot, now, reason)
+    for request in requests:
+        request.schedule_pickup(appt.appointment_id, now)
+        uow.returns.save(request)
+    uow.appointments.save(appt)
+    po = order_for_visit(orders)
+    if po is not None and po.status in BEFORE_PICKUP:
+        po.request_reschedule(slot.day, slot.window.start, slot.window.end, now)
+        uow.pickup_orders.save(po)
+    else:
+        po = intend_order(svc, uow, appt, requests, next_attempt(orders), now)
+    uow.commit()
+    return appt, po.out_order_no
 
 
 def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointment:
@@ -250,9 +342,11 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
         was_failed = appt.status.value == "failed"
         appt.cancel(now, "buyer_cancelled")
+        to_send = _cancel_company_order(uow, appt, now) if appt.served_by_company else None
         if not was_failed:
             uow.slots.release(appt.slot)
-            take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
+            if not appt.served_by_company:
+                take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
         for return_id in appt.return_ids:
             request = load_return(uow, return_id)
             if request.status is ReturnStatus.AWAITING_PICKUP:
@@ -260,7 +354,19 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
                 uow.returns.save(request)
         uow.appointments.save(appt)
         uow.commit()
-        return appt
+    if to_send is not None:
+        send_order(svc, to_send)
+    return appt
+
+
+def _cancel_company_order(uow: UnitOfWork, appt: Appointment, now: datetime) -> str | None:
+    """Withdraw the visit's order at the company (refused once its courier took the parcel)."""
+    po = order_for_visit(uow.pickup_orders.for_appointments([appt.appointment_id]))
+    if po is None or po.status in TERMINAL:
+        return None
+    to_send = po.request_cancel(now, "buyer_cancelled")
+    uow.pickup_orders.save(po)
+    return po.out_order_no if to_send else None
 
 
 def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:

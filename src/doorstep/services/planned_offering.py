@@ -97,7 +97,8 @@ class PlannedOffering:
         where = (lat, lon) if lat is not None and lon is not None else area_location(area)
         groups: dict[str, list[OfferedSlot]] = defaultdict(list)
         for offered in base:
-            groups[offered.slot.carrier_id].append(offered)
+            if not area.served_by_company(offered.slot.carrier_id):
+                groups[offered.slot.carrier_id].append(offered)
         fleet = uow.couriers.list()
         costed: list[tuple[int, OfferedSlot]] = []
         for carrier_id, windows in groups.items():
@@ -109,7 +110,10 @@ class PlannedOffering:
                 if found:
                     costed.append((found[0].extra_s, offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
-        return self._rank(costed)
+        ranked = self._rank(costed)
+        # A courier company plans its own couriers: its windows stand on capacity alone.
+        company = [o for o in base if area.served_by_company(o.slot.carrier_id)]
+        return ranked + [replace(o, rank=len(ranked) + i) for i, o in enumerate(company)]
 
     def _rank(self, costed: list[tuple[int, OfferedSlot]]) -> list[OfferedSlot]:
         typical = median(cost for cost, _ in costed) if costed else 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from types import TracebackType
 from typing import Protocol, TypeVar
 
+from doorstep.domain.carrier_order import CarrierUpdate, PickupOrder, UnifiedOrder
 from doorstep.domain.catalog import Product
 from doorstep.domain.claim import Claim, LedgerEntry
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
@@ -126,6 +127,9 @@ class ReturnRepository(Protocol):
     def for_buyer(self, buyer_id: str) -> list[ReturnRequest]: ...
     def for_order(self, order_id: str) -> list[ReturnRequest]: ...
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]: ...
+    def by_waybill(self, waybill_no: str) -> list[ReturnRequest]:
+        """The returns that left the door under this waybill (one visit may send several)."""
+        ...
 
 
 class AppointmentRepository(Protocol):
@@ -354,6 +358,36 @@ class OutboxStore(Protocol):
         ...
 
 
+class PickupOrderRepository(Protocol):
+    """Pickup orders placed with courier companies (domain/carrier_order.py)."""
+
+    def get(self, out_order_no: str) -> PickupOrder | None: ...
+    def get_for_update(self, out_order_no: str) -> PickupOrder | None:
+        """The order, locked until commit: company events for it are applied one at a time."""
+        ...
+
+    def for_appointments(self, appointment_ids: Sequence[str]) -> list[PickupOrder]: ...
+    def add(self, order: PickupOrder) -> None: ...
+    def save(self, order: PickupOrder) -> None: ...
+    def due_to_send(self, now: datetime, limit: int) -> list[str]:
+        """Orders with a create, cancel or reschedule to (re)send by ``now``."""
+        ...
+
+    def quiet(self, heard_before: datetime, limit: int) -> list[str]:
+        """Open orders not heard of since ``heard_before``: the worker asks the company."""
+        ...
+
+
+class CarrierInbox(Protocol):
+    """Company events already taken, by (carrier, event id)."""
+
+    def take(
+        self, carrier_id: str, event_id: str, out_order_no: str, kind: str, at: datetime
+    ) -> bool:
+        """Note the event; False when it was taken before (a duplicate)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: nothing is kept unless ``commit`` is called."""
 
@@ -386,6 +420,8 @@ class UnitOfWork(Protocol):
     money_moves: MoneyMoveRepository
     customs: CustomsRepository
     places: PlaceRepository
+    pickup_orders: PickupOrderRepository
+    carrier_inbox: CarrierInbox
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -545,3 +581,59 @@ class Texts(Protocol):
     """Translated message texts (the Babel catalogues), by language and English id."""
 
     def gettext(self, lang: str, message: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class CarrierAck:
+    """A courier company's answer to a create: its own id for our ``out_order_no``."""
+
+    carrier_order_id: str
+
+
+class CourierCompany(Protocol):
+    """One courier company, spoken to in the unified pickup order (RULES.md §6).
+
+    ``create`` is idempotent by ``out_order_no`` (a repeat returns the same order). Failures
+    are domain errors: ``Unavailable`` (``carrier_unavailable``) may be retried later,
+    ``Conflict`` (``carrier_refused``) will not succeed by repeating."""
+
+    def create(self, order: UnifiedOrder) -> CarrierAck: ...
+    def cancel(self, out_order_no: str, reason: str) -> None:
+        """Withdraw an order the courier has not picked up yet."""
+        ...
+
+    def reschedule(self, out_order_no: str, day: date, start: time, end: time) -> None: ...
+    def query(self, out_order_no: str) -> list[CarrierUpdate]:
+        """What the company reports of the order now, as updates (the stage it reached, then
+        its settlement); empty when it has no such order."""
+        ...
+
+    def parse_callback(self, body: bytes) -> CarrierUpdate:
+        """A callback body in this company's format, mapped (pure: no I/O); ``InvalidInput``
+        when it is not one."""
+        ...
+
+
+@dataclass(frozen=True)
+class CarrierExchange:
+    """One request to or callback from a courier company, masked, for support."""
+
+    carrier_id: str
+    out_order_no: str | None
+    operation: str  # create | cancel | reschedule | query | callback
+    direction: str  # out | in
+    status_code: int | None
+    outcome: str  # ok | refused | unavailable | duplicate | late | invalid | ...
+    duration_ms: int
+    at: datetime
+    request: dict[str, object]
+    response: dict[str, object] | None = None
+
+
+class ExchangeJournal(Protocol):
+    """Where carrier exchanges are kept for support; written outside business transactions."""
+
+    def record(self, exchange: CarrierExchange) -> None: ...
+    def recent(
+        self, carrier_id: str | None = None, out_order_no: str | None = None, limit: int = 50
+    ) -> list[CarrierExchange]: ...

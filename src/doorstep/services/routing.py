@@ -88,6 +88,7 @@ def build_day_problem(uow: UnitOfWork, svc: Services, carrier_id: str, day: date
         a.appointment_id: a
         for a in uow.appointments.for_carrier_day(carrier_id, day)
         if a.status is not AppointmentStatus.CANCELLED
+        and not a.served_by_company  # the company plans its own couriers' day
     }
     stops: dict[str, RouteStop] = {}
     areas: dict[str, ServiceArea] = {}
@@ -156,6 +157,8 @@ def _plan_once(
     now = svc.clock.now()
     with svc.uow() as uow:
         built = build_day_problem(uow, svc, carrier_id, day)
+        if not built.appointments and not built.routes:
+            return RoutingReport(carrier_id, day, (), (), 0, 0)  # only company-served visits
         params = params or SolveParams(seed=0, time_limit_s=1.0)
         now_s = start_second(day, now)
         started = time.perf_counter()

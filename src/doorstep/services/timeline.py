@@ -22,13 +22,27 @@ def timeline(svc: Services, return_id: str, *, buyer_id: str | None = None) -> l
         refund = uow.refunds.by_key(f"refund:{return_id}")
         if refund is not None:
             ids.append(refund.refund_id)
+        # A courier company's order: its courier, times and tracking are the buyer's too.
+        ids += [po.out_order_no for po in uow.pickup_orders.for_appointments(ids[1:])]
         events = uow.events.for_aggregates(ids)
     appointment_events_for_others = {"appointment.return_joined", "appointment.return_left"}
     return [
         Event(e.name, e.aggregate_type, e.aggregate_id, local(e.occurred_at), e.data)
         for e in events
-        if e.name not in appointment_events_for_others or e.data.get("return_id") == return_id
+        if (e.name not in appointment_events_for_others or e.data.get("return_id") == return_id)
+        and e.name not in CARRIER_INTERNALS
     ]
+
+
+# Support's business, not the buyer's: what was sent when, and events that changed nothing.
+CARRIER_INTERNALS = frozenset(
+    {
+        "carrier_order.intended",
+        "carrier_order.reschedule_requested",
+        "carrier_order.send_abandoned",
+        "carrier_order.late_update",
+    }
+)
 
 
 @dataclass(frozen=True)

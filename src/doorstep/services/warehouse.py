@@ -1,7 +1,13 @@
-"""The return warehouse: receive the parcel, grade it, and settle money or exchange."""
+"""The return warehouse: receive the parcel (by return id or by scanning its waybill), see
+what the door inspection found beside its own grading, and settle money or exchange."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from doorstep.domain.bounds import is_waybill
+from doorstep.domain.carrier_order import PickupOrder
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import Grade, QualityCheck, ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.services import exchanges
@@ -9,6 +15,8 @@ from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
 from doorstep.services.qc_outcomes import after_grade
 from doorstep.services.refunds import start_standard_refund
+
+ON_THE_WAY = (ReturnStatus.PICKED_UP, ReturnStatus.IN_TRANSIT)
 
 
 def receive(svc: Services, warehouse_id: str, return_id: str) -> ReturnRequest:
@@ -53,3 +61,69 @@ def grade(
     exchanges.complete_if_ready(svc, return_id)
     with svc.uow() as uow:
         return load_return(uow, return_id)
+
+
+def receive_waybill(svc: Services, warehouse_id: str, waybill_no: str) -> list[ReturnRequest]:
+    """Scan a parcel's waybill: every return that left the door under it is received (one
+    visit sends a buyer's returns together). A second scan is refused, not received twice."""
+    waybill = checked_waybill(waybill_no)
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        found = uow.returns.by_waybill(waybill)
+        if not found:
+            raise NotFound("waybill", waybill)
+        moving = [r for r in found if r.status in ON_THE_WAY]
+        if not moving:
+            raise Conflict(
+                "waybill_already_received",
+                "This parcel has already been received.",
+                "该包裹已签收。",
+                waybill_no=waybill,
+                statuses=sorted({r.status.value for r in found}),
+            )
+        for request in moving:
+            request.receive(now, warehouse_id)
+            uow.returns.save(request)
+        uow.commit()
+        return moving
+
+
+def find_waybill(svc: Services, waybill_no: str) -> list[ReturnRequest]:
+    """The returns sent under a waybill (what the scanner shows before receiving)."""
+    waybill = checked_waybill(waybill_no)
+    with svc.uow() as uow:
+        found = uow.returns.by_waybill(waybill)
+    if not found:
+        raise NotFound("waybill", waybill)
+    return found
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """What the warehouse sees of a return: the return (its door inspection and photos, its
+    grade) and, for a company pickup, the company's order (courier, waybill, weight)."""
+
+    request: ReturnRequest
+    carrier_order: PickupOrder | None
+
+
+def parcel(svc: Services, return_id: str) -> Parcel:
+    """The return with its door evidence, in two reads."""
+    with svc.uow() as uow:
+        request = load_return(uow, return_id)
+        ids = [request.appointment_id] if request.appointment_id else []
+        orders = [po for po in uow.pickup_orders.for_appointments(ids) if po.waybill_no]
+    match = [po for po in orders if po.waybill_no == request.waybill_no]
+    return Parcel(request, match[-1] if match else None)
+
+
+def checked_waybill(value: str) -> str:
+    """A scanned waybill number, trimmed, or `InvalidInput`."""
+    waybill = value.strip()
+    if not is_waybill(waybill):
+        raise InvalidInput(
+            "waybill_invalid",
+            "A waybill number is 6–32 letters and digits.",
+            "运单号应为 6–32 位字母或数字。",
+        )
+    return waybill

@@ -38,6 +38,8 @@ from doorstep.adapters.db.codec import to_plain
 from doorstep.adapters.demo import DemoDataset, demo_dataset
 from doorstep.adapters.ids import FixedClock
 from doorstep.domain.calendar import DayInfo, DayKind
+from doorstep.domain.carrier_order import OPEN as CARRIER_OPEN
+from doorstep.domain.carrier_order import PickupOrder
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.disruption import Disruption
@@ -144,6 +146,8 @@ TABLES = (
     "customs_quota",
     "stations",
     "return_warehouses",
+    "pickup_orders",
+    "carrier_inbox",
 )
 
 
@@ -367,6 +371,47 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
             if r.buyer_id in out:
                 out[r.buyer_id][r.status.value] = out[r.buyer_id].get(r.status.value, 0) + 1
         return out
+
+    def by_waybill(self, waybill_no: str) -> list[ReturnRequest]:
+        return [r for r in self._all() if r.waybill_no == waybill_no]
+
+
+class FakePickupOrderRepository(FakeVersionedRepository[PickupOrder]):
+    key_name = "out_order_no"
+
+    def for_appointments(self, appointment_ids: Sequence[str]) -> list[PickupOrder]:
+        wanted = set(appointment_ids)
+        return [po for po in self._all() if po.appointment_id in wanted]
+
+    def due_to_send(self, now: datetime, limit: int) -> list[str]:
+        due = [
+            po
+            for po in self._all()
+            if po.pending_op is not None and po.next_send_at is not None and po.next_send_at <= now
+        ]
+        return [po.out_order_no for po in sorted(due, key=lambda po: po.next_send_at)][:limit]
+
+    def quiet(self, heard_before: datetime, limit: int) -> list[str]:
+        found = [
+            po
+            for po in self._all()
+            if po.status in CARRIER_OPEN and (po.last_heard_at or po.created_at) < heard_before
+        ]
+        return [po.out_order_no for po in found][:limit]
+
+
+class FakeCarrierInbox:
+    def __init__(self, table: _TxTable) -> None:
+        self.table = table
+
+    def take(
+        self, carrier_id: str, event_id: str, out_order_no: str, kind: str, at: datetime
+    ) -> bool:
+        key = (carrier_id, event_id)
+        if self.table.row(key) is not None:
+            return False
+        self.table.write(key, 1, (out_order_no, kind, at), _ABSENT)
+        return True
 
 
 class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
@@ -861,6 +906,8 @@ class FakeUnitOfWork:
         from tests.unit.services import fakes_after_sales  # type: ignore[import-not-found]
 
         fakes_after_sales.attach(self, t, self._tracker)
+        self.pickup_orders = FakePickupOrderRepository(t["pickup_orders"], self._tracker)
+        self.carrier_inbox = FakeCarrierInbox(t["carrier_inbox"])
         return self
 
     def __exit__(

@@ -181,7 +181,11 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
     table, cls, key_name = t.returns, ReturnRequest, "return_id"
 
     def _columns(self, item: ReturnRequest) -> dict[str, Any]:
-        cols = {"status": item.status.value, "updated_at": datetime.now(UTC)}
+        cols = {
+            "status": item.status.value,
+            "updated_at": datetime.now(UTC),
+            "waybill_no": item.waybill_no,
+        }
         if item.version == 1:
             cols |= {
                 "buyer_id": item.buyer_id,
@@ -212,6 +216,9 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
         for buyer_id, status, n in rows:
             out[buyer_id][status] = int(n)
         return out
+
+    def by_waybill(self, waybill_no: str) -> list[ReturnRequest]:
+        return self._query(t.returns.c.waybill_no == waybill_no)
 
 
 class AppointmentRepo(VersionedRepository[Appointment]):

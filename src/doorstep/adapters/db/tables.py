@@ -97,6 +97,8 @@ returns = _doc_table(
     Column("version", Integer, nullable=False),
     Column("created_at", AwareDateTime, nullable=False),
     Column("updated_at", AwareDateTime, nullable=False),
+    # The warehouse receives a parcel by scanning its waybill (several returns may share one).
+    Column("waybill_no", String(32), nullable=True, index=True),
 )
 
 appointments = _doc_table(
@@ -366,4 +368,52 @@ stations = _doc_table(
 )
 return_warehouses = _doc_table(
     "return_warehouses", "warehouse_id", Column("bonded", Boolean, nullable=False)
+)
+
+# Pickup orders at courier companies (domain/carrier_order.py): the worker finds the ones with
+# something to send (next_send_at) and the ones whose callbacks went quiet (status, heard_at).
+pickup_orders = Table(
+    "pickup_orders",
+    metadata,
+    Column("out_order_no", String(80), primary_key=True),
+    Column("carrier_id", String(64), nullable=False),
+    Column("appointment_id", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("next_send_at", AwareDateTime, nullable=True, index=True),
+    Column("last_heard_at", AwareDateTime, nullable=True),
+    Column("waybill_no", String(32), nullable=True, index=True),
+    Column("version", Integer, nullable=False),
+    Column("doc", JSON, nullable=False),
+)
+
+# Company events already taken, by the company's own event id: a duplicate callback finds its
+# row and is acknowledged without being applied twice (the primary key decides under races).
+carrier_inbox = Table(
+    "carrier_inbox",
+    metadata,
+    Column("carrier_id", String(64), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("out_order_no", String(80), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("received_at", AwareDateTime, nullable=False),
+)
+
+# Every request to and answer from a courier company, and every callback, for support: bodies
+# are stored with secrets and phone numbers masked (adapters/carriers/journal.py).
+carrier_exchanges = Table(
+    "carrier_exchanges",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("carrier_id", String(64), nullable=False),
+    Column("out_order_no", String(80), nullable=True, index=True),
+    Column("operation", String(32), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("outcome", String(32), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("at", AwareDateTime, nullable=False, index=True),
+    Column("request", JSON, nullable=False),
+    Column("response", JSON, nullable=True),
 )

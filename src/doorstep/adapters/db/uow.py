@@ -14,6 +14,7 @@ from doorstep.adapters.db.after_sales import (
     PlaceRepo,
     StockRepo,
 )
+from doorstep.adapters.db.carrier_orders import CarrierInboxRepo, PickupOrderRepo
 from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, LedgerRepo, TransferRepo
 from doorstep.adapters.db.outbox import OutboxRepo
 from doorstep.adapters.db.repositories import (
@@ -86,6 +87,8 @@ class SqlUnitOfWork:
         self.money_moves = MoneyMoveRepo(conn, self._tracker)
         self.customs = CustomsRepo(conn, self._tracker)
         self.places = PlaceRepo(conn)
+        self.pickup_orders = PickupOrderRepo(conn, self._tracker)
+        self.carrier_inbox = CarrierInboxRepo(conn)
         return self
 
     def __exit__(

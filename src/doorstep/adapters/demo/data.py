@@ -124,8 +124,12 @@ TEMPLATES: tuple[SlotTemplate, ...] = (GENERIC_TWO_HOUR, SF_ONE_HOUR)
 CARRIERS: tuple[Carrier, ...] = (
     Carrier("sf", "顺丰速运", "SF Express", "SF", SF_ONE_HOUR.template_id),
     Carrier("yto", "圆通速递", "YTO Express", "YT", GENERIC_TWO_HOUR.template_id),
+    # The sandbox courier company (``doorstep sandbox-carrier``): its own couriers serve
+    # Fengxian, so the demo shows both ways of serving an area.
+    Carrier("sbx", "沙箱快递", "Sandbox Express", "SBX", GENERIC_TWO_HOUR.template_id, False),
 )
 _TEMPLATE_OF = {c.carrier_id: c.template_id for c in CARRIERS}
+_COMPANY_SERVED = {c.carrier_id for c in CARRIERS if not c.own_fleet}
 
 _BOTH = ("sf", "yto")
 _YTO_FIRST = ("yto", "sf")
@@ -146,7 +150,7 @@ _SHANGHAI: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("310116", "金山区", "Jinshan", 30.7417, 121.3418, ("yto",)),
     ("310117", "松江区", "Songjiang", 31.0322, 121.2277, _YTO_FIRST),
     ("310118", "青浦区", "Qingpu", 31.1502, 121.1242, _YTO_FIRST),
-    ("310120", "奉贤区", "Fengxian", 30.9180, 121.4740, _YTO_FIRST),
+    ("310120", "奉贤区", "Fengxian", 30.9180, 121.4740, ("yto", "sbx")),
     ("310151", "崇明区", "Chongming", 31.6230, 121.3970, ("yto",)),
 )
 
@@ -167,6 +171,7 @@ def _areas() -> tuple[ServiceArea, ...]:
             template_id=_TEMPLATE_OF[carriers[0]],
             lat=lat,
             lon=lon,
+            company_carriers=tuple(c for c in carriers if c in _COMPANY_SERVED),
         )
         for code, zh, en, lat, lon, carriers in _SHANGHAI
     )

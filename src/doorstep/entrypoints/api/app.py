@@ -13,6 +13,7 @@ from doorstep.domain.errors import Unavailable
 from doorstep.entrypoints.api import (
     auth,
     auth_users,
+    carriers,
     courier,
     disruptions,
     errors,
@@ -23,6 +24,7 @@ from doorstep.entrypoints.api import (
     photos,
     pickup,
     returns,
+    tracking,
     warehouse,
 )
 from doorstep.entrypoints.api.body_limit import BodyLimit
@@ -100,6 +102,8 @@ def create_app(wired: App) -> FastAPI:
     ):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(auth_users.router, responses=errors.RESPONSES)
+    api.include_router(carriers.router, responses=errors.RESPONSES)
+    api.include_router(tracking.router, responses=errors.RESPONSES)
 
     # The server-rendered pages (entrypoints/web) on the same app.
     install_web(api, secure_cookies=wired.settings.secure_cookies)

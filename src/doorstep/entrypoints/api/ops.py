@@ -68,7 +68,13 @@ def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, o
             "路径与请求体中的行政区划代码不一致。",
         )
     with domain_values():
-        area = ServiceArea(**{**body.model_dump(), "carrier_ids": tuple(body.carrier_ids)})
+        area = ServiceArea(
+            **{
+                **body.model_dump(),
+                "carrier_ids": tuple(body.carrier_ids),
+                "company_carriers": tuple(body.company_carriers),
+            }
+        )
     return dict(to_plain(catalog.upsert_area(svc, area)))
 
 

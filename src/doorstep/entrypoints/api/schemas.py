@@ -525,6 +525,8 @@ class AreaIn(In):
     capacity_override: Annotated[int, Field(ge=0, le=10_000)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    # Of carrier_ids, those whose own couriers serve here (a pickup order at booking).
+    company_carriers: Annotated[list[Id], Field(max_length=20)] = []
 
 
 # --- partner imports -------------------------------------------------------------------
@@ -642,3 +644,75 @@ class DisruptionReportOut(Out):
     disruption: DisruptionOut
     moved: list[MoveOut]
     stranded: list[str]
+
+
+# --- courier companies and tracking (issue 8) ------------------------------------------
+class CallbackOut(Out):
+    outcome: str = Field(description="applied, duplicate (event id seen) or late (recorded only)")
+
+
+class CarrierOrderOut(Out):
+    out_order_no: str
+    carrier_id: str
+    appointment_id: str
+    return_ids: list[str]
+    status: str
+    pending_op: str | None
+    carrier_order_id: str | None
+    courier_name: str | None
+    courier_mobile: str | None = Field(None, description="masked")
+    day: date
+    window: str
+    waybill_no: str | None
+    failure_reason: str | None
+    actual_weight_g: int | None
+    freight_fen: int | None
+    send_attempts: int
+    last_error: str | None
+    last_heard_at: datetime | None
+    late_updates: int
+
+
+class CarrierExchangeOut(Out):
+    carrier_id: str
+    out_order_no: str | None
+    operation: str
+    direction: str
+    status_code: int | None
+    outcome: str
+    duration_ms: int
+    at: datetime
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+
+
+class WaybillIn(In):
+    waybill_no: Waybill
+
+
+class DoorInspectionOut(Out):
+    result: str
+    checklist: dict[str, bool]
+    photo_ids: list[str]
+    verified_weight_g: int | None
+    inspected_at: datetime
+    courier_id: str
+    note: str
+    refusal_reason: str | None
+
+
+class QualityCheckOut(Out):
+    grade: str
+    checked_at: datetime
+    by: str
+    note: str
+    photo_ids: list[str]
+
+
+class ParcelOut(Out):
+    """What the warehouse sees: the return, the door inspection beside its own grade."""
+
+    parcel: ReturnOut
+    door_inspection: DoorInspectionOut | None
+    quality_check: QualityCheckOut | None
+    carrier_order: CarrierOrderOut | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from doorstep.adapters.db.codec import to_plain
+from doorstep.domain.carrier_order import PickupOrder
 from doorstep.domain.decision import Decision
 from doorstep.domain.events import Event
 from doorstep.domain.pickup import Appointment
@@ -11,6 +12,8 @@ from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import Inspection, ReturnRequest
 from doorstep.entrypoints.api import schemas as s
 from doorstep.services.offering import OfferedSlot
+from doorstep.services.ports import CarrierExchange
+from doorstep.services.warehouse import Parcel
 
 
 def decision_out(decision: Decision) -> s.DecisionOut:
@@ -126,4 +129,67 @@ def inspection_out(i: Inspection) -> s.InspectionOut:
         ],
         expected_weight_g=i.expected_weight_g,
         weight_off=i.weight_off,
+    )
+
+
+def carrier_order_out(po: PickupOrder) -> s.CarrierOrderOut:
+    return s.CarrierOrderOut(
+        out_order_no=po.out_order_no,
+        carrier_id=po.carrier_id,
+        appointment_id=po.appointment_id,
+        return_ids=list(po.return_ids),
+        status=po.status.value,
+        pending_op=po.pending_op.value if po.pending_op else None,
+        carrier_order_id=po.carrier_order_id,
+        courier_name=po.courier.name if po.courier else None,
+        courier_mobile=po.courier.mobile_masked if po.courier else None,
+        day=po.order.day,
+        window=f"{po.order.start:%H:%M}-{po.order.end:%H:%M}",
+        waybill_no=po.waybill_no,
+        failure_reason=po.failure_reason.value if po.failure_reason else None,
+        actual_weight_g=po.actual_weight_g,
+        freight_fen=po.freight_fen,
+        send_attempts=po.send_attempts,
+        last_error=po.last_error,
+        last_heard_at=po.last_heard_at,
+        late_updates=po.late_updates,
+    )
+
+
+def carrier_exchange_out(x: CarrierExchange) -> s.CarrierExchangeOut:
+    return s.CarrierExchangeOut.model_validate(x, from_attributes=True)
+
+
+def parcel_out(p: Parcel) -> s.ParcelOut:
+    r = p.request
+    door = r.inspection
+    qc = r.quality_check
+    return s.ParcelOut(
+        parcel=return_out(r),
+        door_inspection=(
+            s.DoorInspectionOut(
+                result=door.result.value,
+                checklist=dict(door.checklist),
+                photo_ids=list(door.photo_ids),
+                verified_weight_g=door.verified_weight_g,
+                inspected_at=door.inspected_at,
+                courier_id=door.courier_id,
+                note=door.note,
+                refusal_reason=door.refusal_reason,
+            )
+            if door
+            else None
+        ),
+        quality_check=(
+            s.QualityCheckOut(
+                grade=qc.grade.value,
+                checked_at=qc.checked_at,
+                by=qc.by,
+                note=qc.note,
+                photo_ids=list(qc.photo_ids),
+            )
+            if qc
+            else None
+        ),
+        carrier_order=carrier_order_out(p.carrier_order) if p.carrier_order else None,
     )

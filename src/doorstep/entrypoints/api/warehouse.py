@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import Svc, WarehouseActor
-from doorstep.entrypoints.api.schemas import GradeIn, Id, ReturnOut
+from doorstep.entrypoints.api.schemas import GradeIn, Id, ParcelOut, ReturnOut, Waybill
 from doorstep.services import warehouse
 
 router = APIRouter(prefix="/warehouse", tags=["warehouse"])
@@ -32,3 +32,30 @@ def grade(svc: Svc, me: WarehouseActor, return_id: Id, body: GradeIn) -> ReturnO
             damaged=body.damaged,
         )
     )
+
+
+@router.get(
+    "/waybills/{waybill_no}",
+    response_model=list[ReturnOut],
+    summary="The returns sent under a scanned waybill",
+)
+def find_waybill(svc: Svc, _: WarehouseActor, waybill_no: Waybill) -> list[ReturnOut]:
+    return [views.return_out(r) for r in warehouse.find_waybill(svc, waybill_no)]
+
+
+@router.post(
+    "/waybills/{waybill_no}/receive",
+    response_model=list[ReturnOut],
+    summary="Receive a parcel by scanning its waybill (every return under it)",
+)
+def receive_waybill(svc: Svc, me: WarehouseActor, waybill_no: Waybill) -> list[ReturnOut]:
+    return [views.return_out(r) for r in warehouse.receive_waybill(svc, me.actor_id, waybill_no)]
+
+
+@router.get(
+    "/returns/{return_id}/parcel",
+    response_model=ParcelOut,
+    summary="The return with its door inspection and photos beside the warehouse's grade",
+)
+def parcel(svc: Svc, _: WarehouseActor, return_id: Id) -> ParcelOut:
+    return views.parcel_out(warehouse.parcel(svc, return_id))

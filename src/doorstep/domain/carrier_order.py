@@ -1,0 +1,410 @@
+"""Pickup orders sent to a courier company (RULES.md §6) and the status events it sends back.
+
+A company-served visit keeps its ``Appointment`` (the buyer's window, capacity, timeline); the
+``PickupOrder`` is doorstep's record of the order placed with the company for that visit:
+what was asked (the unified order, idempotent by ``out_order_no``), what is still to be sent
+(create, cancel, reschedule), and what the company reported. Company events arrive duplicated
+and out of order, so a status only ever moves forward; an event that would move it back is
+kept as a ``late_update`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from doorstep.domain.errors import Conflict, InvalidInput
+from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.pickup import FailureReason
+
+
+class CarrierStatus(StrEnum):
+    """Where a company's pickup order stands, in the order a parcel goes through them."""
+
+    PENDING = "pending"  # recorded at booking, not yet accepted by the company's API
+    CREATED = "created"
+    ACCEPTED = "accepted"
+    COURIER_ASSIGNED = "courier_assigned"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"  # at the return warehouse's door
+    FAILED = "failed"  # pickup failed (a reason from RULES.md §6)
+    CANCELLED = "cancelled"  # by the buyer (only before pickup) or the company
+    CREATE_FAILED = "create_failed"  # the company refused the order for good
+
+
+CS = CarrierStatus
+RANK = {
+    CS.PENDING: 0,
+    CS.CREATED: 1,
+    CS.ACCEPTED: 2,
+    CS.COURIER_ASSIGNED: 3,
+    CS.PICKED_UP: 4,
+    CS.IN_TRANSIT: 5,
+    CS.DELIVERED: 6,
+}
+TERMINAL = frozenset({CS.DELIVERED, CS.FAILED, CS.CANCELLED, CS.CREATE_FAILED})
+BEFORE_PICKUP = frozenset({CS.PENDING, CS.CREATED, CS.ACCEPTED, CS.COURIER_ASSIGNED})
+# Still moving: the worker asks the company when these went quiet.
+OPEN = frozenset({CS.CREATED, CS.ACCEPTED, CS.COURIER_ASSIGNED, CS.PICKED_UP, CS.IN_TRANSIT})
+
+
+class UpdateKind(StrEnum):
+    """What a company's callback (or a poll answer) says happened."""
+
+    ACCEPTED = "accepted"
+    COURIER_ASSIGNED = "courier_assigned"
+    RESCHEDULED = "rescheduled"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    PICKUP_FAILED = "pickup_failed"
+    SETTLED = "settled"
+    CANCELLED = "cancelled"
+
+
+# The status an update moves the order to; rescheduled and settled add facts, no status.
+MOVES_TO = {
+    UpdateKind.ACCEPTED: CS.ACCEPTED,
+    UpdateKind.COURIER_ASSIGNED: CS.COURIER_ASSIGNED,
+    UpdateKind.PICKED_UP: CS.PICKED_UP,
+    UpdateKind.IN_TRANSIT: CS.IN_TRANSIT,
+    UpdateKind.DELIVERED: CS.DELIVERED,
+    UpdateKind.PICKUP_FAILED: CS.FAILED,
+    UpdateKind.CANCELLED: CS.CANCELLED,
+}
+
+
+class PendingOp(StrEnum):
+    """What doorstep still has to tell the company (sent after commit, retried by the worker)."""
+
+    CREATE = "create"
+    CANCEL = "cancel"
+    RESCHEDULE = "reschedule"
+
+
+def mask_mobile(mobile: str) -> str:
+    """A mobile number with the middle hidden (138****1234), as privacy waybills print it."""
+    digits = mobile.strip()
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+
+
+@dataclass(frozen=True)
+class Party:
+    """Sender or receiver of the unified order: who, how to reach, where (RULES.md §6)."""
+
+    name: str
+    mobile: str
+    province: str
+    city: str
+    district: str
+    detail: str
+    adcode: str
+    town: str = ""
+    raw_text: str = ""
+
+
+@dataclass(frozen=True)
+class Cargo:
+    description: str
+    quantity: int
+    weight_g: int
+    insured_value_fen: int = 0
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0 or self.weight_g <= 0 or self.insured_value_fen < 0:
+            raise ValueError("cargo quantity and weight are positive, value not negative")
+
+
+@dataclass(frozen=True)
+class UnifiedOrder:
+    """The pickup order every courier company is spoken to with (RULES.md §6); each adapter
+    maps it to its own fields. ``out_order_no`` is the idempotency key."""
+
+    out_order_no: str
+    carrier_id: str
+    service_type: str
+    sender: Party
+    receiver: Party
+    cargo: Cargo
+    day: date
+    start: time
+    end: time
+    callback_url: str
+    payment: str = "monthly_account"  # sender | receiver | monthly_account
+    inspection_rules: tuple[str, ...] = ()
+    barcodes: tuple[str, ...] = ()
+    remark: str = ""
+
+
+@dataclass(frozen=True)
+class CourierInfo:
+    """The company's courier as the buyer is shown them: a name and a masked mobile."""
+
+    name: str
+    mobile_masked: str
+
+
+@dataclass(frozen=True)
+class CarrierUpdate:
+    """One status event from a company (callback or poll), already mapped from its payload.
+
+    Callbacks carry the order as the company now sees it, so a later-stage event brings the
+    facts of the stages it skipped (courier, waybill)."""
+
+    event_id: str
+    out_order_no: str
+    kind: UpdateKind
+    occurred_at: datetime
+    courier: CourierInfo | None = None
+    waybill_no: str | None = None
+    failure_reason: FailureReason | None = None
+    day: date | None = None
+    start: time | None = None
+    end: time | None = None
+    actual_weight_g: int | None = None
+    freight_fen: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("event times must be timezone-aware")
+        at_or_after_pickup = self.kind in (
+            UpdateKind.PICKED_UP,
+            UpdateKind.IN_TRANSIT,
+            UpdateKind.DELIVERED,
+        )
+        if at_or_after_pickup and not self.waybill_no:
+            raise InvalidInput(
+                "carrier_update_without_waybill",
+                "A picked-up parcel's event must carry its waybill number.",
+                "已揽收的包裹事件必须带运单号。",
+            )
+        if self.kind is UpdateKind.PICKUP_FAILED and self.failure_reason is None:
+            raise InvalidInput(
+                "carrier_update_without_reason",
+                "A failed pickup must say why.",
+                "取件失败事件必须说明原因。",
+            )
+        if self.kind is UpdateKind.SETTLED and (
+            self.actual_weight_g is None
+            or self.freight_fen is None
+            or self.actual_weight_g <= 0
+            or self.freight_fen < 0
+        ):
+            raise InvalidInput(
+                "carrier_update_without_settlement",
+                "A settlement carries the actual weight and the freight in fen.",
+                "结算事件必须带实际重量和运费（分）。",
+            )
+        if self.kind is UpdateKind.RESCHEDULED and None in (self.day, self.start, self.end):
+            raise InvalidInput(
+                "carrier_update_without_window",
+                "A reschedule carries the new day and window.",
+                "改约事件必须带新的日期和时段。",
+            )
+
+
+@dataclass
+class PickupOrder(EventRecorder):
+    """doorstep's record of one pickup order at a courier company (one per visit attempt)."""
+
+    out_order_no: str
+    carrier_id: str
+    appointment_id: str
+    return_ids: list[str]
+    order: UnifiedOrder
+    created_at: datetime
+    status: CarrierStatus = CarrierStatus.PENDING
+    pending_op: PendingOp | None = PendingOp.CREATE
+    carrier_order_id: str | None = None
+    courier: CourierInfo | None = None
+    waybill_no: str | None = None
+    failure_reason: FailureReason | None = None
+    actual_weight_g: int | None = None
+    freight_fen: int | None = None
+    send_attempts: int = 0
+    last_error: str | None = None
+    next_send_at: datetime | None = None
+    last_heard_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    version: int = 0
+    late_updates: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        EventRecorder.__init__(self)
+
+    def _event(self, name: str, at: datetime, **data: Any) -> None:
+        self.record(Event(f"carrier_order.{name}", "carrier_order", self.out_order_no, at, data))
+
+    @classmethod
+    def intend(
+        cls, order: UnifiedOrder, appointment_id: str, return_ids: list[str], at: datetime
+    ) -> PickupOrder:
+        """The order as booked: recorded with the booking, sent to the company after commit."""
+        po = cls(order.out_order_no, order.carrier_id, appointment_id, list(return_ids), order, at)
+        po.next_send_at = at
+        po._event(
+            "intended",
+            at,
+            appointment_id=appointment_id,
+            carrier_id=order.carrier_id,
+            day=order.day.isoformat(),
+            window=f"{order.start:%H:%M}-{order.end:%H:%M}",
+        )
+        return po
+
+    @property
+    def picked_up(self) -> bool:
+        return self.status in (CS.PICKED_UP, CS.IN_TRANSIT, CS.DELIVERED)
+
+    # --- what doorstep sends ------------------------------------------------------------
+    def created(self, carrier_order_id: str, at: datetime) -> None:
+        """The company took the order (a repeated create returns the same order id)."""
+        if self.pending_op is PendingOp.CREATE:
+            self.pending_op = None
+        self.last_error = None
+        if self.pending_op is None:
+            self.next_send_at = None
+        first_answer = self.carrier_order_id is None
+        if first_answer:
+            self.carrier_order_id = carrier_order_id
+        if first_answer and self.status is CS.CANCELLED and self.pending_op is None:
+            # The buyer cancelled while the create was on its way: the company has it now.
+            self.pending_op, self.next_send_at = PendingOp.CANCEL, at
+        if self.status is CS.PENDING:
+            self.status = CS.CREATED
+            self.last_heard_at = at
+            self._event("created", at, carrier_order_id=carrier_order_id)
+
+    def send_failed(self, error: str, at: datetime, retry_at: datetime | None) -> None:
+        """A send did not get through; ``retry_at`` None means the company refused for good."""
+        self.send_attempts += 1
+        self.last_error = error[:200]
+        self.next_send_at = retry_at
+        if retry_at is None and self.pending_op is PendingOp.CREATE:
+            self.pending_op = None
+            self.status = CS.CREATE_FAILED
+            self._event("create_failed", at, error=self.last_error, attempts=self.send_attempts)
+        elif retry_at is None:
+            op, self.pending_op = self.pending_op, None
+            self._event("send_abandoned", at, op=op.value if op else "", error=self.last_error)
+
+    def sent(self, at: datetime) -> None:
+        """A cancel or reschedule was taken by the company."""
+        self.pending_op, self.last_error, self.next_send_at = None, None, None
+        self.send_attempts = 0
+
+    def request_cancel(self, at: datetime, reason: str) -> bool:
+        """The buyer cancelled the visit; False when there is nothing to tell the company."""
+        if self.status not in BEFORE_PICKUP:
+            raise Conflict(
+                "carrier_order_not_cancellable",
+                "The courier company has already picked the parcel up.",
+                "快递公司已揽收，无法取消。",
+                status=self.status.value,
+            )
+        never_sent = self.status is CS.PENDING
+        self.status = CS.CANCELLED
+        self.pending_op = None if never_sent else PendingOp.CANCEL
+        self.next_send_at = None if never_sent else at
+        self._event("cancelled", at, reason=reason, by="doorstep")
+        return not never_sent
+
+    def request_reschedule(self, day: date, start: time, end: time, at: datetime) -> None:
+        """The buyer moved the window: the order to send carries the new one."""
+        if self.status not in BEFORE_PICKUP:
+            raise Conflict(
+                "carrier_order_not_reschedulable",
+                "The courier company has already picked the parcel up.",
+                "快递公司已揽收，无法改约。",
+                status=self.status.value,
+            )
+        self.order = replace(self.order, day=day, start=start, end=end)
+        if self.pending_op is not PendingOp.CREATE:
+            self.pending_op = PendingOp.RESCHEDULE
+        self.next_send_at = at
+        self._event("reschedule_requested", at, day=day.isoformat(), window=_label(start, end))
+
+    # --- what the company reports -------------------------------------------------------
+    def apply(self, update: CarrierUpdate, at: datetime) -> bool:
+        """Take a company event; True when it changed the order. An event from a stage already
+        passed (or after the order ended) is recorded as late and changes nothing."""
+        self.last_heard_at = at
+        target = MOVES_TO.get(update.kind)
+        if update.kind is UpdateKind.SETTLED:
+            return self._settle(update)
+        if update.kind is UpdateKind.RESCHEDULED:
+            if self.status not in BEFORE_PICKUP or self.status is CS.PENDING:
+                return self._late(update)
+            assert update.day and update.start and update.end
+            self.order = replace(self.order, day=update.day, start=update.start, end=update.end)
+            self._event(
+                "rescheduled",
+                update.occurred_at,
+                event_id=update.event_id,
+                day=update.day.isoformat(),
+                window=_label(update.start, update.end),
+            )
+            return True
+        assert target is not None
+        if self.status in TERMINAL or (
+            target in RANK and RANK.get(self.status, 99) >= RANK[target]
+        ):
+            return self._late(update)
+        if target in (CS.FAILED, CS.CANCELLED) and self.status not in BEFORE_PICKUP:
+            return self._late(update)  # a parcel already taken cannot fail or be cancelled
+        if self.status is CS.PENDING and self.carrier_order_id is None:
+            # The create's answer was lost but the company has the order: stop re-sending.
+            self.pending_op = None if self.pending_op is PendingOp.CREATE else self.pending_op
+        self.status = target
+        if update.courier is not None:
+            self.courier = update.courier
+        if update.waybill_no:
+            self.waybill_no = update.waybill_no
+        if update.failure_reason is not None:
+            self.failure_reason = update.failure_reason
+        data: dict[str, Any] = {"event_id": update.event_id}
+        if update.courier is not None and target is CS.COURIER_ASSIGNED:
+            data.update(
+                courier_name=update.courier.name, courier_mobile=update.courier.mobile_masked
+            )
+        if update.waybill_no and target in (CS.PICKED_UP, CS.IN_TRANSIT, CS.DELIVERED):
+            data["waybill_no"] = update.waybill_no
+        if update.failure_reason is not None:
+            data["reason"] = update.failure_reason.value
+        self._event(target.value, update.occurred_at, **data)
+        return True
+
+    def _settle(self, update: CarrierUpdate) -> bool:
+        # A fact, not a stage: taken whenever it comes (reordered before pickup too), once.
+        if self.actual_weight_g is not None:
+            return self._late(update)
+        self.actual_weight_g, self.freight_fen = update.actual_weight_g, update.freight_fen
+        self._event(
+            "settled",
+            update.occurred_at,
+            event_id=update.event_id,
+            actual_weight_g=update.actual_weight_g,
+            freight_fen=update.freight_fen,
+        )
+        return True
+
+    def _late(self, update: CarrierUpdate) -> bool:
+        self.late_updates += 1
+        self._event(
+            "late_update",
+            update.occurred_at,
+            event_id=update.event_id,
+            kind=update.kind.value,
+            status=self.status.value,
+        )
+        return False
+
+    def polled(self, at: datetime) -> None:
+        self.last_polled_at = at
+
+
+def _label(start: time, end: time) -> str:
+    return f"{start:%H:%M}-{end:%H:%M}"

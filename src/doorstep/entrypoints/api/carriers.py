@@ -1,0 +1,85 @@
+"""Courier companies: their signed status callbacks, and what ops see of their orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+
+from doorstep.domain.errors import NotFound
+from doorstep.domain.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from doorstep.entrypoints.api import views
+from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.schemas import (
+    CallbackOut,
+    CarrierExchangeOut,
+    CarrierOrderOut,
+    Id,
+)
+from doorstep.services import carrier_callbacks, carrier_orders
+
+router = APIRouter(tags=["carriers"])
+
+# Header values are bounded before anything parses them.
+HeaderValue = Annotated[str | None, Header(max_length=200)]
+
+
+@router.post(
+    "/carriers/{carrier_id}/callbacks",
+    response_model=CallbackOut,
+    summary="A courier company's status callback, signed with HMAC-SHA256",
+    description=(
+        f"Signed over `{{timestamp}}.{{raw body}}` with the carrier's secret: headers "
+        f"`{TIMESTAMP_HEADER}` (Unix seconds, at most 5 minutes off) and `{SIGNATURE_HEADER}: "
+        "sha256=<hex>`. A repeated event id is acknowledged and ignored; an event for a stage "
+        "already passed is recorded and changes nothing."
+    ),
+)
+async def callback(
+    request: Request,
+    svc: Svc,
+    carrier_id: Id,
+    x_doorstep_timestamp: HeaderValue = None,
+    x_doorstep_signature: HeaderValue = None,
+) -> CallbackOut:
+    body = await request.body()
+    outcome = await anyio.to_thread.run_sync(
+        carrier_callbacks.receive_callback,
+        svc,
+        carrier_id,
+        x_doorstep_timestamp,
+        x_doorstep_signature,
+        body,
+    )
+    return CallbackOut(outcome=outcome)
+
+
+@router.get(
+    "/ops/carrier-orders/{out_order_no}",
+    response_model=CarrierOrderOut,
+    tags=["ops"],
+    summary="A pickup order at a courier company",
+)
+def get_carrier_order(svc: Svc, _: OpsActor, out_order_no: Id) -> CarrierOrderOut:
+    po = carrier_orders.get_order(svc, out_order_no)
+    if po is None:
+        raise NotFound("carrier_order", out_order_no)
+    return views.carrier_order_out(po)
+
+
+@router.get(
+    "/ops/carrier-exchanges",
+    response_model=list[CarrierExchangeOut],
+    tags=["ops"],
+    summary="Requests to and callbacks from courier companies, masked, newest first",
+)
+def carrier_exchanges(
+    svc: Svc,
+    _: OpsActor,
+    carrier_id: Id | None = None,
+    out_order_no: Id | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CarrierExchangeOut]:
+    found = svc.exchanges.recent(carrier_id, out_order_no, limit)
+    return [views.carrier_exchange_out(x) for x in found]

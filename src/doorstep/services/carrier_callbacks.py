@@ -1,0 +1,200 @@
+"""Status events from courier companies: signed callbacks and poll answers, applied once,
+forward only, to the pickup order and through it to the visit and its returns.
+
+Companies retry callbacks and do not keep their order (RULES.md §6). So: an event id already
+taken is acknowledged and ignored (the inbox's primary key decides, also under parallel
+duplicates); the pickup order is locked while an event is applied; a stage already passed
+is recorded as a late update and changes nothing; a later stage carries the facts of the
+stages it skipped (courier, waybill), which are applied in order.
+"""
+
+from __future__ import annotations
+
+import time as monotonic_clock
+from datetime import datetime
+
+from doorstep.domain import signature
+from doorstep.domain.carrier_order import (
+    RANK,
+    CarrierStatus,
+    CarrierUpdate,
+    PickupOrder,
+)
+from doorstep.domain.errors import DomainError, NotFound, Unauthorized
+from doorstep.domain.pickup import AppointmentStatus, FailureReason
+from doorstep.domain.returns import Inspection, InspectionResult, ReturnRequest, ReturnStatus
+from doorstep.services.carrier_orders import external_courier_id
+from doorstep.services.context import Services
+from doorstep.services.lookups import load_return
+from doorstep.services.ports import CarrierExchange, UnitOfWork
+from doorstep.services.refunds import start_express_refund
+
+CS = CarrierStatus
+MAX_BODY_BYTES = 64_000
+
+
+def receive_callback(
+    svc: Services,
+    carrier_id: str,
+    timestamp: str | None,
+    signature_header: str | None,
+    body: bytes,
+) -> str:
+    """Verify and apply one callback; returns ``applied``, ``duplicate`` or ``late``.
+
+    Refusals say nothing about which orders or carriers exist: an unknown carrier and a bad
+    signature get the same answer, and an order is looked up only among the signing
+    carrier's own."""
+    started = monotonic_clock.monotonic()
+    now = svc.clock.now()
+    outcome, update = "refused", None
+    try:
+        secret = svc.carrier_rules.secrets.get(carrier_id)
+        company = svc.carriers.get(carrier_id)
+        if not secret or company is None or len(body) > MAX_BODY_BYTES:
+            # Verified against a throwaway secret so an unknown carrier costs the same time.
+            signature.verify("x" * 32, timestamp, signature_header, body, now)
+            raise _unknown_sender()
+        signature.verify(secret, timestamp, signature_header, body, now)
+        update = company.parse_callback(body)
+        outcome = apply_update(svc, carrier_id, update, source="callback")
+        return outcome
+    except DomainError as exc:
+        outcome = exc.code
+        raise
+    finally:
+        _journal(svc, carrier_id, update, outcome, body, now, started)
+
+
+def apply_update(svc: Services, carrier_id: str, update: CarrierUpdate, *, source: str) -> str:
+    """Apply one company event (callback or poll) in one transaction; ``applied``,
+    ``duplicate`` (event id seen) or ``late`` (a stage already passed: recorded only)."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        # Lock first, then claim the event id: parallel duplicates queue on the order's row,
+        # and an unknown order never leaves an inbox row behind.
+        po = uow.pickup_orders.get_for_update(update.out_order_no)
+        if po is None or po.carrier_id != carrier_id:
+            raise NotFound("carrier_order", update.out_order_no)
+        if not uow.carrier_inbox.take(
+            carrier_id, update.event_id, po.out_order_no, update.kind.value, now
+        ):
+            return "duplicate"
+        before = po.status
+        changed = po.apply(update, now)
+        if changed:
+            _follow(uow, po, before, update)
+        uow.pickup_orders.save(po)
+        uow.commit()
+    if changed and RANK.get(before, 99) < RANK[CS.PICKED_UP] <= RANK.get(po.status, -1):
+        for return_id in po.return_ids:
+            start_express_refund(svc, return_id)
+    del source  # both sources are applied alike; the journal tells them apart
+    return "applied" if changed else "late"
+
+
+def _follow(uow: UnitOfWork, po: PickupOrder, before: CarrierStatus, update: CarrierUpdate) -> None:
+    """Carry the order's new stage to the visit and its returns, every skipped stage in turn."""
+    appt = uow.appointments.get(po.appointment_id)
+    if appt is None:
+        return
+    requests = [load_return(uow, rid) for rid in po.return_ids]
+    ext = external_courier_id(po.carrier_id)
+    at = update.occurred_at
+    was, reached = RANK.get(before, 0), RANK.get(po.status, -1)
+    if po.status is CS.FAILED and appt.status in _NOT_YET_THERE:
+        appt.assign(ext, at)
+        appt.fail(ext, po.failure_reason or FailureReason.BUYER_UNREACHABLE, at)
+        for request in requests:
+            request.void_inspection(at, f"attempt_failed:{appt.attempts[-1].reason}")
+    elif po.status is CS.CANCELLED and appt.status in _NOT_YET_THERE:
+        appt.cancel(at, "carrier_cancelled")
+        uow.slots.release(appt.slot)
+        for request in requests:
+            if request.status is ReturnStatus.AWAITING_PICKUP:
+                request.release_pickup(at, "carrier_cancelled")
+    if was < RANK[CS.COURIER_ASSIGNED] <= reached and appt.status is AppointmentStatus.BOOKED:
+        appt.assign(ext, at)
+    if was < RANK[CS.PICKED_UP] <= reached:
+        _picked_up(po, requests, update, at)
+        if appt.status is AppointmentStatus.BOOKED:
+            appt.assign(ext, at)
+        if appt.status is AppointmentStatus.ASSIGNED:
+            appt.arrive(ext, at)
+        if appt.status is AppointmentStatus.ARRIVED:
+            appt.complete(ext, at)
+    for request in requests:
+        if was < RANK[CS.IN_TRANSIT] <= reached and request.status is ReturnStatus.PICKED_UP:
+            request.mark_in_transit(at, po.carrier_id)
+        if was < RANK[CS.DELIVERED] <= reached and request.status in _MOVING:
+            request.arrive_at_warehouse(at, po.carrier_id)
+        uow.returns.save(request)
+    uow.appointments.save(appt)
+
+
+_NOT_YET_THERE = (AppointmentStatus.BOOKED, AppointmentStatus.ASSIGNED)
+_MOVING = (ReturnStatus.PICKED_UP, ReturnStatus.IN_TRANSIT)
+
+
+def _picked_up(
+    po: PickupOrder, requests: list[ReturnRequest], update: CarrierUpdate, at: datetime
+) -> None:
+    """The company's courier took the parcel: its check at the door is the inspection."""
+    assert po.waybill_no is not None
+    courier = f" {po.courier.name}" if po.courier else ""
+    for request in requests:
+        if request.status is not ReturnStatus.AWAITING_PICKUP:
+            continue
+        request.record_inspection(
+            Inspection(
+                InspectionResult.PASSED,
+                {rule: True for rule in po.order.inspection_rules},
+                (),
+                update.actual_weight_g,
+                at,
+                external_courier_id(po.carrier_id),
+                note=f"checked by the {po.carrier_id} courier{courier}",
+            )
+        )
+        request.pick_up(po.waybill_no, po.carrier_id, at)
+
+
+def _unknown_sender() -> Unauthorized:
+    return Unauthorized(
+        "signature_invalid",
+        "The message signature is missing or wrong.",
+        "消息签名缺失或不正确。",
+    )
+
+
+def _journal(
+    svc: Services,
+    carrier_id: str,
+    update: CarrierUpdate | None,
+    outcome: str,
+    body: bytes,
+    now: datetime,
+    started: float,
+) -> None:
+    """Every callback, refused ones too, for support (the body only when it was verified)."""
+    request: dict[str, object] = {"bytes": len(body)}
+    if update is not None:
+        request.update(
+            event_id=update.event_id,
+            kind=update.kind.value,
+            occurred_at=update.occurred_at.isoformat(),
+            waybill_no=update.waybill_no,
+        )
+    svc.exchanges.record(
+        CarrierExchange(
+            carrier_id=carrier_id[:64],
+            out_order_no=update.out_order_no if update is not None else None,
+            operation="callback",
+            direction="in",
+            status_code=None,
+            outcome=outcome[:32],
+            duration_ms=int((monotonic_clock.monotonic() - started) * 1000),
+            at=now,
+            request=request,
+        )
+    )

@@ -1,0 +1,204 @@
+"""Pickup orders at courier companies: recorded with the booking, sent after the commit.
+
+No HTTP call happens inside a transaction that holds locks: booking (or cancel, reschedule)
+records what must be told to the company on the ``PickupOrder`` in its own transaction; the
+call is made after the commit, and its answer is written in a second, short transaction. A
+crash or a failed call leaves the intent in place, and the worker sends it again (the
+company de-duplicates creates by ``out_order_no``, so a repeat never makes a second order).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from doorstep.domain.carrier_order import (
+    Cargo,
+    CarrierStatus,
+    Party,
+    PendingOp,
+    PickupOrder,
+    UnifiedOrder,
+)
+from doorstep.domain.errors import Conflict, DomainError, Unavailable
+from doorstep.domain.pickup import Appointment
+from doorstep.domain.returns import ReturnRequest
+from doorstep.services.context import Services
+from doorstep.services.ports import CourierCompany, UnitOfWork
+
+log = structlog.get_logger("doorstep.carriers")
+
+SEND_BATCH = 50
+
+
+def out_order_no(appointment_id: str, attempt: int) -> str:
+    """The idempotency key of a visit's n-th pickup order (a new one after a failed pickup)."""
+    return f"{appointment_id}-{attempt}"
+
+
+def external_courier_id(carrier_id: str) -> str:
+    """The courier id a company-served visit carries: the company's courier, not one of ours."""
+    return f"ext:{carrier_id}"
+
+
+def unified_order(
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    requests: list[ReturnRequest],
+    number: str,
+) -> UnifiedOrder:
+    """The unified pickup order (RULES.md §6) for a visit, from what the booking loaded."""
+    a = appt.address
+    sender = Party(
+        a.contact_name, a.contact_phone, a.province, a.city, a.district, a.detail, a.adcode
+    )
+    skus = [line.sku for r in requests for line in r.lines]
+    products = {p.sku: p for p in uow.products.get_many(skus)}
+    quantity = sum(line.quantity for r in requests for line in r.lines)
+    weight = sum(
+        (products[line.sku].weight_g if line.sku in products else 500) * line.quantity
+        for r in requests
+        for line in r.lines
+    )
+    names = [products[s].name_zh if s in products else s for s in dict.fromkeys(skus)]
+    value = 0
+    for request in requests:
+        order = uow.orders.get(request.order_id)
+        for line in request.lines:
+            bought = order.line(line.order_line_id) if order is not None else None
+            value += bought.price_for(line.quantity) if bought is not None else 0
+    rules = svc.carrier_rules
+    return UnifiedOrder(
+        out_order_no=number,
+        carrier_id=appt.slot.carrier_id,
+        service_type="return_pickup",
+        sender=sender,
+        receiver=rules.receiver,
+        cargo=Cargo("、".join(names)[:100] or "退货商品", max(quantity, 1), max(weight, 1), value),
+        day=appt.slot.day,
+        start=appt.slot.window.start,
+        end=appt.slot.window.end,
+        callback_url=f"{rules.callback_base_url.rstrip('/')}/carriers/{appt.slot.carrier_id}/callbacks",
+        inspection_rules=("outer_packaging", "unused", "barcode_matches", "accessories_complete"),
+        barcodes=tuple(dict.fromkeys(skus)),
+        remark=f"doorstep {appt.appointment_id}",
+    )
+
+
+def intend_order(
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    requests: list[ReturnRequest],
+    attempt: int,
+    now: datetime,
+) -> PickupOrder:
+    """Record the order to send for a company-served visit, inside the booking transaction."""
+    number = out_order_no(appt.appointment_id, attempt)
+    order = unified_order(svc, uow, appt, requests, number)
+    po = PickupOrder.intend(order, appt.appointment_id, list(appt.return_ids), now)
+    uow.pickup_orders.add(po)
+    return po
+
+
+def send_order(svc: Services, number: str) -> PickupOrder | None:
+    """Tell the company what the order still needs (create, cancel, reschedule): the call is
+    made outside any transaction, its answer recorded in a short one. Never raises for the
+    company's failures: they are recorded on the order and the worker tries again."""
+    with svc.uow() as uow:
+        po = uow.pickup_orders.get(number)
+    if po is None or po.pending_op is None:
+        return po
+    company = svc.carriers.get(po.carrier_id)
+    op = po.pending_op
+    error: DomainError | None = None
+    carrier_order_id = None
+    if company is None:
+        error = Unavailable(
+            "carrier_not_connected",
+            "No gateway is set up for this courier company.",
+            "未配置该快递公司的接口。",
+        )
+    else:
+        try:
+            carrier_order_id = _call(company, po, op)
+        except (Unavailable, Conflict) as exc:
+            error = exc
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        current = uow.pickup_orders.get_for_update(number)
+        if current is None:
+            return None
+        if error is None and op is PendingOp.CREATE:
+            # Also when the company's first callback overtook this answer: keep its order id.
+            assert carrier_order_id is not None
+            current.created(carrier_order_id, now)
+        elif current.pending_op is not op:
+            return current  # someone else sent it, or the buyer changed it meanwhile: next time
+        elif error is None:
+            current.sent(now)
+        else:
+            current.send_failed(
+                f"{error.code}: {error.message_en}", now, _retry_at(svc, current, error, now)
+            )
+            log.warning("carrier_send_failed", out_order_no=number, op=op.value, code=error.code)
+        uow.pickup_orders.save(current)
+        uow.commit()
+        return current
+
+
+def _call(company: CourierCompany, po: PickupOrder, op: PendingOp) -> str | None:
+    if op is PendingOp.CREATE:
+        return company.create(po.order).carrier_order_id
+    if op is PendingOp.CANCEL:
+        company.cancel(po.out_order_no, "buyer_cancelled")
+    else:
+        company.reschedule(po.out_order_no, po.order.day, po.order.start, po.order.end)
+    return None
+
+
+def _retry_at(svc: Services, po: PickupOrder, error: DomainError, now: datetime) -> datetime | None:
+    """When to try again: doubling waits while the company is unavailable, never after a
+    refusal or the last attempt."""
+    rules = svc.carrier_rules
+    if isinstance(error, Conflict) or po.send_attempts + 1 >= rules.send_attempts:
+        return None
+    return now + rules.retry_after * (1 << min(po.send_attempts, 10))
+
+
+def send_pending_orders(svc: Services, now: datetime, limit: int = SEND_BATCH) -> int:
+    """The worker's resend: every order with something due to tell its company."""
+    with svc.uow() as uow:
+        due = uow.pickup_orders.due_to_send(now, limit)
+    sent = 0
+    for number in due:
+        po = send_order(svc, number)
+        sent += po is not None and po.pending_op is None and po.last_error is None
+    return sent
+
+
+def order_for_visit(orders: list[PickupOrder]) -> PickupOrder | None:
+    """The latest of a visit's pickup orders (a failed pickup starts a new one)."""
+    return max(orders, key=lambda po: (po.created_at, po.out_order_no), default=None)
+
+
+def next_attempt(orders: list[PickupOrder]) -> int:
+    """The attempt number of a visit's next pickup order."""
+    return len(orders) + 1
+
+
+def cancellable(po: PickupOrder) -> bool:
+    return po.status in (
+        CarrierStatus.PENDING,
+        CarrierStatus.CREATED,
+        CarrierStatus.ACCEPTED,
+        CarrierStatus.COURIER_ASSIGNED,
+    )
+
+
+def get_order(svc: Services, number: str) -> PickupOrder | None:
+    """A pickup order by its ``out_order_no`` (ops and support)."""
+    with svc.uow() as uow:
+        return uow.pickup_orders.get(number)

@@ -1,0 +1,151 @@
+"""Parallel duplicates against one pickup order, over real HTTP, then the invariants in SQL:
+one order per out_order_no (at doorstep and at the company), one state-change event per
+status, each company event taken once, one pickup and one refund per return."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from tests.integration.carrier_world import (  # type: ignore[import-not-found]
+    SECRET,
+    World,
+    carrier_world,
+)
+from tests.integration.races import RACERS, race  # type: ignore[import-not-found]
+
+from doorstep.adapters.db import tables as t
+from doorstep.domain.carrier_order import CarrierStatus
+from doorstep.domain.signature import signed_headers
+from doorstep.services import carrier_orders
+
+pytestmark = pytest.mark.slow
+
+STATE_CHANGES = (
+    "carrier_order.created",
+    "carrier_order.accepted",
+    "carrier_order.courier_assigned",
+    "carrier_order.picked_up",
+    "carrier_order.in_transit",
+    "carrier_order.delivered",
+    "carrier_order.failed",
+    "carrier_order.cancelled",
+    "carrier_order.settled",
+)
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    with carrier_world(database_url) as w:
+        yield w
+
+
+def _event(w: World, number: str, event_id: str, kind: str, waybill: str) -> bytes:
+    order = {
+        "outOrderNo": number,
+        "status": kind,
+        "waybillNo": waybill,
+        "courier": {"name": "张师傅", "mobile": "138****5678"},
+    }
+    body = {
+        "eventId": event_id,
+        "eventType": kind,
+        "occurredAt": w.clock.now().isoformat(),
+        "order": order,
+    }
+    return json.dumps(body).encode()
+
+
+def _post(w: World, body: bytes) -> str:
+    headers = {"Content-Type": "application/json"}
+    headers |= signed_headers(SECRET, w.clock.now(), body)
+    answer = httpx.post(
+        f"{w.doorstep}/carriers/sbx/callbacks", content=body, headers=headers, timeout=60
+    )
+    assert answer.status_code == 200, answer.text
+    outcome: str = answer.json()["outcome"]
+    return outcome
+
+
+def invariants(w: World) -> list[str]:
+    """Every broken invariant of pickup orders and their events, read in SQL."""
+    broken = []
+    with w.app.engine.connect() as conn:
+        e = t.events.c
+        per_status = conn.execute(
+            select(e.aggregate_id, e.name, func.count())
+            .where(e.aggregate_type == "carrier_order", e.name.in_(STATE_CHANGES))
+            .group_by(e.aggregate_id, e.name)
+            .having(func.count() > 1)
+        ).all()
+        broken += [f"{a}: {n} recorded {c} times" for a, n, c in per_status]
+        per_return = conn.execute(
+            select(e.aggregate_id, e.name, func.count())
+            .where(
+                e.aggregate_type == "return_request",
+                e.name.in_(("return.picked_up", "return.in_transit")),
+            )
+            .group_by(e.aggregate_id, e.name)
+            .having(func.count() > 1)
+        ).all()
+        broken += [f"{a}: {n} recorded {c} times" for a, n, c in per_return]
+        per_visit = conn.execute(
+            select(t.pickup_orders.c.appointment_id, func.count())
+            .where(t.pickup_orders.c.status.not_in(("failed", "cancelled", "create_failed")))
+            .group_by(t.pickup_orders.c.appointment_id)
+            .having(func.count() > 1)
+        ).all()
+        broken += [f"visit {a} has {c} live company orders" for a, c in per_visit]
+        refunds = conn.execute(
+            select(t.refunds.c.return_id, func.count())
+            .group_by(t.refunds.c.return_id)
+            .having(func.count() > 1)
+        ).all()
+        broken += [f"return {r} has {c} refunds" for r, c in refunds]
+    counts = Counter(o["outOrderNo"] for o in w.company_orders())
+    broken += [f"the company holds {c} orders for {n}" for n, c in counts.items() if c > 1]
+    return broken
+
+
+def test_parallel_duplicate_callbacks_apply_once(world: World) -> None:
+    w = world
+    number = w.book(w.approved_return())
+    w.deliveries()
+    waybill = "SBX26112600000001"
+    same = _event(w, number, "EV-race-picked-up", "PICKED_UP", waybill)
+    outcome = race([lambda: _post(w, same) for _ in range(RACERS)])
+    assert Counter(outcome.won) == {"applied": 1, "duplicate": RACERS - 1}
+    # The company retrying with a fresh event id each time: one applies, the rest are late.
+    fresh = [_event(w, number, f"EV-race-{i}", "IN_TRANSIT", waybill) for i in range(RACERS)]
+    outcome = race([lambda body=body: _post(w, body) for body in fresh])
+    assert Counter(outcome.won) == {"applied": 1, "late": RACERS - 1}
+    po = carrier_orders.get_order(w.app.services, number)
+    assert po is not None and po.status is CarrierStatus.IN_TRANSIT
+    with w.app.engine.connect() as conn:
+        taken = conn.execute(
+            select(func.count())
+            .select_from(t.carrier_inbox)
+            .where(t.carrier_inbox.c.out_order_no == number)
+        ).scalar()
+    assert taken == 1 + 1 + RACERS  # accepted, the duplicated one once, each fresh id
+    assert invariants(w) == []
+
+
+def test_parallel_creates_make_one_order(world: World) -> None:
+    w = world
+    w.faults(fail_create="transient")
+    number = w.book(w.approved_return())
+    w.faults(fail_create="none")
+    outcome = race(
+        [lambda: carrier_orders.send_order(w.app.services, number) for _ in range(RACERS)]
+    )
+    assert len(outcome.won) == RACERS
+    w.deliveries()
+    po = carrier_orders.get_order(w.app.services, number)
+    assert po is not None and po.carrier_order_id is not None and po.pending_op is None
+    assert [o["outOrderNo"] for o in w.company_orders()].count(number) == 1
+    assert invariants(w) == []
