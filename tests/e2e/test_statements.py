@@ -23,6 +23,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from PIL import Image
+from tests.e2e.after_sales_calls import after_sales_calls  # type: ignore[import-not-found]
 from tests.e2e.carrier_calls import carrier_calls, connect_company  # type: ignore[import-not-found]
 from tests.statements import counting_statements  # type: ignore[import-not-found]
 
@@ -36,9 +37,11 @@ from doorstep.entrypoints.api.schemas import AreaIn, TemplateIn
 from doorstep.entrypoints.web import (
     auth_pages,
     console,
+    console_customs,
     console_outbox,
     dashboard,
     portal,
+    portal_after_sales,
     portal_pickup,
     warehouse,
 )
@@ -630,6 +633,7 @@ def calls(w: World) -> list[Call]:
             f"/ops/disruptions/{lifted.json()['disruption']['disruption_id']}/lift",
         ),
         *page_calls(w, shown_id, shown_appt, host, area["adcode"]),
+        *after_sales_calls(w, Call, page, b),  # issue 9 §6-8
     ]
 
 
@@ -888,6 +892,8 @@ def test_no_request_sends_more_statements_with_more_data(
             console,
             console_outbox,
             dashboard,
+            portal_after_sales,
+            console_customs,
         )
         for route in module.router.routes
         if isinstance(route, APIRoute)

@@ -24,7 +24,7 @@ import structlog
 from doorstep.adapters.observability.metrics import JOB_SECONDS
 from doorstep.bootstrap import App
 from doorstep.planning import SolveParams
-from doorstep.services import claims, outbox, refund_timing, refunds, routing
+from doorstep.services import after_sales_jobs, claims, outbox, refund_timing, refunds, routing
 from doorstep.services.carrier_polling import poll_quiet_orders
 from doorstep.services.route import Contention
 
@@ -89,6 +89,7 @@ SWEEPS: dict[str, Sweep] = {
     "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},  # issue 9 §3, §5
     "outbox_dispatch": dispatch_outbox,
     "carrier_poll": lambda app: {"carrier_orders_moved": poll_quiet_orders(app.services)},  # 8 §3
+    "after_sales": lambda app: after_sales_jobs.sweep_after_sales(app.services),  # issue 9 §6-7
 }
 
 

@@ -414,3 +414,12 @@ def sweep_customs(svc: Services, limit: int = 200) -> CustomsSweep:
         )
         out.settled += after.status is CustomsStatus.SETTLED and status is not CustomsStatus.SETTLED
     return out
+
+
+def get_customs_return(svc: Services, customs_return_id: str) -> CustomsReturn:
+    """One declaration (ops)."""
+    with svc.uow() as uow:
+        found = uow.customs.get(customs_return_id)
+    if found is None:
+        raise NotFound("customs_return", customs_return_id)
+    return found

@@ -12,7 +12,7 @@ from tests.unit.services.helpers import B3, new_order  # type: ignore[import-not
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.domain.clock import customs_deadline
-from doorstep.domain.customs_return import CustomsStatus, tax_refund_key
+from doorstep.domain.customs_return import CustomsStatus, declaration_key, tax_refund_key
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnRequest
@@ -204,3 +204,38 @@ def test_domestic_and_refund_only_need_no_declaration(
         ),
     )
     assert world.store.items("customs_returns") == []
+
+
+def test_crash_between_the_broker_call_and_the_commit_accepts_once(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world)
+    _return(world, order)
+    cr = _only(world)
+    # Submitted and sent, then the process died before the broker's answer was stored.
+    with world.svc.uow() as uow:
+        locked = uow.customs.get_for_update(cr.customs_return_id)
+        locked.submit(world.clock.now())
+        uow.customs.save(locked)
+        uow.commit()
+    broker.declare(declaration_key(cr.customs_return_id), {"resent": False})
+    customs.sweep_customs(world.svc)
+    customs.sweep_customs(world.svc)
+    assert _only(world).status is CustomsStatus.ACCEPTED
+    assert len(broker.declarations) == 1
+    assert world.store.event_names(cr.customs_return_id).count("customs.accepted") == 1
+
+
+def test_declined_tax_refund_is_not_retried_and_settles_once(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world)
+    request = _return(world, order)
+    customs.sweep_customs(world.svc)
+    _arrive(world, request)
+    world.payments.decline = 1
+    customs.sweep_customs(world.svc)
+    (move,) = world.store.items("money_moves")
+    assert move.status.value == "failed" and move.idempotency_key.startswith("customs-tax:")
+    assert money_moves.retry_pending_moves(world.svc) == 0
+    assert world.payments.paid == {} and _only(world).status is CustomsStatus.SETTLED

@@ -187,3 +187,17 @@ def test_cancelling_an_exchange_gives_the_units_back(world: World) -> None:
     assert _stock(world, JACKET_L) == (1, 1)
     returns.cancel_return(world.svc, B3, request.return_id, "changed my mind")
     assert _stock(world, JACKET_L) == (1, 0)
+
+
+def test_declined_difference_keeps_the_replacement_home(world: World) -> None:
+    order = _order(world, LIP_1, 32_000)
+    world.payments.decline = 1
+    request = _exchange(world, order, LIP_2)
+    exchange = exchanges.get_exchange(world.svc, request.return_id)
+    assert world.store.item("money_moves", exchange.difference_move_id).status is MoveStatus.FAILED
+    _pick_up(world, request.return_id, B3)
+    warehouse.receive(world.svc, WH, request.return_id)
+    assert exchanges.get_exchange(world.svc, request.return_id).status is ExchangeStatus.RESERVED
+    # Nothing was collected, so nothing is paid back when the buyer takes the refund.
+    exchanges.refund_instead(world.svc, B3, request.return_id)
+    assert world.payments.paid == {} and world.payments.collected == {}

@@ -11,6 +11,7 @@ from doorstep.adapters.db.engine import database_ready
 from doorstep.bootstrap import App
 from doorstep.domain.errors import Unavailable
 from doorstep.entrypoints.api import (
+    after_sales,
     auth,
     auth_users,
     carriers,
@@ -99,6 +100,7 @@ def create_app(wired: App) -> FastAPI:
         disruptions,
         partner,
         photos,
+        after_sales,
     ):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(auth_users.router, responses=errors.RESPONSES)

@@ -112,6 +112,7 @@ def open_return(svc: Svc, buyer: BuyerActor, body: OpenReturnIn) -> ReturnOut:
         address=to_address(body.address) if body.address else None,
         photo_ids=tuple(body.photo_ids),
         note=body.note,
+        replacements=dict(body.replacements),
     )
     return views.return_out(returns.open_return(svc, cmd))
 

@@ -168,6 +168,8 @@ class OpenReturnIn(In):
     address: AddressIn | None = None
     photo_ids: Annotated[list[Id], Field(max_length=10)] = []
     note: Text = ""
+    # Exchanges (issue 9 §6): order line -> the SKU it is exchanged for (same SKU if absent).
+    replacements: Annotated[dict[Id, Id], Field(max_length=50)] = {}
 
 
 class FindingOut(Out):

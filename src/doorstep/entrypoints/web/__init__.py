@@ -23,10 +23,12 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
     from doorstep.entrypoints.web import (
         auth_pages,
         console,
+        console_customs,
         console_outbox,
         courier,
         dashboard,
         portal,
+        portal_after_sales,
         portal_pickup,
         warehouse,
     )
@@ -44,6 +46,8 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         console,
         dashboard,
         console_outbox,
+        portal_after_sales,
+        console_customs,
     ):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")

@@ -289,3 +289,24 @@ DELIVERY = {
     "dead": N_("Dead letter"),
 }
 CHANNEL = {"sms": N_("Text message"), "email": N_("E-mail")}
+
+# Exchanges, drop-off and customs returns (issue 9 §6-8).
+EXCHANGE = {
+    "reserved": N_("Replacement reserved for you"),
+    "shipped": N_("Replacement on its way"),
+    "completed": N_("Exchange done"),
+    "released": N_("Replacement released"),
+}
+BUYER_EVENT.update(
+    {
+        "exchange.reserved": N_("Replacement reserved for you"),
+        "exchange.replacement_shipped": N_("Your replacement was shipped"),
+        "exchange.replacement_tracking": N_("Replacement tracking update"),
+        "exchange.completed": N_("Exchange done"),
+        "exchange.released": N_("Replacement released"),
+        "return.converted_to_refund": N_("Changed to a refund"),
+        "return.dropoff_code_issued": N_("Drop-off code issued"),
+        "return.exchanged": N_("Exchange done"),
+        "money.succeeded": N_("Price difference settled"),
+    }
+)

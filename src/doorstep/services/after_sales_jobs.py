@@ -1,0 +1,23 @@
+"""The background pass of exchanges and customs returns (issue 9 §6, §7): one service call for
+the worker's job list (entrypoints/jobs.py)."""
+
+from __future__ import annotations
+
+from doorstep.services import customs, exchanges, money_moves
+from doorstep.services.context import Services
+
+
+def sweep_after_sales(svc: Services) -> dict[str, int]:
+    """Retry pending money moves under their keys, move exchanges on (ship what is due, finish
+    what was checked), and run the customs pass (alerts, declarations, answers, settlements)."""
+    moved = money_moves.retry_pending_moves(svc)
+    advanced = exchanges.advance_exchanges(svc)
+    swept = customs.sweep_customs(svc)
+    return {
+        "money_moves_settled": moved,
+        "exchanges_advanced": advanced,
+        "customs_declared": swept.declared,
+        "customs_answered": swept.answered,
+        "customs_settled": swept.settled,
+        "customs_alerts": swept.alerts,
+    }
