@@ -286,12 +286,17 @@ def story(web: Web, events: list[Event], couriers: dict[str, str]) -> list[dict[
     repeated estimates and courier assignments only the latest stays."""
     rows: list[dict[str, Any]] = []
     seen_latest: set[str] = set()
+    # Moving a visit also re-files the return under the new visit; "pickup moved to a new
+    # time" already says so.
+    moves = {e.occurred_at for e in events if e.name == "appointment.rescheduled"}
     # The service lists oldest first; reversed before a stable sort, ties stay newest first.
     for event in sorted(reversed(events), key=lambda e: e.occurred_at, reverse=True):
         if event.name in ("appointment.eta_updated", "appointment.courier_assigned"):
             if event.name in seen_latest:
                 continue
             seen_latest.add(event.name)
+        if event.name == "return.pickup_moved" and event.occurred_at in moves:
+            continue
         said = _describe(web, event, couriers)
         if said is None:
             continue
