@@ -473,14 +473,24 @@ def test_a_refusal_names_only_what_failed_and_keeps_the_photo(
 def test_warehouse_scans_and_sees_the_door_evidence(
     page: Page, wired: App, base: str, tmp_path: Path
 ) -> None:
-    """Before: only a 'return id' box, no door photos or checklist."""
+    """Before: only a return-id box (not the waybill printed on the parcel), no door photos
+    or checklist."""
     v = _book(wired, _open(wired, "buyer-001", "TM2026000101"))
     _collect(wired, v, tmp_path)
+    waybill = returns.get_return(wired.services, v.return_id).waybill_no
+    assert waybill
     sign_in(page, base, "warehouse1")
     scan = page.locator("#code")
     expect(scan).to_be_focused()
-    scan.type(v.return_id.lower() if False else v.return_id)  # as a scanner types it
+    scan.type(waybill)  # a USB or phone scanner types the barcode and presses Enter
     scan.press("Enter")
+    parcel = page.get_by_test_id("parcel")
+    expect(parcel).to_have_count(1)
+    expect(parcel).to_contain_text(v.return_id)
+    # The return number typed by hand finds it too.
+    page.locator("#code").fill(v.return_id)
+    page.locator("#code").press("Enter")
+    expect(page.get_by_test_id("parcel")).to_contain_text(waybill)
     evidence = page.get_by_test_id("door-evidence")
     expect(evidence).to_contain_text("全部正常")
     img = evidence.locator("img").first

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
-from doorstep.domain.returns import Grade
+from doorstep.domain.returns import Grade, ReturnRequest
 from doorstep.entrypoints.web import queries
 from doorstep.entrypoints.web.forms import PathId, QueryText
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
@@ -21,29 +21,35 @@ WarehousePage = Annotated[Web, Depends(page(Role.WAREHOUSE))]
 WarehousePost = Annotated[Web, Depends(action(Role.WAREHOUSE))]
 
 
-def parcel_page(
-    web: Web, return_id: str, *, error: str | None = None, status: int = 200
-) -> Response:
-    """The search box, and the return if one was asked for."""
+def _scanned(web: Web, code: str) -> list[ReturnRequest]:
+    """What a scan names: a return number (R-…), or the waybill printed on the parcel, under
+    which one visit may have sent several returns."""
     svc = web.app.services
-    found = None
-    # A scanner types the code and presses Enter; stray spaces and lower case are its noise.
-    return_id = return_id.strip()
-    if return_id and error is None:
+    if code.upper().startswith("R-"):
+        return [returns.get_return(svc, code)]
+    return warehouse.find_waybill(svc, code)
+
+
+def parcel_page(web: Web, code: str, *, error: str | None = None, status: int = 200) -> Response:
+    """The scan field, and the returns the scanned code names."""
+    svc = web.app.services
+    found: list[ReturnRequest] = []
+    # A scanner types the code and presses Enter; surrounding spaces are its noise.
+    code = code.strip()
+    if code:
         try:
-            found = returns.get_return(svc, return_id)
+            found = _scanned(web, code)
         except DomainError as exc:
-            error, status = web.error_text(exc), 404
-    elif return_id:
-        found = returns.get_return(svc, return_id)
-    names = queries.product_names(svc, {ln.sku for ln in found.lines}) if found else {}
+            if error is None:
+                error, status = web.error_text(exc), 404
+    names = queries.product_names(svc, {ln.sku for r in found for ln in r.lines})
     return render(
         web,
         "warehouse.html",
         status=status,
-        here=f"/warehouse?return_id={return_id}" if return_id else "/warehouse",
-        return_id=return_id,
-        r=found,
+        here=f"/warehouse?code={code}" if code else "/warehouse",
+        return_id=code,
+        found=found,
         names=names,
         grades=[g.value for g in Grade],
         error=error,
