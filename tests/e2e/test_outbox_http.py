@@ -97,3 +97,34 @@ def test_console_lists_messages_and_its_button_redrives(client: TestClient, wire
     assert r.status_code == 409
     r = post("/console/outbox/redrive", event="x" * 30, receiver="y")
     assert r.status_code in (400, 422)
+
+
+def test_a_buyer_chooses_english_and_e_mail(client: TestClient, wired: App, login: Login) -> None:
+    buyer = login("buyer1")
+    r = client.put(
+        "/me/notifications", headers=buyer, json={"lang": "en", "email": "lin@example.com"}
+    )
+    assert r.status_code == 200 and r.json() == {"lang": "en", "email": "lin@example.com"}
+    svc = wired.services
+    rid = open_returns(wired, ["buyer-001"], 1)[0]
+    pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(11, 0)))
+    outbox.dispatch_pending(svc, svc.clock.now(), 1000)
+    sent = outbox.sent_messages(svc, 100)
+    mail = [m for m in sent if m.channel == "email"]
+    assert mail and all(m.recipient == "lin@example.com" for m in mail)
+    assert any(m.subject == "[doorstep] Pickup booked" for m in mail)
+
+    for body, code in (
+        ({"lang": "fr"}, None),
+        ({"lang": "en", "email": "no-at-sign"}, "bad_email"),
+        ({"lang": "en", "email": "a b@example.com"}, "bad_email"),
+        ({"lang": "en", "email": "x" * 300}, None),
+    ):
+        r = client.put("/me/notifications", headers=buyer, json=body)
+        assert r.status_code == 422, (body, r.text)
+        if code:
+            assert r.json()["code"] == code and r.json()["message"]["zh"]
+    assert (
+        client.put("/me/notifications", headers=login("ops1"), json={"lang": "en"}).status_code
+        == 403
+    )

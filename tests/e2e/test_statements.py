@@ -398,6 +398,13 @@ def calls(w: World) -> list[Call]:
         Call("GET /ops/deliveries", "ops1", "GET", "/ops/deliveries"),
         Call("GET /ops/messages", "ops1", "GET", "/ops/messages"),
         Call(
+            "PUT /me/notifications",
+            b,
+            "PUT",
+            "/me/notifications",
+            {"json": {"lang": "en", "email": "lin@example.com"}},
+        ),
+        Call(
             "POST /ops/deliveries/redrive",
             "ops1",
             "POST",

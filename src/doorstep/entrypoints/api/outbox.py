@@ -1,20 +1,21 @@
-"""Ops: the outbox's deliveries (webhooks, texts, e-mails), re-driving dead letters, and the
-messages the development sink kept."""
+"""The outbox over HTTP: ops see deliveries (webhooks, texts, e-mails), re-drive dead letters
+and read what the development sink kept; a buyer sets the language and e-mail address their
+notifications use."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import StringConstraints
 
 from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
-from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, Svc
 from doorstep.entrypoints.api.schemas import In, Out
-from doorstep.services import outbox
+from doorstep.services import outbox, preferences
 
-router = APIRouter(prefix="/ops", tags=["ops"])
+router = APIRouter()
 
 # Bounded like every other code: ASCII only, short.
 EventId = Annotated[str, StringConstraints(pattern=r"^evt_[0-9]{1,18}$")]
@@ -70,7 +71,8 @@ def delivery_out(d: Delivery) -> DeliveryOut:
 
 
 @router.get(
-    "/deliveries",
+    "/ops/deliveries",
+    tags=["ops"],
     response_model=list[DeliveryOut],
     summary="Outbox deliveries, newest first (status=dead for the dead letters)",
 )
@@ -81,7 +83,8 @@ def list_deliveries(
 
 
 @router.post(
-    "/deliveries/redrive",
+    "/ops/deliveries/redrive",
+    tags=["ops"],
     response_model=DeliveryOut,
     summary="Send a dead-lettered delivery again from its first try",
 )
@@ -90,9 +93,31 @@ def redrive_delivery(svc: Svc, me: OpsActor, body: RedriveIn) -> DeliveryOut:
 
 
 @router.get(
-    "/messages",
+    "/ops/messages",
+    tags=["ops"],
     response_model=list[SentMessageOut],
     summary="Texts and e-mails the development sink kept, newest first",
 )
 def list_messages(svc: Svc, _: OpsActor, limit: Limit = 50) -> list[SentMessageOut]:
     return [SentMessageOut.model_validate(m) for m in outbox.sent_messages(svc, limit)]
+
+
+class NotificationsIn(In):
+    lang: Literal["zh_CN", "en"]
+    email: Annotated[str, StringConstraints(max_length=255)] = ""
+
+
+class NotificationsOut(Out):
+    lang: str
+    email: str
+
+
+@router.put(
+    "/me/notifications",
+    response_model=NotificationsOut,
+    tags=["buyer"],
+    summary="The language of my texts and e-mails, and my e-mail address (empty: none)",
+)
+def set_notifications(svc: Svc, me: BuyerActor, body: NotificationsIn) -> NotificationsOut:
+    buyer = preferences.set_preferences(svc, me.actor_id, body.lang, body.email)
+    return NotificationsOut(lang=buyer.lang, email=buyer.email)
