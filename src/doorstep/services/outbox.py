@@ -191,13 +191,13 @@ def _deliveries(
 def _returns_of(event: Event, appointments: dict[str, tuple[str, list[str]]]) -> list[str]:
     if event.aggregate_type == "return_request":
         return [event.aggregate_id]
-    if event.aggregate_type == "refund":
-        rid = event.data.get("return_id")
-        return [rid] if isinstance(rid, str) else []
     if event.aggregate_type == "appointment":
         found = appointments.get(event.aggregate_id)
         return list(found[1]) if found else []
-    return []
+    # Refunds, claims, disputes, parcels: the events of every aggregate that belongs to one
+    # return name it, so merchants hear of them without this list growing per area.
+    rid = event.data.get("return_id")
+    return [rid] if isinstance(rid, str) and rid else []
 
 
 def _new(

@@ -3,6 +3,7 @@ per return, retries with backoff, dead letters and re-driving."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -212,3 +213,20 @@ def test_only_a_moved_estimate_is_texted(world: World) -> None:
     # The estimate held is the last one planned, so a move is measured from the drifted one.
     drifted = first + timedelta(minutes=9)
     assert told[1] is not None and etas[1].data["previous"] == drifted.isoformat()
+
+
+def test_events_of_other_aggregates_reach_the_merchant_by_their_return(world: World) -> None:
+    hooks = RecordingWebhooks()
+    wire(world, hooks)
+    request = approved(world)
+    with world.svc.uow() as uow:
+        uow.events.append(
+            [
+                Event("dispute.opened", "dispute", "D-1", T, {"return_id": request.return_id}),
+                Event("route.stop_inserted", "route", "R-1", T, {"appointment_id": "A-x"}),
+            ]
+        )
+        uow.commit()
+    outbox.dispatch_pending(world.svc, world.clock.now(), 100)
+    kinds = [json.loads(body)["type"] for _, body in hooks.accepted]
+    assert "dispute.opened" in kinds and "route.stop_inserted" not in kinds
