@@ -118,6 +118,7 @@ def test_every_page_passes_the_checks(
     picked = _book(wired, _open(wired, "buyer-001", "TM2026000101", ("L2", 1)), nth=1)
     _collect(wired, picked, tmp_path)
     _open(wired, "buyer-005", "TM2026000110")  # held for review
+    remote = _open(wired, "buyer-006", "TM2026000111")
     tag = f"{size}-{lang}"
     context = _context(browser, size, lang)
     try:
@@ -136,6 +137,10 @@ def test_every_page_passes_the_checks(
         ):
             _goto(page, watch, base + url)
             check_page(page, watch, f"buyer-{name}-{tag}")
+        page.context.clear_cookies()
+        sign_in(page, base, "buyer6")  # remote: drop-off or ship it yourself
+        _goto(page, watch, f"{base}/portal/returns/{remote}/send-yourself")
+        check_page(page, watch, f"buyer-send-yourself-{tag}")
         for user, pages in (
             (COURIER_USERS[booked.courier_id], (("courier", "/courier"),)),
             ("warehouse1", (("warehouse", f"/warehouse?code={picked.return_id}"),)),
@@ -146,6 +151,8 @@ def test_every_page_passes_the_checks(
                     ("policy", "/console/policy"),
                     ("areas", "/console/areas"),
                     ("dashboard", "/console/dashboard"),
+                    ("customs", "/console/customs"),
+                    ("outbox", "/console/outbox"),
                 ),
             ),
         ):
