@@ -8,8 +8,9 @@ registered, then one ``plan_carrier_day`` job per carrier-day is queued and the 
 every job has succeeded. The planner stops on --iterations (not on time), so each run solves
 the same problems and must reach the same cost: the sum of the stored routes' travel seconds.
 
-The 1-worker run is the baseline of the same run (``speedup`` = its wall time / this one's).
-Worker start-up (imports, connection pools) is outside the timed part.
+The 1-worker run is the baseline of the same run (``speedup`` = its median wall time / this
+one's); the counts take turns for --rounds rounds. Worker start-up (imports, connection pools)
+is outside the timed part.
 
 Usage::
 
@@ -39,12 +40,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
 
-from doorstep.bootstrap import App, build, migrate, seed_demo
+from doorstep.bootstrap import App, build, configure_logging, migrate, seed_demo
 from doorstep.config import Settings
 from doorstep.domain.address import Address
 from doorstep.domain.clock import SHANGHAI
@@ -209,7 +211,9 @@ def route_cost(app: App, carrier_days: Sequence[tuple[str, date]]) -> dict[str, 
 
 
 def _worker(url: str, iterations: int) -> None:
-    run_one(settings_for(url, iterations), 3600, periodic=False)
+    settings = settings_for(url, iterations)
+    configure_logging(settings)  # to stderr: stdout is the JSON result
+    run_one(settings, 3600, periodic=False)
 
 
 def _count(url: str, sql: str) -> int:
@@ -276,8 +280,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--visits", type=int, default=24, help="per carrier")
     parser.add_argument("--iterations", type=int, default=1500, help="planner iterations")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--rounds", type=int, default=2, help="timed runs per count")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    configure_logging(settings_for("sqlite://", args.iterations))
     counts = sorted(set(args.workers) | {1})
     day = (datetime.now(SHANGHAI) + timedelta(days=1)).date()
     tag = uuid.uuid4().hex[:6]
@@ -297,21 +303,36 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 cd for cd in routing.carrier_days_to_plan(app.services) if cd[0].startswith("b")
             ]
             app.engine.dispose()
-            runs = []
-            for n in counts:
-                name = f"doorstep_replan_{tag}_{n}"
-                _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                made.append(name)
-                _log(f"{n} worker(s): {len(days)} carrier-day jobs")
-                runs.append(run_with(_db(server, name), n, args.iterations, days))
-                _log(f"{n} worker(s): {runs[-1]['wall_s']} s")
+            rounds: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+            # Counts in turns (1, 2, 4, 1, 2, 4, ...): a machine shared with other work drifts,
+            # and turns spread the drift over every count instead of one.
+            for r in range(args.rounds):
+                for n in counts:
+                    name = f"doorstep_replan_{tag}_{n}_{r}"
+                    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                    made.append(name)
+                    _log(f"round {r + 1}, {n} worker(s): {len(days)} carrier-day jobs")
+                    rounds[n].append(run_with(_db(server, name), n, args.iterations, days))
+                    _log(f"round {r + 1}, {n} worker(s): {rounds[n][-1]['wall_s']} s")
+                    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             for name in made:
                 _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    runs = []
+    for n in counts:
+        first = rounds[n][0]
+        runs.append(
+            {
+                **first,
+                "wall_s": round(median(r["wall_s"] for r in rounds[n]), 2),
+                "wall_s_each_round": [r["wall_s"] for r in rounds[n]],
+                "travel_s_each_round": [r["travel_s"] for r in rounds[n]],
+            }
+        )
     base = runs[0]
     for run in runs:
         run["speedup_vs_1"] = round(base["wall_s"] / run["wall_s"], 2) if run["wall_s"] else None
-        run["same_cost_as_1"] = run["travel_s"] == base["travel_s"]
+        run["same_cost_as_1"] = set(run["travel_s_each_round"]) == {base["travel_s"]}
     result = {
         "bench": "replan_workers",
         "city_day": {
@@ -322,9 +343,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             **prepared,
         },
         "planner_iterations": args.iterations,
+        "rounds": args.rounds,
         "cpus": os.cpu_count(),
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-        "baseline": {"workers": 1, "wall_s": base["wall_s"]},
+        "baseline": {"workers": 1, "wall_s_median": base["wall_s"]},
         "runs": runs,
     }
     text = json.dumps(result, indent=2)
