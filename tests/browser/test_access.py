@@ -113,7 +113,8 @@ def test_precheck_answers_with_reasons(page: Page, base: str) -> None:
     sign_in(page, base, "buyer1")
     page.goto(f"{base}/portal/precheck?sku=CN-TRUNK-36IN&adcode=310115&order_id=TM2026000112")
     expect(page.locator(".verdict-card h2")).to_contain_text("不支持上门取件")
-    expect(page.locator(".findings")).to_contain_text("上门取件尺寸重量")
+    expect(page.locator(".findings")).to_contain_text("尺寸超出上门取件范围")
+    expect(page.locator(".findings")).not_to_contain_text("上门取件尺寸重量")  # a rule name
     page.goto(f"{base}/portal/precheck?sku=KR-SERUM-50ML&adcode=310104&order_id=TM2026000101")
     expect(page.locator(".verdict-card h2")).to_contain_text("支持上门取件")
     expect(page.locator(".verdict-card")).to_contain_text("截至")
