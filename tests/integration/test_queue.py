@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from tests.integration.test_routing import TOMORROW, returns_at, ring  # type: ignore[import-not-found]
 
@@ -138,6 +139,12 @@ def test_a_job_of_a_dead_worker_is_queued_again_and_runs_once(queued: App) -> No
         queue.tasks["queue_watch"].defer(timestamp=0)
     _drain(queued)
     assert _planned(queued, appts) == 2
+    # The watch read the queue after putting the job back: it waiting, the watch running.
+    depth = {
+        status: REGISTRY.get_sample_value("doorstep_queue_jobs", {"status": status})
+        for status in ("todo", "doing")
+    }
+    assert depth == {"todo": 1.0, "doing": 1.0}
     assert sorted(_jobs(queued)) == [
         (jobs.PLAN_JOB, "succeeded", 2),  # started again after the requeue
         ("queue_watch", "succeeded", 1),
