@@ -39,6 +39,7 @@ from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.services import courier, identity
 from doorstep.services.context import (
     CarrierRules,
+    DoorRules,
     OutboxRules,
     RefundRules,
     Services,
@@ -139,6 +140,10 @@ def build(
             RefundOnlyLimits(settings.refund_only_instant_max_fen, settings.refund_only_min_trust),
         ),
         warehouse_id=settings.warehouse_id,
+        door=DoorRules(
+            settings.receipt_key,
+            timedelta(hours=settings.contactless_confirm_hours),
+        ),
         telemetry=PrometheusTelemetry(),
         outbox=outbox_rules(settings),
         messenger=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Literal
 
 from limits import parse_many
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET
+    # Signs the verification URL in the pickup receipt's QR code (issue 8 §7). Unset, a key
+    # derived from secret_key is used; set it to rotate session keys without voiding the
+    # receipts already printed.
+    receipt_secret: str | None = None
+    # How long the buyer has to confirm or dispute a contactless pickup; silence confirms.
+    contactless_confirm_hours: int = Field(24, ge=1, le=24 * 14)
     token_ttl_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
     express_refund_min_trust: int = Field(700, ge=0, le=1000)
     express_refund_max_fen: int = Field(300_000, ge=0)
@@ -146,6 +153,14 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def receipt_key(self) -> bytes:
+        """The receipt's HMAC key: the configured secret, or one derived from secret_key
+        (a key of its own, so a receipt signature never doubles as a session token's)."""
+        if self.receipt_secret is not None:
+            return self.receipt_secret.encode()
+        return hmac.new(self.secret_key.encode(), b"doorstep receipt key", "sha256").digest()
+
+    @property
     def uses_dev_secret(self) -> bool:
         """Tokens are signed with the public development secret (development only)."""
         return self.secret_key == DEV_SECRET
@@ -166,6 +181,16 @@ class Settings(BaseSettings):
                     "merchant webhook secrets must have at least 32 characters outside "
                     f"development: {', '.join(sorted(weak))}"
                 )
+        if (
+            self.env != "development"
+            and self.receipt_secret is not None
+            and (len(self.receipt_secret) < 32 or len(set(self.receipt_secret)) < 10)
+        ):
+            # Anyone who knows the key can print genuine-looking receipts.
+            raise ValueError(
+                "DOORSTEP_RECEIPT_SECRET must be a random value of at least 32 characters "
+                "outside development (DOORSTEP_ENV=development for a local demo)"
+            )
         if self.outbox_backoff_cap_s < self.outbox_backoff_base_s:
             raise ValueError("DOORSTEP_OUTBOX_BACKOFF_CAP_S must not be below the base")
         if self.env != "development":

@@ -43,6 +43,7 @@ from doorstep.entrypoints.web import (
     portal,
     portal_after_sales,
     portal_pickup,
+    receipts,
     warehouse,
 )
 from doorstep.entrypoints.web import courier as web_courier
@@ -196,6 +197,11 @@ class World:
         assert r.status_code == 200, r.text
         lines = [ln for ln in r.json()["lines"] if ln["return_id"] == return_id]
         return {c["key"]: True for ln in lines for c in ln["checks"]}
+
+    def receipt(self, return_id: str) -> dict[str, Any]:
+        r = self.client.get(f"/returns/{return_id}/receipt", headers=self.login(BUYER))
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
     def photo(self, headers: dict[str, str]) -> str:
         r = self.client.post(
@@ -378,6 +384,13 @@ def calls(w: World) -> list[Call]:
         Call("GET /returns/{return_id}", b, "GET", f"/returns/{shown_id}"),
         Call("GET /returns/{return_id}/timeline", b, "GET", f"/returns/{shown_id}/timeline"),
         Call("GET /returns/{return_id}/receipt", b, "GET", f"/returns/{shown_id}/receipt"),
+        Call(
+            "GET /receipts/verify",
+            "",
+            "GET",
+            "/receipts/verify",
+            {"params": {"t": w.receipt(shown_id)["token"]}},
+        ),
         Call("GET /appointments/{appointment_id}", b, "GET", f"/appointments/{host[aid]}"),
         Call("GET /photos/{photo_id}", b, "GET", f"/photos/{photo_id}"),
         Call("GET /courier/tasks", courier, "GET", "/courier/tasks"),
@@ -671,6 +684,15 @@ def page_calls(
             params={"order_id": t.open_order, "line_id": "L1"},
         ),
         page("/portal/returns/{return_id}", b, f"/portal/returns/{shown_id}"),
+        page("/portal/returns/{return_id}/receipt", b, f"/portal/returns/{shown_id}/receipt"),
+        page(
+            "/portal/returns/{return_id}/door-photos/{photo_id}",
+            b,
+            f"/portal/returns/{shown_id}/door-photos/{w.receipt(shown_id)['photo_ids'][0]}",
+        ),
+        page(
+            "/receipt/verify", guest, "/receipt/verify", params={"t": w.receipt(shown_id)["token"]}
+        ),
         page("/courier", courier, "/courier"),
         page("/warehouse", "warehouse1", "/warehouse", params={"return_id": shown_id}),
         page(
@@ -901,6 +923,7 @@ def test_no_request_sends_more_statements_with_more_data(
             dashboard,
             portal_after_sales,
             console_customs,
+            receipts,
         )
         for route in module.router.routes
         if isinstance(route, APIRoute)

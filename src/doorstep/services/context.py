@@ -71,6 +71,16 @@ class OutboxRules:
     endpoints: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DoorRules:
+    """The receipt's signing key and how long a contactless pickup waits for the buyer."""
+
+    # HMAC key of the receipt's verification URL (settings refuse a weak one in production).
+    receipt_key: bytes = b"dev-only-receipt-key-change-me-0123456789"
+    # A buyer who says nothing by then has accepted the courier's photos and weight.
+    contactless_confirm_within: timedelta = timedelta(hours=24)
+
+
 class NoTelemetry:
     """Telemetry that goes nowhere (tests, the simulator)."""
 
@@ -156,3 +166,4 @@ class Services:
     carriers: Mapping[str, CourierCompany] = field(default_factory=dict)
     carrier_rules: CarrierRules = field(default_factory=CarrierRules)
     exchanges: ExchangeJournal = field(default_factory=NoJournal)
+    door: DoorRules = field(default_factory=DoorRules)

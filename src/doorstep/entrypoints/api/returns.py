@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from doorstep.domain.address import Address
 from doorstep.domain.identity import Role
+from doorstep.domain.receipt import MAX_TOKEN_CHARS
 from doorstep.domain.returns import Condition
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import AnyActor, BuyerActor, Svc
@@ -24,8 +25,10 @@ from doorstep.entrypoints.api.schemas import (
     OpenReturnIn,
     PrecheckOut,
     QuoteIn,
+    ReceiptFactsOut,
     ReceiptOut,
     RefundQuoteOut,
+    RefusedItemOut,
     ReturnLineIn,
     ReturnOut,
     SelfSendIn,
@@ -179,7 +182,25 @@ def return_timeline(svc: Svc, buyer: BuyerActor, return_id: Id) -> list[EventOut
 )
 def receipt(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReceiptOut:
     found = timeline.receipt(svc, return_id, buyer_id=buyer.actor_id)
-    out = ReceiptOut.model_validate(replace(found, refund=None))
+    out = ReceiptOut.model_validate(replace(found, refund=None, refused=()))
     return out.model_copy(
-        update={"refund": views.quote_out(found.refund) if found.refund else None}
+        update={
+            "refund": views.quote_out(found.refund) if found.refund else None,
+            "refused": [
+                RefusedItemOut(sku=sku, quantity=n, failed=list(why))
+                for sku, n, why in found.refused
+            ],
+        }
     )
+
+
+@router.get(
+    "/receipts/verify",
+    response_model=ReceiptFactsOut,
+    summary="Check a pickup receipt's QR code: the signed facts, or 422 receipt_not_genuine",
+)
+def verify_receipt(
+    svc: Svc, t: Annotated[str, Query(min_length=1, max_length=MAX_TOKEN_CHARS)]
+) -> ReceiptFactsOut:
+    """Open to anyone holding the receipt: no account, no data read, only the signature."""
+    return ReceiptFactsOut.model_validate(timeline.verify_receipt(svc, t))

@@ -323,6 +323,37 @@ class ReceiptOut(Out):
     photo_ids: list[str]
     verified_weight_g: int | None
     refund: RefundQuoteOut | None = None
+    courier_name: str = ""
+    refused: list[RefusedItemOut] = []
+    contactless: bool = False
+    weight_off: bool = False
+    # Signed facts: GET /receipts/verify?t=<token> (or the page /receipt/verify) checks them.
+    token: str = ""
+
+
+class RefusedItemOut(Out):
+    sku: str
+    quantity: int
+    failed: list[str]
+
+
+class ReceiptFactsOut(Out):
+    """What a receipt's QR code vouches for, once its signature checked out."""
+
+    return_id: str
+    receipt_code: str
+    waybill_no: str
+    carrier_id: str
+    courier_id: str
+    courier_name: str
+    picked_up_at: datetime
+    items: SkuQuantities
+    refused: SkuQuantities
+    result: str
+    contactless: bool
+    weight_g: int | None
+    photos: int
+    photo_digest: str
 
 
 class PrecheckOut(Out):

@@ -30,6 +30,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         portal,
         portal_after_sales,
         portal_pickup,
+        receipts,
         warehouse,
     )
     from doorstep.entrypoints.web.i18n import load_catalogs
@@ -50,6 +51,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         console_customs,
     ):
         api.include_router(module.router)
+    api.include_router(receipts.router)  # the receipt and its public verification page
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")
     api.add_api_route("/favicon.ico", favicon, include_in_schema=False)
 
