@@ -46,6 +46,7 @@ from doorstep.entrypoints.web import (
     receipts,
     warehouse,
 )
+from doorstep.entrypoints.web import contactless as web_contactless
 from doorstep.entrypoints.web import courier as web_courier
 from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
 from doorstep.services import courier as courier_service
@@ -244,6 +245,39 @@ class World:
         assert r.status_code == 200, r.text
         return return_id, appt
 
+    def left_in_locker(self, username: str, *, disputed: bool = False) -> str:
+        """A contactless pickup collected from a locker, its review open (or disputed)."""
+        return_id = self.approved(username)
+        h = self.login(username)
+        slot = self.client.get(f"/returns/{return_id}/slots", headers=h).json()["slots"][0]
+        r = self.client.post(
+            f"/returns/{return_id}/pickup",
+            headers=h,
+            json={**{k: slot[k] for k in ("carrier_id", "day", "start")}, "handover": "locker"},
+        )
+        assert r.status_code == 201, r.text
+        appt = r.json()
+        aid, courier = appt["appointment_id"], self.courier(appt)
+        assert self.client.post(f"/courier/tasks/{aid}/arrive", headers=courier).status_code == 200
+        r = self.client.post(
+            f"/courier/tasks/{aid}/inspect",
+            headers=courier,
+            json={
+                "return_id": return_id,
+                "photo_ids": [self.photo(courier)],
+                "verified_weight_g": 800,
+            },
+        )
+        assert r.status_code == 200, r.text
+        r = self.client.post(f"/courier/tasks/{aid}/pickup", headers=courier, json={})
+        assert r.status_code == 200, r.text
+        if disputed:
+            r = self.client.post(
+                f"/appointments/{aid}/contactless/dispute", headers=h, json={"text": "not mine"}
+            )
+            assert r.status_code == 200, r.text
+        return str(aid)
+
     def received(self, username: str) -> str:
         return_id, _ = self.picked_up(username)
         r = self.client.post(
@@ -384,6 +418,27 @@ def calls(w: World) -> list[Call]:
         Call("GET /returns/{return_id}", b, "GET", f"/returns/{shown_id}"),
         Call("GET /returns/{return_id}/timeline", b, "GET", f"/returns/{shown_id}/timeline"),
         Call("GET /returns/{return_id}/receipt", b, "GET", f"/returns/{shown_id}/receipt"),
+        Call("GET /ops/contactless/disputes", "ops1", "GET", "/ops/contactless/disputes"),
+        Call(
+            "POST /appointments/{appointment_id}/contactless/confirm",
+            b,
+            "POST",
+            f"/appointments/{w.left_in_locker(b)}/contactless/confirm",
+        ),
+        Call(
+            "POST /appointments/{appointment_id}/contactless/dispute",
+            b,
+            "POST",
+            f"/appointments/{w.left_in_locker(b)}/contactless/dispute",
+            {"json": {"text": "the weight is wrong", "photo_ids": [w.photo(w.login(b))]}},
+        ),
+        Call(
+            "POST /ops/contactless/{appointment_id}/resolve",
+            "ops1",
+            "POST",
+            f"/ops/contactless/{w.left_in_locker(b, disputed=True)}/resolve",
+            {"json": {"outcome": "buyer_upheld", "note": "scale unreadable"}},
+        ),
         Call(
             "GET /receipts/verify",
             "",
@@ -691,6 +746,27 @@ def page_calls(
             f"/portal/returns/{shown_id}/door-photos/{w.receipt(shown_id)['photo_ids'][0]}",
         ),
         page(
+            "/portal/appointments/{appointment_id}/contactless/confirm",
+            b,
+            f"/portal/appointments/{w.left_in_locker(b)}/contactless/confirm",
+            {},
+        ),
+        page(
+            "/portal/appointments/{appointment_id}/contactless/dispute",
+            b,
+            f"/portal/appointments/{w.left_in_locker(b)}/contactless/dispute",
+            {"text": "the weight is wrong"},
+            files={"photo": ("mine.jpg", jpeg(), "image/jpeg")},
+        ),
+        page("/console/contactless", "ops1", "/console/contactless"),
+        page(
+            "/console/contactless/{appointment_id}/resolve",
+            "ops1",
+            f"/console/contactless/{w.left_in_locker(b, disputed=True)}/resolve",
+            {"outcome": "courier_upheld", "note": "label visible"},
+        ),
+        page("/console/photos/{photo_id}", "ops1", f"/console/photos/{w.photo(w.login(b))}"),
+        page(
             "/receipt/verify", guest, "/receipt/verify", params={"t": w.receipt(shown_id)["token"]}
         ),
         page("/courier", courier, "/courier"),
@@ -924,6 +1000,7 @@ def test_no_request_sends_more_statements_with_more_data(
             portal_after_sales,
             console_customs,
             receipts,
+            web_contactless,
         )
         for route in module.router.routes
         if isinstance(route, APIRoute)

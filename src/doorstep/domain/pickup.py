@@ -114,6 +114,50 @@ class FailureReason(StrEnum):
         }
 
 
+class Handover(StrEnum):
+    """How the parcel changes hands: in person, or contactless (the seed's epidemic practice:
+    left at the door or in a parcel locker, inspected from the courier's photos and weight)."""
+
+    IN_PERSON = "in_person"
+    DOOR = "door"
+    LOCKER = "locker"
+
+    @property
+    def contactless(self) -> bool:
+        return self is not Handover.IN_PERSON
+
+
+class ReviewStatus(StrEnum):
+    """The buyer's answer to a contactless pickup's photos and weight."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+    RESOLVED = "resolved"
+
+
+class DisputeOutcome(StrEnum):
+    """What ops decided about a disputed contactless pickup."""
+
+    COURIER_UPHELD = "courier_upheld"  # the photos and weight stand as the door inspection
+    BUYER_UPHELD = "buyer_upheld"  # the buyer's account stands; the courier's is set aside
+
+
+@dataclass
+class ContactlessReview:
+    """The buyer confirms or disputes within the time limit; silence confirms."""
+
+    due_at: datetime
+    status: ReviewStatus = ReviewStatus.PENDING
+    decided_at: datetime | None = None
+    decided_by: str = ""  # the buyer, "silence", or the ops user who resolved a dispute
+    dispute_text: str = ""
+    dispute_photo_ids: tuple[str, ...] = ()
+    disputed_at: datetime | None = None
+    outcome: DisputeOutcome | None = None
+    resolution_note: str = ""
+
+
 class AppointmentStatus(StrEnum):
     BOOKED = "booked"
     ASSIGNED = "assigned"
@@ -165,6 +209,9 @@ class Appointment(EventRecorder):
     # doorstep plans no route for it.
     served_by_company: bool = False
     version: int = 0
+    handover: Handover = Handover.IN_PERSON
+    handover_note: str = ""  # where it is left (e.g. the locker and its code), for the courier
+    review: ContactlessReview | None = None  # contactless only, from pickup on
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -187,9 +234,18 @@ class Appointment(EventRecorder):
         slot: SlotRef,
         return_ids: list[str],
         at: datetime,
+        handover: Handover = Handover.IN_PERSON,
+        handover_note: str = "",
     ) -> Appointment:
         """A new appointment for a slot whose capacity the caller has already taken."""
+        if len(handover_note) > 200:
+            raise InvalidInput(
+                "handover_note_too_long",
+                "Say where the parcel is left in at most 200 characters.",
+                "放置位置说明最多 200 个字。",
+            )
         appt = cls(appointment_id, buyer_id, address, slot, list(return_ids), at)
+        appt.handover, appt.handover_note = handover, handover_note
         appt._event(
             "booked",
             at,
@@ -198,8 +254,71 @@ class Appointment(EventRecorder):
             day=slot.day.isoformat(),
             carrier_id=slot.carrier_id,
             returns=list(return_ids),
+            handover=handover.value,
         )
         return appt
+
+    # --- contactless pickup (issue 8 §8) -----------------------------------------------
+    def await_review(self, due_at: datetime, at: datetime) -> None:
+        """A contactless pickup is done: the buyer now has until ``due_at`` to answer."""
+        self._require("await_review", A.COMPLETED)
+        if not self.handover.contactless or self.review is not None:
+            return
+        self.review = ContactlessReview(due_at)
+        self._event("contactless_review_opened", at, due_at=due_at.isoformat())
+
+    def _open_review(self, action: str, at: datetime) -> ContactlessReview:
+        review = self.review
+        if review is None or review.status is not ReviewStatus.PENDING:
+            raise IllegalTransition(
+                "contactless_review", review.status.value if review else "none", action
+            )
+        if at > review.due_at:
+            raise Conflict(
+                "review_closed",
+                "The time to answer has passed; the courier's photos and weight stand.",
+                "确认期限已过，以快递员的照片和称重为准。",
+                due_at=review.due_at.isoformat(),
+            )
+        return review
+
+    def confirm_handover(self, at: datetime, by: str) -> None:
+        """The buyer agrees with the courier's photos and weight (or said nothing in time:
+        ``by="silence"``, which the sweep records once the limit has passed)."""
+        review = self.review
+        if by == "silence":
+            if review is None or review.status is not ReviewStatus.PENDING or at < review.due_at:
+                raise IllegalTransition(
+                    "contactless_review", review.status.value if review else "none", "confirm"
+                )
+        else:
+            review = self._open_review("confirm", at)
+        review.status, review.decided_at, review.decided_by = ReviewStatus.CONFIRMED, at, by
+        self._event("handover_confirmed", at, by=by)
+
+    def dispute_handover(self, text: str, photo_ids: tuple[str, ...], at: datetime) -> None:
+        """The buyer says the photos or the weight are wrong; ops decide with both sides."""
+        if not text.strip() or len(text) > 2000 or len(photo_ids) > 10:
+            raise InvalidInput(
+                "dispute_text_required",
+                "Say what is wrong (at most 2000 characters, 10 photos).",
+                "请说明问题（最多 2000 字、10 张照片）。",
+            )
+        review = self._open_review("dispute", at)
+        review.status, review.disputed_at = ReviewStatus.DISPUTED, at
+        review.dispute_text, review.dispute_photo_ids = text.strip(), tuple(photo_ids)
+        self._event("handover_disputed", at, photos=len(photo_ids))
+
+    def resolve_dispute(self, outcome: DisputeOutcome, note: str, by: str, at: datetime) -> None:
+        """Ops decided a disputed contactless pickup, with both sides' evidence in view."""
+        review = self.review
+        if review is None or review.status is not ReviewStatus.DISPUTED:
+            raise IllegalTransition(
+                "contactless_review", review.status.value if review else "none", "resolve"
+            )
+        review.status, review.outcome = ReviewStatus.RESOLVED, outcome
+        review.decided_at, review.decided_by, review.resolution_note = at, by, note.strip()
+        self._event("handover_dispute_resolved", at, outcome=outcome.value, by=by)
 
     @property
     def active(self) -> bool:

@@ -24,7 +24,15 @@ import structlog
 from doorstep.adapters.observability.metrics import JOB_SECONDS
 from doorstep.bootstrap import App
 from doorstep.planning import SolveParams
-from doorstep.services import after_sales_jobs, claims, outbox, refund_timing, refunds, routing
+from doorstep.services import (
+    after_sales_jobs,
+    claims,
+    contactless,
+    outbox,
+    refund_timing,
+    refunds,
+    routing,
+)
 from doorstep.services.carrier_polling import poll_quiet_orders
 from doorstep.services.route import Contention
 
@@ -90,6 +98,11 @@ SWEEPS: dict[str, Sweep] = {
     "outbox_dispatch": dispatch_outbox,
     "carrier_poll": lambda app: {"carrier_orders_moved": poll_quiet_orders(app.services)},  # 8 §3
     "after_sales": lambda app: after_sales_jobs.sweep_after_sales(app.services),  # issue 9 §6-7
+    "contactless_silence": lambda app: {  # issue 8 §8: silence confirms
+        "contactless_confirmed": contactless.confirm_silent_contactless(
+            app.services, app.services.clock.now()
+        )
+    },
 }
 
 

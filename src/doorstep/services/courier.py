@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from doorstep.domain.catalog import Product
 from doorstep.domain.clock import local
@@ -185,9 +186,15 @@ def inspect(
         if data.return_id not in appt.return_ids:
             raise NotFound("return_request", data.return_id)
         request = load_return(uow, data.return_id)
-        order = uow.orders.get(request.order_id)
         products = {p.sku: p for p in uow.products.get_many({ln.sku for ln in request.lines})}
         _check_photo_owner(uow, courier_id, _all_photos(data))
+        if appt.handover.contactless:
+            inspection = _contactless(request.lines, products, data, courier_id, now)
+            request.record_inspection(inspection)
+            uow.returns.save(request)
+            uow.commit()
+            return inspection
+        order = uow.orders.get(request.order_id)
         units = _judge(request.lines, order, products, data)
         expected = sum(products[u.sku].weight_g for u in units if u.taken)
         taken = any(u.taken for u in units)
@@ -210,6 +217,38 @@ def inspect(
         uow.returns.save(request)
         uow.commit()
         return inspection
+
+
+def _contactless(
+    lines: list[ReturnLine],
+    products: dict[str, Product],
+    data: InspectionInput,
+    courier_id: str,
+    now: datetime,
+) -> Inspection:
+    """Left at the door or in a locker: the parcel is not opened, so the courier's photos
+    and the weight are the inspection; the buyer confirms or disputes them afterwards."""
+    if data.checklist or data.lines or data.verified_weight_g is None:
+        raise InvalidInput(
+            "contactless_inspection",
+            "A contactless pickup is inspected by photos and the weight only.",
+            "无接触取件仅以拍照和称重验货。",
+        )
+    expected = sum(products[ln.sku].weight_g * ln.quantity for ln in lines if ln.sku in products)
+    return Inspection(
+        InspectionResult.PASSED,
+        {},
+        data.photo_ids,
+        data.verified_weight_g,
+        now,
+        courier_id,
+        data.note,
+        None,
+        (),
+        expected,
+        weight_off(data.verified_weight_g, expected),
+        contactless=True,
+    )
 
 
 def _all_photos(data: InspectionInput) -> list[str]:
@@ -296,8 +335,11 @@ def _summary(units: tuple[UnitResult, ...]) -> dict[str, bool]:
     return out
 
 
-def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: str) -> Appointment:
-    """The buyer's code matches: every passed return leaves with one waybill."""
+def pick_up(
+    svc: Services, courier_id: str, appointment_id: str, pickup_code: str | None
+) -> Appointment:
+    """The buyer's code matches (or, contactless, nobody is there to give one): every passed
+    return leaves with one waybill."""
     now = svc.clock.now()
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
@@ -325,7 +367,8 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
             # is one step: parallel guesses cannot pass the limit together, and a right code
             # sent twice is not refused for the duplicate (it loses with a stale write).
             uow.routes.lock(appt.courier_id, appt.slot.carrier_id, appt.slot.day)
-        _check_code(svc, appt, pickup_code)
+        if not appt.handover.contactless:
+            _check_code(svc, appt, pickup_code)
         carrier = uow.carriers.get(appt.slot.carrier_id)
         prefix = carrier.waybill_prefix if carrier else "DS"
         waybill = f"{prefix}{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
@@ -342,6 +385,7 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
             request.release_pickup(now, "inspection_refused")
             uow.returns.save(request)
         appt.complete(courier_id, now)
+        appt.await_review(now + svc.door.contactless_confirm_within, now)
         record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
         uow.appointments.save(appt)
         uow.commit()
@@ -351,8 +395,14 @@ def pick_up(svc: Services, courier_id: str, appointment_id: str, pickup_code: st
     return appt
 
 
-def _check_code(svc: Services, appt: Appointment, code: str) -> None:
+def _check_code(svc: Services, appt: Appointment, code: str | None) -> None:
     """Refuse once too many wrong codes were tried on the visit; count only wrong ones."""
+    if code is None:
+        raise InvalidInput(
+            "pickup_code_required",
+            "Ask the buyer for the 6-digit pickup code.",
+            "请向买家索取 6 位取件码。",
+        )
     wait = svc.throttle.check(PICKUP_CODE, appt.appointment_id)
     if wait is not None:
         minutes = -(-wait // 60)

@@ -11,7 +11,7 @@ from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
 from doorstep.domain.fleet import Courier as FleetCourier
-from doorstep.domain.pickup import Appointment, SlotRef, check_bookable
+from doorstep.domain.pickup import Appointment, Handover, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.route import RouteStop, route_id
 from doorstep.services.carrier_orders import (
@@ -52,6 +52,9 @@ class SlotChoice:
     carrier_id: str
     day: date
     start: time
+    # Contactless (issue 8 §8): leave the parcel at the door or in a locker, with a note.
+    handover: Handover = Handover.IN_PERSON
+    handover_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,14 @@ def _book(
         _check_until(request, slot)
         assert request.address is not None
         appt = Appointment.book(
-            svc.ids.new("A"), buyer_id, request.address, slot, [request.return_id], now
+            svc.ids.new("A"),
+            buyer_id,
+            request.address,
+            slot,
+            [request.return_id],
+            now,
+            choice.handover,
+            choice.handover_note,
         )
         if area.served_by_company(slot.carrier_id):
             return _book_with_company(svc, uow, area, template, request, appt, now)

@@ -445,6 +445,16 @@ class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
             if a.slot.day in days and a.status in ACTIVE
         }
 
+    def _reviews(self, status: str) -> list[Appointment]:
+        found = [a for a in self._all() if a.review and a.review.status.value == status]
+        return sorted(found, key=lambda a: a.review.due_at)  # type: ignore[union-attr]
+
+    def reviews_due(self, now: datetime, limit: int) -> list[Appointment]:
+        return [a for a in self._reviews("pending") if a.review.due_at <= now][:limit]  # type: ignore[union-attr]
+
+    def disputed_reviews(self, limit: int) -> list[Appointment]:
+        return self._reviews("disputed")[:limit]
+
 
 class FakeRouteRepository:
     """Courier day-routes keyed by route id; ``lock`` creates an empty route like the SQL one."""

@@ -232,7 +232,21 @@ class AppointmentRepo(VersionedRepository[Appointment]):
             "carrier_id": item.slot.carrier_id,
             "day": item.slot.day,
             "status": item.status.value,
+            "review_status": item.review.status.value if item.review else None,
+            "review_due_at": item.review.due_at if item.review else None,
         }
+
+    def reviews_due(self, now: datetime, limit: int) -> list[Appointment]:
+        """Contactless pickups whose buyer said nothing before the limit, oldest first."""
+        c = self.table.c
+        return self._query(
+            c.review_status == "pending", c.review_due_at <= now, order=c.review_due_at, limit=limit
+        )
+
+    def disputed_reviews(self, limit: int) -> list[Appointment]:
+        """Disputed contactless pickups waiting for ops, oldest first."""
+        c = self.table.c
+        return self._query(c.review_status == "disputed", order=c.review_due_at, limit=limit)
 
     def active_for_buyer(
         self, buyer_id: str, adcode: str | None = None, from_day: date | None = None

@@ -111,8 +111,12 @@ appointments = _doc_table(
     Column("day", Date, nullable=False),
     Column("status", String(32), nullable=False),
     Column("version", Integer, nullable=False),
+    # A contactless pickup's review (issue 8 §8): the silence sweep and the ops queue.
+    Column("review_status", String(16), nullable=True),
+    Column("review_due_at", AwareDateTime, nullable=True),
     Index("ix_appointments_area_day", "adcode", "day"),
     Index("ix_appointments_carrier_day", "carrier_id", "day"),
+    Index("ix_appointments_review", "review_status", "review_due_at"),
 )
 
 # A courier's day-route: what booking locks and offering reads (domain/route.py). The stops

@@ -15,6 +15,7 @@ from doorstep.entrypoints.api import (
     auth,
     auth_users,
     carriers,
+    contactless,
     courier,
     disruptions,
     errors,
@@ -106,6 +107,7 @@ def create_app(wired: App) -> FastAPI:
     api.include_router(auth_users.router, responses=errors.RESPONSES)
     api.include_router(carriers.router, responses=errors.RESPONSES)
     api.include_router(tracking.router, responses=errors.RESPONSES)
+    api.include_router(contactless.router, responses=errors.RESPONSES)
 
     # The server-rendered pages (entrypoints/web) on the same app.
     install_web(api, secure_cookies=wired.settings.secure_cookies)

@@ -35,7 +35,9 @@ def slots(app: AppDep, buyer: BuyerActor, return_id: Id) -> PickupOptionsOut:
     summary="Book a door pickup window",
 )
 def book(svc: Svc, buyer: BuyerActor, return_id: Id, body: BookIn) -> AppointmentOut:
-    choice = pickup.SlotChoice(body.carrier_id, body.day, body.start)
+    choice = pickup.SlotChoice(
+        body.carrier_id, body.day, body.start, body.handover, body.handover_note
+    )
     with counting_booking():
         appt = pickup.book_pickup(svc, buyer.actor_id, return_id, choice)
     return views.appointment_out(appt, show_code=True)

@@ -22,7 +22,7 @@ from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.inspection import CODE_PATTERN as UNIT_CODE_PATTERN
 from doorstep.domain.inspection import MAX_PHOTOS_PER_UNIT, MAX_UNITS
 from doorstep.domain.order import Channel
-from doorstep.domain.pickup import FailureReason
+from doorstep.domain.pickup import DisputeOutcome, FailureReason, Handover
 from doorstep.domain.refund_amount import FreightPayer, Part, TaxStatus
 from doorstep.domain.refund_timing import OverdueStage
 from doorstep.domain.returns import Grade, Reason, ReturnKind
@@ -394,6 +394,48 @@ class AppointmentOut(Out):
     pickup_code: str | None = None
     address: AddressOut
     attempts: int
+    handover: str = "in_person"
+    handover_note: str = ""
+    review: ReviewOut | None = None
+
+
+class ReviewOut(Out):
+    """A contactless pickup's review: the buyer's answer, or the ops decision on a dispute."""
+
+    status: str
+    due_at: datetime
+    decided_at: datetime | None
+    decided_by: str
+    dispute_text: str
+    dispute_photo_ids: list[str]
+    outcome: str | None
+    resolution_note: str
+
+
+class DisputeIn(In):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    photo_ids: Annotated[list[Id], Field(max_length=10)] = []
+
+
+class ResolveIn(In):
+    outcome: DisputeOutcome
+    note: Text = ""
+
+
+class DoorEvidenceOut(Out):
+    """The courier's side of a contactless pickup, per return."""
+
+    return_id: str
+    photo_ids: list[str]
+    verified_weight_g: int | None
+    expected_weight_g: int | None
+    weight_off: bool
+    note: str
+
+
+class DisputedPickupOut(Out):
+    appointment: AppointmentOut
+    courier: list[DoorEvidenceOut]
 
 
 class PickupOptionsOut(Out):
@@ -407,6 +449,9 @@ class BookIn(In):
     carrier_id: Id
     day: Day
     start: WallTime
+    # Contactless pickup (issue 8 §8): leave the parcel at the door or in a parcel locker.
+    handover: Handover = Handover.IN_PERSON
+    handover_note: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class JoinIn(In):
@@ -484,7 +529,8 @@ class ChecklistOut(Out):
 
 
 class PickUpIn(In):
-    pickup_code: PickupCode
+    # Required unless the buyer chose a contactless pickup (nobody is there to say it).
+    pickup_code: PickupCode | None = None
 
 
 class FailIn(In):

@@ -77,6 +77,22 @@ def appointment_out(a: Appointment, *, show_code: bool) -> s.AppointmentOut:
         pickup_code=a.pickup_code if show_code else None,
         address=s.AddressOut.model_validate(a.address),
         attempts=len(a.attempts),
+        handover=a.handover.value,
+        handover_note=a.handover_note,
+        review=(
+            s.ReviewOut(
+                status=a.review.status.value,
+                due_at=a.review.due_at,
+                decided_at=a.review.decided_at,
+                decided_by=a.review.decided_by,
+                dispute_text=a.review.dispute_text,
+                dispute_photo_ids=list(a.review.dispute_photo_ids),
+                outcome=a.review.outcome.value if a.review.outcome else None,
+                resolution_note=a.review.resolution_note,
+            )
+            if a.review
+            else None
+        ),
     )
 
 

@@ -25,6 +25,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         console,
         console_customs,
         console_outbox,
+        contactless,
         courier,
         dashboard,
         portal,
@@ -52,6 +53,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
     ):
         api.include_router(module.router)
     api.include_router(receipts.router)  # the receipt and its public verification page
+    api.include_router(contactless.router)  # confirm/dispute a contactless pickup; ops queue
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")
     api.add_api_route("/favicon.ico", favicon, include_in_schema=False)
 

@@ -125,13 +125,14 @@ def _inspect(web: Web, appointment_id: str, form: FormData) -> Response:
         weight = optional_int(_text(form, "weight_g", 10), web._("Weight (g)"), low=1, high=100_000)
         limit = web.app.settings.max_upload_bytes
         lines = courier.visit_checklists(svc, web.actor_id, appointment_id)
+        # A contactless visit is inspected by photos and weight alone: no unit answers.
         answers = tuple(
             courier.LineAnswer(
                 c.order_line_id,
                 tuple(_unit(web, form, c, n, limit) for n in range(1, c.quantity + 1)),
             )
             for c in lines
-            if c.return_id == return_id
+            if c.return_id == return_id and "contactless" not in form
         )
         kept = _text(form, "photo_id", 64).strip()
         shared = _photo(web, form, "photo", limit) or ((kept,) if kept else ())
@@ -198,8 +199,9 @@ def pick_up(
 ) -> Response:
     """The buyer's code matches: the parcel leaves with a waybill, shown on the page."""
     try:
-        code = pickup_code.strip()
-        if not bounds.is_pickup_code(code):
+        # Blank on a contactless visit (nobody is at the door to give one).
+        code = pickup_code.strip() or None
+        if code is not None and not bounds.is_pickup_code(code):
             raise InvalidInput(
                 "pickup_code_format",
                 "The pickup code is 6 digits (0-9).",

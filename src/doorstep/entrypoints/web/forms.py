@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Path, Query, UploadFile
 
 from doorstep.domain import bounds
 from doorstep.domain.errors import InvalidInput, TooLarge
+from doorstep.domain.pickup import Handover
 from doorstep.services.pickup import SlotChoice
 
 # Ids in page addresses and search boxes: as long as any id doorstep issues, no longer.
@@ -57,6 +59,17 @@ def parse_slot(value: str) -> SlotChoice:
     if day is None or not bounds.day_in_calendar(day) or start.tzinfo is not None:
         raise InvalidInput("slot_choice_invalid", "Choose a pickup window.", "请选择一个上门时段。")
     return SlotChoice(carrier_id, day, start)
+
+
+def with_handover(choice: SlotChoice, handover: str, note: str) -> SlotChoice:
+    """The booking's contactless option (issue 8 §8): in person, at the door or a locker."""
+    try:
+        how = Handover(handover or "in_person")
+    except ValueError:
+        raise InvalidInput(
+            "handover_invalid", "Choose how to hand the parcel over.", "请选择交件方式。"
+        ) from None
+    return replace(choice, handover=how, handover_note=note.strip() if how.contactless else "")
 
 
 def read_upload(upload: UploadFile | None, limit: int) -> bytes | None:

@@ -16,7 +16,13 @@ from doorstep.domain.clock import local
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.entrypoints.web import queries
-from doorstep.entrypoints.web.forms import PathId, QueryText, parse_slot, slot_value
+from doorstep.entrypoints.web.forms import (
+    PathId,
+    QueryText,
+    parse_slot,
+    slot_value,
+    with_handover,
+)
 from doorstep.entrypoints.web.i18n import N_, day_formatter
 from doorstep.entrypoints.web.portal import detail
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
@@ -132,12 +138,16 @@ def slots(web: BuyerPage, return_id: PathId, day: QueryText = "") -> Response:
 
 @router.post("/portal/returns/{return_id}/book")
 def book(
-    web: BuyerPost, return_id: PathId, slot: Annotated[str, Form(max_length=80)] = ""
+    web: BuyerPost,
+    return_id: PathId,
+    slot: Annotated[str, Form(max_length=80)] = "",
+    handover: Annotated[str, Form(max_length=16)] = "in_person",
+    handover_note: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Book the chosen window, or move the current visit there if one is booked already."""
     svc = web.app.services
     try:
-        choice = parse_slot(slot)
+        choice = with_handover(parse_slot(slot), handover, handover_note)
         current = returns.get_return(svc, return_id, buyer_id=web.actor_id).appointment_id
         if current:
             pickup.reschedule_pickup(svc, web.actor_id, current, choice)

@@ -17,6 +17,7 @@ from doorstep.entrypoints.web.forms import PathId
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
 from doorstep.services import timeline
+from doorstep.services.ports import StoredPhoto
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 BuyerPage = Annotated[Web, Depends(page(Role.BUYER))]
@@ -77,7 +78,13 @@ def verify(web: AnyonePage, t: Annotated[str, Query(max_length=MAX_TOKEN_CHARS)]
 @router.get("/portal/returns/{return_id}/door-photos/{photo_id}")
 def door_photo(web: BuyerPage, return_id: PathId, photo_id: PathId) -> Response:
     """A photo the courier took at the buyer's door (receipt, contactless review)."""
-    photo = timeline.door_photo(web.app.services, return_id, photo_id, buyer_id=web.actor_id)
+    return photo_response(
+        timeline.door_photo(web.app.services, return_id, photo_id, buyer_id=web.actor_id)
+    )
+
+
+def photo_response(photo: StoredPhoto) -> Response:
+    """A stored photo for one signed-in viewer (never cached by shared caches)."""
     return Response(
         photo.content,
         media_type=photo.media_type,
