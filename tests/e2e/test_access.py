@@ -102,6 +102,26 @@ def test_partner_imports_only_its_own_shop(client: TestClient, login: Login) -> 
     assert r.status_code == 422 and r.json()["code"] == "foreign_shop"
 
 
+def test_product_with_an_accessory_listed_twice_is_refused(
+    client: TestClient, login: Login
+) -> None:
+    """Found by schema fuzzing: a repeated accessory reached the domain's check as a 500."""
+    partner = login("partner1")  # shop-kr-beauty
+    product = {
+        "sku": "KR-LAMP-1",
+        "name_zh": "台灯",
+        "name_en": "Lamp",
+        "category": "electronics",
+        "weight_g": 900,
+        "dimensions": {"length_mm": 200, "width_mm": 200, "height_mm": 300},
+        "shop_id": "shop-kr-beauty",
+        "accessories": ["manual", "manual"],
+    }
+    r = client.post("/partner/products", headers=partner, json={"products": [product]})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_value"
+    assert "accessories" in r.json()["message"]["en"]
+
+
 def test_photo_of_another_user_is_not_found(client: TestClient, login: Login) -> None:
     import io
 

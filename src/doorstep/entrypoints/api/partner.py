@@ -18,16 +18,17 @@ router = APIRouter(prefix="/partner", tags=["partner"])
 
 @router.post("/products", response_model=ImportedOut, summary="Upsert products (SKUs)")
 def import_products(svc: Svc, me: PartnerOrOps, body: ImportProductsIn) -> ImportedOut:
-    products = [
-        Product(
-            **{
-                **p.model_dump(exclude={"dimensions"}),
-                "dimensions": Dimensions(**p.dimensions.model_dump()),
-                "accessories": tuple(p.accessories),
-            }
-        )
-        for p in body.products
-    ]
+    with domain_values():
+        products = [
+            Product(
+                **{
+                    **p.model_dump(exclude={"dimensions"}),
+                    "dimensions": Dimensions(**p.dimensions.model_dump()),
+                    "accessories": tuple(p.accessories),
+                }
+            )
+            for p in body.products
+        ]
     shop = me.actor_id if me.role is Role.PARTNER else None
     return ImportedOut(imported=catalog.import_products(svc, products, shop))
 
