@@ -25,7 +25,9 @@ OpsPost = Annotated[Web, Depends(action(Role.OPS))]
 
 def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
     svc = web.app.services
-    held = returns.review_queue(svc)
+    # The oldest first, a screenful at a time: the next ones appear as these are decided.
+    waiting = returns.review_queue(svc)
+    held = waiting[:_QUEUE_SHOWN]
     names = queries.product_names(svc, {ln.sku for r in held for ln in r.lines})
     history = queries.buyer_histories(svc, {r.buyer_id for r in held})
     return render(
@@ -34,6 +36,7 @@ def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Resp
         status=status,
         here="/console",
         held=held,
+        waiting=len(waiting),
         names=names,
         history=history,
         error=error,
@@ -86,6 +89,10 @@ def _changes(newer: Policy, older: Policy | None) -> list[str]:
     return out
 
 
+_HISTORY_SHOWN = 10
+_QUEUE_SHOWN = 8
+
+
 def policy_page(
     web: Web,
     *,
@@ -100,9 +107,11 @@ def policy_page(
     svc = web.app.services
     current = policies.current_policy(svc)
     history = queries.policy_history(svc)
+    # The latest versions only: the page stays small however long the history grows (every
+    # version stays in the database and behind the API).
     diffs = [
         (p, _changes(p, history[i + 1] if i + 1 < len(history) else None))
-        for i, p in enumerate(history)
+        for i, p in enumerate(history[:_HISTORY_SHOWN])
     ]
     rules = [(r, [(name, r.param(name)) for name in RULE_DEFAULTS[r.code]]) for r in current.rules]
     return render(
