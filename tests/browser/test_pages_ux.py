@@ -675,3 +675,19 @@ def test_policy_page_stays_small_with_a_long_history(page: Page, wired: App, bas
     page.goto(f"{base}/console/policy")
     expect(page.locator("ul.history > li")).to_have_count(10)
     check_page(page, watch, "policy-long-history-phone-zh")
+
+
+def test_home_pages_through_many_returns(page: Page, wired: App, base: str) -> None:
+    """A buyer with many returns gets them a page at a time, so the page stays small."""
+    for _ in range(11):
+        rid = _open(wired, "buyer-001", "TM2026000101")
+        returns.cancel_return(wired.services, "buyer-001", rid, "buyer_cancelled")
+    watch = Watch().attach(page)
+    sign_in(page, base, "buyer1")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(8)
+    first = rows.first.inner_text()
+    page.locator(".pager").first.get_by_role("link", name=re.compile("较早")).click()
+    expect(page.locator(".pager").first).to_contain_text("第 2 页")
+    assert rows.first.inner_text() != first
+    check_page(page, watch, "buyer-home-page-2-phone-zh")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from doorstep.domain import bounds
@@ -32,18 +32,36 @@ BuyerPost = Annotated[Web, Depends(action(Role.BUYER))]
 CONDITION_FIELDS = tuple(labels.CONDITION)
 
 
+PER_PAGE = 8  # returns, and orders, on one screen of the home page
+PageNo = Annotated[int, Query(ge=1, le=10_000)]
+
+
+def _page(items: list[Any], number: int) -> tuple[list[Any], int]:
+    """One page of ``items`` (newest first) and how many pages there are."""
+    pages = max(1, -(-len(items) // PER_PAGE))
+    start = (min(number, pages) - 1) * PER_PAGE
+    return items[start : start + PER_PAGE], pages
+
+
 @router.get("/")
-def home(web: BuyerPage) -> Response:
-    """My returns and my orders, each line with a "return this" action, and the pre-check."""
+def home(web: BuyerPage, rp: PageNo = 1, op: PageNo = 1) -> Response:
+    """My returns and my orders (newest first, a page at a time), each order line with a
+    "return this" action, and the pre-check."""
     svc = web.app.services
-    orders = catalog.orders_of(svc, web.actor_id)
-    mine = returns.returns_of(svc, web.actor_id)
+    orders, order_pages = _page(
+        sorted(catalog.orders_of(svc, web.actor_id), key=lambda o: o.order_id, reverse=True), op
+    )
+    mine, return_pages = _page(returns.returns_of(svc, web.actor_id), rp)
     skus = {ln.sku for o in orders for ln in o.lines} | {ln.sku for r in mine for ln in r.lines}
     return render(
         web,
         "portal_home.html",
         orders=orders,
         returns=mine,
+        rp=min(rp, return_pages),
+        op=min(op, order_pages),
+        return_pages=return_pages,
+        order_pages=order_pages,
         names=queries.product_names(svc, skus),
         areas=catalog.list_areas(svc),
     )
