@@ -19,7 +19,7 @@ from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.exchange import StockLevel
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, customs, exchanges, returns, warehouse
+from doorstep.services import catalog, customs, exchanges, money_moves, returns, warehouse
 from doorstep.services.returns import LineRequest, OpenReturn
 
 BUYER = "buyer-001"
@@ -27,7 +27,9 @@ HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88�
 WH = "wh-sh-bonded"
 
 
-def _orders(app: App, n: int, sku: str, *, bonded: bool = False) -> list[Order]:
+def _orders(
+    app: App, n: int, sku: str, *, bonded: bool = False, price: int = 79_900
+) -> list[Order]:
     placed = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
     batch = uuid.uuid4().hex[:8]
     made = [
@@ -38,7 +40,7 @@ def _orders(app: App, n: int, sku: str, *, bonded: bool = False) -> list[Order]:
             Channel.BONDED if bonded else Channel.DOMESTIC,
             placed,
             HOME,
-            (OrderLine("L1", sku, 1, 79_900, 7_270 if bonded else 0),),
+            (OrderLine("L1", sku, 1, price, 7_270 if bonded else 0),),
             signed_at=placed + timedelta(days=5),
             customs_released_at=placed + timedelta(days=1) if bonded else None,
             declaration_no=f"D-{batch}-{i:03d}" if bonded else None,
@@ -155,3 +157,39 @@ def test_parallel_settlements_restore_the_quota_once_each(
     assert set(paid) == {tax_refund_key(c) for c in ids}
     # The year's total counted the 24 orders; settling took exactly their value back, once.
     assert customs.quota_of(svc, BUYER).used_fen == max(quota_before - RACERS * 79_900, 0)
+
+
+def test_payment_faults_on_the_difference_and_the_tax_pay_once(
+    wired: App, payments: LocalPayments
+) -> None:
+    """Timeouts, an answer lost after paying, and success reported twice, on both backends:
+    one charge per exchange difference, one tax refund per declaration."""
+    svc = wired.services
+    target = "KR-LIPSTICK-V02"
+    exchanges.upsert_stock(svc, [StockLevel(target, "lipstick-velvet", 81_900, 50)])
+    payments.fail_next = 3  # the filing's collection and the first retries time out
+    orders = _orders(wired, 3, "KR-LIPSTICK-V01", price=79_900)
+    filed = [_file(wired, o, ReturnKind.EXCHANGE, target) for o in orders]
+    race([lambda: money_moves.retry_pending_moves(svc)] * RACERS)  # success seen many times
+    money_moves.retry_pending_moves(svc)
+    with wired.engine.connect() as conn:
+        moves = conn.execute(
+            text(
+                "SELECT idempotency_key, status, amount_fen FROM money_moves WHERE idempotency_key LIKE 'exchange-diff:%'"
+            )
+        ).all()
+        events = conn.execute(
+            text("SELECT COUNT(*) FROM events WHERE name = 'money.succeeded'")
+        ).scalar()
+    mine = {f"exchange-diff:{r}" for r in filed}
+    assert {m.idempotency_key for m in moves} >= mine
+    assert all(
+        m.status == "succeeded" and m.amount_fen == 2_000
+        for m in moves
+        if m.idempotency_key in mine
+    )
+    assert {k for k in payments.collected if k in mine} == mine
+    assert events is not None and events >= len(mine)
+    with wired.engine.connect() as conn:
+        twice = conn.execute(text("SELECT data FROM events WHERE name = 'money.succeeded'")).all()
+    assert len(twice) == len({str(row[0]) for row in twice})  # no move settled twice
