@@ -155,3 +155,74 @@ def test_customs_return_declared_and_settled_by_ops(client: TestClient, login: L
     assert quota["limit_fen"] == 2_600_000
     assert client.get("/ops/customs/CR-nope", headers=ops).status_code == 404
     assert client.get("/ops/customs", headers=h).status_code == 403
+
+
+def _browser(client: TestClient, username: str) -> TestClient:
+    from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
+
+    b = TestClient(client.app, follow_redirects=False)
+    b.get("/login")
+    r = b.post(
+        "/login",
+        data={
+            "username": username,
+            "password": f"demo-{username}",
+            CSRF_FIELD: b.cookies[CSRF_COOKIE],
+        },
+    )
+    assert r.status_code == 303, r.text
+    return b
+
+
+def test_pages_exchange_send_yourself_and_customs_queue(client: TestClient, login: Login) -> None:
+    from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
+
+    b = _browser(client, "buyer1")
+    form = b.get(f"/portal/returns/new?order_id={BONDED_ORDER}&line_id=L2")
+    assert form.status_code == 200 and 'name="swap:L2"' in form.text
+    csrf = b.cookies[CSRF_COOKIE]
+    filed = b.post(
+        "/portal/returns",
+        data={
+            "order_id": BONDED_ORDER,
+            "kind": "exchange",
+            "qty:L2": "1",
+            "reason": "no_reason",
+            "swap:L2": "KR-LIPSTICK-V02",
+            # The item is intact (unchecked boxes are absent from a form).
+            **dict.fromkeys(
+                ("seal_intact", "tags_attached", "accessories_complete", "labels_intact"), "on"
+            ),
+            CSRF_FIELD: csrf,
+        },
+    )
+    assert filed.status_code == 303, filed.text
+    rid = filed.headers["location"].rsplit("/", 1)[-1].split("?")[0]
+    page = b.get(f"/portal/returns/{rid}")
+    assert 'data-testid="exchange-link"' in page.text
+    x = b.get(f"/portal/returns/{rid}/exchange")
+    assert x.status_code == 200 and 'data-testid="difference"' in x.text
+    back = b.post(f"/portal/returns/{rid}/refund-instead", data={CSRF_FIELD: csrf})
+    assert back.status_code == 303
+    # Drop-off: the guide with the bonded warehouse, then a code and its QR.
+    h = login("buyer1")
+    r = client.post(
+        "/returns",
+        headers=h,
+        json={
+            "order_id": BONDED_ORDER,
+            "lines": [{"order_line_id": "L1", "quantity": 1, "reason": "no_reason"}],
+        },
+    )
+    rid = r.json()["return_id"]
+    client.post(f"/returns/{rid}/self-send", headers=h, json={"method": "dropoff"})
+    guide = b.get(f"/portal/returns/{rid}/send-yourself?lang=zh-CN")
+    assert guide.status_code == 200 and "保税区" in guide.text
+    got = b.post(
+        f"/portal/returns/{rid}/dropoff-code", data={"station_id": "st-xh-01", CSRF_FIELD: csrf}
+    )
+    assert got.status_code == 303
+    assert "<svg" in b.get(f"/portal/returns/{rid}/send-yourself").text
+    ops = _browser(client, "ops1")
+    queue = ops.get("/console/customs")
+    assert (queue.status_code == 200 and BONDED_ORDER[-3:] in queue.text) or "1210" in queue.text

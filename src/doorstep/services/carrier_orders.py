@@ -22,7 +22,9 @@ from doorstep.domain.carrier_order import (
     UnifiedOrder,
 )
 from doorstep.domain.errors import Conflict, DomainError, Unavailable
+from doorstep.domain.order import Channel
 from doorstep.domain.pickup import Appointment
+from doorstep.domain.places import warehouse_for
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.context import Services
 from doorstep.services.ports import CourierCompany, UnitOfWork
@@ -64,8 +66,10 @@ def unified_order(
     )
     names = [products[s].name_zh if s in products else s for s in dict.fromkeys(skus)]
     value = 0
+    cross_border = False
     for request in requests:
         order = uow.orders.get(request.order_id)
+        cross_border |= order is not None and order.channel.cross_border
         for line in request.lines:
             bought = order.line(line.order_line_id) if order is not None else None
             value += bought.price_for(line.quantity) if bought is not None else 0
@@ -75,7 +79,7 @@ def unified_order(
         carrier_id=appt.slot.carrier_id,
         service_type="return_pickup",
         sender=sender,
-        receiver=rules.receiver,
+        receiver=_receiver(uow, cross_border, rules.receiver),
         cargo=Cargo("、".join(names)[:100] or "退货商品", max(quantity, 1), max(weight, 1), value),
         day=appt.slot.day,
         start=appt.slot.window.start,
@@ -202,3 +206,15 @@ def get_order(svc: Services, number: str) -> PickupOrder | None:
     """A pickup order by its ``out_order_no`` (ops and support)."""
     with svc.uow() as uow:
         return uow.pickup_orders.get(number)
+
+
+def _receiver(uow: UnitOfWork, cross_border: bool, default: Party) -> Party:
+    """The return warehouse the parcel goes to: the bonded-zone one when any of the visit's
+    goods are cross-border (they must be back in the zone for customs, RULES.md §2), an
+    ordinary one otherwise (services/self_send.py shows buyers the same address)."""
+    houses = uow.places.warehouses()
+    if not houses:
+        return default
+    w = warehouse_for(Channel.BONDED if cross_border else Channel.DOMESTIC, houses)
+    a = w.address
+    return Party(w.name_zh, a.contact_phone, a.province, a.city, a.district, a.detail, a.adcode)

@@ -359,3 +359,12 @@ def upsert_stock(svc: Services, levels: Sequence[StockLevel]) -> int:
             uow.stock.put(replace(level, reserved=reserved))
         uow.commit()
     return len(levels)
+
+
+def variants_of(svc: Services, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
+    """For each SKU with stock, what it can be exchanged for (the variants of its family);
+    one query for the SKUs and one per family (an order has few)."""
+    with svc.uow() as uow:
+        own = {s.sku: s for s in uow.stock.get_many(skus)}
+        families = {f: uow.stock.family(f) for f in sorted({s.family for s in own.values()})}
+    return {sku: families[level.family] for sku, level in own.items()}

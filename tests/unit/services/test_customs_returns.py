@@ -239,3 +239,16 @@ def test_declined_tax_refund_is_not_retried_and_settles_once(
     assert move.status.value == "failed" and move.idempotency_key.startswith("customs-tax:")
     assert money_moves.retry_pending_moves(world.svc) == 0
     assert world.payments.paid == {} and _only(world).status is CustomsStatus.SETTLED
+
+
+def test_company_pickup_orders_go_to_the_bonded_warehouse_for_cross_border_goods(
+    world: World,
+) -> None:
+    from doorstep.services.carrier_orders import _receiver
+    from doorstep.services.context import RETURN_WAREHOUSE
+
+    with world.uow() as uow:
+        bonded = _receiver(uow, True, RETURN_WAREHOUSE)
+        plain = _receiver(uow, False, RETURN_WAREHOUSE)
+    assert "保税区" in bonded.detail and bonded.district == "浦东新区"
+    assert "嘉定" in plain.detail

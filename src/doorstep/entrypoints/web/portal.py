@@ -21,7 +21,7 @@ from doorstep.entrypoints.web.forms import PathId, QueryText, read_upload, to_in
 from doorstep.entrypoints.web.i18n import N_
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
-from doorstep.services import catalog, photos, pickup, returns, timeline
+from doorstep.services import catalog, exchanges, photos, pickup, returns, timeline
 from doorstep.services import precheck as precheck_service
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -110,7 +110,10 @@ def _new_form(
 ) -> Response:
     svc = web.app.services
     order = _own_order(web, order_id)
-    names = queries.product_names(svc, {ln.sku for ln in order.lines})
+    variants = exchanges.variants_of(svc, [ln.sku for ln in order.lines])  # issue 9 §6
+    names = queries.product_names(
+        svc, {ln.sku for ln in order.lines} | {v.sku for vs in variants.values() for v in vs}
+    )
     left = returnable(order, queries.claimed_quantities(svc, web.actor_id, order_id))
     return render(
         web,
@@ -125,6 +128,7 @@ def _new_form(
         quote=quote,
         reasons=[r.value for r in Reason],
         kinds=[k.value for k in ReturnKind],
+        variants=variants,
         condition_fields=CONDITION_FIELDS,
         defaults=Condition(),
         values=values or {},
@@ -163,12 +167,14 @@ class ReturnForm:
     reason: str
     note: str
     ticked: dict[str, bool]
+    swaps: dict[str, str]  # exchanges: line id -> the SKU wanted instead
 
     @property
     def values(self) -> dict[str, Any]:
         """What to show again in the form."""
         shown: dict[str, Any] = {"kind": self.kind, "reason": self.reason, "note": self.note}
         shown |= {f"qty:{k}": v for k, v in self.quantities.items()}
+        shown |= {f"swap:{k}": v for k, v in self.swaps.items()}
         return shown | {n: "on" for n, on in self.ticked.items() if on}
 
     def command(self, web: Web, photo_ids: tuple[str, ...] = ()) -> returns.OpenReturn:
@@ -209,6 +215,7 @@ class ReturnForm:
             lines=tuple(lines),
             photo_ids=photo_ids,
             note=self.note,
+            replacements={k: v for k, v in self.swaps.items() if k in left},
         )
 
 
@@ -234,6 +241,11 @@ async def return_form(
     if not quantities and field("line_id", "", 64):  # the one-line form of older pages
         quantities[field("line_id", "", 64)] = field("quantity", "1", 10)
     ticked = {name: name in form for name in CONDITION_FIELDS}
+    swaps = {
+        key[5:][:64]: value[:64]
+        for key, value in list(form.multi_items())[: _MAX_LINES * 4]
+        if key.startswith("swap:") and isinstance(value, str) and value
+    }
     return ReturnForm(
         order_id,
         field("line_id", "", 64),
@@ -242,6 +254,7 @@ async def return_form(
         field("reason", "", 40),
         field("note", "", 1000),
         ticked,
+        swaps,
     )
 
 
