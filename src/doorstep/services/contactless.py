@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from doorstep.domain.errors import NotFound
+from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.pickup import Appointment, DisputeOutcome
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.context import Services
@@ -51,16 +51,23 @@ def confirm_silent_contactless(svc: Services, now: datetime) -> int:
         due = [a.appointment_id for a in uow.appointments.reviews_due(now, SWEEP_BATCH)]
     done = 0
     for appointment_id in due:
-        with svc.uow() as uow:
-            appt = uow.appointments.get(appointment_id)
-            review = appt.review if appt is not None else None
-            if appt is None or review is None or review.status.value != "pending":
-                continue  # answered since the list was read
-            appt.confirm_handover(now, "silence")
-            uow.appointments.save(appt)
-            uow.commit()
-            done += 1
+        try:
+            done += _confirm_silent(svc, appointment_id, now)
+        except Conflict:
+            continue  # the buyer or another sweep moved it first; it is decided either way
     return done
+
+
+def _confirm_silent(svc: Services, appointment_id: str, now: datetime) -> bool:
+    with svc.uow() as uow:
+        appt = uow.appointments.get(appointment_id)
+        review = appt.review if appt is not None else None
+        if appt is None or review is None or review.status.value != "pending":
+            return False  # answered since the list was read
+        appt.confirm_handover(now, "silence")
+        uow.appointments.save(appt)
+        uow.commit()
+        return True
 
 
 @dataclass(frozen=True)
