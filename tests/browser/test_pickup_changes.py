@@ -77,10 +77,11 @@ def test_remote_buyer_drops_off_and_enters_the_waybill(page: Page, base: str) ->
     page.get_by_label("驿站/网点自寄", exact=False).check()
     page.get_by_role("button", name="确定").click()
     expect(page.get_by_test_id("status").locator(".badge")).to_have_text("待寄出")
-    page.locator("#wb").fill("YT9988776655")
+    page.locator("#wb").fill("YT998877665544")
+    page.get_by_label("快递公司").select_option("yto")  # the number is checked against its format
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_test_id("status").locator(".badge")).to_have_text("运输中")
-    expect(page.locator("ol.timeline")).to_contain_text("YT9988776655")
+    expect(page.locator("ol.timeline")).to_contain_text("YT998877665544")
 
 
 def test_courier_records_a_failed_attempt(
