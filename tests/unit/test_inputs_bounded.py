@@ -1,0 +1,103 @@
+"""Every input of every request path is bounded, found by walking the routers rather than by a
+list someone must remember to extend: each text, byte string, list and mapping a client sends
+(path, query, header, form field or JSON body, down through nested request models) has a
+maximum length, and each whole or decimal number an upper bound. A new router or schema with
+an unbounded field fails here before a client can send a gigabyte of it."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import annotated_types as at
+from fastapi.params import Depends
+from fastapi.routing import APIRoute, APIRouter
+from pydantic import BaseModel
+
+import doorstep.entrypoints.api as api_pkg
+import doorstep.entrypoints.web as web_pkg
+
+SIZED = (str, bytes, list, tuple, set, frozenset, dict)
+NUMBERS = (int, float)
+
+
+def _routers() -> Iterator[tuple[str, APIRouter]]:
+    for pkg in (api_pkg, web_pkg):
+        for info in pkgutil.iter_modules(pkg.__path__):
+            module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+            router = getattr(module, "router", None)
+            if isinstance(router, APIRouter):
+                yield info.name, router
+
+
+def _bounded(meta: list[Any], kind: type) -> bool:
+    for m in meta:
+        if kind in NUMBERS and isinstance(m, at.Le | at.Lt | at.Interval):
+            return True
+        if kind not in NUMBERS and isinstance(m, at.MaxLen | at.Len):
+            return True
+        names = ("le", "lt") if kind in NUMBERS else ("max_length", "pattern")
+        if any(getattr(m, n, None) is not None for n in names):
+            return True
+        if _bounded(list(getattr(m, "metadata", ()) or ()), kind):
+            return True
+    return False
+
+
+def _unbounded(tp: Any, meta: list[Any], where: str, seen: set[type]) -> Iterator[str]:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        base, *extra = args
+        if not any(isinstance(e, Depends) for e in extra):
+            yield from _unbounded(base, meta + extra, where, seen)
+        return
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            yield from _unbounded(arg, meta, where, seen)
+        return
+    if origin is typing.Literal or tp is bool or tp is type(None):
+        return
+    kind = origin or tp
+    if kind in SIZED or kind in NUMBERS:
+        if not _bounded(meta, kind):
+            yield f"{where}: {getattr(kind, '__name__', kind)}"
+        for arg in args:
+            if arg is not Ellipsis:
+                yield from _unbounded(arg, [], f"{where}[]", seen)
+    elif inspect.isclass(tp) and issubclass(tp, BaseModel) and tp not in seen:
+        seen.add(tp)
+        for name, field in tp.model_fields.items():
+            yield from _unbounded(field.annotation, list(field.metadata), f"{where}.{name}", seen)
+
+
+def test_every_request_input_is_bounded() -> None:
+    found, routes = [], 0
+    for module, router in _routers():
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            routes += 1
+            hints = typing.get_type_hints(route.endpoint, include_extras=True)
+            for name, tp in hints.items():
+                if name != "return":
+                    where = f"{module} {sorted(route.methods)[0]} {route.path} {name}"
+                    found += list(_unbounded(tp, [], where, set()))
+    assert routes > 100  # the walk really reached the routers
+    assert found == [], "\n".join(found)
+
+
+def test_the_walk_finds_an_unbounded_field() -> None:
+    class Loose(BaseModel):
+        text: str
+        many: list[int]
+
+    assert sorted(_unbounded(Loose, [], "x", set())) == [
+        "x.many: list",
+        "x.many[]: int",
+        "x.text: str",
+    ]
