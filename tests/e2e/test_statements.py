@@ -38,10 +38,12 @@ from doorstep.entrypoints.web import (
     auth_pages,
     console,
     console_customs,
+    console_money,
     console_outbox,
     dashboard,
     portal,
     portal_after_sales,
+    portal_money,
     portal_pickup,
     receipts,
     warehouse,
@@ -709,7 +711,15 @@ def calls(w: World) -> list[Call]:
         ),
         *page_calls(w, shown_id, shown_appt, host, area["adcode"]),
         *after_sales_calls(w, Call, page, b),  # issue 9 §6-8
+        *_money_calls(w),
     ]
+
+
+def _money_calls(w: World) -> list[Call]:
+    # Imported here: money_calls builds on this module's World and Call.
+    from tests.e2e.money_calls import money_calls  # type: ignore[import-not-found]
+
+    return list(money_calls(w))
 
 
 def page_calls(
@@ -1001,6 +1011,8 @@ def test_no_request_sends_more_statements_with_more_data(
             console_customs,
             receipts,
             web_contactless,
+            portal_money,
+            console_money,
         )
         for route in module.router.routes
         if isinstance(route, APIRoute)

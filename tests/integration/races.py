@@ -15,6 +15,7 @@ the database (and the payment provider's ledger) and describes every broken inva
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -102,6 +103,13 @@ class RecordingPayments(LocalPayments):
         with self._log_lock:
             self.log.append((idempotency_key, amount_fen))
         return super().refund(idempotency_key, buyer_id, amount_fen, reference)
+
+    def clawback(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        with self._log_lock:
+            self.log.append((idempotency_key, amount_fen))
+        return super().clawback(idempotency_key, buyer_id, amount_fen, reference)
 
     def log_for(self, return_id: str) -> list[tuple[str, int]]:
         return [call for call in self.log if call[0] == f"refund:{return_id}"]
@@ -198,7 +206,7 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
     with engine.connect() as conn:
         for name, sql in checks.items():
             found += [f"{name}: {tuple(row)}" for row in conn.execute(text(sql))]
-        found += _waiting_returns(conn) + _ledger(conn, payments)
+        found += _waiting_returns(conn) + _ledger(conn, payments) + _transfers(conn, payments)
         conn.rollback()
     TALLY.violations += len(found)
     return found
@@ -231,11 +239,81 @@ def _ledger(conn: Connection, payments: RecordingPayments) -> list[str]:
     for key, amount in payments.log:
         amounts.setdefault(key, set()).add(amount)
     out += [f"one key asked for several amounts: {k} {a}" for k, a in amounts.items() if len(a) > 1]
+    claims = {
+        row.idempotency_key
+        for row in conn.execute(
+            text("SELECT idempotency_key FROM transfers WHERE purpose = 'claim'")
+        )
+    }
     for key, (_ref, amount) in payments.paid.items():
+        if key in claims:
+            continue  # a claim's compensation: checked with the transfers
         if key not in refunds:
             out.append(f"paid without a refund: {key}")
         elif refunds[key][0] != amount:
             out.append(f"paid {amount} for a refund of {refunds[key][0]}: {key}")
     succeeded = {k for k, (_a, status) in refunds.items() if status == "succeeded"}
     out += [f"settled as paid, never paid: {k}" for k in succeeded - payments.paid.keys()]
+    return out
+
+
+def _transfers(conn: Connection, payments: RecordingPayments) -> list[str]:
+    """Clawbacks and claim compensations (issue 9 §3, §5): each key moved once, for the
+    transfer's amount, in the right direction; a clawback never above its refund and only
+    after a lost dispute; one carrier charge per claim, of the claim's compensation."""
+    rows = conn.execute(
+        text("SELECT idempotency_key, purpose, amount_fen, status, subject_id FROM transfers")
+    ).all()
+    out = []
+    books = {"clawback": payments.clawed, "claim": payments.paid}
+    for key, purpose, amount, status, _subject in rows:
+        moved = books[purpose].get(key)
+        if status == "succeeded" and moved is None:
+            out.append(f"transfer settled, never moved: {key}")
+        if moved is not None and moved[1] != amount:
+            out.append(f"moved {moved[1]} for a transfer of {amount}: {key}")
+    known = {key for key, *_ in rows}
+    out += [f"clawed back without a transfer: {k}" for k in payments.clawed if k not in known]
+    for sql, what in (
+        (
+            """SELECT t.subject_id FROM transfers t JOIN refunds f ON f.return_id = t.subject_id
+               WHERE t.purpose = 'clawback' AND (t.amount_fen > f.amount_fen
+                 OR f.status <> 'succeeded')""",
+            "clawback above or without its paid refund",
+        ),
+        (
+            """SELECT t.subject_id FROM transfers t LEFT JOIN disputes d
+                 ON d.return_id = t.subject_id
+               WHERE t.purpose = 'clawback' AND (d.status IS NULL OR d.status <> 'qc_upheld')""",
+            "clawback without a lost dispute",
+        ),
+        (
+            """SELECT aggregate_id, name FROM events
+               WHERE name IN ('dispute.decided', 'claim.compensated', 'clawback.succeeded',
+                              'compensation.succeeded', 'claim.filed')
+               GROUP BY aggregate_id, name HAVING COUNT(*) > 1""",
+            "settled twice",
+        ),
+        (
+            """SELECT l.claim_id FROM carrier_ledger l LEFT JOIN claims c
+                 ON c.claim_id = l.claim_id
+               WHERE c.claim_id IS NULL OR c.status <> 'compensated'""",
+            "carrier charged for a claim not compensated",
+        ),
+        (
+            """SELECT c.claim_id FROM claims c LEFT JOIN carrier_ledger l
+                 ON l.claim_id = c.claim_id
+               LEFT JOIN transfers t ON t.subject_id = c.claim_id AND t.purpose = 'claim'
+               WHERE c.status = 'compensated' AND l.claim_id IS NULL
+                 AND (t.status IS NULL OR t.status <> 'succeeded')""",
+            "compensated claim without its charge or payment",
+        ),
+    ):
+        out += [f"{what}: {tuple(row)}" for row in conn.execute(text(sql))]
+    # A carrier's charge equals the claim's compensation (kept in the claim's document).
+    charged = dict(conn.execute(text("SELECT claim_id, amount_fen FROM carrier_ledger")).all())
+    for claim_id, doc in conn.execute(text("SELECT claim_id, doc FROM claims")).all():
+        body = doc if isinstance(doc, dict) else json.loads(doc)
+        if claim_id in charged and charged[claim_id] != -body["compensation_fen"]:
+            out.append(f"charged {charged[claim_id]} for {claim_id}")
     return out

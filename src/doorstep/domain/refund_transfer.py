@@ -24,6 +24,11 @@ class TransferPurpose(StrEnum):
     def from_buyer(self) -> bool:
         return self is TransferPurpose.CLAWBACK
 
+    @property
+    def event_prefix(self) -> str:
+        # "claim.*" names the claim's own lifecycle; its payment is a compensation.
+        return "clawback" if self is TransferPurpose.CLAWBACK else "compensation"
+
 
 class TransferStatus(StrEnum):
     PENDING = "pending"
@@ -85,7 +90,7 @@ class Transfer(EventRecorder):
     def _event(self, what: str, at: datetime, **data: object) -> None:
         self.record(
             Event(
-                f"{self.purpose.value}.{what}",
+                f"{self.purpose.event_prefix}.{what}",
                 "transfer",
                 self.transfer_id,
                 at,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from doorstep.domain.dispute import Dispute, DisputeEvidence, dispute_id
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.refund import RefundStatus
-from doorstep.domain.refund_transfer import Transfer, TransferPurpose
+from doorstep.domain.refund_transfer import Transfer, TransferPurpose, transfer_key
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.services import refund_transfers
 from doorstep.services.context import Services
@@ -52,6 +52,12 @@ def open_for_failed_qc(
     )
 
 
+@dataclass(frozen=True)
+class DisputeOutcome:
+    dispute: Dispute
+    clawback: Transfer | None
+
+
 def _load(uow: UnitOfWork, return_id: str, buyer_id: str | None, *, lock: bool = False) -> Dispute:
     key = dispute_id(return_id)
     found = uow.disputes.get_for_update(key) if lock else uow.disputes.get(key)
@@ -64,6 +70,14 @@ def get_dispute(svc: Services, return_id: str, *, buyer_id: str | None = None) -
     """The dispute of a return (a buyer sees only their own)."""
     with svc.uow() as uow:
         return _load(uow, return_id, buyer_id)
+
+
+def view_dispute(svc: Services, return_id: str, *, buyer_id: str | None = None) -> DisputeOutcome:
+    """The dispute with its clawback, if any (what the buyer and ops see)."""
+    with svc.uow() as uow:
+        dispute = _load(uow, return_id, buyer_id)
+        clawback = uow.transfers.by_key(transfer_key(TransferPurpose.CLAWBACK, return_id))
+        return DisputeOutcome(dispute, clawback)
 
 
 def answer_dispute(
@@ -81,12 +95,6 @@ def answer_dispute(
         uow.disputes.save(dispute)
         uow.commit()
         return dispute
-
-
-@dataclass(frozen=True)
-class DisputeOutcome:
-    dispute: Dispute
-    clawback: Transfer | None
 
 
 def decide_dispute(

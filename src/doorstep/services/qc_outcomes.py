@@ -4,6 +4,7 @@ claim charged to the carrier. Runs inside the grading transaction, so both happe
 
 from __future__ import annotations
 
+from doorstep.domain.errors import StaleWrite
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services import claims, disputes
 from doorstep.services.context import Services
@@ -14,5 +15,11 @@ def after_grade(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> None:
     """Open the dispute or the transit-damage claim the grade calls for."""
     if request.quality_check is None:
         return
+    # Grading checks the return's version only when it saves; two graders at once would
+    # both insert the claim (or dispute) first and the loser would hit a unique key instead
+    # of a clean conflict. Locking the row here makes the loser wait and give way.
+    current = uow.returns.get_for_update(request.return_id)
+    if current is None or current.version != request.version:
+        raise StaleWrite()
     disputes.open_for_failed_qc(svc, uow, request, request.quality_check.checked_at)
     claims.open_transit_claim(svc, uow, request)

@@ -15,8 +15,10 @@ from doorstep.entrypoints.api import (
     auth,
     auth_users,
     carriers,
+    claims,
     contactless,
     courier,
+    disputes,
     disruptions,
     errors,
     observe,
@@ -108,6 +110,8 @@ def create_app(wired: App) -> FastAPI:
     api.include_router(carriers.router, responses=errors.RESPONSES)
     api.include_router(tracking.router, responses=errors.RESPONSES)
     api.include_router(contactless.router, responses=errors.RESPONSES)
+    for money in (claims, disputes):  # issue 9 §3, §5
+        api.include_router(money.router, responses=errors.RESPONSES)
 
     # The server-rendered pages (entrypoints/web) on the same app.
     install_web(api, secure_cookies=wired.settings.secure_cookies)

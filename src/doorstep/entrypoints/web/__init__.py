@@ -24,12 +24,14 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         auth_pages,
         console,
         console_customs,
+        console_money,
         console_outbox,
         contactless,
         courier,
         dashboard,
         portal,
         portal_after_sales,
+        portal_money,
         portal_pickup,
         receipts,
         warehouse,
@@ -54,6 +56,8 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         api.include_router(module.router)
     api.include_router(receipts.router)  # the receipt and its public verification page
     api.include_router(contactless.router)  # confirm/dispute a contactless pickup; ops queue
+    for money in (portal_money, console_money):  # issue 9 §3, §5
+        api.include_router(money.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")
     api.add_api_route("/favicon.ico", favicon, include_in_schema=False)
 

@@ -314,3 +314,57 @@ BUYER_EVENT.update(
         "money.succeeded": N_("Price difference settled"),
     }
 )
+# Money after the refund (issue 9 §3, §5).
+EVENT.update(
+    {
+        "return.transit_damaged": N_("Damaged in transit: the carrier answers for it"),
+        "return.dispute_upheld": N_("Dispute decided in your favour"),
+        "return.dispute_lost": N_("Dispute decided: the quality check stands"),
+        "dispute.opened": N_("Quality check failed: you may answer"),
+        "dispute.answered": N_("Your answer was received"),
+        "dispute.decided": N_("Dispute decided"),
+        "clawback.requested": N_("Express refund to be taken back"),
+        "clawback.succeeded": N_("Express refund taken back"),
+        "clawback.attempt_failed": N_("Taking back the refund failed; retrying"),
+    }
+)
+
+DISPUTE_STATUS = {
+    "awaiting_buyer": N_("Waiting for the buyer"),
+    "answered": N_("Answered by the buyer"),
+    "buyer_upheld": N_("Buyer is right"),
+    "qc_upheld": N_("Quality check upheld"),
+}
+
+CLAIM_STATUS = {
+    "awaiting_merchant": N_("Waiting for the merchant"),
+    "in_review": N_("With operations"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "compensated": N_("Compensated"),
+}
+
+CLAIM_KIND = {
+    "damage_on_arrival": N_("Damaged on arrival"),
+    "transit_damage": N_("Damaged in transit"),
+    "counterfeit": N_("Counterfeit"),
+}
+
+LIABILITY = {
+    "merchant": N_("Merchant"),
+    "carrier": N_("Courier company"),
+    "own_fleet": N_("Own fleet"),
+}
+
+EVIDENCE_SOURCE = {
+    "buyer": N_("Buyer"),
+    "merchant": N_("Merchant"),
+    "door_inspection": N_("Door inspection"),
+    "warehouse_qc": N_("Warehouse QC"),
+}
+
+TRANSFER_STATUS = {
+    "pending": N_("Pending"),
+    "succeeded": N_("Done"),
+    "failed": N_("Failed"),
+}

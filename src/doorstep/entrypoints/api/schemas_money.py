@@ -1,0 +1,142 @@
+"""Bodies of the money-after-refund paths: disputes, claims, trust, settlements, lead times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from doorstep.domain.claim import ClaimKind, ClaimStatus, Liability
+from doorstep.domain.dispute import DisputeStatus
+from doorstep.entrypoints.api.schemas import Fen, Id, In, Out, Text
+
+PhotoIds = Annotated[list[Id], Field(max_length=12)]
+
+
+class DisputeEvidenceIn(In):
+    text: Text = ""
+    photo_ids: PhotoIds = Field(default_factory=list)
+
+
+class DisputeDecisionIn(In):
+    buyer_upheld: bool
+    note: Text = ""
+    clawback_fen: Fen | None = Field(
+        default=None, description="Upholding the QC: how much of an express refund to take back "
+        "(all of it when left out)."
+    )  # fmt: skip
+
+
+class DisputeEvidenceOut(Out):
+    added_at: datetime
+    text: str
+    photo_ids: list[str]
+
+
+class DisputeDecisionOut(Out):
+    decided_at: datetime
+    by: str
+    buyer_upheld: bool
+    note: str
+    clawback_fen: int
+
+
+class DisputeOut(Out):
+    dispute_id: str
+    return_id: str
+    buyer_id: str
+    status: DisputeStatus
+    opened_at: datetime
+    respond_by: datetime
+    grade: str
+    qc_note: str
+    qc_photo_ids: list[str]
+    advanced_fen: int = Field(description="What an express refund already paid, in fen.")
+    evidence: list[DisputeEvidenceOut]
+    decision: DisputeDecisionOut | None
+    clawback_status: str | None = None
+
+
+class ClaimLineIn(In):
+    line_id: Id
+    quantity: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class ClaimIn(In):
+    order_id: Id
+    kind: ClaimKind
+    lines: Annotated[list[ClaimLineIn], Field(min_length=1, max_length=50)]
+    text: Text = ""
+    photo_ids: PhotoIds = Field(default_factory=list)
+
+
+class ClaimAnswerIn(In):
+    accept: bool
+    text: Text = ""
+
+
+class ClaimDecisionIn(In):
+    approve: bool
+    note: Text = ""
+
+
+class ClaimLineOut(Out):
+    order_line_id: str
+    sku: str
+    quantity: int
+    value_fen: int
+
+
+class ClaimEvidenceOut(Out):
+    source: str
+    added_at: datetime
+    text: str
+    photo_ids: list[str]
+
+
+class ClaimOut(Out):
+    claim_id: str
+    kind: ClaimKind
+    status: ClaimStatus
+    order_id: str
+    buyer_id: str
+    return_id: str | None
+    carrier_id: str | None
+    liability: Liability
+    compensation_fen: int
+    filed_at: datetime
+    answer_by: datetime | None
+    lines: list[ClaimLineOut]
+    evidence: list[ClaimEvidenceOut]
+    decided_by: str | None
+    decision_note: str
+    compensated_at: datetime | None
+
+
+class TrustLineOut(Out):
+    code: str
+    points: int
+    en: str
+    zh: str
+
+
+class TrustOut(Out):
+    buyer_id: str
+    score: int
+    express_min_trust: int
+    lines: list[TrustLineOut]
+
+
+class LedgerEntryOut(Out):
+    entry_id: str
+    claim_id: str
+    amount_fen: int
+    created_at: datetime
+    note: str
+
+
+class SettlementOut(Out):
+    carrier_id: str
+    total_fen: int = Field(description="Charged for claims (negative: deducted from payouts).")
+    entries: list[LedgerEntryOut]

@@ -1,0 +1,148 @@
+"""Disputes, clawbacks, claims and trust over HTTP: the journeys and their refusals, each
+with a stable code and both languages, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from tests.e2e.test_statements import World  # type: ignore[import-not-found]
+
+from doorstep.bootstrap import App
+
+Login = Callable[[str], dict[str, str]]
+
+
+def _disputed(w: World, username: str) -> str:
+    return_id = w.received(username)
+    r = w.client.post(
+        f"/warehouse/returns/{return_id}/grade",
+        headers=w.login("warehouse1"),
+        json={"grade": "C", "note": "scratched"},
+    )
+    assert r.json()["status"] == "disputed", r.text
+    return return_id
+
+
+def _error(r: object, status: int, code: str) -> None:
+    assert r.status_code == status, r.text  # type: ignore[attr-defined]
+    body = r.json()  # type: ignore[attr-defined]
+    assert body["code"] == code and body["message"]["en"] and body["message"]["zh"], body
+
+
+def test_failed_qc_dispute_answered_and_lost_claws_back_the_express_refund(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    w = World(client, wired, login)
+    rid = _disputed(w, "buyer1")
+    h, ops = login("buyer1"), login("ops1")
+    before = client.get("/ops/buyers/buyer-001/trust", headers=ops).json()
+    shown = client.get(f"/returns/{rid}/dispute", headers=h).json()
+    assert shown["status"] == "awaiting_buyer" and shown["advanced_fen"] == 39_900
+    _error(client.get(f"/returns/{rid}/dispute", headers=login("buyer2")), 404, "dispute_not_found")
+    _error(
+        client.post(f"/returns/{rid}/dispute/evidence", headers=h, json={"text": " "}),
+        422,
+        "dispute_evidence_empty",
+    )
+    photo = w.photo(h)
+    r = client.post(
+        f"/returns/{rid}/dispute/evidence",
+        headers=h,
+        json={"text": "it left my home intact", "photo_ids": [photo]},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "answered", r.text
+    assert [d["return_id"] for d in client.get("/ops/disputes", headers=ops).json()] == [rid]
+    _error(
+        client.post(
+            f"/ops/disputes/{rid}/decision",
+            headers=ops,
+            json={"buyer_upheld": False, "clawback_fen": 50_000},
+        ),
+        422,
+        "clawback_out_of_range",
+    )
+    r = client.post(
+        f"/ops/disputes/{rid}/decision", headers=ops, json={"buyer_upheld": False, "note": "deep"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["decision"]["clawback_fen"] == 39_900
+    assert r.json()["clawback_status"] == "succeeded"
+    _error(
+        client.post(f"/ops/disputes/{rid}/decision", headers=ops, json={"buyer_upheld": True}),
+        409,
+        "illegal_transition",
+    )
+    after = client.get("/ops/buyers/buyer-001/trust", headers=ops).json()
+    assert after["score"] < before["score"]
+    assert {"disputes_lost", "clawbacks"} <= {line["code"] for line in after["lines"]}
+    timeline = client.get(f"/returns/{rid}/timeline", headers=h).json()
+    names = [e["name"] for e in timeline]
+    assert {"dispute.opened", "dispute.decided", "clawback.succeeded"} <= set(names)
+    page = w.browser("buyer1").get(f"/portal/returns/{rid}/dispute")
+    assert page.status_code == 200 and "39,900" not in page.text and "¥399.00" in page.text
+
+
+def test_claim_filed_answered_decided_and_refused(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    w = World(client, wired, login)
+    h, ops = login("buyer1"), login("ops1")
+    order_id = w.orders("buyer1", 1)[0]
+    body = {
+        "order_id": order_id,
+        "kind": "damage_on_arrival",
+        "lines": [{"line_id": "L1", "quantity": 1}],
+        "text": "crushed",
+        "photo_ids": [],
+    }
+    _error(client.post("/claims", headers=h, json=body), 422, "claim_photos_required")
+    body["photo_ids"] = [w.photo(h)]
+    r = client.post("/claims", headers=h, json=body)
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    assert claim["status"] == "awaiting_merchant" and claim["compensation_fen"] == 39_900
+    _error(client.post("/claims", headers=h, json=body), 409, "claim_exists")
+    _error(
+        client.post(
+            f"/partner/claims/{claim['claim_id']}/answer",
+            headers=login("partner1"),
+            json={"accept": True},
+        ),
+        404,
+        "claim_not_found",
+    )
+    r = client.post(
+        f"/partner/claims/{claim['claim_id']}/answer", headers=ops, json={"accept": False}
+    )
+    assert r.json()["status"] == "in_review"
+    queue = client.get("/ops/claims", headers=ops).json()
+    assert claim["claim_id"] in [c["claim_id"] for c in queue]
+    r = client.post(
+        f"/ops/claims/{claim['claim_id']}/decision", headers=ops, json={"approve": True}
+    )
+    assert r.json()["status"] == "compensated", r.text
+    mine = client.get(f"/claims/{claim['claim_id']}", headers=h).json()
+    assert mine["status"] == "compensated"
+    _error(
+        client.get(f"/claims/{claim['claim_id']}", headers=login("buyer2")), 404, "claim_not_found"
+    )
+    assert client.get("/ops/carriers/sf/settlement", headers=ops).json()["total_fen"] == 0
+    bad = dict(body, kind="transit_damage")
+    _error(client.post("/claims", headers=h, json=bad), 422, "claim_kind_not_for_buyers")
+
+
+def test_transit_damage_over_http_is_charged_to_the_carrier(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    w = World(client, wired, login)
+    rid = w.received("buyer3")  # no express refund: refunded after QC
+    r = client.post(
+        f"/warehouse/returns/{rid}/grade",
+        headers=login("warehouse1"),
+        json={"grade": "C", "note": "crushed corner", "damaged": True},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
+    carrier = r.json()["carrier_id"]
+    settlement = client.get(f"/ops/carriers/{carrier}/settlement", headers=login("ops1")).json()
+    assert settlement["total_fen"] == -39_900 and len(settlement["entries"]) == 1
