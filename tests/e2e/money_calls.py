@@ -110,6 +110,7 @@ def money_calls(w: World) -> list[Call]:
             {"json": {"accept": True, "text": "sorry"}},
         ),
         Call("GET /ops/claims", "ops1", "GET", "/ops/claims"),
+        Call("GET /ops/refunds/lead-times", "ops1", "GET", "/ops/refunds/lead-times"),
         Call(
             "POST /ops/claims/{claim_id}/decision",
             "ops1",

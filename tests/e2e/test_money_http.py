@@ -146,3 +146,22 @@ def test_transit_damage_over_http_is_charged_to_the_carrier(
     carrier = r.json()["carrier_id"]
     settlement = client.get(f"/ops/carriers/{carrier}/settlement", headers=login("ops1")).json()
     assert settlement["total_fen"] == -39_900 and len(settlement["entries"]) == 1
+
+
+def test_refund_lead_times_over_http_and_on_the_dashboard(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    w = World(client, wired, login)
+    w.picked_up("buyer1")  # trusted: paid at pickup
+    rid = w.received("buyer3")
+    r = client.post(
+        f"/warehouse/returns/{rid}/grade", headers=login("warehouse1"), json={"grade": "A"}
+    )
+    assert r.json()["status"] == "refunded", r.text
+    lead = client.get("/ops/refunds/lead-times", headers=login("ops1")).json()
+    assert lead["request_to_money"]["count"] >= 2 and lead["pickup_to_money"]["count"] >= 2
+    assert lead["days"] and lead["days"][-1]["request_to_money"]["count"] >= 2
+    r = client.get("/ops/refunds/lead-times", params={"days": 0}, headers=login("ops1"))
+    assert r.status_code == 422
+    page = w.browser("ops1").get("/console/dashboard")
+    assert page.status_code == 200 and 'data-testid="refund-lead-time"' in page.text

@@ -212,6 +212,10 @@ class Appointment(EventRecorder):
     handover: Handover = Handover.IN_PERSON
     handover_note: str = ""  # where it is left (e.g. the locker and its code), for the courier
     review: ContactlessReview | None = None  # contactless only, from pickup on
+    # A green window's coupon (issue 9 §9): promised at booking, issued only when the parcel
+    # is picked up in that window, dropped when the visit moves or is cancelled.
+    coupon_fen: int = 0
+    coupon_issued_at: datetime | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -351,6 +355,7 @@ class Appointment(EventRecorder):
         if slot == self.slot:
             raise Conflict("same_slot", "That is already the booked window.", "已预约该时段。")
         old, self.slot = self.slot, slot
+        self._drop_coupon(at, "rescheduled")  # the coupon belonged to the green window
         self.status = A.BOOKED
         self.courier_id = None
         self.arrived_at = None
@@ -419,6 +424,21 @@ class Appointment(EventRecorder):
         self.completed_at = at
         self.attempts.append(Attempt(at, courier_id, "picked_up"))
         self._event("completed", at, courier_id=courier_id)
+        if self.coupon_fen and self.coupon_issued_at is None:
+            self.coupon_issued_at = at
+            self._event("coupon_issued", at, amount_fen=self.coupon_fen)
+
+    def promise_coupon(self, amount_fen: int, at: datetime) -> None:
+        """Booked in a green window: its coupon is recorded now and issued at pickup."""
+        if amount_fen <= 0 or self.coupon_fen:
+            return
+        self.coupon_fen = amount_fen
+        self._event("coupon_promised", at, amount_fen=amount_fen)
+
+    def _drop_coupon(self, at: datetime, why: str) -> None:
+        if self.coupon_fen and self.coupon_issued_at is None:
+            self._event("coupon_dropped", at, amount_fen=self.coupon_fen, reason=why)
+            self.coupon_fen = 0
 
     def fail(self, courier_id: str, reason: FailureReason, at: datetime, note: str = "") -> None:
         """A failed attempt; the appointment waits to be rescheduled."""
@@ -438,6 +458,7 @@ class Appointment(EventRecorder):
         self._require("cancel", A.BOOKED, A.ASSIGNED, A.FAILED)
         self.status = A.CANCELLED
         self._event("cancelled", at, reason=reason)
+        self._drop_coupon(at, "cancelled")
 
     def _check_courier(self, courier_id: str) -> None:
         if self.courier_id != courier_id:

@@ -55,6 +55,8 @@ class SlotChoice:
     # Contactless (issue 8 §8): leave the parcel at the door or in a locker, with a note.
     handover: Handover = Handover.IN_PERSON
     handover_note: str = ""
+    # The coupon the buyer saw on this window (issue 9 §9); checked against the offer.
+    coupon_fen: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,13 @@ def _book(
         )
         if area.served_by_company(slot.carrier_id):
             return _book_with_company(svc, uow, area, template, request, appt, now)
+        # Looked up before this visit changes the routes and counters the offer reads.
+        coupon = _offered_coupon(svc, uow, area, request, slot, now) if choice.coupon_fen else 0
         seat = _seat(svc, uow, area, appt, now)
         if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
             raise _gone(svc, uow, area, request, slot, now, full=True)
         _take_seat(svc, uow, area, appt, seat, now)
+        appt.promise_coupon(coupon, now)
         request.schedule_pickup(appt.appointment_id, now)
         uow.appointments.add(appt)
         uow.returns.save(request)
@@ -205,6 +210,22 @@ def _book_with_company(
     uow.returns.save(request)
     uow.commit()
     return appt, po.out_order_no
+
+
+def _offered_coupon(
+    svc: Services,
+    uow: UnitOfWork,
+    area: ServiceArea,
+    request: ReturnRequest,
+    slot: SlotRef,
+    now: datetime,
+) -> int:
+    """The coupon the offering gives this window now (0 if none): a buyer who saw a green
+    window gets its coupon recorded; a claimed coupon is never taken on the client's word.
+    Only bookings that claim a coupon pay for this second look at the offer."""
+    assert request.address is not None
+    offered = svc.offering.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+    return next((o.incentive_fen for o in offered if o.slot == slot), 0)
 
 
 def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: str) -> Appointment:

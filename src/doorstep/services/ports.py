@@ -21,6 +21,7 @@ from doorstep.domain.outbox import Delivery, DeliveryStatus, StoredEvent
 from doorstep.domain.pickup import Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
+from doorstep.domain.refund_lead_time import PaidRefund
 from doorstep.domain.refund_transfer import Transfer
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
@@ -188,6 +189,10 @@ class RefundRepository(Protocol):
     def add(self, refund: Refund) -> None: ...
     def save(self, refund: Refund) -> None: ...
     def pending(self) -> list[Refund]: ...
+    def paid_between(self, start: datetime, end: datetime, limit: int = 20_000) -> list[PaidRefund]:
+        """Refunds paid in [start, end), with when the return was filed and picked up."""
+        ...
+
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
         """The refunds of these returns, in one read."""
         ...

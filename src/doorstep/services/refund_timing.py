@@ -8,10 +8,14 @@ event, once per return, for ops to act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
+from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.errors import Conflict
 from doorstep.domain.policy import default_policy
 from doorstep.domain.refund import RefundStatus
+from doorstep.domain.refund_lead_time import LeadTimes
+from doorstep.domain.refund_lead_time import lead_times as summarise_lead_times
 from doorstep.domain.refund_timing import OWING, OverdueRefund, OverdueStage, overdue_refund
 from doorstep.services import refunds
 from doorstep.services.context import Services
@@ -79,3 +83,15 @@ def _escalate(svc: Services, item: OverdueRefund) -> bool:
         uow.returns.save(request)
         uow.commit()
         return True
+
+
+def lead_times(svc: Services, days: int = 30) -> LeadTimes:
+    """How long buyers waited for money over the last ``days`` Shanghai days (request →
+    money, pickup → money), overall and per day: one query, whatever the history."""
+    now = svc.clock.now()
+    start = datetime.combine(
+        local(now).date() - timedelta(days=max(1, min(days, 366)) - 1), time(0), SHANGHAI
+    )
+    with svc.uow() as uow:
+        paid = uow.refunds.paid_between(start, now + timedelta(seconds=1))
+    return summarise_lead_times(paid)

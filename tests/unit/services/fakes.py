@@ -51,6 +51,7 @@ from doorstep.domain.outbox import OPEN, Delivery, DeliveryStatus, StoredEvent
 from doorstep.domain.pickup import ACTIVE, Appointment, BookingRules, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
+from doorstep.domain.refund_lead_time import PaidRefund
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute, route_id
 from doorstep.planning import HaversineTravel
@@ -569,6 +570,25 @@ class FakeRefundRepository:
     def pending(self) -> list[Refund]:
         rows = [r for _, r in self.table.rows() if r.item.status is RefundStatus.PENDING]
         return [self.tracker.track(_copy(r.item)) for r in rows]
+
+    def paid_between(self, start: datetime, end: datetime, limit: int = 20_000) -> list[PaidRefund]:
+        store = self.table.store
+        paid = sorted(
+            (r.item for _, r in self.table.rows() if r.item.status is RefundStatus.SUCCEEDED),
+            key=lambda f: f.settled_at,
+        )
+        out = []
+        for refund in paid:
+            if not start <= refund.settled_at < end:
+                continue
+            request = store.tables["returns"][refund.return_id].item
+            picked = [
+                e.occurred_at
+                for e in store.events
+                if e.aggregate_id == refund.return_id and e.name == "return.picked_up"
+            ]
+            out.append(PaidRefund(request.created_at, min(picked, default=None), refund.settled_at))
+        return out[:limit]
 
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
         rows = [r for _, r in self.table.rows() if r.item.return_id in set(return_ids)]

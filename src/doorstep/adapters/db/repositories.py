@@ -20,6 +20,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
+from doorstep.domain.refund_lead_time import PaidRefund
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.ports import SlotLoad, StoredPhoto, StoredUser
 
@@ -418,6 +419,7 @@ class RefundRepo:
                 status=refund.status.value,
                 created_at=refund.created_at,
                 doc=to_doc(refund),
+                settled_at=refund.settled_at,
             )
         )
         self.tracker.track(refund)
@@ -426,7 +428,7 @@ class RefundRepo:
         self.conn.execute(
             update(t.refunds)
             .where(t.refunds.c.refund_id == refund.refund_id)
-            .values(status=refund.status.value, doc=to_doc(refund))
+            .values(status=refund.status.value, doc=to_doc(refund), settled_at=refund.settled_at)
         )
         self.tracker.track(refund)
 
@@ -435,6 +437,24 @@ class RefundRepo:
 
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
         return self._many(t.refunds.c.return_id.in_(list(return_ids))) if return_ids else []
+
+    def paid_between(self, start: datetime, end: datetime, limit: int = 20_000) -> list[PaidRefund]:
+        """Refunds paid in [start, end): when each return was filed, picked up and paid."""
+        f, r, e = t.refunds.c, t.returns.c, t.events.c
+        picked = (
+            select(func.min(e.occurred_at))
+            .where(e.aggregate_id == f.return_id, e.name == "return.picked_up")
+            .scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(r.created_at, picked, f.settled_at)
+            .join(t.returns, r.return_id == f.return_id)
+            .where(f.settled_at >= start, f.settled_at < end, f.status == "succeeded")
+            .order_by(f.settled_at)
+            .limit(limit)
+        )
+        aware = t.AwareDateTime().process_result_value
+        return [PaidRefund(row[0], aware(row[1], self.conn.dialect), row[2]) for row in rows]
 
     def _many(self, *where: Any) -> list[Refund]:
         rows = self.conn.execute(select(t.refunds.c.doc).where(*where))

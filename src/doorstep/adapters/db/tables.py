@@ -191,6 +191,8 @@ refunds = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", AwareDateTime, nullable=False),
     Column("doc", JSON, nullable=False),
+    # When the money went back: the dashboard's lead times read refunds paid in a period.
+    Column("settled_at", AwareDateTime, nullable=True, index=True),
 )
 
 photos = Table(

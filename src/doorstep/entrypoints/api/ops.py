@@ -25,6 +25,7 @@ from doorstep.entrypoints.api.schemas import (
     ReviewIn,
     TemplateIn,
 )
+from doorstep.entrypoints.api.schemas_money import LeadTimesOut
 from doorstep.services import catalog, policies, refund_timing, returns, timeline
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -134,3 +135,14 @@ def any_timeline(svc: Svc, _: OpsActor, return_id: Id) -> list[EventOut]:
 )
 def overdue_refunds(svc: Svc, _: OpsActor) -> list[OverdueRefundOut]:
     return [OverdueRefundOut.model_validate(o) for o in refund_timing.overdue_refunds(svc)]
+
+
+@router.get(
+    "/refunds/lead-times",
+    response_model=LeadTimesOut,
+    summary="Refund lead time: request → money and pickup → money, per Shanghai day",
+)
+def refund_lead_times(
+    svc: Svc, _: OpsActor, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> LeadTimesOut:
+    return LeadTimesOut.model_validate(refund_timing.lead_times(svc, days))

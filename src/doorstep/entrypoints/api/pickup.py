@@ -36,7 +36,12 @@ def slots(app: AppDep, buyer: BuyerActor, return_id: Id) -> PickupOptionsOut:
 )
 def book(svc: Svc, buyer: BuyerActor, return_id: Id, body: BookIn) -> AppointmentOut:
     choice = pickup.SlotChoice(
-        body.carrier_id, body.day, body.start, body.handover, body.handover_note
+        body.carrier_id,
+        body.day,
+        body.start,
+        body.handover,
+        body.handover_note,
+        coupon_fen=body.coupon_fen,
     )
     with counting_booking():
         appt = pickup.book_pickup(svc, buyer.actor_id, return_id, choice)

@@ -436,6 +436,8 @@ class DoorEvidenceOut(Out):
 class DisputedPickupOut(Out):
     appointment: AppointmentOut
     courier: list[DoorEvidenceOut]
+    coupon_fen: int = 0
+    coupon_issued_at: datetime | None = None
 
 
 class PickupOptionsOut(Out):
@@ -452,6 +454,8 @@ class BookIn(In):
     # Contactless pickup (issue 8 §8): leave the parcel at the door or in a parcel locker.
     handover: Handover = Handover.IN_PERSON
     handover_note: Annotated[str, StringConstraints(max_length=200)] = ""
+    # The coupon shown on a green window; recorded only if the offer still carries it.
+    coupon_fen: Fen = 0
 
 
 class JoinIn(In):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -140,3 +140,23 @@ class SettlementOut(Out):
     carrier_id: str
     total_fen: int = Field(description="Charged for claims (negative: deducted from payouts).")
     entries: list[LedgerEntryOut]
+
+
+class LeadTimeOut(Out):
+    count: int
+    p50_h: float | None = Field(description="Median wait in hours (None without refunds).")
+    p90_h: float | None = Field(description="90th percentile wait in hours.")
+
+
+class DayLeadTimeOut(Out):
+    day: date
+    request_to_money: LeadTimeOut
+    pickup_to_money: LeadTimeOut
+
+
+class LeadTimesOut(Out):
+    """How long buyers waited for money: from filing the return, and from the pickup."""
+
+    request_to_money: LeadTimeOut
+    pickup_to_money: LeadTimeOut
+    days: list[DayLeadTimeOut]

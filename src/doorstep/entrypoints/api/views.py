@@ -93,6 +93,8 @@ def appointment_out(a: Appointment, *, show_code: bool) -> s.AppointmentOut:
             if a.review
             else None
         ),
+        coupon_fen=a.coupon_fen,
+        coupon_issued_at=a.coupon_issued_at,
     )
 
 

@@ -164,6 +164,7 @@ def dashboard(
     the bookings chart defaults to the busiest, the day to tomorrow."""
     data = figures(web.app.services, ahead)
     overdue = refund_timing.overdue_refunds(web.app.services)
+    lead = refund_timing.lead_times(web.app.services)  # beside the overdue ones (issue 9)
     if adcode not in data.slots:
         adcode = max(
             data.slots,
@@ -230,6 +231,7 @@ def dashboard(
         trends=TREND_TITLES,
         overdue=overdue,
         overdue_shown=overdue[:_OVERDUE_ROWS],
+        lead=lead,
     )
 
 

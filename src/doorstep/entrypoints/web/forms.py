@@ -44,21 +44,31 @@ def optional_int(value: str | None, field: str, *, low: int, high: int) -> int |
     return None if not (value or "").strip() else to_int(value, field, low=low, high=high)
 
 
-def slot_value(carrier_id: str, day: date, start: time) -> str:
-    """One radio value that names a window: ``sf|2026-11-25|10:00``."""
-    return f"{carrier_id}|{day.isoformat()}|{start:%H:%M}"
+def slot_value(carrier_id: str, day: date, start: time, coupon_fen: int = 0) -> str:
+    """One radio value that names a window: ``sf|2026-11-25|10:00``, with ``|300`` when the
+    window carries a coupon (checked against the offer when booked, issue 9 §9)."""
+    value = f"{carrier_id}|{day.isoformat()}|{start:%H:%M}"
+    return f"{value}|{coupon_fen}" if coupon_fen > 0 else value
 
 
 def parse_slot(value: str) -> SlotChoice:
     """The window a slot radio button named (a day in the years 2000-2099, a wall-clock time)."""
+    parts = value.split("|")
+    coupon_text = parts.pop() if len(parts) == 4 else "0"
     try:
-        carrier_id, day_text, start_text = value.split("|")
+        carrier_id, day_text, start_text = parts
         day, start = date.fromisoformat(day_text), time.fromisoformat(start_text)
     except ValueError:
         day = None
-    if day is None or not bounds.day_in_calendar(day) or start.tzinfo is not None:
+    valid_coupon = bounds.is_whole_number(coupon_text) and len(coupon_text) <= 7
+    if (
+        day is None
+        or not bounds.day_in_calendar(day)
+        or start.tzinfo is not None
+        or not valid_coupon
+    ):
         raise InvalidInput("slot_choice_invalid", "Choose a pickup window.", "请选择一个上门时段。")
-    return SlotChoice(carrier_id, day, start)
+    return SlotChoice(carrier_id, day, start, coupon_fen=int(coupon_text))
 
 
 def with_handover(choice: SlotChoice, handover: str, note: str) -> SlotChoice:

@@ -67,7 +67,7 @@ def picker(
     by_day: dict[date, list[Pick]] = defaultdict(list)
     # People scan a day by the clock: time order inside a day, whatever the ranking.
     for o in sorted(options.slots, key=lambda o: (o.slot.starts_at, o.slot.carrier_id)):
-        value = slot_value(o.slot.carrier_id, o.slot.day, o.slot.window.start)
+        value = _value(o)
         by_day[o.slot.day].append(
             Pick(
                 o,
@@ -128,7 +128,7 @@ def _recommendations(web: Web, offered: Sequence[OfferedSlot]) -> dict[str, str]
 
 
 def _value(o: OfferedSlot) -> str:
-    return slot_value(o.slot.carrier_id, o.slot.day, o.slot.window.start)
+    return slot_value(o.slot.carrier_id, o.slot.day, o.slot.window.start, o.incentive_fen)
 
 
 @router.get("/portal/returns/{return_id}/slots")
