@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
-from tests.unit.services.helpers import photo, picked_up, trusted  # type: ignore[import-not-found]
+from tests.unit.services.helpers import (  # type: ignore[import-not-found]
+    B1,
+    B1_HOME,
+    new_order,
+    open_return,
+    photo,
+    picked_up,
+    trusted,
+)
 
 from doorstep.domain.dispute import DisputeStatus
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.refund import RefundKind
 from doorstep.domain.refund_transfer import TransferStatus
-from doorstep.domain.returns import Grade, ReturnStatus
+from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
 from doorstep.services import disputes, refund_transfers, returns, trust, warehouse
 
 WH = "wh-sh-bonded"
@@ -114,3 +122,22 @@ def test_a_lost_dispute_stops_the_next_express_refund(world: World) -> None:
     picked_up(world, **trusted(world))
     express = [r for r in world.store.items("refunds") if r.kind is RefundKind.EXPRESS]
     assert len(express) == 1, "trust fell below the express threshold"
+
+
+def test_after_a_lost_dispute_a_small_refund_only_request_waits_for_a_person(
+    world: World,
+) -> None:
+    """Refund-only (仅退款) reads the same history-driven trust as express refunds."""
+
+    def small() -> ReturnStatus:
+        order = new_order(world, buyer_id=B1, address=B1_HOME, unit_price_fen=4_900)
+        shot = (photo(world, B1),)
+        kind, reason = ReturnKind.REFUND_ONLY, Reason.DAMAGED_ON_ARRIVAL
+        return open_return(world, order, kind=kind, reason=reason, photo_ids=shot).status
+
+    assert small() is ReturnStatus.REFUNDED  # trusted: paid at once
+    rid = _failed_qc(world, **trusted(world))
+    disputes.decide_dispute(world.svc, "ops-001", rid, buyer_upheld=False, note="")
+    assert small() is ReturnStatus.IN_REVIEW
+    held = [e for e in world.store.events_named("return.held_for_review")]
+    assert "refund_only_trust_too_low" in held[-1].data["reasons"]
