@@ -1,7 +1,7 @@
 """refunds settled_at for lead times
 
 Revision ID: b660b0e77970
-Revises: 1b124e399bff
+Revises: e86b7c82e57f
 Create Date: 2026-12-02 03:01:01.341687
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import doorstep.adapters.db.tables
 
 revision = "b660b0e77970"
-down_revision = "1b124e399bff"
+down_revision = "e86b7c82e57f"
 branch_labels = None
 depends_on = None
 
