@@ -73,7 +73,7 @@ def _company_order(w: Any) -> str:
         headers=h,
         json={k: slot[k] for k in ("carrier_id", "day", "start")},
     ).json()
-    return f"{appt['appointment_id']}-1"
+    return str(appt["appointment_id"])
 
 
 def _callback(w: Any, number: str) -> tuple[bytes, dict[str, str]]:
@@ -95,7 +95,8 @@ def _callback(w: Any, number: str) -> tuple[bytes, dict[str, str]]:
 
 def carrier_calls(w: Any) -> list[tuple[Any, ...]]:
     """(label, who, method, url, kwargs) of each courier-company and tracking path."""
-    number = _company_order(w)
+    visit = _company_order(w)
+    number = f"{visit}-1"
     body, headers = _callback(w, number)
     shown_id, _ = w.picked_up("buyer1")
     shown = w.client.get(f"/returns/{shown_id}", headers=w.login("buyer1")).json()
@@ -109,6 +110,8 @@ def carrier_calls(w: Any) -> list[tuple[Any, ...]]:
          {"content": body, "headers": headers}),
         ("GET /ops/carrier-orders/{out_order_no}", "ops1", "GET", f"/ops/carrier-orders/{number}"),
         ("GET /ops/carrier-exchanges", "ops1", "GET", "/ops/carrier-exchanges"),
+        ("GET /appointments/{appointment_id}/carrier", "buyer1", "GET",
+         f"/appointments/{visit}/carrier"),
         ("GET /warehouse/waybills/{waybill_no}", "warehouse1", "GET",
          f"/warehouse/waybills/{shown['waybill_no']}"),
         ("POST /warehouse/waybills/{waybill_no}/receive", "warehouse1", "POST",

@@ -99,6 +99,11 @@ def test_company_pickup_from_booking_to_warehouse(world: World) -> None:
     assert po.courier is not None and "****" in po.courier.mobile_masked
     appt = pickup.get_appointment(svc, po.appointment_id, buyer_id=BUYER)
     assert appt.status is AppointmentStatus.ASSIGNED
+    # The buyer sees the company's courier and window; another buyer sees nothing.
+    shown = carrier_orders.visit_order(svc, po.appointment_id, BUYER)
+    assert shown.courier == po.courier and shown.order.start == po.order.start
+    with pytest.raises(Exception, match="not_found"):
+        carrier_orders.visit_order(svc, po.appointment_id, "buyer-002")
 
     picked = w.advance(number, "PICKED_UP")
     w.deliveries()
@@ -311,6 +316,16 @@ def test_cancel_before_pickup_only(world: World) -> None:
     w.deliveries()
     assert _status(w, number) is CarrierStatus.CANCELLED
     [company] = [o for o in w.company_orders() if o["outOrderNo"] == number]
+    assert company["status"] == "CANCELLED"
+
+    # Withdrawing the return itself empties the visit: the company's order is cancelled too.
+    withdrawn_id = w.approved_return()
+    withdrawn = w.book(withdrawn_id, hour=15)
+    w.deliveries()
+    returns.cancel_return(svc, BUYER, withdrawn_id, "changed my mind")
+    w.deliveries()
+    assert _status(w, withdrawn) is CarrierStatus.CANCELLED
+    [company] = [o for o in w.company_orders() if o["outOrderNo"] == withdrawn]
     assert company["status"] == "CANCELLED"
 
     other = w.book(w.approved_return(), hour=11)

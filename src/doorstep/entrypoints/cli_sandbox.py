@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -42,6 +44,7 @@ def register(app: typer.Typer) -> None:
         drop: bool = typer.Option(False, help="Fault: send no callbacks (polling finds them)."),
         fail_create: str = typer.Option("none", help="Fault: none, transient or permanent."),
         forge: bool = typer.Option(False, help="Fault: sign callbacks with a wrong secret."),
+        parent_pid: int = typer.Option(0, hidden=True, help="Exit when this process is gone."),
     ) -> None:
         """Run the sandbox courier company on loopback (faults can be changed at runtime:
         PUT /sandbox/faults)."""
@@ -51,6 +54,8 @@ def register(app: typer.Typer) -> None:
         from doorstep.sandbox_carrier.callbacks import Faults
 
         faults = Faults(delay, duplicate, reorder, drop, fail_create, forge)
+        if parent_pid:
+            _exit_with(parent_pid)
         app_ = create_app(
             api_key=api_key,
             callback_secret=callback_secret,
@@ -83,6 +88,8 @@ def start_beside(settings: Settings, public_url: str, auto_advance_s: float = 20
             str(port),
             "--auto-advance",
             str(auto_advance_s),
+            "--parent-pid",
+            str(os.getpid()),
         ],
     )
     atexit.register(_stop, child)
@@ -111,6 +118,18 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes], timeout_s: float = 60.
             pass
         time.sleep(0.2)
     raise RuntimeError("the sandbox courier company did not start in time")
+
+
+def _exit_with(parent_pid: int) -> None:
+    """A child started by ``serve --demo`` ends with it, even if the parent was killed and
+    could not stop it (re-parented, ``getppid`` no longer names it)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 import structlog
 
 from doorstep.domain.carrier_order import (
+    TERMINAL,
     Cargo,
     CarrierStatus,
     Party,
@@ -21,12 +22,13 @@ from doorstep.domain.carrier_order import (
     PickupOrder,
     UnifiedOrder,
 )
-from doorstep.domain.errors import Conflict, DomainError, Unavailable
+from doorstep.domain.errors import Conflict, DomainError, NotFound, Unavailable
 from doorstep.domain.order import Channel
 from doorstep.domain.pickup import Appointment
 from doorstep.domain.places import warehouse_for
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.context import Services
+from doorstep.services.lookups import load_appointment
 from doorstep.services.ports import CourierCompany, UnitOfWork
 
 log = structlog.get_logger("doorstep.carriers")
@@ -218,3 +220,26 @@ def _receiver(uow: UnitOfWork, cross_border: bool, default: Party) -> Party:
     w = warehouse_for(Channel.BONDED if cross_border else Channel.DOMESTIC, houses)
     a = w.address
     return Party(w.name_zh, a.contact_phone, a.province, a.city, a.district, a.detail, a.adcode)
+
+
+def visit_order(svc: Services, appointment_id: str, buyer_id: str | None) -> PickupOrder:
+    """The company's order for a buyer's visit: its courier and times (404 for a visit of
+    someone else, or one served by our own couriers)."""
+    with svc.uow() as uow:
+        appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
+        po = order_for_visit(uow.pickup_orders.for_appointments([appt.appointment_id]))
+    if po is None:
+        raise NotFound("carrier_order", appointment_id)
+    return po
+
+
+def withdraw_order(uow: UnitOfWork, appt: Appointment, now: datetime) -> str | None:
+    """The visit was cancelled: cancel its order at the company too (refused once the
+    company's courier took the parcel). The ``out_order_no`` to send after the commit, or
+    None when the company never had the order."""
+    po = order_for_visit(uow.pickup_orders.for_appointments([appt.appointment_id]))
+    if po is None or po.status in TERMINAL:
+        return None
+    to_send = po.request_cancel(now, "buyer_cancelled")
+    uow.pickup_orders.save(po)
+    return po.out_order_no if to_send else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
+from functools import partial
 
-from doorstep.domain.carrier_order import BEFORE_PICKUP, TERMINAL
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
@@ -14,12 +14,8 @@ from doorstep.domain.fleet import Courier as FleetCourier
 from doorstep.domain.pickup import Appointment, Handover, SlotRef, check_bookable
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.route import RouteStop, route_id
-from doorstep.services.carrier_orders import (
-    intend_order,
-    next_attempt,
-    order_for_visit,
-    send_order,
-)
+from doorstep.services import pickup_company as company
+from doorstep.services.carrier_orders import order_for_visit, send_order, withdraw_order
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import (
@@ -174,7 +170,9 @@ def _book(
             choice.handover_note,
         )
         if area.served_by_company(slot.carrier_id):
-            return _book_with_company(svc, uow, area, template, request, appt, now)
+            capacity = effective_capacity(uow, svc.calendar, area, template, slot)
+            gone = partial(_gone, svc, uow, area, request, slot, now, full=True)
+            return company.book(svc, uow, appt, request, capacity, gone)
         # Looked up before this visit changes the routes and counters the offer reads.
         coupon = _offered_coupon(svc, uow, area, request, slot, now) if choice.coupon_fen else 0
         seat = _seat(svc, uow, area, appt, now)
@@ -187,29 +185,6 @@ def _book(
         uow.returns.save(request)
         uow.commit()
         return appt, None
-
-
-def _book_with_company(
-    svc: Services,
-    uow: UnitOfWork,
-    area: ServiceArea,
-    template: SlotTemplate,
-    request: ReturnRequest,
-    appt: Appointment,
-    now: datetime,
-) -> tuple[Appointment, str]:
-    """The company's couriers serve this area: take the window's capacity (the company's
-    daily quota) and record the pickup order to send; no route of ours is touched."""
-    slot = appt.slot
-    if not uow.slots.take(slot, effective_capacity(uow, svc.calendar, area, template, slot)):
-        raise _gone(svc, uow, area, request, slot, now, full=True)
-    appt.served_by_company = True
-    request.schedule_pickup(appt.appointment_id, now)
-    uow.appointments.add(appt)
-    po = intend_order(svc, uow, appt, [request], 1, now)
-    uow.returns.save(request)
-    uow.commit()
-    return appt, po.out_order_no
 
 
 def _offered_coupon(
@@ -305,7 +280,9 @@ def _reschedule(
                     "A courier company's visit moves to another window of the same company.",
                     "快递公司上门预约只能改约到同一快递公司的其他时段。",
                 )
-            return _reschedule_with_company(svc, uow, area, template, appt, requests, slot, reason)
+            capacity = effective_capacity(uow, svc.calendar, area, template, slot)
+            gone = partial(_gone, svc, uow, area, requests[0], slot, now, full=True)
+            return company.reschedule(svc, uow, appt, requests, slot, capacity, reason, gone)
         moved = replace(appt, slot=slot)
         seat = _seat(svc, uow, area, moved, now)
         capacity = effective_capacity(uow, svc.calendar, area, template, slot)
@@ -330,42 +307,6 @@ def _reschedule(
         return appt, None
 
 
-def _reschedule_with_company(
-    svc: Services,
-    uow: UnitOfWork,
-    area: ServiceArea,
-    template: SlotTemplate,
-    appt: Appointment,
-    requests: list[ReturnRequest],
-    slot: SlotRef,
-    reason: str,
-) -> tuple[Appointment, str]:
-    """Move a company-served visit: the capacity as for our couriers; the company's order
-    is told the new window, or, after a failed pickup, a new order is placed."""
-    now = svc.clock.now()
-    capacity = effective_capacity(uow, svc.calendar, area, template, slot)
-    give_back = [] if appt.status.value == "failed" else [appt.slot]
-    for counted in sorted([slot, *give_back], key=lambda s: s.key):
-        if counted != slot:
-            uow.slots.release(counted)
-        elif not uow.slots.take(slot, capacity):
-            raise _gone(svc, uow, area, requests[0], slot, now, full=True)
-    orders = uow.pickup_orders.for_appointments([appt.appointment_id])
-    appt.reschedule(slot, now, reason)
-    for request in requests:
-        request.schedule_pickup(appt.appointment_id, now)
-        uow.returns.save(request)
-    uow.appointments.save(appt)
-    po = order_for_visit(orders)
-    if po is not None and po.status in BEFORE_PICKUP:
-        po.request_reschedule(slot.day, slot.window.start, slot.window.end, now)
-        uow.pickup_orders.save(po)
-    else:
-        po = intend_order(svc, uow, appt, requests, next_attempt(orders), now)
-    uow.commit()
-    return appt, po.out_order_no
-
-
 def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointment:
     """Cancel the visit; its returns go back to choosing a method, the slot is freed."""
     now = svc.clock.now()
@@ -373,7 +314,7 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
         was_failed = appt.status.value == "failed"
         appt.cancel(now, "buyer_cancelled")
-        to_send = _cancel_company_order(uow, appt, now) if appt.served_by_company else None
+        to_send = withdraw_order(uow, appt, now) if appt.served_by_company else None
         if not was_failed:
             uow.slots.release(appt.slot)
             if not appt.served_by_company:
@@ -388,16 +329,6 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
     if to_send is not None:
         send_order(svc, to_send)
     return appt
-
-
-def _cancel_company_order(uow: UnitOfWork, appt: Appointment, now: datetime) -> str | None:
-    """Withdraw the visit's order at the company (refused once its courier took the parcel)."""
-    po = order_for_visit(uow.pickup_orders.for_appointments([appt.appointment_id]))
-    if po is None or po.status in TERMINAL:
-        return None
-    to_send = po.request_cancel(now, "buyer_cancelled")
-    uow.pickup_orders.save(po)
-    return po.out_order_no if to_send else None
 
 
 def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:

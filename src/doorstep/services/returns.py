@@ -21,7 +21,7 @@ from doorstep.domain.returns import (
     ReturnRequest,
     ReturnStatus,
 )
-from doorstep.services import customs, exchanges, self_send, trust
+from doorstep.services import carrier_orders, customs, exchanges, self_send, trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
@@ -309,6 +309,7 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
         appointment_id = request.appointment_id
         request.cancel(now, reason or "buyer_cancelled")
         exchanges.release_for(uow, return_id, now, "cancelled")
+        withdrawn = None
         if appointment_id is not None:
             appt = load_appointment(uow, appointment_id)
             # A failed attempt used its window: its capacity is not given back.
@@ -316,10 +317,14 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
             appt.leave(request.return_id, now)
             if held_window and not appt.active and not appt.return_ids:
                 uow.slots.release(appt.slot)
+            if appt.served_by_company and not appt.return_ids:
+                withdrawn = carrier_orders.withdraw_order(uow, appt, now)
             uow.appointments.save(appt)
         uow.returns.save(request)
         uow.commit()
-        return request
+    if withdrawn is not None:
+        carrier_orders.send_order(svc, withdrawn)  # after the commit: no HTTP in the transaction
+    return request
 
 
 def choose_self_send(

@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.repositories import VersionedRepository
 from doorstep.domain.carrier_order import OPEN, PickupOrder
 from doorstep.services.ports import CarrierExchange
+
+log = structlog.get_logger("doorstep.carriers")
 
 
 class PickupOrderRepo(VersionedRepository[PickupOrder]):
@@ -90,6 +94,19 @@ class SqlExchangeJournal:
         self.engine = engine
 
     def record(self, exchange: CarrierExchange) -> None:
+        try:
+            self._insert(exchange)
+        except SQLAlchemyError:
+            # A support record must never fail the exchange it describes (a callback already
+            # applied would be answered 500 and sent again).
+            log.warning(
+                "carrier_exchange_not_recorded",
+                carrier_id=exchange.carrier_id,
+                operation=exchange.operation,
+                out_order_no=exchange.out_order_no,
+            )
+
+    def _insert(self, exchange: CarrierExchange) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(t.carrier_exchanges).values(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from doorstep.domain.errors import NotFound
 from doorstep.domain.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from doorstep.entrypoints.api import views
-from doorstep.entrypoints.api.deps import OpsActor, Svc
+from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, Svc
 from doorstep.entrypoints.api.schemas import (
     CallbackOut,
     CarrierExchangeOut,
@@ -83,3 +83,13 @@ def carrier_exchanges(
 ) -> list[CarrierExchangeOut]:
     found = svc.exchanges.recent(carrier_id, out_order_no, limit)
     return [views.carrier_exchange_out(x) for x in found]
+
+
+@router.get(
+    "/appointments/{appointment_id}/carrier",
+    response_model=CarrierOrderOut,
+    tags=["pickup"],
+    summary="For a visit served by a courier company: its courier (masked mobile) and times",
+)
+def visit_carrier(svc: Svc, me: BuyerActor, appointment_id: Id) -> CarrierOrderOut:
+    return views.carrier_order_out(carrier_orders.visit_order(svc, appointment_id, me.actor_id))

@@ -159,6 +159,19 @@ EVENT = {
     "refund.attempt_failed": N_("Refund attempt failed; retrying"),
     "return.refund_quoted": N_("Refund amount worked out"),
     "return.refund_overdue": N_("Refund overdue; escalated to operations"),
+    # A courier company's pickup order (issue 8): its courier and tracking.
+    "return.arrived_at_warehouse": N_("Arrived at the warehouse door"),
+    "carrier_order.created": N_("Pickup order placed with the courier company"),
+    "carrier_order.accepted": N_("Courier company accepted the pickup"),
+    "carrier_order.courier_assigned": N_("Courier company assigned a courier"),
+    "carrier_order.rescheduled": N_("Courier company moved the pickup time"),
+    "carrier_order.picked_up": N_("Courier company collected the parcel"),
+    "carrier_order.in_transit": N_("Courier company: in transit"),
+    "carrier_order.delivered": N_("Courier company delivered to the warehouse"),
+    "carrier_order.failed": N_("Courier company could not collect"),
+    "carrier_order.cancelled": N_("Pickup order cancelled"),
+    "carrier_order.settled": N_("Courier company settled weight and freight"),
+    "carrier_order.create_failed": N_("Courier company refused the pickup order"),
 }
 
 OVERDUE_STAGE = {

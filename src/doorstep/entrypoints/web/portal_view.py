@@ -268,6 +268,11 @@ def _describe(web: Web, event: Event, couriers: dict[str, str]) -> tuple[str, st
         detail = f"{d['day']} {d.get('window', '')}"
     elif name == "appointment.courier_assigned":
         detail = couriers.get(str(d.get("courier_id")), "")
+    elif name == "carrier_order.courier_assigned":
+        # A courier company's courier: the name and masked mobile it sent (issue 8 §4).
+        detail = f"{d.get('courier_name', '')} {d.get('courier_mobile', '')}".strip()
+    elif name == "carrier_order.rescheduled" and "day" in d:
+        detail = f"{d['day']} {d.get('window', '')}"
     elif name == "appointment.eta_updated" and "eta" in d:
         detail = when(datetime.fromisoformat(str(d["eta"])))[11:]
     elif name == "appointment.attempt_failed":

@@ -1,0 +1,133 @@
+"""A pickup order at a courier company: whatever order its events come in, it never goes back."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from doorstep.adapters.carriers.redact import redact
+from doorstep.adapters.carriers.sandbox_mapping import update_from_callback
+from doorstep.domain.carrier_order import (
+    RANK,
+    Cargo,
+    CarrierStatus,
+    CarrierUpdate,
+    CourierInfo,
+    Party,
+    PendingOp,
+    PickupOrder,
+    UnifiedOrder,
+    UpdateKind,
+)
+from doorstep.domain.errors import Conflict, InvalidInput
+from doorstep.domain.pickup import FailureReason
+
+T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+HOME = Party("林晓雯", "13800001111", "上海市", "上海市", "奉贤区", "南桥镇88号", "310120")
+WH = Party("仓", "02161234567", "上海市", "上海市", "浦东新区", "华京路8号", "310115")
+
+
+def _order() -> PickupOrder:
+    order = UnifiedOrder(
+        "A-1-1", "sbx", "return_pickup", HOME, WH, Cargo("枕头", 1, 500, 4900),
+        date(2026, 11, 26), time(9), time(11), "http://127.0.0.1/carriers/sbx/callbacks",
+    )  # fmt: skip
+    po = PickupOrder.intend(order, "A-1", ["R-1"], T)
+    po.created("SBX1", T)
+    return po
+
+
+def _update(kind: UpdateKind, n: int = 0) -> CarrierUpdate:
+    return CarrierUpdate(
+        f"EV{n}-{kind.value}",
+        "A-1-1",
+        kind,
+        T + timedelta(minutes=n),
+        courier=CourierInfo("张师傅", "138****5678"),
+        waybill_no="SBX2611260001",
+        failure_reason=FailureReason.WEATHER,
+        day=date(2026, 11, 26),
+        start=time(13),
+        end=time(15),
+        actual_weight_g=900,
+        freight_fen=1200,
+    )
+
+
+@given(st.lists(st.sampled_from(list(UpdateKind)), max_size=20))
+def test_status_never_goes_back_and_each_stage_is_recorded_once(kinds: list[UpdateKind]) -> None:
+    po = _order()
+    before = po.status
+    for n, kind in enumerate(kinds):
+        po.apply(_update(kind, n), T)
+        if before in RANK and po.status in RANK:
+            assert RANK[po.status] >= RANK[before]
+        if before in (CarrierStatus.FAILED, CarrierStatus.CANCELLED, CarrierStatus.DELIVERED):
+            assert po.status is before  # an ended order stays ended
+        before = po.status
+    names = Counter(e.name for e in po.take_events() if e.name != "carrier_order.late_update")
+    assert all(c == 1 for name, c in names.items() if name != "carrier_order.rescheduled")
+
+
+def test_late_event_changes_nothing_but_is_recorded() -> None:
+    po = _order()
+    po.apply(_update(UpdateKind.PICKED_UP), T)
+    po.take_events()
+    assert po.apply(_update(UpdateKind.COURIER_ASSIGNED, 1), T) is False
+    assert po.apply(_update(UpdateKind.PICKUP_FAILED, 2), T) is False
+    assert po.status is CarrierStatus.PICKED_UP and po.late_updates == 2
+    assert [e.name for e in po.take_events()] == ["carrier_order.late_update"] * 2
+
+
+def test_cancel_only_before_pickup() -> None:
+    po = _order()
+    po.apply(_update(UpdateKind.PICKED_UP), T)
+    with pytest.raises(Conflict, match="carrier_order_not_cancellable"):
+        po.request_cancel(T, "buyer_cancelled")
+    fresh = _order()
+    assert fresh.request_cancel(T, "buyer_cancelled") is True
+    assert fresh.pending_op is PendingOp.CANCEL
+
+
+def test_cancel_before_the_create_answer_cancels_at_the_company_afterwards() -> None:
+    order = _order().order
+    po = PickupOrder.intend(order, "A-1", ["R-1"], T)
+    assert po.request_cancel(T, "buyer_cancelled") is False  # never sent: nothing to tell
+    po.created("SBX9", T)  # ... but the create was on its way and the company took it
+    assert po.pending_op is PendingOp.CANCEL and po.status is CarrierStatus.CANCELLED
+
+
+def test_a_stage_needs_its_facts() -> None:
+    with pytest.raises(InvalidInput, match="waybill"):
+        CarrierUpdate("e", "A-1-1", UpdateKind.PICKED_UP, T)
+    with pytest.raises(InvalidInput, match="reason"):
+        CarrierUpdate("e", "A-1-1", UpdateKind.PICKUP_FAILED, T)
+    with pytest.raises(InvalidInput, match="settlement"):
+        CarrierUpdate("e", "A-1-1", UpdateKind.SETTLED, T, actual_weight_g=0, freight_fen=1)
+
+
+def test_callback_mapping_refuses_what_it_cannot_read() -> None:
+    for body in (b"", b"[]", b'{"order": {}}', b'{"eventType": "X", "order": {"outOrderNo": "a"}}'):
+        with pytest.raises(InvalidInput):
+            update_from_callback(body)
+    naive = b'{"eventId":"e","eventType":"ACCEPTED","occurredAt":"2026-11-25T09:00:00","order":{"outOrderNo":"A-1-1"}}'
+    with pytest.raises(InvalidInput, match="offset"):
+        update_from_callback(naive)
+
+
+def test_redaction_masks_phones_and_secrets() -> None:
+    masked = redact(
+        {
+            "sender": {"mobile": "13800001111", "address": "call 13912345678 at the gate"},
+            "X-Api-Key": "abc",
+            "list": [{"phone": "02161234567"}],
+        }
+    )
+    assert masked["sender"]["mobile"] == "138****1111"
+    assert masked["sender"]["address"] == "call 139****5678 at the gate"
+    assert masked["X-Api-Key"] == "***"
+    assert masked["list"][0]["phone"] == "021****4567"
