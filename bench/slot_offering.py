@@ -237,6 +237,8 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     sets = [s for s in ("tuning", "reporting") if report.get(s)]
+    if not sets:
+        return _sweep_plots(report, out_dir, plt)
     fig, axes = plt.subplots(1, len(RATIOS), figsize=(11, 3.5))
     for ax, name in zip(axes, RATIOS, strict=True):
         have = [s for s in sets if name in report[s]["ratios"]]
@@ -251,6 +253,11 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     written.append(str(path))
+    return written + _sweep_plots(report, out_dir, plt)
+
+
+def _sweep_plots(report: dict[str, Any], out_dir: Path, plt: Any) -> list[str]:
+    written = []
     for key in ("load_sweep", "choice_sweep"):
         points = report.get(key) or []
         if not points:
@@ -277,7 +284,7 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tuning-seeds", default="1-4")
+    parser.add_argument("--tuning-seeds", default="1-4", help="'' to run only the sweeps")
     parser.add_argument("--reporting-seeds", default="101-120", help="'' to skip")
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--load", type=int, default=None, help="pickups per courier-day")
@@ -311,15 +318,16 @@ def measure(
     reporting_seeds: list[int],
 ) -> dict[str, Any]:
     """Tuning, then reporting with the tuned fixed capacity, then the sweeps; plots."""
-    tuning_runs = over(base, tuning_seeds, None, "tuning")
-    tuning = summarise(tuning_runs)
+    tuning = summarise(over(base, tuning_seeds, None, "tuning")) if tuning_seeds else None
     # The fixed baseline's tuned setting, carried to the reporting seeds unchanged.
-    capacity = round(median(int(c) for c in tuning["fixed_capacity_per_window"]))
+    capacity = (
+        round(median(int(c) for c in tuning["fixed_capacity_per_window"])) if tuning else None
+    )
     reporting = (
         summarise(
             over(base, reporting_seeds, capacity, "reporting", args.reporting_policies.split(","))
         )
-        if reporting_seeds
+        if reporting_seeds and tuning
         else None
     )
     sweep_seeds = seeds(args.sweep_seeds)
@@ -338,7 +346,7 @@ def measure(
         "tuning_seeds": tuning_seeds,
         "reporting_seeds": reporting_seeds,
         "fixed_capacity_tuned": capacity,
-        "side_by_side": side_by_side(tuning, reporting),
+        "side_by_side": side_by_side(tuning, reporting) if tuning else None,
         "tuning": tuning,
         "reporting": reporting,
         "load_sweep": sweep(base, sweep_seeds, load_points),
