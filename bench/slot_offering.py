@@ -290,6 +290,11 @@ def main() -> None:
     parser.add_argument("--load", type=int, default=None, help="pickups per courier-day")
     parser.add_argument("--sweep-loads", default="", help="e.g. 8,12,16,20,24")
     parser.add_argument("--sweep-choice", action="store_true")
+    parser.add_argument(
+        "--choice-points",
+        default="0.2:3,0.6:3,0.4:1.5",
+        help="coupon take-up share:tolerance hours per point of the buyer-choice sweep",
+    )
     parser.add_argument("--sweep-seeds", default="1-2")
     parser.add_argument("--plots", type=Path, default=None)
     parser.add_argument(
@@ -338,7 +343,7 @@ def measure(
     choice_points = [
         (f"take-up {t:.1f}, tolerance {h:g} h",
          lambda p, t=t, h=h: replace(p, incentive_take_share=t, tolerance_h=h))
-        for t, h in ((0.2, 3.0), (0.6, 3.0), (0.4, 1.5))
+        for t, h in (tuple(map(float, pt.split(":"))) for pt in args.choice_points.split(","))
     ] if args.sweep_choice else []  # fmt: skip
     report: dict[str, Any] = {
         "bench": "slot_offering",

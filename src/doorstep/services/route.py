@@ -480,7 +480,7 @@ def _insert(
 # Half-width of the arrival range a buyer is shown, by how long before the ETA it is shown:
 # the 90th-percentile ETA error the simulator measures at each moment (docs/simulation.md,
 # "ETA error"), rounded up to 5 minutes. A false point would be wrong more often than not.
-ETA_RANGE_MIN = ((timedelta(hours=12), 25), (timedelta(hours=2), 20), (timedelta(0), 10))
+ETA_RANGE_MIN = ((timedelta(hours=12), 30), (timedelta(hours=2), 20), (timedelta(0), 10))
 
 
 def eta_range(
