@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -23,7 +25,18 @@ from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.entrypoints.api.app import create_app
-from doorstep.services import catalog, contactless, outbox, returns, self_send
+from doorstep.services import (
+    catalog,
+    contactless,
+    courier,
+    outbox,
+    photos,
+    pickup,
+    returns,
+    self_send,
+)
+from doorstep.services.context import Services
+from doorstep.services.offering import OfferedSlot
 from doorstep.services.returns import LineRequest, OpenReturn
 
 BUYER = "buyer-001"
@@ -37,10 +50,14 @@ def _login(client: TestClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def _photo(client: TestClient, h: dict[str, str]) -> str:
+def _jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (60, 40), (30, 160, 90)).save(buf, "JPEG")
-    r = client.post("/photos", headers=h, files={"file": ("p.jpg", buf.getvalue(), "image/jpeg")})
+    return buf.getvalue()
+
+
+def _photo(client: TestClient, h: dict[str, str]) -> str:
+    r = client.post("/photos", headers=h, files={"file": ("p.jpg", _jpeg(), "image/jpeg")})
     assert r.status_code == 201, r.text
     return str(r.json()["photo_id"])
 
@@ -206,3 +223,115 @@ def test_one_dead_letter_redriven_from_many_consoles_is_sent_again_once(wired: A
         ).scalar_one()
     assert tuple(row) == ("pending", 0) and redriven == 1
     assert isinstance(out.lost[0], Conflict)
+
+
+# --- green-window coupons (issue 9 §9): issued once at pickup, never beside a drop -----------
+
+TOMORROW = date(2026, 11, 26)
+COUPON = 300
+CHECKS = {k: True for k in courier.CHECKLIST}
+
+
+class AllGreen:
+    """The wired offering with a coupon on every window it offers (delegates the rest)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def offer(self, *args: Any, **kwargs: Any) -> list[OfferedSlot]:
+        return [replace(o, incentive_fen=COUPON) for o in self.inner.offer(*args, **kwargs)]
+
+
+def _coupon_visit(app: App, svc: Services, hour: int, *, at_door: bool) -> tuple[str, str, str]:
+    """A green-window visit with its coupon promised (and, at the door, inspected):
+    (visit, courier, pickup code)."""
+    request = returns.open_return(
+        svc,
+        OpenReturn(
+            BUYER,
+            _order(app, "CN-LATEX-PILLOW").order_id,
+            ReturnKind.REFUND,
+            (LineRequest("L1", 1, Reason.NO_REASON),),
+        ),
+    )
+    choice = pickup.SlotChoice("sf", TOMORROW, time(hour), coupon_fen=COUPON)
+    appt = pickup.book_pickup(svc, BUYER, request.return_id, choice)
+    assert appt.coupon_fen == COUPON and appt.courier_id is not None
+    if at_door:
+        courier.arrive(svc, appt.courier_id, appt.appointment_id)
+        shot = photos.upload_photo(svc, appt.courier_id, _jpeg()).photo_id
+        courier.inspect(
+            svc,
+            appt.courier_id,
+            appt.appointment_id,
+            courier.InspectionInput(request.return_id, CHECKS, (shot,), 1_000, "", ()),
+        )
+    return appt.appointment_id, appt.courier_id, appt.pickup_code
+
+
+def _order(app: App, sku: str) -> Order:
+    placed = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    order = Order(
+        f"CPN-{uuid.uuid4().hex[:10]}",
+        BUYER,
+        "shop-cn-home",
+        Channel.DOMESTIC,
+        placed,
+        HOME,
+        (OrderLine("L1", sku, 1, 19_900),),
+        signed_at=placed + timedelta(days=1),
+    )
+    catalog.import_orders(app.services, [order], None)
+    return order
+
+
+def test_coupons_are_issued_once_at_pickup_and_never_beside_a_drop(wired: App) -> None:
+    svc = replace(wired.services, offering=AllGreen(wired.services.offering))
+    at_door = [_coupon_visit(wired, svc, h, at_door=True) for h in (9, 11)]
+    booked = [_coupon_visit(wired, svc, h, at_door=False) for h in (13, 15)]
+    calls: list[Callable[[], Any]] = []
+    for (
+        aid,
+        cid,
+        code,
+    ) in at_door:  # the courier's pickup sent again and again, the buyer cancelling
+        calls += [lambda a=aid, c=cid, p=code: courier.pick_up(svc, c, a, p) for _ in range(4)]
+        calls += [lambda a=aid: pickup.cancel_pickup(svc, BUYER, a) for _ in range(2)]
+    for aid, _cid, _code in booked:  # the buyer cancelling and moving the visit at once
+        calls += [lambda a=aid: pickup.cancel_pickup(svc, BUYER, a) for _ in range(3)]
+        calls += [
+            lambda a=aid, n=n: pickup.reschedule_pickup(
+                svc, BUYER, a, pickup.SlotChoice("sf", TOMORROW, time(17 + n % 2))
+            )
+            for n in range(3)
+        ]
+    assert len(calls) >= 20
+    race(calls)
+    with wired.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT aggregate_id, name, COUNT(*) FROM events WHERE name LIKE "
+                "'appointment.coupon_%' GROUP BY aggregate_id, name"
+            )
+        ).all()
+        status = dict(
+            conn.execute(
+                text(
+                    "SELECT appointment_id, status FROM appointments WHERE appointment_id IN "
+                    "(:a, :b, :c, :d)"
+                ),
+                dict(zip("abcd", [v[0] for v in at_door + booked], strict=True)),
+            ).all()
+        )
+    seen = {(a, n.removeprefix("appointment.coupon_")): k for a, n, k in rows}
+    for aid, state in status.items():
+        issued, dropped = seen.get((aid, "issued"), 0), seen.get((aid, "dropped"), 0)
+        assert seen.get((aid, "promised")) == 1, (aid, seen)
+        # Exactly one fate: issued at pickup, or dropped when cancelled or moved away.
+        assert issued + dropped == 1, (aid, state, seen)
+        assert issued == (state == "completed"), (aid, state, seen)
+    for aid, _c, _p in booked:
+        assert status[aid] != "completed" and seen.get((aid, "dropped")) == 1, (aid, seen)
