@@ -97,16 +97,25 @@ def start_standard_refund(svc: Services, return_id: str) -> Refund:
     return pay_refund(svc, refund.refund_id)
 
 
+def express_buyer(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> bool:
+    """Whether this return's buyer may be paid at pickup: a refund (not an exchange), not
+    blocklisted, trusted enough by the score their history gives now. The amount cap is
+    the refund's own check."""
+    if request.kind is not ReturnKind.REFUND:
+        return False
+    buyer = uow.buyers.get(request.buyer_id)
+    if buyer is None or buyer.blocklisted:
+        return False
+    return trust.assess(uow, buyer, svc.refunds.trust).score >= svc.refunds.express_min_trust
+
+
 def start_express_refund(svc: Services, return_id: str) -> Refund | None:
     """At pickup, trusted buyers are paid before the warehouse sees the goods (极速退款).
     Trust is the buyer's score moved by their history (services/trust.py): a clawback or a
     lost dispute can take a buyer below the threshold."""
     with svc.uow() as uow:
         request = _locked_return(uow, return_id)
-        buyer = uow.buyers.get(request.buyer_id)
-        if buyer is None or request.kind is not ReturnKind.REFUND or buyer.blocklisted:
-            return None
-        if trust.assess(uow, buyer, svc.refunds.trust).score < svc.refunds.express_min_trust:
+        if not express_buyer(svc, uow, request):
             return None
         refund = _ensure_refund(
             svc, uow, request, RefundKind.EXPRESS, max_fen=svc.refunds.express_max_fen

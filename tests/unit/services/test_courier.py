@@ -236,3 +236,25 @@ def test_pick_up_needs_an_inspection_on_this_visit(world: World) -> None:
 
 def test_buyer_one_is_trusted_enough_for_express_refunds(world: World) -> None:
     assert world.data.buyer(B1).trust_score >= RefundRules().express_min_trust
+
+
+def test_the_page_promises_an_express_refund_only_when_pickup_would_pay_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The buyer's page forecasts from the same trust as the pickup: a history of clawbacks
+    takes a buyer with a high starting score below the threshold on both."""
+    from tests.unit.services.fakes_money import (  # type: ignore[import-not-found]
+        FakeHistoryRepository,
+    )
+
+    from doorstep.domain.trust import BuyerHistory
+    from doorstep.entrypoints.web.queries import money_facts
+
+    request, _ = booked(world, **trusted(world))
+    assert money_facts(world.svc, request, set()).express_likely
+    monkeypatch.setattr(
+        FakeHistoryRepository, "of_buyer", lambda self, buyer_id: BuyerHistory(clawbacks=3)
+    )
+    assert not money_facts(world.svc, request, set()).express_likely
+    done, _ = picked_up(world, **trusted(world))
+    assert done.refund_id is None and world.payments.calls == []

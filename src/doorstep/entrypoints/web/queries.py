@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
-from doorstep.domain.returns import ReturnKind, ReturnRequest
+from doorstep.domain.returns import ReturnRequest
+from doorstep.services import refunds
 from doorstep.services.context import Services
 
 
@@ -57,18 +58,14 @@ def money_facts(svc: Services, request: ReturnRequest, courier_ids: set[str]) ->
     named on the page, in one unit of work (a fixed number of reads)."""
     with svc.uow() as uow:
         refund = uow.refunds.by_key(f"refund:{request.return_id}")
-        buyer = uow.buyers.get(request.buyer_id)
         couriers = (
             {c.courier_id: c for c in uow.couriers.get_many(courier_ids)} if courier_ids else {}
         )
-    # The same test start_express_refund makes at pickup; only a forecast for the wording.
-    likely = (
-        buyer is not None
-        and request.kind is ReturnKind.REFUND
-        and not buyer.blocklisted
-        and buyer.trust_score >= svc.refunds.express_min_trust
-        and (request.quote is None or request.quote.total_fen <= svc.refunds.express_max_fen)
-    )
+        # The test start_express_refund makes at pickup (trust as history moves it now);
+        # only a forecast for the wording.
+        likely = refunds.express_buyer(svc, uow, request) and (
+            request.quote is None or request.quote.total_fen <= svc.refunds.express_max_fen
+        )
     return MoneyFacts(refund, likely, couriers)
 
 
