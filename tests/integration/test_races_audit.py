@@ -19,6 +19,7 @@ from tests.integration.races import RACERS, race  # type: ignore[import-not-foun
 
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
+from doorstep.domain.customs_return import CustomsStatus
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import Conflict
 from doorstep.domain.order import Channel, Order, OrderLine
@@ -29,6 +30,7 @@ from doorstep.services import (
     catalog,
     contactless,
     courier,
+    customs,
     outbox,
     photos,
     pickup,
@@ -335,3 +337,52 @@ def test_coupons_are_issued_once_at_pickup_and_never_beside_a_drop(wired: App) -
         assert issued == (state == "completed"), (aid, state, seen)
     for aid, _c, _p in booked:
         assert status[aid] != "completed" and seen.get((aid, "dropped")) == 1, (aid, seen)
+
+
+# --- customs: one declaration submitted from many consoles at once ----------------------------
+
+
+def test_one_declaration_submitted_from_many_consoles_is_declared_once(wired: App) -> None:
+    svc = wired.services
+    placed = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:8]
+    order = Order(
+        f"CUS-{batch}",
+        BUYER,
+        "shop-test",
+        Channel.BONDED,
+        placed,
+        HOME,
+        (OrderLine("L1", "JP-DOWN-JACKET-M", 1, 79_900, 7_270),),
+        signed_at=placed + timedelta(days=5),
+        customs_released_at=placed + timedelta(days=1),
+        declaration_no=f"D-{batch}",
+    )
+    catalog.import_orders(svc, [order], None)
+    rid = returns.open_return(
+        svc,
+        OpenReturn(
+            BUYER, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
+        ),
+    ).return_id
+    (cr,) = [c for c in customs.queue(svc) if rid in c.customs_return.return_ids]
+    crid = cr.customs_return.customs_return_id
+    out = race([lambda: customs.declare(svc, crid) for _ in range(RACERS)])
+    assert {c.status for c in out.won} <= {CustomsStatus.SUBMITTED, CustomsStatus.ACCEPTED}
+    with wired.engine.connect() as conn:
+        named = dict(
+            conn.execute(
+                text(
+                    "SELECT name, COUNT(*) FROM events WHERE aggregate_id = :c "
+                    "AND name IN ('customs.submitted', 'customs.accepted', 'customs.rejected') "
+                    "GROUP BY name"
+                ),
+                {"c": crid},
+            ).all()
+        )
+        status = conn.execute(
+            text("SELECT status FROM customs_returns WHERE customs_return_id = :c"), {"c": crid}
+        ).scalar_one()
+    # Submitted once, answered once, whoever of the 24 got there first.
+    assert named == {"customs.submitted": 1, "customs.accepted": 1}, named
+    assert status == CustomsStatus.ACCEPTED.value
