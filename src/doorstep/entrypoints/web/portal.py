@@ -337,7 +337,9 @@ def detail(
     facts = queries.money_facts(svc, r, courier_ids)
     courier_names = {cid: c.name for cid, c in facts.couriers.items()}
     assigned = facts.couriers.get(appt.courier_id) if appt and appt.courier_id else None
-    said, next_step = view.headline(web, r, appt, facts.refund, assigned.name if assigned else "")
+    said, next_step = view.headline(
+        web, r, appt, facts.refund, assigned.name if assigned else "", svc.clock.now()
+    )
     return render(
         web,
         "portal_return.html",

@@ -19,6 +19,7 @@ from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.entrypoints.web import labels
 from doorstep.entrypoints.web.i18n import N_, day_formatter, money, when
 from doorstep.entrypoints.web.session import Web
+from doorstep.services.route import eta_range
 
 S = ReturnStatus
 
@@ -111,7 +112,12 @@ def hold_reasons(web: Web, decision: Decision | None) -> list[str]:
 
 
 def headline(
-    web: Web, r: ReturnRequest, appt: Appointment | None, refund: Refund | None, courier: str
+    web: Web,
+    r: ReturnRequest,
+    appt: Appointment | None,
+    refund: Refund | None,
+    courier: str,
+    now: datetime,
 ) -> tuple[str, str]:
     """One sentence of where things stand, one of what happens next."""
     _ = web._
@@ -150,9 +156,12 @@ def headline(
             )
         who = courier or _("A courier")
         if appt.eta is not None:
-            return _("%(who)s is on the way: expected at %(eta)s.") % {
+            # A range as wide as the measured ETA error at this lead time, never a false point.
+            low, high = eta_range(appt.eta, appt.slot.starts_at, appt.slot.ends_at, now)
+            return _("%(who)s is on the way: expected between %(low)s and %(high)s.") % {
                 "who": who,
-                "eta": when(appt.eta)[11:],
+                "low": when(low)[11:],
+                "high": when(high)[11:],
             }, _("Have the parcel ready; give the pickup code only when it leaves your hands.")
         return _("A courier comes %(slot)s.") % {"slot": slot}, _(
             "Have the parcel ready; give the pickup code only when it leaves your hands."
