@@ -9,7 +9,7 @@ from typing import Any
 from doorstep.adapters.demo.data import PILLOW
 from doorstep.domain.exchange import StockLevel
 from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.services import customs, exchanges
+from doorstep.services import customs, exchanges, self_send
 
 
 def _bonded_order(w: Any, username: str) -> str:
@@ -92,6 +92,9 @@ def after_sales_calls(w: Any, call: Any, page: Any, b: str) -> list[Any]:
         f"/returns/{coded}/dropoff-code", headers=w.login(b), json={"station_id": svc_station}
     )
     assert r.status_code == 201, r.text
+    handed = w.dropped_off(b)
+    to_hand = self_send.issue_dropoff_code(svc, w.actor(b), handed, svc_station).dropoff
+    assert to_hand is not None
     declared = _file(w, b, _bonded_order(w, b), "refund")
     to_declare = _file(w, b, _bonded_order(w, b), "refund")
     to_settle = _file(w, b, _bonded_order(w, b), "refund")
@@ -171,6 +174,13 @@ def after_sales_calls(w: Any, call: Any, page: Any, b: str) -> list[Any]:
             b,
             "GET",
             f"/returns/{coded}/dropoff-code.svg",
+        ),
+        call(
+            "POST /stations/{station_id}/dropoffs",
+            "warehouse1",
+            "POST",
+            f"/stations/{svc_station}/dropoffs",
+            {"json": {"code": to_hand.code}},
         ),
         call("GET /stations", b, "GET", "/stations", {"params": {"lat": 31.19, "lon": 121.437}}),
         call("GET /waybill-formats", b, "GET", "/waybill-formats"),

@@ -151,4 +151,6 @@ _ZH_NAMES = {
     "slot": "预约时段",
     "waybill": "运单",
     "carrier_order": "快递公司取件订单",
+    "dropoff_code": "寄件码",
+    "station": "驿站",
 }

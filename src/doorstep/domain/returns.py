@@ -9,7 +9,7 @@ from typing import Any
 
 from doorstep.domain.address import Address
 from doorstep.domain.decision import Decision, Outcome, ReturnMethod
-from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
+from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.inspection import UnitResult, taken_per_line
 from doorstep.domain.places import DropoffTicket
@@ -415,6 +415,33 @@ class ReturnRequest(EventRecorder):
                 {"station_id": ticket.station_id, "expires_at": ticket.expires_at.isoformat()},
             )
         )
+
+    def hand_in_at_station(self, code: str, station_id: str, at: datetime) -> None:
+        """A station or locker took the parcel against its drop-off code: the same hand-over
+        a self-shipped parcel reaches with its waybill, so the code works exactly once."""
+        ticket = self.dropoff
+        if ticket is None or ticket.code != code:
+            raise NotFound("dropoff_code", code)
+        if self.status is not S.AWAITING_DROPOFF:
+            raise Conflict(
+                "dropoff_code_used",
+                "This drop-off code has already been used or is no longer valid.",
+                "该寄件码已使用或已失效。",
+            )
+        if ticket.station_id != station_id:
+            raise Conflict(
+                "dropoff_wrong_station",
+                "This drop-off code was issued for another station.",
+                "该寄件码不适用于本驿站。",
+            )
+        if at >= ticket.expires_at:
+            raise Conflict(
+                "dropoff_code_expired",
+                "This drop-off code has expired; the buyer can ask for a new one.",
+                "该寄件码已过期，请买家重新获取。",
+                expires_at=ticket.expires_at.isoformat(),
+            )
+        self._move(S.IN_TRANSIT, "dropped_off", at, station_id=station_id)
 
     def convert_to_refund(self, at: datetime, reason: str) -> None:
         """An exchange the buyer turns into a refund (the replacement ran out or they chose

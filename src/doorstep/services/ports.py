@@ -132,6 +132,11 @@ class ReturnRepository(Protocol):
         """The returns that left the door under this waybill (one visit may send several)."""
         ...
 
+    def by_dropoff_code(self, code: str, *, lock: bool = False) -> ReturnRequest | None:
+        """The return whose drop-off code is ``code`` (codes are unique), locked until
+        commit with ``lock`` (a station redeems it once)."""
+        ...
+
 
 class AppointmentRepository(Protocol):
     def get(self, appointment_id: str) -> Appointment | None: ...

@@ -35,6 +35,7 @@ NEAR_LIMIT = 5
 # city, and the bound keeps a request's cost flat where stations are dense.
 BOX_LIMIT = 200
 DROPOFF_VALID = timedelta(days=3)
+CODE_DRAWS = 5
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,39 @@ def issue_dropoff_code(
                 "Drop-off is no longer possible for this return.",
                 "该退货已无法通过驿站寄回。",
             )
-        code = f"{secrets.randbelow(10**8):08d}"
+        code = _free_code(uow)
         request.issue_dropoff(DropoffTicket(code, station.station_id, now, expires), now)
+        uow.returns.save(request)
+        uow.commit()
+        return request
+
+
+def _free_code(uow: UnitOfWork) -> str:
+    # A code names one return (the column is unique); with 10^8 codes a clash is rare, so a
+    # few fresh draws settle it and the unique index catches a draw raced by another issue.
+    for _ in range(CODE_DRAWS):
+        code = f"{secrets.randbelow(10**8):08d}"
+        if uow.returns.by_dropoff_code(code) is None:
+            return code
+    raise Conflict(
+        "dropoff_code_unavailable",
+        "No free drop-off code could be drawn; please try again.",
+        "暂时无法生成寄件码，请稍后重试。",
+    )
+
+
+def redeem_dropoff(svc: Services, station_id: str, code: str) -> ReturnRequest:
+    """A station or locker takes the parcel against its drop-off code: the return is handed
+    over (in transit, as a self-shipped parcel with its waybill), exactly once per code."""
+    with svc.uow() as uow:
+        if uow.places.station(station_id) is None:
+            raise NotFound("station", station_id)
+        # Locked so that parallel scans of one code queue here; the losers then see the
+        # return handed over already and get ``dropoff_code_used``.
+        request = uow.returns.by_dropoff_code(code, lock=True)
+        if request is None:
+            raise NotFound("dropoff_code", code)
+        request.hand_in_at_station(code, station_id, svc.clock.now())
         uow.returns.save(request)
         uow.commit()
         return request

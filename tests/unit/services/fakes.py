@@ -376,6 +376,9 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
     def by_waybill(self, waybill_no: str) -> list[ReturnRequest]:
         return [r for r in self._all() if r.waybill_no == waybill_no]
 
+    def by_dropoff_code(self, code: str, *, lock: bool = False) -> ReturnRequest | None:
+        return next((r for r in self._all() if r.dropoff and r.dropoff.code == code), None)
+
 
 class FakePickupOrderRepository(FakeVersionedRepository[PickupOrder]):
     key_name = "out_order_no"

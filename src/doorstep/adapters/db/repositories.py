@@ -186,6 +186,7 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
             "status": item.status.value,
             "updated_at": datetime.now(UTC),
             "waybill_no": item.waybill_no,
+            "dropoff_code": item.dropoff.code if item.dropoff else None,
         }
         if item.version == 1:
             cols |= {
@@ -220,6 +221,11 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
 
     def by_waybill(self, waybill_no: str) -> list[ReturnRequest]:
         return self._query(t.returns.c.waybill_no == waybill_no)
+
+    def by_dropoff_code(self, code: str, *, lock: bool = False) -> ReturnRequest | None:
+        stmt = select(t.returns.c.doc, t.returns.c.version).where(t.returns.c.dropoff_code == code)
+        found = self._load(self.conn.execute(stmt.with_for_update() if lock else stmt))
+        return found[0] if found else None
 
 
 class AppointmentRepo(VersionedRepository[Appointment]):

@@ -99,6 +99,8 @@ returns = _doc_table(
     Column("updated_at", AwareDateTime, nullable=False),
     # The warehouse receives a parcel by scanning its waybill (several returns may share one).
     Column("waybill_no", String(32), nullable=True, index=True),
+    # A station takes the parcel by its drop-off code: unique, so a code names one return.
+    Column("dropoff_code", String(8), nullable=True, index=True, unique=True),
 )
 
 appointments = _doc_table(

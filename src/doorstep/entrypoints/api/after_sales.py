@@ -14,7 +14,7 @@ from doorstep.domain.exchange import Exchange
 from doorstep.domain.places import NearbyStation, ReturnWarehouse
 from doorstep.domain.waybill import WAYBILL_FORMATS
 from doorstep.entrypoints.api import views
-from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, Svc
+from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, Svc, WarehouseActor
 from doorstep.entrypoints.api.schemas import Id, ReturnOut
 from doorstep.entrypoints.api.schemas_after_sales import (
     AddressOut,
@@ -26,7 +26,9 @@ from doorstep.entrypoints.api.schemas_after_sales import (
     ExchangeLineOut,
     ExchangeOut,
     FreightOut,
+    HandedInOut,
     QuotaOut,
+    RedeemIn,
     SelfSendOut,
     SettleIn,
     StationOut,
@@ -189,6 +191,21 @@ def qr_svg(code: str, station_id: str) -> str:
     """The QR a station scans: the code and the station it is valid at."""
     qr = segno.make(f"DOORSTEP-DROPOFF:{station_id}:{code}", error="m")
     return str(qr.svg_inline(scale=4, title=code))
+
+
+@router.post(
+    "/stations/{station_id}/dropoffs",
+    response_model=HandedInOut,
+    status_code=201,
+    summary="A station or locker takes a parcel against its drop-off code (once per code)",
+)
+def redeem_dropoff(svc: Svc, _: WarehouseActor, station_id: Id, body: RedeemIn) -> HandedInOut:
+    # Parcel intake staff (the warehouse role) run the stations: the role that already
+    # receives returned parcels, rather than a new role the sign-in and pages do not know.
+    request = self_send.redeem_dropoff(svc, station_id, body.code)
+    return HandedInOut(
+        return_id=request.return_id, station_id=station_id, status=request.status.value
+    )
 
 
 @router.get(

@@ -110,6 +110,22 @@ class DropoffIn(In):
     station_id: Id
 
 
+# The 8 ASCII digits a station scans or types; anything else is refused before a lookup.
+DropoffCode = Annotated[str, StringConstraints(min_length=8, max_length=8, pattern=r"^[0-9]{8}$")]
+
+
+class RedeemIn(In):
+    code: DropoffCode
+
+
+class HandedInOut(Out):
+    """What the station learns: which return it took and where it goes now, nothing else."""
+
+    return_id: str
+    station_id: str
+    status: str
+
+
 class QuotaOut(Out):
     year: int
     limit_fen: int

@@ -127,6 +127,7 @@ EVENT = {
     "return.pickup_released": N_("Pickup cancelled; choose again"),
     "return.awaiting_dropoff": N_("Waiting for you to send the parcel"),
     "return.shipped": N_("Parcel sent"),
+    "return.dropped_off": N_("Handed in at a drop-off station"),
     "return.inspected_at_door": N_("Inspected at the door"),
     "return.picked_up": N_("Picked up by the courier"),
     "return.in_transit": N_("In transit"),
