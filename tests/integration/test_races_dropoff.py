@@ -3,6 +3,9 @@ PostgreSQL: exactly one hand-over, one event, and the return in transit, read ba
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from sqlalchemy import text
 from tests.integration.races import RACERS, race  # type: ignore[import-not-found]
 from tests.integration.test_races_audit import (  # type: ignore[import-not-found]
@@ -11,6 +14,7 @@ from tests.integration.test_races_audit import (  # type: ignore[import-not-foun
 )
 
 from doorstep.bootstrap import App
+from doorstep.domain.errors import Conflict
 from doorstep.services import self_send
 
 STATION = "st-xh-01"
@@ -49,3 +53,23 @@ def test_one_code_redeemed_at_once_hands_the_parcel_over_once(wired: App) -> Non
     assert events == 1
     assert (status, code) == ("in_transit", ticket.code)
     assert holders == 1 and shared == 0
+
+
+def test_a_code_drawn_for_two_returns_at_once_is_refused_for_the_second(wired: App) -> None:
+    svc = wired.services
+    first, second = _dropoff_return(wired), _dropoff_return(wired)
+    ticket = self_send.issue_dropoff_code(svc, BUYER, first, STATION).dropoff
+    assert ticket is not None
+    # As if both draws had checked the code free before either wrote it: the index decides.
+    with pytest.raises(Conflict) as clash, svc.uow() as uow:
+        other = uow.returns.get(second)
+        assert other is not None
+        other.issue_dropoff(replace(ticket), ticket.issued_at)
+        uow.returns.save(other)
+        uow.commit()
+    assert clash.value.code == "dropoff_code_unavailable"
+    with wired.engine.connect() as conn:
+        holders = conn.execute(
+            text("SELECT return_id FROM returns WHERE dropoff_code = :c"), {"c": ticket.code}
+        ).all()
+    assert [r.return_id for r in holders] == [first]

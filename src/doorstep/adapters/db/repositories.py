@@ -10,11 +10,12 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.codec import from_doc, to_doc
 from doorstep.domain.disruption import Disruption
-from doorstep.domain.errors import StaleWrite
+from doorstep.domain.errors import Conflict, StaleWrite
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.order import Order
 from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
@@ -195,6 +196,20 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
                 "created_at": item.created_at,
             }
         return cols
+
+    def save(self, item: ReturnRequest) -> None:
+        try:
+            super().save(item)
+        except IntegrityError as clash:
+            # Two returns drew one drop-off code at the same moment (the draw checks, the
+            # unique index decides): the loser asks again and draws another.
+            if "dropoff_code" not in str(clash.orig):
+                raise
+            raise Conflict(
+                "dropoff_code_unavailable",
+                "No free drop-off code could be drawn; please try again.",
+                "暂时无法生成寄件码，请稍后重试。",
+            ) from clash
 
     def for_buyer(self, buyer_id: str) -> list[ReturnRequest]:
         return self._query(t.returns.c.buyer_id == buyer_id, order=t.returns.c.created_at.desc())
