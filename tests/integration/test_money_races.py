@@ -33,9 +33,9 @@ from doorstep.bootstrap import App
 from doorstep.domain.claim import ClaimKind, ClaimStatus
 from doorstep.domain.dispute import DisputeStatus
 from doorstep.domain.refund import RefundKind, RefundStatus
-from doorstep.domain.refund_transfer import TransferStatus
 from doorstep.domain.returns import Grade, ReturnStatus
-from doorstep.services import claims, disputes, photos, refund_transfers, returns, warehouse
+from doorstep.domain.transfer import TransferStatus
+from doorstep.services import claims, disputes, photos, returns, transfers, warehouse
 from doorstep.services.claims import FileClaim
 from doorstep.services.ports import PaymentResult
 
@@ -155,11 +155,9 @@ def test_decision_and_retry_sweeps_together_claw_back_once(
     svc = wired.services
     for rid in _disputed_after_express(wired, 2):
         payments.faults = ["timeout", "lost"]  # the first asks do not settle
-        out = race(
-            _each(_decide(wired, rid), lambda: refund_transfers.retry_pending_transfers(svc))
-        )
-        assert sum(1 for w in out.won if not isinstance(w, list)) == 1, out.codes
-        refund_transfers.retry_pending_transfers(svc)  # what the worker does next
+        out = race(_each(_decide(wired, rid), lambda: transfers.retry_pending(svc)))
+        assert sum(1 for w in out.won if not isinstance(w, int)) == 1, out.codes
+        transfers.retry_pending(svc)  # what the worker does next
         with svc.uow() as uow:
             clawback = uow.transfers.by_key(f"clawback:{rid}")
         assert clawback is not None and clawback.status is TransferStatus.SUCCEEDED
@@ -183,7 +181,7 @@ def test_faults_at_the_payment_port_move_a_clawback_once_and_lose_nothing(
         with svc.uow() as uow:
             clawback = uow.transfers.by_key(f"clawback:{rid}")
         assert clawback is not None
-        race(_each(lambda: refund_transfers.pay_transfer(svc, clawback.transfer_id)))
+        race(_each(lambda: transfers.pay_transfer(svc, clawback.transfer_id)))
     else:
         payments.faults = [fault]
         _decide(wired, rid)()
@@ -193,7 +191,7 @@ def test_faults_at_the_payment_port_move_a_clawback_once_and_lose_nothing(
         clawback = uow.transfers.by_key(f"clawback:{rid}")
     assert dispute is not None and dispute.status is DisputeStatus.QC_UPHELD
     assert clawback is not None
-    race(_each(lambda: refund_transfers.retry_pending_transfers(svc)))
+    race(_each(lambda: transfers.retry_pending(svc)))
     with svc.uow() as uow:
         settled = uow.transfers.by_key(f"clawback:{rid}")
     assert settled is not None

@@ -27,9 +27,9 @@ from doorstep.domain.claim import (
 )
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.order import Order
-from doorstep.domain.refund_transfer import TransferPurpose
 from doorstep.domain.returns import ReturnRequest
-from doorstep.services import refund_transfers
+from doorstep.domain.transfer import TransferPurpose
+from doorstep.services import transfers
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 
@@ -196,15 +196,20 @@ def _compensate_locked(svc: Services, uow: UnitOfWork, claim: Claim) -> str | No
     if claim.compensation_fen == 0:
         claim.compensated(svc.clock.now(), "nothing_owed")
         return None
-    transfer = refund_transfers.ensure_transfer(
-        svc, uow, TransferPurpose.CLAIM, claim.claim_id, claim.buyer_id, claim.compensation_fen
+    transfer = transfers.request_transfer(
+        svc,
+        uow,
+        TransferPurpose.CLAIM_PAYOUT,
+        claim.claim_id,
+        claim.buyer_id,
+        claim.compensation_fen,
     )
     return transfer.transfer_id
 
 
 def _after(svc: Services, claim_id: str, transfer_id: str | None) -> Claim:
     if transfer_id is not None:
-        refund_transfers.pay_transfer(svc, transfer_id)
+        transfers.pay_transfer(svc, transfer_id)
     with svc.uow() as uow:
         claim = uow.claims.get(claim_id)
         assert claim is not None
@@ -245,7 +250,7 @@ def _settle_one(svc: Services, claim_id: str, *, lapse: bool) -> bool:
         uow.claims.save(claim)
         uow.commit()
     if transfer_id is not None:
-        refund_transfers.pay_transfer(svc, transfer_id)
+        transfers.pay_transfer(svc, transfer_id)
     return moved
 
 
@@ -263,7 +268,7 @@ def sweep_claims(svc: Services) -> int:
             moved += _settle_one(svc, claim_id, lapse=lapse)
         except Conflict:
             continue  # someone moved it at the same time; the next pass sees where it is
-    refund_transfers.retry_pending_transfers(svc)
+    transfers.retry_pending(svc)
     return moved
 
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from doorstep.domain.dispute import Dispute, DisputeEvidence, dispute_id
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.refund import RefundStatus
-from doorstep.domain.refund_transfer import Transfer, TransferPurpose, transfer_key
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
-from doorstep.services import refund_transfers
+from doorstep.domain.transfer import Transfer, TransferPurpose, transfer_key
+from doorstep.services import transfers
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refunds import refund_key, start_standard_refund
@@ -127,7 +127,7 @@ def decide_dispute(
                     "The express refund is not paid yet; decide once it is settled.",
                     "极速退款尚未到账，请到账后再处理。",
                 )
-            clawback = refund_transfers.ensure_transfer(
+            clawback = transfers.request_transfer(
                 svc, uow, TransferPurpose.CLAWBACK, return_id, request.buyer_id,
                 decision.clawback_fen,
             )  # fmt: skip
@@ -137,7 +137,7 @@ def decide_dispute(
         uow.returns.save(request)
         uow.commit()
     if clawback is not None:
-        clawback = refund_transfers.pay_transfer(svc, clawback.transfer_id)
+        clawback = transfers.pay_transfer(svc, clawback.transfer_id)
     if buyer_upheld and request.status is ReturnStatus.INSPECTED:
         start_standard_refund(svc, return_id)
     return DisputeOutcome(dispute, clawback)

@@ -22,9 +22,9 @@ from doorstep.domain.pickup import Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
 from doorstep.domain.refund_lead_time import PaidRefund
-from doorstep.domain.refund_transfer import Transfer
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
+from doorstep.domain.transfer import Transfer
 from doorstep.domain.trust import BuyerHistory
 from doorstep.services.ports_after_sales import (
     CustomsRepository,
@@ -204,7 +204,8 @@ class RefundRepository(Protocol):
 
 
 class TransferRepository(Protocol):
-    """Clawbacks and claim compensations; the idempotency key is unique."""
+    """Transfers (exchange differences, customs tax, clawbacks, claim compensations); the
+    idempotency key is unique."""
 
     def get(self, transfer_id: str) -> Transfer | None: ...
     def get_for_update(self, transfer_id: str) -> Transfer | None: ...

@@ -11,8 +11,8 @@ from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.events import Event
 from doorstep.domain.receipt import ReceiptFacts, photo_digest, sign, verify
 from doorstep.domain.refund_amount import RefundQuote
-from doorstep.domain.refund_transfer import TransferPurpose, transfer_key
 from doorstep.domain.returns import ReturnStatus
+from doorstep.domain.transfer import TransferPurpose, transfer_key
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
 from doorstep.services.ports import StoredPhoto

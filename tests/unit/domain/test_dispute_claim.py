@@ -19,7 +19,7 @@ from doorstep.domain.claim import (
 )
 from doorstep.domain.dispute import Dispute, DisputeEvidence, DisputeStatus
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
-from doorstep.domain.refund_transfer import Transfer, TransferPurpose, TransferStatus
+from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus
 
 T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 RULES = ClaimRules()
@@ -133,10 +133,10 @@ def test_transit_damage_is_the_carriers_at_once() -> None:
 def test_transfer_settles_once_and_keeps_its_key() -> None:
     x = Transfer.request("T1", TransferPurpose.CLAWBACK, "R1", "b1", 500, T)
     assert x.idempotency_key == "clawback:R1" and x.purpose.from_buyer
-    x.note_attempt_failed("provider_timeout", T, final=False)
+    x.attempt_failed("provider_timeout", T, final=False)
     x.succeed("CLW1", T)
     x.succeed("CLW1", T)
-    x.note_attempt_failed("late", T, final=True)
+    x.attempt_failed("late", T, final=True)
     assert x.status is TransferStatus.SUCCEEDED and x.attempts == 1
     assert [e.name for e in x.take_events()] == [
         "clawback.requested",
@@ -144,4 +144,4 @@ def test_transfer_settles_once_and_keeps_its_key() -> None:
         "clawback.succeeded",
     ]
     with pytest.raises(ValueError):
-        Transfer.request("T2", TransferPurpose.CLAIM, "C1", "b1", 0, T)
+        Transfer.request("T2", TransferPurpose.CLAIM_PAYOUT, "C1", "b1", 0, T)

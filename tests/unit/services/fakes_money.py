@@ -21,7 +21,7 @@ from tests.unit.services.fakes import (  # type: ignore[import-not-found]
 from doorstep.adapters.db.money import history_from_counts
 from doorstep.domain.claim import Claim, ClaimStatus, LedgerEntry
 from doorstep.domain.dispute import Dispute
-from doorstep.domain.refund_transfer import Transfer, TransferPurpose, TransferStatus
+from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus
 from doorstep.domain.trust import BuyerHistory
 
 

@@ -18,9 +18,9 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
 from doorstep.domain.dispute import DisputeStatus
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.refund import RefundKind
-from doorstep.domain.refund_transfer import TransferStatus
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
-from doorstep.services import disputes, refund_transfers, returns, trust, warehouse
+from doorstep.domain.transfer import TransferStatus
+from doorstep.services import disputes, returns, transfers, trust, warehouse
 
 WH = "wh-sh-bonded"
 
@@ -59,7 +59,7 @@ def test_qc_upheld_claws_back_once_and_lowers_trust(world: World) -> None:
     assert returns.get_return(world.svc, rid).status is ReturnStatus.CLOSED
     with pytest.raises(Conflict):
         disputes.decide_dispute(world.svc, "ops-002", rid, buyer_upheld=False, note="again")
-    refund_transfers.retry_pending_transfers(world.svc)
+    transfers.retry_pending(world.svc)
     assert len(world.payments.clawed) == 1
     after = trust.buyer_trust(world.svc, "buyer-001")
     assert after.score < before.score
@@ -91,8 +91,8 @@ def test_clawback_timeouts_stay_pending_and_the_sweep_finishes_under_the_same_ke
     out = disputes.decide_dispute(world.svc, "ops-001", rid, buyer_upheld=False, note="")
     assert out.clawback is not None and out.clawback.status is TransferStatus.PENDING
     world.payments.timeouts = 1
-    refund_transfers.retry_pending_transfers(world.svc)
-    refund_transfers.retry_pending_transfers(world.svc)
+    transfers.retry_pending(world.svc)
+    transfers.retry_pending(world.svc)
     [clawback] = world.store.items("transfers")
     assert clawback.status is TransferStatus.SUCCEEDED and clawback.attempts == 2
     assert len(world.payments.clawed) == 1

@@ -1,5 +1,5 @@
-"""Repositories of the money after a refund: transfers (clawbacks, claim compensations),
-disputes, claims, the carriers' settlement ledger and the buyers' outcome history."""
+"""Repositories of the money after a refund: disputes, claims, the carriers' settlement
+ledger and the buyers' outcome history (transfers: adapters/db/transfers.py)."""
 
 from __future__ import annotations
 
@@ -7,74 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, literal, select, union_all, update
+from sqlalchemy import Connection, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from doorstep.adapters.db import tables as t
-from doorstep.adapters.db.codec import from_doc, to_doc
-from doorstep.adapters.db.repositories import Tracker, VersionedRepository
+from doorstep.adapters.db.repositories import VersionedRepository
 from doorstep.domain.claim import Claim, ClaimStatus, LedgerEntry
 from doorstep.domain.dispute import Dispute, DisputeStatus
-from doorstep.domain.refund_transfer import Transfer, TransferPurpose, TransferStatus
+from doorstep.domain.transfer import TransferPurpose, TransferStatus
 from doorstep.domain.trust import BuyerHistory
-
-
-class TransferRepo:
-    def __init__(self, conn: Connection, tracker: Tracker) -> None:
-        self.conn, self.tracker = conn, tracker
-
-    def _many(self, *where: Any, lock: bool = False, limit: int | None = None) -> list[Transfer]:
-        stmt = select(t.transfers.c.doc).where(*where).order_by(t.transfers.c.created_at)
-        if limit:
-            stmt = stmt.limit(limit)
-        rows = self.conn.execute(stmt.with_for_update() if lock else stmt)
-        found = [from_doc(Transfer, row.doc) for row in rows]
-        for item in found:
-            self.tracker.track(item)
-        return found
-
-    def get(self, transfer_id: str) -> Transfer | None:
-        found = self._many(t.transfers.c.transfer_id == transfer_id)
-        return found[0] if found else None
-
-    def get_for_update(self, transfer_id: str) -> Transfer | None:
-        found = self._many(t.transfers.c.transfer_id == transfer_id, lock=True)
-        return found[0] if found else None
-
-    def by_key(self, idempotency_key: str) -> Transfer | None:
-        found = self._many(t.transfers.c.idempotency_key == idempotency_key)
-        return found[0] if found else None
-
-    def add(self, transfer: Transfer) -> None:
-        self.conn.execute(
-            insert(t.transfers).values(
-                transfer_id=transfer.transfer_id,
-                purpose=transfer.purpose.value,
-                subject_id=transfer.subject_id,
-                buyer_id=transfer.buyer_id,
-                idempotency_key=transfer.idempotency_key,
-                amount_fen=transfer.amount_fen,
-                status=transfer.status.value,
-                created_at=transfer.created_at,
-                doc=to_doc(transfer),
-            )
-        )
-        self.tracker.track(transfer)
-
-    def save(self, transfer: Transfer) -> None:
-        self.conn.execute(
-            update(t.transfers)
-            .where(t.transfers.c.transfer_id == transfer.transfer_id)
-            .values(status=transfer.status.value, doc=to_doc(transfer))
-        )
-        self.tracker.track(transfer)
-
-    def pending(self, limit: int = 200) -> list[Transfer]:
-        return self._many(t.transfers.c.status == TransferStatus.PENDING.value, limit=limit)
-
-    def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]:
-        ids = list(subject_ids)
-        return self._many(t.transfers.c.subject_id.in_(ids)) if ids else []
 
 
 class DisputeRepo(VersionedRepository[Dispute]):

@@ -15,7 +15,7 @@ from doorstep.adapters.db.after_sales import (
     StockRepo,
 )
 from doorstep.adapters.db.carrier_orders import CarrierInboxRepo, PickupOrderRepo
-from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, LedgerRepo, TransferRepo
+from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, LedgerRepo
 from doorstep.adapters.db.outbox import OutboxRepo
 from doorstep.adapters.db.repositories import (
     AppointmentRepo,
@@ -32,6 +32,7 @@ from doorstep.adapters.db.repositories import (
     UserRepo,
 )
 from doorstep.adapters.db.routes import RouteRepo
+from doorstep.adapters.db.transfers import TransferRepo
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.fleet import Carrier, Courier

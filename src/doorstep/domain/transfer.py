@@ -1,0 +1,191 @@
+"""A transfer: money moved to or from a buyer outside a return's own refund, exactly once per
+purpose and subject: an exchange's price difference (collected, or paid back), a difference
+given back when the buyer takes a refund instead, the import tax customs gives back, the
+clawback of an express refund whose goods failed QC, a claim's compensation.
+
+One contract for all of them, the refund's (services/refunds.py): the transfer is created with
+its unique idempotency key in the transaction that decides it, the provider is asked outside
+any transaction with that key, the answer is settled once with the row locked; a timeout
+leaves it pending and the sweep asks again under the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from doorstep.domain.errors import IllegalTransition
+from doorstep.domain.events import Event, EventRecorder
+
+
+class ProviderCall(StrEnum):
+    """Which payment-port operation moves a transfer's money."""
+
+    PAY_OUT = "pay_out"  # to the buyer (``refund``)
+    COLLECT = "collect"  # a charge to the buyer (``collect``)
+    CLAWBACK = "clawback"  # a negative adjustment of a refund already paid (``clawback``)
+
+
+class TransferPurpose(StrEnum):
+    """Why money moves; the value is stored (at most 16 characters, the column's width)."""
+
+    EXCHANGE_COLLECTION = "exchange_collect"  # the dearer variant's difference, from the buyer
+    EXCHANGE_REFUND = "exchange_refund"  # the cheaper variant's difference, to the buyer
+    EXCHANGE_PAYBACK = "exchange_payback"  # a collected difference back on refund-instead
+    CUSTOMS_TAX = "customs_tax"  # withheld import tax given back (customs_return)
+    CLAWBACK = "clawback"  # an express refund taken back after a lost dispute
+    CLAIM_PAYOUT = "claim"  # a claim's compensation to the buyer
+
+    @property
+    def call(self) -> ProviderCall:
+        """The payment-port operation of this purpose."""
+        if self is TransferPurpose.CLAWBACK:
+            return ProviderCall.CLAWBACK
+        if self is TransferPurpose.EXCHANGE_COLLECTION:
+            return ProviderCall.COLLECT
+        return ProviderCall.PAY_OUT
+
+    @property
+    def from_buyer(self) -> bool:
+        """True when the money comes from the buyer."""
+        return self.call is not ProviderCall.PAY_OUT
+
+    @property
+    def key_prefix(self) -> str:
+        # Kept from before the merge: providers already hold payments under these keys, and
+        # one return's exchange difference goes one way only, so both ways share a key.
+        return {
+            TransferPurpose.EXCHANGE_COLLECTION: "exchange-diff",
+            TransferPurpose.EXCHANGE_REFUND: "exchange-diff",
+            TransferPurpose.EXCHANGE_PAYBACK: "exchange-diff-back",
+            TransferPurpose.CUSTOMS_TAX: "customs-tax",
+            TransferPurpose.CLAWBACK: "clawback",
+            TransferPurpose.CLAIM_PAYOUT: "claim",
+        }[self]
+
+    @property
+    def event_prefix(self) -> str:
+        # Event names consumers already read (labels, timeline, tests): "claim.*" is the
+        # claim's own lifecycle, so its payment is a "compensation"; exchange and customs
+        # payments were "money.*" events.
+        if self is TransferPurpose.CLAWBACK:
+            return "clawback"
+        if self is TransferPurpose.CLAIM_PAYOUT:
+            return "compensation"
+        return "money"
+
+    @property
+    def awaits(self) -> TransferPurpose | None:
+        """The purpose whose transfer (same subject) must have succeeded before this one is
+        paid: money is given back only once it is known to have come in."""
+        if self is TransferPurpose.EXCHANGE_PAYBACK:
+            return TransferPurpose.EXCHANGE_COLLECTION
+        return None
+
+
+class TransferStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def transfer_key(purpose: TransferPurpose, subject_id: str) -> str:
+    """The one idempotency key of a purpose and subject: the provider moves it once."""
+    return f"{purpose.key_prefix}:{subject_id}"
+
+
+@dataclass
+class Transfer(EventRecorder):
+    """One movement of money for one purpose; ``amount_fen`` is always positive, the purpose
+    says its direction. ``subject_id`` is the return (exchange, clawback), the claim or the
+    customs return it is for."""
+
+    transfer_id: str
+    purpose: TransferPurpose
+    subject_id: str
+    buyer_id: str
+    amount_fen: int
+    idempotency_key: str
+    created_at: datetime
+    status: TransferStatus = TransferStatus.PENDING
+    provider_ref: str | None = None
+    settled_at: datetime | None = None
+    failure: str | None = None
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
+        EventRecorder.__init__(self)
+        if self.amount_fen <= 0:
+            raise ValueError("a transfer moves a positive amount; its purpose says which way")
+
+    @classmethod
+    def request(
+        cls,
+        transfer_id: str,
+        purpose: TransferPurpose,
+        subject_id: str,
+        buyer_id: str,
+        amount_fen: int,
+        at: datetime,
+    ) -> Transfer:
+        """A pending transfer under its purpose's key, with its ``*.requested`` event."""
+        made = cls(
+            transfer_id,
+            purpose,
+            subject_id,
+            buyer_id,
+            amount_fen,
+            transfer_key(purpose, subject_id),
+            at,
+        )
+        made._event("requested", at)
+        return made
+
+    @property
+    def awaited_key(self) -> str | None:
+        """The key of the transfer that must succeed before this one is paid, if any."""
+        first = self.purpose.awaits
+        return None if first is None else transfer_key(first, self.subject_id)
+
+    def _event(self, what: str, at: datetime, **data: object) -> None:
+        self.record(
+            Event(
+                f"{self.purpose.event_prefix}.{what}",
+                "transfer",
+                self.transfer_id,
+                at,
+                {
+                    "transfer_id": self.transfer_id,
+                    "purpose": self.purpose.value,
+                    "subject_id": self.subject_id,
+                    "direction": self.purpose.call.value,
+                    "amount_fen": self.amount_fen,
+                    **data,
+                },
+            )
+        )
+
+    def succeed(self, provider_ref: str, at: datetime) -> None:
+        """The provider moved the money (a second answer for the same key changes nothing)."""
+        if self.status is TransferStatus.SUCCEEDED:
+            return
+        if self.status is not TransferStatus.PENDING:
+            raise IllegalTransition("transfer", self.status.value, "succeed")
+        self.status = TransferStatus.SUCCEEDED
+        self.provider_ref = provider_ref
+        self.settled_at = at
+        self._event("succeeded", at, provider_ref=provider_ref)
+
+    def attempt_failed(self, reason: str, at: datetime, *, final: bool) -> None:
+        """A provider call failed: retried later under the same key (``*.attempt_failed``),
+        or given up for ops when ``final`` (``*.failed``)."""
+        if self.status is not TransferStatus.PENDING:
+            return
+        self.attempts += 1
+        self.failure = reason
+        if final:
+            self.status, self.settled_at = TransferStatus.FAILED, at
+            self._event("failed", at, reason=reason)
+        else:
+            self._event("attempt_failed", at, reason=reason)

@@ -1,0 +1,78 @@
+"""The one transfer aggregate: each purpose's key, provider call, events and what it waits for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from doorstep.domain.errors import IllegalTransition
+from doorstep.domain.transfer import (
+    ProviderCall,
+    Transfer,
+    TransferPurpose,
+    TransferStatus,
+    transfer_key,
+)
+
+T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("purpose", "key", "call", "prefix"),
+    [
+        (TransferPurpose.EXCHANGE_COLLECTION, "exchange-diff:R1", ProviderCall.COLLECT, "money"),
+        (TransferPurpose.EXCHANGE_REFUND, "exchange-diff:R1", ProviderCall.PAY_OUT, "money"),
+        (TransferPurpose.EXCHANGE_PAYBACK, "exchange-diff-back:R1", ProviderCall.PAY_OUT, "money"),
+        (TransferPurpose.CUSTOMS_TAX, "customs-tax:R1", ProviderCall.PAY_OUT, "money"),
+        (TransferPurpose.CLAWBACK, "clawback:R1", ProviderCall.CLAWBACK, "clawback"),
+        (TransferPurpose.CLAIM_PAYOUT, "claim:R1", ProviderCall.PAY_OUT, "compensation"),
+    ],
+)
+def test_each_purpose_keeps_the_key_and_event_names_from_before_the_merge(
+    purpose: TransferPurpose, key: str, call: ProviderCall, prefix: str
+) -> None:
+    x = Transfer.request("T1", purpose, "R1", "b1", 700, T)
+    assert x.idempotency_key == transfer_key(purpose, "R1") == key
+    assert purpose.call is call and purpose.from_buyer == (call is not ProviderCall.PAY_OUT)
+    assert len(purpose.value) <= 16  # the column's width
+    (event,) = x.take_events()
+    assert event.name == f"{prefix}.requested"
+    assert (event.aggregate_type, event.aggregate_id) == ("transfer", "T1")
+    assert event.data["purpose"] == purpose.value and event.data["subject_id"] == "R1"
+    assert event.data["direction"] == call.value and event.data["amount_fen"] == 700
+
+
+def test_only_a_payback_waits_and_it_waits_for_the_collection_of_its_return() -> None:
+    payback = Transfer.request("T2", TransferPurpose.EXCHANGE_PAYBACK, "R9", "b1", 100, T)
+    assert payback.awaited_key == "exchange-diff:R9"
+    others = [p for p in TransferPurpose if p is not TransferPurpose.EXCHANGE_PAYBACK]
+    assert all(Transfer.request("T", p, "R9", "b1", 1, T).awaited_key is None for p in others)
+
+
+def test_a_retryable_failure_then_success_settles_once() -> None:
+    x = Transfer.request("T1", TransferPurpose.CUSTOMS_TAX, "CR1", "b1", 500, T)
+    x.attempt_failed("provider_timeout", T, final=False)
+    x.succeed("PAY1", T)
+    x.succeed("PAY1", T)  # the same answer seen twice
+    x.attempt_failed("late", T, final=True)  # a late failure changes nothing settled
+    assert x.status is TransferStatus.SUCCEEDED and x.attempts == 1 and x.settled_at == T
+    assert [e.name for e in x.take_events()] == [
+        "money.requested",
+        "money.attempt_failed",
+        "money.succeeded",
+    ]
+
+
+def test_a_final_failure_is_settled_and_refuses_a_later_success() -> None:
+    x = Transfer.request("T1", TransferPurpose.CLAWBACK, "R1", "b1", 500, T)
+    x.attempt_failed("account_closed", T, final=True)
+    assert x.status is TransferStatus.FAILED and x.settled_at == T
+    assert [e.name for e in x.take_events()][-1] == "clawback.failed"
+    with pytest.raises(IllegalTransition):
+        x.succeed("CLW1", T)
+
+
+def test_amounts_are_positive() -> None:
+    with pytest.raises(ValueError):
+        Transfer.request("T1", TransferPurpose.EXCHANGE_REFUND, "R1", "b1", 0, T)
