@@ -8,7 +8,7 @@ so no partition gets more work than its couriers can do while others idle.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from doorstep.planning.problem import PlanningProblem, Stop
@@ -85,20 +85,46 @@ def pair_neighbours(parts: Sequence[PlanningProblem]) -> list[tuple[int, int]]:
     Stops near a border were given to one depot by the partition; solving two neighbours as
     one problem (warm-started from their plans) lets those stops change sides. Pairs are
     disjoint so that every pair of a round can be solved at once, on its own worker."""
+    return [(g[0], g[1]) for g in group_neighbours(parts, 2)]
+
+
+def group_neighbours(
+    parts: Sequence[PlanningProblem],
+    size: int = 2,
+    avoid: Collection[frozenset[int]] = (),
+) -> list[tuple[int, ...]]:
+    """Disjoint groups of up to `size` neighbouring parts (2: pairs, 3: triples).
+
+    As many pairs as there are whole groups form, closest depots first, skipping pairs in
+    `avoid` (tried in an earlier round); each pair then takes the nearest free part until it
+    has `size` members. A part left over is in no group this round."""
+    if size < 2:
+        raise ValueError(f"size must be >= 2, got {size}")
     centres = [p.depots[0].location if p.depots else (0.0, 0.0) for p in parts]
+    staffed = [i for i, p in enumerate(parts) if p.depots]
     candidates = sorted(
         (_km(centres[i], centres[j]), i, j)
-        for i in range(len(parts))
-        for j in range(i + 1, len(parts))
-        if parts[i].depots and parts[j].depots
+        for i in staffed
+        for j in staffed
+        if i < j and frozenset((i, j)) not in avoid
     )
     taken: set[int] = set()
-    pairs = []
+    groups: list[list[int]] = []
     for _, i, j in candidates:
+        if len(groups) == len(staffed) // size:
+            break  # the rest of the parts are the third (fourth...) members
         if i not in taken and j not in taken:
-            pairs.append((i, j))
+            groups.append([i, j])
             taken.update((i, j))
-    return pairs
+    for group in groups:
+        while len(group) < size:
+            free = [k for k in staffed if k not in taken]
+            if not free:
+                break
+            k = min(free, key=lambda k: min(_km(centres[k], centres[g]) for g in group))
+            group.append(k)
+            taken.add(k)
+    return [tuple(g) for g in groups]
 
 
 def merge_parts(a: PlanningProblem, b: PlanningProblem) -> PlanningProblem:
