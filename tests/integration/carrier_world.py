@@ -27,6 +27,7 @@ from doorstep.config import CarrierGateway, Settings
 from doorstep.domain.address import Address
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
+from doorstep.domain.signature import signed_headers
 from doorstep.entrypoints.api.app import create_app
 from doorstep.sandbox_carrier.app import create_app as create_sandbox
 from doorstep.services import catalog, pickup, returns
@@ -108,6 +109,17 @@ class World:
     def company_orders(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.sandbox.get("/sandbox/orders").json()
         return found
+
+    def post_callback(self, body: bytes) -> str:
+        """Post one callback as the company signs it; doorstep's outcome (200 expected)."""
+        headers = {"Content-Type": "application/json"}
+        headers |= signed_headers(SECRET, self.clock.now(), body)
+        answer = httpx.post(
+            f"{self.doorstep}/carriers/sbx/callbacks", content=body, headers=headers, timeout=60
+        )
+        assert answer.status_code == 200, answer.text
+        outcome: str = answer.json()["outcome"]
+        return outcome
 
     # --- doorstep's side --------------------------------------------------------------------
     def approved_return(self) -> str:

@@ -8,11 +8,9 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from tests.integration.carrier_world import (  # type: ignore[import-not-found]
-    SECRET,
     World,
     carrier_world,
 )
@@ -20,7 +18,6 @@ from tests.integration.races import RACERS, race  # type: ignore[import-not-foun
 
 from doorstep.adapters.db import tables as t
 from doorstep.domain.carrier_order import CarrierStatus
-from doorstep.domain.signature import signed_headers
 from doorstep.services import carrier_orders
 
 pytestmark = pytest.mark.slow
@@ -61,14 +58,7 @@ def _event(w: World, number: str, event_id: str, kind: str, waybill: str) -> byt
 
 
 def _post(w: World, body: bytes) -> str:
-    headers = {"Content-Type": "application/json"}
-    headers |= signed_headers(SECRET, w.clock.now(), body)
-    answer = httpx.post(
-        f"{w.doorstep}/carriers/sbx/callbacks", content=body, headers=headers, timeout=60
-    )
-    assert answer.status_code == 200, answer.text
-    outcome: str = answer.json()["outcome"]
-    return outcome
+    return w.post_callback(body)
 
 
 def invariants(w: World) -> list[str]:

@@ -19,13 +19,15 @@ from doorstep.domain.carrier_order import (
     CarrierStatus,
     CarrierUpdate,
     PickupOrder,
+    UpdateKind,
 )
-from doorstep.domain.errors import DomainError, NotFound, Unauthorized
+from doorstep.domain.errors import DomainError, NotFound, StaleWrite, Unauthorized
 from doorstep.domain.pickup import AppointmentStatus, FailureReason
 from doorstep.domain.returns import Inspection, InspectionResult, ReturnRequest, ReturnStatus
 from doorstep.services.carrier_orders import external_courier_id
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
+from doorstep.services.pickup_company import follow_company_move
 from doorstep.services.ports import CarrierExchange, UnitOfWork
 from doorstep.services.refunds import start_express_refund
 
@@ -68,7 +70,24 @@ def receive_callback(
 
 def apply_update(svc: Services, carrier_id: str, update: CarrierUpdate, *, source: str) -> str:
     """Apply one company event (callback or poll) in one transaction; ``applied``,
-    ``duplicate`` (event id seen) or ``late`` (a stage already passed: recorded only)."""
+    ``duplicate`` (event id seen) or ``late`` (a stage already passed: recorded only).
+
+    A buyer changing the same visit at the same moment (cancel, move) makes one of the two
+    writes stale; the event is then applied again on what the buyer left, here rather
+    than by the company's next retry."""
+    del source  # both sources are applied alike; the journal tells them apart
+    for _ in range(APPLY_ATTEMPTS - 1):
+        try:
+            return _apply_once(svc, carrier_id, update)
+        except StaleWrite:
+            continue
+    return _apply_once(svc, carrier_id, update)
+
+
+APPLY_ATTEMPTS = 3
+
+
+def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
     now = svc.clock.now()
     with svc.uow() as uow:
         # Lock first, then claim the event id: parallel duplicates queue on the order's row,
@@ -82,15 +101,25 @@ def apply_update(svc: Services, carrier_id: str, update: CarrierUpdate, *, sourc
             return "duplicate"
         before = po.status
         changed = po.apply(update, now)
-        if changed:
+        if changed and update.kind is UpdateKind.RESCHEDULED:
+            _follow_move(svc, uow, po, update)
+        elif changed:
             _follow(uow, po, before, update)
         uow.pickup_orders.save(po)
         uow.commit()
     if changed and RANK.get(before, 99) < RANK[CS.PICKED_UP] <= RANK.get(po.status, -1):
         for return_id in po.return_ids:
             start_express_refund(svc, return_id)
-    del source  # both sources are applied alike; the journal tells them apart
     return "applied" if changed else "late"
+
+
+def _follow_move(svc: Services, uow: UnitOfWork, po: PickupOrder, update: CarrierUpdate) -> None:
+    """The company moved the window: the visit and our slot counters follow it."""
+    appt = uow.appointments.get(po.appointment_id)
+    assert update.day and update.start and update.end  # checked by ``CarrierUpdate``
+    if appt is not None:
+        window = (update.day, update.start, update.end)
+        follow_company_move(svc, uow, appt, po.status, window, update.occurred_at)
 
 
 def _follow(uow: UnitOfWork, po: PickupOrder, before: CarrierStatus, update: CarrierUpdate) -> None:

@@ -70,13 +70,22 @@ def _eta(e: Event) -> Notice | None:
 
 
 def _rescheduled(e: Event) -> Notice | None:
-    # Only moves the buyer did not ask for: a disruption (weather, holiday) moved the visit.
-    if not str(e.data.get("reason", "")).startswith("disruption:"):
+    # Only moves the buyer did not ask for: a disruption (weather, holiday) or the courier
+    # company itself moved the visit.
+    reason = str(e.data.get("reason", ""))
+    when = {"day": str(e.data.get("day", "")), "window": str(e.data.get("window", ""))}
+    if reason.startswith("carrier_rescheduled:"):
+        return Notice(
+            N_("Pickup moved"),
+            N_("The courier company moved your pickup to {day}, {window}."),
+            when,
+        )
+    if not reason.startswith("disruption:"):
         return None
     return Notice(
         N_("Pickup moved"),
         N_("Because of bad weather or a holiday, your pickup was moved to {day}, {window}."),
-        {"day": str(e.data.get("day", "")), "window": str(e.data.get("window", ""))},
+        when,
     )
 
 

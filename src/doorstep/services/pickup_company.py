@@ -3,19 +3,39 @@
 The window's capacity is taken as for our couriers (it is the company's quota there), but no
 route of ours is touched: the visit gets a pickup order for the company, recorded in the same
 transaction and sent after the commit by the caller (``carrier_orders.send_order``).
+
+When the company itself moves the visit (its courier agreed another time with the buyer, a
+callback or poll answer says ``rescheduled``), the company's capacity is its own business,
+but our counters must keep counting the visits they stand for: the old window is given back
+and the new one taken even when it is full on our side. A window taken past its capacity is
+recorded as an over-commit (an event ops see, and a warning in the log) rather than refusing
+a fact that has already happened at the company.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time
 
-from doorstep.domain.carrier_order import BEFORE_PICKUP
+import structlog
+
+from doorstep.domain.carrier_order import BEFORE_PICKUP, CarrierStatus
+from doorstep.domain.coverage import Window
 from doorstep.domain.errors import Conflict
-from doorstep.domain.pickup import Appointment, SlotRef
+from doorstep.domain.events import Event
+from doorstep.domain.pickup import Appointment, AppointmentStatus, SlotRef
 from doorstep.domain.returns import ReturnRequest
-from doorstep.services.carrier_orders import intend_order, next_attempt, order_for_visit
+from doorstep.services.carrier_orders import (
+    external_courier_id,
+    intend_order,
+    next_attempt,
+    order_for_visit,
+)
 from doorstep.services.context import Services
+from doorstep.services.offering import effective_capacity, template_for
 from doorstep.services.ports import UnitOfWork
+
+log = structlog.get_logger("doorstep.carriers")
 
 Gone = Callable[[], Conflict]
 
@@ -76,3 +96,74 @@ def reschedule(
         po = intend_order(svc, uow, appt, requests, next_attempt(orders), now)
     uow.commit()
     return appt, po.out_order_no
+
+
+def follow_company_move(
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    carrier_status: CarrierStatus,
+    window: tuple[date, time, time],
+    at: datetime,
+) -> bool:
+    """The company moved its order to ``window``: move the visit and its slot counters with
+    it, in the caller's transaction. False when there is nothing to move (the visit is no
+    longer waiting, or already in that window, e.g. the echo of our own reschedule)."""
+    if appt.status not in (AppointmentStatus.BOOKED, AppointmentStatus.ASSIGNED):
+        return False
+    day, start, end = window
+    old = appt.slot
+    new = SlotRef(old.adcode, old.carrier_id, day, Window(start, end))
+    if new == old:
+        return False
+    capacity = _capacity(svc, uow, new)
+    over = None
+    # Rows in key order, as every other move does, so opposite moves never wait on each other.
+    for counted in sorted([old, new], key=lambda s: s.key):
+        if counted == old:
+            uow.slots.release(old)
+        elif not uow.slots.take(new, capacity):
+            over = uow.slots.take_over(new, capacity)
+    appt.reschedule(new, at, f"carrier_rescheduled:{old.carrier_id}")
+    if carrier_status is CarrierStatus.COURIER_ASSIGNED:
+        # The company's courier keeps the visit; only the window moved.
+        appt.assign(external_courier_id(old.carrier_id), at)
+    uow.appointments.save(appt)
+    if over is not None:
+        uow.events.append([_overcommitted(appt, new, over.capacity, over.booked, at)])
+        log.warning(
+            "slot_overcommitted",
+            slot=new.key,
+            appointment_id=appt.appointment_id,
+            capacity=over.capacity,
+            booked=over.booked,
+        )
+    return True
+
+
+def _capacity(svc: Services, uow: UnitOfWork, slot: SlotRef) -> int:
+    area = uow.areas.get(slot.adcode)
+    template = template_for(uow, area, slot.carrier_id) if area is not None else None
+    if area is None or template is None:
+        return 0  # no longer served by us: every visit counted there is an over-commit
+    return effective_capacity(uow, svc.calendar, area, template, slot)
+
+
+def _overcommitted(
+    appt: Appointment, slot: SlotRef, capacity: int, booked: int, at: datetime
+) -> Event:
+    return Event(
+        "slot.overcommitted",
+        "slot",
+        slot.key,
+        at,
+        {
+            "appointment_id": appt.appointment_id,
+            "carrier_id": slot.carrier_id,
+            "day": slot.day.isoformat(),
+            "window": slot.window.label,
+            "capacity": capacity,
+            "booked": booked,
+            "cause": "carrier_rescheduled",
+        },
+    )

@@ -58,3 +58,15 @@ def test_catalogues_are_well_formed(lang: str) -> None:
         catalog = read_po(fh, locale=lang, abort_invalid=True)
     ids = [m.id for m in catalog if m.id]
     assert len(ids) == len(set(ids))
+
+
+def test_a_courier_company_move_is_told_in_both_languages(texts: CatalogTexts) -> None:
+    """The company moved the visit (not the buyer): the buyer hears of it, in zh and en."""
+    data = {"reason": "carrier_rescheduled:sbx", "day": "2026-11-27", "window": "11:00-13:00"}
+    notice = notice_for(Event("appointment.rescheduled", "appointment", "A1", AT, data))
+    assert notice is not None
+    zh, en = render(notice, "zh_CN", texts), render(notice, "en", texts)
+    assert "快递公司" in zh["text"] and "courier company" in en["text"]
+    assert "11:00-13:00" in zh["text"] and "11:00-13:00" in en["text"]
+    buyer_move = {"reason": "buyer_request", "day": "2026-11-27", "window": "w"}
+    assert notice_for(Event("appointment.rescheduled", "appointment", "A1", AT, buyer_move)) is None

@@ -696,6 +696,12 @@ class FakeSlotCapacityRepository:
         self.ops.append(("take" if took else "ensure", key, default_capacity))
         return took
 
+    def take_over(self, slot: SlotRef, default_capacity: int) -> SlotLoad:
+        key = _slot_key(slot)
+        self.ops.append(("take_over", key, default_capacity))
+        apply_slot_op(self.rows, self.uow.store.slots, "take_over", key, default_capacity)
+        return self.rows[key]
+
     def release(self, slot: SlotRef) -> None:
         key = _slot_key(slot)
         self.ops.append(("release", key, 0))
@@ -728,7 +734,8 @@ def apply_slot_op(
     if op == "set_capacity":
         rows[key] = SlotLoad(value, row.booked)
         return True
-    if row.booked < row.capacity:  # take: UPDATE … SET booked = booked + 1 WHERE booked < cap
+    # take: UPDATE … SET booked = booked + 1 WHERE booked < cap; take_over: without the WHERE
+    if op == "take_over" or row.booked < row.capacity:
         rows[key] = SlotLoad(row.capacity, row.booked + 1)
         return True
     return False

@@ -393,6 +393,19 @@ class SlotCapacityRepo:
         )
         return result.rowcount == 1
 
+    def take_over(self, slot: SlotRef, default_capacity: int) -> SlotLoad:
+        self._ensure(slot, default_capacity)
+        c = t.slot_capacity.c
+        # No capacity condition: a fact reported by a courier company is counted even past
+        # our capacity, so the counter stays equal to the visits it stands for.
+        row = self.conn.execute(
+            update(t.slot_capacity)
+            .where(self._where(slot))
+            .values(booked=c.booked + 1)
+            .returning(c.capacity, c.booked)
+        ).one()
+        return SlotLoad(row.capacity, row.booked)
+
     def release(self, slot: SlotRef) -> None:
         c = t.slot_capacity.c
         self.conn.execute(
