@@ -132,15 +132,24 @@ def _round(
     workers: int,
     seed: int,
 ) -> list[tuple[Plan, int]]:
-    """Solve `work` on the pool so that the round ends by `until` (time.time()), each job's
-    time in proportion to its stops."""
-    total = sum(len(p.stops) for p, _ in work) or 1
-    cpu = max(0.0, until - time.time()) * min(workers, len(work))
-    jobs: list[Job] = [
-        (p, max(0.5, cpu * len(p.stops) / total - _tail_s(len(p.stops))), seed, warm, until)
-        for p, warm in work
-    ]
-    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0].stops))  # longest first
+    """Solve `work` on the pool so that the round ends by `until` (time.time()).
+
+    Jobs go to workers longest first, each to the least loaded (what the pool does when
+    times follow sizes), and each job gets its worker's time in proportion to its stops:
+    with 5 parts on 2 workers, the worker with 3 parts gives each a third of the round
+    rather than the third part getting what is left."""
+    wall = max(0.0, until - time.time())
+    order = sorted(range(len(work)), key=lambda i: -len(work[i][0].stops))
+    load = [0] * workers
+    worker_of: dict[int, int] = {}
+    for i in order:
+        w = min(range(workers), key=lambda k: load[k])
+        worker_of[i] = w
+        load[w] += len(work[i][0].stops)
+    jobs: list[Job] = []
+    for i, (p, warm) in enumerate(work):
+        share = wall * len(p.stops) / max(load[worker_of[i]], 1)
+        jobs.append((p, max(0.5, share - _tail_s(len(p.stops))), seed, warm, until))
     done = dict(zip(order, pool.map(_solve, [jobs[i] for i in order]), strict=True))
     return [done[i] for i in range(len(jobs))]
 
