@@ -137,7 +137,11 @@ def build(
         refunds=RefundRules(
             settings.express_refund_min_trust,
             settings.express_refund_max_fen,
-            RefundOnlyLimits(settings.refund_only_instant_max_fen, settings.refund_only_min_trust),
+            RefundOnlyLimits(
+                settings.refund_only_instant_max_fen,
+                settings.refund_only_min_trust,
+                settings.refund_only_lost_after_days,
+            ),
         ),
         warehouse_id=settings.warehouse_id,
         door=DoorRules(

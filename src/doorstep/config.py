@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     # Refund-only (仅退款) is paid without a review only up to this amount, to trusted buyers.
     refund_only_instant_max_fen: int = Field(5_000, ge=0, le=1_000_000)
     refund_only_min_trust: int = Field(700, ge=0, le=1000)
+    refund_only_lost_after_days: int = Field(15, ge=1, le=120)
     booking_horizon_days: int = Field(3, ge=1, le=14)
     booking_close_before_end_minutes: int = Field(120, ge=0, le=24 * 60)
     booking_same_day_until: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

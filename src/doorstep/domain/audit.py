@@ -474,6 +474,94 @@ def rule_ship_within(ctx: AuditInput, cfg: RuleConfig) -> list[Finding]:
     ]
 
 
+LOST_RULE = "lost_in_delivery"
+
+
+def lost_in_delivery_findings(ctx: AuditInput) -> list[Finding]:
+    """Issue 9 §4: a parcel lost on its way to the buyer. Nothing can be sent back, so only a
+    refund-only request fits. Lost as the delivering courier company declared it: paid in
+    full without the refund-only limits (the loss is the company's fact, not the buyer's
+    word). Not signed for ``lost_after_days`` after the order: presumed lost, under the
+    refund-only limits. Signed for: a person checks the signature first. Not a policy rule:
+    ops cannot switch it off."""
+    if not any(ln.reason is Reason.LOST_IN_DELIVERY for ln in ctx.lines):
+        return []
+    order, code = ctx.order, LOST_RULE
+    if ctx.kind is not ReturnKind.REFUND_ONLY:
+        return [
+            _f(
+                code,
+                Verdict.REJECT,
+                "lost_refund_only",
+                "A parcel lost in delivery cannot be sent back: ask for a refund only.",
+                "运输途中丢失的包裹无法寄回，请申请仅退款。",
+            )
+        ]
+    if order.signed_at is not None:
+        signed = local(order.signed_at)
+        return [
+            _f(
+                code,
+                Verdict.REVIEW,
+                "lost_but_signed",
+                f"The order shows as signed for on {signed:%Y-%m-%d}; a person checks the "
+                "signature with the courier company before the refund.",
+                f"订单显示已于 {signed:%Y-%m-%d} 签收，将由人工向快递公司核实签收情况后退款。",
+            )
+        ]
+    if order.lost_at is not None:
+        lost = local(order.lost_at)
+        return [
+            _f(
+                code,
+                Verdict.PASS,
+                "lost_confirmed",
+                f"The courier company declared this parcel lost on {lost:%Y-%m-%d}: your money "
+                "comes back in full without returning anything; the seller claims it from "
+                "the courier company.",
+                f"快递公司已于 {lost:%Y-%m-%d} 确认包裹丢失：无需退货即可全额退款，"
+                "由商家向快递公司索赔。",
+            )
+        ]
+    days = ctx.refund_only.lost_after_days
+    presumed = order.placed_at + _days(days)
+    if ctx.now < presumed:
+        when = local(presumed)
+        return [
+            _f(
+                code,
+                Verdict.REJECT,
+                "lost_too_early",
+                f"An order not signed for counts as lost {days} days after it was placed "
+                f"({when:%Y-%m-%d %H:%M}); until then it may still arrive. Ask again then, "
+                "or refuse the delivery when it comes.",
+                f"下单 {days} 天后（{when:%Y-%m-%d %H:%M}）仍未签收才视为丢件，"
+                "在此之前包裹可能仍在途中。请届时再申请，或到货时拒收。",
+                until=presumed,
+            )
+        ]
+    return [
+        _f(
+            code,
+            Verdict.INFO,
+            "lost_presumed",
+            f"Not signed for {days} days after the order: treated as lost in delivery. A "
+            "refund without a return is paid at once for a small amount and a trusted "
+            "account; otherwise a person decides.",
+            f"下单 {days} 天仍未签收，视为运输途中丢失。小额且账户信用良好时立即退款，"
+            "否则由人工审核。",
+        )
+    ]
+
+
+def _confirmed_lost(ctx: AuditInput) -> bool:
+    return (
+        ctx.order.lost_at is not None
+        and ctx.order.signed_at is None
+        and all(ln.reason is Reason.LOST_IN_DELIVERY for ln in ctx.lines)
+    )
+
+
 REFUND_ONLY_RULE = "refund_only_limits"
 
 
@@ -481,8 +569,8 @@ def refund_only_findings(ctx: AuditInput) -> list[Finding]:
     """Issue 9 §4: money without goods back is paid at once only where it fits (not yet
     delivered, or a seller-fault reason), for a small amount and a trusted buyer; a person
     decides everything else. Not a policy rule: ops cannot switch it off."""
-    if ctx.kind is not ReturnKind.REFUND_ONLY:
-        return []
+    if ctx.kind is not ReturnKind.REFUND_ONLY or _confirmed_lost(ctx):
+        return []  # a confirmed loss is the courier company's fact: no limits apply
     limits, code = ctx.refund_only, REFUND_ONLY_RULE
     out = []
     if ctx.order.signed_at is not None and any(ln.reason is Reason.NO_REASON for ln in ctx.lines):
@@ -555,6 +643,7 @@ def audit(policy: Policy, ctx: AuditInput) -> Decision:
         cfg = policy.rule(code)
         if cfg is not None:
             findings.extend(rule(ctx, cfg))
+    findings.extend(lost_in_delivery_findings(ctx))
     findings.extend(refund_only_findings(ctx))
     decision = combine(policy.version, findings, ctx.now)
     if ctx.kind is ReturnKind.REFUND_ONLY:

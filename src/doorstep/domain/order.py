@@ -108,6 +108,9 @@ class Order:
     customs_released_at: datetime | None = None
     declaration_no: str | None = None
     promotions: Promotions = NO_PROMOTIONS
+    # When the courier company delivering the order declared the parcel lost (the shop's
+    # import says so); a refund-only request for a lost parcel is then paid without limits.
+    lost_at: datetime | None = None
     # Who pays the return freight of a no-reason return besides the buyer: the shop's
     # promise at purchase (退货包运费) or freight insurance bought with the order (运费险).
     return_freight_by_shop: bool = False
@@ -116,7 +119,7 @@ class Order:
     def __post_init__(self) -> None:
         if not self.lines:
             raise ValueError("an order has at least one line")
-        for moment in (self.placed_at, self.signed_at, self.customs_released_at):
+        for moment in (self.placed_at, self.signed_at, self.customs_released_at, self.lost_at):
             if moment is not None and moment.tzinfo is None:
                 raise ValueError("order times must be timezone-aware")
         if len({line.line_id for line in self.lines}) != len(self.lines):
@@ -149,6 +152,7 @@ class Order:
             "placed_at": self.placed_at,
             "customs_released_at": self.customs_released_at,
             "signed_at": self.signed_at,
+            "lost_at": self.lost_at,
         }
         for field_name, moment in stamps.items():
             if moment is not None:
@@ -158,6 +162,8 @@ class Order:
             bounds.check_not_before(
                 "customs_released_at", self.customs_released_at, "placed_at", self.placed_at
             )
+        if self.lost_at is not None:
+            bounds.check_not_before("lost_at", self.lost_at, "placed_at", self.placed_at)
         if self.signed_at is not None:
             # Goods are signed for after they were bought and, if imported, after customs.
             bounds.check_not_before("signed_at", self.signed_at, "placed_at", self.placed_at)

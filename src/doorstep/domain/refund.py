@@ -23,6 +23,9 @@ class RefundOnlyLimits:
 
     instant_max_fen: int = 5_000
     min_trust: int = 700
+    # An order not signed for this many days after it was placed counts as lost in delivery
+    # when the buyer says so (unconfirmed practice: a setting).
+    lost_after_days: int = 15
 
 
 class RefundStatus(StrEnum):

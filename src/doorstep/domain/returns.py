@@ -30,6 +30,8 @@ class Reason(StrEnum):
     NOT_AS_DESCRIBED = "not_as_described"
     ALLERGY = "allergy"
     COUNTERFEIT = "counterfeit"
+    # The order never reached the buyer: nothing to send back, so only a refund-only request.
+    LOST_IN_DELIVERY = "lost_in_delivery"
 
     @property
     def seller_at_fault(self) -> bool:

@@ -55,6 +55,7 @@ def _order(o: OrderIn) -> Order:
         ),
         signed_at=o.signed_at,
         customs_released_at=o.customs_released_at,
+        lost_at=o.lost_at,
         declaration_no=o.declaration_no,
         promotions=Promotions(**o.promotions.model_dump()),
         return_freight_by_shop=o.return_freight_by_shop,

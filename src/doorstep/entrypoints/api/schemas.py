@@ -668,6 +668,7 @@ class OrderIn(In):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
     signed_at: Moment | None = None
     customs_released_at: Moment | None = None
+    lost_at: Moment | None = None  # the delivering courier company declared the parcel lost
     declaration_no: Annotated[str, StringConstraints(max_length=64)] | None = None
     promotions: PromotionsIn = Field(default_factory=PromotionsIn)
     return_freight_by_shop: bool = False

@@ -46,6 +46,7 @@ REASON = {
     "not_as_described": N_("Not as described"),
     "allergy": N_("Allergic reaction"),
     "counterfeit": N_("Suspected counterfeit"),
+    "lost_in_delivery": N_("Lost in delivery (never arrived)"),
 }
 
 CONDITION = {
