@@ -36,6 +36,8 @@ from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
+from doorstep.planning.timed import TimedTravel
+from doorstep.planning.travel import HaversineTravel
 from doorstep.services import courier, identity
 from doorstep.services.context import (
     CarrierRules,
@@ -144,6 +146,9 @@ def build(
             ),
         ),
         warehouse_id=settings.warehouse_id,
+        travel=TimedTravel(HaversineTravel())
+        if settings.travel_pricing == "timed"
+        else HaversineTravel(),
         door=DoorRules(
             settings.receipt_key,
             timedelta(hours=settings.contactless_confirm_hours),

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
     incentive_cheap_pct: int = Field(90, ge=0, le=100)
     incentive_min_saving_s: int = Field(0, ge=0, le=7200)
+    # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
+    # can be driven in (planning.timed), in the day plan and the booking path alike.
+    travel_pricing: Literal["peak", "timed"] = "peak"
     # The job queue (PostgreSQL only; ``doorstep worker``): workers write a heartbeat this
     # often, a worker silent for queue_stalled_after_s is taken for dead and its running job is
     # queued again; finished jobs are kept queue_keep_hours for inspection; a stopping worker

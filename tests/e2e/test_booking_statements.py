@@ -13,12 +13,17 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from tests.conftest import SECRET  # type: ignore[import-not-found]
 from tests.integration.test_booking_routes_race import _spread  # type: ignore[import-not-found]
 from tests.integration.test_routing import returns_at  # type: ignore[import-not-found]
 
-from doorstep.bootstrap import App
+from doorstep.adapters.ids import FixedClock
+from doorstep.bootstrap import App, build
+from doorstep.config import Settings
 from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
+from doorstep.entrypoints.api.app import create_app
+from doorstep.planning.timed import TimedTravel
 from doorstep.services import pickup
 
 TOMORROW = date(2026, 11, 26)
@@ -75,3 +80,33 @@ def test_offer_and_booking_statements_do_not_grow_with_the_day(
         pickup.book_pickup(wired.services, "buyer-001", rid, choice)
     full = _cost(wired, client, headers, last)
     assert full == empty, f"statements (offer, booking): empty day {empty}, busy day {full}"
+
+
+def test_time_bucketed_pricing_sends_no_more_statements(
+    wired: App,
+    client: TestClient,
+    login: Callable[[str], dict[str, str]],
+    database_url: str,
+    clock: FixedClock,
+) -> None:
+    """Legs priced per hour bucket (``travel_pricing=timed``) are computed in process: an
+    offer and a booking send what they send under evening-peak pricing, empty day or busy."""
+    _open_windows(wired)
+    headers = login("buyer1")
+    settings = Settings(
+        env="test", database_url=database_url, secret_key=SECRET, travel_pricing="timed"
+    )
+    timed = build(settings, clock=clock, run_migrations=False)
+    assert isinstance(timed.services.travel, TimedTravel)
+    first, second, *rest, last = returns_at(wired, _spread(PRELOAD + 3))
+    try:
+        with TestClient(create_app(timed), raise_server_exceptions=False) as timed_client:
+            empty = _cost(timed, timed_client, headers, first)
+            for i, rid in enumerate(rest):
+                choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
+                pickup.book_pickup(timed.services, "buyer-001", rid, choice)
+            full = _cost(timed, timed_client, headers, last)
+    finally:
+        timed.engine.dispose()
+    peak = _cost(wired, client, headers, second)
+    assert full == empty == peak, f"timed empty {empty}, timed busy {full}, peak {peak}"

@@ -143,10 +143,9 @@ class Services:
     booking: BookingRules = field(default_factory=BookingRules)
     refunds: RefundRules = field(default_factory=RefundRules)
     warehouse_id: str = "wh-sh-bonded"
+    # Wrapped in planning.timed.TimedTravel, routes (day plan and bookings) price each leg
+    # at the hours it can be driven in instead of the evening peak all day.
     travel: TravelTimes = field(default_factory=HaversineTravel)
-    # The day plan prices each leg at the hours it can be driven in (planning.timed) instead
-    # of the evening peak all day; measured side by side in the simulator (planned_timed).
-    timed_travel: bool = False
     # Which windows are bookable; booking checks against the same policy that offered them.
     offering: SlotOffering = field(default_factory=FixedCapacityOffering)
     # Courier routes and their slack per version; one per process and database.

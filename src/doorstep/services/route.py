@@ -30,6 +30,7 @@ from doorstep.domain.route import (
 )
 from doorstep.planning import Courier, Insertion, RouteSlack, Stop, StopStatus, best_insertion
 from doorstep.planning.insertion import Reach
+from doorstep.planning.timed import Span, TimedTravel
 from doorstep.planning.travel import Location, TravelTimes
 from doorstep.services.ports import UnitOfWork
 
@@ -38,9 +39,11 @@ from doorstep.services.ports import UnitOfWork
 SERVICE_BASE_S = 180
 SERVICE_PER_ITEM_S = 45
 SERVICE_PER_RETURN_S = 120
-# The planner prices a whole day at one departure time. Pricing it at the evening peak makes
-# every leg as slow as the slowest hour, so a window promised at noon is not broken by the
-# 17:00 traffic: promises kept first, courier productivity second (measured in the simulator).
+# Without a time-bucketed port (``planning.timed.TimedTravel``) every leg is priced at one
+# departure time. Pricing it at the evening peak makes every leg as slow as the slowest hour,
+# so a window promised at noon is not broken by the 17:00 traffic: promises kept first,
+# courier productivity second. With ``TimedTravel`` each leg costs the slowest hour it can be
+# driven in instead (measured side by side in the simulator, docs/benchmarks.md).
 PRICE_AT_S = 17 * 3600 + 1800
 # Areas without a courier depot are served by the carrier's nearest depots; more than this
 # many routes per window only costs time (a far courier's insertion is never the cheapest).
@@ -173,9 +176,32 @@ def route_stop(uow: UnitOfWork, area: ServiceArea, appt: Appointment) -> RouteSt
     )
 
 
-def reach_along(travel: TravelTimes, slack: RouteSlack) -> Reach:
+def shift_start_s(c: FleetCourier) -> int:
+    """Second of the day the courier's shift starts: nobody drives for them before it."""
+    return c.shift_start.hour * 3600 + c.shift_start.minute * 60
+
+
+def node_spans(slack: RouteSlack, stops: Sequence[RouteStop]) -> list[Span]:
+    """The window of each node of a slack built from ``stops`` (start, depot and breaks:
+    None), which is what a leg into that node is priced by."""
+    spans: list[Span] = [None] * len(slack.points)
+    windows = iter(stops)
+    for k in range(1, len(slack.points) - 1):
+        if not slack.is_rest[k]:
+            spans[k] = span_of(next(windows))
+    return spans
+
+
+def reach_along(
+    travel: TravelTimes, slack: RouteSlack, stops: Sequence[RouteStop] = ()
+) -> Callable[[Span], Reach]:
     """Candidate travel to and from a route's nodes, priced like the stored legs: one
-    vector per candidate location for the whole route, sliced for each window."""
+    vector per candidate location (and, for a timed port, per hour bucket it needs) for the
+    whole route, sliced for each window. ``stops`` are the slack's open stops (their windows
+    price the legs into them); give the result the candidate's window to get its ``Reach``."""
+    if isinstance(travel, TimedTravel):
+        spans = node_spans(slack, stops) if stops else [None] * len(slack.points)
+        return travel.reach(slack.points, spans, slack.courier.shift_start_s)
     memo: dict[Location, tuple[list[int], list[int]]] = {}
 
     def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
@@ -184,18 +210,34 @@ def reach_along(travel: TravelTimes, slack: RouteSlack) -> Reach:
             found = memo[u] = travel.between(u, slack.points, PRICE_AT_S)
         return found[0][lo : hi + 1], found[1][lo : hi + 1]
 
-    return reach
+    return lambda _candidate: reach
 
 
-def leg(travel: TravelTimes, a: Location, b: Location) -> int:
-    """Seconds from ``a`` to ``b`` at the planning price."""
-    return int(travel.matrix([a, b], PRICE_AT_S).durations[0, 1])
+def span_of(stop: RouteStop | None) -> Span:
+    """The window a leg into ``stop`` is priced by (None: the depot, any hour)."""
+    return None if stop is None else (stop.earliest_s, max(stop.latest_s, stop.earliest_s))
 
 
-def legs_along(travel: TravelTimes, points: Sequence[Location]) -> list[int]:
-    """Consecutive drive times along ``points``."""
+def leg(
+    travel: TravelTimes, a: Location, b: Location, into: Span = None, not_before_s: int = 0
+) -> int:
+    """Seconds from ``a`` to ``b`` at the planning price (``into``: ``b``'s window)."""
+    return legs_along(travel, [a, b], [into], not_before_s)[0]
+
+
+def legs_along(
+    travel: TravelTimes,
+    points: Sequence[Location],
+    into: Sequence[Span] = (),
+    not_before_s: int = 0,
+) -> list[int]:
+    """Consecutive drive times along ``points``; ``into[i]`` is the window of
+    ``points[i + 1]`` (a timed port prices each leg by it; default: any hour)."""
     if len(points) < 2:
         return []
+    if isinstance(travel, TimedTravel):
+        spans = list(into) or [None] * (len(points) - 1)
+        return travel.legs(points, spans, not_before_s)
     durations = travel.matrix(list(points), PRICE_AT_S).durations
     return [int(durations[i, i + 1]) for i in range(len(points) - 1)]
 
@@ -306,19 +348,20 @@ def options(
     """Load the carrier's routes for ``days`` once; the returned function lists, cheapest
     first, the routes that can take a stop on a day with every promise still kept."""
     routes = cache.routes(uow, carrier_id, [(c.courier_id, d) for c in couriers for d in days])
-    reaches: dict[int, Reach] = {}
+    reaches: dict[int, Callable[[Span], Reach]] = {}
 
     def on(day: date, stop: Stop) -> list[Option]:
         found = []
         start = start_second(day, now)
+        window = (stop.earliest_s, stop.latest_s)
         for c in couriers:
             route = routes[route_id(c.courier_id, day)]
             courier = planner_courier(c, day, route)
             slack = cache.slack(route, courier, depot_of(c), start)
-            reach = reaches.get(id(slack))
-            if reach is None:
-                reach = reaches[id(slack)] = reach_along(travel, slack)
-            insertion = best_insertion(slack, stop, reach)
+            pricing = reaches.get(id(slack))
+            if pricing is None:
+                pricing = reaches[id(slack)] = reach_along(travel, slack, route.open)
+            insertion = best_insertion(slack, stop, pricing(window))
             if insertion is not None:
                 found.append(Option(c, route, insertion))
         found.sort(key=lambda o: (o.extra_s, o.courier.courier_id))
@@ -347,7 +390,9 @@ def put_on_route(
         cache.remember(fresh)
         courier = planner_courier(c, route.day, fresh)
         slack = cache.slack(fresh, courier, depot_of(c), start_second(route.day, now))
-        found = best_insertion(slack, planner_stop(stop), reach_along(travel, slack))
+        window = (stop.earliest_s, max(stop.latest_s, stop.earliest_s))
+        reach = reach_along(travel, slack, fresh.open)(window)
+        found = best_insertion(slack, planner_stop(stop), reach)
         if found is None:
             raise Contention()
         route, position = fresh, found.position
@@ -408,8 +453,10 @@ def take_off_route(
     courier, route = found
     before, after = route.neighbours(appt.appointment_id)
     origin = route.stops[before].location if before is not None else depot_of(courier)
-    target = route.stops[after].location if after is not None else depot_of(courier)
-    route.remove(appt.appointment_id, leg(travel, origin, target), now)
+    following = route.stops[after] if after is not None else None
+    target = following.location if following is not None else depot_of(courier)
+    bridge = leg(travel, origin, target, span_of(following), shift_start_s(courier))
+    route.remove(appt.appointment_id, bridge, now)
     uow.routes.save(route)
 
 
@@ -452,7 +499,8 @@ def record_progress(
         stops.insert(head, moving)
         start = depot_of(courier)
         points = [start, *(s.location for s in stops), start]
-        legs = legs_along(travel, points)
+        spans = [*(span_of(s) for s in stops), None]
+        legs = legs_along(travel, points, spans, shift_start_s(courier))
         relinked = [
             RouteStop(**{**s.__dict__, "leg_s": lg}) for s, lg in zip(stops, legs, strict=False)
         ]
@@ -471,8 +519,14 @@ def _insert(
 ) -> None:
     open_stops = route.open
     before = open_stops[position - 1].location if position > 0 else _start_of(route, courier)
-    after = open_stops[position].location if position < len(open_stops) else depot_of(courier)
-    arrive, onwards = legs_along(travel, [before, stop.location, after])
+    following = open_stops[position] if position < len(open_stops) else None
+    after = following.location if following is not None else depot_of(courier)
+    arrive, onwards = legs_along(
+        travel,
+        [before, stop.location, after],
+        [span_of(stop), span_of(following)],
+        shift_start_s(courier),
+    )
     placed = RouteStop(**{**stop.__dict__, "leg_s": arrive})
     route.insert(position, placed, onwards, now)
 

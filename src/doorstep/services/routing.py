@@ -36,6 +36,7 @@ from doorstep.planning import (
     solve,
 )
 from doorstep.planning.plan import schedule_route
+from doorstep.planning.timed import TimedTravel
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.route import (
@@ -47,6 +48,8 @@ from doorstep.services.route import (
     planner_courier,
     planner_stop,
     route_stop,
+    shift_start_s,
+    span_of,
     start_second,
 )
 
@@ -104,9 +107,8 @@ def build_day_problem(uow: UnitOfWork, svc: Services, carrier_id: str, day: date
     couriers = [planner_courier(c, day, routes.get(c.courier_id)) for c in fleet.values()]
     depots = [Depot(f"depot:{c.courier_id}", depot_of(c)) for c in fleet.values()]
     planner_stops = [_status(stops[i], a) for i, a in appts.items()]
-    problem = PlanningProblem(
-        depots, couriers, planner_stops, svc.travel, PRICE_AT_S, timed=svc.timed_travel
-    )
+    timed = isinstance(svc.travel, TimedTravel)
+    problem = PlanningProblem(depots, couriers, planner_stops, svc.travel, PRICE_AT_S, timed=timed)
     return DayProblem(problem, appts, fleet, routes, stops, _previous_plan(routes, appts))
 
 
@@ -199,7 +201,9 @@ def _apply(
         sequence = [*done, *order]
         if [s.appointment_id for s in sequence] != [s.appointment_id for s in route.stops]:
             home = depot_of(courier)
-            legs = legs_along(svc.travel, [home, *(s.location for s in sequence), home])
+            points = [home, *(s.location for s in sequence), home]
+            spans = [*(span_of(s) for s in sequence), None]
+            legs = legs_along(svc.travel, points, spans, shift_start_s(courier))
             stops = [
                 RouteStop(**{**s.__dict__, "leg_s": lg})
                 for s, lg in zip(sequence, legs, strict=False)
@@ -251,7 +255,9 @@ def check_routes(svc: Services, carrier_id: str, day: date) -> list[Violation]:
     with svc.uow() as uow:
         built = build_day_problem(uow, svc, carrier_id, day)
     problem = built.problem
-    network = Network.of(problem)
+    # A timed problem's legs depend on when the courier may start driving: each route is
+    # refereed at its own courier's prices, the ones its stored legs were written with.
+    networks: dict[int, Network] = {}
     couriers = {c.id: c for c in problem.couriers}
     by_id = {s.id: s for s in problem.stops}
     routes = []
@@ -260,6 +266,10 @@ def check_routes(svc: Services, carrier_id: str, day: date) -> list[Violation]:
         stops = [s for s in stops if s.status is not StopStatus.DONE]
         if stops and courier_id in couriers:
             courier = couriers[courier_id]
+            start = courier.shift_start_s
+            if start not in networks:
+                networks[start] = Network.of(problem, not_before_s=start)
+            network = networks[start]
             routes.append(
                 schedule_route(problem, network, courier, stops, courier.free_from_s, None)
             )

@@ -17,6 +17,7 @@ from pathlib import Path
 from doorstep.adapters.ids import FixedClock
 from doorstep.domain.clock import SHANGHAI
 from doorstep.planning import SolveParams
+from doorstep.planning.timed import TimedTravel
 from doorstep.services import routing
 from doorstep.services.context import Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
@@ -99,9 +100,9 @@ class Simulation:
         self.app = open_copy(template, workdir / name, self.clock)
         set_capacity(self.app, city, capacity)
         base = replace(self.app.services, ids=SequentialIds())
-        self.svc = replace(
-            base, offering=make_offering(policy, base), timed_travel=policy == "planned_timed"
-        )
+        if policy == "planned_timed":
+            base = replace(base, travel=TimedTravel(base.travel))
+        self.svc = replace(base, offering=make_offering(policy, base))
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
         self.booked: dict[str, Booked] = {}

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import hypothesis.strategies as st
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
 from doorstep.planning import (
     Courier,
     Depot,
@@ -15,12 +19,16 @@ from doorstep.planning import (
     check_plan,
     solve,
 )
+from doorstep.planning.insertion import RouteSlack, best_insertion
 from doorstep.planning.problem import Network
-from doorstep.planning.timed import bucketed_matrix, hours
+from doorstep.planning.timed import TimedTravel, bucketed_matrix, hours, profile_buckets
+from doorstep.planning.travel import MatrixTravel
 
 H = 3600
 DEPOT = (31.2304, 121.4737)
 PLACES = [(31.2304 + 0.01 * i, 121.4737 + 0.008 * (i % 3)) for i in range(1, 9)]
+# Spread over ~15 km, so that a leg's hour matters for whether a window can be kept.
+FAR = [(31.2304 + 0.02 * (i % 4) - 0.03, 121.4737 + 0.025 * (i // 4) - 0.01) for i in range(8)]
 
 
 def test_hours_touched_are_clamped_to_the_day() -> None:
@@ -66,3 +74,84 @@ def test_timed_plan_is_feasible_and_its_morning_legs_cheaper_than_peak_pricing()
             assert network.seconds(where, stop.location) >= real
             where = stop.location
     assert Network.of(timed).seconds(DEPOT, PLACES[0]) < Network.of(peak).seconds(DEPOT, PLACES[0])
+
+
+def test_the_city_profile_has_few_buckets_and_a_matrix_one() -> None:
+    # Night, off-peak, morning peak, off-peak, evening peak, off-peak, night.
+    assert profile_buckets(HaversineTravel()) == (0, 6, 7, 9, 17, 19, 22)
+    matrix = MatrixTravel(
+        (DEPOT,), np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    )
+    assert profile_buckets(matrix) == (0,)
+
+
+def test_a_morning_leg_is_cheaper_than_the_same_leg_in_the_evening() -> None:
+    timed = TimedTravel(HaversineTravel())
+    points = [DEPOT, PLACES[3], PLACES[5]]
+    morning = timed.legs(points, [(10 * H, 11 * H), (11 * H, 12 * H)], 9 * H)
+    evening = timed.legs(points, [(17 * H, 18 * H), (18 * H, 19 * H)], 9 * H)
+    peak = HaversineTravel().matrix(points, 17 * H + 1800).durations
+    assert morning[0] < evening[0] == peak[0, 1]
+    assert morning[1] < evening[1] == peak[1, 2]
+    # A 09:00 window is driven after the 09:00 shift start, not in the 07-09 peak ...
+    assert timed.price_seconds((9 * H, 10 * H), 9 * H) == (9 * H,)
+    # ... but a courier starting at 07:00 may meet it.
+    assert timed.price_seconds((9 * H, 10 * H), 7 * H) == (8 * H, 9 * H)
+    # A window that may be driven into the evening peak costs the peak.
+    assert 17 * H in timed.price_seconds((16 * H, 18 * H), 9 * H)
+
+
+def _real_ring_times(
+    timed: TimedTravel, start: tuple[float, float], stops: list[Stop], free_from_s: int
+) -> list[int]:
+    return timed.retime(
+        [start, *(s.location for s in stops)],
+        [(s.earliest_s, s.latest_s) for s in stops],
+        [s.service_s for s in stops],
+        free_from_s,
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(9, 20), st.sampled_from([1800, 3600, 7200])),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_windows_promised_with_bucketed_legs_hold_when_driven_at_real_hours(
+    wanted: list[tuple[int, int, int]],
+) -> None:
+    """Build a route by cheapest insertion with bucketed prices, then drive it leg by leg at
+    each leg's real departure hour: every visit still starts inside its window."""
+    timed = TimedTravel(HaversineTravel())
+    courier = Courier("c", "D", 9 * H, 22 * H, 10**7, 10**8)
+    route: list[Stop] = []
+    for i, (place, hour, width) in enumerate(wanted):
+        candidate = Stop(f"s{i}", FAR[place], hour * H, hour * H + width, 300)
+        points = [DEPOT, *(s.location for s in route), DEPOT]
+        spans = [*((s.earliest_s, s.latest_s) for s in route), None]
+        legs = timed.legs(points, spans, courier.shift_start_s)
+        slack = RouteSlack.along(courier, DEPOT, DEPOT, route, legs)
+        node_spans = [None, *spans]
+        reach = timed.reach(slack.points, node_spans, courier.shift_start_s)
+        found = best_insertion(slack, candidate, reach((candidate.earliest_s, candidate.latest_s)))
+        if found is not None:
+            route.insert(found.position, candidate)
+    begins = _real_ring_times(timed, DEPOT, route, courier.shift_start_s)
+    for stop, begin in zip(route, begins, strict=True):
+        assert stop.earliest_s <= begin <= stop.latest_s
+
+
+def test_retiming_is_earlier_than_peak_pricing_in_the_morning() -> None:
+    timed = TimedTravel(HaversineTravel())
+    # Two visits in one morning window: the second one's time depends on the drive between.
+    stops = [
+        Stop("a", PLACES[0], 10 * H, 12 * H, 300),
+        Stop("b", PLACES[7], 10 * H, 12 * H, 300),
+    ]
+    real = _real_ring_times(timed, DEPOT, stops, 9 * H)
+    peak = HaversineTravel().matrix([PLACES[0], PLACES[7]], 17 * H + 1800).durations[0, 1]
+    assert real[0] == 10 * H
+    assert real[1] < real[0] + 300 + peak

@@ -1,0 +1,118 @@
+"""Routes priced at the hour they are driven vs at the evening peak, side by side (issue 11 §3-4).
+
+Every run is ``doorstep simulate`` (the real services on a throwaway database): per seed one
+demand, driven once with legs priced at the evening peak (``planned``) and once with the
+time-bucketed model in the day plan and the booking path (``planned_timed``,
+``planning.timed.TimedTravel``), plus any ``--also`` policies for their ETA error. Nothing here
+is tuned on the reporting seeds: the lead before a window (``LEAD_S``) and the ETA model were
+set while looking at the tuning seeds only.
+
+Prints one JSON line per seed to stderr as it goes, and one JSON object on stdout: per seed
+set the mean, population sd, min and max of each figure per policy, the per-seed ratios
+timed/peak (pickups per courier-hour, km per pickup, accepted share), and ETA error p50/p90
+per moment and policy.
+
+    uv run python bench/timed_travel.py --tuning-seeds 1-2 --reporting-seeds 101-110 \
+        [--load 16] [--also planned_incentive,fixed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from doorstep.simulation.compare import Scenario
+from doorstep.simulation.eta import HORIZONS
+from doorstep.simulation.params import POLICIES, SimParams
+
+# The sibling script's seed parsing, logging and spread (run as ``python bench/…``, the
+# script's folder is on the path).
+from slot_offering import FIGURES, log, seeds, spread
+
+PAIR = ("planned", "planned_timed")
+RATIOS = ("pickups_per_courier_hour", "km_per_pickup", "accepted_share")
+# The fixed baseline's capacity per window as tuned by bench/slot_offering.py (seeds 1-2).
+FIXED_CAPACITY = 2
+
+Run = dict[str, dict[str, Any]]
+
+
+def run_seed(params: SimParams, policies: Sequence[str]) -> Run:
+    """Each policy on one seed's demand (fixed at the tuned capacity)."""
+    with tempfile.TemporaryDirectory(prefix="doorstep-timed-") as tmp:
+        scenario = Scenario(params, Path(tmp))
+        out: Run = {}
+        for policy in policies:
+            started = time.monotonic()
+            capacity = FIXED_CAPACITY if policy == "fixed" else None
+            out[policy] = scenario.run(policy, capacity)
+            log(f"seed {params.seed} {policy}: {time.monotonic() - started:.0f} s")
+        return out
+
+
+def summarise(runs: Sequence[Run]) -> dict[str, Any]:
+    """Spread of each figure per policy, of the timed/peak ratios, and of ETA error."""
+    policies = list(runs[0]) if runs else []
+    figures = {p: {f: spread([float(r[p][f]) for r in runs]) for f in FIGURES} for p in policies}
+    ratios = {
+        f"timed_vs_peak_{f}": spread(
+            [float(r[PAIR[1]][f]) / float(r[PAIR[0]][f]) for r in runs if float(r[PAIR[0]][f])]
+        )
+        for f in RATIOS
+    }
+    eta = {
+        p: {
+            h: {
+                q: spread(
+                    [float(r[p]["eta_error"][h][q]) for r in runs if r[p]["eta_error"][h]["n"]]
+                )
+                for q in ("p50_min", "p90_min")
+            }
+            for h in HORIZONS
+        }
+        for p in policies
+    }
+    return {"seeds": len(runs), "policies": figures, "ratios": ratios, "eta_error": eta}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tuning-seeds", default="1-2")
+    parser.add_argument("--reporting-seeds", default="101-110")
+    parser.add_argument("--load", type=int, default=16, help="pickups per courier-day")
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--also", default="", help="more policies, for their ETA error")
+    args = parser.parse_args()
+    also = [p for p in args.also.split(",") if p]
+    unknown = [p for p in also if p not in POLICIES]
+    if unknown:
+        parser.error(f"unknown policies: {unknown}")
+    policies = [*PAIR, *(p for p in also if p not in PAIR)]
+    started = time.monotonic()
+    report: dict[str, Any] = {
+        "bench": "timed_travel",
+        "load": args.load,
+        "days": args.days,
+        "policies": policies,
+    }
+    for name, text in (("tuning", args.tuning_seeds), ("reporting", args.reporting_seeds)):
+        chosen = seeds(text)
+        runs = []
+        for seed in chosen:
+            params = SimParams(days=args.days, seed=seed, pickups_per_courier_day=args.load)
+            run = run_seed(params, policies)
+            log(json.dumps({"set": name, "seed": seed, "kpis": run}, sort_keys=True))
+            runs.append(run)
+        report[f"{name}_seeds"] = chosen
+        report[name] = summarise(runs) if runs else None
+    report["wall_s"] = round(time.monotonic() - started, 1)
+    print(json.dumps(report, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

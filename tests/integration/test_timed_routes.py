@@ -1,0 +1,77 @@
+"""Bookings priced at the hour they are driven (planning.timed.TimedTravel), per backend.
+
+A morning window in Jinshan takes more scattered visits than evening-peak pricing allows,
+refuses the rest (``slot_not_offered``), and every visit it takes is still kept when the
+route is driven leg by leg at each leg's real hour and refereed by the day planner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, time
+
+from tests.integration.test_routing import TOMORROW, returns_at, ring
+
+from doorstep.bootstrap import App
+from doorstep.domain.errors import Conflict
+from doorstep.planning.timed import TimedTravel
+from doorstep.services import pickup, routing
+from doorstep.services.context import Services
+from doorstep.services.planned_offering import PlannedOffering
+from doorstep.services.route import RouteCache, planner_courier
+
+DAY_AFTER = date(2026, 11, 27)
+
+
+def _with(svc: Services, timed: bool) -> Services:
+    travel = TimedTravel(svc.travel) if timed else svc.travel
+    cache = RouteCache()
+    return replace(
+        svc, travel=travel, route_cache=cache, offering=PlannedOffering(travel, None, cache)
+    )
+
+
+def _book_all(svc: Services, ids: list[str], day: date, start: time) -> int:
+    booked = 0
+    for rid in ids:
+        try:
+            pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", day, start))
+            booked += 1
+        except Conflict as exc:
+            assert exc.code == "slot_not_offered"
+    return booked
+
+
+def test_a_morning_window_takes_more_when_legs_cost_morning_traffic(wired: App) -> None:
+    peak, timed = _with(wired.services, False), _with(wired.services, True)
+    # Scattered 12 km apart: one courier fits only a few of them into one 2-hour window.
+    peak_booked = _book_all(peak, returns_at(wired, ring(10, 12)), TOMORROW, time(9))
+    timed_booked = _book_all(timed, returns_at(wired, ring(10, 12)), DAY_AFTER, time(9))
+    assert 1 <= peak_booked < timed_booked < 10
+    # What the timed booking took is kept: the planner's referee (same bucketed prices)
+    # finds nothing late, and driving each leg at its real hour rings inside every window.
+    assert routing.check_routes(timed, "yto", DAY_AFTER) == []
+    with timed.uow() as uow:
+        routes = uow.routes.for_carrier_day("yto", DAY_AFTER)
+        fleet = {c.courier_id: c for c in uow.couriers.list()}
+    assert sum(len(r.open) for r in routes) == timed_booked
+    assert isinstance(timed.travel, TimedTravel)
+    for route in routes:
+        courier = fleet[route.courier_id]
+        begins = timed.travel.retime(
+            [(courier.depot_lat, courier.depot_lon), *(s.location for s in route.open)],
+            [(s.earliest_s, s.latest_s) for s in route.open],
+            [s.service_s for s in route.open],
+            planner_courier(courier, DAY_AFTER, route).free_from_s,
+        )
+        for stop, begin in zip(route.open, begins, strict=True):
+            assert stop.earliest_s <= begin <= stop.latest_s
+
+
+def test_an_evening_window_is_priced_at_the_peak_either_way(wired: App) -> None:
+    peak, timed = _with(wired.services, False), _with(wired.services, True)
+    peak_booked = _book_all(peak, returns_at(wired, ring(10, 12)), TOMORROW, time(17))
+    timed_booked = _book_all(timed, returns_at(wired, ring(10, 12)), DAY_AFTER, time(17))
+    # The 17-19 window's legs may run in the evening peak: timed pricing refuses what
+    # peak pricing refuses.
+    assert 1 <= timed_booked == peak_booked < 10
