@@ -32,6 +32,7 @@ from tests.statements import counting_statements  # type: ignore[import-not-foun
 import doorstep.entrypoints.web as web_package
 from doorstep.adapters.demo import demo_dataset
 from doorstep.adapters.demo.data import COURIERS, HANGZHOU_XIHU, PILLOW
+from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
@@ -961,6 +962,20 @@ def measure(w: World, todo: list[Call]) -> tuple[dict[str, int], dict[str, int]]
     return counts, sizes
 
 
+def overdue(w: World, count: int) -> None:
+    """Returns received nine days ago whose money is still owed (buyer3: no express refund),
+    so GET /ops/refunds/overdue and the dashboard's card are measured over rows: the clock
+    is moved back for the journey and forward again."""
+    clock = w.app.services.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(days=-9)
+    try:
+        for _ in range(count):
+            w.received("buyer3")
+    finally:
+        clock.advance(days=9)
+
+
 def grow(w: World, returns: dict[str, int]) -> None:
     """Many more returns, of every product and in every state, for the measured buyer (and so
     its courier) and for other buyers: visits, evidence, drop-offs, reviews and their events."""
@@ -979,6 +994,7 @@ def grow(w: World, returns: dict[str, int]) -> None:
                 )
             elif i % 5 < 2:
                 w.book(username, return_id, nth=i)
+    overdue(w, 4)
     # The outbox lists (GET /ops/messages, /ops/deliveries, the console's outbox page) are
     # empty or tiny in the small world: send what the returns above published, so a query per
     # text or delivery shows as growth.
@@ -1009,12 +1025,20 @@ def test_no_request_sends_more_statements_with_more_data(
         for method in route.methods - {"HEAD"}
     }
     assert pages - {c.label for c in todo} == BOOKING_PAGES, "add the new pages to page_calls()"
+    overdue(w, 1)
     small, small_sizes = measure(w, todo)
+    assert small_sizes["GET /ops/refunds/overdue"] > 0, "measure the overdue list with rows"
     grow(w, GROWTH)
     large, large_sizes = measure(w, all_calls(w))
     # The second world really is larger where it matters: the buyer's returns, the courier's
     # day, the review queue.
-    for label in ("GET /returns", "GET /courier/tasks", "GET /ops/reviews", "GET /ops/messages"):
+    for label in (
+        "GET /returns",
+        "GET /courier/tasks",
+        "GET /ops/reviews",
+        "GET /ops/messages",
+        "GET /ops/refunds/overdue",
+    ):
         assert large_sizes[label] > small_sizes[label], (label, small_sizes, large_sizes)
     grown = {k: (small[k], large[k]) for k in small if large[k] > small[k]}
 
