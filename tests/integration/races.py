@@ -239,15 +239,12 @@ def _ledger(conn: Connection, payments: RecordingPayments) -> list[str]:
     for key, amount in payments.log:
         amounts.setdefault(key, set()).add(amount)
     out += [f"one key asked for several amounts: {k} {a}" for k, a in amounts.items() if len(a) > 1]
-    claims = {
-        row.idempotency_key
-        for row in conn.execute(
-            text("SELECT idempotency_key FROM transfers WHERE purpose = 'claim'")
-        )
+    transfers = {
+        row.idempotency_key for row in conn.execute(text("SELECT idempotency_key FROM transfers"))
     }
     for key, (_ref, amount) in payments.paid.items():
-        if key in claims:
-            continue  # a claim's compensation: checked with the transfers
+        if key in transfers:
+            continue  # a claim's compensation, a tax refund, a difference: see _transfers
         if key not in refunds:
             out.append(f"paid without a refund: {key}")
         elif refunds[key][0] != amount:
@@ -257,23 +254,34 @@ def _ledger(conn: Connection, payments: RecordingPayments) -> list[str]:
     return out
 
 
-def _transfers(conn: Connection, payments: RecordingPayments) -> list[str]:
-    """Clawbacks and claim compensations (issue 9 §3, §5): each key moved once, for the
-    transfer's amount, in the right direction; a clawback never above its refund and only
+def transfer_violations(engine: Engine, payments: LocalPayments) -> list[str]:
+    """The transfers' invariants alone (for races that do not record refund calls)."""
+    with engine.connect() as conn:
+        found = _transfers(conn, payments)
+        conn.rollback()
+    TALLY.violations += len(found)
+    return found
+
+
+def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
+    """Transfers of every purpose (exchange differences, customs tax, clawbacks, claim
+    compensations): each key moved once, for the transfer's amount, in the purpose's direction;
+    a payback only after its collection succeeded; a clawback never above its refund and only
     after a lost dispute; one carrier charge per claim, of the claim's compensation."""
     rows = conn.execute(
         text("SELECT idempotency_key, purpose, amount_fen, status, subject_id FROM transfers")
     ).all()
     out = []
-    books = {"clawback": payments.clawed, "claim": payments.paid}
+    books = {"clawback": payments.clawed, "exchange_collect": payments.collected}
     for key, purpose, amount, status, _subject in rows:
-        moved = books[purpose].get(key)
+        moved = books.get(purpose, payments.paid).get(key)
         if status == "succeeded" and moved is None:
             out.append(f"transfer settled, never moved: {key}")
         if moved is not None and moved[1] != amount:
             out.append(f"moved {moved[1]} for a transfer of {amount}: {key}")
     known = {key for key, *_ in rows}
     out += [f"clawed back without a transfer: {k}" for k in payments.clawed if k not in known]
+    out += [f"collected without a transfer: {k}" for k in payments.collected if k not in known]
     for sql, what in (
         (
             """SELECT t.subject_id FROM transfers t JOIN refunds f ON f.return_id = t.subject_id
@@ -288,9 +296,16 @@ def _transfers(conn: Connection, payments: RecordingPayments) -> list[str]:
             "clawback without a lost dispute",
         ),
         (
+            """SELECT b.subject_id FROM transfers b LEFT JOIN transfers c
+                 ON c.subject_id = b.subject_id AND c.purpose = 'exchange_collect'
+               WHERE b.purpose = 'exchange_payback' AND b.status = 'succeeded'
+                 AND (c.status IS NULL OR c.status <> 'succeeded' OR b.amount_fen > c.amount_fen)""",
+            "paid back more than was collected",
+        ),
+        (
             """SELECT aggregate_id, name FROM events
                WHERE name IN ('dispute.decided', 'claim.compensated', 'clawback.succeeded',
-                              'compensation.succeeded', 'claim.filed')
+                              'compensation.succeeded', 'claim.filed', 'money.succeeded')
                GROUP BY aggregate_id, name HAVING COUNT(*) > 1""",
             "settled twice",
         ),

@@ -1,30 +1,57 @@
 """Exchanges and customs returns raced on SQLite and PostgreSQL (issue 9 §6, §7), then the
 invariants checked in SQL: stock never oversold (reserved <= on_hand, nothing negative), each
 customs return settled once, its tax paid once, the buyer's annual quota restored exactly by
-the settled returns' value."""
+the settled returns' value; the transfers (differences, paybacks, tax) moved once each and a
+payback never before its collection (``races.transfer_violations``)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
-from tests.integration.races import RACERS, race  # type: ignore[import-not-found]
+from tests.integration.races import (  # type: ignore[import-not-found]
+    RACERS,
+    race,
+    transfer_violations,
+)
 
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
-from doorstep.domain.customs_return import CustomsStatus, tax_refund_key
+from doorstep.domain.customs_return import CustomsStatus
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.exchange import StockLevel
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, customs, exchanges, money_moves, returns, warehouse
+from doorstep.domain.transfer import TransferPurpose, transfer_key
+from doorstep.services import catalog, customs, exchanges, returns, transfers, warehouse
+from doorstep.services.ports import PaymentResult
 from doorstep.services.returns import LineRequest, OpenReturn
 
 BUYER = "buyer-001"
 HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111")
 WH = "wh-sh-bonded"
+
+
+class CollectOutage(LocalPayments):
+    """The local provider whose charges (``collect``) time out while ``collect_down``; pay-outs
+    keep working, which is when paying back before collecting would show."""
+
+    collect_down = False
+
+    def collect(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        if self.collect_down:
+            return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
+        return super().collect(idempotency_key, buyer_id, amount_fen, reference)
+
+
+@pytest.fixture
+def payments() -> CollectOutage:
+    return CollectOutage()
 
 
 def _orders(
@@ -143,7 +170,7 @@ def test_parallel_settlements_restore_the_quota_once_each(
         ).all()
         moves = conn.execute(
             text(
-                "SELECT idempotency_key, amount_fen, status FROM money_moves WHERE idempotency_key LIKE 'customs-tax:%'"
+                "SELECT idempotency_key, amount_fen, status FROM transfers WHERE purpose = 'customs_tax'"
             )
         ).all()
         negative = conn.execute(
@@ -154,9 +181,10 @@ def test_parallel_settlements_restore_the_quota_once_each(
     assert len(moves) == RACERS and {m.amount_fen for m in moves} == {7_270}
     assert all(m.status == "succeeded" for m in moves) and negative == 0
     paid = {k: v for k, v in payments.paid.items() if k.startswith("customs-tax:")}
-    assert set(paid) == {tax_refund_key(c) for c in ids}
+    assert set(paid) == {transfer_key(TransferPurpose.CUSTOMS_TAX, c) for c in ids}
     # The year's total counted the 24 orders; settling took exactly their value back, once.
     assert customs.quota_of(svc, BUYER).used_fen == max(quota_before - RACERS * 79_900, 0)
+    assert transfer_violations(wired.engine, payments) == []
 
 
 def test_payment_faults_on_the_difference_and_the_tax_pay_once(
@@ -170,12 +198,12 @@ def test_payment_faults_on_the_difference_and_the_tax_pay_once(
     payments.fail_next = 3  # the filing's collection and the first retries time out
     orders = _orders(wired, 3, "KR-LIPSTICK-V01", price=79_900)
     filed = [_file(wired, o, ReturnKind.EXCHANGE, target) for o in orders]
-    race([lambda: money_moves.retry_pending_moves(svc)] * RACERS)  # success seen many times
-    money_moves.retry_pending_moves(svc)
+    race([lambda: transfers.retry_pending(svc)] * RACERS)  # success seen many times
+    transfers.retry_pending(svc)
     with wired.engine.connect() as conn:
         moves = conn.execute(
             text(
-                "SELECT idempotency_key, status, amount_fen FROM money_moves WHERE idempotency_key LIKE 'exchange-diff:%'"
+                "SELECT idempotency_key, status, amount_fen FROM transfers WHERE purpose = 'exchange_collect'"
             )
         ).all()
         events = conn.execute(
@@ -192,4 +220,39 @@ def test_payment_faults_on_the_difference_and_the_tax_pay_once(
     assert events is not None and events >= len(mine)
     with wired.engine.connect() as conn:
         twice = conn.execute(text("SELECT data FROM events WHERE name = 'money.succeeded'")).all()
-    assert len(twice) == len({str(row[0]) for row in twice})  # no move settled twice
+    assert len(twice) == len({str(row[0]) for row in twice})  # no transfer settled twice
+    assert transfer_violations(wired.engine, payments) == []
+
+
+def test_paybacks_raced_with_the_sweep_wait_for_the_collection(
+    wired: App, payments: CollectOutage
+) -> None:
+    """Buyers take a refund instead while their differences' collections time out, and the
+    sweep runs at the same moment: nothing is paid back until the money came in, then each
+    difference is paid back once, for what was collected."""
+    svc = wired.services
+    target = "KR-LIPSTICK-V02"
+    exchanges.upsert_stock(svc, [StockLevel(target, "lipstick-velvet", 81_900, 50)])
+    payments.collect_down = True
+    filed = [
+        _file(wired, o, ReturnKind.EXCHANGE, target)
+        for o in _orders(wired, 4, "KR-LIPSTICK-V01", price=79_900)
+    ]
+    sweeps = [lambda: transfers.retry_pending(svc)] * (RACERS - len(filed))
+    race([lambda r=r: exchanges.refund_instead(svc, BUYER, r) for r in filed] + sweeps)
+    backs = {f"exchange-diff-back:{r}" for r in filed}
+    assert not backs & payments.paid.keys()
+    assert transfer_violations(wired.engine, payments) == []
+    payments.collect_down = False
+    race([lambda: transfers.retry_pending(svc)] * RACERS)
+    transfers.retry_pending(svc)
+    assert {k: v[1] for k, v in payments.paid.items() if k in backs} == dict.fromkeys(backs, 2_000)
+    assert {k: v[1] for k, v in payments.collected.items() if k.endswith(tuple(filed))} == {
+        f"exchange-diff:{r}": 2_000 for r in filed
+    }
+    with wired.engine.connect() as conn:
+        open_ = conn.execute(
+            text("SELECT COUNT(*) FROM transfers WHERE status = 'pending'")
+        ).scalar()
+    assert open_ == 0
+    assert transfer_violations(wired.engine, payments) == []

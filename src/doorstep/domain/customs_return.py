@@ -48,11 +48,6 @@ class CustomsLine:
             raise ValueError("a customs line has a positive quantity and amounts >= 0")
 
 
-def tax_refund_key(customs_return_id: str) -> str:
-    """The one idempotency key of the tax a customs return gives back."""
-    return f"customs-tax:{customs_return_id}"
-
-
 def declaration_key(customs_return_id: str) -> str:
     """The key the broker de-duplicates a declaration by (resent after a timeout)."""
     return f"customs-declare:{customs_return_id}"

@@ -62,11 +62,6 @@ class ExchangeLine:
         return (self.new_unit_fen - self.paid_unit_fen) * self.quantity
 
 
-def difference_key(return_id: str) -> str:
-    """The one idempotency key of an exchange's price difference."""
-    return f"exchange-diff:{return_id}"
-
-
 @dataclass
 class Exchange(EventRecorder):
     """The replacement side of an exchange return; events go on the return's timeline."""
@@ -81,7 +76,7 @@ class Exchange(EventRecorder):
     waybill_no: str | None = None
     carrier_id: str | None = None
     shipped_at: datetime | None = None
-    difference_move_id: str | None = None
+    difference_transfer_id: str | None = None
     version: int = 0
     history: list[str] = field(default_factory=list)
 

@@ -32,6 +32,7 @@ from doorstep.services import (
     refund_timing,
     refunds,
     routing,
+    transfers,
 )
 from doorstep.services.carrier_polling import poll_quiet_orders
 from doorstep.services.route import Contention
@@ -93,6 +94,8 @@ def dispatch_outbox(app: App) -> dict[str, int]:
 # periodic job of its own on the queue, deduplicated by a queueing lock named after it.
 SWEEPS: dict[str, Sweep] = {
     "refund_retry": retry_refunds,
+    # Exchange differences, customs tax, clawbacks, claim payouts: pending ones asked again.
+    "transfer_retry": lambda app: {"transfers_settled": transfers.retry_pending(app.services)},
     "refund_overdue": push_overdue_refunds,
     "claims": lambda app: {"claims_moved": claims.sweep_claims(app.services)},  # issue 9 §3, §5
     "outbox_dispatch": dispatch_outbox,

@@ -3,18 +3,17 @@ the worker's job list (entrypoints/jobs.py)."""
 
 from __future__ import annotations
 
-from doorstep.services import customs, exchanges, money_moves
+from doorstep.services import customs, exchanges
 from doorstep.services.context import Services
 
 
 def sweep_after_sales(svc: Services) -> dict[str, int]:
-    """Retry pending money moves under their keys, move exchanges on (ship what is due, finish
-    what was checked), and run the customs pass (alerts, declarations, answers, settlements)."""
-    moved = money_moves.retry_pending_moves(svc)
+    """Move exchanges on (ship what is due, finish what was checked) and run the customs pass
+    (alerts, declarations, answers, settlements). Their payments are retried by the transfers
+    sweep (``transfers.retry_pending``, its own job)."""
     advanced = exchanges.advance_exchanges(svc)
     swept = customs.sweep_customs(svc)
     return {
-        "money_moves_settled": moved,
         "exchanges_advanced": advanced,
         "customs_declared": swept.declared,
         "customs_answered": swept.answered,

@@ -257,8 +257,8 @@ def _settle_one(svc: Services, claim_id: str, *, lapse: bool) -> bool:
 def sweep_claims(svc: Services) -> int:
     """The worker's pass: merchants silent past their 24 hours approve damage claims (and
     send counterfeit claims to ops), approved claims left uncompensated by a crash are
-    compensated, pending clawbacks and compensations are asked again. Returns how many
-    claims moved."""
+    compensated (a pending compensation is asked again under its key). Returns how many
+    claims moved; pending clawbacks are the transfers sweep's (``transfers.retry_pending``)."""
     now = svc.clock.now()
     with svc.uow() as uow:
         lapsing, approved = uow.claims.lapsing(now), uow.claims.approved()
@@ -268,7 +268,6 @@ def sweep_claims(svc: Services) -> int:
             moved += _settle_one(svc, claim_id, lapse=lapse)
         except Conflict:
             continue  # someone moved it at the same time; the next pass sees where it is
-    transfers.retry_pending(svc)
     return moved
 
 

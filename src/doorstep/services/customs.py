@@ -22,16 +22,15 @@ from doorstep.domain.customs_return import (
     CustomsReturn,
     CustomsStatus,
     declaration_key,
-    tax_refund_key,
 )
 from doorstep.domain.errors import Conflict, IllegalTransition, NotFound, Unavailable
-from doorstep.domain.money_move import Direction
 from doorstep.domain.order import Order
 from doorstep.domain.places import warehouse_for
 from doorstep.domain.policy import default_policy
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
-from doorstep.services import money_moves
+from doorstep.domain.transfer import TransferPurpose
+from doorstep.services import transfers
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.ports_after_sales import BrokerAnswer, CustomsBroker, Quota
@@ -283,7 +282,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
     """Give back the tax and restore the quota of an accepted declaration, once. Waits for
     returns still on their way until day 45 of release (``force``: ops settle what arrived)."""
     now = svc.clock.now()
-    move_id = None
+    transfer_id = None
     with svc.uow() as uow:
         customs_return = uow.customs.get_for_update(customs_return_id)
         if customs_return is None:
@@ -310,22 +309,19 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
                 used_fen=_used_this_year(uow, customs_return.buyer_id, year),
             )
         if due.tax_fen:
-            move = money_moves.request_move(
+            transfer_id = transfers.request_transfer(
                 svc,
                 uow,
-                tax_refund_key(customs_return_id),
-                Direction.PAY_OUT,
+                TransferPurpose.CUSTOMS_TAX,
+                customs_return_id,
                 customs_return.buyer_id,
                 due.tax_fen,
-                "customs_tax",
-                customs_return_id,
-            )
-            move_id = move.move_id
+            ).transfer_id
         customs_return.settle(due.tax_fen, due.quota_fen, now)
         uow.customs.save(customs_return)
         uow.commit()
-    if move_id is not None:
-        money_moves.pay_move(svc, move_id)
+    if transfer_id is not None:
+        transfers.pay_transfer(svc, transfer_id)
     return customs_return
 
 

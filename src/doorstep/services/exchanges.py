@@ -22,13 +22,12 @@ from doorstep.domain.exchange import (
     ExchangeStatus,
     ShipAt,
     StockLevel,
-    difference_key,
 )
-from doorstep.domain.money_move import Direction, MoveStatus
 from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
+from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
 from doorstep.domain.waybill import check_waybill
-from doorstep.services import money_moves
+from doorstep.services import transfers
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
 from doorstep.services.ports import UnitOfWork
@@ -124,17 +123,15 @@ def reserve_for(
     )
     if exchange.difference_fen > 0:
         # The buyer pays the dearer variant before anything ships.
-        move = money_moves.request_move(
+        collection = transfers.request_transfer(
             svc,
             uow,
-            difference_key(request.return_id),
-            Direction.COLLECT,
+            TransferPurpose.EXCHANGE_COLLECTION,
+            request.return_id,
             request.buyer_id,
             exchange.difference_fen,
-            "exchange_difference",
-            request.return_id,
         )
-        exchange.difference_move_id = move.move_id
+        exchange.difference_transfer_id = collection.transfer_id
     uow.exchanges.add(exchange)
     return exchange
 
@@ -156,9 +153,9 @@ def after_filing(svc: Services, return_id: str) -> None:
     """After the filing commit: collect a price difference the buyer owes."""
     with svc.uow() as uow:
         exchange = uow.exchanges.get(return_id)
-        move_id = exchange.difference_move_id if exchange else None
-    if move_id is not None:
-        money_moves.pay_move(svc, move_id)
+        transfer_id = exchange.difference_transfer_id if exchange else None
+    if transfer_id is not None:
+        transfers.pay_transfer(svc, transfer_id)
 
 
 def get_exchange(svc: Services, return_id: str, *, buyer_id: str | None = None) -> Exchange:
@@ -191,9 +188,9 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
         ):
             return exchange
         paid = True
-        if exchange.difference_move_id is not None:
-            move = uow.money_moves.get(exchange.difference_move_id)
-            paid = move is not None and move.status is MoveStatus.SUCCEEDED
+        if exchange.difference_transfer_id is not None:
+            difference = uow.transfers.get(exchange.difference_transfer_id)
+            paid = difference is not None and difference.status is TransferStatus.SUCCEEDED
         if exchange.difference_fen > 0 and not paid:
             return exchange  # waits for the buyer's payment (retried by the sweep)
         for sku, quantity in exchange.units.items():
@@ -209,23 +206,21 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
             REPLACEMENT_CARRIER, f"SF{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
         )
         exchange.ship(waybill, REPLACEMENT_CARRIER, now, paid=paid)
-        refund_move = None
+        refund = None
         if exchange.difference_fen < 0:
-            refund_move = money_moves.request_move(
+            refund = transfers.request_transfer(
                 svc,
                 uow,
-                difference_key(return_id),
-                Direction.PAY_OUT,
+                TransferPurpose.EXCHANGE_REFUND,
+                return_id,
                 exchange.buyer_id,
                 -exchange.difference_fen,
-                "exchange_difference",
-                return_id,
             )
-            exchange.difference_move_id = refund_move.move_id
+            exchange.difference_transfer_id = refund.transfer_id
         uow.exchanges.save(exchange)
         uow.commit()
-    if refund_move is not None:
-        money_moves.pay_move(svc, refund_move.move_id)
+    if refund is not None:
+        transfers.pay_transfer(svc, refund.transfer_id)
     return exchange
 
 
@@ -285,39 +280,40 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
         request.convert_to_refund(now, "buyer_chose_refund")
         if exchange is not None:
             release_for(uow, return_id, now, "refund_instead")
-            move = (
-                uow.money_moves.get(exchange.difference_move_id)
-                if exchange.difference_move_id
+            collection = (
+                uow.transfers.get(exchange.difference_transfer_id)
+                if exchange.difference_transfer_id
                 else None
             )
-            if move is not None and move.status is not MoveStatus.FAILED:
-                # Collected (or maybe collected: pending) money goes back once collected.
-                payback = money_moves.request_move(
+            if collection is not None and collection.status is not TransferStatus.FAILED:
+                # Collected (or maybe collected: pending) money goes back once collected: the
+                # payback waits for the collection (TransferPurpose.awaits).
+                payback = transfers.request_transfer(
                     svc,
                     uow,
-                    f"exchange-diff-back:{return_id}",
-                    Direction.PAY_OUT,
-                    buyer_id,
-                    move.amount_fen,
-                    "exchange_difference_back",
+                    TransferPurpose.EXCHANGE_PAYBACK,
                     return_id,
+                    buyer_id,
+                    collection.amount_fen,
                 )
         uow.returns.save(request)
         uow.commit()
     if payback is not None:
-        _pay_back_when_collected(svc, return_id, payback.move_id)
+        _pay_back_when_collected(svc, return_id, payback.transfer_id)
     with svc.uow() as uow:
         return load_return(uow, return_id, buyer_id=buyer_id)
 
 
 def _pay_back_when_collected(svc: Services, return_id: str, payback_id: str) -> None:
-    # Paying back before the collection is known would pay money that never came in.
+    # Ask for a pending collection's answer first; the payback itself waits for it (and
+    # fails when nothing came in), here and in the sweep.
     with svc.uow() as uow:
-        collect = uow.money_moves.by_key(difference_key(return_id))
-    if collect is not None and collect.status is MoveStatus.PENDING:
-        collect = money_moves.pay_move(svc, collect.move_id)
-    if collect is not None and collect.status is MoveStatus.SUCCEEDED:
-        money_moves.pay_move(svc, payback_id)
+        collection = uow.transfers.by_key(
+            transfer_key(TransferPurpose.EXCHANGE_COLLECTION, return_id)
+        )
+    if collection is not None and collection.status is TransferStatus.PENDING:
+        transfers.pay_transfer(svc, collection.transfer_id)
+    transfers.pay_transfer(svc, payback_id)
 
 
 def advance_exchanges(svc: Services, limit: int = 100) -> int:

@@ -29,7 +29,6 @@ from doorstep.domain.trust import BuyerHistory
 from doorstep.services.ports_after_sales import (
     CustomsRepository,
     ExchangeRepository,
-    MoneyMoveRepository,
     PlaceRepository,
     StockRepository,
 )
@@ -439,7 +438,6 @@ class UnitOfWork(Protocol):
     # Exchanges, customs returns, drop-off and self-ship (issue 9 §6-8).
     stock: StockRepository
     exchanges: ExchangeRepository
-    money_moves: MoneyMoveRepository
     customs: CustomsRepository
     places: PlaceRepository
     pickup_orders: PickupOrderRepository

@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 from doorstep.domain.customs_return import BrokerVerdict, CustomsReturn
 from doorstep.domain.exchange import Exchange, StockLevel
-from doorstep.domain.money_move import MoneyMove
 from doorstep.domain.places import ReturnWarehouse, Station
 
 
@@ -39,15 +38,6 @@ class ExchangeRepository(Protocol):
     def waiting(self, limit: int = 100) -> list[Exchange]:
         """Reserved or shipped exchanges (what the sweep may move on)."""
         ...
-
-
-class MoneyMoveRepository(Protocol):
-    def get(self, move_id: str) -> MoneyMove | None: ...
-    def get_for_update(self, move_id: str) -> MoneyMove | None: ...
-    def by_key(self, idempotency_key: str) -> MoneyMove | None: ...
-    def add(self, move: MoneyMove) -> None: ...
-    def save(self, move: MoneyMove) -> None: ...
-    def pending(self, limit: int = 100) -> list[MoneyMove]: ...
 
 
 @dataclass(frozen=True)

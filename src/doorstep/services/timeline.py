@@ -12,7 +12,6 @@ from doorstep.domain.events import Event
 from doorstep.domain.receipt import ReceiptFacts, photo_digest, sign, verify
 from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import ReturnStatus
-from doorstep.domain.transfer import TransferPurpose, transfer_key
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return
 from doorstep.services.ports import StoredPhoto
@@ -28,11 +27,10 @@ def timeline(svc: Services, return_id: str, *, buyer_id: str | None = None) -> l
             ids.append(refund.refund_id)
         # A courier company's order: its courier, times and tracking are the buyer's too.
         ids += [po.out_order_no for po in uow.pickup_orders.for_appointments(ids[1:])]
-        # A failed QC's dispute and the clawback of an express refund (issue 9 §3).
+        # A failed QC's dispute (issue 9 §3) and the return's transfers: an exchange's
+        # difference, its payback, the clawback of an express refund.
         ids.append(dispute_id(return_id))
-        clawback = uow.transfers.by_key(transfer_key(TransferPurpose.CLAWBACK, return_id))
-        if clawback is not None:
-            ids.append(clawback.transfer_id)
+        ids += [x.transfer_id for x in uow.transfers.for_subjects([return_id])]
         events = uow.events.for_aggregates(ids)
     appointment_events_for_others = {"appointment.return_joined", "appointment.return_left"}
     return [

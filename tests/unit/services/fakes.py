@@ -142,7 +142,6 @@ TABLES = (
     # issue 9 §6-8 (fakes_after_sales.py)
     "stock",
     "exchanges",
-    "money_moves",
     "customs_returns",
     "customs_quota",
     "stations",

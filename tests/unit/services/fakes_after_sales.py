@@ -1,4 +1,4 @@
-"""In-memory fakes of the exchange, money-move, customs and place repositories (issue 9 §6-8),
+"""In-memory fakes of the exchange, customs and place repositories (issue 9 §6-8),
 with the same commit/rollback and version semantics as the other fakes (fakes.py)."""
 
 from __future__ import annotations
@@ -8,25 +8,20 @@ from dataclasses import replace
 from typing import Any
 
 from tests.unit.services.fakes import (  # type: ignore[import-not-found]
-    _ABSENT,
     _ANY,
-    DuplicateKey,
     FakeVersionedRepository,
     Tracker,
-    _copy,
     _TxTable,
 )
 
 from doorstep.domain.customs_return import CustomsReturn, CustomsStatus
 from doorstep.domain.exchange import Exchange, ExchangeStatus, StockLevel
-from doorstep.domain.money_move import MoneyMove, MoveStatus
 from doorstep.domain.places import ReturnWarehouse, Station
 from doorstep.services.ports_after_sales import Quota
 
 TABLES = (
     "stock",
     "exchanges",
-    "money_moves",
     "customs_returns",
     "customs_quota",
     "stations",
@@ -74,40 +69,6 @@ class FakeExchangeRepository(FakeVersionedRepository[Exchange]):  # type: ignore
     def waiting(self, limit: int = 100) -> list[Exchange]:
         live = (ExchangeStatus.RESERVED, ExchangeStatus.SHIPPED)
         return [e for e in self._all() if e.status in live][:limit]
-
-
-class FakeMoneyMoveRepository:
-    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
-        self.table, self.tracker = table, tracker
-
-    def _load(self, item: Any) -> MoneyMove:
-        loaded: MoneyMove = self.tracker.track(_copy(item))
-        return loaded
-
-    def get(self, move_id: str) -> MoneyMove | None:
-        row = self.table.row(move_id)
-        return None if row is None else self._load(row.item)
-
-    def get_for_update(self, move_id: str) -> MoneyMove | None:
-        return self.get(move_id)
-
-    def by_key(self, idempotency_key: str) -> MoneyMove | None:
-        found = [r.item for _, r in self.table.rows() if r.item.idempotency_key == idempotency_key]
-        return self._load(found[0]) if found else None
-
-    def add(self, move: MoneyMove) -> None:
-        if self.by_key(move.idempotency_key) is not None or self.table.row(move.move_id):
-            raise DuplicateKey(f"money move {move.idempotency_key}")
-        self.table.write(move.move_id, 1, move, _ABSENT)
-        self.tracker.track(move)
-
-    def save(self, move: MoneyMove) -> None:
-        self.table.write(move.move_id, 1, move, _ANY)
-        self.tracker.track(move)
-
-    def pending(self, limit: int = 100) -> list[MoneyMove]:
-        rows = [r.item for _, r in self.table.rows() if r.item.status is MoveStatus.PENDING]
-        return [self._load(item) for item in rows[:limit]]
 
 
 class FakeCustomsRepository(FakeVersionedRepository[CustomsReturn]):  # type: ignore[misc]
@@ -178,6 +139,5 @@ def attach(uow: Any, tables: dict[str, _TxTable], tracker: Tracker) -> None:
     """Give a fake unit of work the issue 9 §6-8 repositories."""
     uow.stock = FakeStockRepository(tables["stock"])
     uow.exchanges = FakeExchangeRepository(tables["exchanges"], tracker)
-    uow.money_moves = FakeMoneyMoveRepository(tables["money_moves"], tracker)
     uow.customs = FakeCustomsRepository(tables["customs_returns"], tables["customs_quota"], tracker)
     uow.places = FakePlaceRepository(tables["stations"], tables["return_warehouses"])

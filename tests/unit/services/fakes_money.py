@@ -1,4 +1,4 @@
-"""Fakes of the money-after-refund ports (transfers, disputes, claims, the carriers' ledger,
+"""Fakes of the money ports (transfers of every purpose, disputes, claims, the carriers' ledger,
 buyer history), with the SQL adapters' semantics: unique keys, versions, one entry per claim."""
 
 from __future__ import annotations

@@ -12,11 +12,12 @@ from tests.unit.services.helpers import B3, new_order  # type: ignore[import-not
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.domain.clock import customs_deadline
-from doorstep.domain.customs_return import CustomsStatus, declaration_key, tax_refund_key
+from doorstep.domain.customs_return import CustomsStatus, declaration_key
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnRequest
-from doorstep.services import customs, money_moves, returns, warehouse
+from doorstep.domain.transfer import TransferPurpose, transfer_key
+from doorstep.services import customs, returns, transfers, warehouse
 from doorstep.services.returns import LineRequest, OpenReturn
 
 JACKET = "JP-DOWN-JACKET-M"
@@ -100,7 +101,10 @@ def test_accepted_then_arrived_refunds_tax_and_restores_quota_once(
     assert cr.status is CustomsStatus.SETTLED and cr.tax_refund_fen == 7_270
     assert cr.quota_restored_fen == 79_900
     assert customs.quota_of(world.svc, B3).used_fen == max(used_before - 79_900, 0)
-    assert world.payments.paid[tax_refund_key(cr.customs_return_id)][1] == 7_270
+    assert (
+        world.payments.paid[transfer_key(TransferPurpose.CUSTOMS_TAX, cr.customs_return_id)][1]
+        == 7_270
+    )
     assert len(world.payments.paid) == 1
     assert world.store.event_names(cr.customs_return_id).count("customs.settled") == 1
 
@@ -116,7 +120,9 @@ def test_tax_already_in_the_goods_refund_is_not_paid_twice(
     customs.sweep_customs(world.svc)
     cr = _only(world)
     assert cr.status is CustomsStatus.SETTLED and cr.tax_refund_fen == 0
-    assert tax_refund_key(cr.customs_return_id) not in world.payments.paid
+    assert (
+        transfer_key(TransferPurpose.CUSTOMS_TAX, cr.customs_return_id) not in world.payments.paid
+    )
 
 
 def test_rejected_declaration_gives_nothing_back(world: World, broker: LocalCustomsBroker) -> None:
@@ -160,10 +166,10 @@ def test_answer_reported_twice_and_payment_lost_pay_once(
     customs.poll(world.svc, cr_id)  # the broker's success seen twice
     customs.settle(world.svc, cr_id)
 
-    assert money_moves.retry_pending_moves(world.svc) == 1
-    assert money_moves.retry_pending_moves(world.svc) == 0
+    assert transfers.retry_pending(world.svc) == 1
+    assert transfers.retry_pending(world.svc) == 0
     assert len(world.payments.paid) == 1
-    assert world.payments.paid[tax_refund_key(cr_id)][1] == 7_270
+    assert world.payments.paid[transfer_key(TransferPurpose.CUSTOMS_TAX, cr_id)][1] == 7_270
 
 
 def test_alerts_before_each_deadline_once(world: World, broker: LocalCustomsBroker) -> None:
@@ -235,9 +241,9 @@ def test_declined_tax_refund_is_not_retried_and_settles_once(
     _arrive(world, request)
     world.payments.decline = 1
     customs.sweep_customs(world.svc)
-    (move,) = world.store.items("money_moves")
-    assert move.status.value == "failed" and move.idempotency_key.startswith("customs-tax:")
-    assert money_moves.retry_pending_moves(world.svc) == 0
+    (tax,) = world.store.items("transfers")
+    assert tax.status.value == "failed" and tax.idempotency_key.startswith("customs-tax:")
+    assert transfers.retry_pending(world.svc) == 0
     assert world.payments.paid == {} and _only(world).status is CustomsStatus.SETTLED
 
 

@@ -17,10 +17,10 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
 
 from doorstep.domain.errors import Conflict, InvalidInput
 from doorstep.domain.exchange import ExchangeStatus, ShipAt
-from doorstep.domain.money_move import MoveStatus
 from doorstep.domain.order import Order
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
-from doorstep.services import courier, exchanges, money_moves, pickup, returns, timeline, warehouse
+from doorstep.domain.transfer import TransferStatus
+from doorstep.services import courier, exchanges, pickup, returns, timeline, transfers, warehouse
 from doorstep.services.returns import LineRequest, OpenReturn
 
 SHOES_42, SHOES_43 = "CN-RUNNING-SHOES-42", "CN-RUNNING-SHOES-43"
@@ -107,16 +107,16 @@ def test_dearer_variant_collects_the_difference_once_before_shipping(world: Worl
     request = _exchange(world, order, LIP_2)
     exchange = exchanges.get_exchange(world.svc, request.return_id)
     assert exchange.difference_fen == 2_000
-    move = world.store.item("money_moves", exchange.difference_move_id)
-    assert move.status is MoveStatus.PENDING and move.attempts == 1
+    collection = world.store.item("transfers", exchange.difference_transfer_id)
+    assert collection.status is TransferStatus.PENDING and collection.attempts == 1
     _pick_up(world, request.return_id, B3)
     warehouse.receive(world.svc, WH, request.return_id)
     # Not shipped while unpaid.
     assert exchanges.get_exchange(world.svc, request.return_id).status is ExchangeStatus.RESERVED
     world.payments.lose_answers = 1  # paid, but the answer is lost
-    assert money_moves.retry_pending_moves(world.svc) == 0
-    assert money_moves.retry_pending_moves(world.svc) == 1  # asked again: same key, same payment
-    assert money_moves.retry_pending_moves(world.svc) == 0
+    assert transfers.retry_pending(world.svc) == 0
+    assert transfers.retry_pending(world.svc) == 1  # asked again: same key, same payment
+    assert transfers.retry_pending(world.svc) == 0
     exchanges.advance_exchanges(world.svc)
     assert exchanges.get_exchange(world.svc, request.return_id).status is ExchangeStatus.SHIPPED
     keys = [c.idempotency_key for c in world.payments.calls]
@@ -181,6 +181,43 @@ def test_refund_instead_releases_and_pays_back_a_collected_difference(world: Wor
         exchanges.refund_instead(world.svc, B3, request.return_id)
 
 
+def test_a_payback_waits_for_the_collection_and_fails_when_nothing_came_in(
+    world: World,
+) -> None:
+    """The sweep must not pay back a difference whose collection is still unanswered (it did,
+    before transfers were merged: the payback was just another pending move)."""
+    order = _order(world, LIP_1, 32_000)
+    world.payments.timeouts = 3  # filing's collection, refund-instead's ask, the sweep's ask
+    request = _exchange(world, order, LIP_2)
+    exchanges.refund_instead(world.svc, B3, request.return_id)
+    assert transfers.retry_pending(world.svc) == 0
+    assert world.payments.paid == {} and world.payments.collected == {}
+    world.payments.decline = 1  # the collection is finally refused: nothing came in
+    assert transfers.retry_pending(world.svc) == 2
+    payback = world.store.item("transfers", _key(world, f"exchange-diff-back:{request.return_id}"))
+    assert payback.status is TransferStatus.FAILED and payback.failure == "nothing_came_in"
+    assert world.payments.paid == {} and world.payments.collected == {}
+    keys = [c.idempotency_key for c in world.payments.calls]
+    assert f"exchange-diff-back:{request.return_id}" not in keys
+
+
+def test_a_payback_is_paid_once_the_late_collection_succeeds(world: World) -> None:
+    order = _order(world, LIP_1, 32_000)
+    world.payments.timeouts = 2
+    request = _exchange(world, order, LIP_2)
+    exchanges.refund_instead(world.svc, B3, request.return_id)
+    assert world.payments.paid == {}
+    assert transfers.retry_pending(world.svc) == 2  # collected, then paid back, in that order
+    assert world.payments.collected[f"exchange-diff:{request.return_id}"][1] == 2_000
+    assert world.payments.paid[f"exchange-diff-back:{request.return_id}"][1] == 2_000
+
+
+def _key(world: World, idempotency_key: str) -> str:
+    found = [x for x in world.store.items("transfers") if x.idempotency_key == idempotency_key]
+    assert len(found) == 1
+    return str(found[0].transfer_id)
+
+
 def test_cancelling_an_exchange_gives_the_units_back(world: World) -> None:
     order = _order(world, JACKET_M, 79_900)
     request = _exchange(world, order, JACKET_L)
@@ -194,7 +231,8 @@ def test_declined_difference_keeps_the_replacement_home(world: World) -> None:
     world.payments.decline = 1
     request = _exchange(world, order, LIP_2)
     exchange = exchanges.get_exchange(world.svc, request.return_id)
-    assert world.store.item("money_moves", exchange.difference_move_id).status is MoveStatus.FAILED
+    declined = world.store.item("transfers", exchange.difference_transfer_id)
+    assert declined.status is TransferStatus.FAILED
     _pick_up(world, request.return_id, B3)
     warehouse.receive(world.svc, WH, request.return_id)
     assert exchanges.get_exchange(world.svc, request.return_id).status is ExchangeStatus.RESERVED

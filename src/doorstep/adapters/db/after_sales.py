@@ -1,4 +1,4 @@
-"""Repositories of exchanges, stock, money moves, customs returns and places (issue 9 §6-8)."""
+"""Repositories of exchanges, stock, customs returns and places (issue 9 §6-8)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from doorstep.adapters.db import tables as t
-from doorstep.adapters.db.codec import from_doc, to_doc
-from doorstep.adapters.db.repositories import DocRepository, Tracker, VersionedRepository, _upsert
+from doorstep.adapters.db.codec import from_doc
+from doorstep.adapters.db.repositories import DocRepository, VersionedRepository, _upsert
 from doorstep.domain.customs_return import CustomsReturn, CustomsStatus
 from doorstep.domain.exchange import Exchange, ExchangeStatus, StockLevel
-from doorstep.domain.money_move import MoneyMove, MoveStatus
 from doorstep.domain.places import ReturnWarehouse, Station
 from doorstep.services.ports_after_sales import Quota
 
@@ -88,60 +87,6 @@ class ExchangeRepo(VersionedRepository[Exchange]):
     def waiting(self, limit: int = 100) -> list[Exchange]:
         live = [ExchangeStatus.RESERVED.value, ExchangeStatus.SHIPPED.value]
         return self._query(t.exchanges.c.status.in_(live), limit=limit)
-
-
-class MoneyMoveRepo:
-    def __init__(self, conn: Connection, tracker: Tracker) -> None:
-        self.conn, self.tracker = conn, tracker
-
-    def _many(self, *where: Any, lock: bool = False, limit: int | None = None) -> list[MoneyMove]:
-        stmt = select(t.money_moves.c.doc).where(*where).order_by(t.money_moves.c.created_at)
-        if limit:
-            stmt = stmt.limit(limit)
-        rows = self.conn.execute(stmt.with_for_update() if lock else stmt)
-        moves = [from_doc(MoneyMove, r.doc) for r in rows]
-        for move in moves:
-            self.tracker.track(move)
-        return moves
-
-    def _one(self, *where: Any, lock: bool = False) -> MoneyMove | None:
-        found = self._many(*where, lock=lock)
-        return found[0] if found else None
-
-    def get(self, move_id: str) -> MoneyMove | None:
-        return self._one(t.money_moves.c.move_id == move_id)
-
-    def get_for_update(self, move_id: str) -> MoneyMove | None:
-        return self._one(t.money_moves.c.move_id == move_id, lock=True)
-
-    def by_key(self, idempotency_key: str) -> MoneyMove | None:
-        return self._one(t.money_moves.c.idempotency_key == idempotency_key)
-
-    def add(self, move: MoneyMove) -> None:
-        self.conn.execute(
-            insert(t.money_moves).values(
-                move_id=move.move_id,
-                idempotency_key=move.idempotency_key,
-                reference=move.reference,
-                direction=move.direction.value,
-                amount_fen=move.amount_fen,
-                status=move.status.value,
-                created_at=move.created_at,
-                doc=to_doc(move),
-            )
-        )
-        self.tracker.track(move)
-
-    def save(self, move: MoneyMove) -> None:
-        self.conn.execute(
-            update(t.money_moves)
-            .where(t.money_moves.c.move_id == move.move_id)
-            .values(status=move.status.value, doc=to_doc(move))
-        )
-        self.tracker.track(move)
-
-    def pending(self, limit: int = 100) -> list[MoneyMove]:
-        return self._many(t.money_moves.c.status == MoveStatus.PENDING.value, limit=limit)
 
 
 _LIVE = [CustomsStatus.OPEN.value, CustomsStatus.SUBMITTED.value, CustomsStatus.ACCEPTED.value]

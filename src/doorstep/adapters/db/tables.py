@@ -218,7 +218,8 @@ disruptions = _doc_table(
     Column("active", Boolean, nullable=False),
 )
 
-# Money moved after a refund (issue 9 §3, §5): clawbacks and claim compensations, one per key.
+# Money moved to or from a buyer besides a refund (domain/transfer.py): exchange differences,
+# customs tax, clawbacks and claim compensations, one row per idempotency key.
 transfers = Table(
     "transfers",
     metadata,
@@ -324,19 +325,6 @@ exchanges = _doc_table(
     Column("buyer_id", String(64), nullable=False, index=True),
     Column("status", String(16), nullable=False, index=True),
     Column("version", Integer, nullable=False),
-)
-
-money_moves = Table(
-    "money_moves",
-    metadata,
-    Column("move_id", String(64), primary_key=True),
-    Column("idempotency_key", String(128), nullable=False, unique=True),
-    Column("reference", String(64), nullable=False, index=True),
-    Column("direction", String(16), nullable=False),
-    Column("amount_fen", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False, index=True),
-    Column("created_at", AwareDateTime, nullable=False),
-    Column("doc", JSON, nullable=False),
 )
 
 customs_returns = _doc_table(

@@ -10,7 +10,6 @@ from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.after_sales import (
     CustomsRepo,
     ExchangeRepo,
-    MoneyMoveRepo,
     PlaceRepo,
     StockRepo,
 )
@@ -85,7 +84,6 @@ class SqlUnitOfWork:
         self.outbox = OutboxRepo(conn)
         self.stock = StockRepo(conn)
         self.exchanges = ExchangeRepo(conn, self._tracker)
-        self.money_moves = MoneyMoveRepo(conn, self._tracker)
         self.customs = CustomsRepo(conn, self._tracker)
         self.places = PlaceRepo(conn)
         self.pickup_orders = PickupOrderRepo(conn, self._tracker)
