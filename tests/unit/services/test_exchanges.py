@@ -123,6 +123,9 @@ def test_dearer_variant_collects_the_difference_once_before_shipping(world: Worl
     assert set(keys) == {f"exchange-diff:{request.return_id}"}
     assert world.payments.collected[keys[0]][1] == 2_000 and len(world.payments.collected) == 1
     assert world.payments.paid == {}
+    # The buyer's timeline shows the collection's own events (found by the return's transfers).
+    names = [e.name for e in timeline.timeline(world.svc, request.return_id, buyer_id=B3)]
+    assert names.count("money.requested") == 1 and names.count("money.succeeded") == 1
 
 
 def test_cheaper_variant_refunds_the_difference_once_when_shipped(world: World) -> None:
