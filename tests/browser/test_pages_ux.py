@@ -144,6 +144,7 @@ def test_every_page_passes_the_checks(
         for user, pages in (
             (COURIER_USERS[booked.courier_id], (("courier", "/courier"),)),
             ("warehouse1", (("warehouse", f"/warehouse?code={picked.return_id}"),)),
+            ("station1", (("station", "/station"),)),
             (
                 "ops1",
                 (

@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from tests.e2e.after_sales_calls import after_sales_calls  # type: ignore[import-not-found]
 from tests.e2e.carrier_calls import carrier_calls, connect_company  # type: ignore[import-not-found]
+from tests.e2e.station_calls import station_calls  # type: ignore[import-not-found]
 from tests.statements import counting_statements  # type: ignore[import-not-found]
 
 import doorstep.entrypoints.web as web_package
@@ -699,6 +700,7 @@ def calls(w: World) -> list[Call]:
         ),
         *page_calls(w, shown_id, shown_appt, host, area["adcode"]),
         *after_sales_calls(w, Call, page, b),  # issue 9 §6-8
+        *station_calls(w, page, b),  # the station desk
         *_money_calls(w),
     ]
 

@@ -14,6 +14,8 @@ class Role(StrEnum):
     WAREHOUSE = "warehouse"
     OPS = "ops"
     PARTNER = "partner"
+    # Staff of one drop-off station or locker; the account's actor_id is that station's id.
+    STATION = "station"
 
 
 @dataclass(frozen=True, slots=True)

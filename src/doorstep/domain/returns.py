@@ -421,6 +421,12 @@ class ReturnRequest(EventRecorder):
     def hand_in_at_station(self, code: str, station_id: str, at: datetime) -> None:
         """A station or locker took the parcel against its drop-off code: the same hand-over
         a self-shipped parcel reaches with its waybill, so the code works exactly once."""
+        self.check_dropoff(code, station_id, at)
+        self._move(S.IN_TRANSIT, "dropped_off", at, station_id=station_id)
+
+    def check_dropoff(self, code: str, station_id: str, at: datetime) -> None:
+        """Raise what a station would be told if it took this parcel now (the station page
+        shows the parcel before the hand-over, with the same refusals)."""
         ticket = self.dropoff
         if ticket is None or ticket.code != code:
             raise NotFound("dropoff_code", code)
@@ -443,7 +449,6 @@ class ReturnRequest(EventRecorder):
                 "该寄件码已过期，请买家重新获取。",
                 expires_at=ticket.expires_at.isoformat(),
             )
-        self._move(S.IN_TRANSIT, "dropped_off", at, station_id=station_id)
 
     def convert_to_refund(self, at: datetime, reason: str) -> None:
         """An exchange the buyer turns into a refund (the replacement ran out or they chose

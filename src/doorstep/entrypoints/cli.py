@@ -228,6 +228,7 @@ _PAGES = (
     ("/", "buyer portal: buyer1 … buyer6"),
     ("/courier", "courier page: courier1 … courier8"),
     ("/warehouse", "warehouse: warehouse1"),
+    ("/station", "drop-off station: station1"),
     ("/console", "ops console: ops1"),
     ("/partner", "partner page: partner1"),
     ("/docs", "API docs (offline)"),

@@ -186,6 +186,11 @@ def delete_user(svc: Services, username: str) -> None:
 def add_user(
     svc: Services, user_id: str, username: str, password: str, role: str, actor_id: str
 ) -> StoredUser:
+    if role == Role.STATION.value:
+        # Station staff belong to one station: the account cannot name a station that is not.
+        with svc.uow() as uow:
+            if uow.places.station(actor_id) is None:
+                raise NotFound("station", actor_id)
     user = StoredUser(user_id, username, svc.passwords.hash(password), role, actor_id)
     return _store(svc, user)
 

@@ -24,6 +24,7 @@ courier6       demo-courier6       courier    courier-yto-02          陈磊, YT
 courier7       demo-courier7       courier    courier-yto-03          孙志刚, YTO, Jinshan
 courier8       demo-courier8       courier    courier-yto-04          赵强, YTO, Putuo
 warehouse1     demo-warehouse1     warehouse  wh-sh-bonded            Waigaoqiao bonded returns
+station1       demo-station1       station    st-xh-01                SF station, Caoxi Rd N (Xuhui)
 ops1           demo-ops1           ops        ops-001                 after-sales operations
 partner1       demo-partner1       partner    shop-kr-beauty          a Korean beauty shop
 =============  ==================  =========  ======================  =========================
@@ -75,6 +76,7 @@ from doorstep.domain.order import NO_PROMOTIONS, Buyer, Channel, Order, OrderLin
 from doorstep.domain.places import ReturnWarehouse, Station
 
 WAREHOUSE_ID = "wh-sh-bonded"
+STATION1_ID = "st-xh-01"  # station1's station: the SF station nearest buyer1 (Xuhui)
 
 
 @dataclass(frozen=True)
@@ -527,6 +529,7 @@ def _users(buyers: tuple[Buyer, ...]) -> tuple[DemoUser, ...]:
         *(user(f"buyer{i}", Role.BUYER, b.buyer_id) for i, b in enumerate(buyers, start=1)),
         *(user(f"courier{i}", Role.COURIER, c.courier_id) for i, c in enumerate(COURIERS, 1)),
         user("warehouse1", Role.WAREHOUSE, WAREHOUSE_ID),
+        user("station1", Role.STATION, STATION1_ID),
         user("ops1", Role.OPS, "ops-001"),
         user("partner1", Role.PARTNER, "shop-kr-beauty"),
     )

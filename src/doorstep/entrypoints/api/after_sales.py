@@ -14,7 +14,7 @@ from doorstep.domain.exchange import Exchange
 from doorstep.domain.places import NearbyStation, ReturnWarehouse
 from doorstep.domain.waybill import WAYBILL_FORMATS
 from doorstep.entrypoints.api import views
-from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, Svc, WarehouseActor
+from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, StationOrWarehouse, Svc
 from doorstep.entrypoints.api.schemas import Id, ReturnOut
 from doorstep.entrypoints.api.schemas_after_sales import (
     AddressOut,
@@ -38,6 +38,7 @@ from doorstep.entrypoints.api.schemas_after_sales import (
     WaybillFormatOut,
 )
 from doorstep.services import customs, exchanges, self_send
+from doorstep.services import stations as station_desk
 from doorstep.services.self_send import SelfSendGuide
 
 router = APIRouter(tags=["after-sales"])
@@ -199,10 +200,10 @@ def qr_svg(code: str, station_id: str) -> str:
     status_code=201,
     summary="A station or locker takes a parcel against its drop-off code (once per code)",
 )
-def redeem_dropoff(svc: Svc, _: WarehouseActor, station_id: Id, body: RedeemIn) -> HandedInOut:
-    # Parcel intake staff (the warehouse role) run the stations: the role that already
-    # receives returned parcels, rather than a new role the sign-in and pages do not know.
-    request = self_send.redeem_dropoff(svc, station_id, body.code)
+def redeem_dropoff(svc: Svc, me: StationOrWarehouse, station_id: Id, body: RedeemIn) -> HandedInOut:
+    # A station's own staff take parcels there only; parcel intake staff (the warehouse
+    # role) keep taking them for any station.
+    request = station_desk.take_dropoff(svc, station_desk.staff_station(me), station_id, body.code)
     return HandedInOut(
         return_id=request.return_id, station_id=station_id, status=request.status.value
     )

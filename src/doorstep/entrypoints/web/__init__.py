@@ -34,6 +34,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         portal_money,
         portal_pickup,
         receipts,
+        station,
         warehouse,
     )
     from doorstep.entrypoints.web.i18n import load_catalogs
@@ -56,6 +57,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         api.include_router(module.router)
     api.include_router(receipts.router)  # the receipt and its public verification page
     api.include_router(contactless.router)  # confirm/dispute a contactless pickup; ops queue
+    api.include_router(station.router)  # a drop-off station's desk
     for money in (portal_money, console_money):  # issue 9 §3, §5
         api.include_router(money.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")

@@ -39,7 +39,13 @@ from doorstep.entrypoints.web.session import (
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger("doorstep.web")
 
-HOME = {"buyer": "/", "courier": "/courier", "ops": "/console", "warehouse": "/warehouse"}
+HOME = {
+    "buyer": "/",
+    "courier": "/courier",
+    "ops": "/console",
+    "warehouse": "/warehouse",
+    "station": "/station",
+}
 
 
 _THUMB_TONES = 8
