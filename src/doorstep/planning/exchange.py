@@ -1,7 +1,8 @@
 """Exchange across depot borders: neighbouring parts of a city-day re-solved as one problem.
 
 The partition gives each stop to one depot before any route exists, so a stop near a border
-can end up on the costlier side. A round re-solves groups of neighbouring parts together,
+can end up on the costlier side. A round re-solves groups of neighbouring parts together (or
+only their routes nearest each other, with `border_share`),
 warm-started from their current plans (so the search continues from what it had instead of
 starting over), keeps a group's joint plan only when it passes `check_plan` and is better
 (fewer unserved stops, then shorter), and splits it back into one part per depot: a stop
@@ -11,13 +12,15 @@ next round can pair them with other neighbours.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from doorstep.planning.feasibility import check_plan
-from doorstep.planning.partition import group_neighbours, merge_parts
+from doorstep.planning.partition import group_neighbours, km_between
 from doorstep.planning.plan import Plan
 from doorstep.planning.problem import PlanningProblem, StopStatus
+from doorstep.planning.travel import Location
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,11 @@ class Region:
 
 @dataclass(frozen=True)
 class ExchangeJob:
-    """A group of neighbouring regions as one problem, and the warm start for it."""
+    """The border of a group of neighbouring regions as one problem, and its warm start.
+
+    `problem` holds the group's depots, the couriers whose routes run nearest the other
+    members' depots (a `border_share` of each region's couriers), their stops, and every stop
+    the members left unserved; the other routes stay as they are."""
 
     members: tuple[int, ...]
     problem: PlanningProblem
@@ -51,20 +58,64 @@ def better(new: Plan, old: Plan) -> bool:
 
 
 def exchange_jobs(
-    regions: Sequence[Region], size: int = 2, avoid: frozenset[frozenset[int]] = frozenset()
+    regions: Sequence[Region],
+    size: int = 2,
+    avoid: frozenset[frozenset[int]] = frozenset(),
+    border_share: float = 1.0,
 ) -> list[ExchangeJob]:
-    """Disjoint groups of `size` neighbouring regions, each merged and warm-started.
+    """Disjoint groups of `size` neighbouring regions, each as one warm-started problem.
 
     `avoid` holds groups already tried in earlier rounds, so a new round pairs other
-    neighbours (a border not yet looked at)."""
+    neighbours (a border not yet looked at). `border_share` (0–1] is the share of each
+    region's couriers taken into the group's problem, those whose stops lie nearest the
+    other members' depots; 1 merges whole regions. A smaller problem costs less to set up
+    (the travel matrix and PyVRP's neighbour lists grow with the square of the stops)."""
+    if not 0 < border_share <= 1:
+        raise ValueError(f"border_share must be in (0, 1], got {border_share}")
     groups = group_neighbours([r.problem for r in regions], size, avoid)
     jobs = []
     for group in groups:
-        merged = regions[group[0]].problem
-        for k in group[1:]:
-            merged = merge_parts(merged, regions[k].problem)
-        jobs.append(ExchangeJob(group, merged, joint_plan([regions[k].plan for k in group])))
+        depots = [d for k in group for d in regions[k].problem.depots]
+        couriers, routes, unserved = [], [], []
+        stops = []
+        for k in group:
+            region = regions[k]
+            others = [d.location for d in depots if d not in region.problem.depots]
+            chosen = _border_routes(region, others, border_share)
+            by_id = {s.id: s for s in region.problem.stops}
+            couriers += [c for c in region.problem.couriers if c.id in chosen]
+            routes += [r for r in region.plan.routes if r.courier_id in chosen]
+            unserved += list(region.plan.unserved)
+            stops += [
+                by_id[i] for r in region.plan.routes if r.courier_id in chosen for i in r.stop_ids
+            ]
+            stops += [by_id[u.stop_id] for u in region.plan.unserved]
+        problem = replace(regions[group[0]].problem, depots=depots, couriers=couriers, stops=stops)
+        jobs.append(ExchangeJob(group, problem, Plan(tuple(routes), tuple(unserved))))
     return jobs
+
+
+def _border_routes(region: Region, others: Sequence[Location], share: float) -> set[str]:
+    """Courier ids of the region's routes that run nearest the other depots."""
+    couriers = [c.id for c in region.problem.couriers]
+    take = math.ceil(len(couriers) * share)
+    if take >= len(couriers):
+        return set(couriers)
+    own = region.problem.depots[0].location
+    stops = {s.id: s.location for s in region.problem.stops}
+
+    def pull(courier_id: str) -> float:
+        # How much nearer the route's stops are to another depot than the stops' average
+        # distance from their own; routes without stops are the cheapest to hand over.
+        route = next((r for r in region.plan.routes if r.courier_id == courier_id), None)
+        if route is None or not route.stop_ids:
+            return math.inf
+        return sum(
+            km_between(stops[i], own) - min(km_between(stops[i], o) for o in others)
+            for i in route.stop_ids
+        ) / len(route.stop_ids)
+
+    return set(sorted(couriers, key=pull, reverse=True)[:take])
 
 
 def apply_exchange(
@@ -75,8 +126,8 @@ def apply_exchange(
 ) -> tuple[list[Region], int]:
     """Regions after a round, and how many groups improved.
 
-    A group's new plan replaces its members' plans only if it is valid for the merged problem
-    (every stop once, windows, capacities) and better than the members' plans together.
+    A group's new plan replaces its part of the members' plans only if it is valid for the
+    group's problem (every stop once, windows, capacities) and better than what it replaces.
     `violations` are `check_plan` counts already taken where the plans were solved (a worker
     process); without them the plans are checked here."""
     out = list(regions)
@@ -92,18 +143,27 @@ def apply_exchange(
 
 
 def split(job: ExchangeJob, plan: Plan, regions: Sequence[Region]) -> list[Region]:
-    """The joint plan back as one region per member: routed stops follow their courier's
-    depot, unserved stops stay with the region that had them."""
+    """The group's new plan back into its members: a routed stop goes to the region of the
+    courier who visits it, an unserved one stays with the region that had it, and routes
+    that were not in the group's problem stay as they were."""
     stops = {s.id: s for s in job.problem.stops}
+    in_job = {c.id for c in job.problem.couriers}
     out = []
     for k in job.members:
         before = regions[k]
         couriers = {c.id for c in before.problem.couriers}
         had = {s.id for s in before.problem.stops}
-        routes = tuple(r for r in plan.routes if r.courier_id in couriers)
+        kept = [r for r in before.plan.routes if r.courier_id not in in_job]
+        routes = tuple(
+            sorted(
+                kept + [r for r in plan.routes if r.courier_id in couriers],
+                key=lambda r: r.courier_id,
+            )
+        )
         unserved = tuple(u for u in plan.unserved if u.stop_id in had)
+        by_id = {s.id: s for s in before.problem.stops} | stops
         ids = [i for r in routes for i in r.stop_ids] + [u.stop_id for u in unserved]
         done = [s for s in before.problem.stops if s.status is StopStatus.DONE]
-        problem = replace(before.problem, stops=done + [stops[i] for i in ids])
+        problem = replace(before.problem, stops=done + [by_id[i] for i in ids])
         out.append(Region(problem, Plan(routes=routes, unserved=unserved)))
     return out

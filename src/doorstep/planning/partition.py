@@ -26,7 +26,8 @@ class PartitionParams:
             raise ValueError(f"slack_pct must be 0–500, got {self.slack_pct}")
 
 
-def _km(a: Location, b: Location) -> float:
+def km_between(a: Location, b: Location) -> float:
+    """Straight-line km between two points of one city (for ranking, not for routing)."""
     # An equirectangular approximation is plenty for ranking depots inside one city.
     lat = math.radians((a[0] + b[0]) / 2)
     dx = (b[1] - a[1]) * 111.32 * math.cos(lat)
@@ -63,7 +64,7 @@ def partition_by_depot(
             assigned[depot_id].append(stop)
             room[depot_id] -= 1
             continue
-        distances = sorted((_km(stop.location, d.location), d.id) for d in staffed)
+        distances = sorted((km_between(stop.location, d.location), d.id) for d in staffed)
         regret = distances[1][0] - distances[0][0] if len(distances) > 1 else 0.0
         ranked.append((-regret, stop.id, stop, distances))
     ranked.sort(key=lambda item: (item[0], item[1]))
@@ -103,7 +104,7 @@ def group_neighbours(
     centres = [p.depots[0].location if p.depots else (0.0, 0.0) for p in parts]
     staffed = [i for i, p in enumerate(parts) if p.depots]
     candidates = sorted(
-        (_km(centres[i], centres[j]), i, j)
+        (km_between(centres[i], centres[j]), i, j)
         for i in staffed
         for j in staffed
         if i < j and frozenset((i, j)) not in avoid
@@ -121,7 +122,7 @@ def group_neighbours(
             free = [k for k in staffed if k not in taken]
             if not free:
                 break
-            k = min(free, key=lambda k: min(_km(centres[k], centres[g]) for g in group))
+            k = min(free, key=lambda k: min(km_between(centres[k], centres[g]) for g in group))
             group.append(k)
             taken.add(k)
     return [tuple(g) for g in groups]

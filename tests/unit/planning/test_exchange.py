@@ -130,13 +130,18 @@ def city(stops: int, depots: int, seed: int) -> PlanningProblem:
     return PlanningProblem(depot_list, couriers, points, HaversineTravel())
 
 
-@pytest.mark.parametrize("size", [2, 3])
-def test_rounds_lose_and_duplicate_no_stop_and_keep_windows(size: int) -> None:
+@pytest.mark.parametrize(("size", "share"), [(2, 1.0), (3, 1.0), (2, 0.5), (3, 0.5)])
+def test_rounds_lose_and_duplicate_no_stop_and_keep_windows(size: int, share: float) -> None:
     problem = city(90, 5, seed=3)
     regions = [Region(p, solve(p, PARAMS)) for p in partition_by_depot(problem)]
     start = joint_plan([r.plan for r in regions])
+    tried: set[frozenset[int]] = set()
     for _ in range(2):
-        jobs = exchange_jobs(regions, size)
+        jobs = exchange_jobs(regions, size, frozenset(tried), share)
+        tried |= {frozenset(j.members) for j in jobs}
+        if share < 1:
+            # Two couriers per depot: only the one nearer the neighbours takes part.
+            assert all(len(j.problem.couriers) == len(j.members) for j in jobs)
         plans = [solve(j.problem, PARAMS, warm_start=j.warm_start) for j in jobs]
         regions, _ = apply_exchange(regions, jobs, plans)
 
@@ -149,6 +154,36 @@ def test_rounds_lose_and_duplicate_no_stop_and_keep_windows(size: int) -> None:
     for region in regions:
         assert check_plan(region.problem, region.plan) == []
     assert (len(plan.unserved), plan.distance) <= (len(start.unserved), start.distance)
+
+
+def test_only_the_routes_nearest_the_border_are_re_solved(build: Builder) -> None:
+    west, east = Depot("W", (0.0, 0.0)), Depot("E", (1000.0, 0.0))
+    couriers = [
+        build.courier("w-far", depot="W"),
+        build.courier("w-near", depot="W"),
+        build.courier("e1", depot="E"),
+    ]
+    stops = [
+        # w-far works west of its depot, w-near towards the east depot (they are pinned
+        # there for the first solve so the two routes are known).
+        build.stop("far-a", -300, 0, courier_id="w-far"),
+        build.stop("far-b", -350, 40, courier_id="w-far"),
+        build.stop("near-a", 600, 0, courier_id="w-near"),
+        build.stop("x", 950, 0, courier_id="w-near"),
+        build.stop("e-a", 980, 10),
+    ]
+    problem = build.problem(stops, couriers, depots=(west, east))
+    regions = regions_of(problem, {"W": ["far-a", "far-b", "near-a", "x"], "E": ["e-a"]})
+
+    (job,) = exchange_jobs(regions, border_share=0.5)
+
+    assert {c.id for c in job.problem.couriers} == {"w-near", "e1"}
+    assert {s.id for s in job.problem.stops} == {"near-a", "x", "e-a"}
+    far = next(r for r in regions[0].plan.routes if r.courier_id == "w-far")
+    plan = solve(job.problem, PARAMS, warm_start=job.warm_start)
+    after, _ = apply_exchange(regions, [job], [plan])
+    assert next(r for r in after[0].plan.routes if r.courier_id == "w-far") == far
+    assert check_plan(problem, joint_plan([r.plan for r in after])) == []
 
 
 def test_a_worse_or_invalid_joint_plan_is_not_taken(build: Builder) -> None:
