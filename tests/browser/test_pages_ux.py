@@ -6,6 +6,7 @@ leaves a screenshot in test-output/screenshots."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.browser._live import (  # type: ignore[import-not-found]
 )
 
 from doorstep.bootstrap import App
+from doorstep.domain.errors import DomainError
 from doorstep.domain.returns import Grade, Reason, ReturnKind
 from doorstep.services import courier, photos, pickup, policies, returns, warehouse
 
@@ -438,6 +440,81 @@ def test_courier_page_puts_the_next_stop_on_top_with_call_and_map(
             )
         expect(page.get_by_test_id("done-visits")).to_contain_text("今日已完成")
         check_page(page, watch, "courier-next-stop-phone-zh")
+    finally:
+        context.close()
+
+
+def _copies(wired: App, order_id: str, count: int) -> list[str]:
+    """``count`` copies of one of the demo's orders under new numbers, so that as many
+    returns can be opened on them at once."""
+    with wired.services.uow() as uow:
+        order = uow.orders.get(order_id)
+        assert order is not None
+        ids = [f"{order_id}-{i:02d}" for i in range(count)]
+        for new_id in ids:
+            uow.orders.put(replace(order, order_id=new_id))
+        uow.commit()
+    return ids
+
+
+def _book_first_free(wired: App, return_id: str) -> Visit:
+    svc = wired.services
+    for option in pickup.pickup_options(svc, wired.offering, "buyer-001", return_id).slots:
+        slot = option.slot
+        try:
+            appt = pickup.book_pickup(
+                svc,
+                "buyer-001",
+                return_id,
+                pickup.SlotChoice(slot.carrier_id, slot.day, slot.window.start),
+            )
+        except DomainError:
+            continue
+        assert appt.courier_id is not None
+        return Visit(return_id, appt.appointment_id, appt.courier_id, appt.pickup_code)
+    raise AssertionError("no window could be booked")
+
+
+def test_a_long_day_folds_later_stops_into_rows_that_open_each_stop(
+    browser: Browser, wired: App, base: str
+) -> None:
+    """Before: every stop of the day was drawn in full, with an inspection form for each one
+    the courier had reached (40 KB on a day of 36 visits), so the stop in hand sat among
+    them. Now one stop is in full and the others are one-line rows that open it."""
+    visits = [
+        _book_first_free(wired, _open(wired, "buyer-001", oid))
+        for oid in _copies(wired, "TM2026000101", 10)
+    ]
+    cid, n = Counter(v.courier_id for v in visits).most_common(1)[0]
+    mine = [v for v in visits if v.courier_id == cid]
+    assert n >= 4, Counter(v.courier_id for v in visits)
+    for v in mine[1:3]:  # reached two doors: only one of them is in hand
+        courier.arrive(wired.services, cid, v.appointment_id)
+    context = _context(browser, "phone", "en")
+    try:
+        page = context.new_page()
+        watch = Watch().attach(page)
+        sign_in(page, base, COURIER_USERS[cid])
+        expect(page.locator("form.inspect")).to_have_count(1)
+        reached = {f"v-{v.appointment_id}" for v in mine[1:3]}
+        assert page.get_by_test_id("next-stop").get_attribute("id") in reached
+        rows = page.get_by_test_id("later-stops").locator("li")
+        expect(rows).to_have_count(n - 1)
+        heights = rows.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+        assert max(heights) < 60, heights  # one line each, still a 44 px target
+        expect(rows.filter(has_text="Courier at the door")).to_have_count(1)  # the other door
+        check_page(page, watch, "courier-long-day-phone-en")
+        href = rows.last.locator("a").get_attribute("href")
+        assert href and href.startswith("/courier/visits/")
+        rows.last.locator("a").click()
+        expect(page).to_have_url(base + href)
+        stop = page.locator(f"#v-{href.rsplit('/', 1)[1]}")
+        expect(stop.get_by_test_id("call")).to_have_attribute("href", re.compile(r"^tel:\d+"))
+        expect(stop.get_by_test_id("navigate")).to_be_visible()
+        expect(stop.locator("form[action$='/arrive']")).to_have_count(1)
+        check_page(page, watch, "courier-one-stop-phone-en")
+        page.get_by_role("link", name="All stops").click()
+        expect(page).to_have_url(f"{base}/courier")
     finally:
         context.close()
 

@@ -770,6 +770,7 @@ def page_calls(
             "/receipt/verify", guest, "/receipt/verify", params={"t": w.receipt(shown_id)["token"]}
         ),
         page("/courier", courier, "/courier"),
+        page("/courier/visits/{appointment_id}", courier, f"{visit}/{shown_appt[aid]}"),
         page("/warehouse", "warehouse1", "/warehouse", params={"return_id": shown_id}),
         page(
             "/warehouse/photos/{photo_id}",
@@ -1006,6 +1007,29 @@ def grow(w: World, returns: dict[str, int]) -> None:
             break
 
 
+# Issue 10: a page is at most 16 KB of HTML, however much data lies behind it.
+PAGE_BUDGET = 16 * 1024
+
+
+def page_weights(w: World, todo: list[Call]) -> dict[str, int]:
+    """Uncompressed HTML bytes of every page ``todo`` GETs, the larger of Chinese and English;
+    a courier's page for every courier (the busiest day is the heaviest)."""
+    weights: dict[str, int] = {}
+    for call in todo:
+        if not (call.page and call.method == "GET"):
+            continue
+        readers = COURIER_USER.values() if call.who in COURIER_USER.values() else (call.who,)
+        for browser, lang in itertools.product(map(w.browser, readers), ("zh_CN", "en")):
+            r = browser.get(
+                call.url,
+                params={**call.kwargs.get("params", {}), "lang": lang},
+                headers={"accept-encoding": "identity"},
+            )
+            if r.status_code == 200 and r.headers["content-type"].startswith("text/html"):
+                weights[call.label] = max(weights.get(call.label, 0), len(r.content))
+    return weights
+
+
 @pytest.mark.slow
 def test_no_request_sends_more_statements_with_more_data(
     client: TestClient, wired: App, login: Login
@@ -1045,3 +1069,9 @@ def test_no_request_sends_more_statements_with_more_data(
     grown = {k: (small[k], large[k]) for k in small if large[k] > small[k]}
 
     assert not grown, f"statements per path (small data, more data): {grown}"
+
+    # The same pages again, now that every list behind them has grown.
+    weights = page_weights(w, todo)
+    print("page bytes:", dict(sorted(weights.items(), key=lambda kv: -kv[1])))
+    heavy = {label: n for label, n in weights.items() if n > PAGE_BUDGET}
+    assert not heavy, f"pages over {PAGE_BUDGET} bytes of HTML with more data: {heavy}"

@@ -41,7 +41,11 @@ def _scale(values: Sequence[int], bar_w: int) -> float:
 
 
 def _label(x: int, y: int, label: str) -> str:
-    short = label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…"
+    # The whole label as a tooltip only where it was cut: a title on every row doubled the
+    # charts' weight on the dashboard.
+    if len(label) <= _MAX_LABEL:
+        return f'<text x="{x}" y="{y}" text-anchor="end">{escape(label)}</text>'
+    short = label[: _MAX_LABEL - 1] + "…"
     return (
         f'<text x="{x}" y="{y}" text-anchor="end">{escape(short)}'
         f"<title>{escape(label)}</title></text>"
@@ -71,7 +75,7 @@ def hbars(
         body.append(
             _label(label_w - 8, y + 15, label)
             + f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{_ROW - 8}" rx="3" '
-            f'fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
+            f'fill="{colour}"/>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="val">{value}</text>'
         )
     return _frame(title, label_w + bar_w + 50, len(rows) * _ROW + 8, body, chart_id)
@@ -105,8 +109,7 @@ def bullets(
             + f'<rect x="{label_w}" y="{y + 2}" width="{cap * k:.1f}" height="{_ROW - 8}" '
             f'rx="3" fill="#cbd5e1"/>'
             f'<rect x="{label_w}" y="{y + 2}" width="{used * k:.1f}" height="{_ROW - 8}" '
-            f'rx="3" fill="{"#dc2626" if full else "#2563eb"}">'
-            f"<title>{escape(label)}: {used}/{cap}</title></rect>"
+            f'rx="3" fill="{"#dc2626" if full else "#2563eb"}"/>'
             f'<text x="{label_w + cap * k + 6:.1f}" y="{y + 15}" class="val">{used}/{cap}</text>'
         )
     return _frame(title, label_w + bar_w + 60, (len(rows) + 1) * _ROW + 8, body, chart_id)

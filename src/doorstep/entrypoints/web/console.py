@@ -39,8 +39,14 @@ def queue_page(web: Web, *, error: str | None = None, status: int = 200) -> Resp
         waiting=len(waiting),
         names=names,
         history=history,
+        TELLING=_TELLING,
         error=error,
     )
+
+
+# How a buyer's returns ended, and the ones a person holds: the queue names these one by one
+# and counts the rest (in flight) as one number; the buyer's page has every status.
+_TELLING = ("cancelled", "closed", "disputed", "exchanged", "in_review", "refunded", "rejected")
 
 
 @router.get("/console")

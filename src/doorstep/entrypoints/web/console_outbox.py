@@ -3,7 +3,8 @@ deliveries with their state, and dead letters with a button that sends them agai
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 from doorstep.domain.errors import DomainError
 from doorstep.domain.identity import Role
 from doorstep.domain.outbox import DeliveryStatus, event_id
+from doorstep.entrypoints.web.paging import Page, PageNo, one_page
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import outbox
@@ -18,7 +20,8 @@ from doorstep.services import outbox
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 OpsPost = Annotated[Web, Depends(action(Role.OPS))]
-SHOWN = 50
+# The newest of each list are read (one statement each) and paged 8 to a screen.
+SHOWN = 200
 
 
 def masked(recipient: str) -> str:
@@ -29,18 +32,30 @@ def masked(recipient: str) -> str:
 
 
 def outbox_page(
-    web: Web, *, error: str | None = None, status: int = 200, notice: str | None = None
+    web: Web,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    at: Mapping[str, int] | None = None,
 ) -> Response:
+    """Dead letters, messages and recent deliveries, each a page at a time (``at`` maps
+    ``dp``/``mp``/``rp`` to the page of each list)."""
     svc = web.app.services
+    at = dict(at or {})
+
+    def paged(items: list[Any], key: str) -> Page[Any]:
+        return one_page(items, at.get(key, 1), "/console/outbox", key, at)
+
     return render(
         web,
         "console_outbox.html",
         status=status,
         here="/console/outbox",
         counts=outbox.delivery_counts(svc),
-        dead=outbox.deliveries(svc, DeliveryStatus.DEAD, SHOWN),
-        recent=outbox.deliveries(svc, None, SHOWN),
-        messages=outbox.sent_messages(svc, SHOWN),
+        dead=paged(outbox.deliveries(svc, DeliveryStatus.DEAD, SHOWN), "dp"),
+        recent=paged(outbox.deliveries(svc, None, SHOWN), "rp"),
+        messages=paged(outbox.sent_messages(svc, SHOWN), "mp"),
         masked=masked,
         event_id=event_id,
         error=error,
@@ -50,10 +65,18 @@ def outbox_page(
 
 @router.get("/console/outbox")
 def show_outbox(
-    web: OpsPage, redriven: Annotated[int | None, Query(ge=1, le=1)] = None
+    web: OpsPage,
+    redriven: Annotated[int | None, Query(ge=1, le=1)] = None,
+    dp: PageNo = 1,
+    mp: PageNo = 1,
+    rp: PageNo = 1,
 ) -> Response:
     """Messages sent to buyers (development sink) and deliveries to every receiver."""
-    return outbox_page(web, notice=web._("Sent again.") if redriven else None)
+    return outbox_page(
+        web,
+        notice=web._("Sent again.") if redriven else None,
+        at={"dp": dp, "mp": mp, "rp": rp},
+    )
 
 
 @router.post("/console/outbox/redrive")

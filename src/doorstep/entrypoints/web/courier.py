@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from doorstep.domain import bounds
 from doorstep.domain.address import Address
-from doorstep.domain.errors import DomainError, InvalidInput
+from doorstep.domain.errors import DomainError, InvalidInput, NotFound
 from doorstep.domain.identity import Role
 from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.pickup import FailureReason
@@ -28,18 +28,22 @@ CourierPage = Annotated[Web, Depends(page(Role.COURIER))]
 CourierPost = Annotated[Web, Depends(action(Role.COURIER))]
 
 
-# Open visits first: the next stop leads the page; finished ones go to the bottom.
+# Open visits first: the stop in hand leads the page; finished ones are folded at the bottom.
 _FINISHED = ("completed", "failed", "cancelled")
 
 
 def tasks_page(
     web: Web,
     *,
+    focus: str | None = None,
     error: str | None = None,
     status: int = 200,
     kept_photos: dict[str, str] | None = None,
 ) -> Response:
-    """The day's route with the next stop on top, opened; finished visits folded below."""
+    """The day's route: the stop in hand in full (the one the courier arrived at, else the
+    next), every other stop as a one-line row that opens it; ``focus`` shows that one stop
+    alone (the per-stop view). Only the stop shown in full reads its returns, so the page
+    stays light however long the day."""
     svc = web.app.services
     # Window order from the service; inside a window, the planned route's order.
     tasks = sorted(
@@ -49,7 +53,18 @@ def tasks_page(
             a.route_position if a.route_position is not None else 1_000_000,
         ),
     )
-    ids = [rid for t in tasks for rid in t.return_ids]
+    open_tasks = [t for t in tasks if t.status.value not in _FINISHED]
+    arrived = [t for t in open_tasks if t.status.value == "arrived"]
+    top = (arrived or open_tasks)[0] if open_tasks else None
+    hand = top
+    if focus is not None:
+        hand = next((t for t in tasks if t.appointment_id == focus), None)
+        if hand is None and error is None:
+            raise NotFound("appointment", focus)
+        # A form's error about a stop not on today's route: the day's page says it.
+        focus = focus if hand is not None else None
+        hand = hand or top
+    ids = list(hand.return_ids) if hand else []
     found = queries.returns_of_many(svc, ids)
     names = queries.product_names(svc, {ln.sku for r in found.values() for ln in r.lines})
     checks: dict[str, list[courier.LineChecklist]] = {}
@@ -60,8 +75,13 @@ def tasks_page(
         "courier.html",
         status=status,
         here="/courier",
-        open_tasks=[t for t in tasks if t.status.value not in _FINISHED],
-        done_tasks=[t for t in tasks if t.status.value in _FINISHED],
+        hand=hand,
+        single=focus is not None,
+        is_next=hand is not None and hand is top,
+        numbers={t.appointment_id: i for i, t in enumerate(tasks, 1)},
+        later=[t for t in open_tasks if t is not hand],
+        done_tasks=[t for t in tasks if t.status.value in _FINISHED and t is not hand],
+        left=len(open_tasks),
         total=len(tasks),
         found=found,
         names=names,
@@ -88,10 +108,16 @@ def today(web: CourierPage) -> Response:
     return tasks_page(web)
 
 
+@router.get("/courier/visits/{appointment_id}")
+def one_stop(web: CourierPage, appointment_id: PathId) -> Response:
+    """One stop of today's route in full, opened from its row on the day's page."""
+    return tasks_page(web, focus=appointment_id)
+
+
 def _done(web: Web, appointment_id: str, exc: DomainError | None) -> Response:
     if exc is not None:
         status = 422 if isinstance(exc, InvalidInput) else 409
-        return tasks_page(web, error=web.error_text(exc), status=status)
+        return tasks_page(web, focus=appointment_id, error=web.error_text(exc), status=status)
     return see_other(web, f"/courier#v-{appointment_id}")
 
 
@@ -159,6 +185,7 @@ def _inspect(web: Web, appointment_id: str, form: FormData) -> Response:
         )
         return tasks_page(
             web,
+            focus=appointment_id,
             error=head % {"items": named},
             kept_photos={return_id: shared[0]} if shared else {},
         )
@@ -210,7 +237,8 @@ def pick_up(
         courier.pick_up(web.app.services, web.actor_id, appointment_id, code)
     except DomainError as exc:
         return _done(web, appointment_id, exc)
-    return _done(web, appointment_id, None)
+    # The stop itself, with the waybill to write on the parcel, and the way to the next one.
+    return see_other(web, f"/courier/visits/{appointment_id}")
 
 
 @router.post("/courier/visits/{appointment_id}/fail")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from doorstep.domain import bounds
@@ -19,6 +19,7 @@ from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web import portal_view as view
 from doorstep.entrypoints.web.forms import PathId, QueryText, read_upload, to_int
 from doorstep.entrypoints.web.i18n import N_
+from doorstep.entrypoints.web.paging import PageNo, one_page
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, exchanges, photos, pickup, returns, timeline
@@ -32,36 +33,26 @@ BuyerPost = Annotated[Web, Depends(action(Role.BUYER))]
 CONDITION_FIELDS = tuple(labels.CONDITION)
 
 
-PER_PAGE = 8  # returns, and orders, on one screen of the home page
-PageNo = Annotated[int, Query(ge=1, le=10_000)]
-
-
-def _page(items: list[Any], number: int) -> tuple[list[Any], int]:
-    """One page of ``items`` (newest first) and how many pages there are."""
-    pages = max(1, -(-len(items) // PER_PAGE))
-    start = (min(number, pages) - 1) * PER_PAGE
-    return items[start : start + PER_PAGE], pages
-
-
 @router.get("/")
 def home(web: BuyerPage, rp: PageNo = 1, op: PageNo = 1) -> Response:
     """My returns and my orders (newest first, a page at a time), each order line with a
     "return this" action, and the pre-check."""
     svc = web.app.services
-    orders, order_pages = _page(
-        sorted(catalog.orders_of(svc, web.actor_id), key=lambda o: o.order_id, reverse=True), op
+    orders = one_page(
+        sorted(catalog.orders_of(svc, web.actor_id), key=lambda o: o.order_id, reverse=True),
+        op,
+        "/",
+        "op",
+        {"rp": rp},
     )
-    mine, return_pages = _page(returns.returns_of(svc, web.actor_id), rp)
-    skus = {ln.sku for o in orders for ln in o.lines} | {ln.sku for r in mine for ln in r.lines}
+    mine = one_page(returns.returns_of(svc, web.actor_id), rp, "/", "rp", {"op": op})
+    skus = {ln.sku for o in orders.items for ln in o.lines}
+    skus |= {ln.sku for r in mine.items for ln in r.lines}
     return render(
         web,
         "portal_home.html",
         orders=orders,
         returns=mine,
-        rp=min(rp, return_pages),
-        op=min(op, order_pages),
-        return_pages=return_pages,
-        order_pages=order_pages,
         names=queries.product_names(svc, skus),
         areas=catalog.list_areas(svc),
     )
@@ -69,7 +60,11 @@ def home(web: BuyerPage, rp: PageNo = 1, op: PageNo = 1) -> Response:
 
 @router.get("/portal/precheck")
 def precheck(
-    web: BuyerPage, sku: QueryText = "", adcode: QueryText = "", order_id: QueryText = ""
+    web: BuyerPage,
+    sku: QueryText = "",
+    adcode: QueryText = "",
+    order_id: QueryText = "",
+    op: PageNo = 1,
 ) -> Response:
     """Does door pickup work for this SKU at this district, until when, and why (not)."""
     svc = web.app.services
@@ -81,8 +76,13 @@ def precheck(
             )
         except DomainError as exc:
             error = web.error_text(exc)
-    orders = catalog.orders_of(svc, web.actor_id)
-    skus = {ln.sku for o in orders for ln in o.lines}
+    mine = sorted(catalog.orders_of(svc, web.actor_id), key=lambda o: o.order_id, reverse=True)
+    # The order list is paged like the home page's; the chosen order stays a choice.
+    orders = one_page(
+        mine, op, "/portal/precheck", "op", {"sku": sku, "adcode": adcode, "order_id": order_id}
+    )
+    choices = orders.items + [o for o in mine if o.order_id == order_id and o not in orders.items]
+    skus = {ln.sku for o in choices for ln in o.lines}
     return render(
         web,
         "portal_precheck.html",
@@ -93,6 +93,7 @@ def precheck(
         adcode=adcode,
         order_id=order_id,
         orders=orders,
+        choices=choices,
         names=queries.product_names(svc, skus | ({sku} if sku else set())),
         areas=catalog.list_areas(svc),
     )

@@ -11,7 +11,9 @@ from fastapi.responses import Response
 from doorstep.domain.claim import ClaimKind
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
+from doorstep.entrypoints.web import queries
 from doorstep.entrypoints.web.forms import PathId, read_upload, to_int
+from doorstep.entrypoints.web.paging import PageNo, one_page
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, claims, disputes, photos
@@ -65,23 +67,33 @@ def answer_dispute(
     return see_other(web, f"/portal/returns/{return_id}/dispute")
 
 
-def claims_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
+def claims_page(
+    web: Web, *, error: str | None = None, status: int = 200, cp: int = 1, op: int = 1
+) -> Response:
+    """The claim form over one page of the buyer's orders, and one page of claims, newest
+    first."""
     svc = web.app.services
+    mine = sorted(catalog.orders_of(svc, web.actor_id), key=lambda o: o.order_id, reverse=True)
+    orders = one_page(mine, op, "/portal/claims", "op", {"cp": cp})
+    filed = sorted(
+        claims.claims_of_buyer(svc, web.actor_id), key=lambda c: c.filed_at, reverse=True
+    )
     return render(
         web,
         "portal_claims.html",
         status=status,
-        claims=claims.claims_of_buyer(svc, web.actor_id),
-        orders=catalog.orders_of(svc, web.actor_id),
+        claims=one_page(filed, cp, "/portal/claims", "cp", {"op": op}),
+        orders=orders,
+        names=queries.product_names(svc, {ln.sku for o in orders.items for ln in o.lines}),
         kinds=(ClaimKind.DAMAGE_ON_ARRIVAL, ClaimKind.COUNTERFEIT),
         error=error,
     )
 
 
 @router.get("/portal/claims")
-def my_claims(web: BuyerPage) -> Response:
-    """The buyer's claims with their state, and the form to file one."""
-    return claims_page(web)
+def my_claims(web: BuyerPage, cp: PageNo = 1, op: PageNo = 1) -> Response:
+    """The buyer's claims with their state (a page at a time), and the form to file one."""
+    return claims_page(web, cp=cp, op=op)
 
 
 @router.post("/portal/claims")

@@ -32,9 +32,10 @@ def verify_url(web: Web, token: str) -> str:
 
 
 def qr_data_uri(url: str) -> str:
-    """The QR code as an SVG data URI (the page's CSP allows data: images, not inline SVG
-    styles); error correction M survives a crease or a smudge on paper."""
-    return str(segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=4))
+    """The QR code as a PNG data URI, one pixel per module, scaled up crisp by the page
+    (``image-rendering: pixelated``): about 1.5 KB where an SVG path was 17 KB, so the receipt
+    stays within its HTML budget. Error correction M survives a crease or a smudge on paper."""
+    return str(segno.make(url, error="m", micro=False).png_data_uri(scale=1, border=4))
 
 
 @router.get("/portal/returns/{return_id}/receipt")
