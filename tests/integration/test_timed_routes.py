@@ -13,6 +13,8 @@ from datetime import date, time
 from tests.integration.test_routing import TOMORROW, returns_at, ring
 
 from doorstep.bootstrap import App
+from doorstep.domain.coverage import Window
+from doorstep.domain.pickup import SlotRef
 from doorstep.domain.errors import Conflict
 from doorstep.planning.timed import TimedTravel
 from doorstep.services import pickup, routing
@@ -32,6 +34,10 @@ def _with(svc: Services, timed: bool) -> Services:
 
 
 def _book_all(svc: Services, ids: list[str], day: date, start: time) -> int:
+    with svc.uow() as uow:  # the routes decide, not the window's count
+        window = Window(start, time(start.hour + 2))
+        uow.slots.set_capacity(SlotRef("310116", "yto", day, window), 1000)
+        uow.commit()
     booked = 0
     for rid in ids:
         try:
@@ -45,9 +51,10 @@ def _book_all(svc: Services, ids: list[str], day: date, start: time) -> int:
 def test_a_morning_window_takes_more_when_legs_cost_morning_traffic(wired: App) -> None:
     peak, timed = _with(wired.services, False), _with(wired.services, True)
     # Scattered 12 km apart: one courier fits only a few of them into one 2-hour window.
-    peak_booked = _book_all(peak, returns_at(wired, ring(10, 12)), TOMORROW, time(9))
-    timed_booked = _book_all(timed, returns_at(wired, ring(10, 12)), DAY_AFTER, time(9))
-    assert 1 <= peak_booked < timed_booked < 10
+    # 11-13: left for from 10:00 on, after the morning peak.
+    peak_booked = _book_all(peak, returns_at(wired, ring(30, 20)), TOMORROW, time(11))
+    timed_booked = _book_all(timed, returns_at(wired, ring(30, 20)), DAY_AFTER, time(11))
+    assert 1 <= peak_booked < timed_booked < 30, (peak_booked, timed_booked)
     # What the timed booking took is kept: the planner's referee (same bucketed prices)
     # finds nothing late, and driving each leg at its real hour rings inside every window.
     assert routing.check_routes(timed, "yto", DAY_AFTER) == []

@@ -50,11 +50,7 @@ def check_plan(problem: PlanningProblem, plan: Plan) -> list[Violation]:
     Every open stop must be routed exactly once or listed as unserved; done stops must not
     appear in routes; a stop in progress (or a courier's `first_stop_id`) comes first. Reported times must match the re-timed schedule.
     """
-    shared = Network.of(problem)
-    # A timed problem's legs depend on when each courier may start driving (planning.timed):
-    # each route is refereed at its own courier's prices, which are never dearer than the
-    # shared matrix the solver used.
-    per_start: dict[int, Network] = {}
+    network = Network.of(problem)
     stops = {s.id: s for s in problem.stops}
     couriers = {c.id: c for c in problem.couriers}
     out: list[Violation] = []
@@ -76,12 +72,6 @@ def check_plan(problem: PlanningProblem, plan: Plan) -> list[Violation]:
                 out.append(Violation(ViolationKind.UNKNOWN_STOP, courier.id, stop_id))
                 continue
             route_stops.append(stop)
-        network = shared
-        if problem.timed:
-            start = courier.shift_start_s
-            network = per_start.get(start) or per_start.setdefault(
-                start, Network.of(problem, not_before_s=start)
-            )
         out.extend(_check_route(network, problem, courier, route, route_stops))
     for unserved in plan.unserved:
         seen[unserved.stop_id] = seen.get(unserved.stop_id, 0) + 1

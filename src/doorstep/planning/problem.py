@@ -206,15 +206,9 @@ class Network:
         object.__setattr__(self, "_durations", self.matrix.durations.tolist())
 
     @classmethod
-    def of(
-        cls,
-        problem: PlanningProblem,
-        extra: Sequence[Location] = (),
-        not_before_s: int | None = None,
-    ) -> Network:
+    def of(cls, problem: PlanningProblem, extra: Sequence[Location] = ()) -> Network:
         """Price every location of `problem` (plus `extra`) at its departure second; a timed
-        problem prices each leg by the hours it may be driven in, from ``not_before_s`` on
-        (default: the earliest shift start)."""
+        problem prices each leg by the hours it may be driven in."""
         index: dict[Location, int] = {}
         wanted = [d.location for d in problem.depots]
         wanted += [c.start_location for c in problem.couriers if c.start_location is not None]
@@ -224,7 +218,7 @@ class Network:
             index.setdefault(loc, len(index))
         locations = list(index)
         if problem.timed:
-            return cls(locations, index, _timed_matrix(problem, locations, not_before_s))
+            return cls(locations, index, _timed_matrix(problem, locations))
         return cls(locations, index, problem.travel.matrix(locations, problem.price_second()))
 
     def seconds(self, a: Location, b: Location) -> int:
@@ -244,9 +238,7 @@ class Network:
         return int(np.max(self.matrix.durations)) if self.locations else 0
 
 
-def _timed_matrix(
-    problem: PlanningProblem, locations: list[Location], not_before_s: int | None
-) -> TravelMatrix:
+def _timed_matrix(problem: PlanningProblem, locations: list[Location]) -> TravelMatrix:
     spans: dict[Location, tuple[int, int] | None] = dict.fromkeys(locations)
     stop_at: dict[Location, list[Stop]] = {}
     for stop in problem.stops:
@@ -257,7 +249,4 @@ def _timed_matrix(
     for loc, stops in stop_at.items():
         if loc not in others:  # a depot shared with a stop keeps the whole day's price
             spans[loc] = (min(s.earliest_s for s in stops), max(s.latest_s for s in stops))
-    start = not_before_s
-    if start is None:
-        start = min((c.shift_start_s for c in problem.couriers), default=0)
-    return bucketed_matrix(problem.travel, locations, [spans[loc] for loc in locations], start)
+    return bucketed_matrix(problem.travel, locations, [spans[loc] for loc in locations])

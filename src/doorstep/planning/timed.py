@@ -1,8 +1,10 @@
 """Legs priced at the hours they are driven: a travel profile in hour buckets.
 
 A courier leaves for a visit so as to ring near the window's start (or at once, when late),
-so the leg into a stop is driven between ``lead_s`` before its window opens (never before the
-courier's shift starts) and the window's close. That leg is priced at the slowest bucket of
+so the leg into a stop is driven between ``lead_s`` before its window opens and the window's
+close. (Not clamped to the courier's shift start: the day plan prices legs for all couriers
+in one matrix, and a booking must be priced exactly as the plan that referees it, or the plan
+drops what booking promised. A first window of the day may so cost the morning peak.) That leg is priced at the slowest bucket of
 the day in that range: a morning leg costs morning traffic while a leg that may run into the
 evening peak still costs the peak, and every promise holds wherever the real speed over the
 range is at least the slowest one. Legs into the depot (the way home) keep the whole day's
@@ -19,10 +21,12 @@ departure hour.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -37,6 +41,10 @@ from doorstep.planning.travel import (
 DAY_S = 86_400
 # How long before a window opens the leg into it may start.
 LEAD_S = 3600
+# Legs off the day's slowest hours are priced this much above their bucket (never above the
+# slowest bucket): real legs scatter around the profile, and evening-peak pricing used to give
+# morning legs that room for free. Chosen on the simulator's tuning seeds (docs/benchmarks.md).
+MARGIN = 1.2
 
 Span = tuple[int, int] | None
 """(window start, window end) in seconds of the day of the stop a leg leads to; None: any hour."""
@@ -75,11 +83,14 @@ class TimedTravel:
 
     base: TravelTimes
     lead_s: int = LEAD_S
+    margin: float = MARGIN
     buckets: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.lead_s < 0:
             raise ValueError("lead_s must be >= 0")
+        if not 1.0 <= self.margin <= 3.0:
+            raise ValueError("margin must be within [1, 3]")
         object.__setattr__(self, "buckets", profile_buckets(self.base))
 
     def matrix(self, locations: Sequence[Location], depart_second: int) -> TravelMatrix:
@@ -92,43 +103,48 @@ class TimedTravel:
         """The wrapped port's vectors for a departure at ``depart_second``."""
         return self.base.between(origin, points, depart_second)
 
-    def price_seconds(self, span: Span, not_before_s: int = 0) -> tuple[int, ...]:
+    def price_seconds(self, span: Span) -> tuple[int, ...]:
         """One departure second per profile bucket a leg into ``span`` may be driven in."""
-        touched = (
-            range(24)
-            if span is None
-            else hours(max(span[0] - self.lead_s, not_before_s), max(span[1], not_before_s))
-        )
+        touched = range(24) if span is None else hours(span[0] - self.lead_s, span[1])
         first = bisect_right(self.buckets, touched[0]) - 1
         last = bisect_right(self.buckets, touched[-1]) - 1
         return tuple(max(self.buckets[b], touched[0]) * 3600 for b in range(first, last + 1))
 
-    def legs(
-        self, points: Sequence[Location], spans: Sequence[Span], not_before_s: int = 0
-    ) -> list[int]:
+    def price(self, cost: Callable[[int], int], span: Span, margin: bool = True) -> int:
+        """The slowest of ``cost(second)`` over the buckets a leg into ``span`` may be driven
+        in, times the margin but never above the day's slowest bucket (what evening-peak
+        pricing charges). A leg longer than the lead may be left for earlier still, so it
+        costs the day's slowest bucket (never the case for a leg across a district)."""
+        worst = max(cost(s) for s in self.price_seconds(span))
+        if span is None or (worst <= self.lead_s and (not margin or self.margin == 1.0)):
+            return worst
+        ceiling = max(cost(s) for s in self.price_seconds(None))
+        if worst > self.lead_s:
+            return ceiling
+        return min(math.ceil(worst * self.margin), ceiling)
+
+    def legs(self, points: Sequence[Location], spans: Sequence[Span]) -> list[int]:
         """Consecutive drive seconds along ``points``; ``spans[i]`` is the window of
         ``points[i + 1]``, and each leg costs the slowest bucket it may be driven in."""
         if len(spans) != max(0, len(points) - 1):
             raise ValueError("one span per leg")
         at: dict[int, list[list[int]]] = {}
-        out = []
-        for i, span in enumerate(spans):
-            worst = 0
-            for second in self.price_seconds(span, not_before_s):
-                if second not in at:
-                    at[second] = self.base.matrix(list(points), second).durations.tolist()
-                worst = max(worst, at[second][i][i + 1])
-            out.append(worst)
-        return out
 
-    def reach(
-        self, points: Sequence[Location], spans: Sequence[Span], not_before_s: int = 0
-    ) -> Callable[[Span], Reach]:
+        def durations(second: int) -> list[list[int]]:
+            if second not in at:
+                at[second] = self.base.matrix(list(points), second).durations.tolist()
+            return at[second]
+
+        def leg(i: int) -> Callable[[int], int]:
+            return lambda second: durations(second)[i][i + 1]
+
+        return [self.price(leg(i), span) for i, span in enumerate(spans)]
+
+    def reach(self, points: Sequence[Location], spans: Sequence[Span]) -> Callable[[Span], Reach]:
         """Candidate travel against a route's nodes ``points`` (``spans[k]``: node k's
         window): for a candidate window, a ``Reach`` giving the legs from each node to the
         candidate (priced by the candidate's window) and from the candidate to each node
         (priced by that node's window). Vectors are computed once per location and bucket."""
-        nodes = [self.price_seconds(s, not_before_s) for s in spans]
         memo: dict[tuple[Location, int], tuple[list[int], list[int]]] = {}
 
         def vectors(u: Location, second: int) -> tuple[list[int], list[int]]:
@@ -137,12 +153,14 @@ class TimedTravel:
                 found = memo[(u, second)] = self.base.between(u, points, second)
             return found
 
-        def for_window(span: Span) -> Reach:
-            into_u = self.price_seconds(span, not_before_s)
+        def entry(u: Location, way: int, k: int) -> Callable[[int], int]:
+            return lambda second: vectors(u, second)[way][k]
 
+        def for_window(span: Span) -> Reach:
             def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
-                to_u = [max(vectors(u, s)[0][k] for s in into_u) for k in range(lo, hi + 1)]
-                from_u = [max(vectors(u, s)[1][k] for s in nodes[k]) for k in range(lo, hi + 1)]
+                nodes = range(lo, hi + 1)
+                to_u = [self.price(entry(u, 0, k), span) for k in nodes]
+                from_u = [self.price(entry(u, 1, k), spans[k]) for k in nodes]
                 return to_u, from_u
 
             return reach
@@ -168,10 +186,8 @@ class TimedTravel:
             else:
                 a, b = points[i], points[i + 1]
                 # Leave early enough to ring at the window's start whatever bucket the leg
-                # falls in (a leg is shorter than ``lead_s``), or at once when already late.
-                slowest = max(
-                    self._seconds(a, b, s) for s in self.price_seconds((earliest, earliest))
-                )
+                # falls in, or at once when already late.
+                slowest = self.price(partial(self._seconds, a, b), (earliest, earliest), False)
                 depart = max(clock, earliest - slowest)
                 begin = max(depart + self._seconds(a, b, depart), earliest)
             begins.append(begin)
@@ -183,25 +199,30 @@ class TimedTravel:
 
 
 def bucketed_matrix(
-    travel: TravelTimes,
-    locations: Sequence[Location],
-    arrive_between: Sequence[Span],
-    not_before_s: int = 0,
+    travel: TravelTimes, locations: Sequence[Location], arrive_between: Sequence[Span]
 ) -> TravelMatrix:
     """Durations into each location at the slowest bucket it may be reached in; distances
     as usual. ``arrive_between[j]`` is location ``j``'s window, or None when any hour of the
-    day is possible; nobody drives before ``not_before_s`` (the earliest shift start)."""
+    day is possible."""
     timed = travel if isinstance(travel, TimedTravel) else TimedTravel(travel)
     n = len(locations)
     if n == 0:
         return timed.base.matrix(locations, 0)
     columns: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for j, span in enumerate(arrive_between):
-        columns[timed.price_seconds(span, not_before_s)].append(j)
+        columns[timed.price_seconds(span)].append(j)
     needed = sorted({s for wanted in columns for s in wanted})
     at_second = {s: timed.base.matrix(locations, s) for s in needed}
     durations = np.zeros((n, n), dtype=np.int64)
     for wanted, cols in columns.items():
         stacked = np.stack([at_second[s].durations[:, cols] for s in wanted])
         durations[:, cols] = stacked.max(axis=0)
+    # As ``TimedTravel.price``: times the margin up to the day's slowest bucket; a leg longer
+    # than the lead costs the day's slowest bucket.
+    whole_day = np.stack(
+        [timed.base.matrix(locations, s).durations for s in timed.price_seconds(None)]
+    ).max(axis=0)
+    longer = durations > timed.lead_s
+    margined = np.minimum(np.ceil(durations * timed.margin).astype(np.int64), whole_day)
+    durations = np.where(longer, whole_day, margined)
     return TravelMatrix(durations, at_second[needed[0]].distances)

@@ -36,7 +36,7 @@ from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refunds import start_express_refund
-from doorstep.services.route import planner_courier, record_progress
+from doorstep.services.route import expected_etas, record_progress
 
 # JD's pickup rules (RULES.md §5) for an item with no category specifics and no listed
 # accessories (domain.inspection.checklist_for gives each product its own list).
@@ -143,12 +143,12 @@ def todays_tasks(svc: Services, courier_id: str) -> list[Appointment]:
         fleet = uow.couriers.get(courier_id)
     order: dict[str, int] = {}
     if route is not None and fleet is not None:
-        free_from = planner_courier(fleet, today, route).free_from_s
+        etas = expected_etas(svc.travel, route, fleet, svc.clock.now())
         order = {s.appointment_id: i for i, s in enumerate(route.open)}
         for appt in tasks:
             if appt.appointment_id in order:
                 appt.route_position = order[appt.appointment_id]
-                appt.eta = route.eta_of(appt.appointment_id, free_from) or appt.eta
+                appt.eta = etas.get(appt.appointment_id) or appt.eta
     return sorted(
         tasks,
         key=lambda a: (

@@ -31,8 +31,8 @@ from doorstep.services.route import (
     Option,
     append_to_route,
     candidate_couriers,
+    expected_etas,
     options,
-    planner_courier,
     planner_stop,
     put_on_route,
     resize_on_route,
@@ -410,8 +410,7 @@ def _take_seat(
         route = append_to_route(
             uow, svc.travel, courier, appt.slot.carrier_id, appt.slot.day, seat.stop, now
         )
-    free_from = planner_courier(courier, appt.slot.day, route).free_from_s
-    eta = route.eta_of(appt.appointment_id, free_from)
+    eta = expected_etas(svc.travel, route, courier, now).get(appt.appointment_id)
     position = next(i for i, s in enumerate(route.open) if s.appointment_id == appt.appointment_id)
     appt.assign(courier.courier_id, now)
     if eta is not None:

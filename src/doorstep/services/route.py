@@ -176,11 +176,6 @@ def route_stop(uow: UnitOfWork, area: ServiceArea, appt: Appointment) -> RouteSt
     )
 
 
-def shift_start_s(c: FleetCourier) -> int:
-    """Second of the day the courier's shift starts: nobody drives for them before it."""
-    return c.shift_start.hour * 3600 + c.shift_start.minute * 60
-
-
 def node_spans(slack: RouteSlack, stops: Sequence[RouteStop]) -> list[Span]:
     """The window of each node of a slack built from ``stops`` (start, depot and breaks:
     None), which is what a leg into that node is priced by."""
@@ -201,7 +196,7 @@ def reach_along(
     price the legs into them); give the result the candidate's window to get its ``Reach``."""
     if isinstance(travel, TimedTravel):
         spans = node_spans(slack, stops) if stops else [None] * len(slack.points)
-        return travel.reach(slack.points, spans, slack.courier.shift_start_s)
+        return travel.reach(slack.points, spans)
     memo: dict[Location, tuple[list[int], list[int]]] = {}
 
     def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
@@ -218,18 +213,13 @@ def span_of(stop: RouteStop | None) -> Span:
     return None if stop is None else (stop.earliest_s, max(stop.latest_s, stop.earliest_s))
 
 
-def leg(
-    travel: TravelTimes, a: Location, b: Location, into: Span = None, not_before_s: int = 0
-) -> int:
+def leg(travel: TravelTimes, a: Location, b: Location, into: Span = None) -> int:
     """Seconds from ``a`` to ``b`` at the planning price (``into``: ``b``'s window)."""
-    return legs_along(travel, [a, b], [into], not_before_s)[0]
+    return legs_along(travel, [a, b], [into])[0]
 
 
 def legs_along(
-    travel: TravelTimes,
-    points: Sequence[Location],
-    into: Sequence[Span] = (),
-    not_before_s: int = 0,
+    travel: TravelTimes, points: Sequence[Location], into: Sequence[Span] = ()
 ) -> list[int]:
     """Consecutive drive times along ``points``; ``into[i]`` is the window of
     ``points[i + 1]`` (a timed port prices each leg by it; default: any hour)."""
@@ -237,7 +227,7 @@ def legs_along(
         return []
     if isinstance(travel, TimedTravel):
         spans = list(into) or [None] * (len(points) - 1)
-        return travel.legs(points, spans, not_before_s)
+        return travel.legs(points, spans)
     durations = travel.matrix(list(points), PRICE_AT_S).durations
     return [int(durations[i, i + 1]) for i in range(len(points) - 1)]
 
@@ -455,7 +445,7 @@ def take_off_route(
     origin = route.stops[before].location if before is not None else depot_of(courier)
     following = route.stops[after] if after is not None else None
     target = following.location if following is not None else depot_of(courier)
-    bridge = leg(travel, origin, target, span_of(following), shift_start_s(courier))
+    bridge = leg(travel, origin, target, span_of(following))
     route.remove(appt.appointment_id, bridge, now)
     uow.routes.save(route)
 
@@ -500,7 +490,7 @@ def record_progress(
         start = depot_of(courier)
         points = [start, *(s.location for s in stops), start]
         spans = [*(span_of(s) for s in stops), None]
-        legs = legs_along(travel, points, spans, shift_start_s(courier))
+        legs = legs_along(travel, points, spans)
         relinked = [
             RouteStop(**{**s.__dict__, "leg_s": lg}) for s, lg in zip(stops, legs, strict=False)
         ]
@@ -522,10 +512,7 @@ def _insert(
     following = open_stops[position] if position < len(open_stops) else None
     after = following.location if following is not None else depot_of(courier)
     arrive, onwards = legs_along(
-        travel,
-        [before, stop.location, after],
-        [span_of(stop), span_of(following)],
-        shift_start_s(courier),
+        travel, [before, stop.location, after], [span_of(stop), span_of(following)]
     )
     placed = RouteStop(**{**stop.__dict__, "leg_s": arrive})
     route.insert(position, placed, onwards, now)
@@ -548,6 +535,28 @@ def eta_range(
     low = min(max(eta - half, starts_at), ends_at)
     high = max(min(eta + half, ends_at), low)
     return low, high
+
+
+def expected_etas(
+    travel: TravelTimes, route: CourierRoute, courier: FleetCourier, now: datetime
+) -> dict[str, datetime]:
+    """When the courier should ring at each open stop of ``route``: the route driven from
+    where the courier is (not before ``now``), each leg at its real departure hour, leaving early enough to ring
+    at a window's start (``planning.timed.TimedTravel.retime``). Promises are priced at the
+    slowest hour a leg may meet; a buyer is told the likeliest time, never later than the
+    promise."""
+    stops = route.open
+    if not stops:
+        return {}
+    timed = travel if isinstance(travel, TimedTravel) else TimedTravel(travel)
+    begins = timed.retime(
+        [_start_of(route, courier), *(s.location for s in stops)],
+        [(s.earliest_s, s.latest_s) for s in stops],
+        [s.service_s for s in stops],
+        max(planner_courier(courier, route.day, route).free_from_s, start_second(route.day, now)),
+        stops[0].state is StopState.IN_PROGRESS,
+    )
+    return {s.appointment_id: at_second(route.day, b) for s, b in zip(stops, begins, strict=True)}
 
 
 def _start_of(route: CourierRoute, courier: FleetCourier) -> Location:

@@ -44,11 +44,11 @@ from doorstep.services.route import (
     Contention,
     at_second,
     depot_of,
+    expected_etas,
     legs_along,
     planner_courier,
     planner_stop,
     route_stop,
-    shift_start_s,
     span_of,
     start_second,
 )
@@ -203,7 +203,7 @@ def _apply(
             home = depot_of(courier)
             points = [home, *(s.location for s in sequence), home]
             spans = [*(span_of(s) for s in sequence), None]
-            legs = legs_along(svc.travel, points, spans, shift_start_s(courier))
+            legs = legs_along(svc.travel, points, spans)
             stops = [
                 RouteStop(**{**s.__dict__, "leg_s": lg})
                 for s, lg in zip(sequence, legs, strict=False)
@@ -212,11 +212,13 @@ def _apply(
             uow.routes.save(route)
         if timed is None:
             continue
+        # The buyer cares when the doorbell rings: the start of service, not the arrival,
+        # re-timed at each leg's real hour (the plan's own times are priced for promises).
+        expected = expected_etas(svc.travel, route, courier, now)
         etas = []
         for position, visit in enumerate(timed.visits):
             appt = built.appointments[visit.stop_id]
-            # The buyer cares when the doorbell rings: the start of service, not the arrival.
-            eta = at_second(day, visit.start_s)
+            eta = expected.get(visit.stop_id) or at_second(day, visit.start_s)
             if appt.status in ACTIVE and _changed(appt, courier_id, position, eta):
                 appt.plan(courier_id, position, eta, now)
                 uow.appointments.save(appt)
@@ -255,9 +257,7 @@ def check_routes(svc: Services, carrier_id: str, day: date) -> list[Violation]:
     with svc.uow() as uow:
         built = build_day_problem(uow, svc, carrier_id, day)
     problem = built.problem
-    # A timed problem's legs depend on when the courier may start driving: each route is
-    # refereed at its own courier's prices, the ones its stored legs were written with.
-    networks: dict[int, Network] = {}
+    network = Network.of(problem)
     couriers = {c.id: c for c in problem.couriers}
     by_id = {s.id: s for s in problem.stops}
     routes = []
@@ -266,10 +266,6 @@ def check_routes(svc: Services, carrier_id: str, day: date) -> list[Violation]:
         stops = [s for s in stops if s.status is not StopStatus.DONE]
         if stops and courier_id in couriers:
             courier = couriers[courier_id]
-            start = courier.shift_start_s
-            if start not in networks:
-                networks[start] = Network.of(problem, not_before_s=start)
-            network = networks[start]
             routes.append(
                 schedule_route(problem, network, courier, stops, courier.free_from_s, None)
             )

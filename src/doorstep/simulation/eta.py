@@ -13,24 +13,21 @@ from datetime import date, datetime
 
 from doorstep.domain.fleet import Courier as FleetCourier
 from doorstep.services.context import Services
-from doorstep.services.route import planner_courier
+from doorstep.services.route import expected_etas
 
 HORIZONS = ("booking", "evening_before", "morning", "one_stop_before")
 
 
 def route_etas(svc: Services, couriers: dict[str, FleetCourier], day: date) -> dict[str, datetime]:
-    """Every open visit of ``day`` with the ETA its route gives it now."""
+    """Every open visit of ``day`` with the ETA a buyer would be told now: its route as it
+    stands, re-timed at each leg's real hour (``services.route.expected_etas``)."""
     out: dict[str, datetime] = {}
+    now = svc.clock.now()
     with svc.uow() as uow:
-        for courier_id, fleet in sorted(couriers.items()):
-            route = uow.routes.get(courier_id, day)
-            if route is None:
-                continue
-            free_from = planner_courier(fleet, day, route).free_from_s
-            for stop in route.open:
-                eta = route.eta_of(stop.appointment_id, free_from)
-                if eta is not None:
-                    out[stop.appointment_id] = eta
+        routes = [(uow.routes.get(cid, day), fleet) for cid, fleet in sorted(couriers.items())]
+    for route, fleet in routes:
+        if route is not None:
+            out.update(expected_etas(svc.travel, route, fleet, now))
     return out
 
 

@@ -41,10 +41,18 @@ def test_morning_legs_cost_morning_traffic_and_evening_legs_the_peak() -> None:
     travel = HaversineTravel()
     locations = [DEPOT, PLACES[0], PLACES[1]]
     spans = [None, (10 * H, 11 * H), (18 * H, 19 * H)]
-    timed = bucketed_matrix(travel, locations, spans)
+    timed = bucketed_matrix(TimedTravel(travel, margin=1.0), locations, spans)
     noon = travel.matrix(locations, 12 * H)
     peak = travel.matrix(locations, 18 * H)
     assert timed.durations[0, 1] == noon.durations[0, 1] < peak.durations[0, 1]
+    # With a margin, an off-peak leg costs more than its bucket but never more than the peak.
+    margined = bucketed_matrix(TimedTravel(travel, margin=1.2), locations, spans)
+    assert noon.durations[0, 1] < margined.durations[0, 1] < peak.durations[0, 1]
+    assert margined.durations[0, 2] == peak.durations[0, 2]
+    assert (
+        bucketed_matrix(TimedTravel(travel, margin=3.0), locations, spans).durations[0, 1]
+        == peak.durations[0, 1]
+    )
     assert timed.durations[0, 2] == peak.durations[0, 2]
     # Into the depot any hour may apply: the slowest of the day.
     assert timed.durations[1, 0] == peak.durations[1, 0]
@@ -73,7 +81,8 @@ def test_timed_plan_is_feasible_and_its_morning_legs_cheaper_than_peak_pricing()
             real = travel.matrix([where, stop.location], depart).durations[0, 1]
             assert network.seconds(where, stop.location) >= real
             where = stop.location
-    assert Network.of(timed).seconds(DEPOT, PLACES[0]) < Network.of(peak).seconds(DEPOT, PLACES[0])
+    # s1 (10-11) is reached after the morning peak; s0 (9-10) may be left for in it.
+    assert Network.of(timed).seconds(DEPOT, PLACES[1]) < Network.of(peak).seconds(DEPOT, PLACES[1])
 
 
 def test_the_city_profile_has_few_buckets_and_a_matrix_one() -> None:
@@ -86,19 +95,19 @@ def test_the_city_profile_has_few_buckets_and_a_matrix_one() -> None:
 
 
 def test_a_morning_leg_is_cheaper_than_the_same_leg_in_the_evening() -> None:
-    timed = TimedTravel(HaversineTravel())
+    timed = TimedTravel(HaversineTravel(), margin=1.0)
     points = [DEPOT, PLACES[3], PLACES[5]]
-    morning = timed.legs(points, [(10 * H, 11 * H), (11 * H, 12 * H)], 9 * H)
-    evening = timed.legs(points, [(17 * H, 18 * H), (18 * H, 19 * H)], 9 * H)
+    morning = timed.legs(points, [(10 * H, 11 * H), (11 * H, 12 * H)])
+    evening = timed.legs(points, [(17 * H, 18 * H), (18 * H, 19 * H)])
     peak = HaversineTravel().matrix(points, 17 * H + 1800).durations
     assert morning[0] < evening[0] == peak[0, 1]
     assert morning[1] < evening[1] == peak[1, 2]
-    # A 09:00 window is driven after the 09:00 shift start, not in the 07-09 peak ...
-    assert timed.price_seconds((9 * H, 10 * H), 9 * H) == (9 * H,)
-    # ... but a courier starting at 07:00 may meet it.
-    assert timed.price_seconds((9 * H, 10 * H), 7 * H) == (8 * H, 9 * H)
-    # A window that may be driven into the evening peak costs the peak.
-    assert 17 * H in timed.price_seconds((16 * H, 18 * H), 9 * H)
+    # One price per bucket of the profile the leg may be driven in: a 10:00 window is
+    # reached after 09:00 (off-peak), a 09:00 window may be left for in the 08:00 peak ...
+    assert timed.price_seconds((10 * H, 11 * H)) == (9 * H,)
+    assert timed.price_seconds((9 * H, 10 * H)) == (8 * H, 9 * H)
+    # ... and a window that may be driven into the evening peak costs the peak.
+    assert 17 * H in timed.price_seconds((16 * H, 18 * H))
 
 
 def _real_ring_times(
@@ -125,17 +134,17 @@ def test_windows_promised_with_bucketed_legs_hold_when_driven_at_real_hours(
 ) -> None:
     """Build a route by cheapest insertion with bucketed prices, then drive it leg by leg at
     each leg's real departure hour: every visit still starts inside its window."""
-    timed = TimedTravel(HaversineTravel())
+    timed = TimedTravel(HaversineTravel(), margin=1.0)  # the promise holds without it
     courier = Courier("c", "D", 9 * H, 22 * H, 10**7, 10**8)
     route: list[Stop] = []
     for i, (place, hour, width) in enumerate(wanted):
         candidate = Stop(f"s{i}", FAR[place], hour * H, hour * H + width, 300)
         points = [DEPOT, *(s.location for s in route), DEPOT]
         spans = [*((s.earliest_s, s.latest_s) for s in route), None]
-        legs = timed.legs(points, spans, courier.shift_start_s)
+        legs = timed.legs(points, spans)
         slack = RouteSlack.along(courier, DEPOT, DEPOT, route, legs)
         node_spans = [None, *spans]
-        reach = timed.reach(slack.points, node_spans, courier.shift_start_s)
+        reach = timed.reach(slack.points, node_spans)
         found = best_insertion(slack, candidate, reach((candidate.earliest_s, candidate.latest_s)))
         if found is not None:
             route.insert(found.position, candidate)
