@@ -14,8 +14,8 @@ from tests.integration.test_routing import TOMORROW, returns_at, ring
 
 from doorstep.bootstrap import App
 from doorstep.domain.coverage import Window
-from doorstep.domain.pickup import SlotRef
 from doorstep.domain.errors import Conflict
+from doorstep.domain.pickup import SlotRef
 from doorstep.planning.timed import TimedTravel
 from doorstep.services import pickup, routing
 from doorstep.services.context import Services
