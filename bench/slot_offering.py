@@ -20,15 +20,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from statistics import mean, median, pstdev
 from typing import Any
 
+from doorstep.services.planned_offering import IncentiveRules
 from doorstep.simulation.compare import Scenario
 from doorstep.simulation.eta import HORIZONS
 from doorstep.simulation.params import SimParams
@@ -75,6 +78,9 @@ TARGETS = {
 
 Run = dict[str, dict[str, Any]]  # policy -> the simulator's KPIs
 
+# Processes over seeds. Two: the machine has two cores, shared with everyone else.
+WORKERS = 2
+
 
 def seeds(text: str) -> list[int]:
     """``1-4,9`` -> [1, 2, 3, 4, 9]."""
@@ -88,6 +94,12 @@ def seeds(text: str) -> list[int]:
     return out
 
 
+def incentive_rules(text: str) -> IncentiveRules:
+    """``near_pct=130,cheap_pct=80`` -> the live defaults with those fields changed."""
+    changes = dict(part.split("=") for part in text.split(",") if part.strip())
+    return replace(IncentiveRules(), **{k.strip(): int(v) for k, v in changes.items()})
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -96,7 +108,11 @@ def run_seed(
     params: SimParams, fixed_capacity: int | None, policies: Sequence[str] = POLICIES
 ) -> Run:
     """The policies on one seed's demand; fixed at ``fixed_capacity`` or searched."""
-    with tempfile.TemporaryDirectory(prefix="doorstep-bench-") as tmp:
+    # stdout carries the one JSON line; a worker process must not write anything else there.
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        tempfile.TemporaryDirectory(prefix="doorstep-bench-") as tmp,
+    ):
         scenario = Scenario(params, Path(tmp))
         out: Run = {}
         for policy in policies:
@@ -160,12 +176,23 @@ def over(
     capacity: int | None,
     label: str,
     policies: Sequence[str] = POLICIES,
+    workers: int = WORKERS,
 ) -> list[Run]:
-    runs = []
-    for seed in seed_list:
-        log(f"{label}: seed {seed}")
-        runs.append(run_seed(replace(base, seed=seed), capacity, policies))
-        figures = {p: {k: runs[-1][p][k] for k in FIGURES} for p in policies}
+    """Every seed's run; seeds are independent (own database, own seeded randomness, solver
+    bounded by iterations), so ``workers`` processes give the same figures as one."""
+    workers = max(1, min(WORKERS, workers))
+    log(f"{label}: seeds {list(seed_list)} on {workers} worker(s)")
+    jobs = [(replace(base, seed=seed), capacity, tuple(policies)) for seed in seed_list]
+    if workers == 1 or len(jobs) == 1:
+        runs = [run_seed(*job) for job in jobs]
+    else:
+        # spawn, not fork: a forked child inherits locks held by the parent's threads (the
+        # solver's, the database pool's) and deadlocks on them.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            runs = list(pool.map(run_seed, *zip(*jobs, strict=True)))
+    for seed, run in zip(seed_list, runs, strict=True):
+        figures = {p: {k: run[p][k] for k in FIGURES} for p in policies}
         log(f"{label}: seed {seed} figures {json.dumps(figures, sort_keys=True)}")
     return runs
 
@@ -216,12 +243,13 @@ def sweep(
     base: SimParams,
     seed_list: Sequence[int],
     points: Sequence[tuple[str, Callable[[SimParams], SimParams]]],
+    workers: int = WORKERS,
 ) -> list[dict[str, Any]]:
     """Each point on the same seeds, fixed capacity searched per seed (the load moves it);
     only the two policies the saving compares, to keep a sweep affordable."""
     out = []
     for label, change in points:
-        runs = over(change(base), seed_list, None, label, SWEPT)
+        runs = over(change(base), seed_list, None, label, SWEPT, workers)
         out.append({"point": label, **short(summarise(runs))})
         log(f"sweep point {json.dumps(out[-1], sort_keys=True)}")
     return out
@@ -298,6 +326,12 @@ def main() -> None:
     parser.add_argument("--sweep-seeds", default="1-2")
     parser.add_argument("--plots", type=Path, default=None)
     parser.add_argument(
+        "--incentive",
+        default="",
+        help="planned_incentive rules, e.g. near_pct=130,cheap_pct=80 (default: the live ones)",
+    )
+    parser.add_argument("--workers", type=int, default=WORKERS, help="processes over seeds (1-2)")
+    parser.add_argument(
         "--reporting-policies",
         default="fixed,planned_incentive",
         help="policies run on the reporting seeds (all four on the tuning seeds)",
@@ -306,7 +340,7 @@ def main() -> None:
     tuning_seeds, reporting_seeds = seeds(args.tuning_seeds), seeds(args.reporting_seeds)
     if set(tuning_seeds) & set(reporting_seeds):
         parser.error("tuning and reporting seeds must be disjoint")
-    base = SimParams(days=args.days)
+    base = SimParams(days=args.days, incentives=incentive_rules(args.incentive))
     if args.load is not None:
         base = replace(base, pickups_per_courier_day=args.load)
     started = time.monotonic()
@@ -323,14 +357,25 @@ def measure(
     reporting_seeds: list[int],
 ) -> dict[str, Any]:
     """Tuning, then reporting with the tuned fixed capacity, then the sweeps; plots."""
-    tuning = summarise(over(base, tuning_seeds, None, "tuning")) if tuning_seeds else None
+    tuning = (
+        summarise(over(base, tuning_seeds, None, "tuning", POLICIES, args.workers))
+        if tuning_seeds
+        else None
+    )
     # The fixed baseline's tuned setting, carried to the reporting seeds unchanged.
     capacity = (
         round(median(int(c) for c in tuning["fixed_capacity_per_window"])) if tuning else None
     )
     reporting = (
         summarise(
-            over(base, reporting_seeds, capacity, "reporting", args.reporting_policies.split(","))
+            over(
+                base,
+                reporting_seeds,
+                capacity,
+                "reporting",
+                args.reporting_policies.split(","),
+                args.workers,
+            )
         )
         if reporting_seeds and tuning
         else None
@@ -354,8 +399,8 @@ def measure(
         "side_by_side": side_by_side(tuning, reporting) if tuning else None,
         "tuning": tuning,
         "reporting": reporting,
-        "load_sweep": sweep(base, sweep_seeds, load_points),
-        "choice_sweep": sweep(base, sweep_seeds, choice_points),
+        "load_sweep": sweep(base, sweep_seeds, load_points, args.workers),
+        "choice_sweep": sweep(base, sweep_seeds, choice_points, args.workers),
         "targets": TARGETS,
     }
     if args.plots is not None:

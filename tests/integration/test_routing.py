@@ -165,6 +165,31 @@ def test_green_windows_are_where_a_courier_already_is(wired: App) -> None:
     assert all(o.incentive_fen == 0 for o in offers if o.slot.day != TOMORROW)
 
 
+def test_bundled_offering_hides_windows_far_from_every_route(wired: App) -> None:
+    svc = wired.services
+    spot = (JINSHAN[0] + 0.08, JINSHAN[1] - 0.08)
+    (anchor,) = returns_at(wired, [spot])
+    pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
+    loose = PlannedOffering(svc.travel, IncentiveRules(cheap_pct=50))
+    bundled = PlannedOffering(
+        svc.travel, IncentiveRules(cheap_pct=50, near_pct=50, keep_at_least=1)
+    )
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        request = uow.returns.get(neighbour)
+        assert area is not None and request is not None and request.address is not None
+        now = svc.clock.now()
+        everything = loose.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+        near = bundled.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+    keys = [(o.slot.day, o.slot.window.start) for o in near]
+    # Only the day the courier is already out there is left; every other day costs a trip.
+    assert keys and {day for day, _ in keys} == {TOMORROW}
+    assert len(near) < len(everything)
+    assert keys == [(o.slot.day, o.slot.window.start) for o in everything[: len(near)]]
+    assert [o.rank for o in near] == list(range(len(near)))
+
+
 def test_replan_keeps_visits_under_way(wired: App, clock: object) -> None:
     svc = wired.services
     ids = returns_at(wired, ring(4, 4))

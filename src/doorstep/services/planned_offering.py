@@ -49,16 +49,25 @@ class IncentiveRules:
     """When a window is "green": its insertion costs at most ``cheap_pct`` % of the median
     window's and saves at least ``min_saving_s`` of driving; it then carries a coupon.
 
-    Defaults measured with ``bench/slot_offering.py`` (3 seeds): 90 % / 0 s cuts km per pickup
-    by 9.9 % against fixed capacity; 50 % / 300 s steered too few buyers (7.2 %)."""
+    ``near_pct`` (0: off) bundles: a window whose insertion costs more than ``near_pct`` % of
+    the median window's is not shown at all, so every buyer (not only the coupon takers) books
+    where a route already runs; the cheapest ``keep_at_least`` windows are always shown.
+
+    Defaults measured with ``bench/slot_offering.py`` on tuning seeds only (see
+    docs/benchmarks.md): 90 % / 0 s cut km per pickup by 6.6 % against fixed capacity on the
+    reporting seeds; 50 % / 300 s steered too few buyers."""
 
     coupon_fen: int = 300
     cheap_pct: int = 90
     min_saving_s: int = 0
+    near_pct: int = 0
+    keep_at_least: int = 3
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
             raise ValueError("incentive: coupon >= 0, cheap_pct 0–100, min_saving_s >= 0")
+        if not 0 <= self.near_pct <= 10_000 or self.keep_at_least < 1:
+            raise ValueError("incentive: near_pct 0–10000 (0: off), keep_at_least >= 1")
 
 
 class PlannedOffering:
@@ -117,6 +126,14 @@ class PlannedOffering:
 
     def _rank(self, costed: list[tuple[int, OfferedSlot]]) -> list[OfferedSlot]:
         typical = median(cost for cost, _ in costed) if costed else 0
+        rules = self.incentives
+        if rules is not None and rules.near_pct:
+            # ``costed`` is cheapest first: the kept windows are a prefix.
+            costed = [
+                pair
+                for i, pair in enumerate(costed)
+                if i < rules.keep_at_least or pair[0] * 100 <= typical * rules.near_pct
+            ]
         ranked = []
         for rank, (cost, offered) in enumerate(costed):
             green = (

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
+
+from doorstep.services.planned_offering import IncentiveRules
 
 POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive", "planned_timed")
 
@@ -33,6 +35,8 @@ class SimParams:
     travel_noise_sigma: float = 0.25  # lognormal sigma on each leg's driving time
     service_noise_sigma: float = 0.2  # lognormal sigma on time at the door
     solver_iterations: int = 300  # iterations, not seconds: a run must repeat for its seed
+    # The planned_incentive policy's rules (the live defaults unless a benchmark tunes them).
+    incentives: IncentiveRules = field(default_factory=IncentiveRules)
 
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 31:

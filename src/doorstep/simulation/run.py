@@ -58,10 +58,10 @@ class SequentialIds:
         return f"{prefix}-{self.n:07d}"
 
 
-def make_offering(policy: str, svc: Services) -> SlotOffering:
+def make_offering(policy: str, svc: Services, rules: IncentiveRules | None = None) -> SlotOffering:
     if policy in ("fixed", "fixed_full"):
         return FixedCapacityOffering()
-    incentives = IncentiveRules() if policy == "planned_incentive" else None
+    incentives = (rules or IncentiveRules()) if policy == "planned_incentive" else None
     return PlannedOffering(svc.travel, incentives, svc.route_cache)
 
 
@@ -102,7 +102,7 @@ class Simulation:
         base = replace(self.app.services, ids=SequentialIds())
         if policy == "planned_timed":
             base = replace(base, travel=TimedTravel(base.travel))
-        self.svc = replace(base, offering=make_offering(policy, base))
+        self.svc = replace(base, offering=make_offering(policy, base, params.incentives))
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
         self.booked: dict[str, Booked] = {}
