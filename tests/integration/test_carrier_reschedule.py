@@ -31,6 +31,7 @@ from doorstep.adapters.db import tables as t
 from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
 from doorstep.services import pickup
+from doorstep.services.carrier_polling import poll_quiet_orders
 
 pytestmark = pytest.mark.slow
 
@@ -221,3 +222,27 @@ def test_company_moves_race_buyers_on_the_same_windows(world: World) -> None:
         assert appt.status.value == "cancelled" or appt.slot == ELEVEN, appt
     booked, capacity = _booked(w, ELEVEN)
     assert booked <= capacity + len(_events(w, "slot.overcommitted"))
+
+
+def test_a_move_whose_callback_was_lost_is_found_by_polling(world: World) -> None:
+    w = world
+    appointment_id, number = _book(w, 9)
+    w.deliveries()
+    w.faults(drop=True)
+    w.advance(
+        number,
+        "RESCHEDULED",
+        pickupDate=TOMORROW.isoformat(),
+        pickupStart="13:00",
+        pickupEnd="15:00",
+    )
+    w.deliveries()
+    assert _booked(w, NINE)[0] == 1  # nothing heard yet
+    w.clock.advance(minutes=16)
+    assert poll_quiet_orders(w.app.services, w.clock.now()) == 1
+    assert (_booked(w, NINE)[0], _booked(w, ONE_PM)[0]) == (0, 1)
+    assert pickup.get_appointment(w.app.services, appointment_id).slot == ONE_PM
+    # Polled again, the same window is nothing new.
+    w.clock.advance(minutes=16)
+    assert poll_quiet_orders(w.app.services, w.clock.now()) == 0
+    assert len(_events(w, "appointment.rescheduled")) == 1

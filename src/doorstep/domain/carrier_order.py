@@ -336,9 +336,15 @@ class PickupOrder(EventRecorder):
         if update.kind is UpdateKind.SETTLED:
             return self._settle(update)
         if update.kind is UpdateKind.RESCHEDULED:
+            assert update.day and update.start and update.end
+            if (update.day, update.start, update.end) == (
+                self.order.day,
+                self.order.start,
+                self.order.end,
+            ):
+                return False  # the window we already have (our own move echoed, or a poll)
             if self.status not in BEFORE_PICKUP or self.status is CS.PENDING:
                 return self._late(update)
-            assert update.day and update.start and update.end
             self.order = replace(self.order, day=update.day, start=update.start, end=update.end)
             self._event(
                 "rescheduled",

@@ -118,8 +118,13 @@ def error_code(body: Any) -> str:
     return code[:64] if isinstance(code, str) else "unknown"
 
 
+# Statuses in which the company may still move the pickup window.
+_WINDOW_MOVABLE = ("CREATED", "ACCEPTED", "COURIER_ASSIGNED")
+
+
 def updates_from_snapshot(snapshot: Any, at: datetime) -> list[CarrierUpdate]:
-    """What a polled order says: the stage it reached, then its settlement if it has one.
+    """What a polled order says: the stage it reached, its window while it can still move,
+    then its settlement if it has one.
 
     Poll updates get ids of their own per stage, so polling the same stage again is a
     duplicate, and a callback for a stage a poll already applied arrives late."""
@@ -130,6 +135,13 @@ def updates_from_snapshot(snapshot: Any, at: datetime) -> list[CarrierUpdate]:
     out = []
     if kind is not None:
         out.append(_update(f"poll:{no}:{kind.value}", kind, at, snapshot))
+    if snapshot.get("status") in _WINDOW_MOVABLE and snapshot.get("pickupDate"):
+        # After the stage (an order whose create answer was lost becomes accepted first),
+        # the company's window as it stands: a reschedule whose callback was lost is found
+        # here (the same window as ours changes nothing; one id per window seen).
+        start, end = snapshot.get("pickupStart"), snapshot.get("pickupEnd")
+        window = f"{snapshot['pickupDate']}:{start}-{end}"
+        out.append(_update(f"poll:{no}:window:{window}", UpdateKind.RESCHEDULED, at, snapshot))
     if snapshot.get("weightG") is not None and snapshot.get("freightFen") is not None:
         out.append(_update(f"poll:{no}:settled", UpdateKind.SETTLED, at, snapshot))
     return out
