@@ -6,7 +6,11 @@ route-aware offering refuses the rest), leaves the other empty, then times slot 
 bookings on both in turns, so machine noise hits both sides alike. Prints one JSON line with
 milliseconds per operation on the empty and the full day and their ratio.
 
-    uv run python bench/booking_cost.py --fill 300 --repeat 30
+With ``--pricing-pair`` both demos are filled the same way, one with legs priced at the
+evening peak and one per hour bucket (``travel_pricing=timed``, issue 11 §3), and the line
+gives offer and booking milliseconds on each, timed in turns, with their ratio.
+
+    uv run python bench/booking_cost.py --fill 300 --repeat 30 [--pricing-pair]
 """
 
 from __future__ import annotations
@@ -103,8 +107,13 @@ def book_once(app: App, rid: str, i: int) -> tuple[float, bool]:
     return clock.perf_counter() - began, ok
 
 
-def world(url: str, n: int, radius_km: float) -> tuple[App, list[str]]:
-    settings = Settings(env="test", database_url=url, secret_key="bench-" + "x" * 40)
+def world(url: str, n: int, radius_km: float, pricing: str = "peak") -> tuple[App, list[str]]:
+    settings = Settings(
+        env="test",
+        database_url=url,
+        secret_key="bench-" + "x" * 40,
+        travel_pricing="timed" if pricing == "timed" else "peak",
+    )
     app = build(settings, clock=FixedClock(T0))
     seed_demo(app)
     with app.services.uow() as uow:
@@ -126,7 +135,15 @@ def main() -> None:
         default=None,
         help="two databases, '{side}' replaced by empty and full (default: SQLite files)",
     )
+    parser.add_argument(
+        "--pricing-pair",
+        action="store_true",
+        help="compare evening-peak and time-bucketed pricing on two equally filled days",
+    )
     args = parser.parse_args()
+    if args.pricing_pair:
+        pricing_pair(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         urls = [f"sqlite:///{Path(tmp) / f'{side}.db'}" for side in ("empty", "full")]
         if args.database_url:
@@ -176,6 +193,46 @@ def main() -> None:
                     "full_refused": ms(book["full_refused"]),
                     "attempts": {k: len(v) for k, v in book.items()},
                 },
+            }
+        )
+    )
+
+
+def pricing_pair(args: argparse.Namespace) -> None:
+    """Offers and bookings on a filled day, legs priced at the peak vs per hour bucket."""
+    sides = ("peak", "timed")
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = [f"sqlite:///{Path(tmp) / f'{side}.db'}" for side in sides]
+        if args.database_url:
+            urls = [args.database_url.replace("{side}", side) for side in sides]
+        n = args.fill + args.probe + 1
+        worlds = [
+            world(url, n, args.radius_km, side) for url, side in zip(urls, sides, strict=True)
+        ]
+        filled = {
+            side: sum(book_once(app, rid, i)[1] for i, rid in enumerate(ids[1 : 1 + args.fill]))
+            for side, (app, ids) in zip(sides, worlds, strict=True)
+        }
+        offers = interleaved_offer_ms([(app, ids[0]) for app, ids in worlds], args.repeat)
+        book: dict[str, list[float]] = {side: [] for side in sides}
+        for i in range(args.probe):
+            for side, (app, ids) in zip(sides, worlds, strict=True):
+                book[side].append(book_once(app, ids[-1 - i], i)[0])
+        for app, _ in worlds:
+            app.engine.dispose()
+    book_ms = {side: round(statistics.median(v) * 1000, 2) for side, v in book.items()}
+    print(
+        json.dumps(
+            {
+                "benchmark": "booking_cost_pricing",
+                "backend": urls[0].split(":")[0],
+                "filled": filled,
+                "offer_ms": {
+                    "peak": round(offers[0], 2),
+                    "timed": round(offers[1], 2),
+                    "ratio": round(offers[1] / offers[0], 3),
+                },
+                "book_ms": {**book_ms, "ratio": round(book_ms["timed"] / book_ms["peak"], 3)},
             }
         )
     )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
+import numpy.typing as npt
 
 from doorstep.planning.travel import (
     HaversineTravel,
@@ -50,6 +51,7 @@ Span = tuple[int, int] | None
 """(window start, window end) in seconds of the day of the stop a leg leads to; None: any hour."""
 
 Reach = Callable[[Location, int, int], tuple[Sequence[int], Sequence[int]]]
+IntVector = npt.NDArray[np.int64]
 
 
 def hours(lo_s: int, hi_s: int) -> range:
@@ -73,6 +75,15 @@ def profile_buckets(travel: TravelTimes) -> tuple[int, ...]:
     return tuple(range(24))
 
 
+def slowest_seconds(travel: TravelTimes, buckets: tuple[int, ...]) -> tuple[int, ...]:
+    """Departure seconds that together give the day's slowest leg between any two places:
+    the slowest bucket where one speed applies to the whole city, every bucket otherwise."""
+    if isinstance(travel, HaversineTravel):
+        slowest = min(buckets, key=lambda h: travel.speeds.kmh_at(h * 3600))
+        return (slowest * 3600,)
+    return tuple(h * 3600 for h in buckets)
+
+
 @dataclass(frozen=True, eq=False)
 class TimedTravel:
     """The travel port with legs priced per hour bucket at the hours they are driven.
@@ -85,6 +96,8 @@ class TimedTravel:
     lead_s: int = LEAD_S
     margin: float = MARGIN
     buckets: tuple[int, ...] = field(init=False)
+    slowest: tuple[int, ...] = field(init=False)
+    """Departure seconds whose slowest leg is the day's slowest for any pair (the ceiling)."""
 
     def __post_init__(self) -> None:
         if self.lead_s < 0:
@@ -92,6 +105,7 @@ class TimedTravel:
         if not 1.0 <= self.margin <= 3.0:
             raise ValueError("margin must be within [1, 3]")
         object.__setattr__(self, "buckets", profile_buckets(self.base))
+        object.__setattr__(self, "slowest", slowest_seconds(self.base, self.buckets))
 
     def matrix(self, locations: Sequence[Location], depart_second: int) -> TravelMatrix:
         """The wrapped port's matrix for a departure at ``depart_second``."""
@@ -105,7 +119,9 @@ class TimedTravel:
 
     def price_seconds(self, span: Span) -> tuple[int, ...]:
         """One departure second per profile bucket a leg into ``span`` may be driven in."""
-        touched = range(24) if span is None else hours(span[0] - self.lead_s, span[1])
+        if span is None:
+            return self.slowest
+        touched = hours(span[0] - self.lead_s, span[1])
         first = bisect_right(self.buckets, touched[0]) - 1
         last = bisect_right(self.buckets, touched[-1]) - 1
         return tuple(max(self.buckets[b], touched[0]) * 3600 for b in range(first, last + 1))
@@ -118,7 +134,7 @@ class TimedTravel:
         worst = max(cost(s) for s in self.price_seconds(span))
         if span is None or (worst <= self.lead_s and (not margin or self.margin == 1.0)):
             return worst
-        ceiling = max(cost(s) for s in self.price_seconds(None))
+        ceiling = max(cost(s) for s in self.slowest)
         if worst > self.lead_s:
             return ceiling
         return min(math.ceil(worst * self.margin), ceiling)
@@ -145,27 +161,52 @@ class TimedTravel:
         window): for a candidate window, a ``Reach`` giving the legs from each node to the
         candidate (priced by the candidate's window) and from the candidate to each node
         (priced by that node's window). Vectors are computed once per location and bucket."""
-        memo: dict[tuple[Location, int], tuple[list[int], list[int]]] = {}
+        at: dict[tuple[Location, int], tuple[IntVector, IntVector]] = {}
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for k, span in enumerate(spans):
+            groups[self.price_seconds(span)].append(k)
+        from_memo: dict[Location, list[int]] = {}
+        to_memo: dict[tuple[Location, Span], list[int]] = {}
 
-        def vectors(u: Location, second: int) -> tuple[list[int], list[int]]:
-            found = memo.get((u, second))
+        def vectors(u: Location, second: int) -> tuple[IntVector, IntVector]:
+            found = at.get((u, second))
             if found is None:
-                found = memo[(u, second)] = self.base.between(u, points, second)
+                to_u, from_u = self.base.between(u, points, second)
+                found = at[(u, second)] = (np.asarray(to_u), np.asarray(from_u))
             return found
 
-        def entry(u: Location, way: int, k: int) -> Callable[[int], int]:
-            return lambda second: vectors(u, second)[way][k]
+        def priced(u: Location, way: int, seconds: tuple[int, ...]) -> IntVector:
+            worst = np.max([vectors(u, s)[way] for s in seconds], axis=0)
+            ceiling = np.max([vectors(u, s)[way] for s in self.slowest], axis=0)
+            return self._margined(worst, ceiling)
+
+        def from_all(u: Location) -> list[int]:
+            found = from_memo.get(u)
+            if found is None:
+                out = np.zeros(len(points), dtype=np.int64)
+                for seconds, nodes in groups.items():
+                    out[nodes] = priced(u, 1, seconds)[nodes]
+                found = from_memo[u] = out.tolist()
+            return found
 
         def for_window(span: Span) -> Reach:
+            seconds = self.price_seconds(span)
+
             def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
-                nodes = range(lo, hi + 1)
-                to_u = [self.price(entry(u, 0, k), span) for k in nodes]
-                from_u = [self.price(entry(u, 1, k), spans[k]) for k in nodes]
-                return to_u, from_u
+                to_u = to_memo.get((u, span))
+                if to_u is None:
+                    to_u = to_memo[(u, span)] = priced(u, 0, seconds).tolist()
+                return to_u[lo : hi + 1], from_all(u)[lo : hi + 1]
 
             return reach
 
         return for_window
+
+    def _margined(self, worst: IntVector, ceiling: IntVector) -> IntVector:
+        """``price`` for many legs at once: times the margin up to the ceiling, and the
+        ceiling for legs longer than the lead."""
+        margined = np.minimum(np.ceil(worst * self.margin).astype(np.int64), ceiling)
+        return np.where(worst > self.lead_s, ceiling, margined)
 
     def retime(
         self,
@@ -217,12 +258,6 @@ def bucketed_matrix(
     for wanted, cols in columns.items():
         stacked = np.stack([at_second[s].durations[:, cols] for s in wanted])
         durations[:, cols] = stacked.max(axis=0)
-    # As ``TimedTravel.price``: times the margin up to the day's slowest bucket; a leg longer
-    # than the lead costs the day's slowest bucket.
-    whole_day = np.stack(
-        [timed.base.matrix(locations, s).durations for s in timed.price_seconds(None)]
-    ).max(axis=0)
-    longer = durations > timed.lead_s
-    margined = np.minimum(np.ceil(durations * timed.margin).astype(np.int64), whole_day)
-    durations = np.where(longer, whole_day, margined)
+    whole_day = np.stack([timed.base.matrix(locations, s).durations for s in timed.slowest])
+    durations = timed._margined(durations, whole_day.max(axis=0))
     return TravelMatrix(durations, at_second[needed[0]].distances)

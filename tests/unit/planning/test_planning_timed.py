@@ -164,3 +164,20 @@ def test_retiming_is_earlier_than_peak_pricing_in_the_morning() -> None:
     peak = HaversineTravel().matrix([PLACES[0], PLACES[7]], 17 * H + 1800).durations[0, 1]
     assert real[0] == 10 * H
     assert real[1] < real[0] + 300 + peak
+
+
+def test_candidate_legs_are_priced_like_stored_legs() -> None:
+    """``reach`` (vectors per bucket, for offers) gives each leg what ``legs`` (one leg at a
+    time, for stored routes) gives it, margin and long-leg rule included."""
+    timed = TimedTravel(HaversineTravel(), margin=1.2)
+    far = (31.60, 121.90)  # a leg of hours: longer than the lead
+    points = [DEPOT, *PLACES[:4], far, DEPOT]
+    spans = [None, (9 * H, 10 * H), (12 * H, 13 * H), (17 * H, 18 * H), (20 * H, 21 * H)]
+    spans += [(10 * H, 12 * H), None]
+    for window in [(9 * H, 10 * H), (11 * H, 12 * H), (18 * H, 19 * H)]:
+        u = PLACES[6]
+        to_u, from_u = timed.reach(points, spans)(window)(u, 0, len(points) - 1)
+        assert to_u == [timed.legs([p, u], [window])[0] for p in points]
+        assert from_u == [
+            timed.legs([u, p], [span])[0] for p, span in zip(points, spans, strict=True)
+        ]
