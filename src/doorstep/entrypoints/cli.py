@@ -190,6 +190,10 @@ def serve(
         with console.status("loading demo data"):
             counts = seed_demo(wired)
         console.print(f"[green]demo data[/green] {counts}")
+        from doorstep.adapters.demo.history import start_in_background as seed_past
+
+        # Thirty past days for the console's trends, replayed beside the server.
+        seed_past(wired.services, wired.offering, wired.engine, console.print)
     _check_connection_budget(wired.engine, settings, workers)
     _check_shared_limits(settings, workers)
     if worker_every is None:
