@@ -49,7 +49,10 @@ class IncentiveRules:
     """When a window is "green": its insertion costs at most ``cheap_pct`` % of the median
     window's and saves at least ``min_saving_s`` of driving; it then carries a coupon.
 
-    ``near_pct`` (0: off) bundles: a window whose insertion costs more than ``near_pct`` % of
+    ``green_within_s`` (0: off) bundles coupons: a window is green only when the pickup adds
+    at most that much driving, i.e. a planned visit is already close by then.
+
+    ``near_pct`` (0: off) bundles the offer itself: a window whose insertion costs more than ``near_pct`` % of
     the median window's is not shown at all, so every buyer (not only the coupon takers) books
     where a route already runs; the cheapest ``keep_at_least`` windows are always shown.
 
@@ -62,12 +65,15 @@ class IncentiveRules:
     min_saving_s: int = 0
     near_pct: int = 0
     keep_at_least: int = 3
+    green_within_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
             raise ValueError("incentive: coupon >= 0, cheap_pct 0–100, min_saving_s >= 0")
-        if not 0 <= self.near_pct <= 10_000 or self.keep_at_least < 1:
-            raise ValueError("incentive: near_pct 0–10000 (0: off), keep_at_least >= 1")
+        if not 0 <= self.near_pct <= 10_000 or self.keep_at_least < 1 or self.green_within_s < 0:
+            raise ValueError(
+                "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0"
+            )
 
 
 class PlannedOffering:
@@ -141,6 +147,7 @@ class PlannedOffering:
                 and len(costed) > 1
                 and cost * 100 <= typical * self.incentives.cheap_pct
                 and typical - cost >= self.incentives.min_saving_s
+                and (not self.incentives.green_within_s or cost <= self.incentives.green_within_s)
             )
             if green and self.incentives is not None:
                 coupon = self.incentives.coupon_fen
