@@ -190,6 +190,33 @@ def test_bundled_offering_hides_windows_far_from_every_route(wired: App) -> None
     assert [o.rank for o in near] == list(range(len(near)))
 
 
+def test_coupons_only_where_a_visit_is_within_reach(wired: App) -> None:
+    svc = wired.services
+    spot = (JINSHAN[0] + 0.08, JINSHAN[1] - 0.08)
+    (anchor,) = returns_at(wired, [spot])
+    pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        request = uow.returns.get(neighbour)
+        assert area is not None and request is not None and request.address is not None
+        now = svc.clock.now()
+
+        def greens(rules: IncentiveRules) -> list[int]:
+            offers = PlannedOffering(svc.travel, rules).offer(
+                uow, svc.calendar, area, request.address, now, svc.booking
+            )
+            return [o.incentive_fen for o in offers if o.incentive_fen]
+
+        everywhere = greens(IncentiveRules(cheap_pct=100))
+        within_reach = greens(IncentiveRules(cheap_pct=100, green_within_s=600))
+        nowhere = greens(IncentiveRules(cheap_pct=100, green_within_s=1))
+    # Below the median is not the same as near a planned visit: the 10-minute rule keeps
+    # coupons on the day the courier is next door, and a 1-second rule leaves none.
+    assert len(everywhere) > len(within_reach) > 0
+    assert nowhere == []
+
+
 def test_replan_keeps_visits_under_way(wired: App, clock: object) -> None:
     svc = wired.services
     ids = returns_at(wired, ring(4, 4))
