@@ -160,33 +160,33 @@ class TimedTravel:
         """Candidate travel against a route's nodes ``points`` (``spans[k]``: node k's
         window): for a candidate window, a ``Reach`` giving the legs from each node to the
         candidate (priced by the candidate's window) and from the candidate to each node
-        (priced by that node's window). Vectors are computed once per location and bucket."""
-        at: dict[tuple[Location, int], tuple[IntVector, IntVector]] = {}
-        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        (priced by that node's window). Vectors are computed once per location and bucket,
+        and each node's price is one masked maximum over them."""
+        needed = sorted({s for span in spans for s in self.price_seconds(span)} | {*self.slowest})
+        row = {s: i for i, s in enumerate(needed)}
+        # mask[i, k]: a leg into node k may be driven at needed[i].
+        mask = np.zeros((len(needed), len(points)), dtype=bool)
         for k, span in enumerate(spans):
-            groups[self.price_seconds(span)].append(k)
+            mask[[row[s] for s in self.price_seconds(span)], k] = True
+        ceiling_rows = [row[s] for s in self.slowest]
+        at: dict[Location, dict[int, tuple[IntVector, IntVector]]] = {}
         from_memo: dict[Location, list[int]] = {}
         to_memo: dict[tuple[Location, Span], list[int]] = {}
 
-        def vectors(u: Location, second: int) -> tuple[IntVector, IntVector]:
-            found = at.get((u, second))
-            if found is None:
-                to_u, from_u = self.base.between(u, points, second)
-                found = at[(u, second)] = (np.asarray(to_u), np.asarray(from_u))
-            return found
-
-        def priced(u: Location, way: int, seconds: tuple[int, ...]) -> IntVector:
-            worst = np.max([vectors(u, s)[way] for s in seconds], axis=0)
-            ceiling = np.max([vectors(u, s)[way] for s in self.slowest], axis=0)
-            return self._margined(worst, ceiling)
+        def vectors(u: Location, seconds: Sequence[int]) -> list[tuple[IntVector, IntVector]]:
+            known = at.setdefault(u, {})
+            missing = [s for s in seconds if s not in known]
+            if missing:
+                known.update(zip(missing, self._vectors(u, points, missing), strict=True))
+            return [known[s] for s in seconds]
 
         def from_all(u: Location) -> list[int]:
             found = from_memo.get(u)
             if found is None:
-                out = np.zeros(len(points), dtype=np.int64)
-                for seconds, nodes in groups.items():
-                    out[nodes] = priced(u, 1, seconds)[nodes]
-                found = from_memo[u] = out.tolist()
+                rows = np.stack([back for _, back in vectors(u, needed)])
+                worst = np.where(mask, rows, 0).max(axis=0)
+                ceiling = rows[ceiling_rows].max(axis=0)
+                found = from_memo[u] = self._margined(worst, ceiling).tolist()
             return found
 
         def for_window(span: Span) -> Reach:
@@ -195,12 +195,28 @@ class TimedTravel:
             def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
                 to_u = to_memo.get((u, span))
                 if to_u is None:
-                    to_u = to_memo[(u, span)] = priced(u, 0, seconds).tolist()
+                    worst = np.max([to for to, _ in vectors(u, seconds)], axis=0)
+                    ceiling = np.max([to for to, _ in vectors(u, self.slowest)], axis=0)
+                    to_u = to_memo[(u, span)] = self._margined(worst, ceiling).tolist()
                 return to_u[lo : hi + 1], from_all(u)[lo : hi + 1]
 
             return reach
 
         return for_window
+
+    def _vectors(
+        self, u: Location, points: Sequence[Location], seconds: Sequence[int]
+    ) -> list[tuple[IntVector, IntVector]]:
+        """Travel to and from ``u`` for each departure second: the port's batched form
+        when it has one (the city model computes distances once), else one call each."""
+        if isinstance(self.base, HaversineTravel):
+            rows = self.base.between_many(u, points, seconds)
+            return [(r, r) for r in rows]
+        out = []
+        for second in seconds:
+            to_u, from_u = self.base.between(u, points, second)
+            out.append((np.asarray(to_u, dtype=np.int64), np.asarray(from_u, dtype=np.int64)))
+        return out
 
     def _margined(self, worst: IntVector, ceiling: IntVector) -> IntVector:
         """``price`` for many legs at once: times the margin up to the ceiling, and the

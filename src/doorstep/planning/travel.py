@@ -117,19 +117,26 @@ class HaversineTravel:
         self, origin: Location, points: Sequence[Location], depart_second: int
     ) -> tuple[list[int], list[int]]:
         """One row of `matrix` (the great circle is symmetric, so both ways are equal)."""
+        seconds = self.between_many(origin, points, [depart_second])[0].tolist()
+        return seconds, list(seconds)
+
+    def between_many(
+        self, origin: Location, points: Sequence[Location], depart_seconds: Sequence[int]
+    ) -> IntMatrix:
+        """Seconds between ``origin`` and each of ``points`` (either way) for each departure
+        second, one row per second: the great circle is computed once for all of them."""
         if not points:
-            return [], []
+            return np.zeros((len(depart_seconds), 0), dtype=np.int64)
         lat0, lon0 = np.radians(origin[0]), np.radians(origin[1])
         coords = np.radians(np.asarray(points, dtype=np.float64))
         dlat = coords[:, 0] - lat0
         dlon = coords[:, 1] - lon0
         a = np.sin(dlat / 2) ** 2 + np.cos(coords[:, 0]) * np.cos(lat0) * np.sin(dlon / 2) ** 2
         metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-        metres_per_s = self.speeds.kmh_at(depart_second) / 3.6
-        seconds: list[int] = (
-            np.rint(metres * self.detour_factor / metres_per_s).astype(np.int64).tolist()
-        )
-        return seconds, list(seconds)
+        metres_per_s = np.asarray([self.speeds.kmh_at(s) / 3.6 for s in depart_seconds])
+        road = metres * self.detour_factor
+        out: IntMatrix = np.rint(road[None, :] / metres_per_s[:, None]).astype(np.int64)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
