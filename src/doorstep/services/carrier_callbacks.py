@@ -13,6 +13,8 @@ from __future__ import annotations
 import time as monotonic_clock
 from datetime import datetime
 
+import structlog
+
 from doorstep.domain import signature
 from doorstep.domain.carrier_order import (
     RANK,
@@ -31,6 +33,7 @@ from doorstep.services.pickup_company import follow_company_move
 from doorstep.services.ports import CarrierExchange, UnitOfWork
 from doorstep.services.refunds import start_express_refund
 
+log = structlog.get_logger("doorstep.carriers")
 CS = CarrierStatus
 MAX_BODY_BYTES = 64_000
 
@@ -79,8 +82,13 @@ def apply_update(svc: Services, carrier_id: str, update: CarrierUpdate, *, sourc
     for _ in range(APPLY_ATTEMPTS - 1):
         try:
             return _apply_once(svc, carrier_id, update)
-        except StaleWrite:
-            continue
+        except StaleWrite as lost:
+            log.info(
+                "carrier_update_retried",
+                out_order_no=update.out_order_no,
+                event_id=update.event_id,
+                reason=lost.details.get("reason", "stale_version"),
+            )
     return _apply_once(svc, carrier_id, update)
 
 
