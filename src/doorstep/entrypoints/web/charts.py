@@ -75,9 +75,9 @@ def hbars(
         colour = colours[i] if colours else _COLOURS[0]
         body.append(
             _label(label_w - 8, y + 15, label)
-            + f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{_ROW - 8}" rx="3" '
+            + f'<rect x="{label_w}" y="{y + 2}" width="{round(w)}" height="{_ROW - 8}" rx="3" '
             f'fill="{colour}"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="val">{value}</text>'
+            f'<text x="{label_w + round(w) + 6}" y="{y + 15}" class="val">{value}</text>'
         )
     return _frame(title, label_w + bar_w + 50, len(rows) * _ROW + 8, body, chart_id)
 
@@ -105,13 +105,19 @@ def bullets(
     for i, (label, used, cap) in enumerate(rows):
         y = (i + 1) * _ROW + 4
         full = used >= cap > 0
+        # Whole pixels, and no pale bar under a full one: a day of windows stays light.
+        pale = (
+            ""
+            if full
+            else f'<rect x="{label_w}" y="{y + 2}" width="{round(cap * k)}" height="{_ROW - 8}" '
+            f'rx="3" fill="#cbd5e1"/>'
+        )
         body.append(
             _label(label_w - 8, y + 15, label)
-            + f'<rect x="{label_w}" y="{y + 2}" width="{cap * k:.1f}" height="{_ROW - 8}" '
-            f'rx="3" fill="#cbd5e1"/>'
-            f'<rect x="{label_w}" y="{y + 2}" width="{used * k:.1f}" height="{_ROW - 8}" '
+            + pale
+            + f'<rect x="{label_w}" y="{y + 2}" width="{round(used * k)}" height="{_ROW - 8}" '
             f'rx="3" fill="{"#dc2626" if full else "#2563eb"}"/>'
-            f'<text x="{label_w + cap * k + 6:.1f}" y="{y + 15}" class="val">{used}/{cap}</text>'
+            f'<text x="{label_w + round(cap * k) + 6}" y="{y + 15}" class="val">{used}/{cap}</text>'
         )
     return _frame(title, label_w + bar_w + 60, (len(rows) + 1) * _ROW + 8, body, chart_id)
 

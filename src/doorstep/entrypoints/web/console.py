@@ -209,4 +209,6 @@ def areas(web: OpsPage) -> Response:
         "console_areas.html",
         areas=catalog.list_areas(svc),
         templates=catalog.list_templates(svc),
+        # Companies by name, not by code: "顺丰速运", not "sf".
+        carrier_names={c.carrier_id: (c.name_zh, c.name_en) for c in queries.carriers(svc)},
     )

@@ -383,3 +383,17 @@ TRANSFER_STATUS = {
     "succeeded": N_("Done"),
     "failed": N_("Failed"),
 }
+
+# The customs console (issue 9 §7): a declaration's state and which deadline comes next.
+CUSTOMS_STATUS = {
+    "open": N_("Collecting returns"),
+    "submitted": N_("Declared, awaiting customs"),
+    "accepted": N_("Accepted by customs"),
+    "rejected": N_("Rejected by customs"),
+    "settled": N_("Settled"),
+}
+
+CUSTOMS_DEADLINE = {
+    "application": N_("Declare by"),
+    "arrival": N_("Goods back by"),
+}
