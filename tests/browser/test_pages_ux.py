@@ -424,6 +424,17 @@ def test_claim_form_names_products_and_says_an_error_once(
     expect(page.locator("[role=alert]")).to_have_count(1)
 
 
+def test_the_return_address_names_each_place_once(page: Page, wired: App, base: str) -> None:
+    """Before: '上海市浦东新区浦东新区外高桥… 退货组 · 退货组' on the send-it-yourself page."""
+    remote = _open(wired, "buyer-006", "TM2026000111")  # Chongming: no door pickup
+    sign_in(page, base, "buyer6")
+    page.goto(f"{base}/portal/returns/{remote}/send-yourself")
+    text = page.get_by_test_id("warehouse-address").inner_text()
+    assert text.count("浦东新区") == 1 and text.count("退货组") == 1, text
+    tel = page.get_by_test_id("warehouse-address").locator("a[href^='tel:']")
+    expect(tel).to_have_count(1)
+
+
 # ---- courier -------------------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ DOMESTIC_WAREHOUSE_ID = "wh-sh-jiading"
 
 
 def _addr(adcode: str, district: str, detail: str, lat: float, lon: float) -> Address:
-    return Address(adcode, "上海市", "上海市", district, detail, "退货组", "02100000000", lat, lon)
+    # The contact is the returns desk; the street line does not repeat it.
+    return Address(adcode, "上海市", "上海市", district, detail, "退货组", "02158660000", lat, lon)
 
 
 WAREHOUSES: tuple[ReturnWarehouse, ...] = (
@@ -25,7 +26,7 @@ WAREHOUSES: tuple[ReturnWarehouse, ...] = (
         _addr(
             "310115",
             "浦东新区",
-            "浦东新区外高桥保税区富特北路 456 号 3 号库 退货组",
+            "浦东新区外高桥保税区富特北路 456 号 3 号库",
             31.3360,
             121.5900,
         ),
@@ -35,7 +36,7 @@ WAREHOUSES: tuple[ReturnWarehouse, ...] = (
         DOMESTIC_WAREHOUSE_ID,
         "嘉定退货仓",
         "Jiading returns warehouse",
-        _addr("310114", "嘉定区", "嘉定区叶城路 1288 号 B 栋 退货组", 31.3500, 121.2300),
+        _addr("310114", "嘉定区", "嘉定区叶城路 1288 号 B 栋", 31.3500, 121.2300),
     ),
 )
 
