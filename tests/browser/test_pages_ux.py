@@ -524,13 +524,24 @@ def test_a_long_day_folds_later_stops_into_rows_that_open_each_stop(
         sign_in(page, base, COURIER_USERS[cid])
         expect(page.locator("form.inspect")).to_have_count(1)
         reached = {f"v-{v.appointment_id}" for v in mine[1:3]}
-        assert page.get_by_test_id("next-stop").get_attribute("id") in reached
+        hand = page.get_by_test_id("next-stop")
+        assert hand.get_attribute("id") in reached
+        # The window reads on one line ("10:00-\n11:00" before), the badge may wrap below it.
+        box = hand.locator(".window").bounding_box()
+        assert box is not None and box["height"] < 40, box
         rows = page.get_by_test_id("later-stops").locator("li")
         expect(rows).to_have_count(n - 1)
         heights = rows.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
         assert max(heights) < 60, heights  # one line each, still a 44 px target
         expect(rows.filter(has_text="Courier at the door")).to_have_count(1)  # the other door
         check_page(page, watch, "courier-long-day-phone-en")
+        # "Sign out(courier-sf-01)" before: the flex button dropped the space.
+        gap = page.locator("header.top button.link").evaluate(
+            "b => { const r = document.createRange(); r.selectNodeContents(b.firstChild);"
+            " return b.querySelector('.muted').getBoundingClientRect().left"
+            " - r.getBoundingClientRect().right; }"
+        )
+        assert gap >= 3, gap
         href = rows.last.locator("a").get_attribute("href")
         assert href and href.startswith("/courier/visits/")
         rows.last.locator("a").click()

@@ -102,10 +102,14 @@ def test_courier_records_a_failed_attempt(
         cp.get_by_label("联系不上买家").check()
         cp.locator("details.fail input[name=note]").fill("电话无人接听")
         cp.get_by_role("button", name="登记上门失败").click()
+        # The stop as recorded, then the day's page with it folded among the finished ones.
+        stop = cp.locator(f"#v-{appt.appointment_id}")
+        expect(stop.locator(".badge")).to_have_text("上门失败")
+        expect(stop).to_contain_text("电话无人接听")
+        cp.goto(f"{base}/courier")
         done = cp.get_by_test_id("done-visits")
         done.locator("summary").click()
-        expect(done.locator(".visit .badge")).to_have_text("上门失败")
-        expect(done.locator(".visit")).to_contain_text("电话无人接听")
+        expect(done.locator(".badge")).to_have_text("上门失败")
     finally:
         phone.close()
     sign_in(page, base, "buyer1")

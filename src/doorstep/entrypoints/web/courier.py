@@ -259,4 +259,5 @@ def fail(
         courier.fail_attempt(web.app.services, web.actor_id, appointment_id, why, note.strip())
     except DomainError as exc:
         return _done(web, appointment_id, exc)
-    return _done(web, appointment_id, None)
+    # The stop as recorded (reason and note), and the way to the next one.
+    return see_other(web, f"/courier/visits/{appointment_id}")
