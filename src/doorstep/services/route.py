@@ -392,7 +392,9 @@ def put_on_route(
     uow.routes.track(route)
     _insert(travel, route, c, position, stop, now)
     uow.routes.save(route)
-    cache.remember(route)
+    # Not remembered here: the transaction may still roll back (a visit's save losing its
+    # race), and the version it gave this content would then be given to other content,
+    # which the cache, trusting versions, would never read.
     return route
 
 

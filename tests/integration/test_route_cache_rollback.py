@@ -1,0 +1,96 @@
+"""The route cache (services/route.RouteCache) is shared by the requests of one process and
+trusts a route's version to name its content. A write rolled back (a booking that loses its
+race at commit) must not leave its route in the cache: the version it carried is given next
+to other content, and a later booking would then write the rolled-back stops back.
+
+Found through the coupon race (tests/integration/test_races_audit.py), where a reschedule
+losing to a cancel of the same visit left such a route and later requests failed with an
+IndexError (slack and stops of one version, two contents)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from doorstep.bootstrap import App
+from doorstep.domain.address import Address
+from doorstep.domain.errors import StaleWrite
+from doorstep.domain.order import Channel, Order, OrderLine
+from doorstep.domain.returns import Reason, ReturnKind
+from doorstep.services import catalog, pickup, returns
+from doorstep.services.returns import LineRequest, OpenReturn
+
+BUYER = "buyer-001"
+HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111")
+DAY = date(2026, 11, 26)
+
+
+class LosesAtCommit:
+    """A unit of work whose commit loses a race (as when another request changed the same
+    visit first) after every step before it ran; leaving it rolls everything back."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> LosesAtCommit:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.inner.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def commit(self) -> None:
+        raise StaleWrite()
+
+
+def _return(app: App) -> str:
+    placed = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    order = Order(
+        f"RC-{uuid.uuid4().hex[:10]}",
+        BUYER,
+        "shop-cn-home",
+        Channel.DOMESTIC,
+        placed,
+        HOME,
+        (OrderLine("L1", "CN-LATEX-PILLOW", 1, 19_900),),
+        signed_at=placed + timedelta(days=1),
+    )
+    catalog.import_orders(app.services, [order], None)
+    request = OpenReturn(
+        BUYER, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
+    )
+    return returns.open_return(app.services, request).return_id
+
+
+def _stops(app: App, courier_id: str) -> list[str]:
+    with app.services.uow() as uow:
+        route = uow.routes.get(courier_id, DAY)
+    return [] if route is None else [s.appointment_id for s in route.stops]
+
+
+def test_a_booking_rolled_back_leaves_no_route_in_the_cache(wired: App) -> None:
+    svc = wired.services
+    at_nine = pickup.SlotChoice("sf", DAY, time(9))
+    first = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
+    assert first.courier_id is not None
+    courier_id = first.courier_id
+    losing = replace(svc, uow=lambda: LosesAtCommit(wired.services.uow()))
+    with pytest.raises(StaleWrite):
+        pickup.book_pickup(losing, BUYER, _return(wired), at_nine)  # same door: same route
+    pickup.cancel_pickup(svc, BUYER, first.appointment_id)
+    assert _stops(wired, courier_id) == []
+
+    with svc.uow() as uow:
+        cached = svc.route_cache.routes(uow, "sf", [(courier_id, DAY)])
+    assert [[s.appointment_id for s in r.stops] for r in cached.values()] == [[]]
+    # What a stale entry would do next: the next booking writes it back to the courier's day.
+    second = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
+    assert second.courier_id == courier_id
+    assert _stops(wired, courier_id) == [second.appointment_id]
