@@ -156,6 +156,7 @@ def test_every_page_passes_the_checks(
                     ("dashboard", "/console/dashboard"),
                     ("customs", "/console/customs"),
                     ("outbox", "/console/outbox"),
+                    ("transfers", "/console/transfers"),
                 ),
             ),
         ):

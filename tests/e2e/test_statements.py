@@ -702,6 +702,7 @@ def calls(w: World) -> list[Call]:
         *after_sales_calls(w, Call, page, b),  # issue 9 §6-8
         *station_calls(w, page, b),  # the station desk
         *_money_calls(w),
+        *_transfer_calls(w),
     ]
 
 
@@ -710,6 +711,13 @@ def _money_calls(w: World) -> list[Call]:
     from tests.e2e.money_calls import money_calls  # type: ignore[import-not-found]
 
     return list(money_calls(w))
+
+
+def _transfer_calls(w: World) -> list[Call]:
+    # Imported here, like money_calls: transfer_calls builds on World and Call.
+    from tests.e2e.transfer_calls import transfer_calls  # type: ignore[import-not-found]
+
+    return transfer_calls(w)
 
 
 def page_calls(

@@ -177,6 +177,15 @@ class Transfer(EventRecorder):
         self.settled_at = at
         self._event("succeeded", at, provider_ref=provider_ref)
 
+    def retry(self, actor_id: str, at: datetime) -> None:
+        """Ops send a transfer that was given up to the provider again, under the same key
+        (the provider answers a key it already moved with that payment, so nothing moves
+        twice): pending once more, with a ``*.retried`` event naming who and after what."""
+        if self.status is not TransferStatus.FAILED:
+            raise IllegalTransition("transfer", self.status.value, "retry")
+        self.status, self.settled_at = TransferStatus.PENDING, None
+        self._event("retried", at, actor_id=actor_id, after=self.failure or "")
+
     def attempt_failed(self, reason: str, at: datetime, *, final: bool) -> None:
         """A provider call failed: retried later under the same key (``*.attempt_failed``),
         or given up for ops when ``final`` (``*.failed``)."""

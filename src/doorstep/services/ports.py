@@ -24,7 +24,7 @@ from doorstep.domain.refund import Refund
 from doorstep.domain.refund_lead_time import PaidRefund
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
-from doorstep.domain.transfer import Transfer
+from doorstep.domain.transfer import Transfer, TransferStatus
 from doorstep.domain.trust import BuyerHistory
 from doorstep.services.ports_after_sales import (
     CustomsRepository,
@@ -217,6 +217,13 @@ class TransferRepository(Protocol):
     def save(self, transfer: Transfer) -> None: ...
     def pending(self, limit: int = 200) -> list[Transfer]: ...
     def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]: ...
+    def in_status(self, status: TransferStatus, limit: int, offset: int = 0) -> list[Transfer]:
+        """Transfers in ``status``, oldest first (ties by id), ``limit`` from ``offset``."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many transfers are in each status (statuses with none are left out)."""
+        ...
 
 
 class DisputeRepository(Protocol):

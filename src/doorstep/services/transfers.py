@@ -10,7 +10,10 @@ provider answers with the first result instead of moving money twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from doorstep.domain.errors import Conflict, NotFound
+from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.transfer import (
     ProviderCall,
     Transfer,
@@ -117,3 +120,72 @@ def retry_pending(svc: Services, limit: int = 200) -> int:
         except Conflict:
             continue
     return settled
+
+
+# --- ops: transfers given up, and sending one again -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferPage:
+    """One page of transfers in one status, oldest first, with the count of every status."""
+
+    items: list[Transfer]
+    page: int
+    per_page: int
+    total: int
+    counts: dict[str, int]
+
+    @property
+    def pages(self) -> int:
+        """How many pages the status fills (at least one, empty or not)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def transfers_in(
+    svc: Services, status: TransferStatus, page: int = 1, per_page: int = 50
+) -> TransferPage:
+    """Page ``page`` of the transfers in ``status`` (``failed``: ops must act), oldest first;
+    two statements whatever the table holds."""
+    with svc.uow() as uow:
+        counts = uow.transfers.counts()
+        items = uow.transfers.in_status(status, per_page, (page - 1) * per_page)
+    return TransferPage(items, page, per_page, counts.get(status.value, 0), counts)
+
+
+def retry_failed(svc: Services, actor_id: str, transfer_id: str) -> Transfer:
+    """Ops send a transfer that was given up to the provider again, under its same key: it is
+    reopened once with its row locked, and only the caller that reopened it asks the provider,
+    so many consoles pressing at once move the money once. A transfer not failed is answered
+    as it stands. Refused while the money is no longer owed: a collection for an exchange
+    the buyer turned into a refund, a payback whose collection never came in."""
+    with svc.uow() as uow:
+        seen = uow.transfers.get(transfer_id)
+        if seen is None:
+            raise NotFound("transfer", transfer_id)
+        if seen.purpose is TransferPurpose.EXCHANGE_COLLECTION:
+            # The exchange's row first, as refund_instead locks it: either the buyer's
+            # refund-instead sees this collection pending (and pays it back once it comes
+            # in), or this sees the exchange released and collects nothing.
+            exchange = uow.exchanges.get_for_update(seen.subject_id)
+            if exchange is None or exchange.status is not ExchangeStatus.RESERVED:
+                raise _not_owed(transfer_id)
+        transfer = uow.transfers.get_for_update(transfer_id)
+        assert transfer is not None  # transfers are never deleted
+        if transfer.status is not TransferStatus.FAILED:
+            return transfer
+        if _awaited(uow, transfer) is TransferStatus.FAILED:
+            raise _not_owed(transfer_id)
+        transfer.retry(actor_id, svc.clock.now())
+        uow.transfers.save(transfer)
+        uow.commit()
+    return pay_transfer(svc, transfer_id)
+
+
+def _not_owed(transfer_id: str) -> Conflict:
+    return Conflict(
+        "transfer_not_owed",
+        "This money is no longer owed (the exchange was released or nothing was collected); "
+        "it is not sent again.",
+        "该款项已无需支付（换货已取消或未曾收款），不再重新发起。",
+        transfer_id=transfer_id,
+    )

@@ -63,6 +63,13 @@ class FakeTransferRepository:
     def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]:
         return [x for x in self._all() if x.subject_id in set(subject_ids)]
 
+    def in_status(self, status: TransferStatus, limit: int, offset: int = 0) -> list[Transfer]:
+        found = [x for x in self._all() if x.status is status]
+        return sorted(found, key=lambda x: (x.created_at, x.transfer_id))[offset : offset + limit]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(x.status.value for x in self._all()))
+
 
 class FakeDisputeRepository(FakeVersionedRepository[Dispute]):
     key_name = "dispute_id"

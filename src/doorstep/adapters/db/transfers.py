@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.codec import from_doc, to_doc
@@ -18,10 +18,17 @@ class TransferRepo:
     def __init__(self, conn: Connection, tracker: Tracker) -> None:
         self.conn, self.tracker = conn, tracker
 
-    def _many(self, *where: Any, lock: bool = False, limit: int | None = None) -> list[Transfer]:
-        stmt = select(t.transfers.c.doc).where(*where).order_by(t.transfers.c.created_at)
+    def _many(
+        self, *where: Any, lock: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[Transfer]:
+        # The id breaks ties so that pages of one status neither repeat nor skip a row.
+        stmt = (
+            select(t.transfers.c.doc)
+            .where(*where)
+            .order_by(t.transfers.c.created_at, t.transfers.c.transfer_id)
+        )
         if limit:
-            stmt = stmt.limit(limit)
+            stmt = stmt.limit(limit).offset(offset)
         rows = self.conn.execute(stmt.with_for_update() if lock else stmt)
         found = [from_doc(Transfer, row.doc) for row in rows]
         for item in found:
@@ -70,3 +77,12 @@ class TransferRepo:
     def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]:
         ids = list(subject_ids)
         return self._many(t.transfers.c.subject_id.in_(ids)) if ids else []
+
+    def in_status(self, status: TransferStatus, limit: int, offset: int = 0) -> list[Transfer]:
+        return self._many(t.transfers.c.status == status.value, limit=limit, offset=offset)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            select(t.transfers.c.status, func.count()).group_by(t.transfers.c.status)
+        )
+        return {status: count for status, count in rows}

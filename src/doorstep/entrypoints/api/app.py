@@ -29,6 +29,7 @@ from doorstep.entrypoints.api import (
     pickup,
     returns,
     tracking,
+    transfers,
     warehouse,
 )
 from doorstep.entrypoints.api.body_limit import BodyLimit
@@ -112,6 +113,7 @@ def create_app(wired: App) -> FastAPI:
     api.include_router(contactless.router, responses=errors.RESPONSES)
     for money in (claims, disputes):  # issue 9 §3, §5
         api.include_router(money.router, responses=errors.RESPONSES)
+    api.include_router(transfers.router, responses=errors.RESPONSES)
 
     # The server-rendered pages (entrypoints/web) on the same app.
     install_web(api, secure_cookies=wired.settings.secure_cookies)

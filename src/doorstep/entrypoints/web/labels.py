@@ -397,3 +397,13 @@ CUSTOMS_DEADLINE = {
     "application": N_("Declare by"),
     "arrival": N_("Goods back by"),
 }
+
+# The transfers console page (web/console_transfers.py).
+TRANSFER_PURPOSE = {
+    "exchange_collect": N_("Exchange difference from the buyer"),
+    "exchange_refund": N_("Exchange difference to the buyer"),
+    "exchange_payback": N_("Exchange difference paid back"),
+    "customs_tax": N_("Import tax given back"),
+    "clawback": N_("Express refund taken back"),
+    "claim": N_("Claim compensation"),
+}

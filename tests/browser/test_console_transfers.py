@@ -1,0 +1,75 @@
+"""The transfers queue on a phone (390×844), in Chinese and English: a transfer the provider
+declined for good is listed with its purpose, amount and error, sent again with one tap, then
+shown among the done ones. Every state of the page passes the page checks (axe-core,
+console, size, tap targets)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+from tests.browser._checks import Watch, check_page  # type: ignore[import-not-found]
+from tests.browser._live import PHONE, serve, sign_in  # type: ignore[import-not-found]
+
+from doorstep.bootstrap import App
+from doorstep.domain.transfer import TransferPurpose, TransferStatus
+from doorstep.services import transfers
+
+LANGS = {"zh": "zh-CN", "en": "en-US"}
+WORDS = {
+    "zh": {"purpose": "退还进口税", "again": "重新发起", "sent": "已按原幂等键重新提交"},
+    "en": {"purpose": "Import tax given back", "again": "Try again", "sent": "Sent to the"},
+}
+
+
+@pytest.fixture
+def base(wired: App) -> Iterator[str]:
+    with serve(wired) as url:
+        yield url
+
+
+def _given_up(wired: App) -> str:
+    """A customs tax refund declined for good by the provider: a failed transfer."""
+    svc = wired.services
+    with svc.uow() as uow:
+        made = transfers.request_transfer(
+            svc, uow, TransferPurpose.CUSTOMS_TAX, "CR-browser-1", "buyer-001", 7_270
+        )
+        made.attempt_failed("account_closed", svc.clock.now(), final=True)
+        uow.transfers.save(made)
+        uow.commit()
+    return made.transfer_id
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_failed_transfer_is_sent_again_with_one_tap(
+    browser: Browser, wired: App, base: str, lang: str
+) -> None:
+    failed = _given_up(wired)
+    words = WORDS[lang]
+    context = browser.new_context(
+        viewport=PHONE, locale=LANGS[lang], has_touch=True, is_mobile=True
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        watch = Watch().attach(page)
+        sign_in(page, base, "ops1")
+        page.goto(f"{base}/console/transfers")
+        row = page.get_by_role("row").filter(has_text=failed)
+        expect(row).to_contain_text(words["purpose"])
+        expect(row).to_contain_text("account_closed")
+        check_page(page, watch, f"transfers-failed-{lang}")
+        row.get_by_role("button", name=words["again"]).click()
+        expect(page.get_by_role("status")).to_contain_text(words["sent"])
+        expect(page.get_by_role("row").filter(has_text=failed)).to_have_count(0)
+        check_page(page, watch, f"transfers-empty-{lang}")
+        with wired.services.uow() as uow:
+            done = uow.transfers.get(failed)
+        assert done is not None and done.status is TransferStatus.SUCCEEDED
+        page.goto(f"{base}/console/transfers?status=succeeded")
+        expect(page.get_by_role("row").filter(has_text=failed)).to_have_count(1)
+        check_page(page, watch, f"transfers-done-{lang}")
+    finally:
+        context.close()

@@ -1,0 +1,60 @@
+"""The transfers ops paths (list, re-try; API and console) for the statement count test
+(tests/e2e/test_statements.py): each time the calls are built, a few more transfers are
+given up, so the second, larger world lists more of them, and each re-try has its own."""
+
+from __future__ import annotations
+
+from tests.e2e.test_statements import Call, World, page  # type: ignore[import-not-found]
+
+from doorstep.domain.transfer import TransferPurpose
+from doorstep.services import transfers
+
+# Given up per build of the calls: the small world lists a few, the grown one more.
+FAILED_PER_BUILD = 4
+
+
+def given_up(w: World) -> str:
+    """A customs tax refund the provider declined for good (a failed transfer); its id."""
+    svc = w.app.services
+    with svc.uow() as uow:
+        made = transfers.request_transfer(
+            svc,
+            uow,
+            TransferPurpose.CUSTOMS_TAX,
+            f"CR-stmt-{next(w.serial)}",
+            "buyer-001",
+            7_270,
+        )
+        made.attempt_failed("account_closed", svc.clock.now(), final=True)
+        uow.transfers.save(made)
+        uow.commit()
+    return made.transfer_id
+
+
+def transfer_calls(w: World) -> list[Call]:
+    """The four transfer paths, with fresh failed transfers to list and to send again."""
+    for _ in range(FAILED_PER_BUILD - 2):
+        given_up(w)
+    api_retry, page_retry = given_up(w), given_up(w)
+    return [
+        Call(
+            "GET /ops/transfers",
+            "ops1",
+            "GET",
+            "/ops/transfers",
+            {"params": {"status": "failed", "per_page": 100}},
+        ),
+        Call(
+            "POST /ops/transfers/{transfer_id}/retry",
+            "ops1",
+            "POST",
+            f"/ops/transfers/{api_retry}/retry",
+        ),
+        page("/console/transfers", "ops1", "/console/transfers"),
+        page(
+            "/console/transfers/{transfer_id}/retry",
+            "ops1",
+            f"/console/transfers/{page_retry}/retry",
+            {},
+        ),
+    ]
