@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 from tests.browser._checks import Watch, check_page  # type: ignore[import-not-found]
 from tests.browser._live import PHONE, serve, sign_in  # type: ignore[import-not-found]
+from tests.e2e.transfer_calls import given_up  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
-from doorstep.domain.transfer import TransferPurpose, TransferStatus
-from doorstep.services import transfers
+from doorstep.domain.transfer import TransferStatus
 
 LANGS = {"zh": "zh-CN", "en": "en-US"}
 WORDS = {
@@ -29,24 +29,11 @@ def base(wired: App) -> Iterator[str]:
         yield url
 
 
-def _given_up(wired: App) -> str:
-    """A customs tax refund declined for good by the provider: a failed transfer."""
-    svc = wired.services
-    with svc.uow() as uow:
-        made = transfers.request_transfer(
-            svc, uow, TransferPurpose.CUSTOMS_TAX, "CR-browser-1", "buyer-001", 7_270
-        )
-        made.attempt_failed("account_closed", svc.clock.now(), final=True)
-        uow.transfers.save(made)
-        uow.commit()
-    return made.transfer_id
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_failed_transfer_is_sent_again_with_one_tap(
     browser: Browser, wired: App, base: str, lang: str
 ) -> None:
-    failed = _given_up(wired)
+    failed = given_up(wired, "CR-browser-1")
     words = WORDS[lang]
     context = browser.new_context(
         viewport=PHONE, locale=LANGS[lang], has_touch=True, is_mobile=True

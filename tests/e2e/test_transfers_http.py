@@ -26,9 +26,8 @@ def _error(r: object, status: int, code: str) -> None:
 def test_ops_list_failed_transfers_page_by_page_and_send_one_again(
     client: TestClient, wired: App, login: Login, payments: LocalPayments
 ) -> None:
-    w = World(client, wired, login)
     ops = login("ops1")
-    failed = [given_up(w) for _ in range(3)]
+    failed = [given_up(wired, f"CR-http-{n}") for n in range(3)]
     first = client.get("/ops/transfers", headers=ops, params={"per_page": 2})
     assert first.status_code == 200, first.text
     body = first.json()
@@ -75,7 +74,7 @@ def test_console_lists_failed_transfers_and_sends_one_again(
     w = World(client, wired, login)
     empty = w.browser("ops1").get("/console/transfers", params={"lang": "en"})
     assert empty.status_code == 200 and "No transfer was given up." in empty.text
-    failed = given_up(w)
+    failed = given_up(wired, "CR-http-page")
     b = w.browser("ops1")
     zh = b.get("/console/transfers", params={"lang": "zh_CN"})
     assert zh.status_code == 200 and failed in zh.text and "退还进口税" in zh.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.e2e.test_statements import Call, World, page  # type: ignore[import-not-found]
 
+from doorstep.bootstrap import App
 from doorstep.domain.transfer import TransferPurpose
 from doorstep.services import transfers
 
@@ -13,17 +14,13 @@ from doorstep.services import transfers
 FAILED_PER_BUILD = 4
 
 
-def given_up(w: World) -> str:
-    """A customs tax refund the provider declined for good (a failed transfer); its id."""
-    svc = w.app.services
+def given_up(app: App, subject_id: str) -> str:
+    """A customs tax refund for buyer-001 the provider declined for good (a failed
+    transfer); its id."""
+    svc = app.services
     with svc.uow() as uow:
         made = transfers.request_transfer(
-            svc,
-            uow,
-            TransferPurpose.CUSTOMS_TAX,
-            f"CR-stmt-{next(w.serial)}",
-            "buyer-001",
-            7_270,
+            svc, uow, TransferPurpose.CUSTOMS_TAX, subject_id, "buyer-001", 7_270
         )
         made.attempt_failed("account_closed", svc.clock.now(), final=True)
         uow.transfers.save(made)
@@ -33,9 +30,8 @@ def given_up(w: World) -> str:
 
 def transfer_calls(w: World) -> list[Call]:
     """The four transfer paths, with fresh failed transfers to list and to send again."""
-    for _ in range(FAILED_PER_BUILD - 2):
-        given_up(w)
-    api_retry, page_retry = given_up(w), given_up(w)
+    made = [given_up(w.app, f"CR-stmt-{next(w.serial)}") for _ in range(FAILED_PER_BUILD)]
+    api_retry, page_retry = made[:2]
     return [
         Call(
             "GET /ops/transfers",

@@ -20,7 +20,7 @@ from tests.integration.test_money_races import (  # type: ignore[import-not-foun
 from tests.integration.test_races import _each  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
-from doorstep.domain.transfer import TransferStatus
+from doorstep.domain.transfer import Transfer, TransferStatus
 from doorstep.services import transfers
 from doorstep.services.ports import PaymentResult
 
@@ -58,18 +58,25 @@ def _events(app: App, transfer_id: str) -> dict[str, int]:
     return {name: count for name, count in rows}
 
 
+def _failed_clawback(app: App, payments: AskedPayments) -> tuple[str, Transfer]:
+    """An express refund clawed back after a lost dispute, declined for good by the
+    provider: its key and the failed transfer."""
+    [rid] = _disputed_after_express(app, 1)
+    key = f"clawback:{rid}"
+    payments.faults = ["fail"]
+    _decide(app, rid)()
+    with app.services.uow() as uow:
+        failed = uow.transfers.by_key(key)
+    assert failed is not None and failed.status is TransferStatus.FAILED
+    assert payments.clawed == {} and payments.asked[key] == 1
+    return key, failed
+
+
 def test_many_consoles_retrying_a_failed_clawback_move_it_once_under_its_key(
     wired: App, payments: AskedPayments
 ) -> None:
     svc = wired.services
-    [rid] = _disputed_after_express(wired, 1)
-    key = f"clawback:{rid}"
-    payments.faults = ["fail"]  # declined for good: the transfer is given up
-    _decide(wired, rid)()
-    with svc.uow() as uow:
-        failed = uow.transfers.by_key(key)
-    assert failed is not None and failed.status is TransferStatus.FAILED
-    assert payments.clawed == {} and payments.asked[key] == 1
+    key, failed = _failed_clawback(wired, payments)
 
     out = race(_each(lambda: transfers.retry_failed(svc, "ops-001", failed.transfer_id)))
     assert out.lost == [], out.codes
@@ -82,7 +89,7 @@ def test_many_consoles_retrying_a_failed_clawback_move_it_once_under_its_key(
         ).one()
         keys = conn.execute(
             text("SELECT COUNT(*) FROM transfers WHERE subject_id = :s AND purpose = 'clawback'"),
-            {"s": rid},
+            {"s": failed.subject_id},
         ).scalar_one()
     assert (status, amount, keys) == ("succeeded", PRICE, 1)
     # One more call to the provider, under the same key, and one movement of money.
@@ -101,13 +108,7 @@ def test_a_retry_racing_the_sweep_and_itself_after_a_timeout_moves_once(
     wired: App, payments: AskedPayments
 ) -> None:
     svc = wired.services
-    [rid] = _disputed_after_express(wired, 1)
-    key = f"clawback:{rid}"
-    payments.faults = ["fail"]
-    _decide(wired, rid)()
-    with svc.uow() as uow:
-        failed = uow.transfers.by_key(key)
-    assert failed is not None
+    key, failed = _failed_clawback(wired, payments)
     # The re-try's own call times out: the transfer stays pending and the sweep, racing
     # more re-tries, finishes it under the same key.
     payments.faults = ["lost"]
