@@ -521,9 +521,11 @@ def _insert(
 
 
 # Half-width of the arrival range a buyer is shown, by how long before the ETA it is shown:
-# the 90th-percentile ETA error the simulator measures at each moment (docs/simulation.md,
-# "ETA error"), rounded up to 5 minutes. A false point would be wrong more often than not.
-ETA_RANGE_MIN = ((timedelta(hours=12), 30), (timedelta(hours=2), 20), (timedelta(0), 10))
+# the 90th-percentile ETA error the simulator measures at each moment (docs/benchmarks.md,
+# "Issue 11 §3-4": at booking and the evening before 19-30 min, after the morning plan
+# 5-6 min, worst seed 8; one stop before about 4), rounded up to 5 minutes. A false point
+# would be wrong more often than not.
+ETA_RANGE_MIN = ((timedelta(hours=12), 30), (timedelta(hours=2), 10), (timedelta(0), 5))
 
 
 def eta_range(
