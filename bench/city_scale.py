@@ -289,6 +289,13 @@ def baseline(
 CACHE = Path("var/city_scale_baselines.json")
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds used so far by finished child processes (each phase's pool is shut down
+    before it returns, so the difference across a phase is what its workers received)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -385,6 +392,7 @@ def main() -> None:
     fast: dict[str, object] | None = None
     replanned: dict[str, object] | None = None
     if not args.baseline_only:
+        cpu_before = _children_cpu_s()
         fast, regions = run(
             parts,
             args.budget - partition_s,
@@ -397,10 +405,15 @@ def main() -> None:
         )
         fast["wall_s"] = round(float(fast["wall_s"]) + partition_s, 1)  # type: ignore[arg-type]
         fast["load_end"] = _load()
+        # Of budget × workers CPU-seconds, how many the search got: on a shared machine the
+        # wall-clock budget buys less, and the cost ratio should be read against this.
+        fast["cpu_s"] = round(_children_cpu_s() - cpu_before, 1)
         if args.replan_budget > 0:
+            cpu_before = _children_cpu_s()
             replanned = replan_day(
                 regions, args.replan_pct, args.replan_budget, args.workers, args.seed
             )
+            replanned["cpu_s_warm_and_cold"] = round(_children_cpu_s() - cpu_before, 1)
     slow: dict[str, object] | None = None
     key = _cache_key(args)
     if args.baseline != "off" and args.baseline_factor > 0:
@@ -409,8 +422,10 @@ def main() -> None:
             slow = {**slow, "source": "cached"}
         else:
             baseline_load = _load()
+            cpu_before = _children_cpu_s()
             slow = baseline(parts, args.budget * args.baseline_factor, args.workers, args.seed)
             slow.update(
+                cpu_s=round(_children_cpu_s() - cpu_before, 1),
                 load_start=baseline_load,
                 load_end=_load(),
                 command=" ".join(["python", *sys.argv]),
