@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # still absorb, cheapest first; planned_incentive: planned plus coupons on green windows.
     slot_offering: Literal["fixed", "planned", "planned_incentive"] = "planned_incentive"
     incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
-    incentive_cheap_pct: int = Field(90, ge=0, le=100)
+    incentive_cheap_pct: int = Field(100, ge=0, le=100)
     incentive_min_saving_s: int = Field(0, ge=0, le=7200)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.

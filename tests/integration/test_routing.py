@@ -208,7 +208,7 @@ def test_coupons_only_where_a_visit_is_within_reach(wired: App) -> None:
             )
             return [o.incentive_fen for o in offers if o.incentive_fen]
 
-        everywhere = greens(IncentiveRules(cheap_pct=100))
+        everywhere = greens(IncentiveRules(cheap_pct=100, green_within_s=0))
         within_reach = greens(IncentiveRules(cheap_pct=100, green_within_s=600))
         nowhere = greens(IncentiveRules(cheap_pct=100, green_within_s=1))
     # Below the median is not the same as near a planned visit: the 10-minute rule keeps
