@@ -171,7 +171,7 @@ def test_bundled_offering_hides_windows_far_from_every_route(wired: App) -> None
     (anchor,) = returns_at(wired, [spot])
     pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
     (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
-    loose = PlannedOffering(svc.travel, IncentiveRules(cheap_pct=50))
+    loose = PlannedOffering(svc.travel, IncentiveRules(cheap_pct=50, near_pct=0))
     bundled = PlannedOffering(
         svc.travel, IncentiveRules(cheap_pct=50, near_pct=50, keep_at_least=1)
     )
@@ -208,9 +208,9 @@ def test_coupons_only_where_a_visit_is_within_reach(wired: App) -> None:
             )
             return [o.incentive_fen for o in offers if o.incentive_fen]
 
-        everywhere = greens(IncentiveRules(cheap_pct=100, green_within_s=0))
-        within_reach = greens(IncentiveRules(cheap_pct=100, green_within_s=600))
-        nowhere = greens(IncentiveRules(cheap_pct=100, green_within_s=1))
+        everywhere = greens(IncentiveRules(cheap_pct=100, green_within_s=0, near_pct=0))
+        within_reach = greens(IncentiveRules(cheap_pct=100, green_within_s=600, near_pct=0))
+        nowhere = greens(IncentiveRules(cheap_pct=100, green_within_s=1, near_pct=0))
     # Below the median is not the same as near a planned visit: the 10-minute rule keeps
     # coupons on the day the courier is next door, and a 1-second rule leaves none.
     assert len(everywhere) > len(within_reach) > 0
