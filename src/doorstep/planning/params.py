@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,9 @@ class SolveParams:
 
     The search stops at `time_limit_s` or after `max_iterations`, whichever comes first. A run
     is reproducible for a seed only when it stops on `max_iterations`: a pure time limit
-    depends on how fast the machine is at that moment.
+    depends on how fast the machine is at that moment. `clock` says what `time_limit_s`
+    counts: "wall" elapsed seconds, or "cpu" seconds of the solving process's CPU time, which
+    other load on the machine does not eat into (benchmarks on shared machines).
 
     `require_all` makes every stop mandatory (benchmarks); otherwise a stop may be left out
     at a cost of `drop_penalty` (None: large enough that serving always wins when feasible).
@@ -25,6 +28,7 @@ class SolveParams:
     require_all: bool = False
     drop_penalty: int | None = None
     duration_weight: int = 0
+    clock: Literal["wall", "cpu"] = "wall"
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -37,3 +41,5 @@ class SolveParams:
             raise ValueError(f"drop_penalty must be >= 1, got {self.drop_penalty}")
         if self.duration_weight < 0:
             raise ValueError(f"duration_weight must be >= 0, got {self.duration_weight}")
+        if self.clock not in ("wall", "cpu"):
+            raise ValueError(f"clock must be 'wall' or 'cpu', got {self.clock!r}")

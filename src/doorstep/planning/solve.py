@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyvrp
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from doorstep.planning.feasibility import first_offender
 from doorstep.planning.insertion import RouteSlack, best_insertion
@@ -14,6 +13,7 @@ from doorstep.planning.model import Translation, Vehicle, initial_routes, transl
 from doorstep.planning.params import SolveParams
 from doorstep.planning.plan import Plan, Route, Unserved, UnservedReason, schedule_route
 from doorstep.planning.problem import Courier, Network, PlanningProblem, Stop, StopStatus
+from doorstep.planning.stopping import stopping
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def solve(problem: PlanningProblem, params: SolveParams, warm_start: Plan | None
             )
         result = pyvrp.solve(
             translation.data,
-            stop=_stopping(params),
+            stop=stopping(params),
             seed=params.seed,
             collect_stats=False,
             display=False,
@@ -141,13 +141,6 @@ def _explain_drops(
             reason = UnservedReason.TIME_WINDOW_UNREACHABLE
         explained.append(Unserved(item.stop_id, reason))
     return explained
-
-
-def _stopping(params: SolveParams) -> StoppingCriterion:
-    runtime = MaxRuntime(params.time_limit_s)
-    if params.max_iterations is None:
-        return runtime
-    return MultipleCriteria([runtime, MaxIterations(params.max_iterations)])
 
 
 def _pins(problem: PlanningProblem, network: Network) -> dict[str, _Pin]:
