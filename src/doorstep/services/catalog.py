@@ -6,10 +6,12 @@ from collections.abc import Iterable
 
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
-from doorstep.domain.errors import InvalidInput, NotFound
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
 from doorstep.services.context import Services
+from doorstep.services.ports import UnitOfWork
+from doorstep.services.returns import units_held
 
 
 def _check_shop(
@@ -49,13 +51,16 @@ def import_products(svc: Services, products: Iterable[Product], shop_id: str | N
 
 
 def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -> int:
-    """Upsert orders; every SKU and buyer must already be known, every time plausible."""
+    """Upsert orders; every SKU and buyer must already be known, every time plausible, and
+    a re-import keeps every unit, price and tax that returns already hold."""
     count = 0
     now = svc.clock.now()
     with svc.uow() as uow:
         for order in orders:
             order.check_times(now)
-            existing_order = uow.orders.get(order.order_id)
+            # Locked like open_return locks it: a claim and a re-import of the same order are
+            # counted one after the other, so neither sees the order the other is replacing.
+            existing_order = uow.orders.get_for_update(order.order_id)
             _check_shop(
                 shop_id,
                 order.shop_id,
@@ -75,10 +80,36 @@ def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -
                     "跨境订单需提供海关放行时间。",
                     order_id=order.order_id,
                 )
+            if existing_order is not None:
+                _keep_held_lines(uow, existing_order, order)
             uow.orders.put(order)
             count += 1
         uow.commit()
     return count
+
+
+def _keep_held_lines(uow: UnitOfWork, stored: Order, incoming: Order) -> None:
+    """Refund amounts and the units still returnable follow the stored lines: a line that
+    returns hold may grow but must keep its SKU, price and tax and at least the held units."""
+    for line_id, held in units_held(uow, stored.order_id).items():
+        before, after = stored.line(line_id), incoming.line(line_id)
+        if before is None or held <= 0:
+            continue
+        if (
+            after is None
+            or after.quantity < held
+            or (after.sku, after.unit_price_fen, after.tax_fen)
+            != (before.sku, before.unit_price_fen, before.tax_fen)
+        ):
+            raise Conflict(
+                "order_line_held",
+                f"{held} of line {line_id} are under after-sales requests; that line can "
+                "no longer lose units or change its item, price or tax.",
+                f"订单行 {line_id} 有 {held} 件正在售后处理中，不能再减少数量或更改商品、价格、税额。",
+                order_id=stored.order_id,
+                line_id=line_id,
+                held=held,
+            )
 
 
 def upsert_buyers(svc: Services, buyers: Iterable[Buyer]) -> int:

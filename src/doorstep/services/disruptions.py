@@ -44,8 +44,11 @@ def declare_disruption(
     """Record the disruption, shrink the windows it covers and re-home what no longer fits."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        for adcode in adcodes:
-            if uow.areas.get(adcode) is None:
+        # The areas stay locked until commit: declarations and lifts over one area go one at
+        # a time, so each computes its windows' capacity from every disruption committed
+        # before it (two at once each left out the other's share, and the last write won).
+        for adcode in sorted(set(adcodes)):
+            if uow.areas.get_for_update(adcode) is None:
                 raise NotFound("service_area", adcode)
         disruption = Disruption.declare(
             svc.ids.new("D"),
@@ -72,6 +75,10 @@ def lift_disruption(svc: Services, by: str, disruption_id: str) -> Disruption:
         disruption = uow.disruptions.get(disruption_id)
         if disruption is None:
             raise NotFound("disruption", disruption_id)
+        for adcode in sorted(set(disruption.adcodes)):
+            uow.areas.get_for_update(adcode)  # one declaration or lift per area at a time
+        # Read again under the locks: a lift that committed meanwhile is seen (lifted once).
+        disruption = uow.disruptions.get(disruption_id) or disruption
         disruption.lift(now, by)
         uow.disruptions.put(disruption)
         others = [

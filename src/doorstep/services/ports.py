@@ -93,6 +93,12 @@ class KeyedRepository(Protocol[K, V]):
     def list(self) -> list[V]: ...
 
 
+class LockableRepository(KeyedRepository[K, V], Protocol[K, V]):
+    def get_for_update(self, key: K) -> V | None:
+        """The item, locked until commit: writers that derive state from it go one at a time."""
+        ...
+
+
 class OrderRepository(Protocol):
     def get(self, order_id: str) -> Order | None: ...
     def get_many(self, order_ids: Iterable[str]) -> list[Order]:
@@ -422,7 +428,7 @@ class UnitOfWork(Protocol):
     products: KeyedRepository[str, Product]
     buyers: KeyedRepository[str, Buyer]
     orders: OrderRepository
-    areas: KeyedRepository[str, ServiceArea]
+    areas: LockableRepository[str, ServiceArea]
     templates: KeyedRepository[str, SlotTemplate]
     carriers: KeyedRepository[str, Carrier]
     couriers: KeyedRepository[str, Courier]

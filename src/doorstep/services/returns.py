@@ -67,7 +67,7 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
         if order is None or order.buyer_id != cmd.buyer_id:
             raise NotFound("order", cmd.order_id)
         lines = _lines(order, cmd.lines)
-        _check_unclaimed(lines, order, _claimed(uow, order.order_id))
+        _check_unclaimed(lines, order, units_held(uow, order.order_id))
         request = ReturnRequest.open(
             svc.ids.new("R"),
             cmd.buyer_id,
@@ -127,7 +127,7 @@ def quote_return(svc: Services, cmd: OpenReturn) -> RefundQuote:
         if order is None or order.buyer_id != cmd.buyer_id:
             raise NotFound("order", cmd.order_id)
         lines = _lines(order, cmd.lines)
-        _check_unclaimed(lines, order, _claimed(uow, order.order_id))
+        _check_unclaimed(lines, order, units_held(uow, order.order_id))
         return quote_lines(
             uow, order, cmd.kind, lines, filed_at=now, arrived_at=None, besides=None, now=now
         )
@@ -168,8 +168,8 @@ def _check_photo(uow: UnitOfWork, photo_id: str, owner: str) -> None:
         raise NotFound("photo", photo_id)
 
 
-def _claimed(uow: UnitOfWork, order_id: str, *, besides: str | None = None) -> dict[str, int]:
-    """Units per order line that other returns of the order still hold."""
+def units_held(uow: UnitOfWork, order_id: str, *, besides: str | None = None) -> dict[str, int]:
+    """Units per order line that returns of the order (other than ``besides``) still hold."""
     held: dict[str, int] = {}
     for other in uow.returns.for_order(order_id):
         if other.return_id == besides or other.status in _FINISHED_WITHOUT_GOODS:
@@ -228,7 +228,7 @@ def _audit(
         products=products,
         buyer=trust.as_assessed(uow, buyer, svc.refunds.trust),
         area=uow.areas.get(address.adcode),
-        already_returned=_claimed(uow, order.order_id, besides=request.return_id),
+        already_returned=units_held(uow, order.order_id, besides=request.return_id),
         photo_evidence=sum(1 for e in request.evidence if e.kind == "photo"),
         now=now,
         refund_only=svc.refunds.refund_only,

@@ -289,6 +289,9 @@ class FakeDocRepository(Generic[V]):
     def get_many(self, keys: Iterable[str]) -> list[V]:
         return [item for key in sorted(set(keys)) if (item := self.get(key)) is not None]
 
+    def get_for_update(self, key: str) -> V | None:
+        return self.get(key)  # one thread at a time here: the row lock is a no-op
+
     def put(self, item: V) -> None:
         self.table.write(self.key(item), 1, item, _ANY)
 

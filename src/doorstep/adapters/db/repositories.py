@@ -57,6 +57,13 @@ class DocRepository(Generic[V]):
         row = self.conn.execute(select(self.table.c.doc).where(self.pk == key)).first()
         return from_doc(self.cls, row.doc) if row else None
 
+    def get_for_update(self, key: str) -> V | None:
+        """The document, its row locked until commit (FOR UPDATE on PostgreSQL; SQLite's
+        BEGIN IMMEDIATE already serialises writers)."""
+        stmt = select(self.table.c.doc).where(self.pk == key).with_for_update()
+        row = self.conn.execute(stmt).first()
+        return from_doc(self.cls, row.doc) if row else None
+
     def put(self, item: V) -> None:
         values = {self.pk.name: self.key(item), "doc": to_doc(item), **self.columns(item)}
         stmt = _upsert(self.conn, self.table, values, [self.pk.name])
