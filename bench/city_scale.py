@@ -36,6 +36,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -271,6 +272,7 @@ def _summary(plans: list[Plan], violations: int, started: float) -> dict[str, ob
         "distance_km": round(sum(p.distance for p in plans) / 1000, 1),
         "served": sum(len(r.visits) for p in plans for r in p.routes),
         "unserved": sum(len(p.unserved) for p in plans),
+        "unserved_by_reason": dict(Counter(u.reason.value for p in plans for u in p.unserved)),
         "routes": sum(len(p.routes) for p in plans),
         "violations": violations,
     }
