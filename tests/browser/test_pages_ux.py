@@ -828,3 +828,32 @@ def test_home_pages_through_many_returns(page: Page, wired: App, base: str) -> N
     expect(page.locator(".pager").first).to_contain_text("第 2 页")
     assert rows.first.inner_text() != first
     check_page(page, watch, "buyer-home-page-2-phone-zh")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_ops_header_takes_one_row_of_links_on_a_phone(
+    browser: Browser, base: str, lang: str
+) -> None:
+    """Before: ten console links wrapped over four rows, a third of a phone's screen."""
+    context = _context(browser, "phone", lang)
+    page = context.new_page()
+    watch = Watch().attach(page)
+    sign_in(page, base, "ops1")
+    page.goto(f"{base}/console/transfers")
+    header = page.locator("header.top").bounding_box()
+    assert header is not None and header["height"] <= 844 * 0.2, header
+    links = page.locator("header.top nav a")
+    tops = {
+        round(box["y"])
+        for box in (links.nth(i).bounding_box() for i in range(links.count()))
+        if box
+    }
+    assert len(tops) == 1, f"nav links on {len(tops)} rows"
+    here = page.locator("header.top nav a[aria-current='page']")
+    expect(here).to_have_attribute("href", "/console/transfers")
+    expect(here).to_be_in_viewport()
+    # The rest stays one swipe away, and a link can still be reached and pressed.
+    page.locator("header.top nav a[href='/console']").scroll_into_view_if_needed()
+    expect(page.locator("header.top nav a[href='/console']")).to_be_in_viewport()
+    check_page(page, watch, f"ops-header-phone-{lang}")
+    context.close()

@@ -99,6 +99,7 @@ def render(
         lang=web.lang,
         html_lang=HTML_LANG[web.lang],
         user=web.actor,
+        path=web.request.url.path,
         home=HOME.get(web.actor.role.value, "/") if web.actor else "/login",
         csrf_field=CSRF_FIELD,
         csrf_token=web.csrf,

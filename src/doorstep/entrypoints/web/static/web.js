@@ -1,6 +1,9 @@
 // Small progressive touches; every page works without this file.
 (function () {
   "use strict";
+  // On a phone the section links scroll sideways: start with the current one in view.
+  var here = document.querySelector(".top nav [aria-current=page]");
+  if (here) { here.scrollIntoView({ block: "nearest", inline: "center" }); }
   // Confirm destructive forms (cancel pickup, withdraw a return).
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
