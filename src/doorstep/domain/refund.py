@@ -121,6 +121,11 @@ class Refund(EventRecorder):
         )
         return refund
 
+    @property
+    def pending(self) -> bool:
+        """Whether the provider's answer is still awaited (services/settlement.py)."""
+        return self.status is RefundStatus.PENDING
+
     def succeed(self, provider_ref: str, at: datetime) -> None:
         if self.status is RefundStatus.SUCCEEDED:
             return  # the provider answered twice for one key: nothing more to do
@@ -143,7 +148,7 @@ class Refund(EventRecorder):
             )
         )
 
-    def note_attempt_failed(self, reason: str, at: datetime, *, final: bool) -> None:
+    def attempt_failed(self, reason: str, at: datetime, *, final: bool) -> None:
         """A provider call failed; a final failure needs ops, others are retried."""
         if self.status is not RefundStatus.PENDING:
             return  # a late or duplicated callback must not undo a settled refund

@@ -166,6 +166,11 @@ class Transfer(EventRecorder):
             )
         )
 
+    @property
+    def pending(self) -> bool:
+        """Whether the provider's answer is still awaited (services/settlement.py)."""
+        return self.status is TransferStatus.PENDING
+
     def succeed(self, provider_ref: str, at: datetime) -> None:
         """The provider moved the money (a second answer for the same key changes nothing)."""
         if self.status is TransferStatus.SUCCEEDED:

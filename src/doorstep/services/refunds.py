@@ -16,15 +16,16 @@ The provider is asked for exactly the quote's total.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from doorstep.domain.errors import Conflict, IllegalTransition, NotFound
 from doorstep.domain.order import Order
-from doorstep.domain.refund import Refund, RefundKind, RefundStatus
+from doorstep.domain.refund import Refund, RefundKind
 from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
-from doorstep.services import refund_quotes, trust
+from doorstep.services import refund_quotes, settlement, trust
 from doorstep.services.context import Services
-from doorstep.services.ports import UnitOfWork
+from doorstep.services.ports import RefundRepository, UnitOfWork
 
 
 def refund_key(return_id: str) -> str:
@@ -126,39 +127,39 @@ def start_express_refund(svc: Services, return_id: str) -> Refund | None:
     return pay_refund(svc, refund.refund_id)
 
 
+def _settle_return(uow: UnitOfWork, refund: Refund, provider_ref: str, now: datetime) -> None:
+    """A paid refund marks its return refunded once the goods are inspected (or its
+    refund-only request approved), and ties the return to it either way."""
+    request = _locked_return(uow, refund.return_id)
+    refund_only_approved = (
+        request.kind is ReturnKind.REFUND_ONLY and request.status is ReturnStatus.APPROVED
+    )
+    if request.status is ReturnStatus.INSPECTED or refund_only_approved:
+        request.mark_refunded(refund.refund_id, refund.amount_fen, now)
+    request.refund_id = refund.refund_id
+    uow.returns.save(request)
+
+
 def pay_refund(svc: Services, refund_id: str) -> Refund:
     """Call the provider with the refund's key and settle the result; safe to call again,
     also from several places at once."""
-    with svc.uow() as uow:
-        refund = uow.refunds.get(refund_id)
-        if refund is None:
-            raise NotFound("refund", refund_id)
-        if refund.status is not RefundStatus.PENDING:
-            return refund
-    result = svc.payments.refund(
-        refund.idempotency_key, refund.buyer_id, refund.amount_fen, refund.return_id
+
+    def plan(uow: UnitOfWork, refund: Refund) -> settlement.Call:
+        return partial(
+            svc.payments.refund,
+            refund.idempotency_key,
+            refund.buyer_id,
+            refund.amount_fen,
+            refund.return_id,
+        )
+
+    return settlement.settle(
+        svc, refund_id, noun="refund", records=_refunds, plan=plan, also=_settle_return
     )
-    with svc.uow() as uow:
-        refund = uow.refunds.get_for_update(refund_id)
-        assert refund is not None
-        if refund.status is not RefundStatus.PENDING:
-            return refund  # another caller settled the same answer first
-        now = svc.clock.now()
-        if result.succeeded:
-            refund.succeed(result.provider_ref, now)
-            request = _locked_return(uow, refund.return_id)
-            refund_only_approved = (
-                request.kind is ReturnKind.REFUND_ONLY and request.status is ReturnStatus.APPROVED
-            )
-            if request.status is ReturnStatus.INSPECTED or refund_only_approved:
-                request.mark_refunded(refund.refund_id, refund.amount_fen, now)
-            request.refund_id = refund.refund_id
-            uow.returns.save(request)
-        else:
-            refund.note_attempt_failed(result.reason, now, final=not result.retryable)
-        uow.refunds.save(refund)
-        uow.commit()
-        return refund
+
+
+def _refunds(uow: UnitOfWork) -> RefundRepository:
+    return uow.refunds
 
 
 def retry_pending_refunds(svc: Services) -> list[Refund]:

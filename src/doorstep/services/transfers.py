@@ -11,6 +11,8 @@ provider answers with the first result instead of moving money twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.exchange import ExchangeStatus
@@ -21,8 +23,9 @@ from doorstep.domain.transfer import (
     TransferStatus,
     transfer_key,
 )
+from doorstep.services import settlement
 from doorstep.services.context import Services
-from doorstep.services.ports import PaymentResult, UnitOfWork
+from doorstep.services.ports import PaymentResult, TransferRepository, UnitOfWork
 
 
 def request_transfer(
@@ -69,41 +72,39 @@ def _awaited(uow: UnitOfWork, transfer: Transfer) -> TransferStatus | None:
     return first.status if first is not None else TransferStatus.FAILED
 
 
+_NOTHING_CAME_IN = PaymentResult("", succeeded=False, retryable=False, reason="nothing_came_in")
+
+
+def _settle_claim(uow: UnitOfWork, transfer: Transfer, provider_ref: str, now: datetime) -> None:
+    """A claim's payout marks the claim compensated; other purposes settle nothing else."""
+    if transfer.purpose is not TransferPurpose.CLAIM_PAYOUT:
+        return
+    claim = uow.claims.get_for_update(transfer.subject_id)
+    if claim is not None:
+        claim.compensated(now, provider_ref)
+        uow.claims.save(claim)
+
+
 def pay_transfer(svc: Services, transfer_id: str) -> Transfer:
     """Ask the provider under the transfer's key and settle the answer; safe to repeat, also
     from several callers at once. A transfer that gives money back waits until the money is
     known to have come in, and fails when it never did."""
-    with svc.uow() as uow:
-        transfer = uow.transfers.get(transfer_id)
-        if transfer is None:
-            raise NotFound("transfer", transfer_id)
-        if transfer.status is not TransferStatus.PENDING:
-            return transfer
+
+    def plan(uow: UnitOfWork, transfer: Transfer) -> settlement.Call | None:
         awaited = _awaited(uow, transfer)
-    if awaited is TransferStatus.PENDING:
-        return transfer  # asked again by the sweep once the first one is settled
-    if awaited is TransferStatus.FAILED:
-        result = PaymentResult("", succeeded=False, retryable=False, reason="nothing_came_in")
-    else:
-        result = _ask_provider(svc, transfer)
-    with svc.uow() as uow:
-        transfer = uow.transfers.get_for_update(transfer_id)
-        assert transfer is not None
-        if transfer.status is not TransferStatus.PENDING:
-            return transfer  # another caller settled the same answer first
-        now = svc.clock.now()
-        if result.succeeded:
-            transfer.succeed(result.provider_ref, now)
-            if transfer.purpose is TransferPurpose.CLAIM_PAYOUT:
-                claim = uow.claims.get_for_update(transfer.subject_id)
-                if claim is not None:
-                    claim.compensated(now, result.provider_ref)
-                    uow.claims.save(claim)
-        else:
-            transfer.attempt_failed(result.reason, now, final=not result.retryable)
-        uow.transfers.save(transfer)
-        uow.commit()
-        return transfer
+        if awaited is TransferStatus.PENDING:
+            return None  # asked again by the sweep once the first one is settled
+        if awaited is TransferStatus.FAILED:
+            return lambda: _NOTHING_CAME_IN
+        return partial(_ask_provider, svc, transfer)
+
+    return settlement.settle(
+        svc, transfer_id, noun="transfer", records=_transfers, plan=plan, also=_settle_claim
+    )
+
+
+def _transfers(uow: UnitOfWork) -> TransferRepository:
+    return uow.transfers
 
 
 def retry_pending(svc: Services, limit: int = 200) -> int:

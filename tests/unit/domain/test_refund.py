@@ -49,7 +49,7 @@ def test_double_success_is_idempotent() -> None:
 
 def test_retryable_failure_stays_pending_then_succeeds() -> None:
     r = refund()
-    r.note_attempt_failed("timeout", LATER, final=False)
+    r.attempt_failed("timeout", LATER, final=False)
     assert (r.status, r.attempts, r.failure) == (RefundStatus.PENDING, 1, "timeout")
     r.succeed("PAY-1", LATER)
     assert r.status is RefundStatus.SUCCEEDED
@@ -57,7 +57,7 @@ def test_retryable_failure_stays_pending_then_succeeds() -> None:
 
 def test_final_failure_cannot_succeed_later() -> None:
     r = refund()
-    r.note_attempt_failed("account_closed", LATER, final=True)
+    r.attempt_failed("account_closed", LATER, final=True)
     assert r.status is RefundStatus.FAILED
     with pytest.raises(IllegalTransition) as raised:
         r.succeed("PAY-1", LATER)
@@ -67,7 +67,7 @@ def test_final_failure_cannot_succeed_later() -> None:
 def test_late_failure_does_not_undo_a_success() -> None:
     r = refund()
     r.succeed("PAY-1", LATER)
-    r.note_attempt_failed("stale_callback", LATER, final=True)
+    r.attempt_failed("stale_callback", LATER, final=True)
     assert r.status is RefundStatus.SUCCEEDED
 
 
