@@ -117,7 +117,7 @@ def translate(
         dist_mats.append(dist)
         dur_mats.append(dur)
 
-    penalty = params.drop_penalty or _auto_penalty(distances, vehicles, params)
+    penalty = params.drop_penalty or auto_drop_penalty(distances, vehicles, params)
     depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
     clients = [
         pyvrp.Client(
@@ -194,7 +194,10 @@ def translate(
     return Translation(data, client_stop, client_rest_of, type_couriers)
 
 
-def _auto_penalty(distances: IntMatrix, vehicles: Sequence[Vehicle], params: SolveParams) -> int:
+def auto_drop_penalty(
+    distances: IntMatrix, vehicles: Sequence[Vehicle], params: SolveParams
+) -> int:
+    """What the search charges for leaving a stop out when `params.drop_penalty` is None."""
     # Serving a stop costs at most two of the longest arcs (a detour or a fresh route),
     # plus route time if time is priced; the penalty must beat that so no servable stop drops.
     longest_arc = int(distances.max()) if distances.size else 0

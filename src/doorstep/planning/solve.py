@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyvrp
 
 from doorstep.planning.feasibility import first_offender
-from doorstep.planning.insertion import RouteSlack, best_insertion
+from doorstep.planning.insertion import Insertion, RouteSlack, best_insertion
 from doorstep.planning.model import Translation, Vehicle, initial_routes, translate
 from doorstep.planning.params import SolveParams
 from doorstep.planning.plan import Plan, Route, Unserved, UnservedReason, schedule_route
@@ -94,36 +94,42 @@ def solve(problem: PlanningProblem, params: SolveParams, warm_start: Plan | None
         route, dropped = _repair(problem, network, couriers[courier.id], seq, start_s, rest_after)
         routes.append(route)
         unserved += [Unserved(s.id, UnservedReason.SOLVER_DROPPED) for s in dropped]
-    unserved = _explain_drops(problem, network, routes, unserved)
+    routes, unserved = _place_drops(problem, network, routes, unserved)
     order = {s.id: i for i, s in enumerate(problem.stops)}
     unserved.sort(key=lambda u: order[u.stop_id])
     return Plan(routes=tuple(routes), unserved=tuple(unserved))
 
 
-def _explain_drops(
+def _place_drops(
     problem: PlanningProblem, network: Network, routes: list[Route], unserved: list[Unserved]
-) -> list[Unserved]:
-    """Name the binding constraint for stops the search left out.
+) -> tuple[list[Route], list[Unserved]]:
+    """Put back the stops the search left out where a feasible place exists; name the binding
+    constraint for the rest.
 
-    `capacity` when no courier who may take the stop has room left; `time_window_unreachable`
-    when those with room cannot fit it in time; `solver_dropped` only if a feasible insertion
-    exists, i.e. the search missed it.
+    The search charges a dropped stop more than any detour, so a `solver_dropped` stop is one
+    a short run had no time to place (or lost in `_repair`): each goes, in problem order, to
+    the courier whose route takes it at the least extra travel. What is still left is
+    `capacity` when no courier who may take it has room left, `time_window_unreachable` when
+    those with room cannot fit it in time, and `solver_dropped` only if a place exists on
+    paper but timing the route with it failed.
     """
-    dropped = [u for u in unserved if u.reason is UnservedReason.SOLVER_DROPPED]
-    if not dropped:
-        return unserved
+    if not any(u.reason is UnservedReason.SOLVER_DROPPED for u in unserved):
+        return routes, unserved
     stops = {s.id: s for s in problem.stops}
-    slacks = {}
-    for courier in problem.couriers:
-        route = next((r for r in routes if r.courier_id == courier.id), None)
-        seq = [stops[i] for i in route.stop_ids] if route else []
-        start = route.start_s if route else None
-        rest_after = route.rest_after if route else None
-        slacks[courier.id] = RouteSlack.of(problem, network, courier, seq, start, rest_after)
-    explained: list[Unserved] = []
+    by_courier = {r.courier_id: r for r in routes}
+
+    def slack_of(courier: Courier) -> RouteSlack:
+        route = by_courier.get(courier.id)
+        if route is None:
+            return RouteSlack.of(problem, network, courier, [])
+        seq = [stops[i] for i in route.stop_ids]
+        return RouteSlack.of(problem, network, courier, seq, route.start_s, route.rest_after)
+
+    slacks = {c.id: slack_of(c) for c in problem.couriers}
+    left: list[Unserved] = []
     for item in unserved:
         if item.reason is not UnservedReason.SOLVER_DROPPED:
-            explained.append(item)
+            left.append(item)
             continue
         stop = stops[item.stop_id]
         eligible = [
@@ -133,14 +139,46 @@ def _explain_drops(
             and slack.weight_g + stop.weight_g <= slack.courier.capacity_weight_g
             and slack.volume_cm3 + stop.volume_cm3 <= slack.courier.capacity_volume_cm3
         ]
+        places = [
+            (place, slack.courier)
+            for slack in eligible
+            if (place := best_insertion(slack, stop)) is not None
+        ]
         if not eligible:
-            reason = UnservedReason.CAPACITY
-        elif any(best_insertion(slack, stop) is not None for slack in eligible):
-            reason = UnservedReason.SOLVER_DROPPED
+            left.append(Unserved(item.stop_id, UnservedReason.CAPACITY))
+        elif not places:
+            left.append(Unserved(item.stop_id, UnservedReason.TIME_WINDOW_UNREACHABLE))
+        elif (taker := _insert(problem, network, by_courier, stops, stop, places)) is None:
+            left.append(item)
         else:
-            reason = UnservedReason.TIME_WINDOW_UNREACHABLE
-        explained.append(Unserved(item.stop_id, reason))
-    return explained
+            slacks[taker.id] = slack_of(taker)
+    order = {c.id: i for i, c in enumerate(problem.couriers)}
+    return sorted(by_courier.values(), key=lambda r: order[r.courier_id]), left
+
+
+def _insert(
+    problem: PlanningProblem,
+    network: Network,
+    by_courier: dict[str, Route],
+    stops: dict[str, Stop],
+    stop: Stop,
+    places: list[tuple[Insertion, Courier]],
+) -> Courier | None:
+    """Time `stop` into the cheapest of `places` whose route stays feasible (updating
+    `by_courier`); the courier who took it, or None."""
+    for place, courier in sorted(places, key=lambda p: p[0].extra_travel_s):
+        route = by_courier.get(courier.id)
+        seq = [stops[i] for i in route.stop_ids] if route else []
+        seq.insert(place.position, stop)
+        start = route.start_s if route else courier.free_from_s
+        rest_after = place.rest_after
+        if courier.rest is not None and rest_after is None:
+            rest_after = len(seq) - 1
+        timed = schedule_route(problem, network, courier, seq, start, rest_after)
+        if first_offender(courier, timed, seq) is None:
+            by_courier[courier.id] = timed
+            return courier
+    return None
 
 
 def _pins(problem: PlanningProblem, network: Network) -> dict[str, _Pin]:
