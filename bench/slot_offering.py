@@ -1,9 +1,13 @@
 """Slot offering on simulated demand, tuned on some seeds and reported on others (issue 11 §1).
 
-Every run is ``doorstep simulate`` (the real services on a throwaway database). The fixed
-baseline's capacity per window is itself a tuned figure: it is searched on the tuning seeds
-(the highest capacity keeping >= 99 % inside the window, per seed; the median is kept) and
-then used unchanged on the reporting seeds, like every other tuned setting.
+Every run is ``doorstep simulate`` (the real services on a throwaway database). Two settings
+are tuned, both on the tuning seeds only, and carried unchanged to the reporting seeds:
+- the fixed baseline's capacity per window (the highest keeping >= 99 % inside the window,
+  per seed; the median is kept);
+- the incentive rules: every point of a small declared grid (``--grid``, default
+  ``slot_tuning.GRID``) is run on every tuning seed and one is picked by the objective and
+  constraints stated in ``bench/slot_tuning.py``; the report says which and why
+  (``rule_search``), with every candidate's figures.
 
 Prints one JSON line: per policy and seed set the mean, standard deviation, min and max of
 each figure; the ratios the issue targets per seed (incentive km per pickup / fixed, planned
@@ -11,8 +15,8 @@ pickups per courier-hour / fixed, first-choice share minus fixed) with their spr
 and reporting side by side; ETA error p90 per moment; and, when asked, a load sweep and a
 buyer-choice sweep (coupon take-up and time tolerance) on the tuning seeds.
 
-    uv run python bench/slot_offering.py --tuning-seeds 1-4 --reporting-seeds 101-120 \
-        [--load 16] [--sweep-loads 8,12,16,20,24] [--sweep-choice] [--plots var/bench-slot]
+    uv run python bench/slot_offering.py --tuning-seeds 1-5 --reporting-seeds 101-120 \
+        [--grid 'near_pct=0:150;keep_at_least=5'] [--load 16] [--sweep-loads 8,12,16,20,24] [--sweep-choice] [--plots var/bench-slot]
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from statistics import mean, median, pstdev
 from typing import Any
 
+import slot_tuning
 from doorstep.services.planned_offering import IncentiveRules
 from doorstep.simulation.compare import Scenario
 from doorstep.simulation.eta import HORIZONS
@@ -104,10 +109,19 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def variant(point: dict[str, int]) -> str:
+    """The key of one grid point's ``planned_incentive`` run in a seed's results."""
+    return f"planned_incentive {slot_tuning.label(point)}"
+
+
 def run_seed(
-    params: SimParams, fixed_capacity: int | None, policies: Sequence[str] = POLICIES
+    params: SimParams,
+    fixed_capacity: int | None,
+    policies: Sequence[str] = POLICIES,
+    grid_points: Sequence[dict[str, int]] = (),
 ) -> Run:
-    """The policies on one seed's demand; fixed at ``fixed_capacity`` or searched."""
+    """The policies on one seed's demand; fixed at ``fixed_capacity`` or searched; then
+    ``planned_incentive`` once per grid point on the same demand."""
     # stdout carries the one JSON line; a worker process must not write anything else there.
     with (
         contextlib.redirect_stdout(sys.stderr),
@@ -124,6 +138,12 @@ def run_seed(
             else:
                 out[policy] = scenario.run(policy, None)
             log(f"seed {params.seed} {policy}: {time.monotonic() - started:.0f} s")
+        for point in grid_points:
+            started = time.monotonic()
+            rules = replace(params.incentives, **point)
+            tuned = replace(params, incentives=rules)
+            out[variant(point)] = scenario.run("planned_incentive", None, params=tuned)
+            log(f"seed {params.seed} {variant(point)}: {time.monotonic() - started:.0f} s")
         return out
 
 
@@ -147,11 +167,19 @@ def ratio(run: Run, name: str) -> float:
     return x / y if y else 0.0
 
 
-def summarise(runs: Sequence[Run]) -> dict[str, Any]:
-    """Spread of every figure per policy, of the target ratios, and of ETA p90 per moment."""
+def summarise(runs: Sequence[Run], seed_list: Sequence[int] = ()) -> dict[str, Any]:
+    """Spread of every figure per policy, of the target ratios, and of ETA p90 per moment;
+    with ``seed_list``, every target ratio seed by seed and the seeds that miss a goal."""
     ran = [p for p in POLICIES if runs and p in runs[0]]
+    per_seed = {
+        name: {str(s): round(ratio(r, name), 4) for s, r in zip(seed_list, runs, strict=True)}
+        for name in RATIOS
+        if seed_list and RATIOS[name][0] in ran and RATIOS[name][1] in ran
+    }
     return {
         "seeds": len(runs),
+        "per_seed": per_seed,
+        "misses": misses(per_seed),
         "policies": {p: {k: spread([float(r[p][k]) for r in runs]) for k in FIGURES} for p in ran},
         "ratios": {
             name: spread([ratio(r, name) for r in runs])
@@ -170,6 +198,32 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
     }
 
 
+# Goals checked seed by seed: (ratio, bound, "min" if the ratio must stay >= bound else "max").
+PER_SEED_GOALS = (
+    ("incentive_minus_fixed_first_choice", 0.0, "min"),
+    ("incentive_vs_fixed_km_per_pickup", 0.92, "max"),
+)
+
+
+def misses(per_seed: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Per goal: how many seeds miss it, which, and by how much (0 when all meet it)."""
+    out: dict[str, Any] = {}
+    for name, bound, kind in PER_SEED_GOALS:
+        if name not in per_seed:
+            continue
+        by = {
+            s: round(bound - v if kind == "min" else v - bound, 4)
+            for s, v in per_seed[name].items()
+            if (v < bound if kind == "min" else v > bound)
+        }
+        out[name] = {
+            "goal": f"{'>=' if kind == 'min' else '<='} {bound}",
+            "seeds": len(by),
+            "by": by,
+        }
+    return out
+
+
 def over(
     base: SimParams,
     seed_list: Sequence[int],
@@ -177,12 +231,16 @@ def over(
     label: str,
     policies: Sequence[str] = POLICIES,
     workers: int = WORKERS,
+    grid_points: Sequence[dict[str, int]] = (),
 ) -> list[Run]:
     """Every seed's run; seeds are independent (own database, own seeded randomness, solver
     bounded by iterations), so ``workers`` processes give the same figures as one."""
     workers = max(1, min(WORKERS, workers))
     log(f"{label}: seeds {list(seed_list)} on {workers} worker(s)")
-    jobs = [(replace(base, seed=seed), capacity, tuple(policies)) for seed in seed_list]
+    jobs = [
+        (replace(base, seed=seed), capacity, tuple(policies), tuple(grid_points))
+        for seed in seed_list
+    ]
     if workers == 1 or len(jobs) == 1:
         runs = [run_seed(*job) for job in jobs]
     else:
@@ -332,6 +390,16 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=WORKERS, help="processes over seeds (1-2)")
     parser.add_argument(
+        "--grid",
+        default=";".join(f"{k}={':'.join(map(str, v))}" for k, v in slot_tuning.GRID.items()),
+        help="incentive rules searched on the tuning seeds ('' to keep --incentive as given)",
+    )
+    parser.add_argument(
+        "--tuning-policies",
+        default=",".join(POLICIES),
+        help="policies run on the tuning seeds (planned_incentive: once per grid point)",
+    )
+    parser.add_argument(
         "--reporting-policies",
         default="fixed,planned_incentive",
         help="policies run on the reporting seeds (all four on the tuning seeds)",
@@ -350,18 +418,53 @@ def main() -> None:
     print(json.dumps(report, sort_keys=True))
 
 
+def tune(
+    args: argparse.Namespace, base: SimParams, tuning_seeds: list[int]
+) -> tuple[SimParams, dict[str, Any], dict[str, Any] | None]:
+    """The tuning seeds: every policy, and ``planned_incentive`` once per grid point; the
+    picked point becomes the rules for everything after (reporting, sweeps)."""
+    grid_points = slot_tuning.points(slot_tuning.parse_grid(args.grid))
+    policies = args.tuning_policies.split(",")
+    if grid_points:
+        # The grid's runs stand in for the policy's own: it would repeat one of them.
+        policies = [p for p in policies if p != "planned_incentive"]
+    runs = over(base, tuning_seeds, None, "tuning", policies, args.workers, grid_points)
+    if not grid_points:
+        return base, summarise(runs, tuning_seeds), None
+    candidates = [
+        slot_tuning.Scores(
+            point,
+            km_ratio=[
+                r[variant(point)]["km_per_pickup"] / r["fixed"]["km_per_pickup"] for r in runs
+            ],
+            first_choice_gap=[
+                r[variant(point)]["first_choice_share"] - r["fixed"]["first_choice_share"]
+                for r in runs
+            ],
+            inside=[float(r[variant(point)]["inside_window_share"]) for r in runs],
+        )
+        for point in grid_points
+    ]
+    search = slot_tuning.pick(candidates)
+    log(f"rule search {json.dumps({k: search[k] for k in ('chosen_rules', 'why')})}")
+    for run in runs:
+        run["planned_incentive"] = run[variant(search["chosen"])]
+    chosen = replace(base, incentives=replace(base.incentives, **search["chosen"]))
+    search["incentive_rules"] = asdict(chosen.incentives)
+    return chosen, summarise(runs, tuning_seeds), search
+
+
 def measure(
     args: argparse.Namespace,
     base: SimParams,
     tuning_seeds: list[int],
     reporting_seeds: list[int],
 ) -> dict[str, Any]:
-    """Tuning, then reporting with the tuned fixed capacity, then the sweeps; plots."""
-    tuning = (
-        summarise(over(base, tuning_seeds, None, "tuning", POLICIES, args.workers))
-        if tuning_seeds
-        else None
-    )
+    """Tuning (fixed capacity and incentive rules), then reporting with both carried over
+    unchanged, then the sweeps (with the chosen rules); plots."""
+    tuning, search = None, None
+    if tuning_seeds:
+        base, tuning, search = tune(args, base, tuning_seeds)
     # The fixed baseline's tuned setting, carried to the reporting seeds unchanged.
     capacity = (
         round(median(int(c) for c in tuning["fixed_capacity_per_window"])) if tuning else None
@@ -375,11 +478,14 @@ def measure(
                 "reporting",
                 args.reporting_policies.split(","),
                 args.workers,
-            )
+            ),
+            reporting_seeds,
         )
         if reporting_seeds and tuning
         else None
     )
+    if reporting is not None:
+        log(f"reporting misses {json.dumps(reporting['misses'], sort_keys=True)}")
     sweep_seeds = seeds(args.sweep_seeds)
     load_points = [
         (f"{n}/courier-day", lambda p, n=n: replace(p, pickups_per_courier_day=n))
@@ -396,6 +502,7 @@ def measure(
         "tuning_seeds": tuning_seeds,
         "reporting_seeds": reporting_seeds,
         "fixed_capacity_tuned": capacity,
+        "rule_search": search,
         "side_by_side": side_by_side(tuning, reporting) if tuning else None,
         "tuning": tuning,
         "reporting": reporting,

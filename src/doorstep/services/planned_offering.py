@@ -54,7 +54,9 @@ class IncentiveRules:
 
     ``near_pct`` (0: off) bundles the offer itself: a window whose insertion costs more
     than ``near_pct`` % of the median window's is not shown at all, so every buyer (not only the coupon takers) books
-    where a route already runs; the cheapest ``keep_at_least`` windows are always shown.
+    where a route already runs; the cheapest ``keep_at_least`` windows are always shown, and
+    so is every window whose insertion adds at most ``show_within_s`` of driving (0: off):
+    hiding a window that cheap saves little and may take a buyer's first choice away.
 
     Defaults picked with ``bench/slot_offering.py`` on tuning seeds 1–5 only (docs/benchmarks.md):
     green when at or below the median and within 10 minutes of driving, windows above 150 %
@@ -67,13 +69,20 @@ class IncentiveRules:
     near_pct: int = 150
     keep_at_least: int = 5
     green_within_s: int = 600
+    show_within_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
             raise ValueError("incentive: coupon >= 0, cheap_pct 0–100, min_saving_s >= 0")
-        if not 0 <= self.near_pct <= 10_000 or self.keep_at_least < 1 or self.green_within_s < 0:
+        if (
+            not 0 <= self.near_pct <= 10_000
+            or self.keep_at_least < 1
+            or self.green_within_s < 0
+            or self.show_within_s < 0
+        ):
             raise ValueError(
-                "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0"
+                "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
+                " show_within_s >= 0"
             )
 
 
@@ -126,37 +135,41 @@ class PlannedOffering:
                 if found:
                     costed.append((found[0].extra_s, offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
-        ranked = self._rank(costed)
+        ranked = rank(costed, self.incentives)
         # A courier company plans its own couriers: its windows stand on capacity alone.
         company = [o for o in base if area.served_by_company(o.slot.carrier_id)]
         return ranked + [replace(o, rank=len(ranked) + i) for i, o in enumerate(company)]
 
-    def _rank(self, costed: list[tuple[int, OfferedSlot]]) -> list[OfferedSlot]:
-        typical = median(cost for cost, _ in costed) if costed else 0
-        rules = self.incentives
-        if rules is not None and rules.near_pct:
-            # ``costed`` is cheapest first: the kept windows are a prefix.
-            costed = [
-                pair
-                for i, pair in enumerate(costed)
-                if i < rules.keep_at_least or pair[0] * 100 <= typical * rules.near_pct
-            ]
-        ranked = []
-        for rank, (cost, offered) in enumerate(costed):
-            green = (
-                self.incentives is not None
-                and len(costed) > 1
-                and cost * 100 <= typical * self.incentives.cheap_pct
-                and typical - cost >= self.incentives.min_saving_s
-                and (not self.incentives.green_within_s or cost <= self.incentives.green_within_s)
+
+def rank(costed: list[tuple[int, OfferedSlot]], rules: IncentiveRules | None) -> list[OfferedSlot]:
+    """The windows to show, cheapest first, from (extra driving s, window) pairs sorted by
+    cost: those ``rules`` hide dropped, coupons on the green ones, ranks renumbered."""
+    typical = median(cost for cost, _ in costed) if costed else 0
+    if rules is not None and rules.near_pct:
+        # ``costed`` is cheapest first and every test is monotone in cost: a prefix is kept.
+        costed = [
+            pair
+            for i, pair in enumerate(costed)
+            if i < rules.keep_at_least
+            or pair[0] * 100 <= typical * rules.near_pct
+            or pair[0] <= rules.show_within_s
+        ]
+    ranked = []
+    for position, (cost, offered) in enumerate(costed):
+        green = (
+            rules is not None
+            and len(costed) > 1
+            and cost * 100 <= typical * rules.cheap_pct
+            and typical - cost >= rules.min_saving_s
+            and (not rules.green_within_s or cost <= rules.green_within_s)
+        )
+        if green and rules is not None:
+            coupon = rules.coupon_fen
+            offered = replace(
+                offered,
+                incentive_fen=coupon,
+                note_en=f"A courier is already nearby then: ¥{yuan(coupon)} coupon.",
+                note_zh=f"该时段快递员就在附近，送 ¥{yuan(coupon)} 优惠券。",
             )
-            if green and self.incentives is not None:
-                coupon = self.incentives.coupon_fen
-                offered = replace(
-                    offered,
-                    incentive_fen=coupon,
-                    note_en=f"A courier is already nearby then: ¥{yuan(coupon)} coupon.",
-                    note_zh=f"该时段快递员就在附近，送 ¥{yuan(coupon)} 优惠券。",
-                )
-            ranked.append(replace(offered, rank=rank))
-        return ranked
+        ranked.append(replace(offered, rank=position))
+    return ranked

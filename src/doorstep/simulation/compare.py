@@ -45,10 +45,22 @@ class Scenario:
         return max(1, math.ceil(self.city.expected_per_window(peak)))
 
     def run(
-        self, policy: str, capacity: int | None, progress: Progress | None = None
+        self,
+        policy: str,
+        capacity: int | None,
+        progress: Progress | None = None,
+        params: SimParams | None = None,
     ) -> dict[str, object]:
+        """One policy on this scenario's demand. ``params`` may change only what the policy
+        reads (e.g. the incentive rules a benchmark tunes); the city and demand stay as built."""
         sim = Simulation(
-            self.params, self.city, self.requests, self.template, self.workdir, policy, capacity
+            params or self.params,
+            self.city,
+            self.requests,
+            self.template,
+            self.workdir,
+            policy,
+            capacity,
         )
         label = f"{policy} (capacity {capacity})" if capacity is not None else policy
         total = sim.driving_days

@@ -1,0 +1,134 @@
+"""Choosing the incentive rules on tuning seeds: the declared grid and the pick (issue 11 §1).
+
+Pure functions only (no simulator here), so the choice itself is unit-tested on tiny fake
+scores (tests/unit/test_bench_slot_tuning.py); ``bench/slot_offering.py`` runs the simulator
+and feeds the scores in.
+
+The objective and its constraints are fixed before any run, here, not after looking:
+- constraints, on every tuning seed: every pickup inside its window, and the first-choice share
+  at least that of fixed capacity (minus ``FIRST_CHOICE_MARGIN``, which is 0);
+- objective: the lowest mean of incentive / fixed courier-km per pickup over the tuning seeds;
+- ties (equal to 4 decimals) go to the larger smallest first-choice gap, then to the rule set
+  listed first in the grid (the one closest to the old defaults).
+When no rule set meets the constraints, the one with the smallest shortfall is picked and the
+report says ``constraints_met: false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import product
+from statistics import mean
+from typing import Any
+
+# The declared grid: every rule set is the live defaults with these fields set. Small on
+# purpose: 5 tuning seeds x every point must fit one ~10-minute slot of the bench lock.
+# ``show_within_s``: hidden first choices on tuning seed 2 cost 800-5,000 s of extra driving
+# (median 1,600 s), so the floor is tried at 20 and 40 minutes.
+GRID: dict[str, tuple[int, ...]] = {
+    "near_pct": (0, 150, 200),
+    "show_within_s": (0, 1200, 2400),
+}
+# Fields that mean nothing while ``near_pct`` is 0 (nothing is hidden): one point covers them.
+HIDING_FIELDS = ("keep_at_least", "show_within_s")
+FIRST_CHOICE_MARGIN = 0.0
+INSIDE_REQUIRED = 1.0
+
+
+def parse_grid(text: str) -> dict[str, tuple[int, ...]]:
+    """``near_pct=0:150;keep_at_least=5`` -> {"near_pct": (0, 150), "keep_at_least": (5,)}."""
+    grid: dict[str, tuple[int, ...]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, values = part.split("=")
+        grid[name.strip()] = tuple(int(v) for v in values.split(":"))
+    return grid
+
+
+def points(grid: Mapping[str, Sequence[int]]) -> list[dict[str, int]]:
+    """Every combination of the grid in declared order, without points that differ only in
+    fields that have no effect (hiding fields while ``near_pct`` is 0)."""
+    names = list(grid)
+    out: list[dict[str, int]] = []
+    for values in product(*(grid[n] for n in names)):
+        point = dict(zip(names, values, strict=True))
+        if point.get("near_pct", 1) == 0:
+            point = {k: (grid[k][0] if k in HIDING_FIELDS else v) for k, v in point.items()}
+        if point not in out:
+            out.append(point)
+    return out
+
+
+def label(point: Mapping[str, int]) -> str:
+    """``near_pct=150,keep_at_least=5``: the same text ``--incentive`` takes."""
+    return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One rule set's figures on the tuning seeds, seed by seed (same order for every list)."""
+
+    point: dict[str, int]
+    km_ratio: list[float]  # incentive / fixed courier-km per pickup
+    first_choice_gap: list[float]  # incentive minus fixed first-choice share
+    inside: list[float]  # incentive's share of pickups inside the window
+
+    def shortfall(self) -> float:
+        """How far the constraints are missed (0: met): worst first-choice gap below the
+        margin plus worst inside-window share below 100 %."""
+        gap = max(0.0, FIRST_CHOICE_MARGIN - min(self.first_choice_gap))
+        inside = max(0.0, INSIDE_REQUIRED - min(self.inside))
+        return round(gap + inside, 6)
+
+    def summary(self) -> dict[str, Any]:
+        """The figures the pick looked at, for the report."""
+        return {
+            "rules": label(self.point),
+            "km_ratio_mean": round(mean(self.km_ratio), 4),
+            "km_ratio_per_seed": [round(x, 4) for x in self.km_ratio],
+            "first_choice_gap_min": round(min(self.first_choice_gap), 4),
+            "first_choice_gap_mean": round(mean(self.first_choice_gap), 4),
+            "inside_min": round(min(self.inside), 4),
+            "constraints_met": self.shortfall() == 0,
+        }
+
+
+def pick(candidates: Sequence[Scores]) -> dict[str, Any]:
+    """The chosen rule set, why, and every candidate's figures (see the module docstring)."""
+    if not candidates:
+        raise ValueError("no rule set to choose from")
+    met = [c for c in candidates if c.shortfall() == 0]
+    if met:
+        chosen = min(
+            met,
+            key=lambda c: (
+                round(mean(c.km_ratio), 4),
+                -round(min(c.first_choice_gap), 4),
+                candidates.index(c),
+            ),
+        )
+        why = (
+            f"lowest mean km ratio ({mean(chosen.km_ratio):.4f}) of the {len(met)} of "
+            f"{len(candidates)} rule sets that keep every pickup inside its window and first "
+            f"choice >= fixed on every tuning seed"
+        )
+    else:
+        chosen = min(candidates, key=lambda c: (c.shortfall(), round(mean(c.km_ratio), 4)))
+        why = (
+            f"no rule set met the constraints on every tuning seed; smallest shortfall "
+            f"({chosen.shortfall():.4f}), then lowest km ratio"
+        )
+    return {
+        "chosen": dict(chosen.point),
+        "chosen_rules": label(chosen.point),
+        "constraints_met": bool(met),
+        "why": why,
+        "objective": "min mean(incentive km per pickup / fixed) over the tuning seeds",
+        "constraints": {
+            "first_choice_minus_fixed_every_seed": f">= {FIRST_CHOICE_MARGIN}",
+            "inside_window_every_seed": f">= {INSIDE_REQUIRED}",
+        },
+        "candidates": [c.summary() for c in candidates],
+    }

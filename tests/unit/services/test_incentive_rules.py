@@ -1,0 +1,61 @@
+"""planned_offering.rank: which costed windows are shown and which carry a coupon."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from doorstep.domain.clock import SHANGHAI
+from doorstep.domain.coverage import Window
+from doorstep.domain.pickup import SlotRef
+from doorstep.services.offering import OfferedSlot
+from doorstep.services.planned_offering import IncentiveRules, rank
+
+DAY = date(2026, 11, 26)
+
+
+def window(hour: int) -> OfferedSlot:
+    slot = SlotRef("310116", "yto", DAY, Window(time(hour), time(hour + 1)))
+    return OfferedSlot(slot, 4, 4, datetime(2026, 11, 25, 18, tzinfo=SHANGHAI), rank=99)
+
+
+# Extra driving per window, cheapest first (median 300 s).
+COSTED = [
+    (60, window(9)),
+    (120, window(10)),
+    (300, window(11)),
+    (420, window(12)),
+    (900, window(13)),
+]
+
+
+def hours(shown: list[OfferedSlot]) -> list[int]:
+    return [o.slot.window.start.hour for o in shown]
+
+
+def test_near_pct_hides_windows_far_above_the_median_but_keeps_the_cheapest() -> None:
+    rules = IncentiveRules(near_pct=100, keep_at_least=1, green_within_s=0)
+    assert hours(rank(COSTED, rules)) == [9, 10, 11]
+    assert hours(rank(COSTED, IncentiveRules(near_pct=100, keep_at_least=4))) == [9, 10, 11, 12]
+    assert [o.rank for o in rank(COSTED, rules)] == [0, 1, 2]
+
+
+def test_show_within_s_never_hides_a_window_that_cheap() -> None:
+    # 420 s is above 100 % of the median, yet within the 450 s bound: shown.
+    rules = IncentiveRules(near_pct=100, keep_at_least=1, show_within_s=450)
+    assert hours(rank(COSTED, rules)) == [9, 10, 11, 12]
+    assert hours(rank(COSTED, IncentiveRules(near_pct=0, show_within_s=450))) == hours(
+        rank(COSTED, None)
+    )
+
+
+def test_coupons_only_at_or_below_the_median_and_within_reach() -> None:
+    shown = rank(COSTED, IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=200))
+    assert [o.incentive_fen for o in shown] == [300, 300, 0, 0, 0]
+    assert all(o.incentive_fen == 0 for o in rank(COSTED, None))
+
+
+def test_rules_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError):
+        IncentiveRules(show_within_s=-1)

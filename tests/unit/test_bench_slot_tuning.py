@@ -1,0 +1,72 @@
+"""bench/slot_tuning.py: the declared grid and the pick of incentive rules, on fake scores."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture
+def tuning(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    # bench/ is a directory of scripts, not a package: the bench imports it the same way.
+    monkeypatch.syspath_prepend(str(BENCH))
+    return importlib.import_module("slot_tuning")
+
+
+def scores(t: ModuleType, near: int, km: list[float], gap: list[float], inside: list[float]):
+    return t.Scores({"near_pct": near}, km_ratio=km, first_choice_gap=gap, inside=inside)
+
+
+def test_grid_drops_points_that_differ_only_in_fields_without_effect(tuning: ModuleType) -> None:
+    grid = tuning.parse_grid("near_pct=0:150;keep_at_least=5:8")
+    assert grid == {"near_pct": (0, 150), "keep_at_least": (5, 8)}
+    assert tuning.points(grid) == [
+        {"near_pct": 0, "keep_at_least": 5},
+        {"near_pct": 150, "keep_at_least": 5},
+        {"near_pct": 150, "keep_at_least": 8},
+    ]
+    assert tuning.label({"near_pct": 150, "keep_at_least": 8}) == "near_pct=150,keep_at_least=8"
+
+
+def test_lowest_km_ratio_among_rule_sets_meeting_every_seed(tuning: ModuleType) -> None:
+    candidates = [
+        scores(tuning, 0, [0.95, 0.93], [0.10, 0.12], [1.0, 1.0]),
+        # Lowest km, but one seed's first choice below fixed: not eligible.
+        scores(tuning, 100, [0.80, 0.82], [0.05, -0.01], [1.0, 1.0]),
+        # Low km, but one pickup outside its window: not eligible.
+        scores(tuning, 120, [0.84, 0.84], [0.05, 0.05], [1.0, 0.99]),
+        scores(tuning, 150, [0.88, 0.90], [0.02, 0.03], [1.0, 1.0]),
+    ]
+    got = tuning.pick(candidates)
+    assert got["chosen"] == {"near_pct": 150}
+    assert got["constraints_met"] is True
+    assert "2 of 4" in got["why"]
+    assert [c["constraints_met"] for c in got["candidates"]] == [True, False, False, True]
+
+
+def test_tie_on_km_goes_to_the_larger_worst_first_choice_gap(tuning: ModuleType) -> None:
+    candidates = [
+        scores(tuning, 150, [0.90, 0.90], [0.01, 0.05], [1.0, 1.0]),
+        scores(tuning, 200, [0.90, 0.90], [0.03, 0.03], [1.0, 1.0]),
+    ]
+    assert tuning.pick(candidates)["chosen"] == {"near_pct": 200}
+
+
+def test_when_nothing_meets_the_constraints_the_smallest_shortfall_is_named(
+    tuning: ModuleType,
+) -> None:
+    candidates = [
+        scores(tuning, 100, [0.80, 0.80], [-0.05, 0.02], [1.0, 1.0]),
+        scores(tuning, 150, [0.90, 0.90], [-0.01, 0.02], [1.0, 1.0]),
+    ]
+    got = tuning.pick(candidates)
+    assert got["chosen"] == {"near_pct": 150}
+    assert got["constraints_met"] is False
+    assert "no rule set met" in got["why"]
+    with pytest.raises(ValueError):
+        tuning.pick([])
