@@ -3,6 +3,7 @@ from the API and from the console's button; bad input is a 4xx with zh and en te
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Any
 
@@ -128,3 +129,41 @@ def test_a_buyer_chooses_english_and_e_mail(client: TestClient, wired: App, logi
         client.put("/me/notifications", headers=login("ops1"), json={"lang": "en"}).status_code
         == 403
     )
+
+
+def test_every_dead_letter_can_be_reached_past_the_newest_two_hundred(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    """Before: the console read the newest 200 of each list, so the 201st dead letter (the
+    oldest, the one most in need of a hand) could not be reached at all."""
+    now = wired.services.clock.now()
+    total = 209
+    with wired.services.uow() as uow:
+        uow.outbox.add_deliveries(
+            [
+                Delivery(seq, "merchant:old", "b", DeliveryStatus.DEAD, 8, now, now, "HTTP 500")
+                for seq in range(1, total + 1)
+            ]
+        )
+        uow.commit()
+    signed_in(client, "ops1")
+    last = -(-total // 8)
+    page = client.get(f"/console/outbox?dp={last}&lang=en")
+    assert page.status_code == 200
+    dead = page.text.split('id="dead-h"')[1].split("</section>")[0]
+    assert f"Page {last} of {last}" in dead
+    shown = re.findall(r"(evt_\d+) ·", dead)
+    assert shown == [event_id(s) for s in range(total - 8 * (last - 1), 0, -1)]  # the oldest
+    beyond = client.get(f"/console/outbox?dp={last + 5}&lang=en")
+    assert f"Page {last} of {last}" in beyond.text  # past the end: the last page
+
+    ops = login("ops1")
+    tail = client.get(
+        "/ops/deliveries", headers=ops, params={"status": "dead", "limit": 200, "offset": 200}
+    )
+    assert tail.status_code == 200
+    assert [d["event_id"] for d in tail.json()] == [event_id(s) for s in range(9, 0, -1)]
+    for bad in (-1, 1_000_001, "x"):
+        r = client.get("/ops/deliveries", headers=ops, params={"offset": bad})
+        assert r.status_code == 422, bad
+        assert client.get("/ops/messages", headers=ops, params={"offset": bad}).status_code == 422

@@ -117,10 +117,12 @@ def redrive(svc: Services, public_event_id: str, receiver: str, by: str) -> Deli
     return again
 
 
-def deliveries(svc: Services, status: DeliveryStatus | None, limit: int) -> list[Delivery]:
-    """The newest deliveries, of one status or all, newest first."""
+def deliveries(
+    svc: Services, status: DeliveryStatus | None, limit: int, offset: int = 0
+) -> list[Delivery]:
+    """The newest deliveries, of one status or all, newest first, ``limit`` from ``offset``."""
     with svc.uow() as uow:
-        return uow.outbox.listing(status, limit)
+        return uow.outbox.listing(status, limit, offset)
 
 
 def delivery_counts(svc: Services) -> dict[str, int]:
@@ -130,10 +132,16 @@ def delivery_counts(svc: Services) -> dict[str, int]:
     return {s.value: found.get(s.value, 0) for s in DeliveryStatus}
 
 
-def sent_messages(svc: Services, limit: int) -> list[SentMessage]:
-    """What the development sink sent, newest first (the console's outbox page)."""
+def sent_messages(svc: Services, limit: int, offset: int = 0) -> list[SentMessage]:
+    """What the development sink sent, newest first, ``limit`` from ``offset``."""
     with svc.uow() as uow:
-        return uow.outbox.sent_messages(limit)
+        return uow.outbox.sent_messages(limit, offset)
+
+
+def sent_message_count(svc: Services) -> int:
+    """How many messages the development sink kept (to page them)."""
+    with svc.uow() as uow:
+        return uow.outbox.sent_count()
 
 
 # --- fan-out ------------------------------------------------------------------------------

@@ -379,16 +379,20 @@ class OutboxStore(Protocol):
         ...
 
     def get(self, event_seq: int, receiver: str) -> Delivery | None: ...
-    def listing(self, status: DeliveryStatus | None, limit: int) -> list[Delivery]:
-        """The newest deliveries (of one status), newest first."""
+    def listing(self, status: DeliveryStatus | None, limit: int, offset: int = 0) -> list[Delivery]:
+        """The newest deliveries (of one status), newest first, ``limit`` from ``offset``."""
         ...
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each status."""
         ...
 
-    def sent_messages(self, limit: int) -> list[SentMessage]:
-        """The newest messages the development sink kept."""
+    def sent_messages(self, limit: int, offset: int = 0) -> list[SentMessage]:
+        """The newest messages the development sink kept, ``limit`` from ``offset``."""
+        ...
+
+    def sent_count(self) -> int:
+        """How many messages the development sink kept."""
         ...
 
 

@@ -873,17 +873,23 @@ class FakeOutbox:
         row = self._rows().get((event_seq, receiver))
         return None if row is None else row.delivery
 
-    def listing(self, status: DeliveryStatus | None, limit: int) -> list[Delivery]:
+    def listing(self, status: DeliveryStatus | None, limit: int, offset: int = 0) -> list[Delivery]:
         rows = sorted(self._rows().items(), key=lambda kv: (-kv[0][0], kv[0][1]))
         found = [r.delivery for _, r in rows if status in (None, r.delivery.status)]
-        return found[:limit]
+        return found[offset : offset + limit]
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.delivery.status.value for r in self._rows().values()))
 
-    def sent_messages(self, limit: int) -> list[SentMessage]:
+    def sent_messages(self, limit: int, offset: int = 0) -> list[SentMessage]:
         self.uow._require_open()
-        return sorted(self.uow.store.sent, key=lambda m: m.sent_at, reverse=True)[:limit]
+        by_id = sorted(self.uow.store.sent, key=lambda m: m.message_id)
+        newest = sorted(by_id, key=lambda m: m.sent_at, reverse=True)
+        return newest[offset : offset + limit]
+
+    def sent_count(self) -> int:
+        self.uow._require_open()
+        return len(self.uow.store.sent)
 
     def publish(self) -> None:
         self.uow.store.published.update(self.published)

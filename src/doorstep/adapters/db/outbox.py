@@ -199,9 +199,14 @@ class OutboxRepo:
         ).first()
         return None if row is None else _delivery(row)
 
-    def listing(self, status: DeliveryStatus | None, limit: int) -> list[Delivery]:
+    def listing(self, status: DeliveryStatus | None, limit: int, offset: int = 0) -> list[Delivery]:
         c = t.deliveries.c
-        query = select(t.deliveries).order_by(c.event_seq.desc(), c.receiver).limit(limit)
+        query = (
+            select(t.deliveries)
+            .order_by(c.event_seq.desc(), c.receiver)
+            .limit(limit)
+            .offset(offset)
+        )
         if status is not None:
             query = query.where(c.status == status.value)
         return [_delivery(r) for r in self.conn.execute(query)]
@@ -211,15 +216,23 @@ class OutboxRepo:
         rows = self.conn.execute(select(c.status, func.count()).group_by(c.status))
         return {status: int(n) for status, n in rows}
 
-    def sent_messages(self, limit: int) -> list[SentMessage]:
+    def sent_messages(self, limit: int, offset: int = 0) -> list[SentMessage]:
         c = t.sent_messages.c
         rows = self.conn.execute(
-            select(t.sent_messages).order_by(c.sent_at.desc(), c.message_id).limit(limit)
+            select(t.sent_messages)
+            .order_by(c.sent_at.desc(), c.message_id)
+            .limit(limit)
+            .offset(offset)
         )
         return [
             SentMessage(r.message_id, r.channel, r.recipient, r.subject, r.body, r.sent_at)
             for r in rows
         ]
+
+    def sent_count(self) -> int:
+        return int(
+            self.conn.execute(select(func.count()).select_from(t.sent_messages)).scalar_one()
+        )
 
 
 def _delivery(r: Any) -> Delivery:

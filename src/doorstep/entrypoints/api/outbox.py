@@ -23,6 +23,7 @@ Receiver = Annotated[
     str, StringConstraints(pattern=r"^(buyer:sms|buyer:email|merchant:[A-Za-z0-9_.:-]{1,64})$")
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="How many of the newest to skip")]
 
 
 class DeliveryOut(Out):
@@ -77,9 +78,13 @@ def delivery_out(d: Delivery) -> DeliveryOut:
     summary="Outbox deliveries, newest first (status=dead for the dead letters)",
 )
 def list_deliveries(
-    svc: Svc, _: OpsActor, status: DeliveryStatus | None = None, limit: Limit = 50
+    svc: Svc,
+    _: OpsActor,
+    status: DeliveryStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[DeliveryOut]:
-    return [delivery_out(d) for d in outbox.deliveries(svc, status, limit)]
+    return [delivery_out(d) for d in outbox.deliveries(svc, status, limit, offset)]
 
 
 @router.post(
@@ -98,8 +103,10 @@ def redrive_delivery(svc: Svc, me: OpsActor, body: RedriveIn) -> DeliveryOut:
     response_model=list[SentMessageOut],
     summary="Texts and e-mails the development sink kept, newest first",
 )
-def list_messages(svc: Svc, _: OpsActor, limit: Limit = 50) -> list[SentMessageOut]:
-    return [SentMessageOut.model_validate(m) for m in outbox.sent_messages(svc, limit)]
+def list_messages(
+    svc: Svc, _: OpsActor, limit: Limit = 50, offset: Offset = 0
+) -> list[SentMessageOut]:
+    return [SentMessageOut.model_validate(m) for m in outbox.sent_messages(svc, limit, offset)]
 
 
 class NotificationsIn(In):

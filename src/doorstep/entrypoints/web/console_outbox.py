@@ -3,7 +3,7 @@ deliveries with their state, and dead letters with a button that sends them agai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -11,17 +11,16 @@ from fastapi.responses import Response
 
 from doorstep.domain.errors import DomainError
 from doorstep.domain.identity import Role
-from doorstep.domain.outbox import DeliveryStatus, event_id
-from doorstep.entrypoints.web.paging import Page, PageNo, one_page
+from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
+from doorstep.entrypoints.web.paging import Page, PageNo, fetched_page
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import outbox
+from doorstep.services.ports import SentMessage
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 OpsPost = Annotated[Web, Depends(action(Role.OPS))]
-# The newest of each list are read (one statement each) and paged 8 to a screen.
-SHOWN = 200
 
 
 def masked(recipient: str) -> str:
@@ -43,19 +42,29 @@ def outbox_page(
     ``dp``/``mp``/``rp`` to the page of each list)."""
     svc = web.app.services
     at = dict(at or {})
+    counts = outbox.delivery_counts(svc)
 
-    def paged(items: list[Any], key: str) -> Page[Any]:
-        return one_page(items, at.get(key, 1), "/console/outbox", key, at)
+    def dead(limit: int, offset: int) -> list[Delivery]:
+        return outbox.deliveries(svc, DeliveryStatus.DEAD, limit, offset)
+
+    def recent(limit: int, offset: int) -> list[Delivery]:
+        return outbox.deliveries(svc, None, limit, offset)
+
+    def messages(limit: int, offset: int) -> list[SentMessage]:
+        return outbox.sent_messages(svc, limit, offset)
+
+    def paged(fetch: Callable[[int, int], list[Any]], total: int, key: str) -> Page[Any]:
+        return fetched_page(fetch, total, at.get(key, 1), "/console/outbox", key, at)
 
     return render(
         web,
         "console_outbox.html",
         status=status,
         here="/console/outbox",
-        counts=outbox.delivery_counts(svc),
-        dead=paged(outbox.deliveries(svc, DeliveryStatus.DEAD, SHOWN), "dp"),
-        recent=paged(outbox.deliveries(svc, None, SHOWN), "rp"),
-        messages=paged(outbox.sent_messages(svc, SHOWN), "mp"),
+        counts=counts,
+        dead=paged(dead, counts[DeliveryStatus.DEAD.value], "dp"),
+        recent=paged(recent, sum(counts.values()), "rp"),
+        messages=paged(messages, outbox.sent_message_count(svc), "mp"),
         masked=masked,
         event_id=event_id,
         error=error,

@@ -5,7 +5,7 @@ outbox) pages it here, 8 to a screen, so no page grows past its HTML budget."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Generic, TypeVar
 from urllib.parse import urlencode
@@ -43,7 +43,26 @@ def one_page(
     keep: Mapping[str, str | int] | None = None,
 ) -> Page[T]:
     """Page ``number`` (past the end: the last page) of ``items``, already in reading order."""
-    pages = max(1, -(-len(items) // PER_PAGE))
-    at = min(max(number, 1), pages)
+    pages, at = _clamped(len(items), number)
     start = (at - 1) * PER_PAGE
     return Page(list(items[start : start + PER_PAGE]), at, pages, path, key, dict(keep or {}))
+
+
+def fetched_page(
+    fetch: Callable[[int, int], Sequence[T]],
+    total: int,
+    number: int,
+    path: str,
+    key: str,
+    keep: Mapping[str, str | int] | None = None,
+) -> Page[T]:
+    """Page ``number`` (past the end: the last page) of a list of ``total`` items kept in the
+    database, read with ``fetch(limit, offset)``: one screen read, however long the list."""
+    pages, at = _clamped(total, number)
+    items = list(fetch(PER_PAGE, (at - 1) * PER_PAGE))
+    return Page(items, at, pages, path, key, dict(keep or {}))
+
+
+def _clamped(total: int, number: int) -> tuple[int, int]:
+    pages = max(1, -(-total // PER_PAGE))
+    return pages, min(max(number, 1), pages)
