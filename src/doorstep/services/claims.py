@@ -31,6 +31,7 @@ from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.transfer import TransferPurpose
 from doorstep.services import transfers
 from doorstep.services.context import Services
+from doorstep.services.lookups import owned
 from doorstep.services.ports import UnitOfWork
 
 MAX_LINES = 50
@@ -104,9 +105,7 @@ def file_claim(svc: Services, cmd: FileClaim) -> Claim:
     """A buyer's damage or counterfeit claim, with photos, on their own delivered order."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        order = uow.orders.get_for_update(cmd.order_id)
-        if order is None or order.buyer_id != cmd.buyer_id:
-            raise NotFound("order", cmd.order_id)
+        order = owned(uow.orders.get_for_update(cmd.order_id), cmd.buyer_id, "order", cmd.order_id)
         _check_window(svc, uow, order, cmd)
         for photo_id in dict.fromkeys(cmd.photo_ids):
             photo = uow.photos.get(photo_id)
@@ -276,9 +275,7 @@ def get_claim(
 ) -> Claim:
     """One claim (a buyer sees their own, a partner its shop's)."""
     with svc.uow() as uow:
-        claim = uow.claims.get(claim_id)
-        if claim is None or (buyer_id is not None and claim.buyer_id != buyer_id):
-            raise NotFound("claim", claim_id)
+        claim = owned(uow.claims.get(claim_id), buyer_id, "claim", claim_id)
         if shop_id is not None:
             order = uow.orders.get(claim.order_id)
             if order is None or order.shop_id != shop_id:

@@ -20,6 +20,7 @@ from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import Transfer, TransferPurpose, transfer_key
 from doorstep.services import transfers
 from doorstep.services.context import Services
+from doorstep.services.lookups import owned
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refunds import refund_key, start_standard_refund
 
@@ -61,9 +62,7 @@ class DisputeOutcome:
 def _load(uow: UnitOfWork, return_id: str, buyer_id: str | None, *, lock: bool = False) -> Dispute:
     key = dispute_id(return_id)
     found = uow.disputes.get_for_update(key) if lock else uow.disputes.get(key)
-    if found is None or (buyer_id is not None and found.buyer_id != buyer_id):
-        raise NotFound("dispute", return_id)
-    return found
+    return owned(found, buyer_id, "dispute", return_id)
 
 
 def get_dispute(svc: Services, return_id: str, *, buyer_id: str | None = None) -> Dispute:

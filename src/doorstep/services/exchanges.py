@@ -29,7 +29,7 @@ from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_k
 from doorstep.domain.waybill import check_waybill
 from doorstep.services import transfers
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_return
+from doorstep.services.lookups import load_return, owned
 from doorstep.services.ports import UnitOfWork
 
 REPLACEMENT_CARRIER = "sf"  # the shop's outbound contract carrier for replacements
@@ -271,9 +271,9 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
     now = svc.clock.now()
     payback = None
     with svc.uow() as uow:
-        request = uow.returns.get_for_update(return_id)
-        if request is None or request.buyer_id != buyer_id:
-            raise NotFound("return_request", return_id)
+        request = owned(
+            uow.returns.get_for_update(return_id), buyer_id, "return_request", return_id
+        )
         exchange = uow.exchanges.get_for_update(return_id)
         if exchange is not None and exchange.status is not ExchangeStatus.RESERVED:
             raise IllegalTransition("exchange", exchange.status.value, "refund_instead")

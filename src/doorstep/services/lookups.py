@@ -6,18 +6,35 @@ exist, so ids cannot be probed.
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from doorstep.domain.errors import NotFound
 from doorstep.domain.pickup import Appointment
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.ports import UnitOfWork
 
 
+class BuyersRecord(Protocol):
+    """Anything a buyer owns: a return, an order, a claim, a dispute."""
+
+    @property
+    def buyer_id(self) -> str: ...
+
+
+B = TypeVar("B", bound=BuyersRecord)
+
+
+def owned(found: B | None, buyer_id: str | None, subject: str, subject_id: str) -> B:
+    """``found`` if it exists and (when ``buyer_id`` is given) belongs to that buyer; else
+    NotFound on ``subject``, the same answer for someone else's record as for none."""
+    if found is None or (buyer_id is not None and found.buyer_id != buyer_id):
+        raise NotFound(subject, subject_id)
+    return found
+
+
 def load_return(uow: UnitOfWork, return_id: str, *, buyer_id: str | None = None) -> ReturnRequest:
     """The return, if it exists and (when ``buyer_id`` is given) belongs to that buyer."""
-    request = uow.returns.get(return_id)
-    if request is None or (buyer_id is not None and request.buyer_id != buyer_id):
-        raise NotFound("return_request", return_id)
-    return request
+    return owned(uow.returns.get(return_id), buyer_id, "return_request", return_id)
 
 
 def load_appointment(

@@ -23,7 +23,7 @@ from doorstep.domain.returns import (
 )
 from doorstep.services import carrier_orders, customs, exchanges, self_send, trust
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_appointment, load_return
+from doorstep.services.lookups import load_appointment, load_return, owned
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refund_quotes import quote_lines
 from doorstep.services.refunds import settle_refund_only
@@ -63,9 +63,7 @@ def open_return(svc: Services, cmd: OpenReturn) -> ReturnRequest:
     with svc.uow() as uow:
         # The order row stays locked until commit, so two requests for the same units are
         # counted one after the other and the second finds the first's claim.
-        order = uow.orders.get_for_update(cmd.order_id)
-        if order is None or order.buyer_id != cmd.buyer_id:
-            raise NotFound("order", cmd.order_id)
+        order = owned(uow.orders.get_for_update(cmd.order_id), cmd.buyer_id, "order", cmd.order_id)
         lines = _lines(order, cmd.lines)
         _check_unclaimed(lines, order, units_held(uow, order.order_id))
         request = ReturnRequest.open(
@@ -123,9 +121,7 @@ def quote_return(svc: Services, cmd: OpenReturn) -> RefundQuote:
         )
     now = svc.clock.now()
     with svc.uow() as uow:
-        order = uow.orders.get(cmd.order_id)
-        if order is None or order.buyer_id != cmd.buyer_id:
-            raise NotFound("order", cmd.order_id)
+        order = owned(uow.orders.get(cmd.order_id), cmd.buyer_id, "order", cmd.order_id)
         lines = _lines(order, cmd.lines)
         _check_unclaimed(lines, order, units_held(uow, order.order_id))
         return quote_lines(

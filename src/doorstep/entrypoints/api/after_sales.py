@@ -14,7 +14,13 @@ from doorstep.domain.exchange import Exchange
 from doorstep.domain.places import NearbyStation, ReturnWarehouse
 from doorstep.domain.waybill import WAYBILL_FORMATS
 from doorstep.entrypoints.api import views
-from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, StationOrWarehouse, Svc
+from doorstep.entrypoints.api.deps import (
+    BuyerActor,
+    MyReturn,
+    OpsActor,
+    StationOrWarehouse,
+    Svc,
+)
 from doorstep.entrypoints.api.schemas import Id, ReturnOut
 from doorstep.entrypoints.api.schemas_after_sales import (
     AddressOut,
@@ -128,8 +134,8 @@ def exchange_options(svc: Svc, buyer: BuyerActor, sku: Annotated[Id, Query()]) -
     response_model=ExchangeOut,
     summary="The replacement of an exchange: reserved, shipped (with tracking), done",
 )
-def get_exchange(svc: Svc, buyer: BuyerActor, return_id: Id) -> ExchangeOut:
-    return exchange_out(exchanges.get_exchange(svc, return_id, buyer_id=buyer.actor_id))
+def get_exchange(svc: Svc, mine: MyReturn) -> ExchangeOut:
+    return exchange_out(exchanges.get_exchange(svc, mine.return_id, buyer_id=mine.buyer_id))
 
 
 @router.post(
@@ -137,8 +143,8 @@ def get_exchange(svc: Svc, buyer: BuyerActor, return_id: Id) -> ExchangeOut:
     response_model=ReturnOut,
     summary="Take a refund instead of the replacement (before it ships)",
 )
-def refund_instead(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReturnOut:
-    return views.return_out(exchanges.refund_instead(svc, buyer.actor_id, return_id))
+def refund_instead(svc: Svc, mine: MyReturn) -> ReturnOut:
+    return views.return_out(exchanges.refund_instead(svc, mine.buyer_id, mine.return_id))
 
 
 @router.post(
@@ -158,8 +164,8 @@ def track(svc: Svc, ops: OpsActor, return_id: Id, body: TrackingIn) -> ExchangeO
     response_model=SelfSendOut,
     summary="Where to send the parcel, who pays the freight, stations near me, my code",
 )
-def self_send_guide(svc: Svc, buyer: BuyerActor, return_id: Id) -> SelfSendOut:
-    return guide_out(self_send.guide(svc, buyer.actor_id, return_id))
+def self_send_guide(svc: Svc, mine: MyReturn) -> SelfSendOut:
+    return guide_out(self_send.guide(svc, mine.buyer_id, mine.return_id))
 
 
 @router.post(
@@ -168,8 +174,8 @@ def self_send_guide(svc: Svc, buyer: BuyerActor, return_id: Id) -> SelfSendOut:
     status_code=201,
     summary="A drop-off code for one station or locker",
 )
-def dropoff_code(svc: Svc, buyer: BuyerActor, return_id: Id, body: DropoffIn) -> DropoffOut:
-    request = self_send.issue_dropoff_code(svc, buyer.actor_id, return_id, body.station_id)
+def dropoff_code(svc: Svc, mine: MyReturn, body: DropoffIn) -> DropoffOut:
+    request = self_send.issue_dropoff_code(svc, mine.buyer_id, mine.return_id, body.station_id)
     return DropoffOut.model_validate(request.dropoff)
 
 
@@ -179,10 +185,10 @@ def dropoff_code(svc: Svc, buyer: BuyerActor, return_id: Id, body: DropoffIn) ->
     responses={200: {"content": {"image/svg+xml": {}}}},
     summary="The drop-off code as a QR code the station scans",
 )
-def dropoff_qr(svc: Svc, buyer: BuyerActor, return_id: Id) -> Response:
-    guide = self_send.guide(svc, buyer.actor_id, return_id)
+def dropoff_qr(svc: Svc, mine: MyReturn) -> Response:
+    guide = self_send.guide(svc, mine.buyer_id, mine.return_id)
     if guide.dropoff is None:
-        raise NotFound("dropoff_code", return_id)
+        raise NotFound("dropoff_code", mine.return_id)
     return Response(
         qr_svg(guide.dropoff.code, guide.dropoff.station_id), media_type="image/svg+xml"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from doorstep.bootstrap import App
 from doorstep.domain.errors import Forbidden, Unauthorized
 from doorstep.domain.identity import Actor, Role
+from doorstep.entrypoints.api.schemas import Id
 from doorstep.services import identity
 from doorstep.services.context import Services
 
@@ -73,3 +75,21 @@ PartnerOrOps = Annotated[Actor, Depends(role(Role.PARTNER, Role.OPS))]
 AnyActor = Annotated[Actor, Depends(current_actor)]
 BearerToken = Annotated[str, Depends(bearer_token)]
 ClientAddress = Annotated[str, Depends(client_address)]
+
+
+@dataclass(frozen=True)
+class ReturnOfBuyer:
+    """A signed-in buyer and the return they name in the path. Nothing is read here: the use
+    case loads the return in its own transaction and answers not found for another buyer's
+    (services/lookups.owned), so a request reads it once and ids cannot be probed."""
+
+    buyer_id: str
+    return_id: str
+
+
+def return_of_buyer(buyer: BuyerActor, return_id: Id) -> ReturnOfBuyer:
+    """The buyer guard and the path's ``return_id`` of the buyers' return routes."""
+    return ReturnOfBuyer(buyer.actor_id, return_id)
+
+
+MyReturn = Annotated[ReturnOfBuyer, Depends(return_of_buyer)]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from doorstep.entrypoints.api.deps import BuyerActor, OpsActor, Svc
+from doorstep.entrypoints.api.deps import MyReturn, OpsActor, Svc
 from doorstep.entrypoints.api.schemas import Id
 from doorstep.entrypoints.api.schemas_money import (
     DisputeDecisionIn,
@@ -32,8 +32,8 @@ def dispute_out(outcome: DisputeOutcome) -> DisputeOut:
     response_model=DisputeOut,
     summary="The dispute over this return's failed QC",
 )
-def get_dispute(svc: Svc, me: BuyerActor, return_id: Id) -> DisputeOut:
-    return dispute_out(disputes.view_dispute(svc, return_id, buyer_id=me.actor_id))
+def get_dispute(svc: Svc, mine: MyReturn) -> DisputeOut:
+    return dispute_out(disputes.view_dispute(svc, mine.return_id, buyer_id=mine.buyer_id))
 
 
 @router.post(
@@ -41,9 +41,9 @@ def get_dispute(svc: Svc, me: BuyerActor, return_id: Id) -> DisputeOut:
     response_model=DisputeOut,
     summary="Answer a failed QC with a text and photos uploaded before",
 )
-def answer(svc: Svc, me: BuyerActor, return_id: Id, body: DisputeEvidenceIn) -> DisputeOut:
-    disputes.answer_dispute(svc, me.actor_id, return_id, body.text, body.photo_ids)
-    return dispute_out(disputes.view_dispute(svc, return_id, buyer_id=me.actor_id))
+def answer(svc: Svc, mine: MyReturn, body: DisputeEvidenceIn) -> DisputeOut:
+    disputes.answer_dispute(svc, mine.buyer_id, mine.return_id, body.text, body.photo_ids)
+    return dispute_out(disputes.view_dispute(svc, mine.return_id, buyer_id=mine.buyer_id))
 
 
 @router.get("/ops/disputes", response_model=list[DisputeOut], summary="Open disputes (queue)")

@@ -12,7 +12,7 @@ from doorstep.domain.identity import Role
 from doorstep.domain.receipt import MAX_TOKEN_CHARS
 from doorstep.domain.returns import Condition
 from doorstep.entrypoints.api import views
-from doorstep.entrypoints.api.deps import AnyActor, BuyerActor, Svc
+from doorstep.entrypoints.api.deps import AnyActor, BuyerActor, MyReturn, Svc
 from doorstep.entrypoints.api.errors import domain_values
 from doorstep.entrypoints.api.schemas import (
     Adcode,
@@ -126,8 +126,8 @@ def my_returns(svc: Svc, buyer: BuyerActor) -> list[ReturnOut]:
 
 
 @router.get("/returns/{return_id}", response_model=ReturnOut, summary="One of my returns")
-def get_return(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReturnOut:
-    return views.return_out(returns.get_return(svc, return_id, buyer_id=buyer.actor_id))
+def get_return(svc: Svc, mine: MyReturn) -> ReturnOut:
+    return views.return_out(returns.get_return(svc, mine.return_id, buyer_id=mine.buyer_id))
 
 
 @router.post(
@@ -135,15 +135,17 @@ def get_return(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReturnOut:
     response_model=ReturnOut,
     summary="Attach an uploaded photo or a text",
 )
-def add_evidence(svc: Svc, buyer: BuyerActor, return_id: Id, body: EvidenceIn) -> ReturnOut:
+def add_evidence(svc: Svc, mine: MyReturn, body: EvidenceIn) -> ReturnOut:
     return views.return_out(
-        returns.add_evidence(svc, buyer.actor_id, return_id, photo_id=body.photo_id, text=body.text)
+        returns.add_evidence(
+            svc, mine.buyer_id, mine.return_id, photo_id=body.photo_id, text=body.text
+        )
     )
 
 
 @router.post("/returns/{return_id}/cancel", response_model=ReturnOut, summary="Withdraw")
-def cancel(svc: Svc, buyer: BuyerActor, return_id: Id, body: CancelIn) -> ReturnOut:
-    return views.return_out(returns.cancel_return(svc, buyer.actor_id, return_id, body.reason))
+def cancel(svc: Svc, mine: MyReturn, body: CancelIn) -> ReturnOut:
+    return views.return_out(returns.cancel_return(svc, mine.buyer_id, mine.return_id, body.reason))
 
 
 @router.post(
@@ -151,8 +153,9 @@ def cancel(svc: Svc, buyer: BuyerActor, return_id: Id, body: CancelIn) -> Return
     response_model=ReturnOut,
     summary="Choose drop-off or self-ship instead of door pickup",
 )
-def self_send(svc: Svc, buyer: BuyerActor, return_id: Id, body: SelfSendIn) -> ReturnOut:
-    return views.return_out(returns.choose_self_send(svc, buyer.actor_id, return_id, body.method))
+def self_send(svc: Svc, mine: MyReturn, body: SelfSendIn) -> ReturnOut:
+    chosen = returns.choose_self_send(svc, mine.buyer_id, mine.return_id, body.method)
+    return views.return_out(chosen)
 
 
 @router.post(
@@ -160,9 +163,11 @@ def self_send(svc: Svc, buyer: BuyerActor, return_id: Id, body: SelfSendIn) -> R
     response_model=ReturnOut,
     summary="Report the waybill of a dropped-off or self-shipped parcel",
 )
-def shipment(svc: Svc, buyer: BuyerActor, return_id: Id, body: ShipmentIn) -> ReturnOut:
+def shipment(svc: Svc, mine: MyReturn, body: ShipmentIn) -> ReturnOut:
     return views.return_out(
-        returns.register_shipment(svc, buyer.actor_id, return_id, body.waybill_no, body.carrier_id)
+        returns.register_shipment(
+            svc, mine.buyer_id, mine.return_id, body.waybill_no, body.carrier_id
+        )
     )
 
 
@@ -171,8 +176,9 @@ def shipment(svc: Svc, buyer: BuyerActor, return_id: Id, body: ShipmentIn) -> Re
     response_model=list[EventOut],
     summary="Every event of the return with its time",
 )
-def return_timeline(svc: Svc, buyer: BuyerActor, return_id: Id) -> list[EventOut]:
-    return [views.event_out(e) for e in timeline.timeline(svc, return_id, buyer_id=buyer.actor_id)]
+def return_timeline(svc: Svc, mine: MyReturn) -> list[EventOut]:
+    events = timeline.timeline(svc, mine.return_id, buyer_id=mine.buyer_id)
+    return [views.event_out(e) for e in events]
 
 
 @router.get(
@@ -180,8 +186,8 @@ def return_timeline(svc: Svc, buyer: BuyerActor, return_id: Id) -> list[EventOut
     response_model=ReceiptOut,
     summary="The pickup receipt (取件凭证)",
 )
-def receipt(svc: Svc, buyer: BuyerActor, return_id: Id) -> ReceiptOut:
-    found = timeline.receipt(svc, return_id, buyer_id=buyer.actor_id)
+def receipt(svc: Svc, mine: MyReturn) -> ReceiptOut:
+    found = timeline.receipt(svc, mine.return_id, buyer_id=mine.buyer_id)
     out = ReceiptOut.model_validate(replace(found, refund=None, refused=()))
     return out.model_copy(
         update={
