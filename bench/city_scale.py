@@ -59,7 +59,7 @@ from doorstep.planning import (
     check_plan,
     solve,
 )
-from doorstep.planning.exchange import Region, apply_exchange, exchange_jobs
+from doorstep.planning.exchange import Region, apply_exchange, exchange_jobs, place_unserved
 from doorstep.planning.model import auto_drop_penalty
 from doorstep.planning.partition import partition_by_depot
 
@@ -324,7 +324,13 @@ def run(
                 regions, jobs, [s.plan for s in solved], [s.violations for s in solved]
             )
             improved_per_round.append(improved)
+    # Stops still unserved get one look at the nearest routes of other regions (insertion,
+    # no search: the parent's CPU, within the wall time, recorded as parent_cpu_s).
+    parent_cpu = time.process_time()
+    regions, placed = place_unserved(regions)
     out = _summary([r.plan for r in regions], 0, started)
+    out["placed_across_regions"] = placed
+    out["place_parent_cpu_s"] = round(time.process_time() - parent_cpu, 2)
     # Checked again as parts after the exchange (a stop lost or doubled when a joint plan is
     # split back would show up); outside the wall time, as the workers already checked.
     out["violations"] = sum(len(check_plan(r.problem, r.plan)) for r in regions)

@@ -16,10 +16,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from doorstep.planning.feasibility import check_plan
+from doorstep.planning.feasibility import check_plan, first_offender
+from doorstep.planning.insertion import RouteSlack, best_insertion
 from doorstep.planning.partition import group_neighbours, km_between
-from doorstep.planning.plan import Plan
-from doorstep.planning.problem import PlanningProblem, StopStatus
+from doorstep.planning.plan import Plan, Route, UnservedReason, schedule_route
+from doorstep.planning.problem import Network, PlanningProblem, Stop, StopStatus
 from doorstep.planning.travel import Location
 
 
@@ -167,3 +168,85 @@ def split(job: ExchangeJob, plan: Plan, regions: Sequence[Region]) -> list[Regio
         problem = replace(before.problem, stops=done + [by_id[i] for i in ids])
         out.append(Region(problem, Plan(routes=routes, unserved=unserved)))
     return out
+
+
+RESCUABLE = frozenset({UnservedReason.TIME_WINDOW_UNREACHABLE, UnservedReason.SOLVER_DROPPED})
+"""Reasons another region's courier may remedy: its own couriers had no time for the stop
+(or the search missed a place). Capacity and shift reasons hold for every courier alike."""
+
+
+def place_unserved(regions: Sequence[Region], nearest: int = 6) -> tuple[list[Region], int]:
+    """Regions after each unserved stop was tried in the `nearest` routes of the whole city
+    (those passing closest to it, any region's), and how many stops found a place.
+
+    A stop the search could not fit into its own region's routes may fit a neighbour's: the
+    border groups only see the routes nearest the other depots. Each stop goes where it
+    adds the least travel with every window, the break, capacity and the shift kept
+    (`best_insertion`, then re-timed and checked), and moves to that route's region. No
+    search: a few small travel matrices per stop, cheap enough to run after the clock."""
+    out = list(regions)
+    placed = 0
+    for k in range(len(out)):
+        for item in out[k].plan.unserved:
+            if item.reason not in RESCUABLE:
+                continue
+            stop = next(s for s in out[k].problem.stops if s.id == item.stop_id)
+            found = _best_route(out, stop, nearest)
+            if found is None:
+                continue
+            j, route = found
+            out[j] = _with_route(out[j], route, stop if j != k else None)
+            out[k] = _without_unserved(out[k], stop.id, drop_stop=j != k)
+            placed += 1
+    return out, placed
+
+
+def _best_route(regions: Sequence[Region], stop: Stop, nearest: int) -> tuple[int, Route] | None:
+    """The region and re-timed route that take `stop` at the least extra travel, if any."""
+    near: list[tuple[float, int, Route]] = []
+    for j, region in enumerate(regions):
+        where = {s.id: s.location for s in region.problem.stops}
+        for route in region.plan.routes:
+            if route.stop_ids:
+                gap = min(km_between(where[i], stop.location) for i in route.stop_ids)
+                near.append((gap, j, route))
+    near.sort(key=lambda n: n[0])
+    best: tuple[int, int, Route] | None = None
+    for _, j, route in near[:nearest]:
+        region = regions[j]
+        courier = next(c for c in region.problem.couriers if c.id == route.courier_id)
+        if stop.courier_id not in (None, courier.id):
+            continue
+        by_id = {s.id: s for s in region.problem.stops}
+        seq = [by_id[i] for i in route.stop_ids]
+        # A problem of this one route and the stop: its travel matrix is a few hundred cells.
+        alone = replace(region.problem, couriers=[courier], stops=[*seq, stop])
+        network = Network.of(alone)
+        slack = RouteSlack.of(alone, network, courier, seq, route.start_s, route.rest_after)
+        place = best_insertion(slack, stop)
+        if place is None or (best is not None and place.extra_travel_s >= best[0]):
+            continue
+        seq.insert(place.position, stop)
+        rest_after = place.rest_after
+        if courier.rest is not None and rest_after is None:
+            rest_after = len(seq) - 1
+        timed = schedule_route(alone, network, courier, seq, route.start_s, rest_after)
+        if first_offender(courier, timed, seq) is None:
+            best = (place.extra_travel_s, j, timed)
+    return None if best is None else (best[1], best[2])
+
+
+def _with_route(region: Region, route: Route, new_stop: Stop | None) -> Region:
+    """`region` with `route` in place of its courier's route (and `new_stop` added)."""
+    routes = tuple(route if r.courier_id == route.courier_id else r for r in region.plan.routes)
+    stops = [*region.problem.stops, *([new_stop] if new_stop is not None else [])]
+    return Region(replace(region.problem, stops=stops), replace(region.plan, routes=routes))
+
+
+def _without_unserved(region: Region, stop_id: str, drop_stop: bool) -> Region:
+    """`region` no longer listing `stop_id` as unserved (nor holding it, if it moved away)."""
+    unserved = tuple(u for u in region.plan.unserved if u.stop_id != stop_id)
+    problem = region.problem
+    if drop_stop:
+        problem = replace(problem, stops=[s for s in problem.stops if s.id != stop_id])
+    return Region(problem, replace(region.plan, unserved=unserved))

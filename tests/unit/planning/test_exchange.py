@@ -24,6 +24,7 @@ from doorstep.planning.exchange import (
     apply_exchange,
     exchange_jobs,
     joint_plan,
+    place_unserved,
 )
 from doorstep.planning.partition import group_neighbours, partition_by_depot
 
@@ -103,6 +104,35 @@ def test_a_stop_stays_when_the_cheaper_side_cannot_keep_its_window(build: Builde
     visit = next(v for r in after for rt in r.plan.routes for v in rt.visits if v.stop_id == "x")
     assert 1000 <= visit.start_s <= 1200
     assert check_plan(problem, joint_plan([r.plan for r in after])) == []
+
+
+def test_a_stop_no_courier_of_its_region_can_reach_goes_to_a_neighbours_route(
+    build: Builder,
+) -> None:
+    # x closes at 500 s: 950 s from the west depot, 50 s from the east one.
+    problem = two_depots(build, (0, 500), build.day)
+    before = regions_of(problem, SIDES)
+    assert [u.stop_id for u in before[0].plan.unserved] == ["x"]
+
+    after, placed = place_unserved(before)
+
+    assert placed == 1
+    assert owner(after, "x") == "E/e1"
+    assert [len(r.plan.unserved) for r in after] == [0, 0]
+    for region in after:  # x moved with its route: each part still checks on its own
+        assert check_plan(region.problem, region.plan) == []
+    assert check_plan(problem, joint_plan([r.plan for r in after])) == []
+
+
+def test_a_stop_nobody_can_reach_stays_unserved(build: Builder) -> None:
+    problem = two_depots(build, (0, 20), build.day)  # 50 s from the nearest courier
+    before = regions_of(problem, SIDES)
+
+    after, placed = place_unserved(before)
+
+    assert placed == 0
+    assert [u.stop_id for r in after for u in r.plan.unserved] == ["x"]
+    assert after == before
 
 
 def city(stops: int, depots: int, seed: int) -> PlanningProblem:
