@@ -1,7 +1,8 @@
-"""A live doorstep server for the browser tests: uvicorn in a thread on a free loopback port.
+"""A live doorstep server for the browser tests: uvicorn in a thread on a free loopback port,
+and a signed-in phone page on it.
 
-Each test module wraps ``serve`` in its own fixture (this file is not a conftest, which
-belongs to the fixtures owner). The server stops cleanly when the ``with`` block ends.
+``serve`` is wrapped by the ``base`` fixture (tests/browser/conftest.py); some modules keep a
+``base`` of their own. The server stops cleanly when the ``with`` block ends.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import uvicorn
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
+from tests.browser._checks import Watch  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.entrypoints.api.app import create_app
@@ -28,6 +30,9 @@ COURIER_USERS = {f"courier-sf-0{i}": f"courier{i}" for i in range(1, 5)} | {
     f"courier-yto-0{i}": f"courier{i + 4}" for i in range(1, 5)
 }
 PHONE = {"width": 390, "height": 844}
+LANGS = {"zh": "zh-CN", "en": "en-US"}
+# Milliseconds: a page that sticks fails the test instead of eating the CI budget.
+TIMEOUT_MS = 15_000
 
 
 def _free_port() -> int:
@@ -72,6 +77,23 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.locator("#password").fill(f"demo-{username}")
     page.locator("form[action='/login'] button[type=submit]").click()
     expect(page.locator("form[action='/logout']")).to_be_visible()
+
+
+@contextmanager
+def phone_as(browser: Browser, base: str, username: str, lang: str) -> Iterator[tuple[Page, Watch]]:
+    """A phone (390×844, touch) in ``lang`` ("zh" or "en") signed in as ``username``, its page
+    watched for the page checks; the browser context is closed when the block ends."""
+    context = browser.new_context(
+        viewport=PHONE, locale=LANGS[lang], has_touch=True, is_mobile=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        watch = Watch().attach(page)
+        sign_in(page, base, username)
+        yield page, watch
+    finally:
+        context.close()
 
 
 def jpeg_file(tmp: Path) -> Path:

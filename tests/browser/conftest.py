@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from tests.browser._live import serve  # type: ignore[import-not-found]
+
+from doorstep.bootstrap import App
 
 _HERE = Path(__file__).resolve().parent
 
@@ -76,6 +79,13 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         yield browser
     finally:
         browser.close()
+
+
+@pytest.fixture
+def base(wired: App) -> Iterator[str]:
+    """The base URL of a live server over ``wired`` (tests/browser/_live.py)."""
+    with serve(wired) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,28 +5,19 @@ console, size, tap targets)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
-from tests.browser._checks import Watch, check_page  # type: ignore[import-not-found]
-from tests.browser._live import PHONE, serve, sign_in  # type: ignore[import-not-found]
+from tests.browser._checks import check_page  # type: ignore[import-not-found]
+from tests.browser._live import phone_as  # type: ignore[import-not-found]
 from tests.e2e.transfer_calls import given_up  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.transfer import TransferStatus
 
-LANGS = {"zh": "zh-CN", "en": "en-US"}
 WORDS = {
     "zh": {"purpose": "退还进口税", "again": "重新发起", "sent": "已按原幂等键重新提交"},
     "en": {"purpose": "Import tax given back", "again": "Try again", "sent": "Sent to the"},
 }
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -35,14 +26,7 @@ def test_a_failed_transfer_is_sent_again_with_one_tap(
 ) -> None:
     failed = given_up(wired, "CR-browser-1")
     words = WORDS[lang]
-    context = browser.new_context(
-        viewport=PHONE, locale=LANGS[lang], has_touch=True, is_mobile=True
-    )
-    context.set_default_timeout(15_000)
-    try:
-        page = context.new_page()
-        watch = Watch().attach(page)
-        sign_in(page, base, "ops1")
+    with phone_as(browser, base, "ops1", lang) as (page, watch):
         page.goto(f"{base}/console/transfers")
         row = page.get_by_role("row").filter(has_text=failed)
         expect(row).to_contain_text(words["purpose"])
@@ -58,5 +42,3 @@ def test_a_failed_transfer_is_sent_again_with_one_tap(
         page.goto(f"{base}/console/transfers?status=succeeded")
         expect(page.get_by_role("row").filter(has_text=failed)).to_have_count(1)
         check_page(page, watch, f"transfers-done-{lang}")
-    finally:
-        context.close()

@@ -5,12 +5,10 @@ state of the page passes the page checks (axe-core, console, size, tap targets).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
-from tests.browser._checks import Watch, check_page  # type: ignore[import-not-found]
-from tests.browser._live import PHONE, serve, sign_in  # type: ignore[import-not-found]
+from tests.browser._checks import check_page  # type: ignore[import-not-found]
+from tests.browser._live import phone_as  # type: ignore[import-not-found]
 
 from doorstep.adapters.demo.data import STATION1_ID
 from doorstep.bootstrap import App
@@ -18,17 +16,10 @@ from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.services import returns, self_send
 
-LANGS = {"zh": "zh-CN", "en": "en-US"}
 WORDS = {
     "zh": {"taken": "已收件", "used": "该寄件码已使用或已失效", "take": "确认收件"},
     "en": {"taken": "Taken", "used": "already been used", "take": "Take the parcel"},
 }
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def _coded(wired: App) -> tuple[str, str]:
@@ -53,14 +44,7 @@ def test_a_scanned_code_shows_the_parcel_and_takes_it_once(
 ) -> None:
     return_id, code = _coded(wired)
     words = WORDS[lang]
-    context = browser.new_context(
-        viewport=PHONE, locale=LANGS[lang], has_touch=True, is_mobile=True
-    )
-    context.set_default_timeout(15_000)
-    try:
-        page = context.new_page()
-        watch = Watch().attach(page)
-        sign_in(page, base, "station1")
+    with phone_as(browser, base, "station1", lang) as (page, watch):
         expect(page).to_have_url(f"{base}/station")
         check_page(page, watch, f"station-desk-{lang}")
         scan = page.locator("#code")
@@ -84,5 +68,3 @@ def test_a_scanned_code_shows_the_parcel_and_takes_it_once(
         expect(page.get_by_role("alert")).to_contain_text(words["used"])
         expect(page.get_by_test_id("dropoff")).to_have_count(0)
         check_page(page, watch, f"station-refused-{lang}")
-    finally:
-        context.close()
