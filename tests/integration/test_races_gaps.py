@@ -18,11 +18,12 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import cycle
 
 import pytest
 from sqlalchemy import text
+from tests.integration import test_partial_pickup_race as partial  # type: ignore[import-not-found]
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     TALLY,
@@ -42,14 +43,17 @@ from doorstep.bootstrap import App
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.errors import Conflict
+from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import OrderLine
 from doorstep.domain.pickup import FailureReason
 from doorstep.domain.returns import ReturnKind
-from doorstep.services import catalog, courier, disruptions, pickup
+from doorstep.services import catalog, courier, disruptions, photos, pickup
 from doorstep.services.disruptions import DisruptionReport
+from doorstep.services.offering import template_for
 
 BUYER = "buyer-001"
 TOMORROW = date(2026, 11, 26)
+DAY_AFTER = date(2026, 11, 27)
 
 
 @pytest.fixture
@@ -185,6 +189,20 @@ def test_disruptions_declared_while_buyers_book_keep_counters_and_shares(
     _clean(wired, payments)
 
 
+def test_lifting_one_disruption_keeps_the_share_of_another_on_the_same_window(
+    wired: App, payments: RecordingPayments
+) -> None:
+    """Found by the race above: a lift re-read only the disruptions overlapping its own hours,
+    so lifting a 9-10 closure gave the 9-11 window its full capacity back although a 10-13
+    closure still cut it to a fifth."""
+    short = _declare(wired, 10, 9, 10)()
+    _declare(wired, 20, 10, 13)()
+    disruptions.lift_disruption(wired.services, "ops-001", short.disruption.disruption_id)
+    full = 10  # the seeded two-hour template's capacity
+    assert _window(wired, "09:00")[0] == full * 20 // 100
+    _clean(wired, payments)
+
+
 # --- a failed attempt against the buyer's cancel and move -------------------------------------------
 
 
@@ -270,3 +288,89 @@ def _holding(app: App, start: str) -> int:
         ).scalars()
         bodies = [d if isinstance(d, dict) else json.loads(d) for d in docs]
     return sum(1 for b in bodies if b["slot"]["window"]["start"].startswith(start))
+
+
+# --- the door inspection against the pickup ------------------------------------------------------
+
+
+def test_inspections_raced_with_the_pickup_take_the_units_once(
+    wired: App, payments: RecordingPayments
+) -> None:
+    """Inspections that take three units or two race the pickup of the same visit: the return
+    picked up holds exactly the units of the inspection it was picked up with, and its express
+    refund is exactly their price."""
+    svc = wired.services
+    for hour in (10, 12):
+        order = partial._order(wired)
+        rid = partial._claim(wired, order, 3).return_id
+        appt = pickup.book_pickup(svc, BUYER, rid, pickup.SlotChoice("sf", TOMORROW, time(hour)))
+        cid, aid = appt.courier_id, appt.appointment_id
+        assert cid is not None
+        courier.arrive(svc, cid, aid)
+        shots = [photos.upload_photo(svc, cid, partial._jpeg()).photo_id for _ in range(3)]
+
+        def inspect(
+            refuse: int | None, c: str = cid, a: str = aid, r: str = rid, shots: list[str] = shots
+        ) -> object:
+            units = tuple(
+                UnitAnswer(
+                    partial.CHECKS | {"appearance_ok": n != refuse}, partial.BARCODE, (shots[n],)
+                )
+                for n in range(3)
+            )
+            answer = courier.InspectionInput(
+                r, {}, (), 3_000, "", (courier.LineAnswer("L1", units),)
+            )
+            return courier.inspect(svc, c, a, answer)
+
+        calls = cycle(
+            [
+                lambda: inspect(None),
+                lambda: inspect(1),
+                lambda c=cid, a=aid, k=appt.pickup_code: courier.pick_up(svc, c, a, k),
+            ]
+        )
+        out = race([next(calls) for _ in range(RACERS)])
+        assert set(out.codes) <= partial.PICKUP_LOST | {"not_inspected", "inspection_missing"}, (
+            out.codes
+        )
+    assert partial._held_match_inspection(wired.engine) == []
+    _clean(wired, payments)
+
+
+# --- coverage edited while buyers book -----------------------------------------------------------
+
+
+def test_areas_and_templates_edited_while_buyers_book_keep_counters(
+    wired: App, payments: RecordingPayments
+) -> None:
+    """Ops edit the area and its template (capacity 3 or 12) while buyers book a window of a
+    day nobody booked yet: the window's counter is created once, equals the visits and never
+    exceeds the capacity it was created with."""
+    svc = wired.services
+    with svc.uow() as uow:
+        area = uow.areas.get("310104")
+        assert area is not None
+        template = template_for(uow, area, "yto")
+    assert template is not None
+    waiting = _approved(wired, RACERS - 6)
+    calls = [
+        lambda r=r: pickup.book_pickup(svc, BUYER, r, pickup.SlotChoice("yto", DAY_AFTER, time(9)))
+        for r in waiting
+    ]
+    calls += [
+        lambda n=n: catalog.upsert_template(svc, replace(template, capacity=n)) for n in (3, 12, 3)
+    ]
+    calls += [lambda: catalog.upsert_area(svc, area)] * 3
+    out = race(calls)
+    assert set(out.codes) <= BOOKING, out.codes
+    with wired.engine.connect() as conn:
+        capacity, booked = conn.execute(
+            text(
+                "SELECT capacity, booked FROM slot_capacity WHERE adcode = '310104' "
+                "AND carrier_id = 'yto' AND day = :d AND start = '09:00'"
+            ),
+            {"d": DAY_AFTER},
+        ).one()
+    assert booked <= capacity and booked == sum(1 for w in out.won if hasattr(w, "slot"))
+    _clean(wired, payments)

@@ -81,9 +81,14 @@ def lift_disruption(svc: Services, by: str, disruption_id: str) -> Disruption:
         disruption = uow.disruptions.get(disruption_id) or disruption
         disruption.lift(now, by)
         uow.disruptions.put(disruption)
+        # A window the lifted disruption touched may reach beyond it (a 9-10 closure cuts
+        # the 9-11 window, which a 10-13 closure cuts too): look a day either side, and
+        # capacity_under keeps only those in force for each window.
         others = [
             d
-            for d in uow.disruptions.overlapping(disruption.starts_at, disruption.ends_at)
+            for d in uow.disruptions.overlapping(
+                disruption.starts_at - timedelta(days=1), disruption.ends_at + timedelta(days=1)
+            )
             if d.disruption_id != disruption_id
         ]
         for adcode in disruption.adcodes:
