@@ -21,6 +21,9 @@ from limits.strategies import MovingWindowRateLimiter
 
 from doorstep.domain.errors import Unavailable
 
+REDIS_TIMEOUT_S = 2.0
+"""Seconds one Redis command (or connecting) may take before the attempt fails closed."""
+
 
 @contextmanager
 def _storage_errors() -> Iterator[None]:
@@ -48,7 +51,14 @@ class LimitsThrottle:
         remember_s: Mapping[str, int] | None = None,
         namespace: str = "doorstep",
     ) -> None:
-        storage = storage_from_string(storage_uri, wrap_exceptions=True)
+        # redis-py waits forever by default: a Redis that accepts and never answers would
+        # hold every sign-in; with these bounds it fails closed (limits_unavailable) instead.
+        options = (
+            {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+            if storage_uri.startswith(("redis://", "rediss://", "redis+"))
+            else {}
+        )
+        storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
         if not isinstance(storage, Storage):
             raise ValueError(f"{storage_uri!r} names an asyncio storage; use memory:// or redis://")
         self._storage = storage
