@@ -16,7 +16,10 @@ from doorstep.adapters.calendar import ChineseHolidayCalendar
 from doorstep.adapters.carriers.http import HttpCourierCompany, HttpPolicy
 from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.adapters.db.carrier_orders import SqlExchangeJournal
-from doorstep.adapters.db.conflicts import lost_races_as_conflicts
+from doorstep.adapters.db.conflicts import (
+    lost_races_as_conflicts,
+    unstorable_text_as_invalid_input,
+)
 from doorstep.adapters.db.engine import PoolSizing, make_engine
 from doorstep.adapters.db.uow import SqlUnitOfWork
 from doorstep.adapters.ids import RandomIds, SystemClock
@@ -108,6 +111,7 @@ def build(
         migrate(settings.database_url)
     engine = make_engine(settings.database_url, pool=pool_sizing(settings))
     lost_races_as_conflicts(engine)
+    unstorable_text_as_invalid_input(engine)
     tokens = TokenService(settings.secret_key, ttl_seconds=settings.token_ttl_seconds)
     hours, minutes = map(int, settings.booking_same_day_until.split(":"))
 

@@ -64,7 +64,9 @@ def sign_in(svc: Services, username: str, password: str, *, address: str) -> Ses
     known = svc.throttle.remembers(KNOWN_ADDRESS, pair)
     _admit(svc, address, pair, account, known)
     with svc.uow() as uow:
-        user = uow.users.by_username(username)
+        # No username holds control characters (and PostgreSQL cannot compare a NUL): such a
+        # name is unknown, answered like any other unknown name, at the same cost.
+        user = uow.users.by_username(username) if username.isprintable() else None
     if user is None or not user.active:
         svc.passwords.verify(password, _dummy_hash(svc.passwords))
         _failed(svc, address)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
 
-from doorstep.domain.errors import StaleWrite
+from doorstep.domain.errors import InvalidInput, StaleWrite
 
 # SQLSTATE codes of a lost race (PostgreSQL appendix A, class 40 and 55P03).
 _LOST_RACE = {
@@ -30,3 +30,18 @@ def lost_races_as_conflicts(engine: Engine) -> None:
         state = getattr(ctx.original_exception, "sqlstate", None)
         if state in _LOST_RACE:
             raise StaleWrite(reason=_LOST_RACE[state]) from ctx.original_exception
+
+
+def unstorable_text_as_invalid_input(engine: Engine) -> None:
+    """Make ``engine`` refuse, as bad input (422, ``text_not_storable``), text PostgreSQL
+    cannot hold: a NUL character, which SQLite stores and psycopg refuses before sending. It
+    comes from a client (a form field, a JSON string), never from the request's own logic."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(ctx: ExceptionContext) -> None:
+        if "NUL (0x00)" in str(ctx.original_exception):
+            raise InvalidInput(
+                "text_not_storable",
+                "Text may not contain NUL or other control characters.",
+                "文本不能包含 NUL 等控制字符。",
+            ) from ctx.original_exception

@@ -1,0 +1,160 @@
+"""No page form, however odd its input, gets a 500: every POST page route, found by walking the
+web routers (so a page added tomorrow is fuzzed without anyone listing it), is sent by a
+signed-in user of its role, with the CSRF token, each of a few hostile payloads in every
+field it declares and in the fields the hand-read forms look for, once at ids that exist and
+once at ids that do not. The API's routes have their own fuzz (test_api_fuzz.py, from the
+OpenAPI document); the declared bounds are checked statically (tests/unit/test_inputs_bounded.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.routing import APIRoute, APIRouter
+from fastapi.testclient import TestClient
+
+import doorstep.entrypoints.web as web_pkg
+from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
+
+Login = Callable[[str], dict[str, str]]
+# Who posts each page's forms, by the path's first segment; sign-in and sign-out as a guest.
+ROLE = {
+    "portal": "buyer1",
+    "courier": "courier5",
+    "console": "ops1",
+    "warehouse": "warehouse1",
+    "station": "station1",
+}
+# Fields the hand-read forms (request.form()) look for, beside the declared Form fields.
+HAND_READ = (
+    "order_id",
+    "line_id",
+    "quantity",
+    "qty:L1",
+    "swap:L1",
+    "kind",
+    "reason",
+    "note",
+    "return_id",
+    "weight_g",
+    "photo_id",
+    "u:L1:1:appearance_ok",
+    "u:L1:1:code",
+    "all_ok",
+    "contactless",
+    "p:return_window:no_reason_days",
+    "on:return_window",
+    "slot",
+    "code",
+    "pickup_code",
+    "handover",
+    "outcome",
+    "approve",
+    "amount_fen",
+    "clawback_fen",
+    "username",
+    "password",
+)
+PAYLOADS = (
+    "x" * 20_000,  # long text: cut or refused, never stored whole
+    "9" * 5_000,  # past int()'s 4,300-digit limit: a ValueError if parsed unchecked
+    "\u0661\u0662",  # Arabic-Indic digits: str.isdigit() says yes
+    "-1",
+    "",
+    "\x00<script>",
+)
+MISSING = {"return_id": "R-missing", "appointment_id": "A-missing"}
+
+
+def page_posts() -> list[str]:
+    """Every POST path of every page module."""
+    out = []
+    for info in pkgutil.iter_modules(web_pkg.__path__):
+        module = importlib.import_module(f"{web_pkg.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            out += [
+                r.path for r in router.routes if isinstance(r, APIRoute) and "POST" in r.methods
+            ]
+    return out
+
+
+def _declared_fields(path: str) -> set[str]:
+    names: set[str] = set()
+    for info in pkgutil.iter_modules(web_pkg.__path__):
+        router = getattr(importlib.import_module(f"{web_pkg.__name__}.{info.name}"), "router", None)
+        for r in getattr(router, "routes", []):
+            if isinstance(r, APIRoute) and r.path == path and "POST" in r.methods:
+                names |= {p.alias for p in r.dependant.body_params}
+                for dep in r.dependant.dependencies:
+                    names |= {p.alias for p in dep.body_params}
+    return names
+
+
+def _signed_in(client: TestClient, username: str | None) -> TestClient:
+    browser = TestClient(client.app, raise_server_exceptions=False, follow_redirects=False)
+    browser.get("/login")
+    if username:
+        r = browser.post(
+            "/login",
+            data={
+                "username": username,
+                "password": f"demo-{username}",
+                CSRF_FIELD: browser.cookies[CSRF_COOKIE],
+            },
+        )
+        assert r.status_code == 303, r.text
+    return browser
+
+
+def _real_ids(client: TestClient, login: Login) -> dict[str, str]:
+    """A return of buyer1 booked for pickup: ids the forms' paths can name."""
+    h = login("buyer1")
+    body = {
+        "order_id": "TM2026000101",
+        "lines": [{"order_line_id": "L1", "quantity": 1, "reason": "no_reason"}],
+    }
+    r = client.post("/returns", headers=h, json=body)
+    assert r.status_code == 201, r.text
+    return_id = r.json()["return_id"]
+    slot = client.get(f"/returns/{return_id}/slots", headers=h).json()["slots"][0]
+    choice = {k: slot[k] for k in ("carrier_id", "day", "start")}
+    booked = client.post(f"/returns/{return_id}/pickup", headers=h, json=choice)
+    assert booked.status_code == 201, booked.text
+    return {"return_id": return_id, "appointment_id": booked.json()["appointment_id"]}
+
+
+def _fill(path: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "X-missing"), path)
+
+
+def test_no_page_form_produces_a_server_error(client: TestClient, login: Login) -> None:
+    paths = page_posts()
+    assert len(paths) > 25  # the walk really reached the page routers
+    browsers: dict[str, TestClient] = {}
+    real = _real_ids(client, login)
+    failures: list[str] = []
+    sent = 0
+    # Sign-out last: it ends the session the others need.
+    for path in sorted(paths, key=lambda p: p == "/logout"):
+        role = ROLE.get(path.strip("/").split("/")[0])
+        key = role or "guest"
+        if key not in browsers:
+            browsers[key] = _signed_in(client, role)
+        browser = browsers[key]
+        fields = sorted(_declared_fields(path) | set(HAND_READ))
+        for ids in (real, MISSING):
+            url = _fill(path, ids)
+            for payload in PAYLOADS:
+                data: dict[str, Any] = dict.fromkeys(fields, payload)
+                data[CSRF_FIELD] = browser.cookies.get(CSRF_COOKIE, "")
+                r = browser.post(url, data=data)
+                sent += 1
+                if r.status_code >= 500:
+                    failures.append(f"{url} {payload[:12]!r}: {r.status_code} {r.text[:300]}")
+    assert sent >= len(paths) * len(PAYLOADS) * 2
+    assert failures == [], "\n".join(failures)
