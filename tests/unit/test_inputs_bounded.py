@@ -101,3 +101,36 @@ def test_the_walk_finds_an_unbounded_field() -> None:
         "x.many[]: int",
         "x.text: str",
     ]
+
+
+# Commands whose numbers are checked by the command itself, with a stable message: simulate's
+# options go through SimParams (days 1-31, shares within [0, 1], seed >= 0, ...).
+CHECKED_BY_COMMAND = {"simulate"}
+
+
+def _cli_commands(command: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name, sub in getattr(command, "commands", {}).items():
+        yield f"{prefix}{name}", sub
+        yield from _cli_commands(sub, f"{prefix}{name} ")
+
+
+def test_every_cli_number_is_bounded() -> None:
+    """Every whole or decimal CLI option has a lower and an upper bound, so a typo (a port of
+    80000, a sweep every 10**9 seconds) is refused by the parser instead of failing later."""
+    import typer.main
+
+    from doorstep.entrypoints.cli import app
+
+    found, numbers = [], 0
+    for name, command in _cli_commands(typer.main.get_command(app)):
+        if command.callback is None or name in CHECKED_BY_COMMAND:
+            continue
+        hints = typing.get_type_hints(inspect.unwrap(command.callback))
+        for param in command.params:
+            kinds = set(typing.get_args(hints[param.name])) | {hints[param.name]}
+            if kinds & {int, float}:
+                numbers += 1
+                if getattr(param, "min", None) is None or getattr(param, "max", None) is None:
+                    found.append(f"{name} --{param.name.replace('_', '-')}")
+    assert numbers > 8  # the walk really reached the commands
+    assert found == [], found

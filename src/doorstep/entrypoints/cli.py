@@ -103,7 +103,9 @@ def seed() -> None:
 
 @app.command()
 def worker(
-    every: int = typer.Option(60, min=1, help="Seconds between sweeps (periodic jobs)."),
+    every: int = typer.Option(
+        60, min=1, max=86_400, help="Seconds between sweeps (periodic jobs)."
+    ),
     once: bool = typer.Option(False, help="Run every job once in this process and exit."),
     concurrency: int = typer.Option(
         1, min=1, max=64, help="Worker processes taking jobs from the PostgreSQL queue."
@@ -148,13 +150,16 @@ def worker(
 def serve(
     demo: bool = typer.Option(False, help="Load the demo data before serving."),
     host: str | None = typer.Option(None, help="Bind address (default from DOORSTEP_HOST)."),
-    port: int | None = typer.Option(None, help="Port (default from DOORSTEP_PORT, 8000)."),
+    port: int | None = typer.Option(
+        None, min=1, max=65_535, help="Port (default from DOORSTEP_PORT, 8000)."
+    ),
     workers: int = typer.Option(
         1, min=1, max=64, help="API processes (uvicorn workers); each has its own DB pool."
     ),
     worker_every: int | None = typer.Option(
         None,
         min=0,
+        max=86_400,
         help="Seconds between background sweeps in this process (0: off). Default: 120 on "
         "SQLite; off on PostgreSQL, where `doorstep worker` takes the jobs from the queue.",
     ),

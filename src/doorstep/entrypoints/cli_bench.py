@@ -17,8 +17,8 @@ InstanceOpt = Annotated[
     Path,
     typer.Option("--instance", exists=True, dir_okay=False, help="Solomon or VRPLIB file."),
 ]
-TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.01, help="Seconds.")]
-SeedOpt = Annotated[int, typer.Option("--seed", min=0)]
+TimeLimitOpt = Annotated[float, typer.Option("--time-limit", min=0.01, max=86_400, help="Seconds.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=2**31 - 1)]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(

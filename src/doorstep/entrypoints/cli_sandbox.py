@@ -36,7 +36,10 @@ def register(app: typer.Typer) -> None:
             SANDBOX_DEV_CALLBACK_SECRET, help="Secret the callbacks are signed with."
         ),
         auto_advance: float = typer.Option(
-            0.0, min=0, help="Walk every order one stage on every N seconds (0: only by hand)."
+            0.0,
+            min=0,
+            max=3_600,
+            help="Walk every order one stage on every N seconds (0: only by hand).",
         ),
         delay: float = typer.Option(0.0, min=0, max=30, help="Fault: delay each callback (s)."),
         duplicate: bool = typer.Option(False, help="Fault: send each callback twice."),
@@ -44,7 +47,9 @@ def register(app: typer.Typer) -> None:
         drop: bool = typer.Option(False, help="Fault: send no callbacks (polling finds them)."),
         fail_create: str = typer.Option("none", help="Fault: none, transient or permanent."),
         forge: bool = typer.Option(False, help="Fault: sign callbacks with a wrong secret."),
-        parent_pid: int = typer.Option(0, hidden=True, help="Exit when this process is gone."),
+        parent_pid: int = typer.Option(
+            0, min=0, max=2**22, hidden=True, help="Exit when this process is gone."
+        ),
     ) -> None:
         """Run the sandbox courier company on loopback (faults can be changed at runtime:
         PUT /sandbox/faults)."""
