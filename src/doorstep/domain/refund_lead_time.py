@@ -18,6 +18,7 @@ class PaidRefund:
     requested_at: datetime
     picked_up_at: datetime | None
     paid_at: datetime
+    kind: str = "standard"  # RefundKind's value: express (at the door) or standard
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class ReturnStatus(StrEnum):
 
 
 S = ReturnStatus
+# Verdicts that held, restricted or refused a return (the console counts them by rule).
+_BINDING = frozenset({"reject", "review", "restrict"})
 CANCELLABLE = frozenset(
     {S.SUBMITTED, S.IN_REVIEW, S.APPROVED, S.AWAITING_PICKUP, S.AWAITING_DROPOFF}
 )
@@ -320,6 +322,14 @@ class ReturnRequest(EventRecorder):
         self._settle(decision)
 
     def _settle(self, decision: Decision) -> None:
+        # What this decision adds that held or refused the return: a review repeats the
+        # automatic findings, which the console counts once.
+        before = set(self.decision.findings) if self.decision else set()
+        held_by = [
+            f"{f.rule}/{f.reason}"
+            for f in decision.findings
+            if f.verdict.value in _BINDING and f not in before
+        ]
         self.decision = decision
         target = {
             Outcome.APPROVE: S.APPROVED,
@@ -335,6 +345,7 @@ class ReturnRequest(EventRecorder):
             policy_version=decision.policy_version,
             decided_by=decision.decided_by,
             reasons=[f.reason for f in decision.findings if f.verdict.value != "pass"],
+            held_by=held_by,
         )
 
     # --- choosing a method ---------------------------------------------------------------

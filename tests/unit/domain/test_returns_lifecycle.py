@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from doorstep.domain.clock import SHANGHAI
-from doorstep.domain.decision import Decision, MethodOffer, Outcome, ReturnMethod
+from doorstep.domain.decision import Decision, Finding, MethodOffer, Outcome, ReturnMethod, Verdict
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
 from doorstep.domain.returns import (
     CANCELLABLE,
@@ -446,3 +446,17 @@ def test_a_started_refund_cannot_be_withdrawn() -> None:
         r.cancel(LATER, "changed_mind")
     assert raised.value.code == "refund_under_way" and raised.value.details == {"refund_id": "RF1"}
     assert r.status is S.APPROVED and r.take_events() == []
+
+
+def test_a_decision_names_what_held_it_and_a_review_only_what_it_adds() -> None:
+    held = Finding("refund_only_limits", Verdict.REVIEW, "over_limit", "Over.", "超出。")
+    note = Finding("return_window", Verdict.INFO, "window_ends", "Ends.", "截止。")
+    refused = Finding("review", Verdict.REJECT, "rejected_by_reviewer", "No.", "拒绝。")
+    r = request(S.SUBMITTED)
+    r.take_events()
+    r.apply_decision(Decision(Outcome.REVIEW, 4, T0, (held, note), ()))
+    [first] = r.take_events()
+    assert first.data["held_by"] == ["refund_only_limits/over_limit"]
+    r.review(Decision(Outcome.REJECT, 4, LATER, (held, note, refused), (), decided_by="ops-1"))
+    [second] = r.take_events()
+    assert second.data["held_by"] == ["review/rejected_by_reviewer"]

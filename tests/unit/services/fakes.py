@@ -45,6 +45,7 @@ from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.disruption import Disruption
 from doorstep.domain.errors import Conflict, InvalidInput, StaleWrite, Unauthorized
 from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.figures import Tally, tallies
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
 from doorstep.domain.outbox import OPEN, Delivery, DeliveryStatus, StoredEvent
@@ -368,6 +369,9 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
         found = [r for r in self._all() if r.status.value == status]
         return sorted(found, key=lambda r: r.created_at)[:limit] if limit else found
 
+    def status_counts(self) -> dict[str, int]:
+        return dict(Counter(r.status.value for r in self._all()))
+
     def status_counts_for_buyers(self, buyer_ids: Iterable[str]) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {b: {} for b in set(buyer_ids)}
         for r in self._all():
@@ -592,7 +596,14 @@ class FakeRefundRepository:
                 for e in store.events
                 if e.aggregate_id == refund.return_id and e.name == "return.picked_up"
             ]
-            out.append(PaidRefund(request.created_at, min(picked, default=None), refund.settled_at))
+            out.append(
+                PaidRefund(
+                    request.created_at,
+                    min(picked, default=None),
+                    refund.settled_at,
+                    refund.kind.value,
+                )
+            )
         return out[:limit]
 
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
@@ -765,6 +776,23 @@ class FakeEventLog:
         self.uow._require_open()
         found = Counter(e.name for e in [*self.uow.store.events, *self.pending])
         return {n: found[n] for n in names if found[n]}
+
+    def _tallies(self, figure: str) -> list[Tally]:
+        self.uow._require_open()
+        return [x for x in tallies([*self.uow.store.events, *self.pending]) if x.figure == figure]
+
+    def daily(self, figure: str, first: date, last: date) -> dict[tuple[date, str], int]:
+        out: Counter[tuple[date, str]] = Counter()
+        for x in self._tallies(figure):
+            if first <= x.day <= last:
+                out[(x.day, x.key)] += x.n
+        return dict(out)
+
+    def totals(self, figure: str) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for x in self._tallies(figure):
+            out[x.key] += x.n
+        return dict(out)
 
 
 class FakeOutbox:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import random
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
@@ -17,6 +18,7 @@ from doorstep.adapters.db.codec import from_doc, to_doc
 from doorstep.domain.disruption import Disruption
 from doorstep.domain.errors import Conflict, StaleWrite
 from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.figures import Tally, tallies
 from doorstep.domain.order import Order
 from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
 from doorstep.domain.policy import Policy
@@ -226,6 +228,11 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
 
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         return self._query(t.returns.c.status == status, order=t.returns.c.created_at, limit=limit)
+
+    def status_counts(self) -> dict[str, int]:
+        c = t.returns.c
+        rows = self.conn.execute(select(c.status, func.count()).group_by(c.status))
+        return {status: int(n) for status, n in rows}
 
     def status_counts_for_buyers(self, buyer_ids: Iterable[str]) -> dict[str, dict[str, int]]:
         wanted = sorted(set(buyer_ids))
@@ -488,14 +495,16 @@ class RefundRepo:
             .scalar_subquery()
         )
         rows = self.conn.execute(
-            select(r.created_at, picked, f.settled_at)
+            select(r.created_at, picked, f.settled_at, f.doc["kind"].as_string())
             .join(t.returns, r.return_id == f.return_id)
             .where(f.settled_at >= start, f.settled_at < end, f.status == "succeeded")
             .order_by(f.settled_at)
             .limit(limit)
         )
         aware = t.AwareDateTime().process_result_value
-        return [PaidRefund(row[0], aware(row[1], self.conn.dialect), row[2]) for row in rows]
+        return [
+            PaidRefund(row[0], aware(row[1], self.conn.dialect), row[2], row[3]) for row in rows
+        ]
 
     def _many(self, *where: Any) -> list[Refund]:
         rows = self.conn.execute(select(t.refunds.c.doc).where(*where))
@@ -580,11 +589,16 @@ class PhotoRepo:
         self.conn.execute(insert(t.photos).values(**photo.__dict__))
 
 
+# Rows per day-by-day count (tables.daily_counts.shard).
+SHARDS = 8
+
+
 class EventStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def append(self, events: Iterable[Event]) -> None:
+        stored = list(events)
         rows = [
             {
                 "aggregate_type": e.aggregate_type,
@@ -593,10 +607,47 @@ class EventStore:
                 "occurred_at": e.occurred_at,
                 "data": to_doc(e.data),
             }
-            for e in events
+            for e in stored
         ]
         if rows:
             self.conn.execute(insert(t.events), rows)
+        self._count(tallies(stored))
+
+    def _count(self, found: builtins.list[Tally]) -> None:
+        if not found:
+            return
+        shard = random.randrange(SHARDS)
+        c = t.daily_counts.c
+        maker = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = maker(t.daily_counts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.day, c.figure, c.key, c.shard], set_={"n": c.n + stmt.excluded.n}
+        )
+        # One order for every writer, so two transactions never wait on each other's rows.
+        ordered = sorted(found, key=lambda x: (x.day, x.figure, x.key))
+        self.conn.execute(
+            stmt,
+            [
+                {"day": x.day, "figure": x.figure, "key": x.key, "shard": shard, "n": x.n}
+                for x in ordered
+            ],
+        )
+
+    def daily(self, figure: str, first: date, last: date) -> dict[tuple[date, str], int]:
+        c = t.daily_counts.c
+        rows = self.conn.execute(
+            select(c.day, c.key, func.sum(c.n))
+            .where(c.figure == figure, c.day >= first, c.day <= last)
+            .group_by(c.day, c.key)
+        )
+        return {(day, key): int(n) for day, key, n in rows}
+
+    def totals(self, figure: str) -> dict[str, int]:
+        c = t.daily_counts.c
+        rows = self.conn.execute(
+            select(c.key, func.sum(c.n)).where(c.figure == figure).group_by(c.key)
+        )
+        return {key: int(n) for key, n in rows}
 
     def for_aggregates(self, ids: Sequence[str]) -> list[Event]:
         rows = self.conn.execute(

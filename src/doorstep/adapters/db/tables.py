@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -160,6 +161,19 @@ events = Table(
     Column("published_at", AwareDateTime, nullable=True),
     # The outbox dispatcher looks for events not fanned out yet (published_at IS NULL).
     Index("ix_events_published_at", "published_at"),
+)
+
+# The console's day-by-day counts (domain/figures.py), added to in the transaction that stores
+# the events they come from: a chart reads days x keys rows, not every return.
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("figure", String(16), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    # Spread over a few rows per count, so returns filed at once do not queue on one row lock.
+    Column("shard", SmallInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
 )
 
 users = Table(

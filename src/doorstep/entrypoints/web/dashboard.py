@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.errors import NotFound
+from doorstep.domain.figures import HELD_BY
 from doorstep.domain.fleet import Carrier
 from doorstep.domain.identity import Role
 from doorstep.domain.pickup import SlotRef
@@ -31,9 +32,6 @@ from doorstep.services.ports import SlotLoad
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 
-# Counting loads documents through the repositories: fine for a console over thousands of
-# returns; a reporting table is the step after that.
-_CAP = 5_000
 _DECISIONS = ("return.approved", "return.held_for_review", "return.rejected")
 _OVERDUE_ROWS = 20  # the longest overdue; the API lists them all
 
@@ -55,21 +53,16 @@ def figures(svc: Services, days_ahead: int = 1) -> Figures:
     now = svc.clock.now()
     tomorrow = local(now).date() + timedelta(days=days_ahead)
     with svc.uow() as uow:
-        by_status: list[tuple[str, int]] = []
+        counted = uow.returns.status_counts()
+        by_status = [(s.value, counted[s.value]) for s in ReturnStatus if counted.get(s.value)]
+        # Reasons are what held, restricted or rejected a return; passes and notes (deadlines
+        # to mind) are on nearly every decision and say nothing. Kept as ``rule/reason``.
         reason_rule: dict[str, str] = {}
         reasons: Counter[str] = Counter()
-        for status in ReturnStatus:
-            found = uow.returns.with_status(status.value, _CAP)
-            if found:
-                by_status.append((status.value, len(found)))
-            for r in found:
-                # Reasons are what held, restricted or rejected a return; passes and notes
-                # (deadlines to mind) are on nearly every decision and say nothing.
-                for f in r.decision.findings if r.decision else ():
-                    if f.verdict.value in ("reject", "review", "restrict"):
-                        reason_rule.setdefault(f.reason, f.rule)
-                        reasons[f.reason] += 1
-        # Counted over every return, not only the capped sample above, in one query.
+        for key, n in uow.events.totals(HELD_BY).items():
+            rule, _, reason = key.partition("/")
+            reason_rule.setdefault(reason, rule)
+            reasons[reason] += n
         decisions = uow.events.count_named(_DECISIONS)
         areas = uow.areas.list()
         # Carriers, templates and counters are read once for every area, not once per area.

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from doorstep.domain.clock import local
+from doorstep.domain import figures
+from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.fleet import Courier
-from doorstep.domain.refund import RefundStatus
-from doorstep.domain.returns import ReturnStatus
 from doorstep.domain.route import CourierRoute
 from doorstep.planning.travel import HaversineTravel
 from doorstep.services.context import Services
 
 DAYS = 14
-# As the dashboard: counting loads documents through the repositories, fine for a console over
-# thousands of returns; a reporting table is the step after that.
-_CAP = 5_000
 
 
 @dataclass(frozen=True)
@@ -45,12 +41,8 @@ def returns_by_reason(svc: Services, count: int = DAYS) -> Series:
     index = {d: i for i, d in enumerate(days)}
     lines: dict[str, list[float | None]] = defaultdict(lambda: [0.0] * len(days))
     with svc.uow() as uow:
-        for status in ReturnStatus:
-            for r in uow.returns.with_status(status.value, _CAP):
-                i = index.get(local(r.created_at).date())
-                if i is not None and r.lines:
-                    row = lines[r.lines[0].reason.value]
-                    row[i] = (row[i] or 0) + 1
+        for (day, reason), n in uow.events.daily(figures.FILED, days[0], days[-1]).items():
+            lines[reason][index[day]] = float(n)
     return Series(days, dict(sorted(lines.items())))
 
 
@@ -79,23 +71,17 @@ def on_time_share(svc: Services, count: int = DAYS) -> Series:
     return Series(days, lines)
 
 
-def refund_lead_hours(svc: Services) -> dict[str, list[float]]:
-    """Hours from filing a return to its refund being paid, by refund kind."""
+def refund_lead_hours(svc: Services, count: int = DAYS) -> dict[str, list[float]]:
+    """Hours from filing a return to its refund being paid, by refund kind, for the refunds
+    paid in the last ``count`` days."""
+    now = svc.clock.now()
+    first = datetime.combine(_days(svc, count)[0], time(0), tzinfo=SHANGHAI)
     with svc.uow() as uow:
-        done = [
-            r
-            for status in (ReturnStatus.REFUNDED, ReturnStatus.CLOSED, ReturnStatus.PICKED_UP,
-                           ReturnStatus.IN_TRANSIT, ReturnStatus.RECEIVED, ReturnStatus.INSPECTED)
-            for r in uow.returns.with_status(status.value, _CAP)
-            if r.refund_id
-        ]  # fmt: skip
-        filed = {r.return_id: r.created_at for r in done}
-        refunds = uow.refunds.for_returns(list(filed))
+        paid = uow.refunds.paid_between(first, now + timedelta(seconds=1))
     out: dict[str, list[float]] = defaultdict(list)
-    for refund in refunds:
-        if refund.status is RefundStatus.SUCCEEDED and refund.settled_at is not None:
-            hours = (refund.settled_at - filed[refund.return_id]).total_seconds() / 3600
-            out[refund.kind.value].append(max(hours, 0.0))
+    for refund in paid:
+        hours = (refund.paid_at - refund.requested_at).total_seconds() / 3600
+        out[refund.kind].append(max(hours, 0.0))
     return dict(sorted(out.items()))
 
 
