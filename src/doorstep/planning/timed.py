@@ -26,7 +26,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,14 @@ LEAD_S = 3600
 # slowest bucket): real legs scatter around the profile, and evening-peak pricing used to give
 # morning legs that room for free. Chosen on the simulator's tuning seeds (docs/benchmarks.md).
 MARGIN = 1.2
+# Every leg into a promised window is priced this many seconds longer still. A courier leaves
+# for the first visit of a window just in time for the leg as it usually runs, so nothing
+# covers that leg's delay but what the legs after it were priced above their real time: with
+# a per-leg margin alone a slow first leg followed by short ones makes the last visit of a
+# packed window late (seed 106, docs/benchmarks.md). A fixed reserve per leg makes the room
+# grow with the number of legs driven before a visit, and any one leg running up to this
+# much over its bucket is then absorbed by the next leg. Chosen on the tuning seeds.
+RESERVE_S = 120
 
 Span = tuple[int, int] | None
 """(window start, window end) in seconds of the day of the stop a leg leads to; None: any hour."""
@@ -95,6 +103,7 @@ class TimedTravel:
     base: TravelTimes
     lead_s: int = LEAD_S
     margin: float = MARGIN
+    reserve_s: int = RESERVE_S
     buckets: tuple[int, ...] = field(init=False)
     slowest: tuple[int, ...] = field(init=False)
     """Departure seconds whose slowest leg is the day's slowest for any pair (the ceiling)."""
@@ -104,6 +113,8 @@ class TimedTravel:
             raise ValueError("lead_s must be >= 0")
         if not 1.0 <= self.margin <= 3.0:
             raise ValueError("margin must be within [1, 3]")
+        if not 0 <= self.reserve_s <= self.lead_s:
+            raise ValueError("reserve_s must be within [0, lead_s]")
         object.__setattr__(self, "buckets", profile_buckets(self.base))
         object.__setattr__(self, "slowest", slowest_seconds(self.base, self.buckets))
 
@@ -129,15 +140,18 @@ class TimedTravel:
     def price(self, cost: Callable[[int], int], span: Span, margin: bool = True) -> int:
         """The slowest of ``cost(second)`` over the buckets a leg into ``span`` may be driven
         in, times the margin but never above the day's slowest bucket (what evening-peak
-        pricing charges). A leg longer than the lead may be left for earlier still, so it
-        costs the day's slowest bucket (never the case for a leg across a district)."""
+        pricing charges), plus the reserve (none for a leg of no length). A leg longer than the lead may be left for
+        earlier still, so it costs the day's slowest bucket (never the case for a leg across
+        a district). ``margin=False``: without margin and reserve (for ETAs, not promises)."""
         worst = max(cost(s) for s in self.price_seconds(span))
-        if span is None or (worst <= self.lead_s and (not margin or self.margin == 1.0)):
+        if span is None or worst == 0:
             return worst
         ceiling = max(cost(s) for s in self.slowest)
+        if not margin:
+            return ceiling if worst > self.lead_s else worst
         if worst > self.lead_s:
-            return ceiling
-        return min(math.ceil(worst * self.margin), ceiling)
+            return ceiling + self.reserve_s
+        return min(math.ceil(worst * self.margin), ceiling) + self.reserve_s
 
     def legs(self, points: Sequence[Location], spans: Sequence[Span]) -> list[int]:
         """Consecutive drive seconds along ``points``; ``spans[i]`` is the window of
@@ -160,24 +174,35 @@ class TimedTravel:
         """Candidate travel against a route's nodes ``points`` (``spans[k]``: node k's
         window): for a candidate window, a ``Reach`` giving the legs from each node to the
         candidate (priced by the candidate's window) and from the candidate to each node
-        (priced by that node's window). Vectors are computed once per location and bucket,
-        and each node's price is one masked maximum over them."""
-        needed = sorted({s for span in spans for s in self.price_seconds(span)} | {*self.slowest})
+        (priced by that node's window). Vectors are computed once per location for every
+        bucket it needs, in one call to the port, and each node's price is one masked
+        maximum over them."""
+        seconds_of = cache(self.price_seconds)
+        needed = sorted({s for span in spans for s in seconds_of(span)} | {*self.slowest})
         row = {s: i for i, s in enumerate(needed)}
         # mask[i, k]: a leg into node k may be driven at needed[i].
         mask = np.zeros((len(needed), len(points)), dtype=bool)
         for k, span in enumerate(spans):
-            mask[[row[s] for s in self.price_seconds(span)], k] = True
+            mask[[row[s] for s in seconds_of(span)], k] = True
         ceiling_rows = [row[s] for s in self.slowest]
+        windowed = np.array([span is not None for span in spans], dtype=bool)
+        # The port is asked once per candidate location for all the buckets any window of
+        # this route may need, the route's own and every candidate window's.
+        coords: Sequence[Location] = points
+        if points and isinstance(self.base, HaversineTravel):
+            coords = np.asarray(points, dtype=np.float64)  # type: ignore[assignment]
         at: dict[Location, dict[int, tuple[IntVector, IntVector]]] = {}
         from_memo: dict[Location, list[int]] = {}
         to_memo: dict[tuple[Location, Span], list[int]] = {}
 
         def vectors(u: Location, seconds: Sequence[int]) -> list[tuple[IntVector, IntVector]]:
-            known = at.setdefault(u, {})
+            known = at.get(u)
+            if known is None:
+                wanted = sorted({*needed, *seconds})
+                known = at[u] = dict(zip(wanted, self._vectors(u, coords, wanted), strict=True))
             missing = [s for s in seconds if s not in known]
             if missing:
-                known.update(zip(missing, self._vectors(u, points, missing), strict=True))
+                known.update(zip(missing, self._vectors(u, coords, missing), strict=True))
             return [known[s] for s in seconds]
 
         def from_all(u: Location) -> list[int]:
@@ -186,18 +211,21 @@ class TimedTravel:
                 rows = np.stack([back for _, back in vectors(u, needed)])
                 worst = np.where(mask, rows, 0).max(axis=0)
                 ceiling = rows[ceiling_rows].max(axis=0)
-                found = from_memo[u] = self._margined(worst, ceiling).tolist()
+                found = from_memo[u] = self._margined(worst, ceiling, windowed).tolist()
             return found
 
         def for_window(span: Span) -> Reach:
-            seconds = self.price_seconds(span)
+            seconds = seconds_of(span)
+            both = [*seconds, *self.slowest]
 
             def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
                 to_u = to_memo.get((u, span))
                 if to_u is None:
-                    worst = np.max([to for to, _ in vectors(u, seconds)], axis=0)
-                    ceiling = np.max([to for to, _ in vectors(u, self.slowest)], axis=0)
-                    to_u = to_memo[(u, span)] = self._margined(worst, ceiling).tolist()
+                    rows = [to for to, _ in vectors(u, both)]
+                    worst = np.max(rows[: len(seconds)], axis=0)
+                    ceiling = np.max(rows[len(seconds) :], axis=0)
+                    priced = self._margined(worst, ceiling, span is not None)
+                    to_u = to_memo[(u, span)] = priced.tolist()
                 return to_u[lo : hi + 1], from_all(u)[lo : hi + 1]
 
             return reach
@@ -218,11 +246,17 @@ class TimedTravel:
             out.append((np.asarray(to_u, dtype=np.int64), np.asarray(from_u, dtype=np.int64)))
         return out
 
-    def _margined(self, worst: IntVector, ceiling: IntVector) -> IntVector:
-        """``price`` for many legs at once: times the margin up to the ceiling, and the
-        ceiling for legs longer than the lead."""
+    def _margined(
+        self, worst: IntVector, ceiling: IntVector, windowed: npt.NDArray[np.bool_] | bool
+    ) -> IntVector:
+        """``price`` for many legs at once: times the margin up to the ceiling (the ceiling
+        for legs longer than the lead), plus the reserve where the leg leads to a window
+        (``windowed``; a leg that may run at any hour already costs the ceiling) and goes
+        somewhere (a stop at the same door is not driven to)."""
         margined = np.minimum(np.ceil(worst * self.margin).astype(np.int64), ceiling)
-        return np.where(worst > self.lead_s, ceiling, margined)
+        priced = np.where(worst > self.lead_s, ceiling, margined)
+        reserve = np.where(windowed & (worst > 0), self.reserve_s, 0)
+        return np.asarray(priced + reserve, dtype=np.int64)
 
     def retime(
         self,
@@ -241,15 +275,23 @@ class TimedTravel:
             if i == 0 and first_in_progress:
                 begin = clock
             else:
-                a, b = points[i], points[i + 1]
+                seconds = self._by_hour(points[i], points[i + 1])
                 # Leave early enough to ring at the window's start whatever bucket the leg
                 # falls in, or at once when already late.
-                slowest = self.price(partial(self._seconds, a, b), (earliest, earliest), False)
+                slowest = self.price(seconds, (earliest, earliest), False)
                 depart = max(clock, earliest - slowest)
-                begin = max(depart + self._seconds(a, b, depart), earliest)
+                begin = max(depart + seconds(depart), earliest)
             begins.append(begin)
             clock = begin + service_s[i]
         return begins
+
+    def _by_hour(self, a: Location, b: Location) -> Callable[[int], int]:
+        """Seconds from ``a`` to ``b`` by departure second. The city model gives all 24
+        hours from one great circle (re-timing a route at booking asks a few per leg)."""
+        if isinstance(self.base, HaversineTravel):
+            row = self.base.between_many(a, [b], range(0, DAY_S, 3600))[:, 0].tolist()
+            return lambda second: int(row[(second % DAY_S) // 3600])
+        return partial(self._seconds, a, b)
 
     def _seconds(self, a: Location, b: Location, second: int) -> int:
         return int(self.base.between(a, [b], second % DAY_S)[1][0])
@@ -275,5 +317,6 @@ def bucketed_matrix(
         stacked = np.stack([at_second[s].durations[:, cols] for s in wanted])
         durations[:, cols] = stacked.max(axis=0)
     whole_day = np.stack([timed.base.matrix(locations, s).durations for s in timed.slowest])
-    durations = timed._margined(durations, whole_day.max(axis=0))
+    windowed = np.array([span is not None for span in arrive_between], dtype=bool)
+    durations = timed._margined(durations, whole_day.max(axis=0), windowed[np.newaxis, :])
     return TravelMatrix(durations, at_second[needed[0]].distances)

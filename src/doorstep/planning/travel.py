@@ -91,10 +91,15 @@ class HaversineTravel:
 
     detour_factor: float = 1.3
     speeds: CitySpeeds = field(default_factory=CitySpeeds)
+    # Metres per second by hour of day: candidate pricing asks for several hours per
+    # candidate, and the speed rules are the same for every call.
+    _mps: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.detour_factor) and self.detour_factor >= 1.0):
             raise ValueError(f"detour_factor must be >= 1, got {self.detour_factor!r}")
+        mps = tuple(self.speeds.kmh_at(h * 3600) / 3.6 for h in range(24))
+        object.__setattr__(self, "_mps", mps)
 
     def matrix(self, locations: Sequence[Location], depart_second: int) -> TravelMatrix:
         """Haversine metres × detour, and seconds at the speed for `depart_second`."""
@@ -124,8 +129,9 @@ class HaversineTravel:
         self, origin: Location, points: Sequence[Location], depart_seconds: Sequence[int]
     ) -> IntMatrix:
         """Seconds between ``origin`` and each of ``points`` (either way) for each departure
-        second, one row per second: the great circle is computed once for all of them."""
-        if not points:
+        second, one row per second: the great circle is computed once for all of them.
+        ``points`` may be an (n, 2) array, which a caller asking often converts once."""
+        if len(points) == 0:
             return np.zeros((len(depart_seconds), 0), dtype=np.int64)
         lat0, lon0 = np.radians(origin[0]), np.radians(origin[1])
         coords = np.radians(np.asarray(points, dtype=np.float64))
@@ -133,7 +139,7 @@ class HaversineTravel:
         dlon = coords[:, 1] - lon0
         a = np.sin(dlat / 2) ** 2 + np.cos(coords[:, 0]) * np.cos(lat0) * np.sin(dlon / 2) ** 2
         metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-        metres_per_s = np.asarray([self.speeds.kmh_at(s) / 3.6 for s in depart_seconds])
+        metres_per_s = np.asarray([self._mps[(s % 86_400) // 3600] for s in depart_seconds])
         road = metres * self.detour_factor
         out: IntMatrix = np.rint(road[None, :] / metres_per_s[:, None]).astype(np.int64)
         return out
