@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from doorstep.adapters.auth import Argon2Passwords, LimitsThrottle, TokenService
+from doorstep.adapters.auth.sql_limits import SqlLimitsStorage
 from doorstep.adapters.calendar import ChineseHolidayCalendar
 from doorstep.adapters.carriers.http import HttpCourierCompany, HttpPolicy
 from doorstep.adapters.customs.local import LocalCustomsBroker
@@ -63,6 +64,9 @@ from doorstep.services.ports import (
 from doorstep.services.ports_after_sales import CustomsBroker, CustomsRules
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
+# Connections per process for attempt limits kept in the database (database://): a count is
+# one short transaction, and only sign-ins and pickup codes count.
+THROTTLE_POOL_SIZE = 2
 # The pages' Babel catalogues; buyer texts and e-mails are translated from the same files.
 LOCALE_DIR = Path(__file__).resolve().parent / "entrypoints" / "web" / "locale"
 
@@ -233,8 +237,14 @@ def pool_sizing(settings: Settings) -> PoolSizing:
 
 def make_throttle(settings: Settings) -> LimitsThrottle:
     """The attempt limits the services name, with the values the settings give."""
+    storage: str | SqlLimitsStorage = settings.rate_limit_storage
+    if storage == "database://":
+        # An engine of its own: a wrong pickup code is counted while the visit's unit of work
+        # holds one of the main pool's connections, so sharing that pool could starve it.
+        pool = PoolSizing(size=THROTTLE_POOL_SIZE, timeout_s=settings.db_pool_timeout_s)
+        storage = SqlLimitsStorage(make_engine(settings.database_url, pool=pool))
     return LimitsThrottle(
-        settings.rate_limit_storage,
+        storage,
         {
             identity.SIGN_IN_ADDRESS: settings.signin_limit_address,
             identity.SIGN_IN_ACCOUNT_ADDRESS: settings.signin_limit_account_address,

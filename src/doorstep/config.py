@@ -98,8 +98,12 @@ class Settings(BaseSettings):
     replan_time_limit_s: float = Field(1.0, gt=0, le=600)
     replan_max_iterations: int | None = Field(None, ge=1, le=10_000_000)
     # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
-    # process only; with several API processes point them all at one redis://host:port/db.
-    rate_limit_storage: str = Field("memory://", pattern=r"^(memory|redis|rediss|redis\+unix)://")
+    # process only; with several API processes point them all at one redis://host:port/db, or
+    # at database:// (table rate_limits of database_url; PostgreSQL only: on SQLite a wrong
+    # pickup code is counted while the visit's transaction holds the one write lock).
+    rate_limit_storage: str = Field(
+        "memory://", pattern=r"^((memory|redis|rediss|redis\+unix)://|database://$)"
+    )
     # Failed sign-ins from one client address, whatever the account.
     signin_limit_address: str = "30/minute;300/hour"
     # Sign-in attempts on one account from one address; a success clears it.
@@ -168,6 +172,17 @@ class Settings(BaseSettings):
     def uses_dev_secret(self) -> bool:
         """Tokens are signed with the public development secret (development only)."""
         return self.secret_key == DEV_SECRET
+
+    @model_validator(mode="after")
+    def _limits_in_postgresql_only(self) -> Settings:
+        if self.rate_limit_storage == "database://" and not self.database_url.startswith(
+            "postgresql"
+        ):
+            raise ValueError(
+                "DOORSTEP_RATE_LIMIT_STORAGE=database:// needs a PostgreSQL DOORSTEP_DATABASE_URL "
+                "(on SQLite use memory:// with one worker, or redis://)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -275,6 +275,10 @@ def _check_connection_budget(engine: Engine, settings: Settings, workers: int) -
 
     budget = connection_budget(engine)
     per_process = settings.db_pool_size + settings.db_max_overflow
+    if settings.rate_limit_storage == "database://":
+        from doorstep.bootstrap import THROTTLE_POOL_SIZE
+
+        per_process += THROTTLE_POOL_SIZE  # the attempt limits' own pool (bootstrap)
     # With several workers the parent's re-planner holds one connection of its own.
     wanted = workers * per_process + (1 if workers > 1 else 0)
     if budget is not None and wanted > budget:

@@ -3,7 +3,8 @@
 Moving windows: a rule of "5/5minutes" admits five attempts in any five minutes, and the
 wait it reports is until the oldest of them leaves the window, never a whole fixed period.
 ``memory://`` keeps the counts in this process (the embedded default); ``redis://...``
-keeps them in one Redis that every API process shares, so the limits hold however many
+keeps them in one Redis that every API process shares, and ``database://`` in the
+application's PostgreSQL (adapters/auth/sql_limits.py), so the limits hold however many
 processes serve (see docs/architecture.md, "Abuse limits").
 """
 
@@ -45,20 +46,23 @@ class LimitsThrottle:
 
     def __init__(
         self,
-        storage_uri: str,
+        storage_uri: str | Storage,
         rules: Mapping[str, str],
         *,
         remember_s: Mapping[str, int] | None = None,
         namespace: str = "doorstep",
     ) -> None:
-        # redis-py waits forever by default: a Redis that accepts and never answers would
-        # hold every sign-in; with these bounds it fails closed (limits_unavailable) instead.
-        options = (
-            {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
-            if storage_uri.startswith(("redis://", "rediss://", "redis+"))
-            else {}
-        )
-        storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
+        if isinstance(storage_uri, Storage):
+            storage: object = storage_uri
+        else:
+            # redis-py waits forever by default: a Redis that accepts and never answers would
+            # hold every sign-in; with these bounds it fails closed (limits_unavailable) instead.
+            options = (
+                {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+                if storage_uri.startswith(("redis://", "rediss://", "redis+"))
+                else {}
+            )
+            storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
         if not isinstance(storage, Storage):
             raise ValueError(f"{storage_uri!r} names an asyncio storage; use memory:// or redis://")
         self._storage = storage

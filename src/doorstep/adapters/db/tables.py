@@ -427,3 +427,18 @@ carrier_exchanges = Table(
     Column("request", JSON, nullable=False),
     Column("response", JSON, nullable=True),
 )
+
+# Attempt limits kept in the database (adapters/auth/sql_limits.py, rate_limit_storage =
+# database://): one row per limit key. Times are epoch seconds (floats) because they are the
+# ``limits`` library's own clock (time.time()), compared only with each other.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    # A moving window's hits, newest first, at most the limit's amount.
+    Column("hits", JSON, nullable=False),
+    # A plain counter (a remembered sign-in address).
+    Column("counter", Integer, nullable=False),
+    # After it the row counts nothing and may be purged.
+    Column("expires_at", Float, nullable=False, index=True),
+)
