@@ -21,6 +21,7 @@ from doorstep.adapters.db.tables import rate_limits
 from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App, build
 from doorstep.config import Settings
+from doorstep.entrypoints import jobs
 from doorstep.entrypoints.api.app import create_app
 
 RULES = {"tries": "5/minute", "double": "3/second;7/minute"}
@@ -76,7 +77,7 @@ def test_clear_remember_and_purge(wired: App) -> None:
     assert throttle.remembers("known", "pair")
     assert storage.get_expiry("doorstep/memo/known/pair") > time.time()
     # Nothing is purged while it still counts; everything once it has expired.
-    assert storage.purge_expired() == 0
+    assert throttle.forget_expired() == 0
     assert storage.purge_expired(time.time() + 3600) == 2
     assert not throttle.remembers("known", "pair")
     assert throttle.check("tries", "a") is None
@@ -135,6 +136,8 @@ def test_wired_through_the_settings_on_postgresql_only(database_url: str) -> Non
         with two.engine.connect() as conn:
             keys = conn.execute(select(rate_limits.c.key)).scalars().all()
         assert any("/pickup_code/" in k for k in keys) and any("/sign_in." in k for k in keys)
+        # The worker's sweep keeps what still counts.
+        assert jobs.SWEEPS["attempt_limits"](two) == {"attempts_forgotten": 0}
     finally:
         one.engine.dispose()
         two.engine.dispose()

@@ -187,6 +187,7 @@ RACED: dict[str, tuple[str, ...]] = {
 }
 
 NOT_MOVING: dict[str, str] = {
+    "job attempt_limits": "deletes expired attempt counts (rate limits, not quantities)",
     "POST /auth/token": "signs in: a token; the sign-in throttle is a rate limit, not a quantity",
     "POST /auth/logout": "revokes the caller's token",
     "POST /auth/password": "changes the caller's password",

@@ -28,6 +28,7 @@ from doorstep.services import (
     after_sales_jobs,
     claims,
     contactless,
+    identity,
     outbox,
     refund_timing,
     refunds,
@@ -101,6 +102,9 @@ SWEEPS: dict[str, Sweep] = {
     "outbox_dispatch": dispatch_outbox,
     "carrier_poll": lambda app: {"carrier_orders_moved": poll_quiet_orders(app.services)},  # 8 §3
     "after_sales": lambda app: after_sales_jobs.sweep_after_sales(app.services),  # issue 9 §6-7
+    "attempt_limits": lambda app: {
+        "attempts_forgotten": identity.forget_expired_attempts(app.services)
+    },
     "contactless_silence": lambda app: {  # issue 8 §8: silence confirms
         "contactless_confirmed": contactless.confirm_silent_contactless(
             app.services, app.services.clock.now()

@@ -229,3 +229,9 @@ def _session_ended() -> Unauthorized:
         "This session has ended. Please sign in again.",
         "登录已失效，请重新登录。",
     )
+
+
+def forget_expired_attempts(svc: Services) -> int:
+    """The worker's sweep: attempt counts kept in the database that no longer count anything
+    are deleted (expired ones already read as none; this keeps the table small)."""
+    return svc.throttle.forget_expired()

@@ -592,6 +592,10 @@ class Throttle(Protocol):
         ...
 
     def remembers(self, rule: str, key: str) -> bool: ...
+    def forget_expired(self) -> int:
+        """Drop kept counts that no longer count anything (a storage without native expiry);
+        returns how many."""
+        ...
 
 
 class Telemetry(Protocol):

@@ -1270,6 +1270,9 @@ class FakeThrottle:
     def remembers(self, rule: str, key: str) -> bool:
         return (rule, key) in self.memory
 
+    def forget_expired(self) -> int:
+        return 0  # without a clock nothing expires (pass_time() forgets everything)
+
     def pass_time(self) -> None:
         self.counts.clear()
 

@@ -20,6 +20,7 @@ from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from doorstep.adapters.auth.sql_limits import SqlLimitsStorage
 from doorstep.domain.errors import Unavailable
 
 REDIS_TIMEOUT_S = 2.0
@@ -109,6 +110,14 @@ class LimitsThrottle:
         """Whether ``key`` was noted under ``rule`` within its retention."""
         with _storage_errors():
             return self._storage.get(self._memo_key(rule, key)) > 0
+
+    def forget_expired(self) -> int:
+        """Rows of the database storage that count nothing any more; memory and Redis expire
+        their keys themselves (0)."""
+        if not isinstance(self._storage, SqlLimitsStorage):
+            return 0
+        with _storage_errors():
+            return self._storage.purge_expired()
 
     def _memo_key(self, rule: str, key: str) -> str:
         return f"{self._namespace}/memo/{rule}/{key}"
