@@ -14,6 +14,9 @@ from tests.e2e.test_abuse import (  # type: ignore[import-not-found]
     test_pickup_code_tries_are_limited as pickup_code_tries_are_limited,
 )
 from tests.integration.races import RACERS, race  # type: ignore[import-not-found]
+from tests.integration.test_throttle_redis import (  # type: ignore[import-not-found]
+    test_sign_in_limits_hold_across_api_processes as sign_in_limits_hold_across_api_processes,
+)
 
 from doorstep.adapters.auth import LimitsThrottle
 from doorstep.adapters.auth.sql_limits import SqlLimitsStorage
@@ -106,24 +109,14 @@ def test_wired_through_the_settings_on_postgresql_only(database_url: str) -> Non
         with pytest.raises(ValidationError, match="PostgreSQL"):
             _database_limits(database_url)
         return
-    one, two = _database_limits(database_url), _database_limits(database_url)
-    address = ("198.51.100.5", 40000)
+    # Two API processes count one account's failed sign-ins together (the Redis test's
+    # journey, with database:// in place of the Redis URL) ...
+    sign_in_limits_hold_across_api_processes(database_url, "database://")
+    # ... and a courier's wrong pickup codes are counted while the visit's transaction holds
+    # its route row (the limits' own connections: no wait on the main pool).
+    app = _database_limits(database_url)
     try:
-        with (
-            TestClient(create_app(one), client=address) as a,
-            TestClient(create_app(two), client=address) as b,
-        ):
-            # Two API processes count one account's failed sign-ins together ...
-            wrong = {"username": "buyer1", "password": "wrong"}
-            statuses = [c.post("/auth/token", data=wrong).status_code for c in (a, b, a, b, a)]
-            assert statuses == [401] * 5
-            for c in (a, b):
-                r = c.post("/auth/token", data={"username": "buyer1", "password": "demo-buyer1"})
-                assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
-
-        # ... and a courier's wrong pickup codes, counted while the visit's transaction holds
-        # its route row (the limits' own connections: no wait on the main pool).
-        with TestClient(create_app(two), client=("198.51.100.6", 40000)) as c:
+        with TestClient(create_app(app), client=("198.51.100.6", 40000)) as c:
 
             def login(username: str) -> dict[str, str]:
                 r = c.post(
@@ -133,11 +126,10 @@ def test_wired_through_the_settings_on_postgresql_only(database_url: str) -> Non
                 return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
             pickup_code_tries_are_limited(c, login)
-        with two.engine.connect() as conn:
+        with app.engine.connect() as conn:
             keys = conn.execute(select(rate_limits.c.key)).scalars().all()
         assert any("/pickup_code/" in k for k in keys) and any("/sign_in." in k for k in keys)
         # The worker's sweep keeps what still counts.
-        assert jobs.SWEEPS["attempt_limits"](two) == {"attempts_forgotten": 0}
+        assert jobs.SWEEPS["attempt_limits"](app) == {"attempts_forgotten": 0}
     finally:
-        one.engine.dispose()
-        two.engine.dispose()
+        app.engine.dispose()
