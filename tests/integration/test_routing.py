@@ -173,7 +173,7 @@ def test_bundled_offering_hides_windows_far_from_every_route(wired: App) -> None
     (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
     loose = PlannedOffering(svc.travel, IncentiveRules(cheap_pct=50, near_pct=0))
     bundled = PlannedOffering(
-        svc.travel, IncentiveRules(cheap_pct=50, near_pct=50, keep_at_least=1)
+        svc.travel, IncentiveRules(cheap_pct=50, near_pct=50, keep_at_least=1, show_within_s=0)
     )
     with svc.uow() as uow:
         area = uow.areas.get("310116")

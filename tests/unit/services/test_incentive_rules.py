@@ -35,9 +35,10 @@ def hours(shown: list[OfferedSlot]) -> list[int]:
 
 
 def test_near_pct_hides_windows_far_above_the_median_but_keeps_the_cheapest() -> None:
-    rules = IncentiveRules(near_pct=100, keep_at_least=1, green_within_s=0)
+    rules = IncentiveRules(near_pct=100, keep_at_least=1, green_within_s=0, show_within_s=0)
     assert hours(rank(COSTED, rules)) == [9, 10, 11]
-    assert hours(rank(COSTED, IncentiveRules(near_pct=100, keep_at_least=4))) == [9, 10, 11, 12]
+    keep4 = IncentiveRules(near_pct=100, keep_at_least=4, show_within_s=0)
+    assert hours(rank(COSTED, keep4)) == [9, 10, 11, 12]
     assert [o.rank for o in rank(COSTED, rules)] == [0, 1, 2]
 
 
