@@ -102,6 +102,8 @@ _RETRY = (
     "test_transfer_retry_races.py::test_a_retry_racing_the_sweep_and_itself_after_a_timeout_moves_once",
 )
 
+_ACCOUNTS = ("test_races_accounts.py::test_disable_enable_delete_and_password_changes_at_once",)
+
 RACED: dict[str, tuple[str, ...]] = {
     # buyer API
     "POST /returns": (*_CLAIMS, "test_races.py::test_refund_only_on_one_unit_pays_once"),
@@ -133,6 +135,10 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /ops/customs/{customs_return_id}/declare": _DECLARE,
     "POST /ops/customs/{customs_return_id}/settle": _SETTLE,
     "POST /ops/transfers/{transfer_id}/retry": _RETRY,
+    # accounts: no money, but a lost write brought deleted accounts back (see the test)
+    "POST /auth/password": _ACCOUNTS,
+    "POST /ops/users/{username}/{action}": _ACCOUNTS,
+    "DELETE /ops/users/{username}": _ACCOUNTS,
     # partners and courier companies
     "POST /partner/orders": (
         "test_races_gaps.py::test_reimports_raced_with_claims_never_take_back_held_units",
@@ -190,9 +196,6 @@ NOT_MOVING: dict[str, str] = {
     "job attempt_limits": "deletes expired attempt counts (rate limits, not quantities)",
     "POST /auth/token": "signs in: a token; the sign-in throttle is a rate limit, not a quantity",
     "POST /auth/logout": "revokes the caller's token",
-    "POST /auth/password": "changes the caller's password",
-    "POST /ops/users/{username}/{action}": "enables or disables an account",
-    "DELETE /ops/users/{username}": "removes an account",
     "POST /returns/quote": "computes what filing would refund; stores nothing",
     "POST /returns/{return_id}/evidence": "attaches text and photos to a return",
     "POST /returns/{return_id}/self-send": "chooses drop-off or self-ship for an approved return "

@@ -20,9 +20,10 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from doorstep.domain.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from doorstep.domain.events import Event
 from doorstep.domain.identity import Actor, Role
 from doorstep.services.context import Services
-from doorstep.services.ports import Passwords, StoredUser
+from doorstep.services.ports import Passwords, StoredUser, UnitOfWork
 
 SIGN_IN_ADDRESS = "sign_in.address"
 SIGN_IN_ACCOUNT_ADDRESS = "sign_in.account_address"
@@ -76,8 +77,22 @@ def sign_in(svc: Services, username: str, password: str, *, address: str) -> Ses
     svc.throttle.remember(KNOWN_ADDRESS, pair)
     if svc.passwords.needs_rehash(user.password_hash):
         # Hashes made with older parameters (64 MiB before) are replaced at the next sign-in.
-        user = _store(svc, replace(user, password_hash=svc.passwords.hash(password)))
+        user = _rehash(svc, user, svc.passwords.hash(password))
     return _session(svc, user)
+
+
+def _rehash(svc: Services, user: StoredUser, new_hash: str) -> StoredUser:
+    """Store the stronger hash unless the account changed since it was read (then that
+    change stands: the row is never written back over a delete, disable or new password)."""
+    with svc.uow() as uow:
+        locked = uow.users.get_for_update(user.user_id)
+        if locked != user:  # as if signing in a moment later: refused like any stale password
+            raise _bad_credentials()
+        changed = replace(locked, password_hash=new_hash)
+        uow.users.add(changed)
+        _record(uow, svc, "user.password_rehashed", changed)
+        uow.commit()
+    return changed
 
 
 def _admit(svc: Services, address: str, pair: str, account: str, known: bool) -> None:
@@ -162,27 +177,63 @@ def change_password(
     if not svc.passwords.verify(current, user.password_hash):
         _failed(svc, address)
     svc.throttle.clear(SIGN_IN_ACCOUNT_ADDRESS, pair)
-    changed = replace(
-        user,
-        password_hash=svc.passwords.hash(new),
-        session_generation=user.session_generation + 1,
-    )
-    return _session(svc, _store(svc, changed))
+    new_hash = svc.passwords.hash(new)  # slow on purpose: outside the transaction
+    with svc.uow() as uow:
+        locked = uow.users.get_for_update(user.user_id)
+        # Disabled, deleted or its sessions ended (another change) since it was read: this
+        # session is over, and writing the read row back would undo that change.
+        if (
+            locked is None
+            or not locked.active
+            or locked.session_generation != user.session_generation
+        ):
+            raise _session_ended()
+        changed = replace(
+            locked, password_hash=new_hash, session_generation=locked.session_generation + 1
+        )
+        uow.users.add(changed)
+        _record(uow, svc, "user.password_changed", changed)
+        uow.commit()
+    return _session(svc, changed)
 
 
 def set_active(svc: Services, username: str, active: bool) -> StoredUser:
     """Disable (ending every session at once) or re-enable an account."""
-    user = _by_username(svc, username)
-    generation = user.session_generation + (0 if active else 1)
-    return _store(svc, replace(user, active=active, session_generation=generation))
+    with svc.uow() as uow:
+        user = _locked(uow, username)
+        if active and user.active:
+            return user  # nothing changes, nothing to record
+        generation = user.session_generation + (0 if active else 1)
+        changed = replace(user, active=active, session_generation=generation)
+        uow.users.add(changed)
+        _record(uow, svc, "user.enabled" if active else "user.disabled", changed)
+        uow.commit()
+    return changed
 
 
 def delete_user(svc: Services, username: str) -> None:
     """Remove an account; its tokens stop working with it."""
-    user = _by_username(svc, username)
     with svc.uow() as uow:
+        user = _locked(uow, username)
         uow.users.remove(user.user_id)
+        _record(uow, svc, "user.deleted", user)
         uow.commit()
+
+
+def _locked(uow: UnitOfWork, username: str) -> StoredUser:
+    """The account, its row locked until commit: ops and the owner change it one at a time,
+    and a change never writes back a row another one deleted or disabled meanwhile."""
+    found = uow.users.by_username(username)
+    user = uow.users.get_for_update(found.user_id) if found is not None else None
+    if user is None:
+        raise NotFound("user", username)
+    return user
+
+
+def _record(uow: UnitOfWork, svc: Services, name: str, user: StoredUser) -> None:
+    # Who and what, never the hash: the event log feeds the outbox and the audit trail.
+    data = {"username": user.username, "role": user.role, "active": user.active}
+    uow.events.append([Event(name, "user", user.user_id, svc.clock.now(), data)])
 
 
 def add_user(
@@ -201,14 +252,6 @@ def _store(svc: Services, user: StoredUser) -> StoredUser:
     with svc.uow() as uow:
         uow.users.add(user)
         uow.commit()
-    return user
-
-
-def _by_username(svc: Services, username: str) -> StoredUser:
-    with svc.uow() as uow:
-        user = uow.users.by_username(username)
-    if user is None:
-        raise NotFound("user", username)
     return user
 
 

@@ -623,6 +623,9 @@ class FakeUserRepository:
         row = self.table.row(user_id)
         return None if row is None else _copy(row.item)
 
+    def get_for_update(self, user_id: str) -> StoredUser | None:
+        return self.get(user_id)  # one thread at a time here: the row lock is a no-op
+
     def add(self, user: StoredUser) -> None:
         clash = self.by_username(user.username)
         if clash is not None and clash.user_id != user.user_id:

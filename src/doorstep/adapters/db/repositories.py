@@ -526,6 +526,11 @@ class UserRepo:
         row = self.conn.execute(select(t.users).where(t.users.c.user_id == user_id)).first()
         return StoredUser(**row._mapping) if row else None
 
+    def get_for_update(self, user_id: str) -> StoredUser | None:
+        stmt = select(t.users).where(t.users.c.user_id == user_id).with_for_update()
+        row = self.conn.execute(stmt).first()
+        return StoredUser(**row._mapping) if row else None
+
     def add(self, user: StoredUser) -> None:
         self.conn.execute(
             _upsert(
