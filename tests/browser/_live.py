@@ -1,8 +1,8 @@
 """A live doorstep server for the browser tests: uvicorn in a thread on a free loopback port,
 and a signed-in phone page on it.
 
-``serve`` is wrapped by the ``base`` fixture (tests/browser/conftest.py); some modules keep a
-``base`` of their own. The server stops cleanly when the ``with`` block ends.
+``serve`` is wrapped by the ``base`` fixture (tests/browser/conftest.py; test_pages_ux.py still
+has a copy of its own). The server stops cleanly when the ``with`` block ends.
 """
 
 from __future__ import annotations

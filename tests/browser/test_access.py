@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.browser._live import serve, sign_in  # type: ignore[import-not-found]
-
-from doorstep.bootstrap import App
+from tests.browser._live import sign_in  # type: ignore[import-not-found]
 
 
 @pytest.fixture
 def browser_context_args() -> dict[str, Any]:
     return {"locale": "zh-CN"}
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def test_signed_out_visitors_are_sent_to_sign_in_and_back(page: Page, base: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser._live import jpeg_file, serve, shot, sign_in  # type: ignore[import-not-found]
+from tests.browser._live import jpeg_file, shot, sign_in  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.clock import SHANGHAI
@@ -19,12 +18,6 @@ from doorstep.services import courier, photos, pickup, returns
 @pytest.fixture
 def browser_context_args() -> dict[str, Any]:
     return {"locale": "zh-CN", "viewport": {"width": 1200, "height": 900}}
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def _open(wired: App, buyer: str, order: str, line: str = "L1") -> str:

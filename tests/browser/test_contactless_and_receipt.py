@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from tests.browser._live import (  # type: ignore[import-not-found]
     PHONE,
     jpeg_file,
     return_id_from,
-    serve,
     shot,
     sign_in,
 )
@@ -35,12 +33,6 @@ def browser_context_args() -> dict[str, Any]:
     # A phone camera sees the printed code sharply; a 1x screenshot of a 40 mm code renders
     # each module at under 2 pixels, which no decoder reads reliably.
     return {"locale": "en-US", "viewport": {"width": 1000, "height": 900}, "device_scale_factor": 3}
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def test_a_contactless_pickup_end_to_end(

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Page, Route, expect
-from tests.browser._live import serve  # type: ignore[import-not-found]
-
-from doorstep.bootstrap import App
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def _offline(page: Page, base: str) -> list[str]:

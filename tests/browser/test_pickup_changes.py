@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.browser._live import COURIER_USERS, PHONE, serve, sign_in  # type: ignore[import-not-found]
+from tests.browser._live import COURIER_USERS, PHONE, sign_in  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.returns import Reason, ReturnKind
@@ -17,12 +16,6 @@ from doorstep.services import pickup, returns
 @pytest.fixture
 def browser_context_args() -> dict[str, Any]:
     return {"locale": "zh-CN", "viewport": {"width": 1100, "height": 900}}
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def _open(wired: App, buyer: str, order: str, line: str) -> str:

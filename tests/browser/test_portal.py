@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from tests.browser._live import (  # type: ignore[import-not-found]
     PHONE,
     jpeg_file,
     return_id_from,
-    serve,
     shot,
     sign_in,
 )
@@ -26,12 +24,6 @@ from doorstep.services import pickup, returns
 @pytest.fixture
 def browser_context_args() -> dict[str, Any]:
     return {"locale": "zh-CN", "viewport": {"width": 1100, "height": 900}}
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def pickup_courier(wired: App, return_id: str) -> str:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser._live import serve, shot, sign_in  # type: ignore[import-not-found]
-
-from doorstep.bootstrap import App
+from tests.browser._live import shot, sign_in  # type: ignore[import-not-found]
 
 
 @pytest.fixture
 def browser_context_args() -> dict[str, Any]:
     return {"locale": "zh-CN", "viewport": {"width": 1000, "height": 900}}
-
-
-@pytest.fixture
-def base(wired: App) -> Iterator[str]:
-    with serve(wired) as url:
-        yield url
 
 
 def test_buyer_sees_the_breakdown_before_filing_and_on_the_return(
