@@ -37,8 +37,9 @@ class ExchangeJob:
     """The border of a group of neighbouring regions as one problem, and its warm start.
 
     `problem` holds the group's depots, the couriers whose routes run nearest the other
-    members' depots (a `border_share` of each region's couriers), their stops, and every stop
-    the members left unserved; the other routes stay as they are."""
+    members' depots (a `border_share` of each region's couriers) or nearest a stop the members
+    left unserved (`NEAR_UNSERVED` per stop and member), their stops, and every unserved stop;
+    the other routes stay as they are."""
 
     members: tuple[int, ...]
     problem: PlanningProblem
@@ -77,12 +78,20 @@ def exchange_jobs(
     jobs = []
     for group in groups:
         depots = [d for k in group for d in regions[k].problem.depots]
+        waiting = [
+            s.location
+            for k in group
+            for s in regions[k].problem.stops
+            if s.id in {u.stop_id for u in regions[k].plan.unserved}
+        ]
         couriers, routes, unserved = [], [], []
         stops = []
         for k in group:
             region = regions[k]
             others = [d.location for d in depots if d not in region.problem.depots]
-            chosen = _border_routes(region, others, border_share)
+            chosen = _border_routes(region, others, border_share) | _routes_near(
+                region, waiting, NEAR_UNSERVED
+            )
             by_id = {s.id: s for s in region.problem.stops}
             couriers += [c for c in region.problem.couriers if c.id in chosen]
             routes += [r for r in region.plan.routes if r.courier_id in chosen]
@@ -94,6 +103,22 @@ def exchange_jobs(
         problem = replace(regions[group[0]].problem, depots=depots, couriers=couriers, stops=stops)
         jobs.append(ExchangeJob(group, problem, Plan(tuple(routes), tuple(unserved))))
     return jobs
+
+
+NEAR_UNSERVED = 2
+"""Routes per member taken into a group for each stop the group left unserved: the search can
+only make room for such a stop by moving the stops of routes that pass near it."""
+
+
+def _routes_near(region: Region, points: Sequence[Location], count: int) -> set[str]:
+    """Courier ids of the `count` routes of `region` passing nearest each of `points`."""
+    where = {s.id: s.location for s in region.problem.stops}
+    routes = [r for r in region.plan.routes if r.stop_ids]
+    chosen: set[str] = set()
+    for point in points:
+        nearest = sorted(routes, key=lambda r: min(km_between(where[i], point) for i in r.stop_ids))
+        chosen.update(r.courier_id for r in nearest[:count])
+    return chosen
 
 
 def _border_routes(region: Region, others: Sequence[Location], share: float) -> set[str]:

@@ -13,9 +13,13 @@ from doorstep.planning import (
     Courier,
     Depot,
     HaversineTravel,
+    Network,
+    Plan,
     PlanningProblem,
     SolveParams,
     Stop,
+    Unserved,
+    UnservedReason,
     check_plan,
     solve,
 )
@@ -27,6 +31,7 @@ from doorstep.planning.exchange import (
     place_unserved,
 )
 from doorstep.planning.partition import group_neighbours, partition_by_depot
+from doorstep.planning.plan import schedule_route
 
 PARAMS = SolveParams(seed=1, time_limit_s=30, max_iterations=300)
 
@@ -133,6 +138,44 @@ def test_a_stop_nobody_can_reach_stays_unserved(build: Builder) -> None:
     assert placed == 0
     assert [u.stop_id for r in after for u in r.plan.unserved] == ["x"]
     assert after == before
+
+
+def test_routes_near_an_unserved_stop_join_the_border_group(build: Builder) -> None:
+    # On one line: W at 0, E at 1000. w1 runs towards E (the border route); w2 and w3 run
+    # away from it, where the unserved stop u lies. Only a third of the couriers is border.
+    west, east = Depot("W", (0.0, 0.0)), Depot("E", (1000.0, 0.0))
+    couriers = [build.courier(c, depot="W") for c in ("w1", "w2", "w3")]
+    couriers.append(build.courier("e1", depot="E"))
+    where = {"a": 400, "b": -300, "c": -600, "u": -650, "e": 900}
+    stops = {k: build.stop(k, x) for k, x in where.items()}
+    problem = build.problem(list(stops.values()), couriers, depots=(west, east))
+    network = Network.of(problem)
+    by_courier = {c.id: c for c in couriers}
+
+    def region(depot: Depot, routes: dict[str, str], unserved: list[str]) -> Region:
+        part = replace(
+            problem,
+            depots=[depot],
+            couriers=[c for c in couriers if c.depot_id == depot.id],
+            stops=[stops[k] for k in [*routes.values(), *unserved]],
+        )
+        timed = tuple(
+            schedule_route(part, network, by_courier[c], [stops[k]], 0, None)
+            for c, k in routes.items()
+        )
+        late = tuple(Unserved(k, UnservedReason.TIME_WINDOW_UNREACHABLE) for k in unserved)
+        return Region(part, Plan(timed, late))
+
+    east_region = region(east, {"e1": "e"}, [])
+    for unserved, expected in (([], {"w1", "e1"}), (["u"], {"w1", "w2", "w3", "e1"})):
+        west_region = region(west, {"w1": "a", "w2": "b", "w3": "c"}, unserved)
+        (job,) = exchange_jobs([west_region, east_region], 2, border_share=0.3)
+        assert {c.id for c in job.problem.couriers} == expected
+        assert {s.id for s in job.problem.stops} == {
+            "a",
+            "e",
+            *(["b", "c", "u"] if unserved else []),
+        }
 
 
 def city(stops: int, depots: int, seed: int) -> PlanningProblem:
