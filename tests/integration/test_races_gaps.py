@@ -41,13 +41,14 @@ from tests.integration.test_races import (  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.clock import SHANGHAI
+from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.errors import Conflict
 from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import OrderLine
 from doorstep.domain.pickup import FailureReason
 from doorstep.domain.returns import ReturnKind
-from doorstep.services import catalog, courier, disruptions, photos, pickup
+from doorstep.services import catalog, courier, disruptions, photos, pickup, returns
 from doorstep.services.disruptions import DisruptionReport
 from doorstep.services.offering import template_for
 
@@ -373,4 +374,35 @@ def test_areas_and_templates_edited_while_buyers_book_keep_counters(
             {"d": DAY_AFTER},
         ).one()
     assert booked <= capacity and booked == sum(1 for w in out.won if hasattr(w, "slot"))
+    _clean(wired, payments)
+
+
+# --- choosing drop-off while booking a visit ----------------------------------------------------
+
+
+def test_choosing_dropoff_while_booking_never_leaves_a_visit_without_its_return(
+    wired: App, payments: RecordingPayments
+) -> None:
+    """The buyer taps "drop it off myself" and "book this window" at once (two tabs): either a
+    live visit holds the window for a return waiting for it, or the return goes to a station
+    and no visit holds a window for it."""
+    svc = wired.services
+    for hour, rid in zip((9, 11, 13), _approved(wired, 3), strict=True):
+        calls = cycle(
+            [
+                lambda r=rid, h=hour: pickup.book_pickup(svc, BUYER, r, _yto(h)),
+                lambda r=rid: returns.choose_self_send(svc, BUYER, r, ReturnMethod.DROPOFF),
+            ]
+        )
+        out = race([next(calls) for _ in range(RACERS)])
+        assert set(out.codes) <= BOOKING | {"not_bookable"}, out.codes
+    with wired.engine.connect() as conn:
+        docs = conn.execute(
+            text("SELECT doc FROM appointments WHERE status IN ('booked', 'assigned', 'arrived')")
+        ).scalars()
+        live = [d if isinstance(d, dict) else json.loads(d) for d in docs]
+        waiting = dict(conn.execute(text("SELECT return_id, status FROM returns")).all())
+    for visit in live:
+        for return_id in visit["return_ids"]:
+            assert waiting[return_id] == "awaiting_pickup", (visit["appointment_id"], return_id)
     _clean(wired, payments)
