@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea
-from doorstep.domain.errors import NotFound
+from doorstep.domain.errors import NotFound, StaleWrite
 from doorstep.domain.fleet import Courier as FleetCourier
 from doorstep.domain.pickup import ACTIVE, Appointment, AppointmentStatus
 from doorstep.domain.route import CourierRoute, RouteStop, StopState
@@ -145,12 +145,17 @@ def plan_day(
 ) -> RoutingReport:
     """Assign and order the carrier's visits of ``day``; every planned visit gets an ETA,
     the rest a reason. Routes are rewritten under their locks, in courier order."""
+    # A visit saved meanwhile (another re-plan of the day re-timed it without moving its
+    # route, found by racing re-plans) is as stale as a changed route: start over.
     for _ in range(REPLAN_ATTEMPTS - 1):
         try:
             return _plan_once(svc, carrier_id, day, params)
-        except Contention:
+        except (Contention, StaleWrite):
             continue
-    return _plan_once(svc, carrier_id, day, params)
+    try:
+        return _plan_once(svc, carrier_id, day, params)
+    except StaleWrite as exc:
+        raise Contention() from exc  # the job gives way; the next fan-out plans the day
 
 
 def _plan_once(
