@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
+from doorstep.domain.events import Event
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
 from doorstep.services.context import Services
@@ -31,9 +34,16 @@ def _check_shop(
         raise NotFound(what, ident)
 
 
+def _saved(name: str, kind: str, ident: str, at: datetime, data: dict[str, Any]) -> Event:
+    """The event of one catalog record written (``.imported`` new, ``.updated`` replaced)."""
+    return Event(f"{kind}.{name}", kind, ident, at, data)
+
+
 def import_products(svc: Services, products: Iterable[Product], shop_id: str | None) -> int:
     """Upsert products; a partner may only write its own shop's SKUs."""
     count = 0
+    now = svc.clock.now()
+    events: list[Event] = []
     with svc.uow() as uow:
         for product in products:
             existing = uow.products.get(product.sku)
@@ -45,7 +55,17 @@ def import_products(svc: Services, products: Iterable[Product], shop_id: str | N
                 product.sku,
             )
             uow.products.put(product)
+            events.append(
+                _saved(
+                    "updated" if existing else "imported",
+                    "product",
+                    product.sku,
+                    now,
+                    {"shop_id": product.shop_id, "by": shop_id or "ops"},
+                )
+            )
             count += 1
+        uow.events.append(events)
         uow.commit()
     return count
 
@@ -55,6 +75,7 @@ def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -
     a re-import keeps every unit, price and tax that returns already hold."""
     count = 0
     now = svc.clock.now()
+    events: list[Event] = []
     with svc.uow() as uow:
         for order in orders:
             order.check_times(now)
@@ -83,7 +104,22 @@ def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -
             if existing_order is not None:
                 _keep_held_lines(uow, existing_order, order)
             uow.orders.put(order)
+            events.append(
+                _saved(
+                    "updated" if existing_order else "imported",
+                    "order",
+                    order.order_id,
+                    now,
+                    {
+                        "shop_id": order.shop_id,
+                        "buyer_id": order.buyer_id,
+                        "lines": len(order.lines),
+                        "by": shop_id or "ops",
+                    },
+                )
+            )
             count += 1
+        uow.events.append(events)
         uow.commit()
     return count
 
@@ -113,13 +149,16 @@ def _keep_held_lines(uow: UnitOfWork, stored: Order, incoming: Order) -> None:
 
 
 def upsert_buyers(svc: Services, buyers: Iterable[Buyer]) -> int:
+    """Write buyers' records, each with its event."""
+    now = svc.clock.now()
     with svc.uow() as uow:
-        n = 0
+        events = []
         for buyer in buyers:
             uow.buyers.put(buyer)
-            n += 1
+            events.append(_saved("saved", "buyer", buyer.buyer_id, now, {}))
+        uow.events.append(events)
         uow.commit()
-        return n
+        return len(events)
 
 
 def upsert_area(svc: Services, area: ServiceArea) -> ServiceArea:
@@ -130,6 +169,22 @@ def upsert_area(svc: Services, area: ServiceArea) -> ServiceArea:
             if uow.carriers.get(carrier_id) is None:
                 raise NotFound("carrier", carrier_id)
         uow.areas.put(area)
+        uow.events.append(
+            [
+                _saved(
+                    "saved",
+                    "service_area",
+                    area.adcode,
+                    svc.clock.now(),
+                    {
+                        "template_id": area.template_id,
+                        "carrier_ids": list(area.carrier_ids),
+                        "pickup_supported": area.pickup_supported,
+                        "capacity_override": area.capacity_override,
+                    },
+                )
+            ]
+        )
         uow.commit()
         return area
 
@@ -137,16 +192,32 @@ def upsert_area(svc: Services, area: ServiceArea) -> ServiceArea:
 def upsert_template(svc: Services, template: SlotTemplate) -> SlotTemplate:
     with svc.uow() as uow:
         uow.templates.put(template)
+        uow.events.append(
+            [
+                _saved(
+                    "saved",
+                    "slot_template",
+                    template.template_id,
+                    svc.clock.now(),
+                    {"windows": len(template.windows), "capacity": template.capacity},
+                )
+            ]
+        )
         uow.commit()
         return template
 
 
 def upsert_fleet(svc: Services, carriers: Iterable[Carrier], couriers: Iterable[Courier]) -> None:
+    now = svc.clock.now()
     with svc.uow() as uow:
+        events = []
         for carrier in carriers:
             uow.carriers.put(carrier)
+            events.append(_saved("saved", "carrier", carrier.carrier_id, now, {}))
         for courier in couriers:
             uow.couriers.put(courier)
+            events.append(_saved("saved", "courier", courier.courier_id, now, {}))
+        uow.events.append(events)
         uow.commit()
 
 

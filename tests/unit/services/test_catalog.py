@@ -77,3 +77,39 @@ def test_upsert_area_needs_known_template_and_carriers(world: World) -> None:
     catalog.upsert_area(world.svc, replace(area, capacity_override=3))
     assert world.store.item("areas", MINHANG).capacity_override == 3
     assert MINHANG in {a.adcode for a in catalog.list_areas(world.svc)}
+
+
+def _events(world: World, *names: str) -> list[tuple[str, str, dict[str, object]]]:
+    return [
+        (e.name, e.aggregate_id, e.data) for e in world.store.events if e.name.startswith(names)
+    ]
+
+
+def test_every_catalog_write_is_an_event_and_a_refused_batch_writes_none(world: World) -> None:
+    catalog.import_orders(world.svc, [_order(world)], "shop-cn-home")
+    catalog.import_orders(world.svc, [_order(world)], "shop-cn-home")
+    assert _events(world, "order.") == [
+        ("order.imported", "TM-NEW-1", {"shop_id": "shop-cn-home", "buyer_id": B3, "lines": 1,
+                                        "by": "shop-cn-home"}),
+        ("order.updated", "TM-NEW-1", {"shop_id": "shop-cn-home", "buyer_id": B3, "lines": 1,
+                                       "by": "shop-cn-home"}),
+    ]  # fmt: skip
+    good, bad = _order(world, order_id="X1"), _order(world, order_id="X2", buyer_id="nobody")
+    with pytest.raises(NotFound):
+        catalog.import_orders(world.svc, [good, bad], None)
+    assert not [e for e in _events(world, "order.") if e[1] == "X1"]  # nothing half-done
+
+    catalog.import_products(world.svc, [world.data.product(PILLOW)], None)
+    assert _events(world, "product.")[-1][:2] == ("product.updated", PILLOW)
+    area = next(a for a in catalog.list_areas(world.svc) if a.adcode == MINHANG)
+    catalog.upsert_area(world.svc, replace(area, capacity_override=3))
+    assert _events(world, "service_area.")[-1][1:] == (
+        MINHANG,
+        {"template_id": area.template_id, "carrier_ids": list(area.carrier_ids),
+         "pickup_supported": area.pickup_supported, "capacity_override": 3},
+    )  # fmt: skip
+    template = catalog.list_templates(world.svc)[0]
+    catalog.upsert_template(world.svc, template)
+    assert _events(world, "slot_template.")[-1][:2] == ("slot_template.saved", template.template_id)
+    catalog.upsert_buyers(world.svc, [world.data.buyer(B3)])
+    assert _events(world, "buyer.")[-1][:2] == ("buyer.saved", B3)
