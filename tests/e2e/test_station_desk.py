@@ -1,5 +1,6 @@
-"""Station staff (issue 9 §8 follow-up): a station-staff account belongs to one station, takes
-parcels there only (API and page), sees what it takes before it takes it, and is told every
+"""Station staff (issue 9 §8 follow-up): a station-staff account works for one station operator,
+takes parcels at that operator's stations only (API and page; staff of a franchisee running
+several pick the one they stand at), sees what it takes before it takes it, and is told every
 refusal in plain words; the warehouse role keeps its API access to every station."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.e2e.test_page_bounds import signed_in  # type: ignore[import-not-found]
 
+from doorstep.adapters.demo.places import YTO_OPERATOR_ID
 from doorstep.bootstrap import App
 from doorstep.domain.errors import NotFound
 from doorstep.services import identity
@@ -44,8 +46,8 @@ def test_station_staff_take_parcels_at_their_own_station_only(
     client: TestClient, login: Login, wired: App
 ) -> None:
     buyer, own = login("buyer1"), login("station1")  # station1 works at st-xh-01
-    _staff_of(wired, "st-xh-02", "station2")
-    other = login("station2")
+    _staff_of(wired, "st-xh-02", "station9")
+    other = login("station9")
     rid, code = _coded_return(client, buyer, "st-xh-01")
     refused = client.post("/stations/st-xh-01/dropoffs", headers=other, json={"code": code})
     assert refused.status_code == 403 and refused.json()["code"] == "not_your_station"
@@ -60,9 +62,48 @@ def test_station_staff_take_parcels_at_their_own_station_only(
     assert r.status_code == 201, r.text
 
 
-def test_a_station_account_names_a_station_that_exists(wired: App) -> None:
+def test_a_station_account_names_a_station_or_operator_that_exists(wired: App) -> None:
     with pytest.raises(NotFound):
         _staff_of(wired, "st-nowhere", "ghost")
+    _staff_of(wired, YTO_OPERATOR_ID, "franchise2")  # runs two stations, is none itself
+
+
+def test_an_operators_staff_take_parcels_at_each_of_its_stations(
+    client: TestClient, login: Login
+) -> None:
+    buyer, staff = login("buyer1"), login("station2")  # op-yto-sh-west: st-cn-01, st-mh-01
+    rid, code = _coded_return(client, buyer, "st-cn-01")
+    _, xuhui = _coded_return(client, buyer, "st-xh-01", line="L2")
+    refused = client.post("/stations/st-xh-01/dropoffs", headers=staff, json={"code": xuhui})
+    assert refused.status_code == 403 and refused.json()["code"] == "not_your_station"
+    wrong = client.post("/stations/st-mh-01/dropoffs", headers=staff, json={"code": code})
+    assert wrong.status_code == 409 and wrong.json()["code"] == "dropoff_wrong_station"
+    ok = client.post("/stations/st-cn-01/dropoffs", headers=staff, json={"code": code})
+    assert ok.status_code == 201 and ok.json()["return_id"] == rid
+
+
+def test_the_desk_of_an_operator_picks_the_station(client: TestClient, login: Login) -> None:
+    rid, code = _coded_return(client, login("buyer1"), "st-cn-01")
+    post = signed_in(client, "station2")
+    desk = client.get("/station")
+    assert desk.status_code == 200 and 'data-testid="station-picker"' in desk.text
+    assert "圆通驿站（长宁路）" in desk.text and "圆通驿站（莘松路）" in desk.text
+    picked = client.get("/station", params={"station": "st-mh-01"})
+    assert picked.status_code == 200 and 'value="st-mh-01" selected' in picked.text
+    wrong = client.get("/station", params={"station": "st-mh-01", "code": code})
+    assert wrong.status_code == 409 and "该寄件码不适用于本驿站" in wrong.text
+    shown = client.get("/station", params={"station": "st-cn-01", "code": code})
+    assert shown.status_code == 200 and rid in shown.text
+    assert 'name="station" value="st-cn-01"' in shown.text
+    taken = post("/station/dropoffs", code=code, station="st-cn-01")
+    assert taken.status_code == 200 and "已收件" in taken.text
+    for elsewhere in ("st-xh-01", "st-none"):
+        r = client.get("/station", params={"station": elsewhere})
+        assert r.status_code == 403 and "您不是本驿站的工作人员" in r.text
+    assert client.get("/station", params={"station": "s" * 65}).status_code == 422
+    # One-station staff see no picker.
+    signed_in(client, "station1")
+    assert 'data-testid="station-picker"' not in client.get("/station").text
 
 
 def test_the_desk_shows_the_parcel_then_takes_it_once(client: TestClient, login: Login) -> None:

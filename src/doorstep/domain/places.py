@@ -24,7 +24,12 @@ class StationKind(StrEnum):
 
 @dataclass(frozen=True)
 class Station:
-    """A drop-off point of one courier company, with coordinates for "near me"."""
+    """A drop-off point of one courier company, with coordinates for "near me".
+
+    ``operator_id`` is who runs it: a 驿站 franchisee often runs several stations with one
+    staff, who may take parcels at any of them. A station run on its own is its own operator
+    (left empty, it becomes ``station_id``), so one-station staff accounts name the station.
+    """
 
     station_id: str
     kind: StationKind
@@ -35,10 +40,13 @@ class Station:
     lat: float
     lon: float
     hours: str = "09:00-21:00"
+    operator_id: str = ""
 
     def __post_init__(self) -> None:
         if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
             raise ValueError("coordinates out of range")
+        if not self.operator_id:
+            object.__setattr__(self, "operator_id", self.station_id)
 
 
 @dataclass(frozen=True)

@@ -240,9 +240,10 @@ def add_user(
     svc: Services, user_id: str, username: str, password: str, role: str, actor_id: str
 ) -> StoredUser:
     if role == Role.STATION.value:
-        # Station staff belong to one station: the account cannot name a station that is not.
+        # Station staff work for an operator of at least one station (a station run on its
+        # own is its own operator): the account cannot name one that runs none.
         with svc.uow() as uow:
-            if uow.places.station(actor_id) is None:
+            if not uow.places.stations_run_by(actor_id, 1):
                 raise NotFound("station", actor_id)
     user = StoredUser(user_id, username, svc.passwords.hash(password), role, actor_id)
     return _store(svc, user)

@@ -1,8 +1,9 @@
 """The station desk: staff of a drop-off station or locker take parcels against drop-off codes.
 
-A station-staff account belongs to one station (its ``actor_id`` is the station's id) and may
-look up and take parcels only there; the warehouse role (parcel intake staff) keeps taking them
-for any station through the API. The desk first shows what the code stands for (items, the
+A station-staff account belongs to one station operator (its ``actor_id`` is the operator's
+id; a station run on its own is its own operator, so the id is the station's) and may look up
+and take parcels at that operator's stations only; the warehouse role (parcel intake staff)
+keeps taking them for any station through the API. The desk first shows what the code stands for (items, the
 return, how many parcels), with the refusals the hand-over itself would give, and then takes
 it once (``self_send.redeem_dropoff``, locked by code).
 """
@@ -60,32 +61,43 @@ def read_code(scanned: str, station_id: str) -> str:
     return qr.group(2)
 
 
-def staff_station(actor: Actor) -> str | None:
-    """The station a station-staff account belongs to; None for intake staff (any station)."""
+# An operator's stations on one desk's picker; franchisees run a handful, not hundreds.
+MAX_STATIONS_PER_OPERATOR = 50
+
+
+def staff_operator(actor: Actor) -> str | None:
+    """The operator a station-staff account works for; None for intake staff (any station)."""
     return actor.actor_id if actor.role is Role.STATION else None
 
 
-def station_for(svc: Services, staff_station: str | None, station_id: str) -> Station:
-    """The station, when the caller may work there: its own staff (``staff_station``), or
-    intake staff (None) for any station."""
-    if staff_station is not None and staff_station != station_id:
+def station_for(svc: Services, staff_operator: str | None, station_id: str) -> Station:
+    """The station, when the caller may work there: staff of its operator
+    (``staff_operator``), or intake staff (None) for any station."""
+    with svc.uow() as uow:
+        station = uow.places.station(station_id)
+    if staff_operator is not None and (station is None or station.operator_id != staff_operator):
+        # The same answer for another operator's station and for none: staff cannot probe ids.
         raise Forbidden(
             "not_your_station",
             "You work at another station; only its own staff take parcels here.",
             "您不是本驿站的工作人员，不能在此收件。",
         )
-    with svc.uow() as uow:
-        station = uow.places.station(station_id)
     if station is None:
         raise NotFound("station", station_id)
     return station
 
 
+def stations_run_by(svc: Services, operator_id: str) -> list[Station]:
+    """The stations whose staff ``operator_id``'s accounts are, by id (the desk's picker)."""
+    with svc.uow() as uow:
+        return uow.places.stations_run_by(operator_id, MAX_STATIONS_PER_OPERATOR)
+
+
 def preview_dropoff(
-    svc: Services, staff_station: str | None, station_id: str, code: str
+    svc: Services, staff_operator: str | None, station_id: str, code: str
 ) -> DropoffPreview:
     """What the parcel is, or the refusal the hand-over would give now (read only)."""
-    station = station_for(svc, staff_station, station_id)
+    station = station_for(svc, staff_operator, station_id)
     with svc.uow() as uow:
         request = uow.returns.by_dropoff_code(code)
     if request is None:
@@ -97,10 +109,10 @@ def preview_dropoff(
 
 
 def take_dropoff(
-    svc: Services, staff_station: str | None, station_id: str, code: str
+    svc: Services, staff_operator: str | None, station_id: str, code: str
 ) -> ReturnRequest:
     """Take the parcel: once per code, whoever scans it at the same moment."""
-    station_for(svc, staff_station, station_id)
+    station_for(svc, staff_operator, station_id)
     return self_send.redeem_dropoff(svc, station_id, code)
 
 

@@ -125,6 +125,13 @@ class FakePlaceRepository:
         row = self.stations.row(station_id)
         return None if row is None else row.item
 
+    def stations_run_by(self, operator_id: str, limit: int) -> list[Station]:
+        run = sorted(
+            (r.item for _, r in self.stations.rows() if r.item.operator_id == operator_id),
+            key=lambda s: s.station_id,
+        )
+        return run[:limit]
+
     def warehouses(self) -> list[ReturnWarehouse]:
         return [r.item for _, r in self.houses.rows()]
 

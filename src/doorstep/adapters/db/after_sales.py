@@ -194,7 +194,7 @@ class PlaceRepo:
             t.stations,
             Station,
             lambda s: s.station_id,
-            lambda s: {"lat": s.lat, "lon": s.lon},
+            lambda s: {"lat": s.lat, "lon": s.lon, "operator_id": s.operator_id},
         )
         self._warehouses = DocRepository(
             conn,
@@ -218,6 +218,13 @@ class PlaceRepo:
 
     def station(self, station_id: str) -> Station | None:
         return self._stations.get(station_id)
+
+    def stations_run_by(self, operator_id: str, limit: int) -> list[Station]:
+        c = t.stations.c
+        rows = self.conn.execute(
+            select(c.doc).where(c.operator_id == operator_id).order_by(c.station_id).limit(limit)
+        )
+        return [from_doc(Station, r.doc) for r in rows]
 
     def warehouses(self) -> list[ReturnWarehouse]:
         return self._warehouses.list()

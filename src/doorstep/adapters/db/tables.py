@@ -374,6 +374,8 @@ stations = _doc_table(
     "station_id",
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
+    # Staff of an operator work at all of its stations (domain/places.Station).
+    Column("operator_id", String(64), nullable=False, index=True),
     Index("ix_stations_lat_lon", "lat", "lon"),
 )
 return_warehouses = _doc_table(

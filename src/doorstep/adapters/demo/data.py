@@ -25,6 +25,7 @@ courier7       demo-courier7       courier    courier-yto-03          孙志刚,
 courier8       demo-courier8       courier    courier-yto-04          赵强, YTO, Putuo
 warehouse1     demo-warehouse1     warehouse  wh-sh-bonded            Waigaoqiao bonded returns
 station1       demo-station1       station    st-xh-01                SF station, Caoxi Rd N (Xuhui)
+station2       demo-station2       station    op-yto-sh-west          YTO franchisee: st-mh-01, st-cn-01
 ops1           demo-ops1           ops        ops-001                 after-sales operations
 partner1       demo-partner1       partner    shop-kr-beauty          a Korean beauty shop
 =============  ==================  =========  ======================  =========================
@@ -530,6 +531,7 @@ def _users(buyers: tuple[Buyer, ...]) -> tuple[DemoUser, ...]:
         *(user(f"courier{i}", Role.COURIER, c.courier_id) for i, c in enumerate(COURIERS, 1)),
         user("warehouse1", Role.WAREHOUSE, WAREHOUSE_ID),
         user("station1", Role.STATION, STATION1_ID),
+        user("station2", Role.STATION, places.YTO_OPERATOR_ID),
         user("ops1", Role.OPS, "ops-001"),
         user("partner1", Role.PARTNER, "shop-kr-beauty"),
     )

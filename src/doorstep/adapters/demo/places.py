@@ -40,9 +40,16 @@ WAREHOUSES: tuple[ReturnWarehouse, ...] = (
     ),
 )
 
+# A YTO franchisee running two stations with one staff (station2 works at both).
+YTO_OPERATOR_ID = "op-yto-sh-west"
+_RUN_BY = {"st-mh-01": YTO_OPERATOR_ID, "st-cn-01": YTO_OPERATOR_ID}
+
 _S = StationKind
 STATIONS: tuple[Station, ...] = tuple(
-    Station(sid, kind, carrier, zh, en, _addr(adcode, district, detail, lat, lon), lat, lon, hours)
+    Station(
+        sid, kind, carrier, zh, en, _addr(adcode, district, detail, lat, lon), lat, lon, hours,
+        _RUN_BY.get(sid, ""),
+    )
     for sid, kind, carrier, zh, en, adcode, district, detail, lat, lon, hours in (
         ("st-xh-01", _S.STATION, "sf", "顺丰驿站（漕溪北路）", "SF station, Caoxi Rd N",
          "310104", "徐汇区", "徐汇区漕溪北路 100 号", 31.1905, 121.4362, "08:00-21:00"),

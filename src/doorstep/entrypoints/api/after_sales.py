@@ -209,7 +209,7 @@ def qr_svg(code: str, station_id: str) -> str:
 def redeem_dropoff(svc: Svc, me: StationOrWarehouse, station_id: Id, body: RedeemIn) -> HandedInOut:
     # A station's own staff take parcels there only; parcel intake staff (the warehouse
     # role) keep taking them for any station.
-    request = station_desk.take_dropoff(svc, station_desk.staff_station(me), station_id, body.code)
+    request = station_desk.take_dropoff(svc, station_desk.staff_operator(me), station_id, body.code)
     return HandedInOut(
         return_id=request.return_id, station_id=station_id, status=request.status.value
     )
