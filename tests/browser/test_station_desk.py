@@ -62,9 +62,29 @@ def test_a_scanned_code_shows_the_parcel_and_takes_it_once(
         assert returns.get_return(wired.services, return_id).status.value == "in_transit"
         check_page(page, watch, f"station-taken-{lang}")
         # The buyer's code scanned a second time: refused, and said so.
-        watch.expected_status.add(f"{base}/station?code={code}")
+        # The form carries the station it was shown for (operators run several).
+        watch.expected_status.add(f"{base}/station?station=st-xh-01&code={code}")
         page.locator("#code").fill(code)
         page.locator("#code").press("Enter")
         expect(page.get_by_role("alert")).to_contain_text(words["used"])
         expect(page.get_by_test_id("dropoff")).to_have_count(0)
         check_page(page, watch, f"station-refused-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_staff_of_an_operator_pick_the_station_they_stand_at(
+    browser: Browser, wired: App, base: str, lang: str
+) -> None:
+    names = {
+        "zh": ("圆通驿站（长宁路）", "圆通驿站（莘松路）"),
+        "en": ("Changning Rd", "Xinsong Rd"),
+    }
+    first, second = names[lang]
+    with phone_as(browser, base, "station2", lang) as (page, watch):
+        expect(page.get_by_role("heading", level=1)).to_contain_text(first)
+        check_page(page, watch, f"station-picker-{lang}")
+        page.locator("#station").select_option("st-mh-01")
+        page.get_by_test_id("station-picker").get_by_role("button").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(second)
+        expect(page.locator("input[type=hidden][name=station]")).to_have_value("st-mh-01")
+        expect(page.locator("#code")).to_be_visible()
