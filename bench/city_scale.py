@@ -511,6 +511,32 @@ def _store(key: str, entry: dict[str, object]) -> None:
     CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
 
 
+def restore_baselines(path: Path) -> list[str]:
+    """Fill the cache from the `baseline_10x` figures of earlier runs' JSON lines in `path`
+    (keys already cached are kept). Each restored entry says where it came from
+    (`restored_from`), and runs that disagree on a key's figures are refused rather than
+    one picked. Returns the keys restored."""
+    found: dict[str, dict[str, object]] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        key, entry = row.get("baseline_key"), row.get("baseline_10x")
+        if not key or not entry:
+            continue
+        entry = {k: v for k, v in entry.items() if k != "source"}
+        if key in found:
+            seen = {k: v for k, v in found[key].items() if k != "restored_from"}
+            if seen != entry:
+                raise SystemExit(f"{path}:{n}: baseline for {key!r} differs from an earlier line")
+            continue
+        found[key] = {**entry, "restored_from": f"{path} line {n} (run {row.get('run')})"}
+    restored = [k for k in found if _cached(k) is None]
+    for k in restored:
+        _store(k, found[k])
+    return restored
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pickups", type=int, default=20_000)
@@ -562,7 +588,16 @@ def main() -> None:
     parser.add_argument(
         "--baseline-only", action="store_true", help="only run and cache the baseline"
     )
+    parser.add_argument(
+        "--baseline-from",
+        type=Path,
+        help="before anything else, fill the baseline cache from the baseline_10x figures "
+        "of the JSON lines in this file (e.g. bench/results/city_scale_seeds.jsonl)",
+    )
     args = parser.parse_args()
+    if args.baseline_from is not None:
+        restored = restore_baselines(args.baseline_from)
+        print(json.dumps({"baselines_restored": restored}), file=sys.stderr)
 
     load_start = _load()
     t0 = time.perf_counter()
