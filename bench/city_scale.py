@@ -334,6 +334,7 @@ def run(
     regions, placed = place_unserved(regions)
     place_cpu = time.process_time() - parent_cpu
     unserved_before = sum(len(r.plan.unserved) for r in regions)
+    km_before = sum(r.plan.distance for r in regions) / 1000
     repair_cpu, repair_wall = time.process_time(), time.time()
     served_by_room = 0
     if repair_s > 0:
@@ -346,6 +347,7 @@ def run(
     out["repair"] = {
         "budget_s": repair_s,
         "unserved_before": unserved_before,
+        "distance_km_before": round(km_before, 1),
         "served_by_making_room": served_by_room,
         "parent_cpu_s": round(time.process_time() - repair_cpu, 2),
         "wall_s": round(time.time() - repair_wall, 2),

@@ -196,17 +196,28 @@ def _best_move(
         near = _near_in_time(line, base[n], stop)
         tries = _openings(line, base[n], near, stop, network, slack, victims, pairs_of, segment)
         for drop, stops, rest in tries:
+            own: RouteSlack | None = None
             if not all(fits_elsewhere(n, line.stops[i]) for i in drop):
-                continue
+                # Back into its own line, later in the day, is the one place left.
+                own = slack(line, stops, rest)
+                if not all(
+                    fits_elsewhere(n, line.stops[i]) or best_insertion(own, line.stops[i])
+                    for i in drop
+                ):
+                    continue
             state = {m: (other.stops, other.rest_after) for m, other in enumerate(lines)}
             slacks = list(base)
             state[n] = (stops, rest)
             placed = True
-            # The ejected stops go to other lines: back into their own line they would
-            # take the room just made.
+            # The ejected stops go to other lines first: back into their own line they
+            # would mostly take the room just made.
             for i in drop:
                 ejected = line.stops[i]
                 where = _cheapest(slacks, ejected, n)
+                if where is None:
+                    own = own or slack(line, *state[n])
+                    spot = best_insertion(own, ejected)
+                    where = None if spot is None else (n, spot)
                 if where is None:
                     placed = False
                     break
@@ -215,6 +226,8 @@ def _best_move(
                 seq.insert(spot.position, ejected)
                 state[m] = (seq, _rest_after(lines[m].courier, spot.rest_after, len(seq)))
                 slacks[m] = slack(lines[m], *state[m])
+                if m == n:
+                    own = slacks[m]
             if not placed:
                 continue
             extra = sum(
