@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from doorstep.domain.capacity_edit import CounterMove, retarget
 from doorstep.domain.catalog import Product
+from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.events import Event
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
+from doorstep.domain.pickup import SlotRef
 from doorstep.services.context import Services
+from doorstep.services.offering import capacity_under
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.returns import units_held
 
@@ -189,22 +194,104 @@ def upsert_area(svc: Services, area: ServiceArea) -> ServiceArea:
         return area
 
 
-def upsert_template(svc: Services, template: SlotTemplate) -> SlotTemplate:
+@dataclass(frozen=True)
+class TemplateSaved:
+    """A template written, with what it did to windows already counted: the counters whose
+    capacity moved, and the windows (not started) now holding more visits than capacity."""
+
+    template: SlotTemplate
+    moved: tuple[CounterMove, ...]
+    over: tuple[CounterMove, ...]
+
+
+def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
+    """Write the template and move every counter of its windows that have not started to
+    the figure it now gives (with holiday shares and live disruption cuts), in one
+    transaction; bookings are never cancelled, a window left over capacity is reported."""
+    now = svc.clock.now()
     with svc.uow() as uow:
+        carriers = {c.carrier_id: c for c in uow.carriers.list()}
+        users = _areas_running(uow.areas.list(), carriers, template.template_id)
+        # Locked like declaring or lifting a disruption locks them: the counters' figures
+        # are computed from one committed set of disruptions, and a lift after this edit
+        # restores this template's figure, not the one it replaced.
+        areas = _areas_running(
+            uow.areas.get_many_for_update(list(users)), carriers, template.template_id
+        )
+        # The upsert locks the template row: bookings that read it (FOR SHARE) commit first.
         uow.templates.put(template)
+        moves = _counter_moves(svc, uow, template, areas, now)
+        uow.slots.set_capacities([(m.slot, m.capacity) for m in moves if m.changed])
+        saved = TemplateSaved(
+            template,
+            tuple(m for m in moves if m.changed),
+            tuple(m for m in moves if m.over),
+        )
         uow.events.append(
             [
                 _saved(
                     "saved",
                     "slot_template",
                     template.template_id,
-                    svc.clock.now(),
-                    {"windows": len(template.windows), "capacity": template.capacity},
+                    now,
+                    {
+                        "windows": len(template.windows),
+                        "capacity": template.capacity,
+                        "holiday_capacity_pct": template.holiday_capacity_pct,
+                        "counters_moved": [m.as_data() for m in saved.moved],
+                        "over_capacity": [m.as_data() for m in saved.over],
+                    },
                 )
             ]
         )
         uow.commit()
-        return template
+        return saved
+
+
+def _areas_running(
+    areas: Iterable[ServiceArea], carriers: dict[str, Carrier], template_id: str
+) -> dict[str, tuple[ServiceArea, tuple[str, ...]]]:
+    """Each area with the carriers that run ``template_id`` there (as ``template_for``)."""
+    out = {}
+    for area in areas:
+        running = tuple(
+            cid
+            for cid in area.carrier_ids
+            if (carriers[cid].template_id if cid in carriers else area.template_id) == template_id
+        )
+        if running:
+            out[area.adcode] = (area, running)
+    return out
+
+
+def _counter_moves(
+    svc: Services,
+    uow: UnitOfWork,
+    template: SlotTemplate,
+    areas: dict[str, tuple[ServiceArea, tuple[str, ...]]],
+    now: datetime,
+) -> list[CounterMove]:
+    """The new figure of every counted window of the template that has not started."""
+    counted = []
+    for (adcode, carrier_id, day, start), load in uow.slots.counted_for_update(
+        list(areas), local(now).date()
+    ):
+        window = template.window(start)
+        # A window the template no longer has takes no booking: its counter is left as is.
+        if window is not None and carrier_id in areas[adcode][1]:
+            counted.append((SlotRef(adcode, carrier_id, day, window), load.capacity, load.booked))
+    if not counted:
+        return []
+    disruptions = uow.disruptions.overlapping(
+        min(s.starts_at for s, _, _ in counted), max(s.ends_at for s, _, _ in counted)
+    )
+    return retarget(
+        counted,
+        lambda slot: capacity_under(
+            svc.calendar, areas[slot.adcode][0], template, slot, disruptions
+        ),
+        now,
+    )
 
 
 def upsert_fleet(svc: Services, carriers: Iterable[Carrier], couriers: Iterable[Courier]) -> None:

@@ -85,7 +85,9 @@ def _template(uow: UnitOfWork, area: ServiceArea, carrier_id: str) -> SlotTempla
             "该快递公司不服务此地区。",
             carrier_id=carrier_id,
         )
-    template = template_for(uow, area, carrier_id)
+    # Shared until commit: a template edit waits for this booking, or this booking counts
+    # against the edited figure (services/catalog.py moves the counters).
+    template = template_for(uow, area, carrier_id, share=True)
     if template is None:
         raise NotFound("slot_template", f"{area.adcode}/{carrier_id}")
     return template

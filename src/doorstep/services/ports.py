@@ -79,6 +79,9 @@ class SlotLoad:
         return max(0, self.capacity - self.booked)
 
 
+# A counter's key as stored: area, carrier, day and window start.
+CounterKey = tuple[str, str, date, time]
+
 K = TypeVar("K", contravariant=True)
 V = TypeVar("V")
 
@@ -96,6 +99,19 @@ class KeyedRepository(Protocol[K, V]):
 class LockableRepository(KeyedRepository[K, V], Protocol[K, V]):
     def get_for_update(self, key: K) -> V | None:
         """The item, locked until commit: writers that derive state from it go one at a time."""
+        ...
+
+    def get_many_for_update(self, keys: Iterable[K]) -> list[V]:
+        """The items of ``keys`` that exist, locked in key order (as one-by-one lockers
+        take them, so the two never wait on each other), in one read."""
+        ...
+
+
+class ShareableRepository(KeyedRepository[K, V], Protocol[K, V]):
+    def get_for_share(self, key: K) -> V | None:
+        """The item, kept from change until commit (readers do not block each other): a
+        booking that counts against a template's figure commits before the template changes,
+        or reads the changed one."""
         ...
 
 
@@ -195,6 +211,16 @@ class SlotCapacityRepository(Protocol):
 
     def release(self, slot: SlotRef) -> None: ...
     def set_capacity(self, slot: SlotRef, capacity: int) -> None: ...
+    def counted_for_update(
+        self, adcodes: Sequence[str], first_day: date
+    ) -> list[tuple[CounterKey, SlotLoad]]:
+        """Every counter of these areas from ``first_day`` on, locked until commit, in key
+        order; one read."""
+        ...
+
+    def set_capacities(self, changes: Sequence[tuple[SlotRef, int]]) -> None:
+        """Give existing counters new capacities (bookings untouched), in one statement."""
+        ...
 
 
 class RefundRepository(Protocol):
@@ -451,7 +477,7 @@ class UnitOfWork(Protocol):
     buyers: KeyedRepository[str, Buyer]
     orders: OrderRepository
     areas: LockableRepository[str, ServiceArea]
-    templates: KeyedRepository[str, SlotTemplate]
+    templates: ShareableRepository[str, SlotTemplate]
     carriers: KeyedRepository[str, Carrier]
     couriers: KeyedRepository[str, Courier]
     policies: PolicyRepository

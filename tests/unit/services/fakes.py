@@ -30,7 +30,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -292,6 +292,12 @@ class FakeDocRepository(Generic[V]):
 
     def get_for_update(self, key: str) -> V | None:
         return self.get(key)  # one thread at a time here: the row lock is a no-op
+
+    def get_many_for_update(self, keys: Iterable[str]) -> list[V]:
+        return self.get_many(keys)
+
+    def get_for_share(self, key: str) -> V | None:
+        return self.get(key)
 
     def put(self, item: V) -> None:
         self.table.write(self.key(item), 1, item, _ANY)
@@ -727,6 +733,22 @@ class FakeSlotCapacityRepository:
         key = _slot_key(slot)
         self.ops.append(("set_capacity", key, capacity))
         apply_slot_op(self.rows, self.uow.store.slots, "set_capacity", key, capacity)
+
+    def counted_for_update(
+        self, adcodes: Sequence[str], first_day: date
+    ) -> list[tuple[tuple[str, str, date, time], SlotLoad]]:
+        self.uow._require_open()
+        wanted = set(adcodes)
+        merged = {**self.uow.store.slots, **self.rows}
+        return [
+            ((a, c, d, time.fromisoformat(start)), load)
+            for (a, c, d, start), load in sorted(merged.items())
+            if a in wanted and d >= first_day
+        ]
+
+    def set_capacities(self, changes: Sequence[tuple[SlotRef, int]]) -> None:
+        for slot, capacity in changes:
+            self.set_capacity(slot, capacity)
 
 
 def apply_slot_op(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import builtins
 import random
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,7 @@ from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.refund_lead_time import PaidRefund
 from doorstep.domain.returns import ReturnRequest
-from doorstep.services.ports import SlotLoad, StoredPhoto, StoredUser
+from doorstep.services.ports import CounterKey, SlotLoad, StoredPhoto, StoredUser
 
 V = TypeVar("V")
 
@@ -63,6 +63,26 @@ class DocRepository(Generic[V]):
         """The document, its row locked until commit (FOR UPDATE on PostgreSQL; SQLite's
         BEGIN IMMEDIATE already serialises writers)."""
         stmt = select(self.table.c.doc).where(self.pk == key).with_for_update()
+        row = self.conn.execute(stmt).first()
+        return from_doc(self.cls, row.doc) if row else None
+
+    def get_many_for_update(self, keys: Iterable[str]) -> builtins.list[V]:
+        """The documents of ``keys``, locked in key order (PostgreSQL locks the rows as the
+        sort returns them), in one query."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        stmt = (
+            select(self.table.c.doc)
+            .where(self.pk.in_(wanted))
+            .order_by(self.pk)
+            .with_for_update()
+        )
+        return [from_doc(self.cls, r.doc) for r in self.conn.execute(stmt)]
+
+    def get_for_share(self, key: str) -> V | None:
+        """The document, its row kept from change until commit (FOR SHARE on PostgreSQL)."""
+        stmt = select(self.table.c.doc).where(self.pk == key).with_for_update(read=True)
         row = self.conn.execute(stmt).first()
         return from_doc(self.cls, row.doc) if row else None
 
@@ -432,6 +452,53 @@ class SlotCapacityRepo:
         self._ensure(slot, capacity)
         self.conn.execute(
             update(t.slot_capacity).where(self._where(slot)).values(capacity=capacity)
+        )
+
+    def counted_for_update(
+        self, adcodes: Sequence[str], first_day: date
+    ) -> list[tuple[CounterKey, SlotLoad]]:
+        wanted = sorted(set(adcodes))
+        if not wanted:
+            return []
+        c = t.slot_capacity.c
+        rows = self.conn.execute(
+            select(c.adcode, c.carrier_id, c.day, c.start, c.capacity, c.booked)
+            .where(c.adcode.in_(wanted), c.day >= first_day)
+            .order_by(c.adcode, c.carrier_id, c.day, c.start)
+            .with_for_update()
+        )
+        return [
+            (
+                (r.adcode, r.carrier_id, r.day, time.fromisoformat(r.start)),
+                SlotLoad(r.capacity, r.booked),
+            )
+            for r in rows
+        ]
+
+    def set_capacities(self, changes: Sequence[tuple[SlotRef, int]]) -> None:
+        if not changes:
+            return
+        c = t.slot_capacity.c
+        # One executemany: the statement count of an edit does not grow with its windows.
+        self.conn.execute(
+            update(t.slot_capacity)
+            .where(
+                c.adcode == bindparam("k_adcode"),
+                c.carrier_id == bindparam("k_carrier"),
+                c.day == bindparam("k_day"),
+                c.start == bindparam("k_start"),
+            )
+            .values(capacity=bindparam("k_capacity")),
+            [
+                {
+                    "k_adcode": slot.adcode,
+                    "k_carrier": slot.carrier_id,
+                    "k_day": slot.day,
+                    "k_start": slot.window.start.strftime("%H:%M"),
+                    "k_capacity": capacity,
+                }
+                for slot, capacity in changes
+            ],
         )
 
 

@@ -84,7 +84,10 @@ def list_templates(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
     return [to_plain(t) for t in catalog.list_templates(svc)]
 
 
-@router.put("/templates/{template_id}", summary="Create or change a slot template")
+@router.put(
+    "/templates/{template_id}",
+    summary="Create or change a slot template; windows not started take the new capacity",
+)
 def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> dict[str, object]:
     if body.template_id != template_id:
         raise InvalidInput(
@@ -99,7 +102,14 @@ def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> di
         body.capacity,
         body.holiday_capacity_pct,
     )
-    return dict(to_plain(catalog.upsert_template(svc, template)))
+    saved = catalog.upsert_template(svc, template)
+    # Windows not started yet took the new figure; those left holding more visits than it
+    # are listed for ops (no booking is cancelled by a lowering).
+    return {
+        **dict(to_plain(saved.template)),
+        "counters_moved": len(saved.moved),
+        "over_capacity": [m.as_data() for m in saved.over],
+    }
 
 
 @router.get("/reviews", response_model=list[ReturnOut], summary="Returns held for review")

@@ -1,0 +1,119 @@
+"""A template's capacity edit moves the counters of windows already booked (not started)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+import pytest
+from tests.unit.services.fakes import World  # type: ignore[import-not-found]
+from tests.unit.services.helpers import (  # type: ignore[import-not-found]
+    MINHANG,
+    TOMORROW,
+    at,
+    booked,
+    slot_of,
+    yto,
+)
+
+from doorstep.domain.coverage import GENERIC_TWO_HOUR, SlotTemplate
+from doorstep.domain.disruption import DisruptionKind
+from doorstep.domain.errors import Conflict
+from doorstep.services import catalog, disruptions, pickup
+from doorstep.services.ports import SlotLoad
+
+
+def _generic(world: World) -> SlotTemplate:
+    template = world.store.item("templates", GENERIC_TWO_HOUR.template_id)
+    assert isinstance(template, SlotTemplate)
+    return template
+
+
+def _edit(world: World, capacity: int) -> catalog.TemplateSaved:
+    return catalog.upsert_template(world.svc, replace(_generic(world), capacity=capacity))
+
+
+def test_raising_capacity_opens_places_in_a_booked_window_at_once(world: World) -> None:
+    _, appt = booked(world, yto(13))
+    before = world.store.slot(slot_of(yto(13)))
+    assert before == SlotLoad(_generic(world).capacity, 1)
+    saved = _edit(world, 25)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(25, 1)
+    assert [m.as_data()["slot"] for m in saved.moved] == [slot_of(yto(13)).key]
+    assert saved.over == ()
+    [event] = world.store.events_named("slot_template.saved")[-1:]
+    assert event.data["counters_moved"] == [saved.moved[0].as_data()]
+    assert event.data["counters_moved"][0]["was"] == before.capacity
+    assert world.store.item("appointments", appt.appointment_id).status.value != "cancelled"
+
+
+def test_lowering_below_the_bookings_cancels_none_and_reports_the_window(world: World) -> None:
+    visits = [booked(world, yto(13))[1] for _ in range(3)]
+    saved = _edit(world, 1)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(1, 3)
+    [over] = saved.over
+    assert (over.slot, over.capacity, over.booked, over.over, over.remaining) == (
+        slot_of(yto(13)),
+        1,
+        3,
+        2,
+        0,
+    )
+    for appt in visits:
+        assert world.store.item("appointments", appt.appointment_id).status.value in (
+            "booked",
+            "assigned",
+        )
+    # The window takes no more bookings until it is back under its capacity.
+    with pytest.raises(Conflict, match="slot_full"):
+        booked(world, yto(13))
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(1, 3)
+    [event] = world.store.events_named("slot_template.saved")[-1:]
+    assert [o["over"] for o in event.data["over_capacity"]] == [2]
+
+
+def test_a_window_under_way_keeps_its_figure(world: World) -> None:
+    booked(world, yto(13))
+    booked(world, yto(15))
+    old = _generic(world).capacity
+    world.clock.at = at(TOMORROW, 14)  # 13-15 has started
+    saved = _edit(world, old + 5)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(old, 1)
+    assert world.store.slot(slot_of(yto(15))) == SlotLoad(old + 5, 1)
+    assert [m.slot for m in saved.moved] == [slot_of(yto(15))]
+
+
+def test_an_edit_keeps_a_live_cut_and_a_lift_restores_the_edited_figure(world: World) -> None:
+    booked(world, yto(13))
+    report = disruptions.declare_disruption(
+        world.svc,
+        "ops-001",
+        DisruptionKind.ROAD_CLOSURE,
+        [MINHANG],
+        at(TOMORROW, 12),
+        at(TOMORROW, 16),
+        50,
+        "Road works",
+        "道路施工",
+    )
+    assert world.store.slot(slot_of(yto(13))).capacity == _generic(world).capacity // 2
+    _edit(world, 30)
+    assert world.store.slot(slot_of(yto(13))).capacity == 15  # the cut stays on the new figure
+    disruptions.lift_disruption(world.svc, "ops-002", report.disruption.disruption_id)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(30, 1)  # not the figure replaced
+
+
+def test_a_window_the_template_dropped_is_left_alone(world: World) -> None:
+    booked(world, yto(13))
+    kept = tuple(w for w in _generic(world).windows if w.start.hour != 13)
+    saved = catalog.upsert_template(
+        world.svc, replace(_generic(world), windows=kept, capacity=40)
+    )
+    assert world.store.slot(slot_of(yto(13))).capacity != 40
+    assert saved.moved == ()
+
+
+def test_other_carriers_and_templates_are_not_moved(world: World) -> None:
+    sf = pickup.SlotChoice("sf", TOMORROW, yto(13).start)
+    booked(world, sf)
+    sf_before = world.store.slot(slot_of(sf))
+    _edit(world, 40)
+    assert world.store.slot(slot_of(sf)) == sf_before
