@@ -9,7 +9,11 @@
   disruption leaves;
 - a courier's failed attempt raced with the buyer's cancel and move of the same visit (POST
   /courier/tasks/{id}/fail, /appointments/{id}/cancel, /reschedule): one failure at most,
-  counters equal to the visits holding each window.
+  counters equal to the visits holding each window;
+- template capacity edits up and down at once with bookings and area edits (PUT
+  /ops/templates/{id}, PUT /ops/areas/{adcode}, POST /returns/{id}/pickup): replayed in commit
+  order, no booking beyond the capacity in force when it was taken, every edit moved every
+  counted window and has its event.
 """
 
 from __future__ import annotations
@@ -342,38 +346,102 @@ def test_inspections_raced_with_the_pickup_take_the_units_once(
 # --- coverage edited while buyers book -----------------------------------------------------------
 
 
-def test_areas_and_templates_edited_while_buyers_book_keep_counters(
+def _counter(app: App, start: str) -> tuple[int, int]:
+    with app.engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT capacity, booked FROM slot_capacity WHERE adcode = '310104' "
+                "AND carrier_id = 'yto' AND day = :d AND start = :s"
+            ),
+            {"d": DAY_AFTER, "s": start},
+        ).one()
+    return int(row.capacity), int(row.booked)
+
+
+def _bookings_and_edits(app: App, after: int) -> list[tuple[str, dict[str, object]]]:
+    """Bookings and template saves committed after event ``after``, in commit order (a
+    booking and an edit of one window hold its counter's row lock while they write their
+    event, so their order in ``seq`` is the order they counted in)."""
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT name, data FROM events WHERE seq > :s AND name IN "
+                "('appointment.booked', 'slot_template.saved') ORDER BY seq"
+            ),
+            {"s": after},
+        ).all()
+    return [(name, data if isinstance(data, dict) else json.loads(data)) for name, data in rows]
+
+
+def _last_seq(app: App) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM events")).scalar_one())
+
+
+def test_template_capacity_edits_raced_with_bookings_move_live_counters(
     wired: App, payments: RecordingPayments
 ) -> None:
-    """Ops edit the area and its template (capacity 3 or 12) while buyers book a window of a
-    day nobody booked yet: the window's counter is created once, equals the visits and never
-    exceeds the capacity it was created with."""
+    """Ops raise and lower the template's capacity (2 to 16) while buyers book two windows
+    that already have counters and one that has none, and edit the area: every edit moves
+    the existing counters (the debt was that it reached only windows not counted yet), and a
+    counter created during the race starts at the figure in force. Replayed in commit order,
+    no booking was taken beyond the capacity in force when it was taken, each edit saw every
+    booking before it, and each counter ends at the last edit's figure with booked equal to
+    its visits. Lowering below the bookings cancels none."""
     svc = wired.services
     with svc.uow() as uow:
         area = uow.areas.get("310104")
         assert area is not None
         template = template_for(uow, area, "yto")
     assert template is not None
+    windows = {"09:00": time(9), "11:00": time(11), "13:00": time(13)}
+    for start in (9, 9, 9, 11):  # 09:00 and 11:00 have counters before the race, 13:00 not
+        [rid] = _approved(wired, 1)
+        pickup.book_pickup(svc, BUYER, rid, pickup.SlotChoice("yto", DAY_AFTER, time(start)))
+    figure = dict.fromkeys(windows, template.capacity)
+    count = {"09:00": 3, "11:00": 1, "13:00": 0}
+    counted = {"09:00", "11:00"}
+    assert {s: _counter(wired, s) for s in counted} == {s: (figure[s], count[s]) for s in counted}
+    seq = _last_seq(wired)
     waiting = _approved(wired, RACERS - 6)
-    calls = [
-        lambda r=r: pickup.book_pickup(svc, BUYER, r, pickup.SlotChoice("yto", DAY_AFTER, time(9)))
-        for r in waiting
+    calls: list[Callable[[], object]] = [
+        lambda r=r, h=h: pickup.book_pickup(svc, BUYER, r, pickup.SlotChoice("yto", DAY_AFTER, h))
+        for r, h in zip(waiting, cycle(windows.values()), strict=False)
     ]
+    capacities = (2, 14, 4, 12, 3, 16)
     calls += [
-        lambda n=n: catalog.upsert_template(svc, replace(template, capacity=n)) for n in (3, 12, 3)
+        lambda n=n: catalog.upsert_template(svc, replace(template, capacity=n)) for n in capacities
     ]
     calls += [lambda: catalog.upsert_area(svc, area)] * 3
     out = race(calls)
     assert set(out.codes) <= BOOKING, out.codes
-    with wired.engine.connect() as conn:
-        capacity, booked = conn.execute(
-            text(
-                "SELECT capacity, booked FROM slot_capacity WHERE adcode = '310104' "
-                "AND carrier_id = 'yto' AND day = :d AND start = '09:00'"
-            ),
-            {"d": DAY_AFTER},
-        ).one()
-    assert booked <= capacity and booked == sum(1 for w in out.won if hasattr(w, "slot"))
+    saves = [w for w in out.won if isinstance(w, catalog.TemplateSaved)]
+    assert len(saves) == len(capacities)
+    replayed = _bookings_and_edits(wired, seq)
+    assert sum(1 for name, _ in replayed if name == "slot_template.saved") == len(capacities)
+    for name, data in replayed:
+        if name == "appointment.booked":
+            start = str(data["window"])[:5]
+            counted.add(start)  # the first booking creates the counter with the figure in force
+            count[start] += 1
+            assert count[start] <= figure[start], (start, count[start], figure[start])
+            continue
+        moved = {str(m["start"]): m for m in data["counters_moved"]}  # type: ignore[attr-defined]
+        for start in windows:
+            if start not in counted:
+                figure[start] = int(data["capacity"])  # type: ignore[call-overload]
+            elif start in moved:
+                assert (moved[start]["was"], moved[start]["booked"]) == (
+                    figure[start],
+                    count[start],
+                )
+                figure[start] = int(moved[start]["capacity"])
+            # Every window took the edit's figure (no holiday, no disruption on that day).
+            assert figure[start] == data["capacity"], (start, figure[start], data["capacity"])
+        over = {str(m["start"]): m["over"] for m in data["over_capacity"]}  # type: ignore[attr-defined]
+        assert over == {s: count[s] - figure[s] for s in windows if count[s] > figure[s]}
+    for start in windows:
+        assert _counter(wired, start) == (figure[start], count[start])
     _clean(wired, payments)
 
 

@@ -49,7 +49,5 @@ def test_a_lowering_below_the_bookings_keeps_them_and_leaves_no_place() -> None:
 def test_the_figure_is_asked_per_window_and_an_unchanged_one_is_not_a_move() -> None:
     now = datetime.combine(DAY, time(8), tzinfo=SHANGHAI)
     cut = {_slot(13): 5}  # e.g. a disruption halves 13-15: the caller's figure keeps the cut
-    moves = retarget(
-        [(_slot(13), 5, 1), (_slot(15), 10, 1)], lambda slot: cut.get(slot, 10), now
-    )
+    moves = retarget([(_slot(13), 5, 1), (_slot(15), 10, 1)], lambda slot: cut.get(slot, 10), now)
     assert [(m.capacity, m.changed) for m in moves] == [(5, False), (10, False)]

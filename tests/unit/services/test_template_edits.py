@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+
 import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
@@ -104,9 +105,7 @@ def test_an_edit_keeps_a_live_cut_and_a_lift_restores_the_edited_figure(world: W
 def test_a_window_the_template_dropped_is_left_alone(world: World) -> None:
     booked(world, yto(13))
     kept = tuple(w for w in _generic(world).windows if w.start.hour != 13)
-    saved = catalog.upsert_template(
-        world.svc, replace(_generic(world), windows=kept, capacity=40)
-    )
+    saved = catalog.upsert_template(world.svc, replace(_generic(world), windows=kept, capacity=40))
     assert world.store.slot(slot_of(yto(13))).capacity != 40
     assert saved.moved == ()
 

@@ -73,10 +73,7 @@ class DocRepository(Generic[V]):
         if not wanted:
             return []
         stmt = (
-            select(self.table.c.doc)
-            .where(self.pk.in_(wanted))
-            .order_by(self.pk)
-            .with_for_update()
+            select(self.table.c.doc).where(self.pk.in_(wanted)).order_by(self.pk).with_for_update()
         )
         return [from_doc(self.cls, r.doc) for r in self.conn.execute(stmt)]
 
