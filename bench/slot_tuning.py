@@ -6,7 +6,8 @@ and feeds the scores in.
 
 The objective and its constraints are fixed before any run, here, not after looking:
 - constraints, on every tuning seed: every pickup inside its window, and the first-choice share
-  at least that of fixed capacity (minus ``FIRST_CHOICE_MARGIN``, which is 0);
+  at least that of fixed capacity plus ``FIRST_CHOICE_MARGIN`` (0.02: the worst gap on 5
+  tuning seeds does not bound the worst of 20 reporting seeds);
 - objective: the lowest mean of incentive / fixed courier-km per pickup over the tuning seeds;
 - ties (equal to 4 decimals) go to the larger smallest first-choice gap, then to the rule set
   listed first in the grid (the one closest to the old defaults).
@@ -26,13 +27,17 @@ from typing import Any
 # purpose: 5 tuning seeds x every point must fit one ~10-minute slot of the bench lock.
 # ``show_within_s``: hidden first choices on tuning seed 2 cost 800-5,000 s of extra driving
 # (median 1,600 s), so the floor is tried at 20 and 40 minutes.
+# ``coupon_gap_s``: on tuning seeds 1-2 the cost step just above the last green window was
+# under 120 s in 6 of 39 offers a coupon follower saw and under 300 s in 22, so the floor
+# is tried at 2 and 4 minutes (fourth session, set before the run).
 GRID: dict[str, tuple[int, ...]] = {
-    "near_pct": (0, 150, 200),
-    "show_within_s": (0, 1200, 2400),
+    "near_pct": (0, 150),
+    "show_within_s": (2400, 3600),
+    "coupon_gap_s": (0, 120, 240),
 }
 # Fields that mean nothing while ``near_pct`` is 0 (nothing is hidden): one point covers them.
 HIDING_FIELDS = ("keep_at_least", "show_within_s")
-FIRST_CHOICE_MARGIN = 0.0
+FIRST_CHOICE_MARGIN = 0.02
 INSIDE_REQUIRED = 1.0
 
 
@@ -75,14 +80,14 @@ class Scores:
     first_choice_gap: list[float]  # incentive minus fixed first-choice share
     inside: list[float]  # incentive's share of pickups inside the window
 
-    def shortfall(self) -> float:
+    def shortfall(self, margin: float = FIRST_CHOICE_MARGIN) -> float:
         """How far the constraints are missed (0: met): worst first-choice gap below the
         margin plus worst inside-window share below 100 %."""
-        gap = max(0.0, FIRST_CHOICE_MARGIN - min(self.first_choice_gap))
+        gap = max(0.0, margin - min(self.first_choice_gap))
         inside = max(0.0, INSIDE_REQUIRED - min(self.inside))
         return round(gap + inside, 6)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, margin: float = FIRST_CHOICE_MARGIN) -> dict[str, Any]:
         """The figures the pick looked at, for the report."""
         return {
             "rules": label(self.point),
@@ -91,15 +96,16 @@ class Scores:
             "first_choice_gap_min": round(min(self.first_choice_gap), 4),
             "first_choice_gap_mean": round(mean(self.first_choice_gap), 4),
             "inside_min": round(min(self.inside), 4),
-            "constraints_met": self.shortfall() == 0,
+            "constraints_met": self.shortfall(margin) == 0,
         }
 
 
-def pick(candidates: Sequence[Scores]) -> dict[str, Any]:
-    """The chosen rule set, why, and every candidate's figures (see the module docstring)."""
+def pick(candidates: Sequence[Scores], margin: float = FIRST_CHOICE_MARGIN) -> dict[str, Any]:
+    """The chosen rule set, why, and every candidate's figures (see the module docstring);
+    ``margin``: first choice must be at least fixed's plus this on every tuning seed."""
     if not candidates:
         raise ValueError("no rule set to choose from")
-    met = [c for c in candidates if c.shortfall() == 0]
+    met = [c for c in candidates if c.shortfall(margin) == 0]
     if met:
         chosen = min(
             met,
@@ -112,13 +118,13 @@ def pick(candidates: Sequence[Scores]) -> dict[str, Any]:
         why = (
             f"lowest mean km ratio ({mean(chosen.km_ratio):.4f}) of the {len(met)} of "
             f"{len(candidates)} rule sets that keep every pickup inside its window and first "
-            f"choice >= fixed on every tuning seed"
+            f"choice >= fixed + {margin:g} on every tuning seed"
         )
     else:
-        chosen = min(candidates, key=lambda c: (c.shortfall(), round(mean(c.km_ratio), 4)))
+        chosen = min(candidates, key=lambda c: (c.shortfall(margin), round(mean(c.km_ratio), 4)))
         why = (
             f"no rule set met the constraints on every tuning seed; smallest shortfall "
-            f"({chosen.shortfall():.4f}), then lowest km ratio"
+            f"({chosen.shortfall(margin):.4f}), then lowest km ratio"
         )
     return {
         "chosen": dict(chosen.point),
@@ -127,8 +133,8 @@ def pick(candidates: Sequence[Scores]) -> dict[str, Any]:
         "why": why,
         "objective": "min mean(incentive km per pickup / fixed) over the tuning seeds",
         "constraints": {
-            "first_choice_minus_fixed_every_seed": f">= {FIRST_CHOICE_MARGIN}",
+            "first_choice_minus_fixed_every_seed": f">= {margin}",
             "inside_window_every_seed": f">= {INSIDE_REQUIRED}",
         },
-        "candidates": [c.summary() for c in candidates],
+        "candidates": [c.summary(margin) for c in candidates],
     }

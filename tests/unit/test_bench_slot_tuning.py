@@ -54,7 +54,20 @@ def test_tie_on_km_goes_to_the_larger_worst_first_choice_gap(tuning: ModuleType)
         scores(tuning, 150, [0.90, 0.90], [0.01, 0.05], [1.0, 1.0]),
         scores(tuning, 200, [0.90, 0.90], [0.03, 0.03], [1.0, 1.0]),
     ]
-    assert tuning.pick(candidates)["chosen"] == {"near_pct": 200}
+    assert tuning.pick(candidates, 0.0)["chosen"] == {"near_pct": 200}
+
+
+def test_first_choice_margin_must_be_met_on_every_tuning_seed(tuning: ModuleType) -> None:
+    candidates = [
+        # Lowest km, first choice at least fixed's on every seed but not by the margin.
+        scores(tuning, 150, [0.88, 0.88], [0.01, 0.05], [1.0, 1.0]),
+        scores(tuning, 200, [0.91, 0.91], [0.03, 0.03], [1.0, 1.0]),
+    ]
+    assert tuning.pick(candidates, 0.0)["chosen"] == {"near_pct": 150}
+    got = tuning.pick(candidates, 0.02)
+    assert got["chosen"] == {"near_pct": 200}
+    assert got["constraints"]["first_choice_minus_fixed_every_seed"] == ">= 0.02"
+    assert [c["constraints_met"] for c in got["candidates"]] == [False, True]
 
 
 def test_when_nothing_meets_the_constraints_the_smallest_shortfall_is_named(

@@ -58,6 +58,12 @@ class IncentiveRules:
     so is every window whose insertion adds at most ``show_within_s`` of driving (0: off):
     hiding a window that cheap saves little and may take a buyer's first choice away.
 
+    ``coupon_gap_s`` (0: off) pays a coupon only where the saving is real: a coupon moves a
+    buyer off a shown window that has none, so the green windows are cut back until every
+    shown window without a coupon costs at least that much more driving than every green
+    one. A buyer who follows a coupon then saves the route at least ``coupon_gap_s``; where
+    the costs form a dense ladder nobody is pulled off a first choice that is nearly as cheap.
+
     Defaults: coupons (green at or below the median, within 10 minutes of driving) as picked
     in the second session; ``near_pct`` 150 and ``show_within_s`` 2400 picked by
     ``bench/slot_offering.py``'s own rule search on tuning seeds 1–5 (docs/benchmarks.md):
@@ -71,6 +77,7 @@ class IncentiveRules:
     keep_at_least: int = 5
     green_within_s: int = 600
     show_within_s: int = 2400
+    coupon_gap_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -80,10 +87,11 @@ class IncentiveRules:
             or self.keep_at_least < 1
             or self.green_within_s < 0
             or self.show_within_s < 0
+            or self.coupon_gap_s < 0
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
-                " show_within_s >= 0"
+                " show_within_s >= 0, coupon_gap_s >= 0"
             )
 
 
@@ -155,16 +163,10 @@ def rank(costed: list[tuple[int, OfferedSlot]], rules: IncentiveRules | None) ->
             or pair[0] * 100 <= typical * rules.near_pct
             or pair[0] <= rules.show_within_s
         ]
+    greens = green_count(costed, typical, rules)
     ranked = []
-    for position, (cost, offered) in enumerate(costed):
-        green = (
-            rules is not None
-            and len(costed) > 1
-            and cost * 100 <= typical * rules.cheap_pct
-            and typical - cost >= rules.min_saving_s
-            and (not rules.green_within_s or cost <= rules.green_within_s)
-        )
-        if green and rules is not None:
+    for position, (_, offered) in enumerate(costed):
+        if rules is not None and position < greens:
             coupon = rules.coupon_fen
             offered = replace(
                 offered,
@@ -174,3 +176,29 @@ def rank(costed: list[tuple[int, OfferedSlot]], rules: IncentiveRules | None) ->
             )
         ranked.append(replace(offered, rank=position))
     return ranked
+
+
+def green_count(
+    costed: list[tuple[int, OfferedSlot]], typical: float, rules: IncentiveRules | None
+) -> int:
+    """How many of the shown windows (cheapest first) carry a coupon: a prefix, since every
+    test is monotone in cost."""
+    if rules is None or len(costed) < 2:
+        return 0
+    greens = 0
+    for cost, _ in costed:
+        if not (
+            cost * 100 <= typical * rules.cheap_pct
+            and typical - cost >= rules.min_saving_s
+            and (not rules.green_within_s or cost <= rules.green_within_s)
+        ):
+            break
+        greens += 1
+    if rules.coupon_gap_s:
+        # Cut back to a step of at least the gap: below it a coupon saves that much per move.
+        while (
+            0 < greens < len(costed)
+            and costed[greens][0] - costed[greens - 1][0] < rules.coupon_gap_s
+        ):
+            greens -= 1
+    return greens

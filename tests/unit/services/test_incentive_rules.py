@@ -60,3 +60,29 @@ def test_coupons_only_at_or_below_the_median_and_within_reach() -> None:
 def test_rules_out_of_range_are_refused() -> None:
     with pytest.raises(ValueError):
         IncentiveRules(show_within_s=-1)
+
+
+def test_coupon_gap_cuts_coupons_back_to_a_real_saving() -> None:
+    # Green by the median alone: 60, 120 and 300 s; the next shown window (420 s) is only
+    # 120 s dearer than 300 s, so a coupon there would pull buyers off it for little.
+    plain = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0)
+    assert [o.incentive_fen > 0 for o in rank(COSTED, plain)] == [True, True, True, False, False]
+    gap150 = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, coupon_gap_s=150)
+    # 300 -> 420 is a step of 120 (< 150): cut back; 120 -> 300 is 180: every move saves >= 150.
+    assert [o.incentive_fen > 0 for o in rank(COSTED, gap150)] == [True, True, False, False, False]
+    gap200 = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, coupon_gap_s=200)
+    # No step of 200 s below the last green window: no coupon at all, every window is shown.
+    assert [o.incentive_fen for o in rank(COSTED, gap200)] == [0, 0, 0, 0, 0]
+    assert hours(rank(COSTED, gap200)) == [9, 10, 11, 12, 13]
+
+
+def test_coupon_gap_is_measured_between_shown_windows_only() -> None:
+    # 420 and 900 s are hidden: every shown window is green, so a coupon pulls nobody off a
+    # window without one, whatever the gap to the hidden ones.
+    rules = IncentiveRules(
+        near_pct=100, keep_at_least=1, show_within_s=0, cheap_pct=100, green_within_s=0,
+        coupon_gap_s=1000,
+    )  # fmt: skip
+    assert [o.incentive_fen > 0 for o in rank(COSTED, rules)] == [True, True, True]
+    with pytest.raises(ValueError):
+        IncentiveRules(coupon_gap_s=-1)
