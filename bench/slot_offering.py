@@ -398,6 +398,13 @@ def main() -> None:
         help="incentive rules searched on the tuning seeds ('' to keep --incentive as given)",
     )
     parser.add_argument(
+        "--fixed-capacity",
+        type=int,
+        default=None,
+        help="the fixed baseline's capacity as found by an earlier search on the same tuning"
+        " seeds (default: search it)",
+    )
+    parser.add_argument(
         "--first-choice-margin",
         type=float,
         default=slot_tuning.FIRST_CHOICE_MARGIN,
@@ -443,12 +450,16 @@ def tune(
     if grid_points:
         # The grid's runs stand in for the policy's own: it would repeat one of them.
         policies = [p for p in policies if p != "planned_incentive"]
-    searched = over(base, tuning_seeds, None, "tuning: fixed capacity", ["fixed"], args.workers)
-    capacity = round(median(int(r["fixed"]["capacity_per_window"]) for r in searched))
-    log(f"fixed capacity per tuning seed {[r['fixed']['capacity_per_window'] for r in searched]}"
-        f" -> {capacity} carried")  # fmt: skip
+    if args.fixed_capacity is None:
+        searched = over(base, tuning_seeds, None, "tuning: fixed capacity", ["fixed"], args.workers)
+        capacity = round(median(int(r["fixed"]["capacity_per_window"]) for r in searched))
+        log(f"fixed capacity per tuning seed {[r['fixed']['capacity_per_window'] for r in searched]}"
+            f" -> {capacity} carried")  # fmt: skip
+    else:
+        # Given: the search above, run earlier on the same tuning seeds (it is deterministic).
+        searched, capacity = [], args.fixed_capacity
     runs = over(base, tuning_seeds, capacity, "tuning", policies, args.workers, grid_points)
-    for run, found in zip(runs, searched, strict=True):
+    for run, found in zip(runs, searched, strict=False):
         run["fixed_searched"] = found["fixed"]
     if not grid_points:
         return base, summarise(runs, tuning_seeds), None, capacity
