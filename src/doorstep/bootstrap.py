@@ -41,7 +41,7 @@ from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
 from doorstep.planning.timed import TimedTravel
-from doorstep.planning.travel import HaversineTravel
+from doorstep.planning.travel import HaversineTravel, TravelTimes
 from doorstep.services import courier, identity
 from doorstep.services.context import (
     CarrierRules,
@@ -96,6 +96,18 @@ def migrate(database_url: str) -> None:
     cfg.set_main_option("sqlalchemy.url", database_url)
     cfg.attributes["configure_logger"] = False
     command.upgrade(cfg, "head")
+
+
+def timed_travel(settings: Settings, base: TravelTimes) -> TimedTravel:
+    """``base`` with legs priced at the hours they are driven, as ``settings`` say."""
+    return TimedTravel(
+        base,
+        margin=settings.travel_leg_margin,
+        reserve_s=settings.travel_leg_reserve_s,
+        leg_sd=settings.travel_leg_sd,
+        door_sd=settings.travel_door_sd,
+        chain_z=settings.travel_chain_z,
+    )
 
 
 def build(
@@ -154,7 +166,7 @@ def build(
             ),
         ),
         warehouse_id=settings.warehouse_id,
-        travel=TimedTravel(HaversineTravel())
+        travel=timed_travel(settings, HaversineTravel())
         if settings.travel_pricing == "timed"
         else HaversineTravel(),
         door=DoorRules(

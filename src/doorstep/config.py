@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"
+    # Timed pricing only. Legs off the slowest hours are priced travel_leg_margin times their
+    # bucket, plus travel_leg_reserve_s for every leg into a window;
+    # and the chain reserve: a promise must hold at travel_chain_z standard deviations of
+    # the delay gathered along back-to-back legs (relative sd travel_leg_sd of a drive,
+    # travel_door_sd of a door's time; measure them from couriers' scans). 0 turns it off.
+    # Chosen on the simulator's tuning seeds (docs/benchmarks.md, "Issue 11 §3-4").
+    travel_leg_margin: float = Field(1.2, ge=1, le=3)
+    travel_leg_reserve_s: int = Field(120, ge=0, le=3600)
+    travel_leg_sd: float = Field(0.25, ge=0, le=1)
+    travel_door_sd: float = Field(0.2, ge=0, le=1)
+    travel_chain_z: float = Field(1.64, ge=0, le=5)
     # The job queue (PostgreSQL only; ``doorstep worker``): workers write a heartbeat this
     # often, a worker silent for queue_stalled_after_s is taken for dead and its running job is
     # queued again; finished jobs are kept queue_keep_hours for inspection; a stopping worker

@@ -54,12 +54,20 @@ MARGIN = 1.2
 # grow with the number of legs driven before a visit, and any one leg running up to this
 # much over its bucket is then absorbed by the next leg. Chosen on the tuning seeds.
 RESERVE_S = 120
+# The chain reserve (``TimedTravel.chain_slack``) is off unless these are set (from config):
+# the relative standard deviation of one leg's drive time and of the time at a door, and the
+# quantile (in standard deviations) a promise must hold at.
+LEG_SD = 0.0
+DOOR_SD = 0.0
+CHAIN_Z = 0.0
 
 Span = tuple[int, int] | None
 """(window start, window end) in seconds of the day of the stop a leg leads to; None: any hour."""
 
 Reach = Callable[[Location, int, int], tuple[Sequence[int], Sequence[int]]]
 IntVector = npt.NDArray[np.int64]
+HourRows = dict[tuple[Location, Location], list[int]]
+"""Drive seconds per departure hour for legs already walked (a memo for one request)."""
 
 
 def hours(lo_s: int, hi_s: int) -> range:
@@ -104,6 +112,9 @@ class TimedTravel:
     lead_s: int = LEAD_S
     margin: float = MARGIN
     reserve_s: int = RESERVE_S
+    leg_sd: float = LEG_SD
+    door_sd: float = DOOR_SD
+    chain_z: float = CHAIN_Z
     buckets: tuple[int, ...] = field(init=False)
     slowest: tuple[int, ...] = field(init=False)
     """Departure seconds whose slowest leg is the day's slowest for any pair (the ceiling)."""
@@ -115,6 +126,10 @@ class TimedTravel:
             raise ValueError("margin must be within [1, 3]")
         if not 0 <= self.reserve_s <= self.lead_s:
             raise ValueError("reserve_s must be within [0, lead_s]")
+        if not (0.0 <= self.leg_sd <= 1.0 and 0.0 <= self.door_sd <= 1.0):
+            raise ValueError("leg_sd and door_sd must be within [0, 1]")
+        if not 0.0 <= self.chain_z <= 5.0:
+            raise ValueError("chain_z must be within [0, 5]")
         object.__setattr__(self, "buckets", profile_buckets(self.base))
         object.__setattr__(self, "slowest", slowest_seconds(self.base, self.buckets))
 
@@ -258,6 +273,11 @@ class TimedTravel:
         reserve = np.where(windowed & (worst > 0), self.reserve_s, 0)
         return np.asarray(priced + reserve, dtype=np.int64)
 
+    @property
+    def chained(self) -> bool:
+        """Whether promises are also checked along the chain (``chain_slack``)."""
+        return self.chain_z > 0 and (self.leg_sd > 0 or self.door_sd > 0)
+
     def retime(
         self,
         points: Sequence[Location],
@@ -265,32 +285,84 @@ class TimedTravel:
         service_s: Sequence[int],
         free_from_s: int,
         first_in_progress: bool = False,
+        rows: HourRows | None = None,
     ) -> list[int]:
         """When service begins at each stop (``points[1:]``) if the courier leaves the
         start ``points[0]`` at ``free_from_s`` and drives each leg at its real departure
         hour, leaving late enough to ring at the window's start. For ETAs, not promises."""
-        begins: list[int] = []
+        walked = self._walk(points, windows, service_s, free_from_s, first_in_progress, rows)
+        return [begin for begin, _ in walked]
+
+    def chain_slack(
+        self,
+        points: Sequence[Location],
+        windows: Sequence[tuple[int, int]],
+        service_s: Sequence[int],
+        free_from_s: int,
+        first_in_progress: bool = False,
+        rows: HourRows | None = None,
+    ) -> list[int]:
+        """Seconds each stop's ring, at the ``chain_z`` quantile of the delay gathered along
+        the route, stays before its window closes (negative: the promise does not hold).
+
+        The route is driven as in ``retime``. A delay grows along a chain of legs and doors
+        with no idle time between them (variances add: ``leg_sd`` of each leg's drive,
+        ``door_sd`` of each door's time), and idle time (waiting to leave, or at the door
+        for the window to open) absorbs it: its quantile falls by the idle seconds. So a
+        visit after four back-to-back legs needs more room than one after a wait, which a
+        reserve per leg cannot express (docs/benchmarks.md, seed 106)."""
+        walked = self._walk(points, windows, service_s, free_from_s, first_in_progress, rows)
+        closes = [latest for _, latest in windows]
+        return [close - begin - late for (begin, late), close in zip(walked, closes, strict=True)]
+
+    def _walk(
+        self,
+        points: Sequence[Location],
+        windows: Sequence[tuple[int, int]],
+        service_s: Sequence[int],
+        free_from_s: int,
+        first_in_progress: bool,
+        rows: HourRows | None,
+    ) -> list[tuple[int, int]]:
+        """(begin, quantile of the delay at the ring) per stop; the second is 0 when the
+        chain reserve is off."""
+        rows = {} if rows is None else rows
+        z = self.chain_z if self.chained else 0.0
+        out: list[tuple[int, int]] = []
         clock = free_from_s
+        late = 0.0  # the chain_z quantile of the delay carried, in seconds
         for i, (earliest, _latest) in enumerate(windows):
             if i == 0 and first_in_progress:
                 begin = clock
             else:
-                seconds = self._by_hour(points[i], points[i + 1])
+                seconds = self._by_hour(points[i], points[i + 1], rows)
                 # Leave early enough to ring at the window's start whatever bucket the leg
                 # falls in, or at once when already late.
                 slowest = self.price(seconds, (earliest, earliest), False)
                 depart = max(clock, earliest - slowest)
-                begin = max(depart + seconds(depart), earliest)
-            begins.append(begin)
+                drive = seconds(depart)
+                arrive = depart + drive
+                begin = max(arrive, earliest)
+                if z:
+                    carried = max(0.0, late - (depart - clock))
+                    late = math.hypot(carried, z * self.leg_sd * drive)
+                    late = max(0.0, late - (begin - arrive))
+            out.append((begin, math.ceil(late)))
+            if z:
+                late = math.hypot(late, z * self.door_sd * service_s[i])
             clock = begin + service_s[i]
-        return begins
+        return out
 
-    def _by_hour(self, a: Location, b: Location) -> Callable[[int], int]:
+    def _by_hour(self, a: Location, b: Location, rows: HourRows) -> Callable[[int], int]:
         """Seconds from ``a`` to ``b`` by departure second. The city model gives all 24
-        hours from one great circle (re-timing a route at booking asks a few per leg)."""
+        hours from one great circle (re-timing a route at booking asks a few per leg);
+        ``rows`` keeps them for the caller's next walk along the same legs."""
         if isinstance(self.base, HaversineTravel):
-            row = self.base.between_many(a, [b], range(0, DAY_S, 3600))[:, 0].tolist()
-            return lambda second: int(row[(second % DAY_S) // 3600])
+            row = rows.get((a, b))
+            if row is None:
+                hourly = self.base.between_many(a, [b], range(0, DAY_S, 3600))[:, 0].tolist()
+                row = rows[(a, b)] = [int(x) for x in hourly]
+            return lambda second: row[(second % DAY_S) // 3600]
         return partial(self._seconds, a, b)
 
     def _seconds(self, a: Location, b: Location, second: int) -> int:

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.coverage import ServiceArea
@@ -30,7 +31,7 @@ from doorstep.domain.route import (
 )
 from doorstep.planning import Courier, Insertion, RouteSlack, Stop, StopStatus, best_insertion
 from doorstep.planning.insertion import Reach
-from doorstep.planning.timed import Span, TimedTravel
+from doorstep.planning.timed import HourRows, Span, TimedTravel
 from doorstep.planning.travel import Location, TravelTimes
 from doorstep.services.ports import UnitOfWork
 
@@ -339,6 +340,7 @@ def options(
     first, the routes that can take a stop on a day with every promise still kept."""
     routes = cache.routes(uow, carrier_id, [(c.courier_id, d) for c in couriers for d in days])
     reaches: dict[int, Callable[[Span], Reach]] = {}
+    chain = ChainCheck(travel, now)
 
     def on(day: date, stop: Stop) -> list[Option]:
         found = []
@@ -352,12 +354,73 @@ def options(
             if pricing is None:
                 pricing = reaches[id(slack)] = reach_along(travel, slack, route.open)
             insertion = best_insertion(slack, stop, pricing(window))
-            if insertion is not None:
+            if insertion is not None and chain.keeps(route, c, insertion.position, stop):
                 found.append(Option(c, route, insertion))
         found.sort(key=lambda o: (o.extra_s, o.courier.courier_id))
         return found
 
     return on
+
+
+class Visit(Protocol):
+    """What the chain check needs of a stop (a route's or the planner's)."""
+
+    @property
+    def location(self) -> Location: ...
+    @property
+    def earliest_s(self) -> int: ...
+    @property
+    def latest_s(self) -> int: ...
+    @property
+    def service_s(self) -> int: ...
+
+
+class ChainCheck:
+    """Whether a route still keeps its promises with a visit inserted, once the delay a
+    chain of legs gathers is priced (``planning.timed.TimedTravel.chain_slack``): the new
+    visit must hold, and no visit may hold less than before unless it held with room to
+    spare. Always true without a chained timed port. One per request: the legs' hourly
+    drive times and each route's slack before the insertion are kept."""
+
+    def __init__(self, travel: TravelTimes, now: datetime) -> None:
+        self.timed = travel if isinstance(travel, TimedTravel) and travel.chained else None
+        self.now = now
+        self.rows: HourRows = {}
+        self.before: dict[tuple[str, int], list[int]] = {}
+
+    def keeps(self, route: CourierRoute, courier: FleetCourier, position: int, stop: Visit) -> bool:
+        """True when ``stop`` at ``position`` among the open stops keeps the chain."""
+        if self.timed is None:
+            return True
+        stops: list[Visit] = list(route.open)
+        key = (route.route_id, route.version)
+        old = self.before.get(key)
+        if old is None:
+            old = self.before[key] = self.slack(route, courier, stops)
+        new = self.slack(route, courier, [*stops[:position], stop, *stops[position:]])
+        if new.pop(position) < 0:
+            return False
+        return all(n >= min(0, o) for n, o in zip(new, old, strict=True))
+
+    def slack(
+        self, route: CourierRoute, courier: FleetCourier, stops: Sequence[Visit]
+    ) -> list[int]:
+        """Each stop's chain slack when ``route``'s courier drives ``stops`` from now."""
+        assert self.timed is not None
+        if not stops:
+            return []
+        open_stops = route.open
+        return self.timed.chain_slack(
+            [_start_of(route, courier), *(s.location for s in stops)],
+            [(s.earliest_s, max(s.latest_s, s.earliest_s)) for s in stops],
+            [s.service_s for s in stops],
+            max(
+                planner_courier(courier, route.day, route).free_from_s,
+                start_second(route.day, self.now),
+            ),
+            bool(open_stops) and open_stops[0].state is StopState.IN_PROGRESS,
+            self.rows,
+        )
 
 
 def put_on_route(
@@ -383,7 +446,7 @@ def put_on_route(
         window = (stop.earliest_s, max(stop.latest_s, stop.earliest_s))
         reach = reach_along(travel, slack, fresh.open)(window)
         found = best_insertion(slack, planner_stop(stop), reach)
-        if found is None:
+        if found is None or not ChainCheck(travel, now).keeps(fresh, c, found.position, stop):
             raise Contention()
         route, position = fresh, found.position
     else:

@@ -9,7 +9,8 @@ carrier-day with PyVRP, rewrites the routes and tells buyers whose ETA moved.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from doorstep.domain.clock import local
@@ -36,7 +37,8 @@ from doorstep.planning import (
     solve,
 )
 from doorstep.planning.plan import schedule_route
-from doorstep.planning.timed import TimedTravel
+from doorstep.planning.timed import HourRows, TimedTravel
+from doorstep.planning.travel import TravelTimes
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.route import (
@@ -169,14 +171,88 @@ def _plan_once(
         params = params or SolveParams(seed=0, time_limit_s=1.0)
         now_s = start_second(day, now)
         started = time.perf_counter()
-        if built.previous.routes and local(now).date() == day:
-            plan = replan(built.problem, built.previous, now_s, params)
-        else:
-            plan = solve(built.problem, params, warm_start=built.previous or None)
+        same_day = bool(built.previous.routes) and local(now).date() == day
+        solve_params = params
+
+        def solve_from(problem: PlanningProblem, warm: Plan | None) -> Plan:
+            if same_day:
+                return replan(problem, warm or built.previous, now_s, solve_params)
+            return solve(problem, solve_params, warm_start=warm)
+
+        plan = solve_from(built.problem, built.previous or None)
+        plan = _hold_chains(svc.travel, built.problem, plan, now_s, solve_from)
         svc.telemetry.planner_run(time.perf_counter() - started)
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
         return report
+
+
+# Tighten-and-re-solve rounds for visits whose chain reserve does not hold (each is one
+# more solve of the carrier-day; the first usually settles it).
+CHAIN_ROUNDS = 3
+
+
+def _hold_chains(
+    travel: TravelTimes,
+    problem: PlanningProblem,
+    plan: Plan,
+    now_s: int,
+    solve_from: Callable[[PlanningProblem, Plan | None], Plan],
+) -> Plan:
+    """The plan, re-solved with the windows of visits that miss their chain reserve
+    (``planning.timed.TimedTravel.chain_slack``) closed earlier by what they miss, until
+    every visit holds or ``CHAIN_ROUNDS`` are spent. The solver prices each leg alone; the
+    delay a chain of back-to-back legs gathers is checked here, on the same walk a booking
+    checks (``route.ChainCheck``). A re-solve that leaves more visits unserved is not taken:
+    a visit at risk of being late is better than a visit dropped."""
+    if not (isinstance(travel, TimedTravel) and travel.chained):
+        return plan
+    latest = {s.id: s.latest_s for s in problem.stops}
+    best = plan
+    for _ in range(CHAIN_ROUNDS):
+        short = chain_shortfalls(travel, problem, best, now_s)
+        if not short:
+            break
+        for stop_id, by in short.items():
+            earliest = next(s.earliest_s for s in problem.stops if s.id == stop_id)
+            latest[stop_id] = max(earliest, latest[stop_id] - by)
+        tightened = replace(
+            problem, stops=[replace(s, latest_s=latest[s.id]) for s in problem.stops]
+        )
+        again = solve_from(tightened, best)
+        if len(again.unserved) > len(plan.unserved):
+            break
+        best = again
+    return best
+
+
+def chain_shortfalls(
+    travel: TimedTravel, problem: PlanningProblem, plan: Plan, now_s: int
+) -> dict[str, int]:
+    """Seconds (rounded up to a minute) by which each planned visit misses its window's
+    close at the chain quantile; visits that hold are left out."""
+    couriers = {c.id: c for c in problem.couriers}
+    by_id = {s.id: s for s in problem.stops}
+    rows: HourRows = {}
+    short: dict[str, int] = {}
+    for route in plan.routes:
+        courier = couriers[route.courier_id]
+        stops = [by_id[v.stop_id] for v in route.visits]
+        if not stops:
+            continue
+        start = courier.start_location or problem.depot(courier.depot_id).location
+        slacks = travel.chain_slack(
+            [start, *(s.location for s in stops)],
+            [(s.earliest_s, s.latest_s) for s in stops],
+            [s.service_s for s in stops],
+            max(courier.free_from_s, now_s),
+            stops[0].status is StopStatus.IN_PROGRESS,
+            rows,
+        )
+        for stop, slack in zip(stops, slacks, strict=True):
+            if slack < 0 and stop.status is StopStatus.PENDING:
+                short[stop.id] = -(slack // 60) * 60
+    return short
 
 
 def _apply(

@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from doorstep.adapters.ids import FixedClock
+from doorstep.bootstrap import timed_travel
 from doorstep.domain.clock import SHANGHAI
 from doorstep.planning import SolveParams
-from doorstep.planning.timed import TimedTravel
 from doorstep.services import routing
 from doorstep.services.context import Services
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
@@ -101,7 +101,7 @@ class Simulation:
         set_capacity(self.app, city, capacity)
         base = replace(self.app.services, ids=SequentialIds())
         if policy == "planned_timed":
-            base = replace(base, travel=TimedTravel(base.travel))
+            base = replace(base, travel=timed_travel(self.app.settings, base.travel))
         self.svc = replace(base, offering=make_offering(policy, base, params.incentives))
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
