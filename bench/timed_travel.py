@@ -14,6 +14,7 @@ per moment and policy.
 
     uv run python bench/timed_travel.py --tuning-seeds 1-2 --reporting-seeds 101-110 \
         [--load 16[,20,24]] [--also planned_incentive,fixed]
+    uv run python bench/timed_travel.py --merge part1.log part2.log   # halves run in parallel
 
 With several loads (pickups per courier-day) the whole comparison is repeated per load, in
 ``by_load``: at the default load evening-peak pricing accepts nearly everyone, so timed
@@ -84,6 +85,52 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
     return {"seeds": len(runs), "policies": figures, "ratios": ratios, "eta_error": eta}
 
 
+PER_SEED = ("pickups_per_courier_hour", "inside_window_share", "accepted_share")
+
+
+def per_seed(chosen: Sequence[int], runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
+    """Per seed and policy the figures the goal is judged on (100 % inside on every seed),
+    with the accepted and completed counts."""
+    return {
+        str(seed): {
+            p: {
+                **{f: run[p][f] for f in PER_SEED},
+                "accepted": run[p]["counts"]["accepted"],
+                "completed": run[p]["counts"]["completed"],
+            }
+            for p in run
+        }
+        for seed, run in zip(chosen, runs, strict=True)
+    }
+
+
+def merge(paths: Sequence[str]) -> dict[str, Any]:
+    """The report of ``main`` from the per-seed lines logged by runs over parts of the seeds
+    (each seed once: a seed logged twice is an error, not averaged)."""
+    lines: dict[tuple[int, str, int], Run] = {}
+    for path in paths:
+        for text in Path(path).read_text().splitlines():
+            _, _, body = text.partition("] ")
+            if not body.startswith("{"):
+                continue
+            line = json.loads(body)
+            key = (line["load"], line["set"], line["seed"])
+            if key in lines:
+                raise SystemExit(f"seed logged twice: {key}")
+            lines[key] = line["kpis"]
+    report: dict[str, Any] = {"bench": "timed_travel", "merged_from": list(paths), "by_load": {}}
+    for load in sorted({k[0] for k in lines}):
+        at_load: dict[str, Any] = {}
+        for name in ("tuning", "reporting"):
+            chosen = sorted(k[2] for k in lines if k[0] == load and k[1] == name)
+            runs = [lines[(load, name, seed)] for seed in chosen]
+            at_load[f"{name}_seeds"] = chosen
+            at_load[name] = summarise(runs) if runs else None
+            at_load[f"{name}_per_seed"] = per_seed(chosen, runs)
+        report["by_load"][str(load)] = at_load
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tuning-seeds", default="1-2")
@@ -91,7 +138,16 @@ def main() -> None:
     parser.add_argument("--load", default="16", help="pickups per courier-day, comma list")
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--also", default="", help="more policies, for their ETA error")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="LOG",
+        help="summarise the per-seed lines of earlier runs' stderr (seed ranges run in parallel)",
+    )
     args = parser.parse_args()
+    if args.merge:
+        print(json.dumps(merge(args.merge), sort_keys=True))
+        return
     also = [p for p in args.also.split(",") if p]
     unknown = [p for p in also if p not in POLICIES]
     if unknown:
@@ -122,6 +178,7 @@ def main() -> None:
                 runs.append(run)
             at_load[f"{name}_seeds"] = chosen
             at_load[name] = summarise(runs) if runs else None
+            at_load[f"{name}_per_seed"] = per_seed(chosen, runs)
         report["by_load"][str(load)] = at_load
     report["wall_s"] = round(time.monotonic() - started, 1)
     print(json.dumps(report, sort_keys=True))

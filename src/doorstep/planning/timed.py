@@ -369,6 +369,15 @@ class TimedTravel:
         return int(self.base.between(a, [b], second % DAY_S)[1][0])
 
 
+def chain_keeps(before: Sequence[int], after: Sequence[int], position: int) -> bool:
+    """Whether inserting a visit at ``position`` keeps the route's promises under the chain
+    reserve: ``before``/``after`` are ``TimedTravel.chain_slack`` of the route without and
+    with it. The new visit must hold, and no other visit may fall below zero or, when it
+    was already below (the courier running late today), below what it had."""
+    rest = [*after[:position], *after[position + 1 :]]
+    return after[position] >= 0 and all(n >= min(0, o) for n, o in zip(rest, before, strict=True))
+
+
 def bucketed_matrix(
     travel: TravelTimes, locations: Sequence[Location], arrive_between: Sequence[Span]
 ) -> TravelMatrix:

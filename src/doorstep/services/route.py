@@ -31,7 +31,7 @@ from doorstep.domain.route import (
 )
 from doorstep.planning import Courier, Insertion, RouteSlack, Stop, StopStatus, best_insertion
 from doorstep.planning.insertion import Reach
-from doorstep.planning.timed import HourRows, Span, TimedTravel
+from doorstep.planning.timed import HourRows, Span, TimedTravel, chain_keeps
 from doorstep.planning.travel import Location, TravelTimes
 from doorstep.services.ports import UnitOfWork
 
@@ -398,9 +398,7 @@ class ChainCheck:
         if old is None:
             old = self.before[key] = self.slack(route, courier, stops)
         new = self.slack(route, courier, [*stops[:position], stop, *stops[position:]])
-        if new.pop(position) < 0:
-            return False
-        return all(n >= min(0, o) for n, o in zip(new, old, strict=True))
+        return chain_keeps(old, new, position)
 
     def slack(
         self, route: CourierRoute, courier: FleetCourier, stops: Sequence[Visit]
