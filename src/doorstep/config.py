@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     travel_leg_reserve_s: int = Field(120, ge=0, le=3600)
     travel_leg_sd: float = Field(0.25, ge=0, le=1)
     travel_door_sd: float = Field(0.2, ge=0, le=1)
-    travel_chain_z: float = Field(1.64, ge=0, le=5)
+    travel_chain_z: float = Field(2.33, ge=0, le=5)
     # The job queue (PostgreSQL only; ``doorstep worker``): workers write a heartbeat this
     # often, a worker silent for queue_stalled_after_s is taken for dead and its running job is
     # queued again; finished jobs are kept queue_keep_hours for inspection; a stopping worker

@@ -20,13 +20,19 @@ from doorstep.planning.timed import TimedTravel
 from doorstep.services import pickup, routing
 from doorstep.services.context import Services
 from doorstep.services.planned_offering import PlannedOffering
-from doorstep.services.route import RouteCache, planner_courier
+from doorstep.services.route import ChainCheck, RouteCache, planner_courier
 
 DAY_AFTER = date(2026, 11, 27)
 
 
-def _with(svc: Services, timed: bool) -> Services:
-    travel = TimedTravel(svc.travel) if timed else svc.travel
+# The chain reserve at the simulator's noise (docs/benchmarks.md, "Issue 11 §3-4").
+CHAINED = {"leg_sd": 0.25, "door_sd": 0.2, "chain_z": 2.33}
+
+
+def _with(svc: Services, timed: bool, chained: bool = False) -> Services:
+    travel = svc.travel
+    if timed:
+        travel = TimedTravel(svc.travel, **CHAINED) if chained else TimedTravel(svc.travel)  # type: ignore[arg-type]
     cache = RouteCache()
     return replace(
         svc, travel=travel, route_cache=cache, offering=PlannedOffering(travel, None, cache)
@@ -82,3 +88,43 @@ def test_an_evening_window_is_priced_at_the_peak_either_way(wired: App) -> None:
     # The 17-19 window's legs may run in the evening peak: timed pricing charges the peak
     # there (and the reserve on top), so it takes no more than peak pricing does.
     assert 1 <= timed_booked <= peak_booked < 10, (timed_booked, peak_booked)
+
+
+def _chain_slacks(svc: Services, day: date) -> list[int]:
+    with svc.uow() as uow:
+        routes = uow.routes.for_carrier_day("yto", day)
+        fleet = {c.courier_id: c for c in uow.couriers.list()}
+    check = ChainCheck(svc.travel, svc.clock.now())
+    return [x for r in routes for x in check.slack(r, fleet[r.courier_id], r.open)]
+
+
+def test_the_chain_reserve_books_only_what_holds_at_its_quantile(wired: App) -> None:
+    """Back-to-back visits 12 km apart in one window: the chain check refuses what the
+    per-leg prices would still take, and every visit it keeps holds at the quantile."""
+    plain = _with(wired.services, True)
+    chained = _with(wired.services, True, chained=True)
+    plain_booked = _book_all(plain, returns_at(wired, ring(30, 20)), TOMORROW, time(11))
+    chained_booked = _book_all(chained, returns_at(wired, ring(30, 20)), DAY_AFTER, time(11))
+    assert 1 <= chained_booked < plain_booked, (chained_booked, plain_booked)
+    assert min(_chain_slacks(chained, DAY_AFTER)) >= 0
+    # Measured with the chain, the plain bookings include a visit that does not hold.
+    plain_measured = replace(plain, travel=chained.travel)
+    assert min(_chain_slacks(plain_measured, TOMORROW)) < 0
+    assert routing.check_routes(chained, "yto", DAY_AFTER) == []
+
+
+def test_the_day_plan_tightens_and_re_solves_what_misses_its_chain(wired: App) -> None:
+    """Routes booked without the chain check, planned once without it and once with it:
+    with it fewer visits miss their chain reserve, and none is dropped for it (a visit at
+    risk is better than a visit not made)."""
+    plain = _with(wired.services, True)
+    booked = _book_all(plain, returns_at(wired, ring(30, 20)), TOMORROW, time(11))
+    chained = _with(wired.services, True, chained=True)
+    routing.plan_day(plain, "yto", TOMORROW)
+    missed_plain = sum(x < 0 for x in _chain_slacks(chained, TOMORROW))
+    assert missed_plain > 0
+    report = routing.plan_day(chained, "yto", TOMORROW)
+    assert report.unserved == ()
+    assert sum(len(etas) for _, etas in report.routes) == booked
+    missed = sum(x < 0 for x in _chain_slacks(chained, TOMORROW))
+    assert missed < missed_plain, (missed, missed_plain)

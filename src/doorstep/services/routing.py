@@ -208,21 +208,24 @@ def _hold_chains(
     if not (isinstance(travel, TimedTravel) and travel.chained):
         return plan
     latest = {s.id: s.latest_s for s in problem.stops}
-    best = plan
+    earliest = {s.id: s.earliest_s for s in problem.stops}
+    best, short = plan, chain_shortfalls(travel, problem, plan, now_s)
+    tried = plan
+    tried_short = short
     for _ in range(CHAIN_ROUNDS):
-        short = chain_shortfalls(travel, problem, best, now_s)
-        if not short:
+        if not tried_short:
             break
-        for stop_id, by in short.items():
-            earliest = next(s.earliest_s for s in problem.stops if s.id == stop_id)
-            latest[stop_id] = max(earliest, latest[stop_id] - by)
+        for stop_id, by in tried_short.items():
+            latest[stop_id] = max(earliest[stop_id], latest[stop_id] - by)
         tightened = replace(
             problem, stops=[replace(s, latest_s=latest[s.id]) for s in problem.stops]
         )
-        again = solve_from(tightened, best)
-        if len(again.unserved) > len(plan.unserved):
+        tried = solve_from(tightened, best)
+        tried_short = chain_shortfalls(travel, problem, tried, now_s)
+        if len(tried.unserved) > len(plan.unserved):
             break
-        best = again
+        if (len(tried_short), sum(tried_short.values())) < (len(short), sum(short.values())):
+            best, short = tried, tried_short
     return best
 
 
