@@ -180,7 +180,7 @@ def _plan_once(
             return solve(problem, solve_params, warm_start=warm)
 
         plan = solve_from(built.problem, built.previous or None)
-        plan = _hold_chains(svc.travel, built.problem, plan, now_s, solve_from)
+        plan = hold_chains(svc.travel, built.problem, plan, now_s, solve_from)
         svc.telemetry.planner_run(time.perf_counter() - started)
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
@@ -192,7 +192,7 @@ def _plan_once(
 CHAIN_ROUNDS = 3
 
 
-def _hold_chains(
+def hold_chains(
     travel: TravelTimes,
     problem: PlanningProblem,
     plan: Plan,
