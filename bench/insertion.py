@@ -29,7 +29,8 @@ from doorstep.planning import (
 )
 from doorstep.planning.feasibility import first_offender
 from doorstep.planning.plan import schedule_route
-from doorstep.planning.timed import HourRows, TimedTravel, chain_keeps
+from doorstep.planning.timed import ChainStep, HourRows, TimedTravel, chain_keeps, slack_of
+from doorstep.planning.travel import Location
 
 HOUR = 3600
 CENTRE = (31.2304, 121.4737)  # Shanghai, People's Square
@@ -130,24 +131,37 @@ def main() -> None:
     start = problem.depot(courier.depot_id).location
     rows: HourRows = {}
 
-    def walk(stops: list[Stop]) -> list[int]:
-        return chained.chain_slack(
-            [start, *(s.location for s in stops)],
+    def walk(
+        stops: list[Stop], at: Location, free: int, carried: float, settle: list[ChainStep]
+    ) -> list[ChainStep]:
+        return chained.chain_steps(
+            [at, *(s.location for s in stops)],
             [(s.earliest_s, s.latest_s) for s in stops],
             [s.service_s for s in stops],
-            route_plan.start_s,
+            free,
             False,
             rows,
+            carried,
+            settle,
         )
 
     began = time.perf_counter()
-    before = walk(route)
+    steps = walk(route, start, route_plan.start_s, 0.0, [])
+    before = slack_of(steps, [(s.earliest_s, s.latest_s) for s in route])
     kept = 0
     for c in candidates:
         found = best_insertion(slack, c, pricing((c.earliest_s, c.latest_s)))
         if found is not None:
-            after = walk([*route[: found.position], c, *route[found.position :]])
-            kept += chain_keeps(before, after, found.position)
+            p = found.position
+            tail = [c, *route[p:]]
+            at, free, carried = (
+                (route[p - 1].location, steps[p - 1].clock, steps[p - 1].carried)
+                if p
+                else (start, route_plan.start_s, 0.0)
+            )
+            walked = walk(tail, at, free, carried, steps[p:])
+            after = [*before[:p], *slack_of(walked, [(s.earliest_s, s.latest_s) for s in tail])]
+            kept += chain_keeps(before, after, p)
     chained_us = (time.perf_counter() - began) * 1e6 / len(candidates)
 
     agree = sum(

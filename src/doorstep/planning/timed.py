@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +99,22 @@ def slowest_seconds(travel: TravelTimes, buckets: tuple[int, ...]) -> tuple[int,
         slowest = min(buckets, key=lambda h: travel.speeds.kmh_at(h * 3600))
         return (slowest * 3600,)
     return tuple(h * 3600 for h in buckets)
+
+
+class ChainStep(NamedTuple):
+    """One stop of a walk at real hours: when service begins, the delay quantile at the
+    ring (0 without the chain reserve), and when the courier is free after it carrying
+    which delay quantile."""
+
+    begin: int
+    late: int
+    clock: int
+    carried: float
+
+
+def slack_of(steps: Sequence[ChainStep], windows: Sequence[tuple[int, int]]) -> list[int]:
+    """Each step's seconds to its window's close at the delay quantile."""
+    return [latest - s.begin - s.late for s, (_, latest) in zip(steps, windows, strict=True)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,8 +307,8 @@ class TimedTravel:
         """When service begins at each stop (``points[1:]``) if the courier leaves the
         start ``points[0]`` at ``free_from_s`` and drives each leg at its real departure
         hour, leaving late enough to ring at the window's start. For ETAs, not promises."""
-        walked = self._walk(points, windows, service_s, free_from_s, first_in_progress, rows)
-        return [begin for begin, _ in walked]
+        steps = self.chain_steps(points, windows, service_s, free_from_s, first_in_progress, rows)
+        return [step.begin for step in steps]
 
     def chain_slack(
         self,
@@ -311,26 +328,30 @@ class TimedTravel:
         for the window to open) absorbs it: its quantile falls by the idle seconds. So a
         visit after four back-to-back legs needs more room than one after a wait, which a
         reserve per leg cannot express (docs/benchmarks.md, seed 106)."""
-        walked = self._walk(points, windows, service_s, free_from_s, first_in_progress, rows)
-        closes = [latest for _, latest in windows]
-        return [close - begin - late for (begin, late), close in zip(walked, closes, strict=True)]
+        steps = self.chain_steps(points, windows, service_s, free_from_s, first_in_progress, rows)
+        return slack_of(steps, windows)
 
-    def _walk(
+    def chain_steps(
         self,
         points: Sequence[Location],
         windows: Sequence[tuple[int, int]],
         service_s: Sequence[int],
         free_from_s: int,
-        first_in_progress: bool,
-        rows: HourRows | None,
-    ) -> list[tuple[int, int]]:
-        """(begin, quantile of the delay at the ring) per stop; the second is 0 when the
-        chain reserve is off."""
+        first_in_progress: bool = False,
+        rows: HourRows | None = None,
+        carried: float = 0.0,
+        settle: Sequence[ChainStep] = (),
+    ) -> list[ChainStep]:
+        """The walk behind ``chain_slack``, one step per stop, from a courier free at
+        ``free_from_s`` at ``points[0]`` carrying a delay quantile of ``carried`` s.
+        ``settle``: the steps of the same stops after the first one as walked before (a
+        route before an insertion at its head); once a step leaves the courier as free and
+        as late as before, the rest is taken from there instead of walked again."""
         rows = {} if rows is None else rows
         z = self.chain_z if self.chained else 0.0
-        out: list[tuple[int, int]] = []
+        out: list[ChainStep] = []
         clock = free_from_s
-        late = 0.0  # the chain_z quantile of the delay carried, in seconds
+        late = carried  # the chain_z quantile of the delay carried, in seconds
         for i, (earliest, _latest) in enumerate(windows):
             if i == 0 and first_in_progress:
                 begin = clock
@@ -344,13 +365,17 @@ class TimedTravel:
                 arrive = depart + drive
                 begin = max(arrive, earliest)
                 if z:
-                    carried = max(0.0, late - (depart - clock))
-                    late = math.hypot(carried, z * self.leg_sd * drive)
+                    late = math.hypot(max(0.0, late - (depart - clock)), z * self.leg_sd * drive)
                     late = max(0.0, late - (begin - arrive))
-            out.append((begin, math.ceil(late)))
+            at_ring = math.ceil(late)
             if z:
                 late = math.hypot(late, z * self.door_sd * service_s[i])
             clock = begin + service_s[i]
+            out.append(ChainStep(begin, at_ring, clock, late))
+            if 1 <= i <= len(settle):
+                before = settle[i - 1]
+                if before.clock == clock and before.carried == late:
+                    return [*out, *settle[i:]]
         return out
 
     def _by_hour(self, a: Location, b: Location, rows: HourRows) -> Callable[[int], int]:

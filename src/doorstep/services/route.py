@@ -31,7 +31,14 @@ from doorstep.domain.route import (
 )
 from doorstep.planning import Courier, Insertion, RouteSlack, Stop, StopStatus, best_insertion
 from doorstep.planning.insertion import Reach
-from doorstep.planning.timed import HourRows, Span, TimedTravel, chain_keeps
+from doorstep.planning.timed import (
+    ChainStep,
+    HourRows,
+    Span,
+    TimedTravel,
+    chain_keeps,
+    slack_of,
+)
 from doorstep.planning.travel import Location, TravelTimes
 from doorstep.services.ports import UnitOfWork
 
@@ -379,46 +386,81 @@ class ChainCheck:
     """Whether a route still keeps its promises with a visit inserted, once the delay a
     chain of legs gathers is priced (``planning.timed.TimedTravel.chain_slack``): the new
     visit must hold, and no visit may hold less than before unless it held with room to
-    spare. Always true without a chained timed port. One per request: the legs' hourly
-    drive times and each route's slack before the insertion are kept."""
+    spare (``planning.timed.chain_keeps``). Always true without a chained timed port. One
+    per request: the legs' hourly drive times and each route's walk before the insertion
+    are kept, and a candidate's walk starts at its position and stops where the route
+    settles back into its old times."""
 
     def __init__(self, travel: TravelTimes, now: datetime) -> None:
         self.timed = travel if isinstance(travel, TimedTravel) and travel.chained else None
         self.now = now
         self.rows: HourRows = {}
-        self.before: dict[tuple[str, int], list[int]] = {}
+        self.before: dict[tuple[str, int], list[ChainStep]] = {}
 
     def keeps(self, route: CourierRoute, courier: FleetCourier, position: int, stop: Visit) -> bool:
         """True when ``stop`` at ``position`` among the open stops keeps the chain."""
         if self.timed is None:
             return True
         stops: list[Visit] = list(route.open)
+        in_progress = bool(route.open) and route.open[0].state is StopState.IN_PROGRESS
+        if position == 0 and in_progress:
+            return False  # the door the courier is at stays first
         key = (route.route_id, route.version)
-        old = self.before.get(key)
-        if old is None:
-            old = self.before[key] = self.slack(route, courier, stops)
-        new = self.slack(route, courier, [*stops[:position], stop, *stops[position:]])
+        steps = self.before.get(key)
+        free = self._free_from(route, courier)
+        start = _start_of(route, courier)
+        if steps is None:
+            steps = self.before[key] = self._steps(start, stops, free, in_progress)
+        if position:
+            start, free = stops[position - 1].location, steps[position - 1].clock
+        carried = steps[position - 1].carried if position else 0.0
+        tail = [stop, *stops[position:]]
+        walked = self.timed.chain_steps(
+            [start, *(s.location for s in tail)],
+            _windows(tail),
+            [s.service_s for s in tail],
+            free,
+            False,
+            self.rows,
+            carried,
+            steps[position:],
+        )
+        old = slack_of(steps, _windows(stops))
+        new = [*old[:position], *slack_of(walked, _windows(tail))]
         return chain_keeps(old, new, position)
 
     def slack(
         self, route: CourierRoute, courier: FleetCourier, stops: Sequence[Visit]
     ) -> list[int]:
         """Each stop's chain slack when ``route``'s courier drives ``stops`` from now."""
+        in_progress = bool(route.open) and route.open[0].state is StopState.IN_PROGRESS
+        steps = self._steps(
+            _start_of(route, courier), stops, self._free_from(route, courier), in_progress
+        )
+        return slack_of(steps, _windows(stops))
+
+    def _free_from(self, route: CourierRoute, courier: FleetCourier) -> int:
+        return max(
+            planner_courier(courier, route.day, route).free_from_s,
+            start_second(route.day, self.now),
+        )
+
+    def _steps(
+        self, start: Location, stops: Sequence[Visit], free: int, in_progress: bool
+    ) -> list[ChainStep]:
         assert self.timed is not None
-        if not stops:
-            return []
-        open_stops = route.open
-        return self.timed.chain_slack(
-            [_start_of(route, courier), *(s.location for s in stops)],
-            [(s.earliest_s, max(s.latest_s, s.earliest_s)) for s in stops],
+        return self.timed.chain_steps(
+            [start, *(s.location for s in stops)],
+            _windows(stops),
             [s.service_s for s in stops],
-            max(
-                planner_courier(courier, route.day, route).free_from_s,
-                start_second(route.day, self.now),
-            ),
-            bool(open_stops) and open_stops[0].state is StopState.IN_PROGRESS,
+            free,
+            in_progress,
             self.rows,
         )
+
+
+def _windows(stops: Sequence[Visit]) -> list[tuple[int, int]]:
+    return [(s.earliest_s, max(s.latest_s, s.earliest_s)) for s in stops]
 
 
 def put_on_route(

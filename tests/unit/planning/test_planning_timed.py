@@ -368,3 +368,43 @@ def test_without_the_chain_reserve_the_same_delays_make_a_packed_window_late() -
     assert len(kept) < len(route)
     assert all(b <= s.latest_s for s, b in _drive_with_delays(chained, kept, pushes))
     assert min(_chain(chained, kept)) >= 0 > min(_chain(chained, route))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PACKED, st.integers(0, 7), st.integers(9, 11), st.integers(0, 30))
+def test_a_walk_resumed_at_the_insertion_equals_the_whole_walk(
+    wanted: Wanted, place: int, hour: int, at: int
+) -> None:
+    """The booking path walks a candidate's route from its position on and stops where
+    the route settles back into its old times (``chain_steps`` with ``settle``): the
+    slacks are those of walking the whole new route."""
+    timed = TimedTravel(HaversineTravel(), **CHAINED)  # type: ignore[arg-type]
+    route = _route_by_insertion(timed, wanted)
+    position = min(at, len(route))
+    candidate = Stop("new", FAR[place], hour * H, hour * H + 1800, 300)
+    new = [*route[:position], candidate, *route[position:]]
+    steps = timed.chain_steps(
+        [DEPOT, *(s.location for s in route)],
+        [(s.earliest_s, s.latest_s) for s in route],
+        [s.service_s for s in route],
+        9 * H,
+    )
+    start, free, carried = DEPOT, 9 * H, 0.0
+    if position:
+        previous = steps[position - 1]
+        start, free, carried = route[position - 1].location, previous.clock, previous.carried
+    tail = [candidate, *route[position:]]
+    resumed = timed.chain_steps(
+        [start, *(s.location for s in tail)],
+        [(s.earliest_s, s.latest_s) for s in tail],
+        [s.service_s for s in tail],
+        free,
+        carried=carried,
+        settle=steps[position:],
+    )
+    assert [*steps[:position], *resumed] == timed.chain_steps(
+        [DEPOT, *(s.location for s in new)],
+        [(s.earliest_s, s.latest_s) for s in new],
+        [s.service_s for s in new],
+        9 * H,
+    )
