@@ -109,7 +109,9 @@ def test_overdue_refunds_listed_for_ops_and_counted_on_the_dashboard(
     assert client.get("/ops/refunds/overdue", headers=login("buyer1")).status_code == 403
     rid = _received(wired)
     clock.advance(days=8)
-    [late] = client.get("/ops/refunds/overdue", headers=ops).json()
+    listed = client.get("/ops/refunds/overdue", headers=ops)
+    [late] = listed.json()
+    assert listed.headers["X-Total-Count"] == "1"
     assert late["return_id"] == rid and late["stage"] == "awaiting_qc"
     assert late["days_late"] == 1 and late["flagged"] is False
 

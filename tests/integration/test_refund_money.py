@@ -146,17 +146,38 @@ def test_overdue_refund_is_found_and_the_worker_escalates_it_once(
     wired: App, clock: FixedClock
 ) -> None:
     rid = _received(wired)
-    assert refund_timing.overdue_refunds(wired.services) == []
+    assert refund_timing.overdue_refunds(wired.services).shown == []
     clock.advance(days=8)
-    [late] = refund_timing.overdue_refunds(wired.services)
+    [late] = refund_timing.overdue_refunds(wired.services).shown
     assert late.return_id == rid and late.stage is OverdueStage.AWAITING_QC
     first = sweep(wired)
     assert (first["refunds_overdue"], first["overdue_escalated"]) == (1, 1)
     second = sweep(wired)
     assert (second["refunds_overdue"], second["overdue_escalated"]) == (1, 0)
     assert _overdue_events(wired, rid) == 1
-    [still] = refund_timing.overdue_refunds(wired.services)
+    [still] = refund_timing.overdue_refunds(wired.services).shown
     assert still.flagged
+
+
+def test_more_overdue_than_one_page_are_found_counted_and_pushed(
+    wired: App, clock: FixedClock
+) -> None:
+    """Pages of two over five owed returns (three received at one moment, so the key's
+    return id decides): the first shown oldest first with the count of all, every one pushed."""
+    rids = []
+    for n in range(5):
+        rids.append(_received(wired))
+        if n >= 2:
+            clock.advance(minutes=30)
+    clock.advance(days=8)
+    received = {rid: returns.get_return(wired.services, rid).received_at for rid in rids}
+    order = sorted(rids, key=lambda r: (received[r], r))
+    overdue = refund_timing.overdue_refunds(wired.services, limit=2)
+    assert [o.return_id for o in overdue.shown] == order[:2] and overdue.total == 5
+    pushed = refund_timing.push_overdue_refunds(wired.services, batch=2)
+    assert (pushed.overdue, pushed.escalated) == (5, 5)
+    assert [_overdue_events(wired, rid) for rid in rids] == [1] * 5
+    assert refund_timing.push_overdue_refunds(wired.services, batch=2).escalated == 0
 
 
 def test_concurrent_pushes_escalate_once(wired: App, clock: FixedClock) -> None:
@@ -175,10 +196,10 @@ def test_a_refund_graded_late_is_paid_and_leaves_the_overdue_list(
     clock.advance(days=8)
     payments.fail_next = 1  # the grade's payment times out: pending
     warehouse.grade(wired.services, WH, rid, Grade.A, "")
-    [late] = refund_timing.overdue_refunds(wired.services)
+    [late] = refund_timing.overdue_refunds(wired.services).shown
     assert late.stage is OverdueStage.PENDING
     result = sweep(wired)  # the retry pays it before the push looks
     assert result["refunds_retried"] == 1 and result["refunds_overdue"] == 0
-    assert refund_timing.overdue_refunds(wired.services) == []
+    assert refund_timing.overdue_refunds(wired.services).shown == []
     assert returns.get_return(wired.services, rid).status is ReturnStatus.REFUNDED
     assert violations(wired.engine, payments) == []

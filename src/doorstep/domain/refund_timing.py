@@ -10,10 +10,10 @@ until the dispute is decided, and an exchange owes no money.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from doorstep.domain.clock import local, refund_due_by
+from doorstep.domain.clock import local, refund_due_by, start_of_day
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 
@@ -77,3 +77,20 @@ def overdue_refund(
         refund.refund_id if refund else None,
         request.refund_overdue_at is not None,
     )
+
+
+def owed(request: ReturnRequest) -> bool:
+    """Whether the return may owe a standard refund now (received, not paid back, not an
+    exchange); stored beside it so overdue ones are found by an index."""
+    return (
+        request.kind is not ReturnKind.EXCHANGE
+        and request.received_at is not None
+        and request.status in OWING
+    )
+
+
+def overdue_cutoff(now: datetime, days: int) -> datetime:
+    """Returns received before this moment are overdue at ``now`` (due by the end of the
+    ``days``-th Shanghai day after receipt), later ones are not: ``received < cutoff`` is
+    ``now > refund_due_by(received, days)``, so the query can use the receipt time alone."""
+    return start_of_day(local(now).date() - timedelta(days=days))

@@ -16,27 +16,63 @@ from doorstep.domain.policy import default_policy
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.refund_lead_time import LeadTimes
 from doorstep.domain.refund_lead_time import lead_times as summarise_lead_times
-from doorstep.domain.refund_timing import OWING, OverdueRefund, OverdueStage, overdue_refund
+from doorstep.domain.refund_timing import (
+    OverdueRefund,
+    OverdueStage,
+    overdue_cutoff,
+    overdue_refund,
+)
 from doorstep.services import refunds
 from doorstep.services.context import Services
+from doorstep.services.ports import UnitOfWork
 from doorstep.services.refund_quotes import rule_or_default
 
-# Received parcels whose money is still owed are a working set of days, not history.
-_CAP = 5_000
+# How many overdue refunds one read loads: the dashboard and the API show the first ones and
+# the count; the worker's push pages through all of them by (received_at, return_id).
+PAGE = 500
 
 
-def overdue_refunds(svc: Services) -> list[OverdueRefund]:
-    """Every refund past its due time, the longest overdue first."""
+@dataclass(frozen=True)
+class OverdueRefunds:
+    """The longest overdue refunds (up to the limit asked) and how many are overdue in all."""
+
+    shown: list[OverdueRefund]
+    total: int
+
+
+def overdue_refunds(svc: Services, limit: int = 100) -> OverdueRefunds:
+    """The ``limit`` longest overdue refunds (oldest receipt first) and the count of all:
+    the policy, two indexed reads and the refunds of those shown, whatever the number owed."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        policy = uow.policies.current() or default_policy(now)
-        days = rule_or_default(policy, "refund_terms").param("refund_due_days")
-        owing = [r for status in OWING for r in uow.returns.with_status(status.value, _CAP)]
-        refunds_by_return = {
-            f.return_id: f for f in uow.refunds.for_returns([r.return_id for r in owing])
-        }
+        shown, _, cutoff = _page(uow, now, None, limit)
+        total = uow.returns.count_owed_before(cutoff)
+    return OverdueRefunds(shown, total)
+
+
+Key = tuple[datetime, str]  # (received_at, return_id): the order overdue refunds are read in
+
+
+def _page(
+    uow: UnitOfWork, now: datetime, after: Key | None, limit: int
+) -> tuple[list[OverdueRefund], Key | None, datetime]:
+    """One page of overdue refunds after the key ``after``, the key to read the next page
+    after (None on the last page) and the receipt cutoff used."""
+    policy = uow.policies.current() or default_policy(now)
+    days = int(rule_or_default(policy, "refund_terms").param("refund_due_days"))
+    cutoff = overdue_cutoff(now, days)
+    owing = uow.returns.owed_before(cutoff, after, limit)
+    refunds_by_return = {
+        f.return_id: f for f in uow.refunds.for_returns([r.return_id for r in owing])
+    }
     found = [overdue_refund(r, refunds_by_return.get(r.return_id), now, days=days) for r in owing]
-    return sorted((o for o in found if o is not None), key=lambda o: (o.due_by, o.return_id))
+    following = None
+    if len(owing) == limit:
+        received = owing[-1].received_at
+        assert received is not None  # owed_before finds received returns only
+        following = (received, owing[-1].return_id)
+    # None: no longer owed (its refund succeeded a moment ago, between two writes).
+    return [o for o in found if o is not None], following, cutoff
 
 
 @dataclass(frozen=True)
@@ -48,16 +84,24 @@ class OverduePush:
     escalated: int
 
 
-def push_overdue_refunds(svc: Services) -> OverduePush:
-    """Pay what can be paid, escalate the rest once; safe to run from several workers."""
-    overdue = overdue_refunds(svc)
-    paid = escalated = 0
-    for item in overdue:
-        if _pay_now(svc, item):
-            paid += 1
-        elif not item.flagged and _escalate(svc, item):
-            escalated += 1
-    return OverduePush(len(overdue), paid, escalated)
+def push_overdue_refunds(svc: Services, batch: int = PAGE) -> OverduePush:
+    """Pay what can be paid, escalate the rest once, page by page until every overdue
+    refund was seen; safe to run from several workers."""
+    now = svc.clock.now()
+    found = paid = escalated = 0
+    after: Key | None = None
+    while True:
+        with svc.uow() as uow:
+            items, after, _ = _page(uow, now, after, batch)
+        # Keyset paging: a return paid meanwhile leaves the set without moving the key.
+        for item in items:
+            found += 1
+            if _pay_now(svc, item):
+                paid += 1
+            elif not item.flagged and _escalate(svc, item):
+                escalated += 1
+        if after is None:
+            return OverduePush(found, paid, escalated)
 
 
 def _pay_now(svc: Services, item: OverdueRefund) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from doorstep.domain.clock import SHANGHAI, refund_due_by
 from doorstep.domain.refund import Refund, RefundKind, RefundStatus
-from doorstep.domain.refund_timing import OverdueStage, overdue_refund
+from doorstep.domain.refund_timing import OverdueStage, overdue_cutoff, overdue_refund, owed
 from doorstep.domain.returns import Reason, ReturnKind, ReturnLine, ReturnRequest, ReturnStatus
 
 RECEIVED = datetime(2026, 4, 1, 23, 30, tzinfo=SHANGHAI)
@@ -84,3 +84,27 @@ def test_escalated_once() -> None:
     assert [e.name for e in request.take_events()] == ["return.refund_overdue"]
     late = overdue_refund(request, None, DUE + timedelta(hours=3), days=7)
     assert late is not None and late.flagged
+
+
+@pytest.mark.parametrize("days", [1, 7, 15])
+def test_the_receipt_cutoff_agrees_with_the_due_time(days: int) -> None:
+    """``received < overdue_cutoff(now)`` is ``now > refund_due_by(received)``: checked on
+    receipt times every 17 minutes over four days against moments around midnight."""
+    start = datetime(2026, 4, 1, 0, 0, tzinfo=SHANGHAI)
+    receipts = [start + timedelta(minutes=17 * i) for i in range(4 * 24 * 60 // 17)]
+    for now in (
+        DUE,
+        DUE + timedelta(microseconds=1),
+        datetime(2026, 4, 12, 12, 0, tzinfo=SHANGHAI),
+        datetime(2026, 4, 5, 16, 0, 1, tzinfo=UTC),  # 00:00:01 in Shanghai
+    ):
+        cutoff = overdue_cutoff(now, days)
+        for at in receipts:
+            assert (at < cutoff) == (now > refund_due_by(at, days)), (now, at)
+
+
+def test_only_received_refunds_that_still_owe_are_owed() -> None:
+    assert owed(received()) and owed(received(ReturnStatus.INSPECTED))
+    assert not owed(received(kind=ReturnKind.EXCHANGE))
+    assert not owed(received(ReturnStatus.REFUNDED))
+    assert not owed(received(received_at=None))

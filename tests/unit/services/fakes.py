@@ -53,6 +53,7 @@ from doorstep.domain.pickup import ACTIVE, Appointment, BookingRules, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.refund_lead_time import PaidRefund
+from doorstep.domain.refund_timing import owed
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute, route_id
 from doorstep.planning import HaversineTravel
@@ -370,6 +371,24 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
 
     def for_order(self, order_id: str) -> list[ReturnRequest]:
         return [r for r in self._all() if r.order_id == order_id]
+
+    def owed_before(
+        self, cutoff: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ReturnRequest]:
+        found = sorted(
+            (
+                r
+                for r in self._all()
+                if owed(r)
+                and r.received_at < cutoff
+                and (after is None or (r.received_at, r.return_id) > after)
+            ),
+            key=lambda r: (r.received_at, r.return_id),
+        )
+        return found[:limit]
+
+    def count_owed_before(self, cutoff: datetime) -> int:
+        return sum(1 for r in self._all() if owed(r) and r.received_at < cutoff)
 
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         found = [r for r in self._all() if r.status.value == status]

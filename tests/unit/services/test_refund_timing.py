@@ -27,9 +27,9 @@ def _eight_days_later(world: World) -> None:
 def test_a_parcel_not_graded_in_seven_days_is_overdue_and_escalated_once(world: World) -> None:
     rid = _received(world)
     world.clock.advance(days=7)  # still the due day's morning
-    assert refund_timing.overdue_refunds(world.svc) == []
+    assert refund_timing.overdue_refunds(world.svc).shown == []
     _eight_days_later(world)
-    [late] = refund_timing.overdue_refunds(world.svc)
+    [late] = refund_timing.overdue_refunds(world.svc).shown
     assert (late.return_id, late.stage, late.flagged) == (rid, OverdueStage.AWAITING_QC, False)
     assert late.days_late == 8
     assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 0, 1)
@@ -37,11 +37,11 @@ def test_a_parcel_not_graded_in_seven_days_is_overdue_and_escalated_once(world: 
     assert event.aggregate_id == rid and event.data["stage"] == "awaiting_qc"
     assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 0, 0)
     assert len(world.store.events_named("return.refund_overdue")) == 1
-    [still] = refund_timing.overdue_refunds(world.svc)
+    [still] = refund_timing.overdue_refunds(world.svc).shown
     assert still.flagged
     # Graded at last: paid, and no longer overdue.
     assert warehouse.grade(world.svc, WH, rid, Grade.A, "").status is ReturnStatus.REFUNDED
-    assert refund_timing.overdue_refunds(world.svc) == []
+    assert refund_timing.overdue_refunds(world.svc).shown == []
 
 
 def test_a_pending_refund_is_paid_by_the_push_not_escalated(world: World) -> None:
@@ -49,7 +49,7 @@ def test_a_pending_refund_is_paid_by_the_push_not_escalated(world: World) -> Non
     world.payments.timeouts = 1
     warehouse.grade(world.svc, WH, rid, Grade.A, "")
     _eight_days_later(world)
-    [late] = refund_timing.overdue_refunds(world.svc)
+    [late] = refund_timing.overdue_refunds(world.svc).shown
     assert late.stage is OverdueStage.PENDING
     assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 1, 0)
     assert world.store.item("returns", rid).status is ReturnStatus.REFUNDED
@@ -64,7 +64,7 @@ def test_a_graded_return_whose_refund_never_started_is_paid(world: World) -> Non
         uow.returns.save(request)
         uow.commit()
     _eight_days_later(world)
-    [late] = refund_timing.overdue_refunds(world.svc)
+    [late] = refund_timing.overdue_refunds(world.svc).shown
     assert late.stage is OverdueStage.NOT_STARTED and late.refund_id is None
     assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 1, 0)
     [refund] = world.store.items("refunds")
@@ -77,7 +77,7 @@ def test_a_declined_refund_is_escalated_for_ops(world: World) -> None:
     warehouse.grade(world.svc, WH, rid, Grade.A, "")
     _eight_days_later(world)
     assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(1, 0, 1)
-    [late] = refund_timing.overdue_refunds(world.svc)
+    [late] = refund_timing.overdue_refunds(world.svc).shown
     assert late.stage is OverdueStage.FAILED and late.flagged
     assert len(world.payments.calls) == 1  # a refusal for good is not asked again
 
@@ -88,5 +88,27 @@ def test_refunded_or_disputed_returns_are_not_overdue(world: World) -> None:
     warehouse.grade(world.svc, WH, paid, Grade.A, "")
     warehouse.grade(world.svc, WH, disputed, Grade.C, "scratched")
     _eight_days_later(world)
-    assert refund_timing.overdue_refunds(world.svc) == []
+    assert refund_timing.overdue_refunds(world.svc).shown == []
     assert refund_timing.push_overdue_refunds(world.svc) == OverduePush(0, 0, 0)
+
+
+def test_more_overdue_than_one_page_are_all_found_counted_and_pushed(world: World) -> None:
+    """Five owed returns, pages of two: the first ones are shown oldest first with the count
+    of all, and the push pages through every one (the newest too)."""
+    rids = []
+    for _ in range(5):
+        rids.append(_received(world))
+        world.clock.advance(hours=1)
+    _eight_days_later(world)
+    overdue = refund_timing.overdue_refunds(world.svc, limit=2)
+    assert [o.return_id for o in overdue.shown] == rids[:2] and overdue.total == 5
+    assert refund_timing.push_overdue_refunds(world.svc, batch=2) == OverduePush(5, 0, 5)
+    assert sorted(e.aggregate_id for e in world.store.events_named("return.refund_overdue")) == (
+        sorted(rids)
+    )
+    assert refund_timing.push_overdue_refunds(world.svc, batch=2) == OverduePush(5, 0, 0)
+    # Graded now: the newest two are paid and leave the set; the count follows.
+    for rid in rids[3:]:
+        warehouse.grade(world.svc, WH, rid, Grade.A, "")
+    overdue = refund_timing.overdue_refunds(world.svc, limit=10)
+    assert [o.return_id for o in overdue.shown] == rids[:3] and overdue.total == 3

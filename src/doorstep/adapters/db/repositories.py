@@ -8,7 +8,18 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +35,7 @@ from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.refund_lead_time import PaidRefund
+from doorstep.domain.refund_timing import owed
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.ports import CounterKey, SlotLoad, StoredPhoto, StoredUser
 
@@ -214,6 +226,7 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
             "updated_at": datetime.now(UTC),
             "waybill_no": item.waybill_no,
             "dropoff_code": item.dropoff.code if item.dropoff else None,
+            "refund_owed_since": item.received_at if owed(item) else None,
         }
         if item.version == 1:
             cols |= {
@@ -242,6 +255,32 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
 
     def for_order(self, order_id: str) -> list[ReturnRequest]:
         return self._query(t.returns.c.order_id == order_id)
+
+    def owed_before(
+        self, cutoff: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ReturnRequest]:
+        c = t.returns.c
+        conditions = [c.refund_owed_since < cutoff]
+        if after is not None:
+            since, return_id = after
+            conditions.append(
+                or_(
+                    c.refund_owed_since > since,
+                    and_(c.refund_owed_since == since, c.return_id > return_id),
+                )
+            )
+        stmt = (
+            select(c.doc, c.version)
+            .where(*conditions)
+            .order_by(c.refund_owed_since, c.return_id)
+            .limit(limit)
+        )
+        return self._load(self.conn.execute(stmt))
+
+    def count_owed_before(self, cutoff: datetime) -> int:
+        c = t.returns.c
+        stmt = select(func.count()).select_from(t.returns).where(c.refund_owed_since < cutoff)
+        return int(self.conn.execute(stmt).scalar_one())
 
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         return self._query(t.returns.c.status == status, order=t.returns.c.created_at, limit=limit)

@@ -102,6 +102,10 @@ returns = _doc_table(
     Column("waybill_no", String(32), nullable=True, index=True),
     # A station takes the parcel by its drop-off code: unique, so a code names one return.
     Column("dropoff_code", String(8), nullable=True, index=True, unique=True),
+    # When the parcel of a return that still owes a standard refund was received (NULL once
+    # paid, for exchanges, and before receipt): overdue refunds are read by this index.
+    Column("refund_owed_since", AwareDateTime, nullable=True),
+    Index("ix_returns_refund_owed", "refund_owed_since", "return_id"),
 )
 
 appointments = _doc_table(

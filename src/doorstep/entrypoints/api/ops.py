@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from doorstep.adapters.db.codec import to_plain
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
@@ -141,10 +141,19 @@ def any_timeline(svc: Svc, _: OpsActor, return_id: Id) -> list[EventOut]:
 @router.get(
     "/refunds/overdue",
     response_model=list[OverdueRefundOut],
-    summary="Refunds past their due time (7 days after receipt), longest overdue first",
+    summary="Refunds past their due time (7 days after receipt), longest overdue first; "
+    "the total in X-Total-Count",
 )
-def overdue_refunds(svc: Svc, _: OpsActor) -> list[OverdueRefundOut]:
-    return [OverdueRefundOut.model_validate(o) for o in refund_timing.overdue_refunds(svc)]
+def overdue_refunds(
+    svc: Svc,
+    _: OpsActor,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OverdueRefundOut]:
+    """The ``limit`` longest overdue; how many are overdue in all is in ``X-Total-Count``."""
+    overdue = refund_timing.overdue_refunds(svc, limit)
+    response.headers["X-Total-Count"] = str(overdue.total)
+    return [OverdueRefundOut.model_validate(o) for o in overdue.shown]
 
 
 @router.get(

@@ -33,7 +33,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 
 _DECISIONS = ("return.approved", "return.held_for_review", "return.rejected")
-_OVERDUE_ROWS = 20  # the longest overdue; the API lists them all
+_OVERDUE_ROWS = 20  # the longest overdue, beside the count of all
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def dashboard(
     """The figures as inline SVG, the time series as images drawn on request; the area for
     the bookings chart defaults to the busiest, the day to tomorrow."""
     data = figures(web.app.services, ahead)
-    overdue = refund_timing.overdue_refunds(web.app.services)
+    overdue = refund_timing.overdue_refunds(web.app.services, _OVERDUE_ROWS)
     lead = refund_timing.lead_times(web.app.services)  # beside the overdue ones (issue 9)
     if adcode not in data.slots:
         adcode = max(
@@ -222,8 +222,8 @@ def dashboard(
         day_choices=[(n, fmt(today + timedelta(days=n))) for n in range(1, DAYS_AHEAD + 1)],
         shown_day=fmt(today + timedelta(days=ahead)),
         trends=TREND_TITLES,
-        overdue=overdue,
-        overdue_shown=overdue[:_OVERDUE_ROWS],
+        overdue=overdue.total,
+        overdue_shown=overdue.shown,
         lead=lead,
     )
 
