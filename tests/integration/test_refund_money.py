@@ -103,8 +103,9 @@ def _jpeg() -> bytes:
     return buf.getvalue()
 
 
-def _received(app: App) -> str:
-    """buyer-003 (no express refund) sends a pillow back; the warehouse receives it."""
+def _received(app: App, hour: int = 10) -> str:
+    """buyer-003 (no express refund) sends a pillow back (picked up tomorrow at ``hour``);
+    the warehouse receives it."""
     svc = app.services
     order = _order(
         app, "buyer-003", (OrderLine("L1", "CN-LATEX-PILLOW", 1, 39_900),),
@@ -116,7 +117,7 @@ def _received(app: App) -> str:
                    (LineRequest("L1", 1, Reason.NO_REASON),), address=HOME),
     )  # fmt: skip
     appt = pickup.book_pickup(
-        svc, "buyer-003", request.return_id, pickup.SlotChoice("sf", TOMORROW, time(10))
+        svc, "buyer-003", request.return_id, pickup.SlotChoice("sf", TOMORROW, time(hour))
     )
     assert appt.courier_id is not None
     courier.arrive(svc, appt.courier_id, appt.appointment_id)
@@ -166,7 +167,7 @@ def test_more_overdue_than_one_page_are_found_counted_and_pushed(
     return id decides): the first shown oldest first with the count of all, every one pushed."""
     rids = []
     for n in range(5):
-        rids.append(_received(wired))
+        rids.append(_received(wired, hour=10 + n))
         if n >= 2:
             clock.advance(minutes=30)
     clock.advance(days=8)
