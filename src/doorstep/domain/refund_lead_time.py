@@ -40,6 +40,10 @@ class LeadTimes:
     request_to_money: LeadTime
     pickup_to_money: LeadTime
     days: tuple[DayLeadTime, ...]
+    # More refunds were paid in the period than one read takes: the figures cover only the
+    # most recent ones, paid from ``covers_from`` on (the earlier days are left out, and that
+    # day itself is partial). None: every refund of the period is counted.
+    covers_from: datetime | None = None
 
 
 def _percentile(sorted_hours: list[float], pct: int) -> float:
@@ -62,8 +66,9 @@ def _hours(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 3600)
 
 
-def lead_times(paid: list[PaidRefund]) -> LeadTimes:
-    """Both waits over all refunds and per Shanghai day of payment, oldest day first."""
+def lead_times(paid: list[PaidRefund], covers_from: datetime | None = None) -> LeadTimes:
+    """Both waits over all refunds and per Shanghai day of payment, oldest day first;
+    ``covers_from`` says the refunds given are only those paid from then on."""
     by_day: dict[date, list[PaidRefund]] = defaultdict(list)
     for refund in paid:
         by_day[local(refund.paid_at).date()].append(refund)
@@ -76,4 +81,4 @@ def lead_times(paid: list[PaidRefund]) -> LeadTimes:
 
     overall = summary(paid)
     days = tuple(DayLeadTime(day, *summary(by_day[day])) for day in sorted(by_day))
-    return LeadTimes(overall[0], overall[1], days)
+    return LeadTimes(overall[0], overall[1], days, covers_from)

@@ -605,11 +605,12 @@ class FakeRefundRepository:
         rows = [r for _, r in self.table.rows() if r.item.status is RefundStatus.PENDING]
         return [self.tracker.track(_copy(r.item)) for r in rows]
 
-    def paid_between(self, start: datetime, end: datetime, limit: int = 20_000) -> list[PaidRefund]:
+    def paid_between(self, start: datetime, end: datetime, limit: int) -> list[PaidRefund]:
         store = self.table.store
         paid = sorted(
             (r.item for _, r in self.table.rows() if r.item.status is RefundStatus.SUCCEEDED),
-            key=lambda f: f.settled_at,
+            key=lambda f: (f.settled_at, f.refund_id),
+            reverse=True,
         )
         out = []
         for refund in paid:

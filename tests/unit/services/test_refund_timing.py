@@ -112,3 +112,19 @@ def test_more_overdue_than_one_page_are_all_found_counted_and_pushed(world: Worl
         warehouse.grade(world.svc, WH, rid, Grade.A, "")
     overdue = refund_timing.overdue_refunds(world.svc, limit=10)
     assert [o.return_id for o in overdue.shown] == rids[:3] and overdue.total == 3
+
+
+def test_lead_times_past_the_read_limit_count_the_newest_and_say_since_when(
+    world: World,
+) -> None:
+    paid_at = []
+    for _ in range(3):
+        rid = _received(world)
+        world.clock.advance(hours=5)
+        warehouse.grade(world.svc, WH, rid, Grade.A, "")
+        paid_at.append(world.clock.now())
+    whole = refund_timing.lead_times(world.svc)
+    assert whole.request_to_money.count == 3 and whole.covers_from is None
+    cut = refund_timing.lead_times(world.svc, limit=2)
+    assert cut.request_to_money.count == 2 and cut.covers_from == paid_at[1]
+    assert refund_timing.lead_times(world.svc, limit=3).covers_from is None

@@ -589,8 +589,9 @@ class RefundRepo:
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
         return self._many(t.refunds.c.return_id.in_(list(return_ids))) if return_ids else []
 
-    def paid_between(self, start: datetime, end: datetime, limit: int = 20_000) -> list[PaidRefund]:
-        """Refunds paid in [start, end): when each return was filed, picked up and paid."""
+    def paid_between(self, start: datetime, end: datetime, limit: int) -> list[PaidRefund]:
+        """Refunds paid in [start, end): when each return was filed, picked up and paid;
+        the ``limit`` most recent, newest first."""
         f, r, e = t.refunds.c, t.returns.c, t.events.c
         picked = (
             select(func.min(e.occurred_at))
@@ -601,7 +602,7 @@ class RefundRepo:
             select(r.created_at, picked, f.settled_at, f.doc["kind"].as_string())
             .join(t.returns, r.return_id == f.return_id)
             .where(f.settled_at >= start, f.settled_at < end, f.status == "succeeded")
-            .order_by(f.settled_at)
+            .order_by(f.settled_at.desc(), f.refund_id.desc())
             .limit(limit)
         )
         aware = t.AwareDateTime().process_result_value

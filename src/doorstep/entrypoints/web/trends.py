@@ -18,6 +18,7 @@ from doorstep.domain.fleet import Courier
 from doorstep.domain.route import CourierRoute
 from doorstep.planning.travel import HaversineTravel
 from doorstep.services.context import Services
+from doorstep.services.refund_timing import LEAD_TIME_ROWS
 
 DAYS = 14
 
@@ -73,11 +74,12 @@ def on_time_share(svc: Services, count: int = DAYS) -> Series:
 
 def refund_lead_hours(svc: Services, count: int = DAYS) -> dict[str, list[float]]:
     """Hours from filing a return to its refund being paid, by refund kind, for the refunds
-    paid in the last ``count`` days."""
+    paid in the last ``count`` days (at most the ``LEAD_TIME_ROWS`` most recent: past that
+    the earliest days are thinned; this chart does not say so, the lead-time card does)."""
     now = svc.clock.now()
     first = datetime.combine(_days(svc, count)[0], time(0), tzinfo=SHANGHAI)
     with svc.uow() as uow:
-        paid = uow.refunds.paid_between(first, now + timedelta(seconds=1))
+        paid = uow.refunds.paid_between(first, now + timedelta(seconds=1), LEAD_TIME_ROWS)
     out: dict[str, list[float]] = defaultdict(list)
     for refund in paid:
         hours = (refund.paid_at - refund.requested_at).total_seconds() / 3600
