@@ -196,6 +196,28 @@ def test_lead_times_past_the_read_limit_count_the_newest_and_say_since_when(
     assert cut.request_to_money.count == 2 and cut.covers_from == paid_at[1]
 
 
+def test_money_back_at_the_door_is_neither_listed_nor_counted_as_overdue(
+    wired: App, clock: FixedClock
+) -> None:
+    """buyer-001's express refund is paid at pickup; the parcel is received and waits for QC:
+    it owes nothing (the SQL leaves out returns with a succeeded refund), so count = list."""
+    from tests.integration.test_races import _approved, _at_the_door, _yto  # type: ignore[import-not-found]
+
+    [paid] = _approved(wired, 1)
+    _at_the_door(wired, paid, _yto(9))()
+    warehouse.receive(wired.services, WH, paid)
+    assert returns.get_return(wired.services, paid).status is ReturnStatus.RECEIVED
+    with wired.engine.connect() as conn:
+        status = conn.execute(
+            text("SELECT status FROM refunds WHERE return_id = :r"), {"r": paid}
+        ).scalar_one()
+    assert status == "succeeded"
+    late = _received(wired)
+    clock.advance(days=8)
+    overdue = refund_timing.overdue_refunds(wired.services)
+    assert [o.return_id for o in overdue.shown] == [late] and overdue.total == 1
+
+
 def test_concurrent_pushes_escalate_once(wired: App, clock: FixedClock) -> None:
     rids = [_received(wired) for _ in range(2)]
     clock.advance(days=9)

@@ -378,17 +378,31 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
         found = sorted(
             (
                 r
-                for r in self._all()
-                if owed(r)
-                and r.received_at < cutoff
-                and (after is None or (r.received_at, r.return_id) > after)
+                for r in self._owed(cutoff)
+                if after is None or (r.received_at, r.return_id) > after
             ),
             key=lambda r: (r.received_at, r.return_id),
         )
         return found[:limit]
 
     def count_owed_before(self, cutoff: datetime) -> int:
-        return sum(1 for r in self._all() if owed(r) and r.received_at < cutoff)
+        return len(self._owed(cutoff))
+
+    def _owed(self, cutoff: datetime) -> list[ReturnRequest]:
+        """As the SQL: owed, received before the cutoff, no succeeded refund (committed)."""
+        paid = {
+            row.item.return_id
+            for row in self.table.store.tables["refunds"].values()
+            if row.item.status is RefundStatus.SUCCEEDED
+        }
+        return [
+            r
+            for r in self._all()
+            if owed(r)
+            and r.received_at is not None
+            and r.received_at < cutoff
+            and r.return_id not in paid
+        ]
 
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         found = [r for r in self._all() if r.status.value == status]

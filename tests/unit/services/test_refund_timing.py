@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
-from tests.unit.services.helpers import picked_up  # type: ignore[import-not-found]
+from tests.unit.services.helpers import picked_up, trusted  # type: ignore[import-not-found]
 
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.refund_timing import OverdueStage
@@ -128,3 +128,17 @@ def test_lead_times_past_the_read_limit_count_the_newest_and_say_since_when(
     cut = refund_timing.lead_times(world.svc, limit=2)
     assert cut.request_to_money.count == 2 and cut.covers_from == paid_at[1]
     assert refund_timing.lead_times(world.svc, limit=3).covers_from is None
+
+
+def test_money_back_at_the_door_is_neither_listed_nor_counted_as_overdue(world: World) -> None:
+    """An express refund paid at pickup leaves the return received (QC later): it owes
+    nothing, so the count agrees with the list."""
+    request, _ = picked_up(world, **trusted(world))
+    warehouse.receive(world.svc, WH, request.return_id)
+    [refund] = world.store.items("refunds")
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert world.store.item("returns", request.return_id).status is ReturnStatus.RECEIVED
+    late = _received(world)
+    _eight_days_later(world)
+    overdue = refund_timing.overdue_refunds(world.svc)
+    assert [o.return_id for o in overdue.shown] == [late] and overdue.total == 1

@@ -260,7 +260,7 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
         self, cutoff: datetime, after: tuple[datetime, str] | None, limit: int
     ) -> list[ReturnRequest]:
         c = t.returns.c
-        conditions = [c.refund_owed_since < cutoff]
+        conditions = [c.refund_owed_since < cutoff, self._not_paid()]
         if after is not None:
             since, return_id = after
             conditions.append(
@@ -279,8 +279,23 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
 
     def count_owed_before(self, cutoff: datetime) -> int:
         c = t.returns.c
-        stmt = select(func.count()).select_from(t.returns).where(c.refund_owed_since < cutoff)
+        stmt = (
+            select(func.count())
+            .select_from(t.returns)
+            .where(c.refund_owed_since < cutoff, self._not_paid())
+        )
         return int(self.conn.execute(stmt).scalar_one())
+
+    @staticmethod
+    def _not_paid() -> Any:
+        """No refund of the return succeeded: an express refund paid at the door leaves the
+        return received (owed by status) with its money already back."""
+        f = t.refunds.c
+        return ~(
+            select(f.refund_id)
+            .where(f.return_id == t.returns.c.return_id, f.status == "succeeded")
+            .exists()
+        )
 
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         return self._query(t.returns.c.status == status, order=t.returns.c.created_at, limit=limit)
