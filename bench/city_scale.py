@@ -545,13 +545,15 @@ def restore_baselines(path: Path) -> list[str]:
         key, entry = row.get("baseline_key"), row.get("baseline_10x")
         if not key or not entry:
             continue
-        entry = {k: v for k, v in entry.items() if k != "source"}
+        # A line whose baseline was itself restored names the run that measured it: keep that.
+        origin = entry.get("restored_from") or f"{path} line {n} (run {row.get('run')})"
+        entry = {k: v for k, v in entry.items() if k not in ("source", "restored_from")}
         if key in found:
             seen = {k: v for k, v in found[key].items() if k != "restored_from"}
             if seen != entry:
                 raise SystemExit(f"{path}:{n}: baseline for {key!r} differs from an earlier line")
             continue
-        found[key] = {**entry, "restored_from": f"{path} line {n} (run {row.get('run')})"}
+        found[key] = {**entry, "restored_from": origin}
     restored = [k for k in found if _cached(k) is None]
     for k in restored:
         _store(k, found[k])
