@@ -33,6 +33,7 @@ import itertools
 import json
 import math
 import os
+import platform
 import random
 import resource
 import subprocess
@@ -509,12 +510,46 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def _cache_key(args: argparse.Namespace) -> str:
+def machine(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """What the figures were measured on: the CPU model (with its family/model/stepping, since
+    a VM's model name can be as vague as "AMD EPYC"), its clock and the number of CPUs.
+
+    A baseline buys a different amount of search per CPU-second on another CPU (session 5:
+    session 3's commit gave 1.015 there and 1.173 here), so baselines are cached per machine."""
+    fields: dict[str, str] = {}
+    cpus = 0
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        name = name.strip()
+        if name == "processor":
+            cpus += 1
+        elif name in ("model name", "cpu family", "model", "stepping", "cpu MHz"):
+            fields.setdefault(name, value.strip())
+    if not fields.get("model name"):
+        # No /proc/cpuinfo (macOS, some containers): the platform's own description.
+        return f"{platform.processor() or platform.machine()} x{os.cpu_count() or 0}"
+    desc = fields["model name"]
+    if "cpu family" in fields:
+        desc += (
+            f" (family {fields['cpu family']} model {fields.get('model', '?')}"
+            f" stepping {fields.get('stepping', '?')})"
+        )
+    if "cpu MHz" in fields:
+        desc += f" {float(fields['cpu MHz']) / 1000:.1f} GHz"
+    return f"{desc} x{cpus or os.cpu_count() or 0}"
+
+
+def _cache_key(args: argparse.Namespace, on: str) -> str:
     # Wall-clock baselines keep the key they were cached under before the CPU clock existed.
     return (
         f"pickups={args.pickups} couriers={args.couriers} depots={args.depots} "
         f"seed={args.seed} budget={args.budget * args.baseline_factor:g} workers={args.workers}"
         + (" clock=cpu" if args.clock == "cpu" else "")
+        + f" machine={on}"
     )
 
 
@@ -662,7 +697,8 @@ def main() -> None:
             )
             replanned["cpu_s_warm_and_cold"] = round(_children_cpu_s() - cpu_before, 1)
     slow: dict[str, object] | None = None
-    key = _cache_key(args)
+    here = machine()
+    key = _cache_key(args, here)
     if args.baseline != "off" and args.baseline_factor > 0:
         slow = _cached(key) if args.baseline == "cached" and not args.baseline_only else None
         if slow is not None:
@@ -679,6 +715,7 @@ def main() -> None:
                 load_end=_load(),
                 command=" ".join(["python", *sys.argv]),
                 commit=_commit(),
+                machine=here,
                 at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
             _store(key, slow)
@@ -707,6 +744,7 @@ def main() -> None:
         "load_start": load_start,
         "load_end": _load(),
         "commit": _commit(),
+        "machine": here,
         "doorstep": fast,
         "baseline_key": key,
         "baseline_10x": slow,
