@@ -47,3 +47,51 @@ def test_lines_that_disagree_on_a_baseline_are_refused(city: ModuleType, tmp_pat
     with pytest.raises(SystemExit, match="differs from an earlier line"):
         city.restore_baselines(_lines(tmp_path, MEASURED, other))
     assert not city.CACHE.exists()
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 1
+model name\t: AMD EPYC
+stepping\t: 1
+cpu MHz\t\t: 2445.406
+
+processor\t: 1
+cpu family\t: 25
+model\t\t: 1
+model name\t: AMD EPYC
+stepping\t: 1
+cpu MHz\t\t: 2445.406
+"""
+
+
+def test_the_machine_names_cpu_model_generation_clock_and_count(
+    city: ModuleType, tmp_path: Path
+) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text(CPUINFO)
+    assert city.machine(info) == "AMD EPYC (family 25 model 1 stepping 1) 2.4 GHz x2"
+    # Another generation under the same vague model name is another machine.
+    info.write_text(CPUINFO.replace("model\t\t: 1", "model\t\t: 17"))
+    assert city.machine(info) == "AMD EPYC (family 25 model 17 stepping 1) 2.4 GHz x2"
+
+
+def test_a_baseline_cached_on_another_machine_is_not_used(city: ModuleType) -> None:
+    args = city.argparse.Namespace(
+        pickups=20000,
+        couriers=200,
+        depots=20,
+        seed=3,
+        budget=120.0,
+        baseline_factor=10.0,
+        workers=2,
+        clock="cpu",
+    )
+    here, there = "AMD EPYC (family 25 model 1 stepping 1) 2.4 GHz x2", "Intel Xeon x2"
+    city._store(city._cache_key(args, there), {**MEASURED, "machine": there})
+    assert city._cached(city._cache_key(args, here)) is None
+    city._store(city._cache_key(args, here), {**MEASURED, "distance_km": 12841.2})
+    assert city._cached(city._cache_key(args, here))["distance_km"] == 12841.2
+    assert city._cached(city._cache_key(args, there))["machine"] == there
+    assert city._cache_key(args, here).endswith(f" machine={here}")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
 
-from doorstep.planning.exchange import RESCUABLE, Region
+from doorstep.planning.exchange import RESCUABLE, Region, routes_nearest
 from doorstep.planning.feasibility import check_plan
 from doorstep.planning.insertion import Insertion, RouteSlack, best_insertion
 from doorstep.planning.partition import km_between
@@ -98,16 +98,8 @@ def make_room(
 
 def _lines_near(regions: Sequence[Region], stop: Stop, count: int) -> list[_Line]:
     """The `count` routes of the whole city passing nearest `stop` that may take it."""
-    near: list[tuple[float, int, Route]] = []
-    for j, region in enumerate(regions):
-        where = {s.id: s.location for s in region.problem.stops}
-        for route in region.plan.routes:
-            if route.stop_ids:
-                gap = min(km_between(where[i], stop.location) for i in route.stop_ids)
-                near.append((gap, j, route))
-    near.sort(key=lambda n: n[0])
     lines = []
-    for _, j, route in near:
+    for j, route in routes_nearest(regions, stop.location):
         region = regions[j]
         courier = next(c for c in region.problem.couriers if c.id == route.courier_id)
         if stop.courier_id not in (None, courier.id):

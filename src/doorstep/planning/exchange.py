@@ -226,18 +226,24 @@ def place_unserved(regions: Sequence[Region], nearest: int = 6) -> tuple[list[Re
     return out, placed
 
 
-def _best_route(regions: Sequence[Region], stop: Stop, nearest: int) -> tuple[int, Route] | None:
-    """The region and re-timed route that take `stop` at the least extra travel, if any."""
+def routes_nearest(regions: Sequence[Region], point: Location) -> list[tuple[int, Route]]:
+    """Every route of the city that has stops, with its region's index, nearest `point` first
+    (a route's distance is that of its stop closest to `point`)."""
     near: list[tuple[float, int, Route]] = []
     for j, region in enumerate(regions):
         where = {s.id: s.location for s in region.problem.stops}
         for route in region.plan.routes:
             if route.stop_ids:
-                gap = min(km_between(where[i], stop.location) for i in route.stop_ids)
+                gap = min(km_between(where[i], point) for i in route.stop_ids)
                 near.append((gap, j, route))
     near.sort(key=lambda n: n[0])
+    return [(j, route) for _, j, route in near]
+
+
+def _best_route(regions: Sequence[Region], stop: Stop, nearest: int) -> tuple[int, Route] | None:
+    """The region and re-timed route that take `stop` at the least extra travel, if any."""
     best: tuple[int, int, Route] | None = None
-    for _, j, route in near[:nearest]:
+    for j, route in routes_nearest(regions, stop.location)[:nearest]:
         region = regions[j]
         courier = next(c for c in region.problem.couriers if c.id == route.courier_id)
         if stop.courier_id not in (None, courier.id):

@@ -29,6 +29,7 @@ from doorstep.planning.exchange import (
     exchange_jobs,
     joint_plan,
     place_unserved,
+    routes_nearest,
 )
 from doorstep.planning.partition import group_neighbours, partition_by_depot
 from doorstep.planning.plan import schedule_route
@@ -127,6 +128,23 @@ def test_a_stop_no_courier_of_its_region_can_reach_goes_to_a_neighbours_route(
     for region in after:  # x moved with its route: each part still checks on its own
         assert check_plan(region.problem, region.plan) == []
     assert check_plan(problem, joint_plan([r.plan for r in after])) == []
+
+
+def test_routes_nearest_a_point_come_by_their_closest_stop_across_regions(
+    build: Builder,
+) -> None:
+    # w1 runs out to x (950 m), e1 stays by its depot (970-980 m).
+    problem = two_depots(build, (0, build.day), build.day)
+    regions = regions_of(problem, SIDES)
+
+    def order(point: tuple[float, float]) -> list[str]:
+        return [f"{j}/{route.courier_id}" for j, route in routes_nearest(regions, point)]
+
+    assert order((990.0, 0.0)) == ["1/e1", "0/w1"]
+    assert order((100.0, 0.0)) == ["0/w1", "1/e1"]
+    # A courier without stops has no route to offer.
+    idle = replace(regions[1], plan=Plan(routes=(), unserved=()))
+    assert [j for j, _ in routes_nearest([regions[0], idle], (990.0, 0.0))] == [0]
 
 
 def test_a_stop_nobody_can_reach_stays_unserved(build: Builder) -> None:
