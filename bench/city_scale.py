@@ -20,8 +20,10 @@ per worker the two agree (a quiet wall-clock run: 231.6 CPU-s over 2 workers in 
 
 The baseline (the same parts solved with ten times the budget) takes ~17 minutes at full
 scale, so its result is cached in ``var/city_scale_baselines.json`` under the instance
-(pickups, couriers, depots, seed) and its budget/workers, with the command and commit that
-produced it. ``--baseline cached`` (default) uses the cached figure when there is one and runs
+(pickups, couriers, depots, seed), its budget/workers/clock and the machine (`machine()`: CPU
+model, family/model/stepping, clock, CPUs; a CPU-second buys a different amount of search on
+another CPU, so a baseline cached on another machine is never used), with the command and
+commit that produced it. Every JSON line names its machine. ``--baseline cached`` (default) uses the cached figure when there is one and runs
 (and caches) it otherwise; ``--baseline run`` always runs it in the same run;
 ``--baseline-only`` fills the cache without the fast solve.
 """
