@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     race,
@@ -24,7 +24,7 @@ from doorstep.domain.customs_return import CustomsStatus
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.exchange import StockLevel
 from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Reason, ReturnKind
+from doorstep.domain.returns import Grade, Reason, ReturnKind
 from doorstep.domain.transfer import TransferPurpose, transfer_key
 from doorstep.services import catalog, customs, exchanges, returns, transfers, warehouse
 from doorstep.services.ports import PaymentResult
@@ -184,6 +184,49 @@ def test_parallel_settlements_restore_the_quota_once_each(
     assert set(paid) == {transfer_key(TransferPurpose.CUSTOMS_TAX, c) for c in ids}
     # The year's total counted the 24 orders; settling took exactly their value back, once.
     assert customs.quota_of(svc, BUYER).used_fen == max(quota_before - RACERS * 79_900, 0)
+    assert transfer_violations(wired.engine, payments) == []
+
+
+def test_settlements_raced_with_grading_pay_the_tax_once(
+    wired: App, payments: LocalPayments
+) -> None:
+    """A declaration settled while QC grades its return (the settlement pays the tax; so
+    would the goods refund if it did not see the settlement): the buyer gets the goods and
+    the tax once per order, whichever commits first."""
+    svc = wired.services
+    orders = _orders(wired, RACERS // 2, "JP-DOWN-JACKET-M", bonded=True)
+    pairs = []
+    for order in orders:
+        return_id = _file(wired, order, ReturnKind.REFUND)
+        (cr,) = [c for c in customs.queue(svc) if return_id in c.customs_return.return_ids]
+        cr_id = cr.customs_return.customs_return_id
+        assert customs.declare(svc, cr_id).status is CustomsStatus.ACCEPTED
+        _arrived(wired, return_id)
+        pairs.append((cr_id, return_id))
+    calls = [lambda c=c: customs.settle(svc, c) for c, _ in pairs]
+    calls += [lambda r=r: warehouse.grade(svc, WH, r, Grade.A, "ok") for _, r in pairs]
+    outcome = race(calls)
+    assert len(outcome.won) == RACERS
+    with wired.engine.connect() as conn:
+        paid = conn.execute(
+            text(
+                "SELECT l.customs_return_id,"
+                " (SELECT COALESCE(SUM(f.amount_fen), 0) FROM refunds f"
+                "   WHERE f.return_id = l.return_id AND f.status = 'succeeded'),"
+                " (SELECT COALESCE(SUM(m.amount_fen), 0) FROM transfers m"
+                "   WHERE m.purpose = 'customs_tax' AND m.subject_id = l.customs_return_id"
+                "   AND m.status = 'succeeded')"
+                " FROM customs_links l WHERE l.customs_return_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": [c for c, _ in pairs]},
+        ).all()
+        settled = conn.execute(
+            text("SELECT COUNT(*) FROM customs_returns WHERE status = 'settled'")
+        ).scalar()
+    assert len(paid) == len(pairs) and settled == len(pairs)
+    # Goods 79,900 and tax 7,270 per order, in whichever of the two payments carried the tax.
+    assert {c: refund + tax for c, refund, tax in paid} == {c: 87_170 for c, _ in pairs}
+    assert all(tax in (0, 7_270) for _, _, tax in paid)
     assert transfer_violations(wired.engine, payments) == []
 
 

@@ -76,6 +76,8 @@ class CustomsReturn(EventRecorder):
     alerts: list[str] = field(default_factory=list)
     tax_refund_fen: int = 0
     quota_restored_fen: int = 0
+    # The returns whose withheld tax the settlement paid: their own refunds leave it out.
+    tax_paid_for: tuple[str, ...] = ()
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -122,6 +124,10 @@ class CustomsReturn(EventRecorder):
     @property
     def return_ids(self) -> list[str]:
         return list(dict.fromkeys(line.return_id for line in self.lines))
+
+    def paid_tax_of(self, return_id: str) -> bool:
+        """Whether this declaration's settlement gave back the tax of ``return_id``."""
+        return self.status is CustomsStatus.SETTLED and return_id in self.tax_paid_for
 
     @property
     def value_fen(self) -> int:
@@ -186,19 +192,33 @@ class CustomsReturn(EventRecorder):
             self._event("customs.rejected", at, broker_ref=ref, reason=self.rejection)
         return True
 
-    def settle(self, tax_refund_fen: int, quota_restored_fen: int, at: datetime) -> None:
-        """Tax and quota given back, once: a second settlement is refused."""
+    def settle(
+        self,
+        tax_refund_fen: int,
+        quota_restored_fen: int,
+        at: datetime,
+        *,
+        tax_paid_for: tuple[str, ...] = (),
+    ) -> None:
+        """Tax and quota given back, once: a second settlement is refused. ``tax_paid_for``
+        names the returns whose tax this settlement pays (none of theirs is paid again)."""
         if self.status is not CustomsStatus.ACCEPTED:
             raise IllegalTransition("customs_return", self.status.value, "settle")
         if tax_refund_fen < 0 or quota_restored_fen < 0:
             raise ValueError("settled amounts are not negative")
+        if not set(tax_paid_for) <= set(self.return_ids) or bool(tax_paid_for) != bool(
+            tax_refund_fen
+        ):
+            raise ValueError("tax is paid for returns of this declaration, and only with an amount")
         self.status = CustomsStatus.SETTLED
         self.tax_refund_fen, self.quota_restored_fen = tax_refund_fen, quota_restored_fen
+        self.tax_paid_for = tuple(sorted(tax_paid_for))
         self._event(
             "customs.settled",
             at,
             tax_refund_fen=tax_refund_fen,
             quota_restored_fen=quota_restored_fen,
+            tax_paid_for=list(self.tax_paid_for),
         )
 
     def next_deadline(self, arrived: bool) -> tuple[str, datetime] | None:

@@ -70,6 +70,9 @@ class TaxStatus(StrEnum):
     APPLICATION_LATE = "application_late"  # applied after day 30 of release
     ARRIVED_LATE = "arrived_late"  # the parcel came back after day 45 of release
     RELEASE_UNKNOWN = "release_unknown"  # no release date: the clocks cannot be checked
+    # The customs return's settlement already paid it (received before the return was
+    # graded): the goods refund leaves it out rather than paying it twice.
+    CUSTOMS_SETTLED = "customs_settled"
 
     @property
     def refundable(self) -> bool:

@@ -236,6 +236,7 @@ def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
 class Settlement:
     tax_fen: int
     quota_fen: int
+    tax_paid_for: tuple[str, ...] = ()
 
 
 def _already_refunded_tax(uow: UnitOfWork, return_ids: list[str]) -> dict[str, int]:
@@ -263,11 +264,14 @@ def _settlement(
         elif request.status not in ARRIVED:
             return None  # still on its way; settled when it arrives or day 45 passes
     lines = [ln for ln in customs_return.lines if ln.return_id in in_time]
-    tax = 0
-    for return_id in in_time:
+    tax, paid_for = 0, []
+    for return_id in sorted(in_time):
         owed = sum(ln.tax_fen for ln in lines if ln.return_id == return_id)
-        tax += max(owed - already.get(return_id, 0), 0)
-    return Settlement(tax, sum(ln.value_fen for ln in lines))
+        due = max(owed - already.get(return_id, 0), 0)
+        if due:
+            tax += due
+            paid_for.append(return_id)
+    return Settlement(tax, sum(ln.value_fen for ln in lines), tuple(paid_for))
 
 
 def _used_this_year(uow: UnitOfWork, buyer_id: str, year: int) -> int:
@@ -284,19 +288,23 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
     now = svc.clock.now()
     transfer_id = None
     with svc.uow() as uow:
-        customs_return = uow.customs.get_for_update(customs_return_id)
-        if customs_return is None:
+        unlocked = uow.customs.get(customs_return_id)
+        if unlocked is None:
             raise NotFound("customs_return", customs_return_id)
+        # The order first (as filing and refunds lock it): a refund quoted at the same time
+        # either sees this settlement or is counted by it, never neither (tax paid twice).
+        uow.orders.get_for_update(unlocked.order_id)
+        customs_return = uow.customs.get_for_update(customs_return_id)
+        assert customs_return is not None, "a declaration is never deleted"
         if customs_return.status is not CustomsStatus.ACCEPTED:
             return customs_return  # settled (or not accepted): nothing to do again
         returns = uow.returns.get_many(customs_return.return_ids)
         late = now > customs_return.arrival_by
-        due = _settlement(
-            customs_return, returns, _already_refunded_tax(uow, customs_return.return_ids)
-        )
+        already = _already_refunded_tax(uow, customs_return.return_ids)
+        due = _settlement(customs_return, returns, already)
         if due is None and (late or force):
             arrived = [r for r in returns if r.received_at is not None]
-            due = _settlement(customs_return, arrived, {})
+            due = _settlement(customs_return, arrived, already)
         if due is None:
             return customs_return
         if due.quota_fen:
@@ -317,7 +325,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
                 customs_return.buyer_id,
                 due.tax_fen,
             ).transfer_id
-        customs_return.settle(due.tax_fen, due.quota_fen, now)
+        customs_return.settle(due.tax_fen, due.quota_fen, now, tax_paid_for=due.tax_paid_for)
         uow.customs.save(customs_return)
         uow.commit()
     if transfer_id is not None:

@@ -56,6 +56,8 @@ def quote_lines(
         application_days=customs.param("application_days"),
         arrival_days=customs.param("arrival_days"),
     )
+    if besides is not None and tax.status.refundable and _customs_paid_tax(uow, besides):
+        tax = TaxOutcome(TaxStatus.CUSTOMS_SETTLED, tax.arrive_by)
     return quote_refund(
         order,
         lines,
@@ -64,6 +66,11 @@ def quote_lines(
         sends_goods=kind is not ReturnKind.REFUND_ONLY,
         earlier=earlier_refunds(uow, order.order_id, besides=besides),
     )
+
+
+def _customs_paid_tax(uow: UnitOfWork, return_id: str) -> bool:
+    # Read under the order's lock, which the settlement takes too (services/customs.settle).
+    return any(cr.paid_tax_of(return_id) for cr in uow.customs.for_returns([return_id]))
 
 
 def earlier_refunds(uow: UnitOfWork, order_id: str, *, besides: str | None) -> Earlier:

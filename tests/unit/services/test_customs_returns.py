@@ -125,6 +125,51 @@ def test_tax_already_in_the_goods_refund_is_not_paid_twice(
     )
 
 
+def _paid_to_buyer(world: World) -> dict[str, int]:
+    return {key: amount for key, (_, amount) in world.payments.paid.items()}
+
+
+def test_tax_settled_before_grading_is_not_in_the_goods_refund(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world)
+    request = _return(world, order, kind=ReturnKind.REFUND)
+    customs.sweep_customs(world.svc)
+    _arrive(world, request)
+    customs.sweep_customs(world.svc)  # settles at receipt, before QC grades the item
+    cr = _only(world)
+    assert cr.status is CustomsStatus.SETTLED and cr.tax_refund_fen == 7_270
+    assert cr.tax_paid_for == (request.return_id,)
+    warehouse.grade(world.svc, WH, request.return_id, Grade.A, "ok")
+
+    paid = _paid_to_buyer(world)
+    assert sum(paid.values()) == 79_900 + 7_270  # goods once, tax once
+    assert paid[transfer_key(TransferPurpose.CUSTOMS_TAX, cr.customs_return_id)] == 7_270
+    graded = returns.get_return(world.svc, request.return_id)
+    assert graded.quote is not None and graded.quote.tax.status.value == "customs_settled"
+    assert graded.quote.tax_fen == 0
+
+
+def test_forced_settlement_leaves_out_tax_already_refunded(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world, lines=2)
+    back = _return(world, order, "L1", kind=ReturnKind.REFUND)
+    _return(world, order, "L2", kind=ReturnKind.REFUND)  # still on its way
+    customs.sweep_customs(world.svc)
+    _arrive(world, back)
+    warehouse.grade(world.svc, WH, back.return_id, Grade.A, "ok")  # its refund carries the tax
+    cr = _only(world)
+    assert cr.status is CustomsStatus.ACCEPTED  # waits for L2
+
+    settled = customs.settle(world.svc, cr.customs_return_id, force=True)
+
+    assert settled.status is CustomsStatus.SETTLED and settled.tax_refund_fen == 0
+    assert settled.tax_paid_for == ()
+    assert sum(_paid_to_buyer(world).values()) == 79_900 + 7_270
+    assert settled.quota_restored_fen == 79_900
+
+
 def test_rejected_declaration_gives_nothing_back(world: World, broker: LocalCustomsBroker) -> None:
     broker.mode = "reject"
     order = _bonded(world)

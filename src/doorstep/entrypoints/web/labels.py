@@ -215,6 +215,7 @@ TAX_STATUS = {
     "release_unknown": N_(
         "The import tax is refunded once we know when your order cleared customs"
     ),
+    "customs_settled": N_("The import tax was given back with the customs return"),
 }
 
 RULE = {
