@@ -15,13 +15,14 @@ a fact that has already happened at the company.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import structlog
 
 from doorstep.domain.carrier_order import BEFORE_PICKUP, CarrierStatus
+from doorstep.domain.clock import local
 from doorstep.domain.coverage import Window
-from doorstep.domain.errors import Conflict
+from doorstep.domain.errors import Conflict, InvalidInput
 from doorstep.domain.events import Event
 from doorstep.domain.pickup import Appointment, AppointmentStatus, SlotRef
 from doorstep.domain.returns import ReturnRequest
@@ -98,6 +99,11 @@ def reschedule(
     return appt, po.out_order_no
 
 
+# How far ahead a company's courier may move a visit it agreed with the buyer: a month of
+# absence plus a margin; farther than any window a buyer can book (booking_horizon_days).
+COMPANY_MOVE_HORIZON = timedelta(days=45)
+
+
 def follow_company_move(
     svc: Services,
     uow: UnitOfWork,
@@ -112,6 +118,16 @@ def follow_company_move(
     if appt.status not in (AppointmentStatus.BOOKED, AppointmentStatus.ASSIGNED):
         return False
     day, start, end = window
+    today = local(svc.clock.now()).date()
+    if not today - timedelta(days=1) <= day <= today + COMPANY_MOVE_HORIZON:
+        # A typo or a forged year would otherwise create a counter (and a visit) for it.
+        raise InvalidInput(
+            "carrier_window_out_of_range",
+            f"A courier company may move a pickup to a day from yesterday to "
+            f"{COMPANY_MOVE_HORIZON.days} days ahead.",
+            f"快递公司改约的日期须在昨天至 {COMPANY_MOVE_HORIZON.days} 天内。",
+            day=day.isoformat(),
+        )
     old = appt.slot
     new = SlotRef(old.adcode, old.carrier_id, day, Window(start, end))
     if new == old:

@@ -117,6 +117,19 @@ def test_callback_mapping_refuses_what_it_cannot_read() -> None:
     naive = b'{"eventId":"e","eventType":"ACCEPTED","occurredAt":"2026-11-25T09:00:00","order":{"outOrderNo":"A-1-1"}}'
     with pytest.raises(InvalidInput, match="offset"):
         update_from_callback(naive)
+    # Signed bodies from the company, each of which once reached the database (HTTP 500).
+    ancient = naive.replace(b"2026-11-25T09:00:00", b"0001-01-01T00:00:00+08:00")
+    with pytest.raises(InvalidInput, match="out of range"):
+        update_from_callback(ancient)
+    moved = b'{"eventId":"e","eventType":"RESCHEDULED","occurredAt":"2026-11-25T09:00:00+08:00","order":{"outOrderNo":"A-1-1","pickupDate":"%s","pickupStart":"%s","pickupEnd":"13:00"}}'
+    with pytest.raises(InvalidInput, match="no offset"):
+        update_from_callback(moved % (b"2026-11-26", b"11:00+08:00"))
+    with pytest.raises(InvalidInput, match="out of range"):
+        update_from_callback(moved % (b"1999-12-31", b"11:00"))
+    with pytest.raises(InvalidInput, match="not after"):
+        update_from_callback(moved % (b"2026-11-26", b"14:00"))
+    fine = update_from_callback(moved % (b"2026-11-26", b"11:00"))
+    assert (fine.day, fine.start, fine.end) == (date(2026, 11, 26), time(11), time(13))
 
 
 def test_redaction_masks_phones_and_secrets() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
+import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import B3, B3_HOME  # type: ignore[import-not-found]
 
 from doorstep.domain.carrier_order import CarrierStatus
 from doorstep.domain.coverage import Window
+from doorstep.domain.errors import InvalidInput
 from doorstep.domain.pickup import Appointment, AppointmentStatus, SlotRef
 from doorstep.services.pickup_company import follow_company_move
 
@@ -70,3 +72,15 @@ def test_a_full_window_is_counted_past_capacity_and_recorded(world: World) -> No
     [over] = world.store.events_named("slot.overcommitted")
     assert over.aggregate_id == eleven.key
     assert (over.data["capacity"], over.data["booked"], over.data["appointment_id"]) == (0, 1, aid)
+
+
+def test_a_move_outside_the_horizon_is_refused_and_changes_nothing(world: World) -> None:
+    today = world.clock.now().date()
+    nine = _slot(today + timedelta(days=1), 9)
+    aid = _visit(world, nine)
+    for far in (date(2099, 12, 31), today - timedelta(days=2), today + timedelta(days=46)):
+        with pytest.raises(InvalidInput, match="days ahead"):
+            _move(world, aid, _slot(far, 11), CarrierStatus.ACCEPTED)
+    assert world.store.item("appointments", aid).slot == nine
+    assert _booked(world, nine)[0] == 1
+    assert _move(world, aid, _slot(today + timedelta(days=45), 11), CarrierStatus.ACCEPTED)

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from doorstep.domain import bounds
 from doorstep.domain.carrier_order import (
     CarrierUpdate,
     CourierInfo,
@@ -165,6 +166,9 @@ def _update(event_id: str, kind: UpdateKind, at: datetime, order: dict[str, Any]
     courier = order.get("courier")
     reason = order.get("failReason")
     try:
+        start, end = _clock_time(order.get("pickupStart")), _clock_time(order.get("pickupEnd"))
+        if start is not None and end is not None and start >= end:
+            raise _invalid("pickupEnd is not after pickupStart")
         return CarrierUpdate(
             event_id=event_id,
             out_order_no=_str(order, "outOrderNo"),
@@ -177,14 +181,34 @@ def _update(event_id: str, kind: UpdateKind, at: datetime, order: dict[str, Any]
             ),
             waybill_no=_optional_str(order, "waybillNo"),
             failure_reason=FAILURE_REASONS.get(str(reason)) if reason is not None else None,
-            day=date.fromisoformat(order["pickupDate"]) if order.get("pickupDate") else None,
-            start=time.fromisoformat(order["pickupStart"]) if order.get("pickupStart") else None,
-            end=time.fromisoformat(order["pickupEnd"]) if order.get("pickupEnd") else None,
+            day=_day(order.get("pickupDate")),
+            start=start,
+            end=end,
             actual_weight_g=_optional_int(order, "weightG"),
             freight_fen=_optional_int(order, "freightFen"),
         )
     except (TypeError, ValueError) as exc:
         raise _invalid(str(exc)[:100]) from None
+
+
+def _day(value: Any) -> date | None:
+    if not value:
+        return None
+    day = date.fromisoformat(str(value))
+    if not bounds.day_in_calendar(day):
+        raise _invalid("pickupDate is out of range")
+    return day
+
+
+def _clock_time(value: Any) -> time | None:
+    # A window's ends are wall-clock times in Shanghai; an offset would make them
+    # incomparable with ours (and with each other).
+    if not value:
+        return None
+    moment = time.fromisoformat(str(value))
+    if moment.tzinfo is not None:
+        raise _invalid("pickup times carry no offset")
+    return moment
 
 
 def _str(data: dict[str, Any], key: str) -> str:
@@ -217,6 +241,8 @@ def _time(value: Any) -> datetime:
         raise _invalid("occurredAt is not a time") from None
     if moment.tzinfo is None:
         raise _invalid("occurredAt has no offset")
+    if not bounds.in_calendar(moment):
+        raise _invalid("occurredAt is out of range")
     return moment
 
 
