@@ -148,8 +148,8 @@ _POSTGRES = {
     "window_start": "substr(a.doc->'slot'->'window'->>'start', 1, 5)",
 }
 
-# A window holds more visits than its capacity only when a template edit lowered it below
-# them (no booking is cancelled; the edit's event lists it under ``over_capacity``).
+# A window holds more visits than its capacity only when a template or area edit lowered it
+# below them (no booking is cancelled; the edit's event lists it under ``over_capacity``).
 # Visits that used or hold their window's capacity: live ones, and those that happened there
 # (completed, failed). The races move no failed visit, which would leave its old window used.
 _HOLDING = "('booked', 'assigned', 'arrived', 'completed', 'failed')"
@@ -194,7 +194,7 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             FROM slot_capacity s LEFT JOIN holding h ON h.adcode = s.adcode
               AND h.carrier_id = s.carrier_id AND h.day = s.day AND h.start = s.start
             WHERE s.booked <> COALESCE(h.n, 0) OR (s.booked > s.capacity AND NOT EXISTS (
-              SELECT 1 FROM events e WHERE e.name = 'slot_template.saved'
+              SELECT 1 FROM events e WHERE e.name IN ('slot_template.saved', 'service_area.saved')
               AND CAST(e.data AS TEXT) LIKE '%"over_capacity"%' || s.adcode || '/'
                 || s.carrier_id || '/' || CAST(s.day AS TEXT) || '/' || s.start || '%'))
             UNION ALL

@@ -359,14 +359,15 @@ def _counter(app: App, start: str) -> tuple[int, int]:
 
 
 def _bookings_and_edits(app: App, after: int) -> list[tuple[str, dict[str, object]]]:
-    """Bookings and template saves committed after event ``after``, in commit order (a
-    booking and an edit of one window hold its counter's row lock while they write their
-    event, so their order in ``seq`` is the order they counted in)."""
+    """Bookings and template and area saves committed after event ``after``, in commit
+    order (a booking shares its area until commit and an edit locks it, and bookings of one
+    window hold its counter's row lock while they write their event, so their order in
+    ``seq`` is the order they counted in)."""
     with app.engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT name, data FROM events WHERE seq > :s AND name IN "
-                "('appointment.booked', 'slot_template.saved') ORDER BY seq"
+                "('appointment.booked', 'slot_template.saved', 'service_area.saved') ORDER BY seq"
             ),
             {"s": after},
         ).all()
@@ -378,16 +379,17 @@ def _last_seq(app: App) -> int:
         return int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM events")).scalar_one())
 
 
-def test_template_capacity_edits_raced_with_bookings_move_live_counters(
+def test_area_and_template_capacity_edits_raced_with_bookings_move_live_counters(
     wired: App, payments: RecordingPayments
 ) -> None:
-    """Ops raise and lower the template's capacity (2 to 16) while buyers book two windows
-    that already have counters and one that has none, and edit the area: every edit moves
-    the existing counters (the debt was that it reached only windows not counted yet), and a
-    counter created during the race starts at the figure in force. Replayed in commit order,
-    no booking was taken beyond the capacity in force when it was taken, each edit saw every
-    booking before it, and each counter ends at the last edit's figure with booked equal to
-    its visits. Lowering below the bookings cancels none."""
+    """Ops raise and lower the template's capacity (2 to 16) and the area's override (5,
+    none, 9) while buyers book two windows that already have counters and one that has
+    none: every edit moves the existing counters (the debts were that a template edit, then
+    an area edit, reached only windows not counted yet), and a counter created during the
+    race starts at the figure in force. Replayed in commit order, no booking was taken
+    beyond the capacity in force when it was taken, each edit saw every booking before it,
+    and each counter ends at the last edit's figure with booked equal to its visits.
+    Lowering below the bookings cancels none."""
     svc = wired.services
     with svc.uow() as uow:
         area = uow.areas.get("310104")
@@ -398,27 +400,34 @@ def test_template_capacity_edits_raced_with_bookings_move_live_counters(
     for start in (9, 9, 9, 11):  # 09:00 and 11:00 have counters before the race, 13:00 not
         [rid] = _approved(wired, 1)
         pickup.book_pickup(svc, BUYER, rid, pickup.SlotChoice("yto", DAY_AFTER, time(start)))
-    figure = dict.fromkeys(windows, template.capacity)
+    override, nominal = area.capacity_override, template.capacity
+    figure = dict.fromkeys(windows, nominal if override is None else override)
     count = {"09:00": 3, "11:00": 1, "13:00": 0}
     counted = {"09:00", "11:00"}
     assert {s: _counter(wired, s) for s in counted} == {s: (figure[s], count[s]) for s in counted}
     seq = _last_seq(wired)
-    waiting = _approved(wired, RACERS - 6)
+    capacities, overrides = (2, 14, 4, 12, 3, 16), (5, None, 9)
+    waiting = _approved(wired, RACERS - len(capacities))
     calls: list[Callable[[], object]] = [
         lambda r=r, h=h: pickup.book_pickup(svc, BUYER, r, pickup.SlotChoice("yto", DAY_AFTER, h))
         for r, h in zip(waiting, cycle(windows.values()), strict=False)
     ]
-    capacities = (2, 14, 4, 12, 3, 16)
     calls += [
         lambda n=n: catalog.upsert_template(svc, replace(template, capacity=n)) for n in capacities
     ]
-    calls += [lambda: catalog.upsert_area(svc, area)] * 3
+    calls += [
+        lambda n=n: catalog.upsert_area(svc, replace(area, capacity_override=n)) for n in overrides
+    ]
     out = race(calls)
     assert set(out.codes) <= BOOKING, out.codes
-    saves = [w for w in out.won if isinstance(w, catalog.TemplateSaved)]
-    assert len(saves) == len(capacities)
+    assert len(out.won) == len(calls) - sum(out.codes.values())
     replayed = _bookings_and_edits(wired, seq)
-    assert sum(1 for name, _ in replayed if name == "slot_template.saved") == len(capacities)
+    names = Counter(name for name, _ in replayed)
+    assert (names["slot_template.saved"], names["service_area.saved"]) == (
+        len(capacities),
+        len(overrides),
+    )
+    mine = f"310104/yto/{DAY_AFTER.isoformat()}/"
     for name, data in replayed:
         if name == "appointment.booked":
             start = str(data["window"])[:5]
@@ -426,10 +435,19 @@ def test_template_capacity_edits_raced_with_bookings_move_live_counters(
             count[start] += 1
             assert count[start] <= figure[start], (start, count[start], figure[start])
             continue
-        moved = {str(m["start"]): m for m in data["counters_moved"]}  # type: ignore[attr-defined]
+        if name == "slot_template.saved":
+            nominal = int(data["capacity"])  # type: ignore[call-overload]
+        else:
+            override = data["capacity_override"]  # type: ignore[assignment]
+        now_in_force = nominal if override is None else override
+        moved = {
+            str(m["start"]): m
+            for m in data["counters_moved"]  # type: ignore[attr-defined]
+            if str(m["slot"]).startswith(mine)
+        }
         for start in windows:
             if start not in counted:
-                figure[start] = int(data["capacity"])  # type: ignore[call-overload]
+                figure[start] = now_in_force
             elif start in moved:
                 assert (moved[start]["was"], moved[start]["booked"]) == (
                     figure[start],
@@ -437,8 +455,12 @@ def test_template_capacity_edits_raced_with_bookings_move_live_counters(
                 )
                 figure[start] = int(moved[start]["capacity"])
             # Every window took the edit's figure (no holiday, no disruption on that day).
-            assert figure[start] == data["capacity"], (start, figure[start], data["capacity"])
-        over = {str(m["start"]): m["over"] for m in data["over_capacity"]}  # type: ignore[attr-defined]
+            assert figure[start] == now_in_force, (name, start, figure[start], now_in_force)
+        over = {
+            str(m["start"]): m["over"]
+            for m in data["over_capacity"]  # type: ignore[attr-defined]
+            if str(m["slot"]).startswith(mine)
+        }
         assert over == {s: count[s] - figure[s] for s in windows if count[s] > figure[s]}
     for start in windows:
         assert _counter(wired, start) == (figure[start], count[start])

@@ -72,7 +72,7 @@ _DISRUPT = (
     "test_races_gaps.py::test_disruptions_declared_while_buyers_book_keep_counters_and_shares",
 )
 _COVERAGE = (
-    "test_races_gaps.py::test_template_capacity_edits_raced_with_bookings_move_live_counters",
+    "test_races_gaps.py::test_area_and_template_capacity_edits_raced_with_bookings_move_live_counters",
 )
 _REDRIVE = (
     "test_races_audit.py::test_one_dead_letter_redriven_from_many_consoles_is_sent_again_once",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from doorstep.domain.capacity_edit import CounterMove, retarget
 from doorstep.domain.catalog import Product
@@ -20,6 +20,8 @@ from doorstep.services.context import Services
 from doorstep.services.offering import capacity_under
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.returns import units_held
+
+T = TypeVar("T")
 
 
 def _check_shop(
@@ -166,42 +168,80 @@ def upsert_buyers(svc: Services, buyers: Iterable[Buyer]) -> int:
         return len(events)
 
 
-def upsert_area(svc: Services, area: ServiceArea) -> ServiceArea:
+def upsert_area(svc: Services, area: ServiceArea) -> CapacitySaved[ServiceArea]:
+    """Write the area and give every counted window of it that has not started the figure
+    it now yields (its ``capacity_override`` or the template's, with holiday shares and live
+    disruption cuts), in one transaction: the same rule as a template edit."""
+    now = svc.clock.now()
     with svc.uow() as uow:
-        if uow.templates.get(area.template_id) is None:
+        carriers = {c.carrier_id: c for c in uow.carriers.list()}
+        # Templates before the area, as a template edit takes them: the figures below are
+        # read from committed templates, and a template edit waiting here then sees this
+        # area running it (it reads its areas after locking the template).
+        templates = {}
+        wanted = {area.template_id, *(_template_id(area, carriers, c) for c in area.carrier_ids)}
+        for template_id in sorted(wanted):
+            template = uow.templates.get_for_share(template_id)
+            if template is not None:
+                templates[template_id] = template
+        if area.template_id not in templates:
             raise NotFound("slot_template", area.template_id)
         for carrier_id in area.carrier_ids:
-            if uow.carriers.get(carrier_id) is None:
+            if carrier_id not in carriers:
                 raise NotFound("carrier", carrier_id)
+            if _template_id(area, carriers, carrier_id) not in templates:
+                raise NotFound("slot_template", _template_id(area, carriers, carrier_id))
+        # Bookings read the area FOR SHARE: those in flight commit their counters first (and
+        # are moved below), later ones count against the figure this edit leaves.
+        uow.areas.get_many_for_update([area.adcode])
         uow.areas.put(area)
+        running = {
+            area.adcode: (
+                area,
+                {c: templates[_template_id(area, carriers, c)] for c in area.carrier_ids},
+            )
+        }
+        saved = CapacitySaved(area, *_move_counters(svc, uow, running, now))
         uow.events.append(
             [
                 _saved(
                     "saved",
                     "service_area",
                     area.adcode,
-                    svc.clock.now(),
+                    now,
                     {
                         "template_id": area.template_id,
                         "carrier_ids": list(area.carrier_ids),
                         "pickup_supported": area.pickup_supported,
                         "capacity_override": area.capacity_override,
+                        **saved.as_data(),
                     },
                 )
             ]
         )
         uow.commit()
-        return area
+        return saved
 
 
 @dataclass(frozen=True)
-class TemplateSaved:
-    """A template written, with what it did to windows already counted: the counters whose
-    capacity moved, and the windows (not started) now holding more visits than capacity."""
+class CapacitySaved(Generic[T]):
+    """An area or template written, with what it did to windows already counted: the
+    counters whose capacity moved, and the windows (not started) now holding more visits
+    than their capacity (a lowering cancels none)."""
 
-    template: SlotTemplate
+    saved: T
     moved: tuple[CounterMove, ...]
     over: tuple[CounterMove, ...]
+
+    def as_data(self) -> dict[str, object]:
+        """What the edit's event records of the counters."""
+        return {
+            "counters_moved": [m.as_data() for m in self.moved],
+            "over_capacity": [m.as_data() for m in self.over],
+        }
+
+
+TemplateSaved = CapacitySaved[SlotTemplate]
 
 
 def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
@@ -210,23 +250,23 @@ def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
     transaction; bookings are never cancelled, a window left over capacity is reported."""
     now = svc.clock.now()
     with svc.uow() as uow:
+        # The upsert locks the template row first (area edits share it before locking their
+        # area), so the areas read next include any area an edit just switched to it.
+        uow.templates.put(template)
         carriers = {c.carrier_id: c for c in uow.carriers.list()}
         users = _areas_running(uow.areas.list(), carriers, template.template_id)
-        # Locked like declaring or lifting a disruption locks them: the counters' figures
-        # are computed from one committed set of disruptions, and a lift after this edit
+        # Locked as declaring or lifting a disruption locks them, and as bookings share
+        # them: bookings in flight commit their counters first (moved below), the counters'
+        # figures come from one committed set of disruptions, and a lift after this edit
         # restores this template's figure, not the one it replaced.
         areas = _areas_running(
             uow.areas.get_many_for_update(list(users)), carriers, template.template_id
         )
-        # The upsert locks the template row: bookings that read it (FOR SHARE) commit first.
-        uow.templates.put(template)
-        moves = _counter_moves(svc, uow, template, areas, now)
-        uow.slots.set_capacities([(m.slot, m.capacity) for m in moves if m.changed])
-        saved = TemplateSaved(
-            template,
-            tuple(m for m in moves if m.changed),
-            tuple(m for m in moves if m.over),
-        )
+        running = {
+            adcode: (area, dict.fromkeys(carrier_ids, template))
+            for adcode, (area, carrier_ids) in areas.items()
+        }
+        saved = TemplateSaved(template, *_move_counters(svc, uow, running, now))
         uow.events.append(
             [
                 _saved(
@@ -238,8 +278,7 @@ def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
                         "windows": len(template.windows),
                         "capacity": template.capacity,
                         "holiday_capacity_pct": template.holiday_capacity_pct,
-                        "counters_moved": [m.as_data() for m in saved.moved],
-                        "over_capacity": [m.as_data() for m in saved.over],
+                        **saved.as_data(),
                     },
                 )
             ]
@@ -248,37 +287,52 @@ def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
         return saved
 
 
+def _template_id(area: ServiceArea, carriers: dict[str, Carrier], carrier_id: str) -> str:
+    """The template a carrier runs in an area: its own, else the area's (as ``template_for``)."""
+    carrier = carriers.get(carrier_id)
+    return carrier.template_id if carrier is not None else area.template_id
+
+
 def _areas_running(
     areas: Iterable[ServiceArea], carriers: dict[str, Carrier], template_id: str
 ) -> dict[str, tuple[ServiceArea, tuple[str, ...]]]:
-    """Each area with the carriers that run ``template_id`` there (as ``template_for``)."""
+    """Each area with the carriers that run ``template_id`` there."""
     out = {}
     for area in areas:
         running = tuple(
-            cid
-            for cid in area.carrier_ids
-            if (carriers[cid].template_id if cid in carriers else area.template_id) == template_id
+            cid for cid in area.carrier_ids if _template_id(area, carriers, cid) == template_id
         )
         if running:
             out[area.adcode] = (area, running)
     return out
 
 
+Running = dict[str, tuple[ServiceArea, dict[str, SlotTemplate]]]
+
+
+def _move_counters(
+    svc: Services, uow: UnitOfWork, running: Running, now: datetime
+) -> tuple[tuple[CounterMove, ...], tuple[CounterMove, ...]]:
+    """Give every counted window of these areas' carriers that has not started the figure
+    its area and template now yield (the areas are locked by the caller); the counters
+    moved and the windows left over capacity."""
+    moves = _counter_moves(svc, uow, running, now)
+    uow.slots.set_capacities([(m.slot, m.capacity) for m in moves if m.changed])
+    return tuple(m for m in moves if m.changed), tuple(m for m in moves if m.over)
+
+
 def _counter_moves(
-    svc: Services,
-    uow: UnitOfWork,
-    template: SlotTemplate,
-    areas: dict[str, tuple[ServiceArea, tuple[str, ...]]],
-    now: datetime,
+    svc: Services, uow: UnitOfWork, running: Running, now: datetime
 ) -> list[CounterMove]:
-    """The new figure of every counted window of the template that has not started."""
+    """The new figure of every counted window of ``running`` that has not started."""
     counted = []
     for (adcode, carrier_id, day, start), load in uow.slots.counted_for_update(
-        list(areas), local(now).date()
+        list(running), local(now).date()
     ):
-        window = template.window(start)
-        # A window the template no longer has takes no booking: its counter is left as is.
-        if window is not None and carrier_id in areas[adcode][1]:
+        template = running[adcode][1].get(carrier_id)
+        window = template.window(start) if template is not None else None
+        # A window its template no longer has takes no booking: its counter is left as is.
+        if window is not None:
             counted.append((SlotRef(adcode, carrier_id, day, window), load.capacity, load.booked))
     if not counted:
         return []
@@ -288,7 +342,11 @@ def _counter_moves(
     return retarget(
         counted,
         lambda slot: capacity_under(
-            svc.calendar, areas[slot.adcode][0], template, slot, disruptions
+            svc.calendar,
+            running[slot.adcode][0],
+            running[slot.adcode][1][slot.carrier_id],
+            slot,
+            disruptions,
         ),
         now,
     )

@@ -50,16 +50,13 @@ class SlotOffering(Protocol):
     ) -> list[OfferedSlot]: ...
 
 
-def template_for(
-    uow: UnitOfWork, area: ServiceArea, carrier_id: str, *, share: bool = False
-) -> SlotTemplate | None:
+def template_for(uow: UnitOfWork, area: ServiceArea, carrier_id: str) -> SlotTemplate | None:
     """The slot template a carrier runs in an area: the carrier's own, else the area's.
-    ``share``: kept from change until commit, for a write that counts against its figure
-    (a template edit moves every counter; one created from a figure read before the edit
-    committed would keep the old figure)."""
+    A write that counts against its figure reads the area FOR SHARE first: template and
+    area edits lock the area before moving its counters (services/catalog.py)."""
     carrier = uow.carriers.get(carrier_id)
     template_id = carrier.template_id if carrier else area.template_id
-    return uow.templates.get_for_share(template_id) if share else uow.templates.get(template_id)
+    return uow.templates.get(template_id)
 
 
 def slot_capacity(area: ServiceArea, template: SlotTemplate) -> int:

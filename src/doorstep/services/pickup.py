@@ -65,9 +65,14 @@ class PickupOptions:
     unavailable_reason: str | None = None
 
 
-def _pickup_area(uow: UnitOfWork, request: ReturnRequest) -> ServiceArea:
+def _pickup_area(uow: UnitOfWork, request: ReturnRequest, *, share: bool = False) -> ServiceArea:
+    """The area serving the return's address. ``share``: kept from change until commit, for
+    a write that counts against its windows' figures (an area or template edit locks the
+    area and moves every counter; one created from a figure read before the edit committed
+    would keep the old figure)."""
     assert request.address is not None
-    area = uow.areas.get(request.address.adcode)
+    adcode = request.address.adcode
+    area = uow.areas.get_for_share(adcode) if share else uow.areas.get(adcode)
     if area is None or not area.serves_pickup:
         raise Conflict(
             "area_not_covered",
@@ -85,9 +90,7 @@ def _template(uow: UnitOfWork, area: ServiceArea, carrier_id: str) -> SlotTempla
             "该快递公司不服务此地区。",
             carrier_id=carrier_id,
         )
-    # Shared until commit: a template edit waits for this booking, or this booking counts
-    # against the edited figure (services/catalog.py moves the counters).
-    template = template_for(uow, area, carrier_id, share=True)
+    template = template_for(uow, area, carrier_id)
     if template is None:
         raise NotFound("slot_template", f"{area.adcode}/{carrier_id}")
     return template
@@ -476,7 +479,9 @@ def _gone(
 def _target(
     uow: UnitOfWork, request: ReturnRequest, choice: SlotChoice
 ) -> tuple[ServiceArea, SlotTemplate, SlotRef]:
-    area = _pickup_area(uow, request)
+    # Shared until commit: an edit of the area or its template waits for this booking, or
+    # this booking counts against the edited figure (services/catalog.py moves the counters).
+    area = _pickup_area(uow, request, share=True)
     template = _template(uow, area, choice.carrier_id)
     window = template.window(choice.start)
     if window is None:

@@ -158,8 +158,9 @@ def follow_company_move(
 
 
 def _capacity(svc: Services, uow: UnitOfWork, slot: SlotRef) -> int:
-    area = uow.areas.get(slot.adcode)
-    template = template_for(uow, area, slot.carrier_id, share=True) if area is not None else None
+    # Shared as a booking shares it: the figure counted against is the one edits leave.
+    area = uow.areas.get_for_share(slot.adcode)
+    template = template_for(uow, area, slot.carrier_id) if area is not None else None
     if area is None or template is None:
         return 0  # no longer served by us: every visit counted there is an over-commit
     return effective_capacity(uow, svc.calendar, area, template, slot)

@@ -110,9 +110,13 @@ class LockableRepository(KeyedRepository[K, V], Protocol[K, V]):
 class ShareableRepository(KeyedRepository[K, V], Protocol[K, V]):
     def get_for_share(self, key: K) -> V | None:
         """The item, kept from change until commit (readers do not block each other): a
-        booking that counts against a template's figure commits before the template changes,
-        or reads the changed one."""
+        booking that counts against an area's figure commits before the area (or a template
+        it runs) changes, or reads the changed one."""
         ...
+
+
+class GuardedRepository(LockableRepository[K, V], ShareableRepository[K, V], Protocol[K, V]):
+    """Locked by writers that derive state from an item, shared by those that read it."""
 
 
 class OrderRepository(Protocol):
@@ -489,7 +493,7 @@ class UnitOfWork(Protocol):
     products: KeyedRepository[str, Product]
     buyers: KeyedRepository[str, Buyer]
     orders: OrderRepository
-    areas: LockableRepository[str, ServiceArea]
+    areas: GuardedRepository[str, ServiceArea]
     templates: ShareableRepository[str, SlotTemplate]
     carriers: KeyedRepository[str, Carrier]
     couriers: KeyedRepository[str, Courier]

@@ -106,7 +106,8 @@ def test_every_catalog_write_is_an_event_and_a_refused_batch_writes_none(world: 
     assert _events(world, "service_area.")[-1][1:] == (
         MINHANG,
         {"template_id": area.template_id, "carrier_ids": list(area.carrier_ids),
-         "pickup_supported": area.pickup_supported, "capacity_override": 3},
+         "pickup_supported": area.pickup_supported, "capacity_override": 3,
+         "counters_moved": [], "over_capacity": []},
     )  # fmt: skip
     template = catalog.list_templates(world.svc)[0]
     catalog.upsert_template(world.svc, template)

@@ -15,7 +15,7 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     yto,
 )
 
-from doorstep.domain.coverage import GENERIC_TWO_HOUR, SlotTemplate
+from doorstep.domain.coverage import GENERIC_TWO_HOUR, ServiceArea, SlotTemplate
 from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.errors import Conflict
 from doorstep.services import catalog, disruptions, pickup
@@ -30,6 +30,20 @@ def _generic(world: World) -> SlotTemplate:
 
 def _edit(world: World, capacity: int) -> catalog.TemplateSaved:
     return catalog.upsert_template(world.svc, replace(_generic(world), capacity=capacity))
+
+
+def _halve_tomorrow_afternoon(world: World) -> disruptions.DisruptionReport:
+    return disruptions.declare_disruption(
+        world.svc,
+        "ops-001",
+        DisruptionKind.ROAD_CLOSURE,
+        [MINHANG],
+        at(TOMORROW, 12),
+        at(TOMORROW, 16),
+        50,
+        "Road works",
+        "道路施工",
+    )
 
 
 def test_raising_capacity_opens_places_in_a_booked_window_at_once(world: World) -> None:
@@ -84,17 +98,7 @@ def test_a_window_under_way_keeps_its_figure(world: World) -> None:
 
 def test_an_edit_keeps_a_live_cut_and_a_lift_restores_the_edited_figure(world: World) -> None:
     booked(world, yto(13))
-    report = disruptions.declare_disruption(
-        world.svc,
-        "ops-001",
-        DisruptionKind.ROAD_CLOSURE,
-        [MINHANG],
-        at(TOMORROW, 12),
-        at(TOMORROW, 16),
-        50,
-        "Road works",
-        "道路施工",
-    )
+    report = _halve_tomorrow_afternoon(world)
     assert world.store.slot(slot_of(yto(13))).capacity == _generic(world).capacity // 2
     _edit(world, 30)
     assert world.store.slot(slot_of(yto(13))).capacity == 15  # the cut stays on the new figure
@@ -116,3 +120,58 @@ def test_other_carriers_and_templates_are_not_moved(world: World) -> None:
     sf_before = world.store.slot(slot_of(sf))
     _edit(world, 40)
     assert world.store.slot(slot_of(sf)) == sf_before
+
+
+# --- an area's capacity_override: the same rule ---------------------------------------------
+
+
+def _override(world: World, capacity: int | None) -> catalog.CapacitySaved[ServiceArea]:
+    area = world.store.item("areas", MINHANG)
+    assert isinstance(area, ServiceArea)
+    return catalog.upsert_area(world.svc, replace(area, capacity_override=capacity))
+
+
+def test_an_area_override_moves_every_carrier_counted_there_and_reports_over(
+    world: World,
+) -> None:
+    for _ in range(3):
+        booked(world, yto(13))
+    sf = pickup.SlotChoice("sf", TOMORROW, yto(13).start)
+    booked(world, sf)
+    saved = _override(world, 2)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(2, 3)
+    assert world.store.slot(slot_of(sf)) == SlotLoad(2, 1)
+    assert {m.slot for m in saved.moved} == {slot_of(yto(13)), slot_of(sf)}
+    [over] = saved.over
+    assert (over.slot, over.over, over.remaining) == (slot_of(yto(13)), 1, 0)
+    with pytest.raises(Conflict, match="slot_full"):
+        booked(world, yto(13))
+    [event] = world.store.events_named("service_area.saved")[-1:]
+    assert event.data["capacity_override"] == 2
+    assert event.data["over_capacity"] == [over.as_data()]
+    assert len(event.data["counters_moved"]) == 2
+    # Dropping the override gives the windows their template's figure again, at once.
+    raised = _override(world, None)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(_generic(world).capacity, 3)
+    assert raised.over == ()
+    booked(world, yto(13))
+
+
+def test_an_area_override_keeps_a_live_cut_and_a_lift_restores_it(world: World) -> None:
+    booked(world, yto(13))
+    report = _halve_tomorrow_afternoon(world)
+    _override(world, 30)
+    assert world.store.slot(slot_of(yto(13))).capacity == 15
+    disruptions.lift_disruption(world.svc, "ops-002", report.disruption.disruption_id)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(30, 1)
+
+
+def test_an_area_override_leaves_windows_under_way(world: World) -> None:
+    booked(world, yto(13))
+    booked(world, yto(15))
+    old = _generic(world).capacity
+    world.clock.at = at(TOMORROW, 14)
+    saved = _override(world, old + 3)
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(old, 1)
+    assert world.store.slot(slot_of(yto(15))) == SlotLoad(old + 3, 1)
+    assert [m.slot for m in saved.moved] == [slot_of(yto(15))]

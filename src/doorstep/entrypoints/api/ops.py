@@ -76,7 +76,13 @@ def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, o
                 "company_carriers": tuple(body.company_carriers),
             }
         )
-    return dict(to_plain(catalog.upsert_area(svc, area)))
+    saved = catalog.upsert_area(svc, area)
+    # As a template edit: windows not started took the figure the area now gives.
+    return {
+        **dict(to_plain(saved.saved)),
+        "counters_moved": len(saved.moved),
+        "over_capacity": [m.as_data() for m in saved.over],
+    }
 
 
 @router.get("/templates", summary="Slot templates")
@@ -106,7 +112,7 @@ def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> di
     # Windows not started yet took the new figure; those left holding more visits than it
     # are listed for ops (no booking is cancelled by a lowering).
     return {
-        **dict(to_plain(saved.template)),
+        **dict(to_plain(saved.saved)),
         "counters_moved": len(saved.moved),
         "over_capacity": [m.as_data() for m in saved.over],
     }
