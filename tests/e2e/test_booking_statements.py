@@ -1,7 +1,8 @@
 """The booking hot path costs the same number of SQL statements whatever the day holds.
 
-Slot offers and bookings are counted through the API with an empty courier-day and again
-after many visits were booked on it; the counts must not grow with the data.
+Slot offers, bookings and moves are counted through the API, and the portal's picker page
+and booking form through a signed-in page session, with an empty courier-day and again after
+many visits were booked on it; the counts must not grow with the data.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from doorstep.domain.coverage import Window
 from doorstep.domain.errors import Conflict
 from doorstep.domain.pickup import SlotRef
 from doorstep.entrypoints.api.app import create_app
+from doorstep.entrypoints.web.forms import slot_value
+from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
 from doorstep.planning.timed import TimedTravel
 from doorstep.services import pickup
 
@@ -54,18 +57,73 @@ def _open_windows(app: App) -> None:
         uow.commit()
 
 
-def _cost(app: App, client: TestClient, headers: dict[str, str], return_id: str) -> tuple[int, int]:
-    """Statements for one slot offer (after a first one warmed the route cache, as any
-    busy process has) and for booking its first window."""
-    assert client.get(f"/returns/{return_id}/slots", headers=headers).status_code == 200
+def _browser(client: TestClient, username: str) -> TestClient:
+    """A page session of its own (cookies) signed in as ``username``."""
+    browser = TestClient(client.app, follow_redirects=False)
+    browser.get("/login")
+    signed_in = browser.post(
+        "/login",
+        data={
+            "username": username,
+            "password": f"demo-{username}",
+            CSRF_FIELD: browser.cookies[CSRF_COOKIE],
+        },
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    return browser
+
+
+def _counted(app: App, call: Callable[[], Any], ok: tuple[int, ...] = (200, 201)) -> int:
+    with counting(app) as seen:
+        answer = call()
+    assert answer.status_code in ok, answer.text
+    return len(seen)
+
+
+def _cost(
+    app: App, client: TestClient, headers: dict[str, str], api_return: str, page_return: str
+) -> dict[str, int]:
+    """Statements for one slot offer (after a first one warmed the route cache, as any busy
+    process has), for booking its first window and moving the visit to the next one, and
+    for the portal's picker page and booking form."""
+    assert client.get(f"/returns/{api_return}/slots", headers=headers).status_code == 200
     with counting(app) as offer:
-        slots = client.get(f"/returns/{return_id}/slots", headers=headers).json()["slots"]
+        slots = client.get(f"/returns/{api_return}/slots", headers=headers).json()["slots"]
     first = next(s for s in slots if s["day"] == TOMORROW.isoformat())
+    second = next(s for s in slots if s != first)
     body = {"carrier_id": first["carrier_id"], "day": first["day"], "start": first["start"]}
-    with counting(app) as book:
-        answer = client.post(f"/returns/{return_id}/pickup", headers=headers, json=body)
-    assert answer.status_code in (200, 201), answer.text
-    return len(offer), len(book)
+    cost = {"offer": len(offer)}
+    booked: list[Any] = []
+
+    def book() -> Any:
+        booked.append(client.post(f"/returns/{api_return}/pickup", headers=headers, json=body))
+        return booked[-1]
+
+    cost["book"] = _counted(app, book)
+    moved = {k: second[k] for k in ("carrier_id", "day", "start")}
+    visit = booked[0].json()["appointment_id"]
+    cost["reschedule"] = _counted(
+        app,
+        lambda: client.post(f"/appointments/{visit}/reschedule", headers=headers, json=moved),
+    )
+    browser = _browser(client, "buyer1")
+    picker = f"/portal/returns/{page_return}/slots?day={TOMORROW.isoformat()}"
+    assert browser.get(picker).status_code == 200
+    cost["page slots"] = _counted(app, lambda: browser.get(picker))
+    # What the page offers this return (its own address), read outside the count.
+    offered = client.get(f"/returns/{page_return}/slots", headers=headers).json()["slots"]
+    mine = offered[0]
+    chosen = slot_value(
+        mine["carrier_id"],
+        date.fromisoformat(mine["day"]),
+        time.fromisoformat(mine["start"]),
+        mine["incentive_fen"],
+    )
+    form = {"slot": chosen, CSRF_FIELD: browser.cookies[CSRF_COOKIE]}
+    cost["page book"] = _counted(
+        app, lambda: browser.post(f"/portal/returns/{page_return}/book", data=form), ok=(303,)
+    )
+    return cost
 
 
 def test_offer_and_booking_statements_do_not_grow_with_the_day(
@@ -73,14 +131,14 @@ def test_offer_and_booking_statements_do_not_grow_with_the_day(
 ) -> None:
     _open_windows(wired)
     headers = login("buyer1")
-    points = _spread(PRELOAD + 2)
-    first, *rest, last = returns_at(wired, points)
-    empty = _cost(wired, client, headers, first)
+    points = _spread(PRELOAD + 4)
+    first, page_first, *rest, page_last, last = returns_at(wired, points)
+    empty = _cost(wired, client, headers, first, page_first)
     for i, rid in enumerate(rest):
         choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
         pickup.book_pickup(wired.services, "buyer-001", rid, choice)
-    full = _cost(wired, client, headers, last)
-    assert full == empty, f"statements (offer, booking): empty day {empty}, busy day {full}"
+    full = _cost(wired, client, headers, last, page_last)
+    assert full == empty, f"statements: empty day {empty}, busy day {full}"
 
 
 def test_time_bucketed_pricing_sends_no_more_statements(
@@ -99,10 +157,11 @@ def test_time_bucketed_pricing_sends_no_more_statements(
     )
     timed = build(settings, clock=clock, run_migrations=False)
     assert isinstance(timed.services.travel, TimedTravel)
-    first, second, *rest, last = returns_at(wired, _spread(PRELOAD + 3))
+    first, second, *rest, last = returns_at(wired, _spread(PRELOAD + 6))
+    pages, rest = rest[:3], rest[3:]
     try:
         with TestClient(create_app(timed), raise_server_exceptions=False) as timed_client:
-            empty = _cost(timed, timed_client, headers, first)
+            empty = _cost(timed, timed_client, headers, first, pages[0])
             # Legs priced with the reserve fill the day sooner: three quarters of the
             # preload leave a window for the last offer.
             booked, rest = 0, rest[: len(rest) * 3 // 4]
@@ -114,8 +173,8 @@ def test_time_bucketed_pricing_sends_no_more_statements(
                 except Conflict as exc:  # a window the routes can no longer keep
                     assert exc.code == "slot_not_offered"
             assert booked >= len(rest) // 2, booked  # the day is busy
-            full = _cost(timed, timed_client, headers, last)
+            full = _cost(timed, timed_client, headers, last, pages[1])
     finally:
         timed.engine.dispose()
-    peak = _cost(wired, client, headers, second)
+    peak = _cost(wired, client, headers, second, pages[2])
     assert full == empty == peak, f"timed empty {empty}, timed busy {full}, peak {peak}"

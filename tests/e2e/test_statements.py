@@ -7,7 +7,7 @@ the day's visits and the review queue thirty times the returns, and other buyers
 each call must send no more statements the second time. Runs on SQLite and PostgreSQL (the
 ``wired`` fixture). The booking paths (GET /returns/{id}/slots, POST /returns/{id}/pickup,
 POST /appointments/{id}/reschedule and their pages) are the booking tests' to measure
-(tests/integration/test_booking_*.py); here they only set things up.
+(tests/e2e/test_booking_statements.py); here they only set things up.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ Login = Callable[[str], dict[str, str]]
 # Returns opened between the two measurements; the first sees 27 of buyer1's.
 GROWTH = {"buyer1": 240, "buyer2": 40, "buyer3": 40}
 BUYER, OTHERS = "buyer1", ("buyer2", "buyer3")
-# The booking tests count these (tests/integration/test_booking_*.py).
+# tests/e2e/test_booking_statements.py counts these on an empty and a busy day.
 BOOKING = {
     "GET /returns/{return_id}/slots",
     "POST /returns/{return_id}/pickup",
