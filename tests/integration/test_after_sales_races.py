@@ -230,6 +230,49 @@ def test_settlements_raced_with_grading_pay_the_tax_once(
     assert transfer_violations(wired.engine, payments) == []
 
 
+def test_receipts_raced_ship_each_replacement_once(wired: App, payments: LocalPayments) -> None:
+    """Each parcel received twice at once, by its return and by its waybill: one receipt wins,
+    the replacement ships once from the reserved unit, and the cheaper variant's difference
+    is paid back once, whichever scan won."""
+    svc = wired.services
+    sku, cheaper = "JP-DOWN-JACKET-M", "JP-DOWN-JACKET-S"
+    n = RACERS // 2
+    exchanges.upsert_stock(svc, [StockLevel(cheaper, "down-jacket-hooded", 69_900, n)])
+    waybills = {}
+    for i, order in enumerate(_orders(wired, n, sku)):
+        return_id = _file(wired, order, ReturnKind.EXCHANGE, cheaper)
+        returns.choose_self_send(svc, BUYER, return_id, ReturnMethod.SELF_SHIP)
+        waybills[return_id] = f"SF{1_234_567_800_000 + i}"
+        returns.register_shipment(svc, BUYER, return_id, waybills[return_id], "sf")
+    calls = [lambda r=r: warehouse.receive(svc, WH, r) for r in waybills]
+    calls += [lambda w=w: warehouse.receive_waybill(svc, WH, w) for w in waybills.values()]
+    outcome = race(calls)
+    assert len(outcome.won) == n and len(outcome.lost) == n
+    assert _stock_violations(wired) == []
+    with wired.engine.connect() as conn:
+        stock = conn.execute(
+            text("SELECT on_hand, reserved FROM stock WHERE sku = :s"), {"s": cheaper}
+        ).one()
+        shipped = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM exchanges WHERE status = 'shipped' AND return_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": list(waybills)},
+        ).scalar()
+        paid_back = conn.execute(
+            text(
+                "SELECT subject_id, COUNT(*), SUM(amount_fen) FROM transfers"
+                " WHERE purpose = 'exchange_refund' AND subject_id IN :ids GROUP BY subject_id"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": list(waybills)},
+        ).all()
+    assert tuple(stock) == (0, 0) and shipped == n
+    assert {r: (count, total) for r, count, total in paid_back} == {
+        r: (1, 10_000) for r in waybills
+    }
+    assert transfer_violations(wired.engine, payments) == []
+
+
 def test_payment_faults_on_the_difference_and_the_tax_pay_once(
     wired: App, payments: LocalPayments
 ) -> None:

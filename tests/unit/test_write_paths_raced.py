@@ -62,6 +62,7 @@ _PICK_UP = (
 _FAIL = ("test_races_gaps.py::test_failed_attempts_raced_with_cancels_and_moves_keep_counters",)
 _GRADE = (
     "test_races.py::test_grading_and_retrying_together_pay_once",
+    "test_after_sales_races.py::test_settlements_raced_with_grading_pay_the_tax_once",
     "test_money_races.py::test_grading_transit_damage_at_once_charges_the_carrier_once",
 )
 _REVIEW = (
@@ -98,7 +99,11 @@ _REDEEM = ("test_races_dropoff.py::test_one_code_redeemed_at_once_hands_the_parc
 _DECLARE = (
     "test_races_audit.py::test_one_declaration_submitted_from_many_consoles_is_declared_once",
 )
-_SETTLE = ("test_after_sales_races.py::test_parallel_settlements_restore_the_quota_once_each",)
+_RECEIVE = ("test_after_sales_races.py::test_receipts_raced_ship_each_replacement_once",)
+_SETTLE = (
+    "test_after_sales_races.py::test_parallel_settlements_restore_the_quota_once_each",
+    "test_after_sales_races.py::test_settlements_raced_with_grading_pay_the_tax_once",
+)
 _RETRY = (
     "test_transfer_retry_races.py::test_many_consoles_retrying_a_failed_clawback_move_it_once_under_its_key",
     "test_transfer_retry_races.py::test_a_retry_racing_the_sweep_and_itself_after_a_timeout_moves_once",
@@ -129,6 +134,10 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /courier/tasks/{appointment_id}/fail": _FAIL,
     "POST /stations/{station_id}/dropoffs": _REDEEM,
     "POST /warehouse/returns/{return_id}/grade": _GRADE,
+    # Receipt ships an exchange's replacement (stock) and pays back a cheaper variant's
+    # difference (money).
+    "POST /warehouse/returns/{return_id}/receive": _RECEIVE,
+    "POST /warehouse/waybills/{waybill_no}/receive": _RECEIVE,
     # ops
     "POST /ops/reviews/{return_id}": _REVIEW,
     "POST /ops/disruptions": _DISRUPT,
@@ -170,6 +179,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "page POST /courier/visits/{appointment_id}/fail": _FAIL,
     "page POST /station/dropoffs": _REDEEM,
     "page POST /warehouse/parcels/{return_id}/grade": _GRADE,
+    "page POST /warehouse/parcels/{return_id}/receive": _RECEIVE,
     "page POST /console/reviews/{return_id}": _REVIEW,
     "page POST /console/outbox/redrive": _REDRIVE,
     "page POST /console/claims/{claim_id}": _CLAIM_DECIDE,
@@ -209,9 +219,6 @@ NOT_MOVING: dict[str, str] = {
     "POST /returns/{return_id}/dispute/evidence": "the buyer's side of a dispute; ops decide",
     "POST /courier/tasks/{appointment_id}/arrive": "records the courier at the door",
     "POST /courier/handover": "records parcels handed to the depot (custody, no money)",
-    "POST /warehouse/returns/{return_id}/receive": "records the parcel at the warehouse; "
-    "money moves at grading",
-    "POST /warehouse/waybills/{waybill_no}/receive": "as receive, found by waybill",
     "POST /ops/contactless/{appointment_id}/resolve": "records ops' decision on a disputed "
     "locker handover (no refund, clawback or window)",
     "POST /ops/exchanges/{return_id}/tracking": "records where the replacement is; its stock "
@@ -228,7 +235,6 @@ NOT_MOVING: dict[str, str] = {
     "page POST /portal/returns/{return_id}/dispute": "the buyer's side of a dispute",
     "page POST /courier/visits/{appointment_id}/arrive": "records the courier at the door",
     "page POST /console/contactless/{appointment_id}/resolve": "records ops' decision",
-    "page POST /warehouse/parcels/{return_id}/receive": "records the parcel at the warehouse",
     # CLI commands
     "cli migrate": "schema migrations",
     "cli seed": "demo data into an empty development database",
@@ -251,28 +257,36 @@ def _routers() -> Iterator[tuple[str, object, APIRouter]]:
                 yield prefix, module, router
 
 
-def _service_calls(module: object, endpoint: object) -> set[str]:
-    """Names of doorstep.services functions the endpoint calls by name (one level deep)."""
+def _service_calls(module: object, endpoint: object, depth: int = 1) -> set[str]:
+    """Names of doorstep.services functions the endpoint calls or hands on (to a thread pool,
+    ``anyio.to_thread.run_sync(service.fn, ...)``), and those of the module's own helpers it
+    uses, ``depth`` levels down."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(endpoint)))  # type: ignore[arg-type]
     found = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            target = getattr(module, func.value.id, None)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            target = getattr(module, node.value.id, None)
             if inspect.ismodule(target) and target.__name__.startswith("doorstep.services"):
-                found.add(func.attr)
-        elif isinstance(func, ast.Name):
-            target = getattr(module, func.id, None)
-            if getattr(target, "__module__", "").startswith("doorstep.services"):
-                found.add(func.id)
+                found.add(node.attr)
+        elif isinstance(node, ast.Name):
+            target = getattr(module, node.id, None)
+            owner = getattr(target, "__module__", "") or ""
+            if inspect.isfunction(target) and owner.startswith("doorstep.services"):
+                found.add(node.id)
+            elif (
+                inspect.isfunction(target)
+                and owner == getattr(module, "__name__", None)
+                and depth > 0
+                and target is not endpoint
+            ):
+                found |= _service_calls(module, target, depth - 1)
     return found
 
 
-def write_paths() -> dict[str, set[str]]:
-    """Every write path: label -> the service functions it calls (empty where not found)."""
-    paths: dict[str, set[str]] = {}
+def write_paths() -> dict[str, set[str] | None]:
+    """Every write path: label -> the service functions it calls (None for jobs and commands,
+    whose races are named by hand; a route whose services are not found is a problem)."""
+    paths: dict[str, set[str] | None] = {}
     for prefix, module, router in _routers():
         for route in router.routes:
             if not isinstance(route, APIRoute):
@@ -281,9 +295,9 @@ def write_paths() -> dict[str, set[str]]:
                 label = f"{prefix}{method} {route.path}"
                 paths[label] = _service_calls(module, route.endpoint)
     for name in [*jobs.SWEEPS, jobs.PLAN_JOB]:
-        paths[f"job {name}"] = set()
+        paths[f"job {name}"] = None
     for name in _cli_commands(typer.main.get_command(cli_app), ""):
-        paths[f"cli {name}"] = set()
+        paths[f"cli {name}"] = None
     return paths
 
 
@@ -298,7 +312,7 @@ def _module(file: str) -> ast.Module:
     return ast.parse((INTEGRATION / file).read_text())
 
 
-def _problems(ref: str, services: set[str]) -> list[str]:
+def _problems(ref: str, services: set[str] | None) -> list[str]:
     file, _, name = ref.partition("::")
     if not (INTEGRATION / file).exists():
         return [f"{ref}: no such file"]
@@ -323,10 +337,10 @@ def _problems(ref: str, services: set[str]) -> list[str]:
         calls |= _called(functions[helper])
     if not calls & {"race", "Barrier"}:
         out.append(f"{ref}: starts no racers together (race(...) or threading.Barrier)")
-    if services:
+    if services is not None:
         text = (INTEGRATION / file).read_text()
         if not any(f"{s}(" in text for s in services | _callees(services)):
-            out.append(f"{ref}: calls none of {sorted(services)}")
+            out.append(f"{ref}: calls none of {sorted(services)} (the route's services)")
     return out
 
 
@@ -374,11 +388,11 @@ def test_a_race_is_at_least_twenty_at_once() -> None:
 def test_the_check_refuses_a_test_that_races_nothing() -> None:
     # The walker itself can fail: a real test that does not race, and a missing one.
     assert _problems(
-        "test_disruptions.py::test_reduced_capacity_keeps_earliest_bookings", set()
+        "test_disruptions.py::test_reduced_capacity_keeps_earliest_bookings", None
     ) == [
         "test_disruptions.py::test_reduced_capacity_keeps_earliest_bookings: starts no racers "
         "together (race(...) or threading.Barrier)"
     ]
-    assert _problems("test_races.py::test_nothing_here", set()) == [
+    assert _problems("test_races.py::test_nothing_here", None) == [
         "test_races.py::test_nothing_here: no such test"
     ]

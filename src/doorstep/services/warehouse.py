@@ -85,7 +85,9 @@ def receive_waybill(svc: Services, warehouse_id: str, waybill_no: str) -> list[R
             request.receive(now, warehouse_id)
             uow.returns.save(request)
         uow.commit()
-        return moving
+    for request in moving:
+        exchanges.ship_if_due(svc, request.return_id)  # as ``receive``: the replacement leaves
+    return moving
 
 
 def find_waybill(svc: Services, waybill_no: str) -> list[ReturnRequest]:
