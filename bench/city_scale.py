@@ -123,6 +123,20 @@ def pickups_of(rng: random.Random, count: int, prefix: str) -> list[Stop]:
     return stops
 
 
+class Search(NamedTuple):
+    """PyVRP's search settings for the timed run (`SolveParams`' fields of the same names).
+
+    The defaults are PyVRP's own, which the 10× baseline keeps: they suit a long search."""
+
+    exhaustive_on_best: bool = True
+    history_length: int = 300
+    num_neighbours: int = 50
+    max_perturbations: int = 25
+
+
+PYVRP_DEFAULTS = Search()
+
+
 class Job(NamedTuple):
     """One part (or exchange group) for one worker."""
 
@@ -135,6 +149,7 @@ class Job(NamedTuple):
     setup_s: float  # expected seconds outside the search
     check: bool  # whether the worker checks the plan
     clock: str  # "wall" or "cpu"
+    search: Search  # PyVRP's settings for this job
 
 
 class Solved(NamedTuple):
@@ -186,7 +201,12 @@ def _solve(job: Job) -> Solved:
     # jobs of a round can overrun (set-up under-estimated, or on the wall clock a busy machine)
     # and the later ones must make up for it.
     seconds = max(0.5, min(job.planned_s, deadline - began - job.setup_s))
-    params = SolveParams(seed=job.seed, time_limit_s=seconds, clock=job.clock)  # type: ignore[arg-type]
+    params = SolveParams(
+        seed=job.seed,
+        time_limit_s=seconds,
+        clock=job.clock,  # type: ignore[arg-type]
+        **job.search._asdict(),
+    )
     plan = solve(job.problem, params, warm_start=job.warm)
     now = time.process_time() if job.clock == "cpu" else time.time()
     # solve() re-times every route and drops what breaks, so its plans pass check_plan by
@@ -233,6 +253,7 @@ def _round(
     workers: int,
     seed: int,
     setup: SetupCost,
+    search: Search = PYVRP_DEFAULTS,
 ) -> list[Solved]:
     """Solve `work` on the pool so that the round ends within `seconds` on `budget`'s clock.
 
@@ -265,6 +286,7 @@ def _round(
                 setup.of(n),
                 False,
                 budget.clock,
+                search,
             )
         )
     done = dict(zip(order, pool.map(_solve, [jobs[i] for i in order]), strict=True))
@@ -297,6 +319,7 @@ def run(
     border_share: float = 1.0,
     clock: str = "cpu",
     repair_s: float = 0.0,
+    search: Search = PYVRP_DEFAULTS,
 ) -> tuple[dict[str, object], list[Region]]:
     """Solve every part, then spend `exchange_share` of the budget on `rounds` rounds of
     border exchange (neighbouring parts re-solved together, warm-started; each round pairs
@@ -317,6 +340,7 @@ def run(
             workers,
             seed,
             setup,
+            search,
         )
         regions = [Region(p, s.plan) for p, s in zip(parts, first, strict=True)]
         tried: set[frozenset[int]] = set()
@@ -326,7 +350,9 @@ def run(
                 break
             tried.update(frozenset(p) for j in jobs for p in combinations(j.members, 2))
             work = [(j.problem, j.warm_start) for j in jobs]
-            solved = _round(pool, work, budget.left() / (rounds - r), budget, workers, seed, setup)
+            solved = _round(
+                pool, work, budget.left() / (rounds - r), budget, workers, seed, setup, search
+            )
             regions, improved = apply_exchange(
                 regions, jobs, [s.plan for s in solved], [s.violations for s in solved]
             )
@@ -427,6 +453,7 @@ def baseline(
             0.0,
             True,
             clock,
+            PYVRP_DEFAULTS,
         )
         for p in parts
     ]
@@ -661,7 +688,28 @@ def main() -> None:
         help="before anything else, fill the baseline cache from the baseline_10x figures "
         "of the JSON lines in this file (e.g. bench/results/city_scale_seeds.jsonl)",
     )
+    parser.add_argument(
+        "--exhaustive-on-best",
+        choices=("on", "off"),
+        default="on",
+        help="PyVRP re-searches each new best over all stops (timed run; the baseline keeps on)",
+    )
+    parser.add_argument(
+        "--history", type=int, default=300, help="PyVRP's late-acceptance history (timed run)"
+    )
+    parser.add_argument(
+        "--neighbours", type=int, default=50, help="PyVRP's granular neighbours (timed run)"
+    )
+    parser.add_argument(
+        "--max-perturbations", type=int, default=25, help="PyVRP's kick size (timed run)"
+    )
     args = parser.parse_args()
+    search = Search(
+        exhaustive_on_best=args.exhaustive_on_best == "on",
+        history_length=args.history,
+        num_neighbours=args.neighbours,
+        max_perturbations=args.max_perturbations,
+    )
     if args.baseline_from is not None:
         restored = restore_baselines(args.baseline_from)
         print(json.dumps({"baselines_restored": restored}), file=sys.stderr)
@@ -686,6 +734,7 @@ def main() -> None:
             args.border_share,
             args.clock,
             args.repair_s,
+            search,
         )
         fast["wall_s"] = round(float(fast["wall_s"]) + partition_s, 1)  # type: ignore[arg-type]
         fast["load_end"] = _load()
@@ -740,6 +789,7 @@ def main() -> None:
         "group_size": args.group_size,
         "border_share": args.border_share,
         "repair_s": args.repair_s,
+        "search": search._asdict(),
         "largest_part": max(len(p.stops) for p in parts),
         "seed": args.seed,
         "partition_s": round(partition_s, 2),

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyvrp
+from pyvrp.search import NeighbourhoodParams, PerturbationParams
 
 from doorstep.planning.feasibility import first_offender
 from doorstep.planning.insertion import Insertion, RouteSlack, best_insertion
@@ -67,6 +68,7 @@ def solve(problem: PlanningProblem, params: SolveParams, warm_start: Plan | None
             collect_stats=False,
             display=False,
             initial_solution=init,
+            params=search_params(params),
         )
         sequences = _sequences(translation, result.best, {s.id: s for s in solver_stops})
         routed = {s.id for seq, _, _ in sequences.values() for s in seq}
@@ -98,6 +100,19 @@ def solve(problem: PlanningProblem, params: SolveParams, warm_start: Plan | None
     order = {s.id: i for i, s in enumerate(problem.stops)}
     unserved.sort(key=lambda u: order[u.stop_id])
     return Plan(routes=tuple(routes), unserved=tuple(unserved))
+
+
+def search_params(params: SolveParams) -> pyvrp.SolveParams:
+    """PyVRP's own settings for `params` (its defaults unless `params` says otherwise)."""
+    return pyvrp.SolveParams(
+        ils=pyvrp.IteratedLocalSearchParams(
+            exhaustive_on_best=params.exhaustive_on_best, history_length=params.history_length
+        ),
+        neighbourhood=NeighbourhoodParams(num_neighbours=params.num_neighbours),
+        perturbation=PerturbationParams(
+            min_perturbations=1, max_perturbations=params.max_perturbations
+        ),
+    )
 
 
 def _place_drops(
