@@ -256,7 +256,7 @@ def report_load(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tuning-seeds", default="1-6")
+    parser.add_argument("--tuning-seeds", default="1-3")
     parser.add_argument("--reporting-seeds", default="121-140")
     parser.add_argument("--load", default="16", help="pickups per courier-day, comma list")
     parser.add_argument("--days", type=int, default=1)
@@ -268,6 +268,11 @@ def main() -> None:
         default=None,
         help="settings for the reporting seeds when no tuning seeds are given, e.g. "
         "'travel_chain_z=2.0,travel_leg_reserve_s=60' (default: as configured)",
+    )
+    parser.add_argument(
+        "--then",
+        default=timed_tuning.label(timed_tuning.THEN),
+        help="after the grid's pick, try it with these settings changed too ('' : no)",
     )
     parser.add_argument("--also", default="", help="more policies, for their ETA error")
     parser.add_argument("--workers", type=int, default=WORKERS)
@@ -293,6 +298,7 @@ def main() -> None:
         "loads": loads,
         "days": args.days,
         "grid": [timed_tuning.label(p) for p in grid] if tuning else None,
+        "then": args.then if tuning else None,
         "resumed_from": args.resume,
         "by_load": {},
     }
@@ -301,18 +307,29 @@ def main() -> None:
         if not args.merge:
             tuning_jobs = [(load, s, n) for s in tuning for n in (PEAK, *map(variant, grid))]
             run_all(tuning_jobs, args.days, known, workers)
-        at_load = None
+        chosen, tried = fixed_point, list(grid)
         if tuning:
             # The pick needs only the tuning runs; the reporting runs need the pick.
-            at_load = report_load(load, tuning, [], grid, fixed_point, known, [])
-        chosen = at_load["search"]["chosen"] if at_load else fixed_point
+            chosen = report_load(load, tuning, [], tried, fixed_point, known, [])["search"][
+                "chosen"
+            ]
+            then = timed_tuning.parse_label(args.then)
+            if then and {**chosen, **then} not in tried:
+                tried.append({**chosen, **then})
+                if not args.merge:
+                    run_all(
+                        [(load, s, variant(tried[-1])) for s in tuning], args.days, known, workers
+                    )
+                chosen = report_load(load, tuning, [], tried, fixed_point, known, [])["search"][
+                    "chosen"
+                ]
         if not args.merge:
             names = (PEAK, variant(chosen), *also)
             run_all([(load, s, n) for s in reporting for n in names], args.days, known, workers)
             if also:
                 run_all([(load, s, n) for s in tuning for n in also], args.days, known, workers)
         report["by_load"][str(load)] = report_load(
-            load, tuning, reporting, grid, fixed_point, known, also
+            load, tuning, reporting, tried, fixed_point, known, also
         )
     report["wall_s"] = round(time.monotonic() - started, 1)
     print(json.dumps(report, sort_keys=True))

@@ -107,6 +107,7 @@ def timed_travel(settings: Settings, base: TravelTimes) -> TimedTravel:
         leg_sd=settings.travel_leg_sd,
         door_sd=settings.travel_door_sd,
         chain_z=settings.travel_chain_z,
+        driven_hours=settings.travel_driven_hours,
     )
 
 

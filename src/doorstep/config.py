@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     travel_leg_sd: float = Field(0.25, ge=0, le=1)
     travel_door_sd: float = Field(0.2, ge=0, le=1)
     travel_chain_z: float = Field(2.33, ge=0, le=5)
+    # Price a leg only at the hours it can really be driven in: before its window closes and
+    # not before the window of the stop it leaves opens (planning.timed.DRIVEN_HOURS).
+    travel_driven_hours: bool = False
     # The job queue (PostgreSQL only; ``doorstep worker``): workers write a heartbeat this
     # often, a worker silent for queue_stalled_after_s is taken for dead and its running job is
     # queued again; finished jobs are kept queue_keep_hours for inspection; a stopping worker

@@ -61,6 +61,11 @@ RESERVE_S = 120
 LEG_SD = 0.0
 DOOR_SD = 0.0
 CHAIN_Z = 0.0
+# Whether a leg is priced only at the hours it can really be driven in (``price_seconds``):
+# it leaves before its window closes (so not at the closing hour), and never before the
+# window of the stop it leaves opens (service there begins no earlier). Off: the whole
+# range from ``lead_s`` before the window opens to its close, whatever the leg leaves from.
+DRIVEN_HOURS = False
 
 Span = tuple[int, int] | None
 """(window start, window end) in seconds of the day of the stop a leg leads to; None: any hour."""
@@ -132,6 +137,7 @@ class TimedTravel:
     leg_sd: float = LEG_SD
     door_sd: float = DOOR_SD
     chain_z: float = CHAIN_Z
+    driven_hours: bool = DRIVEN_HOURS
     buckets: tuple[int, ...] = field(init=False)
     slowest: tuple[int, ...] = field(init=False)
     """Departure seconds whose slowest leg is the day's slowest for any pair (the ceiling)."""
@@ -160,22 +166,41 @@ class TimedTravel:
         """The wrapped port's vectors for a departure at ``depart_second``."""
         return self.base.between(origin, points, depart_second)
 
-    def price_seconds(self, span: Span) -> tuple[int, ...]:
-        """One departure second per profile bucket a leg into ``span`` may be driven in."""
+    def leaving(self, span: Span) -> int | None:
+        """The earliest second a leg from a stop with window ``span`` leaves (None: any)."""
+        return span[0] if self.driven_hours and span is not None else None
+
+    def price_seconds(self, span: Span, after: int | None = None) -> tuple[int, ...]:
+        """The first second of each profile bucket a leg into ``span`` may be driven in
+        (a bucket prices every second in it alike). With ``driven_hours`` the leg leaves
+        before ``span`` closes and not before ``after`` (``leaving`` of the stop it comes
+        from); a leg that cannot leave in time at all keeps the hour its window closes in."""
         if span is None:
             return self.slowest
-        touched = hours(span[0] - self.lead_s, span[1])
+        lo, hi = span[0] - self.lead_s, span[1]
+        if self.driven_hours:
+            hi = max(span[0], span[1] - 1)
+            if after is not None:
+                lo = min(max(lo, after), hi)
+        touched = hours(lo, hi)
         first = bisect_right(self.buckets, touched[0]) - 1
         last = bisect_right(self.buckets, touched[-1]) - 1
-        return tuple(max(self.buckets[b], touched[0]) * 3600 for b in range(first, last + 1))
+        return tuple(self.buckets[b] * 3600 for b in range(first, last + 1))
 
-    def price(self, cost: Callable[[int], int], span: Span, margin: bool = True) -> int:
+    def price(
+        self,
+        cost: Callable[[int], int],
+        span: Span,
+        margin: bool = True,
+        after: int | None = None,
+    ) -> int:
         """The slowest of ``cost(second)`` over the buckets a leg into ``span`` may be driven
         in, times the margin but never above the day's slowest bucket (what evening-peak
         pricing charges), plus the reserve (none for a leg of no length). A leg longer than the lead may be left for
         earlier still, so it costs the day's slowest bucket (never the case for a leg across
-        a district). ``margin=False``: without margin and reserve (for ETAs, not promises)."""
-        worst = max(cost(s) for s in self.price_seconds(span))
+        a district). ``margin=False``: without margin and reserve (for ETAs, not promises).
+        ``after``: the earliest the leg leaves (``leaving`` of the stop it comes from)."""
+        worst = max(cost(s) for s in self.price_seconds(span, after))
         if span is None or worst == 0:
             return worst
         ceiling = max(cost(s) for s in self.slowest)
@@ -185,11 +210,15 @@ class TimedTravel:
             return ceiling + self.reserve_s
         return min(math.ceil(worst * self.margin), ceiling) + self.reserve_s
 
-    def legs(self, points: Sequence[Location], spans: Sequence[Span]) -> list[int]:
+    def legs(
+        self, points: Sequence[Location], spans: Sequence[Span], first: Span = None
+    ) -> list[int]:
         """Consecutive drive seconds along ``points``; ``spans[i]`` is the window of
-        ``points[i + 1]``, and each leg costs the slowest bucket it may be driven in."""
+        ``points[i + 1]`` and ``first`` that of ``points[0]`` (None: a depot or where the
+        courier is), and each leg costs the slowest bucket it may be driven in."""
         if len(spans) != max(0, len(points) - 1):
             raise ValueError("one span per leg")
+        origins = [first, *spans[:-1]]
         at: dict[int, list[list[int]]] = {}
 
         def durations(second: int) -> list[list[int]]:
@@ -200,7 +229,9 @@ class TimedTravel:
         def leg(i: int) -> Callable[[int], int]:
             return lambda second: durations(second)[i][i + 1]
 
-        return [self.price(leg(i), span) for i, span in enumerate(spans)]
+        return [
+            self.price(leg(i), span, after=self.leaving(origins[i])) for i, span in enumerate(spans)
+        ]
 
     def reach(self, points: Sequence[Location], spans: Sequence[Span]) -> Callable[[Span], Reach]:
         """Candidate travel against a route's nodes ``points`` (``spans[k]``: node k's
@@ -208,14 +239,37 @@ class TimedTravel:
         candidate (priced by the candidate's window) and from the candidate to each node
         (priced by that node's window). Vectors are computed once per location for every
         bucket it needs, in one call to the port, and each node's price is one masked
-        maximum over them."""
+        maximum over them. With ``driven_hours`` a leg from a node leaves no earlier than
+        that node's window opens, and a leg from the candidate no earlier than its window."""
         seconds_of = cache(self.price_seconds)
         needed = sorted({s for span in spans for s in seconds_of(span)} | {*self.slowest})
         row = {s: i for i, s in enumerate(needed)}
-        # mask[i, k]: a leg into node k may be driven at needed[i].
-        mask = np.zeros((len(needed), len(points)), dtype=bool)
-        for k, span in enumerate(spans):
-            mask[[row[s] for s in seconds_of(span)], k] = True
+        afters = [self.leaving(span) for span in spans]
+        into_memo: dict[int | None, npt.NDArray[np.bool_]] = {}
+
+        def into_nodes(after: int | None) -> npt.NDArray[np.bool_]:
+            """mask[i, k]: a leg leaving no earlier than ``after`` into node k may be driven
+            at needed[i] (the hours are a subset of those without ``after``)."""
+            mask = into_memo.get(after)
+            if mask is None:
+                mask = into_memo[after] = np.zeros((len(needed), len(points)), dtype=bool)
+                for k, span in enumerate(spans):
+                    mask[[row[s] for s in seconds_of(span, after)], k] = True
+            return mask
+
+        from_nodes_memo: dict[Span, npt.NDArray[np.bool_]] = {}
+
+        def from_nodes(span: Span) -> npt.NDArray[np.bool_]:
+            """mask[i, k]: a leg from node k into ``span`` may be driven at the i-th second
+            of ``seconds_of(span)``."""
+            mask = from_nodes_memo.get(span)
+            if mask is None:
+                seconds = seconds_of(span)
+                mask = from_nodes_memo[span] = np.zeros((len(seconds), len(points)), dtype=bool)
+                for k, after in enumerate(afters):
+                    mask[[seconds.index(s) for s in seconds_of(span, after)], k] = True
+            return mask
+
         ceiling_rows = [row[s] for s in self.slowest]
         windowed = np.array([span is not None for span in spans], dtype=bool)
         # The port is asked once per candidate location for all the buckets any window of
@@ -224,7 +278,7 @@ class TimedTravel:
         if points and isinstance(self.base, HaversineTravel):
             coords = np.asarray(points, dtype=np.float64)  # type: ignore[assignment]
         at: dict[Location, dict[int, tuple[IntVector, IntVector]]] = {}
-        from_memo: dict[Location, list[int]] = {}
+        from_memo: dict[tuple[Location, int | None], list[int]] = {}
         to_memo: dict[tuple[Location, Span], list[int]] = {}
 
         def vectors(u: Location, seconds: Sequence[int]) -> list[tuple[IntVector, IntVector]]:
@@ -237,28 +291,29 @@ class TimedTravel:
                 known.update(zip(missing, self._vectors(u, coords, missing), strict=True))
             return [known[s] for s in seconds]
 
-        def from_all(u: Location) -> list[int]:
-            found = from_memo.get(u)
+        def from_all(u: Location, after: int | None) -> list[int]:
+            found = from_memo.get((u, after))
             if found is None:
                 rows = np.stack([back for _, back in vectors(u, needed)])
-                worst = np.where(mask, rows, 0).max(axis=0)
+                worst = np.where(into_nodes(after), rows, 0).max(axis=0)
                 ceiling = rows[ceiling_rows].max(axis=0)
-                found = from_memo[u] = self._margined(worst, ceiling, windowed).tolist()
+                found = from_memo[(u, after)] = self._margined(worst, ceiling, windowed).tolist()
             return found
 
         def for_window(span: Span) -> Reach:
             seconds = seconds_of(span)
             both = [*seconds, *self.slowest]
+            after = self.leaving(span)
 
             def reach(u: Location, lo: int, hi: int) -> tuple[list[int], list[int]]:
                 to_u = to_memo.get((u, span))
                 if to_u is None:
-                    rows = [to for to, _ in vectors(u, both)]
-                    worst = np.max(rows[: len(seconds)], axis=0)
-                    ceiling = np.max(rows[len(seconds) :], axis=0)
+                    rows = np.stack([to for to, _ in vectors(u, both)])
+                    worst = np.where(from_nodes(span), rows[: len(seconds)], 0).max(axis=0)
+                    ceiling = rows[len(seconds) :].max(axis=0)
                     priced = self._margined(worst, ceiling, span is not None)
                     to_u = to_memo[(u, span)] = priced.tolist()
-                return to_u[lo : hi + 1], from_all(u)[lo : hi + 1]
+                return to_u[lo : hi + 1], from_all(u, after)[lo : hi + 1]
 
             return reach
 
@@ -408,20 +463,30 @@ def bucketed_matrix(
 ) -> TravelMatrix:
     """Durations into each location at the slowest bucket it may be reached in; distances
     as usual. ``arrive_between[j]`` is location ``j``'s window, or None when any hour of the
-    day is possible."""
+    day is possible (with ``driven_hours`` a leg from location ``i`` leaves no earlier than
+    its window opens: give a location with several stops the earliest of their windows)."""
     timed = travel if isinstance(travel, TimedTravel) else TimedTravel(travel)
     n = len(locations)
     if n == 0:
         return timed.base.matrix(locations, 0)
-    columns: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for j, span in enumerate(arrive_between):
-        columns[timed.price_seconds(span)].append(j)
-    needed = sorted({s for wanted in columns for s in wanted})
+    rows_after: dict[int | None, list[int]] = defaultdict(list)
+    for i, span in enumerate(arrive_between):
+        rows_after[timed.leaving(span)].append(i)
+    blocks: dict[tuple[int, ...], list[tuple[list[int], list[int]]]] = defaultdict(list)
+    for after, rows in rows_after.items():
+        columns: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for j, span in enumerate(arrive_between):
+            columns[timed.price_seconds(span, after)].append(j)
+        for wanted, cols in columns.items():
+            blocks[wanted].append((rows, cols))
+    needed = sorted({s for wanted in blocks for s in wanted})
     at_second = {s: timed.base.matrix(locations, s) for s in needed}
     durations = np.zeros((n, n), dtype=np.int64)
-    for wanted, cols in columns.items():
-        stacked = np.stack([at_second[s].durations[:, cols] for s in wanted])
-        durations[:, cols] = stacked.max(axis=0)
+    for wanted, parts in blocks.items():
+        for rows, cols in parts:
+            pick = np.ix_(rows, cols)
+            stacked = np.stack([at_second[s].durations[pick] for s in wanted])
+            durations[pick] = stacked.max(axis=0)
     whole_day = np.stack([timed.base.matrix(locations, s).durations for s in timed.slowest])
     windowed = np.array([span is not None for span in arrive_between], dtype=bool)
     durations = timed._margined(durations, whole_day.max(axis=0), windowed[np.newaxis, :])

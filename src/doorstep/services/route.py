@@ -221,21 +221,25 @@ def span_of(stop: RouteStop | None) -> Span:
     return None if stop is None else (stop.earliest_s, max(stop.latest_s, stop.earliest_s))
 
 
-def leg(travel: TravelTimes, a: Location, b: Location, into: Span = None) -> int:
-    """Seconds from ``a`` to ``b`` at the planning price (``into``: ``b``'s window)."""
-    return legs_along(travel, [a, b], [into])[0]
+def leg(
+    travel: TravelTimes, a: Location, b: Location, into: Span = None, leaving: Span = None
+) -> int:
+    """Seconds from ``a`` to ``b`` at the planning price (``into``: ``b``'s window,
+    ``leaving``: ``a``'s)."""
+    return legs_along(travel, [a, b], [into], leaving)[0]
 
 
 def legs_along(
-    travel: TravelTimes, points: Sequence[Location], into: Sequence[Span] = ()
+    travel: TravelTimes, points: Sequence[Location], into: Sequence[Span] = (), first: Span = None
 ) -> list[int]:
     """Consecutive drive times along ``points``; ``into[i]`` is the window of
-    ``points[i + 1]`` (a timed port prices each leg by it; default: any hour)."""
+    ``points[i + 1]`` and ``first`` that of ``points[0]`` (a timed port prices each leg by
+    them; default: any hour, from a depot or wherever the courier is)."""
     if len(points) < 2:
         return []
     if isinstance(travel, TimedTravel):
         spans = list(into) or [None] * (len(points) - 1)
-        return travel.legs(points, spans)
+        return travel.legs(points, spans, first)
     durations = travel.matrix(list(points), PRICE_AT_S).durations
     return [int(durations[i, i + 1]) for i in range(len(points) - 1)]
 
@@ -550,7 +554,8 @@ def take_off_route(
     origin = route.stops[before].location if before is not None else depot_of(courier)
     following = route.stops[after] if after is not None else None
     target = following.location if following is not None else depot_of(courier)
-    bridge = leg(travel, origin, target, span_of(following))
+    leaving = span_of(route.stops[before]) if before is not None else None
+    bridge = leg(travel, origin, target, span_of(following), leaving)
     route.remove(appt.appointment_id, bridge, now)
     uow.routes.save(route)
 
@@ -616,8 +621,9 @@ def _insert(
     before = open_stops[position - 1].location if position > 0 else _start_of(route, courier)
     following = open_stops[position] if position < len(open_stops) else None
     after = following.location if following is not None else depot_of(courier)
+    leaving = span_of(open_stops[position - 1]) if position > 0 else None
     arrive, onwards = legs_along(
-        travel, [before, stop.location, after], [span_of(stop), span_of(following)]
+        travel, [before, stop.location, after], [span_of(stop), span_of(following)], leaving
     )
     placed = RouteStop(**{**stop.__dict__, "leg_s": arrive})
     route.insert(position, placed, onwards, now)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from doorstep.planning import (
@@ -128,9 +129,37 @@ def test_a_morning_leg_is_cheaper_than_the_same_leg_in_the_evening() -> None:
     # One price per bucket of the profile the leg may be driven in: a 10:00 window is
     # reached after 09:00 (off-peak), a 09:00 window may be left for in the 08:00 peak ...
     assert timed.price_seconds((10 * H, 11 * H)) == (9 * H,)
-    assert timed.price_seconds((9 * H, 10 * H)) == (8 * H, 9 * H)
+    assert timed.price_seconds((9 * H, 10 * H)) == (7 * H, 9 * H)
     # ... and a window that may be driven into the evening peak costs the peak.
     assert 17 * H in timed.price_seconds((16 * H, 18 * H))
+
+
+def test_with_driven_hours_a_leg_is_priced_only_at_the_hours_it_can_be_driven_in() -> None:
+    """A leg into a window leaves before the window closes, and a leg from a visit leaves
+    once that visit's window has opened: a window closing at 17:00 is not priced at the
+    evening peak, nor a leg between two visits of the 19:00 window (driven after 19:00);
+    the first leg into that window may still be left for in the peak."""
+    old = TimedTravel(HaversineTravel(), margin=1.0, reserve_s=0)
+    new = replace(old, driven_hours=True)
+    assert 17 * H in old.price_seconds((15 * H, 17 * H))
+    assert new.price_seconds((15 * H, 17 * H)) == (9 * H,)
+    assert new.price_seconds((19 * H, 20 * H)) == (17 * H, 19 * H)
+    assert new.price_seconds((19 * H, 20 * H), after=19 * H) == (19 * H,)
+    # A leg that cannot leave in time (from a later window) keeps its closing hour.
+    assert new.price_seconds((9 * H, 10 * H), after=19 * H) == (9 * H,)
+    points = [DEPOT, PLACES[3], PLACES[5]]
+    evening = [(19 * H, 20 * H), (19 * H, 20 * H)]
+    travel = HaversineTravel()
+    peak = travel.matrix(points, 17 * H + 1800).durations
+    off_peak = travel.matrix(points, 20 * H).durations
+    assert old.legs(points, evening) == [peak[0, 1], peak[1, 2]]
+    assert new.legs(points, evening) == [peak[0, 1], off_peak[1, 2]] != old.legs(points, evening)
+    # From a visit of the 17:00 window the same leg may run in the peak.
+    assert new.legs(points[1:], evening[1:], first=(17 * H, 18 * H)) == [peak[1, 2]]
+    # The day plan's matrix prices each pair as the stored legs do.
+    matrix = bucketed_matrix(new, points, [None, *evening]).durations
+    assert [matrix[0, 1], matrix[1, 2]] == new.legs(points, evening)
+    assert matrix[2, 1] == off_peak[2, 1]
 
 
 def _real_ring_times(
@@ -175,15 +204,17 @@ def _route_by_insertion(timed: TimedTravel, wanted: Wanted, chain: bool = False)
     return route
 
 
+@pytest.mark.parametrize("driven_hours", [False, True])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(WANTED)
 def test_windows_promised_with_bucketed_legs_hold_when_driven_at_real_hours(
-    wanted: Wanted,
+    driven_hours: bool, wanted: Wanted
 ) -> None:
     """Build a route by cheapest insertion with bucketed prices, then drive it leg by leg at
-    each leg's real departure hour: every visit still starts inside its window."""
+    each leg's real departure hour: every visit still starts inside its window (also when
+    legs are priced only at the hours they can be driven in)."""
     # The promise holds without margin or reserve when every leg runs as the profile says.
-    timed = TimedTravel(HaversineTravel(), margin=1.0, reserve_s=0)
+    timed = TimedTravel(HaversineTravel(), margin=1.0, reserve_s=0, driven_hours=driven_hours)
     route = _route_by_insertion(timed, wanted)
     begins = _real_ring_times(timed, DEPOT, route, 9 * H)
     for stop, begin in zip(route, begins, strict=True):
@@ -265,20 +296,23 @@ def test_retiming_is_earlier_than_peak_pricing_in_the_morning() -> None:
     assert real[1] < real[0] + 300 + peak
 
 
-def test_candidate_legs_are_priced_like_stored_legs() -> None:
+@pytest.mark.parametrize("driven_hours", [False, True])
+def test_candidate_legs_are_priced_like_stored_legs(driven_hours: bool) -> None:
     """``reach`` (vectors per bucket, for offers) gives each leg what ``legs`` (one leg at a
-    time, for stored routes) gives it, margin and long-leg rule included."""
-    timed = TimedTravel(HaversineTravel(), margin=1.2)
+    time, for stored routes) gives it, margin, long-leg rule and driven hours included."""
+    timed = TimedTravel(HaversineTravel(), margin=1.2, driven_hours=driven_hours)
     far = (31.60, 121.90)  # a leg of hours: longer than the lead
     points = [DEPOT, *PLACES[:4], far, DEPOT]
     spans = [None, (9 * H, 10 * H), (12 * H, 13 * H), (17 * H, 18 * H), (20 * H, 21 * H)]
     spans += [(10 * H, 12 * H), None]
-    for window in [(9 * H, 10 * H), (11 * H, 12 * H), (18 * H, 19 * H)]:
+    for window in [(9 * H, 10 * H), (11 * H, 12 * H), (18 * H, 19 * H), (20 * H, 21 * H)]:
         u = PLACES[6]
         to_u, from_u = timed.reach(points, spans)(window)(u, 0, len(points) - 1)
-        assert to_u == [timed.legs([p, u], [window])[0] for p in points]
+        assert to_u == [
+            timed.legs([p, u], [window], span)[0] for p, span in zip(points, spans, strict=True)
+        ]
         assert from_u == [
-            timed.legs([u, p], [span])[0] for p, span in zip(points, spans, strict=True)
+            timed.legs([u, p], [span], window)[0] for p, span in zip(points, spans, strict=True)
         ]
 
 
@@ -336,17 +370,18 @@ def _drive_with_delays(
     return out
 
 
+@pytest.mark.parametrize("driven_hours", [False, True])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PACKED, st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60))
 def test_promises_hold_at_the_chain_quantile_when_driven_at_real_hours(
-    wanted: Wanted, pushes: list[float]
+    driven_hours: bool, wanted: Wanted, pushes: list[float]
 ) -> None:
     """Book by cheapest insertion with the chain check, then drive at real hours with any
     delays whose size, in standard deviations of each leg's and door's noise, has a
     Euclidean norm of at most ``chain_z``: every visit begins inside its window. (Delays
     along a chain add up to at most ``chain_z`` times the root of the summed variances, and
     idle time only takes some away: what ``chain_slack`` reserves.)"""
-    timed = TimedTravel(HaversineTravel(), **CHAINED)  # type: ignore[arg-type]
+    timed = TimedTravel(HaversineTravel(), driven_hours=driven_hours, **CHAINED)  # type: ignore[arg-type]
     route = _route_by_insertion_chained(timed, wanted)
     for stop, begin in _drive_with_delays(timed, route, pushes):
         assert stop.earliest_s <= begin <= stop.latest_s
