@@ -254,6 +254,14 @@ def report_load(
     return out
 
 
+def search(
+    load: int, tuning: Sequence[int], tried: list[dict[str, str]], known: dict[Job, Kpis]
+) -> dict[str, str]:
+    """The point picked among ``tried`` on the tuning runs."""
+    found = report_load(load, tuning, [], tried, None, known, [])
+    return dict(found["search"]["chosen"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tuning-seeds", default="1-3")
@@ -271,8 +279,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--then",
-        default=timed_tuning.label(timed_tuning.THEN),
-        help="after the grid's pick, try it with these settings changed too ('' : no)",
+        default=";".join(timed_tuning.label(step) for step in timed_tuning.THEN),
+        help="after the grid's pick, try it with these settings changed, one step per ';' "
+        "(each step starts from the pick so far; '': none)",
     )
     parser.add_argument("--also", default="", help="more policies, for their ETA error")
     parser.add_argument("--workers", type=int, default=WORKERS)
@@ -310,19 +319,15 @@ def main() -> None:
         chosen, tried = fixed_point, list(grid)
         if tuning:
             # The pick needs only the tuning runs; the reporting runs need the pick.
-            chosen = report_load(load, tuning, [], tried, fixed_point, known, [])["search"][
-                "chosen"
-            ]
-            then = timed_tuning.parse_label(args.then)
-            if then and {**chosen, **then} not in tried:
+            chosen = search(load, tuning, tried, known)
+            for then in timed_tuning.parse_steps(args.then):
+                if {**chosen, **then} in tried:
+                    continue
                 tried.append({**chosen, **then})
                 if not args.merge:
-                    run_all(
-                        [(load, s, variant(tried[-1])) for s in tuning], args.days, known, workers
-                    )
-                chosen = report_load(load, tuning, [], tried, fixed_point, known, [])["search"][
-                    "chosen"
-                ]
+                    jobs = [(load, s, variant(tried[-1])) for s in tuning]
+                    run_all(jobs, args.days, known, workers)
+                chosen = search(load, tuning, tried, known)
         if not args.merge:
             names = (PEAK, variant(chosen), *also)
             run_all([(load, s, n) for s in reporting for n in names], args.days, known, workers)

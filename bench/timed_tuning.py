@@ -31,9 +31,21 @@ GRID: dict[str, tuple[str, ...]] = {
     "travel_chain_z": ("1.64", "2.33"),
     "travel_leg_reserve_s": ("0", "120"),
 }
-# Then one more point: the grid's pick with these settings changed (a coordinate step on
-# the same tuning seeds, kept only if it scores better by the same objective).
-THEN: dict[str, str] = {"travel_driven_hours": "true"}
+# Then one more point per step: the pick so far with these settings changed (coordinate
+# steps on the same tuning seeds, each kept only if it scores better by the same objective):
+# prices only at the hours a leg can be driven in; then no per-leg margin, since the chain
+# reserve covers the same noise the margin was set for before there was a chain.
+THEN: tuple[dict[str, str], ...] = (
+    {"travel_driven_hours": "true"},
+    {"travel_leg_margin": "1.0"},
+)
+
+
+def parse_steps(text: str) -> list[dict[str, str]]:
+    """``a=1;b=2,c=3`` -> [{"a": "1"}, {"b": "2", "c": "3"}]: one step per ``;``."""
+    return [parse_label(part) for part in text.split(";") if part.strip()]
+
+
 INSIDE_REQUIRED = 1.0
 
 
