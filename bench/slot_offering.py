@@ -382,7 +382,8 @@ def main() -> None:
     parser.add_argument(
         "--choice-points",
         default="0.2:3,0.6:3,0.4:1.5",
-        help="coupon take-up share:tolerance hours per point of the buyer-choice sweep",
+        help="coupon take-up share at ¥3:tolerance hours[:coupon-size scale fen] per point of"
+        " the buyer-choice sweep",
     )
     parser.add_argument("--sweep-seeds", default="1-2")
     parser.add_argument("--plots", type=Path, default=None)
@@ -486,6 +487,23 @@ def tune(
     return chosen, summarise(runs, tuning_seeds), search, capacity
 
 
+def choice_point(text: str) -> tuple[str, Callable[[SimParams], SimParams]]:
+    """``0.4:3`` or ``0.4:3:600``: coupon take-up at ¥3, time tolerance in hours and,
+    optionally, the coupon-size scale in fen (``choice.CouponResponse``; default: as set)."""
+    parts = text.split(":")
+    take, hours = float(parts[0]), float(parts[1])
+    scale = int(parts[2]) if len(parts) > 2 else None
+    label = f"take-up {take:.1f}, tolerance {hours:g} h" + (
+        f", coupon scale {scale} fen" if scale is not None else ""
+    )
+
+    def change(p: SimParams) -> SimParams:
+        p = replace(p, incentive_take_share=take, tolerance_h=hours)
+        return p if scale is None else replace(p, coupon_scale_fen=scale)
+
+    return label, change
+
+
 def measure(
     args: argparse.Namespace,
     base: SimParams,
@@ -520,11 +538,9 @@ def measure(
         (f"{n}/courier-day", lambda p, n=n: replace(p, pickups_per_courier_day=n))
         for n in seeds(args.sweep_loads)
     ]
-    choice_points = [
-        (f"take-up {t:.1f}, tolerance {h:g} h",
-         lambda p, t=t, h=h: replace(p, incentive_take_share=t, tolerance_h=h))
-        for t, h in (tuple(map(float, pt.split(":"))) for pt in args.choice_points.split(","))
-    ] if args.sweep_choice else []  # fmt: skip
+    choice_points = [choice_point(pt) for pt in args.choice_points.split(",")] if (
+        args.sweep_choice
+    ) else []  # fmt: skip
     report: dict[str, Any] = {
         "bench": "slot_offering",
         "params": base.as_dict(),

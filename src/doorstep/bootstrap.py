@@ -51,6 +51,7 @@ from doorstep.services.context import (
     Services,
     WebhookEndpoint,
 )
+from doorstep.services.forecast import HistoryForecast
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
 from doorstep.services.ports import (
@@ -279,7 +280,8 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
             settings.incentive_cheap_pct,
             settings.incentive_min_saving_s,
         )
-    return PlannedOffering(services.travel, incentives, services.route_cache)
+    # The forecast is read only when the rules price against it (``future_pct``).
+    return PlannedOffering(services.travel, incentives, services.route_cache, HistoryForecast())
 
 
 def seed_demo(app: App, now: datetime | None = None) -> dict[str, int]:

@@ -11,10 +11,13 @@ from doorstep.domain.address import Address
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.errors import Conflict
 from doorstep.domain.order import Channel, Order, OrderLine
+from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.services import catalog, pickup, returns, routing, timeline
-from doorstep.services.offering import FixedCapacityOffering
+from doorstep.services.forecast import HistoryForecast
+from doorstep.services.offering import FixedCapacityOffering, OfferedSlot
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
+from doorstep.services.ports import UnitOfWork
 from doorstep.services.returns import LineRequest, OpenReturn
 
 TOMORROW = date(2026, 11, 26)
@@ -301,3 +304,64 @@ def test_a_booking_made_during_the_solve_is_not_lost(wired: App, monkeypatch: ob
         }
         visits = {a.appointment_id for a in uow.appointments.for_carrier_day("yto", TOMORROW)}
     assert len(visits) == 2 and on_routes == visits
+
+
+class _Expect:
+    """A forecast that expects ``n`` bookings in one window and none elsewhere."""
+
+    def __init__(self, slot: SlotRef, n: float) -> None:
+        self.slot, self.n = slot, n
+
+    def expected_bookings(self, uow: UnitOfWork, slot: SlotRef) -> float:
+        return self.n if slot == self.slot else 0.0
+
+
+def test_pricing_against_expected_demand_shows_a_window_the_empty_route_would_hide(
+    wired: App,
+) -> None:
+    svc = wired.services
+    spot = (JINSHAN[0] + 0.08, JINSHAN[1] - 0.08)
+    (anchor,) = returns_at(wired, [spot])
+    pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
+    hiding = IncentiveRules(cheap_pct=50, near_pct=50, keep_at_least=1, show_within_s=0)
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        request = uow.returns.get(neighbour)
+        assert area is not None and request is not None and request.address is not None
+        now = svc.clock.now()
+
+        def offer(rules: IncentiveRules, forecast: _Expect | None) -> list[OfferedSlot]:
+            return PlannedOffering(svc.travel, rules, None, forecast).offer(
+                uow, svc.calendar, area, request.address, now, svc.booking
+            )
+
+        everything = offer(replace(hiding, near_pct=0), None)
+        # A window on another day than the booked visit's: a whole trip from the depot, so
+        # hidden when priced against today's routes.
+        later = next(o.slot for o in everything if o.slot.day != TOMORROW)
+        busy = _Expect(later, 12.0)
+        plain = offer(hiding, busy)
+        expected = offer(replace(hiding, future_pct=100), busy)
+        unforecast = offer(replace(hiding, future_pct=100), _Expect(later, 0.0))
+    assert later not in [o.slot for o in plain]
+    # Twelve more bookings are expected there: the trip is shared, the window is shown.
+    assert later in [o.slot for o in expected]
+    assert [o.slot for o in unforecast] == [o.slot for o in plain]
+
+
+def test_history_forecast_is_the_mean_of_the_same_weekday_in_past_weeks(wired: App) -> None:
+    svc = wired.services
+    spot = (JINSHAN[0] + 0.02, JINSHAN[1])
+    ids = returns_at(wired, [spot, (spot[0] + 0.001, spot[1])])
+    for rid in ids:
+        pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    with svc.uow() as uow:
+        (booked,) = {a.slot for a in uow.appointments.for_area_day("310116", TOMORROW)}
+        week_on = replace(booked, day=TOMORROW + timedelta(days=7))
+        other_window = replace(week_on, window=replace(booked.window, start=time(9)))
+        assert HistoryForecast(weeks=1).expected_bookings(uow, week_on) == 2.0
+        assert HistoryForecast(weeks=2).expected_bookings(uow, week_on) == 1.0
+        assert HistoryForecast(weeks=1).expected_bookings(uow, other_window) == 0.0
+        six_days_on = replace(booked, day=TOMORROW + timedelta(days=6))
+        assert HistoryForecast(weeks=1).expected_bookings(uow, six_days_on) == 0.0

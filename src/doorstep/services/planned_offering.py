@@ -20,6 +20,7 @@ from doorstep.domain.money import yuan
 from doorstep.domain.pickup import BookingRules, SlotRef
 from doorstep.domain.route import second_of_day
 from doorstep.planning import Stop, TravelTimes
+from doorstep.services.forecast import DemandForecast
 from doorstep.services.offering import FixedCapacityOffering, OfferedSlot
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.route import (
@@ -58,6 +59,15 @@ class IncentiveRules:
     so is every window whose insertion adds at most ``show_within_s`` of driving (0: off):
     hiding a window that cheap saves little and may take a buyer's first choice away.
 
+    ``future_pct`` (0: off) prices each window against the expected rest of the booking
+    horizon, not only what is booked now: with ``more`` bookings still expected in the
+    area and window (the forecast's total minus those booked), the insertion's extra
+    driving is divided by ``1 + future_pct/100 * more``, the share a pickup would pay if the
+    detour to a still-empty area were shared with those to come (``expected_cost``). Every
+    test above then reads the expected cost, so a buyer's first choice in an area that is
+    still empty no longer looks like a detour to hide or to undercut with a coupon.
+    Feasibility is untouched: a window is offered only where the route can take it now.
+
     ``coupon_gap_s`` (0: off) pays a coupon only where the saving is real: a coupon moves a
     buyer off a shown window that has none, so the green windows are cut back until every
     shown window without a coupon costs at least that much more driving than every green
@@ -78,6 +88,7 @@ class IncentiveRules:
     green_within_s: int = 600
     show_within_s: int = 2400
     coupon_gap_s: int = 0
+    future_pct: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -88,10 +99,11 @@ class IncentiveRules:
             or self.green_within_s < 0
             or self.show_within_s < 0
             or self.coupon_gap_s < 0
+            or not 0 <= self.future_pct <= 10_000
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
-                " show_within_s >= 0, coupon_gap_s >= 0"
+                " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000"
             )
 
 
@@ -105,9 +117,11 @@ class PlannedOffering:
         travel: TravelTimes,
         incentives: IncentiveRules | None = None,
         cache: RouteCache | None = None,
+        forecast: DemandForecast | None = None,
     ) -> None:
         self.travel = travel
         self.incentives = incentives
+        self.forecast = forecast
         self.capacity = FixedCapacityOffering()
         self.cache = cache if cache is not None else RouteCache()
 
@@ -142,12 +156,31 @@ class PlannedOffering:
             for offered in windows:
                 found = on(offered.slot.day, candidate_stop(where, offered.slot))
                 if found:
-                    costed.append((found[0].extra_s, offered))
+                    costed.append((self._priced(uow, found[0].extra_s, offered), offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
         ranked = rank(costed, self.incentives)
         # A courier company plans its own couriers: its windows stand on capacity alone.
         company = [o for o in base if area.served_by_company(o.slot.carrier_id)]
         return ranked + [replace(o, rank=len(ranked) + i) for i, o in enumerate(company)]
+
+    def _priced(self, uow: UnitOfWork, extra_s: int, offered: OfferedSlot) -> int:
+        """The window's extra driving, against the expected rest of the horizon when the
+        rules ask for it and a forecast is wired (no read otherwise)."""
+        rules = self.incentives
+        if rules is None or not rules.future_pct or self.forecast is None:
+            return extra_s
+        booked = offered.capacity - offered.remaining
+        more = max(0.0, self.forecast.expected_bookings(uow, offered.slot) - booked)
+        return expected_cost(extra_s, more, rules.future_pct)
+
+
+def expected_cost(extra_s: int, more: float, future_pct: int) -> int:
+    """Extra driving per pickup once ``more`` expected bookings share the detour, counted
+    at ``future_pct`` %: a route that drives to an empty area for one pickup drives there
+    once for the ``1 + more`` the window is expected to hold."""
+    if extra_s <= 0 or more <= 0 or future_pct <= 0:
+        return extra_s
+    return round(extra_s * 100 / (100 + future_pct * more))
 
 
 def rank(costed: list[tuple[int, OfferedSlot]], rules: IncentiveRules | None) -> list[OfferedSlot]:

@@ -10,7 +10,7 @@ from doorstep.domain.returns import ReturnKind, ReturnStatus
 from doorstep.services import pickup, returns
 from doorstep.services.context import Services
 from doorstep.services.returns import LineRequest, OpenReturn
-from doorstep.simulation.choice import choose, first_choice
+from doorstep.simulation.choice import CouponResponse, choose, first_choice
 from doorstep.simulation.demand import Request
 from doorstep.simulation.kpis import Tally
 from doorstep.simulation.world import City
@@ -26,7 +26,12 @@ class Booked:
 
 
 def file_and_book(
-    svc: Services, city: City, request: Request, tally: Tally, tolerance_h: float
+    svc: Services,
+    city: City,
+    request: Request,
+    tally: Tally,
+    tolerance_h: float,
+    response: CouponResponse | None = None,
 ) -> Booked | None:
     """Open the return at the request time, look at the windows, book one or walk away."""
     tally.requests += 1
@@ -55,7 +60,7 @@ def file_and_book(
     ideal = first_choice(windows, request)
     shown = list(options.slots)
     for _ in range(BOOKING_TRIES):
-        picked = choose(shown, ideal, request, tolerance_h)
+        picked = choose(shown, ideal, request, tolerance_h, response)
         if picked is None:
             return None
         slot = picked.slot.slot

@@ -3,11 +3,13 @@
 A buyer has an ideal moment (a day and a time of day). Their first choice is the window,
 among all that could still be booked at that moment, closest to it; a policy that does not
 show it forces them onto the next best window they still accept, or loses them. A share of
-buyers follow a coupon to an acceptable window a little further from their ideal.
+buyers follow a coupon to an acceptable window a little further from their ideal; how large
+a share depends on the coupon's size (``CouponResponse``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,6 +21,34 @@ from doorstep.simulation.demand import Request
 
 # A day later than wanted weighs as much as six hours off the wanted time of day.
 HOURS_PER_DAY_OFF = 6.0
+# The coupon size at which ``SimParams.incentive_take_share`` is stated: the live default.
+COUPON_REF_FEN = 300
+
+
+@dataclass(frozen=True)
+class CouponResponse:
+    """Which share of buyers follow a coupon of a given size (to a window they accept).
+
+    ``share`` follow one of ``ref_fen``; the share grows with the size and saturates:
+    take-up(c) = share * (1 - exp(-c / scale_fen)) / (1 - exp(-ref_fen / scale_fen)), at
+    most 1. With ``scale_fen`` 300 and share 0.4 at ¥3: ¥1.50 moves 0.25, ¥6 moves 0.55,
+    ¥10 moves 0.61. A buyer follows a coupon when their ``Request.coupon_draw`` is below its
+    take-up, so a buyer who follows a small coupon also follows a larger one. ``scale_fen``
+    0: any coupon moves ``share`` (the model before the fifth session, where size could not
+    be measured)."""
+
+    share: float = 0.4
+    ref_fen: int = COUPON_REF_FEN
+    scale_fen: int = 300
+
+    def take_up(self, coupon_fen: int) -> float:
+        """Share of buyers who follow a coupon of ``coupon_fen``."""
+        if coupon_fen <= 0:
+            return 0.0
+        if self.scale_fen <= 0 or self.ref_fen <= 0:
+            return self.share
+        grow = 1 - math.exp(-coupon_fen / self.scale_fen)
+        return min(1.0, self.share * grow / (1 - math.exp(-self.ref_fen / self.scale_fen)))
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,7 @@ def choose(
     ideal: SlotRef | None,
     request: Request,
     tolerance_h: float,
+    response: CouponResponse | None = None,
 ) -> Choice | None:
     """The window the buyer books, or None when nothing shown is acceptable to them."""
     if ideal is None or not offered:
@@ -63,9 +94,9 @@ def choose(
     )
     if not acceptable:
         return None
-    if request.takes_incentive:
-        green = [o for o in acceptable if o.incentive_fen > 0]
-        if green:
-            return Choice(green[0], green[0].slot == ideal, True)
+    response = response or CouponResponse()
+    green = [o for o in acceptable if request.coupon_draw < response.take_up(o.incentive_fen)]
+    if green:
+        return Choice(green[0], green[0].slot == ideal, True)
     best = acceptable[0]
     return Choice(best, best.slot == ideal, False)

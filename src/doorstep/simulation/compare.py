@@ -11,7 +11,13 @@ from doorstep.simulation.demand import Request, daily_counts, generate
 from doorstep.simulation.kpis import kpis
 from doorstep.simulation.params import SimParams
 from doorstep.simulation.run import Simulation
-from doorstep.simulation.world import City, make_template, plan_city
+from doorstep.simulation.world import (
+    City,
+    district_weights,
+    make_template,
+    plan_city,
+    requests_per_day,
+)
 
 INSIDE_TARGET = 0.99  # the fixed policy's capacity is the highest that keeps this share
 
@@ -27,13 +33,9 @@ class Scenario:
         self.params = params
         self.workdir = workdir
         self.city: City = plan_city(params)
-        self.base = float(
-            params.requests_per_day
-            if params.requests_per_day is not None
-            else len(self.city.couriers) * params.pickups_per_courier_day
-        )
+        self.base = requests_per_day(params, self.city)
         centres = {a: d.centre for a, d in self.city.districts.items()}
-        weights = {a: float(len(d.courier_ids)) for a, d in self.city.districts.items()}
+        weights = district_weights(self.city)
         self.requests: list[Request] = generate(params, centres, weights, self.base)
         self.template = workdir / "template.db"
         make_template(params, self.city, self.requests, self.template)

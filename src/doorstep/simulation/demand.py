@@ -69,7 +69,9 @@ class Request:
     preferred_day_offset: int
     preferred_hour: float
     at_home: bool  # whether the buyer is in when the courier rings
-    takes_incentive: bool  # would move to a coupon window if one is acceptable
+    # Uniform in [0, 1): the buyer follows a coupon whose take-up share
+    # (``choice.CouponResponse``) is above it, to a window they also accept.
+    coupon_draw: float
 
     @property
     def buyer_id(self) -> str:
@@ -129,7 +131,7 @@ def generate(
                     preferred_day_offset=_pick(rng, DAY_OFFSETS),
                     preferred_hour=_pick(rng, DAY_PARTS),
                     at_home=rng.random() >= params.not_home_share,
-                    takes_incentive=rng.random() < params.incentive_take_share,
+                    coupon_draw=rng.random(),
                 )
             )
     return out

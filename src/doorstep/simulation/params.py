@@ -30,7 +30,10 @@ class SimParams:
     pickups_per_courier_day: int = 16
     spread_km: float = 2.0  # standard deviation of addresses around the district centre
     not_home_share: float = 0.05
-    incentive_take_share: float = 0.4
+    incentive_take_share: float = 0.4  # of buyers follow a ¥3 coupon (choice.COUPON_REF_FEN)
+    # Take-up grows with coupon size and saturates on this scale (choice.CouponResponse);
+    # 0: size does not matter.
+    coupon_scale_fen: int = 300
     tolerance_h: float = 3.0  # how far from their ideal window a buyer still accepts
     travel_noise_sigma: float = 0.25  # lognormal sigma on each leg's driving time
     service_noise_sigma: float = 0.2  # lognormal sigma on time at the door
@@ -59,6 +62,8 @@ class SimParams:
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 50.0):
                 raise ValueError(f"{name} must be within [0, 50], got {value!r}")
+        if not 0 <= self.coupon_scale_fen <= 100_000:
+            raise ValueError(f"coupon_scale_fen must be 0–100000, got {self.coupon_scale_fen}")
         if not 1 <= self.solver_iterations <= 100_000:
             raise ValueError("solver_iterations must be 1–100000")
 

@@ -20,10 +20,12 @@ from doorstep.domain.clock import SHANGHAI
 from doorstep.planning import SolveParams
 from doorstep.services import routing
 from doorstep.services.context import Services
+from doorstep.services.forecast import DemandForecast
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.pickup import get_appointment
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
 from doorstep.simulation.booking import Booked, file_and_book
+from doorstep.simulation.choice import COUPON_REF_FEN, CouponResponse
 from doorstep.simulation.demand import Request
 from doorstep.simulation.drive import (
     FAILED_VISIT_S,
@@ -36,6 +38,7 @@ from doorstep.simulation.drive import (
     tiny_jpeg,
 )
 from doorstep.simulation.eta import route_etas
+from doorstep.simulation.forecast import ArrivalForecast
 from doorstep.simulation.kpis import Tally
 from doorstep.simulation.params import SimParams
 from doorstep.simulation.world import City, open_copy, set_capacity
@@ -58,11 +61,16 @@ class SequentialIds:
         return f"{prefix}-{self.n:07d}"
 
 
-def make_offering(policy: str, svc: Services, rules: IncentiveRules | None = None) -> SlotOffering:
+def make_offering(
+    policy: str,
+    svc: Services,
+    rules: IncentiveRules | None = None,
+    forecast: DemandForecast | None = None,
+) -> SlotOffering:
     if policy in ("fixed", "fixed_full"):
         return FixedCapacityOffering()
     incentives = (rules or IncentiveRules()) if policy == "planned_incentive" else None
-    return PlannedOffering(svc.travel, incentives, svc.route_cache)
+    return PlannedOffering(svc.travel, incentives, svc.route_cache, forecast)
 
 
 @dataclass
@@ -102,7 +110,12 @@ class Simulation:
         base = replace(self.app.services, ids=SequentialIds())
         if policy == "planned_timed":
             base = replace(base, travel=timed_travel(self.app.settings, base.travel))
-        self.svc = replace(base, offering=make_offering(policy, base, params.incentives))
+        forecast = ArrivalForecast(params, city)
+        offering = make_offering(policy, base, params.incentives, forecast)
+        self.svc = replace(base, offering=offering)
+        self.coupons = CouponResponse(
+            params.incentive_take_share, COUPON_REF_FEN, params.coupon_scale_fen
+        )
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
         self.booked: dict[str, Booked] = {}
@@ -149,7 +162,7 @@ class Simulation:
             elif kind == "request":
                 assert isinstance(payload, Request)
                 booked = file_and_book(
-                    self.svc, self.city, payload, self.tally, self.params.tolerance_h
+                    self.svc, self.city, payload, self.tally, self.params.tolerance_h, self.coupons
                 )
                 if booked is not None:
                     self.booked[booked.appointment_id] = booked

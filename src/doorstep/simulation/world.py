@@ -58,6 +58,18 @@ class City:
         return per_day / max(1, windows)
 
 
+def requests_per_day(params: SimParams, city: City) -> float:
+    """The arrival rate's daily base: as given, or the couriers' pickups per day."""
+    if params.requests_per_day is not None:
+        return float(params.requests_per_day)
+    return float(len(city.couriers) * params.pickups_per_courier_day)
+
+
+def district_weights(city: City) -> dict[str, float]:
+    """How requests split over districts: by the number of couriers each has."""
+    return {a: float(len(d.courier_ids)) for a, d in city.districts.items()}
+
+
 def demo_now(params: SimParams) -> datetime:
     """The simulated "now" at which the demo data is seeded: the day before the first day."""
     return datetime.combine(params.start - timedelta(days=1), time(8, 0), tzinfo=SHANGHAI)

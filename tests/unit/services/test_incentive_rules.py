@@ -10,7 +10,7 @@ from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
 from doorstep.services.offering import OfferedSlot
-from doorstep.services.planned_offering import IncentiveRules, rank
+from doorstep.services.planned_offering import IncentiveRules, expected_cost, rank
 
 DAY = date(2026, 11, 26)
 
@@ -86,3 +86,13 @@ def test_coupon_gap_is_measured_between_shown_windows_only() -> None:
     assert [o.incentive_fen > 0 for o in rank(COSTED, rules)] == [True, True, True]
     with pytest.raises(ValueError):
         IncentiveRules(coupon_gap_s=-1)
+
+
+def test_expected_cost_shares_the_detour_with_the_bookings_still_expected() -> None:
+    assert expected_cost(1200, 0.0, 100) == 1200  # nothing more expected: the whole detour
+    assert expected_cost(1200, 3.0, 100) == 300  # four pickups share one trip
+    assert expected_cost(1200, 3.0, 50) == 480  # half of the expectation counted
+    assert expected_cost(1200, 3.0, 0) == 1200  # off
+    assert expected_cost(0, 5.0, 100) == 0
+    with pytest.raises(ValueError):
+        IncentiveRules(future_pct=-1)

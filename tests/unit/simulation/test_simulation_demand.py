@@ -12,7 +12,7 @@ from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import Reason
 from doorstep.services.offering import OfferedSlot
-from doorstep.simulation.choice import choose, distance_h, first_choice
+from doorstep.simulation.choice import CouponResponse, choose, distance_h, first_choice
 from doorstep.simulation.demand import DAY_WEIGHTS, daily_counts, generate
 from doorstep.simulation.params import SimParams
 
@@ -119,7 +119,38 @@ def test_incentive_takers_follow_an_acceptable_coupon() -> None:
     windows = [_slot(day, h, h + 1) for h in range(9, 19)]
     ideal = first_choice(windows, request)
     offered = [_offered(w, 300 if w.window.start == time(12) else 0) for w in windows]
-    taker = choose(offered, ideal, replace(request, takes_incentive=True), 3.0)
+    taker = choose(offered, ideal, replace(request, coupon_draw=0.0), 3.0)
     assert taker is not None and taker.incentive and taker.slot.slot.window.start == time(12)
-    other = choose(offered, ideal, replace(request, takes_incentive=False), 3.0)
+    other = choose(offered, ideal, replace(request, coupon_draw=0.99), 3.0)
     assert other is not None and not other.incentive and other.first_choice
+
+
+def test_coupon_take_up_grows_with_size_and_is_calibrated_at_the_reference() -> None:
+    response = CouponResponse(share=0.4, ref_fen=300, scale_fen=300)
+    assert response.take_up(300) == pytest.approx(0.4)
+    assert response.take_up(0) == 0.0
+    sizes = [50, 150, 300, 600, 1000, 5000]
+    shares = [response.take_up(c) for c in sizes]
+    assert shares == sorted(shares) and len(set(shares)) == len(shares)
+    assert 0.24 < response.take_up(150) < 0.26 and 0.54 < response.take_up(600) < 0.56
+    assert response.take_up(100_000) <= 1.0
+    flat = CouponResponse(share=0.4, ref_fen=300, scale_fen=0)
+    assert flat.take_up(50) == flat.take_up(5000) == 0.4
+
+
+def test_a_larger_coupon_moves_a_buyer_a_smaller_one_does_not() -> None:
+    request = replace(_demand()[0], preferred_day_offset=1, preferred_hour=10.0, coupon_draw=0.5)
+    day = request.at.day + 1
+    windows = [_slot(day, h, h + 1) for h in range(9, 19)]
+    ideal = first_choice(windows, request)
+
+    def offered(coupon: int) -> list[OfferedSlot]:
+        return [_offered(w, coupon if w.window.start == time(12) else 0) for w in windows]
+
+    sized = CouponResponse(share=0.4, ref_fen=300, scale_fen=300)
+    small = choose(offered(300), ideal, request, 3.0, sized)
+    assert small is not None and not small.incentive and small.first_choice
+    large = choose(offered(600), ideal, request, 3.0, sized)
+    assert large is not None and large.incentive and large.slot.slot.window.start == time(12)
+    flat = choose(offered(600), ideal, request, 3.0, CouponResponse(0.4, 300, 0))
+    assert flat is not None and not flat.incentive
