@@ -17,6 +17,11 @@ buyer-choice sweep (coupon take-up and time tolerance) on the tuning seeds.
 
     uv run python bench/slot_offering.py --tuning-seeds 1-5 --reporting-seeds 101-120 \
         [--grid 'near_pct=0:150;keep_at_least=5'] [--load 16] [--sweep-loads 8,12,16,20,24] [--sweep-choice] [--plots var/bench-slot]
+
+Reporting only, with the picks of an earlier run on the tuning seeds carried as given:
+
+    uv run python bench/slot_offering.py --tuning-seeds '' --reporting-seeds 121-140 \
+        --fixed-capacity 3 --incentive future_pct=100
 """
 
 from __future__ import annotations
@@ -512,7 +517,9 @@ def measure(
 ) -> dict[str, Any]:
     """Tuning (fixed capacity and incentive rules), then reporting with both carried over
     unchanged, then the sweeps (with the chosen rules); plots."""
-    tuning, search, capacity = None, None, None
+    # Without tuning seeds, reporting carries an earlier run's picks as given: its carried
+    # capacity (``--fixed-capacity``) and its chosen rules (``--incentive``).
+    tuning, search, capacity = None, None, args.fixed_capacity
     if tuning_seeds:
         # The fixed baseline's tuned setting, carried to the reporting seeds unchanged.
         base, tuning, search, capacity = tune(args, base, tuning_seeds)
@@ -528,7 +535,7 @@ def measure(
             ),
             reporting_seeds,
         )
-        if reporting_seeds and tuning
+        if reporting_seeds and (tuning or capacity is not None)
         else None
     )
     if reporting is not None:

@@ -32,10 +32,14 @@ from typing import Any
 # is tried at 2 and 4 minutes (fourth session, set before the run). ``near_pct`` and
 # ``show_within_s`` stay at the third session's pick: a simulated day takes 90-120 s on the
 # shared machine, so each point costs ~5 minutes on 5 tuning seeds.
+# ``future_pct`` (fifth session): windows priced against the expected rest of the horizon
+# (``IncentiveRules.future_pct``); 0 is the live rules, 100 counts every expected booking as
+# sharing the trip, 300 over-weights it (the forecast leaves out buyers steered elsewhere).
+# ``coupon_gap_s`` stays off: neither floor helped in the fourth session.
 GRID: dict[str, tuple[int, ...]] = {
     "near_pct": (150,),
     "show_within_s": (2400,),
-    "coupon_gap_s": (0, 120, 240),
+    "future_pct": (0, 100, 300),
 }
 # Fields that mean nothing while ``near_pct`` is 0 (nothing is hidden): one point covers them.
 HIDING_FIELDS = ("keep_at_least", "show_within_s")
