@@ -96,3 +96,17 @@ def test_expected_cost_shares_the_detour_with_the_bookings_still_expected() -> N
     assert expected_cost(0, 5.0, 100) == 0
     with pytest.raises(ValueError):
         IncentiveRules(future_pct=-1)
+
+
+def test_priced_against_the_forecast_coupons_still_follow_todays_cost() -> None:
+    # Priced cheapest first: 9, 10, 11, 12, 13; against today's routes 12 and 10 are the
+    # near ones (9 is cheap only because bookings are expected there).
+    today = {
+        o.slot: c for c, o in zip([900, 120, 300, 60, 420], [o for _, o in COSTED], strict=True)
+    }
+    rules = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=200)
+    shown = rank(COSTED, rules, today)
+    assert hours(shown) == [9, 10, 11, 12, 13]
+    assert {o.slot.window.start.hour for o in shown if o.incentive_fen} == {10, 12}
+    plain = rank(COSTED, rules)
+    assert {o.slot.window.start.hour for o in plain if o.incentive_fen} == {9, 10}
