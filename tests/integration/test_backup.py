@@ -21,6 +21,9 @@ from doorstep.services import pickup
 
 TABLES = ("returns", "appointments", "slot_capacity", "routes", "events", "orders", "users")
 
+# A hung pg_dump, pg_restore or psql fails the test instead of stalling CI.
+TOOL_TIMEOUT_S = 120
+
 
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(False)
@@ -44,12 +47,18 @@ def test_a_dump_restored_into_an_empty_database_serves(wired: App, tmp_path: Pat
     )
     dump = tmp_path / "doorstep.dump"
     subprocess.run(
-        ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq(url)], check=True
+        ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq(url)],
+        check=True,
+        timeout=TOOL_TIMEOUT_S,
     )
 
     name = f"doorstep_restore_{uuid.uuid4().hex[:8]}"
     admin = _libpq(make_url(url).set(database="postgres").render_as_string(False))
-    subprocess.run(["psql", "-X", "-q", admin, "-c", f'CREATE DATABASE "{name}"'], check=True)
+    subprocess.run(
+        ["psql", "-X", "-q", admin, "-c", f'CREATE DATABASE "{name}"'],
+        check=True,
+        timeout=TOOL_TIMEOUT_S,
+    )
     restored_url = make_url(url).set(database=name).render_as_string(False)
     try:
         subprocess.run(
@@ -61,6 +70,7 @@ def test_a_dump_restored_into_an_empty_database_serves(wired: App, tmp_path: Pat
                 str(dump),
             ],
             check=True,
+            timeout=TOOL_TIMEOUT_S,
         )
         migrate(restored_url)  # already at head: the upgrade step is a no-op
         restored = build(
@@ -84,4 +94,5 @@ def test_a_dump_restored_into_an_empty_database_serves(wired: App, tmp_path: Pat
         subprocess.run(
             ["psql", "-X", "-q", admin, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
             check=True,
+            timeout=TOOL_TIMEOUT_S,
         )

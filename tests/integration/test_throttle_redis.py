@@ -124,7 +124,11 @@ def test_pickup_code_tries_are_shared_with_another_os_process(
         "print([t.hit('pickup_code', 'A-1') for _ in range(5)])\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, redis_url], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, redis_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     assert out.stdout.strip() == "[None, None, None, None, None]"
     # ... and this one sees them spent.

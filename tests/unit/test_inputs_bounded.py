@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re._parser as re_parser  # the stdlib's own parser: a pattern's widest match
 import types
 import typing
 from collections.abc import Iterator
@@ -35,14 +36,34 @@ def _routers() -> Iterator[tuple[str, APIRouter]]:
                 yield info.name, router
 
 
+def _pattern_bounds_length(pattern: object) -> bool:
+    """Whether a pattern alone bounds a text's length: anchored at both ends (pydantic
+    searches, so an unanchored pattern lets any text around it through) and with no
+    unbounded repeat (``*``, ``+``, ``{n,}``)."""
+    if not isinstance(pattern, str) or not pattern.startswith("^") or not pattern.endswith("$"):
+        return False
+    return bool(re_parser.parse(pattern).getwidth()[1] < re_parser.MAXREPEAT)
+
+
+def test_only_an_anchored_pattern_without_unbounded_repeats_bounds_a_text() -> None:
+    assert _pattern_bounds_length(r"^[1-8][0-9]{5}$")
+    assert _pattern_bounds_length(r"^\+?[0-9]{7,15}$")
+    assert not _pattern_bounds_length(r"^[a-z]+$")
+    assert not _pattern_bounds_length(r"[0-9]{6}")
+    assert not _pattern_bounds_length(r"^[0-9]{6,}$")
+    assert not _pattern_bounds_length(None)
+
+
 def _bounded(meta: list[Any], kind: type) -> bool:
     for m in meta:
         if kind in NUMBERS and isinstance(m, at.Le | at.Lt | at.Interval):
             return True
         if kind not in NUMBERS and isinstance(m, at.MaxLen | at.Len):
             return True
-        names = ("le", "lt") if kind in NUMBERS else ("max_length", "pattern")
+        names = ("le", "lt") if kind in NUMBERS else ("max_length",)
         if any(getattr(m, n, None) is not None for n in names):
+            return True
+        if kind not in NUMBERS and _pattern_bounds_length(getattr(m, "pattern", None)):
             return True
         if _bounded(list(getattr(m, "metadata", ()) or ()), kind):
             return True
