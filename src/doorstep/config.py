@@ -31,6 +31,10 @@ class MerchantWebhook(BaseModel):
     secret: str = Field(min_length=16, max_length=256)
 
 
+# Settings whose only values are stand-ins shipped with doorstep (see ``payments``).
+STAND_INS = ("payments", "customs_broker_mode", "notifications")
+
+
 class Settings(BaseSettings):
     """Runtime settings; secrets must be real outside development."""
 
@@ -150,6 +154,11 @@ class Settings(BaseSettings):
     # Customs returns (issue 9 §7): how the local broker answers (accept, reject, timeout,
     # pending), how many days before a deadline ops are alerted, the annual cross-border limit.
     customs_broker_mode: Literal["accept", "reject", "timeout", "pending"] = "accept"
+    # Where refunds, clawbacks, compensations and tax go back. doorstep ships one provider,
+    # "local": a ledger that honours idempotency keys but moves no money (finance pays what
+    # it records). Outside development and tests it must be named, as must the customs broker
+    # and the notifications, so no deployment runs on a stand-in without saying so.
+    payments: Literal["local"] = "local"
     customs_alert_days: int = Field(3, ge=0, le=30)
     customs_annual_quota_fen: int = Field(2_600_000, ge=0, le=100_000_000)
 
@@ -234,4 +243,20 @@ class Settings(BaseSettings):
                         f"the callback secret of carrier {carrier_id} must be a random value "
                         "of at least 32 characters outside development"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_silent_stand_ins(self) -> Settings:
+        unnamed = [
+            f"DOORSTEP_{name.upper()}"
+            for name in STAND_INS
+            if self.env == "production" and name not in self.model_fields_set
+        ]
+        if unnamed:
+            raise ValueError(
+                f"{', '.join(unnamed)} must be set in production: doorstep ships only local "
+                "stand-ins for them (a payments ledger that moves no money, a customs broker "
+                "that answers by itself, a notification sink shown on the console); name "
+                "them to run on them knowingly (docs/deploy.md)"
+            )
         return self

@@ -14,6 +14,9 @@ from doorstep.config import DEV_SECRET, Settings
 from doorstep.entrypoints.cli import app
 
 SECRET = "a-real-secret-" + "y" * 40
+# A production deployment names the stand-ins it runs on (config.STAND_INS).
+NAMED = {"payments": "local", "customs_broker_mode": "pending", "notifications": "off"}
+NAMED_ENV = {f"DOORSTEP_{k.upper()}": v for k, v in NAMED.items()}
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +35,25 @@ def _run(*args: str, **env: str) -> tuple[int, str]:
 def test_without_env_settings_are_production_and_refuse_the_dev_secret() -> None:
     with pytest.raises(ValidationError, match="DOORSTEP_SECRET_KEY"):
         Settings()
-    assert Settings(secret_key=SECRET).env == "production"
+    assert Settings(secret_key=SECRET, **NAMED).env == "production"
     assert Settings(env="development").uses_dev_secret
+
+
+@pytest.mark.parametrize("left_out", sorted(NAMED))
+def test_production_names_every_stand_in_it_runs_on(left_out: str) -> None:
+    named = {k: v for k, v in NAMED.items() if k != left_out}
+    with pytest.raises(ValidationError, match=f"DOORSTEP_{left_out.upper()}"):
+        Settings(secret_key=SECRET, **named)  # type: ignore[arg-type]
+    # ... from the environment too, as a deployment sets them.
+    code, out = _run(
+        "serve",
+        DOORSTEP_SECRET_KEY=SECRET,
+        **{k: v for k, v in NAMED_ENV.items() if k != f"DOORSTEP_{left_out.upper()}"},
+    )
+    assert code == 2 and f"DOORSTEP_{left_out.upper()}" in out and "Traceback" not in out
+    # Development and tests run on them without naming them.
+    assert Settings(env="development").payments == "local"
+    assert Settings(env="test", secret_key=SECRET).customs_broker_mode == "accept"
 
 
 def test_bad_limit_settings_are_refused() -> None:
@@ -49,11 +69,11 @@ def test_serve_without_env_refuses_with_a_readable_message() -> None:
 
 
 def test_demo_data_is_refused_outside_development() -> None:
-    code, out = _run("serve", "--demo", DOORSTEP_SECRET_KEY=SECRET)
+    code, out = _run("serve", "--demo", DOORSTEP_SECRET_KEY=SECRET, **NAMED_ENV)
     assert code == 2 and "DOORSTEP_ENV=development" in out
     code, out = _run("seed", DOORSTEP_SECRET_KEY=SECRET, DOORSTEP_ENV="test")
     assert code == 2 and "DOORSTEP_ENV=development" in out
-    wired = build(Settings(secret_key=SECRET), run_migrations=True)
+    wired = build(Settings(secret_key=SECRET, **NAMED), run_migrations=True)
     with pytest.raises(DemoRefused):
         seed_demo(wired)
     wired.engine.dispose()
@@ -67,5 +87,5 @@ def test_the_dev_secret_is_never_served_beyond_loopback(host: str) -> None:
 
 
 def test_several_processes_need_shared_limits_in_production() -> None:
-    code, out = _run("serve", "--workers", "2", DOORSTEP_SECRET_KEY=SECRET)
+    code, out = _run("serve", "--workers", "2", DOORSTEP_SECRET_KEY=SECRET, **NAMED_ENV)
     assert code == 2 and "DOORSTEP_RATE_LIMIT_STORAGE" in out

@@ -72,7 +72,14 @@ def test_format_follows_the_environment_unless_set(
 ) -> None:
     chosen: list[tuple[str, str]] = []
     monkeypatch.setattr(logs, "configure_logging", lambda fmt, level: chosen.append((fmt, level)))
-    settings = Settings(env=env, secret_key="s" * 40, log_format=override)  # type: ignore[arg-type]
+    settings = Settings(
+        env=env,  # type: ignore[arg-type]
+        secret_key="s" * 40,
+        log_format=override,  # type: ignore[arg-type]
+        payments="local",
+        customs_broker_mode="pending",
+        notifications="off",
+    )
     bootstrap.configure_logging(settings)
     assert chosen == [(expected, "INFO")]
 
