@@ -246,6 +246,7 @@ def pool_sizing(settings: Settings) -> PoolSizing:
         overflow=settings.db_max_overflow,
         timeout_s=settings.db_pool_timeout_s,
         connect_timeout_s=settings.db_connect_timeout_s,
+        lock_timeout_s=settings.db_lock_timeout_s,
     )
 
 

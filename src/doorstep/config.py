@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(0, ge=0, le=200)
     db_pool_timeout_s: float = Field(30.0, gt=0, le=600)
     db_connect_timeout_s: int = Field(5, ge=1, le=120)
+    # PostgreSQL's lock_timeout on the app's connections: a wait beyond it is a 409.
+    db_lock_timeout_s: int = Field(60, ge=1, le=3600)
     host: str = "127.0.0.1"
     # None: human-readable logs in development, one JSON object a line elsewhere.
     log_format: Literal["console", "json"] | None = None

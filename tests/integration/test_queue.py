@@ -150,3 +150,13 @@ def test_a_job_of_a_dead_worker_is_queued_again_and_runs_once(queued: App) -> No
         ("queue_watch", "succeeded", 1),
     ]
     assert routing.check_routes(queued.services, "yto", TOMORROW) == []
+
+
+def test_every_lock_wait_is_bounded(wired: App) -> None:
+    """PostgreSQL's lock_timeout is set on every pooled connection (a wait beyond it is a
+    409, never a hang); SQLite's busy timeout bounds waits for its one write lock."""
+    with wired.engine.connect() as conn:
+        if wired.engine.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1min"
+        else:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60_000

@@ -61,6 +61,10 @@ def is_postgres(database_url: str) -> bool:
     return make_url(database_url).get_backend_name() == "postgresql"
 
 
+# As the app's pool waits for a server that does not answer (Settings.db_connect_timeout_s).
+QUEUE_CONNECT_TIMEOUT_S = 5
+
+
 def conninfo(database_url: str) -> str:
     """The libpq form of a SQLAlchemy URL (``postgresql+psycopg://`` has a driver suffix)."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(False)
@@ -69,7 +73,9 @@ def conninfo(database_url: str) -> str:
 def ensure_schema(database_url: str) -> bool:
     """Create procrastinate's tables when they are missing; True when it did. Processes that
     start at once take an advisory lock, so one of them creates and the rest find it done."""
-    with psycopg.connect(conninfo(database_url), autocommit=False) as conn:
+    with psycopg.connect(
+        conninfo(database_url), autocommit=False, connect_timeout=QUEUE_CONNECT_TIMEOUT_S
+    ) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('doorstep.queue.schema'))")
         found = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
         if found is not None and found[0] is not None:
@@ -96,7 +102,10 @@ def build_queue(
     find the wired doorstep ``App`` in their context."""
     queue = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
-            conninfo=conninfo(database_url), min_size=1, max_size=4
+            conninfo=conninfo(database_url),
+            min_size=1,
+            max_size=4,
+            kwargs={"connect_timeout": settings.db_connect_timeout_s},
         )
     )
     cron = cron_every(every_s) if periodic else None

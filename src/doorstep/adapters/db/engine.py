@@ -27,6 +27,10 @@ class PoolSizing:
     timeout_s: float = 30.0
     connect_timeout_s: int = 5
     recycle_s: int = 1800
+    # A row lock waited on longer than this gives up (a 409 the caller may repeat,
+    # adapters/db/conflicts.py) instead of holding a pooled connection behind a stuck
+    # transaction for ever.
+    lock_timeout_s: int = 60
 
 
 def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None) -> Engine:
@@ -60,7 +64,10 @@ def make_engine(url: str, *, echo: bool = False, pool: PoolSizing | None = None)
         pool_recycle=pool.recycle_s,
         # LIFO keeps the few connections a quiet process needs warm and lets the rest idle.
         pool_use_lifo=True,
-        connect_args={"connect_timeout": pool.connect_timeout_s},
+        connect_args={
+            "connect_timeout": pool.connect_timeout_s,
+            "options": f"-c lock_timeout={pool.lock_timeout_s * 1000}",
+        },
         # msgspec reads and writes the documents' JSON text several times faster than json.
         json_serializer=json_text,
         json_deserializer=json_value,
