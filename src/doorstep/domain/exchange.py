@@ -121,8 +121,10 @@ class Exchange(EventRecorder):
         )
         return exchange
 
-    def ship(self, waybill_no: str, carrier_id: str, at: datetime, *, paid: bool) -> None:
-        """The replacement leaves the warehouse; a buyer who owes a difference pays first."""
+    def ship(self, at: datetime, *, paid: bool) -> None:
+        """The replacement leaves stock for dispatch; a buyer who owes a difference pays
+        first. Its waybill is the outbound courier's, known when the label is printed
+        (``track`` with a waybill), never made up here."""
         if self.status is not ExchangeStatus.RESERVED:
             raise IllegalTransition("exchange", self.status.value, "ship")
         if self.difference_fen > 0 and not paid:
@@ -132,20 +134,36 @@ class Exchange(EventRecorder):
                 "需先补付差价，换货商品才会发出。",
                 difference_fen=self.difference_fen,
             )
-        self.status, self.waybill_no, self.carrier_id, self.shipped_at = (
-            ExchangeStatus.SHIPPED,
-            waybill_no,
-            carrier_id,
-            at,
-        )
-        self._event(
-            "exchange.replacement_shipped", at, waybill_no=waybill_no, carrier_id=carrier_id
-        )
+        self.status, self.shipped_at = ExchangeStatus.SHIPPED, at
+        self._event("exchange.replacement_shipped", at)
 
-    def track(self, status: str, at: datetime, location: str = "") -> None:
-        """A tracking update of the replacement's parcel, shown on the return's timeline."""
+    def track(
+        self,
+        status: str,
+        at: datetime,
+        location: str = "",
+        *,
+        waybill_no: str | None = None,
+        carrier_id: str | None = None,
+    ) -> None:
+        """A tracking update of the replacement's parcel, shown on the return's timeline; the
+        first one with a waybill (the outbound label) gives the parcel its number, once."""
         if self.status is not ExchangeStatus.SHIPPED:
             raise IllegalTransition("exchange", self.status.value, "track")
+        if waybill_no is not None:
+            if self.waybill_no is not None and (waybill_no, carrier_id) != (
+                self.waybill_no,
+                self.carrier_id,
+            ):
+                raise Conflict(
+                    "replacement_waybill_differs",
+                    "The replacement already travels under another waybill.",
+                    "换货包裹已有其他运单号。",
+                    waybill_no=self.waybill_no,
+                )
+            if carrier_id is None:
+                raise ValueError("a waybill comes with its carrier")
+            self.waybill_no, self.carrier_id = waybill_no, carrier_id
         self.history.append(status)
         self._event(
             "exchange.replacement_tracking",

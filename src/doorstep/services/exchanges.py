@@ -9,12 +9,10 @@ refuses ``reserved > on_hand`` and negative counts as well (tests/integration/te
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from doorstep.domain.exchange import (
     Exchange,
@@ -32,7 +30,6 @@ from doorstep.services.context import Services
 from doorstep.services.lookups import load_return, owned
 from doorstep.services.ports import UnitOfWork
 
-REPLACEMENT_CARRIER = "sf"  # the shop's outbound contract carrier for replacements
 PICKED_UP_OR_LATER = {
     ReturnStatus.PICKED_UP,
     ReturnStatus.IN_TRANSIT,
@@ -202,10 +199,7 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
                     sku=sku,
                 )
         now = svc.clock.now()
-        waybill = check_waybill(
-            REPLACEMENT_CARRIER, f"SF{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
-        )
-        exchange.ship(waybill, REPLACEMENT_CARRIER, now, paid=paid)
+        exchange.ship(now, paid=paid)
         refund = None
         if exchange.difference_fen < 0:
             refund = transfers.request_transfer(
@@ -245,9 +239,19 @@ def complete_if_ready(svc: Services, return_id: str) -> bool:
         return True
 
 
-def track_replacement(svc: Services, return_id: str, status: str, location: str = "") -> Exchange:
+def track_replacement(
+    svc: Services,
+    return_id: str,
+    status: str,
+    location: str = "",
+    *,
+    waybill_no: str | None = None,
+    carrier_id: str | None = None,
+) -> Exchange:
     """A tracking update of the replacement parcel (carrier callback or ops): it joins the
-    buyer's timeline."""
+    buyer's timeline; the first with a waybill (the outbound label) names the parcel."""
+    if waybill_no is not None:
+        waybill_no = check_waybill(carrier_id or "", waybill_no)
     if not status.strip() or len(status) > 64 or len(location) > 128:
         raise InvalidInput(
             "tracking_status_invalid",
@@ -258,7 +262,13 @@ def track_replacement(svc: Services, return_id: str, status: str, location: str 
         exchange = uow.exchanges.get_for_update(return_id)
         if exchange is None:
             raise NotFound("exchange", return_id)
-        exchange.track(status.strip(), svc.clock.now(), location.strip())
+        exchange.track(
+            status.strip(),
+            svc.clock.now(),
+            location.strip(),
+            waybill_no=waybill_no,
+            carrier_id=carrier_id if waybill_no else None,
+        )
         uow.exchanges.save(exchange)
         uow.commit()
         return exchange

@@ -153,7 +153,16 @@ def refund_instead(svc: Svc, mine: MyReturn) -> ReturnOut:
     summary="A tracking update of a replacement parcel (joins the buyer's timeline)",
 )
 def track(svc: Svc, ops: OpsActor, return_id: Id, body: TrackingIn) -> ExchangeOut:
-    return exchange_out(exchanges.track_replacement(svc, return_id, body.status, body.location))
+    return exchange_out(
+        exchanges.track_replacement(
+            svc,
+            return_id,
+            body.status,
+            body.location,
+            waybill_no=body.waybill_no,
+            carrier_id=body.carrier_id,
+        )
+    )
 
 
 # --- drop-off and self-ship -------------------------------------------------------------------

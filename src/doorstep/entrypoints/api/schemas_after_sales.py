@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
-from doorstep.entrypoints.api.schemas import Id, In, Out
+from doorstep.entrypoints.api.schemas import Id, In, Out, Waybill
 
 ShortCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Place = Annotated[str, StringConstraints(max_length=128)]
@@ -43,6 +43,9 @@ class ExchangeOut(Out):
 class TrackingIn(In):
     status: ShortCode
     location: Place = ""
+    # The outbound label's number and its company, with the first update that knows them.
+    waybill_no: Waybill | None = None
+    carrier_id: Id | None = None
 
 
 class AddressOut(Out):
