@@ -166,3 +166,6 @@ def test_ops_inputs_are_bounded(client: TestClient, login: Login) -> None:
     refused(client.put("/ops/templates/t-offset", headers=ops, json=template))
     rules = [{"code": "evidence_required", "params": {"reasons": ["quality"] * 51}}]
     refused(client.post("/ops/policy", headers=ops, json={"rules": rules}))
+    for limit in ("0", "501", ARABIC_4):
+        over = client.get("/ops/windows/over-capacity", headers=ops, params={"limit": limit})
+        refused(over)

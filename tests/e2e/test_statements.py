@@ -18,7 +18,7 @@ import itertools
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -35,8 +35,10 @@ from doorstep.adapters.demo import demo_dataset
 from doorstep.adapters.demo.data import COURIERS, HANGZHOU_XIHU, PILLOW
 from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App
+from doorstep.domain.coverage import Window
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.outbox import Delivery, DeliveryStatus, event_id
+from doorstep.domain.pickup import SlotRef
 from doorstep.domain.policy import RULE_DEFAULTS
 from doorstep.entrypoints.api.schemas import AreaIn, TemplateIn
 from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
@@ -454,6 +456,7 @@ def calls(w: World) -> list[Call]:
         ),
         Call("GET /ops/disruptions", "ops1", "GET", "/ops/disruptions"),
         Call("GET /ops/refunds/overdue", "ops1", "GET", "/ops/refunds/overdue"),
+        Call("GET /ops/windows/over-capacity", "ops1", "GET", "/ops/windows/over-capacity"),
         Call("GET /ops/deliveries", "ops1", "GET", "/ops/deliveries"),
         Call("GET /ops/messages", "ops1", "GET", "/ops/messages"),
         Call(
@@ -788,6 +791,7 @@ def page_calls(
         page("/console", "ops1", "/console"),
         page("/console/policy", "ops1", "/console/policy"),
         page("/console/areas", "ops1", "/console/areas"),
+        page("/console/areas/over-capacity", "ops1", "/console/areas/over-capacity"),
         page("/console/dashboard", "ops1", "/console/dashboard"),
         # Each time series reads something else: every one is measured.
         *(
@@ -987,6 +991,21 @@ def overdue(w: World, count: int) -> None:
         clock.advance(days=9)
 
 
+def over_capacity(w: World, count: int) -> None:
+    """Windows holding more visits than their capacity, as an edit lowering it leaves them,
+    so GET /ops/windows/over-capacity and its page are measured over rows. Written straight
+    to counters on days no measured call books (a visit per counter is not needed here)."""
+    svc = w.app.services
+    first = svc.clock.now().date() + timedelta(days=20)
+    with svc.uow() as uow:
+        shown = len(uow.slots.over_capacity((first, time(0)), 500))
+        for i in range(shown, shown + count):
+            slot = SlotRef("310104", "yto", first + timedelta(days=i), Window(time(9), time(11)))
+            uow.slots.set_capacity(slot, 0)
+            uow.slots.take_over(slot, 0)
+        uow.commit()
+
+
 def grow(w: World, returns: dict[str, int]) -> None:
     """Many more returns, of every product and in every state, for the measured buyer (and so
     its courier) and for other buyers: visits, evidence, drop-offs, reviews and their events."""
@@ -1006,6 +1025,7 @@ def grow(w: World, returns: dict[str, int]) -> None:
             elif i % 5 < 2:
                 w.book(username, return_id, nth=i)
     overdue(w, 4)
+    over_capacity(w, 9)
     # The outbox lists (GET /ops/messages, /ops/deliveries, the console's outbox page) are
     # empty or tiny in the small world: send what the returns above published, so a query per
     # text or delivery shows as growth.
@@ -1060,8 +1080,10 @@ def test_no_request_sends_more_statements_with_more_data(
     }
     assert pages - {c.label for c in todo} == BOOKING_PAGES, "add the new pages to page_calls()"
     overdue(w, 1)
+    over_capacity(w, 1)
     small, small_sizes = measure(w, todo)
     assert small_sizes["GET /ops/refunds/overdue"] > 0, "measure the overdue list with rows"
+    assert small_sizes["GET /ops/windows/over-capacity"] > 0, "measure the list with rows"
     grow(w, GROWTH)
     large, large_sizes = measure(w, all_calls(w))
     # The second world really is larger where it matters: the buyer's returns, the courier's
@@ -1072,6 +1094,7 @@ def test_no_request_sends_more_statements_with_more_data(
         "GET /ops/reviews",
         "GET /ops/messages",
         "GET /ops/refunds/overdue",
+        "GET /ops/windows/over-capacity",
     ):
         assert large_sizes[label] > small_sizes[label], (label, small_sizes, large_sizes)
     grown = {k: (small[k], large[k]) for k in small if large[k] > small[k]}

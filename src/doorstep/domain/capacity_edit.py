@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from doorstep.domain.pickup import SlotRef
 
@@ -68,3 +68,21 @@ def retarget(
         for slot, capacity, booked in sorted(counted, key=lambda c: c[0].key)
         if slot.starts_at > now
     ]
+
+
+@dataclass(frozen=True)
+class OverWindow:
+    """A window (not started) holding more visits than its capacity: an edit lowered it
+    below its bookings, none of which was cancelled. Ops move or call the visits over."""
+
+    adcode: str
+    carrier_id: str
+    day: date
+    start: time
+    capacity: int
+    booked: int
+
+    @property
+    def over(self) -> int:
+        """Visits beyond the capacity."""
+        return self.booked - self.capacity

@@ -238,6 +238,17 @@ class SlotCapacityRepository(Protocol):
         """Give existing counters new capacities (bookings untouched), in one statement."""
         ...
 
+    def over_capacity(
+        self, after: tuple[date, time], limit: int
+    ) -> list[tuple[CounterKey, SlotLoad]]:
+        """The first ``limit`` counters holding more visits than their capacity whose window
+        starts after ``after`` (Shanghai day, wall time), soonest first; one indexed read."""
+        ...
+
+    def count_over_capacity(self, after: tuple[date, time]) -> int:
+        """How many counters ``over_capacity`` would list without a limit; one indexed read."""
+        ...
+
 
 class RefundRepository(Protocol):
     def get(self, refund_id: str) -> Refund | None: ...

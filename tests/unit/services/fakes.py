@@ -784,6 +784,21 @@ class FakeSlotCapacityRepository:
         for slot, capacity in changes:
             self.set_capacity(slot, capacity)
 
+    def over_capacity(
+        self, after: tuple[date, time], limit: int
+    ) -> list[tuple[tuple[str, str, date, time], SlotLoad]]:
+        self.uow._require_open()
+        merged = {**self.uow.store.slots, **self.rows}
+        found = sorted(
+            ((d, time.fromisoformat(start), a, c), load)
+            for (a, c, d, start), load in merged.items()
+            if load.booked > load.capacity and (d, time.fromisoformat(start)) > after
+        )
+        return [((a, c, d, start), load) for (d, start, a, c), load in found[:limit]]
+
+    def count_over_capacity(self, after: tuple[date, time]) -> int:
+        return len(self.over_capacity(after, len(self.uow.store.slots) + len(self.rows)))
+
 
 def apply_slot_op(
     rows: dict[tuple[str, str, date, str], SlotLoad],

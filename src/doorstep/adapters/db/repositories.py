@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
     bindparam,
@@ -551,6 +553,45 @@ class SlotCapacityRepo:
                 for slot, capacity in changes
             ],
         )
+
+    def over_capacity(
+        self, after: tuple[date, time], limit: int
+    ) -> builtins.list[tuple[CounterKey, SlotLoad]]:
+        rows = self.conn.execute(over_capacity_query(after, limit))
+        return [
+            (
+                (r.adcode, r.carrier_id, r.day, time.fromisoformat(r.start)),
+                SlotLoad(r.capacity, r.booked),
+            )
+            for r in rows
+        ]
+
+    def count_over_capacity(self, after: tuple[date, time]) -> int:
+        stmt = select(func.count()).select_from(t.slot_capacity).where(*_over_after(after))
+        return int(self.conn.execute(stmt).scalar_one())
+
+
+def over_capacity_query(after: tuple[date, time], limit: int) -> Select[Any]:
+    """The soonest ``limit`` counters over capacity whose window starts after ``after``."""
+    c = t.slot_capacity.c
+    return (
+        select(c.adcode, c.carrier_id, c.day, c.start, c.capacity, c.booked)
+        .where(*_over_after(after))
+        .order_by(c.day, c.start, c.adcode, c.carrier_id)
+        .limit(limit)
+    )
+
+
+def _over_after(after: tuple[date, time]) -> tuple[ColumnElement[bool], ...]:
+    """Counters over capacity whose window starts after ``after``: the condition of the
+    partial index ``ix_slot_capacity_over`` (booked > capacity) and a range on its keys."""
+    c = t.slot_capacity.c
+    day, start = after
+    return (
+        c.booked > c.capacity,
+        c.day >= day,
+        or_(c.day > day, c.start > start.strftime("%H:%M")),
+    )
 
 
 class RefundRepo:

@@ -1,4 +1,5 @@
-"""Ops: policies, service areas, slot templates, review queue, overdue refunds."""
+"""Ops: policies, service areas, slot templates, windows over capacity, review queue,
+overdue refunds."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from doorstep.entrypoints.api.schemas import (
     AreaIn,
     EventOut,
     Id,
+    OverCapacityOut,
     OverdueRefundOut,
     PolicyIn,
     PolicyOut,
@@ -26,7 +28,7 @@ from doorstep.entrypoints.api.schemas import (
     TemplateIn,
 )
 from doorstep.entrypoints.api.schemas_money import LeadTimesOut
-from doorstep.services import catalog, policies, refund_timing, returns, timeline
+from doorstep.services import catalog, over_capacity, policies, refund_timing, returns, timeline
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -116,6 +118,36 @@ def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> di
         "counters_moved": len(saved.moved),
         "over_capacity": [m.as_data() for m in saved.over],
     }
+
+
+@router.get(
+    "/windows/over-capacity",
+    response_model=list[OverCapacityOut],
+    summary="Windows not started holding more visits than their capacity, soonest first; "
+    "the total in X-Total-Count",
+)
+def windows_over_capacity(
+    svc: Svc,
+    _: OpsActor,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OverCapacityOut]:
+    """The ``limit`` soonest; how many windows are over capacity in all is in
+    ``X-Total-Count``."""
+    found = over_capacity.over_capacity(svc, limit)
+    response.headers["X-Total-Count"] = str(found.total)
+    return [
+        OverCapacityOut(
+            adcode=w.adcode,
+            carrier_id=w.carrier_id,
+            day=w.day,
+            start=f"{w.start:%H:%M}",
+            capacity=w.capacity,
+            booked=w.booked,
+            over=w.over,
+        )
+        for w in found.shown
+    ]
 
 
 @router.get("/reviews", response_model=list[ReturnOut], summary="Returns held for review")

@@ -241,6 +241,18 @@ class OverdueRefundOut(Out):
     flagged: bool = Field(description="Escalated with a return.refund_overdue event.")
 
 
+class OverCapacityOut(Out):
+    """A window not started holding more visits than its capacity (an edit lowered it)."""
+
+    adcode: str
+    carrier_id: str
+    day: date
+    start: str = Field(description="Window start, Asia/Shanghai wall time (HH:MM).")
+    capacity: int
+    booked: int
+    over: int = Field(description="Visits beyond the capacity (none was cancelled).")
+
+
 class QuoteIn(In):
     order_id: Id
     kind: ReturnKind = ReturnKind.REFUND

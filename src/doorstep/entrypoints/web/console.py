@@ -1,4 +1,5 @@
-"""Ops console: review queue, the audit policy and its history, service areas and templates."""
+"""Ops console: review queue, the audit policy and its history, service areas and templates,
+windows over capacity."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import PathId
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
-from doorstep.services import catalog, policies, returns
+from doorstep.services import catalog, over_capacity, policies, returns
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
@@ -210,5 +211,24 @@ def areas(web: OpsPage) -> Response:
         areas=catalog.list_areas(svc),
         templates=catalog.list_templates(svc),
         # Companies by name, not by code: "顺丰速运", not "sf".
+        carrier_names={c.carrier_id: (c.name_zh, c.name_en) for c in queries.carriers(svc)},
+    )
+
+
+# A screenful: ops act on the soonest windows first; the page says how many there are.
+_OVER_SHOWN = 100
+
+
+@router.get("/console/areas/over-capacity")
+def windows_over_capacity(web: OpsPage) -> Response:
+    """Windows not started holding more visits than their capacity (an area or template
+    edit lowered it; no visit was cancelled), soonest first, by how many."""
+    svc = web.app.services
+    found = over_capacity.over_capacity(svc, _OVER_SHOWN)
+    return render(
+        web,
+        "console_over_capacity.html",
+        found=found,
+        area_names={a.adcode: (a.name_zh, a.name_en) for a in catalog.list_areas(svc)},
         carrier_names={c.carrier_id: (c.name_zh, c.name_en) for c in queries.carriers(svc)},
     )
