@@ -13,8 +13,9 @@ transaction (read the template and the area, the conditional counter UPDATE, one
 INSERT) on a fresh database with doorstep's real tables, all bookings on ONE template across
 ``--areas`` areas, ``--clients`` at once, for ``--duration`` seconds per run. The variants run
 in turns, the order rotated each round, so the machine's load hits them alike; each round's
-``plain`` run is the baseline of that round's ratios. A real booking sends ~30 more
-statements (return, routes, visit), so these ratios bound the lock's share from above.
+``plain`` run is the baseline of that round's ratios. A real booking sends 17 more
+statements (return, routes, visit: 21 in all), so these ratios bound the lock's share from
+above.
 
     flock /work/notes/bench.lock uv run --frozen python bench/share_lock.py \
         --pg-url postgresql://postgres@127.0.0.1:55811/postgres --rounds 5
