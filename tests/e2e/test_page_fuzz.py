@@ -16,8 +16,16 @@ from typing import Any
 
 from fastapi.routing import APIRoute, APIRouter
 from fastapi.testclient import TestClient
+from tests.e2e.after_sales_calls import (  # type: ignore[import-not-found]
+    _bonded_order as bonded_order,
+)
+from tests.e2e.after_sales_calls import _file as after_sales_file  # type: ignore[import-not-found]
+from tests.e2e.money_calls import _claim as claim  # type: ignore[import-not-found]
+from tests.e2e.test_statements import World  # type: ignore[import-not-found]
+from tests.e2e.transfer_calls import given_up  # type: ignore[import-not-found]
 
 import doorstep.entrypoints.web as web_pkg
+from doorstep.bootstrap import App
 from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
 
 Login = Callable[[str], dict[str, str]]
@@ -111,6 +119,19 @@ def _signed_in(client: TestClient, username: str | None) -> TestClient:
     return browser
 
 
+def _more_real_ids(client: TestClient, wired: App, login: Login) -> dict[str, str]:
+    """A claim, a customs return and a failed transfer: the console's other forms' ids."""
+    w = World(client, wired, login)
+    to_declare = after_sales_file(w, "buyer2", bonded_order(w, "buyer2"), "refund")
+    with wired.services.uow() as uow:
+        (declaration,) = uow.customs.for_returns([to_declare])
+    return {
+        "claim_id": claim(w, "buyer2"),
+        "customs_return_id": declaration.customs_return_id,
+        "transfer_id": given_up(wired, "fuzz-subject"),
+    }
+
+
 def _real_ids(client: TestClient, login: Login) -> dict[str, str]:
     """A return of buyer1 booked for pickup: ids the forms' paths can name."""
     h = login("buyer1")
@@ -132,11 +153,13 @@ def _fill(path: str, ids: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "X-missing"), path)
 
 
-def test_no_page_form_produces_a_server_error(client: TestClient, login: Login) -> None:
+def test_no_page_form_produces_a_server_error(client: TestClient, wired: App, login: Login) -> None:
     paths = page_posts()
     assert len(paths) > 25  # the walk really reached the page routers
     browsers: dict[str, TestClient] = {}
-    real = _real_ids(client, login)
+    real = _real_ids(client, login) | _more_real_ids(client, wired, login)
+    named = {m for path in paths for m in re.findall(r"\{(\w+)\}", path)}
+    assert named <= real.keys(), f"give the fuzz a real id for {sorted(named - real.keys())}"
     failures: list[str] = []
     sent = 0
     # Sign-out last: it ends the session the others need.
