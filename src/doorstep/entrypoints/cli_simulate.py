@@ -90,6 +90,9 @@ def simulate(
             incentive_take_share=incentive_take_share,
             not_home_share=not_home_share,
         )
+        from doorstep.simulation.world import plan_city
+
+        plan_city(params)  # a district without a demo area or couriers is a usage error
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     chosen = POLICIES if compare else (policy,)

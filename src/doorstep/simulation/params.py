@@ -6,12 +6,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from doorstep.domain import bounds
 from doorstep.services.planned_offering import IncentiveRules
 
 POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive", "planned_timed")
 
 # Central districts that each have their own depot courier in the demo fleet, so every
 # district's day is planned for exactly its own couriers (no courier is planned twice).
+# Seeds feed random.Random and numpy's generators; beyond 2**32 - 1 numpy refuses them.
+MAX_SEED = 2**32 - 1
 DEFAULT_DISTRICTS = ("310104", "310106", "310110", "310107")
 
 
@@ -44,12 +47,12 @@ class SimParams:
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 31:
             raise ValueError(f"days must be 1–31, got {self.days}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be 0–{MAX_SEED}, got {self.seed}")
         if not self.districts or len(set(self.districts)) != len(self.districts):
             raise ValueError("districts must be a non-empty list without repeats")
-        if any(len(d) != 6 or not d.isdigit() for d in self.districts):
-            raise ValueError("districts are 6-digit adcodes")
+        if len(self.districts) > 32 or not all(bounds.is_adcode(d) for d in self.districts):
+            raise ValueError("districts are at most 32 six-digit adcodes (ASCII digits)")
         if self.requests_per_day is not None and not 0 <= self.requests_per_day <= 5000:
             raise ValueError(f"requests_per_day must be 0–5000, got {self.requests_per_day}")
         if not 1 <= self.pickups_per_courier_day <= 60:
