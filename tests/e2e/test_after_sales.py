@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from tests.e2e.page_session import signed_in  # type: ignore[import-not-found]
 
 Login = Callable[[str], dict[str, str]]
 BONDED_ORDER = "TM2026000101"  # buyer1: serum + 2 lipsticks, bonded, released 3 days ago
@@ -157,27 +158,10 @@ def test_customs_return_declared_and_settled_by_ops(client: TestClient, login: L
     assert client.get("/ops/customs", headers=h).status_code == 403
 
 
-def _browser(client: TestClient, username: str) -> TestClient:
-    from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
-
-    b = TestClient(client.app, follow_redirects=False)
-    b.get("/login")
-    r = b.post(
-        "/login",
-        data={
-            "username": username,
-            "password": f"demo-{username}",
-            CSRF_FIELD: b.cookies[CSRF_COOKIE],
-        },
-    )
-    assert r.status_code == 303, r.text
-    return b
-
-
 def test_pages_exchange_send_yourself_and_customs_queue(client: TestClient, login: Login) -> None:
     from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
 
-    b = _browser(client, "buyer1")
+    b = signed_in(client, "buyer1")
     form = b.get(f"/portal/returns/new?order_id={BONDED_ORDER}&line_id=L2")
     assert form.status_code == 200 and 'name="swap:L2"' in form.text
     csrf = b.cookies[CSRF_COOKIE]
@@ -223,6 +207,6 @@ def test_pages_exchange_send_yourself_and_customs_queue(client: TestClient, logi
     )
     assert got.status_code == 303
     assert "<svg" in b.get(f"/portal/returns/{rid}/send-yourself").text
-    ops = _browser(client, "ops1")
+    ops = signed_in(client, "ops1")
     queue = ops.get("/console/customs")
     assert (queue.status_code == 200 and BONDED_ORDER[-3:] in queue.text) or "1210" in queue.text

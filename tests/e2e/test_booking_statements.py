@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from tests.conftest import SECRET  # type: ignore[import-not-found]
+from tests.e2e.page_session import signed_in  # type: ignore[import-not-found]
 from tests.integration.test_booking_routes_race import _spread  # type: ignore[import-not-found]
 from tests.integration.test_routing import returns_at  # type: ignore[import-not-found]
 
@@ -57,22 +58,6 @@ def _open_windows(app: App) -> None:
         uow.commit()
 
 
-def _browser(client: TestClient, username: str) -> TestClient:
-    """A page session of its own (cookies) signed in as ``username``."""
-    browser = TestClient(client.app, follow_redirects=False)
-    browser.get("/login")
-    signed_in = browser.post(
-        "/login",
-        data={
-            "username": username,
-            "password": f"demo-{username}",
-            CSRF_FIELD: browser.cookies[CSRF_COOKIE],
-        },
-    )
-    assert signed_in.status_code == 303, signed_in.text
-    return browser
-
-
 def _counted(app: App, call: Callable[[], Any], ok: tuple[int, ...] = (200, 201)) -> int:
     with counting(app) as seen:
         answer = call()
@@ -106,7 +91,7 @@ def _cost(
         app,
         lambda: client.post(f"/appointments/{visit}/reschedule", headers=headers, json=moved),
     )
-    browser = _browser(client, "buyer1")
+    browser = signed_in(client, "buyer1")
     picker = f"/portal/returns/{page_return}/slots?day={TOMORROW.isoformat()}"
     assert browser.get(picker).status_code == 200
     cost["page slots"] = _counted(app, lambda: browser.get(picker))
