@@ -170,7 +170,7 @@ def carrier_world(database_url: str) -> Iterator[World]:
                 url=f"http://127.0.0.1:{sandbox_port}", api_key=API_KEY, callback_secret=SECRET
             )
         },
-        carrier_timeout_s=5,
+        carrier_timeout_s=30,  # a loaded CI machine, not a fault under test
         carrier_attempts=3,
     )
     app = build(settings, clock=clock, payments=LocalPayments(), run_migrations=False)
@@ -178,7 +178,7 @@ def carrier_world(database_url: str) -> Iterator[World]:
     with (
         served(sandbox_app, sandbox_port, lifespan="on") as sandbox_url,
         served(create_app(app), doorstep_port, lifespan="off") as doorstep_url,
-        httpx.Client(base_url=sandbox_url, timeout=10) as sandbox,
+        httpx.Client(base_url=sandbox_url, timeout=60) as sandbox,
     ):
         try:
             yield World(app, clock, doorstep_url, sandbox)

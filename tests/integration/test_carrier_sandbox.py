@@ -62,7 +62,7 @@ def _post(w: World, body: bytes, headers: dict[str, str], carrier: str = "sbx") 
         f"{w.doorstep}/carriers/{carrier}/callbacks",
         content=body,
         headers={"Content-Type": "application/json", **headers},
-        timeout=10,
+        timeout=60,
     )
 
 
