@@ -19,7 +19,7 @@ the variant's settings). One JSON object on stdout: per load, tuning and reporti
 side (mean ± sd [min, max]), the per-seed figures (inside share of both pricings, the ratio),
 the tuning search with every candidate, and ETA error p50/p90 per moment and policy.
 
-    uv run python bench/timed_travel.py --tuning-seeds 1-6 --reporting-seeds 121-140,101-120 \
+    uv run python bench/timed_travel.py --tuning-seeds 1-10 --reporting-seeds 101-140 \
         [--grid 'travel_chain_z=1.64:2.33;travel_leg_reserve_s=0:120'] [--load 16[,24]] \
         [--resume earlier.log] [--also planned_incentive,fixed]
     uv run python bench/timed_travel.py --merge a.log b.log   # report from logs only
@@ -264,7 +264,7 @@ def search(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tuning-seeds", default="1-3")
+    parser.add_argument("--tuning-seeds", default="1-10")
     parser.add_argument("--reporting-seeds", default="121-140")
     parser.add_argument("--load", default="16", help="pickups per courier-day, comma list")
     parser.add_argument("--days", type=int, default=1)
