@@ -66,6 +66,7 @@ from doorstep.planning.ejection import make_room
 from doorstep.planning.exchange import Region, apply_exchange, exchange_jobs, place_unserved
 from doorstep.planning.model import auto_drop_penalty
 from doorstep.planning.partition import partition_by_depot
+from doorstep.planning.rescue import rescue_jobs
 
 CENTRE = (31.2304, 121.4737)  # People's Square
 RADIUS_KM = 22.0
@@ -320,22 +321,27 @@ def run(
     clock: str = "cpu",
     repair_s: float = 0.0,
     search: Search = PYVRP_DEFAULTS,
+    rescue_share: float = 0.0,
 ) -> tuple[dict[str, object], list[Region]]:
     """Solve every part, then spend `exchange_share` of the budget on `rounds` rounds of
     border exchange (neighbouring parts re-solved together, warm-started; each round pairs
-    parts that were not grouped before), then `repair_s` seconds of the parent's time on
-    making room for the stops still unserved (`make_room`), all within `budget_s` seconds on
-    `clock` (wall: elapsed; cpu: each worker's CPU time, the repair's taken off the
-    workers' so that workers plus parent stay within `budget_s` × `workers`)."""
+    parts that were not grouped before), then `rescue_share` on one round re-solving the
+    routes around each stop still unserved together with it (`rescue_jobs`), then
+    `repair_s` seconds of the parent's time on making room for the stops still unserved
+    (`make_room`), all within `budget_s` seconds on `clock` (wall: elapsed; cpu: each
+    worker's CPU time, the repair's taken off the workers' so that workers plus parent stay
+    within `budget_s` × `workers`)."""
     started = time.time()
     budget = Budget(clock, budget_s - END_MARGIN_S - repair_s, started)
     improved_per_round: list[int] = []
+    rescue: dict[str, object] = {"share": rescue_share}
+    reserve = budget.left() * rescue_share
     with ProcessPoolExecutor(max_workers=workers) as pool:
         setup = SetupCost()
         first = _round(
             pool,
             [(p, None) for p in parts],
-            budget.left() * (1 - exchange_share),
+            budget.left() * (1 - exchange_share - rescue_share),
             budget,
             workers,
             seed,
@@ -351,12 +357,22 @@ def run(
             tried.update(frozenset(p) for j in jobs for p in combinations(j.members, 2))
             work = [(j.problem, j.warm_start) for j in jobs]
             solved = _round(
-                pool, work, budget.left() / (rounds - r), budget, workers, seed, setup, search
+                pool,
+                work,
+                (budget.left() - reserve) / (rounds - r),
+                budget,
+                workers,
+                seed,
+                setup,
+                search,
             )
             regions, improved = apply_exchange(
                 regions, jobs, [s.plan for s in solved], [s.violations for s in solved]
             )
             improved_per_round.append(improved)
+        if rescue_share > 0:
+            rescue.update(_rescue_round(pool, regions, budget, workers, seed, setup, search))
+            regions = rescue.pop("regions")  # type: ignore[assignment]
     # Stops still unserved get one look at the nearest routes of other regions (insertion,
     # no search: the parent's CPU, within the wall time, recorded as parent_cpu_s).
     parent_cpu = time.process_time()
@@ -385,7 +401,47 @@ def run(
     # split back would show up); outside the wall time, as the workers already checked.
     out["violations"] = sum(len(check_plan(r.problem, r.plan)) for r in regions)
     out["groups_improved_per_round"] = improved_per_round
+    out["rescue"] = rescue
     return out, regions
+
+
+def _rescue_round(
+    pool: ProcessPoolExecutor,
+    regions: list[Region],
+    budget: Budget,
+    workers: int,
+    seed: int,
+    setup: SetupCost,
+    search: Search,
+) -> dict[str, object]:
+    """One round of `rescue_jobs` with what is left of the workers' budget: the regions
+    after it (key "regions") and what it did."""
+    before = sum(len(r.plan.unserved) for r in regions)
+    jobs = rescue_jobs(regions)
+    if not jobs:
+        return {"regions": regions, "jobs": 0, "unserved_before": before}
+    solved = _round(
+        pool,
+        [(j.problem, j.warm_start) for j in jobs],
+        budget.left(),
+        budget,
+        workers,
+        seed,
+        setup,
+        search,
+    )
+    regions, improved = apply_exchange(
+        regions, jobs, [s.plan for s in solved], [s.violations for s in solved]
+    )
+    return {
+        "regions": regions,
+        "jobs": len(jobs),
+        "routes_per_job": [len(j.problem.couriers) for j in jobs],
+        "stops_per_job": [len(j.problem.stops) for j in jobs],
+        "improved": improved,
+        "unserved_before": before,
+        "unserved_after": sum(len(r.plan.unserved) for r in regions),
+    }
 
 
 def replan_day(
@@ -661,6 +717,13 @@ def main() -> None:
         "stops by moving their neighbours (planning.ejection); 0: off",
     )
     parser.add_argument(
+        "--rescue-share",
+        type=float,
+        default=0.0,
+        help="share of the budget for one round re-solving the routes around each stop "
+        "still unserved together with it (planning.rescue); 0: off",
+    )
+    parser.add_argument(
         "--replan-budget",
         type=float,
         default=0.0,
@@ -735,6 +798,7 @@ def main() -> None:
             args.clock,
             args.repair_s,
             search,
+            args.rescue_share,
         )
         fast["wall_s"] = round(float(fast["wall_s"]) + partition_s, 1)  # type: ignore[arg-type]
         fast["load_end"] = _load()
@@ -789,6 +853,7 @@ def main() -> None:
         "group_size": args.group_size,
         "border_share": args.border_share,
         "repair_s": args.repair_s,
+        "rescue_share": args.rescue_share,
         "search": search._asdict(),
         "largest_part": max(len(p.stops) for p in parts),
         "seed": args.seed,
