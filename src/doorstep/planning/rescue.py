@@ -37,10 +37,10 @@ class _Group:
 
 def rescue_jobs(
     regions: Sequence[Region],
-    in_hour: int = 4,
+    in_hour: int = 6,
     anytime: int = 2,
     idle: int = 1,
-    max_routes: int = 10,
+    max_routes: int = 14,
 ) -> list[ExchangeJob]:
     """One warm-started problem per cluster of unserved stops (of a reason another courier
     may remedy) and the routes around them.
@@ -89,7 +89,11 @@ def _couriers_around(
             if stop.courier_id not in (None, route.courier_id):
                 continue
             near_any.append(
-                (min(km_between(where[i], stop.location) for i in route.stop_ids), route.courier_id, j)
+                (
+                    min(km_between(where[i], stop.location) for i in route.stop_ids),
+                    route.courier_id,
+                    j,
+                )
             )
             # Service starts within the hour around the window: a courier there then could
             # hand a stop on and take this one without re-planning the rest of the day.

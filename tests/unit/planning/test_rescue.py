@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from tests.unit.planning.conftest import Builder
 
@@ -29,7 +30,7 @@ def region_of(
     problem: PlanningProblem,
     depot: str,
     routes: dict[str, list[str]],
-    unserved: list[str] = (),  # type: ignore[assignment]
+    unserved: Sequence[str] = (),
     reason: UnservedReason = UnservedReason.TIME_WINDOW_UNREACHABLE,
 ) -> Region:
     """`depot`'s part of `problem`: its couriers, the stops named, the routes as given."""
@@ -127,7 +128,6 @@ def test_the_job_holds_the_routes_near_the_stop_in_its_hour_and_its_idle_courier
     assert {s.id for s in job.problem.stops} == {"v", "u", "f"}
     assert [u.stop_id for u in job.warm_start.unserved] == ["u"]
     assert {r.courier_id for r in job.warm_start.routes} == {"w1", "e1"}
-
 
 
 def test_routes_near_the_stop_in_its_hour_come_before_routes_nearer_at_another_hour(
