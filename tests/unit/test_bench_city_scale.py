@@ -95,3 +95,27 @@ def test_a_baseline_cached_on_another_machine_is_not_used(city: ModuleType) -> N
     assert city._cached(city._cache_key(args, here))["distance_km"] == 12841.2
     assert city._cached(city._cache_key(args, there))["machine"] == there
     assert city._cache_key(args, here).endswith(f" machine={here}")
+
+
+def test_the_rescue_rounds_keep_every_pickup_once_and_never_serve_fewer(
+    city: ModuleType,
+) -> None:
+    # Two couriers for 300 pickups of 2 minutes each: most are left out for their windows,
+    # so the rescue has stops (of a reason another courier may remedy) to work on.
+    problem = city.shanghai_day(300, 2, 2, 1)
+    parts = city.partition_by_depot(problem)
+    search = city.Search(exhaustive_on_best=False, history_length=20, num_neighbours=25)
+
+    out, regions = city.run(parts, 4.0, 1, 1, 0.3, 1, 2, 0.5, "cpu", 0.0, search, 0.3)
+
+    rescue = out["rescue"]
+    assert rescue["share"] == 0.3
+    assert rescue["rounds"], "the rescue had unserved stops to work on"
+    left = [rescue["unserved_before"]] + [r["unserved_after"] for r in rescue["rounds"]]
+    assert left == sorted(left, reverse=True)
+    assert out["unserved"] <= left[-1]
+    ids = [i for r in regions for route in r.plan.routes for i in route.stop_ids]
+    ids += [u.stop_id for r in regions for u in r.plan.unserved]
+    assert sorted(ids) == sorted(s.id for s in problem.stops)
+    assert out["served"] + out["unserved"] == 300
+    assert out["violations"] == 0
