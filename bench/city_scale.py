@@ -66,7 +66,7 @@ from doorstep.planning.ejection import make_room
 from doorstep.planning.exchange import Region, apply_exchange, exchange_jobs, place_unserved
 from doorstep.planning.model import auto_drop_penalty
 from doorstep.planning.partition import partition_by_depot
-from doorstep.planning.rescue import rescue_jobs
+from doorstep.planning.rescue import apply_rescue, rescue_jobs
 
 CENTRE = (31.2304, 121.4737)  # People's Square
 RADIUS_KM = 22.0
@@ -441,7 +441,7 @@ def _rescue_round(
             setup,
             search,
         )
-        regions, improved = apply_exchange(
+        regions, improved = apply_rescue(
             regions, jobs, [s.plan for s in solved], [s.violations for s in solved]
         )
         per_round.append(

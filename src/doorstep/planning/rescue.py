@@ -7,9 +7,10 @@ already full. Plain insertion (`exchange.place_unserved`) and a depth-one ejecti
 routes re-planned at once (another courier sent out early, its own stops handed on). So the
 routes passing nearest the stop around its hour, of any depot, and an idle courier or two of
 their depots, are re-solved with it as one small problem, warm-started from those routes as
-the border groups are. The jobs are `ExchangeJob`s: `exchange.apply_exchange` keeps a job's
-plan only if it passes `check_plan` and is better (fewer unserved, then shorter) and splits
-it back to the regions by courier.
+the border groups are. The jobs are `ExchangeJob`s; `apply_rescue` keeps a job's plan only if it
+passes `check_plan` and is better (fewer unserved, then shorter) and merges it into the
+regions by courier. Unlike border groups, two jobs of a round may touch the same region (on
+different couriers), so each is merged into the regions as the jobs before it left them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from doorstep.planning.exchange import RESCUABLE, ExchangeJob, Region
+from doorstep.planning.exchange import RESCUABLE, ExchangeJob, Region, better
+from doorstep.planning.feasibility import check_plan
 from doorstep.planning.partition import km_between
 from doorstep.planning.plan import Plan, Unserved
 from doorstep.planning.problem import Stop
@@ -158,3 +160,60 @@ def _job(regions: Sequence[Region], group: _Group) -> ExchangeJob:
     )
     unserved = tuple(item for _, item in group.waiting)
     return ExchangeJob(members, problem, Plan(tuple(routes), unserved))
+
+
+def apply_rescue(
+    regions: Sequence[Region],
+    jobs: Sequence[ExchangeJob],
+    plans: Sequence[Plan],
+    violations: Sequence[int] | None = None,
+) -> tuple[list[Region], int]:
+    """Regions after a round of rescue jobs, and how many jobs improved.
+
+    A job's plan is kept only if it is valid for the job's problem (`violations`: the
+    `check_plan` counts taken where it was solved; otherwise checked here), holds each of the
+    job's stops once, and is better than the routes it replaces. A routed stop then belongs
+    to the region of the courier who visits it, an unserved one to the region that had it;
+    everything of the regions outside the job (other couriers' routes, other unserved stops)
+    stays as it is."""
+    out = list(regions)
+    improved = 0
+    counts = violations or [len(check_plan(j.problem, p)) for j, p in zip(jobs, plans, strict=True)]
+    for job, plan, count in zip(jobs, plans, counts, strict=True):
+        if count or not better(plan, job.warm_start):
+            continue
+        merged = _merge(out, job, plan)
+        if merged is not None:
+            out = merged
+            improved += 1
+    return out, improved
+
+
+def _merge(regions: Sequence[Region], job: ExchangeJob, plan: Plan) -> list[Region] | None:
+    """`regions` with the job's couriers' routes and stops replaced by `plan`'s; None if the
+    plan does not hold each of the job's stops exactly once."""
+    stops = {s.id: s for s in job.problem.stops}
+    placed = [i for r in plan.routes for i in r.stop_ids] + [u.stop_id for u in plan.unserved]
+    if len(placed) != len(set(placed)) or set(placed) != stops.keys():
+        return None
+    in_job = {c.id for c in job.problem.couriers}
+    region_of = {
+        c.id: k for k in job.members for c in regions[k].problem.couriers if c.id in in_job
+    }
+    holder = {s.id: k for k in job.members for s in regions[k].problem.stops if s.id in stops}
+    goes_to = {i: region_of[r.courier_id] for r in plan.routes for i in r.stop_ids}
+    goes_to |= {u.stop_id: holder[u.stop_id] for u in plan.unserved}
+    out = list(regions)
+    for k in job.members:
+        before = regions[k]
+        routes = [r for r in before.plan.routes if r.courier_id not in in_job]
+        routes += [r for r in plan.routes if region_of[r.courier_id] == k]
+        unserved = [u for u in before.plan.unserved if u.stop_id not in stops]
+        unserved += [u for u in plan.unserved if goes_to[u.stop_id] == k]
+        kept = [s for s in before.problem.stops if s.id not in stops]
+        arrived = [stops[i] for i, to in goes_to.items() if to == k]
+        out[k] = Region(
+            replace(before.problem, stops=kept + arrived),
+            Plan(tuple(sorted(routes, key=lambda r: r.courier_id)), tuple(unserved)),
+        )
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tests.unit.planning.conftest import Builder
 
@@ -19,9 +20,9 @@ from doorstep.planning import (
     solve,
 )
 from doorstep.planning.ejection import make_room
-from doorstep.planning.exchange import Region, apply_exchange, joint_plan, place_unserved
+from doorstep.planning.exchange import Region, joint_plan, place_unserved
 from doorstep.planning.plan import schedule_route
-from doorstep.planning.rescue import rescue_jobs
+from doorstep.planning.rescue import apply_rescue, rescue_jobs
 
 PARAMS = SolveParams(seed=1, time_limit_s=30, max_iterations=300)
 
@@ -56,7 +57,7 @@ def region_of(
 def rescue(regions: list[Region], **kw: int) -> tuple[list[Region], int]:
     jobs = rescue_jobs(regions, **kw)
     plans = [solve(j.problem, PARAMS, warm_start=j.warm_start) for j in jobs]
-    return apply_exchange(regions, jobs, plans)
+    return apply_rescue(regions, jobs, plans)
 
 
 def every_stop_once(regions: list[Region]) -> Counter[str]:
@@ -195,6 +196,70 @@ def test_a_job_that_serves_nothing_more_changes_nothing(build: Builder) -> None:
     before = [region_of(problem, "W", {"w1": ["a"], "w2": ["b"]}, ["u"])]
 
     after, improved = rescue(before)
+
+    assert improved == 0
+    assert after == before
+
+
+def test_two_jobs_touching_one_region_both_land_and_other_unserved_stops_stay(
+    build: Builder,
+) -> None:
+    # One region, two far-apart corners, each with a route due elsewhere in u's (z's) hour
+    # and one with time to spare; a heavy stop no courier can carry stays unserved throughout.
+    couriers = [build.courier(c, end=6000) for c in ("a1", "a2", "b1", "b2")]
+    stops = [
+        build.stop("va", 400, earliest=400, latest=500, service=50),
+        build.stop("fa", 10),
+        build.stop("u", -400, earliest=400, latest=500, service=50),
+        build.stop("vb", 400, 2000, earliest=2400, latest=2500, service=50),
+        build.stop("fb", 10, 2000),
+        build.stop("z", -400, 2000, earliest=2400, latest=2500, service=50),
+        build.stop("heavy", 10, weight=10**9),
+    ]
+    problem = build.problem(stops, couriers)
+    routes = {"a1": ["va"], "a2": ["fa"], "b1": ["vb"], "b2": ["fb"]}
+    before = [region_of(problem, "D", routes, ["u", "z"])]
+    before[0] = Region(
+        replace(before[0].problem, stops=[*before[0].problem.stops, stops[-1]]),
+        replace(
+            before[0].plan,
+            unserved=(*before[0].plan.unserved, Unserved("heavy", UnservedReason.CAPACITY)),
+        ),
+    )
+
+    assert check_plan(before[0].problem, before[0].plan) == []
+
+    jobs = rescue_jobs(before, in_hour=2, anytime=0, idle=0)
+    assert sorted(sorted(c.id for c in j.problem.couriers) for j in jobs) == [
+        ["a1", "a2"],
+        ["b1", "b2"],
+    ]
+    after, improved = apply_rescue(
+        before, jobs, [solve(j.problem, PARAMS, warm_start=j.warm_start) for j in jobs]
+    )
+
+    assert improved == 2
+    assert every_stop_once(after) == Counter(["va", "fa", "u", "vb", "fb", "z", "heavy"])
+    assert [(u.stop_id, u.reason) for u in after[0].plan.unserved] == [
+        ("heavy", UnservedReason.CAPACITY)
+    ]
+    assert check_plan(after[0].problem, after[0].plan) == []
+    assert sorted(s.id for s in after[0].problem.stops) == sorted(s.id for s in stops)
+
+
+def test_a_plan_that_loses_a_stop_is_not_merged(build: Builder) -> None:
+    problem = far_stop_city(build)
+    before = [
+        region_of(problem, "W", {"w1": ["v"]}, ["u"]),
+        region_of(problem, "E", {"e1": ["f"]}),
+    ]
+    (job,) = rescue_jobs(before)
+    solved = solve(job.problem, PARAMS, warm_start=job.warm_start)
+    lost = Plan(solved.routes, ())  # every route kept, u neither routed nor listed unserved
+    if "u" in {i for r in solved.routes for i in r.stop_ids}:
+        lost = Plan(tuple(r for r in solved.routes if "u" not in r.stop_ids), ())
+
+    after, improved = apply_rescue(before, [job], [lost], [0])
 
     assert improved == 0
     assert after == before
