@@ -164,6 +164,20 @@ def test_ops_inputs_are_bounded(client: TestClient, login: Login) -> None:
         "windows": [{"start": "09:00:00+08:00", "end": "11:00:00+08:00"}],
     }
     refused(client.put("/ops/templates/t-offset", headers=ops, json=template))
+    carrier = {
+        "carrier_id": "yto",
+        "name_zh": "圆通速递",
+        "name_en": "YTO Express",
+        "waybill_prefix": "YT",
+        "template_id": "generic-2h",
+    }
+    for bad in ({"waybill_prefix": "yt-1"}, {"waybill_prefix": ""}, {"name_en": "x" * 201}):
+        refused(client.put("/ops/carriers/yto", headers=ops, json={**carrier, **bad}))
+    assert refused(client.put("/ops/carriers/sf", headers=ops, json=carrier))["code"] == (
+        "carrier_id_mismatch"
+    )
+    missing = client.put("/ops/carriers/yto", headers=ops, json={**carrier, "template_id": "no"})
+    assert missing.status_code == 404, missing.text
     rules = [{"code": "evidence_required", "params": {"reasons": ["quality"] * 51}}]
     refused(client.post("/ops/policy", headers=ops, json={"rules": rules}))
     for limit in ("0", "501", ARABIC_4):

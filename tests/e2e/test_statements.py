@@ -627,6 +627,21 @@ def calls(w: World) -> list[Call]:
             {"json": {k: v for k, v in templates[0].items() if k in TemplateIn.model_fields}},
         ),
         Call(
+            "PUT /ops/carriers/{carrier_id}",
+            "ops1",
+            "PUT",
+            "/ops/carriers/yto",
+            {
+                "json": {
+                    "carrier_id": "yto",
+                    "name_zh": "圆通速递",
+                    "name_en": "YTO Express",
+                    "waybill_prefix": "YT",
+                    "template_id": "generic-2h",
+                }
+            },
+        ),
+        Call(
             "POST /partner/products",
             "partner1",
             "POST",

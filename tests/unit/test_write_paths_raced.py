@@ -72,8 +72,12 @@ _REVIEW = (
 _DISRUPT = (
     "test_races_gaps.py::test_disruptions_declared_while_buyers_book_keep_counters_and_shares",
 )
+_FLEET = (
+    "test_races_fleet.py::test_carrier_template_switches_raced_with_bookings_and_edits_move_live_counters",
+)
 _COVERAGE = (
     "test_races_gaps.py::test_area_and_template_capacity_edits_raced_with_bookings_move_live_counters",
+    *_FLEET,
 )
 _REDRIVE = (
     "test_races_audit.py::test_one_dead_letter_redriven_from_many_consoles_is_sent_again_once",
@@ -144,6 +148,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /ops/disruptions/{disruption_id}/lift": _DISRUPT,
     "PUT /ops/areas/{adcode}": _COVERAGE,
     "PUT /ops/templates/{template_id}": _COVERAGE,
+    "PUT /ops/carriers/{carrier_id}": _FLEET,
     "POST /ops/deliveries/redrive": _REDRIVE,
     "POST /ops/claims/{claim_id}/decision": _CLAIM_DECIDE,
     "POST /ops/disputes/{return_id}/decision": _DISPUTE_DECIDE,

@@ -174,7 +174,9 @@ def upsert_area(svc: Services, area: ServiceArea) -> CapacitySaved[ServiceArea]:
     disruption cuts), in one transaction: the same rule as a template edit."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        carriers = {c.carrier_id: c for c in uow.carriers.list()}
+        # Carriers first, shared, as a carrier edit locks them before anything else: this
+        # edit reads the template each carrier runs after any carrier edit in flight.
+        carriers = {c.carrier_id: c for c in uow.carriers.get_many_for_share(area.carrier_ids)}
         # Templates before the area, as a template edit takes them: the figures below are
         # read from committed templates, and a template edit waiting here then sees this
         # area running it (it reads its areas after locking the template).
@@ -259,9 +261,11 @@ def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
         # them: bookings in flight commit their counters first (moved below), the counters'
         # figures come from one committed set of disruptions, and a lift after this edit
         # restores this template's figure, not the one it replaced.
-        areas = _areas_running(
-            uow.areas.get_many_for_update(list(users)), carriers, template.template_id
-        )
+        locked = uow.areas.get_many_for_update(list(users))
+        # Read again under the area locks: a carrier edit that took a carrier off this
+        # template held these areas until it committed (upsert_fleet).
+        carriers = {c.carrier_id: c for c in uow.carriers.list()}
+        areas = _areas_running(locked, carriers, template.template_id)
         running = {
             adcode: (area, dict.fromkeys(carrier_ids, template))
             for adcode, (area, carrier_ids) in areas.items()
@@ -352,18 +356,68 @@ def _counter_moves(
     )
 
 
-def upsert_fleet(svc: Services, carriers: Iterable[Carrier], couriers: Iterable[Courier]) -> None:
+FleetSaved = CapacitySaved[tuple[Carrier, ...]]
+
+
+def upsert_fleet(
+    svc: Services, carriers: Iterable[Carrier], couriers: Iterable[Courier]
+) -> FleetSaved:
+    """Write carriers and couriers; every counted window of a written carrier that has not
+    started takes the figure its template (maybe a new one) now gives in each area it runs
+    in, in this transaction: the rule of template and area edits. Couriers do not enter a
+    window's figure (area override or template capacity), so they move no counter."""
     now = svc.clock.now()
+    edited = {c.carrier_id: c for c in carriers}
     with svc.uow() as uow:
+        # Carriers, then templates, then areas, then counters. Area edits share their
+        # carriers first: each edit reads the template the other left a carrier on.
+        uow.carriers.get_many_for_update(list(edited))
+        templates = {}
+        for template_id in sorted({c.template_id for c in edited.values()}):
+            template = uow.templates.get_for_share(template_id)
+            if template is None:
+                raise NotFound("slot_template", template_id)
+            templates[template_id] = template
         events = []
-        for carrier in carriers:
+        for carrier in edited.values():
             uow.carriers.put(carrier)
-            events.append(_saved("saved", "carrier", carrier.carrier_id, now, {}))
+        # Locked as template and area edits lock them: bookings in flight (they share the
+        # area) commit their counters first and are moved below; later ones read the
+        # carrier written here.
+        users = [a.adcode for a in uow.areas.list() if edited.keys() & set(a.carrier_ids)]
+        running: Running = {}
+        for area in uow.areas.get_many_for_update(users):
+            mine = {
+                cid: templates[edited[cid].template_id] for cid in area.carrier_ids if cid in edited
+            }
+            if mine:
+                running[area.adcode] = (area, mine)
+        saved = FleetSaved(tuple(edited.values()), *_move_counters(svc, uow, running, now))
+        for carrier in edited.values():
+            of_carrier = FleetSaved(
+                (carrier,),
+                tuple(m for m in saved.moved if m.slot.carrier_id == carrier.carrier_id),
+                tuple(m for m in saved.over if m.slot.carrier_id == carrier.carrier_id),
+            )
+            events.append(
+                _saved(
+                    "saved",
+                    "carrier",
+                    carrier.carrier_id,
+                    now,
+                    {
+                        "template_id": carrier.template_id,
+                        "own_fleet": carrier.own_fleet,
+                        **of_carrier.as_data(),
+                    },
+                )
+            )
         for courier in couriers:
             uow.couriers.put(courier)
             events.append(_saved("saved", "courier", courier.courier_id, now, {}))
         uow.events.append(events)
         uow.commit()
+        return saved
 
 
 def list_areas(svc: Services) -> list[ServiceArea]:

@@ -114,6 +114,11 @@ class ShareableRepository(KeyedRepository[K, V], Protocol[K, V]):
         it runs) changes, or reads the changed one."""
         ...
 
+    def get_many_for_share(self, keys: Iterable[K]) -> list[V]:
+        """The items of ``keys`` that exist, each kept from change until commit, in key
+        order and one read."""
+        ...
+
 
 class GuardedRepository(LockableRepository[K, V], ShareableRepository[K, V], Protocol[K, V]):
     """Locked by writers that derive state from an item, shared by those that read it."""
@@ -506,7 +511,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     areas: GuardedRepository[str, ServiceArea]
     templates: ShareableRepository[str, SlotTemplate]
-    carriers: KeyedRepository[str, Carrier]
+    carriers: GuardedRepository[str, Carrier]
     couriers: KeyedRepository[str, Courier]
     policies: PolicyRepository
     returns: ReturnRepository

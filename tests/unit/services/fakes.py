@@ -300,6 +300,9 @@ class FakeDocRepository(Generic[V]):
     def get_for_share(self, key: str) -> V | None:
         return self.get(key)
 
+    def get_many_for_share(self, keys: Iterable[str]) -> list[V]:
+        return self.get_many(keys)
+
     def put(self, item: V) -> None:
         self.table.write(self.key(item), 1, item, _ANY)
 

@@ -11,13 +11,15 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     TOMORROW,
     at,
     booked,
+    sf,
     slot_of,
     yto,
 )
 
-from doorstep.domain.coverage import GENERIC_TWO_HOUR, ServiceArea, SlotTemplate
+from doorstep.domain.coverage import GENERIC_TWO_HOUR, SF_ONE_HOUR, ServiceArea, SlotTemplate
 from doorstep.domain.disruption import DisruptionKind
-from doorstep.domain.errors import Conflict
+from doorstep.domain.errors import Conflict, NotFound
+from doorstep.domain.fleet import Carrier
 from doorstep.services import catalog, disruptions, pickup
 from doorstep.services.ports import SlotLoad
 
@@ -175,3 +177,60 @@ def test_an_area_override_leaves_windows_under_way(world: World) -> None:
     assert world.store.slot(slot_of(yto(13))) == SlotLoad(old, 1)
     assert world.store.slot(slot_of(yto(15))) == SlotLoad(old + 3, 1)
     assert [m.slot for m in saved.moved] == [slot_of(yto(15))]
+
+
+# --- a carrier switching to another template: the same rule -----------------------------------
+
+
+def _switch(world: World, template_id: str) -> catalog.FleetSaved:
+    carrier = world.store.item("carriers", "yto")
+    assert isinstance(carrier, Carrier)
+    return catalog.upsert_fleet(world.svc, [replace(carrier, template_id=template_id)], [])
+
+
+def test_a_carrier_switching_template_moves_its_counted_windows_and_reports_over(
+    world: World,
+) -> None:
+    for _ in range(5):
+        booked(world, yto(13))
+    sf_before = world.store.slot(slot_of(sf(13)))
+    saved = _switch(world, SF_ONE_HOUR.template_id)  # capacity 4 against 10
+    assert world.store.slot(slot_of(yto(13))) == SlotLoad(SF_ONE_HOUR.capacity, 5)
+    [over] = saved.over
+    # The counter is the window starting at 13:00, now 13:00-14:00 on the one-hour template.
+    assert (over.slot.window.start, over.was, over.capacity, over.over) == (
+        yto(13).start,
+        _generic(world).capacity,
+        SF_ONE_HOUR.capacity,
+        1,
+    )
+    with pytest.raises(Conflict, match="slot_full"):
+        booked(world, yto(13))
+    assert world.store.slot(slot_of(sf(13))) == sf_before  # another carrier is not moved
+    [event] = world.store.events_named("carrier.saved")[-1:]
+    assert event.data["template_id"] == SF_ONE_HOUR.template_id
+    assert event.data["over_capacity"] == [over.as_data()]
+    assert len(event.data["counters_moved"]) == 1
+    # Back on the two-hour template: the places open again at once.
+    back = _switch(world, GENERIC_TWO_HOUR.template_id)
+    assert back.over == () and world.store.slot(slot_of(yto(13))).capacity == 10
+    booked(world, yto(13))
+
+
+def test_a_carrier_switch_keeps_a_live_cut(world: World) -> None:
+    booked(world, yto(13))
+    _halve_tomorrow_afternoon(world)
+    _switch(world, SF_ONE_HOUR.template_id)
+    assert world.store.slot(slot_of(yto(13))).capacity == SF_ONE_HOUR.capacity // 2
+
+
+def test_courier_edits_move_no_counter_and_an_unknown_template_is_refused(world: World) -> None:
+    booked(world, yto(13))
+    before = world.store.slot(slot_of(yto(13)))
+    saved = catalog.upsert_fleet(world.svc, [], [])
+    assert (saved.moved, saved.over) == ((), ())
+    with pytest.raises(NotFound):
+        _switch(world, "no-such-template")
+    assert world.store.slot(slot_of(yto(13))) == before
+    carrier = world.store.item("carriers", "yto")
+    assert isinstance(carrier, Carrier) and carrier.template_id == GENERIC_TWO_HOUR.template_id

@@ -1,15 +1,16 @@
-"""Ops: policies, service areas, slot templates, windows over capacity, review queue,
-overdue refunds."""
+"""Ops: policies, service areas, slot templates, carriers, windows over capacity, review
+queue, overdue refunds."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
 from doorstep.adapters.db.codec import to_plain
 from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.errors import InvalidInput
+from doorstep.domain.fleet import Carrier
 from doorstep.domain.policy import RuleConfig
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import OpsActor, Svc
@@ -17,6 +18,7 @@ from doorstep.entrypoints.api.errors import domain_values
 from doorstep.entrypoints.api.schemas import (
     Adcode,
     AreaIn,
+    CarrierIn,
     EventOut,
     Id,
     OverCapacityOut,
@@ -29,6 +31,7 @@ from doorstep.entrypoints.api.schemas import (
 )
 from doorstep.entrypoints.api.schemas_money import LeadTimesOut
 from doorstep.services import catalog, over_capacity, policies, refund_timing, returns, timeline
+from doorstep.services.catalog import CapacitySaved
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -64,12 +67,7 @@ def list_areas(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
 
 @router.put("/areas/{adcode}", summary="Create or change a service area")
 def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, object]:
-    if body.adcode != adcode:
-        raise InvalidInput(
-            "adcode_mismatch",
-            "The adcode in the path and body differ.",
-            "路径与请求体中的行政区划代码不一致。",
-        )
+    _same(adcode, body.adcode, "adcode", "The adcode", "行政区划代码")
     with domain_values():
         area = ServiceArea(
             **{
@@ -78,13 +76,8 @@ def put_area(svc: Svc, _: OpsActor, adcode: Adcode, body: AreaIn) -> dict[str, o
                 "company_carriers": tuple(body.company_carriers),
             }
         )
-    saved = catalog.upsert_area(svc, area)
     # As a template edit: windows not started took the figure the area now gives.
-    return {
-        **dict(to_plain(saved.saved)),
-        "counters_moved": len(saved.moved),
-        "over_capacity": [m.as_data() for m in saved.over],
-    }
+    return _with_counters(catalog.upsert_area(svc, area))
 
 
 @router.get("/templates", summary="Slot templates")
@@ -97,12 +90,7 @@ def list_templates(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
     summary="Create or change a slot template; windows not started take the new capacity",
 )
 def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> dict[str, object]:
-    if body.template_id != template_id:
-        raise InvalidInput(
-            "template_id_mismatch",
-            "The id in the path and body differ.",
-            "路径与请求体中的模板编号不一致。",
-        )
+    _same(template_id, body.template_id, "template_id", "The id", "模板编号")
     template = SlotTemplate(
         template_id,
         body.name,
@@ -110,9 +98,36 @@ def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> di
         body.capacity,
         body.holiday_capacity_pct,
     )
-    saved = catalog.upsert_template(svc, template)
     # Windows not started yet took the new figure; those left holding more visits than it
     # are listed for ops (no booking is cancelled by a lowering).
+    return _with_counters(catalog.upsert_template(svc, template))
+
+
+@router.put(
+    "/carriers/{carrier_id}",
+    summary="Create or change a courier company; its windows not started take the figure "
+    "its template gives",
+)
+def put_carrier(svc: Svc, _: OpsActor, carrier_id: Id, body: CarrierIn) -> dict[str, object]:
+    _same(carrier_id, body.carrier_id, "carrier_id", "The id", "快递公司编号")
+    saved = catalog.upsert_fleet(svc, [Carrier(**body.model_dump())], [])
+    # As a template edit: a carrier switched to another template moved its counted windows.
+    return _with_counters(CapacitySaved(saved.saved[0], saved.moved, saved.over))
+
+
+def _same(in_path: str, in_body: str, field: str, en: str, zh: str) -> None:
+    """The record a PUT names in its path is the one its body describes."""
+    if in_path != in_body:
+        raise InvalidInput(
+            f"{field}_mismatch",
+            f"{en} in the path and body differ.",
+            f"路径与请求体中的{zh}不一致。",
+        )
+
+
+def _with_counters(saved: CapacitySaved[Any]) -> dict[str, object]:
+    """What an area, template or carrier edit answers: the record written, how many
+    counters moved, and the windows it left over capacity."""
     return {
         **dict(to_plain(saved.saved)),
         "counters_moved": len(saved.moved),

@@ -609,6 +609,15 @@ class TemplateIn(In):
     holiday_capacity_pct: Annotated[int, Field(ge=0, le=100)] = 50
 
 
+class CarrierIn(In):
+    carrier_id: Id
+    name_zh: ShortText
+    name_en: ShortText
+    waybill_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,8}$")]
+    template_id: Id
+    own_fleet: bool = True
+
+
 class AreaIn(In):
     adcode: Adcode
     name_zh: ShortText
