@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # when set (then a re-plan is reproducible whatever the machine's load: benchmarks).
     replan_time_limit_s: float = Field(1.0, gt=0, le=600)
     replan_max_iterations: int | None = Field(None, ge=1, le=10_000_000)
+    # Cost units (metres) per second of a courier's paid day in the day plan: from the first
+    # departure to the later of the return and the same-day booking cutoff (a courier who has
+    # driven waits for same-day bookings). 0: distance only. Not yet measured in the
+    # simulator (docs/next.md, time-bucketed bullet), so off.
+    plan_duration_weight: int = Field(0, ge=0, le=1000)
     # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
     # process only; with several API processes point them all at one redis://host:port/db, or
     # at database:// (table rate_limits of database_url; PostgreSQL only: on SQLite a wrong

@@ -56,6 +56,7 @@ def plan_carrier_day(app: App, carrier_id: str, day: str) -> dict[str, int]:
         seed=0,
         time_limit_s=app.settings.replan_time_limit_s,
         max_iterations=app.settings.replan_max_iterations,
+        duration_weight=app.settings.plan_duration_weight,
     )
     try:
         report = routing.plan_day(app.services, carrier_id, date.fromisoformat(day), params)

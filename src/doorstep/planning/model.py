@@ -65,6 +65,7 @@ def translate(
     # PyVRP locations: start/end depots, then one location per client so that
     # a fixed stop can be forbidden without hiding a neighbour at the same address.
     depot_rows: list[int] = []
+    depot_opens: list[int] = []
     depot_key: dict[tuple[int, int], int] = {}
 
     def depot_for(loc: Location, tw_early: int) -> int:
@@ -72,10 +73,15 @@ def translate(
         if key not in depot_key:
             depot_key[key] = len(depot_rows)
             depot_rows.append(network.index[loc])
+            depot_opens.append(tw_early)
         return depot_key[key]
 
     starts = [depot_for(v.start, 0) for v in vehicles]
-    ends = [depot_for(v.end, 0) for v in vehicles]
+    # A courier on duty until a second of the day waits for it at the end depot (PyVRP counts
+    # the wait in the route's duration): time costs from first departure to the later of
+    # return and that second, as a courier who has driven today is paid. Never past the shift.
+    duty = params.on_duty_until_s
+    ends = [depot_for(v.end, 0 if duty is None else min(duty, v.end_s)) for v in vehicles]
     n_depots = len(depot_rows)
     rest_vehicles = [i for i, v in enumerate(vehicles) if v.rest is not None]
     rows = depot_rows + [network.index[s.location] for s in stops] + [0] * len(rest_vehicles)
@@ -118,7 +124,7 @@ def translate(
         dur_mats.append(dur)
 
     penalty = params.drop_penalty or auto_drop_penalty(distances, vehicles, params)
-    depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
+    depots = [pyvrp.Depot(location=i, tw_early=depot_opens[i]) for i in range(n_depots)]
     clients = [
         pyvrp.Client(
             location=n_depots + j,

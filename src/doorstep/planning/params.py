@@ -20,6 +20,11 @@ class SolveParams:
     `require_all` makes every stop mandatory (benchmarks); otherwise a stop may be left out
     at a cost of `drop_penalty` (None: large enough that serving always wins when feasible).
     `duration_weight` adds that many cost units per second of route time to the distance.
+    `on_duty_until_s` (a second of the day, None: off): a courier who has driven stays on duty
+    until then (open for same-day bookings), so route time runs from the first departure to
+    the later of the return and that second; with `duration_weight` the plan pays for a
+    courier's day as the courier is paid, and an early visit given to an otherwise late or
+    idle courier costs the hours it adds.
 
     The search's own settings (PyVRP's iterated local search; the defaults are PyVRP's):
     `exhaustive_on_best` re-searches every new best solution over all stops, `history_length`
@@ -36,6 +41,7 @@ class SolveParams:
     require_all: bool = False
     drop_penalty: int | None = None
     duration_weight: int = 0
+    on_duty_until_s: int | None = None
     clock: Literal["wall", "cpu"] = "wall"
     exhaustive_on_best: bool = True
     history_length: int = 300
@@ -53,6 +59,8 @@ class SolveParams:
             raise ValueError(f"drop_penalty must be >= 1, got {self.drop_penalty}")
         if self.duration_weight < 0:
             raise ValueError(f"duration_weight must be >= 0, got {self.duration_weight}")
+        if self.on_duty_until_s is not None and not 0 <= self.on_duty_until_s <= 2 * 86_400:
+            raise ValueError(f"on_duty_until_s must be within [0, 172800], got {self.on_duty_until_s}")
         if self.history_length < 1:
             raise ValueError(f"history_length must be >= 1, got {self.history_length}")
         if self.num_neighbours < 1:

@@ -168,7 +168,7 @@ def _plan_once(
         built = build_day_problem(uow, svc, carrier_id, day)
         if not built.appointments and not built.routes:
             return RoutingReport(carrier_id, day, (), (), 0, 0)  # only company-served visits
-        params = params or SolveParams(seed=0, time_limit_s=1.0)
+        params = on_duty(svc, params or SolveParams(seed=0, time_limit_s=1.0))
         now_s = start_second(day, now)
         started = time.perf_counter()
         same_day = bool(built.previous.routes) and local(now).date() == day
@@ -185,6 +185,15 @@ def _plan_once(
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
         return report
+
+
+def on_duty(svc: Services, params: SolveParams) -> SolveParams:
+    """``params`` with the end of a courier's paid day set when courier time is priced: a
+    courier who has driven waits for same-day bookings until they close."""
+    if not params.duration_weight or params.on_duty_until_s is not None:
+        return params
+    until = svc.booking.same_day_until
+    return replace(params, on_duty_until_s=until.hour * 3600 + until.minute * 60)
 
 
 # Tighten-and-re-solve rounds for visits whose chain reserve does not hold (each is one

@@ -121,7 +121,10 @@ class Simulation:
         self.booked: dict[str, Booked] = {}
         self.photo = tiny_jpeg()
         self.solve = SolveParams(
-            seed=params.seed, time_limit_s=600.0, max_iterations=params.solver_iterations
+            seed=params.seed,
+            time_limit_s=600.0,
+            max_iterations=params.solver_iterations,
+            duration_weight=self.app.settings.plan_duration_weight,
         )
 
     @property
