@@ -60,7 +60,9 @@ class SolveParams:
         if self.duration_weight < 0:
             raise ValueError(f"duration_weight must be >= 0, got {self.duration_weight}")
         if self.on_duty_until_s is not None and not 0 <= self.on_duty_until_s <= 2 * 86_400:
-            raise ValueError(f"on_duty_until_s must be within [0, 172800], got {self.on_duty_until_s}")
+            raise ValueError(
+                f"on_duty_until_s must be within [0, 172800], got {self.on_duty_until_s}"
+            )
         if self.history_length < 1:
             raise ValueError(f"history_length must be >= 1, got {self.history_length}")
         if self.num_neighbours < 1:

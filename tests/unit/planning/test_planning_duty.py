@@ -53,7 +53,9 @@ def test_paid_time_gives_it_to_the_courier_already_out_in_the_morning(build) -> 
     assert "early" not in _stops_of(plan, "Y")
 
 
-@pytest.mark.parametrize(("params", "routes"), [(DUTY, 1), (replace(DUTY, on_duty_until_s=None), 2)])
+@pytest.mark.parametrize(
+    ("params", "routes"), [(DUTY, 1), (replace(DUTY, on_duty_until_s=None), 2)]
+)
 def test_the_wait_until_the_end_of_duty_is_paid_so_a_day_is_not_split(
     build,  # type: ignore[no-untyped-def]
     params: SolveParams,
