@@ -161,7 +161,9 @@ def test_refund_lead_times_over_http_and_on_the_dashboard(
     lead = client.get("/ops/refunds/lead-times", headers=login("ops1")).json()
     assert lead["request_to_money"]["count"] >= 2 and lead["pickup_to_money"]["count"] >= 2
     assert lead["days"] and lead["days"][-1]["request_to_money"]["count"] >= 2
+    assert lead["bucket_h"] == 0.1 and "covers_from" not in lead
     r = client.get("/ops/refunds/lead-times", params={"days": 0}, headers=login("ops1"))
     assert r.status_code == 422
     page = w.browser("ops1").get("/console/dashboard")
     assert page.status_code == 200 and 'data-testid="refund-lead-time"' in page.text
+    assert 'data-testid="lead-time-resolution"' in page.text

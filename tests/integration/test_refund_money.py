@@ -181,21 +181,6 @@ def test_more_overdue_than_one_page_are_found_counted_and_pushed(
     assert refund_timing.push_overdue_refunds(wired.services, batch=2).escalated == 0
 
 
-def test_lead_times_past_the_read_limit_count_the_newest_and_say_since_when(
-    wired: App, clock: FixedClock
-) -> None:
-    paid_at = []
-    for n in range(3):
-        rid = _received(wired, hour=10 + n)
-        clock.advance(hours=2)
-        warehouse.grade(wired.services, WH, rid, Grade.A, "")
-        paid_at.append(clock.now())
-    whole = refund_timing.lead_times(wired.services)
-    assert whole.request_to_money.count == 3 and whole.covers_from is None
-    cut = refund_timing.lead_times(wired.services, limit=2)
-    assert cut.request_to_money.count == 2 and cut.covers_from == paid_at[1]
-
-
 def test_money_back_at_the_door_is_neither_listed_nor_counted_as_overdue(
     wired: App, clock: FixedClock
 ) -> None:

@@ -21,7 +21,7 @@ from doorstep.domain.outbox import Delivery, DeliveryStatus, StoredEvent
 from doorstep.domain.pickup import Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
-from doorstep.domain.refund_lead_time import PaidRefund
+from doorstep.domain.refund_lead_time import WaitCount
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
 from doorstep.domain.transfer import Transfer, TransferStatus
@@ -265,9 +265,13 @@ class RefundRepository(Protocol):
     def add(self, refund: Refund) -> None: ...
     def save(self, refund: Refund) -> None: ...
     def pending(self) -> list[Refund]: ...
-    def paid_between(self, start: datetime, end: datetime, limit: int) -> list[PaidRefund]:
-        """Refunds paid in [start, end), with when the return was filed and picked up; the
-        ``limit`` most recently paid, newest first."""
+    def count_waits(self, counts: Sequence[WaitCount]) -> None:
+        """Add a refund's waits to the tally, in the transaction that settles it."""
+        ...
+
+    def waits(self, first: date, last: date) -> list[WaitCount]:
+        """The tally of waits of the refunds paid from Shanghai day ``first`` to ``last``,
+        per (day, kind, measure, bucket), summed over its shards."""
         ...
 
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
@@ -372,6 +376,10 @@ class EventLog(Protocol):
         ...
 
     def for_aggregates(self, ids: Sequence[str]) -> list[Event]: ...
+    def first_at(self, aggregate_id: str, name: str) -> datetime | None:
+        """When the first event ``name`` of this aggregate happened (None: never)."""
+        ...
+
     def count_named(self, names: Sequence[str]) -> dict[str, int]: ...
     def daily(self, figure: str, first: date, last: date) -> dict[tuple[date, str], int]:
         """A figure's counts (domain/figures.py) per (day, key), ``first`` to ``last``."""

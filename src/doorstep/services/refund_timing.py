@@ -8,14 +8,13 @@ event, once per return, for ops to act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from doorstep.domain.clock import SHANGHAI, local
+from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict
 from doorstep.domain.policy import default_policy
 from doorstep.domain.refund import RefundStatus
-from doorstep.domain.refund_lead_time import LeadTimes
-from doorstep.domain.refund_lead_time import lead_times as summarise_lead_times
+from doorstep.domain.refund_lead_time import LeadTimes, lead_times_of
 from doorstep.domain.refund_timing import (
     OverdueRefund,
     OverdueStage,
@@ -129,23 +128,11 @@ def _escalate(svc: Services, item: OverdueRefund) -> bool:
         return True
 
 
-# The most paid refunds one lead-time figure reads (newest first); past it the figure says
-# from when it counts (``LeadTimes.covers_from``) instead of leaving the newest days out.
-LEAD_TIME_ROWS = 20_000
-
-
-def lead_times(svc: Services, days: int = 30, limit: int = LEAD_TIME_ROWS) -> LeadTimes:
+def lead_times(svc: Services, days: int = 30) -> LeadTimes:
     """How long buyers waited for money over the last ``days`` Shanghai days (request →
-    money, pickup → money), overall and per day: one query, whatever the history; when more
-    than ``limit`` refunds were paid in those days, the most recent ``limit`` are counted and
-    the figure says since when."""
-    now = svc.clock.now()
-    start = datetime.combine(
-        local(now).date() - timedelta(days=max(1, min(days, 366)) - 1), time(0), SHANGHAI
-    )
+    money, pickup → money), overall and per day, to 0.1 h: one read of the tally of waits,
+    exact however many refunds were paid."""
+    today = local(svc.clock.now()).date()
+    first = today - timedelta(days=max(1, min(days, 366)) - 1)
     with svc.uow() as uow:
-        paid = uow.refunds.paid_between(start, now + timedelta(seconds=1), limit + 1)
-    if len(paid) <= limit:
-        return summarise_lead_times(paid)
-    kept = paid[:limit]
-    return summarise_lead_times(kept, covers_from=min(r.paid_at for r in kept))
+        return lead_times_of(uow.refunds.waits(first, today))

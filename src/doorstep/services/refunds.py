@@ -22,6 +22,7 @@ from doorstep.domain.errors import Conflict, IllegalTransition, NotFound
 from doorstep.domain.order import Order
 from doorstep.domain.refund import Refund, RefundKind
 from doorstep.domain.refund_amount import RefundQuote
+from doorstep.domain.refund_lead_time import PaidRefund, waits_of
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.services import refund_quotes, settlement, trust
 from doorstep.services.context import Services
@@ -138,6 +139,11 @@ def _settle_return(uow: UnitOfWork, refund: Refund, provider_ref: str, now: date
         request.mark_refunded(refund.refund_id, refund.amount_fen, now)
     request.refund_id = refund.refund_id
     uow.returns.save(request)
+    # Counted here, under the refund's lock and only when it turns paid, so a retried or
+    # duplicated answer never counts it twice.
+    picked_up = uow.events.first_at(request.return_id, "return.picked_up")
+    paid = PaidRefund(request.created_at, picked_up, now, refund.kind.value)
+    uow.refunds.count_waits(waits_of(paid))
 
 
 def pay_refund(svc: Services, refund_id: str) -> Refund:

@@ -3,12 +3,22 @@ money, from paid refunds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from doorstep.domain.refund_lead_time import PaidRefund, lead_time, lead_times
+from doorstep.domain.refund_lead_time import (
+    PICKUP,
+    REQUEST,
+    PaidRefund,
+    WaitCount,
+    bucket,
+    lead_time,
+    lead_times,
+    lead_times_of,
+    waits_of,
+)
 
 T = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -38,3 +48,42 @@ def test_percentiles_are_values_of_the_sample_in_order(hours: list[float]) -> No
     out = lead_time(hours)
     assert out.p50_h is not None and out.p90_h is not None
     assert min(hours) - 0.05 <= out.p50_h <= out.p90_h <= max(hours) + 0.05
+
+
+def test_a_wait_is_counted_in_the_nearest_tenth_of_an_hour_half_up() -> None:
+    assert bucket(T, T) == 0 and bucket(T, T - timedelta(hours=1)) == 0
+    assert bucket(T, T + timedelta(minutes=2, seconds=59)) == 0
+    assert bucket(T, T + timedelta(minutes=3)) == 1  # half up
+    assert bucket(T, T + timedelta(hours=24, minutes=8, microseconds=999_999)) == 241
+    assert bucket(T, T + timedelta(hours=24, minutes=9)) == 242
+
+
+def test_a_paid_refund_counts_its_waits_on_its_shanghai_pay_day() -> None:
+    paid = PaidRefund(T, T + timedelta(hours=20), T + timedelta(hours=14), "express")  # 00:00
+    assert waits_of(paid) == [
+        WaitCount(date(2026, 11, 21), "express", REQUEST, 140),
+        WaitCount(date(2026, 11, 21), "express", PICKUP, 0),
+    ]
+    assert [c.measure for c in waits_of(PaidRefund(T, None, T))] == [REQUEST]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40 * 3_600_000_000), st.integers(0, 4)), min_size=1, max_size=60
+    )
+)
+def test_percentiles_of_the_tally_are_those_of_the_waits_rounded(
+    waits: list[tuple[int, int]],
+) -> None:
+    paid = [
+        PaidRefund(T, None, T + timedelta(days=day, microseconds=us)) for us, day in waits
+    ]
+    out = lead_times_of(c for p in paid for c in waits_of(p))
+    # Each wait rounded half up to 0.1 h, then the nearest-rank percentile of those.
+    rounded = sorted(bucket(p.requested_at, p.paid_at) for p in paid)
+    n = len(rounded)
+    assert out.request_to_money.count == n
+    assert out.request_to_money.p50_h == rounded[-(-50 * n // 100) - 1] / 10
+    assert out.request_to_money.p90_h == rounded[-(-90 * n // 100) - 1] / 10
+    assert sum(d.request_to_money.count for d in out.days) == n
+    assert out.pickup_to_money.count == 0 and out.bucket_h == 0.1

@@ -52,7 +52,7 @@ from doorstep.domain.outbox import OPEN, Delivery, DeliveryStatus, StoredEvent
 from doorstep.domain.pickup import ACTIVE, Appointment, BookingRules, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
-from doorstep.domain.refund_lead_time import PaidRefund
+from doorstep.domain.refund_lead_time import WaitCount
 from doorstep.domain.refund_timing import owed
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute, route_id
@@ -133,6 +133,7 @@ TABLES = (
     "routes",
     "policies",
     "refunds",
+    "refund_waits",
     "users",
     "revoked_tokens",
     "photos",
@@ -589,8 +590,8 @@ class FakePolicyRepository:
 class FakeRefundRepository:
     """Refunds by id, with the idempotency key unique like the SQL column."""
 
-    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
-        self.table, self.tracker = table, tracker
+    def __init__(self, table: _TxTable, tracker: Tracker, waits: _TxTable) -> None:
+        self.table, self.tracker, self.waits_table = table, tracker, waits
 
     def _load(self, row: Row | None) -> Refund | None:
         return None if row is None else self.tracker.track(_copy(row.item))
@@ -622,32 +623,18 @@ class FakeRefundRepository:
         rows = [r for _, r in self.table.rows() if r.item.status is RefundStatus.PENDING]
         return [self.tracker.track(_copy(r.item)) for r in rows]
 
-    def paid_between(self, start: datetime, end: datetime, limit: int) -> list[PaidRefund]:
-        store = self.table.store
-        paid = sorted(
-            (r.item for _, r in self.table.rows() if r.item.status is RefundStatus.SUCCEEDED),
-            key=lambda f: (f.settled_at, f.refund_id),
-            reverse=True,
-        )
-        out = []
-        for refund in paid:
-            if not start <= refund.settled_at < end:
-                continue
-            request = store.tables["returns"][refund.return_id].item
-            picked = [
-                e.occurred_at
-                for e in store.events
-                if e.aggregate_id == refund.return_id and e.name == "return.picked_up"
-            ]
-            out.append(
-                PaidRefund(
-                    request.created_at,
-                    min(picked, default=None),
-                    refund.settled_at,
-                    refund.kind.value,
-                )
-            )
-        return out[:limit]
+    def count_waits(self, counts: Sequence[WaitCount]) -> None:
+        # One entry per count call: a second count of the same waits in one unit of work
+        # is kept apart, so a test sees it rather than having it merged.
+        self.waits_table.write(len(self.waits_table.rows()), 1, list(counts), _ABSENT)
+
+    def waits(self, first: date, last: date) -> list[WaitCount]:
+        summed: Counter[tuple[date, str, str, int]] = Counter()
+        for _, row in self.waits_table.rows():
+            for c in row.item:
+                if first <= c.day <= last:
+                    summed[(c.day, c.kind, c.measure, c.bucket)] += c.n
+        return [WaitCount(*key, n) for key, n in summed.items()]
 
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
         rows = [r for _, r in self.table.rows() if r.item.return_id in set(return_ids)]
@@ -849,6 +836,14 @@ class FakeEventLog:
         ordered = sorted(enumerate(seen), key=lambda ie: (ie[1].occurred_at, ie[0]))
         return [copy.deepcopy(e) for _, e in ordered if e.aggregate_id in wanted]
 
+    def first_at(self, aggregate_id: str, name: str) -> datetime | None:
+        self.uow._require_open()
+        seen = [*self.uow.store.events, *self.pending]
+        return min(
+            (e.occurred_at for e in seen if e.aggregate_id == aggregate_id and e.name == name),
+            default=None,
+        )
+
     def count_named(self, names: Sequence[str]) -> dict[str, int]:
         self.uow._require_open()
         found = Counter(e.name for e in [*self.uow.store.events, *self.pending])
@@ -1036,7 +1031,7 @@ class FakeUnitOfWork:
         self.appointments = FakeAppointmentRepository(t["appointments"], self._tracker)
         self.routes = FakeRouteRepository(t["routes"], self._tracker)
         self.slots = FakeSlotCapacityRepository(self)
-        self.refunds = FakeRefundRepository(t["refunds"], self._tracker)
+        self.refunds = FakeRefundRepository(t["refunds"], self._tracker, t["refund_waits"])
         self.users = FakeUserRepository(t["users"], t["revoked_tokens"])
         self.photos = FakePhotoRepository(t["photos"])
         self.events = FakeEventLog(self)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import picked_up, trusted  # type: ignore[import-not-found]
 
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.refund_timing import OverdueStage
 from doorstep.domain.returns import Grade, QualityCheck, ReturnStatus
-from doorstep.services import refund_timing, warehouse
+from doorstep.services import refund_timing, refunds, warehouse
 from doorstep.services.refund_timing import OverduePush
 
 WH = "wh-sh-bonded"
@@ -114,20 +116,23 @@ def test_more_overdue_than_one_page_are_all_found_counted_and_pushed(world: Worl
     assert [o.return_id for o in overdue.shown] == rids[:3] and overdue.total == 3
 
 
-def test_lead_times_past_the_read_limit_count_the_newest_and_say_since_when(
-    world: World,
-) -> None:
-    paid_at = []
+def test_lead_times_count_every_refund_once_from_the_tally(world: World) -> None:
+    rids = []
     for _ in range(3):
-        rid = _received(world)
+        rids.append(_received(world))
         world.clock.advance(hours=5)
+    for rid in rids:
         warehouse.grade(world.svc, WH, rid, Grade.A, "")
-        paid_at.append(world.clock.now())
-    whole = refund_timing.lead_times(world.svc)
-    assert whole.request_to_money.count == 3 and whole.covers_from is None
-    cut = refund_timing.lead_times(world.svc, limit=2)
-    assert cut.request_to_money.count == 2 and cut.covers_from == paid_at[1]
-    assert refund_timing.lead_times(world.svc, limit=3).covers_from is None
+    refund_id = world.store.item("returns", rids[0]).refund_id
+    # The provider answering again (a retried callback, the worker's sweep) adds nothing.
+    refunds.pay_refund(world.svc, refund_id)
+    refunds.retry_pending_refunds(world.svc)
+    lead = refund_timing.lead_times(world.svc)
+    assert lead.request_to_money.count == lead.pickup_to_money.count == 3
+    assert lead.bucket_h == 0.1
+    with world.svc.uow() as uow:
+        tally = uow.refunds.waits(date(2000, 1, 1), date(2100, 1, 1))
+    assert sum(c.n for c in tally) == 6  # both waits of each refund, once
 
 
 def test_money_back_at_the_door_is_neither_listed_nor_counted_as_overdue(world: World) -> None:

@@ -36,7 +36,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund, RefundStatus
-from doorstep.domain.refund_lead_time import PaidRefund
+from doorstep.domain.refund_lead_time import WaitCount
 from doorstep.domain.refund_timing import owed
 from doorstep.domain.returns import ReturnRequest
 from doorstep.services.ports import CounterKey, SlotLoad, StoredPhoto, StoredUser
@@ -659,26 +659,23 @@ class RefundRepo:
     def for_returns(self, return_ids: Sequence[str]) -> list[Refund]:
         return self._many(t.refunds.c.return_id.in_(list(return_ids))) if return_ids else []
 
-    def paid_between(self, start: datetime, end: datetime, limit: int) -> list[PaidRefund]:
-        """Refunds paid in [start, end): when each return was filed, picked up and paid;
-        the ``limit`` most recent, newest first."""
-        f, r, e = t.refunds.c, t.returns.c, t.events.c
-        picked = (
-            select(func.min(e.occurred_at))
-            .where(e.aggregate_id == f.return_id, e.name == "return.picked_up")
-            .scalar_subquery()
-        )
+    def count_waits(self, counts: Sequence[WaitCount]) -> None:
+        _add_counts(
+            self.conn,
+            t.refund_waits,
+            ("day", "kind", "measure", "bucket"),
+            [{"day": c.day, "kind": c.kind, "measure": c.measure, "bucket": c.bucket, "n": c.n}
+             for c in counts],
+        )  # fmt: skip
+
+    def waits(self, first: date, last: date) -> list[WaitCount]:
+        c = t.refund_waits.c
         rows = self.conn.execute(
-            select(r.created_at, picked, f.settled_at, f.doc["kind"].as_string())
-            .join(t.returns, r.return_id == f.return_id)
-            .where(f.settled_at >= start, f.settled_at < end, f.status == "succeeded")
-            .order_by(f.settled_at.desc(), f.refund_id.desc())
-            .limit(limit)
+            select(c.day, c.kind, c.measure, c.bucket, func.sum(c.n))
+            .where(c.day >= first, c.day <= last)
+            .group_by(c.day, c.kind, c.measure, c.bucket)
         )
-        aware = t.AwareDateTime().process_result_value
-        return [
-            PaidRefund(row[0], aware(row[1], self.conn.dialect), row[2], row[3]) for row in rows
-        ]
+        return [WaitCount(day, kind, measure, int(b), int(n)) for day, kind, measure, b, n in rows]
 
     def _many(self, *where: Any) -> list[Refund]:
         rows = self.conn.execute(select(t.refunds.c.doc).where(*where))
@@ -772,6 +769,24 @@ class PhotoRepo:
 SHARDS = 8
 
 
+def _add_counts(
+    conn: Connection, table: Table, keys: tuple[str, ...], rows: builtins.list[dict[str, Any]]
+) -> None:
+    """Add each row's ``n`` to its count (``keys`` plus a random shard of ``SHARDS``),
+    creating the rows missing: the day-by-day counts and the refund waits."""
+    if not rows:
+        return
+    shard = random.randrange(SHARDS)
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = maker(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[*keys, "shard"], set_={"n": table.c.n + stmt.excluded.n}
+    )
+    # One order for every writer, so two transactions never wait on each other's rows.
+    ordered = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+    conn.execute(stmt, [{**r, "shard": shard} for r in ordered])
+
+
 class EventStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -793,24 +808,19 @@ class EventStore:
         self._count(tallies(stored))
 
     def _count(self, found: builtins.list[Tally]) -> None:
-        if not found:
-            return
-        shard = random.randrange(SHARDS)
-        c = t.daily_counts.c
-        maker = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = maker(t.daily_counts)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.day, c.figure, c.key, c.shard], set_={"n": c.n + stmt.excluded.n}
+        _add_counts(
+            self.conn,
+            t.daily_counts,
+            ("day", "figure", "key"),
+            [{"day": x.day, "figure": x.figure, "key": x.key, "n": x.n} for x in found],
         )
-        # One order for every writer, so two transactions never wait on each other's rows.
-        ordered = sorted(found, key=lambda x: (x.day, x.figure, x.key))
-        self.conn.execute(
-            stmt,
-            [
-                {"day": x.day, "figure": x.figure, "key": x.key, "shard": shard, "n": x.n}
-                for x in ordered
-            ],
-        )
+
+    def first_at(self, aggregate_id: str, name: str) -> datetime | None:
+        e = t.events.c
+        at = self.conn.execute(
+            select(func.min(e.occurred_at)).where(e.aggregate_id == aggregate_id, e.name == name)
+        ).scalar_one()
+        return t.AwareDateTime().process_result_value(at, self.conn.dialect)
 
     def daily(self, figure: str, first: date, last: date) -> dict[tuple[date, str], int]:
         c = t.daily_counts.c

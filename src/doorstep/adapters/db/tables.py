@@ -192,6 +192,21 @@ daily_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
+# Refund waits (domain/refund_lead_time.py): one more per refund paid, added in the transaction
+# that settles it, so lead times read days x waits rows, not every refund paid.
+refund_waits = Table(
+    "refund_waits",
+    metadata,
+    Column("day", Date, primary_key=True),  # Shanghai day the money went back
+    Column("kind", String(16), primary_key=True),  # express or standard
+    Column("measure", String(8), primary_key=True),  # request or pickup → money
+    Column("bucket", Integer, primary_key=True),  # the wait in tenths of an hour
+    # Spread over a few rows per count, like daily_counts, so refunds paid at once with the
+    # same wait do not queue on one row lock.
+    Column("shard", SmallInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
 users = Table(
     "users",
     metadata,

@@ -160,8 +160,7 @@ class LeadTimesOut(Out):
     request_to_money: LeadTimeOut
     pickup_to_money: LeadTimeOut
     days: list[DayLeadTimeOut]
-    covers_from: datetime | None = Field(
-        default=None,
-        description="Set when more refunds were paid in the period than one figure reads "
-        "(20,000): only those paid from this moment on are counted. Null: all are.",
+    bucket_h: float = Field(
+        description="The waits are counted to this many hours (each to the nearest): the "
+        "percentiles are those of the waits so rounded. Every refund paid is counted.",
     )

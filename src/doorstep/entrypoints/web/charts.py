@@ -267,9 +267,10 @@ def lines(
 
 
 def histogram(
-    groups: Mapping[str, Sequence[float]], names: dict[str, str], x_label: str, empty: str
+    groups: Mapping[str, Mapping[float, int]], names: dict[str, str], x_label: str, empty: str
 ) -> bytes:
-    """The distribution of a duration, a colour per group (e.g. refund lead time by kind)."""
+    """The distribution of a duration, a colour per group (e.g. refund lead time by kind),
+    from counts per value (value → how many)."""
     with _figure() as fig:
         if not any(groups.values()):
             return _empty(fig, empty)
@@ -277,8 +278,9 @@ def histogram(
         top = max(max(v) for v in groups.values() if v)
         bins = [top * i / 12 for i in range(13)] if top > 0 else 12
         colours = {"express": "#009E73", "standard": "#0072B2"}
-        for i, (key, values) in enumerate(groups.items()):
-            ax.hist(values, bins=bins, alpha=0.75, label=names.get(key, key),
+        for i, (key, counts) in enumerate(groups.items()):
+            ax.hist(list(counts), bins=bins, weights=list(counts.values()), alpha=0.75,
+                    label=names.get(key, key),
                     color=colours.get(key, SERIES_COLOURS[i % len(SERIES_COLOURS)]))  # fmt: skip
         ax.set_xlabel(x_label)
         ax.yaxis.get_major_locator().set_params(integer=True)

@@ -257,7 +257,10 @@ def trend(web: OpsPage, name: PathId) -> Response:
     elif name == "refund-time":
         kinds = {"express": web._("Express refund"), "standard": web._("Standard refund")}
         body = charts.histogram(
-            trends.refund_lead_hours(svc), kinds, web._("Hours from filing to money back"), empty
+            trends.refund_lead_hours(svc),
+            kinds,
+            web._("Hours from filing to money back (counted to 0.1 h)"),
+            empty,
         )
     else:
         series = trends.km_per_pickup(svc)

@@ -8,17 +8,17 @@ long refunds took, and courier-kilometres per pickup.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from doorstep.domain import figures
-from doorstep.domain.clock import SHANGHAI, local
+from doorstep.domain.clock import local
 from doorstep.domain.fleet import Courier
+from doorstep.domain.refund_lead_time import REQUEST
 from doorstep.domain.route import CourierRoute
 from doorstep.planning.travel import HaversineTravel
 from doorstep.services.context import Services
-from doorstep.services.refund_timing import LEAD_TIME_ROWS
 
 DAYS = 14
 
@@ -72,19 +72,18 @@ def on_time_share(svc: Services, count: int = DAYS) -> Series:
     return Series(days, lines)
 
 
-def refund_lead_hours(svc: Services, count: int = DAYS) -> dict[str, list[float]]:
+def refund_lead_hours(svc: Services, count: int = DAYS) -> dict[str, dict[float, int]]:
     """Hours from filing a return to its refund being paid, by refund kind, for the refunds
-    paid in the last ``count`` days (at most the ``LEAD_TIME_ROWS`` most recent: past that
-    the earliest days are thinned; this chart does not say so, the lead-time card does)."""
-    now = svc.clock.now()
-    first = datetime.combine(_days(svc, count)[0], time(0), tzinfo=SHANGHAI)
+    paid in the last ``count`` days: refunds per wait, to 0.1 h, from the tally of waits
+    (every refund counted, however many)."""
+    days = _days(svc, count)
     with svc.uow() as uow:
-        paid = uow.refunds.paid_between(first, now + timedelta(seconds=1), LEAD_TIME_ROWS)
-    out: dict[str, list[float]] = defaultdict(list)
-    for refund in paid:
-        hours = (refund.paid_at - refund.requested_at).total_seconds() / 3600
-        out[refund.kind].append(max(hours, 0.0))
-    return dict(sorted(out.items()))
+        counts = uow.refunds.waits(days[0], days[-1])
+    out: dict[str, Counter[float]] = defaultdict(Counter)
+    for c in counts:
+        if c.measure == REQUEST:
+            out[c.kind][c.bucket / 10] += c.n
+    return {kind: dict(sorted(hist.items())) for kind, hist in sorted(out.items())}
 
 
 def _route_km(route: CourierRoute, courier: Courier, travel: HaversineTravel) -> float:
