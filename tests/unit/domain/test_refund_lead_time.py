@@ -75,9 +75,7 @@ def test_a_paid_refund_counts_its_waits_on_its_shanghai_pay_day() -> None:
 def test_percentiles_of_the_tally_are_those_of_the_waits_rounded(
     waits: list[tuple[int, int]],
 ) -> None:
-    paid = [
-        PaidRefund(T, None, T + timedelta(days=day, microseconds=us)) for us, day in waits
-    ]
+    paid = [PaidRefund(T, None, T + timedelta(days=day, microseconds=us)) for us, day in waits]
     out = lead_times_of(c for p in paid for c in waits_of(p))
     # Each wait rounded half up to 0.1 h, then the nearest-rank percentile of those.
     rounded = sorted(bucket(p.requested_at, p.paid_at) for p in paid)
