@@ -124,22 +124,6 @@ def lead_times_of(counts: Iterable[WaitCount]) -> LeadTimes:
     return LeadTimes(from_histogram(overall[REQUEST]), from_histogram(overall[PICKUP]), days)
 
 
-def _percentile(sorted_hours: list[float], pct: int) -> float:
-    """Nearest-rank percentile: the value at rank ceil(pct/100 * n)."""
-    rank = max(1, -(-pct * len(sorted_hours) // 100))
-    return sorted_hours[rank - 1]
-
-
-def lead_time(hours: list[float]) -> LeadTime:
-    """Median and 90th percentile of waits in hours (None without data)."""
-    if not hours:
-        return LeadTime(0, None, None)
-    ordered = sorted(hours)
-    return LeadTime(
-        len(ordered), round(_percentile(ordered, 50), 1), round(_percentile(ordered, 90), 1)
-    )
-
-
 def lead_times(paid: list[PaidRefund]) -> LeadTimes:
     """Both waits over these refunds and per Shanghai day of payment, as the tally of
     their waits would give them."""
