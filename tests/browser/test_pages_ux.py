@@ -27,7 +27,7 @@ from tests.browser._live import (  # type: ignore[import-not-found]
 from doorstep.bootstrap import App
 from doorstep.domain.errors import DomainError
 from doorstep.domain.returns import Grade, Reason, ReturnKind
-from doorstep.services import courier, photos, pickup, policies, returns, warehouse
+from doorstep.services import catalog, courier, photos, pickup, policies, returns, warehouse
 
 DESKTOP = {"width": 1280, "height": 900}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
@@ -858,4 +858,43 @@ def test_the_ops_header_takes_one_row_of_links_on_a_phone(
     page.locator("header.top nav a[href='/console']").scroll_into_view_if_needed()
     expect(page.locator("header.top nav a[href='/console']")).to_be_in_viewport()
     check_page(page, watch, f"ops-header-phone-{lang}")
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_ops_move_the_extra_visits_of_a_window_left_over_capacity(
+    browser: Browser, wired: App, base: str, lang: str
+) -> None:
+    """Two visits in one window, then the area lowered to one place a window: the console
+    lists the window with its button; pressing it moves the latest visit on and says so."""
+    svc = wired.services
+    # A window a few hours on: it stays open while the second visit is booked.
+    first = _book(wired, _open(wired, "buyer-001", "TM2026000101", ("L1", 1)), nth=3)
+    with svc.uow() as uow:
+        appt = uow.appointments.get(first.appointment_id)
+        assert appt is not None
+        area = uow.areas.get(appt.slot.adcode)
+    assert area is not None
+    svc.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    choice = pickup.SlotChoice(appt.slot.carrier_id, appt.slot.day, appt.slot.window.start)
+    later = _open(wired, "buyer-001", "TM2026000101", ("L2", 1))
+    second = pickup.book_pickup(svc, "buyer-001", later, choice)
+    catalog.upsert_area(svc, replace(area, capacity_override=1))
+    context = _context(browser, "desktop", lang)
+    page = context.new_page()
+    watch = Watch().attach(page)
+    sign_in(page, base, "ops1")
+    page.goto(f"{base}/console/areas/over-capacity")
+    expect(page.get_by_test_id("over-count")).to_have_text("1")
+    check_page(page, watch, f"over-capacity-rows-{lang}")
+    page.get_by_test_id("rebalance").click()
+    expect(page.locator("[role=status]")).to_contain_text("1")
+    expect(page.get_by_test_id("over-count")).to_have_text("0")
+    expect(page.get_by_test_id("over-none")).to_be_visible()
+    check_page(page, watch, f"over-capacity-moved-{lang}")
+    with svc.uow() as uow:
+        moved = uow.appointments.get(second.appointment_id)
+        kept = uow.appointments.get(first.appointment_id)
+    assert moved is not None and kept is not None
+    assert kept.slot == appt.slot and moved.slot.starts_at > appt.slot.starts_at
     context.close()

@@ -178,6 +178,16 @@ def test_ops_inputs_are_bounded(client: TestClient, login: Login) -> None:
     )
     missing = client.put("/ops/carriers/yto", headers=ops, json={**carrier, "template_id": "no"})
     assert missing.status_code == 404, missing.text
+    for window in (
+        "310104/yto/2026-11-27/24:00",
+        "310104/yto/2026-11-27/9:00",
+        "310104/yto/2026-13-01/09:00",
+        f"310104/yto/2026-11-27/{ARABIC_4[:2]}:00",
+        "31010/yto/2026-11-27/09:00",
+    ):
+        refused(client.post(f"/ops/windows/{window}/rebalance", headers=ops))
+    unknown = client.post("/ops/windows/310104/yto/2026-11-27/10:00/rebalance", headers=ops)
+    assert unknown.status_code == 404, unknown.text  # not a window of YTO's template
     rules = [{"code": "evidence_required", "params": {"reasons": ["quality"] * 51}}]
     refused(client.post("/ops/policy", headers=ops, json={"rules": rules}))
     for limit in ("0", "501", ARABIC_4):

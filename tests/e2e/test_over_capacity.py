@@ -3,12 +3,14 @@ by an indexed read; windows under way are left out."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from tests.e2e.page_session import signed_in  # type: ignore[import-not-found]
 from tests.integration.test_races import (  # type: ignore[import-not-found]
     BUYER,
     DAY_AFTER,
@@ -95,3 +97,59 @@ def test_the_list_reads_the_partial_index(wired: App) -> None:
             plan = [str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
     assert any("ix_slot_capacity_over" in line for line in plan), plan
     assert over_capacity.over_capacity(wired.services, 5).total == 0
+
+
+def test_moving_the_extra_visits_from_the_api_and_the_console(
+    client: TestClient, login: Login, wired: App
+) -> None:
+    """The API moves 11:00's extra visit to 15:00 (13:00 is full); the console's button moves
+    one of 09:00's two to 17:00, the last later window with room in the horizon, and says
+    one is still over; each move is a reschedule the buyer hears of; a second press moves
+    nothing."""
+    _lowered_below_bookings(wired)
+    ops = login("ops1")
+    day = DAY_AFTER.isoformat()
+    moved = client.post(f"/ops/windows/310104/yto/{day}/11:00/rebalance", headers=ops)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["left_over"] == 0
+    [one] = moved.json()["moved"]
+    assert one["slot"].startswith(f"310104/yto/{day}/15:00")  # 13:00 is full
+    forbidden = client.post(
+        f"/ops/windows/310104/yto/{day}/09:00/rebalance", headers=login("buyer1")
+    )
+    assert forbidden.status_code == 403
+
+    page = signed_in(client, "ops1")
+    html = page.get("/console/areas/over-capacity", params={"lang": "en"}).text
+    assert html.count('data-testid="rebalance"') == 1 and "Move the extra visits" in html
+    form = {"adcode": "310104", "carrier_id": "yto", "day": day, "start": "09:00"}
+    pressed = page.post(
+        "/console/areas/over-capacity/rebalance",
+        data={**form, CSRF_FIELD: page.cookies[CSRF_COOKIE]},
+    )
+    assert pressed.status_code == 303, pressed.text
+    assert pressed.headers["location"].endswith("?moved=1&left=1")
+    for lang, notice in (
+        ("en", "Visits moved: 1; still over: 1."),
+        ("zh_CN", "已移走预约：1；仍超出：1"),
+    ):
+        shown = page.get(f"{pressed.headers['location']}&lang={lang}").text
+        assert notice in shown and 'data-testid="over-count">1<' in shown, shown
+    again = page.post(
+        "/console/areas/over-capacity/rebalance",
+        data={**form, CSRF_FIELD: page.cookies[CSRF_COOKIE]},
+    )
+    assert again.headers["location"].endswith("?moved=0&left=1")
+    with wired.engine.connect() as conn:
+        reasons = conn.execute(
+            text("SELECT data FROM events WHERE name = 'appointment.rescheduled' ORDER BY seq")
+        ).scalars()
+        assert [(r if isinstance(r, dict) else json.loads(r))["reason"] for r in reasons] == [
+            "over_capacity"
+        ] * 2
+        assert (
+            conn.execute(
+                text("SELECT COUNT(*) FROM slot_capacity WHERE booked > capacity")
+            ).scalar_one()
+            == 1
+        )

@@ -627,6 +627,12 @@ def calls(w: World) -> list[Call]:
             {"json": {k: v for k, v in templates[0].items() if k in TemplateIn.model_fields}},
         ),
         Call(
+            "POST /ops/windows/{adcode}/{carrier_id}/{day}/{start}/rebalance",
+            "ops1",
+            "POST",
+            f"/ops/windows/310104/yto/{over_day(w)}/09:00/rebalance",
+        ),
+        Call(
             "PUT /ops/carriers/{carrier_id}",
             "ops1",
             "PUT",
@@ -820,6 +826,12 @@ def page_calls(
             )
             for i, name in enumerate(("returns", "on-time", "refund-time", "km"))
         ),
+        page(
+            "/console/areas/over-capacity/rebalance",
+            "ops1",
+            "/console/areas/over-capacity/rebalance",
+            {"adcode": "310104", "carrier_id": "yto", "day": over_day(w), "start": "09:00"},
+        ),
         page("/console/outbox", "ops1", "/console/outbox"),
         page("/console/outbox/redrive", "ops1", "/console/outbox/redrive", dead_form(w)),
         page("/partner", "partner1", "/partner"),
@@ -1004,6 +1016,12 @@ def overdue(w: World, count: int) -> None:
             w.received("buyer3")
     finally:
         clock.advance(days=9)
+
+
+def over_day(w: World) -> str:
+    """The first day ``over_capacity`` writes a window over capacity on (a rebalance of it
+    moves nothing: it has a counter but no visit)."""
+    return (w.app.services.clock.now().date() + timedelta(days=20)).isoformat()
 
 
 def over_capacity(w: World, count: int) -> None:

@@ -75,6 +75,9 @@ _DISRUPT = (
 _FLEET = (
     "test_races_fleet.py::test_carrier_template_switches_raced_with_bookings_and_edits_move_live_counters",
 )
+_REBALANCE = (
+    "test_races_rebalance.py::test_rebalances_of_one_window_raced_with_bookings_move_the_extra_visits_once",
+)
 _COVERAGE = (
     "test_races_gaps.py::test_area_and_template_capacity_edits_raced_with_bookings_move_live_counters",
     *_FLEET,
@@ -149,6 +152,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "PUT /ops/areas/{adcode}": _COVERAGE,
     "PUT /ops/templates/{template_id}": _COVERAGE,
     "PUT /ops/carriers/{carrier_id}": _FLEET,
+    "POST /ops/windows/{adcode}/{carrier_id}/{day}/{start}/rebalance": _REBALANCE,
     "POST /ops/deliveries/redrive": _REDRIVE,
     "POST /ops/claims/{claim_id}/decision": _CLAIM_DECIDE,
     "POST /ops/disputes/{return_id}/decision": _DISPUTE_DECIDE,
@@ -187,6 +191,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "page POST /warehouse/parcels/{return_id}/receive": _RECEIVE,
     "page POST /console/reviews/{return_id}": _REVIEW,
     "page POST /console/outbox/redrive": _REDRIVE,
+    "page POST /console/areas/over-capacity/rebalance": _REBALANCE,
     "page POST /console/claims/{claim_id}": _CLAIM_DECIDE,
     "page POST /console/claims/{claim_id}/answer": _CLAIM_ANSWER,
     "page POST /console/disputes/{return_id}": _DISPUTE_DECIDE,

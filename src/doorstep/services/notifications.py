@@ -70,14 +70,20 @@ def _eta(e: Event) -> Notice | None:
 
 
 def _rescheduled(e: Event) -> Notice | None:
-    # Only moves the buyer did not ask for: a disruption (weather, holiday) or the courier
-    # company itself moved the visit.
+    # Only moves the buyer did not ask for: a disruption (weather, holiday), the courier
+    # company itself, or ops emptying a window left over capacity moved the visit.
     reason = str(e.data.get("reason", ""))
     when = {"day": str(e.data.get("day", "")), "window": str(e.data.get("window", ""))}
     if reason.startswith("carrier_rescheduled:"):
         return Notice(
             N_("Pickup moved"),
             N_("The courier company moved your pickup to {day}, {window}."),
+            when,
+        )
+    if reason == "over_capacity":  # ops moved a visit out of a window left over capacity
+        return Notice(
+            N_("Pickup moved"),
+            N_("Your window was overbooked, so your pickup was moved to {day}, {window}."),
             when,
         )
     if not reason.startswith("disruption:"):

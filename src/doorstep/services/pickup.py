@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import partial
@@ -254,22 +255,33 @@ def reschedule_pickup(
     appointment_id: str,
     choice: SlotChoice,
     reason: str = "buyer_request",
+    guard: Callable[[UnitOfWork], None] | None = None,
 ) -> Appointment:
     """Move a visit to another window: take the new capacity and route place first, then
-    give the old ones back."""
+    give the old ones back. ``guard`` runs first in the move's transaction (it may lock
+    and refuse, e.g. a rebalance checks the old window is still over capacity)."""
     for _ in range(BOOKING_ATTEMPTS - 1):
         try:
-            return _after_commit(svc, _reschedule(svc, buyer_id, appointment_id, choice, reason))
+            return _after_commit(
+                svc, _reschedule(svc, buyer_id, appointment_id, choice, reason, guard)
+            )
         except (Contention, StaleWrite):
             continue
-    return _after_commit(svc, _reschedule(svc, buyer_id, appointment_id, choice, reason))
+    return _after_commit(svc, _reschedule(svc, buyer_id, appointment_id, choice, reason, guard))
 
 
 def _reschedule(
-    svc: Services, buyer_id: str | None, appointment_id: str, choice: SlotChoice, reason: str
+    svc: Services,
+    buyer_id: str | None,
+    appointment_id: str,
+    choice: SlotChoice,
+    reason: str,
+    guard: Callable[[UnitOfWork], None] | None,
 ) -> tuple[Appointment, str | None]:
     now = svc.clock.now()
     with svc.uow() as uow:
+        if guard is not None:
+            guard(uow)
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
         requests = [load_return(uow, rid) for rid in appt.return_ids]
         area, template, slot = _target(uow, requests[0], choice)

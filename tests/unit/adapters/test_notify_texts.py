@@ -70,3 +70,15 @@ def test_a_courier_company_move_is_told_in_both_languages(texts: CatalogTexts) -
     assert "11:00-13:00" in zh["text"] and "11:00-13:00" in en["text"]
     buyer_move = {"reason": "buyer_request", "day": "2026-11-27", "window": "w"}
     assert notice_for(Event("appointment.rescheduled", "appointment", "A1", AT, buyer_move)) is None
+
+
+def test_a_move_out_of_an_overbooked_window_is_told_in_both_languages(
+    texts: CatalogTexts,
+) -> None:
+    """Ops moved the visit out of a window left over capacity: told, in zh and en."""
+    data = {"reason": "over_capacity", "day": "2026-11-27", "window": "13:00-15:00"}
+    notice = notice_for(Event("appointment.rescheduled", "appointment", "A1", AT, data))
+    assert notice is not None
+    zh, en = render(notice, "zh_CN", texts), render(notice, "en", texts)
+    assert "超出容量" in zh["text"] and "overbooked" in en["text"]
+    assert "13:00-15:00" in zh["text"] and "13:00-15:00" in en["text"]

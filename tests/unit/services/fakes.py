@@ -753,6 +753,9 @@ class FakeSlotCapacityRepository:
         self.ops.append(("release", key, 0))
         apply_slot_op(self.rows, self.uow.store.slots, "release", key, 0)
 
+    def load_for_update(self, slot: SlotRef) -> SlotLoad | None:
+        return self._row(_slot_key(slot))
+
     def set_capacity(self, slot: SlotRef, capacity: int) -> None:
         key = _slot_key(slot)
         self.ops.append(("set_capacity", key, capacity))

@@ -494,6 +494,13 @@ class SlotCapacityRepo:
         )
         return result.rowcount == 1
 
+    def load_for_update(self, slot: SlotRef) -> SlotLoad | None:
+        c = t.slot_capacity.c
+        row = self.conn.execute(
+            select(c.capacity, c.booked).where(self._where(slot)).with_for_update()
+        ).first()
+        return SlotLoad(row.capacity, row.booked) if row else None
+
     def take_over(self, slot: SlotRef, default_capacity: int) -> SlotLoad:
         self._ensure(slot, default_capacity)
         c = t.slot_capacity.c

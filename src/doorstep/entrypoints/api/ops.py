@@ -3,6 +3,7 @@ queue, overdue refunds."""
 
 from __future__ import annotations
 
+from datetime import date, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -30,7 +31,15 @@ from doorstep.entrypoints.api.schemas import (
     TemplateIn,
 )
 from doorstep.entrypoints.api.schemas_money import LeadTimesOut
-from doorstep.services import catalog, over_capacity, policies, refund_timing, returns, timeline
+from doorstep.services import (
+    catalog,
+    over_capacity,
+    policies,
+    rebalance,
+    refund_timing,
+    returns,
+    timeline,
+)
 from doorstep.services.catalog import CapacitySaved
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -163,6 +172,31 @@ def windows_over_capacity(
         )
         for w in found.shown
     ]
+
+
+@router.post(
+    "/windows/{adcode}/{carrier_id}/{day}/{start}/rebalance",
+    summary="Move the visits a window holds beyond its capacity, latest booked first, to the "
+    "nearest later windows of its carrier and area with room",
+)
+def rebalance_window(
+    svc: Svc,
+    _: OpsActor,
+    adcode: Adcode,
+    carrier_id: Id,
+    day: date,
+    start: Annotated[str, Path(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")],
+) -> dict[str, object]:
+    """Each move is an ``appointment.rescheduled`` (reason ``over_capacity``); a retry or a
+    second console moves nothing more once the window is no longer over."""
+    done = rebalance.rebalance_window(svc, adcode, carrier_id, day, time.fromisoformat(start))
+    return {
+        "moved": [
+            {"appointment_id": m.appointment_id, "slot": m.to.key, "day": m.to.day.isoformat()}
+            for m in done.moved
+        ],
+        "left_over": done.left_over,
+    }
 
 
 @router.get("/reviews", response_model=list[ReturnOut], summary="Returns held for review")

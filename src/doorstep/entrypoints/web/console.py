@@ -1,8 +1,9 @@
 """Ops console: review queue, the audit policy and its history, service areas and templates,
-windows over capacity."""
+windows over capacity and moving their extra visits."""
 
 from __future__ import annotations
 
+from datetime import date, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -17,7 +18,7 @@ from doorstep.entrypoints.web import labels, queries
 from doorstep.entrypoints.web.forms import PathId
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
-from doorstep.services import catalog, over_capacity, policies, returns
+from doorstep.services import catalog, over_capacity, policies, rebalance, returns
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
@@ -220,15 +221,53 @@ _OVER_SHOWN = 100
 
 
 @router.get("/console/areas/over-capacity")
-def windows_over_capacity(web: OpsPage) -> Response:
+def windows_over_capacity(
+    web: OpsPage,
+    moved: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    left: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+) -> Response:
     """Windows not started holding more visits than their capacity (an area or template
     edit lowered it; no visit was cancelled), soonest first, by how many."""
+    notice = None
+    if moved is not None:
+        notice = web._("Visits moved: %(moved)s; still over: %(left)s.") % {
+            "moved": moved,
+            "left": left or 0,
+        }
+    return _over_page(web, notice=notice)
+
+
+def _over_page(
+    web: Web, *, notice: str | None = None, error: str | None = None, status: int = 200
+) -> Response:
     svc = web.app.services
     found = over_capacity.over_capacity(svc, _OVER_SHOWN)
     return render(
         web,
         "console_over_capacity.html",
+        status=status,
         found=found,
         area_names={a.adcode: (a.name_zh, a.name_en) for a in catalog.list_areas(svc)},
         carrier_names={c.carrier_id: (c.name_zh, c.name_en) for c in queries.carriers(svc)},
+        notice=notice,
+        error=error,
     )
+
+
+@router.post("/console/areas/over-capacity/rebalance")
+def rebalance_window(
+    web: OpsPost,
+    adcode: Annotated[str, Form(pattern=bounds.ADCODE_PATTERN)],
+    carrier_id: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
+    day: Annotated[date, Form()],
+    start: Annotated[str, Form(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")],
+) -> Response:
+    """Move the window's visits beyond capacity to the nearest later windows with room."""
+    try:
+        done = rebalance.rebalance_window(
+            web.app.services, adcode, carrier_id, day, time.fromisoformat(start)
+        )
+    except DomainError as exc:
+        return _over_page(web, error=web.error_text(exc), status=409)
+    url = f"/console/areas/over-capacity?moved={len(done.moved)}&left={done.left_over}"
+    return see_other(web, url)
