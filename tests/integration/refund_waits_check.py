@@ -1,6 +1,6 @@
 """The tally of refund waits checked against the paid refunds in SQL (domain/refund_lead_time.py,
 ``refund_waits``): each paid refund's waits counted once, per Shanghai pay day, kind, measure
-and 0.1-h bucket. Kept apart from ``races.violations`` for now; see docs/next.md."""
+and 0.1-h bucket; part of ``races.violations``, so every race checks it."""
 
 from __future__ import annotations
 
