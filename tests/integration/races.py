@@ -278,7 +278,8 @@ def transfer_violations(engine: Engine, payments: LocalPayments) -> list[str]:
 def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
     """Transfers of every purpose (exchange differences, customs tax, clawbacks, claim
     compensations): each key moved once, for the transfer's amount, in the purpose's direction;
-    a payback only after its collection succeeded; a clawback never above its refund and only
+    a payback only after its collection succeeded, and a released exchange paid back all that
+    was collected for it; a clawback never above its refund and only
     after a lost dispute; one carrier charge per claim, of the claim's compensation."""
     rows = conn.execute(
         text("SELECT idempotency_key, purpose, amount_fen, status, subject_id FROM transfers")
@@ -313,6 +314,19 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
                WHERE b.purpose = 'exchange_payback' AND b.status = 'succeeded'
                  AND (c.status IS NULL OR c.status <> 'succeeded' OR b.amount_fen > c.amount_fen)""",
             "paid back more than was collected",
+        ),
+        (
+            # A released exchange owes back all that was collected for it (withdrawn,
+            # refused, refund instead): collected == paid back.
+            """SELECT e.return_id, c.amount_fen, COALESCE(SUM(b.amount_fen), 0)
+               FROM exchanges e JOIN transfers c ON c.subject_id = e.return_id
+                 AND c.purpose = 'exchange_collect' AND c.status = 'succeeded'
+               LEFT JOIN transfers b ON b.subject_id = e.return_id
+                 AND b.purpose = 'exchange_payback' AND b.status = 'succeeded'
+               WHERE e.status = 'released'
+               GROUP BY e.return_id, c.amount_fen
+               HAVING c.amount_fen <> COALESCE(SUM(b.amount_fen), 0)""",
+            "released exchange not paid back what was collected",
         ),
         (
             """SELECT aggregate_id, name FROM events

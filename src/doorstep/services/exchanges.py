@@ -10,7 +10,7 @@ refuses ``reserved > on_hand`` and negative counts as well (tests/integration/te
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
@@ -133,17 +133,59 @@ def reserve_for(
     return exchange
 
 
-def release_for(uow: UnitOfWork, return_id: str, now: datetime, reason: str) -> bool:
+@dataclass(frozen=True)
+class Release:
+    """An exchange given back inside the caller's transaction, and the payback of a
+    difference the buyer paid for it (None: nothing was collected, or the collection was
+    refused), which ``after_release`` pays once the caller has committed."""
+
+    return_id: str
+    payback_id: str | None
+
+
+def release_for(
+    svc: Services, uow: UnitOfWork, return_id: str, now: datetime, reason: str
+) -> Release | None:
     """Inside the caller's transaction: give a reserved replacement back (withdrawn, refused,
-    turned into a refund). False when there was nothing reserved."""
+    turned into a refund, lost a dispute) and owe back, once under
+    ``exchange-diff-back:<return_id>``, a difference collected (or still being collected) for
+    it. None when there was nothing reserved."""
     exchange = uow.exchanges.get_for_update(return_id)
     if exchange is None or exchange.status is not ExchangeStatus.RESERVED:
-        return False
+        return None
     for sku, quantity in exchange.units.items():
         uow.stock.release(sku, quantity)
     exchange.release(now, reason)
     uow.exchanges.save(exchange)
-    return True
+    collection = (
+        uow.transfers.get(exchange.difference_transfer_id)
+        if exchange.difference_transfer_id
+        else None
+    )
+    if (
+        collection is None
+        or collection.purpose is not TransferPurpose.EXCHANGE_COLLECTION
+        or collection.status is TransferStatus.FAILED
+    ):
+        return Release(return_id, None)
+    # Collected (or maybe collected: pending) money goes back once collected: the payback
+    # waits for the collection (TransferPurpose.awaits).
+    payback = transfers.request_transfer(
+        svc,
+        uow,
+        TransferPurpose.EXCHANGE_PAYBACK,
+        return_id,
+        exchange.buyer_id,
+        collection.amount_fen,
+    )
+    return Release(return_id, payback.transfer_id)
+
+
+def after_release(svc: Services, released: Release | None) -> None:
+    """After the releasing commit: pay back the difference the release owes, if any (the
+    sweep retries it under the same key when this is cut short)."""
+    if released is not None and released.payback_id is not None:
+        _pay_back_when_collected(svc, released.return_id, released.payback_id)
 
 
 def after_filing(svc: Services, return_id: str) -> None:
@@ -276,10 +318,10 @@ def track_replacement(
 
 def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnRequest:
     """The buyer takes a refund instead of the replacement (out of stock, or changed their
-    mind) while nothing has shipped: the units go back to stock and a difference the buyer
+    mind) while nothing has shipped: the units go back to stock, a difference the buyer
     paid is paid back under its own key."""
     now = svc.clock.now()
-    payback = None
+    released = None
     with svc.uow() as uow:
         request = owned(
             uow.returns.get_for_update(return_id), buyer_id, "return_request", return_id
@@ -288,28 +330,10 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
         if exchange is not None and exchange.status is not ExchangeStatus.RESERVED:
             raise IllegalTransition("exchange", exchange.status.value, "refund_instead")
         request.convert_to_refund(now, "buyer_chose_refund")
-        if exchange is not None:
-            release_for(uow, return_id, now, "refund_instead")
-            collection = (
-                uow.transfers.get(exchange.difference_transfer_id)
-                if exchange.difference_transfer_id
-                else None
-            )
-            if collection is not None and collection.status is not TransferStatus.FAILED:
-                # Collected (or maybe collected: pending) money goes back once collected: the
-                # payback waits for the collection (TransferPurpose.awaits).
-                payback = transfers.request_transfer(
-                    svc,
-                    uow,
-                    TransferPurpose.EXCHANGE_PAYBACK,
-                    return_id,
-                    buyer_id,
-                    collection.amount_fen,
-                )
+        released = release_for(svc, uow, return_id, now, "refund_instead")
         uow.returns.save(request)
         uow.commit()
-    if payback is not None:
-        _pay_back_when_collected(svc, return_id, payback.transfer_id)
+    after_release(svc, released)
     with svc.uow() as uow:
         return load_return(uow, return_id, buyer_id=buyer_id)
 

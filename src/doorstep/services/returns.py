@@ -288,10 +288,10 @@ def review_return(
             decided_by=reviewer,
         )
         request.review(decision)
-        if not approve:
-            exchanges.release_for(uow, return_id, now, "rejected")
+        released = None if approve else exchanges.release_for(svc, uow, return_id, now, "rejected")
         uow.returns.save(request)
         uow.commit()
+    exchanges.after_release(svc, released)
     settle_refund_only(svc, request)
     _after_decision(svc, request)
     return get_return(svc, return_id)
@@ -304,7 +304,7 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
         request = load_return(uow, return_id, buyer_id=buyer_id)
         appointment_id = request.appointment_id
         request.cancel(now, reason or "buyer_cancelled")
-        exchanges.release_for(uow, return_id, now, "cancelled")
+        released = exchanges.release_for(svc, uow, return_id, now, "cancelled")
         withdrawn = None
         if appointment_id is not None:
             appt = load_appointment(uow, appointment_id)
@@ -318,6 +318,7 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
             uow.appointments.save(appt)
         uow.returns.save(request)
         uow.commit()
+    exchanges.after_release(svc, released)  # a difference paid for the replacement goes back
     if withdrawn is not None:
         carrier_orders.send_order(svc, withdrawn)  # after the commit: no HTTP in the transaction
     return request
