@@ -12,27 +12,50 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, text
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
+    RecordingPayments,
     race,
     transfer_violations,
+    violations,
 )
+
+import pytest
 
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
+from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.exchange import StockLevel
 from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
-from doorstep.services import catalog, exchanges, returns
+from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
+from doorstep.services import catalog, exchanges, refunds, returns, transfers, warehouse
+from doorstep.services.ports import PaymentResult
 from doorstep.services.returns import LineRequest, OpenReturn
 
 BUYER = "buyer-003"
 HOME = Address("310112", "上海市", "上海市", "闵行区", "莘松路958弄12号", "王浩然", "13800001003")
 LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"
+WH = "wh-sh-bonded"
 
 
-def _held_exchanges(app: App, n: int) -> list[str]:
-    """``n`` exchanges for the dearer lipstick held for review (a quality reason without a
-    photo), each with its 2,000 fen difference collected."""
+class Payments(RecordingPayments):
+    """The recording provider whose charges (``collect``) time out while ``collect_down``."""
+
+    collect_down = False
+
+    def collect(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        if self.collect_down:
+            return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
+        return super().collect(idempotency_key, buyer_id, amount_fen, reference)
+
+
+@pytest.fixture
+def payments() -> Payments:
+    return Payments()
+
+
+def _orders(app: App, n: int) -> list[Order]:
     placed = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
     batch = uuid.uuid4().hex[:8]
     orders = [
@@ -49,20 +72,28 @@ def _held_exchanges(app: App, n: int) -> list[str]:
         for i in range(n)
     ]
     catalog.import_orders(app.services, orders, None)
-    filed = []
-    for order in orders:
-        request = returns.open_return(
-            app.services,
-            OpenReturn(
-                BUYER,
-                order.order_id,
-                ReturnKind.EXCHANGE,
-                (LineRequest("L1", 1, Reason.QUALITY),),
-                replacements={"L1": LIP_2},
-            ),
-        )
-        assert request.status is ReturnStatus.IN_REVIEW
-        filed.append(request.return_id)
+    return orders
+
+
+def _exchange(app: App, order: Order, reason: Reason) -> str:
+    request = returns.open_return(
+        app.services,
+        OpenReturn(
+            BUYER,
+            order.order_id,
+            ReturnKind.EXCHANGE,
+            (LineRequest("L1", 1, reason),),
+            replacements={"L1": LIP_2},
+        ),
+    )
+    return request.return_id
+
+
+def _held_exchanges(app: App, n: int) -> list[str]:
+    """``n`` exchanges for the dearer lipstick held for review (a quality reason without a
+    photo), each with its 2,000 fen difference collected."""
+    filed = [_exchange(app, order, Reason.QUALITY) for order in _orders(app, n)]
+    assert all(returns.get_return(app.services, r).status is ReturnStatus.IN_REVIEW for r in filed)
     return filed
 
 
@@ -107,3 +138,39 @@ def test_withdraw_reject_and_refund_instead_at_once_pay_back_once(
     back = {f"exchange-diff-back:{r}": 2_000 for r in filed}
     assert {k: v[1] for k, v in payments.paid.items() if k in back} == back
     assert transfer_violations(wired.engine, payments) == []
+
+
+def test_refunds_instead_of_inspected_exchanges_raced_pay_once(
+    wired: App, payments: Payments
+) -> None:
+    """Exchanges whose collection was unanswered when the old item passed QC (so nothing
+    shipped); the buyer asks for a refund instead three times at once while the sweeps run:
+    one conversion, one refund of the goods, one payback of the difference each."""
+    svc = wired.services
+    exchanges.upsert_stock(svc, [StockLevel(LIP_2, "lipstick-velvet", 34_000, 50)])
+    payments.collect_down = True
+    filed = []
+    for i, order in enumerate(_orders(wired, RACERS // 4)):
+        rid = _exchange(wired, order, Reason.NO_REASON)
+        returns.choose_self_send(svc, BUYER, rid, ReturnMethod.SELF_SHIP)
+        returns.register_shipment(svc, BUYER, rid, f"SF{1_234_567_900_000 + i}", "sf")
+        warehouse.receive(svc, WH, rid)
+        assert warehouse.grade(svc, WH, rid, Grade.A, "ok").status is ReturnStatus.INSPECTED
+        filed.append(rid)
+    payments.collect_down = False
+    calls = [lambda r=r: exchanges.refund_instead(svc, BUYER, r) for r in filed] * 3
+    calls += [lambda: refunds.retry_pending_refunds(svc), lambda: transfers.retry_pending(svc)] * (
+        (RACERS - len(calls)) // 2
+    )
+    outcome = race(calls)
+    assert len(outcome.won) >= RACERS - 2 * len(filed)
+    refunds.retry_pending_refunds(svc)
+    transfers.retry_pending(svc)
+    for rid in filed:
+        done = returns.get_return(svc, rid)
+        assert (done.kind, done.status) == (ReturnKind.REFUND, ReturnStatus.REFUNDED)
+        assert payments.log_for(rid) and {a for _, a in payments.log_for(rid)} == {32_000}
+    assert {k: v[1] for k, v in payments.paid.items() if k.startswith("exchange-diff-back:")} == {
+        f"exchange-diff-back:{r}": 2_000 for r in filed
+    }
+    assert violations(wired.engine, payments) == []

@@ -25,7 +25,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
 from doorstep.domain.waybill import check_waybill
-from doorstep.services import transfers
+from doorstep.services import refunds, transfers
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return, owned
 from doorstep.services.ports import UnitOfWork
@@ -319,7 +319,8 @@ def track_replacement(
 def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnRequest:
     """The buyer takes a refund instead of the replacement (out of stock, or changed their
     mind) while nothing has shipped: the units go back to stock, a difference the buyer
-    paid is paid back under its own key."""
+    paid is paid back under its own key, and a return already inspected gets its refund in
+    this unit of work (paid after the commit; a pending one is retried by the sweep)."""
     now = svc.clock.now()
     released = None
     with svc.uow() as uow:
@@ -331,9 +332,16 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
             raise IllegalTransition("exchange", exchange.status.value, "refund_instead")
         request.convert_to_refund(now, "buyer_chose_refund")
         released = release_for(svc, uow, return_id, now, "refund_instead")
+        refund = None
+        if request.status is ReturnStatus.INSPECTED:
+            # The goods already passed QC, whose refund start skipped the exchange: start it
+            # here, as grading starts an inspected return's.
+            refund = refunds.open_standard_refund(svc, uow, request)
         uow.returns.save(request)
         uow.commit()
     after_release(svc, released)
+    if refund is not None:
+        refunds.pay_refund(svc, refund.refund_id)
     with svc.uow() as uow:
         return load_return(uow, return_id, buyer_id=buyer_id)
 

@@ -90,11 +90,18 @@ def _order_of(uow: UnitOfWork, request: ReturnRequest) -> Order:
     return order
 
 
+def open_standard_refund(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> Refund:
+    """Inside the caller's transaction (``request`` loaded with its lock): the standard refund
+    of an inspected return, created once; the caller commits, then ``pay_refund``."""
+    refund = _ensure_refund(svc, uow, request, RefundKind.STANDARD)
+    assert refund is not None, "a standard refund has no cap"
+    return refund
+
+
 def start_standard_refund(svc: Services, return_id: str) -> Refund:
     """After a good QC grade (or an approved refund-only request): create once, then pay."""
     with svc.uow() as uow:
-        refund = _ensure_refund(svc, uow, _locked_return(uow, return_id), RefundKind.STANDARD)
-        assert refund is not None, "a standard refund has no cap"
+        refund = open_standard_refund(svc, uow, _locked_return(uow, return_id))
         uow.commit()
     return pay_refund(svc, refund.refund_id)
 
