@@ -25,7 +25,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
 from doorstep.domain.waybill import check_waybill
-from doorstep.services import refunds, transfers
+from doorstep.services import refunds, transfers, trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return, owned
 from doorstep.services.ports import UnitOfWork
@@ -104,12 +104,9 @@ def reserve_for(
         if not uow.stock.reserve(taken.to_sku, taken.quantity):
             level = uow.stock.get_many([taken.to_sku])
             raise out_of_stock(taken.to_sku, level[0].available if level else 0, taken.quantity)
-    buyer = uow.buyers.get(request.buyer_id)
-    trusted = (
-        buyer is not None
-        and not buyer.blocklisted
-        and buyer.trust_score >= svc.refunds.express_min_trust
-    )
+    # The express refund's rule (assessed trust, not the stored starting score): a buyer
+    # who lost a dispute gets neither money nor a replacement before the warehouse looks.
+    trusted = trust.served_ahead(svc, uow, request.buyer_id)
     exchange = Exchange.reserve(
         request.return_id,
         request.buyer_id,

@@ -110,12 +110,7 @@ def express_buyer(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> boo
     """Whether this return's buyer may be paid at pickup: a refund (not an exchange), not
     blocklisted, trusted enough by the score their history gives now. The amount cap is
     the refund's own check."""
-    if request.kind is not ReturnKind.REFUND:
-        return False
-    buyer = uow.buyers.get(request.buyer_id)
-    if buyer is None or buyer.blocklisted:
-        return False
-    return trust.assess(uow, buyer, svc.refunds.trust).score >= svc.refunds.express_min_trust
+    return request.kind is ReturnKind.REFUND and trust.served_ahead(svc, uow, request.buyer_id)
 
 
 def start_express_refund(svc: Services, return_id: str) -> Refund | None:

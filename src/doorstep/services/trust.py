@@ -1,5 +1,6 @@
 """A buyer's trust as the services read it: the account's starting score moved by its history
-(domain/trust.py), counted in one query. Express refunds, refund-only audits and ops read it."""
+(domain/trust.py), counted in one query. Express refunds, exchanges shipped at pickup,
+refund-only audits and ops read it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def as_assessed(uow: UnitOfWork, buyer: Buyer, weights: TrustWeights) -> Buyer:
     """The buyer with its stored starting score replaced by the assessed one, for rules that
     read ``trust_score`` (the audit)."""
     return replace(buyer, trust_score=assess(uow, buyer, weights).score)
+
+
+def served_ahead(svc: Services, uow: UnitOfWork, buyer_id: str) -> bool:
+    """Whether the buyer is served before the warehouse sees the goods (an express refund at
+    pickup, an exchange's replacement shipped at pickup): not blocklisted, and trusted enough
+    by the score their history gives now, so a lost dispute or a clawback stops both."""
+    buyer = uow.buyers.get(buyer_id)
+    if buyer is None or buyer.blocklisted:
+        return False
+    return assess(uow, buyer, svc.refunds.trust).score >= svc.refunds.express_min_trust
 
 
 def buyer_trust(svc: Services, buyer_id: str) -> TrustAssessment:
