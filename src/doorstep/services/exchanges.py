@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from doorstep.domain.events import Event
 from doorstep.domain.exchange import (
     Exchange,
     ExchangeLine,
@@ -378,11 +379,15 @@ def get_status(svc: Services, return_id: str) -> str:
 
 
 def upsert_stock(svc: Services, levels: Sequence[StockLevel]) -> int:
-    """Load stock rows (imports and the demo); reservations already held are kept."""
+    """Load stock rows (imports and the demo); reservations already held are kept. Each row
+    written is a ``stock.loaded`` event (before and after), in the same transaction."""
+    now = svc.clock.now()
     with svc.uow() as uow:
-        held = {s.sku: s.reserved for s in uow.stock.get_many(s.sku for s in levels)}
+        before = {s.sku: s for s in uow.stock.get_many(s.sku for s in levels)}
+        events = []
         for level in levels:
-            reserved = held.get(level.sku, 0)
+            old = before.get(level.sku)
+            reserved = old.reserved if old else 0
             if reserved > level.on_hand:
                 raise InvalidInput(
                     "stock_below_reserved",
@@ -392,6 +397,23 @@ def upsert_stock(svc: Services, levels: Sequence[StockLevel]) -> int:
                     reserved=reserved,
                 )
             uow.stock.put(replace(level, reserved=reserved))
+            events.append(
+                Event(
+                    "stock.loaded",
+                    "stock",
+                    level.sku,
+                    now,
+                    {
+                        "family": level.family,
+                        "unit_price_fen": level.unit_price_fen,
+                        "on_hand": level.on_hand,
+                        "reserved": reserved,
+                        "on_hand_before": old.on_hand if old else None,
+                        "unit_price_fen_before": old.unit_price_fen if old else None,
+                    },
+                )
+            )
+        uow.events.append(events)
         uow.commit()
     return len(levels)
 
