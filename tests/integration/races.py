@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text
+from tests.integration.refund_waits_check import (  # type: ignore[import-not-found]
+    refund_wait_violations,
+)
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.domain.errors import Conflict
 from doorstep.services.ports import PaymentResult
-from tests.integration.refund_waits_check import (  # type: ignore[import-not-found]
-    refund_wait_violations,
-)
 
 RACERS = 24  # units of work started together by the races here
 MIN_RACERS = 20  # a race of fewer is not the race issue 7 asks for: race() refuses it

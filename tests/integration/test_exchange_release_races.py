@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import bindparam, text
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
@@ -17,8 +18,6 @@ from tests.integration.races import (  # type: ignore[import-not-found]
     transfer_violations,
     violations,
 )
-
-import pytest
 
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.bootstrap import App

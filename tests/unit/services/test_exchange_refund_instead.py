@@ -33,9 +33,7 @@ def _inspected_exchange(world: World) -> ReturnRequest:
         ),
     )
     returns.choose_self_send(world.svc, order.buyer_id, request.return_id, ReturnMethod.SELF_SHIP)
-    returns.register_shipment(
-        world.svc, order.buyer_id, request.return_id, "SF1234567890123", "sf"
-    )
+    returns.register_shipment(world.svc, order.buyer_id, request.return_id, "SF1234567890123", "sf")
     warehouse.receive(world.svc, WH, request.return_id)
     graded = warehouse.grade(world.svc, WH, request.return_id, Grade.A, "ok")
     assert graded.status is ReturnStatus.INSPECTED
