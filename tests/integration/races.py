@@ -4,7 +4,8 @@
 together; each call opens its own units of work through the services. ``violations`` reads
 the database (and the payment provider's ledger) and describes every broken invariant:
 
-- claims: units held by returns, exchanges and refund-only requests <= units bought, per line;
+- claims: units held by returns, exchanges, refund-only requests and buyers' claims (damage
+  on arrival, counterfeit; not rejected) <= units bought, per line: a unit is compensated once;
 - money: refunds <= what was paid, per order; one refund per return (its idempotency key); no
   refund for a withdrawn or refused return; each refund and each return settled once; every
   refunded return has its paid refund; the provider paid each key once, for that refund's
@@ -123,13 +124,22 @@ class RecordingPayments(LocalPayments):
 
 # --- SQL per dialect: the aggregates keep their lines inside the JSON document ------------------
 
+# Claims that hold their units (domain/held_units.py): a buyer's, not rejected. Transit damage
+# is the carrier's debt for a return's own units, which the return holds already.
+_CLAIM_HOLDS = "c.status <> 'rejected' AND c.kind <> 'transit_damage'"
+
 _SQLITE = {
-    "claimed": """
-        SELECT r.order_id AS order_id, json_extract(l.value, '$.order_line_id') AS line_id,
-               SUM(json_extract(l.value, '$.quantity')) AS held
-        FROM returns r, json_each(r.doc, '$.lines') l
-        WHERE r.status NOT IN ('cancelled', 'rejected')
-        GROUP BY 1, 2""",
+    "claimed": f"""
+        SELECT order_id, line_id, SUM(held) AS held FROM (
+          SELECT r.order_id AS order_id, json_extract(l.value, '$.order_line_id') AS line_id,
+                 json_extract(l.value, '$.quantity') AS held
+          FROM returns r, json_each(r.doc, '$.lines') l
+          WHERE r.status NOT IN ('cancelled', 'rejected')
+          UNION ALL
+          SELECT c.order_id, json_extract(l.value, '$.order_line_id'),
+                 json_extract(l.value, '$.quantity')
+          FROM claims c, json_each(c.doc, '$.lines') l WHERE {_CLAIM_HOLDS}
+        ) u GROUP BY 1, 2""",
     "bought": """
         SELECT o.order_id AS order_id, json_extract(l.value, '$.line_id') AS line_id,
                json_extract(l.value, '$.quantity') AS bought,
@@ -139,12 +149,17 @@ _SQLITE = {
     "window_start": "substr(json_extract(a.doc, '$.slot.window.start'), 1, 5)",
 }
 _POSTGRES = {
-    "claimed": """
-        SELECT r.order_id AS order_id, l->>'order_line_id' AS line_id,
-               SUM((l->>'quantity')::int) AS held
-        FROM returns r CROSS JOIN LATERAL json_array_elements(r.doc->'lines') l
-        WHERE r.status NOT IN ('cancelled', 'rejected')
-        GROUP BY 1, 2""",
+    "claimed": f"""
+        SELECT order_id, line_id, SUM(held) AS held FROM (
+          SELECT r.order_id AS order_id, l->>'order_line_id' AS line_id,
+                 (l->>'quantity')::int AS held
+          FROM returns r CROSS JOIN LATERAL json_array_elements(r.doc->'lines') l
+          WHERE r.status NOT IN ('cancelled', 'rejected')
+          UNION ALL
+          SELECT c.order_id, l->>'order_line_id', (l->>'quantity')::int
+          FROM claims c CROSS JOIN LATERAL json_array_elements(c.doc->'lines') l
+          WHERE {_CLAIM_HOLDS}
+        ) u GROUP BY 1, 2""",
     "bought": """
         SELECT o.order_id AS order_id, l->>'line_id' AS line_id,
                (l->>'quantity')::int AS bought,

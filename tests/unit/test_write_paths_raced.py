@@ -85,7 +85,11 @@ _COVERAGE = (
 _REDRIVE = (
     "test_races_audit.py::test_one_dead_letter_redriven_from_many_consoles_is_sent_again_once",
 )
-_CLAIM_FILE = ("test_money_races.py::test_filing_one_claim_many_times_at_once_files_one",)
+_OVERLAP = (
+    "test_claim_overlap_race.py::"
+    "test_claims_and_returns_on_the_same_lines_compensate_each_unit_once"
+)
+_CLAIM_FILE = ("test_money_races.py::test_filing_one_claim_many_times_at_once_files_one", _OVERLAP)
 _CLAIM_ANSWER = ("test_money_races.py::test_merchant_answers_and_silence_sweeps_pay_a_claim_once",)
 _CLAIM_DECIDE = (
     "test_money_races.py::test_counterfeit_decided_by_reviewers_at_once_pays_the_multiple_once",
@@ -123,7 +127,7 @@ _ACCOUNTS = ("test_races_accounts.py::test_disable_enable_delete_and_password_ch
 
 RACED: dict[str, tuple[str, ...]] = {
     # buyer API
-    "POST /returns": (*_CLAIMS, "test_races.py::test_refund_only_on_one_unit_pays_once"),
+    "POST /returns": (*_CLAIMS, "test_races.py::test_refund_only_on_one_unit_pays_once", _OVERLAP),
     "POST /returns/{return_id}/cancel": _CANCEL,
     "POST /returns/{return_id}/self-send": _SELF_SEND,
     "POST /returns/{return_id}/pickup": _BOOK,

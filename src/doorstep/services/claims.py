@@ -4,8 +4,9 @@ company's settlement; approved claims are compensated exactly once (a payment un
 ``claim:<claim_id>`` to the buyer, or one ledger entry per claim for a carrier).
 
 Concurrency: a buyer's claim is filed with the order's row locked (one claim per kind and
-lines; the dedupe key is also unique in the table); a claim moves with its own row locked and
-its version checked; a carrier is charged through a unique key per claim.
+lines, the dedupe key also unique in the table; and no unit that a return, exchange,
+refund-only request or another claim holds, ``domain/held_units.py``); a claim moves with its
+own row locked and its version checked; a carrier is charged through a unique key per claim.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from doorstep.domain import held_units
 from doorstep.domain.catalog import Category
 from doorstep.domain.claim import (
     Claim,
@@ -124,6 +126,14 @@ def file_claim(svc: Services, cmd: FileClaim) -> Claim:
                 "These goods already have a claim of this kind.",
                 "这些商品已提交过同类理赔。",
             )
+        # Counted under the order's row lock, which returns take too: a unit compensated by
+        # a claim cannot be returned or claimed again, nor the other way round.
+        held = held_units.units_held(
+            uow.returns.for_order(order.order_id), uow.claims.for_order(order.order_id)
+        )
+        held_units.check_units_free(
+            order, ((ln.order_line_id, ln.quantity) for ln in claim.lines), held
+        )
         uow.claims.add(claim)
         uow.commit()
         return claim

@@ -332,6 +332,9 @@ class ClaimRepository(Protocol):
         ...
 
     def for_buyer(self, buyer_id: str, limit: int = 100) -> list[Claim]: ...
+    def for_order(self, order_id: str) -> list[Claim]:
+        """Every claim on the order, whatever its kind and status."""
+        ...
 
 
 class LedgerRepository(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from doorstep.domain import held_units
 from doorstep.domain.address import Address
 from doorstep.domain.audit import AuditInput, audit
 from doorstep.domain.decision import Decision, Finding, Outcome, ReturnMethod, Verdict
@@ -27,9 +28,6 @@ from doorstep.services.lookups import load_appointment, load_return, owned
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refund_quotes import quote_lines
 from doorstep.services.refunds import settle_refund_only
-
-# Returns in these states still hold their quantities against the order line.
-_FINISHED_WITHOUT_GOODS = {ReturnStatus.CANCELLED, ReturnStatus.REJECTED}
 
 
 @dataclass(frozen=True)
@@ -165,42 +163,15 @@ def _check_photo(uow: UnitOfWork, photo_id: str, owner: str) -> None:
 
 
 def units_held(uow: UnitOfWork, order_id: str, *, besides: str | None = None) -> dict[str, int]:
-    """Units per order line that returns of the order (other than ``besides``) still hold."""
-    held: dict[str, int] = {}
-    for other in uow.returns.for_order(order_id):
-        if other.return_id == besides or other.status in _FINISHED_WITHOUT_GOODS:
-            continue
-        for line in other.lines:
-            held[line.order_line_id] = held.get(line.order_line_id, 0) + line.quantity
-    return held
+    """Units per order line that the order's returns (other than ``besides``) and buyers'
+    claims still hold; read under the order's row lock by every writer that adds to them."""
+    return held_units.units_held(
+        uow.returns.for_order(order_id), uow.claims.for_order(order_id), besides_return=besides
+    )
 
 
 def _check_unclaimed(lines: list[ReturnLine], order: Order, held: dict[str, int]) -> None:
-    """Refuse more units than were bought, or units that other returns, refund-only requests
-    or exchanges already hold, whatever the policy says: money follows these quantities."""
-    for line in lines:
-        bought = order.line(line.order_line_id)
-        assert bought is not None, "checked by _lines"
-        left = bought.quantity - held.get(line.order_line_id, 0)
-        if line.quantity <= left:
-            continue
-        if line.quantity > bought.quantity:
-            raise InvalidInput(
-                "quantity_exceeds_purchase",
-                f"Only {bought.quantity} of this item were bought.",
-                f"该商品共购买 {bought.quantity} 件。",
-                line_id=line.order_line_id,
-                bought=bought.quantity,
-            )
-        raise Conflict(
-            "quantity_already_claimed",
-            f"Only {max(left, 0)} of {bought.quantity} can still be returned or refunded; "
-            "the rest is under another after-sales request.",
-            f"该商品最多还可申请 {max(left, 0)} 件（共购买 {bought.quantity} 件），"
-            "其余已在其他售后申请中。",
-            line_id=line.order_line_id,
-            left=max(left, 0),
-        )
+    held_units.check_units_free(order, ((ln.order_line_id, ln.quantity) for ln in lines), held)
 
 
 def _audit(

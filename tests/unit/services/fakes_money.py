@@ -112,6 +112,9 @@ class FakeClaimRepository(FakeVersionedRepository[Claim]):
         found = [c for c in self._all() if c.buyer_id == buyer_id]
         return sorted(found, key=lambda c: c.filed_at)[:limit]
 
+    def for_order(self, order_id: str) -> list[Claim]:
+        return sorted((c for c in self._all() if c.order_id == order_id), key=lambda c: c.filed_at)
+
 
 class FakeLedgerRepository:
     def __init__(self, table: _TxTable) -> None:

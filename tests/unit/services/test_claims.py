@@ -7,6 +7,7 @@ import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     new_order,
+    open_return,
     photo,
     picked_up,
 )
@@ -14,7 +15,7 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
 from doorstep.domain.claim import ClaimKind, ClaimStatus, Liability
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.order import Channel, OrderLine
-from doorstep.domain.returns import Grade, ReturnStatus
+from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
 from doorstep.services import claims, warehouse
 from doorstep.services.claims import FileClaim
 
@@ -147,3 +148,65 @@ def test_unsigned_orders_have_no_claims(world: World) -> None:
     )
     with pytest.raises(Conflict, match="claim_order_not_signed"):
         _file(world, order.order_id)
+
+
+def _two_pillows(world: World) -> str:
+    lines = (
+        OrderLine("L1", "CN-LATEX-PILLOW", 1, 39_900),
+        OrderLine("L2", "CN-LATEX-PILLOW", 1, 39_900),
+    )
+    return new_order(world, lines=lines).order_id
+
+
+def _claim_on(world: World, order_id: str, lines: tuple[tuple[str, int], ...]) -> str:
+    cmd = FileClaim(
+        B3, order_id, ClaimKind.DAMAGE_ON_ARRIVAL, lines, "crushed", (photo(world, B3),)
+    )
+    return claims.file_claim(world.svc, cmd).claim_id
+
+
+def test_a_unit_is_claimed_once_whatever_the_other_lines_of_the_claim(world: World) -> None:
+    order_id = _two_pillows(world)
+    first = _claim_on(world, order_id, (("L1", 1),))
+    with pytest.raises(Conflict) as refused:
+        _claim_on(world, order_id, (("L1", 1), ("L2", 1)))
+    assert refused.value.code == "quantity_already_claimed"
+    assert refused.value.message_en and refused.value.message_zh
+    with pytest.raises(Conflict, match="quantity_already_claimed"):  # another kind: still once
+        claims.file_claim(
+            world.svc,
+            FileClaim(B3, order_id, ClaimKind.COUNTERFEIT, (("L1", 1),), "", (photo(world, B3),)),
+        )
+    second = _claim_on(world, order_id, (("L2", 1),))
+    for claim_id in (first, second):
+        claims.answer_claim(world.svc, claim_id, accept=True, text="", shop_id=None)
+    paid = [amount for _ref, amount in world.payments.paid.values()]
+    assert sorted(paid) == [39_900, 39_900]  # 798.00 bought, 798.00 compensated
+
+
+def test_a_claimed_unit_cannot_be_returned_and_a_returned_unit_cannot_be_claimed(
+    world: World,
+) -> None:
+    claimed = new_order(world)
+    _file(world, claimed.order_id)
+    for kind in (ReturnKind.REFUND, ReturnKind.REFUND_ONLY, ReturnKind.EXCHANGE):
+        with pytest.raises(Conflict, match="quantity_already_claimed"):
+            open_return(
+                world, claimed, reason=Reason.DAMAGED_ON_ARRIVAL, kind=kind,
+                photo_ids=(photo(world, B3),),
+            )  # fmt: skip
+    returned = new_order(world)
+    open_return(world, returned, reason=Reason.QUALITY, photo_ids=(photo(world, B3),))
+    with pytest.raises(Conflict, match="quantity_already_claimed"):
+        _file(world, returned.order_id)
+    assert len(world.store.items("claims")) == 1
+
+
+def test_a_rejected_claim_gives_its_units_back(world: World) -> None:
+    order = new_order(world)
+    claim_id = _file(world, order.order_id)
+    claims.answer_claim(world.svc, claim_id, accept=False, text="intact", shop_id=None)
+    claims.decide_claim(world.svc, "ops-001", claim_id, approve=False, note="not damaged")
+    request = open_return(world, order, reason=Reason.QUALITY, photo_ids=(photo(world, B3),))
+    assert request.status is ReturnStatus.APPROVED, request.decision
+    assert world.payments.paid == {}

@@ -76,6 +76,9 @@ class ClaimRepo(VersionedRepository[Claim]):
     def for_buyer(self, buyer_id: str, limit: int = 100) -> list[Claim]:
         return self._query(t.claims.c.buyer_id == buyer_id, order=t.claims.c.filed_at, limit=limit)
 
+    def for_order(self, order_id: str) -> list[Claim]:
+        return self._query(t.claims.c.order_id == order_id, order=t.claims.c.filed_at)
+
 
 class LedgerRepo:
     def __init__(self, conn: Connection) -> None:

@@ -148,7 +148,8 @@ def _own_order(web: Web, order_id: str) -> Order:
 
 
 def returnable(order: Order, claimed: dict[str, int]) -> dict[str, int]:
-    """Order line id → units that can still be returned (bought less what other returns hold)."""
+    """Order line id → units that can still be returned (bought less what returns and claims
+    hold)."""
     return {ln.line_id: max(ln.quantity - claimed.get(ln.line_id, 0), 0) for ln in order.lines}
 
 

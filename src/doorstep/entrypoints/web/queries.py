@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from doorstep.domain import held_units
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
@@ -78,17 +79,12 @@ def couriers_by_id(svc: Services, courier_ids: set[str]) -> dict[str, Courier]:
 
 
 def claimed_quantities(svc: Services, buyer_id: str, order_id: str) -> dict[str, int]:
-    """Order line id → how many units open or finished returns of this order already claim
-    (withdrawn and rejected returns give theirs back)."""
+    """Order line id → how many units the buyer's returns and claims on this order already
+    hold (withdrawn and refused returns and rejected claims give theirs back)."""
     with svc.uow() as uow:
-        found = uow.returns.for_order(order_id)
-    claimed: dict[str, int] = {}
-    for r in found:
-        if r.buyer_id != buyer_id or r.status.value in ("cancelled", "rejected"):
-            continue
-        for ln in r.lines:
-            claimed[ln.order_line_id] = claimed.get(ln.order_line_id, 0) + ln.quantity
-    return claimed
+        found = [r for r in uow.returns.for_order(order_id) if r.buyer_id == buyer_id]
+        claims = [c for c in uow.claims.for_order(order_id) if c.buyer_id == buyer_id]
+    return held_units.units_held(found, claims)
 
 
 @dataclass(frozen=True)
