@@ -6,7 +6,7 @@ offered are what no rule withdrew, each until the earliest deadline any rule imp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -105,7 +105,14 @@ def rule_return_window(ctx: AuditInput, cfg: RuleConfig) -> list[Finding]:
     if signed is None:
         return []
     out = []
+    allergy_categories = cfg.param("allergy_categories")
     for line in ctx.lines:
+        if line.reason is Reason.ALLERGY:
+            refused = allergy_refusal(ctx.products[line.sku], allergy_categories)
+            if refused is not None:
+                # Neither the 60-day window nor the seller-paid freight: the reason is refused.
+                out.append(_f(cfg.code, Verdict.REJECT, *refused, line_id=line.order_line_id))
+                continue
         if line.reason is Reason.NO_REASON:
             days, label_en, label_zh = cfg.param("no_reason_days"), "no-reason", "无理由"
         elif line.reason is Reason.ALLERGY:
@@ -138,6 +145,23 @@ def rule_return_window(ctx: AuditInput, cfg: RuleConfig) -> list[Finding]:
                 )
             )
     return out
+
+
+def allergy_refusal(product: Product, categories: Collection[str]) -> tuple[str, str, str] | None:
+    """Why 过敏包退 does not apply to ``product``, if it does not (RULES.md §3: a cosmetics
+    promise; the categories are the ``return_window`` rule's ``allergy_categories``):
+    (reason code, English, Chinese)."""
+    if product.category.value in categories:
+        return None
+    scope_en = f"for {', '.join(categories)} only" if categories else "switched off"
+    scope_zh = f"仅适用于：{'、'.join(categories)}" if categories else "已停用"
+    return (
+        "allergy_not_for_category",
+        f"Allergy returns are {scope_en}; this item ({product.category.value}) can be returned "
+        "for a quality problem or without reason, within those windows.",
+        f"过敏包退{scope_zh}；该商品（{product.category.value}）不适用，"
+        "可在相应期限内以质量问题或七天无理由退货。",
+    )
 
 
 def rule_legal_exclusion(ctx: AuditInput, cfg: RuleConfig) -> list[Finding]:

@@ -17,7 +17,13 @@ from doorstep.domain.errors import InvalidInput
 RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     "order_signed": {},
     "quantity_available": {},
-    "return_window": {"no_reason_days": 7, "quality_days": 15, "allergy_days": 60},
+    # 过敏包退 is a cosmetics promise (RULES.md §3): other categories have no allergy reason.
+    "return_window": {
+        "no_reason_days": 7,
+        "quality_days": 15,
+        "allergy_days": 60,
+        "allergy_categories": ["cosmetics"],
+    },
     "legal_exclusion": {},
     "checkout_confirmed_exclusion": {},
     "intact_condition": {

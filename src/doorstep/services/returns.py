@@ -7,7 +7,7 @@ from datetime import datetime
 
 from doorstep.domain import held_units
 from doorstep.domain.address import Address
-from doorstep.domain.audit import AuditInput, audit
+from doorstep.domain.audit import AuditInput, allergy_refusal, audit
 from doorstep.domain.decision import Decision, Finding, Outcome, ReturnMethod, Verdict
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.order import Order
@@ -122,9 +122,30 @@ def quote_return(svc: Services, cmd: OpenReturn) -> RefundQuote:
         order = owned(uow.orders.get(cmd.order_id), cmd.buyer_id, "order", cmd.order_id)
         lines = _lines(order, cmd.lines)
         _check_unclaimed(lines, order, units_held(uow, order.order_id))
+        _check_allergy(uow, lines, now)
         return quote_lines(
             uow, order, cmd.kind, lines, filed_at=now, arrived_at=None, besides=None, now=now
         )
+
+
+def _check_allergy(uow: UnitOfWork, lines: list[ReturnLine], now: datetime) -> None:
+    """The quote refuses what the audit would: an allergy reason outside its categories
+    would otherwise be quoted with the seller paying the return freight."""
+    allergic = [line for line in lines if line.reason is Reason.ALLERGY]
+    if not allergic:
+        return
+    policy = uow.policies.current() or default_policy(now)
+    window = policy.rule("return_window")
+    if window is None:
+        return  # ops switched the windows off; the audit does not refuse the reason either
+    for line in allergic:
+        product = uow.products.get(line.sku)
+        if product is None:
+            raise NotFound("product", line.sku)
+        refused = allergy_refusal(product, window.param("allergy_categories"))
+        if refused is not None:
+            code, en, zh = refused
+            raise InvalidInput(code, en, zh, line_id=line.order_line_id)
 
 
 def _lines(order: Order, wanted: tuple[LineRequest, ...]) -> list[ReturnLine]:

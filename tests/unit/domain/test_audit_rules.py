@@ -40,10 +40,15 @@ def verdicts(findings) -> set[tuple[Verdict, str]]:  # type: ignore[no-untyped-d
 )
 def test_window_length_by_reason(world, reason: Reason, days: int) -> None:  # type: ignore[no-untyped-def]
     deadline = return_deadline(world.signed, days)
-    at_deadline = world.rule("return_window", world.input(reason=reason, now=deadline))
+    serum = world.product(category=Category.COSMETICS)  # every reason applies to cosmetics
+    at_deadline = world.rule(
+        "return_window", world.input(product=serum, reason=reason, now=deadline)
+    )
     assert verdicts(at_deadline) == {(Verdict.PASS, "within_window")}
     assert at_deadline[0].until == deadline
-    after = world.rule("return_window", world.input(reason=reason, now=deadline + US))
+    after = world.rule(
+        "return_window", world.input(product=serum, reason=reason, now=deadline + US)
+    )
     assert verdicts(after) == {(Verdict.REJECT, "window_expired")}
     assert after[0].line_id == "L1"
 
@@ -63,10 +68,75 @@ def test_window_parameters_change_the_outcome(world) -> None:  # type: ignore[no
     assert audit(world.policy(), ctx).outcome is Outcome.REJECT
     longer = world.policy(return_window={"no_reason_days": 10})
     assert audit(longer, ctx).outcome is Outcome.APPROVE
-    allergy = world.input(reason=Reason.ALLERGY, now=world.signed + timedelta(days=20), photos=1)
+    allergy = world.input(
+        product=world.product(category=Category.COSMETICS),
+        reason=Reason.ALLERGY,
+        now=world.signed + timedelta(days=20),
+        photos=1,
+    )
+    assert audit(world.policy(), allergy).outcome is Outcome.APPROVE
     assert (
         audit(world.policy(return_window={"allergy_days": 14}), allergy).outcome is Outcome.REJECT
     )
+
+
+# 过敏包退 is a cosmetics promise (RULES.md §3): the 60-day window and the seller-paid freight
+# are for cosmetics; for anything else the reason itself is refused, with its own code.
+@pytest.mark.parametrize("category", [c for c in Category if c is not Category.COSMETICS])
+def test_allergy_is_refused_outside_cosmetics(world, category: Category) -> None:  # type: ignore[no-untyped-def]
+    for day in (1, 50):  # inside the 7- and 15-day windows, and past them
+        ctx = world.input(
+            product=world.product(category=category),
+            reason=Reason.ALLERGY,
+            now=world.signed + timedelta(days=day),
+            photos=1,
+        )
+        found = world.rule("return_window", ctx)
+        assert verdicts(found) == {(Verdict.REJECT, "allergy_not_for_category")}
+        assert found[0].line_id == "L1" and found[0].until is None
+        assert category.value in found[0].text_en and category.value in found[0].text_zh
+        assert "cosmetics" in found[0].text_en and "过敏包退" in found[0].text_zh
+        decision = audit(world.policy(), ctx)
+        assert decision.outcome is Outcome.REJECT and decision.methods == ()
+
+
+def test_allergy_categories_are_a_policy_parameter(world) -> None:  # type: ignore[no-untyped-def]
+    day50 = world.signed + timedelta(days=50)
+    serum, toy = (world.product(category=c) for c in (Category.COSMETICS, Category.TOYS))
+    for product, outcome in ((serum, Outcome.APPROVE), (toy, Outcome.REJECT)):
+        ctx = world.input(product=product, reason=Reason.ALLERGY, now=day50, photos=1)
+        assert audit(world.policy(), ctx).outcome is outcome
+    widened = world.policy(return_window={"allergy_categories": ["cosmetics", "toys"]})
+    toy_ctx = world.input(product=toy, reason=Reason.ALLERGY, now=day50, photos=1)
+    assert audit(widened, toy_ctx).outcome is Outcome.APPROVE
+    none = world.policy(return_window={"allergy_categories": []})
+    serum_ctx = world.input(product=serum, reason=Reason.ALLERGY, now=day50, photos=1)
+    assert audit(none, serum_ctx).outcome is Outcome.REJECT
+
+
+def test_allergy_on_one_line_refuses_only_that_reason(world) -> None:  # type: ignore[no-untyped-def]
+    serum = world.product("SERUM", category=Category.COSMETICS)
+    pillow_line = ReturnLine("L2", "PILLOW", 1, Reason.QUALITY)
+    pillow = world.product("PILLOW", category=Category.HOME)
+    ctx = world.input(
+        product=serum,
+        reason=Reason.ALLERGY,
+        now=world.signed + timedelta(days=10),
+        extra=((pillow, OrderLine("L2", "PILLOW", 1, 5_000), pillow_line),),
+    )
+    assert verdicts(world.rule("return_window", ctx)) == {(Verdict.PASS, "within_window")}
+    allergic_pillow = replace(pillow_line, reason=Reason.ALLERGY)
+    mixed = world.input(
+        product=serum,
+        reason=Reason.ALLERGY,
+        now=world.signed + timedelta(days=10),
+        extra=((pillow, OrderLine("L2", "PILLOW", 1, 5_000), allergic_pillow),),
+    )
+    found = world.rule("return_window", mixed)
+    assert {(f.line_id, f.reason) for f in found} == {
+        ("L1", "within_window"),
+        ("L2", "allergy_not_for_category"),
+    }
 
 
 def test_window_skipped_when_not_signed(world) -> None:  # type: ignore[no-untyped-def]
@@ -236,12 +306,13 @@ def test_blocklisted_buyer_is_reviewed(world) -> None:  # type: ignore[no-untype
     ],
 )
 def test_seller_fault_reason_without_photo_is_reviewed(world, reason: Reason) -> None:  # type: ignore[no-untyped-def]
-    without = world.input(reason=reason, photos=0)
+    serum = world.product(category=Category.COSMETICS)  # allergy returns are for cosmetics
+    without = world.input(product=serum, reason=reason, photos=0)
     assert verdicts(world.rule("evidence_required", without)) == {
         (Verdict.REVIEW, "evidence_missing")
     }
     assert audit(world.policy(), without).outcome is Outcome.REVIEW
-    with_photo = world.input(reason=reason, photos=1)
+    with_photo = world.input(product=serum, reason=reason, photos=1)
     assert world.rule("evidence_required", with_photo) == []
     assert audit(world.policy(), with_photo).outcome is Outcome.APPROVE
 

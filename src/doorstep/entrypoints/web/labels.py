@@ -283,6 +283,7 @@ PARAM = {
     "no_reason_days": N_("Days for a no-reason return"),
     "quality_days": N_("Days for a quality return"),
     "allergy_days": N_("Days for an allergy return"),
+    "allergy_categories": N_("Categories with allergy returns"),
     "seal_categories": N_("Categories that need an intact seal"),
     "tag_categories": N_("Categories that need their tags"),
     "activation_categories": N_("Categories that must not be activated"),
