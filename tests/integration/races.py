@@ -6,6 +6,7 @@ the database (and the payment provider's ledger) and describes every broken inva
 
 - claims: units held by returns, exchanges, refund-only requests and buyers' claims (damage
   on arrival, counterfeit; not rejected) <= units bought, per line: a unit is compensated once;
+- stock: ``reserved`` per SKU = the units reserved exchanges promise, never above on hand;
 - money: refunds <= what was paid, per order; one refund per return (its idempotency key); no
   refund for a withdrawn or refused return; each refund and each return settled once; every
   refunded return has its paid refund; the provider paid each key once, for that refund's
@@ -147,6 +148,11 @@ _SQLITE = {
                  + json_extract(l.value, '$.tax_fen') AS paid
         FROM orders o, json_each(o.doc, '$.lines') l""",
     "window_start": "substr(json_extract(a.doc, '$.slot.window.start'), 1, 5)",
+    "promised": """
+        SELECT json_extract(l.value, '$.to_sku') AS sku,
+               SUM(json_extract(l.value, '$.quantity')) AS n
+        FROM exchanges e, json_each(e.doc, '$.lines') l
+        WHERE e.status = 'reserved' GROUP BY 1""",
 }
 _POSTGRES = {
     "claimed": f"""
@@ -167,6 +173,10 @@ _POSTGRES = {
                  + (l->>'tax_fen')::bigint AS paid
         FROM orders o CROSS JOIN LATERAL json_array_elements(o.doc->'lines') l""",
     "window_start": "substr(a.doc->'slot'->'window'->>'start', 1, 5)",
+    "promised": """
+        SELECT l->>'to_sku' AS sku, SUM((l->>'quantity')::int) AS n
+        FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
+        WHERE e.status = 'reserved' GROUP BY 1""",
 }
 
 # A window holds more visits than its capacity only when a template or area edit lowered it
@@ -193,6 +203,11 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
                    WHERE f.status <> 'failed' GROUP BY r.order_id)
             SELECT x.order_id, x.refunded, p.paid FROM refunded x
             JOIN paid p ON p.order_id = x.order_id WHERE x.refunded > p.paid""",
+        "stock reserved differs from the units reserved exchanges promise": f"""
+            WITH promised AS ({sql["promised"]})
+            SELECT s.sku, s.on_hand, s.reserved, p.n FROM stock s
+            LEFT JOIN promised p ON p.sku = s.sku
+            WHERE s.reserved <> COALESCE(p.n, 0) OR s.reserved > s.on_hand OR s.on_hand < 0""",
         "several refunds for one return": """
             SELECT return_id, COUNT(*) FROM refunds GROUP BY return_id HAVING COUNT(*) > 1""",
         "refund for a withdrawn or refused return": """
@@ -326,8 +341,11 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         (
             """SELECT b.subject_id FROM transfers b LEFT JOIN transfers c
                  ON c.subject_id = b.subject_id AND c.purpose = 'exchange_collect'
-               WHERE b.purpose = 'exchange_payback' AND b.status = 'succeeded'
-                 AND (c.status IS NULL OR c.status <> 'succeeded' OR b.amount_fen > c.amount_fen)""",
+               WHERE b.purpose IN ('exchange_payback', 'exchange_part')
+                 AND b.status = 'succeeded'
+               GROUP BY b.subject_id, c.status, c.amount_fen
+               HAVING c.status IS NULL OR c.status <> 'succeeded'
+                 OR SUM(b.amount_fen) > c.amount_fen""",
             "paid back more than was collected",
         ),
         (
@@ -337,7 +355,8 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
                FROM exchanges e JOIN transfers c ON c.subject_id = e.return_id
                  AND c.purpose = 'exchange_collect' AND c.status = 'succeeded'
                LEFT JOIN transfers b ON b.subject_id = e.return_id
-                 AND b.purpose = 'exchange_payback' AND b.status = 'succeeded'
+                 AND b.purpose IN ('exchange_payback', 'exchange_part')
+                 AND b.status = 'succeeded'
                WHERE e.status = 'released'
                GROUP BY e.return_id, c.amount_fen
                HAVING c.amount_fen <> COALESCE(SUM(b.amount_fen), 0)""",

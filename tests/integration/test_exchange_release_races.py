@@ -6,10 +6,14 @@ back once and the collected difference is paid back once, for what was collected
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import cycle
 
 import pytest
+from PIL import Image
 from sqlalchemy import bindparam, text
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
@@ -24,9 +28,20 @@ from doorstep.bootstrap import App
 from doorstep.domain.address import Address
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.exchange import StockLevel
+from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
-from doorstep.services import catalog, exchanges, refunds, returns, transfers, warehouse
+from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnRequest, ReturnStatus
+from doorstep.services import (
+    catalog,
+    courier,
+    exchanges,
+    photos,
+    pickup,
+    refunds,
+    returns,
+    transfers,
+    warehouse,
+)
 from doorstep.services.ports import PaymentResult
 from doorstep.services.returns import LineRequest, OpenReturn
 
@@ -173,3 +188,183 @@ def test_refunds_instead_of_inspected_exchanges_raced_pay_once(
         f"exchange-diff-back:{r}": 2_000 for r in filed
     }
     assert violations(wired.engine, payments) == []
+
+
+# --- partial pickup carried into the exchange ---------------------------------------------------
+
+TRUSTED = "buyer-001"
+TRUSTED_HOME = Address(
+    "310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111"
+)
+PILLOW = "CN-LATEX-PILLOW"
+BARCODE = "6901234567892"
+TOMORROW = date(2026, 11, 26)
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (40, 40, 180)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _three_at_the_door(
+    app: App, buyer: str, home: Address, sku: str, price: int, to: str, slot: pickup.SlotChoice
+) -> tuple[Order, str, str, str, str]:
+    """An exchange of three units inspected at the door, the second refused for a scratch:
+    (order, return, visit, courier, code)."""
+    svc = app.services
+    placed = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    order = Order(
+        f"XP-{uuid.uuid4().hex[:10]}",
+        buyer,
+        "shop-test",
+        Channel.DOMESTIC,
+        placed,
+        home,
+        (OrderLine("L1", sku, 3, price, barcode=BARCODE),),
+        signed_at=placed + timedelta(days=1),
+    )
+    catalog.import_orders(svc, [order], None)
+    rid = returns.open_return(
+        svc,
+        OpenReturn(
+            buyer,
+            order.order_id,
+            ReturnKind.EXCHANGE,
+            (LineRequest("L1", 3, Reason.NO_REASON),),
+            replacements={"L1": to},
+        ),
+    ).return_id
+    appt = pickup.book_pickup(svc, buyer, rid, slot)
+    cid = appt.courier_id
+    assert cid is not None
+    courier.arrive(svc, cid, appt.appointment_id)
+    (lines,) = courier.visit_checklists(svc, cid, appt.appointment_id)
+    keys = [c.key for c in lines.checks if c.key != "barcode_matches"]
+    shots = [photos.upload_photo(svc, cid, _jpeg()).photo_id for _ in range(3)]
+    units = tuple(
+        UnitAnswer({k: n != 1 or k != keys[0] for k in keys}, BARCODE, (shots[n],))
+        for n in range(3)
+    )
+    weight = 3 * catalog_weight(app, sku)
+    courier.inspect(
+        svc,
+        cid,
+        appt.appointment_id,
+        courier.InspectionInput(rid, {}, (), weight, "", (courier.LineAnswer("L1", units),)),
+    )
+    return order, rid, appt.appointment_id, cid, appt.pickup_code
+
+
+def catalog_weight(app: App, sku: str) -> int:
+    with app.engine.connect() as conn:
+        doc = conn.execute(text("SELECT doc FROM products WHERE sku = :s"), {"s": sku}).scalar()
+    body = doc if isinstance(doc, dict) else json.loads(doc)
+    return int(body["weight_g"])
+
+
+def _new_exchange(app: App, buyer: str, order: Order, to: str) -> ReturnRequest:
+    return returns.open_return(
+        app.services,
+        OpenReturn(
+            buyer,
+            order.order_id,
+            ReturnKind.EXCHANGE,
+            (LineRequest("L1", 1, Reason.NO_REASON),),
+            replacements={"L1": to},
+        ),
+    )
+
+
+def _units(app: App, return_id: str) -> int:
+    return sum(exchanges.get_exchange(app.services, return_id).units.values())
+
+
+def test_partial_pickups_of_exchanges_raced_ship_what_left_the_door(
+    wired: App, payments: Payments
+) -> None:
+    """A trusted buyer's exchange of three pillows, two taken at the door; the pickup sent
+    twice, the replacement shipped by hand and by the sweep, and a new exchange filed for the
+    refused unit, all at once: two replacements leave stock, the third unit is free again
+    (at most the new exchange holds it), in SQL stock reserved = units reserved exchanges
+    promise."""
+    svc = wired.services
+    exchanges.upsert_stock(svc, [StockLevel(PILLOW, "latex-pillow", 39_900, 100)])
+    for hour in (10, 12, 14):
+        before = _stock(wired, PILLOW)
+        order, rid, aid, cid, code = _three_at_the_door(
+            wired,
+            TRUSTED,
+            TRUSTED_HOME,
+            PILLOW,
+            39_900,
+            PILLOW,
+            pickup.SlotChoice("sf", TOMORROW, time(hour)),
+        )
+        calls = cycle(
+            [
+                lambda c=cid, a=aid, k=code: courier.pick_up(svc, c, a, k),
+                lambda r=rid: exchanges.ship_if_due(svc, r),
+                lambda: exchanges.advance_exchanges(svc),
+                lambda o=order: _new_exchange(wired, TRUSTED, o, PILLOW),
+            ]
+        )
+        out = race([next(calls) for _ in range(RACERS)])
+        assert set(out.codes) <= LOST, out.codes
+        exchanges.ship_if_due(svc, rid)
+        assert exchanges.get_exchange(svc, rid).units == {PILLOW: 2}
+        new = [w for w in out.won if isinstance(w, ReturnRequest)]
+        assert len(new) <= 1
+        on_hand, reserved = _stock(wired, PILLOW)
+        assert on_hand == before[0] - 2 and reserved == before[1] + len(new)
+    assert violations(wired.engine, payments) == []
+
+
+def test_partial_pickups_of_dearer_exchanges_raced_pay_the_left_unit_back_once(
+    wired: App, payments: Payments
+) -> None:
+    """The same for a buyer whose replacement waits for receipt, exchanging for the dearer
+    variant: the 2,000 fen collected for the unit left behind is paid back once, whoever
+    noticed the pickup first, and the exchange holds two units."""
+    svc = wired.services
+    exchanges.upsert_stock(svc, [StockLevel(LIP_2, "lipstick-velvet", 34_000, 100)])
+    for hour in (9, 11):
+        before = _stock(wired, LIP_2)
+        _, rid, aid, cid, code = _three_at_the_door(
+            wired, BUYER, HOME, LIP_1, 32_000, LIP_2, pickup.SlotChoice("yto", TOMORROW, time(hour))
+        )
+        calls = cycle(
+            [
+                lambda c=cid, a=aid, k=code: courier.pick_up(svc, c, a, k),
+                lambda r=rid: exchanges.ship_if_due(svc, r),
+                lambda: exchanges.advance_exchanges(svc),
+                lambda: transfers.retry_pending(svc),
+            ]
+        )
+        out = race([next(calls) for _ in range(RACERS)])
+        assert set(out.codes) <= LOST, out.codes
+        exchanges.ship_if_due(svc, rid)
+        transfers.retry_pending(svc)
+        assert exchanges.get_exchange(svc, rid).units == {LIP_2: 2}
+        assert payments.paid[f"exchange-diff-part:{rid}"][1] == 2_000
+        assert _stock(wired, LIP_2) == (before[0], before[1] + 2)
+    assert violations(wired.engine, payments) == []
+
+
+# Losing a duplicate pickup (the visit moved on, the other saved first), a claim for the
+# refused unit filed twice, a ship racing the pickup's own.
+LOST = {
+    "illegal_transition",
+    "stale_write",
+    "not_arrived",
+    "nothing_to_pick_up",
+    "quantity_already_claimed",
+}
+
+
+def _stock(app: App, sku: str) -> tuple[int, int]:
+    with app.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT on_hand, reserved FROM stock WHERE sku = :s"), {"s": sku}
+        ).one()
+    return int(row[0]), int(row[1])

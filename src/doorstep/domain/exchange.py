@@ -4,7 +4,8 @@ difference between the old and the new variant is paid back or collected (issue 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -120,6 +121,38 @@ class Exchange(EventRecorder):
             difference_fen=exchange.difference_fen,
         )
         return exchange
+
+    def follow_return(self, kept: Mapping[str, int], at: datetime) -> dict[str, int]:
+        """Partial pickup: the courier took fewer units than the exchange replaces (``kept``:
+        units per order line still on the return), so the replacement follows what left the
+        door. Returns the units per SKU no longer promised, for the caller to give back to
+        stock; empty when the lines already match."""
+        if self.status is not ExchangeStatus.RESERVED:
+            raise IllegalTransition("exchange", self.status.value, "follow_return")
+        freed: dict[str, int] = {}
+        lines = []
+        for line in self.lines:
+            keep = min(kept.get(line.order_line_id, 0), line.quantity)
+            if keep < line.quantity:
+                freed[line.to_sku] = freed.get(line.to_sku, 0) + line.quantity - keep
+            if keep > 0:
+                lines.append(replace(line, quantity=keep))
+        if not freed:
+            return {}
+        if not lines:
+            # Nothing left the door: there is no pickup to follow, the exchange is released.
+            raise IllegalTransition("exchange", self.status.value, "follow_return")
+        before = self.difference_fen
+        self.lines = lines
+        self._event(
+            "exchange.reduced",
+            at,
+            lines=[{"to_sku": ln.to_sku, "quantity": ln.quantity} for ln in lines],
+            freed=freed,
+            difference_fen=self.difference_fen,
+            difference_fen_before=before,
+        )
+        return freed
 
     def ship(self, at: datetime, *, paid: bool) -> None:
         """The replacement leaves stock for dispatch; a buyer who owes a difference pays

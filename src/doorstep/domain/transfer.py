@@ -32,7 +32,8 @@ class TransferPurpose(StrEnum):
 
     EXCHANGE_COLLECTION = "exchange_collect"  # the dearer variant's difference, from the buyer
     EXCHANGE_REFUND = "exchange_refund"  # the cheaper variant's difference, to the buyer
-    EXCHANGE_PAYBACK = "exchange_payback"  # a collected difference back on refund-instead
+    EXCHANGE_PAYBACK = "exchange_payback"  # a collected difference back on release
+    EXCHANGE_PART_BACK = "exchange_part"  # the difference of units the courier did not take
     CUSTOMS_TAX = "customs_tax"  # withheld import tax given back (customs_return)
     CLAWBACK = "clawback"  # an express refund taken back after a lost dispute
     CLAIM_PAYOUT = "claim"  # a claim's compensation to the buyer
@@ -59,6 +60,7 @@ class TransferPurpose(StrEnum):
             TransferPurpose.EXCHANGE_COLLECTION: "exchange-diff",
             TransferPurpose.EXCHANGE_REFUND: "exchange-diff",
             TransferPurpose.EXCHANGE_PAYBACK: "exchange-diff-back",
+            TransferPurpose.EXCHANGE_PART_BACK: "exchange-diff-part",
             TransferPurpose.CUSTOMS_TAX: "customs-tax",
             TransferPurpose.CLAWBACK: "clawback",
             TransferPurpose.CLAIM_PAYOUT: "claim",
@@ -79,7 +81,7 @@ class TransferPurpose(StrEnum):
     def awaits(self) -> TransferPurpose | None:
         """The purpose whose transfer (same subject) must have succeeded before this one is
         paid: money is given back only once it is known to have come in."""
-        if self is TransferPurpose.EXCHANGE_PAYBACK:
+        if self in (TransferPurpose.EXCHANGE_PAYBACK, TransferPurpose.EXCHANGE_PART_BACK):
             return TransferPurpose.EXCHANGE_COLLECTION
         return None
 

@@ -24,7 +24,7 @@ from doorstep.domain.exchange import (
 )
 from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
-from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
+from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
 from doorstep.domain.waybill import check_waybill
 from doorstep.services import refunds, transfers, trust
 from doorstep.services.context import Services
@@ -155,26 +155,17 @@ def release_for(
         uow.stock.release(sku, quantity)
     exchange.release(now, reason)
     uow.exchanges.save(exchange)
-    collection = (
-        uow.transfers.get(exchange.difference_transfer_id)
-        if exchange.difference_transfer_id
-        else None
-    )
-    if (
-        collection is None
-        or collection.purpose is not TransferPurpose.EXCHANGE_COLLECTION
-        or collection.status is TransferStatus.FAILED
-    ):
+    collection = _collection(uow, exchange)
+    # What a partial pickup already gave back of it is not owed twice.
+    part_back = uow.transfers.by_key(transfer_key(TransferPurpose.EXCHANGE_PART_BACK, return_id))
+    owed = 0 if collection is None else collection.amount_fen
+    owed -= 0 if part_back is None else part_back.amount_fen
+    if owed <= 0:
         return Release(return_id, None)
     # Collected (or maybe collected: pending) money goes back once collected: the payback
     # waits for the collection (TransferPurpose.awaits).
     payback = transfers.request_transfer(
-        svc,
-        uow,
-        TransferPurpose.EXCHANGE_PAYBACK,
-        return_id,
-        exchange.buyer_id,
-        collection.amount_fen,
+        svc, uow, TransferPurpose.EXCHANGE_PAYBACK, return_id, exchange.buyer_id, owed
     )
     return Release(return_id, payback.transfer_id)
 
@@ -213,49 +204,92 @@ def _due(exchange: Exchange, request: ReturnRequest) -> bool:
 def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
     """Send the replacement when its stage is reached (pickup for trusted buyers, receipt
     otherwise) and a difference owed was paid; a cheaper variant's difference is paid back
-    once it ships. Safe to call again: the exchange row lock lets one caller ship."""
+    once it ships. Units the courier did not take are dropped from the exchange first
+    (``follow_pickup``). Safe to call again: the exchange row lock lets one caller ship."""
+    part_back = None
+    refund = None
     with svc.uow() as uow:
         exchange = uow.exchanges.get_for_update(return_id)
         request = uow.returns.get(return_id)
-        if (
-            exchange is None
-            or request is None
-            or exchange.status is not ExchangeStatus.RESERVED
-            or not _due(exchange, request)
-        ):
+        if exchange is None or request is None or exchange.status is not ExchangeStatus.RESERVED:
             return exchange
-        paid = True
-        if exchange.difference_transfer_id is not None:
-            difference = uow.transfers.get(exchange.difference_transfer_id)
-            paid = difference is not None and difference.status is TransferStatus.SUCCEEDED
-        if exchange.difference_fen > 0 and not paid:
-            return exchange  # waits for the buyer's payment (retried by the sweep)
-        for sku, quantity in exchange.units.items():
-            if not uow.stock.ship(sku, quantity):
-                raise Conflict(
-                    "stock_not_reserved",
-                    "The replacement's reservation is missing; ops must check the stock.",
-                    "换货商品的预留库存缺失，需运营核对库存。",
-                    sku=sku,
-                )
         now = svc.clock.now()
-        exchange.ship(now, paid=paid)
-        refund = None
-        if exchange.difference_fen < 0:
-            refund = transfers.request_transfer(
-                svc,
-                uow,
-                TransferPurpose.EXCHANGE_REFUND,
-                return_id,
-                exchange.buyer_id,
-                -exchange.difference_fen,
-            )
-            exchange.difference_transfer_id = refund.transfer_id
+        reduced, part_back = follow_pickup(svc, uow, exchange, request, now)
+        if _due(exchange, request) and _paid(uow, exchange):
+            for sku, quantity in exchange.units.items():
+                if not uow.stock.ship(sku, quantity):
+                    raise Conflict(
+                        "stock_not_reserved",
+                        "The replacement's reservation is missing; ops must check the stock.",
+                        "换货商品的预留库存缺失，需运营核对库存。",
+                        sku=sku,
+                    )
+            exchange.ship(now, paid=True)
+            if exchange.difference_fen < 0:
+                refund = transfers.request_transfer(
+                    svc,
+                    uow,
+                    TransferPurpose.EXCHANGE_REFUND,
+                    return_id,
+                    exchange.buyer_id,
+                    -exchange.difference_fen,
+                )
+                exchange.difference_transfer_id = refund.transfer_id
+        elif not reduced:
+            return exchange  # not due, or waits for the buyer's payment (the sweep retries)
         uow.exchanges.save(exchange)
         uow.commit()
+    if part_back is not None:
+        _pay_back_when_collected(svc, return_id, part_back)
     if refund is not None:
         transfers.pay_transfer(svc, refund.transfer_id)
     return exchange
+
+
+def _paid(uow: UnitOfWork, exchange: Exchange) -> bool:
+    """Whether a difference the buyer owes came in (True when they owe none)."""
+    if exchange.difference_fen <= 0:
+        return True
+    if exchange.difference_transfer_id is None:
+        return False
+    collection = uow.transfers.get(exchange.difference_transfer_id)
+    return collection is not None and collection.status is TransferStatus.SUCCEEDED
+
+
+def follow_pickup(
+    svc: Services, uow: UnitOfWork, exchange: Exchange, request: ReturnRequest, now: datetime
+) -> tuple[bool, str | None]:
+    """Inside the caller's transaction (the exchange locked): after a partial pickup the
+    exchange keeps only the units that left the door, gives the rest back to stock, and owes
+    back the difference collected for them (``exchange-diff-part:<return_id>``, paid once
+    the collection came in). Returns whether it changed, and that payback's id if any."""
+    freed = exchange.follow_return({ln.order_line_id: ln.quantity for ln in request.lines}, now)
+    if not freed:
+        return False, None
+    for sku, quantity in freed.items():
+        uow.stock.release(sku, quantity)
+    collection = _collection(uow, exchange)
+    over = 0 if collection is None else collection.amount_fen - max(exchange.difference_fen, 0)
+    if collection is None or over <= 0:
+        return True, None
+    part_back = transfers.request_transfer(
+        svc, uow, TransferPurpose.EXCHANGE_PART_BACK, exchange.return_id, exchange.buyer_id, over
+    )
+    return True, part_back.transfer_id
+
+
+def _collection(uow: UnitOfWork, exchange: Exchange) -> Transfer | None:
+    """The collection of a dearer variant's difference, unless it was refused for good."""
+    if exchange.difference_transfer_id is None:
+        return None
+    found = uow.transfers.get(exchange.difference_transfer_id)
+    if (
+        found is None
+        or found.purpose is not TransferPurpose.EXCHANGE_COLLECTION
+        or found.status is TransferStatus.FAILED
+    ):
+        return None
+    return found
 
 
 def complete_if_ready(svc: Services, return_id: str) -> bool:

@@ -24,6 +24,12 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
         (TransferPurpose.EXCHANGE_COLLECTION, "exchange-diff:R1", ProviderCall.COLLECT, "money"),
         (TransferPurpose.EXCHANGE_REFUND, "exchange-diff:R1", ProviderCall.PAY_OUT, "money"),
         (TransferPurpose.EXCHANGE_PAYBACK, "exchange-diff-back:R1", ProviderCall.PAY_OUT, "money"),
+        (
+            TransferPurpose.EXCHANGE_PART_BACK,
+            "exchange-diff-part:R1",
+            ProviderCall.PAY_OUT,
+            "money",
+        ),
         (TransferPurpose.CUSTOMS_TAX, "customs-tax:R1", ProviderCall.PAY_OUT, "money"),
         (TransferPurpose.CLAWBACK, "clawback:R1", ProviderCall.CLAWBACK, "clawback"),
         (TransferPurpose.CLAIM_PAYOUT, "claim:R1", ProviderCall.PAY_OUT, "compensation"),
@@ -43,10 +49,12 @@ def test_each_purpose_keeps_the_key_and_event_names_from_before_the_merge(
     assert event.data["direction"] == call.value and event.data["amount_fen"] == 700
 
 
-def test_only_a_payback_waits_and_it_waits_for_the_collection_of_its_return() -> None:
-    payback = Transfer.request("T2", TransferPurpose.EXCHANGE_PAYBACK, "R9", "b1", 100, T)
-    assert payback.awaited_key == "exchange-diff:R9"
-    others = [p for p in TransferPurpose if p is not TransferPurpose.EXCHANGE_PAYBACK]
+def test_only_paybacks_wait_and_they_wait_for_the_collection_of_their_return() -> None:
+    waiting = (TransferPurpose.EXCHANGE_PAYBACK, TransferPurpose.EXCHANGE_PART_BACK)
+    for purpose in waiting:
+        payback = Transfer.request("T2", purpose, "R9", "b1", 100, T)
+        assert payback.awaited_key == "exchange-diff:R9"
+    others = [p for p in TransferPurpose if p not in waiting]
     assert all(Transfer.request("T", p, "R9", "b1", 1, T).awaited_key is None for p in others)
 
 

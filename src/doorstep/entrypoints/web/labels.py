@@ -325,6 +325,7 @@ BUYER_EVENT.update(
         "exchange.replacement_tracking": N_("Replacement tracking update"),
         "exchange.completed": N_("Exchange done"),
         "exchange.released": N_("Replacement released"),
+        "exchange.reduced": N_("Replacement reduced to the units picked up"),
         "return.converted_to_refund": N_("Changed to a refund"),
         "return.dropoff_code_issued": N_("Drop-off code issued"),
         "return.exchanged": N_("Exchange done"),
