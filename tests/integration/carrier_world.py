@@ -145,6 +145,11 @@ class World:
         assert request.status is ReturnStatus.APPROVED, request.decision
         return request.return_id
 
+    def join(self, return_id: str, out_order_no: str) -> None:
+        """Put another approved return on the visit of ``out_order_no``."""
+        appointment_id = out_order_no.rsplit("-", 1)[0]
+        pickup.join_pickup(self.app.services, BUYER, return_id, appointment_id)
+
     def book(self, return_id: str, hour: int = 9) -> str:
         """Book the sandbox company's window; the out_order_no of its pickup order."""
         from datetime import time as wall
@@ -157,7 +162,8 @@ class World:
 
 
 @contextmanager
-def carrier_world(database_url: str) -> Iterator[World]:
+def carrier_world(database_url: str, payments: LocalPayments | None = None) -> Iterator[World]:
+    """doorstep and the sandbox company on loopback; ``payments`` to record what is paid."""
     clock = FixedClock(T0)
     sandbox_port, doorstep_port = free_port(), free_port()
     settings = Settings(
@@ -173,7 +179,8 @@ def carrier_world(database_url: str) -> Iterator[World]:
         carrier_timeout_s=30,  # a loaded CI machine, not a fault under test
         carrier_attempts=3,
     )
-    app = build(settings, clock=clock, payments=LocalPayments(), run_migrations=False)
+    paying = payments if payments is not None else LocalPayments()
+    app = build(settings, clock=clock, payments=paying, run_migrations=False)
     sandbox_app = create_sandbox(api_key=API_KEY, callback_secret=SECRET, clock=clock.now)
     with (
         served(sandbox_app, sandbox_port, lifespan="on") as sandbox_url,

@@ -18,6 +18,10 @@ from tests.integration.carrier_world import (  # type: ignore[import-not-found]
     World,
     carrier_world,
 )
+from tests.integration.races import (  # type: ignore[import-not-found]
+    RecordingPayments,
+    violations,
+)
 
 from doorstep.adapters.db import tables as t
 from doorstep.domain.carrier_order import CarrierStatus, PendingOp
@@ -334,6 +338,49 @@ def test_cancel_before_pickup_only(world: World) -> None:
     w.deliveries()
     with pytest.raises(Exception, match="illegal_transition"):
         pickup.cancel_pickup(svc, BUYER, _order(w, other).appointment_id)
+
+
+def test_a_return_withdrawn_from_a_shared_visit_is_left_out_of_the_pickup(
+    database_url: str,
+) -> None:
+    payments = RecordingPayments()
+    with carrier_world(database_url, payments) as w:
+        svc = w.app.services
+        withdrawn, kept = w.approved_return(), w.approved_return()
+        number = w.book(withdrawn)
+        w.join(kept, number)
+        w.deliveries()
+        returns.cancel_return(svc, BUYER, withdrawn, "changed my mind")
+        assert _order(w, number).status is CarrierStatus.ACCEPTED  # the other still goes
+
+        w.advance(number, "COURIER_ASSIGNED")
+        w.advance(number, "PICKED_UP")
+        sent = w.deliveries()
+        # The company's callback is taken at once (it used to answer 409 after the commit).
+        assert [d["status_code"] for d in sent if d["out_order_no"] == number] == [200] * 3
+        [original] = [d for d in sent if d["event_type"] == "PICKED_UP"]
+        again = _post(w, original["body"].encode(), original["headers"])
+        assert again.status_code == 200 and again.json() == {"outcome": "duplicate"}
+
+        assert returns.get_return(svc, kept).status is ReturnStatus.PICKED_UP
+        assert returns.get_return(svc, withdrawn).status is ReturnStatus.CANCELLED
+        po = _order(w, number)
+        assert po.return_ids == [kept]
+        with w.app.engine.connect() as conn:
+            e = t.events.c
+            [data] = conn.execute(
+                select(e.data).where(e.aggregate_id == number, e.name == "carrier_order.picked_up")
+            ).scalars()
+            paid = {
+                r.return_id: r.status
+                for r in conn.execute(select(t.refunds.c.return_id, t.refunds.c.status))
+            }
+        body = data if isinstance(data, dict) else json.loads(data)
+        assert body["return_ids"] == [kept] and body["skipped"] == [withdrawn]
+        # The express refund started for the return the parcel holds, and only for it.
+        assert paid == {kept: "succeeded"}
+        assert [key for key, _ in payments.log] == [f"refund:{kept}"]
+        assert violations(w.app.engine, payments) == []
 
 
 def test_failed_pickup_then_reschedule_places_a_new_order(world: World) -> None:

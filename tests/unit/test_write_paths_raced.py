@@ -174,6 +174,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /partner/claims/{claim_id}/answer": _CLAIM_ANSWER,
     "POST /carriers/{carrier_id}/callbacks": (
         "test_carrier_races.py::test_parallel_duplicate_callbacks_apply_once",
+        "test_carrier_races.py::test_duplicate_pickups_raced_with_a_withdrawal_take_and_refund_only_what_left",
     ),
     # pages: the same services as the API paths above
     "page POST /portal/returns": _CLAIMS,

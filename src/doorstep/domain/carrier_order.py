@@ -10,6 +10,7 @@ kept as a ``late_update`` and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -328,9 +329,15 @@ class PickupOrder(EventRecorder):
         self._event("reschedule_requested", at, day=day.isoformat(), window=_label(start, end))
 
     # --- what the company reports -------------------------------------------------------
-    def apply(self, update: CarrierUpdate, at: datetime) -> bool:
+    def apply(
+        self, update: CarrierUpdate, at: datetime, waiting: Collection[str] | None = None
+    ) -> bool:
         """Take a company event; True when it changed the order. An event from a stage already
-        passed (or after the order ended) is recorded as late and changes nothing."""
+        passed (or after the order ended) is recorded as late and changes nothing.
+
+        ``waiting``: the order's returns still waiting for this pickup (None: all of them).
+        A return the buyer withdrew while the company's courier was on the way is not in the
+        parcel: the pickup takes only the waiting ones, and its event names the skipped."""
         self.last_heard_at = at
         target = MOVES_TO.get(update.kind)
         if update.kind is UpdateKind.SETTLED:
@@ -364,6 +371,7 @@ class PickupOrder(EventRecorder):
         if self.status is CS.PENDING and self.carrier_order_id is None:
             # The create's answer was lost but the company has the order: stop re-sending.
             self.pending_op = None if self.pending_op is PendingOp.CREATE else self.pending_op
+        was_picked_up = self.picked_up
         self.status = target
         if update.courier is not None:
             self.courier = update.courier
@@ -380,8 +388,19 @@ class PickupOrder(EventRecorder):
             data["waybill_no"] = update.waybill_no
         if update.failure_reason is not None:
             data["reason"] = update.failure_reason.value
+        if target in RANK and RANK[target] >= RANK[CS.PICKED_UP] and not was_picked_up:
+            data.update(self._take_waiting(waiting))
         self._event(target.value, update.occurred_at, **data)
         return True
+
+    def _take_waiting(self, waiting: Collection[str] | None) -> dict[str, list[str]]:
+        """At pickup the order keeps the returns the parcel holds (later stages, the express
+        refund and the warehouse follow them); the event says which were skipped."""
+        if waiting is None:
+            return {"return_ids": list(self.return_ids)}
+        skipped = [r for r in self.return_ids if r not in waiting]
+        self.return_ids = [r for r in self.return_ids if r in waiting]
+        return {"return_ids": list(self.return_ids), "skipped": skipped}
 
     def _settle(self, update: CarrierUpdate) -> bool:
         # A fact, not a stage: taken whenever it comes (reordered before pickup too), once.

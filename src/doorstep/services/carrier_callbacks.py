@@ -17,6 +17,7 @@ import structlog
 
 from doorstep.domain import signature
 from doorstep.domain.carrier_order import (
+    MOVES_TO,
     RANK,
     CarrierStatus,
     CarrierUpdate,
@@ -108,17 +109,41 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
         ):
             return "duplicate"
         before = po.status
-        changed = po.apply(update, now)
+        loaded = _returns_at_pickup(uow, po, update)
+        changed = po.apply(update, now, _waiting(po, loaded))
         if changed and update.kind is UpdateKind.RESCHEDULED:
             _follow_move(svc, uow, po, update)
         elif changed:
-            _follow(uow, po, before, update)
+            _follow(uow, po, before, update, loaded)
         uow.pickup_orders.save(po)
         uow.commit()
     if changed and RANK.get(before, 99) < RANK[CS.PICKED_UP] <= RANK.get(po.status, -1):
-        for return_id in po.return_ids:
+        for return_id in po.return_ids:  # since the pickup: only the returns it took
             start_express_refund(svc, return_id)
     return "applied" if changed else "late"
+
+
+def _returns_at_pickup(
+    uow: UnitOfWork, po: PickupOrder, update: CarrierUpdate
+) -> list[ReturnRequest] | None:
+    """The order's returns, read before an event that may take the parcel is applied (the
+    pickup must know which are still waiting); None for every other event."""
+    target = MOVES_TO.get(update.kind)
+    if target not in RANK or RANK[target] < RANK[CS.PICKED_UP] or po.picked_up:
+        return None
+    return [load_return(uow, rid) for rid in po.return_ids]
+
+
+def _waiting(po: PickupOrder, loaded: list[ReturnRequest] | None) -> list[str] | None:
+    """Which returns the company's courier finds at the door: those still waiting for this
+    visit. One the buyer withdrew meanwhile is not handed over (nor refunded)."""
+    if loaded is None:
+        return None
+    return [
+        r.return_id
+        for r in loaded
+        if r.status is ReturnStatus.AWAITING_PICKUP and r.appointment_id == po.appointment_id
+    ]
 
 
 def _follow_move(svc: Services, uow: UnitOfWork, po: PickupOrder, update: CarrierUpdate) -> None:
@@ -130,12 +155,22 @@ def _follow_move(svc: Services, uow: UnitOfWork, po: PickupOrder, update: Carrie
         follow_company_move(svc, uow, appt, po.status, window, update.occurred_at)
 
 
-def _follow(uow: UnitOfWork, po: PickupOrder, before: CarrierStatus, update: CarrierUpdate) -> None:
-    """Carry the order's new stage to the visit and its returns, every skipped stage in turn."""
+def _follow(
+    uow: UnitOfWork,
+    po: PickupOrder,
+    before: CarrierStatus,
+    update: CarrierUpdate,
+    loaded: list[ReturnRequest] | None,
+) -> None:
+    """Carry the order's new stage to the visit and its returns, every skipped stage in turn
+    (``loaded``: the returns already read for the pickup, or None)."""
     appt = uow.appointments.get(po.appointment_id)
     if appt is None:
         return
-    requests = [load_return(uow, rid) for rid in po.return_ids]
+    if loaded is None:
+        requests = [load_return(uow, rid) for rid in po.return_ids]
+    else:
+        requests = [r for r in loaded if r.return_id in po.return_ids]
     ext = external_courier_id(po.carrier_id)
     at = update.occurred_at
     was, reached = RANK.get(before, 0), RANK.get(po.status, -1)

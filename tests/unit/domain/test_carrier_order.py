@@ -83,6 +83,33 @@ def test_late_event_changes_nothing_but_is_recorded() -> None:
     assert [e.name for e in po.take_events()] == ["carrier_order.late_update"] * 2
 
 
+def test_pickup_takes_only_the_returns_still_waiting_and_names_the_skipped() -> None:
+    order = _order().order
+    po = PickupOrder.intend(order, "A-1", ["R-1", "R-2", "R-3"], T)
+    po.created("SBX1", T)
+    po.take_events()
+    # R-2 was withdrawn while the company's courier was on the way.
+    assert po.apply(_update(UpdateKind.PICKED_UP), T, waiting=["R-3", "R-1"]) is True
+    assert po.return_ids == ["R-1", "R-3"]
+    [event] = po.take_events()
+    assert event.name == "carrier_order.picked_up"
+    assert event.data["return_ids"] == ["R-1", "R-3"] and event.data["skipped"] == ["R-2"]
+    # Later stages and repeats follow the parcel; they never narrow it again.
+    assert po.apply(_update(UpdateKind.IN_TRANSIT, 1), T, waiting=[]) is True
+    assert po.apply(_update(UpdateKind.PICKED_UP, 2), T, waiting=[]) is False
+    assert po.return_ids == ["R-1", "R-3"]
+
+
+def test_a_skipped_stage_still_takes_only_the_waiting_returns() -> None:
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1", "R-2"], T)
+    po.created("SBX1", T)
+    po.take_events()
+    po.apply(_update(UpdateKind.DELIVERED), T, waiting=["R-2"])  # pickup's callback was lost
+    assert po.return_ids == ["R-2"]
+    [event] = po.take_events()
+    assert event.name == "carrier_order.delivered" and event.data["skipped"] == ["R-1"]
+
+
 def test_cancel_only_before_pickup() -> None:
     po = _order()
     po.apply(_update(UpdateKind.PICKED_UP), T)
