@@ -12,7 +12,8 @@ the database (and the payment provider's ledger) and describes every broken inva
   refunded return has its paid refund; the provider paid each key once, for that refund's
   amount, and nothing without a refund;
 - capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
-  return waiting for pickup is on exactly one live visit;
+  return waiting for pickup is on exactly one live visit; a stop still to serve on a stored
+  route is a live visit of that route's courier, on no other route;
 - refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once.
 """
 
@@ -247,7 +248,8 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
     with engine.connect() as conn:
         for name, sql in checks.items():
             found += [f"{name}: {tuple(row)}" for row in conn.execute(text(sql))]
-        found += _waiting_returns(conn) + _ledger(conn, payments) + _transfers(conn, payments)
+        found += _waiting_returns(conn) + _route_stops(conn)
+        found += _ledger(conn, payments) + _transfers(conn, payments)
         found += refund_wait_violations(conn)
         conn.rollback()
     TALLY.violations += len(found)
@@ -268,6 +270,31 @@ def _waiting_returns(conn: Connection) -> list[str]:
         appt = row.doc["appointment_id"]
         if appt not in live or row.return_id not in live[appt] or on_visits[row.return_id] != 1:
             out.append(f"waiting return not on exactly one live visit: {row.return_id}")
+    return out
+
+
+def _route_stops(conn: Connection) -> list[str]:
+    """A cancelled or moved visit left on a route would still cost its courier a drive and
+    the window's slack (offers, ETAs): open stops must be live visits of that courier."""
+    a, r = t.appointments.c, t.routes.c
+    live = dict(
+        conn.execute(
+            select(a.appointment_id, a.courier_id).where(
+                a.status.in_(["booked", "assigned", "arrived"])
+            )
+        ).all()
+    )
+    out = []
+    seen: Counter[str] = Counter()
+    for row in conn.execute(select(r.route_id, r.courier_id, r.doc)):
+        doc = row.doc if isinstance(row.doc, dict) else json.loads(row.doc)
+        for appointment_id, state in zip(doc.get("id", []), doc.get("st", []), strict=True):
+            if state == "done":
+                continue
+            seen[appointment_id] += 1
+            if live.get(appointment_id, "") != row.courier_id:
+                out.append(f"open stop of a visit not live for {row.route_id}: {appointment_id}")
+    out += [f"visit on {n} routes: {i}" for i, n in seen.items() if n > 1]
     return out
 
 

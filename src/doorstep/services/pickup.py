@@ -329,13 +329,9 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
     now = svc.clock.now()
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
-        was_failed = appt.status.value == "failed"
+        held_window = appt.active
         appt.cancel(now, "buyer_cancelled")
-        to_send = withdraw_order(uow, appt, now) if appt.served_by_company else None
-        if not was_failed:
-            uow.slots.release(appt.slot)
-            if not appt.served_by_company:
-                take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
+        to_send = release_visit(svc, uow, appt, now, held_window=held_window)
         for return_id in appt.return_ids:
             request = load_return(uow, return_id)
             if request.status is ReturnStatus.AWAITING_PICKUP:
@@ -346,6 +342,22 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
     if to_send is not None:
         send_order(svc, to_send)
     return appt
+
+
+def release_visit(
+    svc: Services, uow: UnitOfWork, appt: Appointment, now: datetime, *, held_window: bool
+) -> str | None:
+    """A visit just cancelled (in this transaction, so only once) gives back what it held:
+    the window's count and its stop on our courier's route, or its order at the courier
+    company. ``held_window``: whether it held its window before the cancel (a failed
+    attempt used its window and is done on the route: neither is given back). Returns the
+    company order's ``out_order_no`` to send after the commit, or None."""
+    to_send = withdraw_order(uow, appt, now) if appt.served_by_company else None
+    if held_window:
+        uow.slots.release(appt.slot)
+        if not appt.served_by_company:
+            take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
+    return to_send
 
 
 def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:

@@ -22,7 +22,7 @@ from doorstep.domain.returns import (
     ReturnRequest,
     ReturnStatus,
 )
-from doorstep.services import carrier_orders, customs, exchanges, self_send, trust
+from doorstep.services import carrier_orders, customs, exchanges, pickup, self_send, trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return, owned
 from doorstep.services.ports import UnitOfWork
@@ -300,13 +300,10 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
         withdrawn = None
         if appointment_id is not None:
             appt = load_appointment(uow, appointment_id)
-            # A failed attempt used its window: its capacity is not given back.
             held_window = appt.active
             appt.leave(request.return_id, now)
-            if held_window and not appt.active and not appt.return_ids:
-                uow.slots.release(appt.slot)
-            if appt.served_by_company and not appt.return_ids:
-                withdrawn = carrier_orders.withdraw_order(uow, appt, now)
+            if not appt.return_ids:  # the visit had only this return: it was cancelled
+                withdrawn = pickup.release_visit(svc, uow, appt, now, held_window=held_window)
             uow.appointments.save(appt)
         uow.returns.save(request)
         uow.commit()
