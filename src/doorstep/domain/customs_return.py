@@ -24,6 +24,23 @@ class CustomsStatus(StrEnum):
     ACCEPTED = "accepted"  # customs accepted the declaration
     REJECTED = "rejected"
     SETTLED = "settled"  # tax given back and quota restored (or nothing was due)
+    LAPSED = "lapsed"  # never declared by day 30: customs gives nothing back
+
+    @property
+    def live(self) -> bool:
+        """Whether a deadline or customs' answer is still ahead (the console's queue)."""
+        return self in (CustomsStatus.OPEN, CustomsStatus.SUBMITTED, CustomsStatus.ACCEPTED)
+
+
+class DeclarationFate(StrEnum):
+    """What customs made of a return's declaration, as the refund's tax reads it (RULES.md
+    §2): the tax goes back only on an accepted declaration."""
+
+    NONE = "none"  # the return is on no declaration (yet)
+    PENDING = "pending"  # collecting or declared, no answer yet, still declarable
+    ACCEPTED = "accepted"  # accepted (or settled) by customs
+    REJECTED = "rejected"
+    LAPSED = "lapsed"  # not declared by day 30 of release
 
 
 class BrokerVerdict(StrEnum):
@@ -124,6 +141,33 @@ class CustomsReturn(EventRecorder):
     @property
     def return_ids(self) -> list[str]:
         return list(dict.fromkeys(line.return_id for line in self.lines))
+
+    def fate(self, at: datetime) -> DeclarationFate:
+        """What customs made of this declaration at ``at``: an open one past day 30 has lapsed
+        even before the sweep marks it."""
+        if self.status in (CustomsStatus.ACCEPTED, CustomsStatus.SETTLED):
+            return DeclarationFate.ACCEPTED
+        if self.status is CustomsStatus.REJECTED:
+            return DeclarationFate.REJECTED
+        if self.status is CustomsStatus.LAPSED or (
+            self.status is CustomsStatus.OPEN and at > self.application_by
+        ):
+            return DeclarationFate.LAPSED
+        return DeclarationFate.PENDING
+
+    def lapse(self, at: datetime) -> bool:
+        """An open declaration past day 30 can no longer be made: it lapses, once (True when
+        this call lapsed it)."""
+        if self.status is not CustomsStatus.OPEN or at <= self.application_by:
+            return False
+        self.status = CustomsStatus.LAPSED
+        self._event(
+            "customs.lapsed",
+            at,
+            application_by=self.application_by.isoformat(),
+            return_ids=self.return_ids,
+        )
+        return True
 
     def paid_tax_of(self, return_id: str) -> bool:
         """Whether this declaration's settlement gave back the tax of ``return_id``."""

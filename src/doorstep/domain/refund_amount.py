@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from doorstep.domain.customs_clock import customs_clock
+from doorstep.domain.customs_return import DeclarationFate
 from doorstep.domain.order import Order, OrderLine
 
 
@@ -66,13 +67,18 @@ class TaxStatus(StrEnum):
 
     NO_TAX = "no_tax"  # domestic goods, or nothing was withheld
     REFUNDED = "refunded"  # applied within 30 days of release, back within 45
-    IF_ARRIVES = "if_arrives"  # applied in time; refunded if the parcel is back by arrive_by
+    IF_ARRIVES = "if_arrives"  # not back yet: may be advanced, taken back unless customs accepts
     APPLICATION_LATE = "application_late"  # applied after day 30 of release
     ARRIVED_LATE = "arrived_late"  # the parcel came back after day 45 of release
     RELEASE_UNKNOWN = "release_unknown"  # no release date: the clocks cannot be checked
     # The customs return's settlement already paid it (received before the return was
     # graded): the goods refund leaves it out rather than paying it twice.
     CUSTOMS_SETTLED = "customs_settled"
+    # Back in time, but customs has not accepted the declaration yet: the declaration's
+    # settlement pays the tax once customs accepts it, the goods refund leaves it out.
+    CUSTOMS_PENDING = "customs_pending"
+    CUSTOMS_REJECTED = "customs_rejected"  # customs refused the return declaration
+    NOT_DECLARED = "not_declared"  # the return was not declared by day 30 of release
 
     @property
     def refundable(self) -> bool:
@@ -95,10 +101,20 @@ def tax_outcome(
     arrived_at: datetime | None,
     application_days: int,
     arrival_days: int,
+    declaration: DeclarationFate,
+    now: datetime,
 ) -> TaxOutcome:
-    """Does the withheld tax go back? Both clocks run from the declaration list's release:
-    the return applied for by day ``application_days``, the goods back by ``arrival_days``.
-    ``arrived_at`` is when the warehouse received the parcel (None: not yet)."""
+    """Does the withheld tax go back? Only when customs accepted the return declaration
+    within the limits (RULES.md §2): the return applied for by day ``application_days`` of
+    the list's release, declared by then, the goods back by ``arrival_days``. ``arrived_at``
+    is when the warehouse received the parcel (None: not yet); ``declaration`` is what
+    customs made of the return's declaration at ``now``.
+
+    Before the goods are back the answer is ``if_arrives``: the tax may be advanced (the
+    express refund at pickup, under the trust rules), and the customs return takes it back
+    when customs refuses, the declaration lapses or the goods miss day 45. Once they are
+    back, the tax is paid only on an accepted declaration; while customs has not answered
+    the declaration's own settlement pays it later (``customs_pending``)."""
     if not order.channel.cross_border or not any(ln.tax_fen for ln in order.lines):
         return NO_TAX_OUTCOME
     released = order.customs_released_at
@@ -111,11 +127,20 @@ def tax_outcome(
     arrive_by = clock.arrival_by
     if not clock.can_apply(filed_at):
         return TaxOutcome(TaxStatus.APPLICATION_LATE, arrive_by)
+    # Late goods (back after day 45, or not back once it passed) whatever customs said.
+    if not clock.arrived_in_time(arrived_at or now):
+        return TaxOutcome(TaxStatus.ARRIVED_LATE, arrive_by)
+    if declaration is DeclarationFate.REJECTED:
+        return TaxOutcome(TaxStatus.CUSTOMS_REJECTED, arrive_by)
+    if declaration is DeclarationFate.LAPSED or (
+        declaration is DeclarationFate.NONE and not clock.can_apply(now)
+    ):
+        return TaxOutcome(TaxStatus.NOT_DECLARED, arrive_by)
     if arrived_at is None:
         return TaxOutcome(TaxStatus.IF_ARRIVES, arrive_by)
-    if not clock.arrived_in_time(arrived_at):
-        return TaxOutcome(TaxStatus.ARRIVED_LATE, arrive_by)
-    return TaxOutcome(TaxStatus.REFUNDED, arrive_by)
+    if declaration is DeclarationFate.ACCEPTED:
+        return TaxOutcome(TaxStatus.REFUNDED, arrive_by)
+    return TaxOutcome(TaxStatus.CUSTOMS_PENDING, arrive_by)
 
 
 @dataclass(frozen=True)

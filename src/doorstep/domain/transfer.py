@@ -37,11 +37,14 @@ class TransferPurpose(StrEnum):
     CUSTOMS_TAX = "customs_tax"  # withheld import tax given back (customs_return)
     CLAWBACK = "clawback"  # an express refund taken back after a lost dispute
     CLAIM_PAYOUT = "claim"  # a claim's compensation to the buyer
+    # Import tax a refund advanced, taken back because customs gave none back (rejected,
+    # never declared by day 30, or the goods missed day 45); subject: the return.
+    TAX_CLAWBACK = "tax_clawback"
 
     @property
     def call(self) -> ProviderCall:
         """The payment-port operation of this purpose."""
-        if self is TransferPurpose.CLAWBACK:
+        if self in (TransferPurpose.CLAWBACK, TransferPurpose.TAX_CLAWBACK):
             return ProviderCall.CLAWBACK
         if self is TransferPurpose.EXCHANGE_COLLECTION:
             return ProviderCall.COLLECT
@@ -64,6 +67,7 @@ class TransferPurpose(StrEnum):
             TransferPurpose.CUSTOMS_TAX: "customs-tax",
             TransferPurpose.CLAWBACK: "clawback",
             TransferPurpose.CLAIM_PAYOUT: "claim",
+            TransferPurpose.TAX_CLAWBACK: "tax-clawback",
         }[self]
 
     @property
@@ -75,6 +79,8 @@ class TransferPurpose(StrEnum):
             return "clawback"
         if self is TransferPurpose.CLAIM_PAYOUT:
             return "compensation"
+        if self is TransferPurpose.TAX_CLAWBACK:
+            return "tax_clawback"
         return "money"
 
     @property

@@ -19,4 +19,5 @@ def sweep_after_sales(svc: Services) -> dict[str, int]:
         "customs_answered": swept.answered,
         "customs_settled": swept.settled,
         "customs_alerts": swept.alerts,
+        "customs_lapsed": swept.lapsed,
     }

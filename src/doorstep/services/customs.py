@@ -29,7 +29,7 @@ from doorstep.domain.places import warehouse_for
 from doorstep.domain.policy import default_policy
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
-from doorstep.domain.transfer import TransferPurpose
+from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
 from doorstep.services import transfers
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
@@ -175,20 +175,70 @@ def declaration_data(
 
 def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
     """Submit an open declaration (dropping withdrawn returns first) and record the broker's
-    answer; a timeout leaves it submitted for the sweep to ask again."""
+    answer; a timeout leaves it submitted for the sweep to ask again. One still open after
+    day 30 of release lapses instead: customs gives nothing back, so tax a refund advanced
+    for its returns is taken back."""
     now = svc.clock.now()
+    clawbacks: list[str] = []
     with svc.uow() as uow:
-        customs_return = uow.customs.get_for_update(customs_return_id)
-        if customs_return is None:
+        unlocked = uow.customs.get(customs_return_id)
+        if unlocked is None:
             raise NotFound("customs_return", customs_return_id)
-        if customs_return.status is CustomsStatus.OPEN:
-            for request in uow.returns.get_many(customs_return.return_ids):
-                if request.status in GONE:
-                    customs_return.withdraw_return(request.return_id, now)
-            customs_return.submit(now)
-            uow.customs.save(customs_return)
-            uow.commit()
+        if unlocked.status is CustomsStatus.OPEN:
+            # The order first, as refunds lock it: a refund quoted meanwhile either sees the
+            # lapse or has its advanced tax taken back by it.
+            uow.orders.get_for_update(unlocked.order_id)
+            customs_return = uow.customs.get_for_update(customs_return_id)
+            assert customs_return is not None, "a declaration is never deleted"
+            if customs_return.status is CustomsStatus.OPEN:
+                for request in uow.returns.get_many(customs_return.return_ids):
+                    if request.status in GONE:
+                        customs_return.withdraw_return(request.return_id, now)
+                if customs_return.lapse(now):
+                    clawbacks = _claw_back_tax(svc, uow, customs_return.return_ids)
+                else:
+                    customs_return.submit(now)
+                uow.customs.save(customs_return)
+                uow.commit()
+    _pay_all(svc, clawbacks)
     return poll(svc, customs_return_id)
+
+
+def _claw_back_tax(svc: Services, uow: UnitOfWork, return_ids: list[str]) -> list[str]:
+    """Import tax the returns' refunds advanced (the express refund at pickup) that customs
+    will not give back: taken back once per return under ``tax-clawback:<return_id>``, in
+    the caller's transaction, which holds the order's lock (no refund of the order is being
+    quoted meanwhile). Never more than the refund less what a lost dispute took back.
+    Returns the transfers to pay once committed."""
+    made = []
+    for refund in uow.refunds.for_returns(return_ids):
+        if refund.status is RefundStatus.FAILED or refund.tax_fen <= 0:
+            continue
+        disputed = uow.transfers.by_key(transfer_key(TransferPurpose.CLAWBACK, refund.return_id))
+        taken = (
+            disputed.amount_fen
+            if disputed is not None and disputed.status is not TransferStatus.FAILED
+            else 0
+        )
+        amount = min(refund.tax_fen, refund.amount_fen - taken)
+        if amount > 0:
+            made.append(
+                transfers.request_transfer(
+                    svc,
+                    uow,
+                    TransferPurpose.TAX_CLAWBACK,
+                    refund.return_id,
+                    refund.buyer_id,
+                    amount,
+                ).transfer_id
+            )
+    return made
+
+
+def _pay_all(svc: Services, transfer_ids: list[str]) -> None:
+    # Outside any transaction; a timeout leaves a transfer pending for the transfers sweep.
+    for transfer_id in transfer_ids:
+        transfers.pay_transfer(svc, transfer_id)
 
 
 def _ask(svc: Services, customs_return: CustomsReturn) -> BrokerAnswer | None:
@@ -220,13 +270,19 @@ def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
     if customs_return.status is CustomsStatus.SUBMITTED:
         answer = _ask(svc, customs_return)
         if answer is not None:
+            clawbacks: list[str] = []
             with svc.uow() as uow:
+                # The order first, as refunds lock it (see ``declare``).
+                uow.orders.get_for_update(customs_return.order_id)
                 locked = uow.customs.get_for_update(customs_return_id)
                 assert locked is not None
                 if locked.answer(answer.verdict, answer.ref, svc.clock.now(), answer.reason):
+                    if locked.status is CustomsStatus.REJECTED:
+                        clawbacks = _claw_back_tax(svc, uow, locked.return_ids)
                     uow.customs.save(locked)
                     uow.commit()
                 customs_return = locked
+            _pay_all(svc, clawbacks)
     if customs_return.status is CustomsStatus.ACCEPTED:
         return settle(svc, customs_return_id)
     return customs_return
@@ -287,6 +343,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
     returns still on their way until day 45 of release (``force``: ops settle what arrived)."""
     now = svc.clock.now()
     transfer_id = None
+    clawbacks: list[str] = []
     with svc.uow() as uow:
         unlocked = uow.customs.get(customs_return_id)
         if unlocked is None:
@@ -307,6 +364,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
             due = _settlement(customs_return, arrived, already)
         if due is None:
             return customs_return
+        clawbacks = _claw_back_tax(svc, uow, _missed(customs_return, returns, now))
         if due.quota_fen:
             year = local(customs_return.released_at).year
             uow.customs.restore_quota(
@@ -330,7 +388,22 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
         uow.commit()
     if transfer_id is not None:
         transfers.pay_transfer(svc, transfer_id)
+    _pay_all(svc, clawbacks)
     return customs_return
+
+
+def _missed(
+    customs_return: CustomsReturn, returns: list[ReturnRequest], now: datetime
+) -> list[str]:
+    """Returns whose goods missed day 45: received after it, or not received once it has
+    passed (customs gives none of their tax back)."""
+    due = customs_return.arrival_by
+    return [
+        r.return_id
+        for r in returns
+        if r.status not in GONE
+        and (r.received_at > due if r.received_at is not None else now > due)
+    ]
 
 
 def quota_of(svc: Services, buyer_id: str, year: int | None = None) -> Quota:
@@ -386,11 +459,13 @@ class CustomsSweep:
     answered: int = 0
     settled: int = 0
     alerts: int = 0
+    lapsed: int = 0
 
 
 def sweep_customs(svc: Services, limit: int = 200) -> CustomsSweep:
     """The worker's pass: alert ops before each deadline (once per deadline), declare open
-    declarations, ask the broker about submitted ones, settle accepted ones."""
+    declarations (lapse those past day 30), ask the broker about submitted ones, settle
+    accepted ones."""
     now = svc.clock.now()
     out = CustomsSweep()
     for item in queue(svc, limit):
@@ -417,6 +492,7 @@ def sweep_customs(svc: Services, limit: int = 200) -> CustomsSweep:
             and status is not after.status
         )
         out.settled += after.status is CustomsStatus.SETTLED and status is not CustomsStatus.SETTLED
+        out.lapsed += after.status is CustomsStatus.LAPSED and status is CustomsStatus.OPEN
     return out
 
 

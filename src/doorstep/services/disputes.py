@@ -17,7 +17,7 @@ from doorstep.domain.dispute import Dispute, DisputeEvidence, dispute_id
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
-from doorstep.domain.transfer import Transfer, TransferPurpose, transfer_key
+from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
 from doorstep.services import transfers
 from doorstep.services.context import Services
 from doorstep.services.lookups import owned
@@ -38,6 +38,11 @@ def open_for_failed_qc(
     advanced = (
         refund.amount_fen if refund is not None and refund.status is not RefundStatus.FAILED else 0
     )
+    # Tax customs gave none of back was taken back already (services/customs.py): a
+    # clawback takes at most what the buyer still holds.
+    tax_back = uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, request.return_id))
+    if tax_back is not None and tax_back.status is not TransferStatus.FAILED:
+        advanced = max(advanced - tax_back.amount_fen, 0)
     check = request.quality_check
     uow.disputes.add(
         Dispute.open(

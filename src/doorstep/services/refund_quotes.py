@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from doorstep.domain.customs_return import DeclarationFate
 from doorstep.domain.order import Order
 from doorstep.domain.policy import Policy, RuleConfig, default_policy
 from doorstep.domain.refund import Refund, RefundStatus
@@ -49,14 +50,20 @@ def quote_lines(
     policy = uow.policies.current() or default_policy(now)
     customs = rule_or_default(policy, "cross_border_deadline")
     terms = rule_or_default(policy, "refund_terms")
+    # Read under the order's lock, which the customs answer and settlement take too
+    # (services/customs.py): a refund quoted meanwhile sees the declaration's fate or is
+    # counted (and its advanced tax taken back) by it, never neither.
+    declared = uow.customs.for_returns([besides]) if besides is not None else []
     tax = tax_outcome(
         order,
         filed_at=filed_at,
         arrived_at=arrived_at,
         application_days=customs.param("application_days"),
         arrival_days=customs.param("arrival_days"),
+        declaration=declared[0].fate(now) if declared else DeclarationFate.NONE,
+        now=now,
     )
-    if besides is not None and tax.status.refundable and _customs_paid_tax(uow, besides):
+    if tax.status.refundable and any(cr.paid_tax_of(besides or "") for cr in declared):
         tax = TaxOutcome(TaxStatus.CUSTOMS_SETTLED, tax.arrive_by)
     return quote_refund(
         order,
@@ -66,11 +73,6 @@ def quote_lines(
         sends_goods=kind is not ReturnKind.REFUND_ONLY,
         earlier=earlier_refunds(uow, order.order_id, besides=besides),
     )
-
-
-def _customs_paid_tax(uow: UnitOfWork, return_id: str) -> bool:
-    # Read under the order's lock, which the settlement takes too (services/customs.settle).
-    return any(cr.paid_tax_of(return_id) for cr in uow.customs.for_returns([return_id]))
 
 
 def earlier_refunds(uow: UnitOfWork, order_id: str, *, besides: str | None) -> Earlier:

@@ -16,6 +16,7 @@ from functools import partial
 
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.exchange import ExchangeStatus
+from doorstep.domain.refund import RefundStatus
 from doorstep.domain.transfer import (
     ProviderCall,
     Transfer,
@@ -24,6 +25,7 @@ from doorstep.domain.transfer import (
     transfer_key,
 )
 from doorstep.services import settlement
+from doorstep.services.refunds import refund_key
 from doorstep.services.context import Services
 from doorstep.services.ports import PaymentResult, TransferRepository, UnitOfWork
 
@@ -64,7 +66,16 @@ def _ask_provider(svc: Services, transfer: Transfer) -> PaymentResult:
 
 
 def _awaited(uow: UnitOfWork, transfer: Transfer) -> TransferStatus | None:
-    """The status of the transfer this one waits for (None: it waits for nothing)."""
+    """The status of the transfer this one waits for (None: it waits for nothing). Tax
+    taken back waits for the return's refund that advanced it: a refund still pending may
+    yet be paid, a failed one paid nothing to take back."""
+    if transfer.purpose is TransferPurpose.TAX_CLAWBACK:
+        refund = uow.refunds.by_key(refund_key(transfer.subject_id))
+        if refund is None or refund.status is RefundStatus.FAILED:
+            return TransferStatus.FAILED
+        if refund.status is RefundStatus.PENDING:
+            return TransferStatus.PENDING
+        return TransferStatus.SUCCEEDED
     key = transfer.awaited_key
     if key is None:
         return None

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from doorstep.domain.address import Address
 from doorstep.domain.clock import SHANGHAI
+from doorstep.domain.customs_return import DeclarationFate
 from doorstep.domain.order import Channel, Order, OrderLine, Promotions
 from doorstep.domain.refund_amount import (
     Earlier,
@@ -171,14 +172,22 @@ def test_tax_outcome_follows_both_customs_clocks() -> None:
         customs_released_at=released,
     )
 
-    def status(filed_days: int, arrived_days: int | None) -> TaxStatus:
+    def status(
+        filed_days: int,
+        arrived_days: int | None,
+        fate: DeclarationFate = DeclarationFate.ACCEPTED,
+        now_days: int | None = None,
+    ) -> TaxStatus:
         arrived = None if arrived_days is None else released + timedelta(days=arrived_days)
+        now_days = now_days if now_days is not None else (arrived_days or filed_days)
         return tax_outcome(
             o,
             filed_at=released + timedelta(days=filed_days),
             arrived_at=arrived,
             application_days=30,
             arrival_days=45,
+            declaration=fate,
+            now=released + timedelta(days=now_days),
         ).status
 
     assert status(10, None) is TaxStatus.IF_ARRIVES
@@ -186,15 +195,46 @@ def test_tax_outcome_follows_both_customs_clocks() -> None:
     assert status(10, 45) is TaxStatus.REFUNDED  # until the end of day 45
     assert status(10, 46) is TaxStatus.ARRIVED_LATE
     assert status(31, None) is TaxStatus.APPLICATION_LATE
-    assert tax_outcome(replace(o, customs_released_at=None), filed_at=T0, arrived_at=None,
-                       application_days=30, arrival_days=45).status is TaxStatus.RELEASE_UNKNOWN  # fmt: skip
-    domestic = order(OrderLine("L1", "A", 1, 10_000))
-    assert (
-        tax_outcome(
-            domestic, filed_at=T0, arrived_at=None, application_days=30, arrival_days=45
-        ).status
-        is TaxStatus.NO_TAX
+    def unanswered(of: Order) -> TaxStatus:
+        return tax_outcome(of, filed_at=T0, arrived_at=None, application_days=30,
+                           arrival_days=45, declaration=DeclarationFate.NONE, now=T0).status  # fmt: skip
+
+    assert unanswered(replace(o, customs_released_at=None)) is TaxStatus.RELEASE_UNKNOWN
+    assert unanswered(order(OrderLine("L1", "A", 1, 10_000))) is TaxStatus.NO_TAX
+
+
+def test_tax_outcome_reads_the_declarations_fate_not_only_the_clocks() -> None:
+    """The tax goes back only on a declaration customs accepted (RULES.md §2)."""
+    o = replace(
+        order(OrderLine("L1", "A", 1, 10_000, tax_fen=910), channel=Channel.BONDED),
+        customs_released_at=T0,
     )
+
+    def status(fate: DeclarationFate, arrived_days: int | None, now_days: int) -> TaxStatus:
+        return tax_outcome(
+            o,
+            filed_at=T0 + timedelta(days=5),
+            arrived_at=None if arrived_days is None else T0 + timedelta(days=arrived_days),
+            application_days=30,
+            arrival_days=45,
+            declaration=fate,
+            now=T0 + timedelta(days=now_days),
+        ).status
+
+    # Back in time, but customs refused or it was never declared: nothing goes back.
+    assert status(DeclarationFate.REJECTED, 20, 20) is TaxStatus.CUSTOMS_REJECTED
+    assert status(DeclarationFate.REJECTED, None, 10) is TaxStatus.CUSTOMS_REJECTED
+    assert status(DeclarationFate.LAPSED, 20, 32) is TaxStatus.NOT_DECLARED
+    assert status(DeclarationFate.NONE, 20, 32) is TaxStatus.NOT_DECLARED
+    # Back in time, customs has not answered: the declaration's settlement pays it later.
+    assert status(DeclarationFate.PENDING, 20, 20) is TaxStatus.CUSTOMS_PENDING
+    assert not TaxStatus.CUSTOMS_PENDING.refundable
+    # Not back yet: it may be advanced while customs may still accept it in time...
+    assert status(DeclarationFate.PENDING, None, 10) is TaxStatus.IF_ARRIVES
+    assert status(DeclarationFate.NONE, None, 10) is TaxStatus.IF_ARRIVES
+    # ...but not once day 45 passed without the goods, even on an accepted declaration.
+    assert status(DeclarationFate.ACCEPTED, None, 46) is TaxStatus.ARRIVED_LATE
+    assert status(DeclarationFate.ACCEPTED, 50, 50) is TaxStatus.ARRIVED_LATE
 
 
 # --- properties ---------------------------------------------------------------------------------

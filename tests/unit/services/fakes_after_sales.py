@@ -91,8 +91,7 @@ class FakeCustomsRepository(FakeVersionedRepository[CustomsReturn]):  # type: ig
         return [c for c in self._all() if wanted & set(c.return_ids)]
 
     def live(self, limit: int = 200) -> list[CustomsReturn]:
-        dead = (CustomsStatus.SETTLED, CustomsStatus.REJECTED)
-        return [c for c in self._all() if c.status not in dead][:limit]
+        return [c for c in self._all() if c.status.live][:limit]
 
     def quota(self, buyer_id: str, year: int) -> Quota | None:
         row = self.quota_table.row((buyer_id, year))

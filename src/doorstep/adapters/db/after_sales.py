@@ -89,7 +89,7 @@ class ExchangeRepo(VersionedRepository[Exchange]):
         return self._query(t.exchanges.c.status.in_(live), limit=limit)
 
 
-_LIVE = [CustomsStatus.OPEN.value, CustomsStatus.SUBMITTED.value, CustomsStatus.ACCEPTED.value]
+_LIVE = [status.value for status in CustomsStatus if status.live]
 
 
 class CustomsRepo(VersionedRepository[CustomsReturn]):

@@ -205,7 +205,7 @@ FREIGHT_PAYER = {
 TAX_STATUS = {
     "no_tax": N_("No import tax on these goods"),
     "refunded": N_("The import tax goes back"),
-    "if_arrives": N_("The import tax is refunded if the parcel is back by"),
+    "if_arrives": N_("The import tax is refunded if customs accepts the return and the parcel is back by"),
     "application_late": N_(
         "The import tax is not refunded: the return was requested more than 30 days after your order cleared customs"
     ),
@@ -216,6 +216,11 @@ TAX_STATUS = {
         "The import tax is refunded once we know when your order cleared customs"
     ),
     "customs_settled": N_("The import tax was given back with the customs return"),
+    "customs_pending": N_("The import tax goes back once customs accepts the return"),
+    "customs_rejected": N_("The import tax is not refunded: customs rejected the return"),
+    "not_declared": N_(
+        "The import tax is not refunded: the return was not declared to customs within 30 days of clearance"
+    ),
 }
 
 RULE = {
@@ -344,6 +349,8 @@ EVENT.update(
         "clawback.requested": N_("Express refund to be taken back"),
         "clawback.succeeded": N_("Express refund taken back"),
         "clawback.attempt_failed": N_("Taking back the refund failed; retrying"),
+        "tax_clawback.requested": N_("Import tax advanced with the refund to be taken back"),
+        "tax_clawback.succeeded": N_("Import tax advanced with the refund taken back"),
     }
 )
 
@@ -394,6 +401,7 @@ CUSTOMS_STATUS = {
     "accepted": N_("Accepted by customs"),
     "rejected": N_("Rejected by customs"),
     "settled": N_("Settled"),
+    "lapsed": N_("Not declared in time"),
 }
 
 CUSTOMS_DEADLINE = {
@@ -409,4 +417,5 @@ TRANSFER_PURPOSE = {
     "customs_tax": N_("Import tax given back"),
     "clawback": N_("Express refund taken back"),
     "claim": N_("Claim compensation"),
+    "tax_clawback": N_("Advanced import tax taken back"),
 }
