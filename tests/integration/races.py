@@ -14,7 +14,9 @@ the database (and the payment provider's ledger) and describes every broken inva
 - capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
   return waiting for pickup is on exactly one live visit; a stop still to serve on a stored
   route is a live visit of that route's courier, on no other route;
-- refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once.
+- refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once;
+- import tax: a paid refund's tax on a declaration customs rejected (or that lapsed) is taken
+  back in full, never more than the refund (``_tax_kept``, with the transfers' checks).
 """
 
 from __future__ import annotations
@@ -342,7 +344,11 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         text("SELECT idempotency_key, purpose, amount_fen, status, subject_id FROM transfers")
     ).all()
     out = []
-    books = {"clawback": payments.clawed, "exchange_collect": payments.collected}
+    books = {
+        "clawback": payments.clawed,
+        "tax_clawback": payments.clawed,
+        "exchange_collect": payments.collected,
+    }
     for key, purpose, amount, status, _subject in rows:
         moved = books.get(purpose, payments.paid).get(key)
         if status == "succeeded" and moved is None:
@@ -364,6 +370,14 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
                  ON d.return_id = t.subject_id
                WHERE t.purpose = 'clawback' AND (d.status IS NULL OR d.status <> 'qc_upheld')""",
             "clawback without a lost dispute",
+        ),
+        (
+            """SELECT t.subject_id FROM transfers t LEFT JOIN refunds f
+                 ON f.return_id = t.subject_id
+               WHERE t.purpose = 'tax_clawback' AND (f.return_id IS NULL
+                 OR t.amount_fen > f.amount_fen
+                 OR (t.status = 'succeeded' AND f.status <> 'succeeded'))""",
+            "tax taken back above or without its paid refund",
         ),
         (
             """SELECT b.subject_id FROM transfers b LEFT JOIN transfers c
@@ -412,10 +426,39 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         ),
     ):
         out += [f"{what}: {tuple(row)}" for row in conn.execute(text(sql))]
+    out += _tax_kept(conn)
     # A carrier's charge equals the claim's compensation (kept in the claim's document).
     charged = dict(conn.execute(text("SELECT claim_id, amount_fen FROM carrier_ledger")).all())
     for claim_id, doc in conn.execute(text("SELECT claim_id, doc FROM claims")).all():
         body = doc if isinstance(doc, dict) else json.loads(doc)
         if claim_id in charged and charged[claim_id] != -body["compensation_fen"]:
             out.append(f"charged {charged[claim_id]} for {claim_id}")
+    return out
+
+
+def _tax_kept(conn: Connection) -> list[str]:
+    """RULES.md §2: the import tax goes back only on a declaration customs accepted. A paid
+    refund's tax on a rejected or lapsed declaration is taken back in full (a clawback not
+    failed: pending ones wait for their refund and are moved by the sweep)."""
+    back: Counter[str] = Counter()
+    for subject, amount in conn.execute(
+        text(
+            "SELECT subject_id, amount_fen FROM transfers"
+            " WHERE purpose = 'tax_clawback' AND status <> 'failed'"
+        )
+    ):
+        back[subject] += amount
+    refused = conn.execute(
+        text(
+            """SELECT f.return_id, f.doc FROM refunds f
+               JOIN customs_links l ON l.return_id = f.return_id
+               JOIN customs_returns c ON c.customs_return_id = l.customs_return_id
+               WHERE f.status = 'succeeded' AND c.status IN ('rejected', 'lapsed')"""
+        )
+    ).all()
+    out = []
+    for return_id, doc in refused:
+        tax = (doc if isinstance(doc, dict) else json.loads(doc))["tax_fen"]
+        if tax != back[return_id]:
+            out.append(f"tax kept though customs gave none back: {return_id} {tax} - {back[return_id]}")
     return out
