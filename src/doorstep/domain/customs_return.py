@@ -196,6 +196,28 @@ class CustomsReturn(EventRecorder):
             value_fen=sum(ln.value_fen for ln in fresh),
         )
 
+    def follow_return(self, return_id: str, lines: Sequence[CustomsLine], at: datetime) -> bool:
+        """A return's lines as they now stand (the courier took fewer units at the door) go
+        on a declaration not sent yet, never more than it holds (True when they changed)."""
+        mine = [ln for ln in self.lines if ln.return_id == return_id]
+        if self.status is not CustomsStatus.OPEN or not mine or list(lines) == mine:
+            return False
+        held = {ln.order_line_id: ln.quantity for ln in mine}
+        if any(
+            ln.return_id != return_id or ln.quantity > held.get(ln.order_line_id, 0)
+            for ln in lines
+        ):
+            raise ValueError("a declaration follows its return's lines down, never up")
+        self.lines = [ln for ln in self.lines if ln.return_id != return_id] + list(lines)
+        self._event(
+            "customs.lines_reduced",
+            at,
+            return_id=return_id,
+            lines={ln.order_line_id: ln.quantity for ln in lines},
+            value_fen=sum(ln.value_fen for ln in lines),
+        )
+        return True
+
     def withdraw_return(self, return_id: str, at: datetime) -> None:
         """A withdrawn or refused return leaves a declaration that was not sent yet."""
         if self.status is not CustomsStatus.OPEN or return_id not in self.return_ids:

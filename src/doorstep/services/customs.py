@@ -11,7 +11,7 @@ Parcels are routed to the bonded-zone return warehouse fixed when the declaratio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -104,27 +104,33 @@ def attach_return(svc: Services, return_id: str) -> CustomsReturn | None:
                 warehouse.warehouse_id,
                 now,
             )
-        lines = []
-        for line in request.lines:
-            bought = order.line(line.order_line_id)
-            assert bought is not None
-            lines.append(
-                CustomsLine(
-                    return_id,
-                    line.order_line_id,
-                    line.sku,
-                    line.quantity,
-                    bought.price_for(line.quantity),
-                    bought.tax_for(line.quantity),
-                )
-            )
-        customs_return.add_lines(lines, now)
+        customs_return.add_lines(returned_lines(order, request), now)
         if fresh:
             uow.customs.add(customs_return)
         else:
             uow.customs.save(customs_return)
         uow.commit()
         return customs_return
+
+
+def returned_lines(order: Order, request: ReturnRequest) -> list[CustomsLine]:
+    """A return's lines as customs sees them: the units it holds now (after a partial pickup,
+    only those the courier took), their value (quota) and their share of the withheld tax."""
+    lines = []
+    for line in request.lines:
+        bought = order.line(line.order_line_id)
+        assert bought is not None, "a return's lines are lines of its order"
+        lines.append(
+            CustomsLine(
+                request.return_id,
+                line.order_line_id,
+                line.sku,
+                line.quantity,
+                bought.price_for(line.quantity),
+                bought.tax_for(line.quantity),
+            )
+        )
+    return lines
 
 
 def declaration(svc: Services, customs_return_id: str) -> dict[str, Any]:
@@ -187,13 +193,18 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
         if unlocked.status is CustomsStatus.OPEN:
             # The order first, as refunds lock it: a refund quoted meanwhile either sees the
             # lapse or has its advanced tax taken back by it.
-            uow.orders.get_for_update(unlocked.order_id)
+            order = uow.orders.get_for_update(unlocked.order_id)
             customs_return = uow.customs.get_for_update(customs_return_id)
             assert customs_return is not None, "a declaration is never deleted"
             if customs_return.status is CustomsStatus.OPEN:
                 for request in uow.returns.get_many(customs_return.return_ids):
                     if request.status in GONE:
                         customs_return.withdraw_return(request.return_id, now)
+                    elif order is not None:
+                        # Declared as picked up: units refused at the door stay with the buyer.
+                        customs_return.follow_return(
+                            request.return_id, returned_lines(order, request), now
+                        )
                 if customs_return.lapse(now):
                     clawbacks = _claw_back_tax(svc, uow, customs_return.return_ids)
                 else:
@@ -305,9 +316,14 @@ def _already_refunded_tax(uow: UnitOfWork, return_ids: list[str]) -> dict[str, i
 
 
 def _settlement(
-    customs_return: CustomsReturn, returns: list[ReturnRequest], already: dict[str, int]
+    customs_return: CustomsReturn,
+    returns: list[ReturnRequest],
+    already: dict[str, int],
+    order: Order | None,
 ) -> Settlement | None:
-    """What goes back; None while a return may still arrive in time."""
+    """What goes back; None while a return may still arrive in time. A line counts only the
+    units its return still holds (declared before a partial pickup: the units the courier
+    took), never more than was declared."""
     by_id = {r.return_id: r for r in returns}
     in_time = set()
     for return_id in customs_return.return_ids:
@@ -319,7 +335,12 @@ def _settlement(
                 in_time.add(return_id)
         elif request.status not in ARRIVED:
             return None  # still on its way; settled when it arrives or day 45 passes
-    lines = [ln for ln in customs_return.lines if ln.return_id in in_time]
+    lines = [
+        kept
+        for ln in customs_return.lines
+        if ln.return_id in in_time
+        and (kept := _as_returned(ln, by_id[ln.return_id], order)) is not None
+    ]
     tax, paid_for = 0, []
     for return_id in sorted(in_time):
         owed = sum(ln.tax_fen for ln in lines if ln.return_id == return_id)
@@ -328,6 +349,24 @@ def _settlement(
             tax += due
             paid_for.append(return_id)
     return Settlement(tax, sum(ln.value_fen for ln in lines), tuple(paid_for))
+
+
+def _as_returned(
+    line: CustomsLine, request: ReturnRequest, order: Order | None
+) -> CustomsLine | None:
+    """A declared line cut to the units its return still holds (None: none of them)."""
+    held = sum(ln.quantity for ln in request.lines if ln.order_line_id == line.order_line_id)
+    bought = order.line(line.order_line_id) if order is not None else None
+    if held >= line.quantity or bought is None:
+        return line
+    if held == 0:
+        return None
+    return replace(
+        line,
+        quantity=held,
+        value_fen=bought.price_for(held),
+        tax_fen=bought.tax_for(held),
+    )
 
 
 def _used_this_year(uow: UnitOfWork, buyer_id: str, year: int) -> int:
@@ -350,7 +389,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
             raise NotFound("customs_return", customs_return_id)
         # The order first (as filing and refunds lock it): a refund quoted at the same time
         # either sees this settlement or is counted by it, never neither (tax paid twice).
-        uow.orders.get_for_update(unlocked.order_id)
+        order = uow.orders.get_for_update(unlocked.order_id)
         customs_return = uow.customs.get_for_update(customs_return_id)
         assert customs_return is not None, "a declaration is never deleted"
         if customs_return.status is not CustomsStatus.ACCEPTED:
@@ -358,10 +397,10 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
         returns = uow.returns.get_many(customs_return.return_ids)
         late = now > customs_return.arrival_by
         already = _already_refunded_tax(uow, customs_return.return_ids)
-        due = _settlement(customs_return, returns, already)
+        due = _settlement(customs_return, returns, already, order)
         if due is None and (late or force):
             arrived = [r for r in returns if r.received_at is not None]
-            due = _settlement(customs_return, arrived, already)
+            due = _settlement(customs_return, arrived, already, order)
         if due is None:
             return customs_return
         clawbacks = _claw_back_tax(svc, uow, _missed(customs_return, returns, now))
