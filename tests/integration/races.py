@@ -16,7 +16,9 @@ the database (and the payment provider's ledger) and describes every broken inva
   route is a live visit of that route's courier, on no other route;
 - refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once;
 - import tax: a paid refund's tax on a declaration customs rejected (or that lapsed) is taken
-  back in full, never more than the refund (``_tax_kept``, with the transfers' checks).
+  back in full, never more than the refund (``_tax_kept``, with the transfers' checks);
+- annual quota: what ``customs_quota`` says was given back, per buyer, is what the settled
+  declarations restored, each once (``_quota_restored``).
 """
 
 from __future__ import annotations
@@ -426,7 +428,7 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         ),
     ):
         out += [f"{what}: {tuple(row)}" for row in conn.execute(text(sql))]
-    out += _tax_kept(conn)
+    out += _tax_kept(conn) + _quota_restored(conn)
     # A carrier's charge equals the claim's compensation (kept in the claim's document).
     charged = dict(conn.execute(text("SELECT claim_id, amount_fen FROM carrier_ledger")).all())
     for claim_id, doc in conn.execute(text("SELECT claim_id, doc FROM claims")).all():
@@ -462,3 +464,20 @@ def _tax_kept(conn: Connection) -> list[str]:
         if tax != back[return_id]:
             out.append(f"tax kept though customs gave none back: {return_id} {tax} - {back[return_id]}")
     return out
+
+
+def _quota_restored(conn: Connection) -> list[str]:
+    """Per buyer, the quota given back (all years) equals the settled declarations' own
+    ``quota_restored_fen``: each settlement restored once, by its amount."""
+    settled: Counter[str] = Counter()
+    for (doc,) in conn.execute(text("SELECT doc FROM customs_returns WHERE status = 'settled'")):
+        body = doc if isinstance(doc, dict) else json.loads(doc)
+        settled[body["buyer_id"]] += body["quota_restored_fen"]
+    given: Counter[str] = Counter()
+    for buyer, amount in conn.execute(text("SELECT buyer_id, restored_fen FROM customs_quota")):
+        given[buyer] += amount
+    return [
+        f"quota restored {given[b]} for settlements of {settled[b]}: {b}"
+        for b in set(settled) | set(given)
+        if given[b] != settled[b]
+    ]

@@ -174,7 +174,7 @@ def test_parallel_settlements_restore_the_quota_once_each(
             )
         ).all()
         negative = conn.execute(
-            text("SELECT COUNT(*) FROM customs_quota WHERE used_fen < 0")
+            text("SELECT COUNT(*) FROM customs_quota WHERE restored_fen < 0")
         ).scalar()
     assert all(statuses[c] == CustomsStatus.SETTLED.value for c in ids)
     assert sorted(n for _, n in settled_events) == [1] * RACERS

@@ -109,7 +109,7 @@ def test_after_sales_sweeps_at_once_settle_each_once(
     assert {s for (s,) in statuses} == {CustomsStatus.SETTLED.value}
     tax = _count(wired, "SELECT COUNT(*) FROM transfers WHERE purpose = 'customs_tax'")
     assert tax == [(len(declared),)]
-    assert _count(wired, "SELECT COUNT(*) FROM customs_quota WHERE used_fen < 0") == [(0,)]
+    assert _count(wired, "SELECT COUNT(*) FROM customs_quota WHERE restored_fen < 0") == [(0,)]
     assert transfer_violations(wired.engine, payments) == []
     assert violations(wired.engine, payments) == []
 

@@ -405,14 +405,9 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
             return customs_return
         clawbacks = _claw_back_tax(svc, uow, _missed(customs_return, returns, now))
         if due.quota_fen:
-            year = local(customs_return.released_at).year
-            uow.customs.restore_quota(
-                customs_return.buyer_id,
-                year,
-                due.quota_fen,
-                limit_fen=svc.customs.annual_quota_fen,
-                used_fen=_used_this_year(uow, customs_return.buyer_id, year),
-            )
+            # Given back to the year the order counted in (``quota_of``).
+            placed = order.placed_at if order is not None else customs_return.released_at
+            uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, due.quota_fen)
         if due.tax_fen:
             transfer_id = transfers.request_transfer(
                 svc,
@@ -446,14 +441,13 @@ def _missed(
 
 
 def quota_of(svc: Services, buyer_id: str, year: int | None = None) -> Quota:
-    """A buyer's annual cross-border total (computed from orders until a return restores it)."""
+    """A buyer's annual cross-border total (财关税〔2018〕49号): the year's cross-border
+    orders less what settled returns of them gave back, reckoned afresh on every call, so an
+    order placed after a restore counts like any other."""
     year = year or local(svc.clock.now()).year
     with svc.uow() as uow:
-        stored = uow.customs.quota(buyer_id, year)
-        if stored is not None:
-            return stored
-        used = _used_this_year(uow, buyer_id, year)
-    return Quota(buyer_id, year, svc.customs.annual_quota_fen, used)
+        used = _used_this_year(uow, buyer_id, year) - uow.customs.restored_quota(buyer_id, year)
+    return Quota(buyer_id, year, svc.customs.annual_quota_fen, max(used, 0))
 
 
 @dataclass(frozen=True)

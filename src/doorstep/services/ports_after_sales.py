@@ -68,12 +68,13 @@ class CustomsRepository(Protocol):
         """Declarations not settled or rejected, the nearest deadline first."""
         ...
 
-    def quota(self, buyer_id: str, year: int) -> Quota | None: ...
-    def restore_quota(
-        self, buyer_id: str, year: int, amount_fen: int, *, limit_fen: int, used_fen: int
-    ) -> Quota:
-        """Give ``amount_fen`` back in one statement (never below zero); the row is created
-        with ``used_fen`` first if the buyer has none for ``year``."""
+    def restored_quota(self, buyer_id: str, year: int) -> int:
+        """What settled customs returns gave back of the buyer's ``year`` total (0: none)."""
+        ...
+
+    def restore_quota(self, buyer_id: str, year: int, amount_fen: int) -> None:
+        """Add ``amount_fen`` to what was given back, in one statement (the row is made on
+        first use), so settlements of one buyer at once each count once."""
         ...
 
 

@@ -17,7 +17,6 @@ from tests.unit.services.fakes import (  # type: ignore[import-not-found]
 from doorstep.domain.customs_return import CustomsReturn, CustomsStatus
 from doorstep.domain.exchange import Exchange, ExchangeStatus, StockLevel
 from doorstep.domain.places import ReturnWarehouse, Station
-from doorstep.services.ports_after_sales import Quota
 
 TABLES = (
     "stock",
@@ -93,17 +92,14 @@ class FakeCustomsRepository(FakeVersionedRepository[CustomsReturn]):  # type: ig
     def live(self, limit: int = 200) -> list[CustomsReturn]:
         return [c for c in self._all() if c.status.live][:limit]
 
-    def quota(self, buyer_id: str, year: int) -> Quota | None:
+    def restored_quota(self, buyer_id: str, year: int) -> int:
         row = self.quota_table.row((buyer_id, year))
-        return None if row is None else row.item
+        return 0 if row is None else int(row.item)
 
-    def restore_quota(
-        self, buyer_id: str, year: int, amount_fen: int, *, limit_fen: int, used_fen: int
-    ) -> Quota:
-        current = self.quota(buyer_id, year) or Quota(buyer_id, year, limit_fen, used_fen)
-        restored = replace(current, used_fen=max(current.used_fen - amount_fen, 0))
-        self.quota_table.write((buyer_id, year), 1, restored, _ANY)
-        return restored
+    def restore_quota(self, buyer_id: str, year: int, amount_fen: int) -> None:
+        self.quota_table.write(
+            (buyer_id, year), 1, self.restored_quota(buyer_id, year) + amount_fen, _ANY
+        )
 
 
 class FakePlaceRepository:

@@ -170,6 +170,23 @@ def test_forced_settlement_leaves_out_tax_already_refunded(
     assert settled.quota_restored_fen == 79_900
 
 
+def test_quota_counts_orders_placed_after_a_restore(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    """The used total is the year's orders less the restores, always: never the row frozen at
+    the first restore."""
+    request = _return(world, _bonded(world), kind=ReturnKind.REFUND)
+    used_before = customs.quota_of(world.svc, B3).used_fen
+    customs.sweep_customs(world.svc)
+    _arrive(world, request)
+    customs.sweep_customs(world.svc)
+    assert customs.quota_of(world.svc, B3).used_fen == used_before - 79_900
+
+    later = _bonded(world)  # a second jacket bought after the restore
+    assert customs.quota_of(world.svc, B3).used_fen == used_before
+    assert later.goods_fen == 79_900
+
+
 def test_rejected_declaration_gives_nothing_back(world: World, broker: LocalCustomsBroker) -> None:
     broker.mode = "reject"
     order = _bonded(world)

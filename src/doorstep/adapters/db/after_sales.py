@@ -15,7 +15,6 @@ from doorstep.adapters.db.repositories import DocRepository, VersionedRepository
 from doorstep.domain.customs_return import CustomsReturn, CustomsStatus
 from doorstep.domain.exchange import Exchange, ExchangeStatus, StockLevel
 from doorstep.domain.places import ReturnWarehouse, Station
-from doorstep.services.ports_after_sales import Quota
 
 
 class StockRepo:
@@ -150,36 +149,26 @@ class CustomsRepo(VersionedRepository[CustomsReturn]):
         c = t.customs_returns.c
         return self._query(c.status.in_(_LIVE), order=c.next_due, limit=limit)
 
-    def quota(self, buyer_id: str, year: int) -> Quota | None:
+    def restored_quota(self, buyer_id: str, year: int) -> int:
         q = t.customs_quota.c
-        row = self.conn.execute(
-            select(t.customs_quota).where(q.buyer_id == buyer_id, q.year == year)
-        ).first()
-        return Quota(row.buyer_id, row.year, row.limit_fen, row.used_fen) if row else None
+        found = self.conn.execute(
+            select(q.restored_fen).where(q.buyer_id == buyer_id, q.year == year)
+        ).scalar()
+        return int(found or 0)
 
-    def restore_quota(
-        self, buyer_id: str, year: int, amount_fen: int, *, limit_fen: int, used_fen: int
-    ) -> Quota:
+    def restore_quota(self, buyer_id: str, year: int, amount_fen: int) -> None:
         q = t.customs_quota.c
-        maker = _insert_ignoring(self.conn)
         self.conn.execute(
-            maker(t.customs_quota)
-            .values(buyer_id=buyer_id, year=year, limit_fen=limit_fen, used_fen=used_fen)
+            _insert_ignoring(self.conn)(t.customs_quota)
+            .values(buyer_id=buyer_id, year=year, restored_fen=0)
             .on_conflict_do_nothing(index_elements=["buyer_id", "year"])
         )
+        # One statement: settlements of one buyer at once each add their own amount.
         self.conn.execute(
             update(t.customs_quota)
             .where(q.buyer_id == buyer_id, q.year == year)
-            .values(
-                used_fen=case(
-                    (q.used_fen > amount_fen, q.used_fen - amount_fen),
-                    else_=0,
-                )
-            )
+            .values(restored_fen=q.restored_fen + amount_fen)
         )
-        found = self.quota(buyer_id, year)
-        assert found is not None
-        return found
 
 
 def _insert_ignoring(conn: Connection) -> Any:

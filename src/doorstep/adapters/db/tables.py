@@ -389,15 +389,15 @@ customs_links = Table(
     Column("customs_return_id", String(64), nullable=False, index=True),
 )
 
-# A buyer's cross-border annual total (财关税〔2018〕49号), restored by accepted returns.
+# What settled customs returns gave back of a buyer's cross-border annual total (财关税
+# 〔2018〕49号); the used total is always the year's orders less this (services/customs.py).
 customs_quota = Table(
     "customs_quota",
     metadata,
     Column("buyer_id", String(64), primary_key=True),
     Column("year", Integer, primary_key=True),
-    Column("limit_fen", BigInteger, nullable=False),
-    Column("used_fen", BigInteger, nullable=False),
-    CheckConstraint("used_fen >= 0", name="ck_customs_quota_used"),
+    Column("restored_fen", BigInteger, nullable=False),
+    CheckConstraint("restored_fen >= 0", name="ck_customs_quota_restored"),
 )
 
 stations = _doc_table(
