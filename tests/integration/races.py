@@ -462,7 +462,9 @@ def _tax_kept(conn: Connection) -> list[str]:
     for return_id, doc in refused:
         tax = (doc if isinstance(doc, dict) else json.loads(doc))["tax_fen"]
         if tax != back[return_id]:
-            out.append(f"tax kept though customs gave none back: {return_id} {tax} - {back[return_id]}")
+            out.append(
+                f"tax kept though customs gave none back: {return_id} {tax} - {back[return_id]}"
+            )
     return out
 
 

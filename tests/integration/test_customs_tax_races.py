@@ -67,7 +67,9 @@ def _in_transit(svc: Services, n: int, released_days_ago: int) -> list[tuple[str
         )
         returns.choose_self_send(svc, BUYER, request.return_id, ReturnMethod.SELF_SHIP)
         returns.register_shipment(svc, BUYER, request.return_id, "SF1234567890123", "sf")
-        (item,) = [c for c in customs.queue(svc) if request.return_id in c.customs_return.return_ids]
+        (item,) = [
+            c for c in customs.queue(svc) if request.return_id in c.customs_return.return_ids
+        ]
         made.append((item.customs_return.customs_return_id, request.return_id))
     return made
 

@@ -204,8 +204,7 @@ class CustomsReturn(EventRecorder):
             return False
         held = {ln.order_line_id: ln.quantity for ln in mine}
         if any(
-            ln.return_id != return_id or ln.quantity > held.get(ln.order_line_id, 0)
-            for ln in lines
+            ln.return_id != return_id or ln.quantity > held.get(ln.order_line_id, 0) for ln in lines
         ):
             raise ValueError("a declaration follows its return's lines down, never up")
         self.lines = [ln for ln in self.lines if ln.return_id != return_id] + list(lines)

@@ -25,9 +25,9 @@ from doorstep.domain.transfer import (
     transfer_key,
 )
 from doorstep.services import settlement
-from doorstep.services.refunds import refund_key
 from doorstep.services.context import Services
 from doorstep.services.ports import PaymentResult, TransferRepository, UnitOfWork
+from doorstep.services.refunds import refund_key
 
 
 def request_transfer(

@@ -195,6 +195,7 @@ def test_tax_outcome_follows_both_customs_clocks() -> None:
     assert status(10, 45) is TaxStatus.REFUNDED  # until the end of day 45
     assert status(10, 46) is TaxStatus.ARRIVED_LATE
     assert status(31, None) is TaxStatus.APPLICATION_LATE
+
     def unanswered(of: Order) -> TaxStatus:
         return tax_outcome(of, filed_at=T0, arrived_at=None, application_days=30,
                            arrival_days=45, declaration=DeclarationFate.NONE, now=T0).status  # fmt: skip

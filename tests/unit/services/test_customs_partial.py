@@ -57,7 +57,9 @@ def _three_filed(world: World) -> ReturnRequest:
     world.store.put("orders", order.order_id, order)
     return returns.open_return(
         world.svc,
-        OpenReturn(B3, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 3, Reason.NO_REASON),)),
+        OpenReturn(
+            B3, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 3, Reason.NO_REASON),)
+        ),
     )
 
 

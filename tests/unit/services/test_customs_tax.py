@@ -65,7 +65,9 @@ def _express_at_pickup(world: World, order: Order) -> ReturnRequest:
     """Filed, picked up, and (trusted buyer) refunded with the tax advanced at the door."""
     request = returns.open_return(
         world.svc,
-        OpenReturn(B1, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)),
+        OpenReturn(
+            B1, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
+        ),
     )
     appt = pickup.book_pickup(world.svc, B1, request.return_id, sf(10))
     cid = at_the_door(world, appt)
@@ -86,7 +88,9 @@ def _jacket_return(world: World) -> ReturnRequest:
     world.store.put("orders", order.order_id, replace(order, declaration_no="D1"))
     return returns.open_return(
         world.svc,
-        OpenReturn(B3, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)),
+        OpenReturn(
+            B3, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
+        ),
     )
 
 
@@ -224,7 +228,9 @@ def test_tax_clawback_waits_for_the_refund_that_advanced_it(
     world.payments.timeouts = 1  # the express refund's answer is not known yet
     request = returns.open_return(
         world.svc,
-        OpenReturn(B1, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)),
+        OpenReturn(
+            B1, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
+        ),
     )
     appt = pickup.book_pickup(world.svc, B1, request.return_id, sf(10))
     cid = at_the_door(world, appt)

@@ -205,7 +205,9 @@ FREIGHT_PAYER = {
 TAX_STATUS = {
     "no_tax": N_("No import tax on these goods"),
     "refunded": N_("The import tax goes back"),
-    "if_arrives": N_("The import tax is refunded if customs accepts the return and the parcel is back by"),
+    "if_arrives": N_(
+        "The import tax is refunded if customs accepts the return and the parcel is back by"
+    ),
     "application_late": N_(
         "The import tax is not refunded: the return was requested more than 30 days after your order cleared customs"
     ),

@@ -49,9 +49,7 @@ def _orders(conn: sa.Connection) -> dict[str, dict[str, Any]]:
 def _restored(conn: sa.Connection, orders: dict[str, dict[str, Any]]) -> Counter[tuple[str, int]]:
     """What settled declarations gave back, per buyer and year of their order."""
     out: Counter[tuple[str, int]] = Counter()
-    rows = conn.execute(
-        sa.text("SELECT doc FROM customs_returns WHERE status = 'settled'")
-    ).all()
+    rows = conn.execute(sa.text("SELECT doc FROM customs_returns WHERE status = 'settled'")).all()
     for (raw,) in rows:
         doc = _doc(raw)
         order = orders.get(doc["order_id"])
