@@ -323,7 +323,8 @@ def _settlement(
 ) -> Settlement | None:
     """What goes back; None while a return may still arrive in time. A line counts only the
     units its return still holds (declared before a partial pickup: the units the courier
-    took), never more than was declared."""
+    took), never more than was declared; exchanged units give back neither tax nor quota
+    (their replacement is imported in their place)."""
     by_id = {r.return_id: r for r in returns}
     in_time = set()
     for return_id in customs_return.return_ids:
@@ -335,14 +336,19 @@ def _settlement(
                 in_time.add(return_id)
         elif request.status not in ARRIVED:
             return None  # still on its way; settled when it arrives or day 45 passes
+    # A bonded exchange's replacement leaves the zone in the returned unit's place: it is
+    # imported under the tax withheld for that unit and within the year's total it used, so
+    # neither goes back for exchanged units (the goods are still declared back into the zone).
+    # An exchange turned into a refund before this is a refund like any other.
+    settling = {rid for rid in in_time if by_id[rid].kind is not ReturnKind.EXCHANGE}
     lines = [
         kept
         for ln in customs_return.lines
-        if ln.return_id in in_time
+        if ln.return_id in settling
         and (kept := _as_returned(ln, by_id[ln.return_id], order)) is not None
     ]
     tax, paid_for = 0, []
-    for return_id in sorted(in_time):
+    for return_id in sorted(settling):
         owed = sum(ln.tax_fen for ln in lines if ln.return_id == return_id)
         due = max(owed - already.get(return_id, 0), 0)
         if due:

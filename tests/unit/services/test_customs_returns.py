@@ -44,7 +44,7 @@ def _bonded(world: World, released_days_ago: int = 5, lines: int = 1) -> Order:
 
 
 def _return(
-    world: World, order: Order, line: str = "L1", kind: ReturnKind = ReturnKind.EXCHANGE
+    world: World, order: Order, line: str = "L1", kind: ReturnKind = ReturnKind.REFUND
 ) -> ReturnRequest:
     return returns.open_return(
         world.svc,
@@ -185,6 +185,61 @@ def test_quota_counts_orders_placed_after_a_restore(
     later = _bonded(world)  # a second jacket bought after the restore
     assert customs.quota_of(world.svc, B3).used_fen == used_before
     assert later.goods_fen == 79_900
+
+
+def test_exchanged_units_keep_their_tax_and_quota_with_the_replacement(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    """A bonded exchange: the old jacket is declared back into the zone, the replacement is
+    imported in its place under the same withheld tax and within the same annual total, so
+    the settlement gives neither back (RULES.md §2; architecture.md, "Customs returns")."""
+    order = _bonded(world)
+    exchange = returns.open_return(
+        world.svc,
+        OpenReturn(
+            B3,
+            order.order_id,
+            ReturnKind.EXCHANGE,
+            (LineRequest("L1", 1, Reason.NO_REASON),),
+            replacements={"L1": "JP-DOWN-JACKET-L"},
+        ),
+    )
+    used_before = customs.quota_of(world.svc, B3).used_fen
+    customs.sweep_customs(world.svc)
+    _arrive(world, exchange)
+    warehouse.grade(world.svc, WH, exchange.return_id, Grade.A, "ok")
+    customs.sweep_customs(world.svc)
+
+    cr = _only(world)
+    assert cr.return_ids == [exchange.return_id]  # still declared back into the zone
+    assert cr.status is CustomsStatus.SETTLED
+    assert (cr.tax_refund_fen, cr.quota_restored_fen) == (0, 0)
+    assert world.payments.paid == {}
+    assert customs.quota_of(world.svc, B3).used_fen == used_before
+
+
+def test_exchange_turned_into_a_refund_gives_tax_and_quota_back(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    from doorstep.services import exchanges
+
+    order = _bonded(world)
+    exchange = returns.open_return(
+        world.svc,
+        OpenReturn(
+            B3,
+            order.order_id,
+            ReturnKind.EXCHANGE,
+            (LineRequest("L1", 1, Reason.NO_REASON),),
+            replacements={"L1": "JP-DOWN-JACKET-L"},
+        ),
+    )
+    exchanges.refund_instead(world.svc, B3, exchange.return_id)  # nothing ships now
+    customs.sweep_customs(world.svc)
+    _arrive(world, exchange)
+    customs.sweep_customs(world.svc)
+    cr = _only(world)
+    assert (cr.tax_refund_fen, cr.quota_restored_fen) == (7_270, 79_900)
 
 
 def test_rejected_declaration_gives_nothing_back(world: World, broker: LocalCustomsBroker) -> None:
