@@ -33,6 +33,7 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
         (TransferPurpose.CUSTOMS_TAX, "customs-tax:R1", ProviderCall.PAY_OUT, "money"),
         (TransferPurpose.CLAWBACK, "clawback:R1", ProviderCall.CLAWBACK, "clawback"),
         (TransferPurpose.CLAIM_PAYOUT, "claim:R1", ProviderCall.PAY_OUT, "compensation"),
+        (TransferPurpose.TAX_CLAWBACK, "tax-clawback:R1", ProviderCall.CLAWBACK, "tax_clawback"),
     ],
 )
 def test_each_purpose_keeps_the_key_and_event_names_from_before_the_merge(

@@ -353,6 +353,7 @@ EVENT.update(
         "clawback.attempt_failed": N_("Taking back the refund failed; retrying"),
         "tax_clawback.requested": N_("Import tax advanced with the refund to be taken back"),
         "tax_clawback.succeeded": N_("Import tax advanced with the refund taken back"),
+        "tax_clawback.attempt_failed": N_("Taking back the import tax failed; retrying"),
     }
 )
 
