@@ -350,6 +350,7 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         "clawback": payments.clawed,
         "tax_clawback": payments.clawed,
         "exchange_collect": payments.collected,
+        "exchange_recover": payments.collected,
     }
     for key, purpose, amount, status, _subject in rows:
         moved = books.get(purpose, payments.paid).get(key)
@@ -370,8 +371,9 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         (
             """SELECT t.subject_id FROM transfers t LEFT JOIN disputes d
                  ON d.return_id = t.subject_id
-               WHERE t.purpose = 'clawback' AND (d.status IS NULL OR d.status <> 'qc_upheld')""",
-            "clawback without a lost dispute",
+               WHERE t.purpose IN ('clawback', 'exchange_recover')
+                 AND (d.status IS NULL OR d.status <> 'qc_upheld')""",
+            "clawback or replacement charge without a lost dispute",
         ),
         (
             """SELECT t.subject_id FROM transfers t LEFT JOIN refunds f
@@ -408,7 +410,8 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         (
             """SELECT aggregate_id, name FROM events
                WHERE name IN ('dispute.decided', 'claim.compensated', 'clawback.succeeded',
-                              'compensation.succeeded', 'claim.filed', 'money.succeeded')
+                              'compensation.succeeded', 'claim.filed', 'money.succeeded',
+                              'recovery.succeeded', 'exchange.charged', 'exchange.released')
                GROUP BY aggregate_id, name HAVING COUNT(*) > 1""",
             "settled twice",
         ),

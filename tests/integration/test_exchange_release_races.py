@@ -34,6 +34,7 @@ from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnRequest, Re
 from doorstep.services import (
     catalog,
     courier,
+    disputes,
     exchanges,
     photos,
     pickup,
@@ -368,3 +369,59 @@ def _stock(app: App, sku: str) -> tuple[int, int]:
             text("SELECT on_hand, reserved FROM stock WHERE sku = :s"), {"s": sku}
         ).one()
     return int(row[0]), int(row[1])
+
+
+# --- a replacement shipped, the old item failed QC ----------------------------------------------
+
+
+def test_lost_disputes_over_shipped_replacements_raced_charge_once(
+    wired: App, payments: Payments
+) -> None:
+    """Replacements shipped at receipt whose old items then failed QC; ops decide each
+    dispute three times at once against the buyer while the transfer sweep runs: one
+    decision, one charge of the replacement's value (39,900 fen) each, collected once."""
+    svc = wired.services
+    exchanges.upsert_stock(svc, [StockLevel(PILLOW, "latex-pillow", 39_900, 100)])
+    placed = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:8]
+    orders = [
+        Order(
+            f"XQ-{batch}-{i:03d}",
+            BUYER,
+            "shop-test",
+            Channel.DOMESTIC,
+            placed,
+            HOME,
+            (OrderLine("L1", PILLOW, 1, 39_900),),
+            signed_at=placed + timedelta(days=3),
+        )
+        for i in range(RACERS // 4)
+    ]
+    catalog.import_orders(svc, orders, None)
+    filed = []
+    for i, order in enumerate(orders):
+        rid = _new_exchange(wired, BUYER, order, PILLOW).return_id
+        returns.choose_self_send(svc, BUYER, rid, ReturnMethod.SELF_SHIP)
+        returns.register_shipment(svc, BUYER, rid, f"SF{1_234_567_950_000 + i}", "sf")
+        warehouse.receive(svc, WH, rid)
+        assert warehouse.grade(svc, WH, rid, Grade.C, "stained").status is ReturnStatus.DISPUTED
+        filed.append(rid)
+    calls = [
+        lambda r=r: disputes.decide_dispute(svc, "ops-001", r, buyer_upheld=False, note="x")
+        for r in filed
+    ] * 3
+    calls += [lambda: transfers.retry_pending(svc)] * (RACERS - len(calls))
+    outcome = race(calls)
+    assert set(outcome.codes) <= {"illegal_transition", "stale_write"}, outcome.codes
+    transfers.retry_pending(svc)
+    charged = {f"exchange-recover:{r}": 39_900 for r in filed}
+    assert {k: v[1] for k, v in payments.collected.items() if k in charged} == charged
+    with wired.engine.connect() as conn:
+        statuses = conn.execute(
+            text(
+                "SELECT status, COUNT(*) FROM exchanges WHERE return_id IN :ids GROUP BY status"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"ids": filed},
+        ).all()
+    assert dict(statuses) == {"charged": len(filed)}
+    assert violations(wired.engine, payments) == []

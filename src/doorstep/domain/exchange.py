@@ -43,6 +43,7 @@ class ExchangeStatus(StrEnum):
     SHIPPED = "shipped"
     COMPLETED = "completed"
     RELEASED = "released"  # turned into a refund or withdrawn: the units went back to stock
+    CHARGED = "charged"  # shipped, but the old item failed QC: the buyer pays for the new one
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,28 @@ class Exchange(EventRecorder):
             raise IllegalTransition("exchange", self.status.value, "complete")
         self.status = ExchangeStatus.COMPLETED
         self._event("exchange.completed", at)
+
+    @property
+    def value_fen(self) -> int:
+        """What the replacement units are worth at the price they were exchanged for."""
+        return sum(line.new_unit_fen * line.quantity for line in self.lines)
+
+    def unpaid_fen(self, collected_fen: int, refunded_fen: int) -> int:
+        """What the buyer has not paid for a shipped replacement if the exchange falls through
+        (the old item failed QC and the buyer lost the dispute): its value, less a dearer
+        variant's difference they paid (``collected_fen``), plus a cheaper one's difference
+        paid to them (``refunded_fen``); the price of the old item, when both moved."""
+        return max(self.value_fen - collected_fen + refunded_fen, 0)
+
+    def charge(self, at: datetime, amount_fen: int) -> None:
+        """The old item failed QC and ops upheld it: the buyer keeps the replacement and is
+        charged ``amount_fen`` for it (0: ops waived it); the exchange is finished."""
+        if self.status is not ExchangeStatus.SHIPPED:
+            raise IllegalTransition("exchange", self.status.value, "charge")
+        if amount_fen < 0:
+            raise ValueError("a charge is not negative")
+        self.status = ExchangeStatus.CHARGED
+        self._event("exchange.charged", at, amount_fen=amount_fen)
 
     def release(self, at: datetime, reason: str) -> None:
         """Give the reserved units back (refund instead, or the return was withdrawn)."""

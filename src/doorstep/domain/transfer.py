@@ -1,7 +1,8 @@
 """A transfer: money moved to or from a buyer outside a return's own refund, exactly once per
 purpose and subject: an exchange's price difference (collected, or paid back), a difference
 given back when the buyer takes a refund instead, the import tax customs gives back, the
-clawback of an express refund whose goods failed QC, a claim's compensation.
+clawback of an express refund whose goods failed QC (or the charge for a replacement shipped
+before its old item failed QC), a claim's compensation.
 
 One contract for all of them, the refund's (services/refunds.py): the transfer is created with
 its unique idempotency key in the transaction that decides it, the provider is asked outside
@@ -36,6 +37,7 @@ class TransferPurpose(StrEnum):
     EXCHANGE_PART_BACK = "exchange_part"  # the difference of units the courier did not take
     CUSTOMS_TAX = "customs_tax"  # withheld import tax given back (customs_return)
     CLAWBACK = "clawback"  # an express refund taken back after a lost dispute
+    EXCHANGE_RECOVERY = "exchange_recover"  # a shipped replacement paid for after a lost dispute
     CLAIM_PAYOUT = "claim"  # a claim's compensation to the buyer
     # Import tax a refund advanced, taken back because customs gave none back (rejected,
     # never declared by day 30, or the goods missed day 45); subject: the return.
@@ -46,7 +48,7 @@ class TransferPurpose(StrEnum):
         """The payment-port operation of this purpose."""
         if self in (TransferPurpose.CLAWBACK, TransferPurpose.TAX_CLAWBACK):
             return ProviderCall.CLAWBACK
-        if self is TransferPurpose.EXCHANGE_COLLECTION:
+        if self in (TransferPurpose.EXCHANGE_COLLECTION, TransferPurpose.EXCHANGE_RECOVERY):
             return ProviderCall.COLLECT
         return ProviderCall.PAY_OUT
 
@@ -66,6 +68,7 @@ class TransferPurpose(StrEnum):
             TransferPurpose.EXCHANGE_PART_BACK: "exchange-diff-part",
             TransferPurpose.CUSTOMS_TAX: "customs-tax",
             TransferPurpose.CLAWBACK: "clawback",
+            TransferPurpose.EXCHANGE_RECOVERY: "exchange-recover",
             TransferPurpose.CLAIM_PAYOUT: "claim",
             TransferPurpose.TAX_CLAWBACK: "tax-clawback",
         }[self]
@@ -77,6 +80,8 @@ class TransferPurpose(StrEnum):
         # payments were "money.*" events.
         if self is TransferPurpose.CLAWBACK:
             return "clawback"
+        if self is TransferPurpose.EXCHANGE_RECOVERY:
+            return "recovery"  # new with the purpose: no consumer read it before
         if self is TransferPurpose.CLAIM_PAYOUT:
             return "compensation"
         if self is TransferPurpose.TAX_CLAWBACK:

@@ -1,7 +1,9 @@
 """Disputes over a failed QC (issue 9 §3): opened with the grade, answered by the buyer with
 text and photos, decided by ops; upholding the QC takes an express refund back (a clawback
-through the payment port under ``clawback:<return_id>``), finding for the buyer lets the
-return be refunded (or marks a paid express refund as earned).
+through the payment port under ``clawback:<return_id>``) or charges for an exchange's
+replacement shipped before the warehouse saw the old item (``exchange-recover:<return_id>``)
+and releases one not shipped yet; finding for the buyer lets the return be refunded (or
+marks a paid express refund as earned).
 
 Exactly once: the decision is taken with the return's row locked (as refunds are created), so
 racing reviewers find the dispute decided; the clawback's key is unique.
@@ -15,10 +17,11 @@ from datetime import datetime, timedelta
 
 from doorstep.domain.dispute import Dispute, DisputeEvidence, dispute_id
 from doorstep.domain.errors import Conflict, NotFound
+from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.refund import RefundStatus
-from doorstep.domain.returns import ReturnRequest, ReturnStatus
+from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
-from doorstep.services import transfers
+from doorstep.services import exchanges, transfers
 from doorstep.services.context import Services
 from doorstep.services.lookups import owned
 from doorstep.services.ports import UnitOfWork
@@ -43,6 +46,10 @@ def open_for_failed_qc(
     tax_back = uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, request.return_id))
     if tax_back is not None and tax_back.status is not TransferStatus.FAILED:
         advanced = max(advanced - tax_back.amount_fen, 0)
+    if request.kind is ReturnKind.EXCHANGE:
+        # A replacement shipped before the warehouse saw the old item was advanced as an
+        # express refund is: what the buyer has not paid for it may be recovered.
+        advanced = exchanges.unpaid_replacement(uow, request.return_id)
     check = request.quality_check
     uow.disputes.add(
         Dispute.open(
@@ -123,8 +130,24 @@ def decide_dispute(
             ops_id, now, buyer_upheld=buyer_upheld, note=note, clawback_fen=clawback_fen
         )
         request.settle_dispute(now, buyer_upheld=buyer_upheld)
+        exchange = uow.exchanges.get_for_update(return_id)
+        shipped = exchange is not None and exchange.status is ExchangeStatus.SHIPPED
         clawback = None
-        if decision.clawback_fen > 0:
+        released = None
+        if not buyer_upheld and exchange is not None and shipped:
+            # The buyer keeps the replacement and pays for it (a charge under its own key).
+            exchange.charge(now, decision.clawback_fen)
+            uow.exchanges.save(exchange)
+            if decision.clawback_fen > 0:
+                clawback = transfers.request_transfer(
+                    svc, uow, TransferPurpose.EXCHANGE_RECOVERY, return_id, request.buyer_id,
+                    decision.clawback_fen,
+                )  # fmt: skip
+        elif not buyer_upheld:
+            # Nothing shipped yet (a difference still unpaid): the units and any difference
+            # collected for them go back.
+            released = exchanges.release_for(svc, uow, return_id, now, "dispute_lost")
+        if decision.clawback_fen > 0 and not shipped:
             if refund is None or refund.status is not RefundStatus.SUCCEEDED:
                 raise Conflict(
                     "refund_not_settled",
@@ -140,10 +163,16 @@ def decide_dispute(
         uow.disputes.save(dispute)
         uow.returns.save(request)
         uow.commit()
+    exchanges.after_release(svc, released)
     if clawback is not None:
         clawback = transfers.pay_transfer(svc, clawback.transfer_id)
     if buyer_upheld and request.status is ReturnStatus.INSPECTED:
-        start_standard_refund(svc, return_id)
+        if request.kind is ReturnKind.EXCHANGE:
+            # An exchange found in the right is finished as a good grade finishes it.
+            exchanges.ship_if_due(svc, return_id)
+            exchanges.complete_if_ready(svc, return_id)
+        else:
+            start_standard_refund(svc, return_id)
     return DisputeOutcome(dispute, clawback)
 
 

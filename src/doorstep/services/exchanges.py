@@ -177,6 +177,23 @@ def after_release(svc: Services, released: Release | None) -> None:
         _pay_back_when_collected(svc, released.return_id, released.payback_id)
 
 
+def unpaid_replacement(uow: UnitOfWork, return_id: str) -> int:
+    """What the buyer has not paid for the return's shipped replacement (0 when none shipped):
+    what a lost QC dispute recovers, as it claws back an express refund."""
+    exchange = uow.exchanges.get(return_id)
+    if exchange is None or exchange.status is not ExchangeStatus.SHIPPED:
+        return 0
+    moved = uow.transfers.for_subjects([return_id])
+
+    def amount(purpose: TransferPurpose, *statuses: TransferStatus) -> int:
+        return sum(x.amount_fen for x in moved if x.purpose is purpose and x.status in statuses)
+
+    done, owed = (TransferStatus.SUCCEEDED,), (TransferStatus.SUCCEEDED, TransferStatus.PENDING)
+    collected = amount(TransferPurpose.EXCHANGE_COLLECTION, *done)
+    collected -= amount(TransferPurpose.EXCHANGE_PART_BACK, *owed)
+    return exchange.unpaid_fen(max(collected, 0), amount(TransferPurpose.EXCHANGE_REFUND, *owed))
+
+
 def after_filing(svc: Services, return_id: str) -> None:
     """After the filing commit: collect a price difference the buyer owes."""
     with svc.uow() as uow:

@@ -32,6 +32,12 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
         ),
         (TransferPurpose.CUSTOMS_TAX, "customs-tax:R1", ProviderCall.PAY_OUT, "money"),
         (TransferPurpose.CLAWBACK, "clawback:R1", ProviderCall.CLAWBACK, "clawback"),
+        (
+            TransferPurpose.EXCHANGE_RECOVERY,
+            "exchange-recover:R1",
+            ProviderCall.COLLECT,
+            "recovery",
+        ),
         (TransferPurpose.CLAIM_PAYOUT, "claim:R1", ProviderCall.PAY_OUT, "compensation"),
         (TransferPurpose.TAX_CLAWBACK, "tax-clawback:R1", ProviderCall.CLAWBACK, "tax_clawback"),
     ],

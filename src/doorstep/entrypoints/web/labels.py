@@ -324,6 +324,7 @@ EXCHANGE = {
     "shipped": N_("Replacement on its way"),
     "completed": N_("Exchange done"),
     "released": N_("Replacement released"),
+    "charged": N_("Replacement to be paid for: the returned item failed the check"),
 }
 BUYER_EVENT.update(
     {
@@ -333,6 +334,10 @@ BUYER_EVENT.update(
         "exchange.completed": N_("Exchange done"),
         "exchange.released": N_("Replacement released"),
         "exchange.reduced": N_("Replacement reduced to the units picked up"),
+        "exchange.charged": N_("Replacement to be paid for: the returned item failed the check"),
+        "recovery.requested": N_("Replacement's price to be charged"),
+        "recovery.succeeded": N_("Replacement's price charged"),
+        "recovery.attempt_failed": N_("Charging the replacement's price failed; retrying"),
         "return.converted_to_refund": N_("Changed to a refund"),
         "return.dropoff_code_issued": N_("Drop-off code issued"),
         "return.exchanged": N_("Exchange done"),
@@ -417,6 +422,8 @@ TRANSFER_PURPOSE = {
     "exchange_collect": N_("Exchange difference from the buyer"),
     "exchange_refund": N_("Exchange difference to the buyer"),
     "exchange_payback": N_("Exchange difference paid back"),
+    "exchange_part": N_("Difference of units not picked up, paid back"),
+    "exchange_recover": N_("Replacement charged after a failed check"),
     "customs_tax": N_("Import tax given back"),
     "clawback": N_("Express refund taken back"),
     "claim": N_("Claim compensation"),
