@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from tests.integration.carrier_world import (  # type: ignore[import-not-found]
     BUYER,
+    FENGXIAN,
+    TOMORROW,
     World,
     carrier_world,
 )
@@ -23,9 +27,10 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 )
 
 from doorstep.adapters.db import tables as t
-from doorstep.domain.carrier_order import CarrierStatus
+from doorstep.domain.carrier_order import BEFORE_PICKUP, CarrierStatus
+from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.returns import ReturnStatus
-from doorstep.services import carrier_orders, returns
+from doorstep.services import carrier_orders, disruptions, pickup, returns
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +108,7 @@ def invariants(w: World) -> list[str]:
             .having(func.count() > 1)
         ).all()
         broken += [f"return {r} has {c} refunds" for r, c in refunds]
-    broken += _parcels_hold_only_what_left(w)
+    broken += _parcels_hold_only_what_left(w) + _orders_follow_visits(w)
     counts = Counter(o["outOrderNo"] for o in w.company_orders())
     broken += [f"the company holds {c} orders for {n}" for n, c in counts.items() if c > 1]
     return broken
@@ -126,6 +131,48 @@ def _parcels_hold_only_what_left(w: World) -> list[str]:
             for rid in (doc if isinstance(doc, dict) else json.loads(doc))["return_ids"]
             if status.get(rid, "missing") in (*_NOT_IN_A_PARCEL, "missing")
         ]
+
+
+def _orders_follow_visits(w: World) -> list[str]:
+    """Once every send went out: a company-served visit still to make has a live order at
+    doorstep and at the company, for the visit's window; a cancelled one has none."""
+    a = t.appointments.c
+    with w.app.engine.connect() as conn:
+        visits = [
+            (
+                row.appointment_id,
+                row.status,
+                row.doc if isinstance(row.doc, dict) else json.loads(row.doc),
+            )
+            for row in conn.execute(select(a.appointment_id, a.status, a.doc))
+        ]
+    company = {o["outOrderNo"]: o for o in w.company_orders()}
+    served = {i: (st, d) for i, st, d in visits if d.get("served_by_company")}
+    with w.app.services.uow() as uow:
+        orders = uow.pickup_orders.for_appointments(list(served))
+    broken = []
+    for appointment_id, (status, doc) in served.items():
+        po = carrier_orders.order_for_visit(
+            [o for o in orders if o.appointment_id == appointment_id]
+        )
+        if po is None:
+            broken.append(f"{appointment_id} has no company order")
+            continue
+        theirs = company.get(po.out_order_no, {})
+        if status in ("booked", "assigned"):
+            window = (doc["slot"]["day"], doc["slot"]["window"]["start"][:5])
+            ours = (po.order.day.isoformat(), f"{po.order.start:%H:%M}")
+            at_company = (theirs.get("pickupDate"), theirs.get("pickupStart"))
+            if po.status not in BEFORE_PICKUP or po.pending_op is not None:
+                broken.append(f"{appointment_id} is live, its order {po.status} {po.pending_op}")
+            if ours != window or at_company != window:
+                broken.append(f"{appointment_id} is at {window}, its order {ours} {at_company}")
+        elif status == "cancelled" and (
+            po.status not in (CarrierStatus.CANCELLED, CarrierStatus.CREATE_FAILED)
+            or theirs.get("status", "CANCELLED") != "CANCELLED"
+        ):
+            broken.append(f"{appointment_id} is cancelled, its order {po.status} {theirs}")
+    return broken
 
 
 def test_parallel_duplicate_callbacks_apply_once(world: World) -> None:
@@ -201,5 +248,56 @@ def test_duplicate_pickups_raced_with_a_withdrawal_take_and_refund_only_what_lef
             # Express refunds at pickup: exactly the returns in the parcel, each once.
             refunded += po.return_ids
             assert sorted(k for k, _ in payments.log) == sorted(f"refund:{r}" for r in refunded)
+        assert invariants(w) == []
+        assert violations(w.app.engine, payments) == []
+
+
+def test_typhoons_raced_with_company_bookings_and_cancels_keep_orders_with_their_visits(
+    database_url: str,
+) -> None:
+    payments = RecordingPayments()
+    with carrier_world(database_url, payments) as w:
+        svc = w.app.services
+        hours = (9, 11, 13, 15)
+        booked = [w.book(w.approved_return(), hour=hours[i % 4]) for i in range(8)]
+        fresh = [w.approved_return() for _ in range(16)]
+        w.deliveries()
+        shanghai = ZoneInfo("Asia/Shanghai")
+
+        def typhoon(start: int, end: int) -> Callable[[], object]:
+            return lambda: disruptions.declare_disruption(
+                svc,
+                "ops-001",
+                DisruptionKind.TYPHOON,
+                [FENGXIAN.adcode],
+                datetime.combine(TOMORROW, time(start), shanghai),
+                datetime.combine(TOMORROW, time(end), shanghai),
+                0,
+                "Typhoon warning",
+                "台风预警",
+            )
+
+        calls: list[Callable[[], object]] = [typhoon(9, 11), typhoon(13, 15)]
+        calls += [
+            lambda n=n: pickup.cancel_pickup(svc, BUYER, n.rsplit("-", 1)[0]) for n in booked[2:]
+        ]
+        calls += [
+            lambda r=r, i=i: pickup.book_pickup(
+                svc, BUYER, r, pickup.SlotChoice("sbx", TOMORROW, time(9 + 2 * (i % 5)))
+            )
+            for i, r in enumerate(fresh)
+        ]
+        assert len(calls) == RACERS
+        outcome = race(calls)
+        assert set(outcome.codes) <= {
+            "slot_full",
+            "slot_not_offered",
+            "stale_write",
+            "illegal_transition",
+        }, outcome.codes
+        w.deliveries()
+        # What a send lost to a change made meanwhile goes out with the worker's next pass.
+        carrier_orders.send_pending_orders(svc, w.clock.now())
+        w.deliveries()
         assert invariants(w) == []
         assert violations(w.app.engine, payments) == []

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from tests.integration.carrier_world import (  # type: ignore[import-not-found]
     BUYER,
+    FENGXIAN,
     SECRET,
+    TOMORROW,
     World,
     carrier_world,
 )
@@ -25,10 +28,11 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 
 from doorstep.adapters.db import tables as t
 from doorstep.domain.carrier_order import CarrierStatus, PendingOp
+from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.pickup import AppointmentStatus
 from doorstep.domain.returns import ReturnStatus
 from doorstep.domain.signature import signed_headers
-from doorstep.services import carrier_orders, pickup, returns, timeline, warehouse
+from doorstep.services import carrier_orders, disruptions, pickup, returns, timeline, warehouse
 from doorstep.services.carrier_polling import poll_quiet_orders
 
 pytestmark = pytest.mark.slow
@@ -431,3 +435,62 @@ def test_quiet_period_is_measured_from_the_last_word(world: World) -> None:
             select(t.pickup_orders.c.last_heard_at).where(t.pickup_orders.c.out_order_no == number)
         ).scalar_one()
     assert w.clock.now() - heard == timedelta(minutes=10)
+
+
+# --- typhoons over a company-served district ---------------------------------------------------
+
+
+def _typhoon(w: World, start_h: int, end_h: int, days: int = 0) -> disruptions.DisruptionReport:
+    """A typhoon closing every window of the district from ``start_h`` tomorrow to
+    ``end_h`` ``days`` later."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    first = datetime.combine(TOMORROW, time(start_h), shanghai)
+    return disruptions.declare_disruption(
+        w.app.services,
+        "ops-001",
+        DisruptionKind.TYPHOON,
+        [FENGXIAN.adcode],
+        first,
+        datetime.combine(TOMORROW + timedelta(days=days), time(end_h), shanghai),
+        0,
+        "Typhoon warning",
+        "台风预警",
+    )
+
+
+def test_a_typhoon_that_strands_a_company_visit_cancels_its_order_at_the_company(
+    world: World,
+) -> None:
+    w = world
+    svc = w.app.services
+    return_id = w.approved_return()
+    number = w.book(return_id)
+    w.deliveries()
+    w.clock.advance(hours=10)  # evening: today's windows are gone
+    report = _typhoon(w, 0, 23, days=3)  # and the next days closed: nowhere to move it
+    assert report.stranded == (_order(w, number).appointment_id,)
+    w.deliveries()
+    assert _status(w, number) is CarrierStatus.CANCELLED
+    [company] = [o for o in w.company_orders() if o["outOrderNo"] == number]
+    assert company["status"] == "CANCELLED"  # its courier does not come for nothing
+    assert returns.get_return(svc, return_id).status is ReturnStatus.APPROVED
+    assert violations(w.app.engine, RecordingPayments()) == []
+
+
+def test_a_typhoon_that_moves_a_company_visit_tells_the_company_the_new_window(
+    world: World,
+) -> None:
+    w = world
+    number = w.book(w.approved_return(), hour=9)
+    w.deliveries()
+    report = _typhoon(w, 9, 11)  # the 09:00 window closed; later ones still open
+    [(appointment_id, old, _)] = report.moved
+    assert old.endswith("/09:00-11:00")
+    w.deliveries()
+    po = _order(w, number)
+    visit = pickup.get_appointment(w.app.services, appointment_id)
+    assert (po.order.day, po.order.start) == (visit.slot.day, visit.slot.window.start)
+    assert po.order.start != time(9) and po.pending_op is None
+    [company] = [o for o in w.company_orders() if o["outOrderNo"] == number]
+    assert company["pickupStart"] == f"{visit.slot.window.start:%H:%M}"
+    assert violations(w.app.engine, RecordingPayments()) == []

@@ -233,13 +233,15 @@ def visit_order(svc: Services, appointment_id: str, buyer_id: str | None) -> Pic
     return po
 
 
-def withdraw_order(uow: UnitOfWork, appt: Appointment, now: datetime) -> str | None:
+def withdraw_order(
+    uow: UnitOfWork, appt: Appointment, now: datetime, reason: str = "buyer_cancelled"
+) -> str | None:
     """The visit was cancelled: cancel its order at the company too (refused once the
     company's courier took the parcel). The ``out_order_no`` to send after the commit, or
     None when the company never had the order."""
     po = order_for_visit(uow.pickup_orders.for_appointments([appt.appointment_id]))
     if po is None or po.status in TERMINAL:
         return None
-    to_send = po.request_cancel(now, "buyer_cancelled")
+    to_send = po.request_cancel(now, reason)
     uow.pickup_orders.save(po)
     return po.out_order_no if to_send else None

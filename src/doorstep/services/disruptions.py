@@ -13,10 +13,12 @@ from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.disruption import Disruption, DisruptionKind
 from doorstep.domain.errors import NotFound
 from doorstep.domain.pickup import ACTIVE, Appointment, AppointmentStatus, SlotRef, open_slots
+from doorstep.services.carrier_orders import send_order
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment, load_return
 from doorstep.services.offering import capacity_under, template_for
-from doorstep.services.pickup import place_visit
+from doorstep.services.pickup import place_visit, release_visit
+from doorstep.services.pickup_company import order_follows_visit
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.route import take_off_route
 
@@ -63,9 +65,11 @@ def declare_disruption(
             by,
         )
         uow.disruptions.put(disruption)
-        moved, stranded = _rebalance(svc, uow, disruption, now)
+        moved, stranded, to_send = _rebalance(svc, uow, disruption, now)
         uow.commit()
-        return DisruptionReport(disruption, tuple(moved), tuple(stranded))
+    for number in to_send:  # after the commit: no HTTP call inside the transaction
+        send_order(svc, number)
+    return DisruptionReport(disruption, tuple(moved), tuple(stranded))
 
 
 def lift_disruption(svc: Services, by: str, disruption_id: str) -> Disruption:
@@ -131,9 +135,12 @@ def _windows(
 
 def _rebalance(
     svc: Services, uow: UnitOfWork, disruption: Disruption, now: datetime
-) -> tuple[list[tuple[str, str, str]], list[str]]:
+) -> tuple[list[tuple[str, str, str]], list[str], list[str]]:
+    """Move or strand the visits the cut windows no longer hold; also the company orders
+    (``out_order_no``) to tell after the commit of a company-served visit moved or dropped."""
     moved: list[tuple[str, str, str]] = []
     stranded: list[str] = []
+    to_send: list[str] = []
     all_disruptions = uow.disruptions.overlapping(
         disruption.starts_at - timedelta(days=1), disruption.ends_at + timedelta(days=7)
     )
@@ -161,22 +168,26 @@ def _rebalance(
                 appt = load_appointment(uow, stale.appointment_id)
                 target = _nearest_window(svc, uow, appt, area, template, all_disruptions, now)
                 if target is None:
-                    take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
-                    _strand(uow, appt, disruption, now)
+                    withdrawn = _strand(svc, uow, appt, disruption, now)
+                    to_send += [withdrawn] if withdrawn is not None else []
                     stranded.append(appt.appointment_id)
                     continue
                 take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
                 old = appt.reschedule(target, now, f"disruption:{disruption.disruption_id}")
                 appt.sla_exempt = True
                 uow.slots.release(old)
-                place_visit(svc, uow, area, appt, now)
-                for return_id in appt.return_ids:
-                    request = load_return(uow, return_id)
+                requests = [load_return(uow, return_id) for return_id in appt.return_ids]
+                for request in requests:
                     request.schedule_pickup(appt.appointment_id, now)
                     uow.returns.save(request)
+                if appt.served_by_company:
+                    # The company's courier keeps the company's window unless told.
+                    to_send.append(order_follows_visit(svc, uow, appt, requests, now))
+                else:
+                    place_visit(svc, uow, area, appt, now)
                 uow.appointments.save(appt)
                 moved.append((appt.appointment_id, old.key, target.key))
-    return moved, stranded
+    return moved, stranded, to_send
 
 
 def _nearest_window(
@@ -213,12 +224,19 @@ def _pickup_deadline(uow: UnitOfWork, appt: Appointment) -> datetime | None:
     return min(deadlines) if deadlines else None
 
 
-def _strand(uow: UnitOfWork, appt: Appointment, disruption: Disruption, now: datetime) -> None:
-    """No window can take the visit: cancel it and let the buyer choose (drop-off, later)."""
-    appt.cancel(now, f"disruption:{disruption.disruption_id}")
-    uow.slots.release(appt.slot)
+def _strand(
+    svc: Services, uow: UnitOfWork, appt: Appointment, disruption: Disruption, now: datetime
+) -> str | None:
+    """No window can take the visit: cancel it and let the buyer choose (drop-off, later).
+    It gives back what it held as a cancelled pickup does; the company order to cancel
+    after the commit, if a company served it."""
+    held_window = appt.active
+    reason = f"disruption:{disruption.disruption_id}"
+    appt.cancel(now, reason)
+    withdrawn = release_visit(svc, uow, appt, now, held_window=held_window, reason=reason)
     for return_id in appt.return_ids:
         request = load_return(uow, return_id)
-        request.release_pickup(now, f"disruption:{disruption.disruption_id}")
+        request.release_pickup(now, reason)
         uow.returns.save(request)
     uow.appointments.save(appt)
+    return withdrawn

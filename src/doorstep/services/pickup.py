@@ -345,14 +345,21 @@ def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointm
 
 
 def release_visit(
-    svc: Services, uow: UnitOfWork, appt: Appointment, now: datetime, *, held_window: bool
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    now: datetime,
+    *,
+    held_window: bool,
+    reason: str = "buyer_cancelled",
 ) -> str | None:
     """A visit just cancelled (in this transaction, so only once) gives back what it held:
     the window's count and its stop on our courier's route, or its order at the courier
     company. ``held_window``: whether it held its window before the cancel (a failed
-    attempt used its window and is done on the route: neither is given back). Returns the
-    company order's ``out_order_no`` to send after the commit, or None."""
-    to_send = withdraw_order(uow, appt, now) if appt.served_by_company else None
+    attempt used its window and is done on the route: neither is given back); ``reason``
+    goes to the company's order. Returns the company order's ``out_order_no`` to send
+    after the commit, or None."""
+    to_send = withdraw_order(uow, appt, now, reason) if appt.served_by_company else None
     if held_window:
         uow.slots.release(appt.slot)
         if not appt.served_by_company:

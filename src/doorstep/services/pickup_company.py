@@ -83,20 +83,36 @@ def reschedule(
             uow.slots.release(counted)
         elif not uow.slots.take(slot, capacity):
             raise gone()
-    orders = uow.pickup_orders.for_appointments([appt.appointment_id])
     appt.reschedule(slot, now, reason)
     for request in requests:
         request.schedule_pickup(appt.appointment_id, now)
         uow.returns.save(request)
     uow.appointments.save(appt)
+    number = order_follows_visit(svc, uow, appt, requests, now)
+    uow.commit()
+    return appt, number
+
+
+def order_follows_visit(
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    requests: list[ReturnRequest],
+    now: datetime,
+) -> str:
+    """We moved a company-served visit (the buyer, or ops' disruption): the company's order
+    is told the visit's new window, or, when it has none it can still move (a failed
+    pickup, a refused create), a new order is placed; in the caller's transaction. The
+    ``out_order_no`` to send after the commit."""
+    orders = uow.pickup_orders.for_appointments([appt.appointment_id])
     po = order_for_visit(orders)
+    slot = appt.slot
     if po is not None and po.status in BEFORE_PICKUP:
         po.request_reschedule(slot.day, slot.window.start, slot.window.end, now)
         uow.pickup_orders.save(po)
     else:
         po = intend_order(svc, uow, appt, requests, next_attempt(orders), now)
-    uow.commit()
-    return appt, po.out_order_no
+    return po.out_order_no
 
 
 # How far ahead a company's courier may move a visit it agreed with the buyer: a month of
