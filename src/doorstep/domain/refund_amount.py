@@ -216,6 +216,18 @@ class RefundQuote:
         """Deductions, give-backs and balance together (usually negative)."""
         return self.total_fen - self.goods_fen - self.tax_fen - self.freight_fen
 
+    def without_tax(self, tax: TaxOutcome) -> RefundQuote:
+        """The refund as the buyer keeps it once its advanced import tax was taken back
+        (customs gave none back, ``tax`` says why): the tax lines out, never below zero."""
+        lines = [ln for ln in self.lines if ln.part is not Part.TAX]
+        total = self.total_fen - self.tax_fen
+        if total < 0:
+            lines.append(AmountLine(Part.BALANCE, -total))
+            total = 0
+        return RefundQuote(
+            tuple(lines), total, self.subtotal_fen - self.tax_fen, tax, self.freight_payer
+        )
+
 
 def freight_payer(
     order: Order, returned: Sequence[Returning], *, sends_goods: bool

@@ -28,6 +28,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.places import warehouse_for
 from doorstep.domain.policy import default_policy
 from doorstep.domain.refund import RefundStatus
+from doorstep.domain.refund_amount import TaxOutcome, TaxStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
 from doorstep.services import transfers
@@ -185,7 +186,7 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
     day 30 of release lapses instead: customs gives nothing back, so tax a refund advanced
     for its returns is taken back."""
     now = svc.clock.now()
-    clawbacks: list[str] = []
+    clawbacks: list[_TaxBack] = []
     with svc.uow() as uow:
         unlocked = uow.customs.get(customs_return_id)
         if unlocked is None:
@@ -206,7 +207,9 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
                             request.return_id, returned_lines(order, request), now
                         )
                 if customs_return.lapse(now):
-                    clawbacks = _claw_back_tax(svc, uow, customs_return.return_ids)
+                    clawbacks = _claw_back_tax(
+                        svc, uow, customs_return.return_ids, TaxStatus.NOT_DECLARED
+                    )
                 else:
                     customs_return.submit(now)
                 uow.customs.save(customs_return)
@@ -215,12 +218,23 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
     return poll(svc, customs_return_id)
 
 
-def _claw_back_tax(svc: Services, uow: UnitOfWork, return_ids: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _TaxBack:
+    """Advanced tax being taken back: its transfer, its return and why customs gave none."""
+
+    transfer_id: str
+    return_id: str
+    why: TaxStatus
+
+
+def _claw_back_tax(
+    svc: Services, uow: UnitOfWork, return_ids: list[str], why: TaxStatus
+) -> list[_TaxBack]:
     """Import tax the returns' refunds advanced (the express refund at pickup) that customs
     will not give back: taken back once per return under ``tax-clawback:<return_id>``, in
     the caller's transaction, which holds the order's lock (no refund of the order is being
     quoted meanwhile). Never more than the refund less what a lost dispute took back.
-    Returns the transfers to pay once committed."""
+    Returns what to pay once committed."""
     made = []
     for refund in uow.refunds.for_returns(return_ids):
         if refund.status is RefundStatus.FAILED or refund.tax_fen <= 0:
@@ -233,23 +247,34 @@ def _claw_back_tax(svc: Services, uow: UnitOfWork, return_ids: list[str]) -> lis
         )
         amount = min(refund.tax_fen, refund.amount_fen - taken)
         if amount > 0:
-            made.append(
-                transfers.request_transfer(
-                    svc,
-                    uow,
-                    TransferPurpose.TAX_CLAWBACK,
-                    refund.return_id,
-                    refund.buyer_id,
-                    amount,
-                ).transfer_id
+            transfer = transfers.request_transfer(
+                svc, uow, TransferPurpose.TAX_CLAWBACK, refund.return_id, refund.buyer_id, amount
             )
+            made.append(_TaxBack(transfer.transfer_id, refund.return_id, why))
     return made
 
 
-def _pay_all(svc: Services, transfer_ids: list[str]) -> None:
-    # Outside any transaction; a timeout leaves a transfer pending for the transfers sweep.
-    for transfer_id in transfer_ids:
-        transfers.pay_transfer(svc, transfer_id)
+def _pay_all(svc: Services, backs: list[_TaxBack]) -> None:
+    """Outside any transaction: each clawback asked of the provider (a timeout leaves it
+    pending for the transfers sweep), then the return's quote shows what the buyer keeps."""
+    for back in backs:
+        transfers.pay_transfer(svc, back.transfer_id)
+        _requote_without_tax(svc, back)
+
+
+def _requote_without_tax(svc: Services, back: _TaxBack) -> None:
+    # Its own transaction, the return's lock alone: taken inside the customs one it would
+    # come after the order's, against the order refunds lock them in (return, then order).
+    with svc.uow() as uow:
+        request = uow.returns.get_for_update(back.return_id)
+        quote = request.quote if request is not None else None
+        if request is None or quote is None or not quote.tax_fen:
+            return
+        request.set_quote(
+            quote.without_tax(TaxOutcome(back.why, quote.tax.arrive_by)), svc.clock.now()
+        )
+        uow.returns.save(request)
+        uow.commit()
 
 
 def _ask(svc: Services, customs_return: CustomsReturn) -> BrokerAnswer | None:
@@ -281,7 +306,7 @@ def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
     if customs_return.status is CustomsStatus.SUBMITTED:
         answer = _ask(svc, customs_return)
         if answer is not None:
-            clawbacks: list[str] = []
+            clawbacks: list[_TaxBack] = []
             with svc.uow() as uow:
                 # The order first, as refunds lock it (see ``declare``).
                 uow.orders.get_for_update(customs_return.order_id)
@@ -289,7 +314,9 @@ def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
                 assert locked is not None
                 if locked.answer(answer.verdict, answer.ref, svc.clock.now(), answer.reason):
                     if locked.status is CustomsStatus.REJECTED:
-                        clawbacks = _claw_back_tax(svc, uow, locked.return_ids)
+                        clawbacks = _claw_back_tax(
+                            svc, uow, locked.return_ids, TaxStatus.CUSTOMS_REJECTED
+                        )
                     uow.customs.save(locked)
                     uow.commit()
                 customs_return = locked
@@ -388,7 +415,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
     returns still on their way until day 45 of release (``force``: ops settle what arrived)."""
     now = svc.clock.now()
     transfer_id = None
-    clawbacks: list[str] = []
+    clawbacks: list[_TaxBack] = []
     with svc.uow() as uow:
         unlocked = uow.customs.get(customs_return_id)
         if unlocked is None:
@@ -409,7 +436,8 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
             due = _settlement(customs_return, arrived, already, order)
         if due is None:
             return customs_return
-        clawbacks = _claw_back_tax(svc, uow, _missed(customs_return, returns, now))
+        missed = _missed(customs_return, returns, now)
+        clawbacks = _claw_back_tax(svc, uow, missed, TaxStatus.ARRIVED_LATE)
         if due.quota_fen:
             # Given back to the year the order counted in (``quota_of``).
             placed = order.placed_at if order is not None else customs_return.released_at

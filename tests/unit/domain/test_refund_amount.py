@@ -14,6 +14,7 @@ from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.customs_return import DeclarationFate
 from doorstep.domain.order import Channel, Order, OrderLine, Promotions
 from doorstep.domain.refund_amount import (
+    AmountLine,
     Earlier,
     FreightPayer,
     Part,
@@ -236,6 +237,36 @@ def test_tax_outcome_reads_the_declarations_fate_not_only_the_clocks() -> None:
     # ...but not once day 45 passed without the goods, even on an accepted declaration.
     assert status(DeclarationFate.ACCEPTED, None, 46) is TaxStatus.ARRIVED_LATE
     assert status(DeclarationFate.ACCEPTED, 50, 50) is TaxStatus.ARRIVED_LATE
+
+
+def test_a_quote_without_its_tax_keeps_the_rest_and_never_goes_below_zero() -> None:
+    o = replace(
+        order(OrderLine("L1", "A", 1, 10_000, tax_fen=910), channel=Channel.BONDED),
+        customs_released_at=T0,
+    )
+    advanced = quote_refund(
+        o, [back("L1")], tax=TaxOutcome(TaxStatus.IF_ARRIVES), return_freight_fen=FREIGHT
+    )
+    assert advanced.tax_fen == 910 and advanced.total_fen == 10_910
+    kept = advanced.without_tax(TaxOutcome(TaxStatus.CUSTOMS_REJECTED))
+    assert kept.tax_fen == 0 and kept.total_fen == 10_000 and kept.goods_fen == 10_000
+    assert kept.tax.status is TaxStatus.CUSTOMS_REJECTED
+    assert sum(ln.amount_fen for ln in kept.lines) == kept.total_fen
+    # A refund clamped below its tax (a balance took most of it) keeps nothing, not less.
+    clamped = RefundQuote(
+        (
+            AmountLine(Part.GOODS, 1_000),
+            AmountLine(Part.TAX, 910),
+            AmountLine(Part.BALANCE, -1_500),
+        ),
+        410,
+        1_910,
+        TaxOutcome(TaxStatus.IF_ARRIVES),
+        FreightPayer.BUYER,
+    )
+    nothing = clamped.without_tax(TaxOutcome(TaxStatus.ARRIVED_LATE))
+    assert nothing.total_fen == 0 and nothing.tax_fen == 0
+    assert sum(ln.amount_fen for ln in nothing.lines) == 0
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -114,6 +114,13 @@ def _clawed(world: World, request: ReturnRequest) -> int:
     return world.payments.clawed[key][1] if key in world.payments.clawed else 0
 
 
+def _quoted(world: World, request: ReturnRequest) -> tuple[TaxStatus, int, int]:
+    """What the return now says the refund comes to: tax status, tax, total."""
+    quote = returns.get_return(world.svc, request.return_id).quote
+    assert quote is not None
+    return quote.tax.status, quote.tax_fen, quote.total_fen
+
+
 def _only(world: World):  # type: ignore[no-untyped-def]
     (found,) = world.store.items("customs_returns")
     return found
@@ -133,6 +140,7 @@ def test_advanced_tax_is_taken_back_when_the_parcel_arrives_after_day_45(
     assert cr.status is CustomsStatus.SETTLED and cr.tax_refund_fen == 0
     assert _clawed(world, request) == PILLOW_TAX
     assert world.store.events_named("tax_clawback.succeeded")
+    assert _quoted(world, request) == (TaxStatus.ARRIVED_LATE, 0, 39_900)
     customs.sweep_customs(world.svc)
     assert transfers.retry_pending(world.svc) == 0
     assert len(world.payments.clawed) == 1  # taken back once
@@ -146,6 +154,7 @@ def test_advanced_tax_is_taken_back_when_customs_rejects_the_declaration(
     customs.sweep_customs(world.svc)
     assert _only(world).status is CustomsStatus.REJECTED
     assert _clawed(world, request) == PILLOW_TAX
+    assert _quoted(world, request) == (TaxStatus.CUSTOMS_REJECTED, 0, 39_900)
 
     warehouse.receive(world.svc, WH, request.return_id)
     warehouse.grade(world.svc, WH, request.return_id, Grade.A, "ok")
@@ -183,6 +192,7 @@ def test_never_declared_by_day_30_lapses_and_advanced_tax_goes_back(
     assert world.store.event_names(cr.customs_return_id).count("customs.lapsed") == 1
     assert broker.declarations == {}  # too late to declare: nothing was sent
     assert _clawed(world, request) == PILLOW_TAX
+    assert _quoted(world, request) == (TaxStatus.NOT_DECLARED, 0, 39_900)
     assert customs.queue(world.svc) == []  # no longer live
     customs.sweep_customs(world.svc)
     assert len(world.payments.clawed) == 1
