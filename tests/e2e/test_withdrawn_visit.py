@@ -79,3 +79,38 @@ def test_withdrawing_the_only_return_takes_the_visit_off_the_route(
     to_visit = page.text.split('data-testid="done-visits"', 1)[0]
     assert f'id="v-{stays["appointment_id"]}" class="visit card st-assigned next-stop"' in to_visit
     assert gone["appointment_id"] not in to_visit
+
+
+def _stop(wired: App, appt: dict) -> tuple[int, int]:
+    with wired.services.uow() as uow:
+        route = uow.routes.get(appt["courier_id"], date.fromisoformat(appt["day"]))
+    assert route is not None
+    [stop] = [s for s in route.stops if s.appointment_id == appt["appointment_id"]]
+    return stop.service_s, stop.weight_g
+
+
+def test_withdrawing_one_of_two_returns_keeps_the_visit_and_shrinks_its_stop(
+    client: TestClient, login: Login, wired: App
+) -> None:
+    buyer = login("buyer1")
+    first = open_return(client, buyer, "TM2026000101", "L1")["return_id"]
+    second = open_return(client, buyer, "TM2026000101", "L2")["return_id"]
+    slots = client.get(f"/returns/{first}/slots", headers=buyer).json()["slots"]
+    visit = _book(client, buyer, first, slots[0])
+    alone = _stop(wired, visit)
+    joined = client.post(
+        f"/returns/{second}/pickup/join",
+        headers=buyer,
+        json={"appointment_id": visit["appointment_id"]},
+    )
+    assert joined.status_code == 200, joined.text
+    both = _stop(wired, visit)
+    assert both[0] > alone[0]  # longer at the door with two returns
+    before = _counted(wired, visit)
+
+    answer = client.post(f"/returns/{second}/cancel", headers=buyer, json={"reason": "x"})
+    assert answer.status_code == 200
+    kept = client.get(f"/appointments/{visit['appointment_id']}", headers=buyer).json()
+    assert kept["status"] != "cancelled" and kept["return_ids"] == [first]
+    assert _counted(wired, visit) == before  # the visit still holds its window
+    assert _stop(wired, visit) == alone  # and its stop is what one return needs

@@ -367,6 +367,21 @@ def release_visit(
     return to_send
 
 
+def return_left(
+    svc: Services, uow: UnitOfWork, appt: Appointment, now: datetime, *, held_window: bool
+) -> str | None:
+    """A return left the visit (``Appointment.leave``, in this transaction): a visit left
+    empty was cancelled and gives back what it held (``release_visit``); one that keeps
+    other returns stays, its route stop shrunk to what it still carries (as a join grows
+    it). The company order to send after the commit, or None."""
+    if not appt.return_ids:
+        return release_visit(svc, uow, appt, now, held_window=held_window)
+    area = uow.areas.get(appt.slot.adcode)
+    if appt.active and not appt.served_by_company and area is not None:
+        resize_on_route(uow, area, appt, now)
+    return None
+
+
 def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:
     """Lock the visit's current route and its new one in key order."""
     keys = set()

@@ -302,8 +302,7 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
             appt = load_appointment(uow, appointment_id)
             held_window = appt.active
             appt.leave(request.return_id, now)
-            if not appt.return_ids:  # the visit had only this return: it was cancelled
-                withdrawn = pickup.release_visit(svc, uow, appt, now, held_window=held_window)
+            withdrawn = pickup.return_left(svc, uow, appt, now, held_window=held_window)
             uow.appointments.save(appt)
         uow.returns.save(request)
         uow.commit()
