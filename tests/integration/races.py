@@ -443,30 +443,33 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
 
 def _tax_kept(conn: Connection) -> list[str]:
     """RULES.md §2: the import tax goes back only on a declaration customs accepted. A paid
-    refund's tax on a rejected or lapsed declaration is taken back in full (a clawback not
-    failed: pending ones wait for their refund and are moved by the sweep)."""
-    back: Counter[str] = Counter()
-    for subject, amount in conn.execute(
+    refund's tax on a rejected or lapsed declaration is taken back in full, or what a lost
+    dispute's clawback left of the refund (clawbacks not failed: pending ones wait for their
+    refund and are moved by the sweep)."""
+    back: dict[str, Counter[str]] = {"tax_clawback": Counter(), "clawback": Counter()}
+    for purpose, subject, amount in conn.execute(
         text(
-            "SELECT subject_id, amount_fen FROM transfers"
-            " WHERE purpose = 'tax_clawback' AND status <> 'failed'"
+            "SELECT purpose, subject_id, amount_fen FROM transfers"
+            " WHERE purpose IN ('tax_clawback', 'clawback') AND status <> 'failed'"
         )
     ):
-        back[subject] += amount
+        back[purpose][subject] += amount
     refused = conn.execute(
         text(
-            """SELECT f.return_id, f.doc FROM refunds f
+            """SELECT f.return_id, f.amount_fen, f.doc FROM refunds f
                JOIN customs_links l ON l.return_id = f.return_id
                JOIN customs_returns c ON c.customs_return_id = l.customs_return_id
                WHERE f.status = 'succeeded' AND c.status IN ('rejected', 'lapsed')"""
         )
     ).all()
     out = []
-    for return_id, doc in refused:
+    for return_id, paid, doc in refused:
         tax = (doc if isinstance(doc, dict) else json.loads(doc))["tax_fen"]
-        if tax != back[return_id]:
+        owed = min(tax, paid - back["clawback"][return_id])
+        if back["tax_clawback"][return_id] not in (owed, tax):
             out.append(
-                f"tax kept though customs gave none back: {return_id} {tax} - {back[return_id]}"
+                f"tax kept though customs gave none back: {return_id} {tax}"
+                f" - {back['tax_clawback'][return_id]}"
             )
     return out
 

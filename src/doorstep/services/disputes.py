@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from doorstep.domain.dispute import Dispute, DisputeEvidence, dispute_id
-from doorstep.domain.errors import Conflict, NotFound
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.exchange import ExchangeStatus
-from doorstep.domain.refund import RefundStatus
+from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
 from doorstep.services import exchanges, transfers
@@ -108,6 +108,32 @@ def answer_dispute(
         return dispute
 
 
+def _short_of_tax_back(
+    uow: UnitOfWork,
+    return_id: str,
+    refund: Refund | None,
+    dispute: Dispute,
+    asked: int | None,
+) -> int | None:
+    """Import tax customs gave none of back and that was already taken back since the
+    dispute opened (services/customs.py) is not taken twice: by default the clawback is what
+    the buyer still holds of the advance; asking for more is refused."""
+    tax_back = uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, return_id))
+    if refund is None or tax_back is None or tax_back.status is TransferStatus.FAILED:
+        return asked
+    left = max(refund.amount_fen - tax_back.amount_fen, 0)
+    if asked is None:
+        return min(dispute.advanced_fen, left)
+    if asked > left:
+        raise InvalidInput(
+            "clawback_out_of_range",
+            f"A clawback is between 0 and the {left} fen the buyer still holds.",
+            f"追回金额须在 0 至买家仍持有的 {left} 分之间。",
+            advanced_fen=left,
+        )
+    return asked
+
+
 def decide_dispute(
     svc: Services,
     ops_id: str,
@@ -126,6 +152,8 @@ def decide_dispute(
             raise NotFound("return_request", return_id)
         dispute = _load(uow, return_id, None, lock=True)
         refund = uow.refunds.by_key(refund_key(return_id))
+        if not buyer_upheld:
+            clawback_fen = _short_of_tax_back(uow, return_id, refund, dispute, clawback_fen)
         decision = dispute.decide(
             ops_id, now, buyer_upheld=buyer_upheld, note=note, clawback_fen=clawback_fen
         )

@@ -258,3 +258,39 @@ def test_tax_clawback_waits_for_the_refund_that_advanced_it(
     refunds.retry_pending_refunds(world.svc)
     assert transfers.retry_pending(world.svc) == 1
     assert _clawed(world, request) == PILLOW_TAX
+
+
+def test_a_lost_dispute_takes_back_only_what_the_tax_clawback_left(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    """QC fails (the dispute records the whole advance), then customs rejects (the tax is
+    taken back): upholding the QC takes back the goods part, never the tax a second time."""
+    from doorstep.domain.errors import InvalidInput
+    from doorstep.services import disputes
+
+    broker.mode = "pending"
+    request = _express_at_pickup(world, _trusted_order(world, released_days_ago=5))
+    customs.sweep_customs(world.svc)
+    warehouse.receive(world.svc, WH, request.return_id)
+    warehouse.grade(world.svc, WH, request.return_id, Grade.C, "scratched", ("QCPHOTO",))
+    opened = disputes.get_dispute(world.svc, request.return_id, buyer_id=B1)
+    assert opened.advanced_fen == 39_900 + PILLOW_TAX
+    broker.mode = "reject"
+    customs.sweep_customs(world.svc)
+    assert _clawed(world, request) == PILLOW_TAX
+
+    with pytest.raises(InvalidInput) as too_much:
+        disputes.decide_dispute(
+            world.svc,
+            "ops-001",
+            request.return_id,
+            buyer_upheld=False,
+            note="x",
+            clawback_fen=39_900 + PILLOW_TAX,
+        )
+    assert too_much.value.code == "clawback_out_of_range"
+    out = disputes.decide_dispute(
+        world.svc, "ops-001", request.return_id, buyer_upheld=False, note="deep scratches"
+    )
+    assert out.clawback is not None and out.clawback.amount_fen == 39_900
+    assert sum(amount for _, amount in world.payments.clawed.values()) == 39_900 + PILLOW_TAX
