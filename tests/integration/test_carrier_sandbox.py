@@ -32,7 +32,15 @@ from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.pickup import AppointmentStatus
 from doorstep.domain.returns import ReturnStatus
 from doorstep.domain.signature import signed_headers
-from doorstep.services import carrier_orders, disruptions, pickup, returns, timeline, warehouse
+from doorstep.services import (
+    carrier_callbacks,
+    carrier_orders,
+    disruptions,
+    pickup,
+    returns,
+    timeline,
+    warehouse,
+)
 from doorstep.services.carrier_polling import poll_quiet_orders
 
 pytestmark = pytest.mark.slow
@@ -384,6 +392,33 @@ def test_a_return_withdrawn_from_a_shared_visit_is_left_out_of_the_pickup(
         # The express refund started for the return the parcel holds, and only for it.
         assert paid == {kept: "succeeded"}
         assert [key for key, _ in payments.log] == [f"refund:{kept}"]
+        assert violations(w.app.engine, payments) == []
+
+
+def test_a_pickup_callback_that_died_after_its_commit_refunds_when_the_company_repeats_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payments = RecordingPayments()
+    with carrier_world(database_url, payments) as w:
+        return_id = w.approved_return()
+        number = w.book(return_id)
+        w.deliveries()
+        real = carrier_callbacks.start_express_refund
+        crashes = iter([True])
+
+        def dies_once(svc: Any, rid: str) -> Any:
+            if next(crashes, False):
+                raise RuntimeError("the process died after the pickup's commit")
+            return real(svc, rid)
+
+        monkeypatch.setattr(carrier_callbacks, "start_express_refund", dies_once)
+        w.advance(number, "PICKED_UP")
+        sent = [d for d in w.deliveries() if d["event_type"] == "PICKED_UP"]
+        # The company got no answer the first time and sent the same event again.
+        assert [d["status_code"] in (None, 500) for d in sent] == [True, False]
+        assert sent[-1]["status_code"] == 200
+        assert returns.get_return(w.app.services, return_id).status is ReturnStatus.PICKED_UP
+        assert [key for key, _ in payments.log] == [f"refund:{return_id}"]
         assert violations(w.app.engine, payments) == []
 
 

@@ -107,20 +107,39 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
         if not uow.carrier_inbox.take(
             carrier_id, update.event_id, po.out_order_no, update.kind.value, now
         ):
-            return "duplicate"
-        before = po.status
-        loaded = _returns_at_pickup(uow, po, update)
-        changed = po.apply(update, now, _waiting(po, loaded))
-        if changed and update.kind is UpdateKind.RESCHEDULED:
-            _follow_move(svc, uow, po, update)
-        elif changed:
-            _follow(uow, po, before, update, loaded)
-        uow.pickup_orders.save(po)
-        uow.commit()
-    if changed and RANK.get(before, 99) < RANK[CS.PICKED_UP] <= RANK.get(po.status, -1):
-        for return_id in po.return_ids:  # since the pickup: only the returns it took
-            start_express_refund(svc, return_id)
-    return "applied" if changed else "late"
+            outcome = "duplicate"
+        else:
+            before = po.status
+            loaded = _returns_at_pickup(uow, po, update)
+            changed = po.apply(update, now, _waiting(po, loaded))
+            if changed and update.kind is UpdateKind.RESCHEDULED:
+                _follow_move(svc, uow, po, update)
+            elif changed:
+                _follow(uow, po, before, update, loaded)
+            uow.pickup_orders.save(po)
+            uow.commit()
+            outcome = "applied" if changed else "late"
+    if po.picked_up and update.kind in _PARCEL_EVENTS:
+        _refund_parcel(svc, po)
+    return outcome
+
+
+_PARCEL_EVENTS = (UpdateKind.PICKED_UP, UpdateKind.IN_TRANSIT, UpdateKind.DELIVERED)
+
+
+def _refund_parcel(svc: Services, po: PickupOrder) -> None:
+    """Express refunds for the parcel's returns (since the pickup, only the returns it took)
+    that have none yet. They start after the pickup's commit, so a delivery that died in
+    between left them owed: the company sends that event again (it got no answer), and the
+    repeat starts them. Creating a refund is idempotent per return."""
+    with svc.uow() as uow:
+        owed = [
+            r.return_id
+            for r in uow.returns.get_many(po.return_ids)
+            if r.status in _MOVING and r.refund_id is None
+        ]
+    for return_id in owed:
+        start_express_refund(svc, return_id)
 
 
 def _returns_at_pickup(
