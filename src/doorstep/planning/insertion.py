@@ -119,8 +119,13 @@ class RouteSlack:
         fixed_head = bool(stops) and (
             stops[0].status is StopStatus.IN_PROGRESS or courier.first_stop_id == stops[0].id
         )
+        # The courier is already at a stop in progress: its leg is behind them, so a break
+        # planned before it must not be charged that leg on the backward pass either.
+        behind = -1
         for i, stop in enumerate(stops):
             in_progress = i == 0 and stop.status is StopStatus.IN_PROGRESS
+            if in_progress:
+                behind = len(node_legs)
             arrival = clock if in_progress else clock + legs[i]
             begin = arrival if in_progress else max(arrival, stop.earliest_s)
             clock = begin + stop.service_s
@@ -143,7 +148,8 @@ class RouteSlack:
         latest = [0] * len(points)
         latest[-1] = courier.shift_end_s
         for k in range(len(points) - 2, -1, -1):
-            latest[k] = min(late[k], latest[k + 1] - node_legs[k] - service[k])
+            leg = 0 if k == behind else node_legs[k]
+            latest[k] = min(late[k], latest[k + 1] - leg - service[k])
         starts = [d - s for d, s in zip(depart, service, strict=True)]
         starts[-1] = depart[-1]
         feasible = all(s <= lim for s, lim in zip(starts[1:], latest[1:], strict=True))

@@ -139,6 +139,21 @@ def test_insertion_matches_full_resimulation(
     assert feasible[(answer.position, answer.rest_after)] == answer.extra_travel_s
 
 
+def test_break_before_a_stop_in_progress_does_not_charge_its_leg_again() -> None:
+    """Found by the property above: a break planned before the stop the courier is already
+    at made the slack's backward pass charge the leg to that stop, so a free insertion after
+    it was refused."""
+    here = Stop("s0", (0.0, 1.0), 0, 0, 0, 0, 0, courier_id="c", status=StopStatus.IN_PROGRESS)
+    route = [here, Stop("s1", (0.0, 0.0), 0, 1, 0, 0, 0)]
+    candidate = Stop("new", (0.0, 0.0), 0, 1, 0, 0, 0)
+    courier = Courier("c", "D", 0, 400, 0, 0, rest=Break(0, 0, 0))
+    problem = PlanningProblem([Depot("D", DEPOT)], [courier], [*route, candidate], TRAVEL)
+    slack = RouteSlack.of(problem, Network.of(problem), courier, route, 0, -1)
+    assert brute_force(problem, route, -1, candidate) == {(1, -1): 0, (2, -1): 0}
+    answer = best_insertion(slack, candidate)
+    assert answer is not None and answer.extra_travel_s == 0 and answer.rest_after == -1
+
+
 def test_slot_offering_example(build) -> None:  # type: ignore[no-untyped-def]
     """Busy far away at 10:00: a 10:00 window next door cannot be kept; 9:00 and 11:00 can."""
     nine, ten, eleven = 32_400, 36_000, 39_600
