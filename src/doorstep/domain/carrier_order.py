@@ -232,6 +232,9 @@ class PickupOrder(EventRecorder):
     last_polled_at: datetime | None = None
     version: int = 0
     late_updates: int = field(default=0)
+    # Moved before the company answered the create: which of the (idempotent) creates it kept,
+    # the first window or a later one, is unknown, so the window is sent again once it answers.
+    moved_while_creating: bool = False
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -265,6 +268,9 @@ class PickupOrder(EventRecorder):
         """The company took the order (a repeated create returns the same order id)."""
         if self.pending_op is PendingOp.CREATE:
             self.pending_op = None
+            if self.moved_while_creating and self.status in BEFORE_PICKUP:
+                self.pending_op, self.next_send_at = PendingOp.RESCHEDULE, at
+            self.moved_while_creating = False
         self.last_error = None
         if self.pending_op is None:
             self.next_send_at = None
@@ -292,10 +298,20 @@ class PickupOrder(EventRecorder):
             op, self.pending_op = self.pending_op, None
             self._event("send_abandoned", at, op=op.value if op else "", error=self.last_error)
 
-    def sent(self, at: datetime) -> None:
-        """A cancel or reschedule was taken by the company."""
+    def sent(self, at: datetime, sent: UnifiedOrder | None = None) -> None:
+        """A cancel or reschedule was taken by the company; ``sent``: the order as it went
+        out, when the window may have moved since."""
         self.pending_op, self.last_error, self.next_send_at = None, None, None
         self.send_attempts = 0
+        if sent is not None and self.status in BEFORE_PICKUP:
+            self._still_to_move(sent, at)
+
+    def _still_to_move(self, sent: UnifiedOrder, at: datetime) -> None:
+        # The window moved while the call was on its way (a second typhoon, the buyer again):
+        # the company holds the one sent, so the move is still owed. Clearing it lost the
+        # second move for good, and the courier came at the old hour.
+        if _window(sent) != _window(self.order):
+            self.pending_op, self.next_send_at = PendingOp.RESCHEDULE, at
 
     def request_cancel(self, at: datetime, reason: str) -> bool:
         """The buyer cancelled the visit; False when there is nothing to tell the company."""
@@ -323,7 +339,9 @@ class PickupOrder(EventRecorder):
                 status=self.status.value,
             )
         self.order = replace(self.order, day=day, start=start, end=end)
-        if self.pending_op is not PendingOp.CREATE:
+        if self.pending_op is PendingOp.CREATE:
+            self.moved_while_creating = True
+        else:
             self.pending_op = PendingOp.RESCHEDULE
         self.next_send_at = at
         self._event("reschedule_requested", at, day=day.isoformat(), window=_label(start, end))
@@ -429,6 +447,10 @@ class PickupOrder(EventRecorder):
 
     def polled(self, at: datetime) -> None:
         self.last_polled_at = at
+
+
+def _window(order: UnifiedOrder) -> tuple[date, time, time]:
+    return order.day, order.start, order.end
 
 
 def _label(start: time, end: time) -> str:

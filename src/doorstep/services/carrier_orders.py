@@ -144,7 +144,7 @@ def send_order(svc: Services, number: str) -> PickupOrder | None:
         elif current.pending_op is not op:
             return current  # someone else sent it, or the buyer changed it meanwhile: next time
         elif error is None:
-            current.sent(now)
+            current.sent(now, sent=po.order)
         else:
             current.send_failed(
                 f"{error.code}: {error.message_en}", now, _retry_at(svc, current, error, now)

@@ -128,6 +128,26 @@ def test_cancel_before_the_create_answer_cancels_at_the_company_afterwards() -> 
     assert po.pending_op is PendingOp.CANCEL and po.status is CarrierStatus.CANCELLED
 
 
+def test_a_move_made_while_a_send_was_on_its_way_is_still_owed() -> None:
+    # A create goes out with 9-11; a typhoon moves the visit to 13-15 and its own send
+    # repeats the create with 13-15, which the company answers with the order it kept (9-11):
+    # whichever answer comes first, the window is sent again.
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    assert po.pending_op is PendingOp.CREATE  # the create still carries it, if not yet sent
+    po.created("SBX1", T)
+    assert po.pending_op is PendingOp.RESCHEDULE and po.next_send_at == T
+    assert not po.moved_while_creating
+    po.created("SBX1", T)  # the other create's answer changes nothing
+    assert po.pending_op is PendingOp.RESCHEDULE
+    went_out = po.order
+    po.request_reschedule(date(2026, 11, 26), time(15), time(17), T)
+    po.sent(T, sent=went_out)
+    assert po.pending_op is PendingOp.RESCHEDULE
+    po.sent(T, sent=po.order)  # the company took the latest window: nothing left to say
+    assert po.pending_op is None and po.next_send_at is None
+
+
 def test_a_stage_needs_its_facts() -> None:
     with pytest.raises(InvalidInput, match="waybill"):
         CarrierUpdate("e", "A-1-1", UpdateKind.PICKED_UP, T)
