@@ -21,6 +21,13 @@ from enum import StrEnum
 
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
 from doorstep.domain.events import Event, EventRecorder
+from doorstep.domain.refund_amount import (
+    NO_TAX_OUTCOME,
+    AmountLine,
+    FreightPayer,
+    Part,
+    RefundQuote,
+)
 
 MAX_TEXT = 2000
 MAX_PHOTOS = 12
@@ -72,11 +79,19 @@ class ClaimLine:
     order_line_id: str
     sku: str
     quantity: int
-    value_fen: int  # what the buyer paid for these units (price, before order discounts)
+    # These units at their line price, before order discounts; what the buyer paid for
+    # them (net of coupon shares and reductions) is the claim's ``paid`` quote.
+    value_fen: int
 
     def __post_init__(self) -> None:
         if self.quantity <= 0 or self.value_fen < 0:
             raise ValueError("a claim line has a positive quantity and a value")
+
+    @property
+    def seller_at_fault(self) -> bool:
+        """Claimed goods were damaged or fake, never the buyer's choice: priced like a
+        return at the seller's fault (a reduction's threshold is not the buyer's cost)."""
+        return True
 
 
 @dataclass(frozen=True)
@@ -91,7 +106,9 @@ class ClaimEvidence:
 
 
 def compensation_fen(kind: ClaimKind, goods_fen: int, rules: ClaimRules) -> int:
-    """What the liable party pays for goods worth ``goods_fen``."""
+    """What the liable party pays for goods the buyer paid ``goods_fen`` for: that, times
+    the multiplier for counterfeit goods (假一赔四, RULES.md §3), or up to the courier
+    company's cap for transit damage (charged to its settlement, nothing to the buyer)."""
     if goods_fen < 0:
         raise ValueError("goods value is not negative")
     if kind is ClaimKind.COUNTERFEIT:
@@ -99,6 +116,15 @@ def compensation_fen(kind: ClaimKind, goods_fen: int, rules: ClaimRules) -> int:
     if kind is ClaimKind.TRANSIT_DAMAGE:
         return min(goods_fen, rules.carrier_cap_fen)
     return goods_fen
+
+
+def at_line_prices(lines: tuple[ClaimLine, ...]) -> RefundQuote:
+    """The units of ``lines`` at their line prices, as claims filed before their paid price
+    was kept compensated them (they are not re-priced)."""
+    goods = sum(line.value_fen for line in lines)
+    return RefundQuote(
+        (AmountLine(Part.GOODS, goods),), goods, goods, NO_TAX_OUTCOME, FreightPayer.NOBODY
+    )
 
 
 def damage_deadline(signed_at: datetime, food: bool, rules: ClaimRules) -> datetime:
@@ -129,6 +155,10 @@ class Claim(EventRecorder):
     decision_note: str = ""
     compensated_at: datetime | None = None
     version: int = 0
+    # What the buyer paid for the claimed units, priced as a refund of them would be
+    # (domain/refund_amount.py: coupon share, reductions, after the order's earlier refunds
+    # and claims). None for claims filed before it was kept: those compensate line prices.
+    paid: RefundQuote | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -137,7 +167,17 @@ class Claim(EventRecorder):
 
     @property
     def goods_fen(self) -> int:
+        """What the claim pays back for the goods themselves (a counterfeit claim's penalty
+        beyond it is not paid back for goods)."""
+        if self.paid is not None:
+            return self.paid.total_fen
         return sum(line.value_fen for line in self.lines)
+
+    @property
+    def paid_back(self) -> RefundQuote:
+        """The claim's goods part as a refund's quote, for reckoning the order's refunds
+        after it; a claim from before ``paid`` was kept paid line prices."""
+        return self.paid if self.paid is not None else at_line_prices(self.lines)
 
     @classmethod
     def file(
@@ -151,12 +191,14 @@ class Claim(EventRecorder):
         at: datetime,
         rules: ClaimRules,
         *,
+        paid: RefundQuote,
         return_id: str | None = None,
         carrier_id: str | None = None,
         own_fleet: bool = False,
     ) -> Claim:
         """A new claim: a buyer's goes to the merchant first; transit damage is the carrier's
-        at once (the two inspections decide it, nobody has to answer)."""
+        at once (the two inspections decide it, nobody has to answer). ``paid`` is what the
+        buyer paid for ``lines`` (``services/refund_quotes.paid_for_units``)."""
         if kind is not ClaimKind.TRANSIT_DAMAGE and not any(e.photo_ids for e in evidence):
             raise InvalidInput(
                 "claim_photos_required",
@@ -170,7 +212,7 @@ class Claim(EventRecorder):
                     f"At most {MAX_TEXT} characters and {MAX_PHOTOS} photos.",
                     f"文字最多 {MAX_TEXT} 字，照片最多 {MAX_PHOTOS} 张。",
                 )
-        goods = sum(line.value_fen for line in lines)
+        goods = paid.total_fen
         transit = kind is ClaimKind.TRANSIT_DAMAGE
         if transit:
             liability = Liability.OWN_FLEET if own_fleet else Liability.CARRIER
@@ -193,12 +235,14 @@ class Claim(EventRecorder):
             return_id=return_id,
             carrier_id=carrier_id,
             evidence=list(evidence),
+            paid=paid,
         )
         claim._event(
             "filed",
             at,
             kind=kind.value,
             liability=liability.value,
+            goods_fen=goods,
             compensation_fen=claim.compensation_fen,
             status=claim.status.value,
         )

@@ -31,7 +31,7 @@ from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.transfer import TransferPurpose
-from doorstep.services import transfers
+from doorstep.services import refund_quotes, transfers
 from doorstep.services.context import Services
 from doorstep.services.lookups import owned
 from doorstep.services.ports import UnitOfWork
@@ -116,9 +116,13 @@ def file_claim(svc: Services, cmd: FileClaim) -> Claim:
         evidence = ClaimEvidence(
             "buyer", now, cmd.text.strip(), tuple(dict.fromkeys(cmd.photo_ids))
         )
+        lines = _claim_lines(order, cmd.lines)
+        # Priced under the order's row lock after the order's refunds and claims, which
+        # count this one in turn: together they never pay back more than the buyer paid.
+        paid = refund_quotes.paid_for_units(uow, order, lines, besides=None)
         claim = Claim.file(
-            svc.ids.new("C"), cmd.kind, order.order_id, cmd.buyer_id,
-            _claim_lines(order, cmd.lines), (evidence,), now, svc.refunds.claims,
+            svc.ids.new("C"), cmd.kind, order.order_id, cmd.buyer_id, lines, (evidence,), now,
+            svc.refunds.claims, paid=paid,
         )  # fmt: skip
         if uow.claims.by_dedupe(claim.dedupe_key) is not None:
             raise Conflict(
@@ -126,14 +130,12 @@ def file_claim(svc: Services, cmd: FileClaim) -> Claim:
                 "These goods already have a claim of this kind.",
                 "这些商品已提交过同类理赔。",
             )
-        # Counted under the order's row lock, which returns take too: a unit compensated by
-        # a claim cannot be returned or claimed again, nor the other way round.
+        # Counted under the same lock, which returns take too: a unit compensated by a
+        # claim cannot be returned or claimed again, nor the other way round.
         held = held_units.units_held(
             uow.returns.for_order(order.order_id), uow.claims.for_order(order.order_id)
         )
-        held_units.check_units_free(
-            order, ((ln.order_line_id, ln.quantity) for ln in claim.lines), held
-        )
+        held_units.check_units_free(order, ((ln.order_line_id, ln.quantity) for ln in lines), held)
         uow.claims.add(claim)
         uow.commit()
         return claim
@@ -156,9 +158,12 @@ def open_transit_claim(svc: Services, uow: UnitOfWork, request: ReturnRequest) -
         ClaimEvidence("door_inspection", door.inspected_at, door.note, door.photo_ids),
         ClaimEvidence("warehouse_qc", check.checked_at, check.note, check.photo_ids),
     )
+    # What the buyer paid for the damaged units (what their refund pays back), not their
+    # line price: the carrier owes the loss, up to its cap.
+    paid = refund_quotes.paid_for_units(uow, order, lines, besides=request.return_id)
     claim = Claim.file(
         svc.ids.new("C"), ClaimKind.TRANSIT_DAMAGE, order.order_id, request.buyer_id, lines,
-        evidence, check.checked_at, svc.refunds.claims, return_id=request.return_id,
+        evidence, check.checked_at, svc.refunds.claims, paid=paid, return_id=request.return_id,
         carrier_id=carrier_id, own_fleet=carrier is None or carrier.own_fleet,
     )  # fmt: skip
     if uow.claims.by_dedupe(claim.dedupe_key) is not None:

@@ -11,15 +11,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from doorstep.domain.customs_return import DeclarationFate
+from doorstep.domain.held_units import claim_holds_units
 from doorstep.domain.order import Order
 from doorstep.domain.policy import Policy, RuleConfig, default_policy
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.refund_amount import (
+    NO_TAX_OUTCOME,
     AmountLine,
     Earlier,
     FreightPayer,
     Part,
     RefundQuote,
+    Returning,
     TaxOutcome,
     TaxStatus,
     quote_refund,
@@ -75,14 +78,39 @@ def quote_lines(
     )
 
 
+def paid_for_units(
+    uow: UnitOfWork, order: Order, lines: Sequence[Returning], *, besides: str | None
+) -> RefundQuote:
+    """What the buyer paid for these units, as a refund of them would pay it back after the
+    order's refunds and claims so far (all but the refund of return ``besides``): goods less
+    their coupon share, a reduction once nothing is kept, a gift kept; no import tax (it
+    goes back only on a return declaration customs accepts, and a claim sends nothing
+    back) and no freight. What a claim compensates (services/claims.py)."""
+    return quote_refund(
+        order,
+        lines,
+        tax=NO_TAX_OUTCOME,
+        return_freight_fen=0,
+        sends_goods=False,
+        earlier=earlier_refunds(uow, order.order_id, besides=besides),
+    )
+
+
 def earlier_refunds(uow: UnitOfWork, order_id: str, *, besides: str | None) -> Earlier:
-    """What the order's refunds so far covered (a finally failed one paid nothing)."""
+    """What the order's refunds and claims so far covered and paid back: refunds (a finally
+    failed one paid nothing), and buyers' claims not rejected, paid or still to be (their
+    units are held, their goods part is owed: domain/held_units.py). Transit damage is the
+    courier company's debt for a return's units, not money to the buyer. Read under the
+    order's lock, which claims are filed under too."""
     others = {r.return_id: r for r in uow.returns.for_order(order_id) if r.return_id != besides}
     earlier = Earlier()
     for refund in sorted(uow.refunds.for_returns(list(others)), key=lambda f: f.created_at):
         if refund.status is RefundStatus.FAILED:
             continue
         earlier = earlier.plus(others[refund.return_id].lines, refund.quote or _as_quoted(refund))
+    for claim in uow.claims.for_order(order_id):
+        if claim_holds_units(claim):
+            earlier = earlier.plus(claim.lines, claim.paid_back)
     return earlier
 
 

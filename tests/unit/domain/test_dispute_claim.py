@@ -14,6 +14,7 @@ from doorstep.domain.claim import (
     ClaimRules,
     ClaimStatus,
     Liability,
+    at_line_prices,
     compensation_fen,
     damage_deadline,
 )
@@ -25,6 +26,7 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 RULES = ClaimRules()
 LINES = (ClaimLine("L1", "SKU", 1, 10_000),)
 PHOTO = (ClaimEvidence("buyer", T, "cracked", ("P1",)),)
+PAID = at_line_prices(LINES)  # no order discounts: paid what the line says
 
 
 def _dispute(advanced: int = 10_000) -> Dispute:
@@ -80,8 +82,8 @@ def test_compensation_per_kind() -> None:
 
 def test_damage_claim_needs_photos_and_silence_approves_after_24_hours() -> None:
     with pytest.raises(InvalidInput, match="claim_photos_required"):
-        Claim.file("C1", ClaimKind.DAMAGE_ON_ARRIVAL, "O1", "b1", LINES, (), T, RULES)
-    c = Claim.file("C1", ClaimKind.DAMAGE_ON_ARRIVAL, "O1", "b1", LINES, PHOTO, T, RULES)
+        Claim.file("C1", ClaimKind.DAMAGE_ON_ARRIVAL, "O1", "b1", LINES, (), T, RULES, paid=PAID)
+    c = Claim.file("C1", ClaimKind.DAMAGE_ON_ARRIVAL, "O1", "b1", LINES, PHOTO, T, RULES, paid=PAID)
     assert c.status is ClaimStatus.AWAITING_MERCHANT and c.liability is Liability.MERCHANT
     assert not c.lapse(T + timedelta(hours=24))
     assert c.lapse(T + timedelta(hours=24, seconds=1)) and c.status is ClaimStatus.APPROVED
@@ -97,7 +99,7 @@ def test_damage_claim_needs_photos_and_silence_approves_after_24_hours() -> None
 
 
 def test_merchant_contest_goes_to_ops_and_late_answers_are_refused() -> None:
-    c = Claim.file("C1", ClaimKind.DAMAGE_ON_ARRIVAL, "O1", "b1", LINES, PHOTO, T, RULES)
+    c = Claim.file("C1", ClaimKind.DAMAGE_ON_ARRIVAL, "O1", "b1", LINES, PHOTO, T, RULES, paid=PAID)
     with pytest.raises(Conflict, match="claim_answer_late"):
         c.merchant_answer(T + timedelta(hours=25), accept=True, text="")
     c.merchant_answer(T + timedelta(hours=2), accept=False, text="was fine when shipped")
@@ -109,22 +111,22 @@ def test_merchant_contest_goes_to_ops_and_late_answers_are_refused() -> None:
 
 
 def test_counterfeit_always_reaches_ops() -> None:
-    c = Claim.file("C2", ClaimKind.COUNTERFEIT, "O1", "b1", LINES, PHOTO, T, RULES)
+    c = Claim.file("C2", ClaimKind.COUNTERFEIT, "O1", "b1", LINES, PHOTO, T, RULES, paid=PAID)
     c.merchant_answer(T, accept=True, text="sorry")
     assert c.status is ClaimStatus.IN_REVIEW and c.compensation_fen == 40_000
-    silent = Claim.file("C3", ClaimKind.COUNTERFEIT, "O1", "b1", LINES, PHOTO, T, RULES)
+    silent = Claim.file("C3", ClaimKind.COUNTERFEIT, "O1", "b1", LINES, PHOTO, T, RULES, paid=PAID)
     assert silent.lapse(T + timedelta(days=2)) and silent.status is ClaimStatus.IN_REVIEW
 
 
 def test_transit_damage_is_the_carriers_at_once() -> None:
     c = Claim.file(
-        "C4", ClaimKind.TRANSIT_DAMAGE, "O1", "b1", LINES, (), T, RULES,
+        "C4", ClaimKind.TRANSIT_DAMAGE, "O1", "b1", LINES, (), T, RULES, paid=PAID,
         return_id="R1", carrier_id="sf", own_fleet=False,
     )  # fmt: skip
     assert c.status is ClaimStatus.APPROVED and c.liability is Liability.CARRIER
     assert c.dedupe_key == "transit_damage:R1"
     own = Claim.file(
-        "C5", ClaimKind.TRANSIT_DAMAGE, "O1", "b1", LINES, (), T, RULES,
+        "C5", ClaimKind.TRANSIT_DAMAGE, "O1", "b1", LINES, (), T, RULES, paid=PAID,
         return_id="R2", carrier_id="own", own_fleet=True,
     )  # fmt: skip
     assert own.liability is Liability.OWN_FLEET

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from doorstep.domain.address import Address
-from doorstep.domain.claim import Claim, ClaimEvidence, ClaimKind, ClaimLine, ClaimRules
+from doorstep.domain.claim import (
+    Claim,
+    ClaimEvidence,
+    ClaimKind,
+    ClaimLine,
+    ClaimRules,
+    at_line_prices,
+)
 from doorstep.domain.claim import ClaimStatus as C
 from doorstep.domain.errors import Conflict, InvalidInput
 from doorstep.domain.held_units import check_units_free, claim_holds_units, units_held
@@ -37,10 +44,10 @@ def _return(status: S, line_id: str = "L1", quantity: int = 1, rid: str = "R1") 
 
 
 def _claim(kind: ClaimKind, status: C, *lines: tuple[str, int]) -> Claim:
+    claimed = tuple(ClaimLine(line_id, "P1", n, n * 10_000) for line_id, n in lines)
     claim = Claim.file(
-        "C1", kind, "O1", "B1",
-        tuple(ClaimLine(line_id, "P1", n, n * 10_000) for line_id, n in lines),
-        (ClaimEvidence("buyer", T, "crushed", ("P1",)),), T, ClaimRules(), return_id="R9",
+        "C1", kind, "O1", "B1", claimed, (ClaimEvidence("buyer", T, "crushed", ("P1",)),), T,
+        ClaimRules(), paid=at_line_prices(claimed), return_id="R9",
     )  # fmt: skip
     claim.status = status
     return claim
