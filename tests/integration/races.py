@@ -7,6 +7,8 @@ the database (and the payment provider's ledger) and describes every broken inva
 - claims: units held by returns, exchanges, refund-only requests and buyers' claims (damage
   on arrival, counterfeit; not rejected) <= units bought, per line: a unit is compensated once;
 - stock: ``reserved`` per SKU = the units reserved exchanges promise, never above on hand;
+- exchange money: a shipped exchange whose transfers are settled netted the buyer exactly the
+  price difference of the units that left the door (collected - given back - refunded);
 - money: refunds <= what was paid, per order; one refund per return (its idempotency key); no
   refund for a withdrawn or refused return; each refund and each return settled once; every
   refunded return has its paid refund; the provider paid each key once, for that refund's
@@ -158,6 +160,13 @@ _SQLITE = {
                SUM(json_extract(l.value, '$.quantity')) AS n
         FROM exchanges e, json_each(e.doc, '$.lines') l
         WHERE e.status = 'reserved' GROUP BY 1""",
+    "shipped_difference": """
+        SELECT e.return_id AS return_id,
+               SUM((json_extract(l.value, '$.new_unit_fen')
+                    - json_extract(l.value, '$.paid_unit_fen'))
+                   * json_extract(l.value, '$.quantity')) AS difference
+        FROM exchanges e, json_each(e.doc, '$.lines') l
+        WHERE e.status IN ('shipped', 'completed') GROUP BY 1""",
 }
 _POSTGRES = {
     "claimed": f"""
@@ -182,6 +191,12 @@ _POSTGRES = {
         SELECT l->>'to_sku' AS sku, SUM((l->>'quantity')::int) AS n
         FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
         WHERE e.status = 'reserved' GROUP BY 1""",
+    "shipped_difference": """
+        SELECT e.return_id AS return_id,
+               SUM(((l->>'new_unit_fen')::bigint - (l->>'paid_unit_fen')::bigint)
+                   * (l->>'quantity')::int) AS difference
+        FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
+        WHERE e.status IN ('shipped', 'completed') GROUP BY 1""",
 }
 
 # A window holds more visits than its capacity only when a template or area edit lowered it
@@ -213,6 +228,24 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             SELECT s.sku, s.on_hand, s.reserved, p.n FROM stock s
             LEFT JOIN promised p ON p.sku = s.sku
             WHERE s.reserved <> COALESCE(p.n, 0) OR s.reserved > s.on_hand OR s.on_hand < 0""",
+        # A shipped exchange's money, once every transfer of its difference is settled as
+        # paid, nets to the difference of the units that left the door: collected at filing,
+        # less what a partial pickup gave back, less a cheaper side's refund at shipping.
+        "shipped exchange's money differs from its difference": f"""
+            WITH diff AS ({sql["shipped_difference"]}),
+                 moved AS (
+                   SELECT subject_id,
+                          SUM(CASE WHEN status <> 'succeeded' THEN 0
+                                   WHEN purpose = 'exchange_collect' THEN amount_fen
+                                   ELSE -amount_fen END) AS net,
+                          SUM(CASE WHEN status <> 'succeeded' THEN 1 ELSE 0 END) AS unsettled
+                   FROM transfers
+                   WHERE purpose IN ('exchange_collect', 'exchange_refund', 'exchange_part',
+                                     'exchange_payback')
+                   GROUP BY subject_id)
+            SELECT d.return_id, d.difference, COALESCE(m.net, 0) FROM diff d
+            LEFT JOIN moved m ON m.subject_id = d.return_id
+            WHERE COALESCE(m.unsettled, 0) = 0 AND COALESCE(m.net, 0) <> d.difference""",
         "several refunds for one return": """
             SELECT return_id, COUNT(*) FROM refunds GROUP BY return_id HAVING COUNT(*) > 1""",
         "refund for a withdrawn or refused return": """

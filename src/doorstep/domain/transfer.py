@@ -59,11 +59,15 @@ class TransferPurpose(StrEnum):
 
     @property
     def key_prefix(self) -> str:
-        # Kept from before the merge: providers already hold payments under these keys, and
-        # one return's exchange difference goes one way only, so both ways share a key.
+        # Every purpose has its own prefix: a key shared by two purposes of one subject makes
+        # the second look like the first's repeat (request_transfer finds it, the provider
+        # answers it with the first payment), so it is never paid. A mixed exchange (a dearer
+        # and a cheaper line) collects at filing and, after a partial pickup, may owe the
+        # buyer at shipping. "exchange-diff" stays the collection's: providers hold payments
+        # under it; refunds written before under it keep the key stored on their row.
         return {
             TransferPurpose.EXCHANGE_COLLECTION: "exchange-diff",
-            TransferPurpose.EXCHANGE_REFUND: "exchange-diff",
+            TransferPurpose.EXCHANGE_REFUND: "exchange-diff-refund",
             TransferPurpose.EXCHANGE_PAYBACK: "exchange-diff-back",
             TransferPurpose.EXCHANGE_PART_BACK: "exchange-diff-part",
             TransferPurpose.CUSTOMS_TAX: "customs-tax",

@@ -42,6 +42,10 @@ def request_transfer(
     transaction (the caller holds the subject's lock and commits)."""
     existing = uow.transfers.by_key(transfer_key(purpose, subject_id))
     if existing is not None:
+        if existing.purpose is not purpose:
+            # Returning another purpose's transfer would settle this one as that one's
+            # repeat: the money owed would never move (TransferPurpose.key_prefix).
+            raise ValueError(f"{existing.idempotency_key} belongs to {existing.purpose.value}")
         return existing
     made = Transfer.request(
         svc.ids.new("T"), purpose, subject_id, buyer_id, amount_fen, svc.clock.now()

@@ -22,7 +22,12 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
     ("purpose", "key", "call", "prefix"),
     [
         (TransferPurpose.EXCHANGE_COLLECTION, "exchange-diff:R1", ProviderCall.COLLECT, "money"),
-        (TransferPurpose.EXCHANGE_REFUND, "exchange-diff:R1", ProviderCall.PAY_OUT, "money"),
+        (
+            TransferPurpose.EXCHANGE_REFUND,
+            "exchange-diff-refund:R1",
+            ProviderCall.PAY_OUT,
+            "money",
+        ),
         (TransferPurpose.EXCHANGE_PAYBACK, "exchange-diff-back:R1", ProviderCall.PAY_OUT, "money"),
         (
             TransferPurpose.EXCHANGE_PART_BACK,
@@ -54,6 +59,13 @@ def test_each_purpose_keeps_the_key_and_event_names_from_before_the_merge(
     assert (event.aggregate_type, event.aggregate_id) == ("transfer", "T1")
     assert event.data["purpose"] == purpose.value and event.data["subject_id"] == "R1"
     assert event.data["direction"] == call.value and event.data["amount_fen"] == 700
+
+
+def test_no_two_purposes_share_a_key_for_one_subject() -> None:
+    # A shared key makes the second purpose's transfer the first's repeat: never paid (a
+    # mixed exchange's refund once shared the collection's "exchange-diff").
+    keys = [transfer_key(p, "R1") for p in TransferPurpose]
+    assert len(set(keys)) == len(keys)
 
 
 def test_only_paybacks_wait_and_they_wait_for_the_collection_of_their_return() -> None:

@@ -158,7 +158,7 @@ def test_cheaper_variant_refunds_the_difference_once_when_shipped(world: World) 
     exchanges.ship_if_due(world.svc, request.return_id)  # called twice: ships once
     exchanges.advance_exchanges(world.svc)
     assert [(c.idempotency_key, c.amount_fen) for c in world.payments.calls] == [
-        (f"exchange-diff:{request.return_id}", 4_000)
+        (f"exchange-diff-refund:{request.return_id}", 4_000)
     ]
     assert _stock(world, SHOES_43) == (1, 0)
 
