@@ -155,6 +155,8 @@ _SQLITE = {
                  + json_extract(l.value, '$.tax_fen') AS paid
         FROM orders o, json_each(o.doc, '$.lines') l""",
     "window_start": "substr(json_extract(a.doc, '$.slot.window.start'), 1, 5)",
+    "own_fleet": "COALESCE(json_extract(a.doc, '$.served_by_company'), 0) = 0",
+    "event_actor": "json_extract(e.data, '$.actor_id')",
     "promised": """
         SELECT json_extract(l.value, '$.to_sku') AS sku,
                SUM(json_extract(l.value, '$.quantity')) AS n
@@ -187,6 +189,8 @@ _POSTGRES = {
                  + (l->>'tax_fen')::bigint AS paid
         FROM orders o CROSS JOIN LATERAL json_array_elements(o.doc->'lines') l""",
     "window_start": "substr(a.doc->'slot'->'window'->>'start', 1, 5)",
+    "own_fleet": "NOT COALESCE((a.doc->>'served_by_company')::boolean, false)",
+    "event_actor": "e.data->>'actor_id'",
     "promised": """
         SELECT l->>'to_sku' AS sku, SUM((l->>'quantity')::int) AS n
         FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
@@ -204,6 +208,7 @@ _POSTGRES = {
 # Visits that used or hold their window's capacity: live ones, and those that happened there
 # (completed, failed). The races move no failed visit, which would leave its old window used.
 _HOLDING = "('booked', 'assigned', 'arrived', 'completed', 'failed')"
+_LIVE = "('booked', 'assigned', 'arrived')"
 
 
 def _checks(sql: dict[str, str]) -> dict[str, str]:
@@ -259,6 +264,18 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             SELECT r.return_id FROM returns r
             LEFT JOIN refunds f ON f.return_id = r.return_id AND f.status = 'succeeded'
             WHERE r.status = 'refunded' AND f.refund_id IS NULL""",
+        # Deleting an account leaves no visit behind (services/erasure.py).
+        "live visit of a courier who left the fleet": f"""
+            SELECT a.appointment_id, a.courier_id FROM appointments a
+            WHERE a.status IN {_LIVE} AND a.courier_id IS NOT NULL AND {sql["own_fleet"]}
+              AND NOT EXISTS (SELECT 1 FROM couriers c WHERE c.courier_id = a.courier_id)""",
+        "live visit of a buyer whose last account was deleted": f"""
+            SELECT a.appointment_id, a.buyer_id FROM appointments a
+            WHERE a.status IN {_LIVE}
+              AND EXISTS (SELECT 1 FROM events e WHERE e.name = 'user.deleted'
+                          AND {sql["event_actor"]} = a.buyer_id)
+              AND NOT EXISTS (SELECT 1 FROM users u
+                              WHERE u.role = 'buyer' AND u.actor_id = a.buyer_id)""",
         "booked differs from the visits holding the window": f"""
             WITH holding AS (
               SELECT a.adcode AS adcode, a.carrier_id AS carrier_id, a.day AS day,

@@ -396,6 +396,17 @@ class Appointment(EventRecorder):
                 previous=before.isoformat() if before else None,
             )
 
+    def unassign(self, at: datetime, reason: str) -> None:
+        """Back to the pool: the courier will not come (their account was deleted). The
+        window stays booked (the buyer's promise stands); the next plan or ops assigns it."""
+        self._require("unassign", A.BOOKED, A.ASSIGNED)
+        if self.courier_id is None:
+            return
+        was = self.courier_id
+        self.status, self.courier_id = A.BOOKED, None
+        self.route_position, self.eta = None, None
+        self._event("courier_unassigned", at, courier_id=was, reason=reason)
+
     def mark_unserved(self, reason: str, at: datetime) -> None:
         """No courier can keep this visit as things stand; ops must act."""
         if self.unserved_reason != reason:

@@ -19,11 +19,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
-from doorstep.domain.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from doorstep.domain.errors import (
+    InvalidInput,
+    NotFound,
+    StaleWrite,
+    TooManyAttempts,
+    Unauthorized,
+)
 from doorstep.domain.events import Event
 from doorstep.domain.identity import Actor, Role
+from doorstep.services import erasure
 from doorstep.services.context import Services
 from doorstep.services.ports import Passwords, StoredUser, UnitOfWork
+from doorstep.services.route import Contention
 
 SIGN_IN_ADDRESS = "sign_in.address"
 SIGN_IN_ACCOUNT_ADDRESS = "sign_in.account_address"
@@ -31,6 +39,8 @@ SIGN_IN_ACCOUNT = "sign_in.account"
 KNOWN_ADDRESS = "sign_in.known_address"
 
 MIN_PASSWORD_LENGTH = 8
+# A deletion that lost its visits to a change made meanwhile starts over this often.
+DELETE_ATTEMPTS = 3
 
 # Verifying against a real hash when the user is unknown keeps sign-in time the same, so the
 # timing does not reveal which usernames exist.
@@ -212,12 +222,37 @@ def set_active(svc: Services, username: str, active: bool) -> StoredUser:
 
 
 def delete_user(svc: Services, username: str) -> None:
-    """Remove an account; its tokens stop working with it."""
+    """Remove an account; its tokens stop working with it. The last account of a courier
+    or buyer takes that party's open visits with it, or is refused while they cannot go
+    yet (``erasure.party_leaves``). A visit changed under it (a booking, plan or cancel
+    committed first) makes it start over, a few times, before it answers ``stale_write``."""
+    for _ in range(DELETE_ATTEMPTS - 1):
+        try:
+            return _delete_user(svc, username)
+        except (StaleWrite, Contention):
+            continue
+    return _delete_user(svc, username)
+
+
+def _delete_user(svc: Services, username: str) -> None:
     with svc.uow() as uow:
-        user = _locked(uow, username)
+        # Every account of the party locked at once, in one order: two deletions of its
+        # accounts go one after the other, so the second sees that it deletes the last.
+        found = uow.users.by_username(username)
+        party = uow.users.acting_as_for_update(found.role, found.actor_id) if found else []
+        user = next((u for u in party if found and u.user_id == found.user_id), None)
+        if user is None:
+            raise NotFound("user", username)
+        last = len(party) == 1
+        after = erasure.party_leaves(svc, uow, user, svc.clock.now()) if last else _nothing
         uow.users.remove(user.user_id)
         _record(uow, svc, "user.deleted", user)
         uow.commit()
+    after()
+
+
+def _nothing() -> None:
+    return None
 
 
 def _locked(uow: UnitOfWork, username: str) -> StoredUser:
@@ -232,7 +267,12 @@ def _locked(uow: UnitOfWork, username: str) -> StoredUser:
 
 def _record(uow: UnitOfWork, svc: Services, name: str, user: StoredUser) -> None:
     # Who and what, never the hash: the event log feeds the outbox and the audit trail.
-    data = {"username": user.username, "role": user.role, "active": user.active}
+    data = {
+        "username": user.username,
+        "role": user.role,
+        "actor_id": user.actor_id,
+        "active": user.active,
+    }
     uow.events.append([Event(name, "user", user.user_id, svc.clock.now(), data)])
 
 

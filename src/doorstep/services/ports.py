@@ -107,6 +107,12 @@ class LockableRepository(KeyedRepository[K, V], Protocol[K, V]):
         ...
 
 
+class FleetRepository(LockableRepository[str, Courier], Protocol):
+    def remove(self, courier_id: str) -> None:
+        """Take the courier out of the fleet (their last account was deleted)."""
+        ...
+
+
 class ShareableRepository(KeyedRepository[K, V], Protocol[K, V]):
     def get_for_share(self, key: K) -> V | None:
         """The item, kept from change until commit (readers do not block each other): a
@@ -192,6 +198,10 @@ class AppointmentRepository(Protocol):
         self, buyer_id: str, adcode: str | None = None, from_day: date | None = None
     ) -> list[Appointment]: ...
     def for_courier(self, courier_id: str, day: date) -> list[Appointment]: ...
+    def open_for_courier(self, courier_id: str) -> list[Appointment]:
+        """Every visit of the courier not yet made or failed (booked, assigned, arrived)."""
+        ...
+
     def for_area_day(self, adcode: str, day: date) -> list[Appointment]: ...
     def for_carrier_day(self, carrier_id: str, day: date) -> list[Appointment]: ...
     def busy_carrier_days(self, days: Sequence[date]) -> set[tuple[str, date]]: ...
@@ -363,6 +373,11 @@ class UserRepository(Protocol):
 
     def add(self, user: StoredUser) -> None: ...
     def remove(self, user_id: str) -> None: ...
+    def acting_as_for_update(self, role: str, actor_id: str) -> list[StoredUser]:
+        """Every account acting as this party, locked in user id order (so two deletions
+        of accounts of one party go one after the other and see each other's)."""
+        ...
+
     def session(self, user_id: str, token_id: str) -> tuple[StoredUser, bool] | None:
         """The user and whether this token was revoked (one cheap read per request)."""
         ...
@@ -527,7 +542,7 @@ class UnitOfWork(Protocol):
     areas: GuardedRepository[str, ServiceArea]
     templates: ShareableRepository[str, SlotTemplate]
     carriers: GuardedRepository[str, Carrier]
-    couriers: KeyedRepository[str, Courier]
+    couriers: FleetRepository
     policies: PolicyRepository
     returns: ReturnRepository
     appointments: AppointmentRepository

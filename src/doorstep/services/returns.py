@@ -294,22 +294,46 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
     now = svc.clock.now()
     with svc.uow() as uow:
         request = load_return(uow, return_id, buyer_id=buyer_id)
-        appointment_id = request.appointment_id
-        request.cancel(now, reason or "buyer_cancelled")
-        released = exchanges.release_for(svc, uow, return_id, now, "cancelled")
-        withdrawn = None
-        if appointment_id is not None:
-            appt = load_appointment(uow, appointment_id)
-            held_window = appt.active
-            appt.leave(request.return_id, now)
-            withdrawn = pickup.return_left(svc, uow, appt, now, held_window=held_window)
-            uow.appointments.save(appt)
-        uow.returns.save(request)
+        withdrawn = withdraw(svc, uow, request, now, reason or "buyer_cancelled")
         uow.commit()
-    exchanges.after_release(svc, released)  # a difference paid for the replacement goes back
-    if withdrawn is not None:
-        carrier_orders.send_order(svc, withdrawn)  # after the commit: no HTTP in the transaction
+    after_withdrawal(svc, withdrawn)
     return request
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """What a withdrawal leaves to do after its commit."""
+
+    released: exchanges.Release | None
+    order_to_send: str | None
+
+
+def withdraw(
+    svc: Services, uow: UnitOfWork, request: ReturnRequest, now: datetime, reason: str
+) -> Withdrawn:
+    """Inside the caller's transaction: the return is cancelled, a reserved replacement goes
+    back, and its visit loses it (an emptied visit gives back its window, route stop or
+    company order). Saves the return and the visit."""
+    appointment_id = request.appointment_id
+    request.cancel(now, reason)
+    released = exchanges.release_for(svc, uow, request.return_id, now, "cancelled")
+    withdrawn = None
+    if appointment_id is not None:
+        appt = load_appointment(uow, appointment_id)
+        held_window = appt.active
+        appt.leave(request.return_id, now)
+        withdrawn = pickup.return_left(svc, uow, appt, now, held_window=held_window)
+        uow.appointments.save(appt)
+    uow.returns.save(request)
+    return Withdrawn(released, withdrawn)
+
+
+def after_withdrawal(svc: Services, withdrawn: Withdrawn) -> None:
+    """After the withdrawal's commit: a difference paid for the replacement goes back, the
+    company's order is cancelled (no HTTP in the transaction)."""
+    exchanges.after_release(svc, withdrawn.released)
+    if withdrawn.order_to_send is not None:
+        carrier_orders.send_order(svc, withdrawn.order_to_send)
 
 
 def choose_self_send(

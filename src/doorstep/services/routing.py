@@ -94,6 +94,9 @@ def build_day_problem(uow: UnitOfWork, svc: Services, carrier_id: str, day: date
         for a in uow.appointments.for_carrier_day(carrier_id, day)
         if a.status is not AppointmentStatus.CANCELLED
         and not a.served_by_company  # the company plans its own couriers' day
+        # Done by a courier who has left the fleet since (erasure): nothing to plan, and
+        # the planner knows no such courier.
+        and not (a.status in _DONE and a.courier_id not in fleet)
     }
     stops: dict[str, RouteStop] = {}
     areas: dict[str, ServiceArea] = {}

@@ -307,6 +307,9 @@ class FakeDocRepository(Generic[V]):
     def put(self, item: V) -> None:
         self.table.write(self.key(item), 1, item, _ANY)
 
+    def remove(self, key: str) -> None:
+        self.table.write(key, 1, _DELETED, _ANY)
+
     def list(self) -> list[V]:
         return [_copy(r.item) for _, r in self.table.rows()]
 
@@ -484,6 +487,9 @@ class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
 
     def for_courier(self, courier_id: str, day: date) -> list[Appointment]:
         return [a for a in self._all() if a.courier_id == courier_id and a.slot.day == day]
+
+    def open_for_courier(self, courier_id: str) -> list[Appointment]:
+        return [a for a in self._all() if a.courier_id == courier_id and a.status in ACTIVE]
 
     def for_area_day(self, adcode: str, day: date) -> list[Appointment]:
         return [a for a in self._all() if a.slot.adcode == adcode and a.slot.day == day]
@@ -664,6 +670,16 @@ class FakeUserRepository:
 
     def remove(self, user_id: str) -> None:
         self.table.write(user_id, 1, _DELETED, _ANY)
+
+    def acting_as_for_update(self, role: str, actor_id: str) -> list[StoredUser]:
+        return sorted(
+            (
+                _copy(r.item)
+                for _, r in self.table.rows()
+                if r.item.role == role and r.item.actor_id == actor_id
+            ),
+            key=lambda u: u.user_id,
+        )
 
     def session(self, user_id: str, token_id: str) -> tuple[StoredUser, bool] | None:
         user = self.get(user_id)

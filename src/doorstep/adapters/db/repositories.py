@@ -116,6 +116,9 @@ class DocRepository(Generic[V]):
         stmt = _upsert(self.conn, self.table, values, [self.pk.name])
         self.conn.execute(stmt)
 
+    def remove(self, key: str) -> None:
+        self.conn.execute(delete(self.table).where(self.pk == key))
+
     def list(self) -> builtins.list[V]:
         rows = self.conn.execute(select(self.table.c.doc).order_by(self.pk)).all()
         return [from_doc(self.cls, r.doc) for r in rows]
@@ -385,6 +388,10 @@ class AppointmentRepo(VersionedRepository[Appointment]):
 
     def for_courier(self, courier_id: str, day: date) -> list[Appointment]:
         return self._query(t.appointments.c.courier_id == courier_id, t.appointments.c.day == day)
+
+    def open_for_courier(self, courier_id: str) -> list[Appointment]:
+        c = t.appointments.c
+        return self._query(c.courier_id == courier_id, c.status.in_([s.value for s in ACTIVE]))
 
     def for_area_day(self, adcode: str, day: date) -> list[Appointment]:
         return self._query(t.appointments.c.adcode == adcode, t.appointments.c.day == day)
@@ -729,6 +736,16 @@ class UserRepo:
 
     def remove(self, user_id: str) -> None:
         self.conn.execute(delete(t.users).where(t.users.c.user_id == user_id))
+
+    def acting_as_for_update(self, role: str, actor_id: str) -> list[StoredUser]:
+        c = t.users.c
+        stmt = (
+            select(t.users)
+            .where(c.role == role, c.actor_id == actor_id)
+            .order_by(c.user_id)
+            .with_for_update()
+        )
+        return [StoredUser(**row._mapping) for row in self.conn.execute(stmt)]
 
     def session(self, user_id: str, token_id: str) -> tuple[StoredUser, bool] | None:
         """The user and whether ``token_id`` is revoked, in one primary-key read."""

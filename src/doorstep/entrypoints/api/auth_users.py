@@ -34,7 +34,14 @@ def set_active(
     "/{username}",
     status_code=204,
     summary="Delete an account; its tokens stop working at once",
-    responses={404: {"model": ErrorOut}},
+    description=(
+        "The last account of a courier takes the courier out of the fleet and puts the "
+        "visits they had not made back in the pool (windows still held); the last account "
+        "of a buyer withdraws the returns not handed over yet, cancelling their visits. "
+        "409 `courier_at_door` / `visit_in_progress` while a courier is at a door of theirs, "
+        "`account_has_returns_in_flight` while goods are on their way back unrefunded."
+    ),
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def delete(svc: Svc, _: OpsActor, username: Username) -> Response:
     identity.delete_user(svc, username)
