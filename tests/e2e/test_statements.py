@@ -42,8 +42,8 @@ from doorstep.domain.pickup import SlotRef
 from doorstep.domain.policy import RULE_DEFAULTS
 from doorstep.entrypoints.api.schemas import AreaIn, TemplateIn
 from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
+from doorstep.services import catalog, identity, outbox
 from doorstep.services import courier as courier_service
-from doorstep.services import identity, outbox
 
 Login = Callable[[str], dict[str, str]]
 # Returns opened between the two measurements; the first sees 27 of buyer1's.
@@ -108,6 +108,23 @@ class World:
         r = self.client.post("/auth/token", data={"username": username, "password": password})
         assert r.status_code == 200, r.text
         return username, {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def leaving_buyer(self) -> str:
+        """A buyer of their own (one account, buyer1's address) with a booked visit and a
+        return still choosing how to send it: what deleting the account cancels."""
+        n = next(self.serial)
+        username, buyer_id = f"leaver{n}", f"b-leave-{n}"
+        model_id = self.actor(BUYER)
+        with self.app.services.uow() as uow:
+            model = uow.buyers.get(model_id)
+        assert model is not None
+        catalog.upsert_buyers(self.app.services, [replace(model, buyer_id=buyer_id)])
+        identity.add_user(
+            self.app.services, f"U-{username}", username, f"demo-{username}", "buyer", buyer_id
+        )
+        self.booked(username)
+        self.approved(username)
+        return username
 
     def actor(self, username: str) -> str:
         return str(self.client.get("/auth/me", headers=self.login(username)).json()["actor_id"])
@@ -385,7 +402,7 @@ def calls(w: World) -> list[Call]:
     _, changer = w.account()
     _, leaver = w.account()
     disabled, _ = w.account()
-    deleted, _ = w.account()
+    deleted = w.leaving_buyer()
     lifted = w.client.post("/ops/disruptions", headers=ops, json=disruption)
     assert lifted.status_code == 201, lifted.text
     serial = next(w.serial)
