@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
+    TALLY,
     RecordingPayments,
     race,
     violations,
@@ -318,5 +319,6 @@ def test_the_sql_invariants_name_a_visit_left_behind(
             uow.appointments.save(appt)
         uow.commit()
     found = violations(wired.engine, payments)
+    TALLY.violations -= len(found)  # planted here on purpose: not a race's finding
     assert any(v.startswith("live visit of a courier who left the fleet") for v in found), found
     assert any(v.startswith("live visit of a buyer whose last account") for v in found), found
