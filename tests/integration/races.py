@@ -16,6 +16,8 @@ the database (and the payment provider's ledger) and describes every broken inva
 - capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
   return waiting for pickup is on exactly one live visit; a stop still to serve on a stored
   route is a live visit of that route's courier, on no other route;
+- express refunds: a return still marked as owed its express-refund decision has no refund
+  and is not graded (the worker's sweep reads the mark);
 - refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once;
 - import tax: a paid refund's tax on a declaration customs rejected (or that lapsed) is taken
   back in full, never more than the refund (``_tax_kept``, with the transfers' checks);
@@ -260,6 +262,13 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             SELECT aggregate_id, name, COUNT(*) FROM events
             WHERE name IN ('refund.succeeded', 'return.refunded')
             GROUP BY aggregate_id, name HAVING COUNT(*) > 1""",
+        # The mark the worker's express sweep reads is cleared with the refund's start (or
+        # its refusal) and means nothing once graded: left beside either, it would be swept.
+        "express decision left marked beside a refund or after the grade": """
+            SELECT r.return_id, r.status FROM returns r
+            WHERE r.express_owed_since IS NOT NULL
+              AND (r.status NOT IN ('picked_up', 'in_transit', 'received')
+                   OR EXISTS (SELECT 1 FROM refunds f WHERE f.return_id = r.return_id))""",
         "refunded without a paid refund": """
             SELECT r.return_id FROM returns r
             LEFT JOIN refunds f ON f.return_id = r.return_id AND f.status = 'succeeded'

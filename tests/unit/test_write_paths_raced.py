@@ -61,6 +61,13 @@ _PICK_UP = (
     "test_races_audit.py::test_coupons_are_issued_once_at_pickup_and_never_beside_a_drop",
     # The express refund advances the import tax; customs' rejection takes it back.
     "test_customs_tax_races.py::test_express_refunds_raced_with_customs_rejection_keep_no_tax",
+    # The pickup raced with the worker's express sweeps, which start its refund too.
+    "test_express_sweep_races.py::test_pickups_raced_with_express_sweeps_pay_once",
+)
+_EXPRESS_SWEEP = (
+    "test_express_sweep_races.py::"
+    "test_a_pickup_that_died_before_its_express_refund_is_paid_once_by_sweeps_and_repeats",
+    "test_express_sweep_races.py::test_pickups_raced_with_express_sweeps_pay_once",
 )
 _FAIL = ("test_races_gaps.py::test_failed_attempts_raced_with_cancels_and_moves_keep_counters",)
 _GRADE = (
@@ -108,6 +115,9 @@ _CONTACTLESS = (
 _REFUND_INSTEAD = (
     "test_after_sales_races.py::test_parallel_exchanges_for_the_last_units",
     "test_after_sales_races.py::test_paybacks_raced_with_the_sweep_wait_for_the_collection",
+    # On its way, a trusted buyer's refund instead is an express refund at once.
+    "test_express_sweep_races.py::"
+    "test_refund_instead_on_the_way_raced_with_sweeps_is_an_express_refund_paid_once",
 )
 _CODE = ("test_races_audit.py::test_dropoff_codes_asked_for_at_once_keep_one_recorded_code",)
 _REDEEM = ("test_races_dropoff.py::test_one_code_redeemed_at_once_hands_the_parcel_over_once",)
@@ -214,6 +224,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "page POST /console/customs/{customs_return_id}/settle": _SETTLE,
     "page POST /console/transfers/{transfer_id}/retry": _RETRY,
     # background jobs (entrypoints/jobs.py)
+    "job express_refunds": _EXPRESS_SWEEP,
     "job refund_retry": ("test_races.py::test_concurrent_retry_sweeps_settle_each_refund_once",),
     "job transfer_retry": (
         "test_after_sales_races.py::test_payment_faults_on_the_difference_and_the_tax_pay_once",

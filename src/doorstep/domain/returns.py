@@ -62,6 +62,8 @@ _BINDING = frozenset({"reject", "review", "restrict"})
 CANCELLABLE = frozenset(
     {S.SUBMITTED, S.IN_REVIEW, S.APPROVED, S.AWAITING_PICKUP, S.AWAITING_DROPOFF}
 )
+# Left the buyer, not yet graded: when an express refund (极速退款) may start.
+EXPRESS_STAGES = (S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED)
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,10 @@ class ReturnRequest(EventRecorder):
     quote: RefundQuote | None = None
     refund_overdue_at: datetime | None = None  # escalated as overdue (issue 9 §2)
     dropoff: DropoffTicket | None = None  # the code a station takes the parcel with (§8)
+    # Since when a refund that left the buyer waits for its express refund to be decided
+    # (trust, cap): set in the pickup's own transaction, cleared by the refund's start or its
+    # refusal, so a start that died after the pickup's commit is found by the worker.
+    express_due_since: datetime | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -280,6 +286,36 @@ class ReturnRequest(EventRecorder):
                 self.return_id,
                 at,
                 {"due_by": due_by.isoformat(), "stage": stage},
+            )
+        )
+        return True
+
+    @property
+    def express_owed_since(self) -> datetime | None:
+        """When this return became owed an express-refund decision still not made (None when
+        made, or when it can no longer be: graded, an exchange, a refund started); stored
+        beside it so the worker's sweep finds the undecided ones by an index."""
+        if (
+            self.kind is not ReturnKind.REFUND
+            or self.refund_id is not None
+            or self.status not in EXPRESS_STAGES
+        ):
+            return None
+        return self.express_due_since
+
+    def decline_express(self, at: datetime, reason: str) -> bool:
+        """No express refund for this return (the buyer is not trusted now, or the amount is
+        above the cap): it is refunded after its grade. False when none was to be decided."""
+        if self.express_owed_since is None:
+            return False
+        self.express_due_since = None
+        self.record(
+            Event(
+                "return.express_refund_declined",
+                "return_request",
+                self.return_id,
+                at,
+                {"reason": reason},
             )
         )
         return True
@@ -469,13 +505,17 @@ class ReturnRequest(EventRecorder):
         if self.status in (S.EXCHANGED, S.CLOSED, S.CANCELLED, S.REJECTED):
             raise IllegalTransition("return_request", self.status.value, "convert_to_refund")
         self.kind = ReturnKind.REFUND
+        # Already on its way: the refund is owed its express decision now, as at pickup.
+        express = self.status in EXPRESS_STAGES and self.refund_id is None
+        if express:
+            self.express_due_since = at
         self.record(
             Event(
                 "return.converted_to_refund",
                 "return_request",
                 self.return_id,
                 at,
-                {"reason": reason},
+                {"reason": reason, "express_due": express},
             )
         )
 
@@ -528,6 +568,8 @@ class ReturnRequest(EventRecorder):
         self._keep_taken_lines(at)
         self.waybill_no = waybill_no
         self.carrier_id = carrier_id
+        if self.kind is ReturnKind.REFUND:
+            self.express_due_since = at
         self._move(S.PICKED_UP, "picked_up", at, waybill_no=waybill_no, carrier_id=carrier_id)
 
     def _keep_taken_lines(self, at: datetime) -> None:
@@ -636,15 +678,20 @@ class ReturnRequest(EventRecorder):
 
         An express refund (极速退款) starts once the parcel left the buyer, a standard one after
         a good QC grade, a refund-only one (仅退款) once approved."""
+        self.check_refund_start(express=express)
+        self.refund_id = refund_id
+        self.express_due_since = None
+
+    def check_refund_start(self, *, express: bool = False) -> None:
+        """Raise ``IllegalTransition`` unless a refund of this kind may start now."""
         if self.kind is ReturnKind.EXCHANGE or (express and self.kind is not ReturnKind.REFUND):
             raise IllegalTransition("return_request", self.kind.value, "refund")
         if express:
-            self._require("start_refund", S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED)
+            self._require("start_refund", *EXPRESS_STAGES)
         elif self.kind is ReturnKind.REFUND_ONLY:
             self._require("start_refund", S.APPROVED)
         else:
             self._require("start_refund", S.INSPECTED)
-        self.refund_id = refund_id
 
     def mark_refunded(self, refund_id: str, amount_fen: int, at: datetime) -> None:
         """Money went back: after QC, or straight after approval for a refund-only request

@@ -7,7 +7,8 @@ plain string arguments (the queue stores them as JSON) and returns counts for th
 Every job may run twice and may be killed half-way, because each commits its work in whole
 transactions and the services re-check state before acting: a re-plan rewrites a carrier-day's
 routes from what is stored (under the routes' locks and versions), a pending refund is paid
-again under the same idempotency key, an overdue refund is escalated under the return's lock
+again under the same idempotency key, an express refund is decided under the return's lock
+only if it was not decided already, an overdue refund is escalated under the return's lock
 only if it was not escalated already.
 
 To add background work, write it as a service function and add one entry to ``SWEEPS``.
@@ -95,6 +96,11 @@ def dispatch_outbox(app: App) -> dict[str, int]:
 # retries before the overdue push: a retried refund is no longer overdue). Each becomes a
 # periodic job of its own on the queue, deduplicated by a queueing lock named after it.
 SWEEPS: dict[str, Sweep] = {
+    # Express refunds whose start died after the pickup's commit, before the retries (a
+    # started one left pending is paid in the same pass).
+    "express_refunds": lambda app: {
+        "express_refunds_started": refunds.start_owed_express_refunds(app.services)
+    },
     "refund_retry": retry_refunds,
     # Exchange differences, customs tax, clawbacks, claim payouts: pending ones asked again.
     "transfer_retry": lambda app: {"transfers_settled": transfers.retry_pending(app.services)},

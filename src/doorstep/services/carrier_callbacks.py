@@ -129,14 +129,15 @@ _PARCEL_EVENTS = (UpdateKind.PICKED_UP, UpdateKind.IN_TRANSIT, UpdateKind.DELIVE
 
 def _refund_parcel(svc: Services, po: PickupOrder) -> None:
     """Express refunds for the parcel's returns (since the pickup, only the returns it took)
-    that have none yet. They start after the pickup's commit, so a delivery that died in
+    still undecided. They start after the pickup's commit, so a delivery that died in
     between left them owed: the company sends that event again (it got no answer), and the
-    repeat starts them. Creating a refund is idempotent per return."""
+    repeat starts them (so does the worker's sweep, ``refunds.start_owed_express_refunds``).
+    Creating a refund is idempotent per return."""
     with svc.uow() as uow:
         owed = [
             r.return_id
             for r in uow.returns.get_many(po.return_ids)
-            if r.status in _MOVING and r.refund_id is None
+            if r.express_owed_since is not None
         ]
     for return_id in owed:
         start_express_refund(svc, return_id)

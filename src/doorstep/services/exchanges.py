@@ -369,7 +369,10 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
     """The buyer takes a refund instead of the replacement (out of stock, or changed their
     mind) while nothing has shipped: the units go back to stock, a difference the buyer
     paid is paid back under its own key, and a return already inspected gets its refund in
-    this unit of work (paid after the commit; a pending one is retried by the sweep)."""
+    this unit of work (paid after the commit; a pending one is retried by the sweep). One
+    already on its way (picked up, not graded) is a refund that left the buyer: its express
+    refund is decided now, as at pickup (``refunds.start_express_refund``; the worker's
+    sweep decides it if this process dies first)."""
     now = svc.clock.now()
     released = None
     with svc.uow() as uow:
@@ -391,6 +394,8 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
     after_release(svc, released)
     if refund is not None:
         refunds.pay_refund(svc, refund.refund_id)
+    elif request.express_owed_since is not None:
+        refunds.start_express_refund(svc, return_id)
     with svc.uow() as uow:
         return load_return(uow, return_id, buyer_id=buyer_id)
 

@@ -176,6 +176,12 @@ class ReturnRepository(Protocol):
         """How many returns ``owed_before`` would find in all (one count)."""
         ...
 
+    def express_owed(self, limit: int) -> list[str]:
+        """Ids of returns still waiting for their express-refund decision
+        (``ReturnRequest.express_owed_since``), longest waiting first; at most ``limit``: one
+        indexed read, whatever the number of returns."""
+        ...
+
     def status_counts(self) -> dict[str, int]:
         """How many returns are in each status (one grouped count)."""
         ...

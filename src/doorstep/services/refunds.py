@@ -57,11 +57,13 @@ def _ensure_refund(
     if existing is not None:
         return existing
     refund_id = svc.ids.new("F")
-    request.start_refund(refund_id, express=kind is RefundKind.EXPRESS)
+    express = kind is RefundKind.EXPRESS
+    request.check_refund_start(express=express)
     now = svc.clock.now()
     quote = _quote(uow, request, _order_of(uow, request), now)
     if max_fen is not None and quote.total_fen > max_fen:
         return None
+    request.start_refund(refund_id, express=express)
     refund = Refund.for_quote(refund_id, request.return_id, request.buyer_id, kind, quote, now)
     request.set_quote(quote, now)
     uow.refunds.add(refund)
@@ -116,18 +118,48 @@ def express_buyer(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> boo
 def start_express_refund(svc: Services, return_id: str) -> Refund | None:
     """At pickup, trusted buyers are paid before the warehouse sees the goods (极速退款).
     Trust is the buyer's score moved by their history (services/trust.py): a clawback or a
-    lost dispute can take a buyer below the threshold."""
+    lost dispute can take a buyer below the threshold. The decision is kept with the return
+    in the same transaction (the refund, or ``return.express_refund_declined``), so the
+    worker's sweep (``start_owed_express_refunds``) asks again only where none was made."""
     with svc.uow() as uow:
         request = _locked_return(uow, return_id)
-        if not express_buyer(svc, uow, request):
-            return None
-        refund = _ensure_refund(
-            svc, uow, request, RefundKind.EXPRESS, max_fen=svc.refunds.express_max_fen
-        )
-        if refund is None:
-            return None
+        refund = _express_refund(svc, uow, request)
         uow.commit()
-    return pay_refund(svc, refund.refund_id)
+    return None if refund is None else pay_refund(svc, refund.refund_id)
+
+
+def _express_refund(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> Refund | None:
+    if not express_buyer(svc, uow, request):
+        _decline_express(svc, uow, request, "not_trusted")
+        return None
+    refund = _ensure_refund(
+        svc, uow, request, RefundKind.EXPRESS, max_fen=svc.refunds.express_max_fen
+    )
+    if refund is None:
+        _decline_express(svc, uow, request, "above_cap")
+    return refund
+
+
+def _decline_express(svc: Services, uow: UnitOfWork, request: ReturnRequest, reason: str) -> None:
+    if request.decline_express(svc.clock.now(), reason):
+        uow.returns.save(request)
+
+
+def start_owed_express_refunds(svc: Services, limit: int = 100) -> int:
+    """The worker's sweep: returns that left the buyer and still wait for their express
+    refund's decision (the pickup committed, then its process died before the refund's start)
+    are decided now, under the same key ``refund:<return_id>``; at most ``limit`` per pass,
+    longest waiting first. One that clashes with a concurrent change is left for the next
+    pass. Returns how many refunds were started (paid or pending)."""
+    with svc.uow() as uow:
+        owed = uow.returns.express_owed(limit)
+    started = 0
+    for return_id in owed:
+        try:
+            started += start_express_refund(svc, return_id) is not None
+        except Conflict:
+            continue
+    return started
 
 
 def _settle_return(uow: UnitOfWork, refund: Refund, provider_ref: str, now: datetime) -> None:

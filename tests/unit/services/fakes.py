@@ -411,6 +411,10 @@ class FakeReturnRepository(FakeVersionedRepository[ReturnRequest]):
             and r.return_id not in paid
         ]
 
+    def express_owed(self, limit: int) -> list[str]:
+        owed = [(r.express_owed_since, r.return_id) for r in self._all() if r.express_owed_since]
+        return [return_id for _since, return_id in sorted(owed)[:limit]]
+
     def with_status(self, status: str, limit: int = 100) -> list[ReturnRequest]:
         found = [r for r in self._all() if r.status.value == status]
         return sorted(found, key=lambda r: r.created_at)[:limit] if limit else found

@@ -246,6 +246,7 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
             "waybill_no": item.waybill_no,
             "dropoff_code": item.dropoff.code if item.dropoff else None,
             "refund_owed_since": item.received_at if owed(item) else None,
+            "express_owed_since": item.express_owed_since,
         }
         if item.version == 1:
             cols |= {
@@ -295,6 +296,16 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
             .limit(limit)
         )
         return self._load(self.conn.execute(stmt))
+
+    def express_owed(self, limit: int) -> list[str]:
+        c = t.returns.c
+        stmt = (
+            select(c.return_id)
+            .where(c.express_owed_since.is_not(None))
+            .order_by(c.express_owed_since, c.return_id)
+            .limit(limit)
+        )
+        return list(self.conn.execute(stmt).scalars())
 
     def count_owed_before(self, cutoff: datetime) -> int:
         c = t.returns.c

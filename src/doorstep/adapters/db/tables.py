@@ -107,6 +107,10 @@ returns = _doc_table(
     # paid, for exchanges, and before receipt): overdue refunds are read by this index.
     Column("refund_owed_since", AwareDateTime, nullable=True),
     Index("ix_returns_refund_owed", "refund_owed_since", "return_id"),
+    # Since when a refund that left the buyer waits for its express refund to be decided
+    # (NULL once decided, started or graded): the worker's sweep reads this index.
+    Column("express_owed_since", AwareDateTime, nullable=True),
+    Index("ix_returns_express_owed", "express_owed_since", "return_id"),
 )
 
 appointments = _doc_table(
