@@ -9,7 +9,10 @@ the database (and the payment provider's ledger) and describes every broken inva
 - stock: ``reserved`` per SKU = the units reserved exchanges promise, never above on hand;
 - exchange money: a shipped exchange whose transfers are settled netted the buyer exactly the
   price difference of the units that left the door (collected - given back - refunded);
-- money: refunds <= what was paid, per order; one refund per return (its idempotency key); no
+- money: refunds <= what was paid, per order; what refunds (less return freight) and buyers'
+  claims not rejected (their goods part: what the buyer paid for the units; a counterfeit
+  claim's penalty beyond it is not goods) pay back <= what was paid net of the order's coupons
+  and reductions, per order; one refund per return (its idempotency key); no
   refund for a withdrawn or refused return; each refund and each return settled once; every
   refunded return has its paid refund; the provider paid each key once, for that refund's
   amount, and nothing without a refund;
@@ -156,6 +159,22 @@ _SQLITE = {
                json_extract(l.value, '$.unit_price_fen') * json_extract(l.value, '$.quantity')
                  + json_extract(l.value, '$.tax_fen') AS paid
         FROM orders o, json_each(o.doc, '$.lines') l""",
+    # Per order: what refunds (less the return freight they reimburse) and buyers' claims
+    # (their goods part; claims filed before it was kept paid their line prices) pay back.
+    "paid_back": f"""
+        SELECT r.order_id AS order_id, f.amount_fen - COALESCE((
+                 SELECT SUM(json_extract(l.value, '$.amount_fen'))
+                 FROM json_each(f.doc, '$.quote.lines') l
+                 WHERE json_extract(l.value, '$.part') = 'return_freight'), 0) AS back
+        FROM refunds f JOIN returns r ON r.return_id = f.return_id WHERE f.status <> 'failed'
+        UNION ALL
+        SELECT c.order_id, COALESCE(json_extract(c.doc, '$.paid.total_fen'), (
+                 SELECT SUM(json_extract(l.value, '$.value_fen'))
+                 FROM json_each(c.doc, '$.lines') l))
+        FROM claims c WHERE {_CLAIM_HOLDS}""",
+    "discounts": """
+        COALESCE(json_extract(o.doc, '$.promotions.coupon_fen'), 0)
+          + COALESCE(json_extract(o.doc, '$.promotions.reduction_fen'), 0)""",
     "window_start": "substr(json_extract(a.doc, '$.slot.window.start'), 1, 5)",
     "own_fleet": "COALESCE(json_extract(a.doc, '$.served_by_company'), 0) = 0",
     "event_actor": "json_extract(e.data, '$.actor_id')",
@@ -190,6 +209,19 @@ _POSTGRES = {
                (l->>'unit_price_fen')::bigint * (l->>'quantity')::int
                  + (l->>'tax_fen')::bigint AS paid
         FROM orders o CROSS JOIN LATERAL json_array_elements(o.doc->'lines') l""",
+    "paid_back": f"""
+        SELECT r.order_id AS order_id, f.amount_fen - COALESCE((
+                 SELECT SUM((l->>'amount_fen')::bigint)
+                 FROM json_array_elements(f.doc->'quote'->'lines') l
+                 WHERE l->>'part' = 'return_freight'), 0) AS back
+        FROM refunds f JOIN returns r ON r.return_id = f.return_id WHERE f.status <> 'failed'
+        UNION ALL
+        SELECT c.order_id, COALESCE((c.doc->'paid'->>'total_fen')::bigint, (
+                 SELECT SUM((l->>'value_fen')::bigint) FROM json_array_elements(c.doc->'lines') l))
+        FROM claims c WHERE {_CLAIM_HOLDS}""",
+    "discounts": """
+        COALESCE((o.doc->'promotions'->>'coupon_fen')::bigint, 0)
+          + COALESCE((o.doc->'promotions'->>'reduction_fen')::bigint, 0)""",
     "window_start": "substr(a.doc->'slot'->'window'->>'start', 1, 5)",
     "own_fleet": "NOT COALESCE((a.doc->>'served_by_company')::boolean, false)",
     "event_actor": "e.data->>'actor_id'",
@@ -230,6 +262,16 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
                    WHERE f.status <> 'failed' GROUP BY r.order_id)
             SELECT x.order_id, x.refunded, p.paid FROM refunded x
             JOIN paid p ON p.order_id = x.order_id WHERE x.refunded > p.paid""",
+        # A claim and a refund together never pay back more than the buyer paid (issue: the
+        # claimed unit's coupon share was paid twice).
+        "paid back more than paid": f"""
+            WITH bought AS ({bought}),
+                 gross AS (SELECT order_id, SUM(paid) AS paid FROM bought GROUP BY order_id),
+                 back AS (SELECT order_id, SUM(back) AS back FROM ({sql["paid_back"]}) u
+                          GROUP BY order_id)
+            SELECT x.order_id, x.back, g.paid - ({sql["discounts"]}) AS paid FROM back x
+            JOIN gross g ON g.order_id = x.order_id JOIN orders o ON o.order_id = x.order_id
+            WHERE x.back > g.paid - ({sql["discounts"]})""",
         "stock reserved differs from the units reserved exchanges promise": f"""
             WITH promised AS ({sql["promised"]})
             SELECT s.sku, s.on_hand, s.reserved, p.n FROM stock s
