@@ -28,7 +28,7 @@ from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, 
 from doorstep.domain.waybill import check_waybill
 from doorstep.services import refunds, transfers, trust
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_return, owned
+from doorstep.services.lookups import load_return, lock_return
 from doorstep.services.ports import UnitOfWork
 
 PICKED_UP_OR_LATER = {
@@ -312,8 +312,9 @@ def _collection(uow: UnitOfWork, exchange: Exchange) -> Transfer | None:
 def complete_if_ready(svc: Services, return_id: str) -> bool:
     """A shipped replacement and a good QC grade on the old item finish the exchange."""
     with svc.uow() as uow:
-        exchange = uow.exchanges.get_for_update(return_id)
+        # The return's row, then the exchange's: the lock order (lookups.lock_return).
         request = uow.returns.get_for_update(return_id)
+        exchange = uow.exchanges.get_for_update(return_id)
         if (
             exchange is None
             or request is None
@@ -376,9 +377,7 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
     now = svc.clock.now()
     released = None
     with svc.uow() as uow:
-        request = owned(
-            uow.returns.get_for_update(return_id), buyer_id, "return_request", return_id
-        )
+        request = lock_return(uow, return_id, buyer_id=buyer_id)
         exchange = uow.exchanges.get_for_update(return_id)
         if exchange is not None and exchange.status is not ExchangeStatus.RESERVED:
             raise IllegalTransition("exchange", exchange.status.value, "refund_instead")

@@ -37,6 +37,15 @@ def load_return(uow: UnitOfWork, return_id: str, *, buyer_id: str | None = None)
     return owned(uow.returns.get(return_id), buyer_id, "return_request", return_id)
 
 
+def lock_return(uow: UnitOfWork, return_id: str, *, buyer_id: str | None = None) -> ReturnRequest:
+    """``load_return`` with the return's row locked until the commit. A use case that also
+    changes the return's exchange locks the return first, then the exchange (as refund
+    instead, disputes and refunds do): callers racing on one return queue on its row and each
+    sees what the one before it did, instead of two opposite orders deadlocking or one saving
+    over a version it read before the wait (``stale_write``)."""
+    return owned(uow.returns.get_for_update(return_id), buyer_id, "return_request", return_id)
+
+
 def load_appointment(
     uow: UnitOfWork,
     appointment_id: str,

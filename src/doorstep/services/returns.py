@@ -24,7 +24,7 @@ from doorstep.domain.returns import (
 )
 from doorstep.services import carrier_orders, customs, exchanges, pickup, self_send, trust
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_appointment, load_return, owned
+from doorstep.services.lookups import load_appointment, load_return, lock_return, owned
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refund_quotes import quote_lines
 from doorstep.services.refunds import settle_refund_only
@@ -249,7 +249,7 @@ def review_return(
     """An ops decision on a held return; the automatic audit is re-run for the methods."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        request = load_return(uow, return_id)
+        request = lock_return(uow, return_id)  # before release_for locks the exchange
         order = uow.orders.get(request.order_id)
         if order is None:
             raise NotFound("order", request.order_id)
@@ -293,7 +293,8 @@ def cancel_return(svc: Services, buyer_id: str, return_id: str, reason: str) -> 
     """The buyer withdraws; a booked visit loses this return and frees its slot if empty."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        request = load_return(uow, return_id, buyer_id=buyer_id)
+        # The return's row first, then the exchange's (release_for): the lock order.
+        request = lock_return(uow, return_id, buyer_id=buyer_id)
         withdrawn = withdraw(svc, uow, request, now, reason or "buyer_cancelled")
         uow.commit()
     after_withdrawal(svc, withdrawn)
@@ -313,7 +314,8 @@ def withdraw(
 ) -> Withdrawn:
     """Inside the caller's transaction: the return is cancelled, a reserved replacement goes
     back, and its visit loses it (an emptied visit gives back its window, route stop or
-    company order). Saves the return and the visit."""
+    company order). Saves the return and the visit. The caller has locked the return's row
+    (``lookups.lock_return``): the exchange's lock comes after it."""
     appointment_id = request.appointment_id
     request.cancel(now, reason)
     released = exchanges.release_for(svc, uow, request.return_id, now, "cancelled")
