@@ -121,7 +121,9 @@ def test_pickups_raced_with_express_sweeps_pay_once(
         pick_up = _at_the_door(wired, rid, pickup.SlotChoice("sf", TOMORROW, time(hour)))
         out = race([pick_up, _sweep(wired)] * (RACERS // 2))
         assert sum(isinstance(w, Appointment) for w in out.won) == 1
-        assert set(out.codes) <= {"not_arrived", "stale_write"}, out.codes
+        # A losing pickup that read the visit before the winner's commit and its return
+        # after it finds nothing left to take.
+        assert set(out.codes) <= {"not_arrived", "stale_write", "nothing_to_pick_up"}, out.codes
         _paid_once(wired, payments, rid, PRICE)
     assert violations(wired.engine, payments) == []
 
