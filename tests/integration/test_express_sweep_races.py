@@ -8,16 +8,20 @@ several workers with the courier's repeat, sweeps with the pickup itself, and sw
 exchange turned into a refund on its way (express at that moment for a trusted buyer); then
 the invariants in SQL (``races.violations``: one refund per key, paid once, no express
 decision left marked beside a started refund). Also: the sweep's statements do not grow
-with the returns around it.
+with the returns around it, and migration 7e1c4b9a2d58 marks the refunds already on their
+way without one.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, time
 from typing import Any
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     RecordingPayments,
@@ -26,6 +30,9 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 )
 from tests.integration.test_after_sales_races import (  # type: ignore[import-not-found]
     _orders as lipstick_orders,
+)
+from tests.integration.test_migration_transfers import (  # type: ignore[import-not-found]
+    _alembic,
 )
 from tests.integration.test_races import (  # type: ignore[import-not-found]
     BUYER,
@@ -213,4 +220,36 @@ def test_the_sweep_sends_as_many_statements_however_many_returns_are_around(
     _crashed_pickup(wired, monkeypatch, more[-1], 9, DAY_AFTER)
     assert measured(more[-1]) == small
     assert len(idle()) == len(nothing_owed)
+    assert violations(wired.engine, payments) == []
+
+
+# --- migration 7e1c4b9a2d58: refunds already on their way without one ------------------------
+
+
+def test_the_migration_marks_refunds_on_their_way_without_one_and_the_sweep_pays_them(
+    wired: App, database_url: str, payments: RecordingPayments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpaid, paid = _approved(wired, 2, price=PRICE)
+    _crashed_pickup(wired, monkeypatch, unpaid, 10)
+    _at_the_door(wired, paid, pickup.SlotChoice("sf", TOMORROW, time(11)))()
+    # As the code before the mark stored a crashed pickup: no mark in the document.
+    with wired.engine.begin() as conn:
+        doc = conn.execute(
+            text("SELECT doc FROM returns WHERE return_id = :r"), {"r": unpaid}
+        ).scalar_one()
+        body = dict(doc if isinstance(doc, dict) else json.loads(doc))
+        body.pop("express_due_since")
+        conn.execute(
+            text("UPDATE returns SET doc = :d WHERE return_id = :r"),
+            {"d": json.dumps(body), "r": unpaid},
+        )
+    wired.engine.dispose()
+    cfg = _alembic(database_url)
+    command.downgrade(cfg, "5f3b8d2a9c61")
+    command.upgrade(cfg, "head")
+    assert returns.get_return(wired.services, unpaid).express_owed_since is not None
+    assert returns.get_return(wired.services, paid).express_owed_since is None
+    assert jobs.SWEEPS["express_refunds"](wired) == {"express_refunds_started": 1}
+    _paid_once(wired, payments, unpaid, PRICE)
+    _paid_once(wired, payments, paid, PRICE)
     assert violations(wired.engine, payments) == []
