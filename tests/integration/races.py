@@ -278,19 +278,21 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             LEFT JOIN promised p ON p.sku = s.sku
             WHERE s.reserved <> COALESCE(p.n, 0) OR s.reserved > s.on_hand OR s.on_hand < 0""",
         # A shipped exchange's money, once every transfer of its difference is settled as
-        # paid, nets to the difference of the units that left the door: collected at filing,
-        # less what a partial pickup gave back, less a cheaper side's refund at shipping.
+        # paid, nets to the difference of the units that left the door: collected at filing
+        # and the rest a partial pickup raised, less what it gave back, less a cheaper side's
+        # refund at shipping.
         "shipped exchange's money differs from its difference": f"""
             WITH diff AS ({sql["shipped_difference"]}),
                  moved AS (
                    SELECT subject_id,
                           SUM(CASE WHEN status <> 'succeeded' THEN 0
-                                   WHEN purpose = 'exchange_collect' THEN amount_fen
+                                   WHEN purpose IN ('exchange_collect', 'exchange_more')
+                                     THEN amount_fen
                                    ELSE -amount_fen END) AS net,
                           SUM(CASE WHEN status <> 'succeeded' THEN 1 ELSE 0 END) AS unsettled
                    FROM transfers
                    WHERE purpose IN ('exchange_collect', 'exchange_refund', 'exchange_part',
-                                     'exchange_payback')
+                                     'exchange_payback', 'exchange_more', 'exchange_more_bk')
                    GROUP BY subject_id)
             SELECT d.return_id, d.difference, COALESCE(m.net, 0) FROM diff d
             LEFT JOIN moved m ON m.subject_id = d.return_id
@@ -451,6 +453,7 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         "clawback": payments.clawed,
         "tax_clawback": payments.clawed,
         "exchange_collect": payments.collected,
+        "exchange_more": payments.collected,
         "exchange_recover": payments.collected,
     }
     for key, purpose, amount, status, _subject in rows:
@@ -495,6 +498,14 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
             "paid back more than was collected",
         ),
         (
+            """SELECT b.subject_id FROM transfers b LEFT JOIN transfers c
+                 ON c.subject_id = b.subject_id AND c.purpose = 'exchange_more'
+               WHERE b.purpose = 'exchange_more_bk' AND b.status = 'succeeded'
+                 AND (c.status IS NULL OR c.status <> 'succeeded'
+                   OR b.amount_fen > c.amount_fen)""",
+            "paid back more of the rest than was collected",
+        ),
+        (
             # A released exchange owes back all that was collected for it (withdrawn,
             # refused, refund instead): collected == paid back.
             """SELECT e.return_id, c.amount_fen, COALESCE(SUM(b.amount_fen), 0)
@@ -507,6 +518,16 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
                GROUP BY e.return_id, c.amount_fen
                HAVING c.amount_fen <> COALESCE(SUM(b.amount_fen), 0)""",
             "released exchange not paid back what was collected",
+        ),
+        (
+            """SELECT e.return_id, c.amount_fen FROM exchanges e
+               JOIN transfers c ON c.subject_id = e.return_id
+                 AND c.purpose = 'exchange_more' AND c.status = 'succeeded'
+               LEFT JOIN transfers b ON b.subject_id = e.return_id
+                 AND b.purpose = 'exchange_more_bk' AND b.status = 'succeeded'
+               WHERE e.status = 'released'
+                 AND (b.amount_fen IS NULL OR b.amount_fen <> c.amount_fen)""",
+            "released exchange not paid back the rest collected",
         ),
         (
             """SELECT aggregate_id, name FROM events

@@ -3,7 +3,8 @@ from owed by the buyer to owed to the buyer, raced on SQLite and PostgreSQL: the
 again and again, the replacement shipped by hand and by the sweep, the transfer sweep, all at
 once. The collection goes back once (``exchange-diff-part``), the cheaper side is refunded
 once under its own key (``exchange-diff-refund``), and in SQL the buyer's money nets to the
-difference of what left the door (``races``: "shipped exchange's money differs")."""
+difference of what left the door (``races``: "shipped exchange's money differs"). The other
+way round (the cheaper line stays at the door), the rest is collected once before shipping."""
 
 from __future__ import annotations
 
@@ -62,9 +63,11 @@ def _weight(app: App, sku: str) -> int:
     return int(body["weight_g"])
 
 
-def _at_the_door(app: App, hour: int) -> tuple[str, str, str, str]:
-    """A mixed exchange inspected at the door, the second L1 unit refused: (return, visit,
-    courier, code)."""
+def _at_the_door(
+    app: App, hour: int, refused: tuple[str, int] = ("L1", 1)
+) -> tuple[str, str, str, str]:
+    """A mixed exchange inspected at the door, one unit (line, index) refused, by default the
+    second L1 unit: (return, visit, courier, code)."""
     svc = app.services
     placed = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
     order = Order(
@@ -95,10 +98,9 @@ def _at_the_door(app: App, hour: int) -> tuple[str, str, str, str]:
     answers = []
     for checklist in courier.visit_checklists(svc, cid, appt.appointment_id):
         keys = [c.key for c in checklist.checks]
-        refused = 1 if checklist.order_line_id == "L1" else -1
         units = tuple(
             UnitAnswer(
-                {k: n != refused or k != keys[0] for k in keys},
+                {k: (checklist.order_line_id, n) != refused or k != keys[0] for k in keys},
                 None,
                 (photos.upload_photo(svc, cid, _jpeg()).photo_id,),
             )
@@ -163,5 +165,53 @@ def test_mixed_exchanges_raced_after_a_partial_pickup_pay_the_buyer_the_net_once
             "exchange_collect": (1, COLLECTED),
             "exchange_part": (1, COLLECTED),
             "exchange_refund": (1, OWED),
+        }
+    assert violations(wired.engine, payments) == []
+
+
+def test_mixed_exchanges_raced_after_the_cheaper_line_stayed_collect_the_rest_once(
+    wired: App, payments: RecordingPayments
+) -> None:
+    """The other way round: the L2 unit (the cheaper side) is refused at the door, so the
+    three L1 units owe 6,000 of which 1,000 was collected: the rest, 5,000, is collected once
+    (``exchange-diff-more``) before the replacement ships, whoever noticed the pickup."""
+    svc = wired.services
+    exchanges.upsert_stock(
+        svc,
+        [
+            StockLevel(LIP_1, "lipstick-velvet", 32_000, 100),
+            StockLevel(LIP_2, "lipstick-velvet", 34_000, 100),
+        ],
+    )
+    for hour in (10, 12):
+        rid, aid, cid, code = _at_the_door(wired, hour, ("L2", 0))
+        calls = cycle(
+            [
+                lambda c=cid, a=aid, k=code: courier.pick_up(svc, c, a, k),
+                lambda r=rid: exchanges.ship_if_due(svc, r),
+                lambda: exchanges.advance_exchanges(svc),
+                lambda: transfers.retry_pending(svc),
+            ]
+        )
+        out = race([next(calls) for _ in range(RACERS)])
+        assert set(out.codes) <= LOST, out.codes
+        transfers.retry_pending(svc)
+        exchanges.ship_if_due(svc, rid)
+        shipped = exchanges.get_exchange(svc, rid)
+        assert shipped.status is ExchangeStatus.SHIPPED
+        assert shipped.units == {LIP_2: 3} and shipped.difference_fen == 6_000
+        assert payments.collected[f"exchange-diff-more:{rid}"][1] == 5_000
+        assert not [k for k in payments.paid if rid in k]
+        with wired.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT purpose, COUNT(*), SUM(amount_fen) FROM transfers"
+                    " WHERE subject_id = :r AND status = 'succeeded' GROUP BY purpose"
+                ),
+                {"r": rid},
+            ).all()
+        assert {p: (n, a) for p, n, a in rows} == {
+            "exchange_collect": (1, COLLECTED),
+            "exchange_more": (1, 5_000),
         }
     assert violations(wired.engine, payments) == []

@@ -35,6 +35,10 @@ class TransferPurpose(StrEnum):
     EXCHANGE_REFUND = "exchange_refund"  # the cheaper variant's difference, to the buyer
     EXCHANGE_PAYBACK = "exchange_payback"  # a collected difference back on release
     EXCHANGE_PART_BACK = "exchange_part"  # the difference of units the courier did not take
+    # A partial pickup that left a cheaper line at the door raised the net the buyer owes past
+    # what was collected at filing: the rest, from the buyer, and that rest back on release.
+    EXCHANGE_TOP_UP = "exchange_more"
+    EXCHANGE_TOP_UP_BACK = "exchange_more_bk"
     CUSTOMS_TAX = "customs_tax"  # withheld import tax given back (customs_return)
     CLAWBACK = "clawback"  # an express refund taken back after a lost dispute
     EXCHANGE_RECOVERY = "exchange_recover"  # a shipped replacement paid for after a lost dispute
@@ -48,7 +52,11 @@ class TransferPurpose(StrEnum):
         """The payment-port operation of this purpose."""
         if self in (TransferPurpose.CLAWBACK, TransferPurpose.TAX_CLAWBACK):
             return ProviderCall.CLAWBACK
-        if self in (TransferPurpose.EXCHANGE_COLLECTION, TransferPurpose.EXCHANGE_RECOVERY):
+        if self in (
+            TransferPurpose.EXCHANGE_COLLECTION,
+            TransferPurpose.EXCHANGE_TOP_UP,
+            TransferPurpose.EXCHANGE_RECOVERY,
+        ):
             return ProviderCall.COLLECT
         return ProviderCall.PAY_OUT
 
@@ -70,6 +78,8 @@ class TransferPurpose(StrEnum):
             TransferPurpose.EXCHANGE_REFUND: "exchange-diff-refund",
             TransferPurpose.EXCHANGE_PAYBACK: "exchange-diff-back",
             TransferPurpose.EXCHANGE_PART_BACK: "exchange-diff-part",
+            TransferPurpose.EXCHANGE_TOP_UP: "exchange-diff-more",
+            TransferPurpose.EXCHANGE_TOP_UP_BACK: "exchange-diff-more-back",
             TransferPurpose.CUSTOMS_TAX: "customs-tax",
             TransferPurpose.CLAWBACK: "clawback",
             TransferPurpose.EXCHANGE_RECOVERY: "exchange-recover",
@@ -98,6 +108,8 @@ class TransferPurpose(StrEnum):
         paid: money is given back only once it is known to have come in."""
         if self in (TransferPurpose.EXCHANGE_PAYBACK, TransferPurpose.EXCHANGE_PART_BACK):
             return TransferPurpose.EXCHANGE_COLLECTION
+        if self is TransferPurpose.EXCHANGE_TOP_UP_BACK:
+            return TransferPurpose.EXCHANGE_TOP_UP
         return None
 
 

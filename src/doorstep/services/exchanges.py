@@ -139,6 +139,7 @@ class Release:
 
     return_id: str
     payback_id: str | None
+    top_up_back_id: str | None = None  # the rest a partial pickup made the buyer pay, back
 
 
 def release_for(
@@ -160,21 +161,39 @@ def release_for(
     part_back = uow.transfers.by_key(transfer_key(TransferPurpose.EXCHANGE_PART_BACK, return_id))
     owed = 0 if collection is None else collection.amount_fen
     owed -= 0 if part_back is None else part_back.amount_fen
+    top_up = _live(uow, transfer_key(TransferPurpose.EXCHANGE_TOP_UP, return_id))
+    top_up_back = None
+    if top_up is not None:
+        # Its own payback, which waits for that collection as the other waits for the first.
+        top_up_back = transfers.request_transfer(
+            svc,
+            uow,
+            TransferPurpose.EXCHANGE_TOP_UP_BACK,
+            return_id,
+            exchange.buyer_id,
+            top_up.amount_fen,
+        ).transfer_id
     if owed <= 0:
-        return Release(return_id, None)
+        return Release(return_id, None, top_up_back)
     # Collected (or maybe collected: pending) money goes back once collected: the payback
     # waits for the collection (TransferPurpose.awaits).
     payback = transfers.request_transfer(
         svc, uow, TransferPurpose.EXCHANGE_PAYBACK, return_id, exchange.buyer_id, owed
     )
-    return Release(return_id, payback.transfer_id)
+    return Release(return_id, payback.transfer_id, top_up_back)
 
 
 def after_release(svc: Services, released: Release | None) -> None:
     """After the releasing commit: pay back the difference the release owes, if any (the
     sweep retries it under the same key when this is cut short)."""
-    if released is not None and released.payback_id is not None:
+    if released is None:
+        return
+    if released.payback_id is not None:
         _pay_back_when_collected(svc, released.return_id, released.payback_id)
+    if released.top_up_back_id is not None:
+        _pay_back_when_collected(
+            svc, released.return_id, released.top_up_back_id, TransferPurpose.EXCHANGE_TOP_UP
+        )
 
 
 def unpaid_replacement(uow: UnitOfWork, return_id: str) -> int:
@@ -185,13 +204,13 @@ def unpaid_replacement(uow: UnitOfWork, return_id: str) -> int:
         return 0
     moved = uow.transfers.for_subjects([return_id])
 
-    def amount(purpose: TransferPurpose, *statuses: TransferStatus) -> int:
-        return sum(x.amount_fen for x in moved if x.purpose is purpose and x.status in statuses)
+    def amount(purposes: set[TransferPurpose], statuses: set[TransferStatus]) -> int:
+        return sum(x.amount_fen for x in moved if x.purpose in purposes and x.status in statuses)
 
-    done, owed = (TransferStatus.SUCCEEDED,), (TransferStatus.SUCCEEDED, TransferStatus.PENDING)
-    collected = amount(TransferPurpose.EXCHANGE_COLLECTION, *done)
-    collected -= amount(TransferPurpose.EXCHANGE_PART_BACK, *owed)
-    return exchange.unpaid_fen(max(collected, 0), amount(TransferPurpose.EXCHANGE_REFUND, *owed))
+    done, owed = {TransferStatus.SUCCEEDED}, {TransferStatus.SUCCEEDED, TransferStatus.PENDING}
+    collected = amount({TransferPurpose.EXCHANGE_COLLECTION, TransferPurpose.EXCHANGE_TOP_UP}, done)
+    collected -= amount({TransferPurpose.EXCHANGE_PART_BACK}, owed)
+    return exchange.unpaid_fen(max(collected, 0), amount({TransferPurpose.EXCHANGE_REFUND}, owed))
 
 
 def after_filing(svc: Services, return_id: str) -> None:
@@ -222,8 +241,8 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
     """Send the replacement when its stage is reached (pickup for trusted buyers, receipt
     otherwise) and a difference owed was paid; a cheaper variant's difference is paid back
     once it ships. Units the courier did not take are dropped from the exchange first
-    (``follow_pickup``). Safe to call again: the exchange row lock lets one caller ship."""
-    part_back = None
+    (``follow_pickup``; a rest it collects ships the replacement once paid). Safe to call
+    again: the exchange row lock lets one caller ship."""
     refund = None
     with svc.uow() as uow:
         exchange = uow.exchanges.get_for_update(return_id)
@@ -231,7 +250,7 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
         if exchange is None or request is None or exchange.status is not ExchangeStatus.RESERVED:
             return exchange
         now = svc.clock.now()
-        reduced, part_back = follow_pickup(svc, uow, exchange, request, now)
+        followed = follow_pickup(svc, uow, exchange, request, now)
         if _due(exchange, request) and _paid(uow, exchange):
             for sku, quantity in exchange.units.items():
                 if not uow.stock.ship(sku, quantity):
@@ -252,14 +271,19 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
                     -exchange.difference_fen,
                 )
                 exchange.difference_transfer_id = refund.transfer_id
-        elif not reduced:
+        elif not followed.changed:
             return exchange  # not due, or waits for the buyer's payment (the sweep retries)
         uow.exchanges.save(exchange)
         uow.commit()
-    if part_back is not None:
-        _pay_back_when_collected(svc, return_id, part_back)
+    if followed.part_back_id is not None:
+        _pay_back_when_collected(svc, return_id, followed.part_back_id)
     if refund is not None:
         transfers.pay_transfer(svc, refund.transfer_id)
+    if followed.top_up_id is not None:
+        paid = transfers.pay_transfer(svc, followed.top_up_id)
+        if paid.status is TransferStatus.SUCCEEDED:
+            # Paid at once: ship now (the pickup's own call), not at the next sweep.
+            return ship_if_due(svc, return_id)
     return exchange
 
 
@@ -267,32 +291,70 @@ def _paid(uow: UnitOfWork, exchange: Exchange) -> bool:
     """Whether a difference the buyer owes came in (True when they owe none)."""
     if exchange.difference_fen <= 0:
         return True
-    if exchange.difference_transfer_id is None:
-        return False
-    collection = uow.transfers.get(exchange.difference_transfer_id)
-    return collection is not None and collection.status is TransferStatus.SUCCEEDED
+    got = 0
+    if exchange.difference_transfer_id is not None:
+        collection = uow.transfers.get(exchange.difference_transfer_id)
+        if collection is None or collection.status is not TransferStatus.SUCCEEDED:
+            return False
+        got += collection.amount_fen
+    top_up = uow.transfers.by_key(transfer_key(TransferPurpose.EXCHANGE_TOP_UP, exchange.return_id))
+    if top_up is not None:
+        if top_up.status is not TransferStatus.SUCCEEDED:
+            return False
+        got += top_up.amount_fen
+    return got >= exchange.difference_fen
+
+
+@dataclass(frozen=True)
+class Followed:
+    """What following a partial pickup changed: whether the exchange did, and the transfers
+    it asked for (paid after the commit)."""
+
+    changed: bool
+    part_back_id: str | None = None
+    top_up_id: str | None = None
 
 
 def follow_pickup(
     svc: Services, uow: UnitOfWork, exchange: Exchange, request: ReturnRequest, now: datetime
-) -> tuple[bool, str | None]:
+) -> Followed:
     """Inside the caller's transaction (the exchange locked): after a partial pickup the
-    exchange keeps only the units that left the door, gives the rest back to stock, and owes
-    back the difference collected for them (``exchange-diff-part:<return_id>``, paid once
-    the collection came in). Returns whether it changed, and that payback's id if any."""
+    exchange keeps only the units that left the door and gives the rest back to stock. Of a
+    difference collected at filing, what the units left behind no longer owe goes back
+    (``exchange-diff-part:<return_id>``, paid once the collection came in); when a cheaper
+    line stayed at the door and the net the buyer owes rose past what was collected, the
+    rest is collected before anything ships (``exchange-diff-more:<return_id>``)."""
     freed = exchange.follow_return({ln.order_line_id: ln.quantity for ln in request.lines}, now)
     if not freed:
-        return False, None
+        return Followed(False)
     for sku, quantity in freed.items():
         uow.stock.release(sku, quantity)
     collection = _collection(uow, exchange)
-    over = 0 if collection is None else collection.amount_fen - max(exchange.difference_fen, 0)
+    collected = 0 if collection is None else collection.amount_fen
+    buyer, rid = exchange.buyer_id, exchange.return_id
+    if exchange.difference_fen > collected:
+        if collection is None and exchange.difference_transfer_id is not None:
+            # The collection was refused for good: nothing ships, ops follow it up (the
+            # failed transfers' page), as for any unpaid difference.
+            return Followed(True)
+        more = transfers.request_transfer(
+            svc, uow, TransferPurpose.EXCHANGE_TOP_UP, rid, buyer,
+            exchange.difference_fen - collected,
+        )  # fmt: skip
+        return Followed(True, top_up_id=more.transfer_id)
+    over = collected - max(exchange.difference_fen, 0)
     if collection is None or over <= 0:
-        return True, None
+        return Followed(True)
     part_back = transfers.request_transfer(
-        svc, uow, TransferPurpose.EXCHANGE_PART_BACK, exchange.return_id, exchange.buyer_id, over
+        svc, uow, TransferPurpose.EXCHANGE_PART_BACK, rid, buyer, over
     )
-    return True, part_back.transfer_id
+    return Followed(True, part_back_id=part_back.transfer_id)
+
+
+def _live(uow: UnitOfWork, key: str) -> Transfer | None:
+    """The transfer under ``key``, unless it was refused for good (nothing to give back)."""
+    found = uow.transfers.by_key(key)
+    return None if found is None or found.status is TransferStatus.FAILED else found
 
 
 def _collection(uow: UnitOfWork, exchange: Exchange) -> Transfer | None:
@@ -399,13 +461,16 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
         return load_return(uow, return_id, buyer_id=buyer_id)
 
 
-def _pay_back_when_collected(svc: Services, return_id: str, payback_id: str) -> None:
+def _pay_back_when_collected(
+    svc: Services,
+    return_id: str,
+    payback_id: str,
+    collected_as: TransferPurpose = TransferPurpose.EXCHANGE_COLLECTION,
+) -> None:
     # Ask for a pending collection's answer first; the payback itself waits for it (and
     # fails when nothing came in), here and in the sweep.
     with svc.uow() as uow:
-        collection = uow.transfers.by_key(
-            transfer_key(TransferPurpose.EXCHANGE_COLLECTION, return_id)
-        )
+        collection = uow.transfers.by_key(transfer_key(collected_as, return_id))
     if collection is not None and collection.status is TransferStatus.PENDING:
         transfers.pay_transfer(svc, collection.transfer_id)
     transfers.pay_transfer(svc, payback_id)

@@ -178,7 +178,7 @@ def retry_failed(svc: Services, actor_id: str, transfer_id: str) -> Transfer:
         seen = uow.transfers.get(transfer_id)
         if seen is None:
             raise NotFound("transfer", transfer_id)
-        if seen.purpose is TransferPurpose.EXCHANGE_COLLECTION:
+        if seen.purpose in (TransferPurpose.EXCHANGE_COLLECTION, TransferPurpose.EXCHANGE_TOP_UP):
             # The exchange's row first, as refund_instead locks it: either the buyer's
             # refund-instead sees this collection pending (and pays it back once it comes
             # in), or this sees the exchange released and collects nothing.

@@ -35,6 +35,13 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
             ProviderCall.PAY_OUT,
             "money",
         ),
+        (TransferPurpose.EXCHANGE_TOP_UP, "exchange-diff-more:R1", ProviderCall.COLLECT, "money"),
+        (
+            TransferPurpose.EXCHANGE_TOP_UP_BACK,
+            "exchange-diff-more-back:R1",
+            ProviderCall.PAY_OUT,
+            "money",
+        ),
         (TransferPurpose.CUSTOMS_TAX, "customs-tax:R1", ProviderCall.PAY_OUT, "money"),
         (TransferPurpose.CLAWBACK, "clawback:R1", ProviderCall.CLAWBACK, "clawback"),
         (
@@ -73,6 +80,9 @@ def test_only_paybacks_wait_and_they_wait_for_the_collection_of_their_return() -
     for purpose in waiting:
         payback = Transfer.request("T2", purpose, "R9", "b1", 100, T)
         assert payback.awaited_key == "exchange-diff:R9"
+    rest = Transfer.request("T3", TransferPurpose.EXCHANGE_TOP_UP_BACK, "R9", "b1", 100, T)
+    assert rest.awaited_key == "exchange-diff-more:R9"  # the rest's payback, for the rest
+    waiting = (*waiting, TransferPurpose.EXCHANGE_TOP_UP_BACK)
     others = [p for p in TransferPurpose if p not in waiting]
     assert all(Transfer.request("T", p, "R9", "b1", 1, T).awaited_key is None for p in others)
 

@@ -34,7 +34,7 @@ LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"  # 32,000 and 34,000 fen now
 LINES = (OrderLine("L1", LIP_1, 3, 32_000), OrderLine("L2", LIP_2, 1, 37_000))
 
 
-def _filed(world: World) -> str:
+def _filed(world: World, l2_paid_fen: int = 37_000) -> str:
     exchanges.upsert_stock(
         world.svc,
         [
@@ -42,7 +42,8 @@ def _filed(world: World) -> str:
             StockLevel(LIP_2, "lipstick-velvet", 34_000, 10),
         ],
     )
-    order = new_order(world, buyer_id=B1, address=B1_HOME, lines=LINES)
+    lines = (LINES[0], OrderLine("L2", LIP_2, 1, l2_paid_fen))
+    order = new_order(world, buyer_id=B1, address=B1_HOME, lines=lines)
     return returns.open_return(
         world.svc,
         OpenReturn(
@@ -55,9 +56,12 @@ def _filed(world: World) -> str:
     ).return_id
 
 
-def _one_refused_at_the_door(world: World, return_id: str) -> None:
-    """The second L1 unit fails a check; the courier takes the other two and the L2 unit.
-    The buyer is trusted, so the replacement ships at pickup."""
+def _one_refused_at_the_door(
+    world: World, return_id: str, refused: tuple[str, int] = ("L1", 1)
+) -> None:
+    """One unit (line, index) fails a check; the courier takes the others. By default the
+    second L1 unit: two L1 and the L2 unit leave. The buyer is trusted, so the replacement
+    ships at pickup."""
     appt = pickup.book_pickup(world.svc, B1, return_id, sf(10))
     courier_id = at_the_door(world, appt)
     answers = []
@@ -66,10 +70,7 @@ def _one_refused_at_the_door(world: World, return_id: str) -> None:
         count = 3 if checklist.order_line_id == "L1" else 1
         units = tuple(
             UnitAnswer(
-                {
-                    k: not (checklist.order_line_id == "L1" and n == 1 and k == keys[0])
-                    for k in keys
-                },
+                {k: (checklist.order_line_id, n) != refused or k != keys[0] for k in keys},
                 None,
                 (photo(world, courier_id),),
             )
@@ -89,14 +90,22 @@ def _one_refused_at_the_door(world: World, return_id: str) -> None:
     courier.pick_up(world.svc, courier_id, appt.appointment_id, appt.pickup_code)
     after = returns.get_return(world.svc, return_id)
     assert after.status is ReturnStatus.PICKED_UP
-    assert {ln.order_line_id: ln.quantity for ln in after.lines} == {"L1": 2, "L2": 1}
+    held = {"L1": 3, "L2": 1}
+    held[refused[0]] -= 1
+    assert {ln.order_line_id: ln.quantity for ln in after.lines} == {
+        k: v for k, v in held.items() if v
+    }
 
 
 def _net_to_buyer(world: World, return_id: str) -> int:
-    """What the payment provider moved to the buyer for this exchange, less what it took."""
-    given = sum(a for k, (_r, a) in world.payments.paid.items() if k.endswith(f":{return_id}"))
-    taken = sum(a for k, (_r, a) in world.payments.collected.items() if k.endswith(f":{return_id}"))
-    return given - taken
+    """What the payment provider moved to the buyer for this exchange's difference, less what
+    it took (the goods' own refund, ``refund:<return_id>``, is not part of it)."""
+
+    def total(book: dict[str, tuple[str, int]]) -> int:
+        mine = (k for k in book if k.startswith("exchange-") and k.endswith(f":{return_id}"))
+        return sum(book[k][1] for k in mine)
+
+    return total(world.payments.paid) - total(world.payments.collected)
 
 
 def test_a_partial_pickup_that_turns_the_net_pays_the_buyer_the_cheaper_side(
@@ -171,3 +180,65 @@ def test_a_transfer_of_another_purpose_under_the_key_is_refused_not_taken(world:
         transfers.request_transfer(
             world.svc, uow, TransferPurpose.EXCHANGE_COLLECTION, "R-OLD", B1, 2_000
         )
+
+
+# --- the other way round: the cheaper line stays at the door, the net the buyer owes rises ---
+
+
+def _moved(world: World, return_id: str) -> set[tuple[TransferPurpose, int, TransferStatus]]:
+    return {
+        (x.purpose, x.amount_fen, x.status)
+        for x in world.store.items("transfers")
+        if x.subject_id == return_id
+    }
+
+
+def test_a_net_raised_past_what_was_collected_collects_the_rest_before_shipping(
+    world: World,
+) -> None:
+    rid = _filed(world)  # +6,000 - 5,000: 1,000 collected
+    _one_refused_at_the_door(world, rid, ("L2", 0))  # three L1 units left: +6,000 owed
+    shipped = exchanges.get_exchange(world.svc, rid)
+    assert shipped.status is ExchangeStatus.SHIPPED
+    assert shipped.units == {LIP_2: 3} and shipped.difference_fen == 6_000
+    exchanges.ship_if_due(world.svc, rid)
+    exchanges.advance_exchanges(world.svc)
+    transfers.retry_pending(world.svc)
+    assert _moved(world, rid) == {
+        (TransferPurpose.EXCHANGE_COLLECTION, 1_000, TransferStatus.SUCCEEDED),
+        (TransferPurpose.EXCHANGE_TOP_UP, 5_000, TransferStatus.SUCCEEDED),
+    }
+    assert world.payments.collected[f"exchange-diff-more:{rid}"][1] == 5_000
+    assert _net_to_buyer(world, rid) == -6_000
+
+
+def test_a_net_turned_owed_by_the_buyer_is_collected_before_shipping(world: World) -> None:
+    rid = _filed(world, l2_paid_fen=40_000)  # +6,000 - 8,000: owed to the buyer, none taken
+    assert world.payments.collected == {}
+    _one_refused_at_the_door(world, rid, ("L2", 0))
+    assert exchanges.get_exchange(world.svc, rid).status is ExchangeStatus.SHIPPED
+    assert _moved(world, rid) == {
+        (TransferPurpose.EXCHANGE_TOP_UP, 6_000, TransferStatus.SUCCEEDED),
+    }
+    assert _net_to_buyer(world, rid) == -6_000
+
+
+def test_the_rest_unanswered_holds_the_replacement_and_goes_back_on_refund_instead(
+    world: World,
+) -> None:
+    rid = _filed(world)
+    world.payments.timeouts = 1  # the rest's first charge: no answer
+    _one_refused_at_the_door(world, rid, ("L2", 0))
+    held = exchanges.get_exchange(world.svc, rid)
+    assert held.status is ExchangeStatus.RESERVED  # nothing ships before the rest is paid
+    exchanges.advance_exchanges(world.svc)  # the sweep does not ship it either
+    assert exchanges.get_exchange(world.svc, rid).status is ExchangeStatus.RESERVED
+    exchanges.refund_instead(world.svc, B1, rid)
+    transfers.retry_pending(world.svc)
+    assert _moved(world, rid) == {
+        (TransferPurpose.EXCHANGE_COLLECTION, 1_000, TransferStatus.SUCCEEDED),
+        (TransferPurpose.EXCHANGE_TOP_UP, 5_000, TransferStatus.SUCCEEDED),
+        (TransferPurpose.EXCHANGE_PAYBACK, 1_000, TransferStatus.SUCCEEDED),
+        (TransferPurpose.EXCHANGE_TOP_UP_BACK, 5_000, TransferStatus.SUCCEEDED),
+    }
+    assert _net_to_buyer(world, rid) == 0

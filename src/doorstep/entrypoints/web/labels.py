@@ -425,6 +425,8 @@ TRANSFER_PURPOSE = {
     "exchange_refund": N_("Exchange difference to the buyer"),
     "exchange_payback": N_("Exchange difference paid back"),
     "exchange_part": N_("Difference of units not picked up, paid back"),
+    "exchange_more": N_("Rest of the exchange difference from the buyer"),
+    "exchange_more_bk": N_("Rest of the exchange difference paid back"),
     "exchange_recover": N_("Replacement charged after a failed check"),
     "customs_tax": N_("Import tax given back"),
     "clawback": N_("Express refund taken back"),
