@@ -181,7 +181,11 @@ def carrier_world(database_url: str, payments: LocalPayments | None = None) -> I
     )
     paying = payments if payments is not None else LocalPayments()
     app = build(settings, clock=clock, payments=paying, run_migrations=False)
-    sandbox_app = create_sandbox(api_key=API_KEY, callback_secret=SECRET, clock=clock.now)
+    # A loaded machine can take seconds to answer a callback (an error's traceback is
+    # rendered on the server's loop): the company's patience is not what these tests test.
+    sandbox_app = create_sandbox(
+        api_key=API_KEY, callback_secret=SECRET, clock=clock.now, callback_timeout_s=60
+    )
     with (
         served(sandbox_app, sandbox_port, lifespan="on") as sandbox_url,
         served(create_app(app), doorstep_port, lifespan="off") as doorstep_url,

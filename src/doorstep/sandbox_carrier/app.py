@@ -203,10 +203,14 @@ def create_app(
     faults: Faults | None = None,
     auto_advance_s: float = 0.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    callback_timeout_s: float = 5.0,
 ) -> FastAPI:
     """The sandbox company; ``auto_advance_s`` > 0 walks every order through its stages;
-    ``clock`` dates its events and signatures (tests share theirs with doorstep)."""
-    sender = CallbackSender(callback_secret, faults or Faults(), clock=clock)
+    ``clock`` dates its events and signatures (tests share theirs with doorstep);
+    ``callback_timeout_s`` is how long it waits for doorstep's answer to a callback."""
+    sender = CallbackSender(
+        callback_secret, faults or Faults(), clock=clock, timeout_s=callback_timeout_s
+    )
     company = Company(sender)
 
     @asynccontextmanager
