@@ -486,6 +486,8 @@ def put_on_route(
             raise Contention()  # left the fleet meanwhile (erasure): read the fleet again
         fresh = uow.routes.get(c.courier_id, route.day)
         assert fresh is not None
+        if fresh.index_of(stop.appointment_id) is not None:
+            raise Contention()  # another move of this visit committed first: read it again
         cache.remember(fresh)
         courier = planner_courier(c, route.day, fresh)
         slack = cache.slack(fresh, courier, depot_of(c), start_second(route.day, now))
@@ -523,6 +525,8 @@ def append_to_route(
         raise Contention()  # left the fleet after it was read (erasure): read it again
     route = uow.routes.get(courier.courier_id, day)
     assert route is not None
+    if route.index_of(stop.appointment_id) is not None:
+        raise Contention()  # another move of this visit committed first: read it again
     _insert(travel, route, courier, len(route.open), stop, now)
     uow.routes.save(route)
     return route
