@@ -210,7 +210,17 @@ def _offered_coupon(
 
 
 def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: str) -> Appointment:
-    """Put another return on a visit already booked at the same address: no new capacity."""
+    """Put another return on a visit already booked at the same address: no new capacity.
+    A race lost to the courier or the company's callbacks on the visit is retried here."""
+    for _ in range(BOOKING_ATTEMPTS - 1):
+        try:
+            return _join(svc, buyer_id, return_id, appointment_id)
+        except (Contention, StaleWrite):
+            continue
+    return _join(svc, buyer_id, return_id, appointment_id)
+
+
+def _join(svc: Services, buyer_id: str, return_id: str, appointment_id: str) -> Appointment:
     now = svc.clock.now()
     with svc.uow() as uow:
         request = load_return(uow, return_id, buyer_id=buyer_id)

@@ -482,10 +482,9 @@ def put_on_route(
     version = uow.routes.lock(c.courier_id, route.carrier_id, route.day)
     position = option.insertion.position
     if version != max(route.version, 1):
-        if uow.couriers.get(c.courier_id) is None:
+        fresh = uow.routes.get_in_fleet(c.courier_id, route.day)
+        if fresh is None:
             raise Contention()  # left the fleet meanwhile (erasure): read the fleet again
-        fresh = uow.routes.get(c.courier_id, route.day)
-        assert fresh is not None
         if fresh.index_of(stop.appointment_id) is not None:
             raise Contention()  # another move of this visit committed first: read it again
         cache.remember(fresh)
@@ -521,10 +520,9 @@ def append_to_route(
     """Put a stop last on a courier's route even if a promise breaks (fixed-capacity
     offering, disruptions): the re-plan then reports what cannot be kept."""
     uow.routes.lock(courier.courier_id, carrier_id, day)
-    if uow.couriers.get(courier.courier_id) is None:
+    route = uow.routes.get_in_fleet(courier.courier_id, day)
+    if route is None:
         raise Contention()  # left the fleet after it was read (erasure): read it again
-    route = uow.routes.get(courier.courier_id, day)
-    assert route is not None
     if route.index_of(stop.appointment_id) is not None:
         raise Contention()  # another move of this visit committed first: read it again
     _insert(travel, route, courier, len(route.open), stop, now)

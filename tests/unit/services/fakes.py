@@ -522,8 +522,8 @@ class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
 class FakeRouteRepository:
     """Courier day-routes keyed by route id; ``lock`` creates an empty route like the SQL one."""
 
-    def __init__(self, table: _TxTable, tracker: Tracker) -> None:
-        self.table, self.tracker = table, tracker
+    def __init__(self, table: _TxTable, tracker: Tracker, fleet: _TxTable) -> None:
+        self.table, self.tracker, self.fleet = table, tracker, fleet
 
     def _load(self, row: Row) -> CourierRoute:
         route: CourierRoute = _copy(row.item)
@@ -543,6 +543,11 @@ class FakeRouteRepository:
     def get(self, courier_id: str, day: date) -> CourierRoute | None:
         found = self.get_many([route_id(courier_id, day)])
         return found[0] if found else None
+
+    def get_in_fleet(self, courier_id: str, day: date) -> CourierRoute | None:
+        if self.fleet.row(courier_id) is None:
+            return None
+        return self.get(courier_id, day)
 
     def for_carrier_day(self, carrier_id: str, day: date) -> list[CourierRoute]:
         return [
@@ -1052,7 +1057,7 @@ class FakeUnitOfWork:
         self.policies = FakePolicyRepository(t["policies"])
         self.returns = FakeReturnRepository(t["returns"], self._tracker)
         self.appointments = FakeAppointmentRepository(t["appointments"], self._tracker)
-        self.routes = FakeRouteRepository(t["routes"], self._tracker)
+        self.routes = FakeRouteRepository(t["routes"], self._tracker, t["couriers"])
         self.slots = FakeSlotCapacityRepository(self)
         self.refunds = FakeRefundRepository(t["refunds"], self._tracker, t["refund_waits"])
         self.users = FakeUserRepository(t["users"], t["revoked_tokens"])

@@ -89,6 +89,15 @@ class RouteRepo:
         found = self.get_many([route_id(courier_id, day)])
         return found[0] if found else None
 
+    def get_in_fleet(self, courier_id: str, day: date) -> CourierRoute | None:
+        c = t.routes.c
+        row = self.conn.execute(
+            select(c.courier_id, c.carrier_id, c.day, c.version, c.doc)
+            .join(t.couriers, t.couriers.c.courier_id == c.courier_id)
+            .where(c.route_id == route_id(courier_id, day))
+        ).first()
+        return self._load(row) if row is not None else None
+
     def for_carrier_day(self, carrier_id: str, day: date) -> list[CourierRoute]:
         c = t.routes.c
         rows = self.conn.execute(
