@@ -404,6 +404,11 @@ def main() -> None:
         help="incentive rules searched on the tuning seeds ('' to keep --incentive as given)",
     )
     parser.add_argument(
+        "--skip",
+        default="|".join(slot_tuning.label(s) for s in slot_tuning.SKIPPED),
+        help="grid points not run, e.g. 'coupon_fen=600,coupon_per_min_fen=0|...' ('' none)",
+    )
+    parser.add_argument(
         "--fixed-capacity",
         type=int,
         default=None,
@@ -451,7 +456,9 @@ def tune(
     reporting seeds see: against the per-seed searched capacity (1 on a seed that needs it to
     keep 99 % inside) a rule set met the first-choice constraint on every tuning seed and
     missed it on 5 of 20 reporting seeds (docs/benchmarks.md, third session)."""
-    grid_points = slot_tuning.points(slot_tuning.parse_grid(args.grid))
+    grid_points = slot_tuning.points(
+        slot_tuning.parse_grid(args.grid), slot_tuning.parse_points(args.skip)
+    )
     policies = args.tuning_policies.split(",")
     if grid_points:
         # The grid's runs stand in for the policy's own: it would repeat one of them.

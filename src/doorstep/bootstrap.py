@@ -280,6 +280,7 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
             settings.incentive_coupon_fen,
             settings.incentive_cheap_pct,
             settings.incentive_min_saving_s,
+            coupon_per_min_fen=settings.incentive_coupon_per_min_fen,
         )
     # The forecast is read only when the rules price against it (``future_pct``).
     return PlannedOffering(services.travel, incentives, services.route_cache, HistoryForecast())

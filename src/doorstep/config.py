@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     incentive_coupon_fen: int = Field(300, ge=0, le=100_000)
     incentive_cheap_pct: int = Field(100, ge=0, le=100)
     incentive_min_saving_s: int = Field(0, ge=0, le=7200)
+    # 0: every coupon is incentive_coupon_fen; else fen per minute of driving a green window
+    # saves against the median one, in ¥0.50 steps, at most incentive_coupon_fen
+    # (IncentiveRules.coupon_per_min_fen; measured in docs/benchmarks.md, "Session 10").
+    incentive_coupon_per_min_fen: int = Field(0, ge=0, le=10_000)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"

@@ -33,6 +33,20 @@ def test_grid_drops_points_that_differ_only_in_fields_without_effect(tuning: Mod
     assert tuning.label({"near_pct": 150, "keep_at_least": 8}) == "near_pct=150,keep_at_least=8"
 
 
+def test_skipped_points_are_not_run(tuning: ModuleType) -> None:
+    grid = tuning.parse_grid("coupon_fen=300:600;coupon_per_min_fen=0:25:50")
+    skip = tuning.parse_points("coupon_fen=600,coupon_per_min_fen=0|coupon_per_min_fen=25")
+    assert skip == [{"coupon_fen": 600, "coupon_per_min_fen": 0}, {"coupon_per_min_fen": 25}]
+    assert tuning.points(grid, skip) == [
+        {"coupon_fen": 300, "coupon_per_min_fen": 0},
+        {"coupon_fen": 300, "coupon_per_min_fen": 50},
+        {"coupon_fen": 600, "coupon_per_min_fen": 50},
+    ]
+    assert tuning.parse_points("") == []
+    # The declared grid less its skipped points: what a default run tries.
+    assert len(tuning.points(tuning.GRID, tuning.SKIPPED)) == 4
+
+
 def test_lowest_km_ratio_among_rule_sets_meeting_every_seed(tuning: ModuleType) -> None:
     candidates = [
         scores(tuning, 0, [0.95, 0.93], [0.10, 0.12], [1.0, 1.0]),

@@ -78,6 +78,13 @@ class IncentiveRules:
     one. A buyer who follows a coupon then saves the route at least ``coupon_gap_s``; where
     the costs form a dense ladder nobody is pulled off a first choice that is nearly as cheap.
 
+    ``coupon_per_min_fen`` (0: off, every coupon is ``coupon_fen``) sizes each coupon by the
+    driving it saves: that many fen per minute the window's insertion costs less than the
+    median window's, in whole ¥0.50 steps, at most ``coupon_fen``; a green window whose
+    saving buys less than ¥0.50 carries none. A large coupon moves more buyers (the
+    simulator's ``CouponResponse``), so it is spent where a move saves much and kept small
+    where a buyer's own first choice costs nearly as little.
+
     Defaults: coupons (green at or below the median, within 10 minutes of driving) as picked
     in the second session; ``near_pct`` 150 and ``show_within_s`` 2400 picked by
     ``bench/slot_offering.py``'s own rule search on tuning seeds 1–5 (docs/benchmarks.md):
@@ -93,6 +100,7 @@ class IncentiveRules:
     show_within_s: int = 2400
     coupon_gap_s: int = 0
     future_pct: int = 0
+    coupon_per_min_fen: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -104,10 +112,12 @@ class IncentiveRules:
             or self.show_within_s < 0
             or self.coupon_gap_s < 0
             or not 0 <= self.future_pct <= 10_000
+            or not 0 <= self.coupon_per_min_fen <= 10_000
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
-                " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000"
+                " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000,"
+                " coupon_per_min_fen 0–10000"
             )
 
 
@@ -212,18 +222,21 @@ def rank(
             or pair[0] <= rules.show_within_s
         ]
     if actual is None:
-        greens = {o.slot for _, o in costed[: green_count(costed, typical, rules)]}
+        judged, judged_typical = costed, typical
     else:
-        today = sorted(
+        judged = sorted(
             ((actual[o.slot], o) for _, o in costed),
             key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id),
         )
-        typical_today = median(actual.values()) if actual else 0
-        greens = {o.slot for _, o in today[: green_count(today, typical_today, rules)]}
+        judged_typical = median(actual.values()) if actual else 0
+    coupons: dict[SlotRef, int] = {}
+    if rules is not None:
+        for cost, o in judged[: green_count(judged, judged_typical, rules)]:
+            coupons[o.slot] = coupon_for(rules, judged_typical - cost)
     ranked = []
     for position, (_, offered) in enumerate(costed):
-        if rules is not None and offered.slot in greens:
-            coupon = rules.coupon_fen
+        coupon = coupons.get(offered.slot, 0)
+        if coupon:
             offered = replace(
                 offered,
                 incentive_fen=coupon,
@@ -232,6 +245,19 @@ def rank(
             )
         ranked.append(replace(offered, rank=position))
     return ranked
+
+
+# Coupons sized by saving come in whole ¥0.50 steps: a buyer reads ¥1.50, not ¥1.37.
+COUPON_STEP_FEN = 50
+
+
+def coupon_for(rules: IncentiveRules, saving_s: float) -> int:
+    """The coupon of a green window whose insertion costs ``saving_s`` less than the median
+    window's: ``coupon_fen``, or by the saving when ``coupon_per_min_fen`` is set (0: none)."""
+    if not rules.coupon_per_min_fen:
+        return rules.coupon_fen
+    by_saving = int(max(0.0, saving_s) * rules.coupon_per_min_fen // 60)
+    return min(rules.coupon_fen, by_saving // COUPON_STEP_FEN * COUPON_STEP_FEN)
 
 
 def green_count(

@@ -10,7 +10,7 @@ from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
 from doorstep.services.offering import OfferedSlot
-from doorstep.services.planned_offering import IncentiveRules, expected_cost, rank
+from doorstep.services.planned_offering import IncentiveRules, coupon_for, expected_cost, rank
 
 DAY = date(2026, 11, 26)
 
@@ -110,3 +110,37 @@ def test_priced_against_the_forecast_coupons_still_follow_todays_cost() -> None:
     assert {o.slot.window.start.hour for o in shown if o.incentive_fen} == {10, 12}
     plain = rank(COSTED, rules)
     assert {o.slot.window.start.hour for o in plain if o.incentive_fen} == {9, 10}
+
+
+def test_coupons_sized_by_saving_grow_with_the_driving_saved_up_to_the_cap() -> None:
+    # Median 300 s. Green (at or below it): 60, 120, 300 s, saving 240, 180 and 0 s.
+    rules = IncentiveRules(
+        near_pct=0, cheap_pct=100, green_within_s=0, coupon_fen=600, coupon_per_min_fen=100
+    )
+    # 4 min saved at ¥1/min: ¥4; 3 min: ¥3; the median window itself saves nothing: no coupon.
+    assert [o.incentive_fen for o in rank(COSTED, rules)] == [400, 300, 0, 0, 0]
+    capped = IncentiveRules(
+        near_pct=0, cheap_pct=100, green_within_s=0, coupon_fen=350, coupon_per_min_fen=100
+    )
+    assert [o.incentive_fen for o in rank(COSTED, capped)] == [350, 300, 0, 0, 0]
+    # ¥0.40/min: 4 min buys ¥1.60 -> ¥1.50 (whole ¥0.50 steps), 3 min ¥1.20 -> ¥1.00.
+    small = IncentiveRules(
+        near_pct=0, cheap_pct=100, green_within_s=0, coupon_fen=600, coupon_per_min_fen=40
+    )
+    assert [o.incentive_fen for o in rank(COSTED, small)] == [150, 100, 0, 0, 0]
+    # Off: every green window carries the flat coupon, as before.
+    flat = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, coupon_fen=300)
+    assert [o.incentive_fen for o in rank(COSTED, flat)] == [300, 300, 300, 0, 0]
+    shown = rank(COSTED, rules)
+    assert "¥4" in shown[0].note_en and "¥4" in shown[0].note_zh
+    with pytest.raises(ValueError):
+        IncentiveRules(coupon_per_min_fen=-1)
+
+
+def test_coupon_for_never_pays_for_a_window_dearer_than_the_median() -> None:
+    rules = IncentiveRules(coupon_fen=600, coupon_per_min_fen=100)
+    assert coupon_for(rules, -120) == 0
+    assert coupon_for(rules, 29) == 0  # ¥0.48: under the smallest step
+    assert coupon_for(rules, 30) == 50
+    assert coupon_for(rules, 10_000) == 600
+    assert coupon_for(IncentiveRules(coupon_fen=300), -120) == 300  # flat: the rule decides
