@@ -54,6 +54,7 @@ FIGURES = (
     "km_per_pickup",
     "pickups_per_courier_hour",
     "incentive_share",
+    "coupon_fen_per_booking",
 )
 SWEPT = ("fixed", "planned_incentive")
 RATIOS = {

@@ -53,6 +53,12 @@ def test_every_policy_reports_sane_kpis(report: dict[str, Any]) -> None:
         assert kpi["eta_error"]["one_stop_before"]["n"] == c["visits"] > 0
     assert report["policies"]["fixed"]["capacity_per_window"] >= 1
     assert report["policies"]["planned"]["incentive_share"] == 0.0
+    assert report["policies"]["planned"]["counts"]["coupon_fen"] == 0
+    # Coupon spend: a whole number of ¥0.50 steps per coupon, at most the rules' cap each.
+    incentive = report["policies"]["planned_incentive"]["counts"]
+    assert incentive["coupon_fen"] % 50 == 0
+    assert incentive["coupon_fen"] <= 300 * incentive["accepted"]
+    assert incentive["coupon_fen"] >= 300 * incentive["incentive_taken"]  # flat ¥3 coupons
 
 
 def test_same_seed_gives_the_same_report(report: dict[str, Any]) -> None:

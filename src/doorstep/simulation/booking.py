@@ -73,6 +73,7 @@ def file_and_book(
         tally.accepted += 1
         tally.first_choice += picked.first_choice
         tally.incentive_taken += picked.incentive
+        tally.coupon_fen += picked.slot.incentive_fen
         tally.eta.show(appt.appointment_id, "booking", appt.eta)
         return Booked(request, appt.appointment_id)
     return None

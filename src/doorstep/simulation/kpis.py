@@ -18,6 +18,9 @@ class Tally:
     accepted: int = 0  # booked a window
     first_choice: int = 0
     incentive_taken: int = 0
+    # Coupons on the windows booked, whoever booked them: a buyer whose first choice carries
+    # one is paid it too (what the incentive costs, not only what it moves).
+    coupon_fen: int = 0
     visits: int = 0  # first attempts made at the door
     inside_window: int = 0
     completed: int = 0
@@ -50,6 +53,7 @@ def kpis(t: Tally) -> dict[str, object]:
             round(median(t.request_to_pickup_min), 1) if t.request_to_pickup_min else 0.0
         ),
         "incentive_share": _share(t.incentive_taken, t.accepted),
+        "coupon_fen_per_booking": round(t.coupon_fen / t.accepted, 1) if t.accepted else 0.0,
         "eta_error": t.eta.summary(),
         "counts": {
             "requests": t.requests,
@@ -58,6 +62,7 @@ def kpis(t: Tally) -> dict[str, object]:
             "accepted": t.accepted,
             "first_choice": t.first_choice,
             "incentive_taken": t.incentive_taken,
+            "coupon_fen": t.coupon_fen,
             "visits": t.visits,
             "inside_window": t.inside_window,
             "completed": t.completed,
