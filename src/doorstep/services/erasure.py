@@ -30,6 +30,7 @@ from doorstep.domain.returns import CANCELLABLE, ReturnStatus
 from doorstep.domain.route import route_id
 from doorstep.services import returns
 from doorstep.services.context import Services
+from doorstep.services.lookups import lock_return
 from doorstep.services.ports import StoredUser, UnitOfWork
 from doorstep.services.route import take_off_route
 
@@ -109,7 +110,14 @@ def _touch_routes(uow: UnitOfWork, courier_id: str, days: set[date]) -> None:
 
 
 def _buyer_leaves(svc: Services, uow: UnitOfWork, buyer_id: str, now: datetime) -> AfterCommit:
-    requests = uow.returns.for_buyer(buyer_id)
+    # Each return's row locked in key order and read again under the lock, as a withdrawal,
+    # a review or a refund instead locks it before its exchange and its visit: those queue
+    # on the row and see the deletion's withdrawal (or it sees their decision) instead of
+    # one saving over a version read before the other committed (``stale_write``).
+    requests = [
+        lock_return(uow, return_id)
+        for return_id in sorted(r.return_id for r in uow.returns.for_buyer(buyer_id))
+    ]
     owed = sorted(r.return_id for r in requests if r.status in IN_FLIGHT)
     if owed:
         raise Conflict(
@@ -122,7 +130,7 @@ def _buyer_leaves(svc: Services, uow: UnitOfWork, buyer_id: str, now: datetime) 
     _refuse_at_door(uow.appointments.active_for_buyer(buyer_id), "visit_in_progress")
     done = [
         returns.withdraw(svc, uow, request, now, ACCOUNT_DELETED)
-        for request in sorted(requests, key=lambda r: r.return_id)
+        for request in requests
         if request.status in CANCELLABLE
     ]
 

@@ -1,0 +1,139 @@
+"""One lock order on the visit and return paths (docs/next.md, "Known design debts"), on SQLite
+and PostgreSQL, 24 at once: every path that changes a return and what its visit holds locks
+the return's row first, then the window, the route and the exchange. Raced here:
+
+- a buyer's account deleted while the same returns are withdrawn, refused in review and
+  turned into refunds (``erasure._buyer_leaves`` read them unlocked: it lost on
+  ``stale_write``, or made the others lose on it).
+
+Losers answer only with what the winner did (``illegal_transition``, ``not_in_review``),
+never ``stale_write``; the invariants are checked in SQL (``races.violations``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from tests.integration.races import (  # type: ignore[import-not-found]
+    RACERS,
+    RecordingPayments,
+    race,
+    violations,
+)
+
+from doorstep.bootstrap import App
+from doorstep.domain.address import Address
+from doorstep.domain.exchange import ExchangeStatus, StockLevel
+from doorstep.domain.order import Buyer, Channel, Order, OrderLine
+from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
+from doorstep.services import catalog, exchanges, identity, returns
+from doorstep.services.returns import LineRequest, OpenReturn
+
+TOMORROW = date(2026, 11, 26)
+SONGJIANG = "310117"
+STARTS = (time(9), time(11), time(13), time(15))
+HOME = Address("310112", "上海市", "上海市", "闵行区", "莘松路958弄12号", "王浩然", "13800001003")
+LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"
+ROUNDS = 2
+
+
+@pytest.fixture
+def payments() -> RecordingPayments:
+    """The local provider, recording every call (the ``wired`` app pays through it)."""
+    return RecordingPayments()
+
+
+def _buyer(app: App) -> tuple[str, str]:
+    """A fresh buyer with one account: (buyer id, username)."""
+    tag = uuid.uuid4().hex[:6]
+    buyer_id, username = f"buyer-lk-{tag}", f"locks{tag}"
+    catalog.upsert_buyers(app.services, [Buyer(buyer_id, "锁序", "13800004444")])
+    identity.add_user(app.services, f"U-{tag}", username, "locks-pass-1", "buyer", buyer_id)
+    return buyer_id, username
+
+
+def _held(app: App, buyer_id: str, n: int) -> list[str]:
+    """``n`` exchanges of ``buyer_id`` for the dearer lipstick, held for review (a quality
+    reason without a photo), their difference collected."""
+    placed = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:8]
+    orders = [
+        Order(
+            f"LK-{batch}-{i:03d}",
+            buyer_id,
+            "shop-test",
+            Channel.DOMESTIC,
+            placed,
+            HOME,
+            (OrderLine("L1", LIP_1, 1, 32_000),),
+            signed_at=placed + timedelta(days=3),
+        )
+        for i in range(n)
+    ]
+    catalog.import_orders(app.services, orders, None)
+    filed = [
+        returns.open_return(
+            app.services,
+            OpenReturn(
+                buyer_id,
+                o.order_id,
+                ReturnKind.EXCHANGE,
+                (LineRequest("L1", 1, Reason.QUALITY),),
+                replacements={"L1": LIP_2},
+            ),
+        ).return_id
+        for o in orders
+    ]
+    assert all(returns.get_return(app.services, r).status is ReturnStatus.IN_REVIEW for r in filed)
+    return filed
+
+
+def test_a_buyer_deleted_while_their_returns_are_decided_loses_no_race_it_did_not_lose(
+    wired: App, payments: RecordingPayments
+) -> None:
+    svc = wired.services
+    exchanges.upsert_stock(svc, [StockLevel(LIP_2, "lipstick-velvet", 34_000, 500)])
+    codes: Counter[str] = Counter()
+    deleted = 0
+    for _ in range(ROUNDS):
+        buyers = [_buyer(wired) for _ in range(4)]
+        filed = {buyer_id: _held(wired, buyer_id, 5) for buyer_id, _ in buyers}
+        calls: list[Callable[[], Any]] = [
+            lambda u=username: ("deleted", identity.delete_user(svc, u)) for _, username in buyers
+        ]
+        for buyer_id, ids in filed.items():
+            for i, rid in enumerate(ids):
+                calls.append(
+                    [
+                        lambda b=buyer_id, r=rid: (
+                            "cancelled",
+                            returns.cancel_return(svc, b, r, "changed"),
+                        ),
+                        lambda r=rid: (
+                            "rejected",
+                            returns.review_return(svc, r, approve=False, reviewer="ops", note=""),
+                        ),
+                        lambda b=buyer_id, r=rid: ("refund", exchanges.refund_instead(svc, b, r)),
+                    ][i % 3]
+                )
+        assert len(calls) == RACERS
+        out = race(calls)
+        codes += out.codes
+        deleted += sum(1 for what, _ in out.won if what == "deleted")
+        print("deletion race losers:", dict(out.codes))
+        assert set(out.codes) <= {"illegal_transition", "not_in_review"}, out.codes
+        for ids in filed.values():
+            for rid in ids:
+                done = returns.get_return(svc, rid)
+                assert done.status in (ReturnStatus.CANCELLED, ReturnStatus.REJECTED), rid
+                assert exchanges.get_exchange(svc, rid).status is ExchangeStatus.RELEASED
+    # Every deletion went through: a refund instead leaves the return in review, which the
+    # deletion then withdraws; nothing here holds it back.
+    assert deleted == 4 * ROUNDS, codes
+    assert set(codes) <= {"illegal_transition", "not_in_review"}, codes
+    assert violations(wired.engine, payments) == []
