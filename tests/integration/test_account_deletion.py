@@ -9,12 +9,14 @@ once) with bookings, cancellations and plans of the same windows; checked in SQL
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
@@ -28,12 +30,25 @@ from tests.integration.test_booking_routes_race import _spread  # type: ignore[i
 from doorstep.adapters.db import tables as t
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
+from doorstep.domain.claim import ClaimKind
 from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
 from doorstep.domain.pickup import AppointmentStatus, SlotRef
 from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
+from doorstep.domain.transfer import TransferPurpose
 from doorstep.entrypoints import jobs
-from doorstep.services import catalog, courier, identity, pickup, returns, routing
+from doorstep.services import (
+    catalog,
+    claims,
+    courier,
+    identity,
+    photos,
+    pickup,
+    returns,
+    routing,
+    transfers,
+)
+from doorstep.services.claims import FileClaim
 from doorstep.services.returns import LineRequest, OpenReturn
 
 TOMORROW = date(2026, 11, 26)
@@ -236,6 +251,76 @@ def test_a_buyer_owed_a_refund_is_not_deleted(wired: App) -> None:
     assert visit.appointment_id
     with svc.uow() as uow:
         assert uow.users.by_username(username) is not None
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 40, 40)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_a_buyer_with_a_claim_not_yet_paid_is_not_deleted(wired: App) -> None:
+    svc = wired.services
+    buyer_id, username = _buyer(wired)
+    [waiting] = _returns(wired, buyer_id, _spread(1))
+    booked = pickup.book_pickup(svc, buyer_id, waiting, _choice(0))
+    signed = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # damage claims are open for 72 hours
+    order = Order(
+        f"DLC-{uuid.uuid4().hex[:6]}",
+        buyer_id,
+        "shop-cn-home",
+        Channel.DOMESTIC,
+        signed,
+        Address("310116", "上海市", "上海市", "金山区", "卫零路9号", "测试", "13800003333"),
+        (OrderLine("L1", "CN-LATEX-PILLOW", 1, 19900),),
+        signed_at=signed,
+    )
+    catalog.import_orders(svc, [order], None)
+    shot = photos.upload_photo(svc, buyer_id, _jpeg()).photo_id
+    claim = claims.file_claim(
+        svc,
+        FileClaim(
+            buyer_id, order.order_id, ClaimKind.DAMAGE_ON_ARRIVAL, (("L1", 1),), "crushed", (shot,)
+        ),
+    )
+
+    with pytest.raises(Conflict) as refused:  # the merchant has not answered: money may be owed
+        identity.delete_user(svc, username)
+    assert refused.value.code == "account_has_money_owed"
+    assert refused.value.details["claim_ids"] == [claim.claim_id]
+    assert pickup.get_appointment(svc, booked.appointment_id).active
+
+    claims.answer_claim(svc, claim.claim_id, accept=False, text="not damaged", shop_id=None)
+    with pytest.raises(Conflict) as refused:  # the platform has yet to decide it
+        identity.delete_user(svc, username)
+    assert refused.value.code == "account_has_money_owed"
+    claims.decide_claim(svc, "ops-1", claim.claim_id, approve=False, note="no damage seen")
+    identity.delete_user(svc, username)  # nothing owed once the claim is decided against
+    assert returns.get_return(svc, waiting).status is ReturnStatus.CANCELLED
+
+
+def test_a_buyer_owed_an_exchange_difference_is_not_deleted(
+    wired: App, payments: RecordingPayments
+) -> None:
+    svc = wired.services
+    buyer_id, username = _buyer(wired)
+    [waiting] = _returns(wired, buyer_id, _spread(1))
+    with svc.uow() as uow:  # a cheaper variant's difference, asked of the provider, unanswered
+        owed = transfers.request_transfer(
+            svc, uow, TransferPurpose.EXCHANGE_REFUND, waiting, buyer_id, 3_000
+        )
+        uow.commit()
+
+    with pytest.raises(Conflict) as refused:
+        identity.delete_user(svc, username)
+    assert refused.value.code == "account_has_money_owed"
+    assert refused.value.details["transfer_ids"] == [owed.transfer_id]
+    assert returns.get_return(svc, waiting).status is not ReturnStatus.CANCELLED
+
+    transfers.pay_transfer(svc, owed.transfer_id)
+    identity.delete_user(svc, username)
+    assert returns.get_return(svc, waiting).status is ReturnStatus.CANCELLED
+    assert violations(wired.engine, payments) == []
 
 
 def test_deletions_raced_with_bookings_cancels_and_plans_leave_no_visit(

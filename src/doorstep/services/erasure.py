@@ -10,7 +10,9 @@ last one ends the party's part in open work (architecture.md, "Deleting an accou
   that window; the next plan or ops serves it). A visit it is at the door of is refused
   (``courier_at_door``) until the courier finishes or fails it.
 - A buyer's last account: refused (``account_has_returns_in_flight``) while a return's goods
-  have left the buyer and its refund is not settled (the money is owed to them); otherwise the
+  have left the buyer and its refund is not settled (the money is owed to them), and
+  (``account_has_money_owed``) while a claim is undecided or unpaid or a payment to them (an
+  exchange's difference, a claim's compensation, customs tax) is not settled; otherwise the
   returns not handed over yet are withdrawn as the buyer's own cancel withdraws them, which
   cancels their visits (window back, route stop off, the company's order cancelled). A visit
   the courier is at the door of is refused (``visit_in_progress``).
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
+from doorstep.domain.claim import ClaimKind, ClaimStatus
 from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict
 from doorstep.domain.events import Event
@@ -127,6 +130,7 @@ def _buyer_leaves(svc: Services, uow: UnitOfWork, buyer_id: str, now: datetime) 
             "该买家有退货在途且退款尚未完成，完成后才能注销账号。",
             return_ids=owed[:NAMED],
         )
+    _refuse_money_owed(uow, buyer_id)
     _refuse_at_door(uow.appointments.active_for_buyer(buyer_id), "visit_in_progress")
     done = [
         returns.withdraw(svc, uow, request, now, ACCOUNT_DELETED)
@@ -139,6 +143,30 @@ def _buyer_leaves(svc: Services, uow: UnitOfWork, buyer_id: str, now: datetime) 
             returns.after_withdrawal(svc, withdrawn)
 
     return after
+
+
+def _refuse_money_owed(uow: UnitOfWork, buyer_id: str) -> None:
+    # Money the buyer may still be paid outside a return's refund: a claim not yet decided
+    # or approved and not yet paid (transit damage is the carrier's, owed to nobody here),
+    # and a payment to them (an exchange's cheaper side, a collected difference paid back, a
+    # claim's compensation, customs tax) not settled as paid. Deleting the account would
+    # leave nobody to pay or to answer.
+    claims = sorted(
+        c.claim_id
+        for c in uow.claims.for_buyer(buyer_id)
+        if c.kind is not ClaimKind.TRANSIT_DAMAGE
+        and (c.status.open or c.status is ClaimStatus.APPROVED)
+    )
+    unpaid = uow.transfers.unsettled_payouts(buyer_id, NAMED)
+    if claims or unpaid:
+        raise Conflict(
+            "account_has_money_owed",
+            "Money may still be owed to this buyer (a claim or a payment not settled); the "
+            "account can be deleted once it is paid or decided.",
+            "该买家尚有理赔或款项未结清，结清后才能注销账号。",
+            claim_ids=claims[:NAMED],
+            transfer_ids=[x.transfer_id for x in unpaid],
+        )
 
 
 def _refuse_at_door(visits: Sequence[Appointment], code: str) -> None:

@@ -63,6 +63,16 @@ class FakeTransferRepository:
     def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]:
         return [x for x in self._all() if x.subject_id in set(subject_ids)]
 
+    def unsettled_payouts(self, buyer_id: str, limit: int) -> list[Transfer]:
+        found = [
+            x
+            for x in self._all()
+            if x.buyer_id == buyer_id
+            and not x.purpose.from_buyer
+            and x.status is not TransferStatus.SUCCEEDED
+        ]
+        return sorted(found, key=lambda x: (x.created_at, x.transfer_id))[:limit]
+
     def in_status(self, status: TransferStatus, limit: int, offset: int = 0) -> list[Transfer]:
         found = [x for x in self._all() if x.status is status]
         return sorted(found, key=lambda x: (x.created_at, x.transfer_id))[offset : offset + limit]

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.codec import from_doc, to_doc
 from doorstep.adapters.db.repositories import Tracker
-from doorstep.domain.transfer import Transfer, TransferStatus
+from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus
 
 
 class TransferRepo:
@@ -73,6 +73,16 @@ class TransferRepo:
 
     def pending(self, limit: int = 200) -> list[Transfer]:
         return self._many(t.transfers.c.status == TransferStatus.PENDING.value, limit=limit)
+
+    def unsettled_payouts(self, buyer_id: str, limit: int) -> list[Transfer]:
+        c = t.transfers.c
+        payouts = [p.value for p in TransferPurpose if not p.from_buyer]
+        return self._many(
+            c.buyer_id == buyer_id,
+            c.purpose.in_(payouts),
+            c.status != TransferStatus.SUCCEEDED.value,
+            limit=limit,
+        )
 
     def for_subjects(self, subject_ids: Sequence[str]) -> list[Transfer]:
         ids = list(subject_ids)

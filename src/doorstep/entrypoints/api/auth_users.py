@@ -39,7 +39,9 @@ def set_active(
         "visits they had not made back in the pool (windows still held); the last account "
         "of a buyer withdraws the returns not handed over yet, cancelling their visits. "
         "409 `courier_at_door` / `visit_in_progress` while a courier is at a door of theirs, "
-        "`account_has_returns_in_flight` while goods are on their way back unrefunded."
+        "`account_has_returns_in_flight` while goods are on their way back unrefunded, "
+        "`account_has_money_owed` while a claim is undecided or unpaid or a payment to "
+        "them is not settled."
     ),
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
