@@ -488,6 +488,7 @@ def tune(
                 for r in runs
             ],
             inside=[float(r[variant(point)]["inside_window_share"]) for r in runs],
+            coupon_fen=[float(r[variant(point)].get("coupon_fen_per_booking", 0.0)) for r in runs],
         )
         for point in grid_points
     ]

@@ -18,7 +18,7 @@ report says ``constraints_met: false``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 from statistics import mean
 from typing import Any
@@ -112,6 +112,8 @@ class Scores:
     km_ratio: list[float]  # incentive / fixed courier-km per pickup
     first_choice_gap: list[float]  # incentive minus fixed first-choice share
     inside: list[float]  # incentive's share of pickups inside the window
+    # Coupon spend per booking (fen): reported, not part of the pick (the issue sets no budget).
+    coupon_fen: list[float] = field(default_factory=list)
 
     def shortfall(self, margin: float = FIRST_CHOICE_MARGIN) -> float:
         """How far the constraints are missed (0: met): worst first-choice gap below the
@@ -130,6 +132,9 @@ class Scores:
             "first_choice_gap_mean": round(mean(self.first_choice_gap), 4),
             "inside_min": round(min(self.inside), 4),
             "constraints_met": self.shortfall(margin) == 0,
+            "coupon_fen_per_booking_mean": round(mean(self.coupon_fen), 1)
+            if self.coupon_fen
+            else None,
         }
 
 
