@@ -2,7 +2,8 @@
 PostgreSQL: express refunds at pickup (which advance the tax) started while customs' rejection
 is taken, and one lapsed declaration declared from many consoles at once. Afterwards, in SQL:
 every paid refund's tax on a rejected or lapsed declaration is taken back exactly once, never
-above the refund (``races.transfer_violations``), and each declaration changed state once."""
+above the refund, nothing paid back above what was paid (``races.violations``), and each
+declaration changed state once."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import bindparam, text
 from tests.conftest import T0  # type: ignore[import-not-found]
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
+    RecordingPayments,
     race,
-    transfer_violations,
+    violations,
 )
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
@@ -34,6 +37,13 @@ from doorstep.services.returns import LineRequest, OpenReturn
 BUYER = "buyer-001"  # trust 850: paid at pickup (express)
 HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111")
 PRICE, TAX = 39_900, 3_630
+
+
+@pytest.fixture
+def payments() -> RecordingPayments:
+    """The local provider, recording every call: ``violations`` checks the money in SQL
+    (what was paid back per order, every transfer counted) against what it moved."""
+    return RecordingPayments()
 
 
 def _in_transit(svc: Services, n: int, released_days_ago: int) -> list[tuple[str, str]]:
@@ -131,7 +141,7 @@ def test_express_refunds_raced_with_customs_rejection_keep_no_tax(
     assert set(_statuses(wired, ids).values()) == {CustomsStatus.REJECTED.value}
     assert _events(wired, "customs.rejected", ids) == [1] * len(ids)
     assert _kept_tax(wired, payments, [r for _, r in pairs]) == {r: PRICE for _, r in pairs}
-    assert transfer_violations(wired.engine, payments) == []
+    assert violations(wired.engine, payments) == []
 
 
 def test_lapsed_declarations_declared_from_many_consoles_take_the_tax_back_once(
@@ -157,4 +167,4 @@ def test_lapsed_declarations_declared_from_many_consoles_take_the_tax_back_once(
             text("SELECT COUNT(*), SUM(amount_fen) FROM transfers WHERE purpose = 'tax_clawback'")
         ).one()
     assert tuple(moves) == (len(pairs), len(pairs) * TAX)
-    assert transfer_violations(wired.engine, payments) == []
+    assert violations(wired.engine, payments) == []
