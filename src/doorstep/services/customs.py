@@ -186,19 +186,22 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
     day 30 of release lapses instead: customs gives nothing back, so tax a refund advanced
     for its returns is taken back."""
     now = svc.clock.now()
-    clawbacks: list[_TaxBack] = []
-    with svc.uow() as uow:
-        unlocked = uow.customs.get(customs_return_id)
-        if unlocked is None:
-            raise NotFound("customs_return", customs_return_id)
-        if unlocked.status is CustomsStatus.OPEN:
-            # The order first, as refunds lock it: a refund quoted meanwhile either sees the
-            # lapse or has its advanced tax taken back by it.
-            order = uow.orders.get_for_update(unlocked.order_id)
-            customs_return = uow.customs.get_for_update(customs_return_id)
-            assert customs_return is not None, "a declaration is never deleted"
+    clawbacks: list[str] = []
+    while True:
+        with svc.uow() as uow:
+            unlocked = uow.customs.get(customs_return_id)
+            if unlocked is None:
+                raise NotFound("customs_return", customs_return_id)
+            if unlocked.status is not CustomsStatus.OPEN:
+                break
+            # A refund quoted meanwhile either sees the lapse or has its advanced tax taken
+            # back by it (see ``_lock``).
+            locked = _lock(uow, unlocked)
+            if locked is None:
+                continue
+            order, customs_return, requests = locked
             if customs_return.status is CustomsStatus.OPEN:
-                for request in uow.returns.get_many(customs_return.return_ids):
+                for request in requests.values():
                     if request.status in GONE:
                         customs_return.withdraw_return(request.return_id, now)
                     elif order is not None:
@@ -208,33 +211,51 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
                         )
                 if customs_return.lapse(now):
                     clawbacks = _claw_back_tax(
-                        svc, uow, customs_return.return_ids, TaxStatus.NOT_DECLARED
+                        svc, uow, requests, customs_return.return_ids, TaxStatus.NOT_DECLARED
                     )
                 else:
                     customs_return.submit(now)
                 uow.customs.save(customs_return)
                 uow.commit()
+            break
     _pay_all(svc, clawbacks)
     return poll(svc, customs_return_id)
 
 
-@dataclass(frozen=True)
-class _TaxBack:
-    """Advanced tax being taken back: its transfer, its return and why customs gave none."""
+_Locked = tuple[Order | None, CustomsReturn, dict[str, ReturnRequest]]
 
-    transfer_id: str
-    return_id: str
-    why: TaxStatus
+
+def _lock(uow: UnitOfWork, unlocked: CustomsReturn) -> _Locked | None:
+    """The declaration's returns (in key order), then its order, then the declaration: the
+    order refunds (the return, then the order) and a dispute's decision (the return) take, so
+    a tax clawback queues with a refund being quoted (which either sees the new state or has
+    its tax taken back, never neither) and with a decision's clawback of the same return (each
+    counts the other's), and the return is re-quoted in the clawback's own transaction. None
+    when a return joined the declaration after it was read unlocked: the caller starts over
+    (locking it now would come after the order's lock)."""
+    requests = {r.return_id: r for r in uow.returns.get_many_for_update(unlocked.return_ids)}
+    order = uow.orders.get_for_update(unlocked.order_id)
+    customs_return = uow.customs.get_for_update(unlocked.customs_return_id)
+    assert customs_return is not None, "a declaration is never deleted"
+    if not set(customs_return.return_ids) <= set(requests):
+        return None
+    return order, customs_return, requests
 
 
 def _claw_back_tax(
-    svc: Services, uow: UnitOfWork, return_ids: list[str], why: TaxStatus
-) -> list[_TaxBack]:
+    svc: Services,
+    uow: UnitOfWork,
+    locked: dict[str, ReturnRequest],
+    return_ids: list[str],
+    why: TaxStatus,
+) -> list[str]:
     """Import tax the returns' refunds advanced (the express refund at pickup) that customs
     will not give back: taken back once per return under ``tax-clawback:<return_id>``, in
-    the caller's transaction, which holds the order's lock (no refund of the order is being
-    quoted meanwhile). Never more than the refund less what a lost dispute took back.
-    Returns what to pay once committed."""
+    the caller's transaction, which holds the returns' locks (``locked``) and the order's (no
+    refund of the order is being quoted, no dispute of them decided meanwhile). Never more
+    than the refund less what a lost dispute took back. The return is re-quoted without the
+    tax in the same transaction, so a crash leaves both or neither. Returns the transfers to
+    pay once committed."""
     made = []
     for refund in uow.refunds.for_returns(return_ids):
         if refund.status is RefundStatus.FAILED or refund.tax_fen <= 0:
@@ -250,31 +271,27 @@ def _claw_back_tax(
             transfer = transfers.request_transfer(
                 svc, uow, TransferPurpose.TAX_CLAWBACK, refund.return_id, refund.buyer_id, amount
             )
-            made.append(_TaxBack(transfer.transfer_id, refund.return_id, why))
+            made.append(transfer.transfer_id)
+            _requote_without_tax(svc, uow, locked[refund.return_id], why)
     return made
 
 
-def _pay_all(svc: Services, backs: list[_TaxBack]) -> None:
+def _pay_all(svc: Services, transfer_ids: list[str]) -> None:
     """Outside any transaction: each clawback asked of the provider (a timeout leaves it
-    pending for the transfers sweep), then the return's quote shows what the buyer keeps."""
-    for back in backs:
-        transfers.pay_transfer(svc, back.transfer_id)
-        _requote_without_tax(svc, back)
+    pending for the transfers sweep)."""
+    for transfer_id in transfer_ids:
+        transfers.pay_transfer(svc, transfer_id)
 
 
-def _requote_without_tax(svc: Services, back: _TaxBack) -> None:
-    # Its own transaction, the return's lock alone: taken inside the customs one it would
-    # come after the order's, against the order refunds lock them in (return, then order).
-    with svc.uow() as uow:
-        request = uow.returns.get_for_update(back.return_id)
-        quote = request.quote if request is not None else None
-        if request is None or quote is None or not quote.tax_fen:
-            return
-        request.set_quote(
-            quote.without_tax(TaxOutcome(back.why, quote.tax.arrive_by)), svc.clock.now()
-        )
-        uow.returns.save(request)
-        uow.commit()
+def _requote_without_tax(
+    svc: Services, uow: UnitOfWork, request: ReturnRequest, why: TaxStatus
+) -> None:
+    # The return's quote shows what the buyer keeps once the tax is taken back.
+    quote = request.quote
+    if quote is None or not quote.tax_fen:
+        return
+    request.set_quote(quote.without_tax(TaxOutcome(why, quote.tax.arrive_by)), svc.clock.now())
+    uow.returns.save(request)
 
 
 def _ask(svc: Services, customs_return: CustomsReturn) -> BrokerAnswer | None:
@@ -306,24 +323,33 @@ def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
     if customs_return.status is CustomsStatus.SUBMITTED:
         answer = _ask(svc, customs_return)
         if answer is not None:
-            clawbacks: list[_TaxBack] = []
-            with svc.uow() as uow:
-                # The order first, as refunds lock it (see ``declare``).
-                uow.orders.get_for_update(customs_return.order_id)
-                locked = uow.customs.get_for_update(customs_return_id)
-                assert locked is not None
-                if locked.answer(answer.verdict, answer.ref, svc.clock.now(), answer.reason):
-                    if locked.status is CustomsStatus.REJECTED:
-                        clawbacks = _claw_back_tax(
-                            svc, uow, locked.return_ids, TaxStatus.CUSTOMS_REJECTED
-                        )
-                    uow.customs.save(locked)
-                    uow.commit()
-                customs_return = locked
+            customs_return, clawbacks = _take_answer(svc, customs_return, answer)
             _pay_all(svc, clawbacks)
     if customs_return.status is CustomsStatus.ACCEPTED:
         return settle(svc, customs_return_id)
     return customs_return
+
+
+def _take_answer(
+    svc: Services, unlocked: CustomsReturn, answer: BrokerAnswer
+) -> tuple[CustomsReturn, list[str]]:
+    """Record customs' final answer once (the locks of ``_lock``); a rejection takes the
+    advanced tax back. Returns the declaration and the clawbacks to pay."""
+    while True:
+        with svc.uow() as uow:
+            locked = _lock(uow, unlocked)
+            if locked is None:
+                continue
+            _, customs_return, requests = locked
+            clawbacks: list[str] = []
+            if customs_return.answer(answer.verdict, answer.ref, svc.clock.now(), answer.reason):
+                if customs_return.status is CustomsStatus.REJECTED:
+                    clawbacks = _claw_back_tax(
+                        svc, uow, requests, customs_return.return_ids, TaxStatus.CUSTOMS_REJECTED
+                    )
+                uow.customs.save(customs_return)
+                uow.commit()
+            return customs_return, clawbacks
 
 
 @dataclass(frozen=True)
@@ -415,45 +441,52 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
     returns still on their way until day 45 of release (``force``: ops settle what arrived)."""
     now = svc.clock.now()
     transfer_id = None
-    clawbacks: list[_TaxBack] = []
-    with svc.uow() as uow:
-        unlocked = uow.customs.get(customs_return_id)
-        if unlocked is None:
-            raise NotFound("customs_return", customs_return_id)
-        # The order first (as filing and refunds lock it): a refund quoted at the same time
-        # either sees this settlement or is counted by it, never neither (tax paid twice).
-        order = uow.orders.get_for_update(unlocked.order_id)
-        customs_return = uow.customs.get_for_update(customs_return_id)
-        assert customs_return is not None, "a declaration is never deleted"
-        if customs_return.status is not CustomsStatus.ACCEPTED:
-            return customs_return  # settled (or not accepted): nothing to do again
-        returns = uow.returns.get_many(customs_return.return_ids)
-        late = now > customs_return.arrival_by
-        already = _already_refunded_tax(uow, customs_return.return_ids)
-        due = _settlement(customs_return, returns, already, order)
-        if due is None and (late or force):
-            arrived = [r for r in returns if r.received_at is not None]
-            due = _settlement(customs_return, arrived, already, order)
-        if due is None:
-            return customs_return
-        missed = _missed(customs_return, returns, now)
-        clawbacks = _claw_back_tax(svc, uow, missed, TaxStatus.ARRIVED_LATE)
-        if due.quota_fen:
-            # Given back to the year the order counted in (``quota_of``).
-            placed = order.placed_at if order is not None else customs_return.released_at
-            uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, due.quota_fen)
-        if due.tax_fen:
-            transfer_id = transfers.request_transfer(
-                svc,
-                uow,
-                TransferPurpose.CUSTOMS_TAX,
-                customs_return_id,
-                customs_return.buyer_id,
-                due.tax_fen,
-            ).transfer_id
-        customs_return.settle(due.tax_fen, due.quota_fen, now, tax_paid_for=due.tax_paid_for)
-        uow.customs.save(customs_return)
-        uow.commit()
+    clawbacks: list[str] = []
+    while True:
+        with svc.uow() as uow:
+            unlocked = uow.customs.get(customs_return_id)
+            if unlocked is None:
+                raise NotFound("customs_return", customs_return_id)
+            if unlocked.status is not CustomsStatus.ACCEPTED:
+                return unlocked  # settled (or not accepted): nothing to do again
+            # A refund quoted at the same time either sees this settlement or is counted by
+            # it, never neither (tax paid twice); see ``_lock``.
+            locked = _lock(uow, unlocked)
+            if locked is None:
+                continue
+            order, customs_return, requests = locked
+            if customs_return.status is not CustomsStatus.ACCEPTED:
+                return customs_return
+            returns = [requests[r] for r in customs_return.return_ids if r in requests]
+            late = now > customs_return.arrival_by
+            already = _already_refunded_tax(uow, customs_return.return_ids)
+            due = _settlement(customs_return, returns, already, order)
+            if due is None and (late or force):
+                arrived = [r for r in returns if r.received_at is not None]
+                due = _settlement(customs_return, arrived, already, order)
+            if due is None:
+                return customs_return
+            missed = _missed(customs_return, returns, now)
+            clawbacks = _claw_back_tax(svc, uow, requests, missed, TaxStatus.ARRIVED_LATE)
+            if due.quota_fen:
+                # Given back to the year the order counted in (``quota_of``).
+                placed = order.placed_at if order is not None else customs_return.released_at
+                uow.customs.restore_quota(
+                    customs_return.buyer_id, local(placed).year, due.quota_fen
+                )
+            if due.tax_fen:
+                transfer_id = transfers.request_transfer(
+                    svc,
+                    uow,
+                    TransferPurpose.CUSTOMS_TAX,
+                    customs_return_id,
+                    customs_return.buyer_id,
+                    due.tax_fen,
+                ).transfer_id
+            customs_return.settle(due.tax_fen, due.quota_fen, now, tax_paid_for=due.tax_paid_for)
+            uow.customs.save(customs_return)
+            uow.commit()
+            break
     if transfer_id is not None:
         transfers.pay_transfer(svc, transfer_id)
     _pay_all(svc, clawbacks)

@@ -154,6 +154,10 @@ class ReturnRepository(Protocol):
         """The return, locked until commit (starting its refund happens once)."""
         ...
 
+    def get_many_for_update(self, return_ids: Iterable[str]) -> list[ReturnRequest]:
+        """The returns that exist, locked until commit in key order (one statement)."""
+        ...
+
     def add(self, request: ReturnRequest) -> None: ...
     def status_counts_for_buyers(self, buyer_ids: Iterable[str]) -> dict[str, dict[str, int]]:
         """Buyer id → return status → how many of the buyer's returns are in it, in one read

@@ -351,6 +351,9 @@ class FakeVersionedRepository(Generic[V]):
     def get_many(self, keys: Iterable[str]) -> list[Any]:
         return [item for key in sorted(set(keys)) if (item := self.get(key)) is not None]
 
+    def get_many_for_update(self, keys: Iterable[str]) -> list[Any]:
+        return self.get_many(keys)  # one thread at a time here: the row locks are no-ops
+
     def add(self, item: Any) -> None:
         key = getattr(item, self.key_name)
         if self.table.row(key) is not None:
