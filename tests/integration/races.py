@@ -311,7 +311,8 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
         # A shipped exchange's money, once every transfer of its difference is settled as
         # paid, nets to the difference of the units that left the door: collected at filing
         # and the rest a partial pickup raised, less what it gave back, less a cheaper side's
-        # refund at shipping.
+        # refund at shipping (which may be less: capped at what the buyer paid for the units
+        # less the replacement's worth, "paid back more than paid" checks the cap).
         "shipped exchange's money differs from its difference": f"""
             WITH diff AS ({sql["shipped_difference"]}),
                  moved AS (
@@ -327,7 +328,8 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
                    GROUP BY subject_id)
             SELECT d.return_id, d.difference, COALESCE(m.net, 0) FROM diff d
             LEFT JOIN moved m ON m.subject_id = d.return_id
-            WHERE COALESCE(m.unsettled, 0) = 0 AND COALESCE(m.net, 0) <> d.difference""",
+            WHERE COALESCE(m.unsettled, 0) = 0 AND COALESCE(m.net, 0) <> d.difference
+              AND NOT (d.difference < 0 AND COALESCE(m.net, 0) BETWEEN d.difference AND 0)""",
         "several refunds for one return": """
             SELECT return_id, COUNT(*) FROM refunds GROUP BY return_id HAVING COUNT(*) > 1""",
         "refund for a withdrawn or refused return": """

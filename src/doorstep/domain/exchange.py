@@ -219,6 +219,16 @@ class Exchange(EventRecorder):
         """What the replacement units are worth at the price they were exchanged for."""
         return sum(line.new_unit_fen * line.quantity for line in self.lines)
 
+    def refund_fen(self, paid_fen: int) -> int:
+        """What a cheaper replacement pays back once it ships: the difference at the old
+        units' line price, but never more than the buyer paid for them (``paid_fen``: net of
+        their coupon share and reductions, after the order's other refunds and claims) less
+        what the replacement is worth, so an order's coupon is not paid out as a difference
+        (0 when the buyer owes the difference)."""
+        if self.difference_fen >= 0:
+            return 0
+        return min(-self.difference_fen, max(paid_fen - self.value_fen, 0))
+
     def unpaid_fen(self, collected_fen: int, refunded_fen: int) -> int:
         """What the buyer has not paid for a shipped replacement if the exchange falls through
         (the old item failed QC and the buyer lost the dispute): its value, less a dearer

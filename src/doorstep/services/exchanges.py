@@ -26,7 +26,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
 from doorstep.domain.waybill import check_waybill
-from doorstep.services import refunds, transfers, trust
+from doorstep.services import refund_quotes, refunds, transfers, trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return, lock_return
 from doorstep.services.ports import UnitOfWork
@@ -261,14 +261,15 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
                         sku=sku,
                     )
             exchange.ship(now, paid=True)
-            if exchange.difference_fen < 0:
+            owed = _refund_owed(uow, exchange, request)
+            if owed > 0:
                 refund = transfers.request_transfer(
                     svc,
                     uow,
                     TransferPurpose.EXCHANGE_REFUND,
                     return_id,
                     exchange.buyer_id,
-                    -exchange.difference_fen,
+                    owed,
                 )
                 exchange.difference_transfer_id = refund.transfer_id
         elif not followed.changed:
@@ -285,6 +286,19 @@ def ship_if_due(svc: Services, return_id: str) -> Exchange | None:
             # Paid at once: ship now (the pickup's own call), not at the next sweep.
             return ship_if_due(svc, return_id)
     return exchange
+
+
+def _refund_owed(uow: UnitOfWork, exchange: Exchange, request: ReturnRequest) -> int:
+    """A cheaper replacement's difference, capped at what the buyer paid for the units that
+    left the door (the return's lines, as a refund of them would pay it back now) less the
+    replacement's worth (``Exchange.refund_fen``)."""
+    if exchange.difference_fen >= 0:
+        return 0
+    order = uow.orders.get(exchange.order_id)
+    if order is None:
+        return exchange.refund_fen(exchange.value_fen - exchange.difference_fen)
+    paid = refund_quotes.paid_for_units(uow, order, request.lines, besides=request.return_id)
+    return exchange.refund_fen(paid.total_fen)
 
 
 def _paid(uow: UnitOfWork, exchange: Exchange) -> bool:

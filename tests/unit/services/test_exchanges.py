@@ -3,6 +3,8 @@ or refunded once, a refund instead when stock runs out."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
@@ -16,8 +18,8 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
 )
 
 from doorstep.domain.errors import Conflict, InvalidInput
-from doorstep.domain.exchange import ExchangeStatus, ShipAt
-from doorstep.domain.order import Order
+from doorstep.domain.exchange import ExchangeStatus, ShipAt, StockLevel
+from doorstep.domain.order import Order, Promotions
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
 from doorstep.domain.transfer import TransferStatus
 from doorstep.services import courier, exchanges, pickup, returns, timeline, transfers, warehouse
@@ -161,6 +163,27 @@ def test_cheaper_variant_refunds_the_difference_once_when_shipped(world: World) 
         (f"exchange-diff-refund:{request.return_id}", 4_000)
     ]
     assert _stock(world, SHOES_43) == (1, 0)
+
+
+def test_a_cheaper_variant_never_pays_back_more_than_was_paid(world: World) -> None:
+    # Two pairs at 59,900 with a 60,000 coupon: 59,800 paid, 29,900 a pair. One pair for a
+    # 28,000 variant: the line-price difference, 31,900, is more than the pair's 29,900
+    # (the coupon paid out as a difference); they get back what they paid for the pair less
+    # the new pair's worth.
+    order = replace(
+        new_order(world, sku=SHOES_42, quantity=2, unit_price_fen=59_900),
+        promotions=Promotions(coupon_fen=60_000),
+    )
+    world.store.put("orders", order.order_id, order)
+    exchanges.upsert_stock(world.svc, [StockLevel(SHOES_43, "running-shoes", 28_000, 2)])
+    request = _exchange(world, order, SHOES_43)
+    _pick_up(world, request.return_id, B3)
+    warehouse.receive(world.svc, WH, request.return_id)
+    exchanges.ship_if_due(world.svc, request.return_id)
+    # 29,900 paid for the pair, 28,000 the new one is worth: 1,900 back, not 31,900.
+    assert [(c.idempotency_key, c.amount_fen) for c in world.payments.calls] == [
+        (f"exchange-diff-refund:{request.return_id}", 1_900)
+    ]
 
 
 def test_out_of_stock_refuses_and_keeps_nothing(world: World) -> None:
