@@ -19,6 +19,8 @@ the database (and the payment provider's ledger) and describes every broken inva
 - capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
   return waiting for pickup is on exactly one live visit; a stop still to serve on a stored
   route is a live visit of that route's courier, on no other route;
+- pickups: a visit completed once, a return picked up once (a courier's repeat answers from
+  the first);
 - express refunds: a return still marked as owed its express-refund decision has no refund
   and is not graded (the worker's sweep reads the mark);
 - refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once;
@@ -330,6 +332,14 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             LEFT JOIN moved m ON m.subject_id = d.return_id
             WHERE COALESCE(m.unsettled, 0) = 0 AND COALESCE(m.net, 0) <> d.difference
               AND NOT (d.difference < 0 AND COALESCE(m.net, 0) BETWEEN d.difference AND 0)""",
+        # A courier's pickup sent again (its answer lost) is answered from the first, never
+        # recorded twice (session 10).
+        "visit completed more than once": """
+            SELECT aggregate_id, COUNT(*) FROM events WHERE name = 'appointment.completed'
+            GROUP BY aggregate_id HAVING COUNT(*) > 1""",
+        "return picked up more than once": """
+            SELECT aggregate_id, COUNT(*) FROM events WHERE name = 'return.picked_up'
+            GROUP BY aggregate_id HAVING COUNT(*) > 1""",
         "several refunds for one return": """
             SELECT return_id, COUNT(*) FROM refunds GROUP BY return_id HAVING COUNT(*) > 1""",
         "refund for a withdrawn or refused return": """

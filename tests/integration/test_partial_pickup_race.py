@@ -39,8 +39,15 @@ TOMORROW = date(2026, 11, 26)
 PRICE = 19_900
 BARCODE = "6901234567892"
 CHECKS = {k: True for k in courier.CHECKLIST if k != "barcode_matches"}
-# Losing a duplicate pickup: the visit moved on, or the other one saved first.
-PICKUP_LOST = {"illegal_transition", "stale_write", "not_arrived", "nothing_to_pick_up"}
+# Losing a duplicate pickup: the visit moved on, or the other one saved first; a different
+# inspection or pickup of a visit already picked up (the same one is answered as the first).
+PICKUP_LOST = {
+    "illegal_transition",
+    "stale_write",
+    "not_arrived",
+    "nothing_to_pick_up",
+    "visit_already_picked_up",
+}
 CLAIM_LOST = {"quantity_already_claimed"}
 REFUND_LOST = {"illegal_transition", "stale_write", "refund_not_due", "not_refundable"}
 

@@ -222,7 +222,9 @@ def test_express_refund_at_pickup_pays_once(wired: App, payments: RecordingPayme
                 lambda r=rid: refunds.start_express_refund(svc, r),
             )
         )
-        assert sum(isinstance(w, Appointment) for w in out.won) == 1
+        # One pickup takes the parcel, the others are answered as its repeats (the visit is
+        # completed once: ``violations``).
+        assert sum(isinstance(w, Appointment) for w in out.won) == RACERS // 2
         [refund] = [r for r in refunds_of(wired, rid)]
         assert refund.kind is RefundKind.EXPRESS and refund.status is RefundStatus.SUCCEEDED
     assert len(payments.paid) == 2 and payments.total_paid_fen == 2 * 19_900

@@ -439,6 +439,38 @@ class Appointment(EventRecorder):
             self.coupon_issued_at = at
             self._event("coupon_issued", at, amount_fen=self.coupon_fen)
 
+    def check_repeat_of_pickup(self, courier_id: str, code: str | None) -> None:
+        """A pickup sent again to a visit already done (the courier's phone lost the first
+        answer) is the same pickup when this courier's pickup completed the visit and the
+        code is the one that opened it (none is asked at a contactless handover): it is
+        answered as the first was. Anything else is refused: the visit is over."""
+        last = self.attempts[-1] if self.attempts else None
+        same = (
+            self.status is A.COMPLETED
+            and last is not None
+            and last.outcome == "picked_up"
+            and last.courier_id == courier_id
+            and (
+                self.handover.contactless
+                or (
+                    code is not None
+                    and secrets.compare_digest(code.encode(), self.pickup_code.encode())
+                )
+            )
+        )
+        if not same:
+            raise self.over()
+
+    def over(self) -> Conflict:
+        """The refusal of a new step (another pickup, another inspection) on a visit that is
+        already picked up."""
+        return Conflict(
+            "visit_already_picked_up",
+            "This visit's pickup is already recorded; nothing more can be done on it.",
+            "本次上门已完成取件，不能再次取件或验货。",
+            status=self.status.value,
+        )
+
     def promise_coupon(self, amount_fen: int, at: datetime) -> None:
         """Booked in a green window: its coupon is recorded now and issued at pickup."""
         if amount_fen <= 0 or self.coupon_fen:

@@ -131,6 +131,20 @@ class Inspection:
     expected_weight_g: int | None = None  # what the taken units weigh by the catalogue
     weight_off: bool = False  # the scale disagrees with the catalogue (inspection.weight_off)
     contactless: bool = False  # left at the door or a locker: photos and weight only
+    # A digest of the courier's answers it was made from: the same answers sent again (the
+    # phone lost the first answer) are known as a repeat. None before session 10.
+    answers: str | None = None
+
+    def repeated_by(self, answers: str, courier_id: str, since: datetime | None) -> bool:
+        """True when ``answers`` are the ones this inspection was made from, by the same
+        courier on the visit that began at ``since`` (an earlier visit's never counts)."""
+        return (
+            self.answers is not None
+            and self.answers == answers
+            and self.courier_id == courier_id
+            and since is not None
+            and self.inspected_at >= since
+        )
 
     @property
     def taken(self) -> dict[str, int] | None:

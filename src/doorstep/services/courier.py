@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from doorstep.domain.catalog import Product
@@ -22,7 +24,7 @@ from doorstep.domain.inspection import (
     weight_off,
 )
 from doorstep.domain.order import Order
-from doorstep.domain.pickup import Appointment, FailureReason
+from doorstep.domain.pickup import Appointment, AppointmentStatus, FailureReason
 from doorstep.domain.returns import (
     Inspection,
     InspectionResult,
@@ -33,7 +35,7 @@ from doorstep.domain.returns import (
 from doorstep.domain.route import StopState
 from doorstep.services import exchanges
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_appointment, load_return
+from doorstep.services.lookups import load_appointment, load_return, lock_return
 from doorstep.services.ports import UnitOfWork
 from doorstep.services.refunds import start_express_refund
 from doorstep.services.route import expected_etas, record_progress
@@ -179,17 +181,27 @@ def inspect(
     a check stays with the buyer, and a return with no unit taken is refused."""
     _check_photos_given(data)
     now = svc.clock.now()
+    answers = answers_digest(data)
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
-        if appt.status.value != "arrived":
+        if appt.status not in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
             raise Conflict("not_arrived", "Mark arrival before inspecting.", "请先确认到达。")
         if data.return_id not in appt.return_ids:
             raise NotFound("return_request", data.return_id)
-        request = load_return(uow, data.return_id)
+        # The return's row is the queue: the same inspection sent twice at once is recorded
+        # by the first and answered from it to the second (not a stale write).
+        request = lock_return(uow, data.return_id)
+        done = request.inspection
+        if done is not None and done.repeated_by(answers, courier_id, appt.arrived_at):
+            # The same inspection sent again (its answer was lost, perhaps after the pickup
+            # that followed it): answered as the first, nothing recorded twice.
+            return done
+        if appt.status is AppointmentStatus.COMPLETED:
+            raise appt.over()  # a new inspection after the pickup: the visit is over
         products = {p.sku: p for p in uow.products.get_many({ln.sku for ln in request.lines})}
         _check_photo_owner(uow, courier_id, _all_photos(data))
         if appt.handover.contactless:
-            inspection = _contactless(request.lines, products, data, courier_id, now)
+            inspection = _contactless(request.lines, products, data, courier_id, now, answers)
             request.record_inspection(inspection)
             uow.returns.save(request)
             uow.commit()
@@ -212,6 +224,7 @@ def inspect(
             data.verified_weight_g is not None
             and taken
             and weight_off(data.verified_weight_g, expected),
+            answers=answers,
         )
         request.record_inspection(inspection)
         uow.returns.save(request)
@@ -225,6 +238,7 @@ def _contactless(
     data: InspectionInput,
     courier_id: str,
     now: datetime,
+    answers: str,
 ) -> Inspection:
     """Left at the door or in a locker: the parcel is not opened, so the courier's photos
     and the weight are the inspection; the buyer confirms or disputes them afterwards."""
@@ -248,7 +262,15 @@ def _contactless(
         expected,
         weight_off(data.verified_weight_g, expected),
         contactless=True,
+        answers=answers,
     )
+
+
+def answers_digest(data: InspectionInput) -> str:
+    """What identifies one inspection's answers, whatever the order of its checklist keys:
+    the same answers sent again are a repeat, any other answer a new inspection."""
+    text = json.dumps(asdict(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _all_photos(data: InspectionInput) -> list[str]:
@@ -339,60 +361,84 @@ def pick_up(
     svc: Services, courier_id: str, appointment_id: str, pickup_code: str | None
 ) -> Appointment:
     """The buyer's code matches (or, contactless, nobody is there to give one): every passed
-    return leaves with one waybill."""
+    return leaves with one waybill. The same pickup sent again (the phone lost the answer)
+    is answered as the first was, and finishes what the first may have left undone."""
     now = svc.clock.now()
     with svc.uow() as uow:
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
-        if appt.status.value != "arrived":
-            raise Conflict("not_arrived", "Mark arrival before pickup.", "请先确认到达。")
-        requests = [load_return(uow, rid) for rid in appt.return_ids]
-        # Only an inspection made on this visit counts: an earlier failed visit's does not.
-        passed = [
-            r
-            for r in requests
-            if r.inspection is not None
-            and r.inspection.result is InspectionResult.PASSED
-            and appt.arrived_at is not None
-            and r.inspection.inspected_at >= appt.arrived_at
-            and r.status is ReturnStatus.AWAITING_PICKUP
-        ]
-        if not passed:
-            raise Conflict(
-                "nothing_to_pick_up",
-                "No item on this visit passed inspection.",
-                "本次上门没有验货通过的商品。",
-            )
-        if appt.courier_id is not None:
+        if appt.status is AppointmentStatus.ARRIVED and appt.courier_id is not None:
             # Tries on one visit queue on its route's row, so "check, compare, count a miss"
-            # is one step: parallel guesses cannot pass the limit together, and a right code
-            # sent twice is not refused for the duplicate (it loses with a stale write).
+            # is one step: parallel guesses cannot pass the limit together. The visit is read
+            # again behind the lock: the same pickup that waited there for the first finds
+            # it done and is answered as its repeat.
             uow.routes.lock(appt.courier_id, appt.slot.carrier_id, appt.slot.day)
-        if not appt.handover.contactless:
-            _check_code(svc, appt, pickup_code)
-        carrier = uow.carriers.get(appt.slot.carrier_id)
-        prefix = carrier.waybill_prefix if carrier else "DS"
-        waybill = f"{prefix}{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
-        for request in passed:
-            request.pick_up(waybill, appt.slot.carrier_id, now)
-            uow.returns.save(request)
-        for request in requests:
-            if (
-                any(request is p for p in passed)
-                or request.status is not ReturnStatus.AWAITING_PICKUP
-            ):
-                continue
-            # Refused at the door: back to choosing a method (another visit, drop-off, ...).
-            request.release_pickup(now, "inspection_refused")
-            uow.returns.save(request)
-        appt.complete(courier_id, now)
-        appt.await_review(now + svc.door.contactless_confirm_within, now)
-        record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
-        uow.appointments.save(appt)
-        uow.commit()
-    for request in passed:
-        start_express_refund(svc, request.return_id)
-        exchanges.ship_if_due(svc, request.return_id)  # trusted buyers' replacements leave now
+            appt = load_appointment(uow, appointment_id, courier_id=courier_id)
+        if appt.status is AppointmentStatus.COMPLETED:
+            appt.check_repeat_of_pickup(courier_id, pickup_code)
+            requests = uow.returns.get_many(appt.return_ids)
+        else:
+            requests = _take(svc, uow, appt, courier_id, pickup_code, now)
+            uow.commit()
+    # After the commit: express refunds for trusted buyers, replacements that leave at
+    # pickup. A repeat runs this again for what the first left undone (its process died
+    # after the commit): both steps are idempotent per return, and the worker's sweep
+    # decides an express refund a repeat leaves to a concurrent change.
+    for request in requests:
+        if request.status is not ReturnStatus.PICKED_UP:
+            continue  # refused at the door, or further on already: nothing left to start
+        if request.express_owed_since is not None:
+            start_express_refund(svc, request.return_id)
+        exchanges.ship_if_due(svc, request.return_id)  # trusted buyers' replacements leave
     return appt
+
+
+def _take(
+    svc: Services,
+    uow: UnitOfWork,
+    appt: Appointment,
+    courier_id: str,
+    pickup_code: str | None,
+    now: datetime,
+) -> list[ReturnRequest]:
+    """The pickup itself, in the caller's transaction: the returns it took."""
+    if appt.status is not AppointmentStatus.ARRIVED:
+        raise Conflict("not_arrived", "Mark arrival before pickup.", "请先确认到达。")
+    requests = [load_return(uow, rid) for rid in appt.return_ids]
+    # Only an inspection made on this visit counts: an earlier failed visit's does not.
+    passed = [
+        r
+        for r in requests
+        if r.inspection is not None
+        and r.inspection.result is InspectionResult.PASSED
+        and appt.arrived_at is not None
+        and r.inspection.inspected_at >= appt.arrived_at
+        and r.status is ReturnStatus.AWAITING_PICKUP
+    ]
+    if not passed:
+        raise Conflict(
+            "nothing_to_pick_up",
+            "No item on this visit passed inspection.",
+            "本次上门没有验货通过的商品。",
+        )
+    if not appt.handover.contactless:
+        _check_code(svc, appt, pickup_code)
+    carrier = uow.carriers.get(appt.slot.carrier_id)
+    prefix = carrier.waybill_prefix if carrier else "DS"
+    waybill = f"{prefix}{local(now):%y%m%d}{secrets.randbelow(10**8):08d}"
+    for request in passed:
+        request.pick_up(waybill, appt.slot.carrier_id, now)
+        uow.returns.save(request)
+    for request in requests:
+        if any(request is p for p in passed) or request.status is not ReturnStatus.AWAITING_PICKUP:
+            continue
+        # Refused at the door: back to choosing a method (another visit, drop-off, ...).
+        request.release_pickup(now, "inspection_refused")
+        uow.returns.save(request)
+    appt.complete(courier_id, now)
+    appt.await_review(now + svc.door.contactless_confirm_within, now)
+    record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
+    uow.appointments.save(appt)
+    return passed
 
 
 def _check_code(svc: Services, appt: Appointment, code: str | None) -> None:

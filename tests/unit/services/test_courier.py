@@ -27,6 +27,7 @@ from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.pickup import FailureReason
 from doorstep.domain.refund import RefundKind, RefundStatus
 from doorstep.domain.returns import InspectionResult, ReturnStatus
+from doorstep.entrypoints.api import views
 from doorstep.services import courier, pickup, returns
 from doorstep.services.context import RefundRules
 
@@ -258,3 +259,87 @@ def test_the_page_promises_an_express_refund_only_when_pickup_would_pay_one(
     assert not money_facts(world.svc, request, set()).express_likely
     done, _ = picked_up(world, **trusted(world))
     assert done.refund_id is None and world.payments.calls == []
+
+
+# --- a step sent again after its answer was lost ---------------------------------------------
+
+
+def test_the_same_pickup_sent_again_is_answered_as_the_first(world: World) -> None:
+    """The courier's phone lost the pickup's answer and sends it again: the same receipt,
+    nothing recorded twice (it answered 409 not_arrived)."""
+    request, appt = booked(world, sf(10), **trusted(world))
+    cid = at_the_door(world, appt)
+    inspect(world, appt, request.return_id, cid)
+    first = courier.pick_up(world.svc, cid, appt.appointment_id, appt.pickup_code)
+    before = len(world.store.events)
+    again = courier.pick_up(world.svc, cid, appt.appointment_id, appt.pickup_code)
+    assert views.appointment_out(again, show_code=False) == views.appointment_out(
+        first, show_code=False
+    )
+    assert len(world.store.events) == before
+    assert len(world.store.items("refunds")) == 1 and len(world.payments.calls) == 1
+
+
+def test_a_repeat_starts_the_express_refund_the_first_left_undone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request, appt = booked(world, sf(10), **trusted(world))
+    cid = at_the_door(world, appt)
+    inspect(world, appt, request.return_id, cid)
+
+    def dies(*_: object) -> None:
+        raise RuntimeError("the process died after the pickup's commit")
+
+    with monkeypatch.context() as m:
+        m.setattr(courier, "start_express_refund", dies)
+        with pytest.raises(RuntimeError):
+            courier.pick_up(world.svc, cid, appt.appointment_id, appt.pickup_code)
+    assert world.store.items("refunds") == []
+    courier.pick_up(world.svc, cid, appt.appointment_id, appt.pickup_code)
+    [refund] = world.store.items("refunds")
+    assert refund.status is RefundStatus.SUCCEEDED and len(world.payments.calls) == 1
+    assert returns.get_return(world.svc, request.return_id).express_owed_since is None
+
+
+def test_another_pickup_of_a_visit_done_is_refused_with_its_own_code(world: World) -> None:
+    _, appt = picked_up(world)
+    wrong = "000000" if appt.pickup_code != "000000" else "111111"
+    before = len(world.store.events)
+    with pytest.raises(Conflict) as refused:
+        courier.pick_up(world.svc, YTO2, appt.appointment_id, wrong)
+    assert refused.value.code == "visit_already_picked_up"
+    assert refused.value.message_zh and refused.value.message_en
+    with pytest.raises(Conflict, match="visit_already_picked_up"):
+        courier.pick_up(world.svc, YTO2, appt.appointment_id, None)
+    assert len(world.store.events) == before
+
+
+def test_the_same_inspection_sent_again_is_answered_as_the_first(world: World) -> None:
+    r, appt = booked(world)
+    at_the_door(world, appt)
+    data = _input(world, r.return_id)
+    first = courier.inspect(world.svc, YTO2, appt.appointment_id, data)
+    world.clock.advance(minutes=1)
+    # Sent again before the pickup: the same inspection, recorded once.
+    assert courier.inspect(world.svc, YTO2, appt.appointment_id, data) == first
+    assert len(world.store.events_named("return.inspected_at_door")) == 1
+    courier.pick_up(world.svc, YTO2, appt.appointment_id, appt.pickup_code)
+    # And after the pickup that followed it (it answered 409 not_arrived).
+    assert courier.inspect(world.svc, YTO2, appt.appointment_id, data) == first
+    # A different inspection of a visit already picked up is refused.
+    other = _input(world, r.return_id, note="scratched")
+    with pytest.raises(Conflict, match="visit_already_picked_up"):
+        courier.inspect(world.svc, YTO2, appt.appointment_id, other)
+    assert len(world.store.events_named("return.inspected_at_door")) == 1
+
+
+def test_a_changed_inspection_before_the_pickup_is_a_new_one(world: World) -> None:
+    r, appt = booked(world)
+    at_the_door(world, appt)
+    courier.inspect(world.svc, YTO2, appt.appointment_id, _input(world, r.return_id))
+    refused = {**ALL_PASS, "unused": False}
+    again = courier.inspect(
+        world.svc, YTO2, appt.appointment_id, _input(world, r.return_id, checklist=refused)
+    )
+    assert again.result is InspectionResult.REFUSED
+    assert len(world.store.events_named("return.inspected_at_door")) == 2
