@@ -157,6 +157,7 @@ def build(
             settings.booking_horizon_days,
             timedelta(minutes=settings.booking_close_before_end_minutes),
             time(hours, minutes),
+            settings.booking_call_out_s,
         ),
         refunds=RefundRules(
             settings.express_refund_min_trust,

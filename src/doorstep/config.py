@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     booking_horizon_days: int = Field(3, ge=1, le=14)
     booking_close_before_end_minutes: int = Field(120, ge=0, le=24 * 60)
     booking_same_day_until: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    # Seconds of driving a booking counts against giving its visit to a courier with nothing
+    # else that day (BookingRules.call_out_s; 0: the cheapest drive wins).
+    booking_call_out_s: int = Field(0, ge=0, le=36_000)
     max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
     # Photos decoded at once per process (each takes ~1 s of a core and up to ~200 MB).
     image_workers: int = Field(2, ge=1, le=32)

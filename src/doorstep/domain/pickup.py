@@ -21,10 +21,15 @@ class BookingRules:
     horizon_days: int = 3  # today, tomorrow, the day after
     close_before_end: timedelta = timedelta(hours=2)
     same_day_until: time = time(17, 0)  # after this, only next-day slots are offered
+    # Seconds of driving a booking counts against handing its visit to a courier with nothing
+    # on their route that day: calling one out pays them the rest of a day (0: distance only).
+    call_out_s: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.horizon_days <= 14:
             raise ValueError("horizon_days must be 1–14")
+        if not 0 <= self.call_out_s <= 36_000:
+            raise ValueError("call_out_s must be 0–36000")
         if self.close_before_end < timedelta(0):
             raise ValueError("close_before_end must not be negative")
 

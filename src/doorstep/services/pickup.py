@@ -32,6 +32,7 @@ from doorstep.services.route import (
     Option,
     append_to_route,
     candidate_couriers,
+    cheapest,
     expected_etas,
     options,
     planner_stop,
@@ -441,7 +442,7 @@ def _seat(
     on = options(svc.route_cache, uow, svc.travel, couriers, slot.carrier_id, [slot.day], now)
     found = on(slot.day, planner_stop(stop))
     if found:
-        return _Seat(stop, found[0], None)
+        return _Seat(stop, cheapest(found, svc.booking.call_out_s), None)
     if must_keep and svc.offering.route_aware:
         request = uow.returns.get(appt.return_ids[0])
         assert request is not None
