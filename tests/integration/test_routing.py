@@ -10,10 +10,12 @@ from doorstep.bootstrap import App
 from doorstep.domain.address import Address
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.errors import Conflict
+from doorstep.domain.fleet import Courier
 from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.pickup import SlotRef
+from doorstep.domain.pickup import Appointment, BookingRules, SlotRef
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.services import catalog, pickup, returns, routing, timeline
+from doorstep.services.context import Services
 from doorstep.services.forecast import HistoryForecast
 from doorstep.services.offering import FixedCapacityOffering, OfferedSlot
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
@@ -365,3 +367,26 @@ def test_history_forecast_is_the_mean_of_the_same_weekday_in_past_weeks(wired: A
         assert HistoryForecast(weeks=1).expected_bookings(uow, other_window) == 0.0
         six_days_on = replace(booked, day=TOMORROW + timedelta(days=6))
         assert HistoryForecast(weeks=1).expected_bookings(uow, six_days_on) == 0.0
+
+
+def test_a_call_out_cost_gives_a_booking_to_the_courier_already_out(wired: App) -> None:
+    """A second Jinshan courier, idle, 3 km east: by distance alone a visit near their depot
+    calls them out; with a call-out cost the courier already out that day takes it."""
+    east = (JINSHAN[0], JINSHAN[1] + 3 / 95)
+    with wired.services.uow() as uow:
+        uow.couriers.put(Courier("courier-yto-09", "钱", "13800000099", "yto", "310116", *east))
+        uow.commit()
+    near_03, near_09, near_09b = returns_at(wired, [(30.7395, 121.3455), east, east])
+
+    def book(svc: Services, rid: str, start: time) -> Appointment:
+        choice = pickup.SlotChoice("yto", TOMORROW, start)
+        return pickup.book_pickup(svc, "buyer-001", rid, choice)
+
+    svc = wired.services
+    assert book(svc, near_03, time(9)).courier_id == "courier-yto-03"
+    called = book(svc, near_09, time(11))
+    assert called.courier_id == "courier-yto-09"  # distance alone: called out
+    pickup.cancel_pickup(svc, "buyer-001", called.appointment_id)
+    calling = replace(svc, booking=replace(svc.booking, call_out_s=3600))
+    assert isinstance(calling.booking, BookingRules)
+    assert book(calling, near_09b, time(11)).courier_id == "courier-yto-03"

@@ -31,7 +31,9 @@ from doorstep.services.route import (
     RouteCache,
     area_location,
     candidate_couriers,
+    cheapest,
     options,
+    seat_cost,
 )
 
 
@@ -171,8 +173,10 @@ class PlannedOffering:
             for offered in windows:
                 found = on(offered.slot.day, candidate_stop(where, offered.slot))
                 if found:
-                    today[offered.slot] = found[0].extra_s
-                    costed.append((self._priced(uow, found[0].extra_s, offered), offered))
+                    # Priced as the booking will seat it (a call-out counted the same way).
+                    cost = seat_cost(cheapest(found, rules.call_out_s), rules.call_out_s)
+                    today[offered.slot] = cost
+                    costed.append((self._priced(uow, cost, offered), offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
         priced = self.incentives is not None and self.incentives.future_pct > 0
         ranked = rank(costed, self.incentives, today if priced and self.forecast else None)

@@ -338,13 +338,15 @@ class Option:
         return self.insertion.extra_travel_s
 
 
+def seat_cost(option: Option, call_out_s: int = 0) -> int:
+    """What taking ``option`` costs a booking: its extra driving, plus ``call_out_s`` when
+    the courier's route has nothing on it that day (calling one out pays them a day)."""
+    return option.extra_s + (0 if option.route.stops else call_out_s)
+
+
 def cheapest(found: Sequence[Option], call_out_s: int = 0) -> Option:
-    """The option a booking takes: the least extra driving, counting ``call_out_s`` more for
-    a courier whose route has nothing on it that day (ties to the courier id)."""
-    return min(
-        found,
-        key=lambda o: (o.extra_s + (0 if o.route.stops else call_out_s), o.courier.courier_id),
-    )
+    """The option a booking takes: the lowest ``seat_cost`` (ties to the courier id)."""
+    return min(found, key=lambda o: (seat_cost(o, call_out_s), o.courier.courier_id))
 
 
 def options(

@@ -10,7 +10,7 @@ from doorstep.domain.fleet import Courier
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.route import CourierRoute, RouteStop
 from doorstep.planning.insertion import Insertion
-from doorstep.services.route import Option, cheapest
+from doorstep.services.route import Option, cheapest, seat_cost
 
 DAY = date(2026, 11, 26)
 
@@ -49,3 +49,9 @@ def test_call_out_cost_is_bounded() -> None:
         BookingRules(call_out_s=-1)
     with pytest.raises(ValueError):
         BookingRules(call_out_s=36_001)
+
+
+def test_seat_cost_is_what_the_offer_and_the_booking_both_price() -> None:
+    idle, busy = option("c-idle", 300, 0), option("c-busy", 1200, 4)
+    assert seat_cost(idle) == 300 and seat_cost(idle, 3600) == 3900
+    assert seat_cost(busy, 3600) == 1200
