@@ -237,7 +237,9 @@ def _lock(uow: UnitOfWork, unlocked: CustomsReturn) -> _Locked | None:
     order = uow.orders.get_for_update(unlocked.order_id)
     customs_return = uow.customs.get_for_update(unlocked.customs_return_id)
     assert customs_return is not None, "a declaration is never deleted"
-    if not set(customs_return.return_ids) <= set(requests):
+    # Compared with the ids asked for, not those found: a return missing from its table
+    # would otherwise make the caller start over for ever.
+    if not set(customs_return.return_ids) <= set(unlocked.return_ids):
         return None
     return order, customs_return, requests
 
@@ -272,7 +274,9 @@ def _claw_back_tax(
                 svc, uow, TransferPurpose.TAX_CLAWBACK, refund.return_id, refund.buyer_id, amount
             )
             made.append(transfer.transfer_id)
-            _requote_without_tax(svc, uow, locked[refund.return_id], why)
+            request = locked.get(refund.return_id)
+            if request is not None:
+                _requote_without_tax(svc, uow, request, why)
     return made
 
 
