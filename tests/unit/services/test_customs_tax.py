@@ -10,6 +10,9 @@ from datetime import timedelta
 
 import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
+from tests.unit.services.fakes_after_sales import (  # type: ignore[import-not-found]
+    FakeCustomsRepository,
+)
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     B1,
     B1_HOME,
@@ -294,3 +297,33 @@ def test_a_lost_dispute_takes_back_only_what_the_tax_clawback_left(
     )
     assert out.clawback is not None and out.clawback.amount_fen == 39_900
     assert sum(amount for _, amount in world.payments.clawed.values()) == 39_900 + PILLOW_TAX
+
+
+def test_a_return_that_joined_after_the_unlocked_read_is_locked_on_a_second_pass(
+    world: World, broker: LocalCustomsBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The declaration is read unlocked, its returns locked, then it is read again under the
+    # order's lock: a return attached in between was not locked, so the lapse starts over
+    # rather than take its tax back (and re-quote it) without its lock.
+    first = _express_at_pickup(world, _trusted_order(world, released_days_ago=28))
+    second = _express_at_pickup(world, _trusted_order(world, released_days_ago=28))
+    world.clock.advance(days=3)
+    repo = FakeCustomsRepository
+    unlocked_get = repo.get
+    reads: list[str] = []
+
+    def stale_first_read(self, key: str):  # type: ignore[no-untyped-def]
+        found = unlocked_get(self, key)
+        reads.append(key)
+        if len(reads) == 1:  # as read before the second return joined
+            found.lines = [ln for ln in found.lines if ln.return_id != second.return_id]
+        return found
+
+    monkeypatch.setattr(repo, "get", stale_first_read)
+    cr = customs.declare(world.svc, _only(world).customs_return_id)
+
+    # Both taken back and re-quoted: the second under its lock on the second pass (without
+    # it, its tax went back but its quote kept the tax).
+    assert cr.status is CustomsStatus.LAPSED
+    assert _clawed(world, first) == _clawed(world, second) == PILLOW_TAX
+    assert _quoted(world, first) == _quoted(world, second) == (TaxStatus.NOT_DECLARED, 0, 39_900)
