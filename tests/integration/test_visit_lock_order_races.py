@@ -4,7 +4,10 @@ the return's row first, then the window, the route and the exchange. Raced here:
 
 - a buyer's account deleted while the same returns are withdrawn, refused in review and
   turned into refunds (``erasure._buyer_leaves`` read them unlocked: it lost on
-  ``stale_write``, or made the others lose on it).
+  ``stale_write``, or made the others lose on it);
+- withdrawals and reschedules or cancels of the same visits (the withdrawal held the return
+  and waited for the window; the move held the window and waited for the return: PostgreSQL
+  aborted one after ``deadlock_timeout``, a ``stale_write``).
 
 Losers answer only with what the winner did (``illegal_transition``, ``not_in_review``),
 never ``stale_write``; the invariants are checked in SQL (``races.violations``).
@@ -25,13 +28,16 @@ from tests.integration.races import (  # type: ignore[import-not-found]
     race,
     violations,
 )
+from tests.integration.test_booking_routes_race import _spread  # type: ignore[import-not-found]
+from tests.integration.test_routing import returns_at  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
 from doorstep.domain.exchange import ExchangeStatus, StockLevel
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
+from doorstep.domain.pickup import AppointmentStatus
 from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
-from doorstep.services import catalog, exchanges, identity, returns
+from doorstep.services import catalog, exchanges, identity, pickup, returns
 from doorstep.services.returns import LineRequest, OpenReturn
 
 TOMORROW = date(2026, 11, 26)
@@ -149,3 +155,51 @@ def test_a_buyer_deleted_while_their_returns_are_decided_loses_no_race_it_did_no
     assert deleted == 4 * ROUNDS, codes
     assert set(codes) <= LOSSES, codes
     assert violations(wired.engine, payments) == []
+
+
+def _choice(i: int) -> pickup.SlotChoice:
+    return pickup.SlotChoice("yto", TOMORROW, STARTS[i % len(STARTS)])
+
+
+def test_withdrawals_and_moves_or_cancels_of_the_same_visits_never_deadlock(
+    wired: App, payments: RecordingPayments
+) -> None:
+    svc = wired.services
+    codes: Counter[str] = Counter()
+    for _ in range(ROUNDS):
+        ids = returns_at(wired, _spread(RACERS // 2))
+        visits = [pickup.book_pickup(svc, "buyer-001", r, _choice(i)) for i, r in enumerate(ids)]
+        calls: list[Callable[[], Any]] = []
+        for i, (rid, visit) in enumerate(zip(ids, visits, strict=True)):
+            calls.append(
+                lambda r=rid: ("withdrawn", returns.cancel_return(svc, "buyer-001", r, "changed"))
+            )
+            # Every third visit is cancelled instead of moved: it gives back the window
+            # before it writes the returns, as a move does.
+            calls.append(
+                (
+                    lambda a=visit.appointment_id: (
+                        "cancelled",
+                        pickup.cancel_pickup(svc, "buyer-001", a),
+                    )
+                )
+                if i % 3 == 2
+                else lambda a=visit.appointment_id, i=i: (
+                    "moved",
+                    pickup.reschedule_pickup(svc, "buyer-001", a, _choice(i + 1)),
+                )
+            )
+        out = race(calls)
+        codes += out.codes
+        print("withdraw/reschedule race losers:", dict(out.codes))
+        withdrawn = sum(1 for what, _ in out.won if what == "withdrawn")
+        # A withdrawal never loses: the return is the buyer's to take back, moved or not.
+        assert withdrawn == len(ids), codes
+        for rid, visit in zip(ids, visits, strict=True):
+            assert returns.get_return(svc, rid).status is ReturnStatus.CANCELLED
+            after = pickup.get_appointment(svc, visit.appointment_id)
+            assert after.status is AppointmentStatus.CANCELLED
+        assert violations(wired.engine, payments) == []
+    # A move or a cancel loses only to the withdrawal before it (the visit is cancelled), a
+    # move also to a window that cannot take it.
+    assert set(codes) <= {"illegal_transition", "slot_full", "slot_not_offered"}, codes

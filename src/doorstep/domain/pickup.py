@@ -354,9 +354,15 @@ class Appointment(EventRecorder):
         if last:
             self.cancel(at, "no_returns_left")
 
+    def require_movable(self) -> None:
+        """Refuse (``illegal_transition``) a move of a visit no longer waiting for its pickup:
+        checked before a move reads the visit's returns (a visit emptied by a withdrawal is
+        cancelled and has none)."""
+        self._require("reschedule", A.BOOKED, A.ASSIGNED, A.FAILED)
+
     def reschedule(self, slot: SlotRef, at: datetime, reason: str = "buyer_request") -> SlotRef:
         """Move to another window (also after a failed attempt); returns the old slot."""
-        self._require("reschedule", A.BOOKED, A.ASSIGNED, A.FAILED)
+        self.require_movable()
         if slot == self.slot:
             raise Conflict("same_slot", "That is already the booked window.", "已预约该时段。")
         old, self.slot = self.slot, slot

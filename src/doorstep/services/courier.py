@@ -474,11 +474,13 @@ def fail_attempt(
         appt = load_appointment(uow, appointment_id, courier_id=courier_id)
         now = svc.clock.now()
         appt.fail(courier_id, reason, now, note)
-        record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
-        for return_id in appt.return_ids:
-            request = load_return(uow, return_id)
+        # The returns' rows before the route's, the order of a withdrawal, a move or a
+        # cancel of the same visit (each would otherwise wait for the other: a deadlock).
+        for return_id in sorted(appt.return_ids):
+            request = lock_return(uow, return_id)
             request.void_inspection(now, f"attempt_failed:{reason.value}")
             uow.returns.save(request)
+        record_progress(uow, svc.travel, uow.couriers.list(), appt, StopState.DONE, now)
         uow.appointments.save(appt)
         uow.commit()
         return appt

@@ -18,7 +18,7 @@ from doorstep.domain.route import RouteStop, route_id
 from doorstep.services import pickup_company as company
 from doorstep.services.carrier_orders import order_for_visit, send_order, withdraw_order
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_appointment, load_return
+from doorstep.services.lookups import load_appointment, load_return, lock_return
 from doorstep.services.offering import (
     OfferedSlot,
     SlotOffering,
@@ -154,7 +154,9 @@ def _book(
 ) -> tuple[Appointment, str | None]:
     now = svc.clock.now()
     with svc.uow() as uow:
-        request = load_return(uow, return_id, buyer_id=buyer_id)
+        # The return before the window and the route, as a withdrawal takes them: one of the
+        # same return waits here, or this booking sees it withdrawn.
+        request = lock_return(uow, return_id, buyer_id=buyer_id)
         if request.status is not ReturnStatus.APPROVED:
             raise Conflict(
                 "not_bookable",
@@ -224,7 +226,7 @@ def join_pickup(svc: Services, buyer_id: str, return_id: str, appointment_id: st
 def _join(svc: Services, buyer_id: str, return_id: str, appointment_id: str) -> Appointment:
     now = svc.clock.now()
     with svc.uow() as uow:
-        request = load_return(uow, return_id, buyer_id=buyer_id)
+        request = lock_return(uow, return_id, buyer_id=buyer_id)  # before the visit's route
         appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
         assert request.address is not None
         if now >= appt.slot.ends_at:
@@ -269,8 +271,9 @@ def reschedule_pickup(
     guard: Callable[[UnitOfWork], None] | None = None,
 ) -> Appointment:
     """Move a visit to another window: take the new capacity and route place first, then
-    give the old ones back. ``guard`` runs first in the move's transaction (it may lock
-    and refuse, e.g. a rebalance checks the old window is still over capacity)."""
+    give the old ones back. ``guard`` runs in the move's transaction once the visit's
+    returns are locked, before any window (it may lock and refuse, e.g. a rebalance checks
+    the old window is still over capacity)."""
     for _ in range(BOOKING_ATTEMPTS - 1):
         try:
             return _after_commit(
@@ -291,10 +294,10 @@ def _reschedule(
 ) -> tuple[Appointment, str | None]:
     now = svc.clock.now()
     with svc.uow() as uow:
+        appt, requests = _locked_visit(uow, appointment_id, buyer_id)
+        appt.require_movable()  # an emptied visit (withdrawn) is cancelled, with no returns
         if guard is not None:
             guard(uow)
-        appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
-        requests = [load_return(uow, rid) for rid in appt.return_ids]
         area, template, slot = _target(uow, requests[0], choice)
         check_bookable(slot, template, now, svc.booking)
         for request in requests:
@@ -335,16 +338,41 @@ def _reschedule(
         return appt, None
 
 
+def _locked_visit(
+    uow: UnitOfWork, appointment_id: str, buyer_id: str | None
+) -> tuple[Appointment, list[ReturnRequest]]:
+    """The visit and its returns, the returns' rows locked in key order before any window
+    or route (the order a withdrawal, a failed attempt and a pickup take), and the visit
+    read again under those locks: whatever changed it through its returns (a withdrawal, a
+    failed attempt) committed before this read, or waits for this transaction. A return
+    that joined or left between the two reads makes the caller start over."""
+    first = load_appointment(uow, appointment_id, buyer_id=buyer_id)
+    locked = {rid: lock_return(uow, rid) for rid in sorted(first.return_ids)}
+    appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
+    if sorted(appt.return_ids) != list(locked):
+        raise Contention()
+    return appt, [locked[rid] for rid in appt.return_ids]
+
+
 def cancel_pickup(svc: Services, buyer_id: str, appointment_id: str) -> Appointment:
-    """Cancel the visit; its returns go back to choosing a method, the slot is freed."""
+    """Cancel the visit; its returns go back to choosing a method, the slot is freed. A
+    visit changed while this ran (one of its returns withdrawn) is read again, not shown."""
+    for _ in range(BOOKING_ATTEMPTS - 1):
+        try:
+            return _cancel(svc, buyer_id, appointment_id)
+        except (Contention, StaleWrite):
+            continue
+    return _cancel(svc, buyer_id, appointment_id)
+
+
+def _cancel(svc: Services, buyer_id: str, appointment_id: str) -> Appointment:
     now = svc.clock.now()
     with svc.uow() as uow:
-        appt = load_appointment(uow, appointment_id, buyer_id=buyer_id)
+        appt, requests = _locked_visit(uow, appointment_id, buyer_id)
         held_window = appt.active
         appt.cancel(now, "buyer_cancelled")
         to_send = release_visit(svc, uow, appt, now, held_window=held_window)
-        for return_id in appt.return_ids:
-            request = load_return(uow, return_id)
+        for request in requests:
             if request.status is ReturnStatus.AWAITING_PICKUP:
                 request.release_pickup(now, "appointment_cancelled")
                 uow.returns.save(request)
