@@ -198,6 +198,10 @@ def build(
             callback_base_url=settings.public_url,
             secrets={c: g.callback_secret for c, g in settings.carrier_gateways.items()},
             quiet_after=timedelta(minutes=settings.carrier_quiet_minutes),
+            # Every try of a call timing out, with the waits between them, and a margin.
+            send_lease=timedelta(
+                seconds=settings.carrier_timeout_s * settings.carrier_attempts * 2 + 60
+            ),
         ),
         exchanges=journal,
     )

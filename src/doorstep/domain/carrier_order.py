@@ -235,6 +235,15 @@ class PickupOrder(EventRecorder):
     # Moved before the company answered the create: which of the (idempotent) creates it kept,
     # the first window or a later one, is unknown, so the window is sent again once it answers.
     moved_while_creating: bool = False
+    # One send on its way per order (a lease): until when its sender holds the order. The
+    # sender sends again after its answer if the window moved meanwhile, so the newest
+    # window the buyer wanted always reaches the company last. None: no send on its way.
+    send_lease_until: datetime | None = None
+    # The windows the company took from us (a few, newest last) and when it took the last:
+    # its echo of an older one, made before that, is not followed (callbacks come in any
+    # order, RULES.md §6).
+    sent_windows: list[str] = field(default_factory=list)
+    last_sent_at: datetime | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -264,8 +273,34 @@ class PickupOrder(EventRecorder):
         return self.status in (CS.PICKED_UP, CS.IN_TRANSIT, CS.DELIVERED)
 
     # --- what doorstep sends ------------------------------------------------------------
-    def created(self, carrier_order_id: str, at: datetime) -> None:
-        """The company took the order (a repeated create returns the same order id)."""
+    def lease_send(self, now: datetime, until: datetime) -> bool:
+        """Hold the order's one send until ``until``; False when there is nothing to send or
+        another sender holds it (that one sends the newest window after its answer). A
+        sender that died holds it until its lease runs out; the worker sends after that."""
+        if self.pending_op is None:
+            return False
+        if self.send_lease_until is not None and self.send_lease_until > now:
+            return False
+        self.send_lease_until = until
+        return True
+
+    def end_send(self) -> None:
+        """The sender's answer is recorded: the next send may start."""
+        self.send_lease_until = None
+
+    def _took(self, sent: UnifiedOrder, at: datetime) -> None:
+        # The company holds ``sent``'s window from now on.
+        label = _window_label(sent)
+        self.sent_windows = [*(w for w in self.sent_windows if w != label), label][-SENT_KEPT:]
+        self.last_sent_at = at
+
+    def created(
+        self, carrier_order_id: str, at: datetime, sent: UnifiedOrder | None = None
+    ) -> None:
+        """The company took the order (a repeated create returns the same order id);
+        ``sent``: the order as it went out."""
+        if sent is not None and self.pending_op is PendingOp.CREATE:
+            self._took(sent, at)
         if self.pending_op is PendingOp.CREATE:
             self.pending_op = None
             if self.moved_while_creating and self.status in BEFORE_PICKUP:
@@ -304,6 +339,7 @@ class PickupOrder(EventRecorder):
         self.pending_op, self.last_error, self.next_send_at = None, None, None
         self.send_attempts = 0
         if sent is not None and self.status in BEFORE_PICKUP:
+            self._took(sent, at)
             self._still_to_move(sent, at)
 
     def _still_to_move(self, sent: UnifiedOrder, at: datetime) -> None:
@@ -370,6 +406,8 @@ class PickupOrder(EventRecorder):
                 return False  # the window we already have (our own move echoed, or a poll)
             if self.status not in BEFORE_PICKUP or self.status is CS.PENDING:
                 return self._late(update)
+            if self._superseded(update):
+                return False
             self.order = replace(self.order, day=update.day, start=update.start, end=update.end)
             self._event(
                 "rescheduled",
@@ -386,9 +424,19 @@ class PickupOrder(EventRecorder):
             return self._late(update)
         if target in (CS.FAILED, CS.CANCELLED) and self.status not in BEFORE_PICKUP:
             return self._late(update)  # a parcel already taken cannot fail or be cancelled
-        if self.status is CS.PENDING and self.carrier_order_id is None:
-            # The create's answer was lost but the company has the order: stop re-sending.
-            self.pending_op = None if self.pending_op is PendingOp.CREATE else self.pending_op
+        if (
+            self.status is CS.PENDING
+            and self.carrier_order_id is None
+            and self.pending_op is PendingOp.CREATE
+        ):
+            # The create's answer was lost (or is still on its way) but the company has the
+            # order: stop re-sending it. A window moved meanwhile is still owed: which of
+            # the windows the company kept is unknown, so it is sent as a reschedule (it
+            # was lost when this event came before the create's answer).
+            self.pending_op = None
+            if self.moved_while_creating and target in BEFORE_PICKUP:
+                self.pending_op, self.next_send_at = PendingOp.RESCHEDULE, at
+            self.moved_while_creating = False
         was_picked_up = self.picked_up
         self.status = target
         if update.courier is not None:
@@ -409,6 +457,32 @@ class PickupOrder(EventRecorder):
         if target in RANK and RANK[target] >= RANK[CS.PICKED_UP] and not was_picked_up:
             data.update(self._take_waiting(waiting))
         self._event(target.value, update.occurred_at, **data)
+        return True
+
+    def _superseded(self, update: CarrierUpdate) -> bool:
+        """A company move not to follow, recorded as such: while a newer window of ours is
+        still to reach the company (our send goes after it and wins), or the echo of a
+        window we sent before our newest was taken. Following either moved the visit back
+        to an older window and the buyer's latest was lost."""
+        assert update.day and update.start and update.end
+        label = _label_parts(update.day, update.start, update.end)
+        wanted = self.pending_op is PendingOp.RESCHEDULE or self.moved_while_creating
+        older = (
+            label in self.sent_windows[:-1]
+            and self.last_sent_at is not None
+            and update.occurred_at <= self.last_sent_at
+        )
+        if not (wanted or older):
+            return False
+        self._event(
+            "move_superseded",
+            update.occurred_at,
+            event_id=update.event_id,
+            day=update.day.isoformat(),
+            window=_label(update.start, update.end),
+            kept=_window_label(self.order),
+            cause="newer_window_wanted" if wanted else "older_window_echoed",
+        )
         return True
 
     def _take_waiting(self, waiting: Collection[str] | None) -> dict[str, list[str]]:
@@ -455,3 +529,15 @@ def _window(order: UnifiedOrder) -> tuple[date, time, time]:
 
 def _label(start: time, end: time) -> str:
     return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def _label_parts(day: date, start: time, end: time) -> str:
+    return f"{day.isoformat()} {_label(start, end)}"
+
+
+def _window_label(order: UnifiedOrder) -> str:
+    return _label_parts(order.day, order.start, order.end)
+
+
+# Windows of ours remembered per order: more than the moves one order sees in practice.
+SENT_KEPT = 8

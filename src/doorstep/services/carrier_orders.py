@@ -112,13 +112,38 @@ def intend_order(
 def send_order(svc: Services, number: str) -> PickupOrder | None:
     """Tell the company what the order still needs (create, cancel, reschedule): the call is
     made outside any transaction, its answer recorded in a short one. Never raises for the
-    company's failures: they are recorded on the order and the worker tries again."""
+    company's failures: they are recorded on the order and the worker tries again.
+
+    One send per order is on its way at a time (``PickupOrder.lease_send``): two moves of
+    one visit sent at once could reach the company in either order and leave it with the
+    older window. A caller that finds a send on its way leaves it to that sender, which
+    sends again after its answer while the order still wants something (the newer window
+    wanted meanwhile), so the newest window is always sent last."""
+    po = None
+    for _ in range(SEND_ROUNDS):
+        po, again = _send_once(svc, number)
+        if not again:
+            break
+    return po
+
+
+# Sends one caller makes in a row for one order while the buyer keeps moving it; what is
+# still due after them is the worker's.
+SEND_ROUNDS = 5
+
+
+def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
+    """One send: lease, call, answer. True when the order wants another send at once."""
+    now = svc.clock.now()
     with svc.uow() as uow:
-        po = uow.pickup_orders.get(number)
-    if po is None or po.pending_op is None:
-        return po
+        po = uow.pickup_orders.get_for_update(number)
+        if po is None or not po.lease_send(now, now + svc.carrier_rules.send_lease):
+            return po, False
+        uow.pickup_orders.save(po)
+        uow.commit()
     company = svc.carriers.get(po.carrier_id)
     op = po.pending_op
+    assert op is not None  # a lease is only taken for something to send
     error: DomainError | None = None
     carrier_order_id = None
     if company is None:
@@ -136,13 +161,14 @@ def send_order(svc: Services, number: str) -> PickupOrder | None:
     with svc.uow() as uow:
         current = uow.pickup_orders.get_for_update(number)
         if current is None:
-            return None
+            return None, False
+        current.end_send()
         if error is None and op is PendingOp.CREATE:
             # Also when the company's first callback overtook this answer: keep its order id.
             assert carrier_order_id is not None
-            current.created(carrier_order_id, now)
+            current.created(carrier_order_id, now, sent=po.order)
         elif current.pending_op is not op:
-            return current  # someone else sent it, or the buyer changed it meanwhile: next time
+            pass  # the buyer changed what is owed meanwhile (a cancel): sent next round
         elif error is None:
             current.sent(now, sent=po.order)
         else:
@@ -152,7 +178,8 @@ def send_order(svc: Services, number: str) -> PickupOrder | None:
             log.warning("carrier_send_failed", out_order_no=number, op=op.value, code=error.code)
         uow.pickup_orders.save(current)
         uow.commit()
-        return current
+    due = current.next_send_at is not None and current.next_send_at <= now
+    return current, error is None and current.pending_op is not None and due
 
 
 def _call(company: CourierCompany, po: PickupOrder, op: PendingOp) -> str | None:

@@ -113,6 +113,9 @@ class CarrierRules:
     send_attempts: int = 6
     retry_after: timedelta = timedelta(seconds=30)
     receiver: Party = RETURN_WAREHOUSE
+    # How long one send may hold its order (longer than a call with all its tries takes):
+    # a sender that died leaves the order to the worker after this.
+    send_lease: timedelta = timedelta(minutes=5)
 
 
 class NoJournal:

@@ -48,6 +48,7 @@ CARRIER_INTERNALS = frozenset(
         "carrier_order.reschedule_requested",
         "carrier_order.send_abandoned",
         "carrier_order.late_update",
+        "carrier_order.move_superseded",
     }
 )
 

@@ -191,3 +191,73 @@ def test_redaction_masks_phones_and_secrets() -> None:
     assert masked["sender"]["address"] == "call 139****5678 at the gate"
     assert masked["X-Api-Key"] == "***"
     assert masked["list"][0]["phone"] == "021****4567"
+
+
+# --- moves in flight (session 10) ----------------------------------------------------------
+
+
+def _moved_to(hour: int, n: int) -> CarrierUpdate:
+    return CarrierUpdate(
+        f"EV-move-{n}",
+        "A-1-1",
+        UpdateKind.RESCHEDULED,
+        T + timedelta(minutes=n),
+        day=date(2026, 11, 26),
+        start=time(hour),
+        end=time(hour + 2),
+    )
+
+
+def test_one_send_at_a_time_per_order() -> None:
+    po = _order()
+    assert po.lease_send(T, T + timedelta(minutes=5)) is False  # nothing to send
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    assert po.lease_send(T, T + timedelta(minutes=5)) is True
+    # A second sender waits for the first (who sends the newest after its answer) ...
+    assert po.lease_send(T + timedelta(minutes=1), T + timedelta(minutes=6)) is False
+    # ... unless the first died: its lease runs out.
+    assert po.lease_send(T + timedelta(minutes=5), T + timedelta(minutes=10)) is True
+    po.end_send()
+    assert po.send_lease_until is None
+
+
+def test_an_echo_of_an_older_window_is_not_followed_while_a_newer_is_wanted() -> None:
+    po = _order()  # created at 9-11
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    went_out = po.order
+    po.request_reschedule(date(2026, 11, 26), time(15), time(17), T)
+    po.sent(T, sent=went_out)  # the company took 13-15; 15-17 is still owed
+    po.take_events()
+    assert po.apply(_moved_to(13, 1), T) is False  # its echo of 13-15
+    assert (po.order.start, po.pending_op) == (time(15), PendingOp.RESCHEDULE)
+    [event] = po.take_events()
+    assert event.name == "carrier_order.move_superseded"
+    assert event.data["cause"] == "newer_window_wanted" and event.data["kept"].endswith(
+        "15:00-17:00"
+    )
+
+
+def test_an_echo_made_before_the_newest_was_taken_is_not_followed() -> None:
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.created("SBX1", T, sent=po.order)  # the company took 9-11
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    po.sent(T + timedelta(minutes=5), sent=po.order)  # the company took 13-15
+    # Its echo of the create's 9-11, made before, comes late (callbacks are reordered).
+    assert po.apply(_moved_to(9, 2), T + timedelta(minutes=6)) is False
+    assert po.order.start == time(13)
+    # The company's courier agreeing 9-11 with the buyer afterwards is followed.
+    assert po.apply(_moved_to(9, 7), T + timedelta(minutes=7)) is True
+    assert po.order.start == time(9)
+
+
+def test_a_move_while_creating_survives_the_companys_event_overtaking_the_create_answer() -> None:
+    # The create goes out with 9-11; a typhoon moves the visit to 13-15 while it is on its
+    # way; the company's ACCEPTED callback comes before the create's answer. The move was
+    # lost: the callback cleared the create and nothing was left to send.
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    accepted = CarrierUpdate("EV1-accepted", "A-1-1", UpdateKind.ACCEPTED, T)
+    assert po.apply(accepted, T) is True
+    assert po.pending_op is PendingOp.RESCHEDULE and po.next_send_at == T
+    po.created("SBX1", T)  # the create's answer, afterwards
+    assert po.pending_op is PendingOp.RESCHEDULE and not po.moved_while_creating
