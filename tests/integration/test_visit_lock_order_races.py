@@ -7,7 +7,10 @@ the return's row first, then the window, the route and the exchange. Raced here:
   ``stale_write``, or made the others lose on it);
 - withdrawals and reschedules or cancels of the same visits (the withdrawal held the return
   and waited for the window; the move held the window and waited for the return: PostgreSQL
-  aborted one after ``deadlock_timeout``, a ``stale_write``).
+  aborted one after ``deadlock_timeout``, a ``stale_write``);
+- bookings in an area without coordinates (``pickup._assign_by_load``) while one of its
+  couriers' account is deleted (the booking read the fleet without the route locks and could
+  assign the leaving courier: "live visit of a courier who left the fleet").
 
 Losers answer only with what the winner did (``illegal_transition``, ``not_in_review``),
 never ``stale_write``; the invariants are checked in SQL (``races.violations``).
@@ -18,10 +21,12 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     RecordingPayments,
@@ -31,9 +36,11 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 from tests.integration.test_booking_routes_race import _spread  # type: ignore[import-not-found]
 from tests.integration.test_routing import returns_at  # type: ignore[import-not-found]
 
+from doorstep.adapters.db import tables as t
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
 from doorstep.domain.exchange import ExchangeStatus, StockLevel
+from doorstep.domain.fleet import Courier
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
 from doorstep.domain.pickup import AppointmentStatus
 from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
@@ -203,3 +210,89 @@ def test_withdrawals_and_moves_or_cancels_of_the_same_visits_never_deadlock(
     # A move or a cancel loses only to the withdrawal before it (the visit is cancelled), a
     # move also to a window that cannot take it.
     assert set(codes) <= {"illegal_transition", "slot_full", "slot_not_offered"}, codes
+
+
+def _uncharted(app: App) -> None:
+    """Songjiang without coordinates: bookings there assign by load (no routes to cost)."""
+    svc = app.services
+    with svc.uow() as uow:
+        area = uow.areas.get(SONGJIANG)
+    assert area is not None
+    catalog.upsert_area(svc, replace(area, lat=None, lon=None))
+
+
+def _leaving_courier(app: App) -> tuple[str, str]:
+    """A YTO courier based in Songjiang with one account: (courier id, username)."""
+    tag = uuid.uuid4().hex[:6]
+    courier_id, username = f"courier-sj-{tag}", f"sj{tag}"
+    catalog.upsert_fleet(
+        app.services,
+        [],
+        [Courier(courier_id, "松江", "13800005555", "yto", SONGJIANG, 31.03, 121.23)],
+    )
+    identity.add_user(app.services, f"U-{tag}", username, "leave-pass-1", "courier", courier_id)
+    return courier_id, username
+
+
+def _uncharted_returns(app: App, n: int) -> list[str]:
+    """Approved returns of buyer-001 at doors in Songjiang without coordinates."""
+    signed = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    batch = uuid.uuid4().hex[:6]
+    orders = [
+        Order(
+            f"SJ-{batch}-{i}",
+            "buyer-001",
+            "shop-cn-home",
+            Channel.DOMESTIC,
+            signed,
+            Address(
+                SONGJIANG, "上海市", "上海市", "松江区", f"中山街道{i}号", "测试", "13800006666"
+            ),
+            (OrderLine("L1", "CN-LATEX-PILLOW", 1, 19900),),
+            signed_at=signed,
+        )
+        for i in range(n)
+    ]
+    catalog.import_orders(app.services, orders, None)
+    return [
+        returns.open_return(
+            app.services,
+            OpenReturn(
+                "buyer-001",
+                o.order_id,
+                ReturnKind.REFUND,
+                (LineRequest("L1", 1, Reason.NO_REASON),),
+            ),
+        ).return_id
+        for o in orders
+    ]
+
+
+def test_bookings_by_load_raced_with_a_courier_leaving_never_assign_the_courier(
+    wired: App, payments: RecordingPayments
+) -> None:
+    svc = wired.services
+    _uncharted(wired)
+    windows = (time(9), time(11), time(13), time(15), time(17))
+    for round_ in range(ROUNDS):
+        day = TOMORROW + timedelta(days=round_)
+        courier_id, username = _leaving_courier(wired)
+        ids = _uncharted_returns(wired, RACERS - 1)
+        calls: list[Callable[[], Any]] = [lambda u=username: identity.delete_user(svc, u)]
+        calls += [
+            lambda r=rid, i=i, d=day: pickup.book_pickup(
+                svc, "buyer-001", r, pickup.SlotChoice("yto", d, windows[i % len(windows)])
+            )
+            for i, rid in enumerate(ids)
+        ]
+        out = race(calls)
+        assert out.codes == Counter(), out.codes
+        with wired.engine.connect() as conn:
+            a = t.appointments.c
+            left_with = conn.execute(
+                select(a.appointment_id).where(
+                    a.courier_id == courier_id, a.status.in_(["booked", "assigned", "arrived"])
+                )
+            ).all()
+        assert left_with == []
+        assert violations(wired.engine, payments) == []

@@ -326,7 +326,7 @@ def _reschedule(
                 uow.slots.release(counted)
             elif not uow.slots.take(slot, capacity):
                 raise _gone(svc, uow, area, requests[0], slot, now, full=True)
-        _lock_routes(uow, appt, seat)
+        _lock_routes(uow, appt, seat, slot)
         take_off_route(uow, svc.travel, uow.couriers.list(), appt, now)
         appt.reschedule(slot, now, reason)
         _take_seat(svc, uow, area, appt, seat, now)
@@ -421,14 +421,16 @@ def return_left(
     return None
 
 
-def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:
-    """Lock the visit's current route and its new one in key order."""
+def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat, slot: SlotRef) -> None:
+    """Lock the visit's current route and its new one (in ``slot``) in key order."""
     keys = set()
     if appt.courier_id is not None:
         keys.add((appt.courier_id, appt.slot.carrier_id, appt.slot.day))
     if seat.option is not None:
         route = seat.option.route
         keys.add((seat.option.courier.courier_id, route.carrier_id, route.day))
+    elif seat.fallback is not None:
+        keys.add((seat.fallback.courier_id, slot.carrier_id, slot.day))
     for courier_id, carrier_id, day in sorted(keys, key=lambda k: route_id(k[0], k[2])):
         uow.routes.lock(courier_id, carrier_id, day)
 
@@ -436,7 +438,8 @@ def _lock_routes(uow: UnitOfWork, appt: Appointment, seat: _Seat) -> None:
 @dataclass(frozen=True)
 class _Seat:
     """Where a visit will go: a route option, or (fixed-capacity offering) a courier whose
-    route takes it last even if late, or nothing when the area has no coordinates."""
+    route takes it last even if late, or, when the area has no coordinates (no stop), the
+    least loaded courier to assign it to (None: nobody on shift)."""
 
     stop: RouteStop | None
     option: Option | None
@@ -463,7 +466,7 @@ def _seat(
     """Find the cheapest route that keeps every promise with this visit added. A
     route-aware offering refuses the window when there is none."""
     if area.lat is None or area.lon is None:
-        return _Seat(None, None, None)
+        return _Seat(None, None, _by_load(uow, appt))
     stop = route_stop(uow, area, appt)
     slot = appt.slot
     couriers = candidate_couriers(uow.couriers.list(), area, slot.carrier_id)
@@ -489,7 +492,8 @@ def _take_seat(
     now: datetime,
 ) -> None:
     if seat.stop is None:
-        _assign_by_load(uow, appt, now)
+        if seat.fallback is not None:
+            _assign_in_fleet(uow, appt, seat.fallback, now)
         return
     if seat.option is not None:
         courier = seat.option.courier
@@ -590,9 +594,24 @@ def _check_until(request: ReturnRequest, slot: SlotRef) -> None:
         )
 
 
-def _assign_by_load(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
+def _assign_in_fleet(
+    uow: UnitOfWork, appt: Appointment, courier: FleetCourier, now: datetime
+) -> None:
+    """Assign the visit (no route stop: its area has no coordinates) under the courier's
+    route lock for the day, as ``put_on_route`` and ``append_to_route`` write a route: a
+    courier's account deletion locks each of their routes before it reads their visits, so
+    it either sees this visit (and puts it back in the pool) or this booking finds the
+    courier gone and starts over with the fleet read again."""
+    uow.routes.lock(courier.courier_id, appt.slot.carrier_id, appt.slot.day)
+    if uow.routes.get_in_fleet(courier.courier_id, appt.slot.day) is None:
+        raise Contention()
+    appt.assign(courier.courier_id, now)
+
+
+def _by_load(uow: UnitOfWork, appt: Appointment) -> FleetCourier | None:
     """First version: the courier of that carrier with the fewest visits that day, nearest depot
-    first. Route planning (issue 3) re-assigns and orders the day's visits."""
+    first (read without locks; ``_assign_in_fleet`` checks it is still in the fleet). Route
+    planning (issue 3) re-assigns and orders the day's visits."""
     candidates = [
         c
         for c in uow.couriers.list()
@@ -601,15 +620,15 @@ def _assign_by_load(uow: UnitOfWork, appt: Appointment, now: datetime) -> None:
         and appt.slot.window.end <= c.shift_end
     ]
     if not candidates:
-        return
+        return None
 
     def load(courier_id: str) -> int:
         return sum(1 for a in uow.appointments.for_courier(courier_id, appt.slot.day) if a.active)
 
-    candidates.sort(
-        key=lambda c: (c.depot_adcode != appt.slot.adcode, load(c.courier_id), c.courier_id)
+    return min(
+        candidates,
+        key=lambda c: (c.depot_adcode != appt.slot.adcode, load(c.courier_id), c.courier_id),
     )
-    appt.assign(candidates[0].courier_id, now)
 
 
 def get_appointment(
