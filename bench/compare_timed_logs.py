@@ -47,10 +47,25 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
-def compare(before: Runs, after: Runs, timed: str = TIMED) -> dict[str, Any]:
-    """Per seed and in spread: each pricing with the setting over without, and timed/peak."""
+def seed_set(text: str) -> set[int]:
+    """``101-120,125`` -> {101, ..., 120, 125}; '' -> every seed (empty set)."""
+    out: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        if lo.strip():
+            out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def compare(
+    before: Runs, after: Runs, timed: str = TIMED, only: set[int] | None = None
+) -> dict[str, Any]:
+    """Per seed and in spread: each pricing with the setting over without, and timed/peak
+    (``only``: those seeds)."""
     seeds: dict[str, Any] = {}
     for load, seed, variant in sorted(after):
+        if only and seed not in only:
+            continue
         keys = [(load, seed, PEAK), (load, seed, timed)]
         if variant != PEAK or any(k not in before or k not in after for k in keys):
             continue
@@ -84,8 +99,10 @@ def main() -> None:
     parser.add_argument("without", type=Path, help="log of the runs without the setting")
     parser.add_argument("with_", type=Path, metavar="with", help="log of the runs with it")
     parser.add_argument("--timed", default=TIMED, help="the timed variant's label")
+    parser.add_argument("--seeds", default="", help="only these seeds, e.g. 101-120")
     args = parser.parse_args()
-    print(json.dumps(compare(runs(args.without), runs(args.with_), args.timed), sort_keys=True))
+    report = compare(runs(args.without), runs(args.with_), args.timed, seed_set(args.seeds))
+    print(json.dumps(report, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -45,3 +45,6 @@ def test_ratios_per_seed_and_late_seeds_named(cmp: ModuleType, tmp_path: Path) -
     assert got["timed_vs_peak_with"]["min"] == pytest.approx(0.9545, abs=1e-4)
     assert got["not_all_inside_with"] == ["16/1"]
     assert cmp.compare({}, {}) == {"seeds": {}, "n": 0}
+    only_2 = cmp.compare(cmp.runs(before), cmp.runs(after), t, cmp.seed_set("2-3"))
+    assert list(only_2["seeds"]) == ["16/2"]
+    assert cmp.seed_set("101-103,7") == {101, 102, 103, 7} and cmp.seed_set("") == set()
