@@ -43,6 +43,7 @@ def test_every_policy_reports_sane_kpis(report: dict[str, Any]) -> None:
         assert c["visits"] + c["missed"] == c["accepted"]
         assert c["completed"] + c["not_home"] == c["visits"]
         assert c["inside_window"] <= c["visits"]
+        assert len(kpi["late_visits"]) == c["visits"] - c["inside_window"]
         assert kpi["km_per_pickup"] >= 0 and kpi["pickups_per_courier_hour"] >= 0
         if c["completed"]:
             assert kpi["km_per_pickup"] > 0 and kpi["request_to_pickup_minutes_median"] > 0

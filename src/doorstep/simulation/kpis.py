@@ -8,6 +8,21 @@ from statistics import median
 from doorstep.simulation.eta import EtaLog
 
 
+@dataclass(frozen=True)
+class LateVisit:
+    """A visit rung after its window closed (or before it opened)."""
+
+    appointment_id: str
+    courier_id: str
+    window: str  # "YYYY-MM-DD HH:MM-HH:MM", local time
+    booked_at: str  # local "YYYY-MM-DD HH:MM"
+    rung_at: str  # local "YYYY-MM-DD HH:MM"
+    minutes_out: float  # past the close (negative: before the opening)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
 @dataclass
 class Tally:
     """Raw counts of one run; ``kpis`` derives the shares from them."""
@@ -29,6 +44,9 @@ class Tally:
     driven_m: int = 0
     courier_seconds: int = 0
     request_to_pickup_min: list[float] = field(default_factory=list)
+    # Each visit rung outside its window: what an engineer needs to find why (a promise the
+    # pricing broke, or a booking inserted into a route it could not keep).
+    late: list[LateVisit] = field(default_factory=list)
     eta: EtaLog = field(default_factory=EtaLog)
 
 
@@ -55,6 +73,7 @@ def kpis(t: Tally) -> dict[str, object]:
         "incentive_share": _share(t.incentive_taken, t.accepted),
         "coupon_fen_per_booking": round(t.coupon_fen / t.accepted, 1) if t.accepted else 0.0,
         "eta_error": t.eta.summary(),
+        "late_visits": [v.as_dict() for v in t.late],
         "counts": {
             "requests": t.requests,
             "approved": t.approved,

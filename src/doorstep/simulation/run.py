@@ -16,7 +16,8 @@ from pathlib import Path
 
 from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import timed_travel
-from doorstep.domain.clock import SHANGHAI
+from doorstep.domain.clock import SHANGHAI, local
+from doorstep.domain.pickup import Appointment
 from doorstep.planning import SolveParams
 from doorstep.services import routing
 from doorstep.services.context import Services
@@ -39,7 +40,7 @@ from doorstep.simulation.drive import (
 )
 from doorstep.simulation.eta import route_etas
 from doorstep.simulation.forecast import ArrivalForecast
-from doorstep.simulation.kpis import Tally
+from doorstep.simulation.kpis import LateVisit, Tally
 from doorstep.simulation.params import SimParams
 from doorstep.simulation.world import City, open_copy, set_capacity
 
@@ -230,7 +231,10 @@ class Simulation:
         booked = self.booked[appointment_id]
         self.tally.visits += 1
         self.tally.eta.arrive(appointment_id, at)
-        self.tally.inside_window += appt.slot.starts_at <= at <= appt.slot.ends_at
+        inside = appt.slot.starts_at <= at <= appt.slot.ends_at
+        self.tally.inside_window += inside
+        if not inside:
+            self.tally.late.append(late_visit(appt, courier_id, at))
         picked = do_visit(
             self.svc, state.runs[courier_id], appt, booked.request.at_home, self.photo
         )
@@ -243,3 +247,17 @@ class Simulation:
             self.tally.not_home += 1
             spent = FAILED_VISIT_S
         state.push(at + timedelta(seconds=spent), "depart", courier_id)
+
+
+def late_visit(appt: Appointment, courier_id: str, at: datetime) -> LateVisit:
+    """The record of a visit rung at ``at``, outside its window."""
+    slot = appt.slot
+    past = at - slot.ends_at if at > slot.ends_at else at - slot.starts_at
+    return LateVisit(
+        appt.appointment_id,
+        courier_id,
+        f"{slot.day} {slot.window.start:%H:%M}-{slot.window.end:%H:%M}",
+        f"{local(appt.created_at):%Y-%m-%d %H:%M}",
+        f"{local(at):%Y-%m-%d %H:%M}",
+        round(past.total_seconds() / 60, 1),
+    )
