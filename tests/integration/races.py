@@ -27,7 +27,8 @@ the database (and the payment provider's ledger) and describes every broken inva
 - import tax: a paid refund's tax on a declaration customs rejected (or that lapsed) is taken
   back in full, never more than the refund (``_tax_kept``, with the transfers' checks);
 - annual quota: what ``customs_quota`` says was given back, per buyer, is what the settled
-  declarations restored, each once (``_quota_restored``).
+  declarations restored, each once, with what exchanges turned into refunds after their
+  settlement gave back; a return's units once (``_quota_restored``).
 """
 
 from __future__ import annotations
@@ -657,16 +658,41 @@ def _tax_kept(conn: Connection) -> list[str]:
 
 def _quota_restored(conn: Connection) -> list[str]:
     """Per buyer, the quota given back (all years) equals the settled declarations' own
-    ``quota_restored_fen``: each settlement restored once, by its amount."""
+    ``quota_restored_fen``: each settlement restored once, by its amount, and so did each
+    exchange turned into a refund after it (``customs.quota_restored``, which adds to it).
+    A return's units give it back once: named once in ``quota_restored_for``, by the
+    settlement or by one such event, not both."""
     settled: Counter[str] = Counter()
-    for (doc,) in conn.execute(text("SELECT doc FROM customs_returns WHERE status = 'settled'")):
+    named: dict[str, list[str]] = {}
+    for cr_id, doc in conn.execute(
+        text("SELECT customs_return_id, doc FROM customs_returns WHERE status = 'settled'")
+    ):
         body = doc if isinstance(doc, dict) else json.loads(doc)
         settled[body["buyer_id"]] += body["quota_restored_fen"]
+        named[cr_id] = list(body.get("quota_restored_for", []))
     given: Counter[str] = Counter()
     for buyer, amount in conn.execute(text("SELECT buyer_id, restored_fen FROM customs_quota")):
         given[buyer] += amount
-    return [
+    out = [
         f"quota restored {given[b]} for settlements of {settled[b]}: {b}"
         for b in set(settled) | set(given)
         if given[b] != settled[b]
     ]
+    later: Counter[tuple[str, str]] = Counter()
+    for cr_id, data in conn.execute(
+        text("SELECT aggregate_id, data FROM events WHERE name = 'customs.quota_restored'")
+    ):
+        later[(cr_id, (data if isinstance(data, dict) else json.loads(data))["return_id"])] += 1
+    out += [f"quota given back twice: {cr_id} {rid}" for (cr_id, rid), n in later.items() if n > 1]
+    out += [
+        f"quota given back twice: {cr_id} {rid}"
+        for cr_id, rids in named.items()
+        for rid, n in Counter(rids).items()
+        if n > 1
+    ]
+    out += [
+        f"quota given back for a return it does not name: {cr_id} {rid}"
+        for cr_id, rid in later
+        if rid not in named.get(cr_id, [])
+    ]
+    return out

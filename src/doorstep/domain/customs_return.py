@@ -95,6 +95,9 @@ class CustomsReturn(EventRecorder):
     quota_restored_fen: int = 0
     # The returns whose withheld tax the settlement paid: their own refunds leave it out.
     tax_paid_for: tuple[str, ...] = ()
+    # The returns whose units gave the buyer's annual total back (the settlement's, then an
+    # exchange turned into a refund after it): each is given back once.
+    quota_restored_for: tuple[str, ...] = ()
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -264,9 +267,11 @@ class CustomsReturn(EventRecorder):
         at: datetime,
         *,
         tax_paid_for: tuple[str, ...] = (),
+        quota_restored_for: tuple[str, ...] = (),
     ) -> None:
         """Tax and quota given back, once: a second settlement is refused. ``tax_paid_for``
-        names the returns whose tax this settlement pays (none of theirs is paid again)."""
+        names the returns whose tax this settlement pays (none of theirs is paid again),
+        ``quota_restored_for`` those whose units it gives the annual total back for."""
         if self.status is not CustomsStatus.ACCEPTED:
             raise IllegalTransition("customs_return", self.status.value, "settle")
         if tax_refund_fen < 0 or quota_restored_fen < 0:
@@ -275,9 +280,14 @@ class CustomsReturn(EventRecorder):
             tax_refund_fen
         ):
             raise ValueError("tax is paid for returns of this declaration, and only with an amount")
+        if not set(quota_restored_for) <= set(self.return_ids) or bool(quota_restored_for) != bool(
+            quota_restored_fen
+        ):
+            raise ValueError("quota goes back for returns of this declaration, with an amount")
         self.status = CustomsStatus.SETTLED
         self.tax_refund_fen, self.quota_restored_fen = tax_refund_fen, quota_restored_fen
         self.tax_paid_for = tuple(sorted(tax_paid_for))
+        self.quota_restored_for = tuple(sorted(quota_restored_for))
         self._event(
             "customs.settled",
             at,
@@ -285,6 +295,22 @@ class CustomsReturn(EventRecorder):
             quota_restored_fen=quota_restored_fen,
             tax_paid_for=list(self.tax_paid_for),
         )
+
+    def restore_quota_of(self, return_id: str, value_fen: int, at: datetime) -> bool:
+        """After the settlement: a return it gave no quota back for (an exchange then, whose
+        replacement was to be imported in its place) became a refund, so its declared units,
+        back in time, give the annual total back now (True), once."""
+        if (
+            self.status is not CustomsStatus.SETTLED
+            or return_id not in self.return_ids
+            or return_id in self.quota_restored_for
+            or value_fen <= 0
+        ):
+            return False
+        self.quota_restored_fen += value_fen
+        self.quota_restored_for = tuple(sorted((*self.quota_restored_for, return_id)))
+        self._event("customs.quota_restored", at, return_id=return_id, value_fen=value_fen)
+        return True
 
     def next_deadline(self, arrived: bool) -> tuple[str, datetime] | None:
         """The deadline still ahead: applying (until submitted), then the goods' arrival."""

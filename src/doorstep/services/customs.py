@@ -361,6 +361,7 @@ class Settlement:
     tax_fen: int
     quota_fen: int
     tax_paid_for: tuple[str, ...] = ()
+    quota_restored_for: tuple[str, ...] = ()
 
 
 def _already_refunded_tax(uow: UnitOfWork, return_ids: list[str]) -> dict[str, int]:
@@ -411,7 +412,10 @@ def _settlement(
         if due:
             tax += due
             paid_for.append(return_id)
-    return Settlement(tax, sum(ln.value_fen for ln in lines), tuple(paid_for))
+    restored = tuple(
+        sorted(rid for rid in settling if sum(ln.value_fen for ln in lines if ln.return_id == rid))
+    )
+    return Settlement(tax, sum(ln.value_fen for ln in lines), tuple(paid_for), restored)
 
 
 def _as_returned(
@@ -487,7 +491,13 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
                     customs_return.buyer_id,
                     due.tax_fen,
                 ).transfer_id
-            customs_return.settle(due.tax_fen, due.quota_fen, now, tax_paid_for=due.tax_paid_for)
+            customs_return.settle(
+                due.tax_fen,
+                due.quota_fen,
+                now,
+                tax_paid_for=due.tax_paid_for,
+                quota_restored_for=due.quota_restored_for,
+            )
             uow.customs.save(customs_return)
             uow.commit()
             break
@@ -495,6 +505,38 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
         transfers.pay_transfer(svc, transfer_id)
     _pay_all(svc, clawbacks)
     return customs_return
+
+
+def restore_converted_quota(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> None:
+    """Inside the caller's transaction, which holds the return's lock and has just turned
+    the exchange into a refund: when its declaration already settled, the settlement gave
+    no quota back for it (its replacement was to be imported in its place), and none is
+    now, so its declared units, back by day 45, give the buyer's annual total back in the
+    year the order counted in, once (``CustomsReturn.quota_restored_for``). The order, then
+    the declaration are locked after the return, the order of ``_lock``, so a settlement
+    of the same declaration either ran before (and left this return out) or runs after
+    (and settles it as the refund it now is): never both, never neither. The tax needs
+    nothing here: the goods refund quoted for it carries it (``paid_tax_of`` is false)."""
+    declared = uow.customs.for_returns([request.return_id])
+    if not declared or declared[0].status is not CustomsStatus.SETTLED:
+        return  # not settled yet: the settlement counts it as the refund it now is
+    order = uow.orders.get_for_update(request.order_id)
+    customs_return = uow.customs.get_for_update(declared[0].customs_return_id)
+    assert customs_return is not None, "a declaration is never deleted"
+    received = request.received_at
+    if received is None or received > customs_return.arrival_by:
+        return  # not back, or back after day 45: customs restores nothing
+    lines = [
+        kept
+        for ln in customs_return.lines
+        if ln.return_id == request.return_id
+        and (kept := _as_returned(ln, request, order)) is not None
+    ]
+    value = sum(ln.value_fen for ln in lines)
+    if customs_return.restore_quota_of(request.return_id, value, svc.clock.now()):
+        placed = order.placed_at if order is not None else customs_return.released_at
+        uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, value)
+        uow.customs.save(customs_return)
 
 
 def _missed(

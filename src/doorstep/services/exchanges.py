@@ -26,7 +26,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
 from doorstep.domain.waybill import check_waybill
-from doorstep.services import refund_quotes, refunds, transfers, trust
+from doorstep.services import customs, refund_quotes, refunds, transfers, trust
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return, lock_return
 from doorstep.services.ports import UnitOfWork
@@ -449,7 +449,9 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
     this unit of work (paid after the commit; a pending one is retried by the sweep). One
     already on its way (picked up, not graded) is a refund that left the buyer: its express
     refund is decided now, as at pickup (``refunds.start_express_refund``; the worker's
-    sweep decides it if this process dies first)."""
+    sweep decides it if this process dies first). Units whose customs declaration settled
+    while they were an exchange give the buyer's annual total back now
+    (``customs.restore_converted_quota``)."""
     now = svc.clock.now()
     released = None
     with svc.uow() as uow:
@@ -464,6 +466,8 @@ def refund_instead(svc: Services, buyer_id: str, return_id: str) -> ReturnReques
             # The goods already passed QC, whose refund start skipped the exchange: start it
             # here, as grading starts an inspected return's.
             refund = refunds.open_standard_refund(svc, uow, request)
+        # No replacement is imported for units declared back now: their quota comes back.
+        customs.restore_converted_quota(svc, uow, request)
         uow.returns.save(request)
         uow.commit()
     after_release(svc, released)
