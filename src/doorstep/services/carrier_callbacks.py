@@ -3,7 +3,9 @@ forward only, to the pickup order and through it to the visit and its returns.
 
 Companies retry callbacks and do not keep their order (RULES.md §6). So: an event id already
 taken is acknowledged and ignored (the inbox's primary key decides, also under parallel
-duplicates); the pickup order is locked while an event is applied; a stage already passed
+duplicates); the order's returns and then the order are locked while an event is applied
+(the lock order of every path that changes a visit, ``pickup._locked_visit``); a stage
+already passed
 is recorded as a late update and changes nothing; a later stage carries the facts of the
 stages it skipped (courier, waybill), which are applied in order.
 """
@@ -29,10 +31,10 @@ from doorstep.domain.pickup import AppointmentStatus, FailureReason
 from doorstep.domain.returns import Inspection, InspectionResult, ReturnRequest, ReturnStatus
 from doorstep.services.carrier_orders import external_courier_id
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_return
 from doorstep.services.pickup_company import follow_company_move
 from doorstep.services.ports import CarrierExchange, UnitOfWork
 from doorstep.services.refunds import start_express_refund
+from doorstep.services.route import Contention
 
 log = structlog.get_logger("doorstep.carriers")
 CS = CarrierStatus
@@ -76,19 +78,24 @@ def apply_update(svc: Services, carrier_id: str, update: CarrierUpdate, *, sourc
     """Apply one company event (callback or poll) in one transaction; ``applied``,
     ``duplicate`` (event id seen) or ``late`` (a stage already passed: recorded only).
 
-    A buyer changing the same visit at the same moment (cancel, move) makes one of the two
-    writes stale; the event is then applied again on what the buyer left, here rather
-    than by the company's next retry."""
+    A buyer changing the same visit at the same moment (withdrawal, cancel, move) holds its
+    returns: the event waits for them and is applied on what the buyer left. A return that
+    joined the order between its two reads, or a write lost anyway, makes the event start
+    over here rather than on the company's next retry."""
     del source  # both sources are applied alike; the journal tells them apart
     for _ in range(APPLY_ATTEMPTS - 1):
         try:
             return _apply_once(svc, carrier_id, update)
-        except StaleWrite as lost:
+        except (Contention, StaleWrite) as lost:
             log.info(
                 "carrier_update_retried",
                 out_order_no=update.out_order_no,
                 event_id=update.event_id,
-                reason=lost.details.get("reason", "stale_version"),
+                reason=(
+                    "returns_changed"
+                    if isinstance(lost, Contention)
+                    else lost.details.get("reason", "stale_version")
+                ),
             )
     return _apply_once(svc, carrier_id, update)
 
@@ -99,23 +106,21 @@ APPLY_ATTEMPTS = 3
 def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
     now = svc.clock.now()
     with svc.uow() as uow:
-        # Lock first, then claim the event id: parallel duplicates queue on the order's row,
-        # and an unknown order never leaves an inbox row behind.
-        po = uow.pickup_orders.get_for_update(update.out_order_no)
-        if po is None or po.carrier_id != carrier_id:
-            raise NotFound("carrier_order", update.out_order_no)
+        # Lock first, then claim the event id: parallel duplicates queue on the rows, and an
+        # unknown order never leaves an inbox row behind.
+        po, locked = _locked_order(uow, carrier_id, update.out_order_no)
         if not uow.carrier_inbox.take(
             carrier_id, update.event_id, po.out_order_no, update.kind.value, now
         ):
             outcome = "duplicate"
         else:
             before = po.status
-            loaded = _returns_at_pickup(uow, po, update)
-            changed = po.apply(update, now, _waiting(po, loaded))
+            at_pickup = _at_pickup(po, update)
+            changed = po.apply(update, now, _waiting(po, locked) if at_pickup else None)
             if changed and update.kind is UpdateKind.RESCHEDULED:
                 _follow_move(svc, uow, po, update)
             elif changed:
-                _follow(uow, po, before, update, loaded)
+                _follow(uow, po, before, update, [locked[rid] for rid in po.return_ids])
             uow.pickup_orders.save(po)
             uow.commit()
             outcome = "applied" if changed else "late"
@@ -125,6 +130,30 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
 
 
 _PARCEL_EVENTS = (UpdateKind.PICKED_UP, UpdateKind.IN_TRANSIT, UpdateKind.DELIVERED)
+
+
+def _locked_order(
+    uow: UnitOfWork, carrier_id: str, out_order_no: str
+) -> tuple[PickupOrder, dict[str, ReturnRequest]]:
+    """The order and its returns, the returns' rows locked in key order before the order's
+    (a buyer's withdrawal, cancel or move of the visit holds its returns, then the window,
+    then this order: the other way round they deadlocked on PostgreSQL), and the order read
+    again under its lock. A return that joined it between the two reads makes the caller
+    start over; only the signing carrier's own orders are found."""
+    first = uow.pickup_orders.get(out_order_no)
+    if first is None or first.carrier_id != carrier_id:
+        raise NotFound("carrier_order", out_order_no)
+    locked = {r.return_id: r for r in uow.returns.get_many_for_update(first.return_ids)}
+    po = uow.pickup_orders.get_for_update(out_order_no)
+    assert po is not None, "a pickup order is never deleted"
+    # Compared with the ids asked for, not those found: a return missing from its table
+    # would otherwise make the caller start over for ever.
+    if not set(po.return_ids) <= set(first.return_ids):
+        raise Contention()
+    missing = next((rid for rid in po.return_ids if rid not in locked), None)
+    if missing is not None:
+        raise NotFound("return_request", missing)
+    return po, locked
 
 
 def _refund_parcel(svc: Services, po: PickupOrder) -> None:
@@ -143,26 +172,21 @@ def _refund_parcel(svc: Services, po: PickupOrder) -> None:
         start_express_refund(svc, return_id)
 
 
-def _returns_at_pickup(
-    uow: UnitOfWork, po: PickupOrder, update: CarrierUpdate
-) -> list[ReturnRequest] | None:
-    """The order's returns, read before an event that may take the parcel is applied (the
-    pickup must know which are still waiting); None for every other event."""
+def _at_pickup(po: PickupOrder, update: CarrierUpdate) -> bool:
+    """Whether the event may take the parcel: the pickup must know which returns are still
+    waiting."""
     target = MOVES_TO.get(update.kind)
-    if target not in RANK or RANK[target] < RANK[CS.PICKED_UP] or po.picked_up:
-        return None
-    return [load_return(uow, rid) for rid in po.return_ids]
+    return target in RANK and RANK[target] >= RANK[CS.PICKED_UP] and not po.picked_up
 
 
-def _waiting(po: PickupOrder, loaded: list[ReturnRequest] | None) -> list[str] | None:
+def _waiting(po: PickupOrder, locked: dict[str, ReturnRequest]) -> list[str]:
     """Which returns the company's courier finds at the door: those still waiting for this
     visit. One the buyer withdrew meanwhile is not handed over (nor refunded)."""
-    if loaded is None:
-        return None
     return [
-        r.return_id
-        for r in loaded
-        if r.status is ReturnStatus.AWAITING_PICKUP and r.appointment_id == po.appointment_id
+        rid
+        for rid in po.return_ids
+        if locked[rid].status is ReturnStatus.AWAITING_PICKUP
+        and locked[rid].appointment_id == po.appointment_id
     ]
 
 
@@ -180,17 +204,13 @@ def _follow(
     po: PickupOrder,
     before: CarrierStatus,
     update: CarrierUpdate,
-    loaded: list[ReturnRequest] | None,
+    requests: list[ReturnRequest],
 ) -> None:
-    """Carry the order's new stage to the visit and its returns, every skipped stage in turn
-    (``loaded``: the returns already read for the pickup, or None)."""
+    """Carry the order's new stage to the visit and its returns (``requests``: those the
+    order still names, their rows locked), every skipped stage in turn."""
     appt = uow.appointments.get(po.appointment_id)
     if appt is None:
         return
-    if loaded is None:
-        requests = [load_return(uow, rid) for rid in po.return_ids]
-    else:
-        requests = [r for r in loaded if r.return_id in po.return_ids]
     ext = external_courier_id(po.carrier_id)
     at = update.occurred_at
     was, reached = RANK.get(before, 0), RANK.get(po.status, -1)
