@@ -50,8 +50,11 @@ from tests.integration.test_races_gaps import (  # type: ignore[import-not-found
 )
 
 from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.carrier_orders import PickupOrderRepo
+from doorstep.domain.carrier_order import CarrierStatus
 from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
+from doorstep.domain.returns import ReturnStatus
 from doorstep.domain.signature import signed_headers
 from doorstep.services import carrier_callbacks, carrier_orders, pickup, returns
 
@@ -177,6 +180,14 @@ def _window(w: World, start: str) -> tuple[int, int]:
     return booked, sum(1 for b in bodies if b["slot"]["window"]["start"].startswith(start))
 
 
+def _make_room(w: World) -> None:
+    """Room for every booking and move: the races are about locks, not capacity."""
+    with w.app.services.uow() as uow:
+        for hour in HOURS:
+            uow.slots.set_capacity(_slot(hour), 4 * VISITS)
+        uow.commit()
+
+
 @pytest.fixture
 def retries(monkeypatch: pytest.MonkeyPatch) -> _Retries:
     counted = _Retries(carrier_callbacks.log)
@@ -196,10 +207,7 @@ def test_callbacks_raced_with_the_buyer_on_the_same_visits_take_the_returns_firs
 ) -> None:
     w, payments = world
     svc = w.app.services
-    with svc.uow() as uow:
-        for hour in HOURS:  # room for every move: the race is about locks, not capacity
-            uow.slots.set_capacity(_slot(hour), 4 * VISITS)
-        uow.commit()
+    _make_room(w)
     buyer_codes: Counter[str] = Counter()
     callbacks: Counter[tuple[int, str]] = Counter()
     raced: list[str] = []
@@ -267,3 +275,74 @@ def test_callbacks_raced_with_the_buyer_on_the_same_visits_take_the_returns_firs
     for start, n in used.items():
         booked, holding = _window(w, start)
         assert booked == holding + n, (start, booked, holding, n)
+
+
+def test_pickups_raced_with_joins_take_every_return_that_joined_first(
+    world: tuple[World, RecordingPayments], retries: _Retries
+) -> None:
+    """A return joining the visit between the callback's unlocked read of the order and its
+    lock makes the callback start over (``returns_changed``) and take it too; one that
+    comes after the pickup is refused. Either way the parcel holds exactly the returns
+    picked up, and no return waits on a visit already done."""
+    w, payments = world
+    svc = w.app.services
+    _make_room(w)
+    for round_no in range(ROUNDS):
+        visits = [(w.book(w.approved_return(), hour=9), w.approved_return()) for _ in range(VISITS)]
+        w.deliveries()
+        calls: list[Callable[[], Any]] = []
+        for i, (number, joining) in enumerate(visits):
+            body = _body(w, number, f"EV-join-{round_no}-{i}", "PICKED_UP", hour=9)
+            calls.append(lambda b=body: _callback(w, b))
+            calls.append(lambda r=joining, n=number: ("joined", w.join(r, n)))
+        out = race(calls)
+        answered = Counter((won[1], won[2]) for won in out.won if won[0] == "callback")
+        print(
+            f"round {round_no}: join losses {dict(out.codes)}, callbacks {dict(answered)}, "
+            f"callback retries {dict(retries.seen)}"
+        )
+        assert set(out.codes) <= {"illegal_transition"}, out.codes
+        assert answered == {(200, "applied"): VISITS}, answered
+        for number, joining in visits:
+            po = carrier_orders.get_order(svc, number)
+            assert po is not None
+            refused = returns.get_return(svc, joining).status is ReturnStatus.APPROVED
+            # Joined first: in the parcel; refused (after the pickup): not on the visit.
+            assert (joining not in po.return_ids) is refused, (number, po.return_ids)
+            assert po.status is CarrierStatus.PICKED_UP, (number, po.status)
+        w.deliveries()
+    assert set(retries.seen) <= {"returns_changed"}, retries.seen
+    broken = violations(w.app.engine, payments) + _parcels_hold_only_what_left(w)
+    assert broken == [], "\n".join(broken)
+
+
+def test_a_return_joining_between_the_two_reads_makes_the_callback_start_over(
+    world: tuple[World, RecordingPayments], retries: _Retries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join commits between the callback's unlocked read of the order and its lock (the
+    race above rarely hits that instant, so the first read is made to see the order as it
+    was): the callback starts over with both returns locked and takes both."""
+    w, payments = world
+    svc = w.app.services
+    _make_room(w)
+    first, joining = w.approved_return(), w.approved_return()
+    number = w.book(first, hour=9)
+    w.deliveries()
+    before = carrier_orders.get_order(svc, number)
+    w.join(joining, number)
+    stale = iter([before])
+    real_get = PickupOrderRepo.get
+
+    def get(repo: PickupOrderRepo, key: str) -> Any:
+        seen = next(stale, None) if key == number else None
+        return seen if seen is not None else real_get(repo, key)
+
+    monkeypatch.setattr(PickupOrderRepo, "get", get)
+    assert w.post_callback(_body(w, number, "EV-join-between", "PICKED_UP", hour=9)) == "applied"
+    assert retries.seen == Counter({"returns_changed": 1})
+    po = carrier_orders.get_order(svc, number)
+    assert po is not None and po.return_ids == [first, joining]
+    assert {returns.get_return(svc, r).status for r in po.return_ids} == {ReturnStatus.PICKED_UP}
+    w.deliveries()
+    broken = violations(w.app.engine, payments) + _parcels_hold_only_what_left(w)
+    assert broken == [], "\n".join(broken)
