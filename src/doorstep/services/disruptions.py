@@ -3,15 +3,16 @@ the nearest windows that can still take them, and tell the buyers (events on the
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.disruption import Disruption, DisruptionKind
-from doorstep.domain.errors import NotFound
+from doorstep.domain.errors import NotFound, StaleWrite
 from doorstep.domain.pickup import ACTIVE, Appointment, AppointmentStatus, SlotRef, open_slots
 from doorstep.services.carrier_orders import send_order
 from doorstep.services.context import Services
@@ -20,7 +21,10 @@ from doorstep.services.offering import capacity_under, template_for
 from doorstep.services.pickup import place_visit, release_visit
 from doorstep.services.pickup_company import order_follows_visit
 from doorstep.services.ports import UnitOfWork
-from doorstep.services.route import take_off_route
+from doorstep.services.route import BOOKING_ATTEMPTS, Contention, take_off_route
+
+# The visits a disruption may move or strand: live, the courier not yet at the door.
+_MOVABLE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.ASSIGNED})
 
 
 @dataclass(frozen=True)
@@ -43,33 +47,74 @@ def declare_disruption(
     reason_en: str,
     reason_zh: str,
 ) -> DisruptionReport:
-    """Record the disruption, shrink the windows it covers and re-home what no longer fits."""
+    """Record the disruption, shrink the windows it covers and re-home what no longer fits.
+    A visit booked, joined or moved into a cut window while this ran makes it start over."""
+    now = svc.clock.now()
+    # Built once: a declaration that starts over keeps its id. Each attempt saves a copy, as
+    # the events it records are taken from the object at commit.
+    declared = Disruption.declare(
+        svc.ids.new("D"),
+        kind,
+        adcodes,
+        starts_at,
+        ends_at,
+        capacity_pct,
+        reason_en,
+        reason_zh,
+        now,
+        by,
+    )
+    for _ in range(BOOKING_ATTEMPTS - 1):
+        try:
+            return _sent(svc, _declare(svc, copy.deepcopy(declared)))
+        except (Contention, StaleWrite):
+            continue
+    return _sent(svc, _declare(svc, copy.deepcopy(declared)))
+
+
+def _sent(svc: Services, declared: tuple[DisruptionReport, list[str]]) -> DisruptionReport:
+    report, to_send = declared
+    for number in to_send:  # after the commit: no HTTP call inside the transaction
+        send_order(svc, number)
+    return report
+
+
+def _declare(svc: Services, disruption: Disruption) -> tuple[DisruptionReport, list[str]]:
     now = svc.clock.now()
     with svc.uow() as uow:
+        # The returns of the visits in the covered windows first, then the areas: the one lock
+        # order of whatever changes a visit (pickup._locked_visit). A withdrawal or move of one
+        # of them holds its return and waits for the window or the area; this declaration,
+        # holding those and then waiting for the return, deadlocked with it on PostgreSQL.
+        locked = _lock_covered_returns(uow, disruption)
         # The areas stay locked until commit: declarations and lifts over one area go one at
         # a time, so each computes its windows' capacity from every disruption committed
         # before it (two at once each left out the other's share, and the last write won).
-        for adcode in sorted(set(adcodes)):
+        for adcode in sorted(set(disruption.adcodes)):
             if uow.areas.get_for_update(adcode) is None:
                 raise NotFound("service_area", adcode)
-        disruption = Disruption.declare(
-            svc.ids.new("D"),
-            kind,
-            adcodes,
-            starts_at,
-            ends_at,
-            capacity_pct,
-            reason_en,
-            reason_zh,
-            now,
-            by,
-        )
         uow.disruptions.put(disruption)
-        moved, stranded, to_send = _rebalance(svc, uow, disruption, now)
+        moved, stranded, to_send = _rebalance(svc, uow, disruption, now, locked)
         uow.commit()
-    for number in to_send:  # after the commit: no HTTP call inside the transaction
-        send_order(svc, number)
-    return DisruptionReport(disruption, tuple(moved), tuple(stranded))
+    return DisruptionReport(disruption, tuple(moved), tuple(stranded)), to_send
+
+
+def _lock_covered_returns(uow: UnitOfWork, disruption: Disruption) -> set[str]:
+    """Lock, in key order and one statement, the returns of the live visits (a courier at the
+    door aside: they stay) in the windows the disruption covers, read without locks; the ids
+    locked. One area-day's visits are one read, whatever else the area holds."""
+    covered: dict[tuple[str, date], set[SlotRef]] = {}
+    for adcode in sorted(set(disruption.adcodes)):
+        for slot, _area, _template in _windows(uow, adcode, disruption):
+            covered.setdefault((adcode, slot.day), set()).add(slot)
+    return_ids = [
+        return_id
+        for (adcode, day), slots in covered.items()
+        for appt in uow.appointments.for_area_day(adcode, day)
+        if appt.slot in slots and appt.status in _MOVABLE
+        for return_id in appt.return_ids
+    ]
+    return {r.return_id for r in uow.returns.get_many_for_update(return_ids)}
 
 
 def lift_disruption(svc: Services, by: str, disruption_id: str) -> Disruption:
@@ -134,10 +179,12 @@ def _windows(
 
 
 def _rebalance(
-    svc: Services, uow: UnitOfWork, disruption: Disruption, now: datetime
+    svc: Services, uow: UnitOfWork, disruption: Disruption, now: datetime, locked: set[str]
 ) -> tuple[list[tuple[str, str, str]], list[str], list[str]]:
     """Move or strand the visits the cut windows no longer hold; also the company orders
-    (``out_order_no``) to tell after the commit of a company-served visit moved or dropped."""
+    (``out_order_no``) to tell after the commit of a company-served visit moved or dropped.
+    ``locked``: the returns locked before the areas; a visit to move or strand with a return
+    outside them came into the window since: raise ``Contention`` (start over)."""
     moved: list[tuple[str, str, str]] = []
     stranded: list[str] = []
     to_send: list[str] = []
@@ -166,6 +213,8 @@ def _rebalance(
                     continue
                 # Moving one visit re-times its new route and saves the others: reload.
                 appt = load_appointment(uow, stale.appointment_id)
+                if not set(appt.return_ids) <= locked:
+                    raise Contention()
                 target = _nearest_window(svc, uow, appt, area, template, all_disruptions, now)
                 if target is None:
                     withdrawn = _strand(svc, uow, appt, disruption, now)
