@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+import pytest
 from sqlalchemy import select
 from tests.integration.test_booking_race import _approved_returns  # type: ignore[import-not-found]
 
@@ -13,9 +14,10 @@ from doorstep.bootstrap import App, build
 from doorstep.config import Settings
 from doorstep.domain.calendar import DayInfo, DayKind, estimate_day
 from doorstep.domain.clock import SHANGHAI
-from doorstep.domain.disruption import DisruptionKind
+from doorstep.domain.disruption import Disruption, DisruptionKind
 from doorstep.services import disruptions, pickup, returns, timeline
 from doorstep.services.offering import FixedCapacityOffering
+from doorstep.services.ports import UnitOfWork
 
 TOMORROW = date(2026, 11, 26)
 
@@ -181,3 +183,58 @@ def test_disruption_api_validates(wired: App) -> None:
         assert ok.status_code == 201, ok.text
         listed = client.get("/ops/disruptions", headers=h).json()
         assert listed[0]["reason_zh"] == "台风海葵"
+
+
+def test_a_visit_come_into_a_cut_window_since_the_returns_were_locked_makes_it_start_over(
+    wired: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visit to move whose return the declaration did not lock (booked or joined between its
+    read of the windows' visits and its locks) makes it roll back and start over, under the
+    same id, recorded once; simulated by leaving one return out of the first attempt's locks."""
+    svc = wired.services
+    ids = _approved_returns(wired, 3)
+    for rid in ids:
+        pickup.book_pickup(svc, "buyer-001", rid, pickup.SlotChoice("yto", TOMORROW, time(13, 0)))
+    real = disruptions._lock_covered_returns
+    attempts: list[str] = []
+
+    def first_misses_one(uow: UnitOfWork, disruption: Disruption) -> set[str]:
+        locked = real(uow, disruption)
+        attempts.append(disruption.disruption_id)
+        return locked - {ids[-1]} if len(attempts) == 1 else locked
+
+    monkeypatch.setattr(disruptions, "_lock_covered_returns", first_misses_one)
+    report = disruptions.declare_disruption(
+        svc,
+        "ops-001",
+        DisruptionKind.ROAD_CLOSURE,
+        ["310104"],
+        datetime(2026, 11, 26, 12, 0, tzinfo=SHANGHAI),
+        datetime(2026, 11, 26, 15, 0, tzinfo=SHANGHAI),
+        0,
+        "Road works",
+        "道路施工",
+    )
+    disruption_id = report.disruption.disruption_id
+    assert attempts == [disruption_id, disruption_id]
+    assert len(report.moved) == 3 and report.stranded == ()
+    assert _capacity(wired, "13:00") == (0, 0)
+    with wired.engine.connect() as conn:
+        declared = conn.execute(
+            select(t.events.c.seq).where(
+                t.events.c.aggregate_id == disruption_id, t.events.c.name == "disruption.declared"
+            )
+        ).all()
+        rows = conn.execute(
+            select(t.disruptions.c.disruption_id).where(
+                t.disruptions.c.disruption_id == disruption_id
+            )
+        ).all()
+    assert len(declared) == 1 and len(rows) == 1
+    for appt_id, _old, _new in report.moved:
+        moved = [
+            e
+            for e in timeline.timeline(svc, pickup.get_appointment(svc, appt_id).return_ids[0])
+            if e.name == "appointment.rescheduled"
+        ]
+        assert len(moved) == 1  # the first attempt's moves were rolled back
