@@ -298,8 +298,9 @@ class CustomsReturn(EventRecorder):
 
     def restore_quota_of(self, return_id: str, value_fen: int, at: datetime) -> bool:
         """After the settlement: a return it gave no quota back for (an exchange then, whose
-        replacement was to be imported in its place) became a refund, so its declared units,
-        back in time, give the annual total back now (True), once."""
+        replacement was to be imported in its place, now a refund; or one still on its way
+        when ops forced the settlement, now back) gives its declared units, back in time,
+        to the annual total now (True), once."""
         if (
             self.status is not CustomsStatus.SETTLED
             or return_id not in self.return_ids

@@ -539,6 +539,46 @@ def restore_converted_quota(svc: Services, uow: UnitOfWork, request: ReturnReque
         uow.customs.save(customs_return)
 
 
+def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> list[str]:
+    """Inside the receipt's transaction, which holds the return's lock and has just marked it
+    received: when its declaration was settled before the goods came (ops forced it while
+    they were on their way), the settlement left this return out, so what it would have done
+    for it is done now. Back by day 45: its declared units give the buyer's annual total back
+    in the year the order counted in, once (``quota_restored_for``); its tax needs nothing
+    here, the goods refund carries it (``paid_tax_of`` is false, the declaration accepted).
+    Back after day 45: tax an express refund advanced for it is taken back (the settlement's
+    ``_missed`` did not reach it). An exchange gives back nothing: its replacement is
+    imported in its place (``restore_converted_quota`` if it becomes a refund). The order,
+    then the declaration are locked after the return, ``_lock``'s order, so a settlement
+    racing the receipt either counted it as arrived or left it out for this. Returns the
+    clawbacks to pay once committed."""
+    declared = uow.customs.for_returns([request.return_id])
+    if not declared or declared[0].status is not CustomsStatus.SETTLED:
+        return []  # not settled yet: the settlement counts the arrival
+    if request.kind is ReturnKind.EXCHANGE or request.received_at is None:
+        return []
+    order = uow.orders.get_for_update(request.order_id)
+    customs_return = uow.customs.get_for_update(declared[0].customs_return_id)
+    assert customs_return is not None, "a declaration is never deleted"
+    if request.received_at > customs_return.arrival_by:
+        clawed = uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, request.return_id))
+        if clawed is not None:
+            return []  # the settlement (after day 45) took it back already
+        locked = {request.return_id: request}
+        return _claw_back_tax(svc, uow, locked, [request.return_id], TaxStatus.ARRIVED_LATE)
+    value = sum(
+        kept.value_fen
+        for ln in customs_return.lines
+        if ln.return_id == request.return_id
+        and (kept := _as_returned(ln, request, order)) is not None
+    )
+    if customs_return.restore_quota_of(request.return_id, value, svc.clock.now()):
+        placed = order.placed_at if order is not None else customs_return.released_at
+        uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, value)
+        uow.customs.save(customs_return)
+    return []
+
+
 def _missed(
     customs_return: CustomsReturn, returns: list[ReturnRequest], now: datetime
 ) -> list[str]:

@@ -10,9 +10,9 @@ from doorstep.domain.carrier_order import PickupOrder
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import Grade, QualityCheck, ReturnKind, ReturnRequest, ReturnStatus
-from doorstep.services import exchanges
+from doorstep.services import customs, exchanges, transfers
 from doorstep.services.context import Services
-from doorstep.services.lookups import load_return
+from doorstep.services.lookups import load_return, lock_return
 from doorstep.services.qc_outcomes import after_grade
 from doorstep.services.refunds import start_standard_refund
 
@@ -20,13 +20,24 @@ ON_THE_WAY = (ReturnStatus.PICKED_UP, ReturnStatus.IN_TRANSIT)
 
 
 def receive(svc: Services, warehouse_id: str, return_id: str) -> ReturnRequest:
+    """The parcel is in: the return is received (locked first, the order customs and
+    refunds lock it in, so a forced settlement racing it either counts the arrival or leaves
+    it to ``customs.settle_arrival`` here), and an exchange's replacement leaves."""
     with svc.uow() as uow:
-        request = load_return(uow, return_id)
+        request = lock_return(uow, return_id)
         request.receive(svc.clock.now(), warehouse_id)
         uow.returns.save(request)
+        clawbacks = customs.settle_arrival(svc, uow, request)
         uow.commit()
+    _pay_all(svc, clawbacks)
     exchanges.ship_if_due(svc, return_id)  # an exchange's replacement leaves at receipt
     return request
+
+
+def _pay_all(svc: Services, transfer_ids: list[str]) -> None:
+    # Outside the receipt's transaction: a timeout leaves it to the transfers sweep.
+    for transfer_id in transfer_ids:
+        transfers.pay_transfer(svc, transfer_id)
 
 
 def grade(
@@ -72,7 +83,9 @@ def receive_waybill(svc: Services, warehouse_id: str, waybill_no: str) -> list[R
         found = uow.returns.by_waybill(waybill)
         if not found:
             raise NotFound("waybill", waybill)
-        moving = [r for r in found if r.status in ON_THE_WAY]
+        # Locked in key order, as customs locks a declaration's returns, then read again.
+        locked = uow.returns.get_many_for_update([r.return_id for r in found])
+        moving = [r for r in locked if r.status in ON_THE_WAY]
         if not moving:
             raise Conflict(
                 "waybill_already_received",
@@ -81,10 +94,13 @@ def receive_waybill(svc: Services, warehouse_id: str, waybill_no: str) -> list[R
                 waybill_no=waybill,
                 statuses=sorted({r.status.value for r in found}),
             )
+        clawbacks = []
         for request in moving:
             request.receive(now, warehouse_id)
             uow.returns.save(request)
+            clawbacks += customs.settle_arrival(svc, uow, request)
         uow.commit()
+    _pay_all(svc, clawbacks)
     for request in moving:
         exchanges.ship_if_due(svc, request.return_id)  # as ``receive``: the replacement leaves
     return moving
