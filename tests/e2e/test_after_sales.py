@@ -33,9 +33,9 @@ def test_exchange_for_another_variant_over_http(client: TestClient, login: Login
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     rid = r.json()["return_id"]  # type: ignore[attr-defined]
     ex = client.get(f"/returns/{rid}/exchange", headers=h).json()
-    assert (
-        ex["status"] == "reserved" and ex["difference_fen"] == 2_000 and ex["ship_at"] == "pickup"
-    )
+    assert ex["status"] == "reserved" and ex["ship_at"] == "pickup"
+    # The dearer shade's 2,000 and the import tax on it at the bought line's rate.
+    assert (ex["difference_fen"], ex["difference_tax_fen"]) == (2_462, 462)
     wrong = _exchange(client, h, "JP-DOWN-JACKET-L")
     assert wrong.status_code == 422 and wrong.json()["code"] == "not_a_variant"  # type: ignore[attr-defined]
     back = client.post(f"/returns/{rid}/exchange/refund-instead", headers=h)
@@ -164,6 +164,7 @@ def test_pages_exchange_send_yourself_and_customs_queue(client: TestClient, logi
     b = signed_in(client, "buyer1")
     form = b.get(f"/portal/returns/new?order_id={BONDED_ORDER}&line_id=L2")
     assert form.status_code == 200 and 'name="swap:L2"' in form.text
+    assert 'data-testid="swap-tax"' in form.text  # a dearer shade's difference is taxed
     csrf = b.cookies[CSRF_COOKIE]
     filed = b.post(
         "/portal/returns",
@@ -186,6 +187,7 @@ def test_pages_exchange_send_yourself_and_customs_queue(client: TestClient, logi
     assert 'data-testid="exchange-link"' in page.text
     x = b.get(f"/portal/returns/{rid}/exchange")
     assert x.status_code == 200 and 'data-testid="difference"' in x.text
+    assert 'data-testid="difference-tax"' in x.text
     back = b.post(f"/portal/returns/{rid}/refund-instead", data={CSRF_FIELD: csrf})
     assert back.status_code == 303
     # Drop-off: the guide with the bonded warehouse, then a code and its QR.

@@ -8,7 +8,8 @@ the database (and the payment provider's ledger) and describes every broken inva
   on arrival, counterfeit; not rejected) <= units bought, per line: a unit is compensated once;
 - stock: ``reserved`` per SKU = the units reserved exchanges promise, never above on hand;
 - exchange money: a shipped exchange whose transfers are settled netted the buyer exactly the
-  price difference of the units that left the door (collected - given back - refunded);
+  price difference of the units that left the door, with a dearer variant's import tax
+  (collected - given back - refunded);
 - money: refunds <= what was paid, per order; what refunds (less return freight) and buyers'
   claims not rejected (their goods part: what the buyer paid for the units; a counterfeit
   claim's penalty beyond it is not goods) pay back <= what was paid net of the order's coupons
@@ -208,13 +209,21 @@ _SQLITE = {
                SUM(json_extract(l.value, '$.quantity')) AS n
         FROM exchanges e, json_each(e.doc, '$.lines') l
         WHERE e.status = 'reserved' GROUP BY 1""",
+    # The price difference and, for a dearer variant, its import tax at the bought line's
+    # rate (ExchangeLine.difference_tax_fen; integer division rounds down on both engines).
     "shipped_difference": """
-        SELECT e.return_id AS return_id,
-               SUM((json_extract(l.value, '$.new_unit_fen')
-                    - json_extract(l.value, '$.paid_unit_fen'))
-                   * json_extract(l.value, '$.quantity')) AS difference
-        FROM exchanges e, json_each(e.doc, '$.lines') l
-        WHERE e.status IN ('shipped', 'completed') GROUP BY 1""",
+        SELECT return_id, SUM(diff + CASE WHEN diff > 0 AND line_value > 0
+                                          THEN diff * line_tax / line_value ELSE 0 END)
+                 AS difference
+        FROM (SELECT e.return_id AS return_id,
+                     (json_extract(l.value, '$.new_unit_fen')
+                      - json_extract(l.value, '$.paid_unit_fen'))
+                     * json_extract(l.value, '$.quantity') AS diff,
+                     COALESCE(json_extract(l.value, '$.line_tax_fen'), 0) AS line_tax,
+                     COALESCE(json_extract(l.value, '$.line_value_fen'), 0) AS line_value
+              FROM exchanges e, json_each(e.doc, '$.lines') l
+              WHERE e.status IN ('shipped', 'completed')) d
+        GROUP BY 1""",
 }
 _POSTGRES = {
     "claimed": f"""
@@ -262,11 +271,17 @@ _POSTGRES = {
         FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
         WHERE e.status = 'reserved' GROUP BY 1""",
     "shipped_difference": """
-        SELECT e.return_id AS return_id,
-               SUM(((l->>'new_unit_fen')::bigint - (l->>'paid_unit_fen')::bigint)
-                   * (l->>'quantity')::int) AS difference
-        FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
-        WHERE e.status IN ('shipped', 'completed') GROUP BY 1""",
+        SELECT return_id, SUM(diff + CASE WHEN diff > 0 AND line_value > 0
+                                          THEN diff * line_tax / line_value ELSE 0 END)
+                 AS difference
+        FROM (SELECT e.return_id AS return_id,
+                     ((l->>'new_unit_fen')::bigint - (l->>'paid_unit_fen')::bigint)
+                     * (l->>'quantity')::int AS diff,
+                     COALESCE((l->>'line_tax_fen')::bigint, 0) AS line_tax,
+                     COALESCE((l->>'line_value_fen')::bigint, 0) AS line_value
+              FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
+              WHERE e.status IN ('shipped', 'completed')) d
+        GROUP BY 1""",
 }
 
 # A window holds more visits than its capacity only when a template or area edit lowered it

@@ -54,14 +54,38 @@ class ExchangeLine:
     quantity: int
     paid_unit_fen: int  # what the buyer paid for the old one
     new_unit_fen: int  # the replacement's price when asked
+    # The bought line's withheld import tax and its price: the line's tax rate (70 % of VAT
+    # + consumption tax, RULES.md §2), 0 for domestic goods and exchanges made before the
+    # difference's tax was collected.
+    line_tax_fen: int = 0
+    line_value_fen: int = 0
 
     def __post_init__(self) -> None:
         if self.quantity <= 0 or self.paid_unit_fen < 0 or self.new_unit_fen < 0:
             raise ValueError("an exchange line needs a positive quantity and prices >= 0")
+        if self.line_tax_fen < 0 or self.line_value_fen < 0:
+            raise ValueError("an exchange line's tax and value are >= 0")
+
+    @property
+    def price_difference_fen(self) -> int:
+        return (self.new_unit_fen - self.paid_unit_fen) * self.quantity
+
+    @property
+    def difference_tax_fen(self) -> int:
+        """The import tax on a dearer replacement's higher price (RULES.md §2: the tax is on
+        the actual price, and the replacement is imported in the old unit's place, whose tax
+        covers only its own price), at the bought line's rate, rounded down; none for a
+        cheaper one (customs gives no tax back for exchanged units)."""
+        more = self.price_difference_fen
+        if more <= 0 or self.line_value_fen <= 0:
+            return 0
+        return more * self.line_tax_fen // self.line_value_fen
 
     @property
     def difference_fen(self) -> int:
-        return (self.new_unit_fen - self.paid_unit_fen) * self.quantity
+        """What the buyer pays (positive) or gets back (negative): the price difference, and a
+        dearer one's import tax."""
+        return self.price_difference_fen + self.difference_tax_fen
 
 
 @dataclass
@@ -89,8 +113,14 @@ class Exchange(EventRecorder):
 
     @property
     def difference_fen(self) -> int:
-        """Positive: the buyer pays more; negative: the buyer gets money back."""
+        """Positive: the buyer pays more; negative: the buyer gets money back. A dearer
+        variant's import tax is part of it (``difference_tax_fen``)."""
         return sum(line.difference_fen for line in self.lines)
+
+    @property
+    def difference_tax_fen(self) -> int:
+        """The import tax in ``difference_fen`` (withheld by the platform with it)."""
+        return sum(line.difference_tax_fen for line in self.lines)
 
     @property
     def units(self) -> dict[str, int]:
@@ -120,6 +150,7 @@ class Exchange(EventRecorder):
             lines=[{"to_sku": ln.to_sku, "quantity": ln.quantity} for ln in lines],
             ship_at=ship_at.value,
             difference_fen=exchange.difference_fen,
+            difference_tax_fen=exchange.difference_tax_fen,
         )
         return exchange
 
@@ -216,8 +247,9 @@ class Exchange(EventRecorder):
 
     @property
     def value_fen(self) -> int:
-        """What the replacement units are worth at the price they were exchanged for."""
-        return sum(line.new_unit_fen * line.quantity for line in self.lines)
+        """What the replacement units are worth at the price they were exchanged for, with
+        the import tax on a dearer one's higher price."""
+        return sum(ln.new_unit_fen * ln.quantity + ln.difference_tax_fen for ln in self.lines)
 
     def refund_fen(self, paid_fen: int) -> int:
         """What a cheaper replacement pays back once it ships: the difference at the old

@@ -99,6 +99,9 @@ def reserve_for(
                 line.quantity,
                 bought.unit_price_fen,
                 target.unit_price_fen,
+                # The tax rate a dearer variant's difference is taxed at (ExchangeLine).
+                bought.tax_fen,
+                bought.price_for(bought.quantity),
             )
         )
     for taken in lines:

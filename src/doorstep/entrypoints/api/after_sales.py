@@ -60,6 +60,7 @@ def exchange_out(e: Exchange) -> ExchangeOut:
         ship_at=e.ship_at.value,
         lines=[ExchangeLineOut.model_validate(ln) for ln in e.lines],
         difference_fen=e.difference_fen,
+        difference_tax_fen=e.difference_tax_fen,
         waybill_no=e.waybill_no,
         carrier_id=e.carrier_id,
         shipped_at=e.shipped_at,

@@ -35,6 +35,7 @@ class ExchangeOut(Out):
     ship_at: str
     lines: list[ExchangeLineOut]
     difference_fen: int
+    difference_tax_fen: int  # the import tax in a dearer variant's difference
     waybill_no: str | None
     carrier_id: str | None
     shipped_at: datetime | None
