@@ -218,7 +218,7 @@ def declare(svc: Services, customs_return_id: str) -> CustomsReturn:
                 uow.customs.save(customs_return)
                 uow.commit()
             break
-    _pay_all(svc, clawbacks)
+    pay_all(svc, clawbacks)
     return poll(svc, customs_return_id)
 
 
@@ -280,7 +280,7 @@ def _claw_back_tax(
     return made
 
 
-def _pay_all(svc: Services, transfer_ids: list[str]) -> None:
+def pay_all(svc: Services, transfer_ids: list[str]) -> None:
     """Outside any transaction: each clawback asked of the provider (a timeout leaves it
     pending for the transfers sweep)."""
     for transfer_id in transfer_ids:
@@ -328,7 +328,7 @@ def poll(svc: Services, customs_return_id: str) -> CustomsReturn:
         answer = _ask(svc, customs_return)
         if answer is not None:
             customs_return, clawbacks = _take_answer(svc, customs_return, answer)
-            _pay_all(svc, clawbacks)
+            pay_all(svc, clawbacks)
     if customs_return.status is CustomsStatus.ACCEPTED:
         return settle(svc, customs_return_id)
     return customs_return
@@ -503,7 +503,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
             break
     if transfer_id is not None:
         transfers.pay_transfer(svc, transfer_id)
-    _pay_all(svc, clawbacks)
+    pay_all(svc, clawbacks)
     return customs_return
 
 

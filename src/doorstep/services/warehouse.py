@@ -10,7 +10,7 @@ from doorstep.domain.carrier_order import PickupOrder
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.refund import RefundStatus
 from doorstep.domain.returns import Grade, QualityCheck, ReturnKind, ReturnRequest, ReturnStatus
-from doorstep.services import customs, exchanges, transfers
+from doorstep.services import customs, exchanges
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_return, lock_return
 from doorstep.services.qc_outcomes import after_grade
@@ -29,15 +29,9 @@ def receive(svc: Services, warehouse_id: str, return_id: str) -> ReturnRequest:
         uow.returns.save(request)
         clawbacks = customs.settle_arrival(svc, uow, request)
         uow.commit()
-    _pay_all(svc, clawbacks)
+    customs.pay_all(svc, clawbacks)  # after the commit; a timeout leaves it to the sweep
     exchanges.ship_if_due(svc, return_id)  # an exchange's replacement leaves at receipt
     return request
-
-
-def _pay_all(svc: Services, transfer_ids: list[str]) -> None:
-    # Outside the receipt's transaction: a timeout leaves it to the transfers sweep.
-    for transfer_id in transfer_ids:
-        transfers.pay_transfer(svc, transfer_id)
 
 
 def grade(
@@ -100,7 +94,7 @@ def receive_waybill(svc: Services, warehouse_id: str, waybill_no: str) -> list[R
             uow.returns.save(request)
             clawbacks += customs.settle_arrival(svc, uow, request)
         uow.commit()
-    _pay_all(svc, clawbacks)
+    customs.pay_all(svc, clawbacks)  # after the commit; a timeout leaves it to the sweep
     for request in moving:
         exchanges.ship_if_due(svc, request.return_id)  # as ``receive``: the replacement leaves
     return moving
