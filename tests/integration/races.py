@@ -419,14 +419,14 @@ def _windows(conn: Connection, sql: dict[str, str]) -> list[str]:
         FROM appointments a WHERE a.status IN {_HOLDING} GROUP BY 1, 2, 3, 4"""
     for adcode, carrier_id, day, start, n in conn.execute(text(holding)):
         counted[(adcode, carrier_id, str(day), start)] += n
-    counted += _failed_in(conn)
+    failed, out = _failed_in(conn)
+    counted += failed
     counters = """
         SELECT s.adcode, s.carrier_id, s.day, s.start, s.booked, s.capacity, EXISTS (
           SELECT 1 FROM events e WHERE e.name IN ('slot_template.saved', 'service_area.saved')
           AND CAST(e.data AS TEXT) LIKE '%"over_capacity"%' || s.adcode || '/'
             || s.carrier_id || '/' || CAST(s.day AS TEXT) || '/' || s.start || '%')
         FROM slot_capacity s"""
-    out = []
     for adcode, carrier_id, day, start, booked, capacity, excused in conn.execute(text(counters)):
         key = (adcode, carrier_id, str(day), start)
         n = counted.pop(key, 0)
@@ -443,10 +443,11 @@ def _windows(conn: Connection, sql: dict[str, str]) -> list[str]:
     return out
 
 
-def _failed_in(conn: Connection) -> Counter[tuple[str, str, str, str]]:
-    """Per window (adcode, carrier, day, start), the failed attempts made there. A visit's
-    window at each failure is found walking its events back from the window it has now: each
-    move (``appointment.rescheduled``) came from its ``old`` window."""
+def _failed_in(conn: Connection) -> tuple[Counter[tuple[str, str, str, str]], list[str]]:
+    """Per window (adcode, carrier, day, start), the failed attempts made there, and the
+    visits that failed twice with no move between. A visit's window at each failure is found
+    walking its events back from the window it has now: each move
+    (``appointment.rescheduled``) came from its ``old`` window."""
     a = t.appointments.c
     now: dict[str, str] = {}
     for aid, adcode, carrier_id, day, doc in conn.execute(
@@ -472,15 +473,20 @@ def _failed_in(conn: Connection) -> Counter[tuple[str, str, str, str]]:
     ):
         history[aid].append((name, data))
     used: Counter[tuple[str, str, str, str]] = Counter()
+    twice = []
     for aid, events in history.items():
-        window = now[aid]
+        window, failed_here = now[aid], False
         for name, data in reversed(events):
             if name == "appointment.rescheduled":
                 window = data["old"][: data["old"].rindex("-")]  # the key's label starts it
-            else:
-                adcode, carrier_id, day, start = window.split("/")
-                used[(adcode, carrier_id, day, start)] += 1
-    return used
+                failed_here = False
+                continue
+            if failed_here:  # only a move makes a failed visit one a courier can try again
+                twice.append(f"visit failed twice in one stay in its window: {aid} {window}")
+            adcode, carrier_id, day, start = window.split("/")
+            used[(adcode, carrier_id, day, start)] += 1
+            failed_here = True
+    return used, twice
 
 
 def _waiting_returns(conn: Connection) -> list[str]:

@@ -11,7 +11,7 @@ failed, read from the stored events, and take a failed visit's returns as waitin
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from tests.integration.races import (  # type: ignore[import-not-found]
     TALLY,
     RecordingPayments,
@@ -20,6 +20,7 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 from tests.integration.test_races import _approved, _yto  # type: ignore[import-not-found]
 from tests.integration.test_races_gaps import TOMORROW  # type: ignore[import-not-found]
 
+from doorstep.adapters.db import tables as t
 from doorstep.bootstrap import App
 from doorstep.domain.pickup import Appointment, FailureReason
 from doorstep.services import courier, pickup
@@ -113,3 +114,26 @@ def test_a_wrong_counter_or_a_return_on_a_cancelled_visit_is_still_reported(
     assert "'09:00'" in counter and ", 1, " in counter, counter
     [waiting] = [v for v in found if v.startswith("waiting return")]
     assert waiting.startswith("waiting return not on exactly one live or failed visit"), waiting
+
+
+def test_a_visit_failed_twice_with_no_move_between_is_reported(
+    wired: App, payments: RecordingPayments
+) -> None:
+    """Only a move makes a failed visit one a courier may try again: a second failure in the
+    same stay (here a stored event made up) is a violation, and its window's count is off."""
+    visits = _failed_visits(wired)
+    with wired.engine.begin() as conn:
+        conn.execute(
+            insert(t.events).values(
+                aggregate_type="appointment",
+                aggregate_id=visits["waiting"],
+                name="appointment.attempt_failed",
+                occurred_at=wired.services.clock.now(),
+                data={"reason": "buyer_unreachable", "attempt": 2},
+            )
+        )
+    found = violations(wired.engine, payments)
+    TALLY.violations -= len(found)  # made on purpose: not the races' figures
+    assert len(found) == 2, found
+    assert any(v.startswith("visit failed twice in one stay") for v in found), found
+    assert any(v.startswith("booked differs") and "'11:00'" in v for v in found), found
