@@ -17,9 +17,11 @@ the database (and the payment provider's ledger) and describes every broken inva
   refund for a withdrawn or refused return; each refund and each return settled once; every
   refunded return has its paid refund; the provider paid each key once, for that refund's
   amount, and nothing without a refund;
-- capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
-  return waiting for pickup is on exactly one live visit; a stop still to serve on a stored
-  route is a live visit of that route's courier, on no other route;
+- capacity: ``slot_capacity.booked`` = visits holding that window plus the failed attempts
+  made there (kept after the visit moved or was cancelled: read from its events), never above
+  capacity; a visit fails once per stay in a window; a return waiting for pickup is on
+  exactly one live or failed visit; a stop still to serve on a stored route is a live visit
+  of that route's courier, on no other route;
 - pickups: a visit completed once, a return picked up once (a courier's repeat answers from
   the first);
 - express refunds: a return still marked as owed its express-refund decision has no refund
