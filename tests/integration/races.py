@@ -17,9 +17,11 @@ the database (and the payment provider's ledger) and describes every broken inva
   refund for a withdrawn or refused return; each refund and each return settled once; every
   refunded return has its paid refund; the provider paid each key once, for that refund's
   amount, and nothing without a refund;
-- capacity: ``slot_capacity.booked`` = visits holding that window, never above capacity; a
-  return waiting for pickup is on exactly one live visit; a stop still to serve on a stored
-  route is a live visit of that route's courier, on no other route;
+- capacity: ``slot_capacity.booked`` = visits holding that window plus the failed attempts
+  made there (kept after the visit moved or was cancelled: read from its events), never above
+  capacity; a visit fails once per stay in a window; a return waiting for pickup is on
+  exactly one live or failed visit; a stop still to serve on a stored route is a live visit
+  of that route's courier, on no other route;
 - pickups: a visit completed once, a return picked up once (a courier's repeat answers from
   the first);
 - express refunds: a return still marked as owed its express-refund decision has no refund
@@ -284,12 +286,14 @@ _POSTGRES = {
         GROUP BY 1""",
 }
 
-# A window holds more visits than its capacity only when a template or area edit lowered it
-# below them (no booking is cancelled; the edit's event lists it under ``over_capacity``).
-# Visits that used or hold their window's capacity: live ones, and those that happened there
-# (completed, failed). The races move no failed visit, which would leave its old window used.
-_HOLDING = "('booked', 'assigned', 'arrived', 'completed', 'failed')"
+# Visits that hold their window's capacity now: live ones, and those picked up there. A failed
+# attempt used its window for good, whatever the visit did next (moved, cancelled: nothing is
+# given back, services/pickup.py), so failures are counted apart, from the events (_windows).
+_HOLDING = "('booked', 'assigned', 'arrived', 'completed')"
 _LIVE = "('booked', 'assigned', 'arrived')"
+# A failed visit waits for the buyer to book it again (``Appointment.reschedule`` takes it) or
+# cancel it: its returns still wait for their pickup on it.
+_AWAITING = ("booked", "assigned", "arrived", "failed")
 
 
 def _checks(sql: dict[str, str]) -> dict[str, str]:
@@ -388,33 +392,18 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
                           AND {sql["event_actor"]} = a.buyer_id)
               AND NOT EXISTS (SELECT 1 FROM users u
                               WHERE u.role = 'buyer' AND u.actor_id = a.buyer_id)""",
-        "booked differs from the visits holding the window": f"""
-            WITH holding AS (
-              SELECT a.adcode AS adcode, a.carrier_id AS carrier_id, a.day AS day,
-                     {sql["window_start"]} AS start, COUNT(*) AS n
-              FROM appointments a WHERE a.status IN {_HOLDING} GROUP BY 1, 2, 3, 4)
-            SELECT s.adcode, s.carrier_id, s.day, s.start, s.booked, s.capacity, h.n
-            FROM slot_capacity s LEFT JOIN holding h ON h.adcode = s.adcode
-              AND h.carrier_id = s.carrier_id AND h.day = s.day AND h.start = s.start
-            WHERE s.booked <> COALESCE(h.n, 0) OR (s.booked > s.capacity AND NOT EXISTS (
-              SELECT 1 FROM events e WHERE e.name IN ('slot_template.saved', 'service_area.saved')
-              AND CAST(e.data AS TEXT) LIKE '%"over_capacity"%' || s.adcode || '/'
-                || s.carrier_id || '/' || CAST(s.day AS TEXT) || '/' || s.start || '%'))
-            UNION ALL
-            SELECT h.adcode, h.carrier_id, h.day, h.start, NULL, NULL, h.n FROM holding h
-            WHERE NOT EXISTS (SELECT 1 FROM slot_capacity s WHERE s.adcode = h.adcode
-              AND s.carrier_id = h.carrier_id AND s.day = h.day AND s.start = h.start)""",
     }
 
 
 def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
     """Every broken invariant, described; the empty list when all hold."""
-    checks = _checks(_POSTGRES if engine.dialect.name == "postgresql" else _SQLITE)
+    dialect = _POSTGRES if engine.dialect.name == "postgresql" else _SQLITE
+    checks = _checks(dialect)
     found: list[str] = []
     with engine.connect() as conn:
         for name, sql in checks.items():
             found += [f"{name}: {tuple(row)}" for row in conn.execute(text(sql))]
-        found += _waiting_returns(conn) + _route_stops(conn)
+        found += _windows(conn, dialect) + _waiting_returns(conn) + _route_stops(conn)
         found += _ledger(conn, payments) + _transfers(conn, payments)
         found += refund_wait_violations(conn)
         conn.rollback()
@@ -422,20 +411,105 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
     return found
 
 
-def _waiting_returns(conn: Connection) -> list[str]:
-    a, r = t.appointments.c, t.returns.c
-    live = {
-        row.appointment_id: row.doc["return_ids"]
-        for row in conn.execute(
-            select(a.appointment_id, a.doc).where(a.status.in_(["booked", "assigned", "arrived"]))
+def _windows(conn: Connection, sql: dict[str, str]) -> list[str]:
+    """``slot_capacity.booked`` = the visits holding the window now (live, picked up there)
+    plus every failed attempt made in it, never above its capacity unless an edit lowered it
+    below them (no booking is cancelled; the edit's event lists it under ``over_capacity``)."""
+    counted: Counter[tuple[str, str, str, str]] = Counter()
+    holding = f"""
+        SELECT a.adcode, a.carrier_id, a.day, {sql["window_start"]}, COUNT(*)
+        FROM appointments a WHERE a.status IN {_HOLDING} GROUP BY 1, 2, 3, 4"""
+    for adcode, carrier_id, day, start, n in conn.execute(text(holding)):
+        counted[(adcode, carrier_id, str(day), start)] += n
+    failed, out = _failed_in(conn)
+    counted += failed
+    counters = """
+        SELECT s.adcode, s.carrier_id, s.day, s.start, s.booked, s.capacity, EXISTS (
+          SELECT 1 FROM events e WHERE e.name IN ('slot_template.saved', 'service_area.saved')
+          AND CAST(e.data AS TEXT) LIKE '%"over_capacity"%' || s.adcode || '/'
+            || s.carrier_id || '/' || CAST(s.day AS TEXT) || '/' || s.start || '%')
+        FROM slot_capacity s"""
+    for adcode, carrier_id, day, start, booked, capacity, excused in conn.execute(text(counters)):
+        key = (adcode, carrier_id, str(day), start)
+        n = counted.pop(key, 0)
+        if booked != n or (booked > capacity and not excused):
+            out.append(
+                "booked differs from the visits holding the window: "
+                f"{(adcode, carrier_id, day, start, booked, capacity, n)}"
+            )
+    out += [
+        f"booked differs from the visits holding the window: {(*key, None, None, n)}"
+        for key, n in counted.items()
+        if n
+    ]
+    return out
+
+
+def _failed_in(conn: Connection) -> tuple[Counter[tuple[str, str, str, str]], list[str]]:
+    """Per window (adcode, carrier, day, start), the failed attempts made there, and the
+    visits that failed twice with no move between. A visit's window at each failure is found
+    walking its events back from the window it has now: each move
+    (``appointment.rescheduled``) came from its ``old`` window."""
+    a = t.appointments.c
+    now: dict[str, str] = {}
+    for aid, adcode, carrier_id, day, doc in conn.execute(
+        select(a.appointment_id, a.adcode, a.carrier_id, a.day, a.doc).where(
+            a.appointment_id.in_(
+                select(t.events.c.aggregate_id).where(
+                    t.events.c.name == "appointment.attempt_failed"
+                )
+            )
         )
+    ):
+        start = doc["slot"]["window"]["start"][:5]
+        now[aid] = f"{adcode}/{carrier_id}/{day.isoformat()}/{start}"
+    history: dict[str, list[tuple[str, Any]]] = {aid: [] for aid in now}
+    e = t.events.c
+    for aid, name, data in conn.execute(
+        select(e.aggregate_id, e.name, e.data)
+        .where(
+            e.aggregate_id.in_(list(now)),
+            e.name.in_(["appointment.attempt_failed", "appointment.rescheduled"]),
+        )
+        .order_by(e.seq)
+    ):
+        history[aid].append((name, data))
+    used: Counter[tuple[str, str, str, str]] = Counter()
+    twice = []
+    for aid, events in history.items():
+        window, failed_here = now[aid], False
+        for name, data in reversed(events):
+            if name == "appointment.rescheduled":
+                window = data["old"][: data["old"].rindex("-")]  # the key's label starts it
+                failed_here = False
+                continue
+            if failed_here:  # only a move makes a failed visit one a courier can try again
+                twice.append(f"visit failed twice in one stay in its window: {aid} {window}")
+            adcode, carrier_id, day, start = window.split("/")
+            used[(adcode, carrier_id, day, start)] += 1
+            failed_here = True
+    return used, twice
+
+
+def _waiting_returns(conn: Connection) -> list[str]:
+    """A return waiting for its pickup is on exactly one visit still to come or failed (the
+    buyer books a failed one again or cancels it, which releases its returns), the one it
+    names."""
+    a, r = t.appointments.c, t.returns.c
+    awaiting = {
+        row.appointment_id: row.doc["return_ids"]
+        for row in conn.execute(select(a.appointment_id, a.doc).where(a.status.in_(_AWAITING)))
     }
-    on_visits = Counter(rid for rids in live.values() for rid in rids)
+    on_visits = Counter(rid for rids in awaiting.values() for rid in rids)
     out = []
     for row in conn.execute(select(r.return_id, r.doc).where(r.status == "awaiting_pickup")):
         appt = row.doc["appointment_id"]
-        if appt not in live or row.return_id not in live[appt] or on_visits[row.return_id] != 1:
-            out.append(f"waiting return not on exactly one live visit: {row.return_id}")
+        if (
+            appt not in awaiting
+            or row.return_id not in awaiting[appt]
+            or on_visits[row.return_id] != 1
+        ):
+            out.append(f"waiting return not on exactly one live or failed visit: {row.return_id}")
     return out
 
 

@@ -30,7 +30,6 @@ from sqlalchemy import text
 from tests.integration import test_partial_pickup_race as partial  # type: ignore[import-not-found]
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
-    TALLY,
     RecordingPayments,
     race,
     violations,
@@ -225,7 +224,6 @@ def test_failed_attempts_raced_with_cancels_and_moves_keep_counters(
     wired: App, payments: RecordingPayments
 ) -> None:
     svc = wired.services
-    visits = []
     for hour, rid in zip((9, 11, 13), _approved(wired, 3), strict=True):
         appt = pickup.book_pickup(svc, BUYER, rid, _yto(hour))
         cid, aid = appt.courier_id, appt.appointment_id
@@ -243,56 +241,9 @@ def test_failed_attempts_raced_with_cancels_and_moves_keep_counters(
         out = race([next(calls) for _ in range(RACERS)])
         assert set(out.codes) <= BOOKING | {"not_your_task"}, out.codes
         assert _events(wired, aid, "appointment.cancelled") <= 1
-        visits.append((aid, f"{hour:02d}:00"))
-    used = _used_after_failing(wired, visits)
-    found = violations(wired.engine, payments)
-    left = [v for v in found if not any(f"'{start}'" in v for start in used)]
-    assert left == [], found
-    TALLY.violations -= len(found) - len(left)  # differences explained by used windows
-    for start, n in used.items():
-        capacity, booked = _window(wired, start)
-        assert booked == _holding(wired, start) + n <= capacity, (start, booked, n)
-
-
-def _used_after_failing(app: App, visits: list[tuple[str, str]]) -> Counter[str]:
-    """A failed attempt used its window (services/pickup.py): a visit that failed in a window
-    and then left it (moved or cancelled) still counts there. Replays each visit's events in
-    commit order: one failure per stay in a window at most, and the windows left after one."""
-    used: Counter[str] = Counter()
-    with app.engine.connect() as conn:
-        for aid, start in visits:
-            rows = conn.execute(
-                text("SELECT name, data FROM events WHERE aggregate_id = :a ORDER BY seq"),
-                {"a": aid},
-            ).all()
-            failed_here = False
-            for name, data in rows:
-                body = data if isinstance(data, dict) else json.loads(data)
-                if name == "appointment.attempt_failed":
-                    assert not failed_here, f"{aid} failed twice in {start}"
-                    failed_here = True
-                elif name in ("appointment.rescheduled", "appointment.cancelled"):
-                    if failed_here:
-                        used[start] += 1
-                    failed_here = False
-                    if name == "appointment.rescheduled":
-                        start = body["window"][:5]
-    return used
-
-
-def _holding(app: App, start: str) -> int:
-    """Visits in the window (yto, tomorrow) that hold it: live, done or failed there."""
-    with app.engine.connect() as conn:
-        docs = conn.execute(
-            text(
-                "SELECT doc FROM appointments WHERE adcode = '310104' AND carrier_id = 'yto' "
-                "AND day = :d AND status IN "
-                "('booked', 'assigned', 'arrived', 'completed', 'failed')"
-            ),
-            {"d": TOMORROW},
-        ).scalars()
-        bodies = [d if isinstance(d, dict) else json.loads(d) for d in docs]
-    return sum(1 for b in bodies if b["slot"]["window"]["start"].startswith(start))
+    # Each failure counts in its window after the visit moved or was cancelled, once per
+    # stay there (``races.violations``).
+    _clean(wired, payments)
 
 
 # --- the door inspection against the pickup ------------------------------------------------------
