@@ -104,6 +104,7 @@ def timed_travel(settings: Settings, base: TravelTimes) -> TimedTravel:
     return TimedTravel(
         base,
         margin=settings.travel_leg_margin,
+        lead_s=settings.travel_leg_lead_s,
         reserve_s=settings.travel_leg_reserve_s,
         leg_sd=settings.travel_leg_sd,
         door_sd=settings.travel_door_sd,

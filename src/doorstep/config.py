@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     # 118 (docs/benchmarks.md, "Issue 11 §3-4"). sd's are the simulator's noise.
     travel_leg_margin: float = Field(1.2, ge=1, le=3)
     travel_leg_reserve_s: int = Field(120, ge=0, le=3600)
+    # How long before a window opens a leg into it may start (timed pricing): a leg is priced
+    # at the slowest bucket from this long before the window to its close. 0 prices every
+    # leg at the day's slowest bucket, as peak pricing does, keeping the chain reserve
+    # (travel_chain_z): peak pricing with the chain check (docs/benchmarks.md, session 11).
+    travel_leg_lead_s: int = Field(3600, ge=0, le=4 * 3600)
     travel_leg_sd: float = Field(0.25, ge=0, le=1)
     travel_door_sd: float = Field(0.2, ge=0, le=1)
     travel_chain_z: float = Field(2.33, ge=0, le=5)
@@ -212,6 +217,15 @@ class Settings(BaseSettings):
     def uses_dev_secret(self) -> bool:
         """Tokens are signed with the public development secret (development only)."""
         return self.secret_key == DEV_SECRET
+
+    @model_validator(mode="after")
+    def _reserve_within_lead(self) -> Settings:
+        if self.travel_leg_reserve_s > self.travel_leg_lead_s:
+            raise ValueError(
+                "DOORSTEP_TRAVEL_LEG_RESERVE_S must not exceed DOORSTEP_TRAVEL_LEG_LEAD_S "
+                "(the reserve is part of the lead before a window)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _limits_in_postgresql_only(self) -> Settings:
