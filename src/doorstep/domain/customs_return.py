@@ -98,6 +98,9 @@ class CustomsReturn(EventRecorder):
     # The returns whose units gave the buyer's annual total back (the settlement's, then an
     # exchange turned into a refund after it): each is given back once.
     quota_restored_for: tuple[str, ...] = ()
+    # Returns still on their way when ops forced the settlement: each is watched until it
+    # arrives or day 45 passes (then tax an express refund advanced for it is taken back).
+    awaited: tuple[str, ...] = ()
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -268,10 +271,12 @@ class CustomsReturn(EventRecorder):
         *,
         tax_paid_for: tuple[str, ...] = (),
         quota_restored_for: tuple[str, ...] = (),
+        awaited: tuple[str, ...] = (),
     ) -> None:
         """Tax and quota given back, once: a second settlement is refused. ``tax_paid_for``
         names the returns whose tax this settlement pays (none of theirs is paid again),
-        ``quota_restored_for`` those whose units it gives the annual total back for."""
+        ``quota_restored_for`` those whose units it gives the annual total back for,
+        ``awaited`` those it left out still on their way (forced before day 45)."""
         if self.status is not CustomsStatus.ACCEPTED:
             raise IllegalTransition("customs_return", self.status.value, "settle")
         if tax_refund_fen < 0 or quota_restored_fen < 0:
@@ -284,7 +289,10 @@ class CustomsReturn(EventRecorder):
             quota_restored_fen
         ):
             raise ValueError("quota goes back for returns of this declaration, with an amount")
+        if not set(awaited) <= set(self.return_ids):
+            raise ValueError("only returns of this declaration are awaited")
         self.status = CustomsStatus.SETTLED
+        self.awaited = tuple(sorted(awaited))
         self.tax_refund_fen, self.quota_restored_fen = tax_refund_fen, quota_restored_fen
         self.tax_paid_for = tuple(sorted(tax_paid_for))
         self.quota_restored_for = tuple(sorted(quota_restored_for))
@@ -311,6 +319,25 @@ class CustomsReturn(EventRecorder):
         self.quota_restored_fen += value_fen
         self.quota_restored_for = tuple(sorted((*self.quota_restored_for, return_id)))
         self._event("customs.quota_restored", at, return_id=return_id, value_fen=value_fen)
+        return True
+
+    def stop_awaiting(self, return_ids: Sequence[str]) -> bool:
+        """These returns arrived, went, or missed day 45 and were dealt with: no longer
+        watched (True when one was)."""
+        left = tuple(r for r in self.awaited if r not in set(return_ids))
+        if left == self.awaited:
+            return False
+        self.awaited = left
+        return True
+
+    def stop_watching(self, lost: Sequence[str], at: datetime) -> bool:
+        """Day 45 has passed: none of the awaited returns is watched any more; ``lost`` are
+        those that never came (any tax advanced for them taken back). True when one was
+        awaited."""
+        if not self.awaited:
+            return False
+        self.awaited = ()
+        self._event("customs.arrival_missed", at, return_ids=sorted(lost))
         return True
 
     def next_deadline(self, arrived: bool) -> tuple[str, datetime] | None:

@@ -9,7 +9,7 @@ from doorstep.services.context import Services
 
 def sweep_after_sales(svc: Services) -> dict[str, int]:
     """Move exchanges on (ship what is due, finish what was checked) and run the customs pass
-    (alerts, declarations, answers, settlements). Their payments are retried by the transfers
+    (alerts, declarations, answers, settlements, tax of goods that never came). Their payments are retried by the transfers
     sweep (``transfers.retry_pending``, its own job)."""
     advanced = exchanges.advance_exchanges(svc)
     swept = customs.sweep_customs(svc)
@@ -20,4 +20,5 @@ def sweep_after_sales(svc: Services) -> dict[str, int]:
         "customs_settled": swept.settled,
         "customs_alerts": swept.alerts,
         "customs_lapsed": swept.lapsed,
+        "customs_taken_back": swept.taken_back,
     }

@@ -476,6 +476,9 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
                 return customs_return
             missed = _missed(customs_return, returns, now)
             clawbacks = _claw_back_tax(svc, uow, requests, missed, TaxStatus.ARRIVED_LATE)
+            # Forced before day 45: those on their way are watched until they come or it
+            # passes (``take_back_unarrived``), since nothing else may ever reach them.
+            awaited = () if late else tuple(r.return_id for r in returns if _on_its_way(r))
             if due.quota_fen:
                 # Given back to the year the order counted in (``quota_of``).
                 placed = order.placed_at if order is not None else customs_return.released_at
@@ -497,6 +500,7 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
                 now,
                 tax_paid_for=due.tax_paid_for,
                 quota_restored_for=due.quota_restored_for,
+                awaited=awaited,
             )
             uow.customs.save(customs_return)
             uow.commit()
@@ -560,10 +564,11 @@ def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> li
     order = uow.orders.get_for_update(request.order_id)
     customs_return = uow.customs.get_for_update(declared[0].customs_return_id)
     assert customs_return is not None, "a declaration is never deleted"
+    if customs_return.stop_awaiting([request.return_id]):
+        uow.customs.save(customs_return)
     if request.received_at > customs_return.arrival_by:
-        clawed = uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, request.return_id))
-        if clawed is not None:
-            return []  # the settlement (after day 45) took it back already
+        if _clawed(uow, request.return_id):
+            return []  # the settlement or the sweep (after day 45) took it back already
         locked = {request.return_id: request}
         return _claw_back_tax(svc, uow, locked, [request.return_id], TaxStatus.ARRIVED_LATE)
     value = sum(
@@ -577,6 +582,60 @@ def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> li
         uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, value)
         uow.customs.save(customs_return)
     return []
+
+
+def _on_its_way(request: ReturnRequest) -> bool:
+    return (
+        request.received_at is None and request.status not in GONE and request.status not in ARRIVED
+    )
+
+
+def _clawed(uow: UnitOfWork, return_id: str) -> bool:
+    return uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, return_id)) is not None
+
+
+def take_back_unarrived(svc: Services, limit: int = 100) -> int:
+    """Take back the tax an express refund advanced for goods a forced settlement left out
+    on their way that have still not come once day 45 has passed (lost in transit, never
+    received): customs gives none of it back. Taken once per return
+    (``tax-clawback:<return_id>``; a receipt after it finds the transfer and takes nothing
+    more), and the declaration stops watching them. At most ``limit`` declarations per pass, read by one indexed
+    query. Returns how many clawbacks it asked for."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        due = [c.customs_return_id for c in uow.customs.awaited_past(now, limit)]
+    taken = 0
+    for customs_return_id in due:
+        clawbacks = _take_back_unarrived(svc, customs_return_id, now)
+        pay_all(svc, clawbacks)
+        taken += len(clawbacks)
+    return taken
+
+
+def _take_back_unarrived(svc: Services, customs_return_id: str, now: datetime) -> list[str]:
+    while True:
+        with svc.uow() as uow:
+            unlocked = uow.customs.get(customs_return_id)
+            if unlocked is None or not unlocked.awaited:
+                return []
+            # A receipt of the same return locks it first too (``settle_arrival``): it
+            # either came before (received: left alone) or finds this clawback.
+            locked = _lock(uow, unlocked)
+            if locked is None:
+                continue
+            _, customs_return, requests = locked
+            if not customs_return.awaited or now <= customs_return.arrival_by:
+                return []
+            lost = [
+                rid
+                for rid in customs_return.awaited
+                if rid in requests and _on_its_way(requests[rid]) and not _clawed(uow, rid)
+            ]
+            clawbacks = _claw_back_tax(svc, uow, requests, lost, TaxStatus.ARRIVED_LATE)
+            customs_return.stop_watching(lost, now)
+            uow.customs.save(customs_return)
+            uow.commit()
+            return clawbacks
 
 
 def _missed(
@@ -646,12 +705,14 @@ class CustomsSweep:
     settled: int = 0
     alerts: int = 0
     lapsed: int = 0
+    taken_back: int = 0
 
 
 def sweep_customs(svc: Services, limit: int = 200) -> CustomsSweep:
     """The worker's pass: alert ops before each deadline (once per deadline), declare open
     declarations (lapse those past day 30), ask the broker about submitted ones, settle
-    accepted ones."""
+    accepted ones, take back tax advanced for goods a forced settlement left out that
+    missed day 45."""
     now = svc.clock.now()
     out = CustomsSweep()
     for item in queue(svc, limit):
@@ -679,6 +740,7 @@ def sweep_customs(svc: Services, limit: int = 200) -> CustomsSweep:
         )
         out.settled += after.status is CustomsStatus.SETTLED and status is not CustomsStatus.SETTLED
         out.lapsed += after.status is CustomsStatus.LAPSED and status is CustomsStatus.OPEN
+    out.taken_back = take_back_unarrived(svc, limit)
     return out
 
 

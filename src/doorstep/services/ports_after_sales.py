@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from doorstep.domain.customs_return import BrokerVerdict, CustomsReturn
@@ -66,6 +67,11 @@ class CustomsRepository(Protocol):
     def save(self, customs_return: CustomsReturn) -> None: ...
     def live(self, limit: int = 200) -> list[CustomsReturn]:
         """Declarations not settled or rejected, the nearest deadline first."""
+        ...
+
+    def awaited_past(self, now: datetime, limit: int) -> list[CustomsReturn]:
+        """Settled declarations whose day 45 passed before ``now`` with returns they left out
+        still awaited, the earliest first, at most ``limit``."""
         ...
 
     def restored_quota(self, buyer_id: str, year: int) -> int:

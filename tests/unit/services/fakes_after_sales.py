@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from tests.unit.services.fakes import (  # type: ignore[import-not-found]
@@ -91,6 +92,14 @@ class FakeCustomsRepository(FakeVersionedRepository[CustomsReturn]):  # type: ig
 
     def live(self, limit: int = 200) -> list[CustomsReturn]:
         return [c for c in self._all() if c.status.live][:limit]
+
+    def awaited_past(self, now: datetime, limit: int) -> list[CustomsReturn]:
+        due = [
+            c
+            for c in self._all()
+            if c.status is CustomsStatus.SETTLED and c.awaited and c.arrival_by < now
+        ]
+        return sorted(due, key=lambda c: (c.arrival_by, c.customs_return_id))[:limit]
 
     def restored_quota(self, buyer_id: str, year: int) -> int:
         row = self.quota_table.row((buyer_id, year))

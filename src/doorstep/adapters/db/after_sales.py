@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -101,6 +102,7 @@ class CustomsRepo(VersionedRepository[CustomsReturn]):
             "declaration_no": item.declaration_no,
             "status": item.status.value,
             "next_due": due[1] if due else None,
+            "awaited_by": item.arrival_by if item.awaited else None,
         }
 
     def add(self, item: CustomsReturn) -> None:
@@ -148,6 +150,14 @@ class CustomsRepo(VersionedRepository[CustomsReturn]):
     def live(self, limit: int = 200) -> list[CustomsReturn]:
         c = t.customs_returns.c
         return self._query(c.status.in_(_LIVE), order=c.next_due, limit=limit)
+
+    def awaited_past(self, now: datetime, limit: int) -> list[CustomsReturn]:
+        c = t.customs_returns.c
+        return self._query(
+            c.awaited_by < now,
+            order=c.awaited_by,
+            limit=limit,
+        )
 
     def restored_quota(self, buyer_id: str, year: int) -> int:
         q = t.customs_quota.c

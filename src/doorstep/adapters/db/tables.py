@@ -383,6 +383,10 @@ customs_returns = _doc_table(
     Column("status", String(16), nullable=False, index=True),
     Column("next_due", AwareDateTime, nullable=True, index=True),
     Column("version", Integer, nullable=False),
+    # A settled declaration's day 45 while returns it left out are still on their way (NULL
+    # once none is): the customs sweep reads this index for those that never came.
+    Column("awaited_by", AwareDateTime, nullable=True),
+    Index("ix_customs_returns_awaited", "awaited_by", "customs_return_id"),
 )
 
 # Which declaration a return's lines are on (a return is declared once).
