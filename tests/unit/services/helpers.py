@@ -10,9 +10,10 @@ from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from doorstep.domain.address import Address
 from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.coverage import GENERIC_TWO_HOUR, SF_ONE_HOUR, Window
+from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.pickup import Appointment, SlotRef
-from doorstep.domain.returns import Reason, ReturnKind, ReturnRequest
+from doorstep.domain.returns import Reason, ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.services import courier, photos, pickup, returns
 from doorstep.services.returns import LineRequest, OpenReturn
 
@@ -186,3 +187,29 @@ def trusted(world: World) -> dict[str, object]:
 def with_area(world: World, adcode: str, **changes: object) -> None:
     area = world.store.item("areas", adcode)
     world.store.put("areas", adcode, replace(area, **changes))
+
+
+def two_of_three_taken(world: World, buyer: str, return_id: str, slot: pickup.SlotChoice) -> None:
+    """At the door the second of three units fails a check; the courier takes the others."""
+    appt = pickup.book_pickup(world.svc, buyer, return_id, slot)
+    courier_id = at_the_door(world, appt)
+    (lines,) = courier.visit_checklists(world.svc, courier_id, appt.appointment_id)
+    keys = [c.key for c in lines.checks]
+    units = tuple(
+        UnitAnswer(
+            {k: not (n == 1 and k == keys[0]) for k in keys}, None, (photo(world, courier_id),)
+        )
+        for n in range(3)
+    )
+    (sku,) = {ln.sku for ln in returns.get_return(world.svc, return_id).lines}
+    weight = 3 * world.store.item("products", sku).weight_g
+    courier.inspect(
+        world.svc,
+        courier_id,
+        appt.appointment_id,
+        courier.InspectionInput(return_id, {}, (), weight, "", (courier.LineAnswer("L1", units),)),
+    )
+    appt = world.store.item("appointments", appt.appointment_id)
+    courier.pick_up(world.svc, courier_id, appt.appointment_id, appt.pickup_code)
+    after = returns.get_return(world.svc, return_id)
+    assert after.status is ReturnStatus.PICKED_UP and [ln.quantity for ln in after.lines] == [2]

@@ -13,9 +13,8 @@ import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     B3,
-    at_the_door,
     new_order,
-    photo,
+    two_of_three_taken,
     yto,
 )
 
@@ -24,10 +23,9 @@ from doorstep.domain.customs_return import CustomsReturn, CustomsStatus
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import IllegalTransition
 from doorstep.domain.exchange import ExchangeStatus
-from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
-from doorstep.services import courier, customs, exchanges, pickup, returns, warehouse
+from doorstep.services import customs, exchanges, returns, warehouse
 from doorstep.services.returns import LineRequest, OpenReturn
 
 LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"  # 32,000 and 34,000 fen
@@ -165,26 +163,7 @@ def test_a_partial_pickup_gives_back_the_units_taken(
     order = _bonded(world, quantity=3)
     rid = _exchange(world, order, quantity=3)
     customs.sweep_customs(world.svc)  # declared with 3 units, accepted
-    appt = pickup.book_pickup(world.svc, B3, rid, yto(13))
-    courier_id = at_the_door(world, appt)
-    (lines,) = courier.visit_checklists(world.svc, courier_id, appt.appointment_id)
-    keys = [c.key for c in lines.checks]
-    units = tuple(
-        UnitAnswer(
-            {k: not (n == 1 and k == keys[0]) for k in keys}, None, (photo(world, courier_id),)
-        )
-        for n in range(3)
-    )
-    weight = 3 * world.store.item("products", LIP_1).weight_g
-    courier.inspect(
-        world.svc,
-        courier_id,
-        appt.appointment_id,
-        courier.InspectionInput(rid, {}, (), weight, "", (courier.LineAnswer("L1", units),)),
-    )
-    appt = world.store.item("appointments", appt.appointment_id)
-    courier.pick_up(world.svc, courier_id, appt.appointment_id, appt.pickup_code)
-    assert [ln.quantity for ln in returns.get_return(world.svc, rid).lines] == [2]
+    two_of_three_taken(world, B3, rid, yto(13))
     used_before = customs.quota_of(world.svc, B3).used_fen
     cr = _back_graded_settled(world, rid)
     assert cr.lines[0].quantity == 3  # declared before the courier came

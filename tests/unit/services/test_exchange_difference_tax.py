@@ -12,18 +12,16 @@ import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     B3,
-    at_the_door,
     new_order,
-    photo,
+    two_of_three_taken,
     yto,
 )
 
 from doorstep.domain.exchange import ExchangeLine
-from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.entrypoints.api.after_sales import exchange_out
-from doorstep.services import courier, exchanges, pickup, returns
+from doorstep.services import exchanges, returns
 from doorstep.services.returns import LineRequest, OpenReturn
 
 LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"  # 32,000 and 34,000 fen
@@ -88,25 +86,7 @@ def test_refund_instead_pays_the_tax_back_with_the_difference(world: World) -> N
 
 def test_units_left_at_the_door_give_their_share_of_the_tax_back(world: World) -> None:
     rid = _exchange(world, _order(world, Channel.BONDED, quantity=3), quantity=3)
-    appt = pickup.book_pickup(world.svc, B3, rid, yto(13))
-    courier_id = at_the_door(world, appt)
-    (lines,) = courier.visit_checklists(world.svc, courier_id, appt.appointment_id)
-    keys = [c.key for c in lines.checks]
-    units = tuple(
-        UnitAnswer(
-            {k: not (n == 1 and k == keys[0]) for k in keys}, None, (photo(world, courier_id),)
-        )
-        for n in range(3)
-    )
-    weight = 3 * world.store.item("products", LIP_1).weight_g
-    courier.inspect(
-        world.svc,
-        courier_id,
-        appt.appointment_id,
-        courier.InspectionInput(rid, {}, (), weight, "", (courier.LineAnswer("L1", units),)),
-    )
-    appt = world.store.item("appointments", appt.appointment_id)
-    courier.pick_up(world.svc, courier_id, appt.appointment_id, appt.pickup_code)
+    two_of_three_taken(world, B3, rid, yto(13))
 
     collected = 3 * DIFF + 3 * DIFF * TAX // UNIT
     kept = 2 * DIFF + 2 * DIFF * TAX // UNIT

@@ -10,20 +10,17 @@ from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     B1_HOME,
     B3,
     PILLOW,
-    at_the_door,
     new_order,
-    photo,
     sf,
+    two_of_three_taken,
     yto,
 )
 
 from doorstep.domain.exchange import ExchangeStatus
-from doorstep.domain.inspection import UnitAnswer
 from doorstep.domain.order import Order
-from doorstep.domain.returns import Reason, ReturnKind, ReturnStatus
+from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.domain.transfer import TransferPurpose, TransferStatus
-from doorstep.services import courier, exchanges, pickup, returns, transfers
-from doorstep.services.pickup import SlotChoice
+from doorstep.services import exchanges, returns, transfers
 from doorstep.services.returns import LineRequest, OpenReturn
 
 LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"  # 32,000 and 34,000 fen; V02: 3 on hand
@@ -43,32 +40,6 @@ def _exchange(world: World, order: Order, quantity: int, to: str | None = None) 
     ).return_id
 
 
-def _two_of_three_taken(world: World, buyer: str, return_id: str, slot: SlotChoice) -> None:
-    """At the door the second of three units fails a check; the courier takes the others."""
-    appt = pickup.book_pickup(world.svc, buyer, return_id, slot)
-    courier_id = at_the_door(world, appt)
-    (lines,) = courier.visit_checklists(world.svc, courier_id, appt.appointment_id)
-    keys = [c.key for c in lines.checks]
-    units = tuple(
-        UnitAnswer(
-            {k: not (n == 1 and k == keys[0]) for k in keys}, None, (photo(world, courier_id),)
-        )
-        for n in range(3)
-    )
-    (sku,) = {ln.sku for ln in returns.get_return(world.svc, return_id).lines}
-    weight = 3 * world.store.item("products", sku).weight_g
-    courier.inspect(
-        world.svc,
-        courier_id,
-        appt.appointment_id,
-        courier.InspectionInput(return_id, {}, (), weight, "", (courier.LineAnswer("L1", units),)),
-    )
-    appt = world.store.item("appointments", appt.appointment_id)
-    courier.pick_up(world.svc, courier_id, appt.appointment_id, appt.pickup_code)
-    after = returns.get_return(world.svc, return_id)
-    assert after.status is ReturnStatus.PICKED_UP and [ln.quantity for ln in after.lines] == [2]
-
-
 def _stock(world: World, sku: str) -> tuple[int, int]:
     level = world.store.item("stock", sku)
     return level.on_hand, level.reserved
@@ -78,7 +49,7 @@ def test_a_trusted_buyer_gets_two_replacements_for_two_units_taken(world: World)
     order = new_order(world, buyer_id=B1, address=B1_HOME, quantity=3)
     rid = _exchange(world, order, 3)
     assert _stock(world, PILLOW) == (10, 3)
-    _two_of_three_taken(world, B1, rid, sf(10))
+    two_of_three_taken(world, B1, rid, sf(10))
     shipped = exchanges.get_exchange(world.svc, rid)
     assert shipped.status is ExchangeStatus.SHIPPED and shipped.units == {PILLOW: 2}
     assert _stock(world, PILLOW) == (8, 0)  # two left for dispatch, the third is free again
@@ -94,7 +65,7 @@ def test_the_dearer_difference_of_the_unit_left_behind_is_paid_back_once(world: 
     order = new_order(world, sku=LIP_1, unit_price_fen=32_000, quantity=3)
     rid = _exchange(world, order, 3, LIP_2)
     assert world.payments.collected[f"exchange-diff:{rid}"][1] == 6_000
-    _two_of_three_taken(world, B3, rid, yto(13))
+    two_of_three_taken(world, B3, rid, yto(13))
     exchange = exchanges.get_exchange(world.svc, rid)
     # Not shipped yet (this buyer's replacement leaves at receipt), but it holds 2 units now.
     assert exchange.status is ExchangeStatus.RESERVED and exchange.units == {LIP_2: 2}
