@@ -530,17 +530,7 @@ def restore_converted_quota(svc: Services, uow: UnitOfWork, request: ReturnReque
     received = request.received_at
     if received is None or received > customs_return.arrival_by:
         return  # not back, or back after day 45: customs restores nothing
-    lines = [
-        kept
-        for ln in customs_return.lines
-        if ln.return_id == request.return_id
-        and (kept := _as_returned(ln, request, order)) is not None
-    ]
-    value = sum(ln.value_fen for ln in lines)
-    if customs_return.restore_quota_of(request.return_id, value, svc.clock.now()):
-        placed = order.placed_at if order is not None else customs_return.released_at
-        uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, value)
-        uow.customs.save(customs_return)
+    _give_quota_back(svc, uow, customs_return, request, order)
 
 
 def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> list[str]:
@@ -571,6 +561,20 @@ def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> li
             return []  # the settlement or the sweep (after day 45) took it back already
         locked = {request.return_id: request}
         return _claw_back_tax(svc, uow, locked, [request.return_id], TaxStatus.ARRIVED_LATE)
+    _give_quota_back(svc, uow, customs_return, request, order)
+    return []
+
+
+def _give_quota_back(
+    svc: Services,
+    uow: UnitOfWork,
+    customs_return: CustomsReturn,
+    request: ReturnRequest,
+    order: Order | None,
+) -> None:
+    """The return's declared units, cut to those it still holds, back to the buyer's annual
+    total in the year the order counted in, once (``CustomsReturn.restore_quota_of``); the
+    caller holds the return's, the order's and the declaration's locks."""
     value = sum(
         kept.value_fen
         for ln in customs_return.lines
@@ -581,7 +585,6 @@ def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> li
         placed = order.placed_at if order is not None else customs_return.released_at
         uow.customs.restore_quota(customs_return.buyer_id, local(placed).year, value)
         uow.customs.save(customs_return)
-    return []
 
 
 def _on_its_way(request: ReturnRequest) -> bool:
