@@ -463,6 +463,7 @@ def calls(w: World) -> list[Call]:
         Call("GET /ops/policy/{version}", "ops1", "GET", f"/ops/policy/{policy['version']}"),
         Call("GET /ops/areas", "ops1", "GET", "/ops/areas"),
         Call("GET /ops/templates", "ops1", "GET", "/ops/templates"),
+        Call("GET /ops/carriers", "ops1", "GET", "/ops/carriers"),
         Call("GET /ops/reviews", "ops1", "GET", "/ops/reviews"),
         Call("GET /ops/returns/{return_id}", "ops1", "GET", f"/ops/returns/{shown_id}"),
         Call(
@@ -766,6 +767,13 @@ def page_calls(
 ) -> list[Call]:
     """The pages (entrypoints/web) on their own fresh targets; booking pages excepted."""
     b = BUYER
+    # The capacity forms post what is stored: the edits move the counters and change nothing.
+    template = w.client.get("/ops/templates", headers=w.login("ops1")).json()[0]
+    area = next(
+        a
+        for a in w.client.get("/ops/areas", headers=w.login("ops1")).json()
+        if a["adcode"] == adcode
+    )
     courier = COURIER_USER[shown_appt["courier_id"]]
     t = targets(w, b)
     aid = "appointment_id"
@@ -848,6 +856,27 @@ def page_calls(
             "ops1",
             "/console/areas/over-capacity/rebalance",
             {"adcode": "310104", "carrier_id": "yto", "day": over_day(w), "start": "09:00"},
+        ),
+        page(
+            "/console/templates/{template_id}",
+            "ops1",
+            f"/console/templates/{template['template_id']}",
+            {
+                "capacity": str(template["capacity"]),
+                "holiday_capacity_pct": str(template["holiday_capacity_pct"]),
+            },
+        ),
+        page(
+            "/console/areas/{adcode}/capacity",
+            "ops1",
+            f"/console/areas/{area['adcode']}/capacity",
+            {"capacity_override": str(area["capacity_override"] or "")},
+        ),
+        page(
+            "/console/carriers/{carrier_id}",
+            "ops1",
+            "/console/carriers/yto",
+            {"template_id": "generic-2h"},
         ),
         page("/console/outbox", "ops1", "/console/outbox"),
         page("/console/outbox/redrive", "ops1", "/console/outbox/redrive", dead_form(w)),

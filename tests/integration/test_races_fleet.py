@@ -84,12 +84,24 @@ def test_carrier_template_switches_raced_with_bookings_and_edits_move_live_count
     counted = {"09:00", "11:00"}
     seq = _last_seq(wired)
     switches = (SF_ONE_HOUR, GENERIC_TWO_HOUR, SF_ONE_HOUR, GENERIC_TWO_HOUR, SF_ONE_HOUR)
+    # Every other switch and template edit is the console's (the stored record changed
+    # under the edit's lock), the rest the API's (the whole record put).
     edits: list[Callable[[], object]] = [
         lambda t=t: catalog.upsert_fleet(svc, [replace(yto, template_id=t.template_id)], [])
-        for t in switches
+        for t in switches[::2]
     ]
-    edits += [lambda n=n: catalog.upsert_template(svc, replace(two, capacity=n)) for n in (2, 14)]
-    edits += [lambda n=n: catalog.upsert_template(svc, replace(one, capacity=n)) for n in (1, 7)]
+    edits += [
+        lambda t=t: catalog.change_carrier_template(svc, "yto", t.template_id)
+        for t in switches[1::2]
+    ]
+    edits += [
+        lambda: catalog.upsert_template(svc, replace(two, capacity=2)),
+        lambda: catalog.change_template_capacity(
+            svc, two.template_id, 14, two.holiday_capacity_pct
+        ),
+        lambda: catalog.upsert_template(svc, replace(one, capacity=1)),
+        lambda: catalog.change_template_capacity(svc, one.template_id, 7, one.holiday_capacity_pct),
+    ]
     edits += [
         lambda n=n: catalog.upsert_area(svc, replace(area, capacity_override=n)) for n in (3,)
     ]

@@ -363,12 +363,20 @@ def test_area_and_template_capacity_edits_raced_with_bookings_move_live_counters
         lambda r=r, h=h: pickup.book_pickup(svc, BUYER, r, pickup.SlotChoice("yto", DAY_AFTER, h))
         for r, h in zip(waiting, cycle(windows.values()), strict=False)
     ]
+    # Half the edits are the API's (the whole record put), half the console's (the stored
+    # record changed under the edit's lock): both move the same counters.
     calls += [
-        lambda n=n: catalog.upsert_template(svc, replace(template, capacity=n)) for n in capacities
+        lambda n=n: catalog.upsert_template(svc, replace(template, capacity=n))
+        for n in capacities[::2]
     ]
     calls += [
-        lambda n=n: catalog.upsert_area(svc, replace(area, capacity_override=n)) for n in overrides
+        lambda n=n: catalog.change_template_capacity(
+            svc, template.template_id, n, template.holiday_capacity_pct
+        )
+        for n in capacities[1::2]
     ]
+    calls += [lambda: catalog.upsert_area(svc, replace(area, capacity_override=overrides[0]))]
+    calls += [lambda n=n: catalog.change_area_capacity(svc, "310104", n) for n in overrides[1:]]
     out = race(calls)
     assert set(out.codes) <= BOOKING, out.codes
     assert len(out.won) == len(calls) - sum(out.codes.values())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -172,6 +172,44 @@ def upsert_area(svc: Services, area: ServiceArea) -> CapacitySaved[ServiceArea]:
     """Write the area and give every counted window of it that has not started the figure
     it now yields (its ``capacity_override`` or the template's, with holiday shares and live
     disruption cuts), in one transaction: the same rule as a template edit."""
+    return _save_area(svc, area, None)
+
+
+def change_area_capacity(
+    svc: Services, adcode: str, capacity_override: int | None
+) -> CapacitySaved[ServiceArea]:
+    """A stored area's capacity override set (or cleared with None), the rest of it as it is
+    when the edit runs; counters move as for ``upsert_area``."""
+    for _ in range(_CHANGE_TRIES):
+        with svc.uow() as uow:
+            stored = uow.areas.get(adcode)
+        if stored is None:
+            raise NotFound("service_area", adcode)
+        try:
+            return _save_area(svc, replace(stored, capacity_override=capacity_override), stored)
+        except _AreaChanged:
+            continue  # an edit of its carriers or template landed meanwhile: read it again
+    raise Conflict(
+        "area_busy",
+        "The area keeps changing; try again.",
+        "该服务区域正在被修改，请重试。",
+        adcode=adcode,
+    )
+
+
+# A capacity change whose area was edited under it reads it again, at most this often.
+_CHANGE_TRIES = 5
+
+
+class _AreaChanged(Exception):
+    """The area's carriers or template changed between the read and the lock."""
+
+
+def _save_area(
+    svc: Services, area: ServiceArea, based_on: ServiceArea | None
+) -> CapacitySaved[ServiceArea]:
+    """Write ``area``; with ``based_on``, only if the stored area still is that one (under
+    its lock), else ``_AreaChanged``."""
     now = svc.clock.now()
     with svc.uow() as uow:
         # Carriers first, shared, as a carrier edit locks them before anything else: this
@@ -195,7 +233,9 @@ def upsert_area(svc: Services, area: ServiceArea) -> CapacitySaved[ServiceArea]:
                 raise NotFound("slot_template", _template_id(area, carriers, carrier_id))
         # Bookings read the area FOR SHARE: those in flight commit their counters first (and
         # are moved below), later ones count against the figure this edit leaves.
-        uow.areas.get_many_for_update([area.adcode])
+        locked = uow.areas.get_many_for_update([area.adcode])
+        if based_on is not None and locked != [based_on]:
+            raise _AreaChanged
         uow.areas.put(area)
         running = {
             area.adcode: (
@@ -250,10 +290,32 @@ def upsert_template(svc: Services, template: SlotTemplate) -> TemplateSaved:
     """Write the template and move every counter of its windows that have not started to
     the figure it now gives (with holiday shares and live disruption cuts), in one
     transaction; bookings are never cancelled, a window left over capacity is reported."""
+    return _save_template(svc, template.template_id, lambda _: template)
+
+
+def change_template_capacity(
+    svc: Services, template_id: str, capacity: int, holiday_capacity_pct: int
+) -> TemplateSaved:
+    """A stored template's capacity per window and holiday share changed, its windows kept
+    as they are when the edit runs (read under the edit's lock, so a windows edit made
+    meanwhile is not undone); counters move as for ``upsert_template``."""
+
+    def change(stored: SlotTemplate | None) -> SlotTemplate:
+        if stored is None:
+            raise NotFound("slot_template", template_id)
+        return replace(stored, capacity=capacity, holiday_capacity_pct=holiday_capacity_pct)
+
+    return _save_template(svc, template_id, change)
+
+
+def _save_template(
+    svc: Services, template_id: str, change: Callable[[SlotTemplate | None], SlotTemplate]
+) -> TemplateSaved:
     now = svc.clock.now()
     with svc.uow() as uow:
-        # The upsert locks the template row first (area edits share it before locking their
-        # area), so the areas read next include any area an edit just switched to it.
+        # The template row is locked first (area edits share it before locking their area),
+        # so the areas read next include any area an edit just switched to it.
+        template = change(uow.templates.get_for_update(template_id))
         uow.templates.put(template)
         carriers = {c.carrier_id: c for c in uow.carriers.list()}
         users = _areas_running(uow.areas.list(), carriers, template.template_id)
@@ -366,12 +428,33 @@ def upsert_fleet(
     started takes the figure its template (maybe a new one) now gives in each area it runs
     in, in this transaction: the rule of template and area edits. Couriers do not enter a
     window's figure (area override or template capacity), so they move no counter."""
+    given = {c.carrier_id: c for c in carriers}
+    return _save_fleet(svc, list(given), lambda _: list(given.values()), couriers)
+
+
+def change_carrier_template(svc: Services, carrier_id: str, template_id: str) -> FleetSaved:
+    """A stored carrier switched to another slot template, the rest of it as it is when the
+    edit runs (read under the edit's lock); counters move as for ``upsert_fleet``."""
+
+    def change(stored: list[Carrier]) -> list[Carrier]:
+        if not stored:
+            raise NotFound("carrier", carrier_id)
+        return [replace(stored[0], template_id=template_id)]
+
+    return _save_fleet(svc, [carrier_id], change, ())
+
+
+def _save_fleet(
+    svc: Services,
+    carrier_ids: list[str],
+    change: Callable[[list[Carrier]], list[Carrier]],
+    couriers: Iterable[Courier],
+) -> FleetSaved:
     now = svc.clock.now()
-    edited = {c.carrier_id: c for c in carriers}
     with svc.uow() as uow:
         # Carriers, then templates, then areas, then counters. Area edits share their
         # carriers first: each edit reads the template the other left a carrier on.
-        uow.carriers.get_many_for_update(list(edited))
+        edited = {c.carrier_id: c for c in change(uow.carriers.get_many_for_update(carrier_ids))}
         templates = {}
         for template_id in sorted({c.template_id for c in edited.values()}):
             template = uow.templates.get_for_share(template_id)
@@ -428,6 +511,12 @@ def list_areas(svc: Services) -> list[ServiceArea]:
 def list_templates(svc: Services) -> list[SlotTemplate]:
     with svc.uow() as uow:
         return uow.templates.list()
+
+
+def list_carriers(svc: Services) -> list[Carrier]:
+    """Every courier company, by id."""
+    with svc.uow() as uow:
+        return uow.carriers.list()
 
 
 def get_product(svc: Services, sku: str) -> Product:

@@ -559,7 +559,7 @@ class UnitOfWork(Protocol):
     buyers: KeyedRepository[str, Buyer]
     orders: OrderRepository
     areas: GuardedRepository[str, ServiceArea]
-    templates: ShareableRepository[str, SlotTemplate]
+    templates: GuardedRepository[str, SlotTemplate]
     carriers: GuardedRepository[str, Carrier]
     couriers: FleetRepository
     policies: PolicyRepository

@@ -112,6 +112,11 @@ def put_template(svc: Svc, _: OpsActor, template_id: Id, body: TemplateIn) -> di
     return _with_counters(catalog.upsert_template(svc, template))
 
 
+@router.get("/carriers", summary="Courier companies, with the slot template each runs")
+def list_carriers(svc: Svc, _: OpsActor) -> list[dict[str, object]]:
+    return [to_plain(c) for c in catalog.list_carriers(svc)]
+
+
 @router.put(
     "/carriers/{carrier_id}",
     summary="Create or change a courier company; its windows not started take the figure "

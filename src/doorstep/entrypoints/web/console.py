@@ -1,12 +1,15 @@
-"""Ops console: review queue, the audit policy and its history, service areas and templates,
-windows over capacity and moving their extra visits."""
+"""Ops console: review queue, the audit policy and its history, service areas, templates and
+courier companies with their capacity edits, windows over capacity and moving their extra
+visits."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -14,11 +17,13 @@ from doorstep.domain import bounds
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.domain.policy import RULE_DEFAULTS, Policy, RuleConfig
+from doorstep.entrypoints.api.errors import STATUS
 from doorstep.entrypoints.web import labels, queries
-from doorstep.entrypoints.web.forms import PathId
+from doorstep.entrypoints.web.forms import PathId, optional_int, to_int
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, over_capacity, policies, rebalance, returns
+from doorstep.services.catalog import CapacitySaved
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
@@ -203,16 +208,97 @@ async def revise(request: Request, web: OpsPost) -> Response:
 
 
 @router.get("/console/areas")
-def areas(web: OpsPage) -> Response:
-    """Where pickup is served, by whom and with which windows."""
+def areas(
+    web: OpsPage,
+    moved: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    over: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+) -> Response:
+    """Where pickup is served, by whom and with which windows; capacity and templates are
+    edited here."""
+    notice = None
+    if moved is not None:
+        notice = web._(
+            "Saved. Windows whose capacity moved: %(moved)s; over capacity: %(over)s."
+        ) % {
+            "moved": moved,
+            "over": over or 0,
+        }
+    return _areas_page(web, notice=notice)
+
+
+def _areas_page(
+    web: Web, *, notice: str | None = None, error: str | None = None, status: int = 200
+) -> Response:
     svc = web.app.services
+    carriers = catalog.list_carriers(svc)
     return render(
         web,
         "console_areas.html",
+        status=status,
         areas=catalog.list_areas(svc),
         templates=catalog.list_templates(svc),
+        carriers=carriers,
         # Companies by name, not by code: "顺丰速运", not "sf".
-        carrier_names={c.carrier_id: (c.name_zh, c.name_en) for c in queries.carriers(svc)},
+        carrier_names={c.carrier_id: (c.name_zh, c.name_en) for c in carriers},
+        notice=notice,
+        error=error,
+    )
+
+
+def _capacity_saved(web: Web, edit: Callable[[], CapacitySaved[Any]]) -> Response:
+    """Run a capacity edit; back to the areas page saying how many windows it moved and how
+    many it left over capacity, or with the edit's error."""
+    try:
+        saved = edit()
+    except DomainError as exc:
+        return _areas_page(web, error=web.error_text(exc), status=STATUS[exc.kind])
+    return see_other(web, f"/console/areas?moved={len(saved.moved)}&over={len(saved.over)}")
+
+
+@router.post("/console/templates/{template_id}")
+def change_template(
+    web: OpsPost,
+    template_id: PathId,
+    capacity: Annotated[str, Form(max_length=12)],
+    holiday_capacity_pct: Annotated[str, Form(max_length=12)],
+) -> Response:
+    """A template's capacity per window and holiday share; its windows are kept."""
+
+    def edit() -> CapacitySaved[Any]:
+        return catalog.change_template_capacity(
+            web.app.services,
+            template_id,
+            to_int(capacity, web._("Capacity per window"), low=0, high=10_000),
+            to_int(holiday_capacity_pct, web._("Holiday capacity"), low=0, high=100),
+        )
+
+    return _capacity_saved(web, edit)
+
+
+@router.post("/console/areas/{adcode}/capacity")
+def change_area_capacity(
+    web: OpsPost,
+    adcode: Annotated[str, FastPath(pattern=bounds.ADCODE_PATTERN)],
+    capacity_override: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """An area's capacity per window, overriding its templates' (blank: the templates')."""
+
+    def edit() -> CapacitySaved[Any]:
+        override = optional_int(capacity_override, web._("Capacity override"), low=0, high=10_000)
+        return catalog.change_area_capacity(web.app.services, adcode, override)
+
+    return _capacity_saved(web, edit)
+
+
+@router.post("/console/carriers/{carrier_id}")
+def change_carrier(
+    web: OpsPost,
+    carrier_id: PathId,
+    template_id: Annotated[str, Form(min_length=1, max_length=64)],
+) -> Response:
+    """The slot template a courier company's windows follow."""
+    return _capacity_saved(
+        web, lambda: catalog.change_carrier_template(web.app.services, carrier_id, template_id)
     )
 
 
