@@ -120,12 +120,16 @@ def _signed_in(client: TestClient, username: str | None) -> TestClient:
 
 
 def _more_real_ids(client: TestClient, wired: App, login: Login) -> dict[str, str]:
-    """A claim, a customs return and a failed transfer: the console's other forms' ids."""
+    """A claim, a customs return, a failed transfer, an area, template and courier company:
+    the console's other forms' ids."""
     w = World(client, wired, login)
     to_declare = after_sales_file(w, "buyer2", bonded_order(w, "buyer2"), "refund")
     with wired.services.uow() as uow:
         (declaration,) = uow.customs.for_returns([to_declare])
     return {
+        "adcode": "310104",
+        "carrier_id": "yto",
+        "template_id": "generic-2h",
         "claim_id": claim(w, "buyer2"),
         "customs_return_id": declaration.customs_return_id,
         "transfer_id": given_up(wired, "fuzz-subject"),
