@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     # saves against the median one, in ¥0.50 steps, at most incentive_coupon_fen
     # (IncentiveRules.coupon_per_min_fen; measured in docs/benchmarks.md, "Session 10").
     incentive_coupon_per_min_fen: int = Field(0, ge=0, le=10_000)
+    # 0: off; else a green window keeps its coupon only where the buyers it pulls off their
+    # likely first choice (the same area, weekday and window of past weeks) save that many
+    # seconds of driving each on average (IncentiveRules.likely_saving_s; "Session 12").
+    incentive_likely_saving_s: int = Field(0, ge=0, le=7200)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"

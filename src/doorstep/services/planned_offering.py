@@ -87,6 +87,18 @@ class IncentiveRules:
     simulator's ``CouponResponse``), so it is spent where a move saves much and kept small
     where a buyer's own first choice costs nearly as little.
 
+    ``likely_saving_s`` (0: off) aims each coupon at the buyer's likely first choice: with
+    P(w) proportional to the forecast's expected bookings of each shown window ``w`` (the
+    live forecast: the same area, weekday and window of past weeks), a green window ``g``
+    keeps its coupon only when the buyers it can pull over (those whose likely first choice
+    is another window of the same day within ``MOVE_WITHIN_H`` of it) save on average at
+    least ``likely_saving_s`` of driving each: Σ P(w)·(cost(w) − cost(g)) / Σ P(w). Every
+    such move costs a first choice, so a coupon whose likely alternatives are about as cheap
+    buys nothing for it (``aimed_coupons``). A window that is itself the likely first choice
+    of most of those buyers keeps a coupon only when it adds at most ``likely_saving_s`` of
+    driving: its coupon is mostly paid to buyers who would book it anyway. Needs a forecast;
+    without one the rule does nothing.
+
     Defaults: coupons (green at or below the median, within 10 minutes of driving) as picked
     in the second session; ``near_pct`` 150 and ``show_within_s`` 2400 picked by
     ``bench/slot_offering.py``'s own rule search on tuning seeds 1–5 (docs/benchmarks.md):
@@ -103,6 +115,7 @@ class IncentiveRules:
     coupon_gap_s: int = 0
     future_pct: int = 0
     coupon_per_min_fen: int = 0
+    likely_saving_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -115,11 +128,12 @@ class IncentiveRules:
             or self.coupon_gap_s < 0
             or not 0 <= self.future_pct <= 10_000
             or not 0 <= self.coupon_per_min_fen <= 10_000
+            or not 0 <= self.likely_saving_s <= 7200
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
                 " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000,"
-                " coupon_per_min_fen 0–10000"
+                " coupon_per_min_fen 0–10000, likely_saving_s 0–7200"
             )
 
 
@@ -179,10 +193,25 @@ class PlannedOffering:
                     costed.append((self._priced(uow, cost, offered), offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
         priced = self.incentives is not None and self.incentives.future_pct > 0
-        ranked = rank(costed, self.incentives, today if priced and self.forecast else None)
+        ranked = rank(
+            costed,
+            self.incentives,
+            today if priced and self.forecast else None,
+            self._likely(uow, costed),
+        )
         # A courier company plans its own couriers: its windows stand on capacity alone.
         company = [o for o in base if area.served_by_company(o.slot.carrier_id)]
         return ranked + [replace(o, rank=len(ranked) + i) for i, o in enumerate(company)]
+
+    def _likely(
+        self, uow: UnitOfWork, costed: list[tuple[int, OfferedSlot]]
+    ) -> dict[SlotRef, float] | None:
+        """Expected bookings of each costed window, when the rules aim coupons at the likely
+        first choice (no read otherwise; the live forecast keeps past days' counts)."""
+        rules = self.incentives
+        if rules is None or not rules.likely_saving_s or self.forecast is None:
+            return None
+        return {o.slot: self.forecast.expected_bookings(uow, o.slot) for _, o in costed}
 
     def _priced(self, uow: UnitOfWork, extra_s: int, offered: OfferedSlot) -> int:
         """The window's extra driving, against the expected rest of the horizon when the
@@ -208,13 +237,16 @@ def rank(
     costed: list[tuple[int, OfferedSlot]],
     rules: IncentiveRules | None,
     actual: Mapping[SlotRef, int] | None = None,
+    likely: Mapping[SlotRef, float] | None = None,
 ) -> list[OfferedSlot]:
     """The windows to show, cheapest first, from (extra driving s, window) pairs sorted by
     cost: those ``rules`` hide dropped, coupons on the green ones, ranks renumbered.
 
     ``actual`` (when the costs are priced against the expected rest of the horizon): each
     window's extra driving against today's routes. Coupons are judged on it, since a coupon
-    pays for a courier who is nearby now; what is hidden and the order follow ``costed``."""
+    pays for a courier who is nearby now; what is hidden and the order follow ``costed``.
+
+    ``likely``: expected bookings per window (the forecast), for ``likely_saving_s``."""
     typical = median(cost for cost, _ in costed) if costed else 0
     if rules is not None and rules.near_pct:
         # ``costed`` is cheapest first and every test is monotone in cost: a prefix is kept.
@@ -237,6 +269,9 @@ def rank(
     if rules is not None:
         for cost, o in judged[: green_count(judged, judged_typical, rules)]:
             coupons[o.slot] = coupon_for(rules, judged_typical - cost)
+        if rules.likely_saving_s and likely is not None:
+            aimed = aimed_coupons(judged, likely, rules.likely_saving_s)
+            coupons = {slot: fen for slot, fen in coupons.items() if slot in aimed}
     ranked = []
     for position, (_, offered) in enumerate(costed):
         coupon = coupons.get(offered.slot, 0)
@@ -288,3 +323,60 @@ def green_count(
         ):
             greens -= 1
     return greens
+
+
+# A coupon moves a buyer a few hours on the same day, not across the day: the simulated
+# buyer accepts windows up to 3 h further from their ideal than their first choice
+# (``SimParams.tolerance_h``), and a day later weighs 6 h. Alternatives further away are
+# not the first choices a coupon on the window can pull buyers off.
+MOVE_WITHIN_H = 3.0
+
+
+def _middle_h(slot: SlotRef) -> float:
+    start, end = slot.window.start, slot.window.end
+    return (start.hour * 60 + start.minute + end.hour * 60 + end.minute) / 120
+
+
+def likely_saving(
+    green: SlotRef, costs: Mapping[SlotRef, int], likely: Mapping[SlotRef, float]
+) -> tuple[float, float] | None:
+    """Mean driving saved per buyer a coupon on ``green`` pulls off their likely first choice,
+    and the share of nearby buyers whose likely first choice is ``green`` itself; None when
+    the forecast expects nobody near it. ``costs``: the shown windows' extra driving."""
+    here = _middle_h(green)
+    near = [
+        slot
+        for slot in costs
+        if slot.day == green.day and abs(_middle_h(slot) - here) <= MOVE_WITHIN_H
+    ]
+    weights = {slot: max(0.0, likely.get(slot, 0.0)) for slot in near}
+    total = sum(weights.values())
+    others = total - weights.get(green, 0.0)
+    if total <= 0:
+        return None
+    if others <= 0:
+        return (0.0, 1.0)
+    saved = sum(w * (costs[s] - costs[green]) for s, w in weights.items() if s != green)
+    return (saved / others, weights.get(green, 0.0) / total)
+
+
+def aimed_coupons(
+    judged: list[tuple[int, OfferedSlot]], likely: Mapping[SlotRef, float], min_saving_s: int
+) -> set[SlotRef]:
+    """The shown windows a coupon may sit on when aimed at the likely first choice: those
+    whose likely alternatives cost at least ``min_saving_s`` more on average, and, if most
+    nearby buyers want the window anyway, which add at most ``min_saving_s`` themselves.
+    With no forecast at all for the shown windows every window weighs the same (no
+    information is not a reason to pay nobody)."""
+    costs = {o.slot: cost for cost, o in judged}
+    if not any(likely.get(slot, 0.0) > 0 for slot in costs):
+        likely = dict.fromkeys(costs, 1.0)
+    aimed = set()
+    for slot, cost in costs.items():
+        found = likely_saving(slot, costs, likely)
+        if found is None:
+            continue
+        saving, own = found
+        if saving >= min_saving_s and (own <= 0.5 or cost <= min_saving_s):
+            aimed.add(slot)
+    return aimed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 
 import pytest
@@ -10,7 +11,14 @@ from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.coverage import Window
 from doorstep.domain.pickup import SlotRef
 from doorstep.services.offering import OfferedSlot
-from doorstep.services.planned_offering import IncentiveRules, coupon_for, expected_cost, rank
+from doorstep.services.planned_offering import (
+    IncentiveRules,
+    aimed_coupons,
+    coupon_for,
+    expected_cost,
+    likely_saving,
+    rank,
+)
 
 DAY = date(2026, 11, 26)
 
@@ -144,3 +152,63 @@ def test_coupon_for_never_pays_for_a_window_dearer_than_the_median() -> None:
     assert coupon_for(rules, 30) == 50
     assert coupon_for(rules, 10_000) == 600
     assert coupon_for(IncentiveRules(coupon_fen=300), -120) == 300  # flat: the rule decides
+
+
+def likely_costed(costs: dict[int, int]) -> list[tuple[int, OfferedSlot]]:
+    return sorted(
+        ((c, window(h)) for h, c in costs.items()), key=lambda p: (p[0], p[1].slot.window.start)
+    )
+
+
+def coupon_hours(shown: list[OfferedSlot]) -> set[int]:
+    return {o.slot.window.start.hour for o in shown if o.incentive_fen}
+
+
+def test_a_coupon_whose_likely_alternatives_are_as_cheap_is_dropped() -> None:
+    # 10:00 and 11:00 are near (green); buyers mostly want 11:00 and 12:00, which cost
+    # about as little: a coupon on 10:00 would pull them off for 60-150 s a move.
+    costed = likely_costed({9: 900, 10: 60, 11: 120, 12: 210, 13: 900})
+    demand = {window(h).slot: p for h, p in {9: 0.0, 10: 0.0, 11: 3.0, 12: 3.0, 13: 0.0}.items()}
+    green = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=200)
+    assert coupon_hours(rank(costed, green)) == {10, 11}
+    aimed = replace(green, likely_saving_s=120)
+    # 10:00 saves (60 + 150) / 2 = 105 s a move: no coupon. 11:00 is the likely first choice
+    # of half the nearby buyers, the other half (12:00) save only 90 s: none either.
+    assert coupon_hours(rank(costed, aimed, None, demand)) == set()
+    assert coupon_hours(rank(costed, replace(green, likely_saving_s=60), None, demand)) == {
+        10,
+        11,
+    }
+    # Without a forecast the rule is off: the plain green windows.
+    assert coupon_hours(rank(costed, aimed)) == {10, 11}
+
+
+def test_a_coupon_pulling_buyers_off_an_expensive_likely_choice_is_kept() -> None:
+    # Buyers mostly want 12:00, a 900 s detour; 11:00 is near: each move saves 840 s.
+    costed = likely_costed({9: 1000, 10: 300, 11: 60, 12: 900, 13: 420})
+    demand = {window(h).slot: p for h, p in {9: 1.0, 10: 0.0, 11: 0.5, 12: 4.0, 13: 0.5}.items()}
+    rules = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, likely_saving_s=600)
+    # Green by the median (420 s): 11:00, 10:00 and 13:00. 10:00's likely alternatives
+    # (9, 11, 12, 13 weighted 1 : 0.5 : 4 : 0.5) save (700 - 120 + 2400 + 60) / 6 = 507 s:
+    # dropped. 13:00 (9:00 is out of reach): (0.5·(-360) + 4·480) / 4.5 = 387 s, dropped.
+    assert coupon_hours(rank(costed, rules, None, demand)) == {11}
+    # The same saving with the likely first choice at 11:00 itself for most nearby buyers:
+    # paid mostly to buyers who come anyway, so only where the window is near-free.
+    most = {**demand, window(11).slot: 20.0}
+    assert coupon_hours(rank(costed, rules, None, most)) == {11}  # 60 s <= 600 s
+    # At 50 s 11:00 (60 s) is no longer near-free; 10:00 and 13:00 would pull buyers off
+    # the cheaper 11:00: no coupon anywhere.
+    low = replace(rules, likely_saving_s=50)
+    assert coupon_hours(rank(costed, low, None, most)) == set()
+
+
+def test_likely_saving_counts_same_day_windows_within_reach_only() -> None:
+    # 19:00 is a 3,000 s detour the forecast fills, but nobody wanting 19:00 takes 11:00.
+    costs = {window(h).slot: c for h, c in {11: 60, 12: 120, 19: 3000}.items()}
+    demand = {window(12).slot: 1.0, window(19).slot: 9.0}
+    assert likely_saving(window(11).slot, costs, demand) == (60.0, 0.0)
+    assert likely_saving(window(11).slot, costs, {window(19).slot: 9.0}) is None
+    # No forecast for any shown window: every window weighs the same.
+    assert aimed_coupons(likely_costed({11: 60, 12: 400}), {}, 300) == {window(11).slot}
+    with pytest.raises(ValueError):
+        IncentiveRules(likely_saving_s=-1)
