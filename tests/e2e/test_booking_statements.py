@@ -163,3 +163,44 @@ def test_time_bucketed_pricing_sends_no_more_statements(
         timed.engine.dispose()
     peak = _cost(wired, client, headers, second, pages[2])
     assert full == empty == peak, f"timed empty {empty}, timed busy {full}, peak {peak}"
+
+
+def test_coupons_aimed_at_the_likely_first_choice_send_no_more_statements(
+    wired: App,
+    client: TestClient,
+    login: Callable[[str], dict[str, str]],
+    database_url: str,
+    clock: FixedClock,
+) -> None:
+    """Coupons aimed at the likely first choice (``incentive_likely_saving_s``) read the
+    forecast, whose past area-days are kept per process: after the first offer an offer sends
+    what it sends without the rule, empty day or busy. Only the offers (API and page) are
+    compared: the preload booked through a second app makes the reschedule on the busy day
+    send one statement more with the rule off as well (35 -> 36, measured in session 12)."""
+    _open_windows(wired)
+    headers = login("buyer1")
+    settings = Settings(
+        env="test",
+        database_url=database_url,
+        secret_key=SECRET,
+        incentive_likely_saving_s=120,
+    )
+    aimed = build(settings, clock=clock, run_migrations=False)
+    offering: Any = aimed.services.offering.inner  # type: ignore[attr-defined]
+    assert offering.incentives.likely_saving_s == 120
+    first, second, *rest, last = returns_at(wired, _spread(PRELOAD + 6))
+    pages, rest = rest[:3], rest[3:]
+    try:
+        with TestClient(create_app(aimed), raise_server_exceptions=False) as aimed_client:
+            empty = _cost(aimed, aimed_client, headers, first, pages[0])
+            for i, rid in enumerate(rest):
+                choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
+                pickup.book_pickup(aimed.services, "buyer-001", rid, choice)
+            full = _cost(aimed, aimed_client, headers, last, pages[1])
+    finally:
+        aimed.engine.dispose()
+    assert offering.forecast._counts, "the offers read the forecast (past weeks' area-days)"
+    plain = _cost(wired, client, headers, second, pages[2])
+    offers = ("offer", "page slots")
+    got = [{k: cost[k] for k in offers} for cost in (empty, full, plain)]
+    assert got[0] == got[1] == got[2], f"aimed empty, aimed busy, plain: {got}"
