@@ -6,6 +6,7 @@ on it); everything else is as in production: the HTTP adapter, signed callbacks,
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -162,9 +163,23 @@ class World:
 
 
 @contextmanager
-def carrier_world(database_url: str, payments: LocalPayments | None = None) -> Iterator[World]:
-    """doorstep and the sandbox company on loopback; ``payments`` to record what is paid."""
+def carrier_world(
+    database_url: str,
+    payments: LocalPayments | None = None,
+    company_skew: timedelta = timedelta(0),
+) -> Iterator[World]:
+    """doorstep and the sandbox company on loopback; ``payments`` to record what is paid;
+    ``company_skew``: how far the company's books (its events' and orders' times) run from
+    doorstep's clock (its signatures keep doorstep's time, or they would be refused). A
+    skewed company's clock also runs on, a millisecond a reading, as a real one does: the
+    test's frozen clock would date every event of a race alike."""
     clock = FixedClock(T0)
+    ticks = itertools.count()
+
+    def books_clock() -> datetime:
+        ran = timedelta(milliseconds=next(ticks)) if company_skew else timedelta(0)
+        return clock.now() + company_skew + ran
+
     sandbox_port, doorstep_port = free_port(), free_port()
     settings = Settings(
         env="test",
@@ -184,7 +199,11 @@ def carrier_world(database_url: str, payments: LocalPayments | None = None) -> I
     # A loaded machine can take seconds to answer a callback (an error's traceback is
     # rendered on the server's loop): the company's patience is not what these tests test.
     sandbox_app = create_sandbox(
-        api_key=API_KEY, callback_secret=SECRET, clock=clock.now, callback_timeout_s=60
+        api_key=API_KEY,
+        callback_secret=SECRET,
+        clock=clock.now,
+        callback_timeout_s=60,
+        books_clock=books_clock,
     )
     with (
         served(sandbox_app, sandbox_port, lifespan="on") as sandbox_url,

@@ -13,13 +13,18 @@ Raced: 24 buyer reschedules of three visits at once, the company echoing each mo
 visit's window is its latest buyer move's, its order's window is the same at doorstep and at
 the company, no move of the company was followed, and the slot counters
 (``test_carrier_reschedule.violations``, ``races.violations``).
+
+The same race with the company's books 10 minutes ahead of or behind doorstep's clock
+(session 12): the echo test compared the company's ``occurredAt`` with doorstep's time of its
+answer, so with the company ahead its late echoes of older windows were followed. Now only
+the company's times are compared with each other (its answer's ``updatedAt``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -155,7 +160,25 @@ def _followed_company_moves(w: World) -> int:
 def test_moves_in_flight_leave_the_company_at_the_buyers_latest_window(
     world: World, payments: RecordingPayments
 ) -> None:
-    w = world
+    _race_moves(world, payments)
+
+
+@pytest.fixture(params=[10, -10], ids=["company_ahead", "company_behind"])
+def skewed_world(
+    request: pytest.FixtureRequest, database_url: str, payments: RecordingPayments
+) -> Iterator[World]:
+    skew = timedelta(minutes=request.param)
+    with carrier_world(database_url, payments, company_skew=skew) as w:
+        yield w
+
+
+def test_moves_in_flight_with_the_companys_clock_skewed(
+    skewed_world: World, payments: RecordingPayments
+) -> None:
+    _race_moves(skewed_world, payments)
+
+
+def _race_moves(w: World, payments: RecordingPayments) -> None:
     with w.app.services.uow() as uow:
         for slot in SLOTS:
             uow.slots.set_capacity(slot, 100)

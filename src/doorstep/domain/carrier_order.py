@@ -149,11 +149,25 @@ class CourierInfo:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """What a company's answer to a create or reschedule says of the order it now holds,
+    when it says it: the window, and the company's own time of that state. That time is on
+    the company's clock: it is compared with its events' times, never with doorstep's."""
+
+    company_at: datetime | None = None
+    day: date | None = None
+    start: time | None = None
+    end: time | None = None
+
+
+@dataclass(frozen=True)
 class CarrierUpdate:
     """One status event from a company (callback or poll), already mapped from its payload.
 
     Callbacks carry the order as the company now sees it, so a later-stage event brings the
-    facts of the stages it skipped (courier, waybill)."""
+    facts of the stages it skipped (courier, waybill). ``company_at``: the company's own
+    time of what the event reports (a callback's time, a polled order's last change), on
+    its clock; None when it gives none (``occurred_at`` may be doorstep's, for a poll)."""
 
     event_id: str
     out_order_no: str
@@ -167,9 +181,12 @@ class CarrierUpdate:
     end: time | None = None
     actual_weight_g: int | None = None
     freight_fen: int | None = None
+    company_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.occurred_at.tzinfo is None:
+        if self.occurred_at.tzinfo is None or (
+            self.company_at is not None and self.company_at.tzinfo is None
+        ):
             raise ValueError("event times must be timezone-aware")
         at_or_after_pickup = self.kind in (
             UpdateKind.PICKED_UP,
@@ -239,11 +256,14 @@ class PickupOrder(EventRecorder):
     # sender sends again after its answer if the window moved meanwhile, so the newest
     # window the buyer wanted always reaches the company last. None: no send on its way.
     send_lease_until: datetime | None = None
-    # The windows the company took from us (a few, newest last) and when it took the last:
-    # its echo of an older one, made before that, is not followed (callbacks come in any
-    # order, RULES.md §6).
+    # The windows the company took from us (a few, newest last) and the company's own time
+    # (its clock, from its answer) of holding the newest: a move of its made no later than
+    # that, our echoes included, is not followed (callbacks come in any order, RULES.md
+    # §6). Never compared with doorstep's clock: a skew of minutes between the two made an
+    # older echo look newer, or a newer move older. None: the answer gave no time (or the
+    # order was stored before session 12, when the time kept was doorstep's).
     sent_windows: list[str] = field(default_factory=list)
-    last_sent_at: datetime | None = None
+    company_took_at: datetime | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -288,19 +308,27 @@ class PickupOrder(EventRecorder):
         """The sender's answer is recorded: the next send may start."""
         self.send_lease_until = None
 
-    def _took(self, sent: UnifiedOrder, at: datetime) -> None:
-        # The company holds ``sent``'s window from now on.
+    def _took(self, sent: UnifiedOrder, answered: Answered | None) -> None:
+        # The company holds ``sent``'s window from now on, since the time its answer gives.
+        # An answer naming another window (a repeated create, answered with the order the
+        # company kept) dates that one, not ours: no time is kept then.
         label = _window_label(sent)
         self.sent_windows = [*(w for w in self.sent_windows if w != label), label][-SENT_KEPT:]
-        self.last_sent_at = at
+        held = None if answered is None else (answered.day, answered.start, answered.end)
+        ours = answered is not None and held in ((None, None, None), _window(sent))
+        self.company_took_at = answered.company_at if answered is not None and ours else None
 
     def created(
-        self, carrier_order_id: str, at: datetime, sent: UnifiedOrder | None = None
+        self,
+        carrier_order_id: str,
+        at: datetime,
+        sent: UnifiedOrder | None = None,
+        answered: Answered | None = None,
     ) -> None:
         """The company took the order (a repeated create returns the same order id);
-        ``sent``: the order as it went out."""
+        ``sent``: the order as it went out; ``answered``: what the answer says it holds."""
         if sent is not None and self.pending_op is PendingOp.CREATE:
-            self._took(sent, at)
+            self._took(sent, answered)
         if self.pending_op is PendingOp.CREATE:
             self.pending_op = None
             if self.moved_while_creating and self.status in BEFORE_PICKUP:
@@ -333,13 +361,16 @@ class PickupOrder(EventRecorder):
             op, self.pending_op = self.pending_op, None
             self._event("send_abandoned", at, op=op.value if op else "", error=self.last_error)
 
-    def sent(self, at: datetime, sent: UnifiedOrder | None = None) -> None:
+    def sent(
+        self, at: datetime, sent: UnifiedOrder | None = None, answered: Answered | None = None
+    ) -> None:
         """A cancel or reschedule was taken by the company; ``sent``: the order as it went
-        out, when the window may have moved since."""
+        out, when the window may have moved since; ``answered``: what the answer says the
+        company holds."""
         self.pending_op, self.last_error, self.next_send_at = None, None, None
         self.send_attempts = 0
         if sent is not None and self.status in BEFORE_PICKUP:
-            self._took(sent, at)
+            self._took(sent, answered)
             self._still_to_move(sent, at)
 
     def _still_to_move(self, sent: UnifiedOrder, at: datetime) -> None:
@@ -406,7 +437,7 @@ class PickupOrder(EventRecorder):
                 return False  # the window we already have (our own move echoed, or a poll)
             if self.status not in BEFORE_PICKUP or self.status is CS.PENDING:
                 return self._late(update)
-            if self._superseded(update):
+            if self._superseded(update, at):
                 return False
             self.order = replace(self.order, day=update.day, start=update.start, end=update.end)
             self._event(
@@ -459,20 +490,31 @@ class PickupOrder(EventRecorder):
         self._event(target.value, update.occurred_at, **data)
         return True
 
-    def _superseded(self, update: CarrierUpdate) -> bool:
+    def _superseded(self, update: CarrierUpdate, at: datetime) -> bool:
         """A company move not to follow, recorded as such: while a newer window of ours is
-        still to reach the company (our send goes after it and wins), or the echo of a
-        window we sent before our newest was taken. Following either moved the visit back
-        to an older window and the buyer's latest was lost."""
+        still to reach the company (our send goes after it and wins), or one the company
+        made no later, on its own clock, than it took our newest window (our echo of an
+        older window, or its own move overtaken by ours: it holds ours). Following either
+        moved the visit off the window the company holds, the buyer's latest lost.
+
+        Without the company's times to compare (its answer gave none), an older window of
+        ours may be a late echo or a move back to it: it is not followed and ours is sent
+        again, so the company ends at the buyer's latest either way."""
         assert update.day and update.start and update.end
         label = _label_parts(update.day, update.start, update.end)
-        wanted = self.pending_op is PendingOp.RESCHEDULE or self.moved_while_creating
-        older = (
-            label in self.sent_windows[:-1]
-            and self.last_sent_at is not None
-            and update.occurred_at <= self.last_sent_at
-        )
-        if not (wanted or older):
+        ours = label in self.sent_windows
+        dated = self.company_took_at is not None and update.company_at is not None
+        if self.pending_op is PendingOp.RESCHEDULE or self.moved_while_creating:
+            cause = "newer_window_wanted"
+        elif dated:
+            assert self.company_took_at is not None and update.company_at is not None
+            if update.company_at > self.company_took_at:
+                return False
+            cause = "older_window_echoed" if ours else "overtaken_by_our_send"
+        elif ours and label != self.sent_windows[-1]:
+            cause = "older_window_undated"
+            self.pending_op, self.next_send_at = PendingOp.RESCHEDULE, at
+        else:
             return False
         self._event(
             "move_superseded",
@@ -481,7 +523,7 @@ class PickupOrder(EventRecorder):
             day=update.day.isoformat(),
             window=_label(update.start, update.end),
             kept=_window_label(self.order),
-            cause="newer_window_wanted" if wanted else "older_window_echoed",
+            cause=cause,
         )
         return True
 

@@ -109,11 +109,15 @@ class FaultsIn(Model):
 
 
 class Company:
-    """The company's books: orders by outOrderNo, under one lock."""
+    """The company's books: orders by outOrderNo, under one lock. Each order carries
+    ``updatedAt``, the books' time of its last change (its create, reschedule or event), in
+    every answer and callback, on the company's own clock."""
 
-    def __init__(self, sender: CallbackSender) -> None:
+    def __init__(
+        self, sender: CallbackSender, books_clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.sender = sender
-        self.clock = sender.clock
+        self.clock = books_clock or sender.clock
         self.orders: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self._numbers = itertools.count(1)
@@ -126,6 +130,7 @@ class Company:
                 return found, False
             n = next(self._numbers)
             order = {
+                "updatedAt": self.clock().isoformat(),
                 "orderId": f"SBX{n:08d}",
                 "outOrderNo": body.outOrderNo,
                 "status": "CREATED",
@@ -168,6 +173,7 @@ class Company:
                 order["pickupEnd"] = step.pickupEnd or order["pickupEnd"]
             if step.to not in ("SETTLED", "RESCHEDULED"):
                 order["status"] = step.to
+            order["updatedAt"] = self.clock().isoformat()
             event = self._event(order, step.to)
         self.sender.emit(order["callbackUrl"], event)
         return snapshot(order)
@@ -176,7 +182,7 @@ class Company:
         return {
             "eventId": f"EV{next(self._events):010d}",
             "eventType": kind,
-            "occurredAt": self.clock().isoformat(),
+            "occurredAt": order["updatedAt"],
             "order": snapshot(order),
         }
 
@@ -204,14 +210,18 @@ def create_app(
     auto_advance_s: float = 0.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     callback_timeout_s: float = 5.0,
+    books_clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """The sandbox company; ``auto_advance_s`` > 0 walks every order through its stages;
     ``clock`` dates its events and signatures (tests share theirs with doorstep);
-    ``callback_timeout_s`` is how long it waits for doorstep's answer to a callback."""
+    ``callback_timeout_s`` is how long it waits for doorstep's answer to a callback;
+    ``books_clock`` (default ``clock``) dates its orders and events only: a test runs it
+    minutes off doorstep's to show no decision compares the two, while the signatures
+    stay within doorstep's replay window."""
     sender = CallbackSender(
         callback_secret, faults or Faults(), clock=clock, timeout_s=callback_timeout_s
     )
-    company = Company(sender)
+    company = Company(sender, books_clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

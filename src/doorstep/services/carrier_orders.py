@@ -15,6 +15,7 @@ import structlog
 
 from doorstep.domain.carrier_order import (
     TERMINAL,
+    Answered,
     Cargo,
     CarrierStatus,
     Party,
@@ -145,7 +146,7 @@ def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
     op = po.pending_op
     assert op is not None  # a lease is only taken for something to send
     error: DomainError | None = None
-    carrier_order_id = None
+    carrier_order_id, answered = None, None
     if company is None:
         error = Unavailable(
             "carrier_not_connected",
@@ -154,7 +155,7 @@ def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
         )
     else:
         try:
-            carrier_order_id = _call(company, po, op)
+            carrier_order_id, answered = _call(company, po, op)
         except (Unavailable, Conflict) as exc:
             error = exc
     now = svc.clock.now()
@@ -166,11 +167,11 @@ def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
         if error is None and op is PendingOp.CREATE:
             # Also when the company's first callback overtook this answer: keep its order id.
             assert carrier_order_id is not None
-            current.created(carrier_order_id, now, sent=po.order)
+            current.created(carrier_order_id, now, sent=po.order, answered=answered)
         elif current.pending_op is not op:
             pass  # the buyer changed what is owed meanwhile (a cancel): sent next round
         elif error is None:
-            current.sent(now, sent=po.order)
+            current.sent(now, sent=po.order, answered=answered)
         else:
             current.send_failed(
                 f"{error.code}: {error.message_en}", now, _retry_at(svc, current, error, now)
@@ -182,14 +183,18 @@ def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
     return current, error is None and current.pending_op is not None and due
 
 
-def _call(company: CourierCompany, po: PickupOrder, op: PendingOp) -> str | None:
+def _call(
+    company: CourierCompany, po: PickupOrder, op: PendingOp
+) -> tuple[str | None, Answered | None]:
+    """The call; the company's order id (for a create) and what its answer says it holds."""
     if op is PendingOp.CREATE:
-        return company.create(po.order).carrier_order_id
+        ack = company.create(po.order)
+        return ack.carrier_order_id, ack.answered
     if op is PendingOp.CANCEL:
         company.cancel(po.out_order_no, "buyer_cancelled")
-    else:
-        company.reschedule(po.out_order_no, po.order.day, po.order.start, po.order.end)
-    return None
+        return None, None
+    order = po.order
+    return None, company.reschedule(po.out_order_no, order.day, order.start, order.end)
 
 
 def _retry_at(svc: Services, po: PickupOrder, error: DomainError, now: datetime) -> datetime | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from doorstep.domain.carrier_order import CarrierUpdate, PickupOrder, UnifiedOrder
+from doorstep.domain.carrier_order import Answered, CarrierUpdate, PickupOrder, UnifiedOrder
 from doorstep.domain.catalog import Product
 from doorstep.domain.claim import Claim, LedgerEntry
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
@@ -752,9 +752,11 @@ class Texts(Protocol):
 
 @dataclass(frozen=True)
 class CarrierAck:
-    """A courier company's answer to a create: its own id for our ``out_order_no``."""
+    """A courier company's answer to a create: its own id for our ``out_order_no``, and
+    what it says the order holds (its window and its own time of it), when it says."""
 
     carrier_order_id: str
+    answered: Answered = field(default_factory=Answered)
 
 
 class CourierCompany(Protocol):
@@ -769,7 +771,11 @@ class CourierCompany(Protocol):
         """Withdraw an order the courier has not picked up yet."""
         ...
 
-    def reschedule(self, out_order_no: str, day: date, start: time, end: time) -> None: ...
+    def reschedule(self, out_order_no: str, day: date, start: time, end: time) -> Answered:
+        """Move an order not picked up yet; what the answer says the order now holds (an
+        empty ``Answered`` when it says nothing)."""
+        ...
+
     def query(self, out_order_no: str) -> list[CarrierUpdate]:
         """What the company reports of the order now, as updates (the stage it reached, then
         its settlement); empty when it has no such order."""

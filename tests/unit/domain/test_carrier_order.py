@@ -10,9 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from doorstep.adapters.carriers.redact import redact
-from doorstep.adapters.carriers.sandbox_mapping import update_from_callback
+from doorstep.adapters.carriers.sandbox_mapping import (
+    answered,
+    update_from_callback,
+    updates_from_snapshot,
+)
+from doorstep.adapters.db.codec import from_doc, to_doc
 from doorstep.domain.carrier_order import (
     RANK,
+    Answered,
     Cargo,
     CarrierStatus,
     CarrierUpdate,
@@ -177,6 +183,51 @@ def test_callback_mapping_refuses_what_it_cannot_read() -> None:
         update_from_callback(moved % (b"2026-11-26", b"14:00"))
     fine = update_from_callback(moved % (b"2026-11-26", b"11:00"))
     assert (fine.day, fine.start, fine.end) == (date(2026, 11, 26), time(11), time(13))
+    assert fine.company_at == fine.occurred_at  # a callback is dated by the company
+
+
+def test_the_companys_times_come_from_its_answers_and_snapshots_only() -> None:
+    order = {
+        "outOrderNo": "A-1-1",
+        "status": "ACCEPTED",
+        "pickupDate": "2026-11-26",
+        "pickupStart": "13:00",
+        "pickupEnd": "15:00",
+        "updatedAt": "2026-11-25T09:05:00+08:00",
+    }
+    company_at = datetime(2026, 11, 25, 1, 5, tzinfo=UTC)
+    assert answered(order) == Answered(company_at, date(2026, 11, 26), time(13), time(15))
+    # A poll is dated by us (occurred_at) and by the company's last change (company_at).
+    [_, moved] = updates_from_snapshot(order, T)
+    assert (moved.kind, moved.occurred_at, moved.company_at) == (
+        UpdateKind.RESCHEDULED,
+        T,
+        company_at,
+    )
+    # What an answer does not give, or gives unreadably, is left out, never guessed.
+    undated = {k: v for k, v in order.items() if k != "updatedAt"}
+    assert answered(undated).company_at is None
+    assert updates_from_snapshot(undated, T)[1].company_at is None
+    assert answered(order | {"updatedAt": "yesterday"}).company_at is None
+    assert answered(order | {"pickupEnd": None}) == Answered(company_at)
+    assert answered(None) == Answered()
+
+
+def test_an_order_stored_before_session_12_is_judged_without_its_doorstep_time() -> None:
+    # Such documents kept ``last_sent_at``, doorstep's time of the company's answer: it is
+    # not the company's clock, so it is dropped, and an older window of ours is judged as
+    # for a company that dates nothing (not followed, ours sent again).
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.created("SBX1", T, sent=po.order)
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    po.sent(T, sent=po.order)
+    doc = to_doc(po)
+    del doc["company_took_at"]
+    doc["last_sent_at"] = (T + timedelta(minutes=5)).isoformat()
+    old = from_doc(PickupOrder, doc)
+    assert old.company_took_at is None and old.sent_windows == po.sent_windows
+    assert old.apply(_moved_to(9, 2, timedelta(minutes=-10)), T) is False
+    assert (old.order.start, old.pending_op) == (time(13), PendingOp.RESCHEDULE)
 
 
 def test_redaction_masks_phones_and_secrets() -> None:
@@ -196,16 +247,28 @@ def test_redaction_masks_phones_and_secrets() -> None:
 # --- moves in flight (session 10) ----------------------------------------------------------
 
 
-def _moved_to(hour: int, n: int) -> CarrierUpdate:
+def _moved_to(hour: int, n: int, skew: timedelta | None = None) -> CarrierUpdate:
+    """The company's move to ``hour`` made at minute ``n``; ``skew``: its clock's offset
+    from ours, when the event is dated by the company (None: it is not)."""
+    at = T + timedelta(minutes=n)
     return CarrierUpdate(
         f"EV-move-{n}",
         "A-1-1",
         UpdateKind.RESCHEDULED,
-        T + timedelta(minutes=n),
+        at if skew is None else at + skew,
         day=date(2026, 11, 26),
         start=time(hour),
         end=time(hour + 2),
+        company_at=None if skew is None else at + skew,
     )
+
+
+def _held(hour: int, n: int, skew: timedelta) -> Answered:
+    """The company's answer: it holds ``hour`` since minute ``n`` on its clock."""
+    return Answered(T + timedelta(minutes=n) + skew, date(2026, 11, 26), time(hour), time(hour + 2))
+
+
+SKEWS = [timedelta(minutes=-10), timedelta(0), timedelta(minutes=10)]
 
 
 def test_one_send_at_a_time_per_order() -> None:
@@ -237,17 +300,59 @@ def test_an_echo_of_an_older_window_is_not_followed_while_a_newer_is_wanted() ->
     )
 
 
-def test_an_echo_made_before_the_newest_was_taken_is_not_followed() -> None:
+@pytest.mark.parametrize("skew", SKEWS)
+def test_an_echo_made_before_the_newest_was_taken_is_not_followed(skew: timedelta) -> None:
     po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
-    po.created("SBX1", T, sent=po.order)  # the company took 9-11
+    po.created("SBX1", T, sent=po.order, answered=_held(9, 0, skew))  # the company took 9-11
     po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
-    po.sent(T + timedelta(minutes=5), sent=po.order)  # the company took 13-15
-    # Its echo of the create's 9-11, made before, comes late (callbacks are reordered).
-    assert po.apply(_moved_to(9, 2), T + timedelta(minutes=6)) is False
-    assert po.order.start == time(13)
+    # the company took 13-15 at minute 5 of its clock; we recorded its answer at minute 6
+    po.sent(T + timedelta(minutes=6), sent=po.order, answered=_held(13, 5, skew))
+    # Its echo of a 9-11 move, made at minute 2, comes late (callbacks are reordered).
+    assert po.apply(_moved_to(9, 2, skew), T + timedelta(minutes=7)) is False
+    assert (po.order.start, po.pending_op) == (time(13), None)
+    assert po.take_events()[-1].data["cause"] == "older_window_echoed"
     # The company's courier agreeing 9-11 with the buyer afterwards is followed.
-    assert po.apply(_moved_to(9, 7), T + timedelta(minutes=7)) is True
+    assert po.apply(_moved_to(9, 7, skew), T + timedelta(minutes=7)) is True
     assert po.order.start == time(9)
+
+
+@pytest.mark.parametrize("skew", SKEWS)
+def test_a_company_move_our_send_overtook_is_not_followed(skew: timedelta) -> None:
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.created("SBX1", T, sent=po.order, answered=_held(9, 0, skew))
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    po.sent(T + timedelta(minutes=6), sent=po.order, answered=_held(13, 5, skew))
+    # The company moved the order to 15-17 at minute 3, before it took ours: it holds ours.
+    assert po.apply(_moved_to(15, 3, skew), T + timedelta(minutes=7)) is False
+    assert po.take_events()[-1].data["cause"] == "overtaken_by_our_send"
+    assert po.apply(_moved_to(15, 8, skew), T + timedelta(minutes=7)) is True
+
+
+def test_an_older_window_of_ours_undated_is_not_followed_and_ours_is_sent_again() -> None:
+    # A company whose answers give no time: a late echo and a move back to an older
+    # window of ours look alike, and no clock of ours may tell them apart.
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.created("SBX1", T, sent=po.order)
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    po.sent(T + timedelta(minutes=5), sent=po.order, answered=Answered())
+    assert po.apply(_moved_to(9, 2), T + timedelta(minutes=6)) is False
+    assert (po.order.start, po.pending_op) == (time(13), PendingOp.RESCHEDULE)
+    assert po.next_send_at == T + timedelta(minutes=6)
+    assert po.take_events()[-1].data["cause"] == "older_window_undated"
+    # A window the company never had from us is its own move: followed, as before.
+    po.sent(T + timedelta(minutes=7), sent=po.order, answered=Answered())
+    assert po.apply(_moved_to(15, 8), T + timedelta(minutes=8)) is True
+
+
+def test_an_answer_naming_another_window_dates_nothing_of_ours() -> None:
+    # A repeated create is answered with the order the company kept (the first create's
+    # 9-11, or its own move): its time is not the time it took our window.
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    po.created("SBX1", T, sent=po.order, answered=_held(9, 5, timedelta(0)))
+    assert po.company_took_at is None
+    po.sent(T, sent=po.order, answered=_held(13, 6, timedelta(0)))
+    assert po.company_took_at == T + timedelta(minutes=6)
 
 
 def test_a_move_while_creating_survives_the_companys_event_overtaking_the_create_answer() -> None:

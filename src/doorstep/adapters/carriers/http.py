@@ -21,7 +21,7 @@ import stamina
 
 from doorstep.adapters.carriers import sandbox_mapping as mapping
 from doorstep.adapters.carriers.redact import redact
-from doorstep.domain.carrier_order import CarrierUpdate, UnifiedOrder
+from doorstep.domain.carrier_order import Answered, CarrierUpdate, UnifiedOrder
 from doorstep.domain.errors import Conflict, Unavailable
 from doorstep.services.ports import CarrierAck, CarrierExchange, Clock, ExchangeJournal
 
@@ -91,10 +91,11 @@ class HttpCourierCompany:
         path = f"/api/orders/{out_order_no}/cancel"
         self._send("cancel", out_order_no, "POST", path, {"reason": reason}, retry=True)
 
-    def reschedule(self, out_order_no: str, day: date, start: time, end: time) -> None:
+    def reschedule(self, out_order_no: str, day: date, start: time, end: time) -> Answered:
         path = f"/api/orders/{out_order_no}/reschedule"
         body = mapping.reschedule_payload(day, start, end)
-        self._send("reschedule", out_order_no, "POST", path, body, retry=False)
+        answer = self._send("reschedule", out_order_no, "POST", path, body, retry=False)
+        return mapping.answered(answer)
 
     def query(self, out_order_no: str) -> list[CarrierUpdate]:
         path = f"/api/orders/{out_order_no}"

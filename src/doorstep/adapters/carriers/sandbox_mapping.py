@@ -13,6 +13,7 @@ import msgspec
 
 from doorstep.domain import bounds
 from doorstep.domain.carrier_order import (
+    Answered,
     CarrierUpdate,
     CourierInfo,
     Party,
@@ -105,11 +106,31 @@ def reschedule_payload(day: date, start: time, end: time) -> dict[str, Any]:
 
 
 def ack(body: Any) -> CarrierAck:
-    """The company's order id from a create answer."""
+    """The company's order id from a create answer, and the order it holds."""
     order_id = body.get("orderId") if isinstance(body, dict) else None
     if not isinstance(order_id, str) or not 1 <= len(order_id) <= 64:
         raise _invalid("the create answer has no order id")
-    return CarrierAck(order_id)
+    return CarrierAck(order_id, answered(body))
+
+
+def answered(body: Any) -> Answered:
+    """What a create or reschedule answer says the company's order holds: its window and
+    ``updatedAt``, the company's time of its last change. Either is left out when missing
+    or unreadable: the call was taken, and a fact it does not give is judged without."""
+    if not isinstance(body, dict):
+        return Answered()
+    try:
+        company_at = _time(body.get("updatedAt"))
+    except InvalidInput:
+        company_at = None
+    try:
+        day = _day(body.get("pickupDate"))
+        start, end = _clock_time(body.get("pickupStart")), _clock_time(body.get("pickupEnd"))
+    except (InvalidInput, TypeError, ValueError):
+        day = start = end = None
+    if None in (day, start, end):
+        day = start = end = None
+    return Answered(company_at, day, start, end)
 
 
 def error_code(body: Any) -> str:
@@ -132,6 +153,8 @@ def updates_from_snapshot(snapshot: Any, at: datetime) -> list[CarrierUpdate]:
     if not isinstance(snapshot, dict):
         raise _invalid("the order is not an object")
     no = _str(snapshot, "outOrderNo")
+    # The company's time of the order's last change, on its clock (``at`` is ours).
+    company_at = answered(snapshot).company_at
     kind = STATUS_KINDS.get(str(snapshot.get("status")))
     out = []
     if kind is not None:
@@ -142,7 +165,8 @@ def updates_from_snapshot(snapshot: Any, at: datetime) -> list[CarrierUpdate]:
         # here (the same window as ours changes nothing; one id per window seen).
         start, end = snapshot.get("pickupStart"), snapshot.get("pickupEnd")
         window = f"{snapshot['pickupDate']}:{start}-{end}"
-        out.append(_update(f"poll:{no}:window:{window}", UpdateKind.RESCHEDULED, at, snapshot))
+        moved = f"poll:{no}:window:{window}"
+        out.append(_update(moved, UpdateKind.RESCHEDULED, at, snapshot, company_at))
     if snapshot.get("weightG") is not None and snapshot.get("freightFen") is not None:
         out.append(_update(f"poll:{no}:settled", UpdateKind.SETTLED, at, snapshot))
     return out
@@ -159,10 +183,17 @@ def update_from_callback(body: bytes) -> CarrierUpdate:
     kind = EVENT_KINDS.get(str(data.get("eventType")))
     if kind is None:
         raise _invalid("unknown event type")
-    return _update(_str(data, "eventId"), kind, _time(data.get("occurredAt")), data["order"])
+    at = _time(data.get("occurredAt"))  # the company's clock
+    return _update(_str(data, "eventId"), kind, at, data["order"], at)
 
 
-def _update(event_id: str, kind: UpdateKind, at: datetime, order: dict[str, Any]) -> CarrierUpdate:
+def _update(
+    event_id: str,
+    kind: UpdateKind,
+    at: datetime,
+    order: dict[str, Any],
+    company_at: datetime | None = None,
+) -> CarrierUpdate:
     courier = order.get("courier")
     reason = order.get("failReason")
     try:
@@ -186,6 +217,7 @@ def _update(event_id: str, kind: UpdateKind, at: datetime, order: dict[str, Any]
             end=end,
             actual_weight_g=_optional_int(order, "weightG"),
             freight_fen=_optional_int(order, "freightFen"),
+            company_at=company_at,
         )
     except (TypeError, ValueError) as exc:
         raise _invalid(str(exc)[:100]) from None
