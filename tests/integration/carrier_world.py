@@ -11,9 +11,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -84,6 +84,8 @@ class World:
     clock: FixedClock
     doorstep: str
     sandbox: httpx.Client
+    # The company's books clock: what a callback written by a test is dated with.
+    company_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     # --- the sandbox company's side ---------------------------------------------------------
     def faults(self, **faults: Any) -> None:
@@ -170,15 +172,15 @@ def carrier_world(
 ) -> Iterator[World]:
     """doorstep and the sandbox company on loopback; ``payments`` to record what is paid;
     ``company_skew``: how far the company's books (its events' and orders' times) run from
-    doorstep's clock (its signatures keep doorstep's time, or they would be refused). A
-    skewed company's clock also runs on, a millisecond a reading, as a real one does: the
-    test's frozen clock would date every event of a race alike."""
+    doorstep's clock (its signatures keep doorstep's time, or they would be refused). The
+    company's books clock also runs on, a millisecond a reading, as a real one does: on
+    the test's frozen clock a company move made after our send would bear its very time,
+    and which came first could not be told (``PickupOrder._superseded``)."""
     clock = FixedClock(T0)
     ticks = itertools.count()
 
     def books_clock() -> datetime:
-        ran = timedelta(milliseconds=next(ticks)) if company_skew else timedelta(0)
-        return clock.now() + company_skew + ran
+        return clock.now() + company_skew + timedelta(milliseconds=next(ticks))
 
     sandbox_port, doorstep_port = free_port(), free_port()
     settings = Settings(
@@ -211,7 +213,7 @@ def carrier_world(
         httpx.Client(base_url=sandbox_url, timeout=60) as sandbox,
     ):
         try:
-            yield World(app, clock, doorstep_url, sandbox)
+            yield World(app, clock, doorstep_url, sandbox, books_clock)
         finally:
             for company in app.services.carriers.values():
                 company.close()  # type: ignore[attr-defined]

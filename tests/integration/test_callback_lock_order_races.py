@@ -108,7 +108,7 @@ def _body(w: World, number: str, event_id: str, kind: str, hour: int) -> bytes:
     body = {
         "eventId": event_id,
         "eventType": kind,
-        "occurredAt": w.clock.now().isoformat(),
+        "occurredAt": w.company_now().isoformat(),
         "order": order,
     }
     return json.dumps(body).encode()

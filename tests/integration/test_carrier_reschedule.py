@@ -57,7 +57,7 @@ def _moved(w: World, number: str, event_id: str, slot: SlotRef) -> bytes:
     body = {
         "eventId": event_id,
         "eventType": "RESCHEDULED",
-        "occurredAt": w.clock.now().isoformat(),
+        "occurredAt": w.company_now().isoformat(),
         "order": order,
     }
     return json.dumps(body).encode()

@@ -499,7 +499,9 @@ class PickupOrder(EventRecorder):
 
         Without the company's times to compare (its answer gave none), an older window of
         ours may be a late echo or a move back to it: it is not followed and ours is sent
-        again, so the company ends at the buyer's latest either way."""
+        again, so the company ends at the buyer's latest either way. So is a move dated the
+        very time the company took ours (a clock counting whole seconds): which came first
+        is unknown, save for the echo of our newest send itself."""
         assert update.day and update.start and update.end
         label = _label_parts(update.day, update.start, update.end)
         ours = label in self.sent_windows
@@ -510,7 +512,11 @@ class PickupOrder(EventRecorder):
             assert self.company_took_at is not None and update.company_at is not None
             if update.company_at > self.company_took_at:
                 return False
-            cause = "older_window_echoed" if ours else "overtaken_by_our_send"
+            if update.company_at < self.company_took_at or label == self.sent_windows[-1]:
+                cause = "older_window_echoed" if ours else "overtaken_by_our_send"
+            else:
+                cause = "dated_as_our_send"
+                self.pending_op, self.next_send_at = PendingOp.RESCHEDULE, at
         elif ours and label != self.sent_windows[-1]:
             cause = "older_window_undated"
             self.pending_op, self.next_send_at = PendingOp.RESCHEDULE, at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -342,6 +343,23 @@ def test_an_older_window_of_ours_undated_is_not_followed_and_ours_is_sent_again(
     # A window the company never had from us is its own move: followed, as before.
     po.sent(T + timedelta(minutes=7), sent=po.order, answered=Answered())
     assert po.apply(_moved_to(15, 8), T + timedelta(minutes=8)) is True
+
+
+def test_a_move_dated_as_our_send_is_not_followed_and_ours_is_sent_again() -> None:
+    # A clock of whole seconds: the company's move and its taking ours bear one time.
+    po = PickupOrder.intend(_order().order, "A-1", ["R-1"], T)
+    po.created("SBX1", T, sent=po.order, answered=_held(9, 0, timedelta(0)))
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    po.sent(T, sent=po.order, answered=_held(13, 5, timedelta(0)))
+    assert po.apply(_moved_to(15, 5, timedelta(0)), T) is False
+    assert (po.order.start, po.pending_op) == (time(13), PendingOp.RESCHEDULE)
+    assert po.take_events()[-1].data["cause"] == "dated_as_our_send"
+    # The echo of our newest send itself, late after a company move we followed, is ours.
+    po.sent(T, sent=po.order, answered=_held(13, 6, timedelta(0)))
+    assert po.apply(_moved_to(11, 7, timedelta(0)), T) is True
+    echo = replace(_moved_to(13, 6, timedelta(0)), event_id="EV-echo")
+    assert po.apply(echo, T) is False and po.pending_op is None
+    assert po.take_events()[-1].data["cause"] == "older_window_echoed"
 
 
 def test_an_answer_naming_another_window_dates_nothing_of_ours() -> None:
