@@ -93,6 +93,9 @@ def test_a_company_move_made_after_ours_is_followed(world: World) -> None:
     appointment_id, number = _book(w, 9)
     _move(w, appointment_id, 13)
     _settle(w)
+    with w.app.services.uow() as uow:
+        po = uow.pickup_orders.get(number)
+    assert po is not None and po.send_lease_until is None  # the sender freed its own lease
     w.clock.advance(minutes=3)
     # The company's courier agrees 9-11 with the buyer after the company took 13-15.
     w.advance(number, "RESCHEDULED", pickupStart="09:00", pickupEnd="11:00")

@@ -304,9 +304,13 @@ class PickupOrder(EventRecorder):
         self.send_lease_until = until
         return True
 
-    def end_send(self) -> None:
-        """The sender's answer is recorded: the next send may start."""
-        self.send_lease_until = None
+    def end_send(self, until: datetime) -> None:
+        """The sender's answer is recorded: the next send may start. ``until``: the
+        sender's own lease; one that ran out while its call was on its way (another sender
+        holds the order now) frees nothing: freeing the other's let a third send go out
+        beside it."""
+        if self.send_lease_until == until:
+            self.send_lease_until = None
 
     def _took(self, sent: UnifiedOrder, answered: Answered | None) -> None:
         # The company holds ``sent``'s window from now on, since the time its answer gives.

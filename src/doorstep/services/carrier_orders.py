@@ -138,7 +138,8 @@ def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
     now = svc.clock.now()
     with svc.uow() as uow:
         po = uow.pickup_orders.get_for_update(number)
-        if po is None or not po.lease_send(now, now + svc.carrier_rules.send_lease):
+        until = now + svc.carrier_rules.send_lease
+        if po is None or not po.lease_send(now, until):
             return po, False
         uow.pickup_orders.save(po)
         uow.commit()
@@ -163,7 +164,7 @@ def _send_once(svc: Services, number: str) -> tuple[PickupOrder | None, bool]:
         current = uow.pickup_orders.get_for_update(number)
         if current is None:
             return None, False
-        current.end_send()
+        current.end_send(until)
         if error is None and op is PendingOp.CREATE:
             # Also when the company's first callback overtook this answer: keep its order id.
             assert carrier_order_id is not None

@@ -281,7 +281,20 @@ def test_one_send_at_a_time_per_order() -> None:
     assert po.lease_send(T + timedelta(minutes=1), T + timedelta(minutes=6)) is False
     # ... unless the first died: its lease runs out.
     assert po.lease_send(T + timedelta(minutes=5), T + timedelta(minutes=10)) is True
-    po.end_send()
+    po.end_send(T + timedelta(minutes=10))
+    assert po.send_lease_until is None
+
+
+def test_a_sender_whose_lease_ran_out_leaves_the_next_senders_alone() -> None:
+    po = _order()
+    po.request_reschedule(date(2026, 11, 26), time(13), time(15), T)
+    first, second = T + timedelta(minutes=5), T + timedelta(minutes=10)
+    assert po.lease_send(T, first) is True
+    assert po.lease_send(first, second) is True  # the first looked dead
+    po.end_send(first)  # ... but its answer came after all
+    assert po.send_lease_until == second
+    assert po.lease_send(first + timedelta(minutes=1), second) is False
+    po.end_send(second)
     assert po.send_lease_until is None
 
 
