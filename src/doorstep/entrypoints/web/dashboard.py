@@ -1,10 +1,11 @@
-"""Ops dashboard: returns by status, tomorrow's bookings against capacity, decisions, reasons,
-and refunds past their due time."""
+"""Ops dashboard: returns by status, a coming day's bookings against capacity and the same
+weekday of past weeks (windows likely to run out), decisions, reasons, and refunds past their
+due time."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from doorstep.domain.errors import NotFound
 from doorstep.domain.figures import HELD_BY
 from doorstep.domain.fleet import Carrier
 from doorstep.domain.identity import Role
+from doorstep.domain.outlook import WEEKS, WindowOutlook, same_weekdays
 from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import ReturnStatus
 from doorstep.entrypoints.web import charts, labels, queries, trends
@@ -39,7 +41,7 @@ _OVERDUE_ROWS = 20  # the longest overdue, beside the count of all
 @dataclass(frozen=True)
 class Figures:
     by_status: list[tuple[str, int]]
-    slots: dict[str, list[tuple[str, int, int]]]  # adcode → (carrier window, booked, capacity)
+    slots: dict[str, list[WindowOutlook]]  # adcode → its carriers' windows, in order
     area_names: dict[str, tuple[str, str]]
     decisions: list[tuple[str, int]]
     reasons: list[tuple[str, int]]
@@ -77,7 +79,13 @@ def figures(svc: Services, days_ahead: int = 1) -> Figures:
         loads: dict[SlotRef, SlotLoad] = {}
         for capacity, refs in wanted.items():
             loads |= uow.slots.loads(refs, capacity)
-    slots: dict[str, list[tuple[str, int, int]]] = {}
+        # The same windows on the same weekday of past weeks, in one read: a window with no
+        # counter that day took no booking (capacity 0 here: it was never full).
+        weeks = same_weekdays(tomorrow)
+        past = uow.slots.loads(
+            [replace(ref, day=d) for refs in wanted.values() for ref in refs for d in weeks], 0
+        )
+    slots: dict[str, list[WindowOutlook]] = {}
     names = {}
     for area in areas:
         names[area.adcode] = (area.name_zh, area.name_en)
@@ -91,7 +99,15 @@ def figures(svc: Services, days_ahead: int = 1) -> Figures:
                 # Only windows a buyer could be offered: some capacity, not yet over.
                 if load.capacity <= 0 or ref.ends_at <= now:
                     continue
-                rows.append((f"{carrier_id.upper()} {window.label}", load.booked, load.capacity))
+                history = [past[replace(ref, day=d)] for d in weeks]
+                rows.append(
+                    WindowOutlook(
+                        f"{carrier_id.upper()} {window.label}",
+                        load.booked,
+                        load.capacity,
+                        tuple((h.booked, h.capacity) for h in history),
+                    )
+                )
         slots[area.adcode] = rows
     return Figures(
         by_status=by_status,
@@ -161,7 +177,7 @@ def dashboard(
     if adcode not in data.slots:
         adcode = max(
             data.slots,
-            key=lambda a: (sum(b for _, b, _ in data.slots[a]), a == "310104"),
+            key=lambda a: (sum(w.booked for w in data.slots[a]), a == "310104"),
             default="",
         )
     lbl = {
@@ -189,7 +205,7 @@ def dashboard(
         "slots": charts.bullets(
             "chart-slots",
             web._("Bookings per window vs capacity"),
-            data.slots.get(adcode, []),
+            [(w.label, w.booked, w.capacity) for w in data.slots.get(adcode, [])],
             (web._("Booked"), web._("Capacity")),
             empty,
         ),
@@ -222,6 +238,17 @@ def dashboard(
         day_choices=[(n, fmt(today + timedelta(days=n))) for n in range(1, DAYS_AHEAD + 1)],
         shown_day=fmt(today + timedelta(days=ahead)),
         trends=TREND_TITLES,
+        outlook=data.slots.get(adcode, []),
+        weeks=WEEKS,
+        # Districts with windows likely to run out that day, most first: where to act.
+        short={
+            a: n
+            for a, n in sorted(
+                ((a, sum(w.short for w in rows)) for a, rows in data.slots.items()),
+                key=lambda x: (-x[1], x[0]),
+            )
+            if n
+        },
         overdue=overdue.total,
         overdue_shown=overdue.shown,
         lead=lead,

@@ -1,0 +1,50 @@
+"""A coming day's window against the same weekday of past weeks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from doorstep.domain.outlook import WindowOutlook, same_weekdays
+
+
+def test_same_weekdays_go_back_whole_weeks() -> None:
+    assert same_weekdays(date(2026, 12, 4), 3) == [
+        date(2026, 11, 27),
+        date(2026, 11, 20),
+        date(2026, 11, 13),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("booked", "capacity", "past", "expected", "full", "short"),
+    [
+        # Quiet: two a week against ten places.
+        (1, 10, ((2, 10), (2, 10), (3, 10), (1, 10)), 2.0, 0, False),
+        # Full now: buyers are already being turned away.
+        (10, 10, ((2, 10),) * 4, 2.0, 0, True),
+        # Full in half the weeks: the mean (7.5) hides those turned away.
+        (0, 10, ((10, 10), (5, 10), (10, 10), (5, 10)), 7.5, 2, True),
+        # Full in one week of four and a mean below capacity: not flagged.
+        (0, 10, ((10, 10), (5, 10), (5, 10), (5, 10)), 6.25, 1, False),
+        # Capacity lowered since: past weeks' bookings reach the new figure.
+        (0, 4, ((6, 10), (5, 10), (4, 10), (5, 10)), 5.0, 0, True),
+        # A counter that took no booking that week (capacity 0) was never full.
+        (0, 10, ((0, 0), (0, 0)), 0.0, 0, False),
+        # No history at all, nothing booked.
+        (0, 10, (), 0.0, 0, False),
+        # No capacity: nothing can run out.
+        (0, 0, ((3, 3),) * 4, 3.0, 4, False),
+    ],
+)
+def test_the_outlook_flags_windows_likely_to_run_out(
+    booked: int,
+    capacity: int,
+    past: tuple[tuple[int, int], ...],
+    expected: float,
+    full: int,
+    short: bool,
+) -> None:
+    w = WindowOutlook("YTO 09:00-11:00", booked, capacity, past)
+    assert (w.expected, w.weeks_full, w.short) == (expected, full, short)
