@@ -34,10 +34,14 @@ def _ended_with(app: App, day_counts: dict[int, int], days: list) -> list[SlotRe
     return [SlotRef("310104", "yto", days[0], w) for w in windows]
 
 
-def _row(html: str, label: str) -> str:
-    [row] = re.findall(
+def _rows(html: str, label: str) -> list[str]:
+    return re.findall(
         rf"<tr[^>]*>\s*<td class=\"mono\">{re.escape(label)}</td>.*?</tr>", html, re.S
     )
+
+
+def _row(html: str, label: str) -> str:
+    [row] = _rows(html, label)
     return row
 
 
@@ -52,18 +56,18 @@ def test_windows_full_on_past_weekdays_are_flagged_for_tomorrow(
         "/console/dashboard", params={"adcode": "310104", "ahead": 1, "lang": "en"}
     ).text
     assert 'data-testid="outlook"' in html
-    assert "Likely to run out" in _row(html, full) and 'class="warn"' in _row(html, full)
+    # Only the window likely to run out is listed, with its expectation and full weeks.
     assert ">10.0<" in _row(html, full) and ">4/4<" in _row(html, full)
-    assert "Likely to run out" not in _row(html, quiet) and ">2.0<" in _row(html, quiet)
+    assert not _rows(html, quiet)
     [district] = re.findall(r'data-testid="short-districts">(.*?)</p>', html, re.S)
     assert "adcode=310104" in district and 'href="/console/areas"' in district
     zh = page.get(
         "/console/dashboard", params={"adcode": "310104", "ahead": 1, "lang": "zh_CN"}
     ).text
-    assert "可能约满" in _row(zh, full) and "可能约满" not in _row(zh, quiet)
+    assert "可能约满的时段" in zh and ">4/4<" in _row(zh, full) and "预计" in zh
 
     # The day after has no history: nothing flagged there.
     later = page.get(
         "/console/dashboard", params={"adcode": "310104", "ahead": 2, "lang": "en"}
     ).text
-    assert 'data-testid="short-none"' in later and "Likely to run out" not in later
+    assert 'data-testid="short-none"' in later and 'data-testid="outlook"' not in later

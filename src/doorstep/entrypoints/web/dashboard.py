@@ -36,6 +36,7 @@ OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 
 _DECISIONS = ("return.approved", "return.held_for_review", "return.rejected")
 _OVERDUE_ROWS = 20  # the longest overdue, beside the count of all
+_OUTLOOK_ROWS = 8  # windows likely to run out listed for the shown district; more are counted
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def dashboard(
         for code, n in data.reasons
     ]
     empty = web._("No data yet.")
+    shown_short = [w for w in data.slots.get(adcode, []) if w.short]
     area_name = web.text(*data.area_names[adcode]) if adcode in data.area_names else adcode
     today = local(web.app.services.clock.now()).date()
     fmt = day_formatter(web.lang)
@@ -238,7 +240,9 @@ def dashboard(
         day_choices=[(n, fmt(today + timedelta(days=n))) for n in range(1, DAYS_AHEAD + 1)],
         shown_day=fmt(today + timedelta(days=ahead)),
         trends=TREND_TITLES,
-        outlook=data.slots.get(adcode, []),
+        # Only the shown district's windows likely to run out, a screenful: what to act on.
+        outlook=shown_short[:_OUTLOOK_ROWS],
+        outlook_more=max(0, len(shown_short) - _OUTLOOK_ROWS),
         weeks=WEEKS,
         # Districts with windows likely to run out that day, most first: where to act.
         short={
