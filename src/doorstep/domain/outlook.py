@@ -42,12 +42,11 @@ class WindowOutlook:
 
     @property
     def short(self) -> bool:
-        """Likely to run out: full already, full in at least half the past weeks, or
-        expected to end with as many bookings as it has places."""
-        if self.capacity <= 0:
+        """Likely to run out, not yet full (a full window is drawn full on the chart): full
+        in at least half the past weeks, or expected to end with as many bookings as it has
+        places."""
+        if self.capacity <= 0 or self.booked >= self.capacity:
             return False
-        return (
-            self.booked >= self.capacity
-            or (bool(self.past) and 2 * self.weeks_full >= len(self.past))
-            or self.expected >= self.capacity
+        return (bool(self.past) and 2 * self.weeks_full >= len(self.past)) or (
+            self.expected >= self.capacity
         )

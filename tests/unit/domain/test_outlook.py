@@ -22,8 +22,8 @@ def test_same_weekdays_go_back_whole_weeks() -> None:
     [
         # Quiet: two a week against ten places.
         (1, 10, ((2, 10), (2, 10), (3, 10), (1, 10)), 2.0, 0, False),
-        # Full now: buyers are already being turned away.
-        (10, 10, ((2, 10),) * 4, 2.0, 0, True),
+        # Full now: the chart shows it full; the outlook is for windows still open.
+        (10, 10, ((10, 10),) * 4, 10.0, 4, False),
         # Full in half the weeks: the mean (7.5) hides those turned away.
         (0, 10, ((10, 10), (5, 10), (10, 10), (5, 10)), 7.5, 2, True),
         # Full in one week of four and a mean below capacity: not flagged.

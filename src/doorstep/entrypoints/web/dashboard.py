@@ -36,6 +36,7 @@ OpsPage = Annotated[Web, Depends(page(Role.OPS))]
 
 _DECISIONS = ("return.approved", "return.held_for_review", "return.rejected")
 _OVERDUE_ROWS = 20  # the longest overdue, beside the count of all
+_SHORT_DISTRICTS = 5  # districts named where windows are likely to run out, most first
 _OUTLOOK_ROWS = 8  # windows likely to run out listed for the shown district; more are counted
 
 
@@ -245,14 +246,12 @@ def dashboard(
         outlook_more=max(0, len(shown_short) - _OUTLOOK_ROWS),
         weeks=WEEKS,
         # Districts with windows likely to run out that day, most first: where to act.
-        short={
-            a: n
-            for a, n in sorted(
-                ((a, sum(w.short for w in rows)) for a, rows in data.slots.items()),
+        short=dict(
+            sorted(
+                ((a, n) for a, rows in data.slots.items() if (n := sum(w.short for w in rows))),
                 key=lambda x: (-x[1], x[0]),
-            )
-            if n
-        },
+            )[:_SHORT_DISTRICTS]
+        ),
         overdue=overdue.total,
         overdue_shown=overdue.shown,
         lead=lead,
