@@ -17,16 +17,17 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    BONDED_WH,
+    PILLOW_PRICE,
+    PILLOW_TAX,
+    in_transit,
+)
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     RecordingPayments,
     race,
     violations,
-)
-from tests.integration.test_customs_tax_races import (  # type: ignore[import-not-found]
-    PRICE,
-    TAX,
-    _in_transit,
 )
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
@@ -35,8 +36,6 @@ from doorstep.bootstrap import App
 from doorstep.domain.customs_return import CustomsStatus
 from doorstep.domain.returns import Grade, ReturnRequest, ReturnStatus
 from doorstep.services import customs, disputes, refunds, returns, transfers, warehouse
-
-WH = "wh-sh-bonded"
 
 
 @pytest.fixture
@@ -56,13 +55,13 @@ def test_dispute_decisions_raced_with_customs_rejection_take_back_the_refund_onc
 ) -> None:
     broker = LocalCustomsBroker("pending")
     svc = replace(wired.services, customs_broker=broker)
-    pairs = _in_transit(svc, RACERS // 2, released_days_ago=5)
+    pairs = in_transit(svc, RACERS // 2, released_days_ago=5)
     for cr_id, return_id in pairs:
         paid = refunds.start_express_refund(svc, return_id)
-        assert paid is not None and paid.tax_fen == TAX  # advanced at pickup
+        assert paid is not None and paid.tax_fen == PILLOW_TAX  # advanced at pickup
         assert customs.declare(svc, cr_id).status is CustomsStatus.SUBMITTED
-        warehouse.receive(svc, WH, return_id)
-        graded = warehouse.grade(svc, WH, return_id, Grade.C, "scratched")
+        warehouse.receive(svc, BONDED_WH, return_id)
+        graded = warehouse.grade(svc, BONDED_WH, return_id, Grade.C, "scratched")
         assert graded.status is ReturnStatus.DISPUTED
     broker.mode = "reject"
 
@@ -80,7 +79,7 @@ def test_dispute_decisions_raced_with_customs_rejection_take_back_the_refund_onc
     assert violations(wired.engine, payments) == []
     for _, return_id in pairs:
         # The buyer lost the dispute: what was advanced is taken back, once, never more.
-        assert _clawed(payments, return_id) == PRICE + TAX
+        assert _clawed(payments, return_id) == PILLOW_PRICE + PILLOW_TAX
         # The quote says the tax is gone exactly when it was taken back (a decision first
         # took it all: nothing was left for customs to take).
         request = returns.get_return(svc, return_id)
@@ -97,9 +96,9 @@ def test_a_crash_before_the_requote_leaves_nothing_half_done(
     wired: App, clock: FixedClock, payments: RecordingPayments, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svc = replace(wired.services, customs_broker=LocalCustomsBroker())
-    [(cr_id, return_id)] = _in_transit(svc, 1, released_days_ago=27)
+    [(cr_id, return_id)] = in_transit(svc, 1, released_days_ago=27)
     paid = refunds.start_express_refund(svc, return_id)
-    assert paid is not None and paid.tax_fen == TAX
+    assert paid is not None and paid.tax_fen == PILLOW_TAX
     clock.advance(days=4)  # day 31: nobody declared it in time, the tax is taken back
 
     def crash(self: ReturnRequest, *args: Any, **kwargs: Any) -> None:
@@ -115,11 +114,11 @@ def test_a_crash_before_the_requote_leaves_nothing_half_done(
         lapsed = uow.customs.get(cr_id)
         assert lapsed is not None and lapsed.status is CustomsStatus.OPEN
     request = returns.get_return(svc, return_id)
-    assert request.quote is not None and request.quote.tax_fen == TAX
+    assert request.quote is not None and request.quote.tax_fen == PILLOW_TAX
 
     customs.declare(svc, cr_id)  # the sweep's next pass
     transfers.retry_pending(svc)
-    assert payments.clawed[f"tax-clawback:{return_id}"][1] == TAX
+    assert payments.clawed[f"tax-clawback:{return_id}"][1] == PILLOW_TAX
     request = returns.get_return(svc, return_id)
     assert request.quote is not None and request.quote.tax_fen == 0
     assert violations(wired.engine, payments) == []

@@ -16,15 +16,20 @@ ways). Losers: ``illegal_transition`` only.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from tests.conftest import T0  # type: ignore[import-not-found]
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    BONDED_WH,
+    LIP_PRICE,
+    LIP_TAX,
+    dearer_exchanges,
+    declaration_docs,
+    declaration_of,
+)
 from tests.integration.races import (  # type: ignore[import-not-found]
     RecordingPayments,
     race,
@@ -34,22 +39,15 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.bootstrap import App
-from doorstep.domain.address import Address
 from doorstep.domain.customs_return import CustomsStatus
-from doorstep.domain.decision import ReturnMethod
-from doorstep.domain.exchange import ExchangeStatus, StockLevel
-from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
-from doorstep.services import catalog, customs, exchanges, returns, transfers, warehouse
+from doorstep.domain.exchange import ExchangeStatus
+from doorstep.domain.returns import Grade, ReturnStatus
+from doorstep.services import customs, exchanges, returns, transfers, warehouse
 from doorstep.services.context import Services
 from doorstep.services.ports import PaymentResult
-from doorstep.services.returns import LineRequest, OpenReturn
 
 BUYER = "buyer-003"  # trust 600: no express refund, the refund starts at refund instead
-HOME = Address("310112", "上海市", "上海市", "闵行区", "莘松路958弄12号", "王浩然", "13800001003")
-LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"
-PRICE, TAX = 32_000, 2_910
-WH = "wh-sh-bonded"
+PRICE, TAX = LIP_PRICE, LIP_TAX
 EXCHANGES = 6  # 3 settled before the race, 3 not; 4 racers each, and 2 sweeps: 26 at once
 
 
@@ -76,53 +74,15 @@ def _graded_exchanges(svc: Services, n: int) -> list[tuple[str, str]]:
     """``n`` bonded orders of one lipstick, each exchanged for the dearer shade, declared,
     accepted, back in time and graded A with the replacement still reserved: (declaration
     id, return id) per order."""
-    batch = uuid.uuid4().hex[:8]
-    released = T0 - timedelta(days=5)
-    exchanges.upsert_stock(svc, [StockLevel(LIP_2, "lipstick-velvet", 34_000, 100)])
-    orders = [
-        Order(
-            f"XQ-{batch}-{i:03d}",
-            BUYER,
-            "shop-test",
-            Channel.BONDED,
-            released - timedelta(days=1),
-            HOME,
-            (OrderLine("L1", LIP_1, 1, PRICE, TAX),),
-            signed_at=T0 - timedelta(days=2),
-            customs_released_at=released,
-            declaration_no=f"DQ-{batch}-{i:03d}",
-        )
-        for i in range(n)
-    ]
-    catalog.import_orders(svc, orders, None)
     made = []
-    for order in orders:
-        rid = returns.open_return(
-            svc,
-            OpenReturn(
-                BUYER,
-                order.order_id,
-                ReturnKind.EXCHANGE,
-                (LineRequest("L1", 1, Reason.NO_REASON),),
-                replacements={"L1": LIP_2},
-            ),
-        ).return_id
-        returns.choose_self_send(svc, BUYER, rid, ReturnMethod.SELF_SHIP)
-        returns.register_shipment(svc, BUYER, rid, "SF1234567890123", "sf")
-        (cr,) = [c.customs_return for c in customs.queue(svc) if rid in c.customs_return.return_ids]
-        assert customs.declare(svc, cr.customs_return_id).status is CustomsStatus.ACCEPTED
-        warehouse.receive(svc, WH, rid)
-        assert warehouse.grade(svc, WH, rid, Grade.A, "ok").status is ReturnStatus.INSPECTED
+    for rid in dearer_exchanges(svc, n, tag="Q", buyer=BUYER):
+        cr_id = declaration_of(svc, rid)
+        assert customs.declare(svc, cr_id).status is CustomsStatus.ACCEPTED
+        warehouse.receive(svc, BONDED_WH, rid)
+        assert warehouse.grade(svc, BONDED_WH, rid, Grade.A, "ok").status is ReturnStatus.INSPECTED
         assert exchanges.get_exchange(svc, rid).status is ExchangeStatus.RESERVED
-        made.append((cr.customs_return_id, rid))
+        made.append((cr_id, rid))
     return made
-
-
-def _declarations(app: App, ids: list[str]) -> dict[str, dict[str, Any]]:
-    with app.engine.connect() as conn:
-        rows = conn.execute(text("SELECT customs_return_id, doc FROM customs_returns")).all()
-    docs = {i: d if isinstance(d, dict) else json.loads(d) for i, d in rows}
-    return {i: docs[i] for i in ids}
 
 
 def _quota_events(app: App) -> Counter[str]:
@@ -157,7 +117,7 @@ def test_refund_instead_raced_with_settlements_gives_each_quota_back_once(
     transfers.retry_pending(svc)
 
     ids = [c for c, _ in pairs]
-    docs = _declarations(wired, ids)
+    docs = declaration_docs(wired, ids)
     assert {d["status"] for d in docs.values()} == {CustomsStatus.SETTLED.value}
     # Each return's units gave the annual total back once, whichever came first.
     assert customs.quota_of(svc, BUYER, 2026).used_fen == used_before - EXCHANGES * PRICE

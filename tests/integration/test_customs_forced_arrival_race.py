@@ -16,15 +16,20 @@ once per return (with the goods refund, or by the settlement that saw it back), 
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from tests.conftest import T0  # type: ignore[import-not-found]
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    BONDED_WH,
+    LIP_1,
+    LIP_PRICE,
+    LIP_TAX,
+    bonded_orders,
+    declaration_docs,
+    declaration_of,
+    self_shipped,
+)
 from tests.integration.races import (  # type: ignore[import-not-found]
     RecordingPayments,
     race,
@@ -34,20 +39,13 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.bootstrap import App
-from doorstep.domain.address import Address
 from doorstep.domain.customs_return import CustomsStatus
-from doorstep.domain.decision import ReturnMethod
-from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Grade, Reason, ReturnKind
-from doorstep.services import catalog, customs, returns, transfers, warehouse
+from doorstep.domain.returns import Grade
+from doorstep.services import customs, transfers, warehouse
 from doorstep.services.context import Services
-from doorstep.services.returns import LineRequest, OpenReturn
 
 BUYER = "buyer-003"  # trust 600: no express refund, the refund starts at QC
-HOME = Address("310112", "上海市", "上海市", "闵行区", "莘松路958弄12号", "王浩然", "13800001003")
-LIP = "KR-LIPSTICK-V01"
-PRICE, TAX = 32_000, 2_910
-WH = "wh-sh-bonded"
+PRICE, TAX = LIP_PRICE, LIP_TAX
 ORDERS = 5  # two returns each: 4 receipts and a forced settlement per order, 2 sweeps: 27
 
 
@@ -60,52 +58,14 @@ def _on_their_way(svc: Services, n: int) -> list[tuple[str, list[tuple[str, str]
     """``n`` bonded orders of two lipsticks, each line returned in its own refund, self-
     shipped under its own waybill, the declaration accepted: (declaration id, [(return id,
     waybill)]) per order."""
-    batch = uuid.uuid4().hex[:8]
-    released = T0 - timedelta(days=5)
-    orders = [
-        Order(
-            f"XF-{batch}-{i:03d}",
-            BUYER,
-            "shop-test",
-            Channel.BONDED,
-            released - timedelta(days=1),
-            HOME,
-            (OrderLine("L1", LIP, 1, PRICE, TAX), OrderLine("L2", LIP, 1, PRICE, TAX)),
-            signed_at=T0 - timedelta(days=2),
-            customs_released_at=released,
-            declaration_no=f"DF-{batch}-{i:03d}",
-        )
-        for i in range(n)
-    ]
-    catalog.import_orders(svc, orders, None)
+    orders = bonded_orders(svc, n, tag="F", buyer=BUYER, sku=LIP_1, price=PRICE, tax=TAX, lines=2)
     made = []
-    for i, order in enumerate(orders):
-        parcels = []
-        for j, line in enumerate(("L1", "L2")):
-            rid = returns.open_return(
-                svc,
-                OpenReturn(
-                    BUYER,
-                    order.order_id,
-                    ReturnKind.REFUND,
-                    (LineRequest(line, 1, Reason.NO_REASON),),
-                ),
-            ).return_id
-            waybill = f"SF{int(batch, 16) % 10**9:09d}{i:03d}{j}"
-            returns.choose_self_send(svc, BUYER, rid, ReturnMethod.SELF_SHIP)
-            returns.register_shipment(svc, BUYER, rid, waybill, "sf")
-            parcels.append((rid, waybill))
-        (cr,) = [c.customs_return for c in customs.queue(svc) if rid in c.customs_return.return_ids]
-        assert customs.declare(svc, cr.customs_return_id).status is CustomsStatus.ACCEPTED
-        made.append((cr.customs_return_id, parcels))
+    for order in orders:
+        parcels = [self_shipped(svc, order, (line,)) for line in ("L1", "L2")]
+        cr_id = declaration_of(svc, parcels[-1][0])
+        assert customs.declare(svc, cr_id).status is CustomsStatus.ACCEPTED
+        made.append((cr_id, parcels))
     return made
-
-
-def _declarations(app: App, ids: list[str]) -> dict[str, dict[str, Any]]:
-    with app.engine.connect() as conn:
-        rows = conn.execute(text("SELECT customs_return_id, doc FROM customs_returns")).all()
-    docs = {i: d if isinstance(d, dict) else json.loads(d) for i, d in rows}
-    return {i: docs[i] for i in ids}
 
 
 def test_parcels_received_while_forced_settlements_run_give_each_quota_back_once(
@@ -117,10 +77,10 @@ def test_parcels_received_while_forced_settlements_run_give_each_quota_back_once
 
     calls: list[Any] = []
     for cr_id, ((first, _), (second, waybill)) in made:
-        calls += [lambda r=first: warehouse.receive(svc, WH, r)] * 2
+        calls += [lambda r=first: warehouse.receive(svc, BONDED_WH, r)] * 2
         calls += [
-            lambda r=second: warehouse.receive(svc, WH, r),
-            lambda w=waybill: warehouse.receive_waybill(svc, WH, w),
+            lambda r=second: warehouse.receive(svc, BONDED_WH, r),
+            lambda w=waybill: warehouse.receive_waybill(svc, BONDED_WH, w),
             lambda c=cr_id: customs.settle(svc, c, force=True),
         ]
     calls += [lambda: customs.sweep_customs(svc)] * 2
@@ -130,7 +90,7 @@ def test_parcels_received_while_forced_settlements_run_give_each_quota_back_once
     assert set(outcome.codes) <= {"illegal_transition", "waybill_already_received"}, outcome.codes
 
     ids = [c for c, _ in made]
-    docs = _declarations(wired, ids)
+    docs = declaration_docs(wired, ids)
     assert {d["status"] for d in docs.values()} == {CustomsStatus.SETTLED.value}
     # Each return's units gave the annual total back once, whichever came first.
     assert customs.quota_of(svc, BUYER, 2026).used_fen == used_before - 2 * ORDERS * PRICE
@@ -139,7 +99,7 @@ def test_parcels_received_while_forced_settlements_run_give_each_quota_back_once
     } == {c: (2 * PRICE, sorted(r for r, _ in parcels)) for c, parcels in made}
     for _, parcels in made:
         for rid, _ in parcels:
-            warehouse.grade(svc, WH, rid, Grade.A, "ok")
+            warehouse.grade(svc, BONDED_WH, rid, Grade.A, "ok")
     transfers.retry_pending(svc)
     # The tax went back once per return: with its goods refund or by the settlement.
     for cr_id, parcels in made:

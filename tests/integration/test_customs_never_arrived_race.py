@@ -14,24 +14,25 @@ once (one ``tax-clawback:`` transfer), no declaration still awaits anything, and
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, text
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    BONDED_WH,
+    PILLOW_PRICE,
+    PILLOW_TAX,
+    declaration_docs,
+    in_transit,
+    kept_tax,
+)
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     RecordingPayments,
     race,
     transfer_violations,
     violations,
-)
-from tests.integration.test_customs_tax_races import (  # type: ignore[import-not-found]
-    PRICE,
-    TAX,
-    _in_transit,
-    _kept_tax,
 )
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
@@ -40,7 +41,6 @@ from doorstep.bootstrap import App
 from doorstep.domain.customs_return import CustomsStatus
 from doorstep.services import customs, refunds, transfers, warehouse
 
-WH = "wh-sh-bonded"
 ORDERS = 8  # 4 parcels received twice late, 16 sweeps: 24 at once
 
 
@@ -65,32 +65,24 @@ def _clawbacks(app: App, return_ids: list[str]) -> dict[str, list[int]]:
 
 
 def _awaited(app: App, ids: list[str]) -> dict[str, list[str]]:
-    with app.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT customs_return_id, doc FROM customs_returns WHERE customs_return_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {"ids": ids},
-        ).all()
-    docs = {i: d if isinstance(d, dict) else json.loads(d) for i, d in rows}
-    return {i: list(d.get("awaited", [])) for i, d in docs.items()}
+    return {i: list(d.get("awaited", [])) for i, d in declaration_docs(app, ids).items()}
 
 
 def test_advanced_tax_of_goods_left_out_is_taken_back_once_by_sweeps_and_late_receipts(
     wired: App, clock: FixedClock, payments: RecordingPayments
 ) -> None:
     svc = replace(wired.services, customs_broker=LocalCustomsBroker())
-    pairs = _in_transit(svc, ORDERS, released_days_ago=5)
+    pairs = in_transit(svc, ORDERS, released_days_ago=5)
     for cr_id, return_id in pairs:
         paid = refunds.start_express_refund(svc, return_id)
-        assert paid is not None and paid.tax_fen == TAX  # advanced at pickup
+        assert paid is not None and paid.tax_fen == PILLOW_TAX  # advanced at pickup
         assert customs.declare(svc, cr_id).status is CustomsStatus.ACCEPTED
         settled = customs.settle(svc, cr_id, force=True)  # the parcel still on its way
         assert settled.status is CustomsStatus.SETTLED and settled.tax_refund_fen == 0
     clock.advance(days=41)  # day 46 of release: none came back in time
 
     late = [r for _, r in pairs[: ORDERS // 2]]
-    calls: list[Any] = [lambda r=r: warehouse.receive(svc, WH, r) for r in late] * 2
+    calls: list[Any] = [lambda r=r: warehouse.receive(svc, BONDED_WH, r) for r in late] * 2
     calls += [lambda: customs.sweep_customs(svc)] * (RACERS - len(calls))
     outcome = race(calls)
     assert outcome.other == [], outcome.other
@@ -101,8 +93,8 @@ def test_advanced_tax_of_goods_left_out_is_taken_back_once_by_sweeps_and_late_re
     rids = [r for _, r in pairs]
     clawed = _clawbacks(wired, rids)
     taken = sum(len(v) for v in clawed.values())
-    assert clawed == {r: [TAX] for r in rids}, f"{taken} clawbacks for {len(rids)} returns"
-    assert _kept_tax(wired, payments, rids) == {r: PRICE for r in rids}
+    assert clawed == {r: [PILLOW_TAX] for r in rids}, f"{taken} clawbacks for {len(rids)} returns"
+    assert kept_tax(payments, rids) == {r: PILLOW_PRICE for r in rids}
     assert _awaited(wired, [c for c, _ in pairs]) == {c: [] for c, _ in pairs}
     assert violations(wired.engine, payments) == []
     assert transfer_violations(wired.engine, payments) == []

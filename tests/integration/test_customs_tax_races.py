@@ -7,13 +7,16 @@ declaration changed state once."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import bindparam, text
-from tests.conftest import T0  # type: ignore[import-not-found]
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    PILLOW_PRICE,
+    PILLOW_TAX,
+    in_transit,
+    kept_tax,
+)
 from tests.integration.races import (  # type: ignore[import-not-found]
     RACERS,
     RecordingPayments,
@@ -25,18 +28,10 @@ from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.adapters.ids import FixedClock
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.bootstrap import App
-from doorstep.domain.address import Address
 from doorstep.domain.customs_return import CustomsStatus
-from doorstep.domain.decision import ReturnMethod
-from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, customs, refunds, returns, transfers
-from doorstep.services.context import Services
-from doorstep.services.returns import LineRequest, OpenReturn
+from doorstep.services import customs, refunds, transfers
 
-BUYER = "buyer-001"  # trust 850: paid at pickup (express)
-HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111")
-PRICE, TAX = 39_900, 3_630
+PRICE, TAX = PILLOW_PRICE, PILLOW_TAX  # buyer-001's pillows (trust 850: paid at pickup)
 
 
 @pytest.fixture
@@ -44,52 +39,6 @@ def payments() -> RecordingPayments:
     """The local provider, recording every call: ``violations`` checks the money in SQL
     (what was paid back per order, every transfer counted) against what it moved."""
     return RecordingPayments()
-
-
-def _in_transit(svc: Services, n: int, released_days_ago: int) -> list[tuple[str, str]]:
-    """``n`` bonded orders of one pillow each, returned and on their way (self-shipped):
-    (declaration id, return id) per order."""
-    batch = uuid.uuid4().hex[:8]
-    released = T0 - timedelta(days=released_days_ago)
-    orders = [
-        Order(
-            f"XT-{batch}-{i:03d}",
-            BUYER,
-            "shop-test",
-            Channel.BONDED,
-            released - timedelta(days=1),
-            HOME,
-            (OrderLine("L1", "CN-LATEX-PILLOW", 1, PRICE, TAX),),
-            signed_at=T0 - timedelta(days=2),
-            customs_released_at=released,
-            declaration_no=f"DT-{batch}-{i:03d}",
-        )
-        for i in range(n)
-    ]
-    catalog.import_orders(svc, orders, None)
-    made = []
-    for order in orders:
-        request = returns.open_return(
-            svc,
-            OpenReturn(
-                BUYER, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
-            ),
-        )
-        returns.choose_self_send(svc, BUYER, request.return_id, ReturnMethod.SELF_SHIP)
-        returns.register_shipment(svc, BUYER, request.return_id, "SF1234567890123", "sf")
-        (item,) = [
-            c for c in customs.queue(svc) if request.return_id in c.customs_return.return_ids
-        ]
-        made.append((item.customs_return.customs_return_id, request.return_id))
-    return made
-
-
-def _kept_tax(app: App, payments: LocalPayments, return_ids: list[str]) -> dict[str, int]:
-    """Per return: what the provider paid (refund) less what it took back (tax clawback)."""
-    return {
-        r: payments.paid[f"refund:{r}"][1] - payments.clawed.get(f"tax-clawback:{r}", ("", 0))[1]
-        for r in return_ids
-    }
 
 
 def _statuses(app: App, ids: list[str]) -> dict[str, str]:
@@ -124,7 +73,7 @@ def test_express_refunds_raced_with_customs_rejection_keep_no_tax(
 ) -> None:
     broker = LocalCustomsBroker("pending")
     svc = replace(wired.services, customs_broker=broker)
-    pairs = _in_transit(svc, RACERS // 2, released_days_ago=5)
+    pairs = in_transit(svc, RACERS // 2, released_days_ago=5)
     for cr_id, _ in pairs:
         assert customs.declare(svc, cr_id).status is CustomsStatus.SUBMITTED
     broker.mode = "reject"
@@ -140,7 +89,7 @@ def test_express_refunds_raced_with_customs_rejection_keep_no_tax(
     ids = [c for c, _ in pairs]
     assert set(_statuses(wired, ids).values()) == {CustomsStatus.REJECTED.value}
     assert _events(wired, "customs.rejected", ids) == [1] * len(ids)
-    assert _kept_tax(wired, payments, [r for _, r in pairs]) == {r: PRICE for _, r in pairs}
+    assert kept_tax(payments, [r for _, r in pairs]) == {r: PRICE for _, r in pairs}
     assert violations(wired.engine, payments) == []
 
 
@@ -148,7 +97,7 @@ def test_lapsed_declarations_declared_from_many_consoles_take_the_tax_back_once(
     wired: App, clock: FixedClock, payments: LocalPayments
 ) -> None:
     svc = replace(wired.services, customs_broker=LocalCustomsBroker())
-    pairs = _in_transit(svc, RACERS // 2, released_days_ago=27)
+    pairs = in_transit(svc, RACERS // 2, released_days_ago=27)
     for _, return_id in pairs:
         paid = refunds.start_express_refund(svc, return_id)
         assert paid is not None and paid.tax_fen == TAX  # advanced at pickup
@@ -161,7 +110,7 @@ def test_lapsed_declarations_declared_from_many_consoles_take_the_tax_back_once(
     ids = [c for c, _ in pairs]
     assert set(_statuses(wired, ids).values()) == {CustomsStatus.LAPSED.value}
     assert _events(wired, "customs.lapsed", ids) == [1] * len(ids)
-    assert _kept_tax(wired, payments, [r for _, r in pairs]) == {r: PRICE for _, r in pairs}
+    assert kept_tax(payments, [r for _, r in pairs]) == {r: PRICE for _, r in pairs}
     with wired.engine.connect() as conn:
         moves = conn.execute(
             text("SELECT COUNT(*), SUM(amount_fen) FROM transfers WHERE purpose = 'tax_clawback'")

@@ -11,13 +11,17 @@ paid all of it back (``transfer_violations``). Losers: ``illegal_transition`` on
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.conftest import T0  # type: ignore[import-not-found]
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    BONDED_WH,
+    LIP_2_PRICE,
+    LIP_PRICE,
+    LIP_TAX,
+    dearer_exchanges,
+)
 from tests.integration.races import (  # type: ignore[import-not-found]
     RecordingPayments,
     race,
@@ -26,21 +30,12 @@ from tests.integration.races import (  # type: ignore[import-not-found]
 )
 
 from doorstep.bootstrap import App
-from doorstep.domain.address import Address
-from doorstep.domain.decision import ReturnMethod
-from doorstep.domain.exchange import ExchangeStatus, StockLevel
-from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, exchanges, returns, transfers, warehouse
-from doorstep.services.context import Services
-from doorstep.services.returns import LineRequest, OpenReturn
+from doorstep.domain.exchange import ExchangeStatus
+from doorstep.services import exchanges, returns, transfers, warehouse
 
 BUYER = "buyer-003"  # trust 600: the replacement ships at the warehouse's receipt
-HOME = Address("310112", "上海市", "上海市", "闵行区", "莘松路958弄12号", "王浩然", "13800001003")
-LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"
-PRICE, TAX, DEARER = 32_000, 2_910, 34_000
-OWED = DEARER - PRICE + (DEARER - PRICE) * TAX // PRICE  # 2,000 and 181 of tax
-WH = "wh-sh-bonded"
+DIFFERENCE = LIP_2_PRICE - LIP_PRICE
+OWED = DIFFERENCE + DIFFERENCE * LIP_TAX // LIP_PRICE  # 2,000 and 181 of tax
 EXCHANGES = 6  # 4 racers each and 2 sweeps: 26 at once
 
 
@@ -49,53 +44,14 @@ def payments() -> RecordingPayments:
     return RecordingPayments()
 
 
-def _dearer_exchanges(svc: Services, n: int) -> list[str]:
-    """``n`` bonded orders, each exchanged for the dearer shade and self-shipped."""
-    batch = uuid.uuid4().hex[:8]
-    released = T0 - timedelta(days=5)
-    exchanges.upsert_stock(svc, [StockLevel(LIP_2, "lipstick-velvet", DEARER, 100)])
-    orders = [
-        Order(
-            f"XT-{batch}-{i:03d}",
-            BUYER,
-            "shop-test",
-            Channel.BONDED,
-            released - timedelta(days=1),
-            HOME,
-            (OrderLine("L1", LIP_1, 1, PRICE, TAX),),
-            signed_at=T0 - timedelta(days=2),
-            customs_released_at=released,
-            declaration_no=f"DT-{batch}-{i:03d}",
-        )
-        for i in range(n)
-    ]
-    catalog.import_orders(svc, orders, None)
-    made = []
-    for i, order in enumerate(orders):
-        rid = returns.open_return(
-            svc,
-            OpenReturn(
-                BUYER,
-                order.order_id,
-                ReturnKind.EXCHANGE,
-                (LineRequest("L1", 1, Reason.NO_REASON),),
-                replacements={"L1": LIP_2},
-            ),
-        ).return_id
-        returns.choose_self_send(svc, BUYER, rid, ReturnMethod.SELF_SHIP)
-        returns.register_shipment(svc, BUYER, rid, f"SF{int(batch, 16) % 10**9:09d}{i:04d}", "sf")
-        made.append(rid)
-    return made
-
-
 def test_a_dearer_variants_tax_is_collected_and_paid_back_with_its_difference(
     wired: App, payments: RecordingPayments
 ) -> None:
     svc = wired.services
-    rids = _dearer_exchanges(svc, EXCHANGES)
+    rids = dearer_exchanges(svc, EXCHANGES, tag="T", buyer=BUYER)
     calls: list[Any] = []
     for rid in rids:
-        calls += [lambda r=rid: warehouse.receive(svc, WH, r)]
+        calls += [lambda r=rid: warehouse.receive(svc, BONDED_WH, r)]
         calls += [lambda r=rid: exchanges.refund_instead(svc, BUYER, r)] * 2
         calls += [lambda r=rid: returns.cancel_return(svc, BUYER, r, "changed_mind")]
     calls += [lambda: exchanges.advance_exchanges(svc)] * 2

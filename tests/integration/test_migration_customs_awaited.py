@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 from alembic import command
-from tests.integration.test_customs_tax_races import (  # type: ignore[import-not-found]
-    TAX,
-    _in_transit,
+from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
+    PILLOW_TAX,
+    in_transit,
 )
 from tests.integration.test_migration_transfers import _alembic  # type: ignore[import-not-found]
 
@@ -47,7 +47,7 @@ def test_old_forced_settlements_are_swept_after_day_45(
     wired: App, database_url: str, clock: FixedClock, payments: LocalPayments
 ) -> None:
     svc = replace(wired.services, customs_broker=LocalCustomsBroker())
-    ((cr_id, return_id),) = _in_transit(svc, 1, released_days_ago=5)
+    ((cr_id, return_id),) = in_transit(svc, 1, released_days_ago=5)
     assert refunds.start_express_refund(svc, return_id) is not None
     assert customs.declare(svc, cr_id).status is CustomsStatus.ACCEPTED
     customs.settle(svc, cr_id, force=True)
@@ -63,4 +63,4 @@ def test_old_forced_settlements_are_swept_after_day_45(
     assert customs.sweep_customs(svc).taken_back == 1
     assert customs.sweep_customs(svc).taken_back == 0
     transfers.retry_pending(svc)
-    assert payments.clawed[f"tax-clawback:{return_id}"][1] == TAX
+    assert payments.clawed[f"tax-clawback:{return_id}"][1] == PILLOW_TAX
