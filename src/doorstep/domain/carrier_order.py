@@ -10,7 +10,7 @@ kept as a ``late_update`` and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -109,6 +109,9 @@ class Party:
 
 @dataclass(frozen=True)
 class Cargo:
+    """What the parcel holds; ``insured_value_fen`` is its declared value (保价), up to which
+    the company compensates transit damage."""
+
     description: str
     quantity: int
     weight_g: int
@@ -117,6 +120,24 @@ class Cargo:
     def __post_init__(self) -> None:
         if self.quantity <= 0 or self.weight_g <= 0 or self.insured_value_fen < 0:
             raise ValueError("cargo quantity and weight are positive, value not negative")
+
+
+def insured_parts(worth: Mapping[str, int], max_insured_fen: int | None) -> dict[str, int]:
+    """The value a parcel declares, per return in it: each return's worth (what the buyer
+    paid for its units), or, when together they pass the company's maximum insured value,
+    that maximum shared in proportion to the worths (rounded down, the fen left over to the
+    largest remainders, ties by return id), so the parts always add up to what is declared."""
+    if any(fen < 0 for fen in worth.values()):
+        raise ValueError("a return's worth is not negative")
+    total = sum(worth.values())
+    if max_insured_fen is None or total <= max_insured_fen:
+        return dict(worth)
+    parts = {rid: fen * max_insured_fen // total for rid, fen in worth.items()}
+    left = max_insured_fen - sum(parts.values())
+    by_remainder = sorted(worth, key=lambda rid: (-(worth[rid] * max_insured_fen % total), rid))
+    for rid in by_remainder[:left]:
+        parts[rid] += 1
+    return parts
 
 
 @dataclass(frozen=True)
@@ -264,19 +285,37 @@ class PickupOrder(EventRecorder):
     # order was stored before session 12, when the time kept was doorstep's).
     sent_windows: list[str] = field(default_factory=list)
     company_took_at: datetime | None = None
+    # The declared value (``order.cargo.insured_value_fen``) per return in the parcel: what
+    # the company owes at most for one return's transit damage. Empty on orders placed
+    # before values were declared, which declared no part for any return.
+    insured_fen: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
+        if (
+            self.insured_fen
+            and sum(self.insured_fen.values()) != self.order.cargo.insured_value_fen
+        ):
+            raise ValueError("the returns' insured parts add up to the parcel's declared value")
 
     def _event(self, name: str, at: datetime, **data: Any) -> None:
         self.record(Event(f"carrier_order.{name}", "carrier_order", self.out_order_no, at, data))
 
     @classmethod
     def intend(
-        cls, order: UnifiedOrder, appointment_id: str, return_ids: list[str], at: datetime
+        cls,
+        order: UnifiedOrder,
+        appointment_id: str,
+        return_ids: list[str],
+        at: datetime,
+        insured_fen: Mapping[str, int] | None = None,
     ) -> PickupOrder:
-        """The order as booked: recorded with the booking, sent to the company after commit."""
-        po = cls(order.out_order_no, order.carrier_id, appointment_id, list(return_ids), order, at)
+        """The order as booked: recorded with the booking, sent to the company after commit.
+        ``insured_fen``: the declared value's part per return (``insured_parts``)."""
+        po = cls(
+            order.out_order_no, order.carrier_id, appointment_id, list(return_ids), order, at,
+            insured_fen=dict(insured_fen or {}),
+        )  # fmt: skip
         po.next_send_at = at
         po._event(
             "intended",
@@ -285,8 +324,14 @@ class PickupOrder(EventRecorder):
             carrier_id=order.carrier_id,
             day=order.day.isoformat(),
             window=f"{order.start:%H:%M}-{order.end:%H:%M}",
+            insured_value_fen=order.cargo.insured_value_fen,
         )
         return po
+
+    def insured_part(self, return_id: str) -> int | None:
+        """What the company owes at most for transit damage to this return's units: its part
+        of the declared value; None when the order declared none for it."""
+        return self.insured_fen.get(return_id)
 
     @property
     def picked_up(self) -> bool:

@@ -4,8 +4,9 @@ with its own lifecycle and who pays (RULES.md §3).
 - damage on arrival: the buyer claims within 72 hours of signing (24 for food) with photos;
   the merchant answers within 24 hours, silence approves; the merchant pays the goods' value.
 - transit damage: the courier's door inspection said intact and the warehouse says damaged;
-  the courier company (or the own fleet) is liable for the goods' value up to a cap, deducted
-  from its settlement; both inspections' photos are the evidence.
+  the courier company (or the own fleet) is liable for the goods' value up to a cap, or up to
+  the value its pickup order declared (保价), deducted from its settlement; what is above it
+  is doorstep's loss, kept on the claim; both inspections' photos are the evidence.
 - counterfeit: the buyer claims with photos; the merchant may answer, ops decide; the merchant
   pays the price times a multiplier (four by default).
 
@@ -105,16 +106,20 @@ class ClaimEvidence:
     photo_ids: tuple[str, ...] = ()
 
 
-def compensation_fen(kind: ClaimKind, goods_fen: int, rules: ClaimRules) -> int:
+def compensation_fen(
+    kind: ClaimKind, goods_fen: int, rules: ClaimRules, insured_fen: int | None = None
+) -> int:
     """What the liable party pays for goods the buyer paid ``goods_fen`` for: that, times
-    the multiplier for counterfeit goods (假一赔四, RULES.md §3), or up to the courier
-    company's cap for transit damage (charged to its settlement, nothing to the buyer)."""
-    if goods_fen < 0:
-        raise ValueError("goods value is not negative")
+    the multiplier for counterfeit goods (假一赔四, RULES.md §3), or, for transit damage, up
+    to the value declared to the courier company (``insured_fen``, its pickup order's part
+    for the return) or without one up to its cap (charged to its settlement, nothing to the
+    buyer, who is refunded as for good goods)."""
+    if goods_fen < 0 or (insured_fen is not None and insured_fen < 0):
+        raise ValueError("goods and declared values are not negative")
     if kind is ClaimKind.COUNTERFEIT:
         return goods_fen * rules.counterfeit_multiplier
     if kind is ClaimKind.TRANSIT_DAMAGE:
-        return min(goods_fen, rules.carrier_cap_fen)
+        return min(goods_fen, rules.carrier_cap_fen if insured_fen is None else insured_fen)
     return goods_fen
 
 
@@ -159,11 +164,16 @@ class Claim(EventRecorder):
     # (domain/refund_amount.py: coupon share, reductions, after the order's earlier refunds
     # and claims). None for claims filed before it was kept: those compensate line prices.
     paid: RefundQuote | None = None
+    # Transit damage a courier company served: its pickup order's declared value for the
+    # return (None: none declared, its cap applies), and the loss above what the company
+    # owes, doorstep's own (never the buyer's: they are refunded as for good goods).
+    insured_fen: int | None = None
+    uninsured_fen: int = 0
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
-        if not self.lines or self.compensation_fen < 0:
-            raise ValueError("a claim has lines and a non-negative compensation")
+        if not self.lines or self.compensation_fen < 0 or self.uninsured_fen < 0:
+            raise ValueError("a claim has lines and non-negative compensation and loss")
 
     @property
     def goods_fen(self) -> int:
@@ -195,10 +205,12 @@ class Claim(EventRecorder):
         return_id: str | None = None,
         carrier_id: str | None = None,
         own_fleet: bool = False,
+        insured_fen: int | None = None,
     ) -> Claim:
         """A new claim: a buyer's goes to the merchant first; transit damage is the carrier's
         at once (the two inspections decide it, nobody has to answer). ``paid`` is what the
-        buyer paid for ``lines`` (``services/refund_quotes.paid_for_units``)."""
+        buyer paid for ``lines`` (``services/refund_quotes.paid_for_units``); ``insured_fen``
+        the value a courier company's pickup order declared for the damaged return."""
         if kind is not ClaimKind.TRANSIT_DAMAGE and not any(e.photo_ids for e in evidence):
             raise InvalidInput(
                 "claim_photos_required",
@@ -214,6 +226,10 @@ class Claim(EventRecorder):
                 )
         goods = paid.total_fen
         transit = kind is ClaimKind.TRANSIT_DAMAGE
+        company = transit and not own_fleet
+        # Only a courier company's declaration caps its debt; the own fleet is unchanged.
+        insured = insured_fen if company else None
+        compensation = compensation_fen(kind, goods, rules, insured)
         if transit:
             liability = Liability.OWN_FLEET if own_fleet else Liability.CARRIER
             dedupe = f"{kind.value}:{return_id}"
@@ -227,7 +243,7 @@ class Claim(EventRecorder):
             buyer_id,
             lines,
             liability,
-            compensation_fen(kind, goods, rules),
+            compensation,
             at,
             dedupe,
             status=ClaimStatus.APPROVED if transit else ClaimStatus.AWAITING_MERCHANT,
@@ -236,7 +252,10 @@ class Claim(EventRecorder):
             carrier_id=carrier_id,
             evidence=list(evidence),
             paid=paid,
+            insured_fen=insured,
+            uninsured_fen=goods - compensation if company else 0,
         )
+        more = {"insured_fen": insured, "uninsured_fen": claim.uninsured_fen} if company else {}
         claim._event(
             "filed",
             at,
@@ -245,6 +264,7 @@ class Claim(EventRecorder):
             goods_fen=goods,
             compensation_fen=claim.compensation_fen,
             status=claim.status.value,
+            **more,
         )
         return claim
 
@@ -333,3 +353,5 @@ class LedgerEntry:
     amount_fen: int  # negative: deducted from what the platform pays the carrier
     created_at: datetime
     note: str = ""
+    # The claim's loss above what the carrier owed (doorstep's, positive), not charged.
+    uninsured_fen: int = 0

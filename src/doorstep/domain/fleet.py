@@ -16,6 +16,13 @@ class Carrier:
     waybill_prefix: str
     template_id: str
     own_fleet: bool = True
+    # The most a company insures one parcel for (保价上限), in fen; a pickup order declares
+    # the goods' worth up to it. None: the company takes any declared value.
+    max_insured_fen: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_insured_fen is not None and self.max_insured_fen <= 0:
+            raise ValueError("a maximum insured value is positive")
 
 
 @dataclass(frozen=True)

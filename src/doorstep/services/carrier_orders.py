@@ -22,12 +22,14 @@ from doorstep.domain.carrier_order import (
     PendingOp,
     PickupOrder,
     UnifiedOrder,
+    insured_parts,
 )
 from doorstep.domain.errors import Conflict, DomainError, NotFound, Unavailable
-from doorstep.domain.order import Channel
+from doorstep.domain.order import Channel, Order
 from doorstep.domain.pickup import Appointment
 from doorstep.domain.places import warehouse_for
 from doorstep.domain.returns import ReturnRequest
+from doorstep.services import claims
 from doorstep.services.context import Services
 from doorstep.services.lookups import load_appointment
 from doorstep.services.ports import CourierCompany, UnitOfWork
@@ -53,8 +55,12 @@ def unified_order(
     appt: Appointment,
     requests: list[ReturnRequest],
     number: str,
+    bought: dict[str, Order],
+    insured_fen: int,
 ) -> UnifiedOrder:
-    """The unified pickup order (RULES.md §6) for a visit, from what the booking loaded."""
+    """The unified pickup order (RULES.md §6) for a visit, from what the booking loaded
+    (``bought``: the returns' orders by id); ``insured_fen`` is the value it declares
+    (``declared_values``)."""
     a = appt.address
     sender = Party(
         a.contact_name, a.contact_phone, a.province, a.city, a.district, a.detail, a.adcode
@@ -68,14 +74,7 @@ def unified_order(
         for line in r.lines
     )
     names = [products[s].name_zh if s in products else s for s in dict.fromkeys(skus)]
-    value = 0
-    cross_border = False
-    for request in requests:
-        order = uow.orders.get(request.order_id)
-        cross_border |= order is not None and order.channel.cross_border
-        for line in request.lines:
-            bought = order.line(line.order_line_id) if order is not None else None
-            value += bought.price_for(line.quantity) if bought is not None else 0
+    cross_border = any(o.channel.cross_border for o in bought.values())
     rules = svc.carrier_rules
     return UnifiedOrder(
         out_order_no=number,
@@ -83,7 +82,9 @@ def unified_order(
         service_type="return_pickup",
         sender=sender,
         receiver=_receiver(uow, cross_border, rules.receiver),
-        cargo=Cargo("、".join(names)[:100] or "退货商品", max(quantity, 1), max(weight, 1), value),
+        cargo=Cargo(
+            "、".join(names)[:100] or "退货商品", max(quantity, 1), max(weight, 1), insured_fen
+        ),
         day=appt.slot.day,
         start=appt.slot.window.start,
         end=appt.slot.window.end,
@@ -104,10 +105,31 @@ def intend_order(
 ) -> PickupOrder:
     """Record the order to send for a company-served visit, inside the booking transaction."""
     number = out_order_no(appt.appointment_id, attempt)
-    order = unified_order(svc, uow, appt, requests, number)
-    po = PickupOrder.intend(order, appt.appointment_id, list(appt.return_ids), now)
+    bought = {}
+    for request in requests:
+        found = uow.orders.get(request.order_id)
+        if found is not None:
+            bought[found.order_id] = found
+    parts = declared_values(uow, appt.slot.carrier_id, requests, bought)
+    order = unified_order(svc, uow, appt, requests, number, bought, sum(parts.values()))
+    po = PickupOrder.intend(order, appt.appointment_id, list(appt.return_ids), now, parts)
     uow.pickup_orders.add(po)
     return po
+
+
+def declared_values(
+    uow: UnitOfWork, carrier_id: str, requests: list[ReturnRequest], bought: dict[str, Order]
+) -> dict[str, int]:
+    """The value a pickup order declares (保价), per return: what the buyer paid for its
+    units as a transit-damage claim on them would charge (``claims.transit_worth``: coupon
+    share out, never the list price), joined returns together up to the company's maximum
+    insured value (``Carrier.max_insured_fen``)."""
+    worth = {}
+    for request in requests:
+        order = bought.get(request.order_id)
+        worth[request.return_id] = claims.transit_worth(uow, order, request) if order else 0
+    carrier = uow.carriers.get(carrier_id)
+    return insured_parts(worth, carrier.max_insured_fen if carrier else None)
 
 
 def send_order(svc: Services, number: str) -> PickupOrder | None:

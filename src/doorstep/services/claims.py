@@ -141,10 +141,31 @@ def file_claim(svc: Services, cmd: FileClaim) -> Claim:
         return claim
 
 
+def transit_worth(uow: UnitOfWork, order: Order, request: ReturnRequest) -> int:
+    """What a transit-damage claim on all of the return's units would charge before any cap:
+    what the buyer paid for them (coupon share and reductions out, after the order's other
+    refunds and claims), never their line price. A pickup order declares it (保价)."""
+    lines = _claim_lines(order, [(ln.order_line_id, ln.quantity) for ln in request.lines])
+    return refund_quotes.paid_for_units(uow, order, lines, besides=request.return_id).total_fen
+
+
+def _insured_part(uow: UnitOfWork, request: ReturnRequest) -> int | None:
+    """The return's part of the value declared by the company's pickup order that took it;
+    None when no such order declared one (own couriers, self-send, orders from before)."""
+    orders = uow.pickup_orders.for_appointments(request.appointment_history)
+    took = [po for po in orders if po.picked_up and request.return_id in po.return_ids]
+    if not took:
+        return None
+    return max(took, key=lambda po: (po.created_at, po.out_order_no)).insured_part(
+        request.return_id
+    )
+
+
 def open_transit_claim(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> Claim | None:
     """Inside the grading transaction: intact at the door, damaged at the warehouse. The
     carrier (or the own fleet) is liable; it is charged on its settlement at once, with both
-    inspections as evidence."""
+    inspections as evidence. A courier company is charged at most the value its pickup order
+    declared for the return; the rest of the loss is doorstep's, kept on the claim."""
     check, door = request.quality_check, request.inspection
     if not request.transit_damaged or check is None or door is None:
         return None
@@ -153,18 +174,20 @@ def open_transit_claim(svc: Services, uow: UnitOfWork, request: ReturnRequest) -
         raise NotFound("order", request.order_id)
     carrier_id = request.carrier_id or "own"
     carrier = uow.carriers.get(carrier_id)
+    own_fleet = carrier is None or carrier.own_fleet
     lines = _claim_lines(order, [(ln.order_line_id, ln.quantity) for ln in request.lines])
     evidence = (
         ClaimEvidence("door_inspection", door.inspected_at, door.note, door.photo_ids),
         ClaimEvidence("warehouse_qc", check.checked_at, check.note, check.photo_ids),
     )
     # What the buyer paid for the damaged units (what their refund pays back), not their
-    # line price: the carrier owes the loss, up to its cap.
+    # line price: the carrier owes the loss, up to its cap or the value declared to it.
     paid = refund_quotes.paid_for_units(uow, order, lines, besides=request.return_id)
     claim = Claim.file(
         svc.ids.new("C"), ClaimKind.TRANSIT_DAMAGE, order.order_id, request.buyer_id, lines,
         evidence, check.checked_at, svc.refunds.claims, paid=paid, return_id=request.return_id,
-        carrier_id=carrier_id, own_fleet=carrier is None or carrier.own_fleet,
+        carrier_id=carrier_id, own_fleet=own_fleet,
+        insured_fen=None if own_fleet else _insured_part(uow, request),
     )  # fmt: skip
     if uow.claims.by_dedupe(claim.dedupe_key) is not None:
         return None
@@ -174,7 +197,8 @@ def open_transit_claim(svc: Services, uow: UnitOfWork, request: ReturnRequest) -
 
 
 def _charge_carrier(svc: Services, uow: UnitOfWork, claim: Claim) -> None:
-    """One ledger entry per claim against the liable carrier's settlement."""
+    """One ledger entry per claim against the liable carrier's settlement, with the loss
+    above what the carrier owes (doorstep's own) beside it."""
     assert claim.carrier_id is not None
     entry = LedgerEntry(
         svc.ids.new("L"),
@@ -183,6 +207,7 @@ def _charge_carrier(svc: Services, uow: UnitOfWork, claim: Claim) -> None:
         -claim.compensation_fen,
         svc.clock.now(),
         f"{claim.kind.value} {claim.return_id or claim.order_id}",
+        uninsured_fen=claim.uninsured_fen,
     )
     uow.ledger.charge(entry)  # False: already charged, the claim only needs its state
     claim.compensated(entry.created_at, entry.entry_id)
@@ -319,11 +344,15 @@ class Settlement:
     carrier_id: str
     total_fen: int
     entries: list[LedgerEntry]
+    # Transit damage above what the company owed (the value declared to it, or its cap):
+    # doorstep's own loss, never charged to the company.
+    uninsured_fen: int = 0
 
 
 def carrier_settlement(svc: Services, carrier_id: str) -> Settlement:
-    """What a carrier is charged for claims: the total and the latest entries."""
+    """What a carrier is charged for claims: the total and the latest entries, and the loss
+    above what it owed that doorstep bore."""
     with svc.uow() as uow:
         entries = uow.ledger.for_carrier(carrier_id)
-        total = uow.ledger.totals().get(carrier_id, 0)
-        return Settlement(carrier_id, total, entries)
+        total, uninsured = uow.ledger.totals().get(carrier_id, (0, 0))
+        return Settlement(carrier_id, total, entries, uninsured)

@@ -143,11 +143,13 @@ class FakeLedgerRepository:
         found = [e for e in self._all() if e.carrier_id == carrier_id]
         return sorted(found, key=lambda e: e.created_at, reverse=True)[:limit]
 
-    def totals(self) -> dict[str, int]:
-        out: Counter[str] = Counter()
+    def totals(self) -> dict[str, tuple[int, int]]:
+        charged: Counter[str] = Counter()
+        uninsured: Counter[str] = Counter()
         for entry in self._all():
-            out[entry.carrier_id] += entry.amount_fen
-        return dict(out)
+            charged[entry.carrier_id] += entry.amount_fen
+            uninsured[entry.carrier_id] += entry.uninsured_fen
+        return {c: (charged[c], uninsured[c]) for c in charged}
 
 
 class FakeHistoryRepository:

@@ -96,6 +96,7 @@ class LedgerRepo:
                         amount_fen=entry.amount_fen,
                         created_at=entry.created_at,
                         note=entry.note[:200],
+                        uninsured_fen=entry.uninsured_fen,
                     )
                 )
         except IntegrityError:
@@ -105,19 +106,29 @@ class LedgerRepo:
     def for_carrier(self, carrier_id: str, limit: int = 200) -> list[LedgerEntry]:
         c = t.carrier_ledger.c
         rows = self.conn.execute(
-            select(c.entry_id, c.carrier_id, c.claim_id, c.amount_fen, c.created_at, c.note)
+            select(
+                c.entry_id,
+                c.carrier_id,
+                c.claim_id,
+                c.amount_fen,
+                c.created_at,
+                c.note,
+                c.uninsured_fen,
+            )
             .where(c.carrier_id == carrier_id)
             .order_by(c.created_at.desc())
             .limit(limit)
         )
         return [LedgerEntry(*row) for row in rows]
 
-    def totals(self) -> dict[str, int]:
+    def totals(self) -> dict[str, tuple[int, int]]:
         c = t.carrier_ledger.c
         rows = self.conn.execute(
-            select(c.carrier_id, func.sum(c.amount_fen)).group_by(c.carrier_id)
+            select(c.carrier_id, func.sum(c.amount_fen), func.sum(c.uninsured_fen)).group_by(
+                c.carrier_id
+            )
         )
-        return {row[0]: int(row[1]) for row in rows}
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
 
 
 class HistoryRepo:

@@ -316,6 +316,9 @@ carrier_ledger = Table(
     Column("amount_fen", BigInteger, nullable=False),
     Column("created_at", AwareDateTime, nullable=False),
     Column("note", String(200), nullable=False),
+    # Transit damage above what the carrier owed (its cap, or the value declared to it):
+    # doorstep's own loss, beside the charge, never part of it.
+    Column("uninsured_fen", BigInteger, nullable=False, server_default="0"),
 )
 
 # The outbox (services/outbox.py): one row per event and receiver with its delivery state.

@@ -616,6 +616,8 @@ class CarrierIn(In):
     waybill_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,8}$")]
     template_id: Id
     own_fleet: bool = True
+    # The most the company insures one parcel for (保价上限); none: no maximum.
+    max_insured_fen: Annotated[int, Field(ge=1, le=10**11)] | None = None
 
 
 class AreaIn(In):

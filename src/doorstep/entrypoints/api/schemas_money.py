@@ -134,11 +134,18 @@ class LedgerEntryOut(Out):
     amount_fen: int
     created_at: datetime
     note: str
+    uninsured_fen: int = Field(
+        description="The loss above what the carrier owed (the value declared to it, or its "
+        "cap): doorstep's, not charged."
+    )
 
 
 class SettlementOut(Out):
     carrier_id: str
     total_fen: int = Field(description="Charged for claims (negative: deducted from payouts).")
+    uninsured_fen: int = Field(
+        description="Transit damage above what the carrier owed, borne by doorstep (positive)."
+    )
     entries: list[LedgerEntryOut]
 
 
