@@ -210,6 +210,10 @@ class ReturnRequest(EventRecorder):
     # (trust, cap): set in the pickup's own transaction, cleared by the refund's start or its
     # refusal, so a start that died after the pickup's commit is found by the worker.
     express_due_since: datetime | None = None
+    # The value a courier company's pickup order declared for this return (保价), kept when
+    # its courier took the parcel: the most the company owes for transit damage to it.
+    # None: no declaration (our own couriers, self-send, orders placed before values were).
+    insured_fen: int | None = None
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -570,8 +574,11 @@ class ReturnRequest(EventRecorder):
             )
         )
 
-    def pick_up(self, waybill_no: str, carrier_id: str, at: datetime) -> None:
-        """The courier took the parcel; requires a passed door inspection."""
+    def pick_up(
+        self, waybill_no: str, carrier_id: str, at: datetime, insured_fen: int | None = None
+    ) -> None:
+        """The courier took the parcel; requires a passed door inspection. ``insured_fen``:
+        the value a courier company's pickup order declared for the return."""
         self._require("pick_up", S.AWAITING_PICKUP)
         if self.inspection is None or self.inspection.result is not InspectionResult.PASSED:
             raise Conflict(
@@ -582,9 +589,13 @@ class ReturnRequest(EventRecorder):
         self._keep_taken_lines(at)
         self.waybill_no = waybill_no
         self.carrier_id = carrier_id
+        self.insured_fen = insured_fen
         if self.kind is ReturnKind.REFUND:
             self.express_due_since = at
-        self._move(S.PICKED_UP, "picked_up", at, waybill_no=waybill_no, carrier_id=carrier_id)
+        declared = {} if insured_fen is None else {"insured_fen": insured_fen}
+        self._move(
+            S.PICKED_UP, "picked_up", at, waybill_no=waybill_no, carrier_id=carrier_id, **declared
+        )
 
     def _keep_taken_lines(self, at: datetime) -> None:
         """Partial pickup: the return keeps only the units the courier took, so refunds and

@@ -268,7 +268,7 @@ def _picked_up(
                 note=f"checked by the {po.carrier_id} courier{courier}",
             )
         )
-        request.pick_up(po.waybill_no, po.carrier_id, at)
+        request.pick_up(po.waybill_no, po.carrier_id, at, po.insured_part(request.return_id))
 
 
 def _unknown_sender() -> Unauthorized:

@@ -121,13 +121,13 @@ def declared_values(
     uow: UnitOfWork, carrier_id: str, requests: list[ReturnRequest], bought: dict[str, Order]
 ) -> dict[str, int]:
     """The value a pickup order declares (保价), per return: what the buyer paid for its
-    units as a transit-damage claim on them would charge (``claims.transit_worth``: coupon
-    share out, never the list price), joined returns together up to the company's maximum
-    insured value (``Carrier.max_insured_fen``)."""
+    units (``claims.transit_worth``: coupon share out, never the list price), joined
+    returns together up to the company's maximum insured value (``Carrier.max_insured_fen``;
+    the booking read its carrier already, ``CarrierRepo`` reads it once)."""
     worth = {}
     for request in requests:
         order = bought.get(request.order_id)
-        worth[request.return_id] = claims.transit_worth(uow, order, request) if order else 0
+        worth[request.return_id] = claims.transit_worth(order, request) if order else 0
     carrier = uow.carriers.get(carrier_id)
     return insured_parts(worth, carrier.max_insured_fen if carrier else None)
 

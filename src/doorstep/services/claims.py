@@ -29,6 +29,7 @@ from doorstep.domain.claim import (
 )
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.order import Order
+from doorstep.domain.refund_amount import NO_TAX_OUTCOME, quote_refund
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.transfer import TransferPurpose
 from doorstep.services import refund_quotes, transfers
@@ -141,24 +142,18 @@ def file_claim(svc: Services, cmd: FileClaim) -> Claim:
         return claim
 
 
-def transit_worth(uow: UnitOfWork, order: Order, request: ReturnRequest) -> int:
-    """What a transit-damage claim on all of the return's units would charge before any cap:
-    what the buyer paid for them (coupon share and reductions out, after the order's other
-    refunds and claims), never their line price. A pickup order declares it (保价)."""
+def transit_worth(order: Order, request: ReturnRequest) -> int:
+    """What the buyer paid for the return's units, as a pickup order declares it (保价): the
+    refund's own quote of them (``quote_refund``: coupon share and reductions out, a gift
+    kept; no tax, no freight), never their line price, priced as a transit-damage claim
+    prices them but on their own, without the order's other refunds. Reckoning those only
+    moves a rounding fen of coupon share onto these units, or takes a threshold's discount
+    back, so the claim's figure is not above this one (but for a waived freight an earlier
+    refund deducted and this one gives back), and the booking reads nothing more for it."""
     lines = _claim_lines(order, [(ln.order_line_id, ln.quantity) for ln in request.lines])
-    return refund_quotes.paid_for_units(uow, order, lines, besides=request.return_id).total_fen
-
-
-def _insured_part(uow: UnitOfWork, request: ReturnRequest) -> int | None:
-    """The return's part of the value declared by the company's pickup order that took it;
-    None when no such order declared one (own couriers, self-send, orders from before)."""
-    orders = uow.pickup_orders.for_appointments(request.appointment_history)
-    took = [po for po in orders if po.picked_up and request.return_id in po.return_ids]
-    if not took:
-        return None
-    return max(took, key=lambda po: (po.created_at, po.out_order_no)).insured_part(
-        request.return_id
-    )
+    return quote_refund(
+        order, lines, tax=NO_TAX_OUTCOME, return_freight_fen=0, sends_goods=False
+    ).total_fen
 
 
 def open_transit_claim(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> Claim | None:
@@ -187,7 +182,7 @@ def open_transit_claim(svc: Services, uow: UnitOfWork, request: ReturnRequest) -
         svc.ids.new("C"), ClaimKind.TRANSIT_DAMAGE, order.order_id, request.buyer_id, lines,
         evidence, check.checked_at, svc.refunds.claims, paid=paid, return_id=request.return_id,
         carrier_id=carrier_id, own_fleet=own_fleet,
-        insured_fen=None if own_fleet else _insured_part(uow, request),
+        insured_fen=request.insured_fen,
     )  # fmt: skip
     if uow.claims.by_dedupe(claim.dedupe_key) is not None:
         return None

@@ -32,6 +32,7 @@ from doorstep.domain.disruption import Disruption
 from doorstep.domain.errors import Conflict, StaleWrite
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.figures import Tally, tallies
+from doorstep.domain.fleet import Carrier
 from doorstep.domain.order import Order
 from doorstep.domain.pickup import ACTIVE, Appointment, SlotRef
 from doorstep.domain.policy import Policy
@@ -139,6 +140,30 @@ def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: list[s
     stmt = maker(table).values(**values)
     changes = {k: v for k, v in values.items() if k not in keys}
     return stmt.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+class CarrierRepo(DocRepository[Carrier]):
+    """Courier companies. A plain ``get`` reads the row once per unit of work: a company
+    booking reads its carrier for the slot template and again for the value its pickup
+    order may declare (``Carrier.max_insured_fen``), and the second read cost a statement.
+    Writes forget what was read; locking reads always go to the database."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, t.carriers, Carrier, lambda c: c.carrier_id)
+        self._read: dict[str, Carrier | None] = {}
+
+    def get(self, key: str) -> Carrier | None:
+        if key not in self._read:
+            self._read[key] = super().get(key)
+        return self._read[key]
+
+    def put(self, item: Carrier) -> None:
+        self._read.pop(self.key(item), None)
+        super().put(item)
+
+    def remove(self, key: str) -> None:
+        self._read.pop(key, None)
+        super().remove(key)
 
 
 class OrderRepo(DocRepository[Order]):

@@ -18,6 +18,7 @@ from doorstep.adapters.db.money import ClaimRepo, DisputeRepo, HistoryRepo, Ledg
 from doorstep.adapters.db.outbox import OutboxRepo
 from doorstep.adapters.db.repositories import (
     AppointmentRepo,
+    CarrierRepo,
     DisruptionRepo,
     DocRepository,
     EventStore,
@@ -34,7 +35,7 @@ from doorstep.adapters.db.routes import RouteRepo
 from doorstep.adapters.db.transfers import TransferRepo
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
-from doorstep.domain.fleet import Carrier, Courier
+from doorstep.domain.fleet import Courier
 from doorstep.domain.order import Buyer
 
 
@@ -58,7 +59,7 @@ class SqlUnitOfWork:
         self.templates = DocRepository(
             conn, t.slot_templates, SlotTemplate, lambda x: x.template_id
         )
-        self.carriers = DocRepository(conn, t.carriers, Carrier, lambda c: c.carrier_id)
+        self.carriers = CarrierRepo(conn)
         self.couriers = DocRepository(
             conn,
             t.couriers,
