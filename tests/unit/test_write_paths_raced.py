@@ -82,6 +82,8 @@ _GRADE = (
     "test_races.py::test_grading_and_retrying_together_pay_once",
     "test_after_sales_races.py::test_settlements_raced_with_grading_pay_the_tax_once",
     "test_money_races.py::test_grading_transit_damage_at_once_charges_the_carrier_once",
+    "test_insured_charge_race.py::"
+    "test_grading_damaged_company_parcels_at_once_charges_at_most_the_declared_value",
 )
 _REVIEW = (
     "test_races.py::test_reviewers_approving_together_pay_once",
