@@ -171,8 +171,20 @@ def test_ops_inputs_are_bounded(client: TestClient, login: Login) -> None:
         "waybill_prefix": "YT",
         "template_id": "generic-2h",
     }
-    for bad in ({"waybill_prefix": "yt-1"}, {"waybill_prefix": ""}, {"name_en": "x" * 201}):
+    for bad in (
+        {"waybill_prefix": "yt-1"},
+        {"waybill_prefix": ""},
+        {"name_en": "x" * 201},
+        {"max_insured_fen": 0},
+        {"max_insured_fen": -1},
+        {"max_insured_fen": 10**11 + 1},
+        {"max_insured_fen": "1e9"},
+    ):
         refused(client.put("/ops/carriers/yto", headers=ops, json={**carrier, **bad}))
+    capped = client.put("/ops/carriers/yto", headers=ops, json={**carrier, "max_insured_fen": 1})
+    assert capped.status_code == 200 and capped.json()["max_insured_fen"] == 1, capped.text
+    uncapped = client.put("/ops/carriers/yto", headers=ops, json=carrier)
+    assert uncapped.status_code == 200 and uncapped.json()["max_insured_fen"] is None
     assert refused(client.put("/ops/carriers/sf", headers=ops, json=carrier))["code"] == (
         "carrier_id_mismatch"
     )

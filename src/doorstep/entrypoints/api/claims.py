@@ -1,5 +1,6 @@
 """Claims: buyers file damage and counterfeit claims, merchants answer, ops decide; carriers'
-settlements show what transit damage cost them."""
+settlements show what transit damage cost them, and what above the value declared to them
+(or their cap) doorstep bore."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def decide(svc: Svc, me: OpsActor, claim_id: Id, body: ClaimDecisionIn) -> Claim
 @router.get(
     "/ops/carriers/{carrier_id}/settlement",
     response_model=SettlementOut,
-    summary="What a carrier is charged for transit-damage claims",
+    summary="What a carrier is charged for transit-damage claims (at most the value its "
+    "pickup orders declared) and the loss above it that doorstep bore",
 )
 def settlement(svc: Svc, _: OpsActor, carrier_id: Id) -> SettlementOut:
     return SettlementOut.model_validate(claims.carrier_settlement(svc, carrier_id))
