@@ -146,7 +146,7 @@ class CarrierRepo(DocRepository[Carrier]):
     """Courier companies. A plain ``get`` reads the row once per unit of work: a company
     booking reads its carrier for the slot template and again for the value its pickup
     order may declare (``Carrier.max_insured_fen``), and the second read cost a statement.
-    Writes forget what was read; locking reads always go to the database."""
+    Locking reads always go to the database and are remembered; writes forget."""
 
     def __init__(self, conn: Connection) -> None:
         super().__init__(conn, t.carriers, Carrier, lambda c: c.carrier_id)
@@ -156,6 +156,31 @@ class CarrierRepo(DocRepository[Carrier]):
         if key not in self._read:
             self._read[key] = super().get(key)
         return self._read[key]
+
+    def get_for_update(self, key: str) -> Carrier | None:
+        self._read[key] = super().get_for_update(key)
+        return self._read[key]
+
+    def get_for_share(self, key: str) -> Carrier | None:
+        self._read[key] = super().get_for_share(key)
+        return self._read[key]
+
+    def get_many_for_update(self, keys: Iterable[str]) -> builtins.list[Carrier]:
+        wanted = list(keys)
+        return self._remember(wanted, super().get_many_for_update(wanted))
+
+    def get_many_for_share(self, keys: Iterable[str]) -> builtins.list[Carrier]:
+        wanted = list(keys)
+        return self._remember(wanted, super().get_many_for_share(wanted))
+
+    def _remember(
+        self, keys: Iterable[str], found: builtins.list[Carrier]
+    ) -> builtins.list[Carrier]:
+        # A locking read is the newest: a plain ``get`` after it answers what it read.
+        for key in keys:
+            self._read[key] = None
+        self._read.update((c.carrier_id, c) for c in found)
+        return found
 
     def put(self, item: Carrier) -> None:
         self._read.pop(self.key(item), None)
