@@ -294,6 +294,51 @@ def test_inspections_raced_with_the_pickup_take_the_units_once(
     _clean(wired, payments)
 
 
+def test_an_inspection_that_waited_behind_the_pickup_is_told_the_visit_is_over(
+    wired: App, payments: RecordingPayments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving the race above meets under load, made to happen: a new inspection
+    reads the visit (arrived), then the pickup of an earlier inspection (two units of three)
+    commits before the inspection takes the return's lock. Reading the visit only before the
+    lock, the inspection judged its three units against a return cut to two and answered
+    ``inspection_units_mismatch`` (invalid input, for a request that was valid when sent);
+    it must be told the visit is over."""
+    if wired.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE serialises the two: the interleaving cannot happen")
+    svc = wired.services
+    order = partial._order(wired)
+    rid = partial._claim(wired, order, 3).return_id
+    appt = pickup.book_pickup(svc, BUYER, rid, pickup.SlotChoice("sf", TOMORROW, time(10)))
+    cid, aid = appt.courier_id, appt.appointment_id
+    assert cid is not None
+    courier.arrive(svc, cid, aid)
+    shots = [photos.upload_photo(svc, cid, partial._jpeg()).photo_id for _ in range(3)]
+
+    def answer(refuse: int | None) -> courier.InspectionInput:
+        units = tuple(
+            UnitAnswer(
+                partial.CHECKS | {"appearance_ok": n != refuse}, partial.BARCODE, (shots[n],)
+            )
+            for n in range(3)
+        )
+        return courier.InspectionInput(rid, {}, (), 3_000, "", (courier.LineAnswer("L1", units),))
+
+    courier.inspect(svc, cid, aid, answer(1))  # two units taken
+    locking = courier.lock_return
+
+    def pickup_first(uow: object, return_id: str) -> object:
+        monkeypatch.setattr(courier, "lock_return", locking)
+        courier.pick_up(svc, cid, aid, appt.pickup_code)  # its own transaction, committed
+        return locking(uow, return_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(courier, "lock_return", pickup_first)
+    with pytest.raises(Conflict) as refused:
+        courier.inspect(svc, cid, aid, answer(None))  # all three: a different inspection
+    assert refused.value.code == "visit_already_picked_up"
+    assert partial._held_match_inspection(wired.engine) == []
+    _clean(wired, payments)
+
+
 # --- coverage edited while buyers book -----------------------------------------------------------
 
 

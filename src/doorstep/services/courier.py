@@ -191,6 +191,10 @@ def inspect(
         # The return's row is the queue: the same inspection sent twice at once is recorded
         # by the first and answered from it to the second (not a stale write).
         request = lock_return(uow, data.return_id)
+        # Read the visit again under the return's lock: a pickup that held the lock while this
+        # waited has completed it (and cut the return's lines to the units it took), so the
+        # visit read before is stale and its lines would not match this inspection's units.
+        appt = load_appointment(uow, appointment_id, courier_id=courier_id)
         done = request.inspection
         if done is not None and done.repeated_by(answers, courier_id, appt.arrived_at):
             # The same inspection sent again (its answer was lost, perhaps after the pickup
