@@ -233,9 +233,16 @@ def test_duplicate_pickups_raced_with_a_withdrawal_take_and_refund_only_what_lef
             calls.insert(
                 RACERS // 2, lambda r=withdrawn: returns.cancel_return(svc, BUYER, r, "changed")
             )
+            busy = w.busy_answers
             outcome = race(calls)
             said = Counter(x for x in outcome.won if isinstance(x, str))
-            assert said == {"applied": 1, "duplicate": RACERS - 2}, said
+            if w.busy_answers == busy:
+                assert said == {"applied": 1, "duplicate": RACERS - 2}, said
+            else:
+                # A callback answered 503 after its commit (its journal found no pooled
+                # connection) hears "duplicate" when sent again: once is checked in SQL below.
+                assert set(said) <= {"applied", "duplicate"} and said["applied"] <= 1, said
+                assert said.total() == RACERS - 1, said
             po = carrier_orders.get_order(svc, number)
             assert po is not None and po.status is CarrierStatus.PICKED_UP
             left = returns.get_return(svc, withdrawn).status
