@@ -17,6 +17,7 @@ from tests.integration.test_races import (  # type: ignore[import-not-found]
     DAY_AFTER,
     _approved,
 )
+from tests.integration.test_races_gaps import _counter  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.entrypoints.web.session import CSRF_COOKIE, CSRF_FIELD
@@ -37,18 +38,6 @@ def _yto_template(app: App) -> str:
         template = template_for(uow, area, "yto")
     assert template is not None
     return template.template_id
-
-
-def _counter(app: App, start: str) -> tuple[int, int]:
-    with app.engine.begin() as conn:
-        row = conn.execute(
-            text(
-                "SELECT capacity, booked FROM slot_capacity WHERE adcode = '310104' AND "
-                "carrier_id = 'yto' AND day = :day AND start = :start"
-            ),
-            {"day": DAY_AFTER, "start": start},
-        ).one()
-    return int(row.capacity), int(row.booked)
 
 
 def _template_events(app: App) -> int:
