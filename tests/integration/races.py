@@ -152,7 +152,13 @@ _CLAIM_HOLDS = "c.status <> 'rejected' AND c.kind <> 'transit_damage'"
 # asked for, like a refund not failed; from the buyer (a dearer side collected, a clawback, a
 # replacement charged) only once it came in. Claims' payouts are counted from the claims
 # (their compensation), the declaration's tax from its own subject (below).
-TO_BUYER = ("exchange_refund", "exchange_payback", "exchange_part", "exchange_more_bk")
+TO_BUYER = (
+    "exchange_refund",
+    "exchange_payback",
+    "exchange_part",
+    "exchange_more_bk",
+    "customs_tax_ret",  # one return's tax given back after its declaration settled
+)
 FROM_BUYER = ("exchange_collect", "exchange_more", "exchange_recover", "clawback", "tax_clawback")
 # Counted from their own subjects: a claim's compensation, a declaration's tax.
 COUNTED_APART = ("claim", "customs_tax")
@@ -161,6 +167,16 @@ _FROM_BUYER = "(" + ", ".join(f"'{p}'" for p in FROM_BUYER) + ")"
 _TRANSFER_NET = f"CASE WHEN x.purpose IN {_TO_BUYER} THEN x.amount_fen ELSE -x.amount_fen END"
 _TRANSFER_COUNTS = f"""(x.purpose IN {_TO_BUYER} AND x.status <> 'failed'
           OR x.purpose IN {_FROM_BUYER} AND x.status = 'succeeded')"""
+
+# Returns on a settled declaration whose goods went back with nothing imported in their
+# place: not withdrawn or refused, and not an exchange unless its replacement was released
+# (a lost dispute before shipping, or a refund instead).
+_WENT_BACK = """returns r
+        JOIN customs_links k ON k.return_id = r.return_id
+        JOIN customs_returns cr ON cr.customs_return_id = k.customs_return_id
+        LEFT JOIN exchanges e ON e.return_id = r.return_id
+        WHERE cr.status = 'settled' AND r.status NOT IN ('cancelled', 'rejected')
+          AND (e.return_id IS NULL OR e.status = 'released')"""
 
 _SQLITE = {
     "claimed": f"""
@@ -226,6 +242,17 @@ _SQLITE = {
               FROM exchanges e, json_each(e.doc, '$.lines') l
               WHERE e.status IN ('shipped', 'completed')) d
         GROUP BY 1""",
+    "tax_owed_back": f"""
+        SELECT r.return_id, cr.customs_return_id FROM {_WENT_BACK}
+          AND EXISTS (SELECT 1 FROM disputes d WHERE d.return_id = r.return_id)
+          AND julianday(json_extract(r.doc, '$.received_at'))
+              <= julianday(json_extract(cr.doc, '$.arrival_by'))
+          AND NOT EXISTS (SELECT 1 FROM json_each(cr.doc, '$.tax_paid_for') p
+                          WHERE p.value = r.return_id)
+          AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.return_id = r.return_id
+                          AND f.status <> 'failed' AND json_extract(f.doc, '$.tax_fen') > 0)
+          AND (SELECT SUM(json_extract(l.value, '$.tax_fen')) FROM json_each(cr.doc, '$.lines') l
+               WHERE json_extract(l.value, '$.return_id') = r.return_id) > 0""",
 }
 _POSTGRES = {
     "claimed": f"""
@@ -284,6 +311,16 @@ _POSTGRES = {
               FROM exchanges e CROSS JOIN LATERAL json_array_elements(e.doc->'lines') l
               WHERE e.status IN ('shipped', 'completed')) d
         GROUP BY 1""",
+    "tax_owed_back": f"""
+        SELECT r.return_id, cr.customs_return_id FROM {_WENT_BACK}
+          AND EXISTS (SELECT 1 FROM disputes d WHERE d.return_id = r.return_id)
+          AND (r.doc->>'received_at')::timestamptz <= (cr.doc->>'arrival_by')::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(cr.doc->'tax_paid_for') p
+                          WHERE p = r.return_id)
+          AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.return_id = r.return_id
+                          AND f.status <> 'failed' AND (f.doc->>'tax_fen')::bigint > 0)
+          AND (SELECT SUM((l->>'tax_fen')::bigint) FROM json_array_elements(cr.doc->'lines') l
+               WHERE l->>'return_id' = r.return_id) > 0""",
 }
 
 # Visits that hold their window's capacity now: live ones, and those picked up there. A failed
@@ -352,6 +389,11 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
             LEFT JOIN moved m ON m.subject_id = d.return_id
             WHERE COALESCE(m.unsettled, 0) = 0 AND COALESCE(m.net, 0) <> d.difference
               AND NOT (d.difference < 0 AND COALESCE(m.net, 0) BETWEEN d.difference AND 0)""",
+        # RULES.md §2: the tax follows the goods back into customs' zone by day 45, not the
+        # refund. A return whose QC failed (no goods refund) on a declaration that settled
+        # without it (forced while it was on its way, or an exchange then) is owed its tax
+        # all the same: paid by the settlement, by a refund, or on its own (session 13).
+        "tax owed back not paid": sql["tax_owed_back"],
         # A courier's pickup sent again (its answer lost) is answered from the first, never
         # recorded twice (session 10).
         "visit completed more than once": """

@@ -321,6 +321,24 @@ class CustomsReturn(EventRecorder):
         self._event("customs.quota_restored", at, return_id=return_id, value_fen=value_fen)
         return True
 
+    def pay_tax_of(self, return_id: str, tax_fen: int, at: datetime) -> bool:
+        """After the settlement: a return it paid no tax for whose goods went back by day 45
+        with nothing to carry their tax (no refund: its QC failed, or an exchange released
+        by a lost dispute) has its withheld tax given back now (True), once: from then on
+        the settlement counts as having paid it (``paid_tax_of``), so a refund quoted later
+        leaves it out."""
+        if (
+            self.status is not CustomsStatus.SETTLED
+            or return_id not in self.return_ids
+            or return_id in self.tax_paid_for
+            or tax_fen <= 0
+        ):
+            return False
+        self.tax_refund_fen += tax_fen
+        self.tax_paid_for = tuple(sorted((*self.tax_paid_for, return_id)))
+        self._event("customs.tax_paid", at, return_id=return_id, tax_fen=tax_fen)
+        return True
+
     def stop_awaiting(self, return_ids: Sequence[str]) -> bool:
         """These returns arrived, went, or missed day 45 and were dealt with: no longer
         watched (True when one was)."""

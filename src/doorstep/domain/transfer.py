@@ -40,6 +40,9 @@ class TransferPurpose(StrEnum):
     EXCHANGE_TOP_UP = "exchange_more"
     EXCHANGE_TOP_UP_BACK = "exchange_more_bk"
     CUSTOMS_TAX = "customs_tax"  # withheld import tax given back (customs_return)
+    # One return's withheld tax given back after its declaration settled without it (its
+    # goods back by day 45, no refund to carry the tax); subject: the return.
+    CUSTOMS_TAX_RETURN = "customs_tax_ret"
     CLAWBACK = "clawback"  # an express refund taken back after a lost dispute
     EXCHANGE_RECOVERY = "exchange_recover"  # a shipped replacement paid for after a lost dispute
     CLAIM_PAYOUT = "claim"  # a claim's compensation to the buyer
@@ -81,6 +84,7 @@ class TransferPurpose(StrEnum):
             TransferPurpose.EXCHANGE_TOP_UP: "exchange-diff-more",
             TransferPurpose.EXCHANGE_TOP_UP_BACK: "exchange-diff-more-back",
             TransferPurpose.CUSTOMS_TAX: "customs-tax",
+            TransferPurpose.CUSTOMS_TAX_RETURN: "customs-tax-return",
             TransferPurpose.CLAWBACK: "clawback",
             TransferPurpose.EXCHANGE_RECOVERY: "exchange-recover",
             TransferPurpose.CLAIM_PAYOUT: "claim",

@@ -24,6 +24,7 @@ from doorstep.domain.customs_return import (
     declaration_key,
 )
 from doorstep.domain.errors import Conflict, IllegalTransition, NotFound, Unavailable
+from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.order import Order
 from doorstep.domain.places import warehouse_for
 from doorstep.domain.policy import default_policy
@@ -418,6 +419,13 @@ def _settlement(
     return Settlement(tax, sum(ln.value_fen for ln in lines), tuple(paid_for), restored)
 
 
+def _released(uow: UnitOfWork, request: ReturnRequest) -> bool:
+    if request.kind is not ReturnKind.EXCHANGE:
+        return False
+    exchange = uow.exchanges.get(request.return_id)
+    return exchange is not None and exchange.status is ExchangeStatus.RELEASED
+
+
 def _as_returned(
     line: CustomsLine, request: ReturnRequest, order: Order | None
 ) -> CustomsLine | None:
@@ -531,6 +539,55 @@ def restore_converted_quota(svc: Services, uow: UnitOfWork, request: ReturnReque
     if received is None or received > customs_return.arrival_by:
         return  # not back, or back after day 45: customs restores nothing
     _give_quota_back(svc, uow, customs_return, request, order)
+
+
+def pay_returned_tax(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> str | None:
+    """Inside the caller's transaction, which holds the return's lock: goods back in the zone
+    by day 45 that no refund will carry the tax of (their QC failed, at grading; or an
+    exchange released by a lost dispute, nothing imported in their place) have their
+    withheld tax given back (RULES.md §2: the tax follows the goods, not the refund) when
+    their declaration settled without paying it (ops forced it while they were on their
+    way, or they were an exchange then). What the settlement would have paid: the tax of
+    the units the return still holds less what its own refunds carry, once, under
+    ``customs-tax-return:<return_id>``, and the declaration names the return in
+    ``tax_paid_for`` (event ``customs.tax_paid``), so a refund quoted later (a dispute
+    found for the buyer) leaves it out. The order, then the declaration are locked after
+    the return, ``_lock``'s order, so a settlement racing it either paid it (and this finds
+    the return named) or had settled before. Returns the transfer to pay once committed."""
+    declared = uow.customs.for_returns([request.return_id])
+    if (
+        not declared
+        or declared[0].status is not CustomsStatus.SETTLED
+        or declared[0].paid_tax_of(request.return_id)
+        or request.received_at is None
+        or request.status in GONE
+    ):
+        return None  # not settled yet: the settlement counts it as arrived
+    if request.kind is ReturnKind.EXCHANGE and not _released(uow, request):
+        return None  # its replacement is imported under that tax
+    order = uow.orders.get_for_update(request.order_id)
+    customs_return = uow.customs.get_for_update(declared[0].customs_return_id)
+    assert customs_return is not None, "a declaration is never deleted"
+    if request.received_at > customs_return.arrival_by:
+        return None  # back after day 45: customs gives nothing back
+    owed = sum(
+        kept.tax_fen
+        for ln in customs_return.lines
+        if ln.return_id == request.return_id
+        and (kept := _as_returned(ln, request, order)) is not None
+    )
+    due = owed - _already_refunded_tax(uow, [request.return_id]).get(request.return_id, 0)
+    if not customs_return.pay_tax_of(request.return_id, due, svc.clock.now()):
+        return None
+    uow.customs.save(customs_return)
+    return transfers.request_transfer(
+        svc,
+        uow,
+        TransferPurpose.CUSTOMS_TAX_RETURN,
+        request.return_id,
+        customs_return.buyer_id,
+        due,
+    ).transfer_id
 
 
 def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> list[str]:

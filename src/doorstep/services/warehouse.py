@@ -61,9 +61,10 @@ def grade(
             and existing.status is RefundStatus.SUCCEEDED
         ):
             request.mark_refunded(existing.refund_id, existing.amount_fen, now)
-        after_grade(svc, uow, request)
+        owed = after_grade(svc, uow, request)
         uow.returns.save(request)
         uow.commit()
+    customs.pay_all(svc, owed)
     if request.status is ReturnStatus.INSPECTED and request.kind is not ReturnKind.EXCHANGE:
         start_standard_refund(svc, return_id)
     exchanges.complete_if_ready(svc, return_id)

@@ -43,6 +43,12 @@ T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
             "money",
         ),
         (TransferPurpose.CUSTOMS_TAX, "customs-tax:R1", ProviderCall.PAY_OUT, "money"),
+        (
+            TransferPurpose.CUSTOMS_TAX_RETURN,
+            "customs-tax-return:R1",
+            ProviderCall.PAY_OUT,
+            "money",
+        ),
         (TransferPurpose.CLAWBACK, "clawback:R1", ProviderCall.CLAWBACK, "clawback"),
         (
             TransferPurpose.EXCHANGE_RECOVERY,

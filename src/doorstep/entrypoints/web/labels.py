@@ -429,6 +429,7 @@ TRANSFER_PURPOSE = {
     "exchange_more_bk": N_("Rest of the exchange difference paid back"),
     "exchange_recover": N_("Replacement charged after a failed check"),
     "customs_tax": N_("Import tax given back"),
+    "customs_tax_ret": N_("Import tax given back"),
     "clawback": N_("Express refund taken back"),
     "claim": N_("Claim compensation"),
     "tax_clawback": N_("Advanced import tax taken back"),
