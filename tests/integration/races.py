@@ -253,6 +253,14 @@ _SQLITE = {
                           AND f.status <> 'failed' AND json_extract(f.doc, '$.tax_fen') > 0)
           AND (SELECT SUM(json_extract(l.value, '$.tax_fen')) FROM json_each(cr.doc, '$.lines') l
                WHERE json_extract(l.value, '$.return_id') = r.return_id) > 0""",
+    "quota_owed_back": f"""
+        SELECT r.return_id, cr.customs_return_id FROM {_WENT_BACK} AND e.status = 'released'
+          AND julianday(json_extract(r.doc, '$.received_at'))
+              <= julianday(json_extract(cr.doc, '$.arrival_by'))
+          AND NOT EXISTS (SELECT 1 FROM json_each(cr.doc, '$.quota_restored_for') p
+                          WHERE p.value = r.return_id)
+          AND (SELECT SUM(json_extract(l.value, '$.value_fen')) FROM json_each(cr.doc, '$.lines') l
+               WHERE json_extract(l.value, '$.return_id') = r.return_id) > 0""",
 }
 _POSTGRES = {
     "claimed": f"""
@@ -320,6 +328,13 @@ _POSTGRES = {
           AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.return_id = r.return_id
                           AND f.status <> 'failed' AND (f.doc->>'tax_fen')::bigint > 0)
           AND (SELECT SUM((l->>'tax_fen')::bigint) FROM json_array_elements(cr.doc->'lines') l
+               WHERE l->>'return_id' = r.return_id) > 0""",
+    "quota_owed_back": f"""
+        SELECT r.return_id, cr.customs_return_id FROM {_WENT_BACK} AND e.status = 'released'
+          AND (r.doc->>'received_at')::timestamptz <= (cr.doc->>'arrival_by')::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(cr.doc->'quota_restored_for') p
+                          WHERE p = r.return_id)
+          AND (SELECT SUM((l->>'value_fen')::bigint) FROM json_array_elements(cr.doc->'lines') l
                WHERE l->>'return_id' = r.return_id) > 0""",
 }
 
@@ -394,6 +409,9 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
         # without it (forced while it was on its way, or an exchange then) is owed its tax
         # all the same: paid by the settlement, by a refund, or on its own (session 13).
         "tax owed back not paid": sql["tax_owed_back"],
+        # Units sent back whose exchange was released (nothing imported in their place) give
+        # the annual total back once their declaration settled, back by day 45 (session 13).
+        "quota used by units that went back with nothing in their place": sql["quota_owed_back"],
         # A courier's pickup sent again (its answer lost) is answered from the first, never
         # recorded twice (session 10).
         "visit completed more than once": """

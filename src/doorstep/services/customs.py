@@ -379,11 +379,13 @@ def _settlement(
     returns: list[ReturnRequest],
     already: dict[str, int],
     order: Order | None,
+    released: frozenset[str] = frozenset(),
 ) -> Settlement | None:
     """What goes back; None while a return may still arrive in time. A line counts only the
     units its return still holds (declared before a partial pickup: the units the courier
     took), never more than was declared; exchanged units give back neither tax nor quota
-    (their replacement is imported in their place)."""
+    (their replacement is imported in their place), unless their exchange was ``released``
+    (a lost dispute before shipping: nothing is imported in their place)."""
     by_id = {r.return_id: r for r in returns}
     in_time = set()
     for return_id in customs_return.return_ids:
@@ -398,8 +400,11 @@ def _settlement(
     # A bonded exchange's replacement leaves the zone in the returned unit's place: it is
     # imported under the tax withheld for that unit and within the year's total it used, so
     # neither goes back for exchanged units (the goods are still declared back into the zone).
-    # An exchange turned into a refund before this is a refund like any other.
-    settling = {rid for rid in in_time if by_id[rid].kind is not ReturnKind.EXCHANGE}
+    # An exchange turned into a refund before this is a refund like any other, and one
+    # released by a lost dispute sent its units back with nothing in their place.
+    settling = {
+        rid for rid in in_time if by_id[rid].kind is not ReturnKind.EXCHANGE or rid in released
+    }
     lines = [
         kept
         for ln in customs_return.lines
@@ -417,6 +422,13 @@ def _settlement(
         sorted(rid for rid in settling if sum(ln.value_fen for ln in lines if ln.return_id == rid))
     )
     return Settlement(tax, sum(ln.value_fen for ln in lines), tuple(paid_for), restored)
+
+
+def _released_exchanges(uow: UnitOfWork, returns: list[ReturnRequest]) -> frozenset[str]:
+    """Exchanges among ``returns`` whose replacement was released, never shipped: their
+    units went back with nothing imported in their place. Read only for exchanges (one
+    statement each), so a declaration of refunds costs nothing more."""
+    return frozenset(r.return_id for r in returns if _released(uow, r))
 
 
 def _released(uow: UnitOfWork, request: ReturnRequest) -> bool:
@@ -476,10 +488,11 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
             returns = [requests[r] for r in customs_return.return_ids if r in requests]
             late = now > customs_return.arrival_by
             already = _already_refunded_tax(uow, customs_return.return_ids)
-            due = _settlement(customs_return, returns, already, order)
+            released = _released_exchanges(uow, returns)
+            due = _settlement(customs_return, returns, already, order, released)
             if due is None and (late or force):
                 arrived = [r for r in returns if r.received_at is not None]
-                due = _settlement(customs_return, arrived, already, order)
+                due = _settlement(customs_return, arrived, already, order, released)
             if due is None:
                 return customs_return
             missed = _missed(customs_return, returns, now)
@@ -521,14 +534,17 @@ def settle(svc: Services, customs_return_id: str, *, force: bool = False) -> Cus
 
 def restore_converted_quota(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> None:
     """Inside the caller's transaction, which holds the return's lock and has just turned
-    the exchange into a refund: when its declaration already settled, the settlement gave
-    no quota back for it (its replacement was to be imported in its place), and none is
-    now, so its declared units, back by day 45, give the buyer's annual total back in the
-    year the order counted in, once (``CustomsReturn.quota_restored_for``). The order, then
-    the declaration are locked after the return, the order of ``_lock``, so a settlement
-    of the same declaration either ran before (and left this return out) or runs after
-    (and settles it as the refund it now is): never both, never neither. The tax needs
-    nothing here: the goods refund quoted for it carries it (``paid_tax_of`` is false)."""
+    the exchange into a refund (``exchanges.refund_instead``) or released it after a lost
+    dispute before it shipped (``disputes.decide_dispute``): when its declaration already
+    settled, the settlement gave no quota back for it (its replacement was to be imported
+    in its place), and none is now, so its declared units, back by day 45, give the buyer's
+    annual total back in the year the order counted in, once
+    (``CustomsReturn.quota_restored_for``). The order, then the declaration are locked after
+    the return, the order of ``_lock``, so a settlement of the same declaration either ran
+    before (and left this return out) or runs after (and settles it as the refund, or the
+    released exchange, it now is): never both, never neither. The tax needs nothing here
+    for a refund: the goods refund quoted for it carries it (``paid_tax_of`` is false); a
+    released exchange has none, so ``pay_returned_tax`` gives it back."""
     declared = uow.customs.for_returns([request.return_id])
     if not declared or declared[0].status is not CustomsStatus.SETTLED:
         return  # not settled yet: the settlement counts it as the refund it now is

@@ -21,7 +21,7 @@ from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import Transfer, TransferPurpose, TransferStatus, transfer_key
-from doorstep.services import exchanges, transfers
+from doorstep.services import customs, exchanges, transfers
 from doorstep.services.context import Services
 from doorstep.services.lookups import owned
 from doorstep.services.ports import UnitOfWork
@@ -162,6 +162,7 @@ def decide_dispute(
         shipped = exchange is not None and exchange.status is ExchangeStatus.SHIPPED
         clawback = None
         released = None
+        tax_back = None
         if not buyer_upheld and exchange is not None and shipped:
             # The buyer keeps the replacement and pays for it (a charge under its own key).
             exchange.charge(now, decision.clawback_fen)
@@ -175,6 +176,11 @@ def decide_dispute(
             # Nothing shipped yet (a difference still unpaid): the units and any difference
             # collected for them go back.
             released = exchanges.release_for(svc, uow, return_id, now, "dispute_lost")
+            if released is not None:
+                # Its units went back to customs' zone and nothing is imported in their
+                # place: a settled declaration gives their quota and tax back now.
+                customs.restore_converted_quota(svc, uow, request)
+                tax_back = customs.pay_returned_tax(svc, uow, request)
         if decision.clawback_fen > 0 and not shipped:
             if refund is None or refund.status is not RefundStatus.SUCCEEDED:
                 raise Conflict(
@@ -192,6 +198,7 @@ def decide_dispute(
         uow.returns.save(request)
         uow.commit()
     exchanges.after_release(svc, released)
+    customs.pay_all(svc, [tax_back] if tax_back is not None else [])
     if clawback is not None:
         clawback = transfers.pay_transfer(svc, clawback.transfer_id)
     if buyer_upheld and request.status is ReturnStatus.INSPECTED:

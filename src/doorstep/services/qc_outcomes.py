@@ -7,7 +7,7 @@ grading transaction, so all happen with it."""
 from __future__ import annotations
 
 from doorstep.domain.errors import StaleWrite
-from doorstep.domain.returns import ReturnRequest, ReturnStatus
+from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.services import claims, customs, disputes
 from doorstep.services.context import Services
 from doorstep.services.ports import UnitOfWork
@@ -27,8 +27,10 @@ def after_grade(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> list[
         raise StaleWrite()
     disputes.open_for_failed_qc(svc, uow, request, request.quality_check.checked_at)
     claims.open_transit_claim(svc, uow, request)
-    if request.status is not ReturnStatus.DISPUTED:
+    if request.status is not ReturnStatus.DISPUTED or request.kind is ReturnKind.EXCHANGE:
         return []  # a refund starts, carrying the tax, or the tax stays with the exchange
+    if request.quote is not None and not request.quote.tax_fen:
+        return []  # no tax withheld (domestic), or none customs gives back: no query more
     # No goods refund now (only if a dispute is found for the buyer), yet the goods are back
     # in the zone: a declaration that settled without them owes their tax now.
     paid = customs.pay_returned_tax(svc, uow, request)
