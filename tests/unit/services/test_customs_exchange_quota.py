@@ -3,7 +3,9 @@
 imported in its place), but none is now, so the units that went back in time and were
 declared give the buyer's annual total back, once, in the year the order counted in; the tax
 goes back with the goods refund. Late goods give neither; a conversion before the settlement
-is settled like any refund; a partial pickup gives back the units taken."""
+is settled like any refund; a partial pickup gives back the units taken. An exchange released
+by a lost dispute before shipping (nothing imported in its place, no refund) gives back its
+quota and its tax, once, whether its declaration settled before the decision or after."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from doorstep.domain.errors import IllegalTransition
 from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnStatus
-from doorstep.services import customs, exchanges, returns, warehouse
+from doorstep.services import customs, disputes, exchanges, returns, transfers, warehouse
 from doorstep.services.returns import LineRequest, OpenReturn
 
 LIP_1, LIP_2 = "KR-LIPSTICK-V01", "KR-LIPSTICK-V02"  # 32,000 and 34,000 fen
@@ -172,3 +174,90 @@ def test_a_partial_pickup_gives_back_the_units_taken(
     assert customs.quota_of(world.svc, B3).used_fen == used_before - 2 * UNIT
     assert _restored_events(world) == [{"return_id": rid, "value_fen": 2 * UNIT}]
     assert world.payments.paid[f"refund:{rid}"][1] == 2 * (UNIT + TAX)
+
+
+def _failed(world: World, return_id: str) -> None:
+    warehouse.receive(world.svc, WH, return_id)
+    graded = warehouse.grade(world.svc, WH, return_id, Grade.C, "scratched")
+    assert graded.status is ReturnStatus.DISPUTED
+    assert exchanges.get_exchange(world.svc, return_id).status is ExchangeStatus.RESERVED
+
+
+def test_a_lost_dispute_after_settlement_gives_the_quota_and_tax_back_once(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world)
+    rid = _exchange(world, order)
+    customs.sweep_customs(world.svc)  # declared and accepted
+    _self_shipped(world, rid)
+    used_before = customs.quota_of(world.svc, B3).used_fen
+    _failed(world, rid)
+    customs.sweep_customs(world.svc)
+    (cr,) = world.store.items("customs_returns")
+    assert cr.status is CustomsStatus.SETTLED and (cr.tax_refund_fen, cr.quota_restored_fen) == (
+        0,
+        0,
+    )
+    world.payments.timeouts = 0
+
+    disputes.decide_dispute(world.svc, "ops-001", rid, buyer_upheld=False, note="scratched")
+
+    assert exchanges.get_exchange(world.svc, rid).status is ExchangeStatus.RELEASED
+    assert customs.quota_of(world.svc, B3).used_fen == used_before - UNIT
+    cr = world.store.item("customs_returns", cr.customs_return_id)
+    assert (cr.quota_restored_fen, cr.quota_restored_for) == (UNIT, (rid,))
+    assert (cr.tax_refund_fen, cr.tax_paid_for) == (TAX, (rid,))
+    assert world.payments.paid[f"customs-tax-return:{rid}"][1] == TAX
+    assert f"refund:{rid}" not in world.payments.paid
+    with pytest.raises(IllegalTransition):
+        disputes.decide_dispute(world.svc, "ops-002", rid, buyer_upheld=False, note="again")
+    customs.sweep_customs(world.svc)
+    assert _restored_events(world) == [{"return_id": rid, "value_fen": UNIT}]
+    assert len(world.store.events_named("customs.tax_paid")) == 1
+
+
+def test_a_lost_dispute_before_settlement_is_settled_like_a_return(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world)
+    rid = _exchange(world, order)
+    customs.sweep_customs(world.svc)
+    _self_shipped(world, rid)
+    used_before = customs.quota_of(world.svc, B3).used_fen
+    _failed(world, rid)
+    world.payments.timeouts = 0
+    disputes.decide_dispute(world.svc, "ops-001", rid, buyer_upheld=False, note="scratched")
+    assert customs.quota_of(world.svc, B3).used_fen == used_before  # not settled yet
+
+    customs.sweep_customs(world.svc)
+
+    (cr,) = world.store.items("customs_returns")
+    assert cr.status is CustomsStatus.SETTLED
+    assert (cr.tax_refund_fen, cr.tax_paid_for) == (TAX, (rid,))
+    assert (cr.quota_restored_fen, cr.quota_restored_for) == (UNIT, (rid,))
+    assert customs.quota_of(world.svc, B3).used_fen == used_before - UNIT
+    assert world.payments.paid[f"customs-tax:{cr.customs_return_id}"][1] == TAX
+    assert not [k for k in world.payments.paid if k.startswith("customs-tax-return:")]
+
+
+def test_a_lost_dispute_over_a_shipped_replacement_gives_nothing_back(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    order = _bonded(world)
+    rid = _exchange(world, order)
+    customs.sweep_customs(world.svc)
+    _self_shipped(world, rid)
+    used_before = customs.quota_of(world.svc, B3).used_fen
+    world.payments.timeouts = 0
+    transfers.retry_pending(world.svc)  # collected: the replacement ships at the receipt
+    warehouse.receive(world.svc, WH, rid)
+    assert exchanges.get_exchange(world.svc, rid).status is ExchangeStatus.SHIPPED
+    warehouse.grade(world.svc, WH, rid, Grade.C, "scratched")
+    customs.sweep_customs(world.svc)
+
+    disputes.decide_dispute(world.svc, "ops-001", rid, buyer_upheld=False, note="scratched")
+
+    # The buyer keeps (and pays for) the replacement, imported in the unit's place.
+    assert customs.quota_of(world.svc, B3).used_fen == used_before
+    (cr,) = world.store.items("customs_returns")
+    assert (cr.tax_refund_fen, cr.quota_restored_fen) == (0, 0)

@@ -1,8 +1,10 @@
 """A return still on its way when ops force its declaration's settlement (RULES.md §2,
 announcement 2020 No. 45): the settlement left it out, so its goods arriving by day 45 give
 the buyer's annual total back then, once, and its tax goes back once (with the goods refund,
-which the settlement did not pay for); goods back after day 45 give neither, and tax an
-express refund advanced for them is taken back, as the settlement would have."""
+which the settlement did not pay for, or, when their QC fails and no refund comes, on its own
+at the grade, and a refund after a dispute found for the buyer leaves it out); goods back
+after day 45 give neither, and tax an express refund advanced for them is taken back, as
+the settlement would have."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.refund_amount import TaxStatus
 from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnRequest
-from doorstep.services import customs, returns, warehouse
+from doorstep.services import customs, disputes, returns, warehouse
 from doorstep.services.returns import LineRequest, OpenReturn
 
 JACKET, UNIT, TAX = "JP-DOWN-JACKET-M", 79_900, 7_270
@@ -178,3 +180,72 @@ def test_advanced_tax_stays_when_the_goods_are_back_in_time(
     assert not [k for k in world.payments.paid if k.startswith("customs-tax:")]
     cr = world.store.item("customs_returns", cr.customs_return_id)
     assert cr.quota_restored_for == (request.return_id,) and cr.quota_restored_fen == 39_900
+
+
+def test_goods_left_out_that_fail_qc_get_their_tax_back_once(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    cr, away = _forced_with_one_on_its_way(world)
+    world.clock.advance(days=20)  # day 25 of release: in time
+    warehouse.receive(world.svc, WH, away.return_id)
+    assert _quoted(world, away)[1] == TAX  # left to its refund
+
+    warehouse.grade(world.svc, WH, away.return_id, Grade.C, "scratched")
+
+    # No goods refund, but the goods are back in the zone: the tax the settlement would
+    # have paid is paid now, once, and the declaration names the return.
+    assert world.payments.paid[f"customs-tax-return:{away.return_id}"][1] == TAX
+    assert f"refund:{away.return_id}" not in world.payments.paid
+    cr = world.store.item("customs_returns", cr.customs_return_id)
+    assert away.return_id in cr.tax_paid_for and cr.paid_tax_of(away.return_id)
+    assert [e.data for e in world.store.events_named("customs.tax_paid")] == [
+        {"return_id": away.return_id, "tax_fen": TAX}
+    ]
+    customs.sweep_customs(world.svc)
+    customs.settle(world.svc, cr.customs_return_id, force=True)
+    assert len(world.store.events_named("customs.tax_paid")) == 1
+
+
+def test_a_dispute_found_for_the_buyer_refunds_the_goods_without_the_tax_paid_already(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    _, away = _forced_with_one_on_its_way(world)
+    world.clock.advance(days=20)
+    warehouse.receive(world.svc, WH, away.return_id)
+    warehouse.grade(world.svc, WH, away.return_id, Grade.C, "scratched")
+
+    disputes.decide_dispute(world.svc, "ops-001", away.return_id, buyer_upheld=True, note="ok")
+
+    assert world.payments.paid[f"refund:{away.return_id}"][1] == UNIT
+    assert _quoted(world, away) == (TaxStatus.CUSTOMS_SETTLED, 0, UNIT)
+    assert _tax_to_buyer(world, away.return_id) == 0  # only customs-tax: (the other's)
+    assert world.payments.paid[f"customs-tax-return:{away.return_id}"][1] == TAX
+
+
+def test_goods_left_out_that_come_late_and_fail_qc_get_no_tax_back(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    _, away = _forced_with_one_on_its_way(world)
+    world.clock.advance(days=41)  # day 46 of release
+    warehouse.receive(world.svc, WH, away.return_id)
+
+    warehouse.grade(world.svc, WH, away.return_id, Grade.C, "scratched")
+
+    assert not [k for k in world.payments.paid if k.startswith("customs-tax-return:")]
+    assert world.store.events_named("customs.tax_paid") == []
+
+
+def test_a_failed_qc_pays_no_tax_an_express_refund_carries_already(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    request = _express_at_pickup(world, _trusted_order(world, released_days_ago=5))
+    customs.sweep_customs(world.svc)
+    (cr,) = world.store.items("customs_returns")
+    customs.settle(world.svc, cr.customs_return_id, force=True)
+    world.clock.advance(days=10)
+    warehouse.receive(world.svc, WH, request.return_id)
+
+    warehouse.grade(world.svc, WH, request.return_id, Grade.C, "scratched")
+
+    assert not [k for k in world.payments.paid if k.startswith("customs-tax-return:")]
+    assert world.store.events_named("customs.tax_paid") == []
