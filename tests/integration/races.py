@@ -762,7 +762,7 @@ def _transfers(conn: Connection, payments: LocalPayments) -> list[str]:
         ),
     ):
         out += [f"{what}: {tuple(row)}" for row in conn.execute(text(sql))]
-    out += _tax_kept(conn) + _quota_restored(conn)
+    out += _tax_kept(conn) + _quota_restored(conn) + _tax_given(conn)
     # A carrier's charge equals the claim's compensation (kept in the claim's document).
     charged = dict(conn.execute(text("SELECT claim_id, amount_fen FROM carrier_ledger")).all())
     for claim_id, doc in conn.execute(text("SELECT claim_id, doc FROM claims")).all():
@@ -803,6 +803,46 @@ def _tax_kept(conn: Connection) -> list[str]:
                 f" - {back['tax_clawback'][return_id]}"
             )
     return out
+
+
+def _tax_given(conn: Connection) -> list[str]:
+    """A settled declaration's ``tax_refund_fen`` is what moved for it (transfers not
+    failed): the settlement's ``customs-tax:<id>`` and, for a return it named later (its
+    goods back by day 45 with no refund to carry the tax), that return's own
+    ``customs-tax-return:<return_id>``, given once (one ``customs.tax_paid``) and only for a
+    return the declaration names in ``tax_paid_for``."""
+    moved: Counter[str] = Counter()
+    for subject, amount in conn.execute(
+        text(
+            "SELECT subject_id, amount_fen FROM transfers"
+            " WHERE purpose IN ('customs_tax', 'customs_tax_ret') AND status <> 'failed'"
+        )
+    ):
+        moved[subject] += amount
+    own = {
+        subject
+        for (subject,) in conn.execute(
+            text("SELECT subject_id FROM transfers WHERE purpose = 'customs_tax_ret'")
+        )
+    }
+    out = []
+    named: set[str] = set()
+    for cr_id, doc in conn.execute(
+        text("SELECT customs_return_id, doc FROM customs_returns WHERE status = 'settled'")
+    ):
+        body = doc if isinstance(doc, dict) else json.loads(doc)
+        paid_for = set(body.get("tax_paid_for", []))
+        named |= paid_for
+        total = moved[cr_id] + sum(moved[r] for r in paid_for & own)
+        if total != body["tax_refund_fen"]:
+            out.append(f"declaration's tax {body['tax_refund_fen']} moved as {total}: {cr_id}")
+    out += [f"a return's tax given back, not named: {r}" for r in sorted(own - named)]
+    given: Counter[tuple[str, str]] = Counter()
+    for cr_id, data in conn.execute(
+        text("SELECT aggregate_id, data FROM events WHERE name = 'customs.tax_paid'")
+    ):
+        given[(cr_id, (data if isinstance(data, dict) else json.loads(data))["return_id"])] += 1
+    return out + [f"a return's tax given back twice: {k}" for k, n in given.items() if n > 1]
 
 
 def _quota_restored(conn: Connection) -> list[str]:
