@@ -288,9 +288,11 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
             settings.incentive_min_saving_s,
             coupon_per_min_fen=settings.incentive_coupon_per_min_fen,
             likely_saving_s=settings.incentive_likely_saving_s,
+            reserve_s=settings.incentive_reserve_s,
         )
-    # The forecast is read only when the rules price against it (``future_pct``) or aim
-    # coupons at the likely first choice (``likely_saving_s``).
+    # The forecast is read only when the rules price against it (``future_pct``), aim
+    # coupons at the likely first choice (``likely_saving_s``) or keep room for it
+    # (``reserve_s``).
     return PlannedOffering(services.travel, incentives, services.route_cache, HistoryForecast())
 
 

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     # likely first choice (the same area, weekday and window of past weeks) save that many
     # seconds of driving each on average (IncentiveRules.likely_saving_s; "Session 12").
     incentive_likely_saving_s: int = Field(0, ge=0, le=7200)
+    # 0: off; else a window whose room (remaining capacity, routes that can still take a
+    # pickup in it) is at or below the bookings the forecast still expects for it carries no
+    # coupon and is ranked as if it cost that many seconds more per expected booking beyond
+    # its room (IncentiveRules.reserve_s; docs/benchmarks.md, "Session 13").
+    incentive_reserve_s: int = Field(0, ge=0, le=7200)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"

@@ -9,7 +9,7 @@ a small incentive ("green" windows), which steers demand towards routes that are
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from statistics import median
@@ -99,6 +99,28 @@ class IncentiveRules:
     driving: its coupon is mostly paid to buyers who would book it anyway. Needs a forecast;
     without one the rule does nothing.
 
+    ``reserve_s`` (0: off) keeps room for the first choices the forecast still expects. A
+    window ``w`` (for this area) is *protected* when its room, the fewer of its remaining
+    capacity and the couriers' routes that can still take a pickup here in it, is at or
+    below the bookings the forecast still expects for it (expected minus booked,
+    ``protected``): every seat a buyer who wanted another window takes there is then a seat a
+    later buyer who wants ``w`` will not find (session 12: 9-13 first choices per seed lost to
+    windows unroutable or full, against 2-6 to coupons). A protected window carries no coupon
+    (a coupon only moves buyers whose first choice is elsewhere: those who want ``w`` book it
+    anyway), and its cost for the order and for judging the coupons elsewhere is raised by
+    ``reserve_s`` per expected booking beyond the room this booking leaves (``more - room +
+    1``), so the windows around it turn green and pull those other buyers away. Never hidden
+    for it: what is hidden reads the plain cost, so a buyer who wants ``w`` still sees it.
+    A route counts as one seat although it may take more: the first pickup it takes in
+    ``w`` moves its later stops, and a lower bound errs towards keeping room. Not for the
+    window's own likely buyers: when the forecast says most buyers near that time want
+    ``w`` itself (more than half of the same day's expected bookings within
+    ``MOVE_WITHIN_H``), the buyer asking is most likely one of those it protects room for,
+    so it is left as it is. Unlike ``future_pct`` (the expected rest of the day sharing a
+    detour, which made empty areas look cheap) this prices nothing as cheaper: it only
+    charges taking room that others are expected to need. Needs a forecast; without one the
+    rule does nothing.
+
     Defaults: coupons (green at or below the median, within 10 minutes of driving) as picked
     in the second session; ``near_pct`` 150 and ``show_within_s`` 2400 picked by
     ``bench/slot_offering.py``'s own rule search on tuning seeds 1–5 (docs/benchmarks.md):
@@ -116,6 +138,7 @@ class IncentiveRules:
     future_pct: int = 0
     coupon_per_min_fen: int = 0
     likely_saving_s: int = 0
+    reserve_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -129,11 +152,12 @@ class IncentiveRules:
             or not 0 <= self.future_pct <= 10_000
             or not 0 <= self.coupon_per_min_fen <= 10_000
             or not 0 <= self.likely_saving_s <= 7200
+            or not 0 <= self.reserve_s <= 7200
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
                 " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000,"
-                " coupon_per_min_fen 0–10000, likely_saving_s 0–7200"
+                " coupon_per_min_fen 0–10000, likely_saving_s 0–7200, reserve_s 0–7200"
             )
 
 
@@ -180,6 +204,7 @@ class PlannedOffering:
         fleet = uow.couriers.list()
         costed: list[tuple[int, OfferedSlot]] = []
         today: dict[SlotRef, int] = {}
+        room: dict[SlotRef, int] = {}
         for carrier_id, windows in groups.items():
             couriers = candidate_couriers(fleet, area, carrier_id)
             days = sorted({w.slot.day for w in windows})
@@ -190,14 +215,17 @@ class PlannedOffering:
                     # Priced as the booking will seat it (a call-out counted the same way).
                     cost = seat_cost(cheapest(found, rules.call_out_s), rules.call_out_s)
                     today[offered.slot] = cost
+                    room[offered.slot] = min(offered.remaining, len(found))
                     costed.append((self._priced(uow, cost, offered), offered))
         costed.sort(key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id))
         priced = self.incentives is not None and self.incentives.future_pct > 0
+        expected = self._likely(uow, costed)
         ranked = rank(
             costed,
             self.incentives,
             today if priced and self.forecast else None,
-            self._likely(uow, costed),
+            expected,
+            self._reserved(costed, room, expected),
         )
         # A courier company plans its own couriers: its windows stand on capacity alone.
         company = [o for o in base if area.served_by_company(o.slot.carrier_id)]
@@ -207,11 +235,27 @@ class PlannedOffering:
         self, uow: UnitOfWork, costed: list[tuple[int, OfferedSlot]]
     ) -> dict[SlotRef, float] | None:
         """Expected bookings of each costed window, when the rules aim coupons at the likely
-        first choice (no read otherwise; the live forecast keeps past days' counts)."""
+        first choice or keep room for it (no read otherwise; the live forecast keeps past
+        days' counts)."""
         rules = self.incentives
-        if rules is None or not rules.likely_saving_s or self.forecast is None:
+        if rules is None or self.forecast is None:
+            return None
+        if not rules.likely_saving_s and not rules.reserve_s:
             return None
         return {o.slot: self.forecast.expected_bookings(uow, o.slot) for _, o in costed}
+
+    def _reserved(
+        self,
+        costed: list[tuple[int, OfferedSlot]],
+        room: Mapping[SlotRef, int],
+        expected: Mapping[SlotRef, float] | None,
+    ) -> dict[SlotRef, int] | None:
+        """The reservation price of each protected window (``IncentiveRules.reserve_s``), or
+        None when the rule is off or there is no forecast."""
+        rules = self.incentives
+        if rules is None or not rules.reserve_s or expected is None:
+            return None
+        return reservations(costed, room, expected, rules.reserve_s)
 
     def _priced(self, uow: UnitOfWork, extra_s: int, offered: OfferedSlot) -> int:
         """The window's extra driving, against the expected rest of the horizon when the
@@ -233,11 +277,50 @@ def expected_cost(extra_s: int, more: float, future_pct: int) -> int:
     return round(extra_s * 100 / (100 + future_pct * more))
 
 
+def protected(booked: int, room: int, expected: float) -> float:
+    """Expected bookings of a window beyond the room a booking there leaves (> 0: the
+    window is protected): ``expected - booked`` still to come against ``room - 1``."""
+    more = max(0.0, expected - booked)
+    if room > more:
+        return 0.0
+    return more - room + 1
+
+
+def reservations(
+    costed: list[tuple[int, OfferedSlot]],
+    room: Mapping[SlotRef, int],
+    expected: Mapping[SlotRef, float],
+    reserve_s: int,
+) -> dict[SlotRef, int]:
+    """Reservation price (seconds) of each protected window, ``reserve_s`` per expected
+    booking beyond its room; a window that is the likely first choice of most buyers near
+    its time (``likely_saving``'s own share above a half) is left out: the buyer asking is
+    most likely one of those its room is kept for."""
+    costs = {o.slot: cost for cost, o in costed}
+    priced: dict[SlotRef, int] = {}
+    for _, o in costed:
+        beyond = protected(o.capacity - o.remaining, room[o.slot], expected.get(o.slot, 0.0))
+        if beyond <= 0:
+            continue
+        found = likely_saving(o.slot, costs, expected)
+        if found is not None and found[1] > 0.5:
+            continue
+        priced[o.slot] = round(reserve_s * beyond)
+    return priced
+
+
+def _by_cost(pairs: Iterable[tuple[int, OfferedSlot]]) -> list[tuple[int, OfferedSlot]]:
+    return sorted(
+        pairs, key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id)
+    )
+
+
 def rank(
     costed: list[tuple[int, OfferedSlot]],
     rules: IncentiveRules | None,
     actual: Mapping[SlotRef, int] | None = None,
     likely: Mapping[SlotRef, float] | None = None,
+    reserve: Mapping[SlotRef, int] | None = None,
 ) -> list[OfferedSlot]:
     """The windows to show, cheapest first, from (extra driving s, window) pairs sorted by
     cost: those ``rules`` hide dropped, coupons on the green ones, ranks renumbered.
@@ -246,8 +329,16 @@ def rank(
     window's extra driving against today's routes. Coupons are judged on it, since a coupon
     pays for a courier who is nearby now; what is hidden and the order follow ``costed``.
 
-    ``likely``: expected bookings per window (the forecast), for ``likely_saving_s``."""
+    ``likely``: expected bookings per window (the forecast), for ``likely_saving_s``.
+
+    ``reserve``: the reservation price of each protected window (``reserve_s``): added to
+    its cost for the order and the coupons, never for what is hidden; it carries no coupon."""
     typical = median(cost for cost, _ in costed) if costed else 0
+    reserved_typical: float = 0
+    if reserve:
+        # Coupons are judged against the median window with the reservation prices charged.
+        every = actual if actual is not None else {o.slot: cost for cost, o in costed}
+        reserved_typical = median(cost + reserve.get(slot, 0) for slot, cost in every.items())
     if rules is not None and rules.near_pct:
         # ``costed`` is cheapest first and every test is monotone in cost: a prefix is kept.
         costed = [
@@ -265,6 +356,10 @@ def rank(
             key=lambda pair: (pair[0], pair[1].slot.starts_at, pair[1].slot.carrier_id),
         )
         judged_typical = median(actual.values()) if actual else 0
+    if reserve:
+        costed = _by_cost((cost + reserve.get(o.slot, 0), o) for cost, o in costed)
+        judged = _by_cost((cost + reserve.get(o.slot, 0), o) for cost, o in judged)
+        judged_typical = reserved_typical
     coupons: dict[SlotRef, int] = {}
     if rules is not None:
         for cost, o in judged[: green_count(judged, judged_typical, rules)]:
@@ -272,6 +367,8 @@ def rank(
         if rules.likely_saving_s and likely is not None:
             aimed = aimed_coupons(judged, likely, rules.likely_saving_s)
             coupons = {slot: fen for slot, fen in coupons.items() if slot in aimed}
+        if reserve:
+            coupons = {slot: fen for slot, fen in coupons.items() if slot not in reserve}
     ranked = []
     for position, (_, offered) in enumerate(costed):
         coupon = coupons.get(offered.slot, 0)
