@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import date, time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from tests.conftest import SECRET  # type: ignore[import-not-found]
@@ -165,29 +166,36 @@ def test_time_bucketed_pricing_sends_no_more_statements(
     assert full == empty == peak, f"timed empty {empty}, timed busy {full}, peak {peak}"
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"), [("incentive_likely_saving_s", 120), ("incentive_reserve_s", 600)]
+)
 def test_coupons_aimed_at_the_likely_first_choice_send_no_more_statements(
     wired: App,
     client: TestClient,
     login: Callable[[str], dict[str, str]],
     database_url: str,
     clock: FixedClock,
+    setting: str,
+    value: int,
 ) -> None:
-    """Coupons aimed at the likely first choice (``incentive_likely_saving_s``) read the
-    forecast, whose past area-days are kept per process: after the first offer an offer sends
-    what it sends without the rule, empty day or busy. Only the offers (API and page) are
-    compared: the preload booked through a second app makes the reschedule on the busy day
-    send one statement more with the rule off as well (35 -> 36, measured in session 12)."""
+    """Coupons aimed at the likely first choice (``incentive_likely_saving_s``) and room kept
+    for it (``incentive_reserve_s``) read the forecast, whose past area-days are kept per
+    process: after the first offer an offer sends what it sends without the rule, empty day
+    or busy. Only the offers (API and page) are compared: the preload booked through a second
+    app makes the reschedule on the busy day send one statement more with the rule off as
+    well (35 -> 36, measured in session 12)."""
     _open_windows(wired)
     headers = login("buyer1")
     settings = Settings(
         env="test",
         database_url=database_url,
         secret_key=SECRET,
-        incentive_likely_saving_s=120,
+        **{setting: value},
     )
     aimed = build(settings, clock=clock, run_migrations=False)
     offering: Any = aimed.services.offering.inner  # type: ignore[attr-defined]
-    assert offering.incentives.likely_saving_s == 120
+    field = setting.removeprefix("incentive_")
+    assert getattr(offering.incentives, field) == value
     first, second, *rest, last = returns_at(wired, _spread(PRELOAD + 6))
     pages, rest = rest[:3], rest[3:]
     try:

@@ -390,3 +390,44 @@ def test_a_call_out_cost_gives_a_booking_to_the_courier_already_out(wired: App) 
     calling = replace(svc, booking=replace(svc.booking, call_out_s=3600))
     assert isinstance(calling.booking, BookingRules)
     assert book(calling, near_09b, time(11)).courier_id == "courier-yto-03"
+
+
+class _Expecting:
+    """A forecast that expects ``per_window`` more bookings in every window of ``day``."""
+
+    def __init__(self, day: date, per_window: float) -> None:
+        self.day, self.per_window = day, per_window
+
+    def expected_bookings(self, uow: UnitOfWork, slot: SlotRef) -> float:
+        return self.per_window if slot.day == self.day else 0.0
+
+
+def test_room_kept_for_expected_first_choices_takes_the_coupons_off_those_windows(
+    wired: App,
+) -> None:
+    """``reserve_s``: tomorrow's windows near the courier are green, but the forecast expects
+    more bookings there than the one route can take: no coupon pulls a buyer into them, and
+    none is hidden for it. Off (``reserve_s=0``), the offers are today's, field for field."""
+    svc = wired.services
+    spot = (JINSHAN[0] + 0.08, JINSHAN[1] - 0.08)
+    (anchor,) = returns_at(wired, [spot])
+    pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
+    rules = IncentiveRules(coupon_fen=300, cheap_pct=50, min_saving_s=300)
+    crowded = _Expecting(TOMORROW, 20.0)
+    today = PlannedOffering(svc.travel, rules)
+    off = PlannedOffering(svc.travel, replace(rules, reserve_s=0), forecast=crowded)
+    kept = PlannedOffering(svc.travel, replace(rules, reserve_s=600), forecast=crowded)
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        request = uow.returns.get(neighbour)
+        assert area is not None and request is not None and request.address is not None
+        now = svc.clock.now()
+        plain = today.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+        unchanged = off.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+        reserved = kept.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+    assert unchanged == plain
+    assert {o.slot.day for o in plain if o.incentive_fen} == {TOMORROW}
+    assert not [o for o in reserved if o.slot.day == TOMORROW and o.incentive_fen]
+    assert {o.slot for o in reserved} == {o.slot for o in plain}
+    assert [o.rank for o in reserved] == list(range(len(reserved)))

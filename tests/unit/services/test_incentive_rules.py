@@ -17,7 +17,9 @@ from doorstep.services.planned_offering import (
     coupon_for,
     expected_cost,
     likely_saving,
+    protected,
     rank,
+    reservations,
 )
 
 DAY = date(2026, 11, 26)
@@ -212,3 +214,63 @@ def test_likely_saving_counts_same_day_windows_within_reach_only() -> None:
     assert aimed_coupons(likely_costed({11: 60, 12: 400}), {}, 300) == {window(11).slot}
     with pytest.raises(ValueError):
         IncentiveRules(likely_saving_s=-1)
+
+
+# Session 13: room kept for the first choices the forecast still expects (``reserve_s``).
+RESERVE_COSTS = {9: 60, 10: 120, 11: 300, 12: 420, 13: 900}
+# 11:00 has room for one more pickup (one route can still take it) and two more expected.
+ROOM = {window(h).slot: r for h, r in {9: 3, 10: 3, 11: 1, 12: 3, 13: 3}.items()}
+EXPECTED = {window(h).slot: e for h, e in {9: 0.5, 10: 1.0, 11: 2.0, 12: 1.0, 13: 0.5}.items()}
+
+
+def test_a_window_is_protected_when_its_room_is_at_or_below_what_is_still_expected() -> None:
+    assert protected(booked=0, room=1, expected=2.0) == 2.0  # 2 expected, 0 left after this one
+    assert protected(booked=0, room=2, expected=2.0) == 1.0  # at the room: protected
+    assert protected(booked=0, room=3, expected=2.0) == 0.0
+    assert protected(booked=1, room=1, expected=2.0) == 1.0  # the booked one is no longer to come
+    assert protected(booked=3, room=1, expected=2.0) == 0.0
+    with pytest.raises(ValueError):
+        IncentiveRules(reserve_s=-1)
+    with pytest.raises(ValueError):
+        IncentiveRules(reserve_s=7201)
+
+
+def test_a_protected_window_gets_no_coupon_and_a_reservation_price() -> None:
+    costed = likely_costed(RESERVE_COSTS)
+    # 11:00's own share of the expected bookings near it is 2 / 5: most buyers asking now
+    # want another window. Two expected bookings beyond the room this one leaves: 2 x 600 s.
+    reserve = reservations(costed, ROOM, EXPECTED, 600)
+    assert reserve == {window(11).slot: 1200}
+    rules = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, reserve_s=600)
+    assert coupon_hours(rank(costed, rules)) == {9, 10, 11}  # median 300 s
+    shown = rank(costed, rules, None, EXPECTED, reserve)
+    # No coupon pulls a buyer into 11:00; charged 1,500 s it lifts the median to 420 s, so
+    # 12:00 turns green and steers buyers who want neither away from it; ranked last.
+    assert coupon_hours(shown) == {9, 10, 12}
+    assert hours(shown) == [9, 10, 12, 13, 11]
+    assert [o.rank for o in shown] == [0, 1, 2, 3, 4]
+
+
+def test_the_reservation_price_never_hides_a_protected_window() -> None:
+    costed = likely_costed(RESERVE_COSTS)
+    hiding = IncentiveRules(near_pct=100, keep_at_least=1, show_within_s=0, reserve_s=600)
+    reserve = reservations(costed, ROOM, EXPECTED, 600)
+    # Hidden above the plain median (300 s) only: a buyer who wants 11:00 still sees it.
+    assert sorted(hours(rank(costed, hiding, None, EXPECTED, reserve))) == [9, 10, 11]
+
+
+def test_no_reservation_for_the_windows_own_likely_buyers() -> None:
+    costed = likely_costed(RESERVE_COSTS)
+    # Most buyers near 11:00 want 11:00 itself (8 of 11): the buyer asking is most likely
+    # one of those its room is kept for, so the window stays as it is.
+    own = {**EXPECTED, window(11).slot: 8.0}
+    assert reservations(costed, ROOM, own, 600) == {}
+    rules = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, reserve_s=600)
+    assert rank(costed, rules, None, own, {}) == rank(costed, rules)
+
+
+def test_reserve_off_ranks_as_today() -> None:
+    costed = likely_costed(RESERVE_COSTS)
+    for rules in (IncentiveRules(), IncentiveRules(near_pct=0, green_within_s=0), None):
+        assert rank(costed, rules, None, EXPECTED, None) == rank(costed, rules, None, EXPECTED)
+        assert rank(costed, rules, None, EXPECTED, {}) == rank(costed, rules, None, EXPECTED)
