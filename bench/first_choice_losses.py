@@ -9,7 +9,9 @@ choice:
 - ``coupon_follower``: it was shown, the buyer followed a coupon elsewhere;
 - ``shown_other``: it was shown and not booked for another reason (a lost race);
 - ``hidden``: the routes could take it but the rules hid it (``near_pct``);
-- ``unroutable_or_full``: no route could take it, or its capacity was full;
+- ``unroutable_or_full``: no route could take it, or its capacity was full (split into
+  ``full``: not among the windows with capacity left, and ``unroutable``: among them, but
+  no route could take it);
 - ``walked_away``: nothing shown was acceptable (counted apart from the four above).
 
 Session 12 made these counts with a script it did not commit; this one is the same
@@ -34,7 +36,7 @@ from typing import Any
 
 from doorstep.domain.pickup import SlotRef
 from doorstep.services import planned_offering
-from doorstep.services.offering import OfferedSlot
+from doorstep.services.offering import FixedCapacityOffering, OfferedSlot
 from doorstep.services.planned_offering import IncentiveRules
 from doorstep.simulation import booking
 from doorstep.simulation.choice import Choice, CouponResponse
@@ -46,8 +48,16 @@ from doorstep.simulation.params import SimParams
 def classify(seed: int, rules: IncentiveRules) -> dict[str, Any]:
     """The first-choice outcome counts of one seed's day under ``rules``."""
     routable: list[set[SlotRef]] = [set()]
+    open_: list[set[SlotRef]] = [set()]
     counts: Counter[str] = Counter()
     real_rank, real_choose = planned_offering.rank, booking.choose
+    real_open = FixedCapacityOffering.offer
+
+    def capacity_offer(self: FixedCapacityOffering, *args: Any) -> list[OfferedSlot]:
+        # The windows with capacity left, before the routes are asked.
+        found = real_open(self, *args)
+        open_[0] = {o.slot for o in found}
+        return found
 
     def rank(costed: list[tuple[int, OfferedSlot]], *args: Any, **kw: Any) -> list[OfferedSlot]:
         # The windows the routes could take, before the rules hide any.
@@ -74,16 +84,19 @@ def classify(seed: int, rules: IncentiveRules) -> dict[str, Any]:
             counts["hidden"] += 1
         else:
             counts["unroutable_or_full"] += 1
+            counts["unroutable" if ideal in open_[0] else "full"] += 1
         counts["offers_with_coupon"] += any(o.incentive_fen for o in offered)
         return picked
 
     params = SimParams(days=1, seed=seed, incentives=rules)
     planned_offering.rank, booking.choose = rank, choose  # type: ignore[assignment]
+    FixedCapacityOffering.offer = capacity_offer  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory(prefix="doorstep-losses-") as tmp:
             result = Scenario(params, Path(tmp)).run("planned_incentive", None)
     finally:
         planned_offering.rank, booking.choose = real_rank, real_choose  # type: ignore[assignment]
+        FixedCapacityOffering.offer = real_open  # type: ignore[method-assign]
     out = dict(counts)
     tally: Any = result["counts"]
     out["approved"], out["first_choice_tally"] = tally["approved"], tally["first_choice"]

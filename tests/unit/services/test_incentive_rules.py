@@ -237,8 +237,7 @@ def test_a_window_is_protected_when_its_room_is_at_or_below_what_is_still_expect
 
 def test_a_protected_window_gets_no_coupon_and_a_reservation_price() -> None:
     costed = likely_costed(RESERVE_COSTS)
-    # 11:00's own share of the expected bookings near it is 2 / 5: most buyers asking now
-    # want another window. Two expected bookings beyond the room this one leaves: 2 x 600 s.
+    # Two expected bookings beyond the room this one leaves: 2 x 600 s.
     reserve = reservations(costed, ROOM, EXPECTED, 600)
     assert reserve == {window(11).slot: 1200}
     rules = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, reserve_s=600)
@@ -259,14 +258,18 @@ def test_the_reservation_price_never_hides_a_protected_window() -> None:
     assert sorted(hours(rank(costed, hiding, None, EXPECTED, reserve))) == [9, 10, 11]
 
 
-def test_no_reservation_for_the_windows_own_likely_buyers() -> None:
+def test_the_windows_own_buyers_still_see_it_however_likely() -> None:
     costed = likely_costed(RESERVE_COSTS)
-    # Most buyers near 11:00 want 11:00 itself (8 of 11): the buyer asking is most likely
-    # one of those its room is kept for, so the window stays as it is.
+    # Most buyers near 11:00 want 11:00 itself (8 of 11): it is protected all the same (the
+    # offer cannot tell who is asking), and shown to them, at any reservation price.
     own = {**EXPECTED, window(11).slot: 8.0}
-    assert reservations(costed, ROOM, own, 600) == {}
-    rules = IncentiveRules(near_pct=0, cheap_pct=100, green_within_s=0, reserve_s=600)
-    assert rank(costed, rules, None, own, {}) == rank(costed, rules)
+    for reserve_s in (1, 600, 7200):
+        reserve = reservations(costed, ROOM, own, reserve_s)
+        assert set(reserve) == {window(11).slot}
+        rules = IncentiveRules(near_pct=100, keep_at_least=1, show_within_s=0)
+        shown = rank(costed, replace(rules, reserve_s=reserve_s), None, own, reserve)
+        assert window(11).slot in {o.slot for o in shown}
+        assert not [o for o in shown if o.slot == window(11).slot and o.incentive_fen]
 
 
 def test_reserve_off_ranks_as_today() -> None:
