@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, LargeBinary, select
@@ -25,7 +25,6 @@ from doorstep.services.ports import CarrierExchange
 from doorstep.services.returns import LineRequest, OpenReturn
 
 TOMORROW = date(2026, 11, 26)
-SIGNED = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 PRICE = 19_900
 
 
@@ -43,7 +42,8 @@ class Leaver:
 
 def leaver(app: App, *, book: bool = True, depart: bool = True) -> Leaver:
     """A buyer with an address book, two orders, two returns (one booked, with a courier
-    company's pickup order for its visit and the company's exchange journal), the texts the
+    company's pickup order for its visit and the company's exchange journal; ``book`` only
+    on the seeded day, whose windows exist), the texts the
     outbox sent them; their account deleted unless ``depart`` is false (the returns not
     handed over are then withdrawn, the visit cancelled)."""
     svc = app.services
@@ -55,6 +55,8 @@ def leaver(app: App, *, book: bool = True, depart: bool = True) -> Leaver:
         "310116", "上海市", "上海市", "金山区", f"{street} 3 号", name, phone, 30.74, 121.34
     )
     buyer_id, username = f"buyer-ret-{tag}", f"ret{tag}"
+    # Bought the day before: inside the return window whenever the test's clock now is.
+    signed = svc.clock.now() - timedelta(days=1)
     catalog.upsert_buyers(svc, [Buyer(buyer_id, name, phone, addresses=[home], email=email)])
     identity.add_user(svc, f"U-{tag}", username, "retention-pass-1", "buyer", buyer_id)
     orders = [
@@ -63,10 +65,10 @@ def leaver(app: App, *, book: bool = True, depart: bool = True) -> Leaver:
             buyer_id,
             "shop-cn-home",
             Channel.DOMESTIC,
-            SIGNED,
+            signed,
             home,
             (OrderLine("L1", "CN-LATEX-PILLOW", 1, PRICE),),
-            signed_at=SIGNED,
+            signed_at=signed,
         )
         for i in range(2)
     ]
