@@ -5,11 +5,13 @@ SQL that finds any of it left anywhere in the database."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import Engine, LargeBinary, select
 
 from doorstep.adapters.db import tables as t
@@ -17,9 +19,11 @@ from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
 from doorstep.domain.carrier_order import Cargo, Party, PickupOrder, UnifiedOrder
+from doorstep.domain.claim import ClaimKind
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, identity, outbox, pickup, returns
+from doorstep.services import catalog, claims, identity, outbox, photos, pickup, returns
+from doorstep.services.claims import FileClaim
 from doorstep.services.context import RETURN_WAREHOUSE
 from doorstep.services.ports import CarrierExchange
 from doorstep.services.returns import LineRequest, OpenReturn
@@ -40,7 +44,7 @@ class Leaver:
     appointment_ids: list[str]
 
 
-def leaver(app: App, *, book: bool = True, depart: bool = True) -> Leaver:
+def leaver(app: App, *, book: bool = True, depart: bool = True, claim: bool = False) -> Leaver:
     """A buyer with an address book, two orders, two returns (one booked, with a courier
     company's pickup order for its visit and the company's exchange journal; ``book`` only
     on the seeded day, whose windows exist), the texts the
@@ -89,6 +93,8 @@ def leaver(app: App, *, book: bool = True, depart: bool = True) -> Leaver:
         )
         visits.append(visit.appointment_id)
         _company_copy(app, visit.appointment_id, ids[0], home)
+    if claim:
+        _settled_claim(app, buyer_id, home, f"{street} 门口收到时已压坏，{name}")
     outbox.dispatch_pending(svc, svc.clock.now(), 500)
     if depart:
         identity.delete_user(svc, username)
@@ -100,6 +106,34 @@ def leaver(app: App, *, book: bool = True, depart: bool = True) -> Leaver:
         ids,
         visits,
     )
+
+
+def _settled_claim(app: App, buyer_id: str, home: Address, text: str) -> None:
+    """A damage claim on a third order, in the buyer's words, rejected (settled)."""
+    svc = app.services
+    signed = svc.clock.now() - timedelta(days=1)
+    order = Order(
+        f"RC-{buyer_id}",
+        buyer_id,
+        "shop-cn-home",
+        Channel.DOMESTIC,
+        signed,
+        home,
+        (OrderLine("L1", "CN-LATEX-PILLOW", 1, PRICE),),
+        signed_at=signed,
+    )
+    catalog.import_orders(svc, [order], None)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 40, 40)).save(buf, "JPEG")
+    shot = photos.upload_photo(svc, buyer_id, buf.getvalue()).photo_id
+    filed = claims.file_claim(
+        svc,
+        FileClaim(
+            buyer_id, order.order_id, ClaimKind.DAMAGE_ON_ARRIVAL, (("L1", 1),), text, (shot,)
+        ),
+    )
+    claims.answer_claim(svc, filed.claim_id, accept=False, text="not damaged", shop_id=None)
+    claims.decide_claim(svc, "ops-1", filed.claim_id, approve=False, note="no damage seen")
 
 
 def _company_copy(app: App, appointment_id: str, return_id: str, home: Address) -> None:

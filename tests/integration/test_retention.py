@@ -6,6 +6,7 @@ again, or has something unsettled, is not erased."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from tests.integration.retention_world import (  # type: ignore[import-not-found
     leaver,
     snapshot,
 )
+from tests.statements import counting_statements  # type: ignore[import-not-found]
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.ids import FixedClock
@@ -53,9 +55,20 @@ def test_a_departed_buyer_is_erased_once_the_period_is_over_and_only_once(
     wired: App, clock: FixedClock
 ) -> None:
     svc = wired.services
-    gone = leaver(wired)
+    gone = leaver(wired, claim=True)
     kept = leaver(wired, depart=False)  # has an account: never weighed
-    assert found(wired.engine, gone.personal), "the world copies the buyer's data"
+    copied = {hit.split(":")[0] for hit in found(wired.engine, gone.personal)}
+    assert copied >= {
+        "buyers",
+        "orders",
+        "returns",
+        "appointments",
+        "pickup_orders",
+        "claims",
+        "deliveries",
+        "sent_messages",
+        "carrier_exchanges",
+    }, copied
     with wired.engine.connect() as conn:
         facts_before = conn.execute(
             select(t.orders.c.order_id, t.orders.c.buyer_id, t.orders.c.shop_id).where(
@@ -103,7 +116,7 @@ def test_a_departed_buyer_is_erased_once_the_period_is_over_and_only_once(
     assert [p.order.sender.name for p in company] == [ERASED]
     assert [p.order.cargo.insured_value_fen for p in company] == [19_900]
     [event] = _erased_events(wired, gone.buyer_id)
-    assert event["orders"] == 2 and event["returns"] == 2 and event["retention_years"] == 3
+    assert event["orders"] == 3 and event["returns"] == 2 and event["retention_years"] == 3
     with wired.engine.connect() as conn:
         events_after = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
     assert events_after == events_before + 1  # events are kept, scrubbed, not deleted
@@ -188,3 +201,37 @@ def test_a_departed_buyer_with_something_unsettled_is_not_erased(
     clock.advance(days=1)
     assert _sweep(wired) == 0  # looked at again, still waiting
     assert _erased_events(wired, gone.buyer_id) == []
+
+
+def test_the_sweep_and_the_ops_read_send_as_many_statements_however_many_buyers(
+    wired: App, clock: FixedClock
+) -> None:
+    """One indexed read when nothing is due; a pass over one due buyer sends as many
+    statements as a pass over five (each with a visit, a company's order, texts sent)."""
+    svc = wired.services
+
+    def counted(call: Callable[[], object]) -> list[str]:
+        with counting_statements(wired.engine) as statements:
+            call()
+        return [s for s in statements if not s.startswith("BEGIN")]
+
+    idle = counted(lambda: _sweep(wired))
+    assert len(idle) == 1 and idle[0].startswith("SELECT")
+    empty_read = counted(lambda: retention.summary(svc))
+    start = clock.now()
+
+    erased: list[int] = []
+
+    def erased_pass(count: int) -> int:
+        clock.at = start
+        for _ in range(count):
+            leaver(wired)
+        after_years(clock, 3)
+        statements = counted(lambda: erased.append(_sweep(wired)))
+        assert erased[-1] == count
+        return len(statements)
+
+    one = erased_pass(1)
+    five = erased_pass(5)
+    assert five == one, (one, five)
+    assert len(counted(lambda: retention.summary(svc))) == len(empty_read) == 1

@@ -570,6 +570,7 @@ class BuyerFile:
     pickup_orders: list[PickupOrder]
     exchanges: list[Exchange]
     claims: list[Claim]
+    disputes: list[Dispute]
     transfers: list[Transfer]
 
 
@@ -596,7 +597,7 @@ class RetentionStore(Protocol):
 
     def store(self, files: Sequence[BuyerFile], erased: Mapping[str, PersonalValues]) -> None:
         """Write every file's buyer record; for the buyers in ``erased`` also their orders,
-        returns, visits and pickup orders as they are now, and their personal values
+        returns, visits, pickup orders, claims and disputes as they are now, and their personal values
         replaced in the copies kept as JSON or text: event payloads, deliveries to them,
         messages sent to them, the courier companies' exchanges about their parcels."""
         ...

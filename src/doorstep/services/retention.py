@@ -20,14 +20,15 @@ Where the personal information was copied (grepped from the tables and documents
 - ``returns.doc``: the pickup address, the buyer's evidence texts;
 - ``appointments.doc``: the visit's address, the handover note (where a parcel is left);
 - ``pickup_orders.doc``: the unified order's sender (name, mobile, street, raw text);
+- ``claims.doc``, ``disputes.doc``: the buyer's evidence texts;
 - ``events.data`` of the buyer's aggregates, ``deliveries.payload`` (the text's or
   e-mail's recipient and text), ``sent_messages`` (recipient, body), ``carrier_exchanges``
   (the requests to and answers from the courier companies): found by value (names, phones
   and their masked forms, streets, e-mail; ``PersonalValues``).
 
 Not personal, kept: receipts (signed facts: the courier's name, SKUs, weight, no buyer
-field), waybill numbers, claims, disputes, refunds, transfers and the customs declarations
-(ids, amounts, statuses, times), exchanges. Known gaps: the photos (evidence, contactless
+field), waybill numbers, the rest of claims and disputes, refunds, transfers, the customs
+declarations and exchanges (ids, amounts, statuses, times). Known gaps: the photos (evidence, contactless
 pickups) are kept as evidence of the transactions; the account events' usernames
 (``user.*``) are not found from the buyer.
 """
@@ -208,6 +209,13 @@ def _erase(svc: Services, file: BuyerFile, now: datetime) -> Event:
         a.handover_note = ERASED if a.handover_note else ""
     for p in file.pickup_orders:
         p.order = replace(p.order, sender=erased_party(p.order.sender))
+    # The buyer's own words in claims and disputes: free text, personal whatever it says.
+    for c in file.claims:
+        c.evidence = [
+            replace(e, text=ERASED) if e.text and e.source == "buyer" else e for e in c.evidence
+        ]
+    for d in file.disputes:
+        d.evidence = [replace(e, text=ERASED) if e.text else e for e in d.evidence]
     # Counts and dates only: the event goes to the outbox and the audit trail.
     return Event(
         "buyer.erased",

@@ -1554,6 +1554,9 @@ class FakeRetention:
                     ),
                     exchanges=u.exchanges.get_many(r.return_id for r in requests),
                     claims=u.claims.for_buyer(bid),
+                    disputes=[
+                        r.item for _, r in u._tables["disputes"].rows() if r.item.buyer_id == bid
+                    ],
                     transfers=[
                         r.item
                         for _, r in u._tables["transfers"].rows()
@@ -1577,6 +1580,10 @@ class FakeRetention:
                 u.appointments.save(a)
             for p in f.pickup_orders:
                 u.pickup_orders.save(p)
+            for c in f.claims:
+                u.claims.save(c)
+            for d in f.disputes:
+                u.disputes.save(d)
 
     def summary(self, now: datetime) -> Any:
         from doorstep.services.ports import RetentionSummary

@@ -14,7 +14,7 @@ from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.after_sales import ExchangeRepo
 from doorstep.adapters.db.carrier_orders import PickupOrderRepo
 from doorstep.adapters.db.codec import to_doc
-from doorstep.adapters.db.money import ClaimRepo
+from doorstep.adapters.db.money import ClaimRepo, DisputeRepo
 from doorstep.adapters.db.repositories import (
     AppointmentRepo,
     DocRepository,
@@ -43,11 +43,13 @@ class SqlRetention:
         claims: ClaimRepo,
         transfers: TransferRepo,
         exchanges: ExchangeRepo,
+        disputes: DisputeRepo,
     ) -> None:
         self.conn = conn
         self.buyers, self.orders, self.returns, self.refunds = buyers, orders, returns, refunds
         self.appointments, self.pickup_orders = appointments, pickup_orders
         self.claims, self.transfers, self.exchanges = claims, transfers, exchanges
+        self.disputes = disputes
 
     def due(self, now: datetime, limit: int) -> list[str]:
         c = t.buyers.c
@@ -92,7 +94,10 @@ class SqlRetention:
             )
         )
         exchanges = self.exchanges.get_many(r.return_id for r in returns)
-        claims = self.claims._query(t.claims.c.buyer_id.in_(ids))
+        claims = self.claims._load(self.conn.execute(_locked(t.claims, t.claims.c.buyer_id, ids)))
+        disputes = self.disputes._load(
+            self.conn.execute(_locked(t.disputes, t.disputes.c.buyer_id, ids))
+        )
         transfers = self.transfers._many(t.transfers.c.buyer_id.in_(ids))
         by_return = {r.return_id: r.buyer_id for r in returns}
         by_appt = {a.appointment_id: a.buyer_id for a in appointments}
@@ -109,6 +114,7 @@ class SqlRetention:
                 ],
                 exchanges=[x for x in exchanges if x.buyer_id == b.buyer_id],
                 claims=[c for c in claims if c.buyer_id == b.buyer_id],
+                disputes=[d for d in disputes if d.buyer_id == b.buyer_id],
                 transfers=[x for x in transfers if x.buyer_id == b.buyer_id],
             )
             for b in buyers
@@ -146,6 +152,8 @@ class SqlRetention:
             (t.returns, "return_id", [r for f in gone for r in f.returns]),
             (t.appointments, "appointment_id", [a for f in gone for a in f.appointments]),
             (t.pickup_orders, "out_order_no", [p for f in gone for p in f.pickup_orders]),
+            (t.claims, "claim_id", [c for f in gone for c in f.claims]),
+            (t.disputes, "dispute_id", [d for f in gone for d in f.disputes]),
         ):
             _versioned(self.conn, table, key, items)
         values = PersonalValues(frozenset().union(*(erased[f.buyer.buyer_id].values for f in gone)))
@@ -160,6 +168,7 @@ class SqlRetention:
             | {a.appointment_id for f in gone for a in f.appointments}
             | {p.out_order_no for f in gone for p in f.pickup_orders}
             | {c.claim_id for f in gone for c in f.claims}
+            | {d.dispute_id for f in gone for d in f.disputes}
             | {x.transfer_id for f in gone for x in f.transfers}
         )
         e = t.events.c

@@ -107,6 +107,7 @@ class SqlUnitOfWork:
             self.claims,
             self.transfers,
             self.exchanges,
+            self.disputes,
         )
         return self
 
