@@ -56,7 +56,7 @@ def leaver(app: App, *, book: bool = True, depart: bool = True, claim: bool = Fa
     name, phone, street = f"柳如烟{tag}", f"1395555{n:04d}", f"卫零路{tag}弄"
     email = f"ru{tag}@example.cn"
     home = Address(
-        "310116", "上海市", "上海市", "金山区", f"{street} 3 号", name, phone, 30.74, 121.34
+        "310116", "上海市", "上海市", "金山区", f"{street} 3 号", name, phone, 30.741234, 121.341234
     )
     buyer_id, username = f"buyer-ret-{tag}", f"ret{tag}"
     # Bought the day before: inside the return window whenever the test's clock now is.

@@ -26,6 +26,7 @@ from doorstep.domain.errors import Conflict
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
 from doorstep.domain.retention import ERASED, ERASED_PHONE, RetentionRule
 from doorstep.domain.returns import ReturnStatus
+from doorstep.domain.route import RouteStop, StopState
 from doorstep.entrypoints import jobs
 from doorstep.services import catalog, identity, retention
 
@@ -76,6 +77,19 @@ def test_a_departed_buyer_is_erased_once_the_period_is_over_and_only_once(
             )
         ).all()
         events_before = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
+    # A visit made leaves its stop, at the door's coordinates, on the courier's stored route.
+    with svc.uow() as uow:
+        [visit] = uow.appointments.get_many(gone.appointment_ids)
+        assert visit.courier_id is not None
+        route = uow.routes.get(visit.courier_id, visit.slot.day)
+        assert route is not None
+        route.stops.append(
+            RouteStop(
+                visit.appointment_id, 30.741234, 121.341234, 0, 0, 0, 0, 0, 0, StopState.DONE, 0
+            )
+        )
+        uow.routes.save(route)
+        uow.commit()
     # Departed: weighed at the next pass, which finds the period not over.
     assert retention.summary(svc).due == 1
     assert _sweep(wired) == 0
@@ -114,6 +128,12 @@ def test_a_departed_buyer_is_erased_once_the_period_is_over_and_only_once(
     assert [v.address.adcode for v in visits] == ["310116"]
     assert [v.slot.day for v in visits] and visits[0].address.lat is None
     assert [p.order.sender.name for p in company] == [ERASED]
+    with wired.services.uow() as uow:
+        route = uow.routes.get(visit.courier_id, visit.slot.day)
+    assert route is not None
+    assert [(s.lat, s.lon) for s in route.stops if s.appointment_id == visit.appointment_id] == [
+        (30.74, 121.34)
+    ]
     assert [p.order.cargo.insured_value_fen for p in company] == [19_900]
     [event] = _erased_events(wired, gone.buyer_id)
     assert event["orders"] == 3 and event["returns"] == 2 and event["retention_years"] == 3

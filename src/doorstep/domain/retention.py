@@ -87,6 +87,16 @@ def erased_address(address: Address) -> Address:
     )
 
 
+# Decimal places a courier route keeps of an erased buyer's door: two are about a kilometre,
+# the neighbourhood a route's distances and the planner's statistics need, not the door.
+COARSE_PLACES = 2
+
+
+def coarse(degrees: float) -> float:
+    """A coordinate of an erased buyer's door as routes keep it (``COARSE_PLACES``)."""
+    return round(degrees, COARSE_PLACES)
+
+
 def erased_party(party: Party) -> Party:
     """What a pickup order keeps of its sender (the buyer): the district, as for an address;
     the name, mobile, street, town and the address as the buyer typed it are erased."""

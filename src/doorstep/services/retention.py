@@ -21,6 +21,8 @@ Where the personal information was copied (grepped from the tables and documents
 - ``appointments.doc``: the visit's address, the handover note (where a parcel is left);
 - ``pickup_orders.doc``: the unified order's sender (name, mobile, street, raw text);
 - ``claims.doc``, ``disputes.doc``: the buyer's evidence texts;
+- ``routes.doc``: the coordinates of the visits' stops, kept to about a kilometre (the
+  route's distances stay about right; the door is not found);
 - ``events.data`` of the buyer's aggregates, ``deliveries.payload`` (the text's or
   e-mail's recipient and text), ``sent_messages`` (recipient, body), ``carrier_exchanges``
   (the requests to and answers from the courier companies): found by value (names, phones

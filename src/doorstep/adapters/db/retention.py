@@ -5,6 +5,7 @@ buyer as for a hundred."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +23,12 @@ from doorstep.adapters.db.repositories import (
     RefundRepo,
     ReturnRepo,
 )
+from doorstep.adapters.db.routes import decode_route, encode_route
 from doorstep.adapters.db.transfers import TransferRepo
 from doorstep.domain.order import Buyer
-from doorstep.domain.retention import ERASED, PersonalValues
+from doorstep.domain.pickup import Appointment
+from doorstep.domain.retention import ERASED, PersonalValues, coarse
+from doorstep.domain.route import route_id
 from doorstep.services.ports import BuyerFile, RetentionSummary
 
 
@@ -156,6 +160,7 @@ class SqlRetention:
             (t.disputes, "dispute_id", [d for f in gone for d in f.disputes]),
         ):
             _versioned(self.conn, table, key, items)
+        _coarsen_routes(self.conn, [a for f in gone for a in f.appointments])
         values = PersonalValues(frozenset().union(*(erased[f.buyer.buyer_id].values for f in gone)))
         self._scrub_copies(gone, values)
 
@@ -234,6 +239,39 @@ class SqlRetention:
         upcoming = select(func.min(c.erase_due)).where(c.erase_due > now).scalar_subquery()
         row = self.conn.execute(select(due, erased, upcoming)).one()
         return RetentionSummary(int(row[0]), int(row[1]), row[2])
+
+
+def _coarsen_routes(conn: Connection, visits: Sequence[Appointment]) -> None:
+    """The stops of these visits on their couriers' stored routes keep the neighbourhood of
+    the door, not the door (``retention.coarse``); the rest of each route as it was."""
+    ids = sorted({route_id(a.courier_id, a.slot.day) for a in visits if a.courier_id})
+    if not ids:
+        return
+    mine = {a.appointment_id for a in visits}
+    r = t.routes.c
+    rows = conn.execute(
+        select(r.route_id, r.courier_id, r.carrier_id, r.day, r.doc)
+        .where(r.route_id.in_(ids))
+        .order_by(r.route_id)
+        .with_for_update()
+    ).all()
+    changed = []
+    for row in rows:
+        route = decode_route(row.courier_id, row.carrier_id, row.day, row.doc)
+        stops = [
+            replace(s, lat=coarse(s.lat), lon=coarse(s.lon)) if s.appointment_id in mine else s
+            for s in route.stops
+        ]
+        if stops != route.stops:
+            route.stops = stops
+            changed.append({"b_id": row.route_id, "b_doc": encode_route(route)})
+    _many(
+        conn,
+        update(t.routes)
+        .where(r.route_id == bindparam("b_id"))
+        .values(doc=bindparam("b_doc"), version=r.version + 1),
+        changed,
+    )
 
 
 def _locked(table: Table, column: Any, keys: Iterable[str]) -> Any:
