@@ -40,6 +40,7 @@ from doorstep.domain.calendar import HolidayCalendar
 from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
+from doorstep.domain.retention import RetentionRule
 from doorstep.planning.timed import TimedTravel
 from doorstep.planning.travel import HaversineTravel, TravelTimes
 from doorstep.services import courier, identity
@@ -177,6 +178,7 @@ def build(
             settings.receipt_key,
             timedelta(hours=settings.contactless_confirm_hours),
         ),
+        retention=RetentionRule(settings.retention_years),
         telemetry=PrometheusTelemetry(),
         outbox=outbox_rules(settings),
         messenger=(

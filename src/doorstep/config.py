@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # How long the buyer has to confirm or dispute a contactless pickup; silence confirms.
     contactless_confirm_hours: int = Field(24, ge=1, le=24 * 14)
     token_ttl_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600)
+    # Years a departed buyer's records keep their personal information after the last
+    # completed transaction (domain/retention.py): E-Commerce Law art. 31 asks at least 3.
+    retention_years: int = Field(3, ge=3, le=30)
     express_refund_min_trust: int = Field(700, ge=0, le=1000)
     express_refund_max_fen: int = Field(300_000, ge=0)
     # Refund-only (仅退款) is paid without a review only up to this amount, to trusted buyers.

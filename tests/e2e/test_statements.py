@@ -474,6 +474,7 @@ def calls(w: World) -> list[Call]:
         ),
         Call("GET /ops/disruptions", "ops1", "GET", "/ops/disruptions"),
         Call("GET /ops/refunds/overdue", "ops1", "GET", "/ops/refunds/overdue"),
+        Call("GET /ops/retention", "ops1", "GET", "/ops/retention"),
         Call("GET /ops/windows/over-capacity", "ops1", "GET", "/ops/windows/over-capacity"),
         Call("GET /ops/deliveries", "ops1", "GET", "/ops/deliveries"),
         Call("GET /ops/messages", "ops1", "GET", "/ops/messages"),

@@ -29,6 +29,10 @@ the database (and the payment provider's ledger) and describes every broken inva
 - refund waits: the ``refund_waits`` tally counts each paid refund's waits exactly once;
 - import tax: a paid refund's tax on a declaration customs rejected (or that lapsed) is taken
   back in full, never more than the refund (``_tax_kept``, with the transfers' checks);
+- retention: an erased buyer (``buyers.erased_at``) keeps nothing personal in its record,
+  orders, returns, visits and pickup orders, has no account, nothing unsettled (a return
+  not closed, a visit not over, a transfer not settled, a claim open), and exactly one
+  ``buyer.erased`` event; no buyer not erased has one (``_erased_buyers``);
 - annual quota: what ``customs_quota`` says was given back, per buyer, is what the settled
   declarations restored, each once, with what exchanges turned into refunds after their
   settlement gave back; a return's units once (``_quota_restored``).
@@ -465,7 +469,7 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
             found += [f"{name}: {tuple(row)}" for row in conn.execute(text(sql))]
         found += _windows(conn, dialect) + _waiting_returns(conn) + _route_stops(conn)
         found += _ledger(conn, payments) + _transfers(conn, payments)
-        found += refund_wait_violations(conn)
+        found += refund_wait_violations(conn) + _erased_buyers(conn)
         conn.rollback()
     TALLY.violations += len(found)
     return found
@@ -885,3 +889,106 @@ def _quota_restored(conn: Connection) -> list[str]:
         if rid not in named.get(cr_id, [])
     ]
     return out
+
+
+# Return and visit statuses a buyer may be erased with: all settled (services/retention.py).
+_SETTLED_RETURNS = ("refunded", "exchanged", "closed", "cancelled", "rejected")
+_OVER_VISITS = ("booked", "assigned", "arrived")
+
+
+def _erased_buyers(conn: Connection) -> list[str]:
+    """What ``services/retention.py`` promises of every erased buyer (see the module's list)."""
+    from doorstep.domain.retention import ERASED, ERASED_PHONE
+
+    found: list[str] = []
+    b = t.buyers.c
+    erased = {
+        r.buyer_id: _doc(r.doc)
+        for r in conn.execute(select(b.buyer_id, b.doc).where(b.erased_at.is_not(None)))
+    }
+    events = Counter(
+        r.aggregate_id
+        for r in conn.execute(
+            select(t.events.c.aggregate_id).where(t.events.c.name == "buyer.erased")
+        )
+    )
+    found += [
+        f"buyer.erased events: {buyer_id} has {n}"
+        for buyer_id, n in sorted(events.items())
+        if n != (1 if buyer_id in erased else 0)
+    ]
+    found += [f"erased buyer without its event: {bid}" for bid in sorted(set(erased) - set(events))]
+    if not erased:
+        return found
+    ids = sorted(erased)
+    for bid, doc in erased.items():
+        if (doc["name"], doc["phone"], doc.get("email", ""), doc.get("addresses", [])) != (
+            ERASED,
+            ERASED_PHONE,
+            "",
+            [],
+        ):
+            found.append(f"erased buyer keeps personal fields: {bid}")
+
+    def personal(address: dict[str, Any] | None) -> bool:
+        return address is not None and (
+            address["contact_name"] != ERASED
+            or address["contact_phone"] != ERASED_PHONE
+            or address["detail"] != ERASED
+            or address.get("lat") is not None
+        )
+
+    for r in conn.execute(
+        select(t.orders.c.order_id, t.orders.c.doc).where(t.orders.c.buyer_id.in_(ids))
+    ):
+        if personal(_doc(r.doc)["shipping_address"]):
+            found.append(f"erased buyer's order keeps an address: {r.order_id}")
+    rc = t.returns.c
+    for r in conn.execute(select(rc.return_id, rc.status, rc.doc).where(rc.buyer_id.in_(ids))):
+        if personal(_doc(r.doc).get("address")):
+            found.append(f"erased buyer's return keeps an address: {r.return_id}")
+        if r.status not in _SETTLED_RETURNS:
+            found.append(f"erased buyer's return not settled: {r.return_id} {r.status}")
+    ac = t.appointments.c
+    visits = []
+    for r in conn.execute(select(ac.appointment_id, ac.status, ac.doc).where(ac.buyer_id.in_(ids))):
+        visits.append(r.appointment_id)
+        if personal(_doc(r.doc)["address"]):
+            found.append(f"erased buyer's visit keeps an address: {r.appointment_id}")
+        if r.status in _OVER_VISITS:
+            found.append(f"erased buyer's visit not over: {r.appointment_id} {r.status}")
+    pc = t.pickup_orders.c
+    for r in conn.execute(select(pc.out_order_no, pc.doc).where(pc.appointment_id.in_(visits))):
+        sender = _doc(r.doc)["order"]["sender"]
+        if (sender["name"], sender["mobile"], sender["detail"]) != (ERASED, ERASED_PHONE, ERASED):
+            found.append(f"erased buyer's pickup order keeps the sender: {r.out_order_no}")
+    u = t.users.c
+    found += [
+        f"erased buyer has an account: {r.actor_id} {r.username}"
+        for r in conn.execute(
+            select(u.actor_id, u.username).where(u.role == "buyer", u.actor_id.in_(ids))
+        )
+    ]
+    tc = t.transfers.c
+    found += [
+        f"erased buyer's transfer not settled: {r.transfer_id} {r.status}"
+        for r in conn.execute(
+            select(tc.transfer_id, tc.status).where(tc.buyer_id.in_(ids), tc.status != "succeeded")
+        )
+    ]
+    cc = t.claims.c
+    found += [
+        f"erased buyer's claim open: {r.claim_id} {r.status}"
+        for r in conn.execute(
+            select(cc.claim_id, cc.status).where(
+                cc.buyer_id.in_(ids),
+                cc.kind != "transit_damage",  # the carrier's to pay: owed to nobody here
+                cc.status.in_(("awaiting_merchant", "in_review", "approved")),
+            )
+        )
+    ]
+    return found
+
+
+def _doc(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value

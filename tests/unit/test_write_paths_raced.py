@@ -261,6 +261,10 @@ RACED: dict[str, tuple[str, ...]] = {
         "test_customs_never_arrived_race.py::"
         "test_advanced_tax_of_goods_left_out_is_taken_back_once_by_sweeps_and_late_receipts",
     ),
+    "job retention": (
+        "test_retention_races.py::"
+        "test_sweeps_raced_with_accounts_orders_and_ops_reads_erase_each_buyer_once",
+    ),
     "job plan_carrier_day": (
         "test_races_jobs.py::test_day_plans_raced_with_bookings_keep_every_visit",
     ),

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from doorstep.domain import bounds
 from doorstep.domain.address import Address
+from doorstep.domain.retention import ERASED, ERASED_PHONE
 
 
 class Channel(StrEnum):
@@ -189,3 +190,31 @@ class Buyer:
     # Where notifications go and in which language ("zh_CN" or "en"); e-mail is optional.
     email: str = ""
     lang: str = "zh_CN"
+    # Retention (domain/retention.py): when the last account went, when the sweep is next
+    # to look at this record (indexed; None once erased or back), and when it was erased.
+    departed_at: datetime | None = None
+    erase_due: datetime | None = None
+    erased_at: datetime | None = None
+
+    def depart(self, at: datetime) -> None:
+        """The last account went: the retention sweep weighs this record from now on."""
+        self.departed_at = at
+        self.erase_due = at
+
+    def came_back(self) -> None:
+        """An account acts as this buyer again: nothing is erased while it does."""
+        self.departed_at = None
+        self.erase_due = None
+
+    def erase(self, at: datetime) -> None:
+        """The personal fields erased for good (see domain/retention.py for what stays).
+        Trust score and blocklist stay: they are facts about this buyer id's transactions
+        (why an express refund was or was not paid), not about the person."""
+        self.name = ERASED
+        self.phone = ERASED_PHONE
+        self.email = ""
+        # The address book served only future bookings; the addresses that transactions
+        # used stay (erased) on their orders, returns and visits.
+        self.addresses = []
+        self.erase_due = None
+        self.erased_at = at

@@ -33,6 +33,7 @@ from doorstep.services import (
     outbox,
     refund_timing,
     refunds,
+    retention,
     routing,
     transfers,
 )
@@ -112,6 +113,8 @@ SWEEPS: dict[str, Sweep] = {
     "attempt_limits": lambda app: {
         "attempts_forgotten": identity.forget_expired_attempts(app.services)
     },
+    # Departed buyers past the retention period lose their personal information.
+    "retention": lambda app: {"buyers_erased": retention.erase_due_buyers(app.services)},
     "contactless_silence": lambda app: {  # issue 8 §8: silence confirms
         "contactless_confirmed": contactless.confirm_silent_contactless(
             app.services, app.services.clock.now()

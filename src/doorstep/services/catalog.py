@@ -86,6 +86,10 @@ def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -
     with svc.uow() as uow:
         for order in orders:
             order.check_times(now)
+            # The buyer's row before the order's, as the retention sweep locks them: an order
+            # imported for a departed buyer is seen by the sweep (it moves the erasure on) or
+            # finds the buyer erased.
+            buyer = uow.buyers.get_for_update(order.buyer_id)
             # Locked like open_return locks it: a claim and a re-import of the same order are
             # counted one after the other, so neither sees the order the other is replacing.
             existing_order = uow.orders.get_for_update(order.order_id)
@@ -96,8 +100,9 @@ def import_orders(svc: Services, orders: Iterable[Order], shop_id: str | None) -
                 "order",
                 order.order_id,
             )
-            if uow.buyers.get(order.buyer_id) is None:
+            if buyer is None:
                 raise NotFound("buyer", order.buyer_id)
+            _refuse_erased(buyer)
             for line in order.lines:
                 if uow.products.get(line.sku) is None:
                     raise NotFound("product", line.sku)
@@ -158,14 +163,36 @@ def _keep_held_lines(uow: UnitOfWork, stored: Order, incoming: Order) -> None:
 def upsert_buyers(svc: Services, buyers: Iterable[Buyer]) -> int:
     """Write buyers' records, each with its event."""
     now = svc.clock.now()
+    incoming = list(buyers)
     with svc.uow() as uow:
+        stored = {
+            b.buyer_id: b for b in uow.buyers.get_many_for_update(b.buyer_id for b in incoming)
+        }
         events = []
-        for buyer in buyers:
+        for buyer in incoming:
+            before = stored.get(buyer.buyer_id)
+            if before is not None:
+                _refuse_erased(before)
+                # A shop's record says nothing of retention: the departure stays as it was.
+                buyer = replace(buyer, departed_at=before.departed_at, erase_due=before.erase_due)
             uow.buyers.put(buyer)
             events.append(_saved("saved", "buyer", buyer.buyer_id, now, {}))
         uow.events.append(events)
         uow.commit()
         return len(events)
+
+
+def _refuse_erased(buyer: Buyer) -> None:
+    # An erased buyer id is retired: what is filed under it now are anonymous transaction
+    # records, and nothing personal is joined to them again (services/retention.py).
+    if buyer.erased_at is not None:
+        raise Conflict(
+            "buyer_erased",
+            "This buyer's personal information was erased after the retention period; the "
+            "buyer id cannot be used again.",
+            "该买家的个人信息已在保存期满后删除，此买家编号不能再使用。",
+            buyer_id=buyer.buyer_id,
+        )
 
 
 def upsert_area(svc: Services, area: ServiceArea) -> CapacitySaved[ServiceArea]:

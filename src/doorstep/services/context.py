@@ -12,6 +12,7 @@ from doorstep.domain.claim import ClaimRules
 from doorstep.domain.outbox import RetryRules
 from doorstep.domain.pickup import BookingRules
 from doorstep.domain.refund import RefundOnlyLimits
+from doorstep.domain.retention import RetentionRule
 from doorstep.domain.trust import TrustWeights
 from doorstep.planning import HaversineTravel, TravelTimes
 from doorstep.services.notifications import EnglishTexts
@@ -169,3 +170,5 @@ class Services:
     carrier_rules: CarrierRules = field(default_factory=CarrierRules)
     exchanges: ExchangeJournal = field(default_factory=NoJournal)
     door: DoorRules = field(default_factory=DoorRules)
+    # How long a departed buyer's personal information is kept (services/retention.py).
+    retention: RetentionRule = field(default_factory=RetentionRule)

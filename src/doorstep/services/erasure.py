@@ -15,7 +15,9 @@ last one ends the party's part in open work (architecture.md, "Deleting an accou
   exchange's difference, a claim's compensation, customs tax) is not settled; otherwise the
   returns not handed over yet are withdrawn as the buyer's own cancel withdraws them, which
   cancels their visits (window back, route stop off, the company's order cancelled). A visit
-  the courier is at the door of is refused (``visit_in_progress``).
+  the courier is at the door of is refused (``visit_in_progress``). The buyer record is
+  marked departed: the retention sweep erases its personal information once the retention
+  period has passed (services/retention.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
-from doorstep.domain.claim import ClaimKind, ClaimStatus
+from doorstep.domain.claim import Claim, ClaimKind, ClaimStatus
 from doorstep.domain.clock import local
 from doorstep.domain.errors import Conflict
 from doorstep.domain.events import Event
@@ -117,6 +119,9 @@ def _buyer_leaves(svc: Services, uow: UnitOfWork, buyer_id: str, now: datetime) 
     # a review or a refund instead locks it before its exchange and its visit: those queue
     # on the row and see the deletion's withdrawal (or it sees their decision) instead of
     # one saving over a version read before the other committed (``stale_write``).
+    # The buyer's row first, as the retention sweep and a new account of this buyer lock it
+    # before anything else of the buyer's: the three go one after the other.
+    buyer = uow.buyers.get_for_update(buyer_id)
     requests = [
         lock_return(uow, return_id)
         for return_id in sorted(r.return_id for r in uow.returns.for_buyer(buyer_id))
@@ -137,6 +142,11 @@ def _buyer_leaves(svc: Services, uow: UnitOfWork, buyer_id: str, now: datetime) 
         for request in requests
         if request.status in CANCELLABLE
     ]
+    if buyer is not None:
+        # From now the retention sweep weighs the record (services/retention.py): erased
+        # once the retention period after the last completed transaction has passed.
+        buyer.depart(now)
+        uow.buyers.put(buyer)
 
     def after() -> None:
         for withdrawn in done:
@@ -151,12 +161,7 @@ def _refuse_money_owed(uow: UnitOfWork, buyer_id: str) -> None:
     # and a payment to them (an exchange's cheaper side, a collected difference paid back, a
     # claim's compensation, customs tax) not settled as paid. Deleting the account would
     # leave nobody to pay or to answer.
-    claims = sorted(
-        c.claim_id
-        for c in uow.claims.for_buyer(buyer_id)
-        if c.kind is not ClaimKind.TRANSIT_DAMAGE
-        and (c.status.open or c.status is ClaimStatus.APPROVED)
-    )
+    claims = claims_owed(uow.claims.for_buyer(buyer_id))
     unpaid = uow.transfers.unsettled_payouts(buyer_id, NAMED)
     if claims or unpaid:
         raise Conflict(
@@ -167,6 +172,18 @@ def _refuse_money_owed(uow: UnitOfWork, buyer_id: str) -> None:
             claim_ids=claims[:NAMED],
             transfer_ids=[x.transfer_id for x in unpaid],
         )
+
+
+def claims_owed(claims: Sequence[Claim]) -> list[str]:
+    """Ids of the claims that may still pay the buyer: undecided, or approved and unpaid
+    (transit damage is the carrier's, owed to nobody here). Shared with the retention
+    sweep (services/retention.py), which erases nobody still owed money."""
+    return sorted(
+        c.claim_id
+        for c in claims
+        if c.kind is not ClaimKind.TRANSIT_DAMAGE
+        and (c.status.open or c.status is ClaimStatus.APPROVED)
+    )
 
 
 def _refuse_at_door(visits: Sequence[Appointment], code: str) -> None:

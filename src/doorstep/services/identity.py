@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from doorstep.domain.errors import (
+    Conflict,
     InvalidInput,
     NotFound,
     StaleWrite,
@@ -291,9 +292,30 @@ def add_user(
 
 def _store(svc: Services, user: StoredUser) -> StoredUser:
     with svc.uow() as uow:
+        if user.role == Role.BUYER.value:
+            _buyer_returns(uow, user.actor_id)
         uow.users.add(user)
         uow.commit()
     return user
+
+
+def _buyer_returns(uow: UnitOfWork, buyer_id: str) -> None:
+    # The buyer's row locked as the retention sweep locks it: the sweep either sees this
+    # account (and erases nothing) or has erased the buyer, whose id is then retired.
+    buyer = uow.buyers.get_for_update(buyer_id)
+    if buyer is None:
+        return  # an account made before the shop sent the buyer's record
+    if buyer.erased_at is not None:
+        raise Conflict(
+            "buyer_erased",
+            "This buyer's personal information was erased after the retention period; an "
+            "account cannot act as that buyer again.",
+            "该买家的个人信息已在保存期满后删除，不能再为此买家开设账号。",
+            buyer_id=buyer_id,
+        )
+    if buyer.departed_at is not None:
+        buyer.came_back()
+        uow.buyers.put(buyer)
 
 
 def _session(svc: Services, user: StoredUser) -> Session:

@@ -186,7 +186,8 @@ def _deliveries(
                 out.append(_new(e, merchant(shop), buyer_id, _webhook_body(e, rids), now))
         person = buyers.get(buyer_id)
         notice = notice_for(e.event)
-        if notice is None or person is None or svc.messenger is None:
+        # An erased buyer (services/retention.py) has no phone or e-mail left to write to.
+        if notice is None or person is None or person.erased_at or svc.messenger is None:
             continue
         text = render(notice, person.lang, svc.texts)
         if person.phone:

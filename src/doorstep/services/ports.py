@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import TracebackType
@@ -15,6 +15,7 @@ from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.dispute import Dispute
 from doorstep.domain.disruption import Disruption
 from doorstep.domain.events import Event
+from doorstep.domain.exchange import Exchange
 from doorstep.domain.fleet import Carrier, Courier
 from doorstep.domain.order import Buyer, Order
 from doorstep.domain.outbox import Delivery, DeliveryStatus, StoredEvent
@@ -22,6 +23,7 @@ from doorstep.domain.pickup import Appointment, SlotRef
 from doorstep.domain.policy import Policy
 from doorstep.domain.refund import Refund
 from doorstep.domain.refund_lead_time import WaitCount
+from doorstep.domain.retention import PersonalValues
 from doorstep.domain.returns import ReturnRequest
 from doorstep.domain.route import CourierRoute
 from doorstep.domain.transfer import Transfer, TransferStatus
@@ -554,11 +556,60 @@ class CarrierInbox(Protocol):
         ...
 
 
+@dataclass
+class BuyerFile:
+    """Everything of one departed buyer that the retention sweep weighs and erases, read for
+    many buyers at once (``RetentionStore.files_for_update``)."""
+
+    buyer: Buyer
+    accounts: int  # accounts acting as this buyer now
+    orders: list[Order]
+    returns: list[ReturnRequest]
+    refunds: list[Refund]
+    appointments: list[Appointment]
+    pickup_orders: list[PickupOrder]
+    exchanges: list[Exchange]
+    claims: list[Claim]
+    disputes: list[Dispute]
+    transfers: list[Transfer]
+
+
+@dataclass(frozen=True)
+class RetentionSummary:
+    """The ops view of retention: buyers due now, erased so far, the next due moment."""
+
+    due: int
+    erased: int
+    next_due: datetime | None
+
+
+class RetentionStore(Protocol):
+    """Departed buyers' records: found by when they are due, read and erased in batches
+    (one statement per table, whatever the batch holds)."""
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        """Buyer ids whose ``erase_due`` has come, soonest first (one indexed read)."""
+        ...
+
+    def files_for_update(self, buyer_ids: Sequence[str]) -> list[BuyerFile]:
+        """The files of these buyers, each buyer row locked (in id order) until commit."""
+        ...
+
+    def store(self, files: Sequence[BuyerFile], erased: Mapping[str, PersonalValues]) -> None:
+        """Write every file's buyer record; for the buyers in ``erased`` also their orders,
+        returns, visits, pickup orders, claims and disputes as they are now, and their personal values
+        replaced in the copies kept as JSON or text: event payloads, deliveries to them,
+        messages sent to them, the courier companies' exchanges about their parcels."""
+        ...
+
+    def summary(self, now: datetime) -> RetentionSummary: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: nothing is kept unless ``commit`` is called."""
 
     products: KeyedRepository[str, Product]
-    buyers: KeyedRepository[str, Buyer]
+    buyers: LockableRepository[str, Buyer]
     orders: OrderRepository
     areas: GuardedRepository[str, ServiceArea]
     templates: GuardedRepository[str, SlotTemplate]
@@ -587,6 +638,7 @@ class UnitOfWork(Protocol):
     places: PlaceRepository
     pickup_orders: PickupOrderRepository
     carrier_inbox: CarrierInbox
+    retention: RetentionStore
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

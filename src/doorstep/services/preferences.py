@@ -27,7 +27,9 @@ def set_preferences(svc: Services, buyer_id: str, lang: str, email: str) -> Buye
             "bad_email", "That does not look like an e-mail address.", "电子邮箱地址格式不正确。"
         )
     with svc.uow() as uow:
-        buyer = uow.buyers.get(buyer_id)
+        # Locked: the record is written whole, and a deletion's departure mark or the
+        # retention sweep's erasure committed meanwhile must not be written over.
+        buyer = uow.buyers.get_for_update(buyer_id)
         if buyer is None:
             raise NotFound("buyer", buyer_id)
         changed = replace(buyer, lang=lang, email=email)

@@ -1087,6 +1087,7 @@ class FakeUnitOfWork:
         fakes_after_sales.attach(self, t, self._tracker)
         self.pickup_orders = FakePickupOrderRepository(t["pickup_orders"], self._tracker)
         self.carrier_inbox = FakeCarrierInbox(t["carrier_inbox"])
+        self.retention = FakeRetention(self)
         return self
 
     def __exit__(
@@ -1503,3 +1504,94 @@ def seed_demo(store: FakeStore, now: datetime) -> DemoDataset:
         )
         store.put("users", user.user_id, user)
     return data
+
+
+class FakeRetention:
+    """The retention store over the fake tables: the same answers as adapters/db/retention.py
+    for the aggregates (the copies in JSON it scrubs by value are the SQL store's to test)."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        due = [
+            (b.erase_due, b.buyer_id)
+            for b in self.uow.buyers.list()
+            if b.erase_due is not None and b.erase_due <= now
+        ]
+        return [buyer_id for _, buyer_id in sorted(due)[:limit]]
+
+    def files_for_update(self, buyer_ids: Sequence[str]) -> list[Any]:
+        from doorstep.services.ports import BuyerFile
+
+        u = self.uow
+        files = []
+        for buyer in u.buyers.get_many(buyer_ids):
+            bid = buyer.buyer_id
+            requests = u.returns.for_buyer(bid)
+            visits = [
+                a
+                for _, r in u._tables["appointments"].rows()
+                if (a := r.item) is not _DELETED and a.buyer_id == bid
+            ]
+            visits = [u.appointments.get(a.appointment_id) for a in visits]
+            files.append(
+                BuyerFile(
+                    buyer=buyer,
+                    accounts=sum(
+                        1
+                        for _, r in u._tables["users"].rows()
+                        if r.item is not _DELETED
+                        and r.item.role == "buyer"
+                        and r.item.actor_id == bid
+                    ),
+                    orders=u.orders.for_buyer(bid),
+                    returns=requests,
+                    refunds=u.refunds.for_returns([r.return_id for r in requests]),
+                    appointments=visits,
+                    pickup_orders=u.pickup_orders.for_appointments(
+                        [a.appointment_id for a in visits]
+                    ),
+                    exchanges=u.exchanges.get_many(r.return_id for r in requests),
+                    claims=u.claims.for_buyer(bid),
+                    disputes=[
+                        r.item for _, r in u._tables["disputes"].rows() if r.item.buyer_id == bid
+                    ],
+                    transfers=[
+                        r.item
+                        for _, r in u._tables["transfers"].rows()
+                        if r.item is not _DELETED and r.item.buyer_id == bid
+                    ],
+                )
+            )
+        return files
+
+    def store(self, files: Sequence[Any], erased: Any) -> None:
+        u = self.uow
+        for f in files:
+            u.buyers.put(f.buyer)
+            if f.buyer.buyer_id not in erased:
+                continue
+            for o in f.orders:
+                u.orders.put(o)
+            for r in f.returns:
+                u.returns.save(r)
+            for a in f.appointments:
+                u.appointments.save(a)
+            for p in f.pickup_orders:
+                u.pickup_orders.save(p)
+            for c in f.claims:
+                u.claims.save(c)
+            for d in f.disputes:
+                u.disputes.save(d)
+
+    def summary(self, now: datetime) -> Any:
+        from doorstep.services.ports import RetentionSummary
+
+        buyers = self.uow.buyers.list()
+        upcoming = [b.erase_due for b in buyers if b.erase_due is not None and b.erase_due > now]
+        return RetentionSummary(
+            sum(1 for b in buyers if b.erase_due is not None and b.erase_due <= now),
+            sum(1 for b in buyers if b.erased_at is not None),
+            min(upcoming) if upcoming else None,
+        )

@@ -70,7 +70,15 @@ def _doc_table(name: str, key: str, *columns: Column[Any] | Index, **kw: Any) ->
 
 
 products = _doc_table("products", "sku", Column("shop_id", String(64), nullable=False, index=True))
-buyers = _doc_table("buyers", "buyer_id")
+buyers = _doc_table(
+    "buyers",
+    "buyer_id",
+    # Retention (domain/retention.py): when the sweep is next to weigh a departed buyer
+    # (NULL for buyers with an account and once erased), and when the record was erased.
+    Column("erase_due", AwareDateTime, nullable=True),
+    Column("erased_at", AwareDateTime, nullable=True),
+    Index("ix_buyers_erase_due", "erase_due", "buyer_id"),
+)
 orders = _doc_table(
     "orders",
     "order_id",

@@ -31,6 +31,7 @@ from doorstep.adapters.db.repositories import (
     Tracker,
     UserRepo,
 )
+from doorstep.adapters.db.retention import SqlRetention
 from doorstep.adapters.db.routes import RouteRepo
 from doorstep.adapters.db.transfers import TransferRepo
 from doorstep.domain.catalog import Product
@@ -53,7 +54,13 @@ class SqlUnitOfWork:
         self.products = DocRepository(
             conn, t.products, Product, lambda p: p.sku, lambda p: {"shop_id": p.shop_id}
         )
-        self.buyers = DocRepository(conn, t.buyers, Buyer, lambda b: b.buyer_id)
+        self.buyers = DocRepository(
+            conn,
+            t.buyers,
+            Buyer,
+            lambda b: b.buyer_id,
+            lambda b: {"erase_due": b.erase_due, "erased_at": b.erased_at},
+        )
         self.orders = OrderRepo(conn)
         self.areas = DocRepository(conn, t.service_areas, ServiceArea, lambda a: a.adcode)
         self.templates = DocRepository(
@@ -89,6 +96,19 @@ class SqlUnitOfWork:
         self.places = PlaceRepo(conn)
         self.pickup_orders = PickupOrderRepo(conn, self._tracker)
         self.carrier_inbox = CarrierInboxRepo(conn)
+        self.retention = SqlRetention(
+            conn,
+            self.buyers,
+            self.orders,
+            self.returns,
+            self.refunds,
+            self.appointments,
+            self.pickup_orders,
+            self.claims,
+            self.transfers,
+            self.exchanges,
+            self.disputes,
+        )
         return self
 
     def __exit__(

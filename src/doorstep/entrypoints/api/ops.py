@@ -26,6 +26,7 @@ from doorstep.entrypoints.api.schemas import (
     OverdueRefundOut,
     PolicyIn,
     PolicyOut,
+    RetentionOut,
     ReturnOut,
     ReviewIn,
     TemplateIn,
@@ -37,6 +38,7 @@ from doorstep.services import (
     policies,
     rebalance,
     refund_timing,
+    retention,
     returns,
     timeline,
 )
@@ -257,3 +259,21 @@ def refund_lead_times(
     svc: Svc, _: OpsActor, days: Annotated[int, Query(ge=1, le=366)] = 30
 ) -> LeadTimesOut:
     return LeadTimesOut.model_validate(refund_timing.lead_times(svc, days))
+
+
+@router.get(
+    "/retention",
+    response_model=RetentionOut,
+    summary="Departed buyers: due for erasure, erased, and the next due date",
+)
+def retention_view(svc: Svc, _: OpsActor) -> RetentionOut:
+    seen = retention.summary(svc)
+    en, zh = retention.describe(seen, svc.retention.years)
+    return RetentionOut(
+        due=seen.due,
+        erased=seen.erased,
+        next_due=seen.next_due,
+        retention_years=svc.retention.years,
+        note_en=en,
+        note_zh=zh,
+    )

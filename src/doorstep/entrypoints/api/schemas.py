@@ -241,6 +241,20 @@ class OverdueRefundOut(Out):
     flagged: bool = Field(description="Escalated with a return.refund_overdue event.")
 
 
+class RetentionOut(Out):
+    """Departed buyers' records and the erasure of their personal information."""
+
+    due: int = Field(
+        description="Departed buyers the sweep weighs at its next pass (just departed, or "
+        "their retention period over); those with something unsettled wait."
+    )
+    erased: int = Field(description="Buyers whose personal information was erased.")
+    next_due: datetime | None = Field(description="When the next departed buyer falls due.")
+    retention_years: int
+    note_en: str
+    note_zh: str
+
+
 class OverCapacityOut(Out):
     """A window not started holding more visits than its capacity (an edit lowered it)."""
 
