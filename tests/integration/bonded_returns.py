@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import text
 from tests.conftest import T0  # type: ignore[import-not-found]
+from tests.integration.races import RecordingPayments  # type: ignore[import-not-found]
 
 from doorstep.adapters.payments.local import LocalPayments
 from doorstep.bootstrap import App
@@ -26,6 +27,7 @@ from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind
 from doorstep.services import catalog, customs, exchanges, returns
 from doorstep.services.context import Services
+from doorstep.services.ports import PaymentResult
 from doorstep.services.returns import LineRequest, OpenReturn
 
 BONDED_WH = "wh-sh-bonded"
@@ -152,3 +154,17 @@ def kept_tax(payments: LocalPayments, return_ids: list[str]) -> dict[str, int]:
         r: payments.paid[f"refund:{r}"][1] - payments.clawed.get(f"tax-clawback:{r}", ("", 0))[1]
         for r in return_ids
     }
+
+
+class HeldCollections(RecordingPayments):
+    """The local provider; while ``held``, it leaves every collection unanswered (the dearer
+    replacement's difference), so the exchange stays reserved while its goods come back."""
+
+    held = True
+
+    def collect(
+        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
+    ) -> PaymentResult:
+        if self.held:
+            return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
+        return super().collect(idempotency_key, buyer_id, amount_fen, reference)

@@ -31,12 +31,12 @@ from tests.integration.bonded_returns import (  # type: ignore[import-not-found]
     BONDED_WH,
     LIP_PRICE,
     LIP_TAX,
+    HeldCollections,
     dearer_exchanges,
     declaration_docs,
     declaration_of,
 )
 from tests.integration.races import (  # type: ignore[import-not-found]
-    RecordingPayments,
     race,
     transfer_violations,
     violations,
@@ -49,25 +49,10 @@ from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.returns import Grade, ReturnStatus
 from doorstep.services import customs, disputes, exchanges, returns, transfers, warehouse
 from doorstep.services.context import Services
-from doorstep.services.ports import PaymentResult
 
 BUYER = "buyer-003"  # trust 600: no express refund, the replacement waits for the warehouse
 PRICE, TAX = LIP_PRICE, LIP_TAX
 EXCHANGES = 6  # 3 settled before the race, 3 not; 5 racers each, and 2 sweeps: 32 at once
-
-
-class HeldCollections(RecordingPayments):
-    """The local provider; while ``held``, it leaves every collection unanswered (the dearer
-    replacement's difference), so the exchange stays reserved while its goods come back."""
-
-    held = True
-
-    def collect(
-        self, idempotency_key: str, buyer_id: str, amount_fen: int, reference: str
-    ) -> PaymentResult:
-        if self.held:
-            return PaymentResult("", succeeded=False, retryable=True, reason="provider_timeout")
-        return super().collect(idempotency_key, buyer_id, amount_fen, reference)
 
 
 @pytest.fixture
