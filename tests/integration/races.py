@@ -33,6 +33,9 @@ the database (and the payment provider's ledger) and describes every broken inva
   orders, returns, visits and pickup orders, has no account, nothing unsettled (a return
   not closed, a visit not over, a transfer not settled, a claim open), and exactly one
   ``buyer.erased`` event; no buyer not erased has one (``_erased_buyers``);
+- import tax kept: a return whose goods were back by day 45 on a declaration that settled
+  keeps the tax its refund carried (the settlement counted it as paid): a lost dispute's
+  clawback and customs' tax clawback together take back at most the refund less its tax;
 - annual quota: what ``customs_quota`` says was given back, per buyer, is what the settled
   declarations restored, each once, with what exchanges turned into refunds after their
   settlement gave back; a return's units once (``_quota_restored``).
@@ -182,6 +185,11 @@ _WENT_BACK = """returns r
         WHERE cr.status = 'settled' AND r.status NOT IN ('cancelled', 'rejected')
           AND (e.return_id IS NULL OR e.status = 'released')"""
 
+# What a lost dispute and customs took back of a return's refunds (asked for: not failed).
+_TAKEN_BACK = """(SELECT COALESCE(SUM(x.amount_fen), 0) FROM transfers x
+                 WHERE x.subject_id = r.return_id AND x.purpose IN ('clawback', 'tax_clawback')
+                 AND x.status <> 'failed')"""
+
 _SQLITE = {
     "claimed": f"""
         SELECT order_id, line_id, SUM(held) AS held FROM (
@@ -257,6 +265,16 @@ _SQLITE = {
                           AND f.status <> 'failed' AND json_extract(f.doc, '$.tax_fen') > 0)
           AND (SELECT SUM(json_extract(l.value, '$.tax_fen')) FROM json_each(cr.doc, '$.lines') l
                WHERE json_extract(l.value, '$.return_id') = r.return_id) > 0""",
+    "tax_left": f"""
+        SELECT r.return_id, {_TAKEN_BACK} AS taken FROM {_WENT_BACK}
+          AND julianday(json_extract(r.doc, '$.received_at'))
+              <= julianday(json_extract(cr.doc, '$.arrival_by'))
+          AND NOT EXISTS (SELECT 1 FROM json_each(cr.doc, '$.tax_paid_for') p
+                          WHERE p.value = r.return_id)
+          AND EXISTS (SELECT 1 FROM refunds f WHERE f.return_id = r.return_id)
+          AND {_TAKEN_BACK} > (SELECT SUM(f.amount_fen - json_extract(f.doc, '$.tax_fen'))
+                               FROM refunds f WHERE f.return_id = r.return_id
+                               AND f.status <> 'failed')""",
     "quota_owed_back": f"""
         SELECT r.return_id, cr.customs_return_id FROM {_WENT_BACK} AND e.status = 'released'
           AND julianday(json_extract(r.doc, '$.received_at'))
@@ -333,6 +351,15 @@ _POSTGRES = {
                           AND f.status <> 'failed' AND (f.doc->>'tax_fen')::bigint > 0)
           AND (SELECT SUM((l->>'tax_fen')::bigint) FROM json_array_elements(cr.doc->'lines') l
                WHERE l->>'return_id' = r.return_id) > 0""",
+    "tax_left": f"""
+        SELECT r.return_id, {_TAKEN_BACK} AS taken FROM {_WENT_BACK}
+          AND (r.doc->>'received_at')::timestamptz <= (cr.doc->>'arrival_by')::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(cr.doc->'tax_paid_for') p
+                          WHERE p = r.return_id)
+          AND EXISTS (SELECT 1 FROM refunds f WHERE f.return_id = r.return_id)
+          AND {_TAKEN_BACK} > (SELECT SUM(f.amount_fen - (f.doc->>'tax_fen')::bigint)
+                               FROM refunds f WHERE f.return_id = r.return_id
+                               AND f.status <> 'failed')""",
     "quota_owed_back": f"""
         SELECT r.return_id, cr.customs_return_id FROM {_WENT_BACK} AND e.status = 'released'
           AND (r.doc->>'received_at')::timestamptz <= (cr.doc->>'arrival_by')::timestamptz
@@ -416,6 +443,10 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
         # Units sent back whose exchange was released (nothing imported in their place) give
         # the annual total back once their declaration settled, back by day 45 (session 13).
         "quota used by units that went back with nothing in their place": sql["quota_owed_back"],
+        # The tax customs gives back for goods back by day 45 on an accepted declaration
+        # belongs to the buyer whatever QC finds: a refund that carried it keeps it, so what
+        # a lost dispute and customs take back never reaches it (session 14).
+        "tax customs gave back taken back by a lost dispute": sql["tax_left"],
         # A courier's pickup sent again (its answer lost) is answered from the first, never
         # recorded twice (session 10).
         "visit completed more than once": """

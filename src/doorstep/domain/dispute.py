@@ -2,7 +2,8 @@
 
 Opened when a return fails QC (after an express refund or not). If ops find for the buyer, the
 return is refundable again (an express refund is kept); if they uphold the QC, an express
-refund is taken back (a clawback of at most what was paid) and the return is closed.
+refund is taken back (a clawback of at most what was paid, less the import tax customs gives
+back for the goods, which stays with the buyer: RULES.md §2) and the return is closed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class DisputeDecision:
     buyer_upheld: bool
     note: str
     clawback_fen: int = 0
+    # Import tax of the advance left with the buyer: customs gives it back for the goods
+    # whatever QC found (RULES.md §2), so upholding the QC never takes it.
+    tax_kept_fen: int = 0
 
 
 @dataclass
@@ -150,16 +154,36 @@ class Dispute(EventRecorder):
         self._event("answered", evidence.added_at, photos=len(evidence.photo_ids))
 
     def decide(
-        self, by: str, at: datetime, *, buyer_upheld: bool, note: str, clawback_fen: int | None
+        self,
+        by: str,
+        at: datetime,
+        *,
+        buyer_upheld: bool,
+        note: str,
+        clawback_fen: int | None,
+        tax_kept_fen: int = 0,
     ) -> DisputeDecision:
         """Ops decide once. Upholding the QC takes back ``clawback_fen`` of an express refund
-        (all of it by default, never more than was paid)."""
+        (by default all of it less ``tax_kept_fen``, the import tax customs gives back for the
+        goods, which is the buyer's whatever QC found; never more than that)."""
         if not self.status.open:
             raise IllegalTransition("dispute", self.status.value, "decide")
-        amount = 0
+        amount = kept = 0
         if not buyer_upheld:
-            amount = self.advanced_fen if clawback_fen is None else clawback_fen
-            if not 0 <= amount <= self.advanced_fen:
+            kept = min(max(tax_kept_fen, 0), self.advanced_fen)
+            most = self.advanced_fen - kept
+            amount = most if clawback_fen is None else clawback_fen
+            if not 0 <= amount <= most and kept:
+                raise InvalidInput(
+                    "clawback_out_of_range",
+                    f"A clawback is between 0 and {most} fen: the {self.advanced_fen} fen paid"
+                    f" less the {kept} fen import tax customs gives back, the buyer's.",
+                    f"追回金额须在 0 至 {most} 分之间：已退 {self.advanced_fen} 分，"
+                    f"其中海关退还的进口税 {kept} 分归买家。",
+                    advanced_fen=most,
+                    tax_kept_fen=kept,
+                )
+            if not 0 <= amount <= most:
                 raise InvalidInput(
                     "clawback_out_of_range",
                     f"A clawback is between 0 and the {self.advanced_fen} fen paid.",
@@ -172,9 +196,16 @@ class Dispute(EventRecorder):
                 "Nothing is taken back from a buyer found in the right.",
                 "判定买家无责时不能追回退款。",
             )
-        self.decision = DisputeDecision(at, by, buyer_upheld, note.strip(), amount)
+        self.decision = DisputeDecision(at, by, buyer_upheld, note.strip(), amount, kept)
         self.status = DisputeStatus.BUYER_UPHELD if buyer_upheld else DisputeStatus.QC_UPHELD
-        self._event("decided", at, outcome=self.status.value, clawback_fen=amount, by=by)
+        self._event(
+            "decided",
+            at,
+            outcome=self.status.value,
+            clawback_fen=amount,
+            tax_kept_fen=kept,
+            by=by,
+        )
         return self.decision
 
 

@@ -28,7 +28,7 @@ from doorstep.domain.exchange import ExchangeStatus
 from doorstep.domain.order import Order
 from doorstep.domain.places import warehouse_for
 from doorstep.domain.policy import default_policy
-from doorstep.domain.refund import RefundStatus
+from doorstep.domain.refund import Refund, RefundStatus
 from doorstep.domain.refund_amount import TaxOutcome, TaxStatus
 from doorstep.domain.returns import ReturnKind, ReturnRequest, ReturnStatus
 from doorstep.domain.transfer import TransferPurpose, TransferStatus, transfer_key
@@ -604,6 +604,37 @@ def pay_returned_tax(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> 
         customs_return.buyer_id,
         due,
     ).transfer_id
+
+
+def tax_kept_by_buyer(uow: UnitOfWork, request: ReturnRequest, refund: Refund | None) -> int:
+    """Inside the caller's transaction, which holds the return's lock (a lost dispute's
+    decision): the import tax the return's refund carried that customs gives back, or will,
+    for its goods, so a clawback leaves it with the buyer (RULES.md §2: the tax follows the
+    goods, whatever QC found). That is the refund's tax when the goods were back by day 45
+    on a declaration customs accepted (settled or not: the settlement counts the refund's
+    tax as paid and pays none of it again) or has not answered yet (open or submitted:
+    should customs reject it, or it lapse, ``_claw_back_tax`` takes the tax then, counting
+    the dispute's clawback, so it is taken once). Nothing when the goods missed day 45 or
+    customs said no: that tax is taken back (``tax-clawback:<return_id>``), by the customs
+    path or by the clawback itself when it comes first (the customs path then counts it),
+    never both. The order, then the declaration are locked after the return, ``_lock``'s
+    order, so a settlement, an answer or a lapse of the same declaration ran before (and
+    this sees it) or waits for the decision (and counts its clawback)."""
+    if refund is None or refund.status is RefundStatus.FAILED or refund.tax_fen <= 0:
+        return 0
+    if request.received_at is None or _clawed(uow, request.return_id):
+        return 0  # not back (no QC: no dispute), or customs gave none back: taken already
+    declared = uow.customs.for_returns([request.return_id])
+    if not declared:
+        return 0
+    uow.orders.get_for_update(request.order_id)
+    customs_return = uow.customs.get_for_update(declared[0].customs_return_id)
+    assert customs_return is not None, "a declaration is never deleted"
+    if customs_return.status in (CustomsStatus.REJECTED, CustomsStatus.LAPSED):
+        return 0
+    if request.received_at > customs_return.arrival_by:
+        return 0  # back after day 45: customs gives nothing back
+    return refund.tax_fen
 
 
 def settle_arrival(svc: Services, uow: UnitOfWork, request: ReturnRequest) -> list[str]:

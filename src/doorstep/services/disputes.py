@@ -1,9 +1,10 @@
 """Disputes over a failed QC (issue 9 §3): opened with the grade, answered by the buyer with
 text and photos, decided by ops; upholding the QC takes an express refund back (a clawback
-through the payment port under ``clawback:<return_id>``) or charges for an exchange's
-replacement shipped before the warehouse saw the old item (``exchange-recover:<return_id>``)
-and releases one not shipped yet; finding for the buyer lets the return be refunded (or
-marks a paid express refund as earned).
+through the payment port under ``clawback:<return_id>``) less the import tax customs gives
+back for goods back by day 45 (``customs.tax_kept_by_buyer``: the buyer's whatever QC
+found), or charges for an exchange's replacement shipped before the warehouse saw the old
+item (``exchange-recover:<return_id>``) and releases one not shipped yet; finding for the
+buyer lets the return be refunded (or marks a paid express refund as earned).
 
 Exactly once: the decision is taken with the return's row locked (as refunds are created), so
 racing reviewers find the dispute decided; the clawback's key is unique.
@@ -152,13 +153,23 @@ def decide_dispute(
             raise NotFound("return_request", return_id)
         dispute = _load(uow, return_id, None, lock=True)
         refund = uow.refunds.by_key(refund_key(return_id))
+        exchange = uow.exchanges.get_for_update(return_id)
+        tax_kept = 0
         if not buyer_upheld:
             clawback_fen = _short_of_tax_back(uow, return_id, refund, dispute, clawback_fen)
+            if exchange is None:
+                # After the exchange's lock, as ``restore_converted_quota`` below: the
+                # return, the exchange, the order, the declaration.
+                tax_kept = customs.tax_kept_by_buyer(uow, request, refund)
         decision = dispute.decide(
-            ops_id, now, buyer_upheld=buyer_upheld, note=note, clawback_fen=clawback_fen
+            ops_id,
+            now,
+            buyer_upheld=buyer_upheld,
+            note=note,
+            clawback_fen=clawback_fen,
+            tax_kept_fen=tax_kept,
         )
         request.settle_dispute(now, buyer_upheld=buyer_upheld)
-        exchange = uow.exchanges.get_for_update(return_id)
         shipped = exchange is not None and exchange.status is ExchangeStatus.SHIPPED
         clawback = None
         released = None

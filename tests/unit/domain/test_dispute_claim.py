@@ -58,6 +58,34 @@ def test_dispute_partial_clawback_bounds_and_buyer_upheld() -> None:
     assert won.decide("ops", T, buyer_upheld=True, note="", clawback_fen=None).clawback_fen == 0
 
 
+def test_a_lost_dispute_leaves_the_tax_customs_gives_back_with_the_buyer() -> None:
+    d = _dispute(43_530)  # a 39,900 pillow and its 3,630 import tax, advanced at pickup
+    decision = d.decide(
+        "ops", T, buyer_upheld=False, note="", clawback_fen=None, tax_kept_fen=3_630
+    )
+    assert (decision.clawback_fen, decision.tax_kept_fen) == (39_900, 3_630)
+    assert d.take_events()[-1].data["tax_kept_fen"] == 3_630
+    with pytest.raises(InvalidInput) as too_much:
+        _dispute(43_530).decide(
+            "ops", T, buyer_upheld=False, note="", clawback_fen=39_901, tax_kept_fen=3_630
+        )
+    assert too_much.value.details == {"advanced_fen": 39_900, "tax_kept_fen": 3_630}
+    assert "3630" in too_much.value.message_zh
+    less = _dispute(43_530).decide(
+        "ops", T, buyer_upheld=False, note="", clawback_fen=10_000, tax_kept_fen=3_630
+    )
+    assert (less.clawback_fen, less.tax_kept_fen) == (10_000, 3_630)
+    # Never more kept than was advanced; nothing kept by (or taken from) a buyer found right.
+    small = _dispute(2_000).decide(
+        "ops", T, buyer_upheld=False, note="", clawback_fen=None, tax_kept_fen=3_630
+    )
+    assert (small.clawback_fen, small.tax_kept_fen) == (0, 2_000)
+    won = _dispute(43_530).decide(
+        "ops", T, buyer_upheld=True, note="", clawback_fen=None, tax_kept_fen=3_630
+    )
+    assert (won.clawback_fen, won.tax_kept_fen) == (0, 0)
+
+
 def test_dispute_answers_need_content_and_come_in_time() -> None:
     d = _dispute()
     with pytest.raises(InvalidInput, match="dispute_evidence_empty"):
