@@ -67,6 +67,7 @@ def test_failed_qc_dispute_answered_and_lost_claws_back_the_express_refund(
     )
     assert r.status_code == 200, r.text
     assert r.json()["decision"]["clawback_fen"] == 39_900
+    assert r.json()["decision"]["tax_kept_fen"] == 0  # a domestic order: no import tax
     assert r.json()["clawback_status"] == "succeeded"
     _error(
         client.post(f"/ops/disputes/{rid}/decision", headers=ops, json={"buyer_upheld": True}),
@@ -167,3 +168,29 @@ def test_refund_lead_times_over_http_and_on_the_dashboard(
     page = w.browser("ops1").get("/console/dashboard")
     assert page.status_code == 200 and 'data-testid="refund-lead-time"' in page.text
     assert 'data-testid="lead-time-resolution"' in page.text
+
+
+def test_a_lost_dispute_shows_the_tax_left_with_the_buyer(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    """The decision page and API say what was taken back and the import tax the buyer keeps
+    (customs gives it back for goods back by day 45, RULES.md §2), in both languages."""
+    w = World(client, wired, login)
+    rid = _disputed(w, "buyer1")
+    with wired.services.uow() as uow:
+        # Decided as a cross-border return whose goods were back in time would be: the
+        # refund's 36.30 yuan of tax stays with the buyer.
+        dispute = uow.disputes.get_for_update(f"D-{rid}")
+        assert dispute is not None
+        dispute.decide("ops-001", wired.services.clock.now(), buyer_upheld=False, note="",
+                       clawback_fen=None, tax_kept_fen=3_630)  # fmt: skip
+        uow.disputes.save(dispute)
+        uow.commit()
+    shown = client.get(f"/returns/{rid}/dispute", headers=login("buyer1")).json()
+    assert shown["decision"]["clawback_fen"] == 39_900 - 3_630
+    assert shown["decision"]["tax_kept_fen"] == 3_630
+    page = w.browser("buyer1")
+    en = page.get(f"/portal/returns/{rid}/dispute?lang=en").text
+    assert "Import tax left with you" in en and "¥36.30" in en and "¥362.70" in en
+    zh = page.get(f"/portal/returns/{rid}/dispute?lang=zh_CN").text
+    assert "留给您的进口税" in zh and "¥36.30" in zh

@@ -24,7 +24,8 @@ class DisputeDecisionIn(In):
     note: Text = ""
     clawback_fen: Fen | None = Field(
         default=None, description="Upholding the QC: how much of an express refund to take back "
-        "(all of it when left out)."
+        "(when left out: all of it less the import tax customs gives back for the goods, which "
+        "stays with the buyer; never more than that)."
     )  # fmt: skip
 
 
@@ -39,7 +40,12 @@ class DisputeDecisionOut(Out):
     by: str
     buyer_upheld: bool
     note: str
-    clawback_fen: int
+    clawback_fen: int = Field(description="What upholding the QC takes back, in fen.")
+    tax_kept_fen: int = Field(
+        default=0,
+        description="Import tax of the express refund left with the buyer: customs gives it "
+        "back for goods back by day 45, whatever QC found, in fen.",
+    )
 
 
 class DisputeOut(Out):
