@@ -50,7 +50,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, func, or_, select, text
 from tests.integration.refund_waits_check import (  # type: ignore[import-not-found]
     refund_wait_violations,
 )
@@ -993,6 +993,7 @@ def _erased_buyers(conn: Connection) -> list[str]:
         sender = _doc(r.doc)["order"]["sender"]
         if (sender["name"], sender["mobile"], sender["detail"]) != (ERASED, ERASED_PHONE, ERASED):
             found.append(f"erased buyer's pickup order keeps the sender: {r.out_order_no}")
+    found += _erased_words_and_photos(conn, ids)
     u = t.users.c
     found += [
         f"erased buyer has an account: {r.actor_id} {r.username}"
@@ -1018,6 +1019,73 @@ def _erased_buyers(conn: Connection) -> list[str]:
             )
         )
     ]
+    return found
+
+
+def _erased_words_and_photos(conn: Connection, ids: list[str]) -> list[str]:
+    """Of erased buyers: no username on their accounts' events (found by the ``actor_id``
+    the events name: the accounts themselves are deleted rows); none of their own words
+    (evidence texts of returns, claims and QC disputes, a contactless handover's dispute and
+    note); no image of their door (the courier's photos of a contactless handover, their
+    photos disputing it) nor any photo they uploaded that is not evidence of the goods."""
+    from doorstep.domain.retention import ERASED
+
+    found: list[str] = []
+    erased = set(ids)
+    e = t.events.c
+    for r in conn.execute(select(e.seq, e.data).where(e.aggregate_type == "user")):
+        data = _doc(r.data)
+        if data.get("actor_id") in erased and data.get("username") != ERASED:
+            found.append(f"erased buyer's account event keeps the username: {r.seq}")
+
+    def words(items: list[dict[str, Any]], who: str | None = None) -> bool:
+        return any(
+            i.get("text") not in ("", ERASED) and (who is None or i.get("source") == who)
+            for i in items
+        )
+
+    door: set[str] = set()
+    goods: set[str] = set()
+    rc = t.returns.c
+    for r in conn.execute(select(rc.return_id, rc.doc).where(rc.buyer_id.in_(ids))):
+        doc = _doc(r.doc)
+        if words(doc.get("evidence") or []):
+            found.append(f"erased buyer's words left on a return: {r.return_id}")
+        goods |= {x["photo_id"] for x in doc.get("evidence") or [] if x.get("photo_id")}
+        seen = doc.get("inspection")
+        if seen:
+            shots = {
+                *seen["photo_ids"],
+                *(p for u in seen.get("units") or [] for p in u["photo_ids"]),
+            }
+            (door if seen.get("contactless") else goods).update(shots)
+    ac = t.appointments.c
+    for r in conn.execute(select(ac.appointment_id, ac.doc).where(ac.buyer_id.in_(ids))):
+        doc = _doc(r.doc)
+        review = doc.get("review") or {}
+        if review.get("dispute_text") not in (None, "", ERASED) or doc.get("handover_note") not in (
+            None,
+            "",
+            ERASED,
+        ):
+            found.append(f"erased buyer's words left on a visit: {r.appointment_id}")
+        door |= set(review.get("dispute_photo_ids") or [])
+    for table, key in ((t.claims, "claim_id"), (t.disputes, "dispute_id")):
+        for r in conn.execute(select(table.c[key], table.c.doc).where(table.c.buyer_id.in_(ids))):
+            doc = _doc(r.doc)
+            evidence = doc.get("evidence") or []
+            if words(evidence, "buyer" if table is t.claims else None):
+                found.append(f"erased buyer's words left on {table.name}: {r[0]}")
+            goods |= {p for x in evidence for p in x.get("photo_ids") or []}
+            goods |= set(doc.get("qc_photo_ids") or [])
+    p = t.photos.c
+    for r in conn.execute(
+        select(p.photo_id, p.owner, func.length(p.content).label("size")).where(
+            or_(p.owner.in_(ids), p.photo_id.in_(sorted(door)))
+        )
+    ):
+        if r.size and (r.photo_id in door or r.photo_id not in goods):
+            found.append(f"erased buyer's photo keeps its image: {r.photo_id}")
     return found
 
 

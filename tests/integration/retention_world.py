@@ -20,8 +20,17 @@ from doorstep.bootstrap import App
 from doorstep.domain.address import Address
 from doorstep.domain.carrier_order import Cargo, Party, PickupOrder, UnifiedOrder
 from doorstep.domain.claim import ClaimKind
+from doorstep.domain.dispute import Dispute, DisputeEvidence
+from doorstep.domain.inspection import UnitResult
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
-from doorstep.domain.returns import Reason, ReturnKind
+from doorstep.domain.pickup import ContactlessReview, DisputeOutcome, Handover, ReviewStatus
+from doorstep.domain.returns import (
+    Evidence,
+    Inspection,
+    InspectionResult,
+    Reason,
+    ReturnKind,
+)
 from doorstep.services import catalog, claims, identity, outbox, photos, pickup, returns
 from doorstep.services.claims import FileClaim
 from doorstep.services.context import RETURN_WAREHOUSE
@@ -42,23 +51,36 @@ class Leaver:
     order_ids: list[str]
     return_ids: list[str]
     appointment_ids: list[str]
+    # ``evidence``: photos that show the door (erased with the buyer) and photos of the
+    # goods (kept as the transactions' facts), by id.
+    door_photos: tuple[str, ...] = ()
+    goods_photos: tuple[str, ...] = ()
 
 
-def leaver(app: App, *, book: bool = True, depart: bool = True, claim: bool = False) -> Leaver:
+def leaver(
+    app: App,
+    *,
+    book: bool = True,
+    depart: bool = True,
+    claim: bool = False,
+    evidence: bool = False,
+) -> Leaver:
     """A buyer with an address book, two orders, two returns (one booked, with a courier
     company's pickup order for its visit and the company's exchange journal; ``book`` only
     on the seeded day, whose windows exist), the texts the
-    outbox sent them; their account deleted unless ``depart`` is false (the returns not
-    handed over are then withdrawn, the visit cancelled)."""
+    outbox sent them; their account (named by their phone number, as many are) deleted
+    unless ``depart`` is false (the returns not handed over are then withdrawn, the visit
+    cancelled). ``evidence``: photos and words of theirs attached as the door, the buyer and
+    a QC dispute leave them (``_evidence``)."""
     svc = app.services
     tag = uuid.uuid4().hex[:6]
-    n = int(tag, 16) % 10_000
-    name, phone, street = f"柳如烟{tag}", f"1395555{n:04d}", f"卫零路{tag}弄"
+    # Eight digits from the tag: the phone is the username too, and usernames are unique.
+    name, phone, street = f"柳如烟{tag}", f"139{int(tag, 16):08d}", f"卫零路{tag}弄"
     email = f"ru{tag}@example.cn"
     home = Address(
         "310116", "上海市", "上海市", "金山区", f"{street} 3 号", name, phone, 30.741234, 121.341234
     )
-    buyer_id, username = f"buyer-ret-{tag}", f"ret{tag}"
+    buyer_id, username = f"buyer-ret-{tag}", phone
     # Bought the day before: inside the return window whenever the test's clock now is.
     signed = svc.clock.now() - timedelta(days=1)
     catalog.upsert_buyers(svc, [Buyer(buyer_id, name, phone, addresses=[home], email=email)])
@@ -98,14 +120,93 @@ def leaver(app: App, *, book: bool = True, depart: bool = True, claim: bool = Fa
     outbox.dispatch_pending(svc, svc.clock.now(), 500)
     if depart:
         identity.delete_user(svc, username)
+    door: tuple[str, ...] = ()
+    goods: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    if evidence:
+        door, goods, words = _evidence(app, buyer_id, tag, ids, visits)
     return Leaver(
         buyer_id,
         username,
-        (name, phone, phone[:3] + "****" + phone[-4:], street, email),
+        (name, phone, phone[:3] + "****" + phone[-4:], street, email, *words),
         [o.order_id for o in orders],
         ids,
         visits,
+        door,
+        goods,
     )
+
+
+def _jpeg(shade: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (shade, 90, 40)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _evidence(
+    app: App, buyer_id: str, tag: str, return_ids: list[str], visit_ids: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """What a contactless pickup, the buyer's evidence and a QC dispute leave, written into
+    the records as their services write them (the returns were withdrawn at the deletion,
+    so the flows themselves cannot run on them any more): the courier's photos of the parcel
+    left at the door (one whole, one of a unit), the buyer's dispute of that handover (text,
+    a photo of their doorstep), a photo the buyer uploaded and never attached, the buyer's
+    photo of the goods on a return, and a decided QC dispute with the buyer's text and photo
+    of the goods. Returns the photo ids that show the door, those of the goods, and the
+    buyer's words."""
+    svc = app.services
+    now = svc.clock.now()
+
+    def shot(owner: str, shade: int) -> str:
+        return photos.upload_photo(svc, owner, _jpeg(shade)).photo_id
+
+    at_door, unit_at_door = shot("courier-ret", 10), shot("courier-ret", 20)
+    doorstep, unattached = shot(buyer_id, 30), shot(buyer_id, 40)
+    goods, disputed_goods = shot(buyer_id, 50), shot(buyer_id, 60)
+    qc = shot("wh-ret", 70)
+    review_words = f"门口照片不对{tag}，放在门口鞋柜上"
+    dispute_words = f"争议{tag}：寄回时完好无损"
+    with svc.uow() as uow:
+        got = {r.return_id: r for r in uow.returns.get_many(return_ids)}
+        first, second = got[return_ids[0]], got[return_ids[1]]
+        first.inspection = Inspection(
+            InspectionResult.PASSED,
+            {"appearance_ok": True},
+            (at_door,),
+            800,
+            now,
+            "courier-ret",
+            units=(UnitResult("L1", "CN-LATEX-PILLOW", 1, {}, None, (unit_at_door,), ()),),
+            contactless=True,
+        )
+        second.evidence.append(Evidence(f"E-{tag}", "photo", now, photo_id=goods))
+        uow.returns.save(first)
+        uow.returns.save(second)
+        for visit in uow.appointments.get_many(visit_ids):
+            visit.handover = Handover.DOOR
+            visit.review = ContactlessReview(
+                now,
+                ReviewStatus.RESOLVED,
+                now,
+                "ops-1",
+                review_words,
+                (doorstep,),
+                now,
+                DisputeOutcome.COURIER_UPHELD,
+                "photos show the parcel",
+            )
+            uow.appointments.save(visit)
+        dispute = Dispute.open(
+            second.return_id, buyer_id, now, timedelta(days=7), "C", "scratched", (qc,), 0
+        )
+        dispute.answer(DisputeEvidence(now, dispute_words, (disputed_goods,)))
+        dispute.decide("ops-1", now, buyer_upheld=False, note="QC stands", clawback_fen=0)
+        uow.disputes.add(dispute)
+        uow.commit()
+    # Without a visit to dispute, the doorstep photo was never attached: erased all the same.
+    door = (at_door, unit_at_door, doorstep, unattached)
+    words = (dispute_words, review_words) if visit_ids else (dispute_words,)
+    return door, (goods, disputed_goods, qc), words
 
 
 def _settled_claim(app: App, buyer_id: str, home: Address, text: str) -> None:

@@ -11,6 +11,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from tests.integration.races import (  # type: ignore[import-not-found]
+    RecordingPayments,
+    violations,
+)
 from tests.integration.retention_world import (  # type: ignore[import-not-found]
     after_years,
     found,
@@ -22,13 +26,14 @@ from tests.statements import counting_statements  # type: ignore[import-not-foun
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App
-from doorstep.domain.errors import Conflict
+from doorstep.domain.dispute import dispute_id
+from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
 from doorstep.domain.retention import ERASED, ERASED_PHONE, RetentionRule
 from doorstep.domain.returns import ReturnStatus
 from doorstep.domain.route import RouteStop, StopState
 from doorstep.entrypoints import jobs
-from doorstep.services import catalog, identity, retention
+from doorstep.services import catalog, identity, photos, retention
 
 
 def _sweep(app: App) -> int:
@@ -245,7 +250,7 @@ def test_the_sweep_and_the_ops_read_send_as_many_statements_however_many_buyers(
     def erased_pass(count: int) -> int:
         clock.at = start
         for _ in range(count):
-            leaver(wired)
+            leaver(wired, evidence=True)
         after_years(clock, 3)
         statements = counted(lambda: erased.append(_sweep(wired)))
         assert erased[-1] == count
@@ -255,3 +260,79 @@ def test_the_sweep_and_the_ops_read_send_as_many_statements_however_many_buyers(
     five = erased_pass(5)
     assert five == one, (one, five)
     assert len(counted(lambda: retention.summary(svc))) == len(empty_read) == 1
+
+
+def _images(app: App, photo_ids: tuple[str, ...]) -> dict[str, int]:
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(t.photos.c.photo_id, func.length(t.photos.c.content)).where(
+                t.photos.c.photo_id.in_(photo_ids)
+            )
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+
+def test_the_account_events_the_door_photos_and_the_dispute_words_go_the_goods_stay(
+    wired: App, clock: FixedClock
+) -> None:
+    """The accounts' events (their username is the phone number) are found from the buyer;
+    the photos of the door (a contactless handover, the buyer's photo disputing it, one
+    never attached) lose their image and keep their row; the photos of the goods stay whole;
+    the buyer's words in a QC dispute go, the dispute's decision stays."""
+    svc = wired.services
+    gone = leaver(wired, evidence=True)
+    kept = leaver(wired, evidence=True, depart=False)
+    with wired.engine.connect() as conn:
+        accounts = conn.execute(
+            select(t.events.c.name, t.events.c.data).where(t.events.c.aggregate_type == "user")
+        ).all()
+        photo_rows = conn.execute(
+            select(t.photos.c.photo_id, t.photos.c.sha256, t.photos.c.created_at).where(
+                t.photos.c.photo_id.in_(gone.door_photos)
+            )
+        ).all()
+    assert [n for n, d in accounts if d["actor_id"] == gone.buyer_id] == ["user.deleted"]
+    assert all(size > 0 for size in _images(wired, gone.door_photos + gone.goods_photos).values())
+
+    after_years(clock, 4)
+    assert _sweep(wired) == 1
+
+    assert found(wired.engine, gone.personal) == []
+    assert found(wired.engine, (kept.username,)), "another buyer's account events keep theirs"
+    with wired.engine.connect() as conn:
+        events = conn.execute(
+            select(t.events.c.name, t.events.c.data).where(t.events.c.aggregate_type == "user")
+        ).all()
+        photo_rows_after = conn.execute(
+            select(t.photos.c.photo_id, t.photos.c.sha256, t.photos.c.created_at).where(
+                t.photos.c.photo_id.in_(gone.door_photos)
+            )
+        ).all()
+    [deleted] = [d for n, d in events if d["actor_id"] == gone.buyer_id]
+    assert deleted == {
+        "username": ERASED,
+        "role": "buyer",
+        "actor_id": gone.buyer_id,
+        "active": True,
+    }
+    # The door: no image left; the row (id, digest, date) stays for what refers to it.
+    assert _images(wired, gone.door_photos) == dict.fromkeys(gone.door_photos, 0)
+    assert sorted(photo_rows_after) == sorted(photo_rows)
+    with pytest.raises(NotFound):
+        photos.get_photo(svc, gone.door_photos[0])
+    # The goods: kept whole, the transactions' facts.
+    assert all(size > 0 for size in _images(wired, gone.goods_photos).values())
+    assert all(size > 0 for size in _images(wired, kept.door_photos).values())
+    with svc.uow() as uow:
+        dispute = uow.disputes.get(dispute_id(gone.return_ids[1]))
+        [visit] = uow.appointments.get_many(gone.appointment_ids)
+    assert dispute is not None
+    assert [(e.text, e.photo_ids) for e in dispute.evidence] == [(ERASED, (gone.goods_photos[1],))]
+    assert dispute.decision is not None
+    assert (dispute.status.value, dispute.grade, dispute.qc_note) == ("qc_upheld", "C", "scratched")
+    assert (dispute.decision.note, dispute.decision.by) == ("QC stands", "ops-1")
+    assert dispute.qc_photo_ids == (gone.goods_photos[2],)
+    assert visit.review is not None
+    assert visit.review.dispute_text == ERASED
+    assert visit.review.outcome is not None and visit.review.resolution_note
+    assert violations(wired.engine, RecordingPayments()) == []

@@ -2,11 +2,14 @@
 8 sweeps over departed buyers whose period is over, while accounts are made again for two
 of them (they came back), new orders are imported for two others (they bought again), and
 ops read the retention view. A departed buyer with a return on its way back is there too.
+Every buyer's account is named by their phone number, and each left photos of their door
+(a contactless handover), of the goods, and words in a QC dispute (``leaver(evidence=True)``).
 
 Each buyer comes out one way: erased (once, one ``buyer.erased`` event, nothing personal
 left anywhere, the account and order refused with ``buyer_erased``) or not erased (the
 account or the order landed first and the sweep saw it). Checked in SQL
-(``races.violations`` with ``_erased_buyers``) and by value in every table.
+(``races.violations`` with ``_erased_buyers``: no username on the accounts' events, no
+image of the door, no words of theirs) and by value in every table.
 """
 
 from __future__ import annotations
@@ -83,9 +86,9 @@ def _order(clock: FixedClock, buyer_id: str, n: int) -> Order:
 
 def _round(wired: App, clock: FixedClock, payments: RecordingPayments, n: int) -> dict[str, int]:
     svc = wired.services
-    back = [leaver(wired, book=False) for _ in range(2)]  # accounts made again
-    bought = [leaver(wired, book=False) for _ in range(2)]  # new orders imported
-    waiting = leaver(wired, book=False)  # a return on its way back: never erased
+    back = [leaver(wired, book=False, evidence=True) for _ in range(2)]  # accounts made again
+    bought = [leaver(wired, book=False, evidence=True) for _ in range(2)]  # new orders imported
+    waiting = leaver(wired, book=False, evidence=True)  # a return on its way back: never erased
     with svc.uow() as uow:
         request = uow.returns.get(waiting.return_ids[0])
         assert request is not None
@@ -93,7 +96,7 @@ def _round(wired: App, clock: FixedClock, payments: RecordingPayments, n: int) -
         uow.returns.save(request)
         uow.commit()
     # The first round books a visit (the seeded day's windows) with a company's order.
-    plain = [leaver(wired, book=n == 0 and i == 0) for i in range(3)]
+    plain = [leaver(wired, book=n == 0 and i == 0, evidence=True) for i in range(3)]
     after_years(clock, 3)
 
     # Accounts made without argon2's quarter second, so they reach the buyer's row while

@@ -27,8 +27,9 @@ def upload_photo(svc: Services, owner: str, data: bytes) -> StoredPhoto:
 
 
 def get_photo(svc: Services, photo_id: str) -> StoredPhoto:
+    """The photo with its image; an erased one (services/retention.py) looks missing."""
     with svc.uow() as uow:
         photo = uow.photos.get(photo_id)
-        if photo is None:
+        if photo is None or photo.erased:
             raise NotFound("photo", photo_id)
         return photo

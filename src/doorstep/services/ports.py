@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import TracebackType
@@ -67,6 +67,12 @@ class StoredPhoto:
     height: int
     created_at: datetime
     content: bytes
+
+    @property
+    def erased(self) -> bool:
+        """The image was erased (``PhotoRepository.erase``): a sanitised image is never
+        empty, so no bytes is the mark, and the row needs no column of its own."""
+        return not self.content
 
 
 @dataclass(frozen=True)
@@ -413,6 +419,19 @@ class UserRepository(Protocol):
 class PhotoRepository(Protocol):
     def get(self, photo_id: str) -> StoredPhoto | None: ...
     def add(self, photo: StoredPhoto) -> None: ...
+
+    def erase(
+        self,
+        photo_ids: Collection[str],
+        *,
+        owners: Collection[str] = (),
+        keep: Collection[str] = (),
+    ) -> None:
+        """Delete the images of ``photo_ids`` and of every photo ``owners`` uploaded but
+        those in ``keep``, in one write whatever their number; each row stays (id, owner,
+        digest, size, date) for the records that name it, its image gone
+        (``StoredPhoto.erased``)."""
+        ...
 
 
 class EventLog(Protocol):

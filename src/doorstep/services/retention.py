@@ -18,7 +18,8 @@ Where the personal information was copied (grepped from the tables and documents
 - ``buyers.doc``: name, phone, e-mail, the address book (``Buyer.erase``);
 - ``orders.doc``: the shipping address (contact name, phone, street, coordinates);
 - ``returns.doc``: the pickup address, the buyer's evidence texts;
-- ``appointments.doc``: the visit's address, the handover note (where a parcel is left);
+- ``appointments.doc``: the visit's address, the handover note (where a parcel is left),
+  the buyer's text disputing a contactless handover;
 - ``pickup_orders.doc``: the unified order's sender (name, mobile, street, raw text);
 - ``claims.doc``, ``disputes.doc``: the buyer's evidence texts;
 - ``routes.doc``: the coordinates of the visits' stops, kept to about a kilometre (the
@@ -26,17 +27,43 @@ Where the personal information was copied (grepped from the tables and documents
 - ``events.data`` of the buyer's aggregates, ``deliveries.payload`` (the text's or
   e-mail's recipient and text), ``sent_messages`` (recipient, body), ``carrier_exchanges``
   (the requests to and answers from the courier companies): found by value (names, phones
-  and their masked forms, streets, e-mail; ``PersonalValues``).
+  and their masked forms, streets, e-mail; ``PersonalValues``);
+- ``events.data`` of the accounts that acted as the buyer (``user.deleted``,
+  ``user.password_changed``, ``user.disabled``, ...: the username, often the phone
+  number): found by the ``actor_id`` they name, the username erased. The accounts' rows
+  themselves are deleted with the account (a row left means the buyer came back and is not
+  erased), so no username or password hash is left in ``users``; the events never held the
+  hash;
+- ``photos``: see "Photos" below.
+
+Photos, decided per kind (PIPL art. 47: what no law keeps goes; E-Commerce Law art. 31
+keeps the transaction's facts). The images are already stripped of their metadata (GPS,
+device) when uploaded (``photos.upload_photo``); what is left is what they show.
+
+- Photos of the door, erased: the courier's photos of a contactless handover show the
+  parcel where the buyer left it, at their door (its number) or the locker by their home,
+  and the buyer's photos disputing that handover show their doorstep. They place the person
+  and are no fact of what was returned once the handover is settled (the weight, the time
+  and the photo count and digest on the signed receipt stay).
+- Photos the buyer uploaded and attached to nothing: no transaction needs them; erased.
+- Photos of the goods, kept: the buyer's photos on a return, a claim or a QC dispute, the
+  courier's photos of an in-person inspection (the unit in hand), the warehouse's QC
+  photos. They are what a refund, a claim or a dispute was decided on (accounting, the
+  merchant's and the carrier's liability); the buyer's words beside them are erased.
+
+An erased photo keeps its row (id, owner, digest, size, date: what the records and the
+receipt's digest name) without its image (``PhotoRepository.erase``); it is served as
+missing.
 
 Not personal, kept: receipts (signed facts: the courier's name, SKUs, weight, no buyer
-field), waybill numbers, the rest of claims and disputes, refunds, transfers, the customs
-declarations and exchanges (ids, amounts, statuses, times). Known gaps: the photos (evidence, contactless
-pickups) are kept as evidence of the transactions; the account events' usernames
-(``user.*``) are not found from the buyer.
+field), waybill numbers, the rest of claims and disputes (the decision, ops' notes, the QC
+grade and note), refunds, transfers, the customs declarations and exchanges (ids, amounts,
+statuses, times).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -87,6 +114,9 @@ def erase_due_buyers(svc: Services, limit: int = PASS) -> int:
                 erased[file.buyer.buyer_id] = personal_values(file)
                 events.append(_erase(svc, file, now))
         uow.retention.store(files, erased)
+        if erased:
+            door, goods = photos_of([f for f in files if f.buyer.buyer_id in erased])
+            uow.photos.erase(door, owners=sorted(erased), keep=goods)
         uow.events.append(events)
         uow.commit()
     return len(erased)
@@ -154,6 +184,37 @@ def last_completed(file: BuyerFile) -> datetime | None:
     return completed_at(moments)
 
 
+def photos_of(files: Sequence[BuyerFile]) -> tuple[set[str], set[str]]:
+    """The photos of these buyers' records that show their door, to be erased, and those of
+    the goods, kept (see the module's "Photos").
+
+    Door: the courier's photos of a contactless handover (the parcel where the buyer left
+    it: their door, its number, or the locker by their home) and the buyer's own photos
+    disputing one (their doorstep). Goods: the buyer's photos attached to a return, a claim
+    or a QC dispute, the courier's photos of an in-person inspection (the unit in hand) and
+    the warehouse's QC photos: what the refund, the claim or the dispute was decided on. A
+    photo named as both is the door's."""
+    door: set[str] = set()
+    goods: set[str] = set()
+    for file in files:
+        for r in file.returns:
+            goods |= {e.photo_id for e in r.evidence if e.photo_id}
+            if r.quality_check is not None:
+                goods |= set(r.quality_check.photo_ids)
+            seen = r.inspection
+            if seen is not None:
+                shots = {*seen.photo_ids, *(p for u in seen.units for p in u.photo_ids)}
+                (door if seen.contactless else goods).update(shots)
+        for a in file.appointments:
+            if a.review is not None:
+                door |= set(a.review.dispute_photo_ids)
+        for c in file.claims:
+            goods |= {p for e in c.evidence for p in e.photo_ids}
+        for d in file.disputes:
+            goods |= {*d.qc_photo_ids, *(p for e in d.evidence for p in e.photo_ids)}
+    return door, goods - door
+
+
 def personal_values(file: BuyerFile) -> PersonalValues:
     """The buyer's personal strings as every copy of this file holds them (read before the
     erasure): the scrub of events, messages and exchanges looks for these."""
@@ -209,6 +270,10 @@ def _erase(svc: Services, file: BuyerFile, now: datetime) -> Event:
     for a in file.appointments:
         a.address = erased_address(a.address)
         a.handover_note = ERASED if a.handover_note else ""
+        # What the buyer wrote disputing a contactless handover: their words, and often where
+        # at their door the parcel was left. The outcome and ops' note stay.
+        if a.review is not None and a.review.dispute_text:
+            a.review.dispute_text = ERASED
     for p in file.pickup_orders:
         p.order = replace(p.order, sender=erased_party(p.order.sender))
     # The buyer's own words in claims and disputes: free text, personal whatever it says.

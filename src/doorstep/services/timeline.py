@@ -157,6 +157,6 @@ def door_photo(svc: Services, return_id: str, photo_id: str, *, buyer_id: str) -
         shown = set(inspection.photo_ids) if inspection else set()
         shown |= {p for u in inspection.units for p in u.photo_ids} if inspection else set()
         photo = uow.photos.get(photo_id) if photo_id in shown else None
-    if photo is None:
+    if photo is None or photo.erased:
         raise NotFound("photo", photo_id)
     return photo

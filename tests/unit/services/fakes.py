@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from types import TracebackType
@@ -719,6 +719,18 @@ class FakePhotoRepository:
         if self.table.row(photo.photo_id) is not None:
             raise DuplicateKey(f"photo {photo.photo_id}")
         self.table.write(photo.photo_id, 1, photo, _ABSENT)
+
+    def erase(
+        self,
+        photo_ids: Collection[str],
+        *,
+        owners: Collection[str] = (),
+        keep: Collection[str] = (),
+    ) -> None:
+        for key, row in self.table.rows():
+            photo = row.item
+            if key in photo_ids or (photo.owner in owners and key not in keep):
+                self.table.write(key, row.version, replace(photo, content=b""), _ANY)
 
 
 class FakeDisruptionRepository:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
 
@@ -863,6 +863,25 @@ class PhotoRepo:
 
     def add(self, photo: StoredPhoto) -> None:
         self.conn.execute(insert(t.photos).values(**photo.__dict__))
+
+    def erase(
+        self,
+        photo_ids: Collection[str],
+        *,
+        owners: Collection[str] = (),
+        keep: Collection[str] = (),
+    ) -> None:
+        c = t.photos.c
+        found: list[ColumnElement[bool]] = []
+        if photo_ids:
+            found.append(c.photo_id.in_(sorted(set(photo_ids))))
+        if owners:
+            mine = c.owner.in_(sorted(set(owners)))
+            found.append(and_(mine, c.photo_id.not_in(sorted(set(keep)))) if keep else mine)
+        if not found:
+            return
+        # Empty bytes, not NULL: the column stays NOT NULL and the row keeps its digest.
+        self.conn.execute(update(t.photos).where(or_(*found)).values(content=b""))
 
 
 # Rows per day-by-day count (tables.daily_counts.shard).

@@ -178,10 +178,13 @@ class SqlRetention:
         )
         e = t.events.c
         rows = self.conn.execute(select(e.seq, e.data).where(e.aggregate_id.in_(subjects)))
+        changed = {p["b_id"]: p for p in _changed(rows, values, "data")}
+        for p in _account_events(self.conn, [f.buyer.buyer_id for f in gone], values):
+            changed[p["b_id"]] = p
         _many(
             self.conn,
             update(t.events).where(e.seq == bindparam("b_id")).values(data=bindparam("b_doc")),
-            _changed(rows, values, "data"),
+            [changed[seq] for seq in sorted(changed)],
         )
         d = t.deliveries.c
         rows = self.conn.execute(
@@ -239,6 +242,32 @@ class SqlRetention:
         upcoming = select(func.min(c.erase_due)).where(c.erase_due > now).scalar_subquery()
         row = self.conn.execute(select(due, erased, upcoming)).one()
         return RetentionSummary(int(row[0]), int(row[1]), row[2])
+
+
+def _account_events(
+    conn: Connection, buyer_ids: Sequence[str], values: PersonalValues
+) -> list[dict[str, Any]]:
+    """The events of the accounts that acted as these buyers (``user.*``: the deletion,
+    password changes, disabling), with the username erased and the personal values scrubbed.
+    The accounts' rows are gone by now (deleted; one left means the buyer came back), so the
+    events are found by the ``actor_id`` they name, in one statement: a read of the account
+    events (not indexed by buyer: ``aggregate_id`` is the account), made only by a pass that
+    erases someone."""
+    e = t.events.c
+    rows = conn.execute(
+        select(e.seq, e.data).where(
+            e.aggregate_type == "user", e.data["actor_id"].as_string().in_(sorted(buyer_ids))
+        )
+    )
+    out = []
+    for row in rows:
+        data = dict(row.data)
+        if data.get("role") != "buyer":
+            continue
+        after = values.scrub({**data, "username": ERASED} if "username" in data else data)
+        if after != data:
+            out.append({"b_id": row.seq, "b_doc": after})
+    return out
 
 
 def _coarsen_routes(conn: Connection, visits: Sequence[Appointment]) -> None:
