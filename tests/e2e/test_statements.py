@@ -475,6 +475,8 @@ def calls(w: World) -> list[Call]:
         Call("GET /ops/disruptions", "ops1", "GET", "/ops/disruptions"),
         Call("GET /ops/refunds/overdue", "ops1", "GET", "/ops/refunds/overdue"),
         Call("GET /ops/retention", "ops1", "GET", "/ops/retention"),
+        # Every district's seven coming days: the return wave's grouped reads over all orders.
+        Call("GET /ops/outlook", "ops1", "GET", "/ops/outlook", {"params": {"days": 7}}),
         Call("GET /ops/windows/over-capacity", "ops1", "GET", "/ops/windows/over-capacity"),
         Call("GET /ops/deliveries", "ops1", "GET", "/ops/deliveries"),
         Call("GET /ops/messages", "ops1", "GET", "/ops/messages"),

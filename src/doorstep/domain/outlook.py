@@ -1,9 +1,11 @@
 """How a pickup window of a coming day is likely to end, so ops raise capacity before the wave.
 
-The same window of the same weekday in past weeks is the forecast: what it ended with
+The same window of the same weekday in past weeks is one forecast: what it ended with
 (``expected``, the mean of its final counts) and how often it was full. Bookings stop at
 capacity, so a window that was full turned buyers away that its count does not show: a mean
-below capacity can hide a window that is regularly short, and ``weeks_full`` says so.
+below capacity can hide a window that is regularly short, and ``weeks_full`` says so. The
+return wave of orders already signed for (domain/return_wave.py) is the other: it sees a
+spike with no precedent in past weeks (a first Double 11) before its returns come.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class WindowOutlook:
     booked: int
     capacity: int
     past: tuple[tuple[int, int], ...]  # (booked, capacity) at close, latest week first
+    # Bookings the return wave of orders already signed for expects (domain/return_wave.py);
+    # None without history to learn it from.
+    wave: float | None = None
 
     @property
     def expected(self) -> float:
@@ -44,9 +49,22 @@ class WindowOutlook:
     def short(self) -> bool:
         """Likely to run out, not yet full (a full window is drawn full on the chart): full
         in at least half the past weeks, or expected to end with as many bookings as it has
-        places."""
+        places, by past weeks or by the return wave."""
         if self.capacity <= 0 or self.booked >= self.capacity:
             return False
-        return (bool(self.past) and 2 * self.weeks_full >= len(self.past)) or (
-            self.expected >= self.capacity
+        return (
+            (bool(self.past) and 2 * self.weeks_full >= len(self.past))
+            or self.expected >= self.capacity
+            or (self.wave is not None and self.wave >= self.capacity)
+        )
+
+    @property
+    def by_wave(self) -> bool:
+        """Short by the return wave alone: past weeks did not see it coming."""
+        return (
+            self.short
+            and self.wave is not None
+            and self.wave >= self.capacity
+            and not (2 * self.weeks_full >= len(self.past) > 0)
+            and self.expected < self.capacity
         )

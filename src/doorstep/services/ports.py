@@ -624,6 +624,30 @@ class RetentionStore(Protocol):
     def summary(self, now: datetime) -> RetentionSummary: ...
 
 
+class WaveHistory(Protocol):
+    """Grouped counts the return wave learns from and forecasts with (domain/return_wave.py):
+    one statement each, whatever the number of orders and returns. Days are Shanghai days,
+    ``first`` to ``last`` inclusive; a district is the order's shipping address's."""
+
+    def signed(self, first: date, last: date) -> dict[tuple[str, date], int]:
+        """Orders signed for per (district, day)."""
+        ...
+
+    def return_lags(self, first: date, last: date) -> dict[tuple[str, int], int]:
+        """Requests per (district, days from signing to the request) of the orders signed
+        ``first`` to ``last``."""
+        ...
+
+    def opened(self, first: date, last: date) -> dict[str, int]:
+        """Requests opened per district from ``first`` to ``last``."""
+        ...
+
+    def booked(self, first: date, last: date) -> dict[tuple[str, str, str], int]:
+        """Visits the window counters hold per (district, carrier, start ``HH:MM``) over the
+        days ``first`` to ``last``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: nothing is kept unless ``commit`` is called."""
 
@@ -658,6 +682,7 @@ class UnitOfWork(Protocol):
     pickup_orders: PickupOrderRepository
     carrier_inbox: CarrierInbox
     retention: RetentionStore
+    wave: WaveHistory
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

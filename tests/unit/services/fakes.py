@@ -41,6 +41,7 @@ from doorstep.domain.calendar import DayInfo, DayKind
 from doorstep.domain.carrier_order import OPEN as CARRIER_OPEN
 from doorstep.domain.carrier_order import PickupOrder
 from doorstep.domain.catalog import Product
+from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.disruption import Disruption
 from doorstep.domain.errors import Conflict, InvalidInput, StaleWrite, Unauthorized
@@ -1047,6 +1048,50 @@ class FakeOutbox:
 # --- the unit of work -------------------------------------------------------------------------
 
 
+class FakeWaveHistory:
+    """The return wave's grouped counts, counted over the fake's orders, returns and
+    counters (adapters/db/wave.py groups them in SQL)."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def signed(self, first: date, last: date) -> dict[tuple[str, date], int]:
+        found: Counter[tuple[str, date]] = Counter()
+        for o in self.uow.orders.list():
+            if o.signed_at is not None and first <= local(o.signed_at).date() <= last:
+                found[o.shipping_address.adcode, local(o.signed_at).date()] += 1
+        return dict(found)
+
+    def return_lags(self, first: date, last: date) -> dict[tuple[str, int], int]:
+        orders = {o.order_id: o for o in self.uow.orders.list()}
+        found: Counter[tuple[str, int]] = Counter()
+        for r in self.uow.returns._all():
+            o = orders.get(r.order_id)
+            if o is None or o.signed_at is None:
+                continue
+            signed = local(o.signed_at).date()
+            if first <= signed <= last:
+                found[o.shipping_address.adcode, (local(r.created_at).date() - signed).days] += 1
+        return dict(found)
+
+    def opened(self, first: date, last: date) -> dict[str, int]:
+        orders = {o.order_id: o for o in self.uow.orders.list()}
+        found: Counter[str] = Counter()
+        for r in self.uow.returns._all():
+            if (o := orders.get(r.order_id)) and first <= local(r.created_at).date() <= last:
+                found[o.shipping_address.adcode] += 1
+        return dict(found)
+
+    def booked(self, first: date, last: date) -> dict[tuple[str, str, str], int]:
+        self.uow._require_open()
+        merged = {**self.uow.store.slots, **self.uow.slots.rows}
+        found: Counter[tuple[str, str, str]] = Counter()
+        for (a, c, d, start), load in merged.items():
+            if first <= d <= last:
+                found[a, c, start] += load.booked
+        return dict(found)
+
+
 class FakeUnitOfWork:
     """Rolls back unless committed; ``commit`` first writes every tracked aggregate's events."""
 
@@ -1100,6 +1145,7 @@ class FakeUnitOfWork:
         self.pickup_orders = FakePickupOrderRepository(t["pickup_orders"], self._tracker)
         self.carrier_inbox = FakeCarrierInbox(t["carrier_inbox"])
         self.retention = FakeRetention(self)
+        self.wave = FakeWaveHistory(self)
         return self
 
     def __exit__(

@@ -198,7 +198,12 @@ class OrderRepo(DocRepository[Order]):
             t.orders,
             Order,
             lambda o: o.order_id,
-            lambda o: {"buyer_id": o.buyer_id, "shop_id": o.shop_id},
+            lambda o: {
+                "buyer_id": o.buyer_id,
+                "shop_id": o.shop_id,
+                "signed_at": o.signed_at,
+                "adcode": o.shipping_address.adcode,
+            },
         )
 
     def for_buyer(self, buyer_id: str) -> list[Order]:

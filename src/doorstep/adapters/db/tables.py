@@ -84,6 +84,11 @@ orders = _doc_table(
     "order_id",
     Column("buyer_id", String(64), nullable=False, index=True),
     Column("shop_id", String(64), nullable=False, index=True),
+    # When the buyer signed for the parcel and the district it went to: the return wave
+    # (domain/return_wave.py) counts signings per district and day by this index.
+    Column("signed_at", AwareDateTime, nullable=True),
+    Column("adcode", String(6), nullable=True),
+    Index("ix_orders_signed_at", "signed_at", "adcode"),
 )
 service_areas = _doc_table("service_areas", "adcode")
 slot_templates = _doc_table("slot_templates", "template_id")
@@ -119,6 +124,8 @@ returns = _doc_table(
     # (NULL once decided, started or graded): the worker's sweep reads this index.
     Column("express_owed_since", AwareDateTime, nullable=True),
     Index("ix_returns_express_owed", "express_owed_since", "return_id"),
+    # Requests opened over recent days (the return wave's pickup share) are read by this.
+    Index("ix_returns_created_at", "created_at"),
 )
 
 appointments = _doc_table(

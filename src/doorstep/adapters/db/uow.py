@@ -34,6 +34,7 @@ from doorstep.adapters.db.repositories import (
 from doorstep.adapters.db.retention import SqlRetention
 from doorstep.adapters.db.routes import RouteRepo
 from doorstep.adapters.db.transfers import TransferRepo
+from doorstep.adapters.db.wave import SqlWaveHistory
 from doorstep.domain.catalog import Product
 from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.fleet import Courier
@@ -96,6 +97,7 @@ class SqlUnitOfWork:
         self.places = PlaceRepo(conn)
         self.pickup_orders = PickupOrderRepo(conn, self._tracker)
         self.carrier_inbox = CarrierInboxRepo(conn)
+        self.wave = SqlWaveHistory(conn)
         self.retention = SqlRetention(
             conn,
             self.buyers,

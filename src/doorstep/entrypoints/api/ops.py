@@ -22,6 +22,9 @@ from doorstep.entrypoints.api.schemas import (
     CarrierIn,
     EventOut,
     Id,
+    OutlookAreaOut,
+    OutlookDayOut,
+    OutlookOut,
     OverCapacityOut,
     OverdueRefundOut,
     PolicyIn,
@@ -30,10 +33,12 @@ from doorstep.entrypoints.api.schemas import (
     ReturnOut,
     ReviewIn,
     TemplateIn,
+    WaveModelOut,
 )
 from doorstep.entrypoints.api.schemas_money import LeadTimesOut
 from doorstep.services import (
     catalog,
+    outlook,
     over_capacity,
     policies,
     rebalance,
@@ -276,4 +281,50 @@ def retention_view(svc: Svc, _: OpsActor) -> RetentionOut:
         retention_years=svc.retention.years,
         note_en=en,
         note_zh=zh,
+    )
+
+
+@router.get(
+    "/outlook",
+    response_model=OutlookOut,
+    summary="Coming days per district: pickups the return wave of orders already signed for "
+    "expects, the same weekday of the last four weeks, capacity",
+)
+def outlook_view(
+    svc: Svc,
+    _: OpsActor,
+    days: Annotated[int, Query(ge=1, le=outlook.MAX_DAYS)] = 3,
+    adcode: Annotated[Adcode | None, Query()] = None,
+) -> OutlookOut:
+    """Every district serving pickups, or ``adcode``'s only, for the ``days`` after today."""
+    today, found = outlook.coming(svc, days, adcode)
+    model = found.model
+    return OutlookOut(
+        today=today,
+        model=None
+        if model is None
+        else WaveModelOut(
+            orders=model.orders,
+            return_rate=model.city_rate,
+            pickup_share=model.city_pickup_share,
+            lag=list(model.lag),
+        ),
+        days=[
+            OutlookDayOut(
+                day=day,
+                areas=[
+                    OutlookAreaOut(
+                        adcode=a,
+                        booked=v.booked,
+                        capacity=v.capacity,
+                        weekday_mean=v.weekday_mean,
+                        wave=v.wave,
+                        requests=v.requests,
+                        short_windows=sum(w.short for w in found.windows[day][a]),
+                    )
+                    for a, v in sorted(found.areas[day].items())
+                ],
+            )
+            for day in found.days
+        ],
     )

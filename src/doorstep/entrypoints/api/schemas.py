@@ -241,6 +241,46 @@ class OverdueRefundOut(Out):
     flagged: bool = Field(description="Escalated with a return.refund_overdue event.")
 
 
+class OutlookAreaOut(Out):
+    """One district's coming day, summed over its open windows."""
+
+    adcode: str
+    booked: int = Field(description="Visits booked so far.")
+    capacity: int = Field(description="Places of the open windows.")
+    weekday_mean: float = Field(
+        description="Mean final bookings of the same windows on the same weekday of the last "
+        "four weeks."
+    )
+    wave: float | None = Field(
+        description="Pickups the return wave of orders already signed for expects; null "
+        "without enough history to learn it."
+    )
+    requests: float | None = Field(description="Return requests the wave expects that day.")
+    short_windows: int = Field(description="Open windows likely to run out.")
+
+
+class OutlookDayOut(Out):
+    day: date
+    areas: list[OutlookAreaOut]
+
+
+class WaveModelOut(Out):
+    """What the return wave learned (domain/return_wave.py)."""
+
+    orders: int = Field(description="Signed orders learned from.")
+    return_rate: float = Field(description="City-wide requests per signed order.")
+    pickup_share: float = Field(description="City-wide pickups booked per request.")
+    lag: list[float] = Field(description="P(request k days after signing), k = 0 … 14.")
+
+
+class OutlookOut(Out):
+    """Coming days per district: the return wave against past weeks and capacity."""
+
+    today: date
+    model: WaveModelOut | None
+    days: list[OutlookDayOut]
+
+
 class RetentionOut(Out):
     """Departed buyers' records and the erasure of their personal information."""
 

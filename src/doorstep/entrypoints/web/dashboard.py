@@ -5,7 +5,7 @@ due time."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,23 +13,18 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from doorstep.domain.clock import local
-from doorstep.domain.coverage import ServiceArea, SlotTemplate
 from doorstep.domain.errors import NotFound
 from doorstep.domain.figures import HELD_BY
-from doorstep.domain.fleet import Carrier
 from doorstep.domain.identity import Role
-from doorstep.domain.outlook import WEEKS, WindowOutlook, same_weekdays
-from doorstep.domain.pickup import SlotRef
+from doorstep.domain.outlook import WEEKS, WindowOutlook
 from doorstep.domain.returns import ReturnStatus
 from doorstep.entrypoints.web import charts, labels, queries, trends
 from doorstep.entrypoints.web.forms import PathId, QueryText
 from doorstep.entrypoints.web.i18n import N_, day_formatter
 from doorstep.entrypoints.web.render import WebRoute, render
 from doorstep.entrypoints.web.session import Web, page
-from doorstep.services import refund_timing
+from doorstep.services import outlook, refund_timing
 from doorstep.services.context import Services
-from doorstep.services.offering import slot_capacity
-from doorstep.services.ports import SlotLoad
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 OpsPage = Annotated[Web, Depends(page(Role.OPS))]
@@ -49,13 +44,16 @@ class Figures:
     reasons: list[tuple[str, int]]
     reason_rule: dict[str, str]  # reason code → the rule that gave it
     tomorrow: str
+    coming: outlook.Outlook  # the chart's day and the days after today the table shows
 
 
 def figures(svc: Services, days_ahead: int = 1) -> Figures:
     """Read everything the dashboard plots in one unit of work (nothing is written); the
     capacity chart is for the day ``days_ahead`` from today."""
     now = svc.clock.now()
-    tomorrow = local(now).date() + timedelta(days=days_ahead)
+    today = local(now).date()
+    tomorrow = today + timedelta(days=days_ahead)
+    days = sorted({tomorrow} | {today + timedelta(days=n) for n in range(1, DAYS_AHEAD + 1)})
     with svc.uow() as uow:
         counted = uow.returns.status_counts()
         by_status = [(s.value, counted[s.value]) for s in ReturnStatus if counted.get(s.value)]
@@ -68,73 +66,17 @@ def figures(svc: Services, days_ahead: int = 1) -> Figures:
             reason_rule.setdefault(reason, rule)
             reasons[reason] += n
         decisions = uow.events.count_named(_DECISIONS)
-        areas = uow.areas.list()
-        # Carriers, templates and counters are read once for every area, not once per area.
-        carriers = {c.carrier_id: c for c in uow.carriers.list()}
-        templates = {t.template_id: t for t in uow.templates.list()}
-        wanted: dict[int, list[SlotRef]] = {}  # nominal capacity → windows (the default)
-        for area in areas:
-            for carrier_id, template in _templates(area, carriers, templates):
-                wanted.setdefault(slot_capacity(area, template), []).extend(
-                    SlotRef(area.adcode, carrier_id, tomorrow, w) for w in template.windows
-                )
-        loads: dict[SlotRef, SlotLoad] = {}
-        for capacity, refs in wanted.items():
-            loads |= uow.slots.loads(refs, capacity)
-        # The same windows on the same weekday of past weeks, in one read: a window with no
-        # counter that day took no booking (capacity 0 here: it was never full).
-        weeks = same_weekdays(tomorrow)
-        past = uow.slots.loads(
-            [replace(ref, day=d) for refs in wanted.values() for ref in refs for d in weeks], 0
-        )
-    slots: dict[str, list[WindowOutlook]] = {}
-    names = {}
-    for area in areas:
-        names[area.adcode] = (area.name_zh, area.name_en)
-        if not area.serves_pickup:
-            continue
-        rows = []
-        for carrier_id, template in _templates(area, carriers, templates):
-            for window in template.windows:
-                ref = SlotRef(area.adcode, carrier_id, tomorrow, window)
-                load = loads[ref]
-                # Only windows a buyer could be offered: some capacity, not yet over.
-                if load.capacity <= 0 or ref.ends_at <= now:
-                    continue
-                history = [past[replace(ref, day=d)] for d in weeks]
-                rows.append(
-                    WindowOutlook(
-                        f"{carrier_id.upper()} {window.label}",
-                        load.booked,
-                        load.capacity,
-                        tuple((h.booked, h.capacity) for h in history),
-                    )
-                )
-        slots[area.adcode] = rows
+        coming = outlook.read(uow, now, today, days)
     return Figures(
         by_status=by_status,
-        slots=slots,
-        area_names=names,
+        slots=coming.windows[tomorrow],
+        area_names=coming.names,
         decisions=[(name, decisions[name]) for name in _DECISIONS if decisions.get(name)],
         reasons=reasons.most_common(8),
         reason_rule=reason_rule,
         tomorrow=tomorrow.isoformat(),
+        coming=coming,
     )
-
-
-def _templates(
-    area: ServiceArea, carriers: dict[str, Carrier], templates: dict[str, SlotTemplate]
-) -> list[tuple[str, SlotTemplate]]:
-    """Each carrier of a pickup area with the template it runs there (as ``template_for``)."""
-    if not area.serves_pickup:
-        return []
-    out = []
-    for carrier_id in area.carrier_ids:
-        carrier = carriers.get(carrier_id)
-        template = templates.get(carrier.template_id if carrier else area.template_id)
-        if template is not None:
-            out.append((carrier_id, template))
-    return out
 
 
 # Colours say what a number means: finished well green, waiting amber, refused or stuck red,
@@ -245,6 +187,13 @@ def dashboard(
         outlook=shown_short[:_OUTLOOK_ROWS],
         outlook_more=max(0, len(shown_short) - _OUTLOOK_ROWS),
         weeks=WEEKS,
+        # The shown district's coming days: the return wave against past weeks and capacity.
+        wave_days=[
+            (fmt(d), a)
+            for n in range(1, DAYS_AHEAD + 1)
+            if (a := data.coming.areas[(d := today + timedelta(days=n))].get(adcode))
+        ],
+        wave_learned=data.coming.model is not None,
         # Districts with windows likely to run out that day, most first: where to act.
         short=dict(
             sorted(
