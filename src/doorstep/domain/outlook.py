@@ -57,14 +57,3 @@ class WindowOutlook:
             or self.expected >= self.capacity
             or (self.wave is not None and self.wave >= self.capacity)
         )
-
-    @property
-    def by_wave(self) -> bool:
-        """Short by the return wave alone: past weeks did not see it coming."""
-        return (
-            self.short
-            and self.wave is not None
-            and self.wave >= self.capacity
-            and not (2 * self.weeks_full >= len(self.past) > 0)
-            and self.expected < self.capacity
-        )

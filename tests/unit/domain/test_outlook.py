@@ -48,3 +48,13 @@ def test_the_outlook_flags_windows_likely_to_run_out(
 ) -> None:
     w = WindowOutlook("YTO 09:00-11:00", booked, capacity, past)
     assert (w.expected, w.weeks_full, w.short) == (expected, full, short)
+
+
+def test_the_return_wave_flags_a_window_past_weeks_call_quiet() -> None:
+    quiet = ((2, 10), (3, 10), (1, 10), (2, 10))
+    assert not WindowOutlook("YTO 09:00-11:00", 1, 10, quiet).short
+    assert not WindowOutlook("YTO 09:00-11:00", 1, 10, quiet, wave=9.9).short
+    assert WindowOutlook("YTO 09:00-11:00", 1, 10, quiet, wave=10.0).short
+    # Already full: drawn full, not flagged; no capacity: never offered.
+    assert not WindowOutlook("YTO 09:00-11:00", 10, 10, quiet, wave=30.0).short
+    assert not WindowOutlook("YTO 09:00-11:00", 0, 0, (), wave=30.0).short
