@@ -169,6 +169,9 @@ slot_capacity = Table(
     Column("start", String(5), primary_key=True),
     Column("capacity", Integer, nullable=False),
     Column("booked", Integer, nullable=False, default=0),
+    # The return wave reads the bookings of the last four weeks by day (services/outlook.py);
+    # the key starts with the district.
+    Index("ix_slot_capacity_day", "day"),
     # Windows holding more visits than their capacity (an edit lowered it below them): few,
     # so a partial index lists them soonest first at any number of counters.
     Index(

@@ -1,4 +1,5 @@
-"""orders.signed_at, orders.adcode, returns.created_at index: the return wave's reads
+"""orders.signed_at, orders.adcode; returns.created_at, slot_capacity.day indexes: the
+return wave's reads
 
 Revision ID: d41a7e9c2b63
 Revises: c8e2a5d41f07
@@ -8,9 +9,9 @@ The ops outlook forecasts a coming day's pickups from the orders already signed 
 (domain/return_wave.py): it counts signings per district and Shanghai day, and the returns of
 those orders by their lag, in grouped reads. The signing moment and the shipping district
 were only in the order's document; they become columns, filled from the documents on
-upgrade (one pass over the orders), with an index on (signed_at, adcode). Requests opened over
-recent days are read by a new index on returns.created_at. Downgrading drops them; the
-documents are untouched.
+upgrade (one pass over the orders), with an index on (signed_at, adcode). Requests opened and
+bookings counted over recent days are read by new indexes on returns.created_at and
+slot_capacity.day. Downgrading drops them; the documents are untouched.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_signed_at", ["signed_at", "adcode"], unique=False)
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.create_index("ix_returns_created_at", ["created_at"], unique=False)
+    with op.batch_alter_table("slot_capacity", schema=None) as batch_op:
+        batch_op.create_index("ix_slot_capacity_day", ["day"], unique=False)
     orders = sa.table(
         "orders",
         sa.column("order_id", sa.String),
@@ -58,18 +61,24 @@ def upgrade() -> None:
         ).all()
         if not rows:
             return
+        values = []
         for order_id, doc in rows:
             doc = _json(doc)
             signed = doc.get("signed_at")
-            adcode = (doc.get("shipping_address") or {}).get("adcode")
-            conn.execute(
-                sa.update(orders)
-                .where(orders.c.order_id == order_id)
-                .values(
-                    signed_at=datetime.fromisoformat(signed) if signed else None,
-                    adcode=adcode,
-                )
+            values.append(
+                {
+                    "b_id": order_id,
+                    "b_signed": datetime.fromisoformat(signed) if signed else None,
+                    "b_adcode": (doc.get("shipping_address") or {}).get("adcode"),
+                }
             )
+        # One statement per batch, executed for each of its orders.
+        conn.execute(
+            sa.update(orders)
+            .where(orders.c.order_id == sa.bindparam("b_id"))
+            .values(signed_at=sa.bindparam("b_signed"), adcode=sa.bindparam("b_adcode")),
+            values,
+        )
         after = rows[-1].order_id
 
 
@@ -78,6 +87,8 @@ def _json(value: Any) -> Any:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("slot_capacity", schema=None) as batch_op:
+        batch_op.drop_index("ix_slot_capacity_day")
     with op.batch_alter_table("returns", schema=None) as batch_op:
         batch_op.drop_index("ix_returns_created_at")
     with op.batch_alter_table("orders", schema=None) as batch_op:
