@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, select, update
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.after_sales import ExchangeRepo
@@ -244,21 +244,24 @@ class SqlRetention:
         return RetentionSummary(int(row[0]), int(row[1]), row[2])
 
 
+def account_events_query(buyer_ids: Sequence[str]) -> Select[tuple[int, Any]]:
+    """The account events (``user.*``) naming these buyers as ``actor_id``; written as the
+    expression ``ix_events_user_actor`` indexes, so it is an index search on both dialects."""
+    e = t.events.c
+    return select(e.seq, e.data).where(
+        e.aggregate_type == "user", e.data["actor_id"].as_string().in_(sorted(buyer_ids))
+    )
+
+
 def _account_events(
     conn: Connection, buyer_ids: Sequence[str], values: PersonalValues
 ) -> list[dict[str, Any]]:
     """The events of the accounts that acted as these buyers (``user.*``: the deletion,
     password changes, disabling), with the username erased and the personal values scrubbed.
     The accounts' rows are gone by now (deleted; one left means the buyer came back), so the
-    events are found by the ``actor_id`` they name, in one statement: a read of the account
-    events (not indexed by buyer: ``aggregate_id`` is the account), made only by a pass that
-    erases someone."""
-    e = t.events.c
-    rows = conn.execute(
-        select(e.seq, e.data).where(
-            e.aggregate_type == "user", e.data["actor_id"].as_string().in_(sorted(buyer_ids))
-        )
-    )
+    events are found by the ``actor_id`` they name, in one statement (``aggregate_id`` is the
+    account, so it is the index ``ix_events_user_actor`` that finds them by buyer)."""
+    rows = conn.execute(account_events_query(buyer_ids))
     out = []
     for row in rows:
         data = dict(row.data)

@@ -200,6 +200,15 @@ events = Table(
     # The outbox dispatcher looks for events not fanned out yet (published_at IS NULL).
     Index("ix_events_published_at", "published_at"),
 )
+# The retention sweep finds a departed buyer's account events by the buyer their accounts
+# acted as (the account rows are gone by then, and ``aggregate_id`` is the account): without
+# this, each erasing pass read every account event ever written.
+Index(
+    "ix_events_user_actor",
+    events.c.data["actor_id"].as_string(),
+    postgresql_where=events.c.aggregate_type == "user",
+    sqlite_where=events.c.aggregate_type == "user",
+)
 
 # The console's day-by-day counts (domain/figures.py), added to in the transaction that stores
 # the events they come from: a chart reads days x keys rows, not every return.
