@@ -38,7 +38,9 @@ the database (and the payment provider's ledger) and describes every broken inva
   clawback and customs' tax clawback together take back at most the refund less its tax;
 - annual quota: what ``customs_quota`` says was given back, per buyer, is what the settled
   declarations restored, each once, with what exchanges turned into refunds after their
-  settlement gave back; a return's units once (``_quota_restored``).
+  settlement gave back; a return's units once (``_quota_restored``);
+- order columns: ``orders.signed_at`` and ``orders.adcode`` (the return wave's counts) are
+  the document's, whatever stored the order (``_order_columns``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, text
@@ -500,7 +503,7 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
             found += [f"{name}: {tuple(row)}" for row in conn.execute(text(sql))]
         found += _windows(conn, dialect) + _waiting_returns(conn) + _route_stops(conn)
         found += _ledger(conn, payments) + _transfers(conn, payments)
-        found += refund_wait_violations(conn) + _erased_buyers(conn)
+        found += refund_wait_violations(conn) + _erased_buyers(conn) + _order_columns(conn)
         conn.rollback()
     TALLY.violations += len(found)
     return found
@@ -1086,6 +1089,25 @@ def _erased_words_and_photos(conn: Connection, ids: list[str]) -> list[str]:
     ):
         if r.size and (r.photo_id in door or r.photo_id not in goods):
             found.append(f"erased buyer's photo keeps its image: {r.photo_id}")
+    return found
+
+
+def _order_columns(conn: Connection) -> list[str]:
+    """``orders.signed_at`` and ``orders.adcode`` say what the order's document says, however
+    it was stored (an import, a re-import that signs it or marks it lost, the retention
+    sweep's erasure): the return wave counts by the columns (adapters/db/wave.py), so a path
+    that writes the document alone would move an order out of its day or district unseen."""
+    o = t.orders.c
+    found: list[str] = []
+    for r in conn.execute(select(o.order_id, o.doc, o.signed_at, o.adcode)):
+        doc = _doc(r.doc)
+        signed = doc.get("signed_at")
+        said = (
+            datetime.fromisoformat(signed) if signed else None,
+            (doc.get("shipping_address") or {}).get("adcode"),
+        )
+        if (r.signed_at, r.adcode) != said:
+            found.append(f"order columns differ from its document: {r.order_id} {said}")
     return found
 
 
