@@ -12,7 +12,8 @@ window are then requests × the area's share that book a pickup × the window's 
 area's bookings, both learned over the same days. A first Double 11 shows here a few days
 after its parcels are signed for, where the same weekday of past weeks shows nothing.
 
-Plain arithmetic over counts: the counts come from grouped reads (services/return_wave.py).
+Plain arithmetic over counts: the counts come from grouped reads (adapters/db/wave.py, read
+by services/outlook.py).
 """
 
 from __future__ import annotations
