@@ -432,6 +432,18 @@ def main() -> None:
         default="fixed,planned_incentive",
         help="policies run on the reporting seeds (all four on the tuning seeds)",
     )
+    parser.add_argument(
+        "--wanted-share",
+        type=float,
+        default=1.0,
+        help="share of simulated buyers who say when suits them (asked by wanted_saving_s)",
+    )
+    parser.add_argument(
+        "--wanted-noise-h",
+        type=float,
+        default=0.0,
+        help="normal error in hours of the moment a simulated buyer states",
+    )
     args = parser.parse_args()
     tuning_seeds, reporting_seeds = seeds(args.tuning_seeds), seeds(args.reporting_seeds)
     if set(tuning_seeds) & set(reporting_seeds):
@@ -439,6 +451,7 @@ def main() -> None:
     base = SimParams(days=args.days, incentives=incentive_rules(args.incentive))
     if args.load is not None:
         base = replace(base, pickups_per_courier_day=args.load)
+    base = replace(base, wanted_share=args.wanted_share, wanted_noise_h=args.wanted_noise_h)
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # stdout: the one JSON line only
         report = measure(args, base, tuning_seeds, reporting_seeds)

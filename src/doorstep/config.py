@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # coupon and is ranked as if it cost that many seconds more per expected booking beyond
     # its room (IncentiveRules.reserve_s; docs/benchmarks.md, "Session 13").
     incentive_reserve_s: int = Field(0, ge=0, le=7200)
+    # 0: off; else, when the buyer says when suits them, the routable window nearest that
+    # moment is never hidden and coupons sit only where a move off it saves at least that
+    # many seconds of driving (IncentiveRules.wanted_saving_s; "Session 14").
+    incentive_wanted_saving_s: int = Field(0, ge=0, le=7200)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"

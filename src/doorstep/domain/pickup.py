@@ -96,6 +96,45 @@ def check_bookable(
         )
 
 
+# A buyer says when suits them to the quarter hour: finer would read as a promise the
+# windows (two hours wide) cannot keep, and a coarser grid could not tell 13:00 from 14:00.
+WANTED_STEP_MIN = 15
+
+
+def check_wanted(wanted: datetime, now: datetime, rules: BookingRules) -> datetime:
+    """The moment a buyer wants their pickup, in Shanghai time, or ``InvalidInput``: on the
+    quarter hour, not before the current quarter hour and on a day of the booking horizon
+    (today and the ``horizon_days - 1`` days after, local)."""
+    if wanted.tzinfo is None:
+        raise InvalidInput(
+            "wanted_without_zone",
+            "The wanted time needs a time zone (or is read as Shanghai time).",
+            "期望上门时间需带时区（否则按北京时间）。",
+        )
+    at = local(wanted)
+    if at.minute % WANTED_STEP_MIN or at.second or at.microsecond:
+        raise InvalidInput(
+            "wanted_not_quarter_hour",
+            "Choose a wanted time on the quarter hour (e.g. 14:00, 14:15).",
+            "期望上门时间请按刻钟选择（如 14:00、14:15）。",
+            wanted=at.isoformat(),
+        )
+    wall = local(now)
+    floor = wall.replace(
+        minute=wall.minute - wall.minute % WANTED_STEP_MIN, second=0, microsecond=0
+    )
+    last_day = wall.date() + timedelta(days=rules.horizon_days - 1)
+    if at < floor or at.date() > last_day:
+        raise InvalidInput(
+            "wanted_outside_horizon",
+            f"The wanted time must be between now and the end of {last_day}.",
+            f"期望上门时间须在现在至 {last_day} 结束之间。",
+            wanted=at.isoformat(),
+            last_day=last_day.isoformat(),
+        )
+    return at
+
+
 class FailureReason(StrEnum):
     """Why a pickup attempt failed, as courier companies report it (RULES.md §6)."""
 

@@ -35,7 +35,9 @@ class OfferedSlot:
 
 class SlotOffering(Protocol):
     """Chooses and orders the windows to show for a pickup at an address. A route-aware
-    offering promises only what a courier route can keep, so booking must find a route."""
+    offering promises only what a courier route can keep, so booking must find a route.
+    ``wanted``: when the buyer said suits them (local day and time of day, checked by
+    ``domain.pickup.check_wanted``), None when they said nothing."""
 
     route_aware: bool
 
@@ -47,6 +49,7 @@ class SlotOffering(Protocol):
         address: Address,
         now: datetime,
         rules: BookingRules,
+        wanted: datetime | None = None,
     ) -> list[OfferedSlot]: ...
 
 
@@ -102,7 +105,10 @@ class FixedCapacityOffering:
         address: Address,
         now: datetime,
         rules: BookingRules,
+        wanted: datetime | None = None,
     ) -> list[OfferedSlot]:
+        """Every window with room, earliest first; ``wanted`` changes nothing here (a buyer
+        picks their wanted window from the full list)."""
         out: list[OfferedSlot] = []
         for carrier_id in area.carrier_ids:
             template = template_for(uow, area, carrier_id)

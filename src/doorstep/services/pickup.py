@@ -12,7 +12,7 @@ from doorstep.domain.coverage import ServiceArea, SlotTemplate, Window
 from doorstep.domain.decision import ReturnMethod
 from doorstep.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
 from doorstep.domain.fleet import Courier as FleetCourier
-from doorstep.domain.pickup import Appointment, Handover, SlotRef, check_bookable
+from doorstep.domain.pickup import Appointment, Handover, SlotRef, check_bookable, check_wanted
 from doorstep.domain.returns import ReturnRequest, ReturnStatus
 from doorstep.domain.route import RouteStop, route_id
 from doorstep.services import pickup_company as company
@@ -99,10 +99,18 @@ def _template(uow: UnitOfWork, area: ServiceArea, carrier_id: str) -> SlotTempla
 
 
 def pickup_options(
-    svc: Services, offering: SlotOffering, buyer_id: str, return_id: str
+    svc: Services,
+    offering: SlotOffering,
+    buyer_id: str,
+    return_id: str,
+    wanted: datetime | None = None,
 ) -> PickupOptions:
-    """Windows to book for a return, and the buyer's pending visits at the same address."""
+    """Windows to book for a return, and the buyer's pending visits at the same address;
+    ``wanted``: when the buyer said suits them, passed to the offering (``InvalidInput``
+    ``wanted_*`` when it is off the quarter hour or outside the booking horizon)."""
     now = svc.clock.now()
+    if wanted is not None:
+        wanted = check_wanted(wanted, now, svc.booking)
     with svc.uow() as uow:
         request = load_return(uow, return_id, buyer_id=buyer_id)
         offer = request.decision.offers(ReturnMethod.PICKUP) if request.decision else None
@@ -114,7 +122,12 @@ def pickup_options(
             return PickupOptions(return_id, (), (), why or f"status_{request.status.value}")
         area = _pickup_area(uow, request)
         assert request.address is not None
-        slots = offering.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+        if wanted is None:
+            slots = offering.offer(uow, svc.calendar, area, request.address, now, svc.booking)
+        else:
+            slots = offering.offer(
+                uow, svc.calendar, area, request.address, now, svc.booking, wanted
+            )
         if offer.until is not None:
             slots = [s for s in slots if s.slot.starts_at <= offer.until]
         joinable = tuple(

@@ -123,6 +123,22 @@ class IncentiveRules:
     charges taking room that others are expected to need. Needs a forecast; without one the
     rule does nothing.
 
+    ``wanted_saving_s`` (0: off) uses what the buyer said suits them (``wanted``, a moment
+    asked before the windows are priced, "when suits you?"): their *stated first choice* is
+    the routable window whose middle is nearest that moment (``stated_first_choice``). It is
+    never hidden. Coupons stay on the green windows the other rules give, but only on those
+    whose insertion costs at least ``wanted_saving_s`` less than the stated first choice's:
+    a coupon there pulls this buyer off the window they asked for, and now the saving it
+    buys is known for this buyer, not guessed from the forecast (sessions 10 and 12 could
+    only guess it). When the stated first choice is itself green (near a route already), no
+    window carries a coupon: a move would save at most ``green_within_s`` and cost a first
+    choice, and a coupon on the window the buyer asked for pays for nothing. What it costs:
+    every buyer who follows a coupon still loses their first choice (by at least the saving
+    of driving), and a buyer who states nothing, or a time far from what they would pick, is
+    served as without the rule or steered by a wrong first choice. The coupons it leaves
+    are a subset of those without ``wanted``, so a booking's coupon check (which asks the
+    offer again without it) honours them. Without ``wanted`` it does nothing.
+
     Defaults: coupons (green at or below the median, within 10 minutes of driving) as picked
     in the second session; ``near_pct`` 150 and ``show_within_s`` 2400 picked by
     ``bench/slot_offering.py``'s own rule search on tuning seeds 1–5 (docs/benchmarks.md):
@@ -141,6 +157,7 @@ class IncentiveRules:
     coupon_per_min_fen: int = 0
     likely_saving_s: int = 0
     reserve_s: int = 0
+    wanted_saving_s: int = 0
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -155,11 +172,13 @@ class IncentiveRules:
             or not 0 <= self.coupon_per_min_fen <= 10_000
             or not 0 <= self.likely_saving_s <= 7200
             or not 0 <= self.reserve_s <= 7200
+            or not 0 <= self.wanted_saving_s <= 7200
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
                 " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000,"
-                " coupon_per_min_fen 0–10000, likely_saving_s 0–7200, reserve_s 0–7200"
+                " coupon_per_min_fen 0–10000, likely_saving_s 0–7200, reserve_s 0–7200,"
+                " wanted_saving_s 0–7200"
             )
 
 
@@ -189,8 +208,10 @@ class PlannedOffering:
         address: Address,
         now: datetime,
         rules: BookingRules,
+        wanted: datetime | None = None,
     ) -> list[OfferedSlot]:
-        """Capacity-feasible windows that the routes can also absorb, ranked by cost.
+        """Capacity-feasible windows that the routes can also absorb, ranked by cost;
+        ``wanted``: when the buyer said suits them (read by ``wanted_saving_s`` only).
 
         Cost: two queries for the carrier's routes (versions, then only documents this
         process has not seen), then O(windows x routes x stops near the window)."""
@@ -228,6 +249,7 @@ class PlannedOffering:
             today if priced and self.forecast else None,
             expected,
             self._reserved(costed, room, expected),
+            wanted,
         )
         # A courier company plans its own couriers: its windows stand on capacity alone.
         company = [o for o in base if area.served_by_company(o.slot.carrier_id)]
@@ -317,6 +339,7 @@ def rank(
     actual: Mapping[SlotRef, int] | None = None,
     likely: Mapping[SlotRef, float] | None = None,
     reserve: Mapping[SlotRef, int] | None = None,
+    wanted: datetime | None = None,
 ) -> list[OfferedSlot]:
     """The windows to show, cheapest first, from (extra driving s, window) pairs sorted by
     cost: those ``rules`` hide dropped, coupons on the green ones, ranks renumbered.
@@ -328,7 +351,13 @@ def rank(
     ``likely``: expected bookings per window (the forecast), for ``likely_saving_s``.
 
     ``reserve``: the reservation price of each protected window (``reserve_s``): added to
-    its cost for the order and the coupons, never for what is hidden; it carries no coupon."""
+    its cost for the order and the coupons, never for what is hidden; it carries no coupon.
+
+    ``wanted``: when the buyer said suits them, for ``wanted_saving_s``: the stated first
+    choice is never hidden and coupons must save against it."""
+    stated = None
+    if rules is not None and rules.wanted_saving_s and wanted is not None:
+        stated = stated_first_choice([o.slot for _, o in costed], wanted)
     typical = median(cost for cost, _ in costed) if costed else 0
     reserved_typical: float = 0
     if reserve:
@@ -343,6 +372,7 @@ def rank(
             if i < rules.keep_at_least
             or pair[0] * 100 <= typical * rules.near_pct
             or pair[0] <= rules.show_within_s
+            or pair[1].slot == stated
         ]
     if actual is None:
         judged, judged_typical = costed, typical
@@ -365,6 +395,8 @@ def rank(
             coupons = {slot: fen for slot, fen in coupons.items() if slot in aimed}
         if reserve:
             coupons = {slot: fen for slot, fen in coupons.items() if slot not in reserve}
+        if stated is not None:
+            coupons = saving_coupons(coupons, judged, stated, rules.wanted_saving_s)
     ranked = []
     for position, (_, offered) in enumerate(costed):
         coupon = coupons.get(offered.slot, 0)
@@ -473,3 +505,35 @@ def aimed_coupons(
         if saving >= min_saving_s and (own <= 0.5 or cost <= min_saving_s):
             aimed.add(slot)
     return aimed
+
+
+def stated_first_choice(windows: Iterable[SlotRef], wanted: datetime) -> SlotRef | None:
+    """The window whose middle is nearest the moment the buyer wants (earlier, then carrier
+    id, on a tie): what they asked for among those shown to be routable."""
+
+    def key(slot: SlotRef) -> tuple[float, datetime, str]:
+        middle = slot.starts_at + (slot.ends_at - slot.starts_at) / 2
+        return (abs((middle - wanted).total_seconds()), slot.starts_at, slot.carrier_id)
+
+    return min(windows, key=key, default=None)
+
+
+def saving_coupons(
+    coupons: Mapping[SlotRef, int],
+    judged: list[tuple[int, OfferedSlot]],
+    stated: SlotRef,
+    min_saving_s: int,
+) -> dict[SlotRef, int]:
+    """The coupons left when the buyer stated a first choice (``wanted_saving_s``): none if
+    it carries one itself (it is cheap), else those on windows costing at least
+    ``min_saving_s`` less than it."""
+    if stated in coupons:
+        return {}
+    costs = {o.slot: cost for cost, o in judged}
+    if stated not in costs:
+        return dict(coupons)
+    return {
+        slot: fen
+        for slot, fen in coupons.items()
+        if costs[stated] - costs.get(slot, costs[stated]) >= min_saving_s
+    }

@@ -10,7 +10,7 @@ from doorstep.domain.returns import ReturnKind, ReturnStatus
 from doorstep.services import pickup, returns
 from doorstep.services.context import Services
 from doorstep.services.returns import LineRequest, OpenReturn
-from doorstep.simulation.choice import CouponResponse, choose, first_choice
+from doorstep.simulation.choice import CouponResponse, Stating, choose, first_choice
 from doorstep.simulation.demand import Request
 from doorstep.simulation.kpis import Tally
 from doorstep.simulation.world import City
@@ -32,8 +32,10 @@ def file_and_book(
     tally: Tally,
     tolerance_h: float,
     response: CouponResponse | None = None,
+    stating: Stating | None = None,
 ) -> Booked | None:
-    """Open the return at the request time, look at the windows, book one or walk away."""
+    """Open the return at the request time, say when suits them (``stating``), look at the
+    windows, book one or walk away."""
     tally.requests += 1
     opened = returns.open_return(
         svc,
@@ -46,7 +48,9 @@ def file_and_book(
     )
     if opened.status is not ReturnStatus.APPROVED:
         return None
-    options = pickup.pickup_options(svc, svc.offering, request.buyer_id, opened.return_id)
+    now = svc.clock.now()
+    wanted = stating.wanted(request, now, svc.booking) if stating is not None else None
+    options = pickup.pickup_options(svc, svc.offering, request.buyer_id, opened.return_id, wanted)
     if options.unavailable_reason is not None:
         return None
     tally.approved += 1

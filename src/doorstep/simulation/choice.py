@@ -4,18 +4,20 @@ A buyer has an ideal moment (a day and a time of day). Their first choice is the
 among all that could still be booked at that moment, closest to it; a policy that does not
 show it forces them onto the next best window they still accept, or loses them. A share of
 buyers follow a coupon to an acceptable window a little further from their ideal; how large
-a share depends on the coupon's size (``CouponResponse``).
+a share depends on the coupon's size (``CouponResponse``). Asked "when suits you?" before
+the windows are priced, a buyer states their ideal moment, exactly or not (``Stating``).
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from doorstep.domain.clock import local
-from doorstep.domain.pickup import SlotRef
+from doorstep.domain.clock import SHANGHAI, local
+from doorstep.domain.pickup import WANTED_STEP_MIN, BookingRules, SlotRef
 from doorstep.services.offering import OfferedSlot
 from doorstep.simulation.demand import Request
 
@@ -49,6 +51,40 @@ class CouponResponse:
             return self.share
         grow = 1 - math.exp(-coupon_fen / self.scale_fen)
         return min(1.0, self.share * grow / (1 - math.exp(-self.ref_fen / self.scale_fen)))
+
+
+@dataclass(frozen=True)
+class Stating:
+    """How buyers answer "when suits you?": ``share`` of them state a moment (the rest say
+    nothing), their ideal moment moved by a normal error of ``noise_h`` hours (0: exactly).
+    Drawn from a stream of its own per buyer (``seed``), so the demand and every other draw
+    stay those of the seed whatever the knobs."""
+
+    share: float = 1.0
+    noise_h: float = 0.0
+    seed: int = 0
+
+    def wanted(self, request: Request, now: datetime, rules: BookingRules) -> datetime | None:
+        """The moment this buyer states, on the quarter hour and inside the booking horizon
+        (a portal offers no other), or None when they state nothing."""
+        if self.share <= 0:
+            return None
+        rng = random.Random(f"wanted:{self.seed}:{request.index}")
+        says, error = rng.random(), rng.gauss(0.0, 1.0)
+        if says >= self.share:
+            return None
+        day = local(request.at).date() + timedelta(days=request.preferred_day_offset)
+        hours = request.preferred_hour + self.noise_h * error
+        step = WANTED_STEP_MIN * 60
+        at = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+        at += timedelta(seconds=round(hours * 3600 / step) * step)
+        wall = local(now)
+        first = wall.replace(second=0, microsecond=0) + timedelta(
+            minutes=-wall.minute % WANTED_STEP_MIN
+        )
+        last_day = wall.date() + timedelta(days=rules.horizon_days - 1)
+        last = datetime.combine(last_day, time(23, 60 - WANTED_STEP_MIN), tzinfo=SHANGHAI)
+        return min(max(at, first), last)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ class SimParams:
     # 0: size does not matter.
     coupon_scale_fen: int = 300
     tolerance_h: float = 3.0  # how far from their ideal window a buyer still accepts
+    # Asked "when suits you?" (choice.Stating): the share who state a moment, and the normal
+    # error in hours of what they state around their ideal (default: all, exactly).
+    wanted_share: float = 1.0
+    wanted_noise_h: float = 0.0
     travel_noise_sigma: float = 0.25  # lognormal sigma on each leg's driving time
     service_noise_sigma: float = 0.2  # lognormal sigma on time at the door
     solver_iterations: int = 300  # iterations, not seconds: a run must repeat for its seed
@@ -57,11 +61,17 @@ class SimParams:
             raise ValueError(f"requests_per_day must be 0–5000, got {self.requests_per_day}")
         if not 1 <= self.pickups_per_courier_day <= 60:
             raise ValueError("pickups_per_courier_day must be 1–60")
-        for name in ("not_home_share", "incentive_take_share"):
+        for name in ("not_home_share", "incentive_take_share", "wanted_share"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):
                 raise ValueError(f"{name} must be within [0, 1], got {value!r}")
-        for name in ("spread_km", "tolerance_h", "travel_noise_sigma", "service_noise_sigma"):
+        for name in (
+            "spread_km",
+            "tolerance_h",
+            "travel_noise_sigma",
+            "service_noise_sigma",
+            "wanted_noise_h",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 50.0):
                 raise ValueError(f"{name} must be within [0, 50], got {value!r}")

@@ -26,7 +26,7 @@ from doorstep.services.offering import FixedCapacityOffering, SlotOffering
 from doorstep.services.pickup import get_appointment
 from doorstep.services.planned_offering import IncentiveRules, PlannedOffering
 from doorstep.simulation.booking import Booked, file_and_book
-from doorstep.simulation.choice import COUPON_REF_FEN, CouponResponse
+from doorstep.simulation.choice import COUPON_REF_FEN, CouponResponse, Stating
 from doorstep.simulation.demand import Request
 from doorstep.simulation.drive import (
     FAILED_VISIT_S,
@@ -117,6 +117,11 @@ class Simulation:
         self.coupons = CouponResponse(
             params.incentive_take_share, COUPON_REF_FEN, params.coupon_scale_fen
         )
+        # Buyers are asked when suits them only by an offering that reads the answer.
+        asks = policy == "planned_incentive" and params.incentives.wanted_saving_s > 0
+        self.stating = (
+            Stating(params.wanted_share, params.wanted_noise_h, params.seed) if asks else None
+        )
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
         self.booked: dict[str, Booked] = {}
@@ -166,7 +171,13 @@ class Simulation:
             elif kind == "request":
                 assert isinstance(payload, Request)
                 booked = file_and_book(
-                    self.svc, self.city, payload, self.tally, self.params.tolerance_h, self.coupons
+                    self.svc,
+                    self.city,
+                    payload,
+                    self.tally,
+                    self.params.tolerance_h,
+                    self.coupons,
+                    self.stating,
                 )
                 if booked is not None:
                     self.booked[booked.appointment_id] = booked

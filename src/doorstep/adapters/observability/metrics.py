@@ -169,9 +169,12 @@ class TimedOffering:
         address: Address,
         now: datetime,
         rules: BookingRules,
+        wanted: datetime | None = None,
     ) -> list[OfferedSlot]:
         with SLOT_OFFER_SECONDS.time():
-            return self.inner.offer(uow, calendar, area, address, now, rules)
+            if wanted is None:
+                return self.inner.offer(uow, calendar, area, address, now, rules)
+            return self.inner.offer(uow, calendar, area, address, now, rules, wanted)
 
 
 class CountedPayments:
