@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from doorstep.adapters.observability.metrics import counting_booking
+from doorstep.domain.clock import SHANGHAI
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import AppDep, BuyerActor, Svc
 from doorstep.entrypoints.api.schemas import AppointmentOut, BookIn, Id, JoinIn, PickupOptionsOut
@@ -18,8 +22,22 @@ router = APIRouter(tags=["buyer"])
     response_model=PickupOptionsOut,
     summary="Windows that can be booked, and pending visits to join",
 )
-def slots(app: AppDep, buyer: BuyerActor, return_id: Id) -> PickupOptionsOut:
-    opts = pickup.pickup_options(app.services, app.offering, buyer.actor_id, return_id)
+def slots(
+    app: AppDep,
+    buyer: BuyerActor,
+    return_id: Id,
+    wanted: Annotated[
+        datetime | None,
+        Query(
+            description="When suits the buyer, asked before the windows are priced: a"
+            " Shanghai day and time on the quarter hour inside the booking horizon, e.g."
+            " 2026-11-26T14:00 (an offset is honoured; none means Shanghai time)."
+        ),
+    ] = None,
+) -> PickupOptionsOut:
+    if wanted is not None and wanted.tzinfo is None:
+        wanted = wanted.replace(tzinfo=SHANGHAI)
+    opts = pickup.pickup_options(app.services, app.offering, buyer.actor_id, return_id, wanted)
     return PickupOptionsOut(
         return_id=opts.return_id,
         slots=[views.slot_out(o) for o in opts.slots],

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
 from doorstep.adapters.observability.metrics import counting_booking
-from doorstep.domain.clock import local
+from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.entrypoints.web import queries
@@ -50,13 +50,29 @@ class Pick:
 
 
 def picker(
-    web: Web, return_id: str, *, error: str | None = None, status: int = 200, day: str = ""
+    web: Web,
+    return_id: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    day: str = "",
+    wanted: str = "",
 ) -> Response:
     """Day tabs over a compact list of windows; at most two recommended, each with the
-    reason; the window booked now is marked when moving a visit."""
+    reason; the window booked now is marked when moving a visit. ``wanted``: the time of
+    day the buyer said suits them ("HH:MM", on the ``day`` shown, else today), which
+    re-asks the offer with it; a bad one shows the offer without it and says why."""
     svc = web.app.services
     request = returns.get_return(svc, return_id, buyer_id=web.actor_id)
-    options = pickup.pickup_options(svc, web.app.offering, web.actor_id, return_id)
+    moment = None
+    if wanted:
+        try:
+            moment = _wanted_moment(day, wanted, local(svc.clock.now()).date())
+            options = pickup.pickup_options(svc, web.app.offering, web.actor_id, return_id, moment)
+        except InvalidInput as exc:
+            error, status, wanted, moment = web.error_text(exc), 422, "", None
+    if moment is None:
+        options = pickup.pickup_options(svc, web.app.offering, web.actor_id, return_id)
     current = (
         pickup.get_appointment(svc, request.appointment_id, buyer_id=web.actor_id)
         if request.appointment_id
@@ -108,7 +124,23 @@ def picker(
         unavailable=options.unavailable_reason,
         current=current,
         error=error,
+        wanted=wanted,
     )
+
+
+def _wanted_moment(day: str, wanted: str, today: date) -> datetime:
+    """The moment a buyer picked on the page: ``wanted`` ("HH:MM") on ``day`` (ISO, else
+    today), Shanghai time; the service checks the quarter hour and the horizon."""
+    try:
+        at = time.fromisoformat(wanted)
+        on = date.fromisoformat(day) if day else today
+    except ValueError:
+        raise InvalidInput(
+            "wanted_not_a_time",
+            "Choose the time that suits you as HH:MM.",
+            "请按 时:分 选择希望上门的时间。",
+        ) from None
+    return datetime.combine(on, at, tzinfo=SHANGHAI)
 
 
 def _recommendations(web: Web, offered: Sequence[OfferedSlot]) -> dict[str, str]:
@@ -132,8 +164,10 @@ def _value(o: OfferedSlot) -> str:
 
 
 @router.get("/portal/returns/{return_id}/slots")
-def slots(web: BuyerPage, return_id: PathId, day: QueryText = "") -> Response:
-    return picker(web, return_id, day=day)
+def slots(
+    web: BuyerPage, return_id: PathId, day: QueryText = "", wanted: QueryText = ""
+) -> Response:
+    return picker(web, return_id, day=day, wanted=wanted)
 
 
 @router.post("/portal/returns/{return_id}/book")
