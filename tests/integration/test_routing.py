@@ -431,3 +431,57 @@ def test_room_kept_for_expected_first_choices_takes_the_coupons_off_those_window
     assert not [o for o in reserved if o.slot.day == TOMORROW and o.incentive_fen]
     assert {o.slot for o in reserved} == {o.slot for o in plain}
     assert [o.rank for o in reserved] == list(range(len(reserved)))
+
+
+def test_the_wanted_time_spares_its_window_and_keeps_only_coupons_that_save_against_it(
+    wired: App,
+) -> None:
+    """``wanted_saving_s``: a buyer who wants the window a route already runs in (green)
+    gets no coupon anywhere; one who wants a window far from any route keeps only coupons
+    that save at least the threshold against it, and sees it even where the rules hide it.
+    Off, or without a wanted time, the offers are today's, field for field."""
+    svc = wired.services
+    spot = (JINSHAN[0] + 0.08, JINSHAN[1] - 0.08)
+    (anchor,) = returns_at(wired, [spot])
+    pickup.book_pickup(svc, "buyer-001", anchor, pickup.SlotChoice("yto", TOMORROW, time(13)))
+    (neighbour,) = returns_at(wired, [(spot[0] + 0.001, spot[1])])
+    rules = IncentiveRules(coupon_fen=300, cheap_pct=50, min_saving_s=300)
+    hiding = replace(rules, near_pct=20, keep_at_least=1, show_within_s=0)
+    near = datetime.combine(TOMORROW, time(14), tzinfo=SHANGHAI)
+    far = datetime.combine(TOMORROW + timedelta(days=1), time(20), tzinfo=SHANGHAI)
+    with svc.uow() as uow:
+        area = uow.areas.get("310116")
+        request = uow.returns.get(neighbour)
+        assert area is not None and request is not None and request.address is not None
+        now = svc.clock.now()
+
+        def offer(rules: IncentiveRules, wanted: datetime | None = None) -> list[OfferedSlot]:
+            offering = PlannedOffering(svc.travel, rules)
+            assert request is not None and request.address is not None and area is not None
+            return offering.offer(
+                uow, svc.calendar, area, request.address, now, svc.booking, wanted
+            )
+
+        plain = offer(rules)
+        assert offer(rules, near) == plain  # off: the wanted time is not read
+        on = replace(rules, wanted_saving_s=1)
+        assert offer(on) == plain  # nothing stated
+        coupons = {o.slot: o.incentive_fen for o in plain if o.incentive_fen}
+        assert coupons and {s.day for s in coupons} == {TOMORROW}
+        assert not [o for o in offer(on, near) if o.incentive_fen]  # it wants a green one
+        stated = offer(on, far)
+        given = {o.slot: o.incentive_fen for o in stated if o.incentive_fen}
+        assert given.items() <= coupons.items()
+        assert {o.slot for o in stated} == {o.slot for o in plain}
+        # A higher threshold keeps fewer (an empty day's call-out costs hours of driving).
+        dearer = offer(replace(on, wanted_saving_s=7200), far)
+        assert {o.slot for o in dearer if o.incentive_fen} <= set(given)
+        hidden = offer(hiding)
+        gone = sorted(
+            ({o.slot for o in plain} - {o.slot for o in hidden}), key=lambda s: s.starts_at
+        )
+        assert gone, "the rules hide some windows of this offer"
+        wanted = gone[0].starts_at + (gone[0].ends_at - gone[0].starts_at) / 2
+        spared = offer(replace(hiding, wanted_saving_s=1), wanted)
+        assert {o.slot for o in spared} - {o.slot for o in hidden} == {gone[0]}
+        assert [o.rank for o in spared] == list(range(len(spared)))
