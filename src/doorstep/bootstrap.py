@@ -292,6 +292,7 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
             likely_saving_s=settings.incentive_likely_saving_s,
             reserve_s=settings.incentive_reserve_s,
             wanted_saving_s=settings.incentive_wanted_saving_s,
+            wanted_shown=settings.incentive_wanted_shown,
         )
     # The forecast is read only when the rules price against it (``future_pct``), aim
     # coupons at the likely first choice (``likely_saving_s``) or keep room for it

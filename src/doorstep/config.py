@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # moment is never hidden and coupons sit only where a move off it saves at least that
     # many seconds of driving (IncentiveRules.wanted_saving_s; "Session 14").
     incentive_wanted_saving_s: int = Field(0, ge=0, le=7200)
+    # 1: the stated first choice is never hidden (with incentive_wanted_saving_s); 0: the
+    # hiding rules apply to it too (IncentiveRules.wanted_shown).
+    incentive_wanted_shown: int = Field(1, ge=0, le=1)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"

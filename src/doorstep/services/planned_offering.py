@@ -138,6 +138,9 @@ class IncentiveRules:
     served as without the rule or steered by a wrong first choice. The coupons it leaves
     are a subset of those without ``wanted``, so a booking's coupon check (which asks the
     offer again without it) honours them. Without ``wanted`` it does nothing.
+    ``wanted_shown`` (1, the default: on) is the "never hidden" half: 0 leaves the stated
+    first choice to the hiding rules, so the coupon half can be measured alone (session 14:
+    the windows the rules hide are the dear ones, and a buyer shown theirs books it).
 
     Defaults: coupons (green at or below the median, within 10 minutes of driving) as picked
     in the second session; ``near_pct`` 150 and ``show_within_s`` 2400 picked by
@@ -158,6 +161,7 @@ class IncentiveRules:
     likely_saving_s: int = 0
     reserve_s: int = 0
     wanted_saving_s: int = 0
+    wanted_shown: int = 1
 
     def __post_init__(self) -> None:
         if self.coupon_fen < 0 or not 0 <= self.cheap_pct <= 100 or self.min_saving_s < 0:
@@ -173,12 +177,13 @@ class IncentiveRules:
             or not 0 <= self.likely_saving_s <= 7200
             or not 0 <= self.reserve_s <= 7200
             or not 0 <= self.wanted_saving_s <= 7200
+            or self.wanted_shown not in (0, 1)
         ):
             raise ValueError(
                 "incentive: near_pct 0–10000 (0: off), keep_at_least >= 1, green_within_s >= 0,"
                 " show_within_s >= 0, coupon_gap_s >= 0, future_pct 0–10000,"
                 " coupon_per_min_fen 0–10000, likely_saving_s 0–7200, reserve_s 0–7200,"
-                " wanted_saving_s 0–7200"
+                " wanted_saving_s 0–7200, wanted_shown 0 or 1"
             )
 
 
@@ -372,7 +377,7 @@ def rank(
             if i < rules.keep_at_least
             or pair[0] * 100 <= typical * rules.near_pct
             or pair[0] <= rules.show_within_s
-            or pair[1].slot == stated
+            or (pair[1].slot == stated and rules.wanted_shown)
         ]
     if actual is None:
         judged, judged_typical = costed, typical

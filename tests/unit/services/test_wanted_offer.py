@@ -60,6 +60,9 @@ def test_the_stated_first_choice_is_never_hidden() -> None:
     assert [o.rank for o in shown] == [0, 1, 2, 3]
     # Only the stated one comes back: 12 h stays hidden.
     assert window(12).slot not in {o.slot for o in shown}
+    # ``wanted_shown`` 0: the coupon half alone, the stated window hidden as without it.
+    alone = rank(COSTED, replace(on, wanted_shown=0), wanted=at(13, 30))
+    assert [o.slot.window.start.hour for o in alone] == [9, 10, 11]
 
 
 def test_coupons_only_where_the_saving_against_the_stated_choice_reaches_the_threshold() -> None:
@@ -111,6 +114,8 @@ def test_wanted_saving_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError):
         IncentiveRules(wanted_saving_s=7201)
     assert IncentiveRules(wanted_saving_s=7200).wanted_saving_s == 7200
+    with pytest.raises(ValueError):
+        IncentiveRules(wanted_shown=2)
 
 
 NOW = datetime(2026, 11, 26, 10, 7, tzinfo=SHANGHAI)
