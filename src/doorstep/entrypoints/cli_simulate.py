@@ -72,6 +72,12 @@ def simulate(
     districts: str = typer.Option(",".join(DEFAULT_DISTRICTS), help="Comma-separated adcodes."),
     incentive_take_share: float = typer.Option(0.4, help="Buyers who follow a coupon window."),
     not_home_share: float = typer.Option(0.05, help="Buyers not in when the courier rings."),
+    wanted_share: float = typer.Option(
+        1.0, help="Buyers who say when suits them, where the offering asks (wanted_saving_s)."
+    ),
+    wanted_noise_h: float = typer.Option(
+        0.0, help="How far off, in hours (sd), the time a buyer states is from their ideal."
+    ),
     out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     plots: bool = typer.Option(True, help="Write PNG plots into --out."),
@@ -89,6 +95,8 @@ def simulate(
             districts=tuple(d.strip() for d in districts.split(",") if d.strip()),
             incentive_take_share=incentive_take_share,
             not_home_share=not_home_share,
+            wanted_share=wanted_share,
+            wanted_noise_h=wanted_noise_h,
         )
         from doorstep.simulation.world import plan_city
 
