@@ -40,7 +40,9 @@ the database (and the payment provider's ledger) and describes every broken inva
   declarations restored, each once, with what exchanges turned into refunds after their
   settlement gave back; a return's units once (``_quota_restored``);
 - order columns: ``orders.signed_at`` and ``orders.adcode`` (the return wave's counts) are
-  the document's, whatever stored the order (``_order_columns``).
+  the document's, whatever stored the order (``_order_columns``);
+- return columns: ``returns.appointment_id`` (the return wave's booking lead) is the
+  document's after every booking, move, release and withdrawal (``_return_columns``).
 """
 
 from __future__ import annotations
@@ -504,6 +506,7 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
         found += _windows(conn, dialect) + _waiting_returns(conn) + _route_stops(conn)
         found += _ledger(conn, payments) + _transfers(conn, payments)
         found += refund_wait_violations(conn) + _erased_buyers(conn) + _order_columns(conn)
+        found += _return_columns(conn)
         conn.rollback()
     TALLY.violations += len(found)
     return found
@@ -1109,6 +1112,18 @@ def _order_columns(conn: Connection) -> list[str]:
         if (r.signed_at, r.adcode) != said:
             found.append(f"order columns differ from its document: {r.order_id} {said}")
     return found
+
+
+def _return_columns(conn: Connection) -> list[str]:
+    """``returns.appointment_id`` says what the return's document says: the booking lead
+    (adapters/db/wave.py) joins a request to its window's day by the column, so a path that
+    moved or released a visit in the document alone would count it on the wrong day."""
+    r = t.returns.c
+    return [
+        f"return column differs from its document: {row.return_id} {row.appointment_id!r}"
+        for row in conn.execute(select(r.return_id, r.doc, r.appointment_id))
+        if _doc(row.doc).get("appointment_id") != row.appointment_id
+    ]
 
 
 def _doc(value: Any) -> Any:

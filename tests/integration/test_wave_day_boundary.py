@@ -1,7 +1,9 @@
 """The return wave's grouped reads (adapters/db/wave.py) count by Shanghai calendar day on
 SQLite and PostgreSQL alike: a parcel signed for at 23:30 in Shanghai (15:30 UTC) is that
 day's, one signed at 00:30 (16:30 UTC, still the day before in UTC) is the next day's, and
-a request opened ten minutes after a late signing is a day after it, not the same day."""
+a request opened ten minutes after a late signing is a day after it, not the same day; the
+booking lead counts from the request's Shanghai day to its window's day (a request at 00:10
+that books that morning is lead 0, where the UTC day would say 1)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from doorstep.domain.address import Address
 from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, returns
+from doorstep.services import catalog, pickup, returns
 from doorstep.services.returns import LineRequest, OpenReturn
 
 AREA = "310104"
@@ -42,22 +44,31 @@ def _order(signed_at: datetime) -> Order:
     )
 
 
-def _open(app: App, clock: FixedClock, order: Order, at: datetime) -> None:
+def _open(app: App, clock: FixedClock, order: Order, at: datetime, book: date) -> None:
+    """Open a return at ``at`` and book its pickup on the first window offered on ``book``."""
     clock.advance(seconds=(at - clock.now()).total_seconds())
-    returns.open_return(
+    opened = returns.open_return(
         app.services,
         OpenReturn(
             BUYER, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
         ),
     )
+    offered = pickup.pickup_options(app.services, app.offering, BUYER, opened.return_id).slots
+    slot = next(o.slot for o in offered if o.slot.day == book)
+    pickup.book_pickup(
+        app.services,
+        BUYER,
+        opened.return_id,
+        pickup.SlotChoice(slot.carrier_id, slot.day, slot.window.start),
+    )
 
 
-Counts = tuple[Counter[Any], Counter[Any], Counter[Any], Counter[Any], Counter[Any]]
+Counts = tuple[Counter[Any], Counter[Any], Counter[Any], Counter[Any], Counter[Any], Counter[Any]]
 
 
 def _counts(app: App, day: date) -> Counts:
     """Signings of ``day`` and the next, requests by lag of each day's signings, requests
-    opened on each day, per district."""
+    opened on each day, per district; booking leads of the requests opened on the next."""
     with app.services.uow() as uow:
         nxt = day + timedelta(days=1)
         return (
@@ -66,6 +77,7 @@ def _counts(app: App, day: date) -> Counts:
             Counter(uow.wave.return_lags(nxt, nxt)),
             Counter(uow.wave.opened(day, day)),
             Counter(uow.wave.opened(nxt, nxt)),
+            Counter(uow.wave.booking_leads(nxt, nxt)),
         )
 
 
@@ -82,13 +94,15 @@ def test_signings_and_requests_fall_on_their_shanghai_day_on_both_backends(
     before = _counts(wired, day)
     catalog.import_orders(wired.services, [late, early], None)
     now = clock.now()
-    # Ten minutes past midnight in Shanghai (16:10 UTC of ``day``): a day after the signing.
-    _open(wired, clock, late, _shanghai(nxt, 0, 10))
-    # 23:50 in Shanghai (15:50 UTC of ``nxt``): the day of the 00:30 signing.
-    _open(wired, clock, early, _shanghai(nxt, 23, 50))
+    # Ten minutes past midnight in Shanghai (16:10 UTC of ``day``): a day after the signing;
+    # its pickup that morning is lead 0.
+    _open(wired, clock, late, _shanghai(nxt, 0, 10), nxt)
+    # 23:50 in Shanghai (15:50 UTC of ``nxt``): the day of the 00:30 signing; its pickup
+    # the day after is lead 1.
+    _open(wired, clock, early, _shanghai(nxt, 23, 50), nxt + timedelta(days=1))
     clock.advance(seconds=(now - clock.now()).total_seconds())
     after = _counts(wired, day)
-    signed, lags_day, lags_next, opened_day, opened_next = (
+    signed, lags_day, lags_next, opened_day, opened_next, leads = (
         a - b for a, b in zip(after, before, strict=True)
     )
     assert signed == Counter({(AREA, day): 1, (AREA, nxt): 1}), signed
@@ -96,3 +110,4 @@ def test_signings_and_requests_fall_on_their_shanghai_day_on_both_backends(
     assert lags_next == Counter({(AREA, 0): 1}), lags_next
     assert opened_day == Counter(), opened_day
     assert opened_next == Counter({AREA: 2}), opened_next
+    assert leads == Counter({0: 1, 1: 1}), leads

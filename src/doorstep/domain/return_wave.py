@@ -9,8 +9,14 @@ orders signed before it. Expected requests on day ``d`` in an area are
 with the return rate and the lag distribution (Shanghai days from signing to the request)
 learned from orders signed in a past stretch whose returns are complete. Pickup bookings of a
 window are then requests × the area's share that book a pickup × the window's share of the
-area's bookings, both learned over the same days. A first Double 11 shows here a few days
-after its parcels are signed for, where the same weekday of past weeks shows nothing.
+area's bookings, both learned over the same days. A request opened on day ``d`` books a window
+on ``d``, ``d + 1`` … (the booking horizon), so the pickups on a window day ``w`` are
+
+    pickup share × Σ_j P(lead = j) × requests(w − j),    j = 0 … MAX_LEAD,
+
+with the booking lead learned from the requests opened over the learning days and the day of
+the window they booked. A first Double 11 shows here a few days after its parcels are signed
+for, where the same weekday of past weeks shows nothing.
 
 Plain arithmetic over counts: the counts come from grouped reads (adapters/db/wave.py, read
 by services/outlook.py).
@@ -26,6 +32,9 @@ from datetime import date, timedelta
 # after it, quality returns (15 days for exchange and repair) come later and thinner; beyond
 # two weeks the few late requests are left out of the wave rather than smeared over it.
 MAX_LAG = 14
+# Days from a request to the window it books: a template offers at most 14 days (today and 13
+# more, domain/pickup.py ``horizon_days``); a later window (a visit moved on) counts as the last.
+MAX_LEAD = 13
 # Orders signed over these days, ending MAX_LAG days before today so that each one's
 # returns are all in: four weeks, as the weekday outlook, so the rate follows the season
 # and every weekday weighs the same.
@@ -58,6 +67,8 @@ class WaveModel:
     pickup_shares: Mapping[str, float]  # adcode → pickups booked per request opened
     city_pickup_share: float
     orders: int  # signed orders learned from
+    # P(window day − request day = j), j = 0 … MAX_LEAD; same day when no booking was learned.
+    lead: tuple[float, ...] = (1.0,)
 
     def rate(self, adcode: str) -> float:
         """The district's requests per signed order (the city's for an unknown district)."""
@@ -73,13 +84,20 @@ def learn(
     lags: Mapping[tuple[str, int], int],
     opened: Mapping[str, int],
     booked: Mapping[str, int],
+    leads: Mapping[int, int] | None = None,
 ) -> WaveModel | None:
     """The model from counts: orders signed per district over the learning days, their
-    requests per (district, lag in days), and requests opened and pickups booked per
-    district over the same recent days. None with fewer than ``MIN_ORDERS`` signed orders:
-    no history gives no forecast, not a guess. Lags outside 0 … MAX_LAG are left out."""
+    requests per (district, lag in days), requests opened and pickups booked per district
+    over the same recent days, and requests per booking lead (days from the request to the
+    window it booked, city-wide). None with fewer than ``MIN_ORDERS`` signed orders: no
+    history gives no forecast, not a guess. Lags outside 0 … MAX_LAG are left out; a lead
+    beyond MAX_LEAD counts as MAX_LEAD, a negative one (a clock's error) is left out; no
+    leads at all keeps every pickup on its request's day."""
+    leads = leads or {}
     for key, n in (*signed.items(), *lags.items(), *opened.items(), *booked.items()):
         _count(str(key), n)
+    for j, n in leads.items():
+        _count(f"lead {j}", n)
     total = sum(signed.values())
     if total < MIN_ORDERS:
         return None
@@ -99,7 +117,13 @@ def learn(
         a: (booked.get(a, 0) + SHRINK * city_share) / (opened.get(a, 0) + SHRINK)
         for a in set(opened) | set(booked)
     }
-    return WaveModel(rates, city_rate, lag, shares, city_share, total)
+    per_lead = [0] * (MAX_LEAD + 1)
+    for j, n in leads.items():
+        if j >= 0:
+            per_lead[min(j, MAX_LEAD)] += n
+    all_led = sum(per_lead)
+    lead = tuple(n / all_led for n in per_lead) if all_led else (1.0,)
+    return WaveModel(rates, city_rate, lag, shares, city_share, total, lead)
 
 
 def fill_unsigned(
@@ -128,12 +152,14 @@ def requests(
     days: Sequence[date],
     adcodes: Iterable[str],
 ) -> dict[tuple[str, date], float]:
-    """Expected return requests per (district, day) for ``days`` from ``today`` on (at
-    most ``MAX_DAYS_AHEAD`` ahead). Days before today count the orders signed on them; today
-    and later, not yet all signed, count the larger of what is signed and the recent daily
-    median (``fill_unsigned``)."""
-    if any(not 0 <= (d - today).days <= MAX_DAYS_AHEAD for d in days):
-        raise ValueError(f"forecast days are today to {MAX_DAYS_AHEAD} days ahead")
+    """Expected return requests per (district, day) for ``days`` from ``MAX_LEAD`` days
+    before ``today`` (their pickups may still come) to ``MAX_DAYS_AHEAD`` ahead. Signing days
+    before today count the orders signed on them; today and later, not yet all signed, count
+    the larger of what is signed and the recent daily median (``fill_unsigned``)."""
+    if any(not -MAX_LEAD <= (d - today).days <= MAX_DAYS_AHEAD for d in days):
+        raise ValueError(
+            f"forecast days are {MAX_LEAD} days before today to {MAX_DAYS_AHEAD} days ahead"
+        )
     mean = fill_unsigned(signed, today)
     out: dict[tuple[str, date], float] = {}
     for adcode in adcodes:
@@ -150,8 +176,26 @@ def requests(
     return out
 
 
+def request_days(days: Iterable[date]) -> list[date]:
+    """The request days whose pickups can land on the windows of ``days``: each day and the
+    ``MAX_LEAD`` days before it."""
+    wanted = {d - timedelta(days=j) for d in days for j in range(MAX_LEAD + 1)}
+    return sorted(wanted)
+
+
+def booking(
+    model: WaveModel, expected: Mapping[tuple[str, date], float], adcode: str, day: date
+) -> float:
+    """The requests whose pickup lands on ``day``'s windows: the requests of each earlier
+    day weighted by the chance that they book ``day`` (the booking lead). A request day
+    missing from ``expected`` adds nothing."""
+    return sum(
+        p * expected.get((adcode, day - timedelta(days=j)), 0.0) for j, p in enumerate(model.lead)
+    )
+
+
 def pickups(model: WaveModel, adcode: str, expected_requests: float) -> float:
-    """Pickup bookings the district's requests of a day will make."""
+    """Pickup bookings the district's requests booking a day will make."""
     return expected_requests * model.pickup_share(adcode)
 
 

@@ -67,7 +67,8 @@ def wave_model(uow: UnitOfWork, today: date) -> tuple[WaveModel | None, Signed, 
     """The return wave learned from orders signed over ``LEARN_DAYS`` that ended
     ``MAX_LAG`` days before ``today`` (their returns are all in); the signings per district
     and day since, to forecast with; the bookings per window of the last ``LEARN_DAYS``
-    (pickup and window shares): four grouped reads."""
+    (pickup and window shares); the booking lead of the requests opened over the learning
+    days (their pickups are all booked by now): five grouped reads."""
     learn_last = today - timedelta(days=return_wave.MAX_LAG + 1)
     learn_first = learn_last - timedelta(days=return_wave.LEARN_DAYS - 1)
     recent_first = today - timedelta(days=return_wave.LEARN_DAYS)
@@ -86,6 +87,7 @@ def wave_model(uow: UnitOfWork, today: date) -> tuple[WaveModel | None, Signed, 
         uow.wave.return_lags(learn_first, learn_last),
         uow.wave.opened(recent_first, recent_last),
         booked,
+        uow.wave.booking_leads(learn_first, learn_last),
     )
     return model, signed, by_window
 
@@ -114,7 +116,13 @@ def read(uow: UnitOfWork, now: datetime, today: date, days: Sequence[date]) -> O
     )
     model, signed, by_window = wave_model(uow, today)
     pickup_areas = [a.adcode for a in areas if a.serves_pickup]
-    expected = return_wave.requests(model, signed, today, list(days), pickup_areas) if model else {}
+    # A coming day's windows take the pickups of its own requests and of those opened up to
+    # MAX_LEAD days before (the booking lead), so those days' requests are forecast too.
+    expected = (
+        return_wave.requests(model, signed, today, return_wave.request_days(days), pickup_areas)
+        if model
+        else {}
+    )
     windows: dict[date, dict[str, list[WindowOutlook]]] = {day: {} for day in days}
     sums: dict[date, dict[str, AreaDay]] = {day: {} for day in days}
     for area in areas:
@@ -128,8 +136,10 @@ def read(uow: UnitOfWork, now: datetime, today: date, days: Sequence[date]) -> O
         for day in days:
             requests = expected.get((area.adcode, day)) if model else None
             area_pickups = (
-                return_wave.pickups(model, area.adcode, requests)
-                if model and requests is not None
+                return_wave.pickups(
+                    model, area.adcode, return_wave.booking(model, expected, area.adcode, day)
+                )
+                if model
                 else None
             )
             rows = []

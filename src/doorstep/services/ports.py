@@ -642,6 +642,11 @@ class WaveHistory(Protocol):
         """Requests opened per district from ``first`` to ``last``."""
         ...
 
+    def booking_leads(self, first: date, last: date) -> dict[int, int]:
+        """Requests opened ``first`` to ``last`` that are booked on a pickup, per days from
+        the request's day to the day of the window it is booked on."""
+        ...
+
     def booked(self, first: date, last: date) -> dict[tuple[str, str, str], int]:
         """Visits the window counters hold per (district, carrier, start ``HH:MM``) over the
         days ``first`` to ``last``."""

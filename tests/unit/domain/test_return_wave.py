@@ -10,9 +10,12 @@ import pytest
 from doorstep.domain.outlook import same_weekdays
 from doorstep.domain.return_wave import (
     MAX_LAG,
+    MAX_LEAD,
     MIN_ORDERS,
+    booking,
     learn,
     pickups,
+    request_days,
     requests,
     window_shares,
 )
@@ -109,7 +112,7 @@ def test_counts_are_bounded(bad: object) -> None:
 def test_forecast_days_are_bounded() -> None:
     model = learn(*_history())
     assert model is not None
-    for day in (TODAY - timedelta(days=1), TODAY + timedelta(days=15)):
+    for day in (TODAY - timedelta(days=MAX_LEAD + 1), TODAY + timedelta(days=15)):
         with pytest.raises(ValueError):
             requests(model, {}, TODAY, [day], [A])
 
@@ -120,3 +123,50 @@ def test_window_shares_follow_past_bookings_among_offered_windows() -> None:
     )
     assert shares == {"yto 09:00": pytest.approx(0.9), "yto 13:00": pytest.approx(0.1)}
     assert window_shares({}, []) == {}
+
+
+MONDAY = date(2026, 11, 16)
+
+
+def test_a_wave_opened_on_monday_lands_on_tuesdays_windows_with_a_next_day_lead() -> None:
+    signed, lags, opened, booked = _history()
+    model = learn(signed, lags, opened, booked, {1: 40})  # every request books the next day
+    assert model is not None and model.lead[1] == pytest.approx(1.0)
+    expected = {(A, MONDAY): 300.0, (A, MONDAY + timedelta(days=1)): 10.0}
+    assert booking(model, expected, A, MONDAY) == 0.0
+    assert booking(model, expected, A, MONDAY + timedelta(days=1)) == pytest.approx(300.0)
+    assert booking(model, expected, A, MONDAY + timedelta(days=2)) == pytest.approx(10.0)
+    # Without a learned lead the wave stays on Monday, as before.
+    same_day = learn(signed, lags, opened, booked)
+    assert same_day is not None and same_day.lead == (1.0,)
+    assert booking(same_day, expected, A, MONDAY) == pytest.approx(300.0)
+
+
+def test_a_lead_distribution_spreads_a_days_requests_and_keeps_their_sum() -> None:
+    model = learn(*_history(), {0: 50, 1: 40, 2: 10})
+    assert model is not None
+    assert model.lead[:3] == pytest.approx((0.5, 0.4, 0.1))
+    expected = {(A, MONDAY): 100.0}
+    got = [booking(model, expected, A, MONDAY + timedelta(days=j)) for j in range(4)]
+    assert got == pytest.approx([50.0, 40.0, 10.0, 0.0])
+    assert sum(got) == pytest.approx(100.0)
+
+
+def test_leads_beyond_the_horizon_count_as_the_last_and_negative_ones_are_left_out() -> None:
+    model = learn(*_history(), {0: 1, MAX_LEAD + 5: 1, -1: 7})
+    assert model is not None
+    assert len(model.lead) == MAX_LEAD + 1
+    assert model.lead[0] == pytest.approx(0.5) and model.lead[MAX_LEAD] == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        learn(*_history(), {1: -3})
+
+
+def test_request_days_reach_back_the_longest_lead() -> None:
+    days = request_days([TODAY + timedelta(days=1), TODAY + timedelta(days=2)])
+    assert days[0] == TODAY + timedelta(days=1 - MAX_LEAD) and days[-1] == TODAY + timedelta(days=2)
+    assert len(days) == MAX_LEAD + 2
+    # Past request days are counted from their signings (bounded by MAX_LEAD before today).
+    model = learn(*_history())
+    assert model is not None
+    got = requests(model, {}, TODAY, [TODAY - timedelta(days=MAX_LEAD)], [A])
+    assert got == {(A, TODAY - timedelta(days=MAX_LEAD)): 0.0}

@@ -1082,6 +1082,16 @@ class FakeWaveHistory:
                 found[o.shipping_address.adcode] += 1
         return dict(found)
 
+    def booking_leads(self, first: date, last: date) -> dict[int, int]:
+        found: Counter[int] = Counter()
+        for r in self.uow.returns._all():
+            opened = local(r.created_at).date()
+            if r.appointment_id is None or not first <= opened <= last:
+                continue
+            if (a := self.uow.appointments.get(r.appointment_id)) is not None:
+                found[(a.slot.day - opened).days] += 1
+        return dict(found)
+
     def booked(self, first: date, last: date) -> dict[tuple[str, str, str], int]:
         self.uow._require_open()
         merged = {**self.uow.store.slots, **self.uow.slots.rows}

@@ -317,6 +317,7 @@ class ReturnRepo(VersionedRepository[ReturnRequest]):
             "dropoff_code": item.dropoff.code if item.dropoff else None,
             "refund_owed_since": item.received_at if owed(item) else None,
             "express_owed_since": item.express_owed_since,
+            "appointment_id": item.appointment_id,
         }
         if item.version == 1:
             cols |= {

@@ -126,6 +126,10 @@ returns = _doc_table(
     Index("ix_returns_express_owed", "express_owed_since", "return_id"),
     # Requests opened over recent days (the return wave's pickup share) are read by this.
     Index("ix_returns_created_at", "created_at"),
+    # The pickup it is booked on (the document's; NULL before booking, once released or
+    # cancelled): the return wave's booking lead joins a request to its window's day by it.
+    Column("appointment_id", String(64), nullable=True),
+    Index("ix_returns_appointment_id", "appointment_id"),
 )
 
 appointments = _doc_table(

@@ -57,6 +57,26 @@ def _days_between_pg(element: days_between, compiler: Any, **kw: Any) -> str:
     )
 
 
+class lead_days(FunctionElement[int]):
+    """Calendar days from a stored UTC moment's Shanghai day to a stored calendar day."""
+
+    type = Integer()
+    name = "lead_days"
+    inherit_cache = True
+
+
+@compiles(lead_days, "sqlite")
+def _lead_days_sqlite(element: lead_days, compiler: Any, **kw: Any) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({b}) - julianday(date({a}, '+8 hours')) AS INTEGER)"
+
+
+@compiles(lead_days, "postgresql")
+def _lead_days_pg(element: lead_days, compiler: Any, **kw: Any) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({b} - CAST(timezone('Asia/Shanghai', {a}) AS DATE))"
+
+
 def _span(first: date, last: date) -> tuple[Any, Any]:
     return start_of_day(first), start_of_day(last + timedelta(days=1))
 
@@ -105,6 +125,18 @@ class SqlWaveHistory:
             .group_by(o.adcode)
         )
         return {a: n for a, n in self.conn.execute(stmt)}
+
+    def booking_leads(self, first: date, last: date) -> dict[int, int]:
+        r, a = t.returns.c, t.appointments.c
+        since, until = _span(first, last)
+        lead = lead_days(r.created_at, a.day)
+        stmt = (
+            select(lead.label("lead"), func.count())
+            .select_from(t.returns.join(t.appointments, a.appointment_id == r.appointment_id))
+            .where(r.created_at >= since, r.created_at < until)
+            .group_by(lead)
+        )
+        return {int(j): n for j, n in self.conn.execute(stmt)}
 
     def booked(self, first: date, last: date) -> dict[tuple[str, str, str], int]:
         s = t.slot_capacity.c
