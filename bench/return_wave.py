@@ -7,17 +7,21 @@ pattern, Poisson noise), return rate (8-20 %), share of requests that book a pic
 Double 11 the city buys as never before in the history: parcels are signed for over the 5
 days after it, 4-8 × the usual, and those impulse orders are returned more often (× 1.3) and
 a little later (30 % a day later) than the history teaches: the model is not told. A request
-books its pickup the same day (40 %), the next (50 %) or the day after (10 %); the model
-maps a request to its own day (what ``services/outlook.py`` does). Bookings are not capped
-by capacity here: both forecasts are measured against demand.
+books its pickup the same day (40 %), the next (50 %) or the day after (10 %) (the booking
+lead, ``BOOKING_DELAY``). Bookings are not capped by capacity here: the forecasts are
+measured against demand.
 
-From every morning of 12 days before to 16 days after Double 11, both forecast each
+From every morning of 12 days before to 16 days after Double 11, three forecasts of each
 district's bookings 1 to 7 days ahead:
 
 - ``weekday``: the mean bookings of the same weekday of the last 4 weeks (domain/outlook.py);
-- ``wave``: ``domain/return_wave.py`` learned as the service learns it (orders signed over
-  28 days ending 15 days before the morning; requests and bookings of the last 28 days),
-  forecasting from the signings up to the day before.
+- ``wave``: ``domain/return_wave.py`` learned as the service learned it before the booking
+  lead (orders signed over 28 days ending 15 days before the morning; requests and bookings
+  of the last 28 days), forecasting from the signings up to the day before, each request's
+  pickup on the request's own day;
+- ``lead``: the same, with the booking lead learned from the requests opened over the
+  learning days (what ``services/outlook.py`` does now): a day's windows take the requests
+  of that day and the 13 before, each weighted by P(lead).
 
 MAE per district-day over all those forecasts (``all``), over the target days of the wave
 (Double 11 + 2 to + 14, ``wave``), over those forecast from Double 11 + 3 on, once the
@@ -54,6 +58,7 @@ ORIGINS = range(-12, 17)  # mornings relative to Double 11
 WAVE_TARGETS = range(2, 15)  # target days relative to Double 11 counted as "in the wave"
 SEEN_FROM = 3  # mornings from Double 11 + 3 on: the spike's two heaviest days are signed
 BOOKING_DELAY = (0.4, 0.5, 0.1)  # days from a request to the pickup it books
+MODELS = ("lead", "wave", "weekday")
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -68,6 +73,7 @@ def world(seed: int) -> dict[str, Any]:
     lags: dict[tuple[str, date, int], int] = {}  # (area, signing day, lag) → requests
     opened: dict[tuple[str, date], int] = {}
     booked: dict[tuple[str, date], int] = {}
+    leads: dict[tuple[date, int], int] = {}  # (request day, days to its window) → bookings
     spike = float(rng.uniform(4, 8))
     peak = int(rng.integers(2, 5))
     for area in AREAS:
@@ -103,12 +109,16 @@ def world(seed: int) -> dict[str, Any]:
                 for delay, b in enumerate(books):
                     pickup = asked + timedelta(days=delay)
                     booked[area, pickup] = booked.get((area, pickup), 0) + int(b)
-    return {"signed": signed, "lags": lags, "opened": opened, "booked": booked}
+                    leads[asked, delay] = leads.get((asked, delay), 0) + int(b)
+    return {"signed": signed, "lags": lags, "opened": opened, "booked": booked, "leads": leads}
 
 
-def wave_forecast(w: dict[str, Any], today: date) -> dict[tuple[str, date], float]:
+def wave_forecast(
+    w: dict[str, Any], today: date, lead: bool = True
+) -> dict[tuple[str, date], float]:
     """Bookings per district 1-7 days after ``today`` as the service forecasts them, from
-    what is known on the morning of ``today``."""
+    what is known on the morning of ``today``; ``lead=False``: as it did before the booking
+    lead (every pickup on its request's day)."""
     learn_last = today - timedelta(days=return_wave.MAX_LAG + 1)
     learn_first = learn_last - timedelta(days=return_wave.LEARN_DAYS - 1)
     recent = _days(today - timedelta(days=return_wave.LEARN_DAYS), today - timedelta(days=1))
@@ -124,11 +134,24 @@ def wave_forecast(w: dict[str, Any], today: date) -> dict[tuple[str, date], floa
             lags[a, k] = lags.get((a, k), 0) + n
     opened = {a: sum(w["opened"].get((a, d), 0) for d in recent) for a in AREAS}
     booked = {a: sum(w["booked"].get((a, d), 0) for d in recent) for a in AREAS}
-    model = return_wave.learn(learned, lags, opened, booked)
+    # Requests opened over the learning days, by the days to the window they booked (booked
+    # when asked, so all known by the morning).
+    leads: dict[int, int] = {}
+    for (d, j), n in w["leads"].items():
+        if learn_first <= d <= learn_last and n:
+            leads[j] = leads.get(j, 0) + n
+    model = return_wave.learn(learned, lags, opened, booked, leads if lead else None)
     assert model is not None
     targets = [today + timedelta(days=h) for h in HORIZONS]
-    expected = return_wave.requests(model, signed, today, targets, AREAS)
-    return {k: return_wave.pickups(model, k[0], v) for k, v in expected.items()}
+    if not lead:
+        expected = return_wave.requests(model, signed, today, targets, AREAS)
+        return {k: return_wave.pickups(model, k[0], v) for k, v in expected.items()}
+    expected = return_wave.requests(model, signed, today, return_wave.request_days(targets), AREAS)
+    return {
+        (a, d): return_wave.pickups(model, a, return_wave.booking(model, expected, a, d))
+        for a in AREAS
+        for d in targets
+    }
 
 
 def weekday_forecast(w: dict[str, Any], today: date) -> dict[tuple[str, date], float]:
@@ -146,11 +169,15 @@ def run(seed: int) -> dict[str, Any]:
     """MAE per district-day of both forecasts over every origin and horizon."""
     w = world(seed)
     errors: dict[str, dict[str, list[float]]] = {
-        m: {"all": [], "wave": [], "wave_seen": [], "rest": []} for m in ("wave", "weekday")
+        m: {"all": [], "wave": [], "wave_seen": [], "rest": []} for m in MODELS
     }
     for origin in ORIGINS:
         today = DOUBLE_11 + timedelta(days=origin)
-        forecasts = {"wave": wave_forecast(w, today), "weekday": weekday_forecast(w, today)}
+        forecasts = {
+            "lead": wave_forecast(w, today),
+            "wave": wave_forecast(w, today, lead=False),
+            "weekday": weekday_forecast(w, today),
+        }
         for name, f in forecasts.items():
             for (a, day), v in f.items():
                 err = abs(v - w["booked"].get((a, day), 0))
@@ -193,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = [run(s) for s in _seeds(args.seeds)]
     summary: dict[str, Any] = {}
-    for name in ("wave", "weekday"):
+    for name in MODELS:
         for part in ("all", "wave", "wave_seen", "rest"):
             values = [r["mae"][name][part] for r in runs]
             summary[f"{name}_{part}"] = {
@@ -201,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sd": round(statistics.stdev(values), 3) if len(values) > 1 else 0.0,
             }
     wins = sum(r["mae"]["wave"]["all"] < r["mae"]["weekday"]["all"] for r in runs)
+    lead_wins = sum(r["mae"]["lead"]["all"] < r["mae"]["wave"]["all"] for r in runs)
     json.dump(
         {
             "bench": "return_wave",
@@ -208,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             "metric": "MAE of pickup bookings per district-day, 1-7 days ahead",
             "summary": summary,
             "wave_better_on_seeds": wins,
+            "lead_better_than_wave_on_seeds": lead_wins,
             "runs": runs,
         },
         sys.stdout,

@@ -29,12 +29,16 @@ def test_the_forecasts_use_nothing_from_the_morning_on(bench: ModuleType) -> Non
     w = bench.world(5)
     today = bench.DOUBLE_11 + timedelta(days=4)
     before = bench.wave_forecast(w, today)
-    # Change everything from the morning on: neither forecast moves.
+    same_day = bench.wave_forecast(w, today, lead=False)
+    # Change everything from the morning on: no forecast moves.
     for key in [k for k in w["signed"] if k[1] >= today]:
         w["signed"][key] += 1000
     for key in [k for k in w["booked"] if k[1] >= today]:
         w["booked"][key] += 1000
+    for key in [k for k in w["leads"] if k[0] >= today]:
+        w["leads"][key] += 1000
     assert bench.wave_forecast(w, today) == before
+    assert bench.wave_forecast(w, today, lead=False) == same_day
     weekday = bench.weekday_forecast(w, today)
     assert all(k[1] > today for k in weekday)
 
@@ -46,4 +50,7 @@ def test_one_seed_reports_both_figures_and_the_wave_sees_the_spike(bench: Module
     report = json.loads(out.getvalue())
     summary = report["summary"]
     assert {"wave_all", "weekday_all", "wave_wave_seen", "weekday_wave_seen"} <= set(summary)
+    assert {"lead_all", "lead_wave_seen"} <= set(summary)
     assert summary["wave_wave_seen"]["mean"] < summary["weekday_wave_seen"]["mean"]
+    # The generator books a day or two after the request: the lead moves the wave onto them.
+    assert summary["lead_wave_seen"]["mean"] < summary["wave_wave_seen"]["mean"]
