@@ -24,7 +24,7 @@ from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.order import Channel, Order, OrderLine
 from doorstep.domain.pickup import SlotRef
 from doorstep.domain.returns import Reason, ReturnKind
-from doorstep.services import catalog, returns
+from doorstep.services import catalog, pickup, returns
 from doorstep.services.offering import template_for
 from doorstep.services.returns import LineRequest, OpenReturn
 
@@ -61,9 +61,10 @@ def _signed(app: App, days: list[date]) -> list[Order]:
     return made
 
 
-def _history(app: App, clock: FixedClock, today: date) -> None:
+def _history(app: App, clock: FixedClock, today: date, lead: int = 0) -> None:
     """40 orders signed 16 to 41 days ago (their returns all in), every second one returned
-    ``LAG`` days after signing, each request booking a pickup in YTO's first window."""
+    ``LAG`` days after signing, each request booking a pickup in YTO's first window (its
+    counter only), or with ``lead`` booking a visit ``lead`` days after the request."""
     orders = _signed(app, [today - timedelta(days=16 + i % 26) for i in range(40)])
     now = clock.now()
     with app.services.uow() as uow:
@@ -76,12 +77,17 @@ def _history(app: App, clock: FixedClock, today: date) -> None:
         assert order.signed_at is not None
         opened = _at(local(order.signed_at).date() + timedelta(days=LAG), 12)
         clock.advance(seconds=(opened - clock.now()).total_seconds())
-        returns.open_return(
+        request = returns.open_return(
             app.services,
             OpenReturn(
                 BUYER, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
             ),
         )
+        if lead:
+            day = opened.date() + timedelta(days=lead)
+            choice = pickup.SlotChoice("yto", day, first.start)
+            pickup.book_pickup(app.services, BUYER, request.return_id, choice)
+            continue
         with app.services.uow() as uow:
             assert uow.slots.take(SlotRef(AREA, "yto", opened.date(), first), 10)
             uow.commit()
@@ -138,6 +144,26 @@ def test_a_spike_signed_yesterday_is_a_wave_three_days_after_that_past_weeks_do_
     assert "已签收订单带来的退货潮" in zh and 'data-testid="wave-over"' in zh
 
 
+def test_a_history_that_books_the_next_day_puts_the_wave_a_day_later(
+    wired: App, client: TestClient, login: Login, clock: FixedClock
+) -> None:
+    today = local(clock.now()).date()
+    _history(wired, clock, today, lead=1)
+    before = _outlook(client, login)
+    assert before["model"] is not None
+    _signed(wired, [today - timedelta(days=1)] * 400)
+    after = _outlook(client, login)
+    grew = {
+        d: _area(after, d)["wave"] - _area(before, d)["wave"]
+        for d in (today + timedelta(days=n) for n in range(1, 8))
+    }
+    # Asked for LAG days after signing (the requests' day is unchanged), booked a day on.
+    asked = today + timedelta(days=LAG - 1)
+    assert max(grew, key=lambda d: grew[d]) == asked + timedelta(days=1), grew
+    assert _area(after, asked)["requests"] > _area(after, asked + timedelta(days=1))["requests"]
+    assert grew[asked] < grew[asked + timedelta(days=1)] / 10, grew
+
+
 def test_without_signed_history_there_is_no_wave(
     wired: App, client: TestClient, login: Login
 ) -> None:
@@ -172,15 +198,23 @@ def test_the_outlook_inputs_are_bounded_in_both_languages(client: TestClient, lo
 
 
 def test_the_migration_fills_signing_and_district_from_the_documents(
-    wired: App, database_url: str
+    wired: App, database_url: str, clock: FixedClock
 ) -> None:
+    # Returns booked on visits, for the return's appointment column.
+    _history(wired, clock, local(clock.now()).date(), lead=1)
     with wired.services.uow() as uow:
         stored = {
             o.order_id: (o.signed_at, o.shipping_address.adcode)
             for o in uow.orders.list()
             if o.signed_at is not None
         }
-    assert stored
+    with wired.engine.connect() as conn:
+        r = tables.returns.c
+        visits = {
+            row.return_id: row.appointment_id
+            for row in conn.execute(select(r.return_id, r.appointment_id))
+        }
+    assert stored and any(visits.values()), visits
     wired.engine.dispose()
     cfg = _alembic(database_url)
     command.downgrade(cfg, BEFORE_WAVE)
@@ -192,4 +226,11 @@ def test_the_migration_fills_signing_and_district_from_the_documents(
         rows = conn.execute(
             select(o.order_id, o.signed_at, o.adcode).where(o.signed_at.is_not(None))
         ).all()
+        # returns.appointment_id (migration a3c6e8f1d259) is refilled from the documents.
+        r = tables.returns.c
+        again = {
+            row.return_id: row.appointment_id
+            for row in conn.execute(select(r.return_id, r.appointment_id))
+        }
     assert {r.order_id: (r.signed_at, r.adcode) for r in rows} == stored
+    assert again == visits
