@@ -150,7 +150,7 @@ def test_a_history_that_books_the_next_day_puts_the_wave_a_day_later(
     today = local(clock.now()).date()
     _history(wired, clock, today, lead=1)
     before = _outlook(client, login)
-    assert before["model"] is not None
+    assert before["model"] is not None and before["model"]["lead"][1] == 1.0
     _signed(wired, [today - timedelta(days=1)] * 400)
     after = _outlook(client, login)
     grew = {

@@ -308,6 +308,7 @@ def outlook_view(
             return_rate=model.city_rate,
             pickup_share=model.city_pickup_share,
             lag=list(model.lag),
+            lead=list(model.lead),
         ),
         days=[
             OutlookDayOut(

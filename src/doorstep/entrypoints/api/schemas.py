@@ -271,6 +271,10 @@ class WaveModelOut(Out):
     return_rate: float = Field(description="City-wide requests per signed order.")
     pickup_share: float = Field(description="City-wide pickups booked per request.")
     lag: list[float] = Field(description="P(request k days after signing), k = 0 … 14.")
+    lead: list[float] = Field(
+        description="P(pickup window j days after the request), j = 0 … 13; [1] when no "
+        "booking was learned (every pickup on its request's day)."
+    )
 
 
 class OutlookOut(Out):
