@@ -11,6 +11,7 @@ from datetime import datetime, time
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from tests.e2e.page_session import signed_in  # type: ignore[import-not-found]
+from tests.e2e.query_plans import query_plan  # type: ignore[import-not-found]
 from tests.integration.test_races import (  # type: ignore[import-not-found]
     BUYER,
     DAY_AFTER,
@@ -85,16 +86,7 @@ def test_windows_over_capacity_listed_soonest_first_with_the_total(
 def test_the_list_reads_the_partial_index(wired: App) -> None:
     """The windows over capacity are read from ``ix_slot_capacity_over`` (booked > capacity),
     not by scanning every counter."""
-    query = over_capacity_query((DAY_AFTER, time(8)), 100).compile(
-        wired.engine, compile_kwargs={"literal_binds": True}
-    )
-    with wired.engine.begin() as conn:
-        if wired.engine.dialect.name == "postgresql":
-            # The table is tiny here: forbid the sequential scan to see what the plan can use.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = [str(r[0]) for r in conn.execute(text(f"EXPLAIN {query}"))]
-        else:
-            plan = [str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
+    plan = query_plan(wired.engine, over_capacity_query((DAY_AFTER, time(8)), 100))
     assert any("ix_slot_capacity_over" in line for line in plan), plan
     assert over_capacity.over_capacity(wired.services, 5).total == 0
 

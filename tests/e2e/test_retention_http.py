@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from tests.e2e.query_plans import query_plan  # type: ignore[import-not-found]
 from tests.integration.retention_world import after_years, leaver  # type: ignore[import-not-found]
 
 from doorstep.adapters.db.retention import account_events_query
@@ -42,14 +42,5 @@ def test_ops_see_departed_buyers_due_erased_and_next(
 def test_the_sweep_finds_account_events_by_the_buyer_index(wired: App) -> None:
     """An erasing pass finds the departed buyers' account events through
     ``ix_events_user_actor``, not by reading every account event ever written."""
-    query = account_events_query(["b-1", "b-2"]).compile(
-        wired.engine, compile_kwargs={"literal_binds": True}
-    )
-    with wired.engine.begin() as conn:
-        if wired.engine.dialect.name == "postgresql":
-            # The table is tiny here: forbid the sequential scan to see what the plan can use.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = [str(r[0]) for r in conn.execute(text(f"EXPLAIN {query}"))]
-        else:
-            plan = [str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
+    plan = query_plan(wired.engine, account_events_query(["b-1", "b-2"]))
     assert any("ix_events_user_actor" in line for line in plan), plan
