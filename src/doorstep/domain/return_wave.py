@@ -151,11 +151,15 @@ def requests(
     today: date,
     days: Sequence[date],
     adcodes: Iterable[str],
+    opened: Mapping[tuple[str, date], int] | None = None,
 ) -> dict[tuple[str, date], float]:
     """Expected return requests per (district, day) for ``days`` from ``MAX_LEAD`` days
     before ``today`` (their pickups may still come) to ``MAX_DAYS_AHEAD`` ahead. Signing days
     before today count the orders signed on them; today and later, not yet all signed, count
-    the larger of what is signed and the recent daily median (``fill_unsigned``)."""
+    the larger of what is signed and the recent daily median (``fill_unsigned``). With
+    ``opened`` (requests opened per district and day), a day before today is the requests
+    counted, not forecast; today, still open, the larger of the count so far and the
+    forecast."""
     if any(not -MAX_LEAD <= (d - today).days <= MAX_DAYS_AHEAD for d in days):
         raise ValueError(
             f"forecast days are {MAX_LEAD} days before today to {MAX_DAYS_AHEAD} days ahead"
@@ -165,6 +169,9 @@ def requests(
     for adcode in adcodes:
         rate = model.rate(adcode)
         for day in days:
+            if opened is not None and day < today:
+                out[adcode, day] = float(_count("opened", opened.get((adcode, day), 0)))
+                continue
             total = 0.0
             for k, p in enumerate(model.lag):
                 s = day - timedelta(days=k)
@@ -173,6 +180,8 @@ def requests(
                     n = max(n, mean.get(adcode, 0.0))
                 total += p * n
             out[adcode, day] = rate * total
+            if opened is not None and day == today:
+                out[adcode, day] = max(out[adcode, day], opened.get((adcode, day), 0))
     return out
 
 

@@ -63,12 +63,14 @@ Signed = dict[tuple[str, date], int]
 Booked = dict[tuple[str, str, str], int]
 
 
-def wave_model(uow: UnitOfWork, today: date) -> tuple[WaveModel | None, Signed, Booked]:
+def wave_model(uow: UnitOfWork, today: date) -> tuple[WaveModel | None, Signed, Booked, Signed]:
     """The return wave learned from orders signed over ``LEARN_DAYS`` that ended
     ``MAX_LAG`` days before ``today`` (their returns are all in); the signings per district
     and day since, to forecast with; the bookings per window of the last ``LEARN_DAYS``
     (pickup and window shares); the booking lead of the requests opened over the learning
-    days (their pickups are all booked by now): five grouped reads."""
+    days (their pickups are all booked by now); the requests opened per district and day
+    from ``LEARN_DAYS`` before today to today (the pickup share, and the counted requests
+    of days already begun): five grouped reads."""
     learn_last = today - timedelta(days=return_wave.MAX_LAG + 1)
     learn_first = learn_last - timedelta(days=return_wave.LEARN_DAYS - 1)
     recent_first = today - timedelta(days=return_wave.LEARN_DAYS)
@@ -82,14 +84,21 @@ def wave_model(uow: UnitOfWork, today: date) -> tuple[WaveModel | None, Signed, 
     booked: dict[str, int] = {}
     for (adcode, _, _), n in by_window.items():
         booked[adcode] = booked.get(adcode, 0) + n
+    # One read of the requests opened per day up to today: the days before it give the
+    # pickup share, the days of the booking lead still ahead are counted, not forecast.
+    opened = uow.wave.opened(recent_first, today)
+    opened_recent: dict[str, int] = {}
+    for (adcode, day), n in opened.items():
+        if day <= recent_last:
+            opened_recent[adcode] = opened_recent.get(adcode, 0) + n
     model = return_wave.learn(
         learned,
         uow.wave.return_lags(learn_first, learn_last),
-        uow.wave.opened(recent_first, recent_last),
+        opened_recent,
         booked,
         uow.wave.booking_leads(learn_first, learn_last),
     )
-    return model, signed, by_window
+    return model, signed, by_window, opened
 
 
 def read(uow: UnitOfWork, now: datetime, today: date, days: Sequence[date]) -> Outlook:
@@ -114,12 +123,16 @@ def read(uow: UnitOfWork, now: datetime, today: date, days: Sequence[date]) -> O
         [replace(ref, day=d) for refs in wanted.values() for ref in refs for d in weeks[ref.day]],
         0,
     )
-    model, signed, by_window = wave_model(uow, today)
+    model, signed, by_window, opened = wave_model(uow, today)
     pickup_areas = [a.adcode for a in areas if a.serves_pickup]
     # A coming day's windows take the pickups of its own requests and of those opened up to
-    # MAX_LEAD days before (the booking lead), so those days' requests are forecast too.
+    # MAX_LEAD days before (the booking lead): those already past are counted, today's so
+    # far floor its forecast. The wave is the windows' final bookings, set against capacity
+    # (not added to what is booked), so requests that already booked still count in it.
     expected = (
-        return_wave.requests(model, signed, today, return_wave.request_days(days), pickup_areas)
+        return_wave.requests(
+            model, signed, today, return_wave.request_days(days), pickup_areas, opened
+        )
         if model
         else {}
     )

@@ -638,8 +638,8 @@ class WaveHistory(Protocol):
         ``first`` to ``last``."""
         ...
 
-    def opened(self, first: date, last: date) -> dict[str, int]:
-        """Requests opened per district from ``first`` to ``last``."""
+    def opened(self, first: date, last: date) -> dict[tuple[str, date], int]:
+        """Requests opened per district and Shanghai day from ``first`` to ``last``."""
         ...
 
     def booking_leads(self, first: date, last: date) -> dict[int, int]:

@@ -170,3 +170,32 @@ def test_request_days_reach_back_the_longest_lead() -> None:
     assert model is not None
     got = requests(model, {}, TODAY, [TODAY - timedelta(days=MAX_LEAD)], [A])
     assert got == {(A, TODAY - timedelta(days=MAX_LEAD)): 0.0}
+
+
+def test_a_day_whose_requests_came_in_far_above_the_forecast_raises_the_next_days_windows() -> None:
+    model = learn(*_history(), {0: 50, 1: 40, 2: 10})
+    assert model is not None
+    # A steady 100 signings a day: about 10 requests a day forecast.
+    signed = {(A, TODAY - timedelta(days=n)): 100 for n in range(1, 31)}
+    tomorrow = TODAY + timedelta(days=1)
+    days = request_days([tomorrow])
+    forecast = requests(model, signed, TODAY, days, [A])
+    yesterday = TODAY - timedelta(days=1)
+    assert forecast[A, yesterday] == pytest.approx(10.0, rel=0.2)
+    # Yesterday 200 requests came in (a spike the signings did not show), today 3 so far.
+    opened = {(A, yesterday): 200, (A, TODAY): 3}
+    counted = requests(model, signed, TODAY, days, [A], opened)
+    assert counted[A, yesterday] == 200.0
+    # A past day with nothing opened counts 0, not its forecast.
+    assert counted[A, TODAY - timedelta(days=2)] == 0.0
+    # Today is not over: 3 so far do not pull it under its forecast, 50 would lift it.
+    assert counted[A, TODAY] == pytest.approx(forecast[A, TODAY])
+    busy = requests(model, signed, TODAY, days, [A], {(A, TODAY): 50})
+    assert busy[A, TODAY] == 50.0
+    # Tomorrow's windows take the tenth of yesterday's requests that book two days on.
+    before = pickups(model, A, booking(model, forecast, A, tomorrow))
+    after = pickups(model, A, booking(model, counted, A, tomorrow))
+    assert after - before == pytest.approx(
+        model.pickup_share(A) * 0.1 * (200 - forecast[A, yesterday])
+    )
+    assert after > before + 5

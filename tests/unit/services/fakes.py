@@ -1074,12 +1074,13 @@ class FakeWaveHistory:
                 found[o.shipping_address.adcode, (local(r.created_at).date() - signed).days] += 1
         return dict(found)
 
-    def opened(self, first: date, last: date) -> dict[str, int]:
+    def opened(self, first: date, last: date) -> dict[tuple[str, date], int]:
         orders = {o.order_id: o for o in self.uow.orders.list()}
-        found: Counter[str] = Counter()
+        found: Counter[tuple[str, date]] = Counter()
         for r in self.uow.returns._all():
-            if (o := orders.get(r.order_id)) and first <= local(r.created_at).date() <= last:
-                found[o.shipping_address.adcode] += 1
+            day = local(r.created_at).date()
+            if (o := orders.get(r.order_id)) and first <= day <= last:
+                found[o.shipping_address.adcode, day] += 1
         return dict(found)
 
     def booking_leads(self, first: date, last: date) -> dict[int, int]:

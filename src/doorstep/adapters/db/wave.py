@@ -115,16 +115,17 @@ class SqlWaveHistory:
         )
         return {(a, int(k)): n for a, k, n in self.conn.execute(stmt)}
 
-    def opened(self, first: date, last: date) -> dict[str, int]:
+    def opened(self, first: date, last: date) -> dict[tuple[str, date], int]:
         o, r = t.orders.c, t.returns.c
         since, until = _span(first, last)
+        day = local_day(r.created_at)
         stmt = (
-            select(o.adcode, func.count())
+            select(o.adcode, day.label("day"), func.count())
             .select_from(t.returns.join(t.orders, r.order_id == o.order_id))
             .where(and_(r.created_at >= since, r.created_at < until), o.adcode.is_not(None))
-            .group_by(o.adcode)
+            .group_by(o.adcode, day)
         )
-        return {a: n for a, n in self.conn.execute(stmt)}
+        return {(a, _day(d)): n for a, d, n in self.conn.execute(stmt)}
 
     def booking_leads(self, first: date, last: date) -> dict[int, int]:
         r, a = t.returns.c, t.appointments.c
