@@ -1,6 +1,7 @@
 """The return wave on the ops outlook: a spike of orders signed yesterday shows as pickups
 three days after signing (the lag history taught), in GET /ops/outlook and on the dashboard,
-where the same weekday of past weeks shows nothing; the inputs are bounded. On SQLite and
+where the same weekday of past weeks shows nothing; requests already opened today are
+counted, not only forecast, in the next day's wave; the inputs are bounded. On SQLite and
 PostgreSQL (the ``wired`` fixture); the migration fills the new columns from the documents."""
 
 from __future__ import annotations
@@ -234,3 +235,30 @@ def test_the_migration_fills_signing_and_district_from_the_documents(
         }
     assert {r.order_id: (r.signed_at, r.adcode) for r in rows} == stored
     assert again == visits
+
+
+def test_requests_opened_today_beyond_the_forecast_raise_the_next_days_wave(
+    wired: App, client: TestClient, login: Login, clock: FixedClock
+) -> None:
+    today = local(clock.now()).date()
+    _history(wired, clock, today, lead=1)
+    orders = _signed(wired, [today - timedelta(days=1)] * 30)
+    before = _outlook(client, login)
+    tomorrow = today + timedelta(days=1)
+    # Asked for a day after signing, where the history taught LAG days: the signings do not
+    # forecast them, the count of today's requests does (they book tomorrow, lead 1).
+    for order in orders:
+        returns.open_return(
+            wired.services,
+            OpenReturn(
+                BUYER, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
+            ),
+        )
+    after = _outlook(client, login)
+    grew = _area(after, tomorrow)["wave"] - _area(before, tomorrow)["wave"]
+    # 30 requests at the history's pickup share (every request booked): 30 pickups.
+    assert grew > 20, grew
+    # Only tomorrow's windows take today's requests; the days after have not moved.
+    for n in range(2, 8):
+        day = today + timedelta(days=n)
+        assert _area(after, day)["wave"] == _area(before, day)["wave"]
