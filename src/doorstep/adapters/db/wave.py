@@ -22,14 +22,6 @@ class local_day(FunctionElement[date]):
     inherit_cache = True
 
 
-class days_between(FunctionElement[int]):
-    """Shanghai calendar days from the first moment's day to the second's."""
-
-    type = Integer()
-    name = "days_between"
-    inherit_cache = True
-
-
 # SQLite keeps UTC text: Shanghai has had no daylight saving since 1991, so its day is the
 # UTC moment eight hours on.
 @compiles(local_day, "sqlite")
@@ -42,23 +34,9 @@ def _local_day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
     return f"CAST(timezone('Asia/Shanghai', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(julianday(date({b}, '+8 hours')) - julianday(date({a}, '+8 hours')) AS INTEGER)"
-
-
-@compiles(days_between, "postgresql")
-def _days_between_pg(element: days_between, compiler: Any, **kw: Any) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"(CAST(timezone('Asia/Shanghai', {b}) AS DATE)"
-        f" - CAST(timezone('Asia/Shanghai', {a}) AS DATE))"
-    )
-
-
 class lead_days(FunctionElement[int]):
-    """Calendar days from a stored UTC moment's Shanghai day to a stored calendar day."""
+    """Calendar days from a stored UTC moment's Shanghai day to a calendar day (a stored
+    one, or another moment's ``local_day``)."""
 
     type = Integer()
     name = "lead_days"
@@ -106,7 +84,7 @@ class SqlWaveHistory:
     def return_lags(self, first: date, last: date) -> dict[tuple[str, int], int]:
         o, r = t.orders.c, t.returns.c
         since, until = _span(first, last)
-        lag = days_between(o.signed_at, r.created_at)
+        lag = lead_days(o.signed_at, local_day(r.created_at))
         stmt = (
             select(o.adcode, lag.label("lag"), func.count())
             .select_from(t.orders.join(t.returns, r.order_id == o.order_id))
