@@ -6,28 +6,26 @@ declaration customs rejected, give the buyer no tax to keep, and it is taken onc
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import (  # type: ignore[import-not-found]
     B1,
-    B1_HOME,
-    at_the_door,
-    inspect,
-    sf,
+)
+from tests.unit.services.test_customs_tax import (  # type: ignore[import-not-found]
+    PILLOW_TAX,
+    _express_at_pickup,
+    _trusted_order,
 )
 
 from doorstep.adapters.customs.local import LocalCustomsBroker
 from doorstep.domain.customs_return import CustomsStatus
 from doorstep.domain.errors import InvalidInput
-from doorstep.domain.order import Channel, Order, OrderLine
-from doorstep.domain.returns import Grade, Reason, ReturnKind, ReturnRequest
-from doorstep.services import courier, customs, disputes, pickup, returns, warehouse
-from doorstep.services.returns import LineRequest, OpenReturn
+from doorstep.domain.returns import Grade, ReturnRequest
+from doorstep.services import customs, disputes, warehouse
 
 WH = "wh-sh-bonded"
-PRICE, TAX = 39_900, 3_630
+PRICE, TAX = 39_900, PILLOW_TAX  # _trusted_order's pillow
 
 
 @pytest.fixture
@@ -40,33 +38,7 @@ def broker(world: World) -> LocalCustomsBroker:
 def _express(world: World, released_days_ago: int) -> ReturnRequest:
     """A bonded pillow of buyer-001 (trust 850), picked up and refunded with its tax at the
     door."""
-    now = world.clock.now()
-    order = Order(
-        world.ids.new("O"),
-        B1,
-        "shop-test",
-        Channel.BONDED,
-        now - timedelta(days=released_days_ago + 3),
-        B1_HOME,
-        (OrderLine("L1", "CN-LATEX-PILLOW", 1, PRICE, TAX),),
-        signed_at=now - timedelta(days=2),
-        customs_released_at=now - timedelta(days=released_days_ago),
-        declaration_no="DX",
-    )
-    world.store.put("orders", order.order_id, order)
-    request = returns.open_return(
-        world.svc,
-        OpenReturn(
-            B1, order.order_id, ReturnKind.REFUND, (LineRequest("L1", 1, Reason.NO_REASON),)
-        ),
-    )
-    appt = pickup.book_pickup(world.svc, B1, request.return_id, sf(10))
-    cid = at_the_door(world, appt)
-    inspect(world, appt, request.return_id, cid)
-    appt = world.store.item("appointments", appt.appointment_id)
-    courier.pick_up(world.svc, cid, appt.appointment_id, appt.pickup_code)
-    assert world.payments.paid[f"refund:{request.return_id}"][1] == PRICE + TAX
-    return request
+    return _express_at_pickup(world, _trusted_order(world, released_days_ago))
 
 
 def _fail_qc(world: World, request: ReturnRequest) -> None:
