@@ -444,6 +444,12 @@ def main() -> None:
         default=0.0,
         help="normal error in hours of the moment a simulated buyer states",
     )
+    parser.add_argument(
+        "--replan-every-min",
+        type=int,
+        default=0,
+        help="plan every busy carrier-day again this often, as the live worker does (0: 06:00)",
+    )
     args = parser.parse_args()
     tuning_seeds, reporting_seeds = seeds(args.tuning_seeds), seeds(args.reporting_seeds)
     if set(tuning_seeds) & set(reporting_seeds):
@@ -451,7 +457,12 @@ def main() -> None:
     base = SimParams(days=args.days, incentives=incentive_rules(args.incentive))
     if args.load is not None:
         base = replace(base, pickups_per_courier_day=args.load)
-    base = replace(base, wanted_share=args.wanted_share, wanted_noise_h=args.wanted_noise_h)
+    base = replace(
+        base,
+        wanted_share=args.wanted_share,
+        wanted_noise_h=args.wanted_noise_h,
+        replan_every_min=args.replan_every_min,
+    )
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # stdout: the one JSON line only
         report = measure(args, base, tuning_seeds, reporting_seeds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,36 @@ def test_bad_options_are_usage_errors_not_tracebacks(
     shown = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())
     assert said in shown and "Traceback" not in result.output
     assert result.stdout == "" or not result.stdout.lstrip().startswith("{")
+
+
+@pytest.mark.parametrize("every_min", [0, 120])
+def test_replan_ticks_plan_later_days_only(
+    every_min: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``replan_every_min`` plans the days after today again, as the worker would, and never
+    today's routes once they are being driven; the day still keeps every window."""
+    from doorstep.domain.clock import local
+    from doorstep.services import routing
+    from doorstep.simulation.compare import Scenario
+    from doorstep.simulation.run import PLAN_AT
+
+    calls: list[tuple[Any, Any]] = []
+    real = routing.plan_day
+
+    def spy(svc: Any, carrier_id: str, day: Any, params: Any = None) -> Any:
+        calls.append((local(svc.clock.now()), day))
+        return real(svc, carrier_id, day, params)
+
+    monkeypatch.setattr(routing, "plan_day", spy)
+    params = replace(TINY, districts=("310104",), requests_per_day=12, replan_every_min=every_min)
+    kpi = Scenario(params, tmp_path).run("planned", None)
+    ahead = [(at, day) for at, day in calls if day > at.date()]
+    today = [(at, day) for at, day in calls if day == at.date()]
+    assert today and all(at.time() == PLAN_AT for at, _ in today)
+    if every_min:
+        assert ahead and {(at.hour * 60 + at.minute) % every_min for at, _ in ahead} == {0}
+        assert min(at.time() for at, _ in ahead) > PLAN_AT
+    else:
+        assert not ahead
+    assert kpi["inside_window_share"] == 1.0
+    assert kpi["counts"]["missed"] == 0  # type: ignore[index]

@@ -78,6 +78,9 @@ def simulate(
     wanted_noise_h: float = typer.Option(
         0.0, help="How far off, in hours (sd), the time a buyer states is from their ideal."
     ),
+    replan_every_min: int = typer.Option(
+        0, help="Plan every busy carrier-day again this often, as the worker does (0: 06:00 only)."
+    ),
     out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     plots: bool = typer.Option(True, help="Write PNG plots into --out."),
@@ -97,6 +100,7 @@ def simulate(
             not_home_share=not_home_share,
             wanted_share=wanted_share,
             wanted_noise_h=wanted_noise_h,
+            replan_every_min=replan_every_min,
         )
         from doorstep.simulation.world import plan_city
 

@@ -45,6 +45,10 @@ class SimParams:
     travel_noise_sigma: float = 0.25  # lognormal sigma on each leg's driving time
     service_noise_sigma: float = 0.2  # lognormal sigma on time at the door
     solver_iterations: int = 300  # iterations, not seconds: a run must repeat for its seed
+    # Every this many minutes after the 06:00 plan, every busy carrier-day from today to the
+    # horizon is planned again, as the live worker does every minute (docs/deploy.md); 0: the
+    # morning plan only, so later days' routes are built by insertion alone until their day.
+    replan_every_min: int = 0
     # The planned_incentive policy's rules (the live defaults unless a benchmark tunes them).
     incentives: IncentiveRules = field(default_factory=IncentiveRules)
 
@@ -79,6 +83,8 @@ class SimParams:
             raise ValueError(f"coupon_scale_fen must be 0–100000, got {self.coupon_scale_fen}")
         if not 1 <= self.solver_iterations <= 100_000:
             raise ValueError("solver_iterations must be 1–100000")
+        if not 0 <= self.replan_every_min <= 1440:
+            raise ValueError(f"replan_every_min must be 0–1440, got {self.replan_every_min}")
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form, for the report's ``params``."""

@@ -155,6 +155,11 @@ class Simulation:
         midnight = datetime.combine(day, time.min, tzinfo=SHANGHAI)
         state.push(midnight + timedelta(hours=PLAN_AT.hour), "plan", None)
         state.push(midnight + timedelta(hours=EVENING_AT.hour), "evening", None)
+        step = self.params.replan_every_min
+        if step:
+            first = PLAN_AT.hour * 60 + step
+            for minute in range(first, 24 * 60, step):
+                state.push(midnight + timedelta(minutes=minute), "replan", None)
         for request in self.requests:
             if request.at.date() == day:
                 state.push(request.at, "request", request)
@@ -166,6 +171,8 @@ class Simulation:
             if kind == "plan":
                 self._plan(day)
                 self._show_etas(day, "morning")
+            elif kind == "replan":
+                self._replan()
             elif kind == "evening":
                 self._show_etas(day + timedelta(days=1), "evening_before")
             elif kind == "request":
@@ -193,6 +200,13 @@ class Simulation:
             busy = uow.appointments.busy_carrier_days([day])
         for carrier_id, _ in sorted(busy):
             routing.plan_day(self.svc, carrier_id, day, self.solve)
+
+    def _replan(self) -> None:
+        """The live worker's sweep over the days after today (today's are being driven)."""
+        today = local(self.clock.now()).date()
+        for carrier_id, day in routing.carrier_days_to_plan(self.svc):
+            if day > today:
+                routing.plan_day(self.svc, carrier_id, day, self.solve)
 
     def _show_etas(self, day: date, horizon: str) -> None:
         for appointment_id, eta in route_etas(self.svc, self.city.couriers, day).items():

@@ -76,6 +76,8 @@ def test_requests_are_in_time_order_with_unique_ids() -> None:
         {"incentive_take_share": float("nan")},
         {"spread_km": -1.0},
         {"solver_iterations": 0},
+        {"replan_every_min": -1},
+        {"replan_every_min": 1441},
     ],
 )
 def test_params_refuse_nonsense(bad: dict[str, object]) -> None:
