@@ -83,10 +83,11 @@ def settings_env(point: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_job(days: int, load: int, seed: int, name: str) -> Kpis:
-    """One policy (``name``: a policy, or ``planned_timed <point>``) on one seed's demand."""
+def run_job(days: int, replan: int, load: int, seed: int, name: str) -> Kpis:
+    """One policy (``name``: a policy, or ``planned_timed <point>``) on one seed's demand;
+    ``replan``: ``SimParams.replan_every_min``."""
     policy, _, point = name.partition(" ")
-    params = SimParams(days=days, seed=seed, pickups_per_courier_day=load)
+    params = SimParams(days=days, seed=seed, pickups_per_courier_day=load, replan_every_min=replan)
     # stdout carries the one JSON report; a worker process must not write anything else there.
     with (
         contextlib.redirect_stdout(sys.stderr),
@@ -101,9 +102,10 @@ def run_job(days: int, load: int, seed: int, name: str) -> Kpis:
         return out
 
 
-def read_logs(paths: Sequence[str]) -> dict[Job, Kpis]:
-    """The runs logged by earlier invocations (this script's stderr). A line of the older
-    format (one line per seed with every policy) gives one run per policy."""
+def read_logs(paths: Sequence[str], replan: int = 0) -> dict[Job, Kpis]:
+    """The runs logged by earlier invocations (this script's stderr) at ``replan`` (lines
+    without it were run at 0). A line of the older format (one line per seed with every
+    policy) gives one run per policy."""
     found: dict[Job, Kpis] = {}
     for path in paths:
         for text in Path(path).read_text().splitlines():
@@ -111,6 +113,8 @@ def read_logs(paths: Sequence[str]) -> dict[Job, Kpis]:
             if not body.startswith("{"):
                 continue
             line = json.loads(body)
+            if line.get("replan_every_min", 0) != replan:
+                continue
             if "variant" in line:
                 found[(line["load"], line["seed"], line["variant"])] = line["kpis"]
             else:
@@ -119,7 +123,9 @@ def read_logs(paths: Sequence[str]) -> dict[Job, Kpis]:
     return found
 
 
-def run_all(jobs: Sequence[Job], days: int, known: dict[Job, Kpis], workers: int) -> None:
+def run_all(
+    jobs: Sequence[Job], days: int, replan: int, known: dict[Job, Kpis], workers: int
+) -> None:
     """Run the jobs not in ``known`` and add them to it, logging each as it finishes."""
     todo = [j for j in dict.fromkeys(jobs) if j not in known]
     if not todo:
@@ -130,16 +136,18 @@ def run_all(jobs: Sequence[Job], days: int, known: dict[Job, Kpis], workers: int
         known[job] = kpis
         load, seed, name = job
         line = {"load": load, "seed": seed, "variant": name, "kpis": kpis}
+        if replan:
+            line["replan_every_min"] = replan
         log(json.dumps(line, sort_keys=True))
 
     if workers <= 1:
         for job in todo:
-            record(job, run_job(days, *job))
+            record(job, run_job(days, replan, *job))
         return
     # spawn, not fork: a forked child inherits locks held by the parent's threads.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(run_job, days, *job): job for job in todo}
+        futures = {pool.submit(run_job, days, replan, *job): job for job in todo}
         for future, job in futures.items():
             record(job, future.result())
 
@@ -284,6 +292,12 @@ def main() -> None:
         "(each step starts from the pick so far; '': none)",
     )
     parser.add_argument("--also", default="", help="more policies, for their ETA error")
+    parser.add_argument(
+        "--replan-every-min",
+        type=int,
+        default=0,
+        help="plan the days after today again this often, as the worker does (0: 06:00 only)",
+    )
     parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--resume", nargs="+", default=[], metavar="LOG", help="earlier runs")
     parser.add_argument(
@@ -301,11 +315,12 @@ def main() -> None:
     started = time.monotonic()
     loads = [int(x) for x in args.load.split(",") if x]
     tuning, reporting = seeds(args.tuning_seeds), seeds(args.reporting_seeds)
-    known = read_logs(args.resume)
+    known = read_logs(args.resume, args.replan_every_min)
     report: dict[str, Any] = {
         "bench": "timed_travel",
         "loads": loads,
         "days": args.days,
+        "replan_every_min": args.replan_every_min,
         "grid": [timed_tuning.label(p) for p in grid] if tuning else None,
         "then": args.then if tuning else None,
         "resumed_from": args.resume,
@@ -315,7 +330,7 @@ def main() -> None:
     for load in loads:
         if not args.merge:
             tuning_jobs = [(load, s, n) for s in tuning for n in (PEAK, *map(variant, grid))]
-            run_all(tuning_jobs, args.days, known, workers)
+            run_all(tuning_jobs, args.days, args.replan_every_min, known, workers)
         chosen, tried = fixed_point, list(grid)
         if tuning:
             # The pick needs only the tuning runs; the reporting runs need the pick.
@@ -326,13 +341,25 @@ def main() -> None:
                 tried.append({**chosen, **then})
                 if not args.merge:
                     jobs = [(load, s, variant(tried[-1])) for s in tuning]
-                    run_all(jobs, args.days, known, workers)
+                    run_all(jobs, args.days, args.replan_every_min, known, workers)
                 chosen = search(load, tuning, tried, known)
         if not args.merge:
             names = (PEAK, variant(chosen), *also)
-            run_all([(load, s, n) for s in reporting for n in names], args.days, known, workers)
+            run_all(
+                [(load, s, n) for s in reporting for n in names],
+                args.days,
+                args.replan_every_min,
+                known,
+                workers,
+            )
             if also:
-                run_all([(load, s, n) for s in tuning for n in also], args.days, known, workers)
+                run_all(
+                    [(load, s, n) for s in tuning for n in also],
+                    args.days,
+                    args.replan_every_min,
+                    known,
+                    workers,
+                )
         report["by_load"][str(load)] = report_load(
             load, tuning, reporting, tried, fixed_point, known, also
         )

@@ -86,3 +86,22 @@ def test_without_any_point_inside_everywhere_the_smallest_shortfall_wins(
     assert found["constraints_met"] is False
     with pytest.raises(ValueError):
         tuning.pick([])
+
+
+def test_resumed_runs_are_taken_only_at_the_same_replan_cadence(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A run logged at one ``--replan-every-min`` is not reused for another (the simulated
+    routes differ), and lines from before the option count as 0."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    timed = importlib.import_module("timed_travel")
+    log = tmp_path / "runs.log"
+    log.write_text(
+        '[00:00:01] {"load": 16, "seed": 1, "variant": "planned", "kpis": {"a": 1}}\n'
+        '[00:00:02] {"load": 16, "seed": 1, "variant": "planned", "kpis": {"a": 2},'
+        ' "replan_every_min": 60}\n'
+        "[00:00:03] load 16 seed 1 planned: 30 s\n"
+    )
+    assert timed.read_logs([str(log)]) == {(16, 1, "planned"): {"a": 1}}
+    assert timed.read_logs([str(log)], 60) == {(16, 1, "planned"): {"a": 2}}
+    assert timed.read_logs([str(log)], 30) == {}
