@@ -450,6 +450,12 @@ def main() -> None:
         default=0,
         help="plan every busy carrier-day again this often, as the live worker does (0: 06:00)",
     )
+    parser.add_argument(
+        "--route-capacity",
+        type=int,
+        default=None,
+        help="capacity per window for the route-aware policies (default: the template's)",
+    )
     args = parser.parse_args()
     tuning_seeds, reporting_seeds = seeds(args.tuning_seeds), seeds(args.reporting_seeds)
     if set(tuning_seeds) & set(reporting_seeds):
@@ -462,6 +468,7 @@ def main() -> None:
         wanted_share=args.wanted_share,
         wanted_noise_h=args.wanted_noise_h,
         replan_every_min=args.replan_every_min,
+        route_capacity=args.route_capacity,
     )
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # stdout: the one JSON line only

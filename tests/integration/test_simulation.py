@@ -150,3 +150,26 @@ def test_replan_ticks_plan_later_days_only(
         assert not ahead
     assert kpi["inside_window_share"] == 1.0
     assert kpi["counts"]["missed"] == 0  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("policy", "capacity", "expected"),
+    [("planned", None, 7), ("planned_incentive", None, 7), ("fixed", 2, 2), ("planned", 3, 3)],
+)
+def test_route_aware_policies_run_at_route_capacity(
+    policy: str, capacity: int | None, expected: int, tmp_path: Path
+) -> None:
+    """``route_capacity`` is the window capacity of the policies that ask the routes; fixed
+    capacity keeps the capacity its run names, and a named capacity wins for any policy."""
+    from doorstep.services import catalog
+    from doorstep.simulation.compare import Scenario
+    from doorstep.simulation.run import Simulation
+
+    params = replace(TINY, route_capacity=7)
+    scenario = Scenario(params, tmp_path)
+    sim = Simulation(
+        params, scenario.city, scenario.requests, scenario.template, tmp_path, policy, capacity
+    )
+    areas = {a.adcode: a for a in catalog.list_areas(sim.app.services)}
+    assert {areas[d].capacity_override for d in params.districts} == {expected}
+    sim.app.engine.dispose()

@@ -81,6 +81,9 @@ def simulate(
     replan_every_min: int = typer.Option(
         0, help="Plan every busy carrier-day again this often, as the worker does (0: 06:00 only)."
     ),
+    route_capacity: int | None = typer.Option(
+        None, help="Capacity per window for the route-aware policies (default: the template's)."
+    ),
     out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     plots: bool = typer.Option(True, help="Write PNG plots into --out."),
@@ -101,6 +104,7 @@ def simulate(
             wanted_share=wanted_share,
             wanted_noise_h=wanted_noise_h,
             replan_every_min=replan_every_min,
+            route_capacity=route_capacity,
         )
         from doorstep.simulation.world import plan_city
 

@@ -49,6 +49,10 @@ class SimParams:
     # horizon is planned again, as the live worker does every minute (docs/deploy.md); 0: the
     # morning plan only, so later days' routes are built by insertion alone until their day.
     replan_every_min: int = 0
+    # Capacity per window for the route-aware policies (None: the slot template's, 4 an SF
+    # hour). They check every window against the routes, so the table need not be the limit;
+    # fixed capacity takes its capacity from the run instead (``Scenario.run``).
+    route_capacity: int | None = None
     # The planned_incentive policy's rules (the live defaults unless a benchmark tunes them).
     incentives: IncentiveRules = field(default_factory=IncentiveRules)
 
@@ -83,6 +87,8 @@ class SimParams:
             raise ValueError(f"coupon_scale_fen must be 0–100000, got {self.coupon_scale_fen}")
         if not 1 <= self.solver_iterations <= 100_000:
             raise ValueError("solver_iterations must be 1–100000")
+        if self.route_capacity is not None and not 0 <= self.route_capacity <= 10_000:
+            raise ValueError(f"route_capacity must be 0–10000, got {self.route_capacity}")
         if not 0 <= self.replan_every_min <= 1440:
             raise ValueError(f"replan_every_min must be 0–1440, got {self.replan_every_min}")
 

@@ -105,6 +105,8 @@ class Simulation:
     ) -> None:
         self.params, self.city, self.requests = params, city, requests
         self.clock = FixedClock(datetime.combine(params.start, time.min, tzinfo=SHANGHAI))
+        if capacity is None and policy not in ("fixed", "fixed_full"):
+            capacity = params.route_capacity
         name = f"run-{policy}-{capacity if capacity is not None else 'template'}.db"
         self.app = open_copy(template, workdir / name, self.clock)
         set_capacity(self.app, city, capacity)

@@ -78,6 +78,8 @@ def test_requests_are_in_time_order_with_unique_ids() -> None:
         {"solver_iterations": 0},
         {"replan_every_min": -1},
         {"replan_every_min": 1441},
+        {"route_capacity": -1},
+        {"route_capacity": 10_001},
     ],
 )
 def test_params_refuse_nonsense(bad: dict[str, object]) -> None:
