@@ -28,12 +28,15 @@ PHONE_PATTERN = r"^\+?[0-9]{7,15}$"
 PICKUP_CODE_PATTERN = r"^[0-9]{6}$"
 WAYBILL_PATTERN = r"^[A-Za-z0-9]{6,32}$"
 WHOLE_NUMBER_PATTERN = r"^[+-]?[0-9]{1,12}$"
+# Yuan as ops type them: digits, then at most two decimals (fen), ``109.13``.
+YUAN_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
 
 _ADCODE = re.compile(ADCODE_PATTERN, re.ASCII)
 _PHONE = re.compile(PHONE_PATTERN, re.ASCII)
 _PICKUP_CODE = re.compile(PICKUP_CODE_PATTERN, re.ASCII)
 _WAYBILL = re.compile(WAYBILL_PATTERN, re.ASCII)
 _WHOLE_NUMBER = re.compile(WHOLE_NUMBER_PATTERN, re.ASCII)
+_YUAN = re.compile(YUAN_PATTERN, re.ASCII)
 
 
 def is_adcode(value: str) -> bool:
@@ -59,6 +62,11 @@ def is_waybill(value: str) -> bool:
 def is_whole_number(value: str) -> bool:
     """An optionally signed run of at most 12 ASCII digits (``int()`` alone takes ``"١٢"``)."""
     return _WHOLE_NUMBER.fullmatch(value) is not None
+
+
+def is_yuan(value: str) -> bool:
+    """At most 9 ASCII digits of yuan and at most two of fen after a point, no sign."""
+    return _YUAN.fullmatch(value) is not None
 
 
 def in_calendar(moment: datetime) -> bool:

@@ -153,6 +153,12 @@ class Dispute(EventRecorder):
         self.status = DisputeStatus.ANSWERED
         self._event("answered", evidence.added_at, photos=len(evidence.photo_ids))
 
+    def most_taken_back(self, tax_kept_fen: int = 0) -> tuple[int, int]:
+        """Upholding the QC's default clawback, the most it may take, and the import tax the
+        buyer keeps of the advance (``tax_kept_fen``, cut to the advance)."""
+        kept = min(max(tax_kept_fen, 0), self.advanced_fen)
+        return self.advanced_fen - kept, kept
+
     def decide(
         self,
         by: str,
@@ -170,8 +176,7 @@ class Dispute(EventRecorder):
             raise IllegalTransition("dispute", self.status.value, "decide")
         amount = kept = 0
         if not buyer_upheld:
-            kept = min(max(tax_kept_fen, 0), self.advanced_fen)
-            most = self.advanced_fen - kept
+            most, kept = self.most_taken_back(tax_kept_fen)
             amount = most if clawback_fen is None else clawback_fen
             if not 0 <= amount <= most and kept:
                 raise InvalidInput(

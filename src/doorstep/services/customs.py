@@ -11,6 +11,7 @@ Parcels are routed to the bonded-zone return warehouse fixed when the declaratio
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -620,19 +621,64 @@ def tax_kept_by_buyer(uow: UnitOfWork, request: ReturnRequest, refund: Refund | 
     never both. The order, then the declaration are locked after the return, ``_lock``'s
     order, so a settlement, an answer or a lapse of the same declaration ran before (and
     this sees it) or waits for the decision (and counts its clawback)."""
-    if refund is None or refund.status is RefundStatus.FAILED or refund.tax_fen <= 0:
-        return 0
-    if request.received_at is None or _clawed(uow, request.return_id):
-        return 0  # not back (no QC: no dispute), or customs gave none back: taken already
+    if not advanced_tax(refund) or request.received_at is None:
+        return 0  # not back: no QC, no dispute
+    if _clawed(uow, request.return_id):
+        return 0  # customs gave none back: taken already
     declared = uow.customs.for_returns([request.return_id])
     if not declared:
         return 0
     uow.orders.get_for_update(request.order_id)
     customs_return = uow.customs.get_for_update(declared[0].customs_return_id)
     assert customs_return is not None, "a declaration is never deleted"
+    assert refund is not None  # advanced_tax
+    return _tax_given_back(request, refund, customs_return)
+
+
+def taxes_kept_by_buyers(
+    uow: UnitOfWork,
+    requests: Sequence[ReturnRequest],
+    refunds: Mapping[str, Refund],
+    clawed: Collection[str],
+) -> dict[str, int]:
+    """What ``tax_kept_by_buyer`` would answer now for each of ``requests`` (their refunds
+    by return id; ``clawed``: the returns with a ``tax-clawback`` transfer), read without
+    locks for what ops see before deciding: the decision asks again under its locks, so a
+    declaration answered meanwhile changes what it takes, not what it may take. Their
+    declarations are read in one query, however many returns. Returns that keep nothing are
+    left out."""
+    back = [
+        r
+        for r in requests
+        if advanced_tax(refunds.get(r.return_id))
+        and r.received_at is not None
+        and r.return_id not in clawed
+    ]
+    declared = {
+        rid: customs_return
+        for customs_return in uow.customs.for_returns([r.return_id for r in back])
+        for rid in customs_return.return_ids
+    }
+    kept = {
+        r.return_id: _tax_given_back(r, refunds[r.return_id], declared[r.return_id])
+        for r in back
+        if r.return_id in declared
+    }
+    return {rid: tax for rid, tax in kept.items() if tax > 0}
+
+
+def advanced_tax(refund: Refund | None) -> bool:
+    """Whether a refund paid (or is paying) import tax with the goods' price: only such a
+    refund leaves tax with the buyer or has it taken back (``tax-clawback``)."""
+    return refund is not None and refund.status is not RefundStatus.FAILED and refund.tax_fen > 0
+
+
+def _tax_given_back(request: ReturnRequest, refund: Refund, customs_return: CustomsReturn) -> int:
+    """The refund's tax when customs gives it back for these goods (accepted or not answered
+    yet, back by day 45), else nothing."""
     if customs_return.status in (CustomsStatus.REJECTED, CustomsStatus.LAPSED):
         return 0
-    if request.received_at > customs_return.arrival_by:
+    if request.received_at is None or request.received_at > customs_return.arrival_by:
         return 0  # back after day 45: customs gives nothing back
     return refund.tax_fen
 

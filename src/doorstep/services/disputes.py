@@ -109,6 +109,14 @@ def answer_dispute(
         return dispute
 
 
+def _held_after_tax_back(refund: Refund | None, tax_back: Transfer | None) -> int | None:
+    """What the buyer still holds of the refund once import tax customs gave none of back was
+    taken back (``tax-clawback``); None when none was."""
+    if refund is None or tax_back is None or tax_back.status is TransferStatus.FAILED:
+        return None
+    return max(refund.amount_fen - tax_back.amount_fen, 0)
+
+
 def _short_of_tax_back(
     uow: UnitOfWork,
     return_id: str,
@@ -120,9 +128,9 @@ def _short_of_tax_back(
     dispute opened (services/customs.py) is not taken twice: by default the clawback is what
     the buyer still holds of the advance; asking for more is refused."""
     tax_back = uow.transfers.by_key(transfer_key(TransferPurpose.TAX_CLAWBACK, return_id))
-    if refund is None or tax_back is None or tax_back.status is TransferStatus.FAILED:
+    left = _held_after_tax_back(refund, tax_back)
+    if left is None:
         return asked
-    left = max(refund.amount_fen - tax_back.amount_fen, 0)
     if asked is None:
         return min(dispute.advanced_fen, left)
     if asked > left:
@@ -220,6 +228,60 @@ def decide_dispute(
         else:
             start_standard_refund(svc, return_id)
     return DisputeOutcome(dispute, clawback)
+
+
+@dataclass(frozen=True)
+class QueuedDispute:
+    """An open dispute with what upholding the QC would take back now if ops name no amount
+    (``clawback_fen``, also the most they may ask when the buyer keeps tax) and the import
+    tax the buyer would keep (``tax_kept_fen``), as ``decide_dispute`` works them out."""
+
+    dispute: Dispute
+    clawback_fen: int
+    tax_kept_fen: int
+
+
+def queue_with_defaults(svc: Services, limit: int = 100) -> list[QueuedDispute]:
+    """Open disputes for the console, the earliest answer time first, each with its default
+    clawback. Read without locks (the decision works it out again under its locks), in a
+    few queries whatever the number of disputes: the refunds, then, only when some refund
+    advanced import tax, those returns, their transfers, exchanges and declarations."""
+    with svc.uow() as uow:
+        queue = uow.disputes.queue(limit)
+        ids = [d.return_id for d in queue]
+        refunds = {
+            f.return_id: f
+            for f in uow.refunds.for_returns(ids)
+            if f.idempotency_key == refund_key(f.return_id)
+        }
+        # Only a refund that advanced tax has tax to leave or a tax clawback to count.
+        taxed = [rid for rid in ids if customs.advanced_tax(refunds.get(rid))]
+        held: dict[str, int] = {}
+        kept: dict[str, int] = {}
+        if taxed:
+            tax_backs = {
+                t.subject_id: t
+                for t in uow.transfers.for_subjects(taxed)
+                if t.purpose is TransferPurpose.TAX_CLAWBACK
+            }
+            for rid, tax_back in tax_backs.items():
+                left = _held_after_tax_back(refunds.get(rid), tax_back)
+                if left is not None:
+                    held[rid] = left
+            exchanged = {e.return_id for e in uow.exchanges.get_many(taxed)}
+            # As the decision: an exchange's dispute leaves no tax (its replacement is
+            # imported in the goods' place).
+            requests = [r for r in uow.returns.get_many(taxed) if r.return_id not in exchanged]
+            kept = customs.taxes_kept_by_buyers(uow, requests, refunds, tax_backs.keys())
+    queued = []
+    for dispute in queue:
+        rid = dispute.return_id
+        if rid in held:
+            # As ``_short_of_tax_back``: what the buyer still holds, no tax left to keep.
+            queued.append(QueuedDispute(dispute, min(dispute.advanced_fen, held[rid]), 0))
+        else:
+            queued.append(QueuedDispute(dispute, *dispute.most_taken_back(kept.get(rid, 0))))
+    return queued
 
 
 def dispute_queue(svc: Services, limit: int = 100) -> list[Dispute]:

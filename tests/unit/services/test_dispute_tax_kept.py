@@ -1,7 +1,8 @@
 """The amount a lost dispute takes back of an express refund that advanced the import tax: the
 tax customs gives back for goods back by day 45 on a declaration it accepted (or has not
 answered yet) stays with the buyer (RULES.md §2), once; goods that missed day 45, or a
-declaration customs rejected, give the buyer no tax to keep, and it is taken once."""
+declaration customs rejected, give the buyer no tax to keep, and it is taken once. The
+console's queue suggests, before each decision, the amount the decision then takes."""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ def _lose(world: World, request: ReturnRequest, **asked: int) -> disputes.Disput
     )
 
 
+def _suggested(world: World, request: ReturnRequest) -> tuple[int, int]:
+    """The queue's default clawback and tax kept for the return's dispute."""
+    (queued,) = [
+        q
+        for q in disputes.queue_with_defaults(world.svc)
+        if q.dispute.return_id == request.return_id
+    ]
+    return queued.clawback_fen, queued.tax_kept_fen
+
+
 def _kept(world: World, request: ReturnRequest) -> int:
     """What the buyer holds of all the money moved for the return."""
     rid = request.return_id
@@ -79,6 +90,7 @@ def test_goods_back_in_time_on_a_settled_declaration_keep_their_tax(
         _lose(world, request, clawback_fen=PRICE + TAX)
     assert too_much.value.code == "clawback_out_of_range"
     assert too_much.value.details == {"advanced_fen": PRICE, "tax_kept_fen": TAX}
+    assert _suggested(world, request) == (PRICE, TAX)
     out = _lose(world, request)
     assert out.clawback is not None and out.clawback.amount_fen == PRICE
     assert out.dispute.decision is not None and out.dispute.decision.tax_kept_fen == TAX
@@ -93,6 +105,7 @@ def test_goods_back_in_time_before_the_settlement_keep_their_tax_once(
     request = _express(world, released_days_ago=5)
     customs.sweep_customs(world.svc)
     _fail_qc(world, request)
+    assert _suggested(world, request) == (PRICE, TAX)
     out = _lose(world, request, clawback_fen=10_000)  # less than the most may be taken
     assert out.clawback is not None and out.clawback.amount_fen == 10_000
     assert out.dispute.decision is not None and out.dispute.decision.tax_kept_fen == TAX
@@ -107,6 +120,7 @@ def test_a_declaration_rejected_after_the_decision_takes_the_tax_left_once(
 ) -> None:
     request = _express(world, released_days_ago=5)
     _fail_qc(world, request)  # never declared yet: customs has not answered
+    assert _suggested(world, request) == (PRICE, TAX)
     out = _lose(world, request)
     assert out.clawback is not None and out.clawback.amount_fen == PRICE
     broker.mode = "reject"
@@ -124,6 +138,7 @@ def test_goods_back_after_day_45_keep_no_tax_and_it_is_taken_once(
     customs.sweep_customs(world.svc)
     world.clock.advance(days=25)  # day 50 of release
     _fail_qc(world, request)
+    assert _suggested(world, request) == (PRICE + TAX, 0)
     out = _lose(world, request)
     assert out.clawback is not None and out.clawback.amount_fen == PRICE + TAX
     assert out.dispute.decision is not None and out.dispute.decision.tax_kept_fen == 0
@@ -131,4 +146,20 @@ def test_goods_back_after_day_45_keep_no_tax_and_it_is_taken_once(
     customs.sweep_customs(world.svc)
     assert _only(world).status is CustomsStatus.SETTLED
     assert f"tax-clawback:{request.return_id}" not in world.payments.clawed
+    assert _kept(world, request) == 0
+
+
+def test_a_declaration_rejected_before_the_decision_leaves_the_price_to_take_back(
+    world: World, broker: LocalCustomsBroker
+) -> None:
+    request = _express(world, released_days_ago=5)
+    _fail_qc(world, request)  # the dispute records the whole advance
+    broker.mode = "reject"
+    customs.sweep_customs(world.svc)
+    assert world.payments.clawed[f"tax-clawback:{request.return_id}"][1] == TAX
+    # What the buyer still holds, the tax taken already: nothing kept, nothing taken twice.
+    assert _suggested(world, request) == (PRICE, 0)
+    out = _lose(world, request)
+    assert out.clawback is not None and out.clawback.amount_fen == PRICE
+    assert out.dispute.decision is not None and out.dispute.decision.tax_kept_fen == 0
     assert _kept(world, request) == 0

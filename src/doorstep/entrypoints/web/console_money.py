@@ -10,7 +10,8 @@ from fastapi.responses import Response
 
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
-from doorstep.entrypoints.web.forms import PathId, optional_int
+from doorstep.entrypoints.web.forms import PathId, optional_fen
+from doorstep.entrypoints.web.i18n import money
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import claims, disputes, trust
@@ -28,7 +29,7 @@ def disputes_page(web: Web, *, error: str | None = None, status: int = 200) -> R
         "console_disputes.html",
         status=status,
         here="/console/disputes",
-        disputes=disputes.dispute_queue(web.app.services),
+        queue=disputes.queue_with_defaults(web.app.services),
         error=error,
     )
 
@@ -54,18 +55,31 @@ def decide_dispute(
                 "Find for the buyer or uphold the QC.",
                 "请选择判定买家无责或维持质检结论。",
             )
-        yuan = optional_int(clawback_yuan, web._("Take back (yuan)"), low=0, high=10_000_000)
+        fen = optional_fen(clawback_yuan, web._("Take back (yuan)"), low=0, high=1_000_000_000)
         disputes.decide_dispute(
             web.app.services,
             web.actor_id,
             return_id,
             buyer_upheld=decision == "buyer_upheld",
             note=note.strip(),
-            clawback_fen=None if yuan is None else yuan * 100,
+            clawback_fen=fen,
         )
     except DomainError as exc:
-        return disputes_page(web, error=web.error_text(exc), status=409)
+        return disputes_page(web, error=_refusal(web, exc), status=409)
     return see_other(web, "/console/disputes")
+
+
+def _refusal(web: Web, exc: DomainError) -> str:
+    """The error for the page. A clawback out of range is said in yuan, as ops type it (the
+    service's message counts fen, for the API)."""
+    most, kept = exc.details.get("advanced_fen"), exc.details.get("tax_kept_fen", 0)
+    if exc.code != "clawback_out_of_range" or not isinstance(most, int):
+        return web.error_text(exc)
+    en, zh = f"Take back at most {money(most)}.", f"最多追回 {money(most)}。"
+    if isinstance(kept, int) and kept > 0:
+        en += f" The {money(kept)} import tax customs gives back stays with the buyer."
+        zh += f"海关退还的进口税 {money(kept)} 归买家。"
+    return web.text(zh, en)
 
 
 def claims_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, time
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Path, Query, UploadFile
@@ -11,6 +12,7 @@ from fastapi import Path, Query, UploadFile
 from doorstep.domain import bounds
 from doorstep.domain.errors import InvalidInput, TooLarge
 from doorstep.domain.pickup import Handover
+from doorstep.entrypoints.web.i18n import money
 from doorstep.services.pickup import SlotChoice
 
 # Ids in page addresses and search boxes: as long as any id doorstep issues, no longer.
@@ -42,6 +44,33 @@ def to_int(value: str | None, field: str, *, low: int, high: int) -> int:
 
 def optional_int(value: str | None, field: str, *, low: int, high: int) -> int | None:
     return None if not (value or "").strip() else to_int(value, field, low=low, high=high)
+
+
+def to_fen(value: str | None, field: str, *, low: int, high: int) -> int:
+    """An amount typed in yuan with at most two decimals (``109.13``) as integer fen in
+    [low, high] fen. Read with Decimal: a float would turn 0.29 yuan into 28 fen."""
+    text = (value or "").strip()
+    if not bounds.is_yuan(text):
+        raise InvalidInput(
+            "not_an_amount",
+            f"{field}: enter yuan with at most two decimals (digits 0-9 and a point, e.g. 109.13).",
+            f"{field}：请输入金额（元），最多两位小数（数字 0-9 和小数点，例如 109.13）。",
+            field=field,
+        )
+    fen = int(Decimal(text) * 100)
+    if not low <= fen <= high:
+        raise InvalidInput(
+            "number_out_of_range",
+            f"{field}: must be between {money(low)} and {money(high)}.",
+            f"{field}：必须在 {money(low)} 到 {money(high)} 之间。",
+            field=field,
+        )
+    return fen
+
+
+def optional_fen(value: str | None, field: str, *, low: int, high: int) -> int | None:
+    """``to_fen``, or None for a field left empty."""
+    return None if not (value or "").strip() else to_fen(value, field, low=low, high=high)
 
 
 def slot_value(carrier_id: str, day: date, start: time, coupon_fen: int = 0) -> str:

@@ -98,6 +98,12 @@ def money(fen: int | None) -> str:
     return f"{sign}¥{yuan:,}.{cents:02d}"
 
 
+def yuan(fen: int) -> str:
+    """Integer fen as the yuan a form field takes back (``109.13``: no sign, no grouping)."""
+    whole, cents = divmod(max(fen, 0), 100)
+    return f"{whole}.{cents:02d}"
+
+
 def when(moment: datetime | None) -> str:
     """A moment on the Shanghai wall clock, ``2026-11-25 09:00``."""
     return "" if moment is None else f"{local(moment):%Y-%m-%d %H:%M}"

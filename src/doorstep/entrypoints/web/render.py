@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from doorstep.domain.errors import DomainError
 from doorstep.entrypoints.api.errors import STATUS
 from doorstep.entrypoints.web import labels
-from doorstep.entrypoints.web.i18n import HTML_LANG, N_, day_formatter, money, when
+from doorstep.entrypoints.web.i18n import HTML_LANG, N_, day_formatter, money, when, yuan
 from doorstep.entrypoints.web.session import (
     CSRF_FIELD,
     CsrfRefused,
@@ -108,6 +108,7 @@ def render(
         lbl=lbl,
         text=web.text,
         money=money,
+        yuan=yuan,
         when=when,
         day=day_formatter(web.lang),
         # Chinese sentences take full-width punctuation, English half-width with a space.
