@@ -11,7 +11,7 @@ Parcels are routed to the bonded-zone return warehouse fixed when the declaratio
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -636,24 +636,15 @@ def tax_kept_by_buyer(uow: UnitOfWork, request: ReturnRequest, refund: Refund | 
 
 
 def taxes_kept_by_buyers(
-    uow: UnitOfWork,
-    requests: Sequence[ReturnRequest],
-    refunds: Mapping[str, Refund],
-    clawed: Collection[str],
+    uow: UnitOfWork, requests: Sequence[ReturnRequest], refunds: Mapping[str, Refund]
 ) -> dict[str, int]:
     """What ``tax_kept_by_buyer`` would answer now for each of ``requests`` (their refunds
-    by return id; ``clawed``: the returns with a ``tax-clawback`` transfer), read without
-    locks for what ops see before deciding: the decision asks again under its locks, so a
-    declaration answered meanwhile changes what it takes, not what it may take. Their
-    declarations are read in one query, however many returns. Returns that keep nothing are
-    left out."""
-    back = [
-        r
-        for r in requests
-        if advanced_tax(refunds.get(r.return_id))
-        and r.received_at is not None
-        and r.return_id not in clawed
-    ]
+    by return id) but for its first check, a ``tax-clawback`` already made, which the caller
+    reads after this (customs rejecting or lapsing a declaration commits its tax clawbacks
+    with it). Read without locks, for what ops see before deciding: the decision asks again
+    under its locks. Their declarations are read in one query, however many returns.
+    Returns that keep nothing are left out."""
+    back = [r for r in requests if advanced_tax(refunds.get(r.return_id)) and r.received_at]
     declared = {
         rid: customs_return
         for customs_return in uow.customs.for_returns([r.return_id for r in back])

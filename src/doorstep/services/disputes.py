@@ -245,7 +245,7 @@ def queue_with_defaults(svc: Services, limit: int = 100) -> list[QueuedDispute]:
     """Open disputes for the console, the earliest answer time first, each with its default
     clawback. Read without locks (the decision works it out again under its locks), in a
     few queries whatever the number of disputes: the refunds, then, only when some refund
-    advanced import tax, those returns, their transfers, exchanges and declarations."""
+    advanced import tax, those returns, their exchanges, declarations and transfers."""
     with svc.uow() as uow:
         queue = uow.disputes.queue(limit)
         ids = [d.return_id for d in queue]
@@ -259,20 +259,22 @@ def queue_with_defaults(svc: Services, limit: int = 100) -> list[QueuedDispute]:
         held: dict[str, int] = {}
         kept: dict[str, int] = {}
         if taxed:
-            tax_backs = {
-                t.subject_id: t
-                for t in uow.transfers.for_subjects(taxed)
-                if t.purpose is TransferPurpose.TAX_CLAWBACK
-            }
-            for rid, tax_back in tax_backs.items():
-                left = _held_after_tax_back(refunds.get(rid), tax_back)
-                if left is not None:
-                    held[rid] = left
             exchanged = {e.return_id for e in uow.exchanges.get_many(taxed)}
             # As the decision: an exchange's dispute leaves no tax (its replacement is
             # imported in the goods' place).
             requests = [r for r in uow.returns.get_many(taxed) if r.return_id not in exchanged]
-            kept = customs.taxes_kept_by_buyers(uow, requests, refunds, tax_backs.keys())
+            kept = customs.taxes_kept_by_buyers(uow, requests, refunds)
+            # The transfers after the declarations: a rejection or a lapse commits with its
+            # tax clawback, so a read straddling it sees the clawback (nothing kept, what
+            # the buyer still holds) rather than a rejected declaration without it (which
+            # would suggest the whole advance, more than the decision takes).
+            for t in uow.transfers.for_subjects(taxed):
+                if t.purpose is not TransferPurpose.TAX_CLAWBACK:
+                    continue
+                kept.pop(t.subject_id, None)  # customs gave none back: taken already
+                left = _held_after_tax_back(refunds.get(t.subject_id), t)
+                if left is not None:
+                    held[t.subject_id] = left
     queued = []
     for dispute in queue:
         rid = dispute.return_id
