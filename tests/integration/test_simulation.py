@@ -95,6 +95,8 @@ def test_json_goes_to_stdout_alone_and_progress_to_stderr(tmp_path: Path) -> Non
         ("--days", "0", "days must be"),
         ("--wanted-share", "1.5", "wanted_share must be"),
         ("--wanted-noise-h", "-1", "wanted_noise_h must be"),
+        ("--replan-every-min", "1441", "replan_every_min must be"),
+        ("--route-capacity", "-1", "route_capacity must be"),
     ],
 )
 def test_bad_options_are_usage_errors_not_tracebacks(
