@@ -121,12 +121,13 @@ def test_bad_options_are_usage_errors_not_tracebacks(
     assert result.stdout == "" or not result.stdout.lstrip().startswith("{")
 
 
-@pytest.mark.parametrize("every_min", [0, 120])
-def test_replan_ticks_plan_later_days_only(
-    every_min: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(("every_min", "today"), [(0, False), (120, False), (120, True)])
+def test_replan_ticks_plan_later_days_and_today_only_when_asked(
+    every_min: int, today: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """``replan_every_min`` plans the days after today again, as the worker would, and never
-    today's routes once they are being driven; the day still keeps every window."""
+    """``replan_every_min`` plans the days after today again, as the worker would, and
+    today's routes while they are driven only with ``replan_today``; the day still keeps
+    every window."""
     from doorstep.domain.clock import local
     from doorstep.services import routing
     from doorstep.simulation.compare import Scenario
@@ -140,16 +141,27 @@ def test_replan_ticks_plan_later_days_only(
         return real(svc, carrier_id, day, params)
 
     monkeypatch.setattr(routing, "plan_day", spy)
-    params = replace(TINY, districts=("310104",), requests_per_day=12, replan_every_min=every_min)
+    params = replace(
+        TINY,
+        districts=("310104",),
+        requests_per_day=12,
+        replan_every_min=every_min,
+        replan_today=today,
+    )
     kpi = Scenario(params, tmp_path).run("planned", None)
     ahead = [(at, day) for at, day in calls if day > at.date()]
-    today = [(at, day) for at, day in calls if day == at.date()]
-    assert today and all(at.time() == PLAN_AT for at, _ in today)
+    driven = [at for at, day in calls if day == at.date()]
+    assert driven and PLAN_AT in {at.time() for at in driven}
     if every_min:
         assert ahead and {(at.hour * 60 + at.minute) % every_min for at, _ in ahead} == {0}
         assert min(at.time() for at, _ in ahead) > PLAN_AT
     else:
         assert not ahead
+    later = [at for at in driven if at.time() != PLAN_AT]
+    if today:
+        assert later and {(at.hour * 60 + at.minute) % every_min for at in later} == {0}
+    else:
+        assert not later
     assert kpi["inside_window_share"] == 1.0
     assert kpi["counts"]["missed"] == 0  # type: ignore[index]
 

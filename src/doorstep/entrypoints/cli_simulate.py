@@ -84,6 +84,9 @@ def simulate(
     route_capacity: int | None = typer.Option(
         None, help="Capacity per window for the route-aware policies (default: the template's)."
     ),
+    replan_today: bool = typer.Option(
+        False, "--replan-today", help="Those re-plans include today's routes being driven."
+    ),
     out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     plots: bool = typer.Option(True, help="Write PNG plots into --out."),
@@ -105,6 +108,7 @@ def simulate(
             wanted_noise_h=wanted_noise_h,
             replan_every_min=replan_every_min,
             route_capacity=route_capacity,
+            replan_today=replan_today,
         )
         from doorstep.simulation.world import plan_city
 

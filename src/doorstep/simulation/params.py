@@ -53,6 +53,9 @@ class SimParams:
     # hour). They check every window against the routes, so the table need not be the limit;
     # fixed capacity takes its capacity from the run instead (``Scenario.run``).
     route_capacity: int | None = None
+    # The replan_every_min sweeps also re-plan today's routes while couriers drive them, as
+    # the worker does; False: only the days after today.
+    replan_today: bool = False
     # The planned_incentive policy's rules (the live defaults unless a benchmark tunes them).
     incentives: IncentiveRules = field(default_factory=IncentiveRules)
 

@@ -204,10 +204,11 @@ class Simulation:
             routing.plan_day(self.svc, carrier_id, day, self.solve)
 
     def _replan(self) -> None:
-        """The live worker's sweep over the days after today (today's are being driven)."""
+        """The live worker's sweep over the days to the horizon; today's routes, which are
+        being driven, only with ``replan_today``."""
         today = local(self.clock.now()).date()
         for carrier_id, day in routing.carrier_days_to_plan(self.svc):
-            if day > today:
+            if day > today or self.params.replan_today:
                 routing.plan_day(self.svc, carrier_id, day, self.solve)
 
     def _show_etas(self, day: date, horizon: str) -> None:
