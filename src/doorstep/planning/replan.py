@@ -48,7 +48,10 @@ def _courier_now(
     depot = problem.depot(courier.depot_id).location
     here = courier.start_location or depot
     free_at = max(now_s, courier.free_from_s)
+    # When the courier was done with what they last did, whatever the hour now.
+    ready = courier.free_from_s
     rest = courier.rest
+    resting = False
     weight = volume = 0
     in_progress = next(
         (
@@ -69,12 +72,14 @@ def _courier_now(
                 volume += stop.volume_cm3
                 here = stop.location
                 free_at = max(free_at, visit.departure_s)
+                ready = max(ready, visit.departure_s)
             elif next_stop is None and stop.status is StopStatus.PENDING:
                 next_stop = stop
         if rest is not None and route.rest_start_s is not None and route.rest_start_s <= now_s:
             # The break has begun (or is over): it is not planned again.
             free_at = max(free_at, route.rest_start_s + rest.duration_s)
             rest = None
+            resting = True
     if rest is not None and rest.latest_start_s < free_at:
         rest = None
     free_at = min(free_at, courier.shift_end_s)
@@ -98,12 +103,28 @@ def _courier_now(
             available_from_s=min(max(begun, courier.shift_start_s), courier.shift_end_s),
         )
     if next_stop is not None and next_stop.courier_id in (None, courier.id):
-        start = max(free_at + network.seconds(here, next_stop.location), next_stop.earliest_s)
+        leg = network.seconds(here, next_stop.location)
+        depart = free_at if resting else _left_for(ready, leg, next_stop, free_at)
+        start = max(depart + leg, next_stop.earliest_s)
         back = start + next_stop.service_s + network.seconds(next_stop.location, depot)
         fits = next_stop.weight_g <= capacity_w and next_stop.volume_cm3 <= capacity_v
         if start <= next_stop.latest_s and back <= courier.shift_end_s and fits:
-            return replace(moved, first_stop_id=next_stop.id)
+            return replace(moved, first_stop_id=next_stop.id, available_from_s=depart)
     return moved
+
+
+def _left_for(ready_s: int, leg_s: int, stop: Stop, free_at: int) -> int:
+    """When the courier leaves for their next stop, free from ``ready_s`` and seen at
+    ``free_at`` (now) with that stop not yet rung. A courier leaves early enough to ring at
+    the window's start (``services.route.expected_etas``): past that moment they are on the
+    way, and ring when that leg ends or now at the earliest (the door is marked on arrival),
+    not a whole leg after now from where they were last seen. That leg, added at every
+    sweep, put every promise behind the courier later than it was until the re-plan moved
+    or dropped visits the courier was about to keep."""
+    left = max(ready_s, stop.earliest_s - leg_s)
+    if left >= free_at:
+        return free_at
+    return max(left, free_at - leg_s)
 
 
 def _planned_start(route: Route | None, stop_id: str) -> int | None:

@@ -70,7 +70,10 @@ def test_done_stops_stay_out_and_next_stops_stay_first(build) -> None:  # type: 
     c1 = next(c for c in frozen.couriers if c.id == first.courier_id)
     assert c1.capacity_weight_g == 4
     assert c1.start_location == next(s.location for s in problem.stops if s.id == done)
-    assert c1.available_from_s is not None and c1.available_from_s >= now
+    # On the way to the stop it keeps first since it left the one it did (the door is marked
+    # on arrival), so free from then; it rings no sooner than now.
+    assert c1.available_from_s == first.visits[0].departure_s
+    assert after.route_of(first.courier_id).visits[0].start_s >= now  # type: ignore[union-attr]
 
 
 def test_a_next_stop_that_can_no_longer_be_kept_is_not_pinned(build) -> None:  # type: ignore[no-untyped-def]
@@ -101,3 +104,42 @@ def test_a_break_already_begun_is_not_planned_again(build) -> None:  # type: ign
     assert frozen.couriers[0].free_from_s >= route.rest_start_s + 300
     after = replan(problem, before, now, QUICK)
     assert check_plan(frozen, after) == []
+
+
+def test_a_courier_on_the_way_rings_when_the_leg_ends_not_a_leg_after_now(build) -> None:  # type: ignore[no-untyped-def]
+    """Done at ``a`` at 110, the courier leaves at 900 to ring at ``b`` at 1000, as planned.
+    Re-planned at 1000, nothing says where they are (the door is marked on arrival): placed
+    at ``a`` at 1000 they would ring at ``b`` at 1100 and could no longer keep ``c``."""
+    stops = [
+        build.stop("a", 100, earliest=100, latest=200, service=10),
+        build.stop("b", 200, earliest=1000, latest=1100, service=10),
+        build.stop("c", 300, earliest=1000, latest=1140, service=10),
+    ]
+    problem = build.problem(stops, couriers=[build.courier("c1", end=5000)])
+    before = solve(problem, QUICK)
+    assert before.routes[0].stop_ids == ("a", "b", "c") and not before.unserved
+    today = with_status(problem, a=StopStatus.DONE)
+    frozen = freeze_progress(today, before, 1000)
+    assert frozen.couriers[0].first_stop_id == "b"
+    assert frozen.couriers[0].available_from_s == 900
+    after = replan(today, before, 1000, QUICK)
+    assert check_plan(frozen, after) == []
+    assert not after.unserved
+    assert after.routes[0].stop_ids == ("b", "c")
+    assert [v.start_s for v in after.routes[0].visits] == [1000, 1110]
+
+
+def test_a_courier_on_the_way_does_not_ring_before_now(build) -> None:  # type: ignore[no-untyped-def]
+    """Still not at ``b``'s door at 1050 (the leg took longer): they ring at 1050 at best."""
+    stops = [
+        build.stop("a", 100, earliest=100, latest=200, service=10),
+        build.stop("b", 200, earliest=1000, latest=1100, service=10),
+    ]
+    problem = build.problem(stops, couriers=[build.courier("c1", end=5000)])
+    before = solve(problem, QUICK)
+    today = with_status(problem, a=StopStatus.DONE)
+    frozen = freeze_progress(today, before, 1050)
+    assert frozen.couriers[0].first_stop_id == "b"
+    after = replan(today, before, 1050, QUICK)
+    assert check_plan(frozen, after) == []
+    assert [v.start_s for v in after.routes[0].visits] == [1050]
