@@ -118,9 +118,9 @@ def _left_for(ready_s: int, leg_s: int, stop: Stop, free_at: int) -> int:
     ``free_at`` (now) with that stop not yet rung. A courier leaves early enough to ring at
     the window's start (``services.route.expected_etas``): past that moment they are on the
     way, and ring when that leg ends or now at the earliest (the door is marked on arrival),
-    not a whole leg after now from where they were last seen. That leg, added at every
-    sweep, put every promise behind the courier later than it was until the re-plan moved
-    or dropped visits the courier was about to keep."""
+    not a whole leg after now from where they were last seen: that put every promise behind
+    the courier later by the time since they left, and the re-plan moved or dropped visits
+    the courier was about to keep."""
     left = max(ready_s, stop.earliest_s - leg_s)
     if left >= free_at:
         return free_at
