@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from doorstep.domain.errors import InvalidInput
-from doorstep.entrypoints.web.forms import optional_fen, to_fen
+from doorstep.entrypoints.web.forms import optional_fen, to_fen, to_int
 from doorstep.entrypoints.web.i18n import yuan
 
 FIELD, HIGH = "Take back (yuan)", 1_000_000_000
@@ -66,3 +66,13 @@ def test_an_empty_field_names_no_amount() -> None:
 @pytest.mark.parametrize("fen", [0, 5, 29, 10_913, 39_900, HIGH])
 def test_the_placeholder_is_what_the_field_reads_back(fen: int) -> None:
     assert to_fen(yuan(fen), FIELD, low=0, high=HIGH) == fen
+
+
+@pytest.mark.parametrize(("typed", "number"), [("3", 3), (" 12 ", 12)])
+def test_whole_numbers_share_the_range_check_with_plain_bounds(typed: str, number: int) -> None:
+    assert to_int(typed, "Capacity", low=3, high=12) == number
+    with pytest.raises(InvalidInput) as refused:
+        to_int("13", "Capacity", low=3, high=12)
+    assert refused.value.code == "number_out_of_range"
+    assert refused.value.message_en == "Capacity: must be between 3 and 12."
+    assert refused.value.message_zh == "Capacity：必须在 3 到 12 之间。"

@@ -31,15 +31,7 @@ def to_int(value: str | None, field: str, *, low: int, high: int) -> int:
             f"{field}：请输入整数（数字 0-9）。",
             field=field,
         )
-    number = int(text)
-    if not low <= number <= high:
-        raise InvalidInput(
-            "number_out_of_range",
-            f"{field}: must be between {low} and {high}.",
-            f"{field}：必须在 {low} 到 {high} 之间。",
-            field=field,
-        )
-    return number
+    return _in_range(int(text), field, low, high, str(low), str(high))
 
 
 def optional_int(value: str | None, field: str, *, low: int, high: int) -> int | None:
@@ -57,15 +49,19 @@ def to_fen(value: str | None, field: str, *, low: int, high: int) -> int:
             f"{field}：请输入金额（元），最多两位小数（数字 0-9 和小数点，例如 109.13）。",
             field=field,
         )
-    fen = int(Decimal(text) * 100)
-    if not low <= fen <= high:
+    return _in_range(int(Decimal(text) * 100), field, low, high, money(low), money(high))
+
+
+def _in_range(number: int, field: str, low: int, high: int, low_shown: str, high_shown: str) -> int:
+    """``number`` if within [low, high]; the error names the bounds as the field shows them."""
+    if not low <= number <= high:
         raise InvalidInput(
             "number_out_of_range",
-            f"{field}: must be between {money(low)} and {money(high)}.",
-            f"{field}：必须在 {money(low)} 到 {money(high)} 之间。",
+            f"{field}: must be between {low_shown} and {high_shown}.",
+            f"{field}：必须在 {low_shown} 到 {high_shown} 之间。",
             field=field,
         )
-    return fen
+    return number
 
 
 def optional_fen(value: str | None, field: str, *, low: int, high: int) -> int | None:
