@@ -85,6 +85,30 @@ def test_the_queue_suggests_the_advance_less_the_tax_the_buyer_keeps(
     assert 'placeholder="109.13"' in zh and "¥11.37" in zh and "买家保留的进口税" in zh
 
 
+def test_the_api_queue_names_the_same_default_and_the_tax_kept(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    """``GET /ops/disputes`` (merchants' and ops' tools) gives what the console suggests."""
+    (rid,) = _disputed_with_tax(wired)
+    (queued,) = client.get("/ops/disputes", headers=login("ops1")).json()
+    assert queued["return_id"] == rid and queued["advanced_fen"] == ADVANCE
+    assert queued["default_clawback_fen"] == PRICE and queued["tax_kept_fen"] == TAX
+    r = client.post(
+        f"/ops/disputes/{rid}/decision",
+        headers=login("ops1"),
+        json={"buyer_upheld": False, "clawback_fen": queued["default_clawback_fen"] + 1},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "clawback_out_of_range", r.text
+    r = client.post(
+        f"/ops/disputes/{rid}/decision",
+        headers=login("ops1"),
+        json={"buyer_upheld": False, "note": "scratched"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["decision"]["clawback_fen"] == queued["default_clawback_fen"]
+    assert client.get("/ops/disputes", headers=login("ops1")).json() == []
+
+
 def test_the_suggested_amount_is_taken_and_the_whole_advance_refused_on_the_page(
     client: TestClient, wired: App, login: Login
 ) -> None:

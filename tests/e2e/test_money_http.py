@@ -52,7 +52,10 @@ def test_failed_qc_dispute_answered_and_lost_claws_back_the_express_refund(
         json={"text": "it left my home intact", "photo_ids": [photo]},
     )
     assert r.status_code == 200 and r.json()["status"] == "answered", r.text
-    assert [d["return_id"] for d in client.get("/ops/disputes", headers=ops).json()] == [rid]
+    (queued,) = client.get("/ops/disputes", headers=ops).json()
+    assert queued["return_id"] == rid and queued["advanced_fen"] == 39_900
+    # A domestic order: no import tax to leave with the buyer, the whole advance by default.
+    assert queued["default_clawback_fen"] == 39_900 and queued["tax_kept_fen"] == 0
     _error(
         client.post(
             f"/ops/disputes/{rid}/decision",

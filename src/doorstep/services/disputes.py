@@ -284,9 +284,3 @@ def queue_with_defaults(svc: Services, limit: int = 100) -> list[QueuedDispute]:
         else:
             queued.append(QueuedDispute(dispute, *dispute.most_taken_back(kept.get(rid, 0))))
     return queued
-
-
-def dispute_queue(svc: Services, limit: int = 100) -> list[Dispute]:
-    """Open disputes for the console, the earliest answer time first."""
-    with svc.uow() as uow:
-        return uow.disputes.queue(limit)

@@ -12,6 +12,7 @@ from doorstep.entrypoints.api.schemas_money import (
     DisputeDecisionIn,
     DisputeEvidenceIn,
     DisputeOut,
+    QueuedDisputeOut,
     TrustLineOut,
     TrustOut,
 )
@@ -46,11 +47,24 @@ def answer(svc: Svc, mine: MyReturn, body: DisputeEvidenceIn) -> DisputeOut:
     return dispute_out(disputes.view_dispute(svc, mine.return_id, buyer_id=mine.buyer_id))
 
 
-@router.get("/ops/disputes", response_model=list[DisputeOut], summary="Open disputes (queue)")
+@router.get(
+    "/ops/disputes",
+    response_model=list[QueuedDisputeOut],
+    summary="Open disputes (queue), each with the clawback a decision would take by default",
+)
 def queue(
     svc: Svc, _: OpsActor, limit: Annotated[int, Query(ge=1, le=200)] = 100
-) -> list[DisputeOut]:
-    return [DisputeOut.model_validate(d) for d in disputes.dispute_queue(svc, limit)]
+) -> list[QueuedDisputeOut]:
+    return [
+        QueuedDisputeOut.model_validate(
+            {
+                **DisputeOut.model_validate(q.dispute).model_dump(),
+                "default_clawback_fen": q.clawback_fen,
+                "tax_kept_fen": q.tax_kept_fen,
+            }
+        )
+        for q in disputes.queue_with_defaults(svc, limit)
+    ]
 
 
 @router.post(

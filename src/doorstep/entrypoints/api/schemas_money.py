@@ -64,6 +64,17 @@ class DisputeOut(Out):
     clawback_status: str | None = None
 
 
+class QueuedDisputeOut(DisputeOut):
+    default_clawback_fen: int = Field(
+        description="What upholding the QC would take back now if no amount is named, in fen: "
+        "the express refund less the import tax the buyer keeps, and the most that may be asked."
+    )
+    tax_kept_fen: int = Field(
+        description="Import tax of the express refund the buyer would keep (customs gives it "
+        "back for goods back by day 45, whatever QC found), in fen."
+    )
+
+
 class ClaimLineIn(In):
     line_id: Id
     quantity: Annotated[int, Field(ge=1, le=10_000)]
