@@ -157,3 +157,35 @@ def test_the_queue_sends_as_many_statements_for_many_disputes_as_for_one(
     assert page.text.count('placeholder="109.13"') == 5
     assert 'placeholder="399.00"' in _card(page.text, domestic)
     assert len(more) == len(one), (len(one), len(more))
+
+
+def test_the_queue_pages_through_many_disputes_and_the_api_pages_alike(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    """Eight disputes to a screen (``web/paging.py``), earliest answer time first, each on one
+    page only; the heading counts them all; the API's ``offset`` reads the same order."""
+    made = set(_disputed_with_tax(wired, 9))
+    ops = World(client, wired, login).browser("ops1")
+    ids = re.compile(r'<section class="card dispute" id="dp-([^"]+)">')
+    first = ops.get("/console/disputes?lang=en")
+    second = ops.get("/console/disputes?lang=zh_CN&p=2")
+    assert first.status_code == second.status_code == 200
+    on_first, on_second = ids.findall(first.text), ids.findall(second.text)
+    assert len(on_first) == 8 and len(on_second) == 1
+    assert set(on_first) | set(on_second) == made and not set(on_first) & set(on_second)
+    assert "(9)" in first.text and "Page 1 of 2" in first.text and "p=2" in first.text
+    assert "第 2 页，共 2 页" in second.text and "截止更早的" in second.text
+    assert len(first.content) < 16_384, len(first.content)
+    past_the_end = ops.get("/console/disputes?lang=en&p=7")
+    assert ids.findall(past_the_end.text) == on_second  # the last page, not an empty one
+    assert ops.get("/console/disputes?p=0").status_code == 422
+    api = [
+        d["return_id"]
+        for offset in (0, 5)
+        for d in client.get(
+            f"/ops/disputes?limit=5&offset={offset}", headers=login("ops1")
+        ).json()
+    ]
+    assert api == on_first + on_second
+    r = client.get("/ops/disputes?offset=-1", headers=login("ops1"))
+    assert r.status_code == 422, r.text

@@ -241,13 +241,13 @@ class QueuedDispute:
     tax_kept_fen: int
 
 
-def queue_with_defaults(svc: Services, limit: int = 100) -> list[QueuedDispute]:
+def queue_with_defaults(svc: Services, limit: int = 100, offset: int = 0) -> list[QueuedDispute]:
     """Open disputes for the console, the earliest answer time first, each with its default
     clawback. Read without locks (the decision works it out again under its locks), in a
     few queries whatever the number of disputes: the refunds, then, only when some refund
     advanced import tax, those returns, their exchanges, declarations and transfers."""
     with svc.uow() as uow:
-        queue = uow.disputes.queue(limit)
+        queue = uow.disputes.queue(limit, offset)
         ids = [d.return_id for d in queue]
         refunds = {
             f.return_id: f
@@ -284,3 +284,9 @@ def queue_with_defaults(svc: Services, limit: int = 100) -> list[QueuedDispute]:
         else:
             queued.append(QueuedDispute(dispute, *dispute.most_taken_back(kept.get(rid, 0))))
     return queued
+
+
+def open_dispute_count(svc: Services) -> int:
+    """How many disputes wait for the buyer or for ops (the console pages through them)."""
+    with svc.uow() as uow:
+        return uow.disputes.open_count()

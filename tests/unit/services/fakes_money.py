@@ -84,9 +84,12 @@ class FakeTransferRepository:
 class FakeDisputeRepository(FakeVersionedRepository[Dispute]):
     key_name = "dispute_id"
 
-    def queue(self, limit: int = 100) -> list[Dispute]:
+    def queue(self, limit: int = 100, offset: int = 0) -> list[Dispute]:
         found = [d for d in self._all() if d.status.open]
-        return sorted(found, key=lambda d: d.respond_by)[:limit]
+        return sorted(found, key=lambda d: (d.respond_by, d.dispute_id))[offset : offset + limit]
+
+    def open_count(self) -> int:
+        return sum(1 for d in self._all() if d.status.open)
 
 
 class FakeClaimRepository(FakeVersionedRepository[Claim]):

@@ -17,6 +17,10 @@ from doorstep.domain.dispute import Dispute, DisputeStatus
 from doorstep.domain.transfer import TransferPurpose, TransferStatus
 from doorstep.domain.trust import BuyerHistory
 
+_OPEN_DISPUTE = t.disputes.c.status.in_(
+    [DisputeStatus.AWAITING_BUYER.value, DisputeStatus.ANSWERED.value]
+)
+
 
 class DisputeRepo(VersionedRepository[Dispute]):
     table, cls, key_name = t.disputes, Dispute, "dispute_id"
@@ -29,10 +33,21 @@ class DisputeRepo(VersionedRepository[Dispute]):
             "respond_by": item.respond_by,
         }
 
-    def queue(self, limit: int = 100) -> list[Dispute]:
-        open_ = [DisputeStatus.AWAITING_BUYER.value, DisputeStatus.ANSWERED.value]
+    def queue(self, limit: int = 100, offset: int = 0) -> list[Dispute]:
+        # The id breaks ties: a page boundary between equal answer times must not repeat or
+        # skip a dispute.
         return self._query(
-            t.disputes.c.status.in_(open_), order=t.disputes.c.respond_by, limit=limit
+            _OPEN_DISPUTE,
+            order=(t.disputes.c.respond_by, t.disputes.c.dispute_id),
+            limit=limit,
+            offset=offset,
+        )
+
+    def open_count(self) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(t.disputes).where(_OPEN_DISPUTE)
+            ).scalar_one()
         )
 
 

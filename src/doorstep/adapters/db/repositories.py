@@ -272,11 +272,16 @@ class VersionedRepository(Generic[V]):
         found = self._load(self.conn.execute(stmt.with_for_update() if lock else stmt))
         return found[0] if found else None
 
-    def _query(self, *conditions: Any, order: Any = None, limit: int | None = None) -> list[Any]:
+    def _query(
+        self, *conditions: Any, order: Any = None, limit: int | None = None, offset: int = 0
+    ) -> list[Any]:
         stmt = select(self.table.c.doc, self.table.c.version).where(*conditions)
-        stmt = stmt.order_by(order if order is not None else self.table.c[self.key_name])
+        order = order if order is not None else self.table.c[self.key_name]
+        stmt = stmt.order_by(*order) if isinstance(order, tuple) else stmt.order_by(order)
         if limit:
             stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
         return self._load(self.conn.execute(stmt))
 
     def add(self, item: Any) -> None:

@@ -53,7 +53,10 @@ def answer(svc: Svc, mine: MyReturn, body: DisputeEvidenceIn) -> DisputeOut:
     summary="Open disputes (queue), each with the clawback a decision would take by default",
 )
 def queue(
-    svc: Svc, _: OpsActor, limit: Annotated[int, Query(ge=1, le=200)] = 100
+    svc: Svc,
+    _: OpsActor,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[QueuedDisputeOut]:
     return [
         QueuedDisputeOut.model_validate(
@@ -63,7 +66,7 @@ def queue(
                 "tax_kept_fen": q.tax_kept_fen,
             }
         )
-        for q in disputes.queue_with_defaults(svc, limit)
+        for q in disputes.queue_with_defaults(svc, limit, offset)
     ]
 
 

@@ -12,6 +12,7 @@ from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.entrypoints.web.forms import PathId, optional_fen
 from doorstep.entrypoints.web.i18n import money
+from doorstep.entrypoints.web.paging import PageNo, fetched_page
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import claims, disputes, trust
@@ -23,21 +24,31 @@ Note = Annotated[str, Form(max_length=500)]
 Choice = Annotated[str, Form(max_length=16)]
 
 
-def disputes_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
+def disputes_page(
+    web: Web, *, error: str | None = None, status: int = 200, number: int = 1
+) -> Response:
+    """One screen of open disputes (``number``, 8 to a page), each with its default clawback."""
+    svc = web.app.services
+
+    def fetch(limit: int, offset: int) -> list[disputes.QueuedDispute]:
+        return disputes.queue_with_defaults(svc, limit, offset)
+
+    total = disputes.open_dispute_count(svc)
     return render(
         web,
         "console_disputes.html",
         status=status,
         here="/console/disputes",
-        queue=disputes.queue_with_defaults(web.app.services),
+        queue=fetched_page(fetch, total, number, "/console/disputes", "p"),
+        total=total,
         error=error,
     )
 
 
 @router.get("/console/disputes")
-def dispute_queue(web: OpsPage) -> Response:
+def dispute_queue(web: OpsPage, p: PageNo = 1) -> Response:
     """Open disputes over failed QC, the earliest answer time first, with the evidence."""
-    return disputes_page(web)
+    return disputes_page(web, number=p)
 
 
 @router.post("/console/disputes/{return_id}")
