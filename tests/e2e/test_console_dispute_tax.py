@@ -182,9 +182,7 @@ def test_the_queue_pages_through_many_disputes_and_the_api_pages_alike(
     api = [
         d["return_id"]
         for offset in (0, 5)
-        for d in client.get(
-            f"/ops/disputes?limit=5&offset={offset}", headers=login("ops1")
-        ).json()
+        for d in client.get(f"/ops/disputes?limit=5&offset={offset}", headers=login("ops1")).json()
     ]
     assert api == on_first + on_second
     r = client.get("/ops/disputes?offset=-1", headers=login("ops1"))
