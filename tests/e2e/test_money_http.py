@@ -3,9 +3,11 @@ with a stable code and both languages, never a 500."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from tests.e2e.money_calls import _claim  # type: ignore[import-not-found]
 from tests.e2e.test_statements import World  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
@@ -197,3 +199,29 @@ def test_a_lost_dispute_shows_the_tax_left_with_the_buyer(
     assert "Import tax left with you" in en and "¥36.30" in en and "¥362.70" in en
     zh = page.get(f"/portal/returns/{rid}/dispute?lang=zh_CN").text
     assert "留给您的进口税" in zh and "¥36.30" in zh
+
+
+def test_the_console_claims_queue_pages_through_many_claims(
+    client: TestClient, wired: App, login: Login
+) -> None:
+    """Eight claims to a screen, oldest filed first, each on one page only; the heading counts
+    them all; ``GET /ops/claims`` pages the same order by ``offset``."""
+    w = World(client, wired, login)
+    filed = {_claim(w, "buyer1", contested=n % 2 == 0) for n in range(9)}
+    ops = w.browser("ops1")
+    ids = re.compile(r'<section class="card claim" id="cl-([^"]+)">')
+    first = ops.get("/console/claims?lang=en")
+    second = ops.get("/console/claims?lang=zh_CN&p=2")
+    on_first, on_second = ids.findall(first.text), ids.findall(second.text)
+    assert len(on_first) == 8 and len(on_second) == 1, (on_first, on_second)
+    assert set(on_first) | set(on_second) == filed and not set(on_first) & set(on_second)
+    assert "(9)" in first.text and "Page 1 of 2" in first.text
+    assert "第 2 页，共 2 页" in second.text
+    assert len(first.content) < 16_384, len(first.content)
+    assert ops.get("/console/claims?p=10001").status_code == 422
+    api = [
+        c["claim_id"]
+        for offset in (0, 4, 8)
+        for c in client.get(f"/ops/claims?limit=4&offset={offset}", headers=login("ops1")).json()
+    ]
+    assert api == on_first + on_second

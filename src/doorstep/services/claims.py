@@ -327,11 +327,18 @@ OPEN_FOR_OPS = (ClaimStatus.IN_REVIEW.value, ClaimStatus.AWAITING_MERCHANT.value
 
 
 def claim_queue(
-    svc: Services, statuses: Sequence[str] = OPEN_FOR_OPS, limit: int = 100
+    svc: Services, statuses: Sequence[str] = OPEN_FOR_OPS, limit: int = 100, offset: int = 0
 ) -> list[Claim]:
-    """Claims for the console: those ops decide, then those waiting for a merchant."""
+    """Claims for the console (those ops decide and those waiting for a merchant), oldest
+    filed first."""
     with svc.uow() as uow:
-        return uow.claims.queue(statuses, limit)
+        return uow.claims.queue(statuses, limit, offset)
+
+
+def claim_count(svc: Services, statuses: Sequence[str] = OPEN_FOR_OPS) -> int:
+    """How many claims are in ``statuses`` (the console pages through them)."""
+    with svc.uow() as uow:
+        return uow.claims.count_in(statuses)
 
 
 @dataclass(frozen=True)

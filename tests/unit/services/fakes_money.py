@@ -104,9 +104,12 @@ class FakeClaimRepository(FakeVersionedRepository[Claim]):
         found = [c for c in self._all() if c.dedupe_key == dedupe_key]
         return found[0] if found else None
 
-    def queue(self, statuses: Sequence[str], limit: int = 100) -> list[Claim]:
+    def queue(self, statuses: Sequence[str], limit: int = 100, offset: int = 0) -> list[Claim]:
         found = [c for c in self._all() if c.status.value in statuses]
-        return sorted(found, key=lambda c: c.filed_at)[:limit]
+        return sorted(found, key=lambda c: (c.filed_at, c.claim_id))[offset : offset + limit]
+
+    def count_in(self, statuses: Sequence[str]) -> int:
+        return sum(1 for c in self._all() if c.status.value in statuses)
 
     def lapsing(self, now: datetime, limit: int = 200) -> list[str]:
         found = [

@@ -69,9 +69,21 @@ class ClaimRepo(VersionedRepository[Claim]):
         found = self._query(t.claims.c.dedupe_key == dedupe_key)
         return found[0] if found else None
 
-    def queue(self, statuses: Sequence[str], limit: int = 100) -> list[Claim]:
+    def queue(self, statuses: Sequence[str], limit: int = 100, offset: int = 0) -> list[Claim]:
         return self._query(
-            t.claims.c.status.in_(list(statuses)), order=t.claims.c.filed_at, limit=limit
+            t.claims.c.status.in_(list(statuses)),
+            order=(
+                t.claims.c.filed_at,
+                t.claims.c.claim_id,
+            ),  # the id: pages neither repeat nor skip
+            limit=limit,
+            offset=offset,
+        )
+
+    def count_in(self, statuses: Sequence[str]) -> int:
+        where = t.claims.c.status.in_(list(statuses))
+        return int(
+            self.conn.execute(select(func.count()).select_from(t.claims).where(where)).scalar_one()
         )
 
     def _ids(self, *where: Any, limit: int) -> list[str]:

@@ -66,9 +66,11 @@ def queue(
     _: OpsActor,
     status: Annotated[list[ClaimStatus] | None, Query(max_length=5)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ClaimOut]:
     statuses = [s.value for s in status] if status else list(claims.OPEN_FOR_OPS)
-    return [ClaimOut.model_validate(c) for c in claims.claim_queue(svc, statuses, limit)]
+    queue = claims.claim_queue(svc, statuses, limit, offset)
+    return [ClaimOut.model_validate(c) for c in queue]
 
 
 @router.post("/ops/claims/{claim_id}/decision", response_model=ClaimOut, summary="Decide a claim")

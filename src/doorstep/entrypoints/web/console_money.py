@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
+from doorstep.domain.claim import Claim
 from doorstep.domain.errors import DomainError, InvalidInput
 from doorstep.domain.identity import Role
 from doorstep.entrypoints.web.forms import PathId, optional_fen
@@ -93,21 +94,31 @@ def _refusal(web: Web, exc: DomainError) -> str:
     return web.text(zh, en)
 
 
-def claims_page(web: Web, *, error: str | None = None, status: int = 200) -> Response:
+def claims_page(
+    web: Web, *, error: str | None = None, status: int = 200, number: int = 1
+) -> Response:
+    """One screen of open claims (``number``, 8 to a page), the oldest filed first."""
+    svc = web.app.services
+
+    def fetch(limit: int, offset: int) -> list[Claim]:
+        return claims.claim_queue(svc, limit=limit, offset=offset)
+
+    total = claims.claim_count(svc)
     return render(
         web,
         "console_claims.html",
         status=status,
         here="/console/claims",
-        claims=claims.claim_queue(web.app.services),
+        claims=fetched_page(fetch, total, number, "/console/claims", "p"),
+        total=total,
         error=error,
     )
 
 
 @router.get("/console/claims")
-def claim_queue(web: OpsPage) -> Response:
-    """Claims ops decide (contested, counterfeit), then those waiting for a merchant."""
-    return claims_page(web)
+def claim_queue(web: OpsPage, p: PageNo = 1) -> Response:
+    """Claims ops decide (contested, counterfeit) and those waiting for a merchant."""
+    return claims_page(web, number=p)
 
 
 @router.post("/console/claims/{claim_id}")
