@@ -44,7 +44,7 @@ def test_skipped_points_are_not_run(tuning: ModuleType) -> None:
     ]
     assert tuning.parse_points("") == []
     # The declared grid less its skipped points: what a default run tries.
-    assert len(tuning.points(tuning.GRID, tuning.SKIPPED)) == 3
+    assert len(tuning.points(tuning.GRID, tuning.SKIPPED)) == 6
 
 
 def test_lowest_km_ratio_among_rule_sets_meeting_every_seed(tuning: ModuleType) -> None:
