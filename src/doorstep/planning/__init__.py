@@ -17,7 +17,7 @@ from doorstep.planning.problem import (
     Stop,
     StopStatus,
 )
-from doorstep.planning.replan import freeze_progress, replan
+from doorstep.planning.replan import freeze_progress, left_for, replan
 from doorstep.planning.solve import solve
 from doorstep.planning.travel import (
     CitySpeeds,
@@ -55,6 +55,7 @@ __all__ = [
     "best_insertion",
     "check_plan",
     "freeze_progress",
+    "left_for",
     "replan",
     "solve",
 ]

@@ -104,7 +104,7 @@ def _courier_now(
         )
     if next_stop is not None and next_stop.courier_id in (None, courier.id):
         leg = network.seconds(here, next_stop.location)
-        depart = free_at if resting else _left_for(ready, leg, next_stop, free_at)
+        depart = free_at if resting else left_for(ready, leg, next_stop.earliest_s, free_at)
         start = max(depart + leg, next_stop.earliest_s)
         back = start + next_stop.service_s + network.seconds(next_stop.location, depot)
         fits = next_stop.weight_g <= capacity_w and next_stop.volume_cm3 <= capacity_v
@@ -113,18 +113,24 @@ def _courier_now(
     return moved
 
 
-def _left_for(ready_s: int, leg_s: int, stop: Stop, free_at: int) -> int:
-    """When the courier leaves for their next stop, free from ``ready_s`` and seen at
-    ``free_at`` (now) with that stop not yet rung. A courier leaves early enough to ring at
-    the window's start (``services.route.expected_etas``): past that moment they are on the
-    way, and ring when that leg ends or now at the earliest (the door is marked on arrival),
-    not a whole leg after now from where they were last seen: that put every promise behind
+def left_for(ready_s: int, leg_s: int, earliest_s: int, seen_s: int) -> int:
+    """When a courier free from ``ready_s`` where they last were, and seen at ``seen_s``
+    (now, or ``ready_s`` if later) with nothing marked since, leaves or left for their next
+    stop, ``leg_s`` away, whose window opens at ``earliest_s``. The one view of a courier
+    between doors: the re-plan, the ETAs, the booking check and the chain check all use it
+    (``services.route.moving``).
+
+    A courier leaves early enough to ring at the window's start
+    (``services.route.expected_etas``): past that moment they are on the way, and ring when
+    that leg ends or at ``seen_s`` at the earliest (the door is marked on arrival), not a
+    whole leg after ``seen_s`` from where they were last seen: that put every promise behind
     the courier later by the time since they left, and the re-plan moved or dropped visits
-    the courier was about to keep."""
-    left = max(ready_s, stop.earliest_s - leg_s)
-    if left >= free_at:
-        return free_at
-    return max(left, free_at - leg_s)
+    the courier was about to keep. A result before ``seen_s`` means on the way: the stop
+    stays first (nothing can go before a leg already driven)."""
+    left = max(ready_s, earliest_s - leg_s)
+    if left >= seen_s:
+        return seen_s
+    return max(left, seen_s - leg_s)
 
 
 def _planned_start(route: Route | None, stop_id: str) -> int | None:

@@ -414,7 +414,7 @@ class TimedTravel:
                 seconds = self._by_hour(points[i], points[i + 1], rows)
                 # Leave early enough to ring at the window's start whatever bucket the leg
                 # falls in, or at once when already late.
-                slowest = self.price(seconds, (earliest, earliest), False)
+                slowest = self._lead(seconds, earliest)
                 depart = max(clock, earliest - slowest)
                 drive = seconds(depart)
                 arrive = depart + drive
@@ -432,6 +432,14 @@ class TimedTravel:
                 if before.clock == clock and before.carried == late:
                     return [*out, *settle[i:]]
         return out
+
+    def lead(self, a: Location, b: Location, earliest_s: int, rows: HourRows | None = None) -> int:
+        """Seconds before ``earliest_s`` a walk (``chain_steps``) leaves ``a`` to ring at
+        ``b`` when its window opens: the leg as the courier is taken to drive it."""
+        return self._lead(self._by_hour(a, b, {} if rows is None else rows), earliest_s)
+
+    def _lead(self, seconds: Callable[[int], int], earliest_s: int) -> int:
+        return self.price(seconds, (earliest_s, earliest_s), False)
 
     def _by_hour(self, a: Location, b: Location, rows: HourRows) -> Callable[[int], int]:
         """Seconds from ``a`` to ``b`` by departure second. The city model gives all 24

@@ -13,7 +13,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
@@ -29,7 +29,15 @@ from doorstep.domain.route import (
     route_id,
     second_of_day,
 )
-from doorstep.planning import Courier, Insertion, RouteSlack, Stop, StopStatus, best_insertion
+from doorstep.planning import (
+    Courier,
+    Insertion,
+    RouteSlack,
+    Stop,
+    StopStatus,
+    best_insertion,
+    left_for,
+)
 from doorstep.planning.insertion import Reach
 from doorstep.planning.timed import (
     ChainStep,
@@ -133,6 +141,28 @@ def planner_courier(c: FleetCourier, day: date, route: CourierRoute | None) -> C
             available_from_s=free,
         )
     return courier
+
+
+def moving(
+    courier: Courier, route: CourierRoute, seen_s: int, leg_s: int | None = None
+) -> tuple[Courier, int]:
+    """``courier`` (``planner_courier``) as seen at ``seen_s``, and when the route is driven
+    from (where they last were). With nothing marked since their last door and the leg to
+    their next visit begun (``planning.left_for``, as the re-plan takes it), they are on the
+    way there since they left: that moment, with the visit pinned first (nothing goes before
+    a leg already driven). Otherwise free from ``seen_s`` or when done, whichever is later.
+    ``leg_s``: that leg as the caller drives it (default: as stored on the route)."""
+    free = max(courier.free_from_s, seen_s)
+    stops = route.open
+    if not stops or stops[0].state is not StopState.PENDING:
+        return courier, free
+    first = stops[0]
+    depart = left_for(
+        courier.free_from_s, first.leg_s if leg_s is None else leg_s, first.earliest_s, free
+    )
+    if depart >= free or depart > courier.shift_end_s:
+        return courier, free
+    return replace(courier, available_from_s=depart, first_stop_id=first.appointment_id), depart
 
 
 def planner_stop(stop: RouteStop, courier_id: str | None = None) -> Stop:
@@ -295,7 +325,9 @@ class RouteCache:
     def slack(
         self, route: CourierRoute, courier: Courier, depot: Location, start_s: int
     ) -> RouteSlack:
-        """The route's slack, computed once per version and start time."""
+        """The route's slack, computed once per version and start time (``start_s``: now,
+        ``start_second``); a courier on the way to their next visit keeps it first
+        (``moving``)."""
         key = (route.route_id, route.version, start_s)
         with self._lock:
             found = self._slacks.get(key)
@@ -304,7 +336,8 @@ class RouteCache:
                 return found
         start = courier.start_location or depot
         stops = [planner_stop(s, courier.id) for s in route.open]
-        slack = RouteSlack.along(courier, start, depot, stops, route.legs, start_s)
+        seen, free = moving(courier, route, start_s)
+        slack = RouteSlack.along(seen, start, depot, stops, route.legs, free)
         with self._lock:
             self._slacks[key] = slack
             while len(self._slacks) > self.max_routes:
@@ -418,11 +451,11 @@ class ChainCheck:
             return True
         stops: list[Visit] = list(route.open)
         in_progress = bool(route.open) and route.open[0].state is StopState.IN_PROGRESS
-        if position == 0 and in_progress:
-            return False  # the door the courier is at stays first
+        free, on_the_way = self._free_from(route, courier)
+        if position == 0 and (in_progress or on_the_way):
+            return False  # the door the courier is at, or driving to, stays first
         key = (route.route_id, route.version)
         steps = self.before.get(key)
-        free = self._free_from(route, courier)
         start = _start_of(route, courier)
         if steps is None:
             steps = self.before[key] = self._steps(start, stops, free, in_progress)
@@ -449,16 +482,15 @@ class ChainCheck:
     ) -> list[int]:
         """Each stop's chain slack when ``route``'s courier drives ``stops`` from now."""
         in_progress = bool(route.open) and route.open[0].state is StopState.IN_PROGRESS
-        steps = self._steps(
-            _start_of(route, courier), stops, self._free_from(route, courier), in_progress
-        )
+        free, _ = self._free_from(route, courier)
+        steps = self._steps(_start_of(route, courier), stops, free, in_progress)
         return slack_of(steps, _windows(stops))
 
-    def _free_from(self, route: CourierRoute, courier: FleetCourier) -> int:
-        return max(
-            planner_courier(courier, route.day, route).free_from_s,
-            start_second(route.day, self.now),
-        )
+    def _free_from(self, route: CourierRoute, courier: FleetCourier) -> tuple[int, bool]:
+        """When the walk starts, and whether the courier is on the way to the first stop."""
+        assert self.timed is not None
+        planner, free = walk_start(self.timed, route, courier, self.now, self.rows)
+        return free, planner.first_stop_id is not None
 
     def _steps(
         self, start: Location, stops: Sequence[Visit], free: int, in_progress: bool
@@ -671,22 +703,40 @@ def expected_etas(
     travel: TravelTimes, route: CourierRoute, courier: FleetCourier, now: datetime
 ) -> dict[str, datetime]:
     """When the courier should ring at each open stop of ``route``: the route driven from
-    where the courier is (not before ``now``), each leg at its real departure hour, leaving early enough to ring
-    at a window's start (``planning.timed.TimedTravel.retime``). Promises are priced at the
-    slowest hour a leg may meet; a buyer is told the likeliest time, never later than the
-    promise."""
+    where the courier was last seen (not before ``now``, unless already on the way to the
+    next visit: ``walk_start``), each leg at its real departure hour, leaving early enough
+    to ring at a window's start (``planning.timed.TimedTravel.retime``). Promises are
+    priced at the slowest hour a leg may meet; a buyer is told the likeliest time, never
+    later than the promise."""
     stops = route.open
     if not stops:
         return {}
     timed = travel if isinstance(travel, TimedTravel) else TimedTravel(travel)
+    rows: HourRows = {}
     begins = timed.retime(
         [_start_of(route, courier), *(s.location for s in stops)],
         [(s.earliest_s, s.latest_s) for s in stops],
         [s.service_s for s in stops],
-        max(planner_courier(courier, route.day, route).free_from_s, start_second(route.day, now)),
+        walk_start(timed, route, courier, now, rows)[1],
         stops[0].state is StopState.IN_PROGRESS,
+        rows,
     )
     return {s.appointment_id: at_second(route.day, b) for s, b in zip(stops, begins, strict=True)}
+
+
+def walk_start(
+    timed: TimedTravel, route: CourierRoute, courier: FleetCourier, now: datetime, rows: HourRows
+) -> tuple[Courier, int]:
+    """The courier as ``moving`` sees them, and when a walk of ``route``'s open stops at
+    each leg's real hour (``TimedTravel.chain_steps``: ETAs, the chain check) starts from
+    where the courier was last seen; the leg to the next visit is taken as the walk drives
+    it."""
+    planner = planner_courier(courier, route.day, route)
+    stops = route.open
+    lead = None
+    if stops and stops[0].state is StopState.PENDING:
+        lead = timed.lead(_start_of(route, courier), stops[0].location, stops[0].earliest_s, rows)
+    return moving(planner, route, start_second(route.day, now), lead)
 
 
 def _start_of(route: CourierRoute, courier: FleetCourier) -> Location:

@@ -33,6 +33,7 @@ from doorstep.planning import (
     Violation,
     Visit,
     check_plan,
+    left_for,
     replan,
     solve,
 )
@@ -183,7 +184,8 @@ def _plan_once(
             return solve(problem, solve_params, warm_start=warm)
 
         plan = solve_from(built.problem, built.previous or None)
-        plan = hold_chains(svc.travel, built.problem, plan, now_s, solve_from)
+        driven = built.previous if same_day else None
+        plan = hold_chains(svc.travel, built.problem, plan, now_s, solve_from, driven)
         svc.telemetry.planner_run(time.perf_counter() - started)
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
@@ -210,18 +212,20 @@ def hold_chains(
     plan: Plan,
     now_s: int,
     solve_from: Callable[[PlanningProblem, Plan | None], Plan],
+    driven: Plan | None = None,
 ) -> Plan:
     """The plan, re-solved with the windows of visits that miss their chain reserve
     (``planning.timed.TimedTravel.chain_slack``) closed earlier by what they miss, until
     every visit holds or ``CHAIN_ROUNDS`` are spent. The solver prices each leg alone; the
     delay a chain of back-to-back legs gathers is checked here, on the same walk a booking
     checks (``route.ChainCheck``). A re-solve that leaves more visits unserved is not taken:
-    a visit at risk of being late is better than a visit dropped."""
+    a visit at risk of being late is better than a visit dropped. ``driven``: the routes
+    being driven today (see ``chain_shortfalls``)."""
     if not (isinstance(travel, TimedTravel) and travel.chained):
         return plan
     latest = {s.id: s.latest_s for s in problem.stops}
     earliest = {s.id: s.earliest_s for s in problem.stops}
-    best, short = plan, chain_shortfalls(travel, problem, plan, now_s)
+    best, short = plan, chain_shortfalls(travel, problem, plan, now_s, driven)
     tried = plan
     tried_short = short
     for _ in range(CHAIN_ROUNDS):
@@ -233,7 +237,7 @@ def hold_chains(
             problem, stops=[replace(s, latest_s=latest[s.id]) for s in problem.stops]
         )
         tried = solve_from(tightened, best)
-        tried_short = chain_shortfalls(travel, problem, tried, now_s)
+        tried_short = chain_shortfalls(travel, problem, tried, now_s, driven)
         if len(tried.unserved) > len(plan.unserved):
             break
         if (len(tried_short), sum(tried_short.values())) < (len(short), sum(short.values())):
@@ -242,12 +246,20 @@ def hold_chains(
 
 
 def chain_shortfalls(
-    travel: TimedTravel, problem: PlanningProblem, plan: Plan, now_s: int
+    travel: TimedTravel,
+    problem: PlanningProblem,
+    plan: Plan,
+    now_s: int,
+    driven: Plan | None = None,
 ) -> dict[str, int]:
     """Seconds (rounded up to a minute) by which each planned visit misses its window's
-    close at the chain quantile; visits that hold are left out."""
+    close at the chain quantile; visits that hold are left out. ``driven``: the routes being
+    driven today; a courier whose plan keeps first the visit they were driving to, with
+    nothing marked there, is walked from when they left for it (``planning.left_for``, as
+    the re-plan sees them), not from their last door at ``now_s``."""
     couriers = {c.id: c for c in problem.couriers}
     by_id = {s.id: s for s in problem.stops}
+    heading = _heading(problem, driven)
     rows: HourRows = {}
     short: dict[str, int] = {}
     for route in plan.routes:
@@ -256,18 +268,36 @@ def chain_shortfalls(
         if not stops:
             continue
         start = courier.start_location or problem.depot(courier.depot_id).location
+        free = max(courier.free_from_s, now_s)
+        first = stops[0]
+        if heading.get(courier.id) == first.id and first.status is StopStatus.PENDING:
+            lead = travel.lead(start, first.location, first.earliest_s, rows)
+            free = left_for(courier.free_from_s, lead, first.earliest_s, free)
         slacks = travel.chain_slack(
             [start, *(s.location for s in stops)],
             [(s.earliest_s, s.latest_s) for s in stops],
             [s.service_s for s in stops],
-            max(courier.free_from_s, now_s),
-            stops[0].status is StopStatus.IN_PROGRESS,
+            free,
+            first.status is StopStatus.IN_PROGRESS,
             rows,
         )
         for stop, slack in zip(stops, slacks, strict=True):
             if slack < 0 and stop.status is StopStatus.PENDING:
                 short[stop.id] = -(slack // 60) * 60
     return short
+
+
+def _heading(problem: PlanningProblem, driven: Plan | None) -> dict[str, str]:
+    """The visit each courier is driving to on ``driven``: their first not yet rung."""
+    if driven is None:
+        return {}
+    pending = {s.id for s in problem.stops if s.status is StopStatus.PENDING}
+    out = {}
+    for route in driven.routes:
+        first = next((v.stop_id for v in route.visits if v.stop_id in pending), None)
+        if first is not None:
+            out[route.courier_id] = first
+    return out
 
 
 def _apply(
