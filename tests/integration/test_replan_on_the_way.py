@@ -63,3 +63,51 @@ def test_a_courier_on_the_way_keeps_the_visits_after_the_next(wired: App, at: ti
         after = pickup.get_appointment(svc, appt.appointment_id)
         assert after.status is AppointmentStatus.ASSIGNED and after.courier_id == COURIER
         assert after.unserved_reason is None
+
+
+def _on_the_way_at_10_55(wired: App) -> list[Appointment]:
+    """The day planned the night before, the 9:00 door failed at 9:05, and nothing marked
+    since: at 10:55 the courier left the far door when they had to for the first 11:00 door.
+    Returns the 11:00 visits."""
+    svc = wired.services
+    nine, eleven = _book_day(wired)
+    assert routing.plan_day(svc, "yto", TOMORROW).unserved == ()
+    svc.clock.at = datetime.combine(TOMORROW, time(9, 0), tzinfo=SHANGHAI)  # type: ignore[attr-defined]
+    courier.arrive(svc, COURIER, nine.appointment_id)
+    svc.clock.at = datetime.combine(TOMORROW, time(9, 5), tzinfo=SHANGHAI)  # type: ignore[attr-defined]
+    courier.fail_attempt(
+        svc, COURIER, nine.appointment_id, FailureReason.BUYER_UNREACHABLE, "not in"
+    )
+    svc.clock.at = datetime.combine(TOMORROW, time(10, 55), tzinfo=SHANGHAI)  # type: ignore[attr-defined]
+    return eleven
+
+
+def test_a_courier_on_the_way_can_still_be_booked_after_their_next_visits(wired: App) -> None:
+    """Before: the booking check drove the leg again from the far door at 10:55, the
+    route looked late at every 11:00 door, and a 13:00 visit in town was refused
+    (``slot_not_offered``)."""
+    _on_the_way_at_10_55(wired)
+    svc = wired.services
+    (return_id,) = returns_at(wired, [JINSHAN])
+    choice = pickup.SlotChoice("yto", TOMORROW, time(13))
+    booked = pickup.book_pickup(svc, "buyer-001", return_id, choice)
+    assert booked.courier_id == COURIER
+    report = routing.plan_day(svc, "yto", TOMORROW)
+    assert report.unserved == ()
+    (route,) = report.routes
+    assert booked.appointment_id in {a for a, _ in route[1]}
+
+
+def test_the_etas_written_at_10_55_are_not_a_leg_late(wired: App) -> None:
+    """Before: the first 11:00 buyer was told 11:36, the leg from the far door driven
+    again from 10:55, and every later buyer as late or later."""
+    eleven = _on_the_way_at_10_55(wired)
+    svc = wired.services
+    report = routing.plan_day(svc, "yto", TOMORROW)
+    assert report.unserved == ()
+    (route,) = report.routes
+    first_id, first_eta = route[1][0]
+    at_eleven = datetime.combine(TOMORROW, time(11, 0), tzinfo=SHANGHAI)
+    assert first_id in {a.appointment_id for a in eleven}
+    assert first_eta == at_eleven
+    assert pickup.get_appointment(svc, first_id).eta == at_eleven
