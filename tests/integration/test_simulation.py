@@ -97,6 +97,7 @@ def test_json_goes_to_stdout_alone_and_progress_to_stderr(tmp_path: Path) -> Non
         ("--wanted-noise-h", "-1", "wanted_noise_h must be"),
         ("--replan-every-min", "1441", "replan_every_min must be"),
         ("--route-capacity", "-1", "route_capacity must be"),
+        ("--replan-today", "sometimes", "replan_today must be one of"),
     ],
 )
 def test_bad_options_are_usage_errors_not_tracebacks(
@@ -121,23 +122,29 @@ def test_bad_options_are_usage_errors_not_tracebacks(
     assert result.stdout == "" or not result.stdout.lstrip().startswith("{")
 
 
-@pytest.mark.parametrize(("every_min", "today"), [(0, False), (120, False), (120, True)])
-def test_replan_ticks_plan_later_days_and_today_only_when_asked(
-    every_min: int, today: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("every_min", "today"),
+    [(0, "needed"), (120, "never"), (120, "always"), (120, "needed")],
+)
+def test_replan_ticks_plan_later_days_and_today_as_asked(
+    every_min: int, today: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """``replan_every_min`` plans the days after today again, as the worker would, and
-    today's routes while they are driven only with ``replan_today``; the day still keeps
-    every window."""
+    today's routes as ``replan_today`` says: "needed" (the worker's rule) before the first
+    shift starts, then only with a visit off every route; the day still keeps every window."""
     from doorstep.domain.clock import local
     from doorstep.services import routing
     from doorstep.simulation.compare import Scenario
     from doorstep.simulation.run import PLAN_AT
+    from doorstep.simulation.world import plan_city
 
-    calls: list[tuple[Any, Any]] = []
+    calls: list[tuple[Any, Any, bool]] = []
     real = routing.plan_day
 
     def spy(svc: Any, carrier_id: str, day: Any, params: Any = None) -> Any:
-        calls.append((local(svc.clock.now()), day))
+        with svc.uow() as uow:
+            astray = uow.appointments.astray_carrier_days([day]).get((carrier_id, day), False)
+        calls.append((local(svc.clock.now()), day, astray))
         return real(svc, carrier_id, day, params)
 
     monkeypatch.setattr(routing, "plan_day", spy)
@@ -148,20 +155,26 @@ def test_replan_ticks_plan_later_days_and_today_only_when_asked(
         replan_every_min=every_min,
         replan_today=today,
     )
+    first_shift = min(c.shift_start for c in plan_city(params).couriers.values())
     kpi = Scenario(params, tmp_path).run("planned", None)
-    ahead = [(at, day) for at, day in calls if day > at.date()]
-    driven = [at for at, day in calls if day == at.date()]
-    assert driven and PLAN_AT in {at.time() for at in driven}
+    ahead = [(at, day) for at, day, _ in calls if day > at.date()]
+    driven = [(at, astray) for at, day, astray in calls if day == at.date()]
+    assert driven and PLAN_AT in {at.time() for at, _ in driven}
     if every_min:
         assert ahead and {(at.hour * 60 + at.minute) % every_min for at, _ in ahead} == {0}
         assert min(at.time() for at, _ in ahead) > PLAN_AT
     else:
         assert not ahead
-    later = [at for at in driven if at.time() != PLAN_AT]
-    if today:
-        assert later and {(at.hour * 60 + at.minute) % every_min for at in later} == {0}
-    else:
+    later = [(at, astray) for at, astray in driven if at.time() != PLAN_AT]
+    if today == "never" or not every_min:
         assert not later
+    else:
+        assert later and {(at.hour * 60 + at.minute) % every_min for at, _ in later} == {0}
+    if today == "needed" and every_min:
+        assert any(at.time() < first_shift for at, _ in later)  # the morning plan, live
+        assert all(at.time() < first_shift or astray for at, astray in later)
+    if today == "always":
+        assert any(at.time() >= first_shift and not astray for at, astray in later)
     assert kpi["inside_window_share"] == 1.0
     assert kpi["counts"]["missed"] == 0  # type: ignore[index]
 

@@ -311,7 +311,7 @@ def _drive(procs: Processes, url: str, database: str, apis: list[Any]) -> None:
     )
     try:
         assert violations(app.engine, RecordingPayments()) == []
-        days = routing.carrier_days_to_plan(app.services)
+        days = routing.carrier_days_to_plan(app.services, routing.TodayReplan.ALWAYS)
         assert days
         broken = {
             (carrier, day.isoformat()): routing.check_routes(app.services, carrier, day)

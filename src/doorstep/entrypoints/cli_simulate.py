@@ -84,8 +84,10 @@ def simulate(
     route_capacity: int | None = typer.Option(
         None, help="Capacity per window for the route-aware policies (default: the template's)."
     ),
-    replan_today: bool = typer.Option(
-        False, "--replan-today", help="Those re-plans include today's routes being driven."
+    replan_today: str = typer.Option(
+        "needed",
+        help="Which of today's routes those re-plans take: needed (as the worker: before "
+        "shifts begin, then only a day with a visit off every route) | always | never.",
     ),
     out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),

@@ -47,7 +47,9 @@ PLAN_JOB = "plan_carrier_day"
 
 
 def carrier_days(app: App) -> list[tuple[str, str]]:
-    """The re-plan fan-out: one (carrier id, ISO day) per carrier-day with open visits."""
+    """The re-plan fan-out: one (carrier id, ISO day) per carrier-day to re-plan: every busy
+    later day, and today's only where ``routing.today_needs_plan`` says (before the couriers'
+    day begins, or with a visit off every route)."""
     return [(c, d.isoformat()) for c, d in routing.carrier_days_to_plan(app.services)]
 
 

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
-from doorstep.domain.clock import local
+from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.coverage import ServiceArea
 from doorstep.domain.errors import NotFound, StaleWrite
 from doorstep.domain.fleet import Courier as FleetCourier
@@ -407,19 +408,68 @@ def check_routes(svc: Services, carrier_id: str, day: date) -> list[Violation]:
     return check_plan(problem, plan)
 
 
-def carrier_days_to_plan(svc: Services) -> list[tuple[str, date]]:
-    """The carrier-days with open visits from today to the booking horizon, in a fixed order:
-    the units that re-planning fans out (one job each, independent of one another)."""
-    today = local(svc.clock.now()).date()
+class TodayReplan(StrEnum):
+    """Which of today's carrier-days a sweep re-plans; the later days it always re-plans."""
+
+    # Before the couriers' day has begun (the morning plan), then only a day with a visit
+    # off every route: the routes being driven are left to the booking path.
+    NEEDED = "needed"
+    ALWAYS = "always"  # every busy carrier-day of today, every sweep (the worker to session 15)
+    NEVER = "never"  # none: today keeps its last plan and the booking path's insertions
+
+
+def carrier_days_to_plan(
+    svc: Services, today_mode: TodayReplan = TodayReplan.NEEDED
+) -> list[tuple[str, date]]:
+    """The carrier-days to re-plan from today to the booking horizon, in a fixed order: the
+    units that re-planning fans out (one job each, independent of one another). Every later
+    day with open visits is re-planned; today's as ``today_mode`` says (``today_needs_plan``
+    for the default). Two statements at most, whatever the number of carrier-days."""
+    now = local(svc.clock.now())
+    today = now.date()
     days = [today + timedelta(days=offset) for offset in range(svc.booking.horizon_days)]
     with svc.uow() as uow:
-        return sorted(uow.appointments.busy_carrier_days(days))
+        busy = uow.appointments.astray_carrier_days(days)
+        settled = {c for (c, d), astray in busy.items() if d == today and not astray}
+        # The fleet is read only when a day of today might be left alone.
+        fleet = uow.couriers.list() if settled and today_mode is TodayReplan.NEEDED else []
+    wanted = []
+    for (carrier_id, day), astray in busy.items():
+        if day != today or today_mode is TodayReplan.ALWAYS:
+            wanted.append((carrier_id, day))
+        elif today_mode is TodayReplan.NEEDED:
+            mine = [c for c in fleet if c.carrier_id == carrier_id]
+            if today_needs_plan(mine, now, astray=astray):
+                wanted.append((carrier_id, day))
+    return sorted(wanted)
 
 
-def replan_all(svc: Services, params: SolveParams | None = None) -> list[RoutingReport]:
-    """The background sweep: re-plan every carrier-day with open visits."""
+def today_needs_plan(fleet: list[FleetCourier], now: datetime, *, astray: bool) -> bool:
+    """Whether a carrier's day of today, with couriers ``fleet``, is re-planned at ``now``:
+    before its couriers' day has begun, or when one of its open visits is off every route
+    (``astray``: a courier left, a plan dropped it). A same-day re-plan packs routes being
+    driven to their windows' edges and left visits late in the simulator (docs/benchmarks.md,
+    Session 15); the booking path inserts into them without moving anyone.
+
+    The day begins at the earliest shift start among the couriers whose shift is not over:
+    a courier whose shift ended (a night shift, the simulator's off-duty entries) drives
+    nothing more, and until the next one starts nothing is being driven. Once every shift
+    is over, only a visit off every route gets a plan."""
+    if astray:
+        return True
+    at = now.astimezone(SHANGHAI).time()
+    ahead = [c.shift_start for c in fleet if at < c.shift_end]
+    return bool(ahead) and at < min(ahead)
+
+
+def replan_all(
+    svc: Services,
+    params: SolveParams | None = None,
+    today_mode: TodayReplan = TodayReplan.NEEDED,
+) -> list[RoutingReport]:
+    """The background sweep: re-plan the carrier-days ``carrier_days_to_plan`` names."""
     reports = []
-    for carrier_id, day in carrier_days_to_plan(svc):
+    for carrier_id, day in carrier_days_to_plan(svc, today_mode):
         try:
             reports.append(plan_day(svc, carrier_id, day, params))
         except Contention:

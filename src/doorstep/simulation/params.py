@@ -10,6 +10,8 @@ from doorstep.domain import bounds
 from doorstep.services.planned_offering import IncentiveRules
 
 POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive", "planned_timed")
+# ``routing.TodayReplan``'s values, spelt out: the planner is not imported to read options.
+REPLAN_TODAY = ("needed", "always", "never")
 
 # Central districts that each have their own depot courier in the demo fleet, so every
 # district's day is planned for exactly its own couriers (no courier is planned twice).
@@ -53,9 +55,11 @@ class SimParams:
     # hour). They check every window against the routes, so the table need not be the limit;
     # fixed capacity takes its capacity from the run instead (``Scenario.run``).
     route_capacity: int | None = None
-    # The replan_every_min sweeps also re-plan today's routes while couriers drive them, as
-    # the worker does; False: only the days after today.
-    replan_today: bool = False
+    # Which of today's carrier-days the replan_every_min sweeps re-plan (the later days they
+    # always do), ``routing.TodayReplan``: "needed" as the live worker (before the couriers'
+    # day begins, then only a day with a visit off every route), "always" (the worker to
+    # session 15; ``--replan-today`` then), "never" (session 15's default).
+    replan_today: str = "needed"
     # The planned_incentive policy's rules (the live defaults unless a benchmark tunes them).
     incentives: IncentiveRules = field(default_factory=IncentiveRules)
 
@@ -92,6 +96,8 @@ class SimParams:
             raise ValueError("solver_iterations must be 1–100000")
         if self.route_capacity is not None and not 0 <= self.route_capacity <= 10_000:
             raise ValueError(f"route_capacity must be 0–10000, got {self.route_capacity}")
+        if self.replan_today not in REPLAN_TODAY:
+            raise ValueError(f"replan_today must be one of {', '.join(REPLAN_TODAY)}")
         if not 0 <= self.replan_every_min <= 1440:
             raise ValueError(f"replan_every_min must be 0–1440, got {self.replan_every_min}")
 

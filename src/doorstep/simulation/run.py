@@ -205,11 +205,10 @@ class Simulation:
 
     def _replan(self) -> None:
         """The live worker's sweep over the days to the horizon; today's routes, which are
-        being driven, only with ``replan_today``."""
-        today = local(self.clock.now()).date()
-        for carrier_id, day in routing.carrier_days_to_plan(self.svc):
-            if day > today or self.params.replan_today:
-                routing.plan_day(self.svc, carrier_id, day, self.solve)
+        being driven, as ``replan_today`` says (the worker's rule by default)."""
+        mode = routing.TodayReplan(self.params.replan_today)
+        for carrier_id, day in routing.carrier_days_to_plan(self.svc, mode):
+            routing.plan_day(self.svc, carrier_id, day, self.solve)
 
     def _show_etas(self, day: date, horizon: str) -> None:
         for appointment_id, eta in route_etas(self.svc, self.city.couriers, day).items():

@@ -512,6 +512,15 @@ class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
             if a.slot.day in days and a.status in ACTIVE
         }
 
+    def astray_carrier_days(self, days: Sequence[date]) -> dict[tuple[str, date], bool]:
+        out: dict[tuple[str, date], bool] = {}
+        for a in self._all():
+            if a.slot.day in days and a.status in ACTIVE:
+                key = (a.slot.carrier_id, a.slot.day)
+                off = a.courier_id is None or a.unserved_reason is not None
+                out[key] = out.get(key, False) or (off and not a.served_by_company)
+        return out
+
     def _reviews(self, status: str) -> list[Appointment]:
         found = [a for a in self._all() if a.review and a.review.status.value == status]
         return sorted(found, key=lambda a: a.review.due_at)  # type: ignore[union-attr]

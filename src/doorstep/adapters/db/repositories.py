@@ -15,7 +15,9 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
+    false,
     func,
     insert,
     or_,
@@ -496,6 +498,23 @@ class AppointmentRepo(VersionedRepository[Appointment]):
             .distinct()
         )
         return {(r.carrier_id, r.day) for r in rows}
+
+    def astray_carrier_days(self, days: Sequence[date]) -> dict[tuple[str, date], bool]:
+        """(carrier, day) pairs among ``days`` with at least one open visit, each with
+        whether one of them is off every route: in the pool (no courier: its courier left,
+        or nobody could take it) or marked unserved by a plan. One grouped query."""
+        c = t.appointments.c
+        company = func.coalesce(c.doc["served_by_company"].as_boolean(), false())
+        astray = and_(
+            or_(c.courier_id.is_(None), c.doc["unserved_reason"].as_string().is_not(None)),
+            ~company,  # the company plans its own couriers' day
+        )
+        rows = self.conn.execute(
+            select(c.carrier_id, c.day, func.max(case((astray, 1), else_=0)).label("astray"))
+            .where(c.day.in_(list(days)), c.status.in_([s.value for s in ACTIVE]))
+            .group_by(c.carrier_id, c.day)
+        )
+        return {(r.carrier_id, r.day): bool(r.astray) for r in rows}
 
 
 class PolicyRepo:
