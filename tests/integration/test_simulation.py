@@ -98,6 +98,8 @@ def test_json_goes_to_stdout_alone_and_progress_to_stderr(tmp_path: Path) -> Non
         ("--replan-every-min", "1441", "replan_every_min must be"),
         ("--route-capacity", "-1", "route_capacity must be"),
         ("--replan-today", "sometimes", "replan_today must be one of"),
+        ("--courier-leaves-at", "24:00", "courier_leaves_at must be HH:MM"),
+        ("--courier-leaves-at", "9:30", "courier_leaves_at must be HH:MM"),
     ],
 )
 def test_bad_options_are_usage_errors_not_tracebacks(
@@ -177,6 +179,31 @@ def test_replan_ticks_plan_later_days_and_today_as_asked(
         assert any(at.time() >= first_shift and not astray for at, astray in later)
     assert kpi["inside_window_share"] == 1.0
     assert kpi["counts"]["missed"] == 0  # type: ignore[index]
+
+
+@pytest.mark.parametrize("today", ["needed", "never"])
+def test_a_courier_who_leaves_leaves_a_pool_only_a_replan_of_today_serves(
+    today: str, tmp_path: Path
+) -> None:
+    """At 11:30 the busiest courier's account is deleted: their open visits go back to the
+    pool. The worker's rule re-plans today for them at the next sweep and every visit is
+    made; without today's re-plans they are never made."""
+    from doorstep.simulation.compare import Scenario
+
+    params = replace(
+        TINY,
+        districts=("310104",),
+        requests_per_day=12,
+        replan_every_min=60,
+        replan_today=today,
+        courier_leaves_at="11:30",
+    )
+    kpi = Scenario(params, tmp_path).run("planned", None)
+    missed = kpi["counts"]["missed"]  # type: ignore[index]
+    if today == "needed":
+        assert missed == 0 and kpi["inside_window_share"] == 1.0
+    else:
+        assert missed > 0
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,11 @@ def simulate(
         help="Which of today's routes those re-plans take: needed (as the worker: before "
         "shifts begin, then only a day with a visit off every route) | always | never.",
     ),
+    courier_leaves_at: str | None = typer.Option(
+        None,
+        help="HH:MM on the first day: the courier with the most visits leaves the fleet "
+        "(account deleted); their visits go back to the pool.",
+    ),
     out: Path = typer.Option(Path("var/sim"), help="Where the plots go."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     plots: bool = typer.Option(True, help="Write PNG plots into --out."),
@@ -111,6 +116,7 @@ def simulate(
             replan_every_min=replan_every_min,
             route_capacity=route_capacity,
             replan_today=replan_today,
+            courier_leaves_at=courier_leaves_at,
         )
         from doorstep.simulation.world import plan_city
 

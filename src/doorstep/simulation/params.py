@@ -60,6 +60,10 @@ class SimParams:
     # day begins, then only a day with a visit off every route), "always" (the worker to
     # session 15; ``--replan-today`` then), "never" (session 15's default).
     replan_today: str = "needed"
+    # "HH:MM": at that time of the first day, the courier with the most open visits of the day
+    # leaves the fleet (their account deleted, ``services/erasure.py``): the visits they had
+    # not made go back to the pool and they drive home. None: nobody leaves.
+    courier_leaves_at: str | None = None
     # The planned_incentive policy's rules (the live defaults unless a benchmark tunes them).
     incentives: IncentiveRules = field(default_factory=IncentiveRules)
 
@@ -98,6 +102,8 @@ class SimParams:
             raise ValueError(f"route_capacity must be 0–10000, got {self.route_capacity}")
         if self.replan_today not in REPLAN_TODAY:
             raise ValueError(f"replan_today must be one of {', '.join(REPLAN_TODAY)}")
+        if self.courier_leaves_at is not None and leave_minute(self.courier_leaves_at) is None:
+            raise ValueError(f"courier_leaves_at must be HH:MM, got {self.courier_leaves_at!r}")
         if not 0 <= self.replan_every_min <= 1440:
             raise ValueError(f"replan_every_min must be 0–1440, got {self.replan_every_min}")
 
@@ -107,3 +113,15 @@ class SimParams:
         out["start"] = self.start.isoformat()
         out["districts"] = list(self.districts)
         return out
+
+
+def leave_minute(text: str) -> int | None:
+    """Minutes after midnight of an "HH:MM" time of day (ASCII digits), or None."""
+    hours, sep, minutes = text.partition(":")
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and (hours + minutes).isascii()):
+        return None
+    if not (hours.isdigit() and minutes.isdigit()):
+        return None
+    if int(hours) > 23 or int(minutes) > 59:
+        return None
+    return int(hours) * 60 + int(minutes)

@@ -19,7 +19,7 @@ from doorstep.bootstrap import timed_travel
 from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.pickup import Appointment
 from doorstep.planning import SolveParams
-from doorstep.services import routing
+from doorstep.services import identity, routing
 from doorstep.services.context import Services
 from doorstep.services.forecast import DemandForecast
 from doorstep.services.offering import FixedCapacityOffering, SlotOffering
@@ -41,7 +41,7 @@ from doorstep.simulation.drive import (
 from doorstep.simulation.eta import route_etas
 from doorstep.simulation.forecast import ArrivalForecast
 from doorstep.simulation.kpis import LateVisit, Tally
-from doorstep.simulation.params import SimParams
+from doorstep.simulation.params import SimParams, leave_minute
 from doorstep.simulation.world import City, open_copy, set_capacity
 
 PLAN_AT = time(6, 0)
@@ -126,6 +126,7 @@ class Simulation:
         )
         self.rng = random.Random(params.seed * 7919 + 17)
         self.tally = Tally()
+        self.gone: set[str] = set()  # couriers who left the fleet (``courier_leaves_at``)
         self.booked: dict[str, Booked] = {}
         self.photo = tiny_jpeg()
         self.solve = SolveParams(
@@ -162,6 +163,11 @@ class Simulation:
             first = PLAN_AT.hour * 60 + step
             for minute in range(first, 24 * 60, step):
                 state.push(midnight + timedelta(minutes=minute), "replan", None)
+        leaves = self.params.courier_leaves_at
+        if leaves is not None and day == self.params.start:
+            leave_at = leave_minute(leaves)
+            assert leave_at is not None  # SimParams checked it
+            state.push(midnight + timedelta(minutes=leave_at), "leave", None)
         for request in self.requests:
             if request.at.date() == day:
                 state.push(request.at, "request", request)
@@ -175,6 +181,8 @@ class Simulation:
                 self._show_etas(day, "morning")
             elif kind == "replan":
                 self._replan()
+            elif kind == "leave":
+                self._courier_leaves(day)
             elif kind == "evening":
                 self._show_etas(day + timedelta(days=1), "evening_before")
             elif kind == "request":
@@ -210,17 +218,41 @@ class Simulation:
         for carrier_id, day in routing.carrier_days_to_plan(self.svc, mode):
             routing.plan_day(self.svc, carrier_id, day, self.solve)
 
+    def _courier_leaves(self, day: date) -> None:
+        """The courier with the most open visits of ``day`` leaves through the account
+        deletion the product runs (``identity.delete_user``): their visits go back to the
+        pool, and only a re-plan gives them to another courier. They drive home."""
+        with self.svc.uow() as uow:
+            loads = {
+                cid: sum(1 for a in uow.appointments.for_courier(cid, day) if a.active)
+                for cid in self.city.couriers
+            }
+        leaving = max(sorted(loads), key=lambda cid: loads[cid])
+        with self.svc.uow() as uow:
+            # Every account of the courier (the demo's, if any): only the last one's
+            # deletion takes the courier out of the fleet.
+            accounts = [u.username for u in uow.users.acting_as_for_update("courier", leaving)]
+        if not accounts:
+            username = f"sim-leaver-{leaving}"
+            identity.add_user(self.svc, username, username, "sim-leaver-pass", "courier", leaving)
+            accounts = [username]
+        for username in accounts:
+            identity.delete_user(self.svc, username)
+        self.gone.add(leaving)
+
     def _show_etas(self, day: date, horizon: str) -> None:
         for appointment_id, eta in route_etas(self.svc, self.city.couriers, day).items():
             self.tally.eta.show(appointment_id, horizon, eta)
 
     def _depart(self, state: _Day, courier_id: str, at: datetime) -> None:
         run = state.runs[courier_id]
-        appt = next_visit(self.svc, courier_id, state.day)
+        # A courier who left the fleet (``courier_leaves_at``) has no visit left: home.
+        gone = courier_id in self.gone
+        appt = None if gone else next_visit(self.svc, courier_id, state.day)
         sigma = self.params.travel_noise_sigma
         if appt is None:
             shift_end = datetime.combine(state.day, run.courier.shift_end, tzinfo=SHANGHAI)
-            if at < idle_until(state.day, self.svc) and at + IDLE_STEP < shift_end:
+            if not gone and at < idle_until(state.day, self.svc) and at + IDLE_STEP < shift_end:
                 state.push(at + IDLE_STEP, "depart", courier_id)
             elif run.first_departure is not None and run.finished_at is None:
                 seconds, metres = leg(self.svc.travel, run.at, run.depot, at, self.rng, sigma)
