@@ -44,7 +44,7 @@ import slot_tuning
 from doorstep.services.planned_offering import IncentiveRules
 from doorstep.simulation.compare import Scenario
 from doorstep.simulation.eta import HORIZONS
-from doorstep.simulation.params import SimParams
+from doorstep.simulation.params import REPLAN_TODAY, SimParams
 
 POLICIES = ("fixed", "planned", "planned_incentive", "planned_timed")
 FIGURES = (
@@ -451,6 +451,14 @@ def main() -> None:
         help="plan every busy carrier-day again this often, as the live worker does (0: 06:00)",
     )
     parser.add_argument(
+        "--replan-today",
+        choices=REPLAN_TODAY,
+        # "never": how every figure with --replan-every-min so far was measured (session 15-16
+        # grids); "needed" is the live worker's rule (docs/benchmarks.md, Session 16).
+        default="never",
+        help="which of today's carrier-days those re-plans take (default: never, as measured)",
+    )
+    parser.add_argument(
         "--route-capacity",
         type=int,
         default=None,
@@ -468,6 +476,7 @@ def main() -> None:
         wanted_share=args.wanted_share,
         wanted_noise_h=args.wanted_noise_h,
         replan_every_min=args.replan_every_min,
+        replan_today=args.replan_today,
         route_capacity=args.route_capacity,
     )
     started = time.monotonic()
