@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from doorstep.domain.clock import SHANGHAI, local
+from doorstep.domain.clock import local
 from doorstep.domain.coverage import ServiceArea
 from doorstep.domain.errors import NotFound, StaleWrite
 from doorstep.domain.fleet import Courier as FleetCourier
@@ -457,7 +457,7 @@ def today_needs_plan(fleet: list[FleetCourier], now: datetime, *, astray: bool) 
     is over, only a visit off every route gets a plan."""
     if astray:
         return True
-    at = now.astimezone(SHANGHAI).time()
+    at = local(now).time()
     ahead = [c.shift_start for c in fleet if at < c.shift_end]
     return bool(ahead) and at < min(ahead)
 
