@@ -199,3 +199,28 @@ def test_a_visit_the_company_serves_is_not_off_a_route(wired: App) -> None:
     assert routing.carrier_days_to_plan(svc) == []
     with svc.uow() as uow:
         assert uow.appointments.astray_carrier_days([DAY]) == {("yto", DAY): False}
+
+
+def test_a_dropped_visit_whose_window_closed_no_longer_brings_the_day_back(wired: App) -> None:
+    """A visit a plan could not keep brings its day back only while its window is open: once
+    it has closed no plan can keep it, and re-planning the routes being driven every minute
+    for it would only risk the others' windows (it waits for ops, who re-book it)."""
+    booked = _planned_day(wired)
+    _at(wired, time(10))
+    svc = wired.services
+    dropped = booked[0]  # the 11:00 window
+    with svc.uow() as uow:
+        appt = uow.appointments.get(dropped.appointment_id)
+        assert appt is not None
+        take_off_route(uow, svc.travel, uow.couriers.list(), appt, svc.clock.now())
+        appt.mark_unserved("time_window_unreachable", svc.clock.now())
+        uow.appointments.save(appt)
+        uow.commit()
+    closes = dropped.slot.ends_at
+    svc.clock.at = closes - timedelta(minutes=1)  # type: ignore[attr-defined]
+    assert routing.carrier_days_to_plan(svc) == [("yto", DAY)]
+    svc.clock.at = closes  # type: ignore[attr-defined]
+    assert routing.carrier_days_to_plan(svc) == []
+    with svc.uow() as uow:
+        assert uow.appointments.astray_carrier_days([DAY]) == {("yto", DAY): True}
+        assert uow.appointments.astray_carrier_days([DAY], closes) == {("yto", DAY): False}

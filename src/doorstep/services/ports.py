@@ -223,10 +223,13 @@ class AppointmentRepository(Protocol):
     def for_area_day(self, adcode: str, day: date) -> list[Appointment]: ...
     def for_carrier_day(self, carrier_id: str, day: date) -> list[Appointment]: ...
     def busy_carrier_days(self, days: Sequence[date]) -> set[tuple[str, date]]: ...
-    def astray_carrier_days(self, days: Sequence[date]) -> dict[tuple[str, date], bool]:
+    def astray_carrier_days(
+        self, days: Sequence[date], now: datetime | None = None
+    ) -> dict[tuple[str, date], bool]:
         """Every (carrier, day) among ``days`` with an open visit, mapped to whether one of
         its open visits is off every route (no courier, or ``unserved_reason`` set; visits
-        the company serves itself left out). One statement, whatever the number of days."""
+        the company serves itself left out; with ``now``, those of ``now``'s day whose window
+        has closed too). One statement, whatever the number of days."""
         ...
 
     def reviews_due(self, now: datetime, limit: int) -> list[Appointment]:

@@ -429,7 +429,7 @@ def carrier_days_to_plan(
     today = now.date()
     days = [today + timedelta(days=offset) for offset in range(svc.booking.horizon_days)]
     with svc.uow() as uow:
-        busy = uow.appointments.astray_carrier_days(days)
+        busy = uow.appointments.astray_carrier_days(days, now)
         settled = {c for (c, d), astray in busy.items() if d == today and not astray}
         # The fleet is read only when a day of today might be left alone.
         fleet = uow.couriers.list() if settled and today_mode is TodayReplan.NEEDED else []

@@ -512,12 +512,16 @@ class FakeAppointmentRepository(FakeVersionedRepository[Appointment]):
             if a.slot.day in days and a.status in ACTIVE
         }
 
-    def astray_carrier_days(self, days: Sequence[date]) -> dict[tuple[str, date], bool]:
+    def astray_carrier_days(
+        self, days: Sequence[date], now: datetime | None = None
+    ) -> dict[tuple[str, date], bool]:
         out: dict[tuple[str, date], bool] = {}
         for a in self._all():
             if a.slot.day in days and a.status in ACTIVE:
                 key = (a.slot.carrier_id, a.slot.day)
                 off = a.courier_id is None or a.unserved_reason is not None
+                if now is not None and a.slot.ends_at <= now:
+                    off = False  # its window has closed: no plan can keep it
                 out[key] = out.get(key, False) or (off and not a.served_by_company)
         return out
 

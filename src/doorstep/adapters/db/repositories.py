@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.codec import from_doc, to_doc
+from doorstep.domain.clock import local
 from doorstep.domain.disruption import Disruption
 from doorstep.domain.errors import Conflict, StaleWrite
 from doorstep.domain.events import Event, EventRecorder
@@ -499,16 +500,25 @@ class AppointmentRepo(VersionedRepository[Appointment]):
         )
         return {(r.carrier_id, r.day) for r in rows}
 
-    def astray_carrier_days(self, days: Sequence[date]) -> dict[tuple[str, date], bool]:
+    def astray_carrier_days(
+        self, days: Sequence[date], now: datetime | None = None
+    ) -> dict[tuple[str, date], bool]:
         """(carrier, day) pairs among ``days`` with at least one open visit, each with
         whether one of them is off every route: in the pool (no courier: its courier left,
-        or nobody could take it) or marked unserved by a plan. One grouped query."""
+        or nobody could take it) or marked unserved by a plan. With ``now``, a visit of
+        ``now``'s day whose window has closed is not counted: no plan can keep it any more.
+        One grouped query."""
         c = t.appointments.c
         company = func.coalesce(c.doc["served_by_company"].as_boolean(), false())
         astray = and_(
             or_(c.courier_id.is_(None), c.doc["unserved_reason"].as_string().is_not(None)),
             ~company,  # the company plans its own couriers' day
         )
+        if now is not None:
+            here = local(now)
+            # Stored as ISO "HH:MM:SS", which orders as text the way the times do.
+            ends = c.doc[("slot", "window", "end")].as_string()
+            astray = and_(astray, or_(c.day != here.date(), ends > here.time().isoformat()))
         rows = self.conn.execute(
             select(c.carrier_id, c.day, func.max(case((astray, 1), else_=0)).label("astray"))
             .where(c.day.in_(list(days)), c.status.in_([s.value for s in ACTIVE]))
