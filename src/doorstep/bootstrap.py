@@ -293,6 +293,8 @@ def make_offering(settings: Settings, services: Services) -> SlotOffering:
             reserve_s=settings.incentive_reserve_s,
             wanted_saving_s=settings.incentive_wanted_saving_s,
             wanted_shown=settings.incentive_wanted_shown,
+            near_pct=settings.incentive_near_pct,
+            show_within_s=settings.incentive_show_within_s,
         )
     # The forecast is read only when the rules price against it (``future_pct``), aim
     # coupons at the likely first choice (``likely_saving_s``) or keep room for it

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     # 1: the stated first choice is never hidden (with incentive_wanted_saving_s); 0: the
     # hiding rules apply to it too (IncentiveRules.wanted_shown).
     incentive_wanted_shown: int = Field(1, ge=0, le=1)
+    # The hiding rule (IncentiveRules.near_pct, show_within_s): a window whose insertion
+    # costs more than near_pct % of the median window's is not shown (0: nothing hidden),
+    # unless it adds at most show_within_s of driving. 130 / 1800 saved 8.6-8.7 % km on two
+    # held-out seed sets at route capacity 20 but was not the declared search's pick
+    # (docs/benchmarks.md, "Session 16: hiding more once the routes set the capacity").
+    incentive_near_pct: int = Field(150, ge=0, le=10_000)
+    incentive_show_within_s: int = Field(2400, ge=0, le=7200)
     # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
     # can be driven in (planning.timed), in the day plan and the booking path alike.
     travel_pricing: Literal["peak", "timed"] = "peak"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from doorstep.bootstrap import DemoRefused, build, seed_demo, timed_travel
+from doorstep.bootstrap import DemoRefused, build, make_offering, seed_demo, timed_travel
 from doorstep.config import DEV_SECRET, Settings
 from doorstep.entrypoints.cli import app
 from doorstep.planning.travel import HaversineTravel
@@ -100,3 +102,29 @@ def test_timed_pricing_defaults_are_the_ones_that_kept_every_window_on_held_out_
     timed = timed_travel(Settings(env="test", secret_key=SECRET), HaversineTravel())
     assert (timed.margin, timed.reserve_s, timed.chain_z) == (1.2, 120, 2.33)
     assert timed.chained  # the chain reserve is on: both sd's above zero
+
+
+def test_the_hiding_rule_is_set_from_the_environment_within_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DOORSTEP_INCENTIVE_NEAR_PCT`` / ``_SHOW_WITHIN_S`` reach the offer's rules; the
+    defaults are the live rules (150 / 2400) and values out of bounds are refused."""
+    defaults: Any = make_offering(Settings(env="development"), _services())
+    assert (defaults.incentives.near_pct, defaults.incentives.show_within_s) == (150, 2400)
+    monkeypatch.setenv("DOORSTEP_INCENTIVE_NEAR_PCT", "130")
+    monkeypatch.setenv("DOORSTEP_INCENTIVE_SHOW_WITHIN_S", "1800")
+    chosen: Any = make_offering(Settings(env="development"), _services())
+    assert (chosen.incentives.near_pct, chosen.incentives.show_within_s) == (130, 1800)
+    for name, bad in (
+        ("incentive_near_pct", -1),
+        ("incentive_near_pct", 10_001),
+        ("incentive_show_within_s", 7201),
+        ("incentive_show_within_s", -5),
+    ):
+        with pytest.raises(ValidationError, match=name):
+            Settings(env="development", **{name: bad})  # type: ignore[arg-type]
+
+
+def _services() -> Any:
+    """What ``make_offering`` reads of the services: the travel model and the route cache."""
+    return SimpleNamespace(travel=HaversineTravel(), route_cache=None)
