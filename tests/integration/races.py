@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +124,8 @@ def race(calls: Sequence[Callable[[], Any]]) -> Outcome:
     assert not any(th.is_alive() for th in threads), "a racer hung"
     TALLY.races += 1
     TALLY.racers += len(calls)
-    assert out.other == [], [repr(e) for e in out.other]
+    # The whole traceback: a racer's unexpected error is often seen once in many runs.
+    assert out.other == [], ["".join(traceback.format_exception(e)) for e in out.other]
     return out
 
 
