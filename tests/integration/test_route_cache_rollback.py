@@ -94,3 +94,35 @@ def test_a_booking_rolled_back_leaves_no_route_in_the_cache(wired: App) -> None:
     second = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
     assert second.courier_id == courier_id
     assert _stops(wired, courier_id) == [second.appointment_id]
+
+
+def test_a_move_on_its_own_route_rolled_back_leaves_no_route_in_the_cache(wired: App) -> None:
+    """A move within one courier's day takes the visit off the route and puts it back in the
+    same transaction: the second step reads the route it has just written (a version nobody
+    has committed). Found through the disruption race (test_disruption_lock_order_races):
+    that read was kept in the cache, with its slack, and after a rollback a cancel gave the
+    version to other stops, so a later booking's insertion pointed past the route's end."""
+    svc = wired.services
+    at_nine = pickup.SlotChoice("sf", DAY, time(9))
+    moving = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
+    staying = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
+    courier_id = moving.courier_id
+    assert courier_id is not None and staying.courier_id == courier_id
+    losing = replace(svc, uow=lambda: LosesAtCommit(wired.services.uow()))
+    with pytest.raises(StaleWrite):
+        pickup.reschedule_pickup(
+            losing, BUYER, moving.appointment_id, pickup.SlotChoice("sf", DAY, time(11))
+        )
+    pickup.cancel_pickup(svc, BUYER, staying.appointment_id)
+    assert _stops(wired, courier_id) == [moving.appointment_id]
+
+    with svc.uow() as uow:
+        cached = svc.route_cache.routes(uow, "sf", [(courier_id, DAY)])
+    assert [[s.appointment_id for s in r.stops] for r in cached.values()] == [
+        [moving.appointment_id]
+    ]
+    third = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
+    assert third.courier_id == courier_id
+    assert sorted(_stops(wired, courier_id)) == sorted(
+        [moving.appointment_id, third.appointment_id]
+    )

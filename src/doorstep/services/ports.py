@@ -244,6 +244,9 @@ class AppointmentRepository(Protocol):
 class RouteRepository(Protocol):
     """Courier day-routes: many read at once, one locked to change it."""
 
+    written: set[str]
+    """Ids of the routes this unit of work created or changed, not committed yet."""
+
     def versions(self, carrier_id: str, days: Sequence[date]) -> dict[str, int]: ...
     def get_many(self, route_ids: Iterable[str]) -> list[CourierRoute]: ...
     def get(self, courier_id: str, day: date) -> CourierRoute | None: ...

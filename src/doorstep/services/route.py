@@ -281,8 +281,11 @@ def depot_of(c: FleetCourier) -> Location:
 class RouteCache:
     """Decoded routes and their slack per version, shared by the requests of one process.
 
-    Entries are immutable once cached (writers change a ``copy``), and a version identifies
-    the content, so a stale entry is never used: the version query decides."""
+    Entries are immutable once cached (writers change a ``copy``), and a committed version
+    identifies the content, so a stale entry is never used: the version query decides. A
+    route the reading transaction has written itself (``RouteRepository.written``) is
+    neither taken from nor kept in the cache: its version is nobody's until commit, and a
+    rollback gives it to other content."""
 
     def __init__(self, max_routes: int = 4096) -> None:
         self.max_routes = max_routes
@@ -297,20 +300,25 @@ class RouteCache:
         documents this process has not seen at that version, none when all are known."""
         days = sorted({day for _, day in keys})
         versions = uow.routes.versions(carrier_id, days)
+        written = uow.routes.written
         with self._lock:
             stale = [
                 rid
                 for rid, version in versions.items()
-                if (known := self._routes.get(rid)) is None or known.version != version
+                if rid in written
+                or (known := self._routes.get(rid)) is None
+                or known.version != version
             ]
         fresh = uow.routes.get_many(stale) if stale else []
+        own = {r.route_id: r for r in fresh if r.route_id in written}
         with self._lock:
             for route in fresh:
-                self._put(route)
+                if route.route_id not in own:
+                    self._put(route)
             out = {}
             for courier_id, day in keys:
                 rid = route_id(courier_id, day)
-                known = self._routes.get(rid)
+                known = own.get(rid) or self._routes.get(rid)
                 if rid in versions and known is not None and known.version == versions[rid]:
                     out[rid] = known
                 else:
@@ -323,21 +331,31 @@ class RouteCache:
             self._put(route.copy())
 
     def slack(
-        self, route: CourierRoute, courier: Courier, depot: Location, start_s: int
+        self,
+        route: CourierRoute,
+        courier: Courier,
+        depot: Location,
+        start_s: int,
+        *,
+        keep: bool = True,
     ) -> RouteSlack:
         """The route's slack, computed once per version and start time (``start_s``: now,
         ``start_second``); a courier on the way to their next visit keeps it first
-        (``moving``)."""
+        (``moving``). ``keep=False`` for a route its reader has written (not committed):
+        computed, never taken from nor put in the cache."""
         key = (route.route_id, route.version, start_s)
-        with self._lock:
-            found = self._slacks.get(key)
-            if found is not None:
-                self._slacks.move_to_end(key)
-                return found
+        if keep:
+            with self._lock:
+                found = self._slacks.get(key)
+                if found is not None:
+                    self._slacks.move_to_end(key)
+                    return found
         start = courier.start_location or depot
         stops = [planner_stop(s, courier.id) for s in route.open]
         seen, free = moving(courier, route, start_s)
         slack = RouteSlack.along(seen, start, depot, stops, route.legs, free)
+        if not keep:
+            return slack
         with self._lock:
             self._slacks[key] = slack
             while len(self._slacks) > self.max_routes:
@@ -394,7 +412,7 @@ def options(
     """Load the carrier's routes for ``days`` once; the returned function lists, cheapest
     first, the routes that can take a stop on a day with every promise still kept."""
     routes = cache.routes(uow, carrier_id, [(c.courier_id, d) for c in couriers for d in days])
-    reaches: dict[int, Callable[[Span], Reach]] = {}
+    reaches: dict[tuple[str, int], Callable[[Span], Reach]] = {}
     chain = ChainCheck(travel, now)
 
     def on(day: date, stop: Stop) -> list[Option]:
@@ -404,10 +422,14 @@ def options(
         for c in couriers:
             route = routes[route_id(c.courier_id, day)]
             courier = planner_courier(c, day, route)
-            slack = cache.slack(route, courier, depot_of(c), start)
-            pricing = reaches.get(id(slack))
+            slack = cache.slack(
+                route, courier, depot_of(c), start, keep=route.route_id not in uow.routes.written
+            )
+            # By route and start, not id(slack): a slack not kept in the cache may be freed
+            # and its id reused by the next one.
+            pricing = reaches.get((route.route_id, start))
             if pricing is None:
-                pricing = reaches[id(slack)] = reach_along(travel, slack, route.open)
+                pricing = reaches[(route.route_id, start)] = reach_along(travel, slack, route.open)
             insertion = best_insertion(slack, stop, pricing(window))
             if insertion is not None and chain.keeps(route, c, insertion.position, stop):
                 found.append(Option(c, route, insertion))
@@ -530,9 +552,14 @@ def put_on_route(
             raise Contention()  # left the fleet meanwhile (erasure): read the fleet again
         if fresh.index_of(stop.appointment_id) is not None:
             raise Contention()  # another move of this visit committed first: read it again
-        cache.remember(fresh)
+        # Read under the lock: committed content, unless this transaction wrote it (a move
+        # within one courier's day took the visit off first), which the cache must not keep.
+        committed = fresh.route_id not in uow.routes.written
+        if committed:
+            cache.remember(fresh)
         courier = planner_courier(c, route.day, fresh)
-        slack = cache.slack(fresh, courier, depot_of(c), start_second(route.day, now))
+        start = start_second(route.day, now)
+        slack = cache.slack(fresh, courier, depot_of(c), start, keep=committed)
         window = (stop.earliest_s, max(stop.latest_s, stop.earliest_s))
         reach = reach_along(travel, slack, fresh.open)(window)
         found = best_insertion(slack, planner_stop(stop), reach)
@@ -542,11 +569,6 @@ def put_on_route(
     else:
         route = route.copy()
         route.version = version
-    if not 0 <= position <= len(route.open):
-        # Seen once in a race of moves (docs/next.md, "a racer's IndexError"): an insertion
-        # past the route's open stops. Not understood yet; start over with fresh routes
-        # rather than fail the buyer's request.
-        raise Contention()
     uow.routes.track(route)
     _insert(travel, route, c, position, stop, now)
     uow.routes.save(route)

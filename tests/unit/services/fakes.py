@@ -541,6 +541,7 @@ class FakeRouteRepository:
 
     def __init__(self, table: _TxTable, tracker: Tracker, fleet: _TxTable) -> None:
         self.table, self.tracker, self.fleet = table, tracker, fleet
+        self.written: set[str] = set()
 
     def _load(self, row: Row) -> CourierRoute:
         route: CourierRoute = _copy(row.item)
@@ -578,6 +579,7 @@ class FakeRouteRepository:
         row = self.table.row(key)
         if row is None:
             self.table.write(key, 1, CourierRoute(courier_id, carrier_id, day), _ABSENT)
+            self.written.add(key)
             return 1
         return row.version
 
@@ -590,6 +592,7 @@ class FakeRouteRepository:
         else:
             self.table.write(route.route_id, route.version + 1, route, route.version)
         route.version += 1
+        self.written.add(route.route_id)
         self.tracker.track(route)
 
     def track(self, route: CourierRoute) -> None:

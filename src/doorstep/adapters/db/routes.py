@@ -63,6 +63,9 @@ class RouteRepo:
 
     def __init__(self, conn: Connection, tracker: Tracker) -> None:
         self.conn, self.tracker = conn, tracker
+        # Routes this transaction created or changed: their versions are nobody's yet (a
+        # rollback gives them to other content), so the shared cache must not keep them.
+        self.written: set[str] = set()
 
     def versions(self, carrier_id: str, days: Sequence[date]) -> dict[str, int]:
         """Route id → version of every stored route of a carrier on these days: one query,
@@ -112,7 +115,7 @@ class RouteRepo:
         is none) and return its version. On SQLite the write lock is already held."""
         key = route_id(courier_id, day)
         maker = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        self.conn.execute(
+        created = self.conn.execute(
             maker(t.routes)
             .values(
                 route_id=key,
@@ -124,6 +127,8 @@ class RouteRepo:
             )
             .on_conflict_do_nothing()
         )
+        if created.rowcount:
+            self.written.add(key)
         c = t.routes.c
         version = self.conn.execute(
             select(c.version).where(c.route_id == key).with_for_update()
@@ -153,6 +158,7 @@ class RouteRepo:
             if result.rowcount != 1:
                 raise StaleWrite(route_id=route.route_id)
         route.version += 1
+        self.written.add(route.route_id)
         self.tracker.track(route)
 
     def track(self, route: CourierRoute) -> None:
