@@ -423,6 +423,12 @@ def main() -> None:
         help="the rule search's constraint: first choice >= fixed + this on every tuning seed",
     )
     parser.add_argument(
+        "--pick-by",
+        choices=slot_tuning.PICK_BY,
+        default="every_seed",
+        help="read that constraint on every tuning seed, or on the 95 %% lower bound of the mean",
+    )
+    parser.add_argument(
         "--tuning-policies",
         default=",".join(POLICIES),
         help="policies run on the tuning seeds (planned_incentive: once per grid point)",
@@ -532,7 +538,7 @@ def tune(
         )
         for point in grid_points
     ]
-    search = slot_tuning.pick(candidates, args.first_choice_margin)
+    search = slot_tuning.pick(candidates, args.first_choice_margin, args.pick_by)
     log(f"rule search {json.dumps({k: search[k] for k in ('chosen_rules', 'why')})}")
     for run in runs:
         run["planned_incentive"] = run[variant(search["chosen"])]

@@ -13,6 +13,13 @@ The objective and its constraints are fixed before any run, here, not after look
   listed first in the grid (the one closest to the old defaults).
 When no rule set meets the constraints, the one with the smallest shortfall is picked and the
 report says ``constraints_met: false``.
+
+Session 17 declares a second reading of the first-choice constraint (``--pick-by mean``),
+before its run: §2 is judged on the mean of the reporting seeds, and a margin on the worst of
+5 tuning seeds ruled out settings that met it there on two held-out sets. Under ``mean`` the
+tuning set is larger (20 seeds) and the constraint is that the one-sided 95 % lower bound of
+the mean first-choice gap (Student's t, n - 1 degrees of freedom) is at least the margin;
+inside the window stays required on every seed, and the objective is unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
-from statistics import mean
+from math import sqrt
+from statistics import mean, stdev
 from typing import Any
 
 # The declared grid: every rule set is the live defaults with these fields set. Small on
@@ -95,6 +103,12 @@ from typing import Any
 # Measured (bench/results/slot_offering_hide2_routecap20_tuning.json): km 0.9166 / 0.9096,
 # first choice worst +0.011 on both (short of the +0.02 margin by 0.009): the pick stays
 # 130 / 2400. docs/benchmarks.md "Session 16: hiding more once the routes set the capacity".
+# Session 17, declared before its run: the constraint read on the mean (``--pick-by mean``,
+# margin 0) on tuning seeds 1-20, against fixed at 3, hourly re-plans, route capacity 20;
+# the hiding floor searched where session 16 left it: 130 / 2400 (its pick), 1800 at
+# ``near_pct`` 150 / 130 / 110, and 150 / 1200 (``--grid`` and ``--skip`` on the command
+# line, docs/benchmarks.md "Session 17"). The pick is then reported on seeds 141-160 and
+# 161-180, never run by a slot-offering bench before.
 GRID: dict[str, tuple[int, ...]] = {
     "near_pct": (150, 130, 110),
     "show_within_s": (2400, 1200),
@@ -106,6 +120,21 @@ SKIPPED: tuple[dict[str, int], ...] = ()
 HIDING_FIELDS = ("keep_at_least", "show_within_s")
 FIRST_CHOICE_MARGIN = 0.02
 INSIDE_REQUIRED = 1.0
+# How the first-choice constraint reads the tuning seeds: on each one, or on their mean.
+PICK_BY = ("every_seed", "mean")
+# One-sided 95 % quantiles of Student's t by degrees of freedom (1-30); past 30 the normal's.
+_T95 = (6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782,
+        1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711,
+        1.708, 1.706, 1.703, 1.701, 1.699, 1.697)  # fmt: skip
+
+
+def lower_bound_95(values: Sequence[float]) -> float:
+    """The one-sided 95 % lower confidence bound of the mean (Student's t); one value: it."""
+    if len(values) < 2:
+        return values[0]
+    df = len(values) - 1
+    t = _T95[df - 1] if df <= len(_T95) else 1.645
+    return mean(values) - t * stdev(values) / sqrt(len(values))
 
 
 def parse_grid(text: str) -> dict[str, tuple[int, ...]]:
@@ -163,14 +192,23 @@ class Scores:
     # Coupon spend per booking (fen): reported, not part of the pick (the issue sets no budget).
     coupon_fen: list[float] = field(default_factory=list)
 
-    def shortfall(self, margin: float = FIRST_CHOICE_MARGIN) -> float:
-        """How far the constraints are missed (0: met): worst first-choice gap below the
-        margin plus worst inside-window share below 100 %."""
-        gap = max(0.0, margin - min(self.first_choice_gap))
+    def first_choice(self, by: str = "every_seed") -> float:
+        """The first-choice gap the constraint reads: the worst seed's, or (``mean``) the
+        95 % lower bound of the mean."""
+        if by == "mean":
+            return lower_bound_95(self.first_choice_gap)
+        return min(self.first_choice_gap)
+
+    def shortfall(self, margin: float = FIRST_CHOICE_MARGIN, by: str = "every_seed") -> float:
+        """How far the constraints are missed (0: met): the first-choice gap read ``by``
+        below the margin plus worst inside-window share below 100 %."""
+        gap = max(0.0, margin - self.first_choice(by))
         inside = max(0.0, INSIDE_REQUIRED - min(self.inside))
         return round(gap + inside, 6)
 
-    def summary(self, margin: float = FIRST_CHOICE_MARGIN) -> dict[str, Any]:
+    def summary(
+        self, margin: float = FIRST_CHOICE_MARGIN, by: str = "every_seed"
+    ) -> dict[str, Any]:
         """The figures the pick looked at, for the report."""
         return {
             "rules": label(self.point),
@@ -178,39 +216,48 @@ class Scores:
             "km_ratio_per_seed": [round(x, 4) for x in self.km_ratio],
             "first_choice_gap_min": round(min(self.first_choice_gap), 4),
             "first_choice_gap_mean": round(mean(self.first_choice_gap), 4),
+            "first_choice_gap_lower_95": round(lower_bound_95(self.first_choice_gap), 4),
             "inside_min": round(min(self.inside), 4),
-            "constraints_met": self.shortfall(margin) == 0,
+            "constraints_met": self.shortfall(margin, by) == 0,
             "coupon_fen_per_booking_mean": round(mean(self.coupon_fen), 1)
             if self.coupon_fen
             else None,
         }
 
 
-def pick(candidates: Sequence[Scores], margin: float = FIRST_CHOICE_MARGIN) -> dict[str, Any]:
+def pick(
+    candidates: Sequence[Scores], margin: float = FIRST_CHOICE_MARGIN, by: str = "every_seed"
+) -> dict[str, Any]:
     """The chosen rule set, why, and every candidate's figures (see the module docstring);
-    ``margin``: first choice must be at least fixed's plus this on every tuning seed."""
+    ``margin``: first choice must be at least fixed's plus this on every tuning seed, or
+    (``by="mean"``) in the 95 % lower bound of its mean over them."""
     if not candidates:
         raise ValueError("no rule set to choose from")
-    met = [c for c in candidates if c.shortfall(margin) == 0]
+    if by not in PICK_BY:
+        raise ValueError(f"by must be one of {PICK_BY}")
+    where = "on every tuning seed" if by == "every_seed" else "in the 95 % lower bound of the mean"
+    met = [c for c in candidates if c.shortfall(margin, by) == 0]
     if met:
         chosen = min(
             met,
             key=lambda c: (
                 round(mean(c.km_ratio), 4),
-                -round(min(c.first_choice_gap), 4),
+                -round(c.first_choice(by), 4),
                 candidates.index(c),
             ),
         )
         why = (
             f"lowest mean km ratio ({mean(chosen.km_ratio):.4f}) of the {len(met)} of "
             f"{len(candidates)} rule sets that keep every pickup inside its window and first "
-            f"choice >= fixed + {margin:g} on every tuning seed"
+            f"choice >= fixed + {margin:g} {where}"
         )
     else:
-        chosen = min(candidates, key=lambda c: (c.shortfall(margin), round(mean(c.km_ratio), 4)))
+        chosen = min(
+            candidates, key=lambda c: (c.shortfall(margin, by), round(mean(c.km_ratio), 4))
+        )
         why = (
             f"no rule set met the constraints on every tuning seed; smallest shortfall "
-            f"({chosen.shortfall(margin):.4f}), then lowest km ratio"
+            f"({chosen.shortfall(margin, by):.4f}), then lowest km ratio"
         )
     return {
         "chosen": dict(chosen.point),
@@ -219,8 +266,12 @@ def pick(candidates: Sequence[Scores], margin: float = FIRST_CHOICE_MARGIN) -> d
         "why": why,
         "objective": "min mean(incentive km per pickup / fixed) over the tuning seeds",
         "constraints": {
-            "first_choice_minus_fixed_every_seed": f">= {margin}",
+            (
+                "first_choice_minus_fixed_every_seed"
+                if by == "every_seed"
+                else "first_choice_minus_fixed_mean_lower_95"
+            ): f">= {margin}",
             "inside_window_every_seed": f">= {INSIDE_REQUIRED}",
         },
-        "candidates": [c.summary(margin) for c in candidates],
+        "candidates": [c.summary(margin, by) for c in candidates],
     }

@@ -97,3 +97,28 @@ def test_when_nothing_meets_the_constraints_the_smallest_shortfall_is_named(
     assert "no rule set met" in got["why"]
     with pytest.raises(ValueError):
         tuning.pick([])
+
+
+def test_by_mean_the_lower_bound_of_the_mean_gap_decides(tuning: ModuleType) -> None:
+    # One seed below fixed, but the mean well above it: every_seed refuses, mean takes it.
+    spread = [0.08, 0.06, 0.07, -0.01, 0.09, 0.05, 0.08, 0.07]
+    noisy = [0.20, -0.15, 0.18, -0.12, 0.02, 0.01, -0.10, 0.16]  # mean +0.025, wide
+    candidates = [
+        scores(tuning, 130, [0.90] * 8, spread, [1.0] * 8),
+        scores(tuning, 110, [0.85] * 8, noisy, [1.0] * 8),
+        scores(tuning, 150, [0.93] * 8, [0.03] * 8, [1.0] * 8),
+    ]
+    assert tuning.pick(candidates, 0.0)["chosen"] == {"near_pct": 150}
+    got = tuning.pick(candidates, 0.0, "mean")
+    # 110's mean is above 0 but its 95 % lower bound is not.
+    assert got["chosen"] == {"near_pct": 130}
+    assert [c["constraints_met"] for c in got["candidates"]] == [True, False, True]
+    assert "first_choice_minus_fixed_mean_lower_95" in got["constraints"]
+    # The bound by hand: mean - t(7) * sd / sqrt(8).
+    from statistics import mean, stdev
+
+    want = mean(noisy) - 1.895 * stdev(noisy) / 8**0.5
+    assert abs(tuning.lower_bound_95(noisy) - want) < 1e-12
+    assert tuning.lower_bound_95([0.4]) == 0.4
+    with pytest.raises(ValueError):
+        tuning.pick(candidates, 0.0, "median")
