@@ -62,9 +62,12 @@ from tests.integration.refund_waits_check import (  # type: ignore[import-not-fo
 )
 
 from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.routes import decode_route
 from doorstep.adapters.payments.local import LocalPayments
+from doorstep.bootstrap import App
 from doorstep.domain.errors import Conflict
 from doorstep.services.ports import PaymentResult
+from doorstep.services.route import RouteCache
 
 RACERS = 24  # units of work started together by the races here
 MIN_RACERS = 20  # a race of fewer is not the race issue 7 asks for: race() refuses it
@@ -497,8 +500,9 @@ def _checks(sql: dict[str, str]) -> dict[str, str]:
     }
 
 
-def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
+def violations(app: App, payments: RecordingPayments) -> list[str]:
     """Every broken invariant, described; the empty list when all hold."""
+    engine = app.engine
     dialect = _POSTGRES if engine.dialect.name == "postgresql" else _SQLITE
     checks = _checks(dialect)
     found: list[str] = []
@@ -508,7 +512,7 @@ def violations(engine: Engine, payments: RecordingPayments) -> list[str]:
         found += _windows(conn, dialect) + _waiting_returns(conn) + _route_stops(conn)
         found += _ledger(conn, payments) + _transfers(conn, payments)
         found += refund_wait_violations(conn) + _erased_buyers(conn) + _order_columns(conn)
-        found += _return_columns(conn)
+        found += _return_columns(conn) + _route_cache(conn, app.services.route_cache)
         conn.rollback()
     TALLY.violations += len(found)
     return found
@@ -638,6 +642,43 @@ def _route_stops(conn: Connection) -> list[str]:
             if live.get(appointment_id, "") != row.courier_id:
                 out.append(f"open stop of a visit not live for {row.route_id}: {appointment_id}")
     out += [f"visit on {n} routes: {i}" for i, n in seen.items() if n > 1]
+    return out
+
+
+def _route_cache(conn: Connection, cache: RouteCache) -> list[str]:
+    """The process's route cache trusts a version to name a route's content: an entry at
+    the stored version must hold the stored stops, and a slack the stored open stops. A
+    version read inside a transaction that wrote it and then rolled back is given next to
+    other content (tests/integration/test_route_cache_rollback.py)."""
+    r = t.routes.c
+    stored = {
+        row.route_id: (
+            row.version,
+            decode_route(row.courier_id, row.carrier_id, row.day, _doc(row.doc)),
+        )
+        for row in conn.execute(
+            select(r.route_id, r.courier_id, r.carrier_id, r.day, r.version, r.doc)
+        )
+    }
+    routes, slacks = cache.snapshot()
+    out = []
+    for cached in routes:
+        version, route = stored.get(cached.route_id, (None, None))
+        if (
+            route is not None
+            and version == cached.version
+            and (cached.stops != route.stops or cached.return_leg_s != route.return_leg_s)
+        ):
+            out.append(f"cached route {cached.route_id} v{version} holds other stops")
+    for rid, at, slack in slacks:
+        version, route = stored.get(rid, (None, None))
+        if route is None or version != at:
+            continue
+        located = [
+            p for p, rest in zip(slack.points[1:-1], slack.is_rest[1:-1], strict=True) if not rest
+        ]
+        if slack.stop_count != len(route.open) or located != [s.location for s in route.open]:
+            out.append(f"cached slack of {rid} v{version} has other stops")
     return out
 
 

@@ -177,7 +177,7 @@ def test_a_deleted_courier_s_visits_go_back_to_the_pool(
         assert pickup.get_appointment(svc, v.appointment_id).courier_id != JINSHAN_COURIER
     assert _open_stops(wired, JINSHAN_COURIER) == []
     assert routing.check_routes(svc, "yto", TOMORROW) == []
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_a_courier_at_the_door_is_deleted_only_after_the_visit(wired: App) -> None:
@@ -227,7 +227,7 @@ def test_a_deleted_buyer_s_visits_are_cancelled_and_their_windows_freed(
         assert returns.get_return(svc, return_id).status is ReturnStatus.CANCELLED
     assert _booked(wired) == before
     assert _open_stops(wired, JINSHAN_COURIER) == []
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_a_buyer_owed_a_refund_is_not_deleted(wired: App) -> None:
@@ -320,7 +320,7 @@ def test_a_buyer_owed_an_exchange_difference_is_not_deleted(
     transfers.pay_transfer(svc, owed.transfer_id)
     identity.delete_user(svc, username)
     assert returns.get_return(svc, waiting).status is ReturnStatus.CANCELLED
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_deletions_raced_with_bookings_cancels_and_plans_leave_no_visit(
@@ -356,7 +356,7 @@ def test_deletions_raced_with_bookings_cancels_and_plans_leave_no_visit(
     out = race(calls)
     assert set(out.codes) <= LOSSES, out.codes
 
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     # A deletion may lose to a visit changed under it (stale, after its retries): the
     # invariants hold either way, and it goes through when asked again.
     for username in (JINSHAN_ACCOUNT, leaver_name):
@@ -381,7 +381,7 @@ def test_deletions_raced_with_bookings_cancels_and_plans_leave_no_visit(
     # deletion committed, and then every such visit is rightly reported missing_stop).
     jobs.plan_carrier_day(wired, "yto", TOMORROW.isoformat())
     assert routing.check_routes(svc, "yto", TOMORROW) == []
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_deleting_an_unknown_account_is_not_found(wired: App) -> None:
@@ -399,7 +399,7 @@ def test_the_sql_invariants_name_a_visit_left_behind(
     buyer_visit = pickup.book_pickup(svc, buyer_id, second, _choice(1))
     identity.delete_user(svc, JINSHAN_ACCOUNT)
     identity.delete_user(svc, username)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     with svc.uow() as uow:  # what deletion before the fix left: both visits still live
         for appointment_id in (courier_visit.appointment_id, buyer_visit.appointment_id):
             appt = uow.appointments.get(appointment_id)
@@ -407,7 +407,7 @@ def test_the_sql_invariants_name_a_visit_left_behind(
             appt.status, appt.courier_id = AppointmentStatus.ASSIGNED, JINSHAN_COURIER
             uow.appointments.save(appt)
         uow.commit()
-    found = violations(wired.engine, payments)
+    found = violations(wired, payments)
     TALLY.violations -= len(found)  # planted here on purpose: not a race's finding
     assert any(v.startswith("live visit of a courier who left the fleet") for v in found), found
     assert any(v.startswith("live visit of a buyer whose last account") for v in found), found

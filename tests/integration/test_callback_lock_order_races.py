@@ -223,7 +223,7 @@ def test_callbacks_raced_with_the_buyer_on_the_same_visits_take_the_returns_firs
     assert retries.seen == Counter(), retries.seen
     # A failed visit's returns wait on it for a new booking, and each failure keeps the
     # window it was made in after the visit moved or was cancelled (``races.violations``).
-    broken = violations(w.app.engine, payments)
+    broken = violations(w.app, payments)
     broken += _withdrawn_yet_picked_up(w) + _parcels_hold_only_what_left(w)
     assert broken == [], "\n".join(broken)
 
@@ -263,7 +263,7 @@ def test_pickups_raced_with_joins_take_every_return_that_joined_first(
             assert po.status is CarrierStatus.PICKED_UP, (number, po.status)
         w.deliveries()
     assert set(retries.seen) <= {"returns_changed"}, retries.seen
-    broken = violations(w.app.engine, payments) + _parcels_hold_only_what_left(w)
+    broken = violations(w.app, payments) + _parcels_hold_only_what_left(w)
     assert broken == [], "\n".join(broken)
 
 
@@ -295,5 +295,5 @@ def test_a_return_joining_between_the_two_reads_makes_the_callback_start_over(
     assert po is not None and po.return_ids == [first, joining]
     assert {returns.get_return(svc, r).status for r in po.return_ids} == {ReturnStatus.PICKED_UP}
     w.deliveries()
-    broken = violations(w.app.engine, payments) + _parcels_hold_only_what_left(w)
+    broken = violations(w.app, payments) + _parcels_hold_only_what_left(w)
     assert broken == [], "\n".join(broken)

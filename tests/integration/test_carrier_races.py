@@ -259,7 +259,7 @@ def test_duplicate_pickups_raced_with_a_withdrawal_take_and_refund_only_what_lef
             refunded += po.return_ids
             assert {k for k, _ in payments.log} == {f"refund:{r}" for r in refunded}
         assert invariants(w) == []
-        assert violations(w.app.engine, payments) == []
+        assert violations(w.app, payments) == []
 
 
 def test_typhoons_raced_with_company_bookings_and_cancels_keep_orders_with_their_visits(
@@ -310,4 +310,4 @@ def test_typhoons_raced_with_company_bookings_and_cancels_keep_orders_with_their
         carrier_orders.send_pending_orders(svc, w.clock.now())
         w.deliveries()
         assert invariants(w) == []
-        assert violations(w.app.engine, payments) == []
+        assert violations(w.app, payments) == []

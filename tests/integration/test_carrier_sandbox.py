@@ -392,7 +392,7 @@ def test_a_return_withdrawn_from_a_shared_visit_is_left_out_of_the_pickup(
         # The express refund started for the return the parcel holds, and only for it.
         assert paid == {kept: "succeeded"}
         assert [key for key, _ in payments.log] == [f"refund:{kept}"]
-        assert violations(w.app.engine, payments) == []
+        assert violations(w.app, payments) == []
 
 
 def test_a_pickup_callback_that_died_after_its_commit_refunds_when_the_company_repeats_it(
@@ -419,7 +419,7 @@ def test_a_pickup_callback_that_died_after_its_commit_refunds_when_the_company_r
         assert sent[-1]["status_code"] == 200
         assert returns.get_return(w.app.services, return_id).status is ReturnStatus.PICKED_UP
         assert [key for key, _ in payments.log] == [f"refund:{return_id}"]
-        assert violations(w.app.engine, payments) == []
+        assert violations(w.app, payments) == []
 
 
 def test_failed_pickup_then_reschedule_places_a_new_order(world: World) -> None:
@@ -509,7 +509,7 @@ def test_a_typhoon_that_strands_a_company_visit_cancels_its_order_at_the_company
     [company] = [o for o in w.company_orders() if o["outOrderNo"] == number]
     assert company["status"] == "CANCELLED"  # its courier does not come for nothing
     assert returns.get_return(svc, return_id).status is ReturnStatus.APPROVED
-    assert violations(w.app.engine, RecordingPayments()) == []
+    assert violations(w.app, RecordingPayments()) == []
 
 
 def test_a_typhoon_that_moves_a_company_visit_tells_the_company_the_new_window(
@@ -528,4 +528,4 @@ def test_a_typhoon_that_moves_a_company_visit_tells_the_company_the_new_window(
     assert po.order.start != time(9) and po.pending_op is None
     [company] = [o for o in w.company_orders() if o["outOrderNo"] == number]
     assert company["pickupStart"] == f"{visit.slot.window.start:%H:%M}"
-    assert violations(w.app.engine, RecordingPayments()) == []
+    assert violations(w.app, RecordingPayments()) == []

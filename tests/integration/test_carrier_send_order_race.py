@@ -195,4 +195,4 @@ def _race_moves(w: World, payments: RecordingPayments) -> None:
         assert _company_disagrees(w, visits) == []
         assert _followed_company_moves(w) == 0
         assert capacity_violations(w) == []
-        assert violations(w.app.engine, payments) == []
+        assert violations(w.app, payments) == []

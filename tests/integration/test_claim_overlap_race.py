@@ -119,7 +119,7 @@ def test_claims_and_returns_on_the_same_lines_compensate_each_unit_once(
         assert set(out.codes) <= LOST, out.codes
         held = _held(out.won)
         assert held and all(held.get(k, 0) <= n for k, n in BOUGHT.items()), held
-        assert violations(wired.engine, payments) == []
+        assert violations(wired, payments) == []
 
         # Every claim that won is paid; the units stay taken after the money moved.
         for claim in (w for w in out.won if isinstance(w, Claim)):
@@ -139,4 +139,4 @@ def test_claims_and_returns_on_the_same_lines_compensate_each_unit_once(
             with pytest.raises(Conflict) as refused:  # or this very claim exists already
                 _claim(wired, order, ClaimKind.COUNTERFEIT, ((line_id, 1),), shot)()
             assert refused.value.code in LOST
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

@@ -125,7 +125,7 @@ def test_claims_and_refunds_on_one_order_pay_back_at_most_what_was_paid(
     assert set(out.codes) <= LOST, out.codes
     refunded = [w for w in out.won if isinstance(w, ReturnRequest)]
     assert len(refunded) == 3 and all(r.status.value == "refunded" for r in refunded)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
     # Every claim is paid and the last items refunded: everything was paid back, once.
     with svc.uow() as uow:
@@ -136,5 +136,5 @@ def test_claims_and_refunds_on_one_order_pay_back_at_most_what_was_paid(
         assert claims.get_claim(svc, claim_id).status is ClaimStatus.COMPENSATED
     for line_id in QUOTED:
         assert _refund_only(wired, order, line_id, shot)().status.value == "refunded"
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert _paid_back(wired, order, payments) == order.paid_fen == 12 * PRICE - 3_001

@@ -183,5 +183,5 @@ def test_the_queue_never_suggests_a_clawback_the_decision_refuses(
     for _, rid in made:
         assert payments.clawed[f"tax-clawback:{rid}"][1] == TAX
         assert payments.clawed[f"clawback:{rid}"][1] == PRICE
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

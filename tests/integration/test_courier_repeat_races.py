@@ -90,7 +90,7 @@ def test_the_same_inspection_sent_at_once_is_recorded_once(
     assert _count(wired, "return.inspected_at_door", rid) == 1
     courier.pick_up(svc, cid, appt.appointment_id, appt.pickup_code)
     assert returns.get_return(svc, rid).status is ReturnStatus.PICKED_UP
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_repeats_after_a_pickup_that_died_race_the_sweeps_and_are_answered_as_the_first(
@@ -98,7 +98,7 @@ def test_repeats_after_a_pickup_that_died_race_the_sweeps_and_are_answered_as_th
 ) -> None:
     for hour, rid in zip((12, 14), _approved(wired, 2, price=PRICE), strict=True):
         _repeats_race_the_sweeps(wired, payments, monkeypatch, rid, hour)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def _repeats_race_the_sweeps(

@@ -76,7 +76,7 @@ def test_dispute_decisions_raced_with_customs_rejection_take_back_the_refund_onc
     assert len(outcome.won) == len(calls)
     transfers.retry_pending(svc)
 
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     for _, return_id in pairs:
         # The buyer lost the dispute: what was advanced is taken back, once, never more.
         assert _clawed(payments, return_id) == PILLOW_PRICE + PILLOW_TAX
@@ -121,4 +121,4 @@ def test_a_crash_before_the_requote_leaves_nothing_half_done(
     assert payments.clawed[f"tax-clawback:{return_id}"][1] == PILLOW_TAX
     request = returns.get_return(svc, return_id)
     assert request.quote is not None and request.quote.tax_fen == 0
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

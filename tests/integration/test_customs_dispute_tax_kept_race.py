@@ -164,5 +164,5 @@ def test_lost_disputes_leave_the_tax_customs_gave_back_with_the_buyer(
         assert _kept(payments, rid) == 0  # the tax once, by the decision or the settlement
         decided = disputes.get_dispute(svc, rid).decision
         assert decided is not None and decided.tax_kept_fen == 0
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

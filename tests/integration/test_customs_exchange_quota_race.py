@@ -117,5 +117,5 @@ def test_refund_instead_raced_with_settlements_gives_each_quota_back_once(
         assert payments.paid[f"refund:{rid}"][1] == PRICE + TAX
         assert f"customs-tax:{cr_id}" not in payments.paid
         assert docs[cr_id]["tax_refund_fen"] == 0
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

@@ -117,7 +117,7 @@ def test_left_out_goods_failing_qc_get_their_tax_back_once(
     }
     for cr_id, _, _ in made:
         assert payments.paid[f"customs-tax:{cr_id}"][1] == TAX  # the first's, by settlement
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []
 
     # The disputes decided three times at once: found for the buyer, the goods refund is
@@ -151,5 +151,5 @@ def test_left_out_goods_failing_qc_get_their_tax_back_once(
     given = {r: payments.paid.get(f"customs-tax-return:{r}", ("", 0))[1] for r in lefts}
     assert given == {r: TAX for r in lefts}
     assert _tax_events(wired) == Counter(lefts)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

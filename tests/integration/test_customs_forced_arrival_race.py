@@ -106,5 +106,5 @@ def test_parcels_received_while_forced_settlements_run_give_each_quota_back_once
         in_refunds = sum(payments.paid[f"refund:{rid}"][1] - PRICE for rid, _ in parcels)
         by_customs = payments.paid.get(f"customs-tax:{cr_id}", ("", 0))[1]
         assert in_refunds + by_customs == 2 * TAX, (cr_id, in_refunds, by_customs)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

@@ -96,5 +96,5 @@ def test_advanced_tax_of_goods_left_out_is_taken_back_once_by_sweeps_and_late_re
     assert clawed == {r: [PILLOW_TAX] for r in rids}, f"{taken} clawbacks for {len(rids)} returns"
     assert kept_tax(payments, rids) == {r: PILLOW_PRICE for r in rids}
     assert _awaited(wired, [c for c, _ in pairs]) == {c: [] for c, _ in pairs}
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

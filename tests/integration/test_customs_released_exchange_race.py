@@ -135,5 +135,5 @@ def test_exchanges_released_by_lost_disputes_give_quota_and_tax_back_once(
     assert all(n == 1 for n in _events(wired, "customs.quota_restored").values())
     assert all(n == 1 for n in _events(wired, "customs.tax_paid").values())
     assert {r for _, r in settled_before} <= set(_events(wired, "customs.tax_paid"))
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

@@ -90,7 +90,7 @@ def test_express_refunds_raced_with_customs_rejection_keep_no_tax(
     assert set(_statuses(wired, ids).values()) == {CustomsStatus.REJECTED.value}
     assert _events(wired, "customs.rejected", ids) == [1] * len(ids)
     assert kept_tax(payments, [r for _, r in pairs]) == {r: PRICE for _, r in pairs}
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_lapsed_declarations_declared_from_many_consoles_take_the_tax_back_once(
@@ -116,4 +116,4 @@ def test_lapsed_declarations_declared_from_many_consoles_take_the_tax_back_once(
             text("SELECT COUNT(*), SUM(amount_fen) FROM transfers WHERE purpose = 'tax_clawback'")
         ).one()
     assert tuple(moves) == (len(pairs), len(pairs) * TAX)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

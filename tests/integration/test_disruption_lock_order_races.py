@@ -222,7 +222,7 @@ def test_a_disruption_raced_with_withdrawals_moves_and_bookings_never_deadlocks(
         withdrawn = sum(1 for i in range(booked) if roles[i % len(roles)] == 0)
         assert sum(1 for what, _ in out.won if what == "withdrawn") == withdrawn, out.codes
         assert _over_capacity(wired, [day - timedelta(days=1), day, day + timedelta(days=1)]) == []
-        assert violations(wired.engine, payments) == []
+        assert violations(wired, payments) == []
     assert "stale_write" not in codes, codes
     # The cut forced both, whoever won the race.
     assert moved > 0 and stranded > 0, (moved, stranded)

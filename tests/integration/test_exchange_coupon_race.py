@@ -102,4 +102,4 @@ def test_cheaper_exchanges_of_coupon_orders_raced_pay_back_at_most_what_was_paid
     for return_id in ids:
         assert exchanges.get_exchange(svc, return_id).status is ExchangeStatus.SHIPPED
         assert payments.paid[f"exchange-diff-refund:{return_id}"][1] == PRICE - COUPON - CHEAPER
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

@@ -67,5 +67,5 @@ def test_a_dearer_variants_tax_is_collected_and_paid_back_with_its_difference(
         back = payments.paid.get(f"exchange-diff-back:{rid}", ("", 0))[1]
         released = exchanges.get_exchange(svc, rid).status is ExchangeStatus.RELEASED
         assert back == (OWED if released else 0), (rid, back)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

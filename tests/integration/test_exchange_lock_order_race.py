@@ -123,4 +123,4 @@ def test_withdraw_reject_and_refund_instead_at_once_have_one_winner_and_no_stale
             assert (done.kind, done.status) == (kind, status), (rid, what, done.status)
             assert exchanges.get_exchange(svc, rid).status is ExchangeStatus.RELEASED
     assert set(codes) <= DOMAIN_LOST, codes
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

@@ -166,7 +166,7 @@ def test_mixed_exchanges_raced_after_a_partial_pickup_pay_the_buyer_the_net_once
             "exchange_part": (1, COLLECTED),
             "exchange_refund": (1, OWED),
         }
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_mixed_exchanges_raced_after_the_cheaper_line_stayed_collect_the_rest_once(
@@ -214,4 +214,4 @@ def test_mixed_exchanges_raced_after_the_cheaper_line_stayed_collect_the_rest_on
             "exchange_collect": (1, COLLECTED),
             "exchange_more": (1, 5_000),
         }
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

@@ -188,7 +188,7 @@ def test_refunds_instead_of_inspected_exchanges_raced_pay_once(
     assert {k: v[1] for k, v in payments.paid.items() if k.startswith("exchange-diff-back:")} == {
         f"exchange-diff-back:{r}": 2_000 for r in filed
     }
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # --- partial pickup carried into the exchange ---------------------------------------------------
@@ -318,7 +318,7 @@ def test_partial_pickups_of_exchanges_raced_ship_what_left_the_door(
         assert len(new) <= 1
         on_hand, reserved = _stock(wired, PILLOW)
         assert on_hand == before[0] - 2 and reserved == before[1] + len(new)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_partial_pickups_of_dearer_exchanges_raced_pay_the_left_unit_back_once(
@@ -349,7 +349,7 @@ def test_partial_pickups_of_dearer_exchanges_raced_pay_the_left_unit_back_once(
         assert exchanges.get_exchange(svc, rid).units == {LIP_2: 2}
         assert payments.paid[f"exchange-diff-part:{rid}"][1] == 2_000
         assert _stock(wired, LIP_2) == (before[0], before[1] + 2)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # Losing a duplicate pickup (the visit moved on, the other saved first), a claim for the
@@ -424,4 +424,4 @@ def test_lost_disputes_over_shipped_replacements_raced_charge_once(
             {"ids": filed},
         ).all()
     assert dict(statuses) == {"charged": len(filed)}
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

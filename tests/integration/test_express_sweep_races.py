@@ -127,7 +127,7 @@ def test_a_pickup_that_died_before_its_express_refund_is_paid_once_by_sweeps_and
         assert len(receipts) == RACERS // 2 and len(set(receipts)) == 1
         _paid_once(wired, payments, rid, PRICE)
     assert len(payments.paid) == 2
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_pickups_raced_with_express_sweeps_pay_once(
@@ -142,7 +142,7 @@ def test_pickups_raced_with_express_sweeps_pay_once(
         receipts = [_receipt(w) for w in out.won if isinstance(w, Appointment)]
         assert len(receipts) == RACERS // 2 and len(set(receipts)) == 1
         _paid_once(wired, payments, rid, PRICE)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # --- an exchange turned into a refund on its way -----------------------------------------------
@@ -197,7 +197,7 @@ def test_refund_instead_on_the_way_raced_with_sweeps_is_an_express_refund_paid_o
         _paid_once(wired, payments, rid, 79_900)
         # The difference collected for the replacement went back once, under its own key.
         assert payments.paid[f"exchange-diff-back:{rid}"][1] == 2_000
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # --- statements ----------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_the_sweep_sends_as_many_statements_however_many_returns_are_around(
     _crashed_pickup(wired, monkeypatch, more[-1], 9, DAY_AFTER)
     assert measured(more[-1]) == small
     assert len(idle()) == len(nothing_owed)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # --- migration 7e1c4b9a2d58: refunds already on their way without one ------------------------
@@ -262,4 +262,4 @@ def test_the_migration_marks_refunds_on_their_way_without_one_and_the_sweep_pays
     assert jobs.SWEEPS["express_refunds"](wired) == {"express_refunds_started": 1}
     _paid_once(wired, payments, unpaid, PRICE)
     _paid_once(wired, payments, paid, PRICE)
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

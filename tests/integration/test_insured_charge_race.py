@@ -189,5 +189,5 @@ def test_grading_damaged_company_parcels_at_once_charges_at_most_the_declared_va
         )
         conn.rollback()
     assert charges == {joined[0]: 187_500, joined[1]: 112_500, coupon: 59_800, dear: MAX_INSURED}
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert transfer_violations(wired.engine, payments) == []

@@ -103,7 +103,7 @@ def payments() -> FaultyPayments:
 
 
 def _clean(app: App, payments: RecordingPayments) -> None:
-    assert violations(app.engine, payments) == []
+    assert violations(app, payments) == []
 
 
 def _disputed_after_express(app: App, n: int) -> list[str]:

@@ -167,5 +167,5 @@ def test_partial_pickups_raced_with_new_claims_and_refunds(
         if not claims:
             assert _claim(wired, order, 1).status is ReturnStatus.APPROVED  # type: ignore[attr-defined]
         assert payments.paid[f"refund:{rid}"][1] == 2 * PRICE
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     assert _held_match_inspection(wired.engine) == []

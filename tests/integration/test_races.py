@@ -136,7 +136,7 @@ def _each(*calls: Callable[[], Any]) -> list[Callable[[], Any]]:
 
 
 def _clean(app: App, payments: RecordingPayments) -> None:
-    assert violations(app.engine, payments) == []
+    assert violations(app, payments) == []
 
 
 # --- quantity claims ---------------------------------------------------------------------------

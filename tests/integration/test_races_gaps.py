@@ -67,7 +67,7 @@ def payments() -> RecordingPayments:
 
 
 def _clean(app: App, payments: RecordingPayments) -> None:
-    assert violations(app.engine, payments) == []
+    assert violations(app, payments) == []
 
 
 # --- re-imported orders against claims -----------------------------------------------------------

@@ -86,7 +86,7 @@ def test_failed_visits_moved_cancelled_or_waiting_report_nothing(
     # Every failure kept its window: two at 9, two at 11 (one left failed), one at 15 (then
     # cancelled, not given back), and the moved visit holds 13.
     assert [_booked(wired, s) for s in ("09:00", "11:00", "13:00", "15:00")] == [2, 2, 1, 1]
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def test_a_wrong_counter_or_a_return_on_a_cancelled_visit_is_still_reported(
@@ -107,7 +107,7 @@ def test_a_wrong_counter_or_a_return_on_a_cancelled_visit_is_still_reported(
             text("UPDATE appointments SET status = 'cancelled' WHERE appointment_id = :a"),
             {"a": visits["waiting"]},
         )
-    found = violations(wired.engine, payments)
+    found = violations(wired, payments)
     TALLY.violations -= len(found)  # made on purpose: not the races' figures
     assert len(found) == 2, found
     [counter] = [v for v in found if v.startswith("booked differs")]
@@ -132,7 +132,7 @@ def test_a_visit_failed_twice_with_no_move_between_is_reported(
                 data={"reason": "buyer_unreachable", "attempt": 2},
             )
         )
-    found = violations(wired.engine, payments)
+    found = violations(wired, payments)
     TALLY.violations -= len(found)  # made on purpose: not the races' figures
     assert len(found) == 2, found
     assert any(v.startswith("visit failed twice in one stay") for v in found), found

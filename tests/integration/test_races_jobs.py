@@ -111,7 +111,7 @@ def test_after_sales_sweeps_at_once_settle_each_once(
     assert tax == [(len(declared),)]
     assert _count(wired, "SELECT COUNT(*) FROM customs_quota WHERE restored_fen < 0") == [(0,)]
     assert transfer_violations(wired.engine, payments) == []
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # --- plan_carrier_day: re-plans raced with bookings ---------------------------------------------
@@ -153,7 +153,7 @@ def test_day_plans_raced_with_bookings_keep_every_visit(
         d=TOMORROW,
     )
     assert sorted(on_routes) == sorted(a for (a,) in live)  # each visit on exactly one route
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 # --- carrier_poll: polls raced with late callbacks -----------------------------------------------

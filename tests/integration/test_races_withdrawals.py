@@ -86,4 +86,4 @@ def test_withdrawals_raced_with_bookings_and_plans_free_each_visit_once(
         visit = pickup.get_appointment(svc, appointment_id)
         assert visit.status is not AppointmentStatus.CANCELLED and visit.return_ids == [second]
     assert routing.check_routes(svc, "yto", TOMORROW) == []
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

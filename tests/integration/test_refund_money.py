@@ -89,7 +89,7 @@ def test_two_refunds_of_one_order_at_once_add_up_to_what_was_paid(
         # second takes only its coupon share.
         assert paid in ([36_000, 49_000], [31_000, 54_000]), paid
         assert sum(paid) == order.paid_fen == 85_000
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def _keys(app: App, order_id: str) -> set[str]:
@@ -225,4 +225,4 @@ def test_a_refund_graded_late_is_paid_and_leaves_the_overdue_list(
     assert result["refunds_retried"] == 1 and result["refunds_overdue"] == 0
     assert refund_timing.overdue_refunds(wired.services).shown == []
     assert returns.get_return(wired.services, rid).status is ReturnStatus.REFUNDED
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

@@ -82,7 +82,7 @@ def test_refunds_paid_at_once_and_answers_repeated_are_each_counted_once(
     clock.advance(days=1, minutes=47)
     race([lambda r=rid: refunds.pay_refund(svc, r) for rid in second] * 2)
     assert len(payments.paid) == 2 * RACERS
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
     with wired.engine.connect() as conn:
         assert refund_wait_violations(conn) == []

@@ -335,4 +335,4 @@ def test_the_account_events_the_door_photos_and_the_dispute_words_go_the_goods_s
     assert visit.review is not None
     assert visit.review.dispute_text == ERASED
     assert visit.review.outcome is not None and visit.review.resolution_note
-    assert violations(wired.engine, RecordingPayments()) == []
+    assert violations(wired, RecordingPayments()) == []

@@ -149,7 +149,7 @@ def _round(wired: App, clock: FixedClock, payments: RecordingPayments, n: int) -
         left = found(wired.engine, who.personal)
         if (left == []) != (who.buyer_id in erased):
             problems.append(f"{who.buyer_id}: erased {who.buyer_id in erased}, left {left}")
-    problems += violations(wired.engine, payments)
+    problems += violations(wired, payments)
     assert problems == [], problems
     return {
         "erased": len(erased),
@@ -166,4 +166,4 @@ def test_sweeps_raced_with_accounts_orders_and_ops_reads_erase_each_buyer_once(
     print("retention rounds:", tallies)
     # A second pass over what the race left changes nothing.
     assert jobs.SWEEPS["retention"](wired) == {"buyers_erased": 0}
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from tests.integration.races import RecordingPayments, violations  # type: ignore[import-not-found]
 
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
@@ -115,6 +116,7 @@ def test_a_move_on_its_own_route_rolled_back_leaves_no_route_in_the_cache(wired:
         )
     pickup.cancel_pickup(svc, BUYER, staying.appointment_id)
     assert _stops(wired, courier_id) == [moving.appointment_id]
+    assert violations(wired, RecordingPayments()) == []  # what every race now checks
 
     with svc.uow() as uow:
         cached = svc.route_cache.routes(uow, "sf", [(courier_id, DAY)])

@@ -161,7 +161,7 @@ def test_a_buyer_deleted_while_their_returns_are_decided_loses_no_race_it_did_no
     # refund instead leaves the return in review, which the deletion then withdraws.
     assert deleted == 4 * ROUNDS, codes
     assert set(codes) <= LOSSES, codes
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
 
 
 def _choice(i: int) -> pickup.SlotChoice:
@@ -206,7 +206,7 @@ def test_withdrawals_and_moves_or_cancels_of_the_same_visits_never_deadlock(
             assert returns.get_return(svc, rid).status is ReturnStatus.CANCELLED
             after = pickup.get_appointment(svc, visit.appointment_id)
             assert after.status is AppointmentStatus.CANCELLED
-        assert violations(wired.engine, payments) == []
+        assert violations(wired, payments) == []
     # A move or a cancel loses only to the withdrawal before it (the visit is cancelled), a
     # move also to a window that cannot take it.
     assert set(codes) <= {"illegal_transition", "slot_full", "slot_not_offered"}, codes
@@ -295,4 +295,4 @@ def test_bookings_by_load_raced_with_a_courier_leaving_never_assign_the_courier(
                 )
             ).all()
         assert left_with == []
-        assert violations(wired.engine, payments) == []
+        assert violations(wired, payments) == []

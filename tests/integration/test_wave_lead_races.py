@@ -92,7 +92,7 @@ def test_moves_cancels_and_withdrawals_keep_the_booking_lead_the_documents(
     out = race(calls)
     assert set(out.codes) <= LOSSES, out.codes
 
-    assert violations(wired.engine, payments) == []
+    assert violations(wired, payments) == []
     opened = {local(returns.get_return(svc, r).created_at).date() for r in ids}
     with svc.uow() as uow:
         read = Counter(uow.wave.booking_leads(min(opened), max(opened)))

@@ -310,7 +310,7 @@ def _drive(procs: Processes, url: str, database: str, apis: list[Any]) -> None:
         Settings(env="test", database_url=database, secret_key=SECRET), run_migrations=False
     )
     try:
-        assert violations(app.engine, RecordingPayments()) == []
+        assert violations(app, RecordingPayments()) == []
         days = routing.carrier_days_to_plan(app.services, routing.TodayReplan.ALWAYS)
         assert days
         broken = {

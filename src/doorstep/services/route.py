@@ -362,6 +362,14 @@ class RouteCache:
                 self._slacks.popitem(last=False)
         return slack
 
+    def snapshot(self) -> tuple[list[CourierRoute], list[tuple[str, int, RouteSlack]]]:
+        """What is cached now: the routes, and each slack with its route id and version
+        (for checks that every entry holds its version's stored content)."""
+        with self._lock:
+            routes = list(self._routes.values())
+            slacks = [(rid, version, s) for (rid, version, _), s in self._slacks.items()]
+        return routes, slacks
+
     def _put(self, route: CourierRoute) -> None:
         self._routes[route.route_id] = route
         self._routes.move_to_end(route.route_id)
