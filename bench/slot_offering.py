@@ -423,6 +423,12 @@ def main() -> None:
         help="the rule search's constraint: first choice >= fixed + this on every tuning seed",
     )
     parser.add_argument(
+        "--accepted-margin",
+        type=float,
+        default=None,
+        help="also require the share of buyers who booked >= fixed's + this (read as --pick-by)",
+    )
+    parser.add_argument(
         "--pick-by",
         choices=slot_tuning.PICK_BY,
         default="every_seed",
@@ -535,10 +541,15 @@ def tune(
             ],
             inside=[float(r[variant(point)]["inside_window_share"]) for r in runs],
             coupon_fen=[float(r[variant(point)].get("coupon_fen_per_booking", 0.0)) for r in runs],
+            accepted_gap=[
+                r[variant(point)]["accepted_share"] - r["fixed"]["accepted_share"] for r in runs
+            ],
         )
         for point in grid_points
     ]
-    search = slot_tuning.pick(candidates, args.first_choice_margin, args.pick_by)
+    search = slot_tuning.pick(
+        candidates, args.first_choice_margin, args.pick_by, args.accepted_margin
+    )
     log(f"rule search {json.dumps({k: search[k] for k in ('chosen_rules', 'why')})}")
     for run in runs:
         run["planned_incentive"] = run[variant(search["chosen"])]

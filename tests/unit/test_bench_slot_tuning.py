@@ -122,3 +122,30 @@ def test_by_mean_the_lower_bound_of_the_mean_gap_decides(tuning: ModuleType) -> 
     assert tuning.lower_bound_95([0.4]) == 0.4
     with pytest.raises(ValueError):
         tuning.pick(candidates, 0.0, "median")
+
+
+def test_an_accepted_share_margin_is_a_constraint_only_when_given(tuning: ModuleType) -> None:
+    cheap = tuning.Scores(
+        {"near_pct": 110},
+        km_ratio=[0.88] * 4,
+        first_choice_gap=[0.03] * 4,
+        inside=[1.0] * 4,
+        accepted_gap=[-0.02, -0.01, -0.015, -0.02],  # turns buyers away
+    )
+    kind = tuning.Scores(
+        {"near_pct": 150},
+        km_ratio=[0.92] * 4,
+        first_choice_gap=[0.05] * 4,
+        inside=[1.0] * 4,
+        accepted_gap=[0.01, 0.0, 0.005, 0.01],
+    )
+    assert tuning.pick([cheap, kind], 0.0, "mean")["chosen"] == {"near_pct": 110}
+    got = tuning.pick([cheap, kind], 0.0, "mean", 0.0)
+    assert got["chosen"] == {"near_pct": 150}
+    assert got["constraints"]["accepted_minus_fixed_mean_lower_95"] == ">= 0.0"
+    assert [c["constraints_met"] for c in got["candidates"]] == [False, True]
+    assert got["candidates"][0]["accepted_gap_mean"] == -0.0163
+    # Without figures for it, a margin cannot be read.
+    bare = scores(tuning, 130, [0.9], [0.03], [1.0])
+    with pytest.raises(ValueError):
+        tuning.pick([bare], 0.0, "mean", 0.0)
