@@ -5,7 +5,9 @@ to other content, and a later booking would then write the rolled-back stops bac
 
 Found through the coupon race (tests/integration/test_races_audit.py), where a reschedule
 losing to a cancel of the same visit left such a route and later requests failed with an
-IndexError (slack and stops of one version, two contents)."""
+IndexError (slack and stops of one version, two contents). Also here: the same trust
+broken by a write that is not the route's (a fleet edit), and by a route's own earlier write
+in the reading transaction (session 17)."""
 
 from __future__ import annotations
 
@@ -128,3 +130,27 @@ def test_a_move_on_its_own_route_rolled_back_leaves_no_route_in_the_cache(wired:
     assert sorted(_stops(wired, courier_id)) == sorted(
         [moving.appointment_id, third.appointment_id]
     )
+
+
+def test_a_fleet_edit_reaches_the_cached_slack_of_an_unchanged_route(wired: App) -> None:
+    """A courier's vehicle or shift is part of their route's slack but not of the route: the
+    edit writes the courier, not the route, so a slack cached by route version alone kept
+    the old vehicle and the next booking still loaded a van that can no longer take it
+    (found in review, session 17)."""
+    svc = wired.services
+    at_nine = pickup.SlotChoice("sf", DAY, time(9))
+    first = pickup.book_pickup(svc, BUYER, _return(wired), at_nine)
+    courier_id = first.courier_id
+    assert courier_id is not None
+    second = _return(wired)
+    offered = pickup.pickup_options(svc, wired.offering, BUYER, second)  # caches the slack
+    assert offered
+    with svc.uow() as uow:
+        courier = uow.couriers.get(courier_id)
+        carrier = uow.carriers.get(courier.carrier_id)
+    assert courier is not None and carrier is not None
+    # Room for nothing more than the pillow already on board.
+    catalog.upsert_fleet(svc, [carrier], [replace(courier, capacity_weight_g=1)])
+    booked = pickup.book_pickup(svc, BUYER, second, at_nine)
+    assert booked.courier_id is not None and booked.courier_id != courier_id
+    assert _stops(wired, courier_id) == [first.appointment_id]

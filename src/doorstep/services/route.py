@@ -290,7 +290,11 @@ class RouteCache:
     def __init__(self, max_routes: int = 4096) -> None:
         self.max_routes = max_routes
         self._routes: OrderedDict[str, CourierRoute] = OrderedDict()
-        self._slacks: OrderedDict[tuple[str, int, int], RouteSlack] = OrderedDict()
+        # By route version, start time and the planner's courier and depot: a fleet edit
+        # (shift, vehicle) changes the slack without writing the route.
+        self._slacks: OrderedDict[tuple[str, int, int, Courier, Location], RouteSlack] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def routes(
@@ -339,11 +343,11 @@ class RouteCache:
         *,
         keep: bool = True,
     ) -> RouteSlack:
-        """The route's slack, computed once per version and start time (``start_s``: now,
-        ``start_second``); a courier on the way to their next visit keeps it first
-        (``moving``). ``keep=False`` for a route its reader has written (not committed):
-        computed, never taken from nor put in the cache."""
-        key = (route.route_id, route.version, start_s)
+        """The route's slack, computed once per version, start time (``start_s``: now,
+        ``start_second``), courier and depot; a courier on the way to their next visit keeps
+        it first (``moving``). ``keep=False`` for a route its reader has written (not
+        committed): computed, never taken from nor put in the cache."""
+        key = (route.route_id, route.version, start_s, courier, depot)
         if keep:
             with self._lock:
                 found = self._slacks.get(key)
@@ -367,7 +371,7 @@ class RouteCache:
         (for checks that every entry holds its version's stored content)."""
         with self._lock:
             routes = list(self._routes.values())
-            slacks = [(rid, version, s) for (rid, version, _), s in self._slacks.items()]
+            slacks = [(rid, version, s) for (rid, version, *_), s in self._slacks.items()]
         return routes, slacks
 
     def _put(self, route: CourierRoute) -> None:
