@@ -196,6 +196,8 @@ def test_ops_inputs_are_bounded(client: TestClient, login: Login) -> None:
         "310104/yto/2026-13-01/09:00",
         f"310104/yto/2026-11-27/{ARABIC_4[:2]}:00",
         "31010/yto/2026-11-27/09:00",
+        "310104/yto/9999-12-31/09:00",  # a real date outside the years 2000-2099
+        "310104/yto/0001-01-01/09:00",
     ):
         refused(client.post(f"/ops/windows/{window}/rebalance", headers=ops))
     unknown = client.post("/ops/windows/310104/yto/2026-11-27/10:00/rebalance", headers=ops)

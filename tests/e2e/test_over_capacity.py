@@ -127,6 +127,12 @@ def test_moving_the_extra_visits_from_the_api_and_the_console(
     ):
         shown = page.get(f"{pressed.headers['location']}&lang={lang}").text
         assert notice in shown and 'data-testid="over-count">1<' in shown, shown
+    for far in ("9999-12-31", "0001-01-01"):
+        outside = page.post(
+            "/console/areas/over-capacity/rebalance",
+            data={**form, "day": far, CSRF_FIELD: page.cookies[CSRF_COOKIE]},
+        )
+        assert outside.status_code == 422 and "validation_error" in outside.text, outside.text
     again = page.post(
         "/console/areas/over-capacity/rebalance",
         data={**form, CSRF_FIELD: page.cookies[CSRF_COOKIE]},

@@ -69,6 +69,10 @@ def test_wanted_is_checked_and_changes_nothing_while_the_rule_is_off(
             assert r.status_code == 200, r.text
             continue
         assert refused(r)["code"] == code, (value, r.text)
+    # Far offsets at the calendar's edges overflowed once moved to Shanghai: a 500 before.
+    for edge in ("9999-12-31T23:45:00-12:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:45"):
+        r = client.get(f"/returns/{rid}/slots", headers=buyer, params={"wanted": edge})
+        assert refused(r)["code"] == "validation_error", (edge, r.text)
     for garbage in ("tomorrow", "2026-13-01T10:00", "9999-12-31T23:45+14:00", "1" * 60):
         r = client.get(f"/returns/{rid}/slots", headers=buyer, params={"wanted": garbage})
         refused(r)

@@ -89,9 +89,17 @@ def test_the_dev_secret_is_never_served_beyond_loopback(host: str) -> None:
     assert DEV_SECRET not in out
 
 
+@pytest.mark.parametrize("host", ["bad host", "x;rm -rf /", "a" * 300, "-lead.example", "é.cn"])
+def test_a_bind_address_that_is_no_address_is_refused_in_both_languages(host: str) -> None:
+    code, out = _run("serve", "--host", host, DOORSTEP_SECRET_KEY=SECRET, **NAMED_ENV)
+    assert code == 2 and "bind_host_invalid" in out and "Traceback" not in out, out
+    assert "neither an IP address" in out and "既不是 IP 地址" in out
+
+
 def test_several_processes_need_shared_limits_in_production() -> None:
     code, out = _run("serve", "--workers", "2", DOORSTEP_SECRET_KEY=SECRET, **NAMED_ENV)
     assert code == 2 and "DOORSTEP_RATE_LIMIT_STORAGE" in out
+    assert "shared_limits_needed" in out and "成倍" in out
 
 
 def test_timed_pricing_defaults_are_the_ones_that_kept_every_window_on_held_out_seeds() -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from doorstep.domain.address import Address
+from doorstep.domain.bounds import in_calendar
 from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.coverage import SlotTemplate, Window
 from doorstep.domain.errors import Conflict, IllegalTransition, InvalidInput
@@ -111,6 +112,12 @@ def check_wanted(wanted: datetime, now: datetime, rules: BookingRules) -> dateti
             "The wanted time needs a time zone (or is read as Shanghai time).",
             "期望上门时间需带时区（否则按北京时间）。",
         )
+    wall = local(now)
+    last_day = wall.date() + timedelta(days=rules.horizon_days - 1)
+    if not in_calendar(wanted):
+        # Checked before converting: a time at the calendar's edge with a far offset does
+        # not fit in a datetime once moved to Shanghai (OverflowError, not a refusal).
+        raise _outside_horizon(wanted.isoformat(), last_day)
     at = local(wanted)
     if at.minute % WANTED_STEP_MIN or at.second or at.microsecond:
         raise InvalidInput(
@@ -119,20 +126,22 @@ def check_wanted(wanted: datetime, now: datetime, rules: BookingRules) -> dateti
             "期望上门时间请按刻钟选择（如 14:00、14:15）。",
             wanted=at.isoformat(),
         )
-    wall = local(now)
     floor = wall.replace(
         minute=wall.minute - wall.minute % WANTED_STEP_MIN, second=0, microsecond=0
     )
-    last_day = wall.date() + timedelta(days=rules.horizon_days - 1)
     if at < floor or at.date() > last_day:
-        raise InvalidInput(
-            "wanted_outside_horizon",
-            f"The wanted time must be between now and the end of {last_day}.",
-            f"期望上门时间须在现在至 {last_day} 结束之间。",
-            wanted=at.isoformat(),
-            last_day=last_day.isoformat(),
-        )
+        raise _outside_horizon(at.isoformat(), last_day)
     return at
+
+
+def _outside_horizon(wanted: str, last_day: date) -> InvalidInput:
+    return InvalidInput(
+        "wanted_outside_horizon",
+        f"The wanted time must be between now and the end of {last_day}.",
+        f"期望上门时间须在现在至 {last_day} 结束之间。",
+        wanted=wanted,
+        last_day=last_day.isoformat(),
+    )
 
 
 class FailureReason(StrEnum):

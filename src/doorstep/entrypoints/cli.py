@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -27,14 +28,22 @@ register_simulate(app)
 register_sandbox(app)
 
 
+def refuse(code: str, en: str, zh: str) -> NoReturn:
+    """Stop with exit status 2 and the refusal's stable code, in English and Chinese."""
+    # Unwrapped: a refusal is read in logs and grepped for its code as often as on a screen.
+    console.print(
+        f"[red]refused ({code}):[/red] {en}\n[red]拒绝（{code}）：[/red]{zh}", soft_wrap=True
+    )
+    raise typer.Exit(2)
+
+
 def _settings() -> Settings:
     """The settings, or a readable refusal (e.g. no secret outside development)."""
     try:
         settings = Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            console.print(f"[red]refused:[/red] {error['msg'].removeprefix('Value error, ')}")
-        raise typer.Exit(2) from None
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        refuse("settings_invalid", problems, f"配置无效：{problems}")
     from doorstep.bootstrap import configure_logging
 
     configure_logging(settings)
@@ -43,11 +52,25 @@ def _settings() -> Settings:
 
 def _require_development(settings: Settings, what: str) -> None:
     if settings.env != "development":
-        console.print(
-            f"[red]refused:[/red] {what} needs DOORSTEP_ENV=development (now {settings.env}): "
-            "the demo accounts have published passwords."
+        refuse(
+            "development_only",
+            f"{what} needs DOORSTEP_ENV=development (now {settings.env}): "
+            "the demo accounts have published passwords.",
+            f"{what} 仅限 DOORSTEP_ENV=development（当前为 {settings.env}）：演示账户的密码是公开的。",
         )
-        raise typer.Exit(2)
+
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?")
+
+
+def _is_address(host: str) -> bool:
+    """An IP address or a host name (RFC 1123 labels, at most 253 characters)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
 
 
 def _is_loopback(host: str) -> bool:
@@ -61,14 +84,22 @@ def _is_loopback(host: str) -> bool:
 
 def _check_bind(settings: Settings, host: str) -> None:
     """Refuse to expose a server that signs tokens with the public development secret."""
+    if not _is_address(host):
+        refuse(
+            "bind_host_invalid",
+            f"bind address {host[:80]!r} is neither an IP address nor a host name.",
+            f"监听地址 {host[:80]!r} 既不是 IP 地址，也不是主机名。",
+        )
     if not settings.uses_dev_secret:
         return
     if not _is_loopback(host):
-        console.print(
-            f"[bold red]refused: binding {host} with the development secret.[/bold red] "
-            "Anyone could forge tokens. Set DOORSTEP_SECRET_KEY, or bind 127.0.0.1."
+        refuse(
+            "dev_secret_public_bind",
+            f"binding {host} with the development secret: anyone could forge tokens. "
+            "Set DOORSTEP_SECRET_KEY, or bind 127.0.0.1.",
+            f"使用开发密钥时不能监听 {host}：任何人都能伪造令牌。请设置 DOORSTEP_SECRET_KEY，"
+            "或监听 127.0.0.1。",
         )
-        raise typer.Exit(2)
     console.print(
         "[bold yellow]WARNING: development mode. Tokens are signed with the public "
         "development secret; serving on loopback only.[/bold yellow]"
@@ -265,8 +296,12 @@ def _check_shared_limits(settings: Settings, workers: int) -> None:
         "memory, multiplying every limit; set DOORSTEP_RATE_LIMIT_STORAGE=redis://host:port/db"
     )
     if settings.env == "production":
-        console.print(f"[red]refused:[/red] {message}")
-        raise typer.Exit(2)
+        refuse(
+            "shared_limits_needed",
+            message,
+            f"{workers} 个进程会各自在内存中计数登录和取件码尝试，使每个限额成倍放宽；"
+            "请设置 DOORSTEP_RATE_LIMIT_STORAGE=redis://host:port/db",
+        )
     console.print(f"[bold yellow]WARNING:[/bold yellow] {message}")
 
 

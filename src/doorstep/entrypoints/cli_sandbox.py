@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from enum import StrEnum
 
 import httpx
 import typer
@@ -25,15 +26,40 @@ from doorstep.config import (
 console = Console()
 
 
+MAX_SECRET_CHARS = 200
+
+
+class FailCreate(StrEnum):
+    """How the sandbox answers an order (``sandbox_carrier.callbacks.Faults.fail_create``)."""
+
+    NONE = "none"
+    TRANSIENT = "transient"  # 503
+    PERMANENT = "permanent"  # 400
+
+
+def _bounded_secret(value: str) -> str:
+    """A key or secret of 1-200 printable ASCII characters (it goes into HTTP headers)."""
+    if not (0 < len(value) <= MAX_SECRET_CHARS and value.isascii() and value.isprintable()):
+        raise typer.BadParameter(
+            f"1-{MAX_SECRET_CHARS} printable ASCII characters"
+            f" / 须为 1–{MAX_SECRET_CHARS} 个可打印 ASCII 字符"
+        )
+    return value
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``sandbox-carrier`` command to the CLI."""
 
     @app.command("sandbox-carrier")
     def sandbox_carrier(
         port: int = typer.Option(8100, min=1, max=65535, help="Port on 127.0.0.1."),
-        api_key: str = typer.Option(SANDBOX_DEV_API_KEY, help="Key doorstep must send."),
+        api_key: str = typer.Option(
+            SANDBOX_DEV_API_KEY, help="Key doorstep must send.", callback=_bounded_secret
+        ),
         callback_secret: str = typer.Option(
-            SANDBOX_DEV_CALLBACK_SECRET, help="Secret the callbacks are signed with."
+            SANDBOX_DEV_CALLBACK_SECRET,
+            help="Secret the callbacks are signed with.",
+            callback=_bounded_secret,
         ),
         auto_advance: float = typer.Option(
             0.0,
@@ -45,7 +71,9 @@ def register(app: typer.Typer) -> None:
         duplicate: bool = typer.Option(False, help="Fault: send each callback twice."),
         reorder: bool = typer.Option(False, help="Fault: send each callback after the next."),
         drop: bool = typer.Option(False, help="Fault: send no callbacks (polling finds them)."),
-        fail_create: str = typer.Option("none", help="Fault: none, transient or permanent."),
+        fail_create: FailCreate = typer.Option(
+            FailCreate.NONE, help="Fault: none, transient or permanent."
+        ),
         forge: bool = typer.Option(False, help="Fault: sign callbacks with a wrong secret."),
         parent_pid: int = typer.Option(
             0, min=0, max=2**22, hidden=True, help="Exit when this process is gone."
@@ -58,7 +86,7 @@ def register(app: typer.Typer) -> None:
         from doorstep.sandbox_carrier.app import create_app
         from doorstep.sandbox_carrier.callbacks import Faults
 
-        faults = Faults(delay, duplicate, reorder, drop, fail_create, forge)
+        faults = Faults(delay, duplicate, reorder, drop, fail_create.value, forge)
         if parent_pid:
             _exit_with(parent_pid)
         app_ = create_app(

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,21 +62,27 @@ class CargoIn(Model):
     weightG: Annotated[int, Field(ge=1, le=1_000_000)]
 
 
+PickupDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+PickupTime = Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")]
+# An order number as doorstep sends it (``OrderIn.outOrderNo``): nothing longer is ever kept.
+OrderNumber = Annotated[str, Path(min_length=1, max_length=80)]
+
+
 class OrderIn(Model):
     outOrderNo: Annotated[str, Field(min_length=1, max_length=80)]
     sender: PartyIn
     receiver: PartyIn
     cargo: CargoIn
-    pickupDate: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    pickupStart: Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")]
-    pickupEnd: Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")]
+    pickupDate: PickupDate
+    pickupStart: PickupTime
+    pickupEnd: PickupTime
     callbackUrl: Annotated[str, Field(max_length=300, pattern=r"^https?://")]
 
 
 class RescheduleIn(Model):
-    pickupDate: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    pickupStart: Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")]
-    pickupEnd: Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")]
+    pickupDate: PickupDate
+    pickupStart: PickupTime
+    pickupEnd: PickupTime
 
 
 class AdvanceIn(Model):
@@ -94,9 +100,9 @@ class AdvanceIn(Model):
     reason: FailReason = "CUSTOMER_UNREACHABLE"
     weightG: Annotated[int, Field(ge=1, le=1_000_000)] = 1200
     freightFen: Annotated[int, Field(ge=0, le=1_000_000)] = 1200
-    pickupDate: str | None = None
-    pickupStart: str | None = None
-    pickupEnd: str | None = None
+    pickupDate: PickupDate | None = None
+    pickupStart: PickupTime | None = None
+    pickupEnd: PickupTime | None = None
 
 
 class FaultsIn(Model):
@@ -240,7 +246,7 @@ def create_app(
     app = FastAPI(title="sandbox courier company", lifespan=lifespan)
     app.state.company = company
 
-    def key(x_api_key: Annotated[str, Header()] = "") -> None:
+    def key(x_api_key: Annotated[str, Header(max_length=200)] = "") -> None:
         if not hmac.compare_digest(x_api_key.encode(), api_key.encode()):
             raise HTTPException(401, {"error": {"code": "BAD_API_KEY"}})
 
@@ -261,25 +267,25 @@ def create_app(
         )
 
     @app.get("/api/orders/{number}", dependencies=keyed)
-    def query(number: str) -> dict[str, Any]:
+    def query(number: OrderNumber) -> dict[str, Any]:
         order = company.orders.get(number)
         if order is None:
             raise HTTPException(404, {"error": {"code": "ORDER_NOT_FOUND"}})
         return snapshot(order)
 
     @app.post("/api/orders/{number}/cancel", dependencies=keyed)
-    def cancel(number: str) -> dict[str, Any]:
+    def cancel(number: OrderNumber) -> dict[str, Any]:
         order = company.orders.get(number)
         if order is not None and order["status"] == "CANCELLED":
             return snapshot(order)  # cancelling twice changes nothing
         return company.advance(number, AdvanceIn(to="CANCELLED"))
 
     @app.post("/api/orders/{number}/reschedule", dependencies=keyed)
-    def reschedule(number: str, body: RescheduleIn) -> dict[str, Any]:
+    def reschedule(number: OrderNumber, body: RescheduleIn) -> dict[str, Any]:
         return company.advance(number, AdvanceIn(to="RESCHEDULED", **body.model_dump()))
 
     @app.post("/sandbox/orders/{number}/advance")
-    def advance(number: str, body: AdvanceIn) -> dict[str, Any]:
+    def advance(number: OrderNumber, body: AdvanceIn) -> dict[str, Any]:
         return company.advance(number, body)
 
     @app.get("/sandbox/orders")

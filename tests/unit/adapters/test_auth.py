@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from doorstep.adapters.auth import Argon2Passwords, Claims, TokenService
+from doorstep.adapters.auth.tokens import MAX_TOKEN_CHARS
 from doorstep.domain.errors import ErrorKind, Unauthorized, Unavailable
 from doorstep.domain.identity import Actor, Role
 
@@ -156,6 +157,17 @@ def test_missing_or_malformed_claims(
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "....", "eyJ.eyJ.sig"])
 def test_garbage_tokens(service: TokenService, garbage: str) -> None:
     assert _code(service, garbage) == "token_invalid"
+
+
+def test_an_overlong_token_is_refused_before_decoding(
+    service: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = service.issue("u", "buyer", actor_id="a")
+    decoded: list[str] = []
+    monkeypatch.setattr(jwt, "decode", lambda token, *a, **k: decoded.append(token))
+    padded = real + "A" * (MAX_TOKEN_CHARS + 1 - len(real))
+    assert _code(service, padded) == "token_invalid"
+    assert decoded == []
 
 
 def test_configuration_mistakes_fail_fast() -> None:

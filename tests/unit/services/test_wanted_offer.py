@@ -4,7 +4,7 @@ never hidden, coupons sit only where they save enough against it, none when it i
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -139,6 +139,13 @@ def test_a_wanted_time_on_the_quarter_hour_inside_the_horizon_is_kept() -> None:
         (at(9, 45), "wanted_outside_horizon"),
         (at(0, 0, DAY + timedelta(days=3)), "wanted_outside_horizon"),
         (datetime(2026, 11, 26, 14), "wanted_without_zone"),  # noqa: DTZ001
+        # At the calendar's edges a far offset does not fit once moved to Shanghai: refused,
+        # not an OverflowError (found by the input audit: a 500 on the slots route).
+        (
+            datetime(9999, 12, 31, 23, 45, tzinfo=timezone(-timedelta(hours=12))),
+            "wanted_outside_horizon",
+        ),
+        (datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))), "wanted_outside_horizon"),
     ],
 )
 def test_a_bad_wanted_time_is_refused_in_both_languages(wanted: datetime, code: str) -> None:

@@ -14,6 +14,9 @@ from doorstep.domain.identity import Actor, Role
 
 # Tolerates small clock drift between the API nodes that issue and verify tokens.
 _LEEWAY = timedelta(seconds=10)
+# The tokens issued here are a few hundred characters (ids are bounded); anything far longer
+# is refused before it is decoded, so a header of megabytes costs no parsing.
+MAX_TOKEN_CHARS = 2048
 # Only symmetric algorithms: the service holds one shared secret, and a fixed allow-list
 # rules out "none" and RS/HS key-confusion tricks. Values are the minimum secret sizes
 # (RFC 7518 section 3.2: at least the hash size); PyJWT warns below them, and a warning is
@@ -125,6 +128,8 @@ class TokenService:
         ``token_invalid`` for anything else wrong (signature, algorithm, issuer, missing
         or malformed claims, garbage).
         """
+        if len(token) > MAX_TOKEN_CHARS:
+            raise _invalid("too_long")
         try:
             payload = jwt.decode(
                 token,

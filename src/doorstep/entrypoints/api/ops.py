@@ -3,7 +3,7 @@ queue, overdue refunds."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -20,6 +20,7 @@ from doorstep.entrypoints.api.schemas import (
     Adcode,
     AreaIn,
     CarrierIn,
+    Day,
     EventOut,
     Id,
     OutlookAreaOut,
@@ -196,7 +197,7 @@ def rebalance_window(
     _: OpsActor,
     adcode: Adcode,
     carrier_id: Id,
-    day: date,
+    day: Day,
     start: Annotated[str, Path(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")],
 ) -> dict[str, object]:
     """Each move is an ``appointment.rescheduled`` (reason ``over_capacity``); a retry or a

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,14 @@ from doorstep.adapters.observability.metrics import counting_booking
 from doorstep.domain.clock import SHANGHAI
 from doorstep.entrypoints.api import views
 from doorstep.entrypoints.api.deps import AppDep, BuyerActor, Svc
-from doorstep.entrypoints.api.schemas import AppointmentOut, BookIn, Id, JoinIn, PickupOptionsOut
+from doorstep.entrypoints.api.schemas import (
+    AppointmentOut,
+    BookIn,
+    Id,
+    JoinIn,
+    LocalMoment,
+    PickupOptionsOut,
+)
 from doorstep.services import pickup
 
 router = APIRouter(tags=["buyer"])
@@ -27,7 +33,7 @@ def slots(
     buyer: BuyerActor,
     return_id: Id,
     wanted: Annotated[
-        datetime | None,
+        LocalMoment | None,
         Query(
             description="When suits the buyer, asked before the windows are priced: a"
             " Shanghai day and time on the quarter hour inside the booking horizon, e.g."

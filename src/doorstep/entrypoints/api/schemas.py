@@ -17,6 +17,7 @@ from pydantic import (
 
 from doorstep.domain import bounds
 from doorstep.domain.catalog import Accessory, Category
+from doorstep.domain.clock import SHANGHAI
 from doorstep.domain.decision import Outcome, ReturnMethod, Verdict
 from doorstep.domain.disruption import DisruptionKind
 from doorstep.domain.inspection import CODE_PATTERN as UNIT_CODE_PATTERN
@@ -45,6 +46,11 @@ def _in_calendar(moment: datetime) -> datetime:
     return moment
 
 
+def _wall_in_calendar(moment: datetime) -> datetime:
+    _in_calendar(moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI))
+    return moment
+
+
 def _day_in_calendar(day: date) -> date:
     if not bounds.day_in_calendar(day):
         raise ValueError("must be between the years 2000 and 2099")
@@ -66,6 +72,8 @@ _WALL_TIME_SCHEMA = {
 
 Moment = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
 """An instant with its offset, in the years 2000–2099."""
+LocalMoment = Annotated[datetime, AfterValidator(_wall_in_calendar)]
+"""An instant in the years 2000–2099, with its offset or without (then Shanghai time)."""
 Day = Annotated[date, AfterValidator(_day_in_calendar)]
 """A calendar day in the years 2000–2099."""
 WallTime = Annotated[time, AfterValidator(_wall_clock), WithJsonSchema(_WALL_TIME_SCHEMA)]

@@ -5,7 +5,7 @@ visits."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, time
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -19,7 +19,7 @@ from doorstep.domain.identity import Role
 from doorstep.domain.policy import RULE_DEFAULTS, Policy, RuleConfig
 from doorstep.entrypoints.api.errors import STATUS
 from doorstep.entrypoints.web import labels, queries
-from doorstep.entrypoints.web.forms import PathId, optional_int, to_int
+from doorstep.entrypoints.web.forms import CalendarDay, PathId, optional_int, to_int
 from doorstep.entrypoints.web.render import WebRoute, render, see_other
 from doorstep.entrypoints.web.session import Web, action, page
 from doorstep.services import catalog, over_capacity, policies, rebalance, returns
@@ -345,7 +345,7 @@ def rebalance_window(
     web: OpsPost,
     adcode: Annotated[str, Form(pattern=bounds.ADCODE_PATTERN)],
     carrier_id: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
-    day: Annotated[date, Form()],
+    day: Annotated[CalendarDay, Form()],
     start: Annotated[str, Form(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")],
 ) -> Response:
     """Move the window's visits beyond capacity to the nearest later windows with room."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Path, Query, UploadFile
+from pydantic import AfterValidator
 
 from doorstep.domain import bounds
 from doorstep.domain.errors import InvalidInput, TooLarge
@@ -18,6 +19,16 @@ from doorstep.services.pickup import SlotChoice
 # Ids in page addresses and search boxes: as long as any id doorstep issues, no longer.
 PathId = Annotated[str, Path(max_length=64)]
 QueryText = Annotated[str, Query(max_length=64)]
+
+
+def _day_in_calendar(day: date) -> date:
+    if not bounds.day_in_calendar(day):
+        raise ValueError("must be between the years 2000 and 2099")
+    return day
+
+
+CalendarDay = Annotated[date, AfterValidator(_day_in_calendar)]
+"""A day in the years 2000-2099 from a form or address (others get the 422 page)."""
 
 
 def to_int(value: str | None, field: str, *, low: int, high: int) -> int:

@@ -63,6 +63,9 @@ def _normalise(value: str | None) -> str | None:
     return None
 
 
+MAX_ACCEPT_LANGUAGE = 256
+
+
 def pick_lang(request: Request) -> tuple[str, bool]:
     """``?lang=`` → cookie → Accept-Language → zh_CN; the flag says "remember in a cookie"."""
     asked = _normalise(request.query_params.get("lang"))
@@ -71,7 +74,8 @@ def pick_lang(request: Request) -> tuple[str, bool]:
     remembered = _normalise(request.cookies.get(LANG_COOKIE))
     if remembered:
         return remembered, False
-    header = request.headers.get("accept-language", "")
+    # Browsers send a few tags; a long header is cut rather than split and sorted whole.
+    header = request.headers.get("accept-language", "")[:MAX_ACCEPT_LANGUAGE]
     weighted = []
     for i, part in enumerate(header.split(",")):
         tag, _, params = part.partition(";")

@@ -75,6 +75,10 @@ def make_env() -> Environment:
     )
 
 
+MAX_HERE = 500
+"""The longest page address carried through the language switch (``/lang``'s ``next``)."""
+
+
 def _lang_url(web: Web, lang: str, here: str) -> str:
     return "/lang?" + urlencode({"to": lang, "next": here})
 
@@ -86,6 +90,10 @@ def render(
     if here is None:
         query = [(k, v) for k, v in web.request.query_params.multi_items() if k != "lang"]
         here = web.request.url.path + ("?" + urlencode(query) if query else "")
+        if len(here) > MAX_HERE:
+            # The language switch would echo it into every link and /lang refuses a ``next``
+            # this long: switch language on the bare page instead.
+            here = web.request.url.path[:MAX_HERE]
 
     def lbl(table: str, code: object) -> str:
         key = str(getattr(code, "value", code))
