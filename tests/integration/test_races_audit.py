@@ -12,10 +12,16 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import text
-from tests.integration.races import RACERS, race  # type: ignore[import-not-found]
+from tests.integration.races import (  # type: ignore[import-not-found]
+    RACERS,
+    RecordingPayments,
+    race,
+    violations,
+)
 
 from doorstep.bootstrap import App
 from doorstep.domain.address import Address
@@ -44,6 +50,12 @@ from doorstep.services.returns import LineRequest, OpenReturn
 BUYER = "buyer-001"
 HOME = Address("310104", "上海市", "上海市", "徐汇区", "漕溪北路88号", "林晓雯", "13800001111")
 COURIERS = {"courier-yto-01": "courier5", "courier-sf-01": "courier1"}
+
+
+@pytest.fixture
+def payments() -> RecordingPayments:
+    """The local provider, recording every call (the ``wired`` app pays through it)."""
+    return RecordingPayments()
 
 
 def _login(client: TestClient, username: str) -> dict[str, str]:
@@ -290,7 +302,9 @@ def _order(app: App, sku: str) -> Order:
     return order
 
 
-def test_coupons_are_issued_once_at_pickup_and_never_beside_a_drop(wired: App) -> None:
+def test_coupons_are_issued_once_at_pickup_and_never_beside_a_drop(
+    wired: App, payments: RecordingPayments
+) -> None:
     svc = replace(wired.services, offering=AllGreen(wired.services.offering))
     at_door = [_coupon_visit(wired, svc, h, at_door=True) for h in (9, 11)]
     booked = [_coupon_visit(wired, svc, h, at_door=False) for h in (13, 15)]
@@ -337,6 +351,8 @@ def test_coupons_are_issued_once_at_pickup_and_never_beside_a_drop(wired: App) -
         assert issued == (state == "completed"), (aid, state, seen)
     for aid, _c, _p in booked:
         assert status[aid] != "completed" and seen.get((aid, "dropped")) == 1, (aid, seen)
+    # The pickups paid their express refunds once; cancels and moves kept the counters.
+    assert violations(wired, payments) == []
 
 
 # --- customs: one declaration submitted from many consoles at once ----------------------------

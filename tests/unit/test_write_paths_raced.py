@@ -104,6 +104,16 @@ _COVERAGE = (
     "test_races_gaps.py::test_area_and_template_capacity_edits_raced_with_bookings_move_live_counters",
     *_FLEET,
 )
+# A template edit also sets the holiday share the counters of a holiday take.
+_TEMPLATE = (
+    *_COVERAGE,
+    "test_holiday_share_races.py::"
+    "test_holiday_share_edits_raced_with_bookings_never_overbook_the_share",
+)
+_ARRIVE = (
+    "test_courier_arrive_races.py::"
+    "test_arrivals_raced_with_bookings_cancels_moves_and_plans_keep_the_routes",
+)
 _REDRIVE = (
     "test_races_audit.py::test_one_dead_letter_redriven_from_many_consoles_is_sent_again_once",
 )
@@ -167,6 +177,8 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /returns/{return_id}/dropoff-code": _CODE,
     "POST /claims": _CLAIM_FILE,
     # courier, station, warehouse
+    # The arrival rewrites the courier's route (the door moves to the head of the day).
+    "POST /courier/tasks/{appointment_id}/arrive": _ARRIVE,
     "POST /courier/tasks/{appointment_id}/inspect": _INSPECT,
     "POST /courier/tasks/{appointment_id}/pickup": _PICK_UP,
     "POST /courier/tasks/{appointment_id}/fail": _FAIL,
@@ -181,9 +193,9 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /ops/disruptions": _DISRUPT,
     "POST /ops/disruptions/{disruption_id}/lift": _DISRUPT,
     "PUT /ops/areas/{adcode}": _COVERAGE,
-    "PUT /ops/templates/{template_id}": _COVERAGE,
+    "PUT /ops/templates/{template_id}": _TEMPLATE,
     "PUT /ops/carriers/{carrier_id}": _FLEET,
-    "page POST /console/templates/{template_id}": _COVERAGE,
+    "page POST /console/templates/{template_id}": _TEMPLATE,
     "page POST /console/areas/{adcode}/capacity": _COVERAGE,
     "page POST /console/carriers/{carrier_id}": _FLEET,
     "POST /ops/windows/{adcode}/{carrier_id}/{day}/{start}/rebalance": _REBALANCE,
@@ -209,6 +221,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /carriers/{carrier_id}/callbacks": (
         "test_carrier_races.py::test_parallel_duplicate_callbacks_apply_once",
         "test_carrier_races.py::test_duplicate_pickups_raced_with_a_withdrawal_take_and_refund_only_what_left",
+        "test_carrier_poll_money_races.py::test_duplicate_pickups_refund_each_return_once",
     ),
     # pages: the same services as the API paths above
     "page POST /portal/returns": _CLAIMS,
@@ -222,6 +235,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "page POST /portal/claims": _CLAIM_FILE,
     "page POST /portal/appointments/{appointment_id}/contactless/confirm": _CONTACTLESS,
     "page POST /portal/appointments/{appointment_id}/contactless/dispute": _CONTACTLESS,
+    "page POST /courier/visits/{appointment_id}/arrive": _ARRIVE,
     "page POST /courier/visits/{appointment_id}/inspect": _INSPECT,
     "page POST /courier/visits/{appointment_id}/pickup": _PICK_UP,
     "page POST /courier/visits/{appointment_id}/fail": _FAIL,
@@ -244,7 +258,11 @@ RACED: dict[str, tuple[str, ...]] = {
         "test_after_sales_races.py::test_payment_faults_on_the_difference_and_the_tax_pay_once",
         "test_money_races.py::test_decision_and_retry_sweeps_together_claw_back_once",
     ),
-    "job refund_overdue": ("test_refund_money.py::test_concurrent_pushes_escalate_once",),
+    "job refund_overdue": (
+        "test_refund_money.py::test_concurrent_pushes_escalate_once",
+        "test_overdue_push_races.py::"
+        "test_pushes_raced_with_retries_and_grading_pay_each_overdue_refund_once",
+    ),
     "job claims": _CLAIM_ANSWER,
     "job outbox_dispatch": (
         "test_outbox.py::test_many_dispatchers_at_once_deliver_every_event_once_and_in_order",
@@ -252,6 +270,8 @@ RACED: dict[str, tuple[str, ...]] = {
     "job contactless_silence": _CONTACTLESS,
     "job carrier_poll": (
         "test_races_jobs.py::test_polls_raced_with_callbacks_move_each_order_once",
+        "test_carrier_poll_money_races.py::"
+        "test_polls_raced_with_buyer_moves_and_cancels_pay_and_count_once",
     ),
     "job after_sales": (
         "test_races_jobs.py::test_after_sales_sweeps_at_once_settle_each_once",
@@ -278,7 +298,6 @@ NOT_MOVING: dict[str, str] = {
     "POST /returns/{return_id}/evidence": "attaches text and photos to a return",
     "POST /returns/{return_id}/shipment": "records the buyer's own waybill",
     "POST /returns/{return_id}/dispute/evidence": "the buyer's side of a dispute; ops decide",
-    "POST /courier/tasks/{appointment_id}/arrive": "records the courier at the door",
     "POST /courier/handover": "records parcels handed to the depot (custody, no money)",
     "POST /ops/contactless/{appointment_id}/resolve": "records ops' decision on a disputed "
     "locker handover (no refund, clawback or window)",
@@ -294,7 +313,6 @@ NOT_MOVING: dict[str, str] = {
     "page POST /portal/returns/quote": "computes what filing would refund; stores nothing",
     "page POST /portal/returns/{return_id}/shipment": "records the buyer's own waybill",
     "page POST /portal/returns/{return_id}/dispute": "the buyer's side of a dispute",
-    "page POST /courier/visits/{appointment_id}/arrive": "records the courier at the door",
     "page POST /console/contactless/{appointment_id}/resolve": "records ops' decision",
     # CLI commands
     "cli migrate": "schema migrations",
