@@ -289,6 +289,12 @@ class PickupOrder(EventRecorder):
     # the company owes at most for one return's transit damage. Empty on orders placed
     # before values were declared, which declared no part for any return.
     insured_fen: dict[str, int] = field(default_factory=dict)
+    # doorstep cancelled it (the buyer, a withdrawal), not the company: a pickup the company
+    # reports afterwards overtook our cancel, and the company's facts win (``apply``).
+    cancelled_by_us: bool = False
+    # The company refused our cancel: it still holds a live order, so the worker keeps
+    # asking it (``quiet`` selects these) until it reports the pickup or its own end.
+    cancel_refused: bool = False
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -408,6 +414,8 @@ class PickupOrder(EventRecorder):
             self._event("create_failed", at, error=self.last_error, attempts=self.send_attempts)
         elif retry_at is None:
             op, self.pending_op = self.pending_op, None
+            if op is PendingOp.CANCEL and self.status is CS.CANCELLED:
+                self.cancel_refused = True
             self._event("send_abandoned", at, op=op.value if op else "", error=self.last_error)
 
     def sent(
@@ -440,6 +448,7 @@ class PickupOrder(EventRecorder):
             )
         never_sent = self.status is CS.PENDING
         self.status = CS.CANCELLED
+        self.cancelled_by_us = True
         self.pending_op = None if never_sent else PendingOp.CANCEL
         self.next_send_at = None if never_sent else at
         self._event("cancelled", at, reason=reason, by="doorstep")
@@ -498,6 +507,10 @@ class PickupOrder(EventRecorder):
             )
             return True
         assert target is not None
+        if self.overtakes_cancel(update):
+            return self._cancel_overtaken(update, target, waiting)
+        if self.status is CS.CANCELLED and target in (CS.FAILED, CS.CANCELLED):
+            self.cancel_refused = False  # the company's order ended too: nothing to ask
         if self.status in TERMINAL or (
             target in RANK and RANK.get(self.status, 99) >= RANK[target]
         ):
@@ -537,6 +550,44 @@ class PickupOrder(EventRecorder):
         if target in RANK and RANK[target] >= RANK[CS.PICKED_UP] and not was_picked_up:
             data.update(self._take_waiting(waiting))
         self._event(target.value, update.occurred_at, **data)
+        return True
+
+    def overtakes_cancel(self, update: CarrierUpdate) -> bool:
+        """Whether the company reports a pickup of an order doorstep cancelled: its courier
+        took the parcel before our cancel reached it (the company refuses that cancel)."""
+        target = MOVES_TO.get(update.kind)
+        return (
+            self.status is CS.CANCELLED
+            and self.cancelled_by_us
+            and target in RANK
+            and RANK[target] >= RANK[CS.PICKED_UP]
+        )
+
+    def _cancel_overtaken(
+        self, update: CarrierUpdate, target: CarrierStatus, waiting: Collection[str] | None
+    ) -> bool:
+        # The parcel is on its way to the warehouse whatever we cancelled: the order follows
+        # the company. ``waiting``: the returns the cancel released that are still free to
+        # go in the parcel; the others (withdrawn, booked again, self-sent since) are not
+        # changed behind the buyer's back but left to ops.
+        self.status = target
+        self.pending_op, self.next_send_at = None, None
+        self.cancel_refused = False
+        if update.courier is not None:
+            self.courier = update.courier
+        self.waybill_no = update.waybill_no
+        taken = list(self.return_ids) if waiting is None else list(waiting)
+        needs_ops = [r for r in self.return_ids if r not in taken]
+        self.return_ids = [r for r in self.return_ids if r in taken]
+        self._event(
+            "cancel_overtaken",
+            update.occurred_at,
+            event_id=update.event_id,
+            waybill_no=update.waybill_no,
+            status=target.value,
+            return_ids=list(self.return_ids),
+            needs_ops=needs_ops,
+        )
         return True
 
     def _superseded(self, update: CarrierUpdate, at: datetime) -> bool:

@@ -562,6 +562,19 @@ class Appointment(EventRecorder):
         self._event("cancelled", at, reason=reason)
         self._drop_coupon(at, "cancelled")
 
+    def picked_up_after_cancel(self, courier_id: str, at: datetime, event_id: str) -> None:
+        """A courier company's courier took the parcel before our cancel of the visit reached
+        the company: the visit was made after all, completed by that courier."""
+        self._require("picked_up_after_cancel", A.CANCELLED)
+        if not self.served_by_company:
+            # Our own couriers are told of a cancel at once; only a company's can overtake it.
+            raise IllegalTransition("appointment", self.status.value, "picked_up_after_cancel")
+        self.status = A.COMPLETED
+        self.courier_id = courier_id
+        self.completed_at = at
+        self.attempts.append(Attempt(at, courier_id, "picked_up"))
+        self._event("cancel_overtaken", at, courier_id=courier_id, event_id=event_id)
+
     def _check_courier(self, courier_id: str) -> None:
         if self.courier_id != courier_id:
             raise Conflict(

@@ -421,6 +421,14 @@ class ReturnRequest(EventRecorder):
                 until=offer.until.isoformat(),
             )
 
+    def pickup_offered(self, at: datetime) -> bool:
+        """Whether door pickup may still be booked for this return at ``at``."""
+        try:
+            self._check_offered(ReturnMethod.PICKUP, at)
+        except Conflict:
+            return False
+        return True
+
     def schedule_pickup(self, appointment_id: str, at: datetime) -> None:
         """Attach a booked door-pickup appointment (also used when rescheduling onto another)."""
         self._require("schedule_pickup", S.APPROVED, S.AWAITING_PICKUP)

@@ -241,3 +241,28 @@ def test_plan_sets_eta_and_records_only_noticeable_moves() -> None:
     appt.mark_unserved("capacity", LATER)
     appt.mark_unserved("capacity", LATER)
     assert [e.name for e in appt.take_events()] == ["appointment.unserved"]
+
+
+def test_a_company_pickup_overtaking_our_cancel_completes_the_visit() -> None:
+    appt = appointment(A.ASSIGNED, courier="ext:sf")
+    appt.served_by_company = True
+    appt.promise_coupon(300, T0)
+    appt.cancel(LATER, "buyer_cancelled")
+    appt.take_events()
+    appt.picked_up_after_cancel("ext:sf", LATER, "EV-9")
+    assert appt.status is A.COMPLETED and appt.courier_id == "ext:sf"
+    assert appt.completed_at == LATER and appt.attempts[-1].outcome == "picked_up"
+    assert appt.coupon_issued_at is None  # the coupon went with the cancel
+    [event] = appt.take_events()
+    assert event.name == "appointment.cancel_overtaken"
+    assert event.data == {"courier_id": "ext:sf", "event_id": "EV-9"}
+
+
+@pytest.mark.parametrize("status", [s for s in A if s is not A.CANCELLED])
+def test_only_a_cancelled_company_visit_is_completed_by_an_overtaking_pickup(status: A) -> None:
+    for appt in (appointment(status), appointment(A.CANCELLED)):
+        appt.served_by_company = appt.status is not A.CANCELLED
+        before = snapshot(appt)
+        with pytest.raises(IllegalTransition):
+            appt.picked_up_after_cancel("ext:sf", LATER, "EV-9")
+        assert snapshot(appt) == before and appt.take_events() == []

@@ -397,3 +397,82 @@ def test_a_move_while_creating_survives_the_companys_event_overtaking_the_create
     assert po.pending_op is PendingOp.RESCHEDULE and po.next_send_at == T
     po.created("SBX1", T)  # the create's answer, afterwards
     assert po.pending_op is PendingOp.RESCHEDULE and not po.moved_while_creating
+
+
+def _cancelled_by_us(return_ids: tuple[str, ...] = ("R-1",)) -> PickupOrder:
+    po = PickupOrder.intend(_order().order, "A-1", list(return_ids), T)
+    po.created("SBX1", T)
+    po.apply(_update(UpdateKind.COURIER_ASSIGNED), T)
+    assert po.request_cancel(T, "buyer_cancelled") is True
+    po.take_events()
+    return po
+
+
+def test_a_pickup_reported_after_our_cancel_overtook_it_and_the_company_wins() -> None:
+    po = _cancelled_by_us()
+    assert po.cancelled_by_us and po.pending_op is PendingOp.CANCEL
+    picked = _update(UpdateKind.PICKED_UP, 1)
+    assert po.overtakes_cancel(picked)
+    assert po.apply(picked, T, waiting=["R-1"]) is True
+    assert po.status is CarrierStatus.PICKED_UP and po.waybill_no == "SBX2611260001"
+    assert po.pending_op is None and po.next_send_at is None  # the cancel is not sent now
+    [event] = po.take_events()
+    assert event.name == "carrier_order.cancel_overtaken"
+    assert event.data == {
+        "event_id": picked.event_id,
+        "waybill_no": "SBX2611260001",
+        "status": "picked_up",
+        "return_ids": ["R-1"],
+        "needs_ops": [],
+    }
+    # From here on the order is a picked-up one: later stages follow, repeats are late.
+    assert not po.overtakes_cancel(_update(UpdateKind.IN_TRANSIT, 2))
+    assert po.apply(_update(UpdateKind.PICKED_UP, 2), T) is False
+    assert po.apply(_update(UpdateKind.IN_TRANSIT, 3), T) is True
+    assert po.status is CarrierStatus.IN_TRANSIT
+
+
+def test_returns_taken_elsewhere_since_our_cancel_are_left_to_ops() -> None:
+    po = _cancelled_by_us(("R-1", "R-2", "R-3"))
+    # R-1 was withdrawn, R-3 booked on another visit, after the cancel released them.
+    assert po.apply(_update(UpdateKind.DELIVERED, 1), T, waiting=["R-2"]) is True
+    assert po.status is CarrierStatus.DELIVERED and po.return_ids == ["R-2"]
+    [event] = po.take_events()
+    assert event.data["return_ids"] == ["R-2"] and event.data["needs_ops"] == ["R-1", "R-3"]
+
+
+def test_only_a_pickup_overtakes_our_cancel() -> None:
+    po = _cancelled_by_us()
+    for n, kind in enumerate((UpdateKind.ACCEPTED, UpdateKind.COURIER_ASSIGNED), 1):
+        assert not po.overtakes_cancel(_update(kind, n))
+        assert po.apply(_update(kind, n), T) is False
+    assert po.status is CarrierStatus.CANCELLED
+    # The company's own cancel is final: a pickup reported after it is late.
+    theirs = _order()
+    theirs.apply(_update(UpdateKind.CANCELLED), T)
+    assert not theirs.cancelled_by_us
+    assert theirs.apply(_update(UpdateKind.PICKED_UP, 1), T) is False
+    assert theirs.status is CarrierStatus.CANCELLED
+
+
+def test_a_refused_cancel_keeps_the_order_asked_about_until_the_company_settles_it() -> None:
+    po = _cancelled_by_us()
+    po.send_failed("carrier_refused: picked up", T, None)
+    assert po.cancel_refused and po.pending_op is None
+    assert [e.name for e in po.take_events()] == ["carrier_order.send_abandoned"]
+    failed = _cancelled_by_us()
+    failed.send_failed("carrier_refused: failed", T, None)
+    assert failed.apply(_update(UpdateKind.PICKUP_FAILED, 1), T) is False
+    assert not failed.cancel_refused  # its order ended at the company too
+    assert po.apply(_update(UpdateKind.PICKED_UP, 1), T, waiting=["R-1"]) is True
+    assert not po.cancel_refused and po.status is CarrierStatus.PICKED_UP
+
+
+def test_who_cancelled_is_stored_and_older_documents_read_as_not_ours() -> None:
+    po = _cancelled_by_us()
+    po.send_failed("carrier_refused", T, None)
+    back = from_doc(PickupOrder, to_doc(po))
+    assert back.cancelled_by_us and back.cancel_refused
+    old = to_doc(po)
+    del old["cancelled_by_us"], old["cancel_refused"]
+    assert not from_doc(PickupOrder, old).cancelled_by_us
