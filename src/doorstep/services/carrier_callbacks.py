@@ -31,7 +31,7 @@ from doorstep.domain.pickup import AppointmentStatus, FailureReason
 from doorstep.domain.returns import Inspection, InspectionResult, ReturnRequest, ReturnStatus
 from doorstep.services.carrier_orders import external_courier_id
 from doorstep.services.context import Services
-from doorstep.services.pickup_company import follow_company_move
+from doorstep.services.pickup_company import follow_company_move, overcommitted
 from doorstep.services.ports import CarrierExchange, UnitOfWork
 from doorstep.services.refunds import start_express_refund
 from doorstep.services.route import Contention
@@ -108,15 +108,24 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
     with svc.uow() as uow:
         # Lock first, then claim the event id: parallel duplicates queue on the rows, and an
         # unknown order never leaves an inbox row behind.
-        po, locked = _locked_order(uow, carrier_id, update.out_order_no)
+        po, locked = _locked_order(uow, carrier_id, update.out_order_no, update)
         if not uow.carrier_inbox.take(
             carrier_id, update.event_id, po.out_order_no, update.kind.value, now
         ):
             outcome = "duplicate"
         else:
             before = po.status
-            at_pickup = _at_pickup(po, update)
-            changed = po.apply(update, now, _waiting(po, locked) if at_pickup else None)
+            overtaking = po.overtakes_cancel(update)
+            if overtaking:
+                waiting: list[str] | None = _released(po, locked, update.occurred_at)
+            else:
+                waiting = _waiting(po, locked) if _at_pickup(po, update) else None
+            changed = po.apply(update, now, waiting)
+            if changed and overtaking:
+                _reinstate(uow, po, update, locked)
+                # The visit is made again up to the courier at the door: the pickup and
+                # any later stage reported follow as for any pickup.
+                before = CS.COURIER_ASSIGNED
             if changed and update.kind is UpdateKind.RESCHEDULED:
                 _follow_move(svc, uow, po, update)
             elif changed:
@@ -133,19 +142,28 @@ _PARCEL_EVENTS = (UpdateKind.PICKED_UP, UpdateKind.IN_TRANSIT, UpdateKind.DELIVE
 
 
 def _locked_order(
-    uow: UnitOfWork, carrier_id: str, out_order_no: str
+    uow: UnitOfWork, carrier_id: str, out_order_no: str, update: CarrierUpdate
 ) -> tuple[PickupOrder, dict[str, ReturnRequest]]:
     """The order and its returns, the returns' rows locked in key order before the order's
     (a buyer's withdrawal, cancel or move of the visit holds its returns, then the window,
     then this order: the other way round they deadlocked on PostgreSQL), and the order read
     again under its lock. A return that joined it between the two reads makes the caller
-    start over; only the signing carrier's own orders are found."""
+    start over; only the signing carrier's own orders are found. A pickup that overtook
+    our cancel takes its visit's window again: that window's row is locked between the
+    returns' and the order's, as a buyer's cancel locks them."""
     first = uow.pickup_orders.get(out_order_no)
     if first is None or first.carrier_id != carrier_id:
         raise NotFound("carrier_order", out_order_no)
     locked = {r.return_id: r for r in uow.returns.get_many_for_update(first.return_ids)}
+    window_locked = first.overtakes_cancel(update)
+    if window_locked:
+        appt = uow.appointments.get(first.appointment_id)
+        if appt is not None:
+            uow.slots.load_for_update(appt.slot)
     po = uow.pickup_orders.get_for_update(out_order_no)
     assert po is not None, "a pickup order is never deleted"
+    if po.overtakes_cancel(update) and not window_locked:
+        raise Contention()  # cancelled between the two reads: lock its window first
     # Compared with the ids asked for, not those found: a return missing from its table
     # would otherwise make the caller start over for ever.
     if not set(po.return_ids) <= set(first.return_ids):
@@ -188,6 +206,42 @@ def _waiting(po: PickupOrder, locked: dict[str, ReturnRequest]) -> list[str]:
         if locked[rid].status is ReturnStatus.AWAITING_PICKUP
         and locked[rid].appointment_id == po.appointment_id
     ]
+
+
+def _released(po: PickupOrder, locked: dict[str, ReturnRequest], at: datetime) -> list[str]:
+    """The returns our cancel released that nothing took since (not withdrawn, not booked
+    on another visit, not self-sent, pickup still offered): the parcel the company's
+    courier took holds them, and they follow it. Any other is left to ops."""
+    return [
+        rid
+        for rid in po.return_ids
+        if locked[rid].status is ReturnStatus.APPROVED
+        and locked[rid].appointment_id is None
+        and locked[rid].pickup_offered(at)
+    ]
+
+
+def _reinstate(
+    uow: UnitOfWork, po: PickupOrder, update: CarrierUpdate, locked: dict[str, ReturnRequest]
+) -> None:
+    """The visit cancelled for an order the company picked up anyway is made after all: it
+    holds its window again (it did when the courier came; its row locked by
+    ``_locked_order``) and its free returns wait on it for the pickup that follows."""
+    appt = uow.appointments.get(po.appointment_id)
+    if appt is None:
+        return
+    at = update.occurred_at
+    appt.picked_up_after_cancel(external_courier_id(po.carrier_id), at, update.event_id)
+    load = uow.slots.load_for_update(appt.slot)
+    # No capacity condition: the visit was counted there when the courier came.
+    after = uow.slots.take_over(appt.slot, load.capacity if load is not None else 0)
+    if after.booked > after.capacity:
+        uow.events.append(
+            [overcommitted(appt, appt.slot, after.capacity, after.booked, at, "cancel_overtaken")]
+        )
+    for rid in po.return_ids:
+        locked[rid].schedule_pickup(appt.appointment_id, at)
+    uow.appointments.save(appt)
 
 
 def _follow_move(svc: Services, uow: UnitOfWork, po: PickupOrder, update: CarrierUpdate) -> None:

@@ -162,7 +162,7 @@ def follow_company_move(
         appt.assign(external_courier_id(old.carrier_id), at)
     uow.appointments.save(appt)
     if over is not None:
-        uow.events.append([_overcommitted(appt, new, over.capacity, over.booked, at)])
+        uow.events.append([overcommitted(appt, new, over.capacity, over.booked, at)])
         log.warning(
             "slot_overcommitted",
             slot=new.key,
@@ -182,9 +182,15 @@ def _capacity(svc: Services, uow: UnitOfWork, slot: SlotRef) -> int:
     return effective_capacity(uow, svc.calendar, area, template, slot)
 
 
-def _overcommitted(
-    appt: Appointment, slot: SlotRef, capacity: int, booked: int, at: datetime
+def overcommitted(
+    appt: Appointment,
+    slot: SlotRef,
+    capacity: int,
+    booked: int,
+    at: datetime,
+    cause: str = "carrier_rescheduled",
 ) -> Event:
+    """The event of a company's fact counted in a window past its capacity."""
     return Event(
         "slot.overcommitted",
         "slot",
@@ -197,6 +203,6 @@ def _overcommitted(
             "window": slot.window.label,
             "capacity": capacity,
             "booked": booked,
-            "cause": "carrier_rescheduled",
+            "cause": cause,
         },
     )

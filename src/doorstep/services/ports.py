@@ -581,7 +581,8 @@ class PickupOrderRepository(Protocol):
         ...
 
     def quiet(self, heard_before: datetime, limit: int) -> list[str]:
-        """Open orders not heard of since ``heard_before``: the worker asks the company."""
+        """Open orders (and cancelled ones whose cancel the company refused) not heard of
+        since ``heard_before``: the worker asks the company."""
         ...
 
 

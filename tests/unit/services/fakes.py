@@ -459,7 +459,8 @@ class FakePickupOrderRepository(FakeVersionedRepository[PickupOrder]):
         found = [
             po
             for po in self._all()
-            if po.status in CARRIER_OPEN and (po.last_heard_at or po.created_at) < heard_before
+            if (po.status in CARRIER_OPEN or po.cancel_refused)
+            and (po.last_heard_at or po.created_at) < heard_before
         ]
         return [po.out_order_no for po in found][:limit]
 

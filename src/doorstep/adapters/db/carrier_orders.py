@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, and_, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from doorstep.adapters.db import tables as t
 from doorstep.adapters.db.repositories import VersionedRepository
-from doorstep.domain.carrier_order import OPEN, PickupOrder
+from doorstep.domain.carrier_order import OPEN, CarrierStatus, PickupOrder
 from doorstep.services.ports import CarrierExchange
 
 log = structlog.get_logger("doorstep.carriers")
@@ -53,7 +53,17 @@ class PickupOrderRepo(VersionedRepository[PickupOrder]):
         c = t.pickup_orders.c
         rows = self.conn.execute(
             select(c.out_order_no)
-            .where(c.status.in_([s.value for s in OPEN]), c.last_heard_at < heard_before)
+            .where(
+                or_(
+                    c.status.in_([s.value for s in OPEN]),
+                    # A cancel the company refused: its order there is still live.
+                    and_(
+                        c.status == CarrierStatus.CANCELLED.value,
+                        c.doc["cancel_refused"].as_boolean(),
+                    ),
+                ),
+                c.last_heard_at < heard_before,
+            )
             .order_by(c.last_heard_at)
             .limit(limit)
         )
