@@ -115,7 +115,7 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
             outcome = "duplicate"
         else:
             before = po.status
-            overtaking = po.overtakes_cancel(update)
+            overtaking, needs_ops = po.overtakes_cancel(update), []
             if overtaking:
                 waiting: list[str] | None = _released(po, locked, update.occurred_at)
             else:
@@ -123,6 +123,7 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
             changed = po.apply(update, now, waiting)
             if changed and overtaking:
                 _reinstate(uow, po, update, locked)
+                needs_ops = [rid for rid in locked if rid not in po.return_ids]
                 # The visit is made again up to the courier at the door: the pickup and
                 # any later stage reported follow as for any pickup.
                 before = CS.COURIER_ASSIGNED
@@ -133,6 +134,14 @@ def _apply_once(svc: Services, carrier_id: str, update: CarrierUpdate) -> str:
             uow.pickup_orders.save(po)
             uow.commit()
             outcome = "applied" if changed else "late"
+            if needs_ops:
+                # Ops find these by their ``carrier_order.cancel_overtaken`` event too.
+                log.warning(
+                    "carrier_cancel_overtaken",
+                    out_order_no=po.out_order_no,
+                    waybill_no=po.waybill_no,
+                    needs_ops=needs_ops,
+                )
     if po.picked_up and update.kind in _PARCEL_EVENTS:
         _refund_parcel(svc, po)
     return outcome

@@ -153,6 +153,7 @@ EVENT = {
     "appointment.completed": N_("Visit completed"),
     "appointment.attempt_failed": N_("Pickup attempt failed"),
     "appointment.cancelled": N_("Pickup visit cancelled"),
+    "appointment.cancel_overtaken": N_("Collected before the cancel reached the company"),
     "appointment.contactless_review_opened": N_("Contactless pickup: please check the photos"),
     "appointment.handover_confirmed": N_("Contactless pickup confirmed"),
     "appointment.handover_disputed": N_("Contactless pickup disputed"),
@@ -173,6 +174,7 @@ EVENT = {
     "carrier_order.delivered": N_("Courier company delivered to the warehouse"),
     "carrier_order.failed": N_("Courier company could not collect"),
     "carrier_order.cancelled": N_("Pickup order cancelled"),
+    "carrier_order.cancel_overtaken": N_("Courier company had collected the parcel already"),
     "carrier_order.settled": N_("Courier company settled weight and freight"),
     "carrier_order.create_failed": N_("Courier company refused the pickup order"),
 }
