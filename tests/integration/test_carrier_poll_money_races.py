@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import time
@@ -227,6 +228,53 @@ def test_a_cancel_too_late_for_the_company_keeps_the_parcel_it_took(
         # decide (the company's event names it).
         assert len(po.return_ids) == (0 if withdraw else 1)
         assert len(payments.paid) == (0 if withdraw else 1)
+
+
+def test_a_late_pickup_callback_wins_and_a_return_booked_again_is_left_to_ops(
+    database_url: str,
+) -> None:
+    """The company's PICKED_UP arrives by callback after the buyer cancelled the visit and
+    booked one of its two returns on another: the visit is made after all, the free return
+    is picked up and paid, the one booked again is not moved behind the buyer's back."""
+    payments = RecordingPayments()
+    with carrier_world(database_url, payments) as w:
+        svc = w.app.services
+        number = w.book(w.approved_return(), hour=9)
+        w.join(w.approved_return(), number)
+        w.deliveries()
+        w.faults(drop=True)
+        w.advance(number, "COURIER_ASSIGNED")
+        taken = w.advance(number, "PICKED_UP")
+        w.deliveries()
+        w.faults(drop=False)
+        pickup.cancel_pickup(svc, BUYER, _visit(number))
+        po = carrier_orders.get_order(svc, number)
+        assert po is not None and po.cancel_refused  # the company refused it at once
+        free, again = po.return_ids
+        elsewhere = pickup.book_pickup(
+            svc, BUYER, again, pickup.SlotChoice("sbx", TOMORROW, time(11))
+        )
+        w.deliveries()
+        for n, kind in enumerate(("PICKED_UP", "IN_TRANSIT", "DELIVERED")):
+            body = _event(w, number, f"EV-late-{n}", kind, taken["waybillNo"])
+            assert w.post_callback(body) == "applied"
+        w.deliveries()
+        po = carrier_orders.get_order(svc, number)
+        assert po is not None and po.status is CarrierStatus.DELIVERED
+        assert po.return_ids == [free] and not po.cancel_refused
+        status = dict(_rows(w, "SELECT return_id, status FROM returns"))
+        assert status[again] == "awaiting_pickup"
+        [(data,)] = _rows(
+            w, "SELECT data FROM events WHERE name = 'carrier_order.cancel_overtaken'"
+        )
+        data = data if isinstance(data, dict) else json.loads(data)
+        assert data["return_ids"] == [free] and data["needs_ops"] == [again]
+        visits = dict(_rows(w, "SELECT appointment_id, status FROM appointments"))
+        assert visits == {_visit(number): "completed", elsewhere.appointment_id: "booked"}
+        assert _parcels_hold_only_what_left(w) == []
+        _paid_once_for_what_left(w, payments)
+        assert len(payments.paid) == 1
+        assert violations(w.app, payments) == []
 
 
 def test_duplicate_pickups_refund_each_return_once(database_url: str) -> None:
