@@ -164,7 +164,10 @@ def _locked_order(
     if first is None or first.carrier_id != carrier_id:
         raise NotFound("carrier_order", out_order_no)
     locked = {r.return_id: r for r in uow.returns.get_many_for_update(first.return_ids)}
-    window_locked = first.overtakes_cancel(update)
+    # A buyer's cancel holds these returns too: read under their lock, whether it came
+    # first is settled (the first read may predate it).
+    now_read = uow.pickup_orders.get(out_order_no) if _at_pickup(first, update) else None
+    window_locked = (now_read or first).overtakes_cancel(update)
     if window_locked:
         appt = uow.appointments.get(first.appointment_id)
         if appt is not None:
@@ -172,7 +175,7 @@ def _locked_order(
     po = uow.pickup_orders.get_for_update(out_order_no)
     assert po is not None, "a pickup order is never deleted"
     if po.overtakes_cancel(update) and not window_locked:
-        raise Contention()  # cancelled between the two reads: lock its window first
+        raise Contention()  # cancelled without holding the returns: lock its window first
     # Compared with the ids asked for, not those found: a return missing from its table
     # would otherwise make the caller start over for ever.
     if not set(po.return_ids) <= set(first.return_ids):
