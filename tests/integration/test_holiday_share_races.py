@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -19,6 +18,10 @@ from tests.integration.races import (  # type: ignore[import-not-found]
     violations,
 )
 from tests.integration.test_races import BOOKING, _approved  # type: ignore[import-not-found]
+from tests.integration.test_races_gaps import (  # type: ignore[import-not-found]
+    _bookings_and_edits,
+    _last_seq,
+)
 
 from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App, build
@@ -74,26 +77,6 @@ def _counter(app: App, day: date, start: str) -> tuple[int, int]:
     return int(row.capacity), int(row.booked)
 
 
-def _replayed(app: App, after: int) -> list[tuple[str, dict[str, object]]]:
-    """Bookings and template saves committed after event ``after``, in commit order."""
-    # ``seq`` is commit order: a booking shares its area until commit and an edit locks it,
-    # and bookings of one window hold its counter's row lock while they write their event.
-    with app.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT name, data FROM events WHERE seq > :s AND name IN "
-                "('appointment.booked', 'slot_template.saved') ORDER BY seq"
-            ),
-            {"s": after},
-        ).all()
-    return [(name, data if isinstance(data, dict) else json.loads(data)) for name, data in rows]
-
-
-def _last_seq(app: App) -> int:
-    with app.engine.connect() as conn:
-        return int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM events")).scalar_one())
-
-
 # On the holiday a window's figure is the template's capacity times its share, the day after
 # the capacity alone; every edit moves every counted window of both days and names those it
 # leaves over capacity (a lowering cancels no booking).
@@ -147,7 +130,7 @@ def test_holiday_share_edits_raced_with_bookings_never_overbook_the_share(
     out = race(calls)
     assert set(out.codes) <= BOOKING, out.codes
 
-    replayed = _replayed(app, seq)
+    replayed = _bookings_and_edits(app, seq)
     assert Counter(name for name, _ in replayed)["slot_template.saved"] == len(EDITS)
     mine = "310104/yto/"
     for name, data in replayed:
