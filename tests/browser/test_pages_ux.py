@@ -158,6 +158,7 @@ def test_every_page_passes_the_checks(
                     ("customs", "/console/customs"),
                     ("outbox", "/console/outbox"),
                     ("transfers", "/console/transfers"),
+                    ("overtaken", "/console/overtaken"),
                 ),
             ),
         ):

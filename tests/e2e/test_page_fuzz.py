@@ -20,6 +20,7 @@ from tests.e2e.after_sales_calls import (  # type: ignore[import-not-found]
     _bonded_order as bonded_order,
 )
 from tests.e2e.after_sales_calls import _file as after_sales_file  # type: ignore[import-not-found]
+from tests.e2e.carrier_calls import overtaken_order  # type: ignore[import-not-found]
 from tests.e2e.money_calls import _claim as claim  # type: ignore[import-not-found]
 from tests.e2e.test_statements import World  # type: ignore[import-not-found]
 from tests.e2e.transfer_calls import given_up  # type: ignore[import-not-found]
@@ -133,7 +134,15 @@ def _more_real_ids(client: TestClient, wired: App, login: Login) -> dict[str, st
         "claim_id": claim(w, "buyer2"),
         "customs_return_id": declaration.customs_return_id,
         "transfer_id": given_up(wired, "fuzz-subject"),
+        "out_order_no": _overtaken(wired),
     }
+
+
+def _overtaken(wired: App) -> str:
+    """A parcel collected after a cancel, waiting for ops to settle it."""
+    number = "A-fuzz-1-1"
+    overtaken_order(wired, number, "L2")  # L1 is _real_ids' return
+    return number
 
 
 def _real_ids(client: TestClient, login: Login) -> dict[str, str]:

@@ -29,7 +29,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from starlette.routing import BaseRoute, Mount
 from tests.e2e.after_sales_calls import after_sales_calls  # type: ignore[import-not-found]
-from tests.e2e.carrier_calls import carrier_calls, connect_company  # type: ignore[import-not-found]
+from tests.e2e.carrier_calls import (  # type: ignore[import-not-found]
+    carrier_calls,
+    connect_company,
+    overtaken,
+)
 from tests.e2e.station_calls import station_calls  # type: ignore[import-not-found]
 from tests.statements import counting_statements  # type: ignore[import-not-found]
 
@@ -102,6 +106,7 @@ PAGE_ITEMS = {
     "page GET /console/transfers": _ROW,
     "page GET /console/outbox": _ROW,
     "page GET /console/areas/over-capacity": _ROW,
+    "page GET /console/overtaken": _ROW,
     "page GET /portal/claims": r'<section class="card claim"',
     "page GET /courier": r'class="visit card|<li><a href="/courier/visits/',  # next, later
 }
@@ -1226,10 +1231,12 @@ def test_no_request_sends_more_statements_with_more_data(
     )
     overdue(w, 1)
     over_capacity(w, 1)
+    overtaken(w, 1)
     small, small_sizes = measure(w, todo)
     assert small_sizes["GET /ops/refunds/overdue"] > 0, "measure the overdue list with rows"
     assert small_sizes["GET /ops/windows/over-capacity"] > 0, "measure the list with rows"
     grow(w, GROWTH)
+    overtaken(w, 6)
     large, large_sizes = measure(w, all_calls(w))
     # The second world really is larger wherever a call answers with a list: a flat count
     # over a list that did not grow would prove nothing. A list whose answer stops being one
@@ -1248,6 +1255,7 @@ def test_no_request_sends_more_statements_with_more_data(
         "GET /ops/customs",
         "GET /ops/transfers",
         "GET /ops/carrier-exchanges",
+        "GET /ops/carrier-orders/overtaken",
         "GET /ops/contactless/disputes",
     } <= small_sizes.keys(), small_sizes
     flat = {

@@ -513,6 +513,7 @@ def violations(app: App, payments: RecordingPayments) -> list[str]:
         found += _ledger(conn, payments) + _transfers(conn, payments)
         found += refund_wait_violations(conn) + _erased_buyers(conn) + _order_columns(conn)
         found += _return_columns(conn) + _route_cache(conn, app.services.route_cache)
+        found += _pickup_order_columns(conn)
         conn.rollback()
     TALLY.violations += len(found)
     return found
@@ -1167,6 +1168,25 @@ def _return_columns(conn: Connection) -> list[str]:
         for row in conn.execute(select(r.return_id, r.doc, r.appointment_id))
         if _doc(row.doc).get("appointment_id") != row.appointment_id
     ]
+
+
+def _pickup_order_columns(conn: Connection) -> list[str]:
+    """``pickup_orders.cancel_refused`` and ``awaits_ops_since`` say what the order's document
+    says: the worker polls refused cancels and ops list overtaken pickups by the columns, so a
+    path that wrote the document alone would leave a live company order unpolled or a
+    parcel off the ops list."""
+    c = t.pickup_orders.c
+    found: list[str] = []
+    for row in conn.execute(select(c.out_order_no, c.doc, c.cancel_refused, c.awaits_ops_since)):
+        doc = _doc(row.doc)
+        waiting = doc.get("needs_ops") and not doc.get("ops_settled_at")
+        said = (
+            bool(doc.get("cancel_refused")),
+            datetime.fromisoformat(doc["needs_ops_at"]) if waiting else None,
+        )
+        if (row.cancel_refused, row.awaits_ops_since) != said:
+            found.append(f"pickup order columns differ from its document: {row.out_order_no}")
+    return found
 
 
 def _doc(value: Any) -> Any:

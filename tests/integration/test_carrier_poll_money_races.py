@@ -29,6 +29,9 @@ from tests.integration.test_carrier_races import (  # type: ignore[import-not-fo
     _parcels_hold_only_what_left,
     invariants,
 )
+from tests.integration.test_overtaken_ops import (  # type: ignore[import-not-found]
+    overtaken_case,
+)
 
 from doorstep.domain.carrier_order import CarrierStatus
 from doorstep.services import carrier_orders, pickup, returns
@@ -239,26 +242,8 @@ def test_a_late_pickup_callback_wins_and_a_return_booked_again_is_left_to_ops(
     payments = RecordingPayments()
     with carrier_world(database_url, payments) as w:
         svc = w.app.services
-        number = w.book(w.approved_return(), hour=9)
-        w.join(w.approved_return(), number)
-        w.deliveries()
-        w.faults(drop=True)
-        w.advance(number, "COURIER_ASSIGNED")
-        taken = w.advance(number, "PICKED_UP")
-        w.deliveries()
-        w.faults(drop=False)
-        pickup.cancel_pickup(svc, BUYER, _visit(number))
-        po = carrier_orders.get_order(svc, number)
-        assert po is not None and po.cancel_refused  # the company refused it at once
-        free, again = po.return_ids
-        elsewhere = pickup.book_pickup(
-            svc, BUYER, again, pickup.SlotChoice("sbx", TOMORROW, time(11))
-        )
-        w.deliveries()
-        for n, kind in enumerate(("PICKED_UP", "IN_TRANSIT", "DELIVERED")):
-            body = _event(w, number, f"EV-late-{n}", kind, taken["waybillNo"])
-            assert w.post_callback(body) == "applied"
-        w.deliveries()
+        case = overtaken_case(w)
+        number, free, again = case.number, case.free, case.again
         po = carrier_orders.get_order(svc, number)
         assert po is not None and po.status is CarrierStatus.DELIVERED
         assert po.return_ids == [free] and not po.cancel_refused
@@ -270,7 +255,7 @@ def test_a_late_pickup_callback_wins_and_a_return_booked_again_is_left_to_ops(
         data = data if isinstance(data, dict) else json.loads(data)
         assert data["return_ids"] == [free] and data["needs_ops"] == [again]
         visits = dict(_rows(w, "SELECT appointment_id, status FROM appointments"))
-        assert visits == {_visit(number): "completed", elsewhere.appointment_id: "booked"}
+        assert visits == {_visit(number): "completed", case.elsewhere: "booked"}
         assert _parcels_hold_only_what_left(w) == []
         _paid_once_for_what_left(w, payments)
         assert len(payments.paid) == 1

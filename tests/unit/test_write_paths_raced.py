@@ -51,6 +51,7 @@ _BOOK = (
     "test_races.py::test_booking_one_window_never_overbooks",
     "test_booking_routes_race.py::test_parallel_bookings_into_one_courier_day_keep_every_promise",
 )
+_SETTLE_OVERTAKEN = ("test_overtaken_ops.py::test_many_consoles_settling_at_once_settle_once",)
 _RESCHEDULE = ("test_races.py::test_rescheduling_in_crossfire_keeps_counts",)
 _CANCEL_PICKUP = ("test_races.py::test_cancelling_while_others_book_the_freed_places",)
 _JOIN = ("test_races.py::test_joining_a_visit_while_it_is_cancelled",)
@@ -205,6 +206,8 @@ RACED: dict[str, tuple[str, ...]] = {
     "POST /ops/customs/{customs_return_id}/declare": _DECLARE,
     "POST /ops/customs/{customs_return_id}/settle": _SETTLE,
     "POST /ops/transfers/{transfer_id}/retry": _RETRY,
+    # moves nothing, but many consoles at once must settle a case once
+    "POST /ops/carrier-orders/{out_order_no}/settle": _SETTLE_OVERTAKEN,
     # accounts: no money, but a lost write brought deleted accounts back (see the test)
     "POST /auth/password": _ACCOUNTS,
     "POST /ops/users/{username}/{action}": _ACCOUNTS,
@@ -251,6 +254,7 @@ RACED: dict[str, tuple[str, ...]] = {
     "page POST /console/customs/{customs_return_id}/declare": _DECLARE,
     "page POST /console/customs/{customs_return_id}/settle": _SETTLE,
     "page POST /console/transfers/{transfer_id}/retry": _RETRY,
+    "page POST /console/overtaken/{out_order_no}/settle": _SETTLE_OVERTAKEN,
     # background jobs (entrypoints/jobs.py)
     "job express_refunds": _EXPRESS_SWEEP,
     "job refund_retry": ("test_races.py::test_concurrent_retry_sweeps_settle_each_refund_once",),

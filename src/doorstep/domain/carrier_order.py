@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from doorstep.domain.errors import Conflict, InvalidInput
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.events import Event, EventRecorder
 from doorstep.domain.pickup import FailureReason
 
@@ -295,6 +295,14 @@ class PickupOrder(EventRecorder):
     # The company refused our cancel: it still holds a live order, so the worker keeps
     # asking it (``quiet`` selects these) until it reports the pickup or its own end.
     cancel_refused: bool = False
+    # Returns the parcel left behind when a pickup overtook our cancel (withdrawn, booked
+    # again or self-sent meanwhile): not changed behind the buyer's back, so ops settle them
+    # by hand (``settle_ops``) and the order waits on their list since ``needs_ops_at``.
+    needs_ops: list[str] = field(default_factory=list)
+    needs_ops_at: datetime | None = None
+    ops_settled_at: datetime | None = None
+    ops_settled_by: str | None = None
+    ops_note: str = ""
 
     def __post_init__(self) -> None:
         EventRecorder.__init__(self)
@@ -579,6 +587,8 @@ class PickupOrder(EventRecorder):
         taken = list(self.return_ids) if waiting is None else list(waiting)
         needs_ops = [r for r in self.return_ids if r not in taken]
         self.return_ids = [r for r in self.return_ids if r in taken]
+        if needs_ops:
+            self.needs_ops, self.needs_ops_at = needs_ops, update.occurred_at
         self._event(
             "cancel_overtaken",
             update.occurred_at,
@@ -589,6 +599,28 @@ class PickupOrder(EventRecorder):
             needs_ops=needs_ops,
         )
         return True
+
+    @property
+    def awaits_ops(self) -> bool:
+        """Whether returns the overtaking pickup left behind still wait for ops."""
+        return bool(self.needs_ops) and self.ops_settled_at is None
+
+    def settle_ops(self, by: str, note: str, at: datetime) -> None:
+        """Ops have dealt with the returns the parcel left behind (told the buyer, had the
+        parcel sent back or the return reopened): the order leaves their list, with ``note``
+        saying what was done."""
+        if not self.needs_ops:
+            raise NotFound("ops_case", self.out_order_no)
+        if self.ops_settled_at is not None:
+            raise Conflict(
+                "ops_case_settled",
+                "Ops have already settled this pickup order.",
+                "运营已处理过该取件单。",
+                out_order_no=self.out_order_no,
+                settled_by=self.ops_settled_by,
+            )
+        self.ops_settled_at, self.ops_settled_by, self.ops_note = at, by, note
+        self._event("ops_settled", at, by=by, note=note, return_ids=list(self.needs_ops))
 
     def _superseded(self, update: CarrierUpdate, at: datetime) -> bool:
         """A company move not to follow, recorded as such: while a newer window of ours is

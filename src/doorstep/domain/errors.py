@@ -153,4 +153,5 @@ _ZH_NAMES = {
     "carrier_order": "快递公司取件订单",
     "dropoff_code": "寄件码",
     "station": "驿站",
+    "ops_case": "运营待办",
 }

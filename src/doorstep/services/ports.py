@@ -585,6 +585,15 @@ class PickupOrderRepository(Protocol):
         since ``heard_before``: the worker asks the company."""
         ...
 
+    def awaiting_ops(self, limit: int) -> list[PickupOrder]:
+        """Orders whose overtaking pickup left returns for ops (``PickupOrder.awaits_ops``),
+        longest waiting first; one indexed read."""
+        ...
+
+    def count_awaiting_ops(self) -> int:
+        """How many orders ``awaiting_ops`` would list without a limit."""
+        ...
+
 
 class CarrierInbox(Protocol):
     """Company events already taken, by (carrier, event id)."""

@@ -30,7 +30,7 @@ from doorstep.domain.carrier_order import (
     UnifiedOrder,
     UpdateKind,
 )
-from doorstep.domain.errors import Conflict, InvalidInput
+from doorstep.domain.errors import Conflict, InvalidInput, NotFound
 from doorstep.domain.pickup import FailureReason
 
 T = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -439,6 +439,36 @@ def test_returns_taken_elsewhere_since_our_cancel_are_left_to_ops() -> None:
     assert po.status is CarrierStatus.DELIVERED and po.return_ids == ["R-2"]
     [event] = po.take_events()
     assert event.data["return_ids"] == ["R-2"] and event.data["needs_ops"] == ["R-1", "R-3"]
+    # They wait for ops from the company's time of the pickup until ops settle them, once.
+    assert po.awaits_ops and po.needs_ops == ["R-1", "R-3"]
+    assert po.needs_ops_at == _update(UpdateKind.DELIVERED, 1).occurred_at
+    later = T + timedelta(hours=2)
+    po.settle_ops("ops-1", "buyer keeps R-1; R-3 re-booked", later)
+    assert not po.awaits_ops and po.needs_ops == ["R-1", "R-3"]  # kept for the record
+    assert (po.ops_settled_at, po.ops_settled_by) == (later, "ops-1")
+    [settled] = po.take_events()
+    assert settled.name == "carrier_order.ops_settled" and settled.data == {
+        "by": "ops-1",
+        "note": "buyer keeps R-1; R-3 re-booked",
+        "return_ids": ["R-1", "R-3"],
+    }
+    with pytest.raises(Conflict, match="ops_case_settled"):
+        po.settle_ops("ops-2", "again", later)
+    assert po.ops_settled_by == "ops-1" and po.take_events() == []
+    back = from_doc(PickupOrder, to_doc(po))
+    assert (back.needs_ops, back.ops_settled_by, back.ops_note) == (
+        ["R-1", "R-3"],
+        "ops-1",
+        "buyer keeps R-1; R-3 re-booked",
+    )
+
+
+def test_an_overtaking_that_took_every_return_leaves_nothing_for_ops() -> None:
+    po = _cancelled_by_us(("R-1", "R-2"))
+    assert po.apply(_update(UpdateKind.PICKED_UP, 1), T, waiting=["R-1", "R-2"]) is True
+    assert not po.awaits_ops and po.needs_ops == [] and po.needs_ops_at is None
+    with pytest.raises(NotFound, match="ops_case_not_found"):
+        po.settle_ops("ops-1", "nothing", T)
 
 
 def test_only_a_pickup_overtakes_our_cancel() -> None:

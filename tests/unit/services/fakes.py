@@ -464,6 +464,13 @@ class FakePickupOrderRepository(FakeVersionedRepository[PickupOrder]):
         ]
         return [po.out_order_no for po in found][:limit]
 
+    def awaiting_ops(self, limit: int) -> list[PickupOrder]:
+        found = [po for po in self._all() if po.awaits_ops]
+        return sorted(found, key=lambda po: (po.needs_ops_at, po.out_order_no))[:limit]
+
+    def count_awaiting_ops(self) -> int:
+        return sum(1 for po in self._all() if po.awaits_ops)
+
 
 class FakeCarrierInbox:
     def __init__(self, table: _TxTable) -> None:

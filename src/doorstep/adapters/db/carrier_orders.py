@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, and_, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +31,8 @@ class PickupOrderRepo(VersionedRepository[PickupOrder]):
             "next_send_at": item.next_send_at if item.pending_op is not None else None,
             "last_heard_at": item.last_heard_at or item.created_at,
             "waybill_no": item.waybill_no,
+            "cancel_refused": item.cancel_refused,
+            "awaits_ops_since": item.needs_ops_at if item.awaits_ops else None,
         }
 
     def for_appointments(self, appointment_ids: Sequence[str]) -> list[PickupOrder]:
@@ -57,10 +59,7 @@ class PickupOrderRepo(VersionedRepository[PickupOrder]):
                 or_(
                     c.status.in_([s.value for s in OPEN]),
                     # A cancel the company refused: its order there is still live.
-                    and_(
-                        c.status == CarrierStatus.CANCELLED.value,
-                        c.doc["cancel_refused"].as_boolean(),
-                    ),
+                    and_(c.status == CarrierStatus.CANCELLED.value, c.cancel_refused),
                 ),
                 c.last_heard_at < heard_before,
             )
@@ -68,6 +67,24 @@ class PickupOrderRepo(VersionedRepository[PickupOrder]):
             .limit(limit)
         )
         return [r.out_order_no for r in rows]
+
+    def awaiting_ops(self, limit: int) -> list[PickupOrder]:
+        c = t.pickup_orders.c
+        return self._query(
+            c.awaits_ops_since.is_not(None),
+            order=(c.awaits_ops_since, c.out_order_no),
+            limit=limit,
+        )
+
+    def count_awaiting_ops(self) -> int:
+        c = t.pickup_orders.c
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(t.pickup_orders)
+                .where(c.awaits_ops_since.is_not(None))
+            ).scalar_one()
+        )
 
 
 class CarrierInboxRepo:

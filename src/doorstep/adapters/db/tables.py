@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 
@@ -467,6 +468,11 @@ pickup_orders = Table(
     Column("next_send_at", AwareDateTime, nullable=True, index=True),
     Column("last_heard_at", AwareDateTime, nullable=True),
     Column("waybill_no", String(32), nullable=True, index=True),
+    # A cancel the company refused: its order there is still live, so the worker polls it.
+    Column("cancel_refused", Boolean, nullable=False, server_default=false(), index=True),
+    # Since when returns a pickup that overtook our cancel left behind wait for ops (NULL:
+    # nothing waits): the ops list reads these in this order.
+    Column("awaits_ops_since", AwareDateTime, nullable=True, index=True),
     Column("version", Integer, nullable=False),
     Column("doc", JSON, nullable=False),
 )

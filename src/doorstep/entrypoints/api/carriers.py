@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from doorstep.domain.errors import NotFound
 from doorstep.domain.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -16,8 +16,10 @@ from doorstep.entrypoints.api.schemas import (
     CarrierExchangeOut,
     CarrierOrderOut,
     Id,
+    OvertakenCaseOut,
+    SettleIn,
 )
-from doorstep.services import carrier_callbacks, carrier_orders
+from doorstep.services import cancel_overtaken, carrier_callbacks, carrier_orders
 
 router = APIRouter(tags=["carriers"])
 
@@ -61,6 +63,27 @@ async def callback(
     return CallbackOut(outcome=outcome)
 
 
+# Before the order's own path, which would take ``overtaken`` for an order number.
+@router.get(
+    "/ops/carrier-orders/overtaken",
+    response_model=list[OvertakenCaseOut],
+    tags=["ops"],
+    summary="Orders whose pickup overtook our cancel and left returns for ops, longest "
+    "waiting first; the total in X-Total-Count",
+)
+def overtaken_cancels(
+    svc: Svc,
+    _: OpsActor,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OvertakenCaseOut]:
+    """The company's courier took the parcel before our cancel reached it, and the buyer
+    withdrew, re-booked or self-sent some of its returns meanwhile."""
+    found = cancel_overtaken.awaiting(svc, limit)
+    response.headers["X-Total-Count"] = str(found.total)
+    return [views.overtaken_case_out(case) for case in found.shown]
+
+
 @router.get(
     "/ops/carrier-orders/{out_order_no}",
     response_model=CarrierOrderOut,
@@ -72,6 +95,19 @@ def get_carrier_order(svc: Svc, _: OpsActor, out_order_no: Id) -> CarrierOrderOu
     if po is None:
         raise NotFound("carrier_order", out_order_no)
     return views.carrier_order_out(po)
+
+
+@router.post(
+    "/ops/carrier-orders/{out_order_no}/settle",
+    response_model=CarrierOrderOut,
+    tags=["ops"],
+    summary="Ops have dealt with the returns an overtaking pickup left behind",
+)
+def settle_overtaken(svc: Svc, me: OpsActor, out_order_no: Id, body: SettleIn) -> CarrierOrderOut:
+    """Once: a second settle is answered 409 ``ops_case_settled``."""
+    return views.carrier_order_out(
+        cancel_overtaken.settle(svc, me.actor_id, out_order_no, body.note)
+    )
 
 
 @router.get(

@@ -844,6 +844,37 @@ class CarrierOrderOut(Out):
     last_error: str | None
     last_heard_at: datetime | None
     late_updates: int
+    needs_ops: list[str] = Field(
+        default_factory=list,
+        description="Returns a pickup that overtook our cancel left behind, for ops.",
+    )
+    ops_settled_at: datetime | None = None
+    ops_settled_by: str | None = None
+    ops_note: str = ""
+
+
+class LeftReturnOut(Out):
+    """A return the parcel left behind, as it stands now."""
+
+    return_id: str
+    buyer_id: str
+    order_id: str
+    status: str
+    appointment_id: str | None
+
+
+class OvertakenCaseOut(Out):
+    """A pickup order whose pickup overtook our cancel, with returns for ops to settle."""
+
+    order: CarrierOrderOut
+    waiting_since: datetime
+    left: list[LeftReturnOut]
+
+
+class SettleIn(In):
+    note: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        description="What ops did: the buyer told, the parcel sent back, the return reopened."
+    )
 
 
 class CarrierExchangeOut(Out):

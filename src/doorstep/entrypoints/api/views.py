@@ -11,6 +11,7 @@ from doorstep.domain.policy import Policy
 from doorstep.domain.refund_amount import RefundQuote
 from doorstep.domain.returns import Inspection, ReturnRequest
 from doorstep.entrypoints.api import schemas as s
+from doorstep.services.cancel_overtaken import OvertakenCase
 from doorstep.services.offering import OfferedSlot
 from doorstep.services.ports import CarrierExchange
 from doorstep.services.warehouse import Parcel
@@ -171,6 +172,29 @@ def carrier_order_out(po: PickupOrder) -> s.CarrierOrderOut:
         last_error=po.last_error,
         last_heard_at=po.last_heard_at,
         late_updates=po.late_updates,
+        needs_ops=list(po.needs_ops),
+        ops_settled_at=po.ops_settled_at,
+        ops_settled_by=po.ops_settled_by,
+        ops_note=po.ops_note,
+    )
+
+
+def overtaken_case_out(case: OvertakenCase) -> s.OvertakenCaseOut:
+    po = case.order
+    assert po.needs_ops_at is not None  # listed only while waiting
+    return s.OvertakenCaseOut(
+        order=carrier_order_out(po),
+        waiting_since=po.needs_ops_at,
+        left=[
+            s.LeftReturnOut(
+                return_id=r.return_id,
+                buyer_id=r.buyer_id,
+                order_id=r.order_id,
+                status=r.status.value,
+                appointment_id=r.appointment_id,
+            )
+            for r in case.left
+        ],
     )
 
 

@@ -26,6 +26,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
         console_customs,
         console_money,
         console_outbox,
+        console_overtaken,
         console_transfers,
         contactless,
         courier,
@@ -62,6 +63,7 @@ def install(api: FastAPI, *, secure_cookies: bool | None = None) -> None:
     for money in (portal_money, console_money):  # issue 9 §3, §5
         api.include_router(money.router)
     api.include_router(console_transfers.router)  # transfers given up, sent again
+    api.include_router(console_overtaken.router)  # pickups that overtook a cancel
     api.mount("/static", StaticFiles(directory=STATIC), name="web-static")
     api.add_api_route("/favicon.ico", favicon, include_in_schema=False)
 

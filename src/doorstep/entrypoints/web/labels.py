@@ -175,6 +175,7 @@ EVENT = {
     "carrier_order.failed": N_("Courier company could not collect"),
     "carrier_order.cancelled": N_("Pickup order cancelled"),
     "carrier_order.cancel_overtaken": N_("Courier company had collected the parcel already"),
+    "carrier_order.ops_settled": N_("Ops settled the pickup collected after a cancel"),
     "carrier_order.settled": N_("Courier company settled weight and freight"),
     "carrier_order.create_failed": N_("Courier company refused the pickup order"),
 }
