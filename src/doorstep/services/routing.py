@@ -186,7 +186,9 @@ def _plan_once(
 
         plan = solve_from(built.problem, built.previous or None)
         driven = built.previous if same_day else None
-        plan = hold_chains(svc.travel, built.problem, plan, now_s, solve_from, driven)
+        plan = hold_chains(
+            svc.travel, built.problem, plan, now_s, solve_from, driven, built.previous
+        )
         svc.telemetry.planner_run(time.perf_counter() - started)
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
@@ -214,6 +216,7 @@ def hold_chains(
     now_s: int,
     solve_from: Callable[[PlanningProblem, Plan | None], Plan],
     driven: Plan | None = None,
+    kept: Plan | None = None,
 ) -> Plan:
     """The plan, re-solved with the windows of visits that miss their chain reserve
     (``planning.timed.TimedTravel.chain_slack``) closed earlier by what they miss, until
@@ -221,7 +224,11 @@ def hold_chains(
     delay a chain of back-to-back legs gathers is checked here, on the same walk a booking
     checks (``route.ChainCheck``). A re-solve that leaves more visits unserved is not taken:
     a visit at risk of being late is better than a visit dropped. ``driven``: the routes
-    being driven today (see ``chain_shortfalls``)."""
+    being driven today (see ``chain_shortfalls``). ``kept``: the routes as stored; when no
+    re-solve holds every chain, they are kept instead if they serve every visit the plan
+    serves and miss less (each booking checked the chain as it went in: a re-plan that
+    regroups a packed day can break what the bookings kept, and tightening it again may
+    find no room without dropping a visit)."""
     if not (isinstance(travel, TimedTravel) and travel.chained):
         return plan
     latest = {s.id: s.latest_s for s in problem.stops}
@@ -243,7 +250,18 @@ def hold_chains(
             break
         if (len(tried_short), sum(tried_short.values())) < (len(short), sum(short.values())):
             best, short = tried, tried_short
+    on_kept = {v.stop_id for r in kept.routes for v in r.visits} if kept else set()
+    if short and kept is not None and all(v.stop_id in on_kept for v in _visits(best)):
+        missed = chain_shortfalls(travel, problem, kept, now_s, driven)
+        if (len(missed), sum(missed.values())) < (len(short), sum(short.values())):
+            return replace(
+                kept, unserved=tuple(u for u in best.unserved if u.stop_id not in on_kept)
+            )
     return best
+
+
+def _visits(plan: Plan) -> list[Visit]:
+    return [v for r in plan.routes for v in r.visits]
 
 
 def chain_shortfalls(

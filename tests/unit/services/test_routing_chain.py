@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from doorstep.planning import (
     Courier,
     Depot,
@@ -13,6 +15,7 @@ from doorstep.planning import (
     Stop,
     solve,
 )
+from doorstep.planning.plan import Unserved, UnservedReason
 from doorstep.planning.timed import TimedTravel
 from doorstep.services.routing import chain_shortfalls, hold_chains
 
@@ -51,3 +54,29 @@ def test_without_the_chain_reserve_the_plan_is_left_as_solved() -> None:
     problem = _problem(plain)
     plan = _solve(problem, None)
     assert hold_chains(plain, problem, plan, 0, _solve) is plan
+
+
+def _drops_one(problem: PlanningProblem, warm: Plan | None) -> Plan:
+    """A re-solve that finds no room for the tightened windows without dropping a visit."""
+    found = _solve(problem, warm)
+    first = found.routes[0].visits[0].stop_id
+    routes = tuple(
+        replace(r, visits=tuple(v for v in r.visits if v.stop_id != first)) for r in found.routes
+    )
+    return Plan(routes, (Unserved(first, UnservedReason.TIME_WINDOW_UNREACHABLE),))
+
+
+def test_the_stored_routes_are_kept_when_no_re_solve_holds_the_chain_without_a_drop() -> None:
+    problem = _problem(CHAINED)
+    plan = _solve(problem, None)
+    short = chain_shortfalls(CHAINED, problem, plan, 0)
+    assert short
+    # What the bookings left (each checked the chain going in): a plan that holds.
+    stored = hold_chains(CHAINED, problem, plan, 0, _solve)
+    assert chain_shortfalls(CHAINED, problem, stored, 0) == {}
+    # Without them the re-plan's own plan stays, at risk: a dropped visit is worse.
+    assert hold_chains(CHAINED, problem, plan, 0, _drops_one) is plan
+    assert hold_chains(CHAINED, problem, plan, 0, _drops_one, kept=stored) == stored
+    # Routes missing a visit the plan serves are not kept: that would drop it unseen.
+    partial = Plan((replace(stored.routes[0], visits=stored.routes[0].visits[1:]),), ())
+    assert hold_chains(CHAINED, problem, plan, 0, _drops_one, kept=partial) is plan
