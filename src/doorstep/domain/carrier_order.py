@@ -609,6 +609,12 @@ class PickupOrder(EventRecorder):
         """Ops have dealt with the returns the parcel left behind (told the buyer, had the
         parcel sent back or the return reopened): the order leaves their list, with ``note``
         saying what was done."""
+        if not note.strip():
+            raise InvalidInput(
+                "ops_note_required",
+                "Say what was done for the buyer.",
+                "请填写处理说明。",
+            )
         if not self.needs_ops:
             raise NotFound("ops_case", self.out_order_no)
         if self.ops_settled_at is not None:

@@ -443,6 +443,8 @@ def test_returns_taken_elsewhere_since_our_cancel_are_left_to_ops() -> None:
     assert po.awaits_ops and po.needs_ops == ["R-1", "R-3"]
     assert po.needs_ops_at == _update(UpdateKind.DELIVERED, 1).occurred_at
     later = T + timedelta(hours=2)
+    with pytest.raises(InvalidInput, match="ops_note_required"):
+        po.settle_ops("ops-1", " \n ", later)
     po.settle_ops("ops-1", "buyer keeps R-1; R-3 re-booked", later)
     assert not po.awaits_ops and po.needs_ops == ["R-1", "R-3"]  # kept for the record
     assert (po.ops_settled_at, po.ops_settled_by) == (later, "ops-1")
