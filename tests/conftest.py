@@ -7,6 +7,7 @@ required, and its absence fails the session instead of skipping.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,7 +98,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{target}"
         return
     template = request.getfixturevalue("pg_template")
-    name = f"doorstep_t_{uuid.uuid4().hex[:10]}"
+    # Named after its test, so that a connection one test leaks and another test's garbage
+    # collection reports (a ResourceWarning names the database) points at the leaking test.
+    test = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
+    name = f"doorstep_t_{test}_{uuid.uuid4().hex[:8]}"
     _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     assert PG_URL is not None
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)

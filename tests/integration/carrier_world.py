@@ -223,14 +223,18 @@ def carrier_world(
         callback_timeout_s=60,
         books_clock=books_clock,
     )
-    with (
-        served(sandbox_app, sandbox_port, lifespan="on") as sandbox_url,
-        served(create_app(app), doorstep_port, lifespan="off") as doorstep_url,
-        httpx.Client(base_url=sandbox_url, timeout=60) as sandbox,
-    ):
-        try:
+    # The engine is disposed only after both servers have stopped, the company first: its
+    # sender delivers what it has queued to a doorstep still serving, and doorstep's server
+    # then waits for the requests in flight. Disposed earlier, a callback being answered
+    # returned its connection to a closed pool, and the connection surfaced in a later test.
+    try:
+        with (
+            served(create_app(app), doorstep_port, lifespan="off") as doorstep_url,
+            served(sandbox_app, sandbox_port, lifespan="on") as sandbox_url,
+            httpx.Client(base_url=sandbox_url, timeout=60) as sandbox,
+        ):
             yield World(app, clock, doorstep_url, sandbox, books_clock)
-        finally:
-            for company in app.services.carriers.values():
-                company.close()  # type: ignore[attr-defined]
-            app.engine.dispose()
+    finally:
+        for company in app.services.carriers.values():
+            company.close()  # type: ignore[attr-defined]
+        app.engine.dispose()

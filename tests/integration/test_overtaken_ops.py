@@ -132,9 +132,6 @@ def test_ops_list_and_settle_an_overtaken_cancel_over_http(database_url: str) ->
 def test_an_order_with_nothing_for_ops_is_not_settled(database_url: str) -> None:
     with carrier_world(database_url, RecordingPayments()) as w:
         number = w.book(w.approved_return(), hour=9)
-        # The company's callbacks for the new order finish before the world closes: one
-        # still on its way would hand its connection back to a disposed pool (left open).
-        w.deliveries()
         with pytest.raises(NotFound, match="ops_case_not_found"):
             cancel_overtaken.settle(w.app.services, "ops-1", number, "nothing to do")
         assert cancel_overtaken.awaiting(w.app.services).total == 0
