@@ -46,7 +46,7 @@ from doorstep.simulation.compare import Scenario
 from doorstep.simulation.eta import HORIZONS
 from doorstep.simulation.params import REPLAN_TODAY, SimParams
 
-POLICIES = ("fixed", "planned", "planned_incentive", "planned_timed")
+POLICIES = ("fixed", "planned", "planned_incentive", "planned_peak", "planned_timed")
 FIGURES = (
     "accepted_share",
     "first_choice_share",
@@ -67,7 +67,7 @@ RATIOS = {
     ),
     "timed_vs_peak_priced_pickups_per_courier_hour": (
         "planned_timed",
-        "planned",
+        "planned_peak",
         "pickups_per_courier_hour",
         "/",
     ),

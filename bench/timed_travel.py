@@ -99,6 +99,9 @@ def run_job(days: int, replan: int, load: int, seed: int, name: str) -> Kpis:
     with (
         contextlib.redirect_stdout(sys.stderr),
         tempfile.TemporaryDirectory(prefix="doorstep-timed-") as tmp,
+        # The peak side prices at the evening peak whatever the default (timed since
+        # session 20): its runs stay comparable with the logs of earlier sessions.
+        settings_env({"travel_pricing": "peak"} if policy == PEAK else {}),
         settings_env(timed_tuning.parse_label(point)),
     ):
         started = time.monotonic()

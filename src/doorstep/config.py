@@ -79,7 +79,10 @@ class Settings(BaseSettings):
     booking_close_before_end_minutes: int = Field(120, ge=0, le=24 * 60)
     booking_same_day_until: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     # Seconds of driving a booking counts against giving its visit to a courier with nothing
-    # else that day (BookingRules.call_out_s; 0: the cheapest drive wins).
+    # else that day (BookingRules.call_out_s; 0: the cheapest drive wins). Off: at 3600 the
+    # incentive offering prices an idle courier's windows as dear and hides them: 7.6 points
+    # more buyers than fixed capacity went unserved on held-out seeds (docs/benchmarks.md,
+    # session 20).
     booking_call_out_s: int = Field(0, ge=0, le=36_000)
     max_upload_bytes: int = Field(8_000_000, ge=1_000, le=50_000_000)
     # Photos decoded at once per process (each takes ~1 s of a core and up to ~200 MB).
@@ -121,9 +124,10 @@ class Settings(BaseSettings):
     # (docs/benchmarks.md, "Session 16: hiding more once the routes set the capacity").
     incentive_near_pct: int = Field(150, ge=0, le=10_000)
     incentive_show_within_s: int = Field(2400, ge=0, le=7200)
-    # peak: every route leg priced at the evening peak; timed: each leg at the slowest hour it
-    # can be driven in (planning.timed), in the day plan and the booking path alike.
-    travel_pricing: Literal["peak", "timed"] = "peak"
+    # peak: every route leg priced at the evening peak; timed (the default since session 20,
+    # which keeps plan_duration_weight's packed days inside their windows): each leg at the
+    # slowest hour it can be driven in (planning.timed), in the day plan and the booking path.
+    travel_pricing: Literal["peak", "timed"] = "timed"
     # Timed pricing only. Legs off the slowest hours are priced travel_leg_margin times their
     # bucket, plus travel_leg_reserve_s for every leg into a window;
     # and the chain reserve: a promise must hold at travel_chain_z standard deviations of
@@ -160,9 +164,11 @@ class Settings(BaseSettings):
     replan_max_iterations: int | None = Field(None, ge=1, le=10_000_000)
     # Cost units (metres) per second of a courier's paid day in the day plan: from the first
     # departure to the later of the return and the same-day booking cutoff (a courier who has
-    # driven waits for same-day bookings). 0: distance only. Not yet measured in the
-    # simulator (docs/next.md, time-bucketed bullet), so off.
-    plan_duration_weight: int = Field(0, ge=0, le=1000)
+    # driven waits for same-day bookings). 0: distance only. 10 since session 20, with timed
+    # pricing: +14-18 % pickups per courier-hour, every visit inside on held-out seeds
+    # 301-320, km per pickup +10-12 %; with peak pricing it left 7 of 40 runs late
+    # (docs/benchmarks.md, "Session 20").
+    plan_duration_weight: int = Field(10, ge=0, le=1000)
     # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
     # process only; with several API processes point them all at one redis://host:port/db, or
     # at database:// (table rate_limits of database_url; PostgreSQL only: on SQLite a wrong

@@ -59,6 +59,23 @@ def _open_windows(app: App) -> None:
         uow.commit()
 
 
+def _preload(app: App, rids: list[str]) -> None:
+    """Book three quarters of ``rids`` into tomorrow's windows: legs priced at the hour
+    they are driven, with their reserve, fill the day sooner (a window the routes can no
+    longer keep is refused; at least half must be booked), and the rest leave a window for
+    the last offer."""
+    chosen = rids[: len(rids) * 3 // 4]
+    booked = 0
+    for i, rid in enumerate(chosen):
+        choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
+        try:
+            pickup.book_pickup(app.services, "buyer-001", rid, choice)
+            booked += 1
+        except Conflict as exc:  # a window the routes can no longer keep
+            assert exc.code == "slot_not_offered"
+    assert booked >= len(chosen) // 2, booked  # the day is busy
+
+
 def _counted(app: App, call: Callable[[], Any], ok: tuple[int, ...] = (200, 201)) -> int:
     with counting(app) as seen:
         answer = call()
@@ -120,11 +137,14 @@ def test_offer_and_booking_statements_do_not_grow_with_the_day(
     points = _spread(PRELOAD + 4)
     first, page_first, *rest, page_last, last = returns_at(wired, points)
     empty = _cost(wired, client, headers, first, page_first)
-    for i, rid in enumerate(rest):
-        choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
-        pickup.book_pickup(wired.services, "buyer-001", rid, choice)
+    _preload(wired, rest)
     full = _cost(wired, client, headers, last, page_last)
-    assert full == empty, f"statements: empty day {empty}, busy day {full}"
+    # Not grown; it may shrink: on the busy day the process's route cache already holds
+    # the routes the page's booking weighs (the preload read them), on the empty day it
+    # reads them (measured: 29 statements, 24 busy; both write the route and the visit).
+    grown = {k: (empty[k], full[k]) for k in empty if full[k] > empty[k]}
+    assert not grown, f"statements: empty day {empty}, busy day {full}"
+    assert full["offer"] == empty["offer"] and full["book"] == empty["book"], (empty, full)
 
 
 def test_time_bucketed_pricing_sends_no_more_statements(
@@ -134,35 +154,27 @@ def test_time_bucketed_pricing_sends_no_more_statements(
     database_url: str,
     clock: FixedClock,
 ) -> None:
-    """Legs priced per hour bucket (``travel_pricing=timed``) are computed in process: an
-    offer and a booking send what they send under evening-peak pricing, empty day or busy."""
+    """Legs priced per hour bucket (``travel_pricing=timed``, the default) are computed in
+    process: an offer and a booking send what they send under evening-peak pricing, empty
+    day or busy."""
+    assert isinstance(wired.services.travel, TimedTravel)
     _open_windows(wired)
     headers = login("buyer1")
     settings = Settings(
-        env="test", database_url=database_url, secret_key=SECRET, travel_pricing="timed"
+        env="test", database_url=database_url, secret_key=SECRET, travel_pricing="peak"
     )
-    timed = build(settings, clock=clock, run_migrations=False)
-    assert isinstance(timed.services.travel, TimedTravel)
+    peaked = build(settings, clock=clock, run_migrations=False)
+    assert not isinstance(peaked.services.travel, TimedTravel)
     first, second, *rest, last = returns_at(wired, _spread(PRELOAD + 6))
     pages, rest = rest[:3], rest[3:]
+    empty = _cost(wired, client, headers, first, pages[0])
+    _preload(wired, rest)
+    full = _cost(wired, client, headers, last, pages[1])
     try:
-        with TestClient(create_app(timed), raise_server_exceptions=False) as timed_client:
-            empty = _cost(timed, timed_client, headers, first, pages[0])
-            # Legs priced with the reserve fill the day sooner: three quarters of the
-            # preload leave a window for the last offer.
-            booked, rest = 0, rest[: len(rest) * 3 // 4]
-            for i, rid in enumerate(rest):
-                choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
-                try:
-                    pickup.book_pickup(timed.services, "buyer-001", rid, choice)
-                    booked += 1
-                except Conflict as exc:  # a window the routes can no longer keep
-                    assert exc.code == "slot_not_offered"
-            assert booked >= len(rest) // 2, booked  # the day is busy
-            full = _cost(timed, timed_client, headers, last, pages[1])
+        with TestClient(create_app(peaked), raise_server_exceptions=False) as peak_client:
+            peak = _cost(peaked, peak_client, headers, second, pages[2])
     finally:
-        timed.engine.dispose()
-    peak = _cost(wired, client, headers, second, pages[2])
+        peaked.engine.dispose()
     assert full == empty == peak, f"timed empty {empty}, timed busy {full}, peak {peak}"
 
 
@@ -201,9 +213,7 @@ def test_coupons_aimed_at_the_likely_first_choice_send_no_more_statements(
     try:
         with TestClient(create_app(aimed), raise_server_exceptions=False) as aimed_client:
             empty = _cost(aimed, aimed_client, headers, first, pages[0])
-            for i, rid in enumerate(rest):
-                choice = pickup.SlotChoice("yto", TOMORROW, time(9 + 2 * (i % 5)))
-                pickup.book_pickup(aimed.services, "buyer-001", rid, choice)
+            _preload(aimed, rest)
             full = _cost(aimed, aimed_client, headers, last, pages[1])
     finally:
         aimed.engine.dispose()

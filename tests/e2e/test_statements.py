@@ -229,9 +229,12 @@ class World:
         return self.open(username, self.orders(username, 1)[0])
 
     def book(self, username: str, return_id: str, nth: int = 0) -> dict[str, Any] | None:
-        """Book the ``nth`` offered window (counting round); None when nothing is offered."""
+        """Book the ``nth`` offered window in time order (counting round; the offer lists
+        the cheapest first), so that the first is today's when today has one (the courier's
+        page shows today's visits); None when nothing is offered."""
         h = self.login(username)
         slots = self.client.get(f"/returns/{return_id}/slots", headers=h).json()["slots"]
+        slots.sort(key=lambda s: (s["day"], s["start"]))
         for slot in slots[nth % max(len(slots), 1) :] + slots:
             r = self.client.post(
                 f"/returns/{return_id}/pickup",

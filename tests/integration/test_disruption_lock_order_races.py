@@ -57,7 +57,7 @@ KINDS = (((0, 1), 23, 0), ((0, 1, 0, 1, 0, 1, 2), 21, 2))
 # slot_not_offered).
 # Visits booked on the cut day that nobody races: the typhoon has them to move and strand
 # whenever it comes (each window keeps one visit, the horizon's other windows take one each).
-STAYING = 16
+STAYING = 12
 LOSSES = {"illegal_transition", "slot_full", "slot_not_offered"}
 
 

@@ -227,3 +227,30 @@ def test_route_aware_policies_run_at_route_capacity(
     areas = {a.adcode: a for a in catalog.list_areas(sim.app.services)}
     assert {areas[d].capacity_override for d in params.districts} == {expected}
     sim.app.engine.dispose()
+
+
+@pytest.mark.parametrize("pricing", ["peak", "timed"])
+@pytest.mark.parametrize(
+    "policy", ["planned", "planned_incentive", "fixed", "planned_peak", "planned_timed"]
+)
+def test_the_pricing_pair_names_its_pricing_and_the_rest_follow_the_settings(
+    policy: str, pricing: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``planned_peak`` and ``planned_timed`` (the pair that compares pricings) price legs
+    at the evening peak and at the hour they are driven whatever the settings say, never
+    twice over; the other policies run the settings' pricing, as the product would."""
+    from doorstep.planning.timed import TimedTravel
+    from doorstep.simulation.compare import Scenario
+    from doorstep.simulation.run import Simulation
+
+    monkeypatch.setenv("DOORSTEP_TRAVEL_PRICING", pricing)
+    scenario = Scenario(TINY, tmp_path)
+    sim = Simulation(
+        TINY, scenario.city, scenario.requests, scenario.template, tmp_path, policy, None
+    )
+    travel = sim.svc.travel
+    timed = policy == "planned_timed" or (policy != "planned_peak" and pricing == "timed")
+    assert isinstance(travel, TimedTravel) is timed
+    if timed:
+        assert not isinstance(travel.base, TimedTravel)
+    sim.app.engine.dispose()

@@ -9,7 +9,14 @@ from datetime import date
 from doorstep.domain import bounds
 from doorstep.services.planned_offering import IncentiveRules
 
-POLICIES = ("fixed", "fixed_full", "planned", "planned_incentive", "planned_timed")
+POLICIES = (
+    "fixed",
+    "fixed_full",
+    "planned",
+    "planned_incentive",
+    "planned_peak",
+    "planned_timed",
+)
 # ``routing.TodayReplan``'s values, spelt out: the planner is not imported to read options.
 REPLAN_TODAY = ("needed", "always", "never")
 

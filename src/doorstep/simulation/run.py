@@ -19,6 +19,7 @@ from doorstep.bootstrap import timed_travel
 from doorstep.domain.clock import SHANGHAI, local
 from doorstep.domain.pickup import Appointment
 from doorstep.planning import SolveParams
+from doorstep.planning.timed import TimedTravel
 from doorstep.services import identity, routing
 from doorstep.services.context import Services
 from doorstep.services.forecast import DemandForecast
@@ -111,8 +112,14 @@ class Simulation:
         self.app = open_copy(template, workdir / name, self.clock)
         set_capacity(self.app, city, capacity)
         base = replace(self.app.services, ids=SequentialIds())
-        if policy == "planned_timed":
-            base = replace(base, travel=timed_travel(self.app.settings, base.travel))
+        # Every policy runs the settings' pricing, as the product would, save the pair that
+        # compares pricings: ``planned_peak`` prices every leg at the evening peak and
+        # ``planned_timed`` at the hour it is driven, whatever the settings say.
+        peak = base.travel.base if isinstance(base.travel, TimedTravel) else base.travel
+        if policy == "planned_peak":
+            base = replace(base, travel=peak)
+        elif policy == "planned_timed":
+            base = replace(base, travel=timed_travel(self.app.settings, peak))
         forecast = ArrivalForecast(params, city)
         offering = make_offering(policy, base, params.incentives, forecast)
         self.svc = replace(base, offering=offering)
