@@ -42,11 +42,12 @@ from doorstep.simulation import booking
 from doorstep.simulation.choice import Choice, CouponResponse
 from doorstep.simulation.compare import Scenario
 from doorstep.simulation.demand import Request
-from doorstep.simulation.params import SimParams
+from doorstep.simulation.params import REPLAN_TODAY, SimParams
 
 
-def classify(seed: int, rules: IncentiveRules) -> dict[str, Any]:
-    """The first-choice outcome counts of one seed's day under ``rules``."""
+def classify(seed: int, rules: IncentiveRules, base: SimParams | None = None) -> dict[str, Any]:
+    """The first-choice outcome counts of one seed's day under ``rules`` (``base``: the
+    scenario's other parameters, the bench's defaults when None)."""
     routable: list[set[SlotRef]] = [set()]
     open_: list[set[SlotRef]] = [set()]
     counts: Counter[str] = Counter()
@@ -88,7 +89,7 @@ def classify(seed: int, rules: IncentiveRules) -> dict[str, Any]:
         counts["offers_with_coupon"] += any(o.incentive_fen for o in offered)
         return picked
 
-    params = SimParams(days=1, seed=seed, incentives=rules)
+    params = replace(base or SimParams(days=1), seed=seed, incentives=rules)
     planned_offering.rank, booking.choose = rank, choose  # type: ignore[assignment]
     FixedCapacityOffering.offer = capacity_offer  # type: ignore[method-assign]
     try:
@@ -115,12 +116,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="2,5")
     parser.add_argument("--incentive", default="", help="e.g. reserve_s=600")
+    # The scenario of bench/slot_offering.py's runs since session 16 (§2's pair).
+    parser.add_argument("--replan-every-min", type=int, default=0)
+    parser.add_argument("--route-capacity", type=int, default=None)
+    parser.add_argument("--replan-today", choices=REPLAN_TODAY, default="never")
     args = parser.parse_args()
     rules = rules_from(args.incentive)
+    base = SimParams(
+        days=1,
+        replan_every_min=args.replan_every_min,
+        replan_today=args.replan_today,
+        route_capacity=args.route_capacity,
+    )
     report: dict[str, Any] = {"incentive": args.incentive, "seeds": {}}
+    report["replan_every_min"], report["route_capacity"] = (
+        args.replan_every_min,
+        args.route_capacity,
+    )
     with contextlib.redirect_stdout(sys.stderr):
         for seed in (int(s) for s in args.seeds.split(",") if s):
-            report["seeds"][str(seed)] = classify(seed, rules)
+            report["seeds"][str(seed)] = classify(seed, rules, base)
             print(seed, report["seeds"][str(seed)], file=sys.stderr)
     print(json.dumps(report, sort_keys=True))
 

@@ -127,6 +127,15 @@ from typing import Any
 # and/or keep the 10 cheapest (``keep_at_least``, 5 live): 110 / 1800 x keep_at_least
 # 5 / 10 x wanted_shown 0 / 1, and 130 / 1800 with wanted_shown 1; reported on 221-240 and
 # 241-260.
+# Session 21, declared before its run: the same reading and constraints (``--pick-by mean``,
+# margin 0, ``--accepted-margin 0``), tuning seeds 1-20, at session 20's defaults (timed
+# pricing, plan weight 10), where the live rules fell to km 0.957 and first choice +0.026
+# on 321-340. ``bench/first_choice_losses.py`` on tuning seeds 1-6 (replan 60, route
+# capacity 20), old defaults -> new: coupon followers 32 -> 48, hidden 17 -> 24, unroutable
+# 39 -> 45, so the coupon half of the wanted time (which stops coupons that pull a buyer off
+# the window they asked for) is searched beside the hiding rule: ``near_pct`` 150 / 130 /
+# 110 x ``show_within_s`` 2400 / 1800 x ``wanted_saving_s`` 0 / 600 (``wanted_shown`` 0);
+# reported on 341-360, never run by any bench before.
 GRID: dict[str, tuple[int, ...]] = {
     "near_pct": (150, 130, 110),
     "show_within_s": (2400, 1200),

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     # 301-320, km per pickup +10-12 %; with peak pricing it left 7 of 40 runs late
     # (docs/benchmarks.md, "Session 20").
     plan_duration_weight: int = Field(10, ge=0, le=1000)
+    # The weight for the later days' plans (None: plan_duration_weight). Their routes are
+    # tentative while buyers book onto them, and a packed paid day leaves a later booking no
+    # room there; today's plan, the one driven, pays the courier's day either way.
+    plan_duration_weight_ahead: int | None = Field(None, ge=0, le=1000)
     # Abuse limits (``limits`` notation, several separated by ";"). memory:// holds them in this
     # process only; with several API processes point them all at one redis://host:port/db, or
     # at database:// (table rate_limits of database_url; PostgreSQL only: on SQLite a wrong

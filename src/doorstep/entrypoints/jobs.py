@@ -63,7 +63,13 @@ def plan_carrier_day(app: App, carrier_id: str, day: str) -> dict[str, int]:
         duration_weight=app.settings.plan_duration_weight,
     )
     try:
-        report = routing.plan_day(app.services, carrier_id, date.fromisoformat(day), params)
+        report = routing.plan_day(
+            app.services,
+            carrier_id,
+            date.fromisoformat(day),
+            params,
+            app.settings.plan_duration_weight_ahead,
+        )
     except Contention:
         # Bookings kept moving this day's routes during the solve: the next fan-out plans it.
         return {"plans": 0, "gave_way": 1}

@@ -149,9 +149,13 @@ def plan_day(
     carrier_id: str,
     day: date,
     params: SolveParams | None = None,
+    ahead_weight: int | None = None,
 ) -> RoutingReport:
     """Assign and order the carrier's visits of ``day``; every planned visit gets an ETA,
-    the rest a reason. Routes are rewritten under their locks, in courier order."""
+    the rest a reason. Routes are rewritten under their locks, in courier order.
+    ``ahead_weight``: the plan's duration weight for a day after today (None: ``params``'
+    own), see ``for_day``."""
+    params = for_day(svc, day, params or SolveParams(seed=0, time_limit_s=1.0), ahead_weight)
     # A visit saved meanwhile (another re-plan of the day re-timed it without moving its
     # route, found by racing re-plans) is as stale as a changed route: start over.
     for _ in range(REPLAN_ATTEMPTS - 1):
@@ -193,6 +197,17 @@ def _plan_once(
         report = _apply(uow, svc, built, plan, now, carrier_id, day)
         uow.commit()
         return report
+
+
+def for_day(svc: Services, day: date, params: SolveParams, ahead_weight: int | None) -> SolveParams:
+    """``params`` for planning ``day``: a day after today takes ``ahead_weight`` as its
+    duration weight when one is given. Its routes are tentative while buyers still book
+    onto them, and a plan that packs each courier's paid day leaves no room for the next
+    booking there (``DOORSTEP_PLAN_DURATION_WEIGHT_AHEAD``); today's plan, the one driven,
+    pays the courier's day."""
+    if ahead_weight is None or day <= local(svc.clock.now()).date():
+        return params
+    return replace(params, duration_weight=ahead_weight)
 
 
 def on_duty(svc: Services, params: SolveParams) -> SolveParams:
@@ -484,12 +499,13 @@ def replan_all(
     svc: Services,
     params: SolveParams | None = None,
     today_mode: TodayReplan = TodayReplan.NEEDED,
+    ahead_weight: int | None = None,
 ) -> list[RoutingReport]:
     """The background sweep: re-plan the carrier-days ``carrier_days_to_plan`` names."""
     reports = []
     for carrier_id, day in carrier_days_to_plan(svc, today_mode):
         try:
-            reports.append(plan_day(svc, carrier_id, day, params))
+            reports.append(plan_day(svc, carrier_id, day, params, ahead_weight))
         except Contention:
             continue  # bookings kept changing this day's routes: the next sweep plans it
     return reports

@@ -142,6 +142,7 @@ class Simulation:
             max_iterations=params.solver_iterations,
             duration_weight=self.app.settings.plan_duration_weight,
         )
+        self.ahead_weight = self.app.settings.plan_duration_weight_ahead
 
     @property
     def driving_days(self) -> int:
@@ -216,14 +217,14 @@ class Simulation:
         with self.svc.uow() as uow:
             busy = uow.appointments.busy_carrier_days([day])
         for carrier_id, _ in sorted(busy):
-            routing.plan_day(self.svc, carrier_id, day, self.solve)
+            routing.plan_day(self.svc, carrier_id, day, self.solve, self.ahead_weight)
 
     def _replan(self) -> None:
         """The live worker's sweep over the days to the horizon; today's routes, which are
         being driven, as ``replan_today`` says (the worker's rule by default)."""
         mode = routing.TodayReplan(self.params.replan_today)
         for carrier_id, day in routing.carrier_days_to_plan(self.svc, mode):
-            routing.plan_day(self.svc, carrier_id, day, self.solve)
+            routing.plan_day(self.svc, carrier_id, day, self.solve, self.ahead_weight)
 
     def _courier_leaves(self, day: date) -> None:
         """The courier with the most open visits of ``day`` leaves through the account

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import time
+from typing import Any
 
+import pytest
 from tests.unit.services.fakes import World  # type: ignore[import-not-found]
 from tests.unit.services.helpers import TOMORROW, booked  # type: ignore[import-not-found]
 
+from doorstep.domain.clock import SHANGHAI
 from doorstep.planning import SolveParams
 from doorstep.services import routing
 
@@ -28,3 +31,31 @@ def test_a_day_planned_with_priced_courier_time_serves_every_visit(world: World)
     params = SolveParams(seed=0, max_iterations=50, duration_weight=1)
     report = routing.plan_day(world.svc, "yto", TOMORROW, params)
     assert not report.unserved
+
+
+def test_a_later_day_is_planned_with_the_ahead_weight_and_today_with_its_own(world: World) -> None:
+    params = SolveParams(seed=0, max_iterations=50, duration_weight=10)
+    today = world.svc.clock.now().astimezone(SHANGHAI).date()
+    assert routing.for_day(world.svc, TOMORROW, params, 0).duration_weight == 0
+    assert routing.for_day(world.svc, today, params, 0) == params  # the day being driven
+    assert routing.for_day(world.svc, TOMORROW, params, None) == params  # no ahead weight
+
+
+def test_the_ahead_weight_reaches_the_solver_for_a_later_day_only(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    booked(world)
+    weights: list[int] = []
+    real = routing.solve
+
+    def solve(problem: Any, params: SolveParams, **kw: Any) -> Any:
+        weights.append(params.duration_weight)
+        return real(problem, params, **kw)
+
+    monkeypatch.setattr(routing, "solve", solve)
+    params = SolveParams(seed=0, max_iterations=50, duration_weight=10)
+    report = routing.plan_day(world.svc, "yto", TOMORROW, params, ahead_weight=0)
+    assert not report.unserved and weights and set(weights) == {0}
+    weights.clear()
+    routing.plan_day(world.svc, "yto", TOMORROW, params)
+    assert weights and set(weights) == {10}
