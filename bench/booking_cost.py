@@ -82,14 +82,17 @@ def approved_returns(app: App, n: int, radius_km: float) -> list[str]:
     ]
 
 
-def interleaved_offer_ms(apps: list[tuple[App, str]], repeat: int) -> list[float]:
-    """Median ms per offer for each (app, probe return), timed in turns so that a noisy
-    machine slows every side alike."""
-    for app, rid in apps:  # warm each process-level route cache once, as a busy server has
-        pickup.pickup_options(app.services, app.services.offering, "buyer-001", rid)
+def interleaved_offer_ms(apps: list[tuple[App, list[str]]], repeat: int) -> list[float]:
+    """Median ms per offer for each (app, probe returns), timed in turns so that a noisy
+    machine slows every side alike. Each offer is for another door (a new buyer's), so no
+    memo of a door's legs helps the next one; the first probe only warms the process-level
+    route cache, as a busy server has it warm."""
+    for app, rids in apps:
+        pickup.pickup_options(app.services, app.services.offering, "buyer-001", rids[0])
     times: list[list[float]] = [[] for _ in apps]
-    for _ in range(repeat):
-        for i, (app, rid) in enumerate(apps):
+    for k in range(repeat):
+        for i, (app, rids) in enumerate(apps):
+            rid = rids[1 + k % (len(rids) - 1)]
             began = clock.perf_counter()
             pickup.pickup_options(app.services, app.services.offering, "buyer-001", rid)
             times[i].append(clock.perf_counter() - began)
@@ -148,14 +151,15 @@ def main() -> None:
         urls = [f"sqlite:///{Path(tmp) / f'{side}.db'}" for side in ("empty", "full")]
         if args.database_url:
             urls = [args.database_url.replace("{side}", side) for side in ("empty", "full")]
-        n = args.fill + 2 * args.probe + 2
+        # Doors: those offered (a warm-up and one per timed offer), the fill, the bookings.
+        offered = args.repeat + 1
+        n = offered + args.fill + 2 * args.probe
         empty, empty_ids = world(urls[0], n, args.radius_km)
         full, full_ids = world(urls[1], n, args.radius_km)
-        filled = sum(
-            book_once(full, rid, i)[1] for i, rid in enumerate(full_ids[2 : 2 + args.fill])
-        )
+        fill = full_ids[offered : offered + args.fill]
+        filled = sum(book_once(full, rid, i)[1] for i, rid in enumerate(fill))
         offer_empty, offer_full = interleaved_offer_ms(
-            [(empty, empty_ids[0]), (full, full_ids[0])], args.repeat
+            [(empty, empty_ids[:offered]), (full, full_ids[:offered])], args.repeat
         )
         # Bookings in turns: one on the empty day, one on the full day (refusals included:
         # on a full day most attempts are, and they must stay as cheap as a booking).
@@ -205,15 +209,19 @@ def pricing_pair(args: argparse.Namespace) -> None:
         urls = [f"sqlite:///{Path(tmp) / f'{side}.db'}" for side in sides]
         if args.database_url:
             urls = [args.database_url.replace("{side}", side) for side in sides]
-        n = args.fill + args.probe + 1
+        offered = args.repeat + 1
+        n = offered + args.fill + args.probe
         worlds = [
             world(url, n, args.radius_km, side) for url, side in zip(urls, sides, strict=True)
         ]
         filled = {
-            side: sum(book_once(app, rid, i)[1] for i, rid in enumerate(ids[1 : 1 + args.fill]))
+            side: sum(
+                book_once(app, rid, i)[1]
+                for i, rid in enumerate(ids[offered : offered + args.fill])
+            )
             for side, (app, ids) in zip(sides, worlds, strict=True)
         }
-        offers = interleaved_offer_ms([(app, ids[0]) for app, ids in worlds], args.repeat)
+        offers = interleaved_offer_ms([(app, ids[:offered]) for app, ids in worlds], args.repeat)
         book: dict[str, list[float]] = {side: [] for side in sides}
         for i in range(args.probe):
             for side, (app, ids) in zip(sides, worlds, strict=True):

@@ -73,7 +73,11 @@ Span = tuple[int, int] | None
 Reach = Callable[[Location, int, int], tuple[Sequence[int], Sequence[int]]]
 IntVector = npt.NDArray[np.int64]
 HourRows = dict[tuple[Location, Location], list[int]]
-"""Drive seconds per departure hour for legs already walked (a memo for one request)."""
+"""Drive seconds per departure hour for legs already walked (a memo for one request, or the
+port's own, ``shared_rows``)."""
+# How many legs ``shared_rows`` keeps before it starts again: a day's routes of a city's
+# fleet walk a few tens of thousands; a row is 24 ints.
+SHARED_ROWS_MAX = 50_000
 
 
 def hours(lo_s: int, hi_s: int) -> range:
@@ -154,6 +158,7 @@ class TimedTravel:
         if not 0.0 <= self.chain_z <= 5.0:
             raise ValueError("chain_z must be within [0, 5]")
         object.__setattr__(self, "buckets", profile_buckets(self.base))
+        object.__setattr__(self, "_shared_rows", {})
         object.__setattr__(self, "slowest", slowest_seconds(self.base, self.buckets))
 
     def matrix(self, locations: Sequence[Location], depart_second: int) -> TravelMatrix:
@@ -438,6 +443,14 @@ class TimedTravel:
         ``b`` when its window opens: the leg as the courier is taken to drive it."""
         return self._lead(self._by_hour(a, b, {} if rows is None else rows), earliest_s)
 
+    def shared_rows(self) -> HourRows:
+        """A memo of legs' hourly drive times shared by every request of this process (a
+        leg's row is a function of its two ends only, for the city model); it starts again
+        past ``SHARED_ROWS_MAX`` legs. Walks along the same booked stops, which every offer
+        re-checks, then price each leg once."""
+        rows: HourRows = self._shared_rows  # type: ignore[attr-defined]
+        return rows
+
     def _lead(self, seconds: Callable[[int], int], earliest_s: int) -> int:
         return self.price(seconds, (earliest_s, earliest_s), False)
 
@@ -448,6 +461,8 @@ class TimedTravel:
         if isinstance(self.base, HaversineTravel):
             row = rows.get((a, b))
             if row is None:
+                if len(rows) >= SHARED_ROWS_MAX:
+                    rows.clear()
                 hourly = self.base.between_many(a, [b], range(0, DAY_S, 3600))[:, 0].tolist()
                 row = rows[(a, b)] = [int(x) for x in hourly]
             return lambda second: row[(second % DAY_S) // 3600]

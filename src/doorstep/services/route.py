@@ -412,6 +412,10 @@ def cheapest(found: Sequence[Option], call_out_s: int = 0) -> Option:
     return min(found, key=lambda o: (seat_cost(o, call_out_s), o.courier.courier_id))
 
 
+# A courier who may take the visit, their route, its slack and its candidate pricing.
+_Seat = tuple[FleetCourier, CourierRoute, RouteSlack, Callable[[Span], Reach]]
+
+
 def options(
     cache: RouteCache,
     uow: UnitOfWork,
@@ -424,24 +428,27 @@ def options(
     """Load the carrier's routes for ``days`` once; the returned function lists, cheapest
     first, the routes that can take a stop on a day with every promise still kept."""
     routes = cache.routes(uow, carrier_id, [(c.courier_id, d) for c in couriers for d in days])
-    reaches: dict[tuple[str, int], Callable[[Span], Reach]] = {}
+    # Each courier-day's slack and pricing, once per call: every window of the day asks them.
+    seated: dict[date, list[_Seat]] = {}
     chain = ChainCheck(travel, now)
+
+    def day_of(day: date) -> list[_Seat]:
+        found = seated.get(day)
+        if found is None:
+            start = start_second(day, now)
+            found = seated[day] = []
+            for c in couriers:
+                route = routes[route_id(c.courier_id, day)]
+                courier = planner_courier(c, day, route)
+                keep = route.route_id not in uow.routes.written
+                slack = cache.slack(route, courier, depot_of(c), start, keep=keep)
+                found.append((c, route, slack, reach_along(travel, slack, route.open)))
+        return found
 
     def on(day: date, stop: Stop) -> list[Option]:
         found = []
-        start = start_second(day, now)
         window = (stop.earliest_s, stop.latest_s)
-        for c in couriers:
-            route = routes[route_id(c.courier_id, day)]
-            courier = planner_courier(c, day, route)
-            slack = cache.slack(
-                route, courier, depot_of(c), start, keep=route.route_id not in uow.routes.written
-            )
-            # By route and start, not id(slack): a slack not kept in the cache may be freed
-            # and its id reused by the next one.
-            pricing = reaches.get((route.route_id, start))
-            if pricing is None:
-                pricing = reaches[(route.route_id, start)] = reach_along(travel, slack, route.open)
+        for c, route, slack, pricing in day_of(day):
             insertion = best_insertion(slack, stop, pricing(window))
             if insertion is not None and chain.keeps(route, c, insertion.position, stop):
                 found.append(Option(c, route, insertion))
@@ -469,14 +476,14 @@ class ChainCheck:
     chain of legs gathers is priced (``planning.timed.TimedTravel.chain_slack``): the new
     visit must hold, and no visit may hold less than before unless it held with room to
     spare (``planning.timed.chain_keeps``). Always true without a chained timed port. One
-    per request: the legs' hourly drive times and each route's walk before the insertion
-    are kept, and a candidate's walk starts at its position and stops where the route
+    per request: each route's walk before the insertion is kept (the legs' hourly drive
+    times in the port's ``shared_rows``, for every request), and a candidate's walk starts at its position and stops where the route
     settles back into its old times."""
 
     def __init__(self, travel: TravelTimes, now: datetime) -> None:
         self.timed = travel if isinstance(travel, TimedTravel) and travel.chained else None
         self.now = now
-        self.rows: HourRows = {}
+        self.rows: HourRows = self.timed.shared_rows() if self.timed is not None else {}
         self.before: dict[tuple[str, int], list[ChainStep]] = {}
 
     def keeps(self, route: CourierRoute, courier: FleetCourier, position: int, stop: Visit) -> bool:

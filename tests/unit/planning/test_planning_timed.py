@@ -443,3 +443,22 @@ def test_a_walk_resumed_at_the_insertion_equals_the_whole_walk(
         [s.service_s for s in new],
         9 * H,
     )
+
+
+def test_shared_rows_price_a_leg_as_a_fresh_memo_does_and_start_again_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timed = TimedTravel(HaversineTravel(), **CHAINED)
+    points = [DEPOT, *PLACES[:4]]
+    windows = [(9 * H, 11 * H), (9 * H, 11 * H), (13 * H, 15 * H), (13 * H, 15 * H)]
+    service = [300] * 4
+    alone = timed.chain_steps(points, windows, service, 8 * H)
+    shared = timed.shared_rows()
+    assert timed.chain_steps(points, windows, service, 8 * H, rows=shared) == alone
+    assert len(shared) == 4 and shared is timed.shared_rows()  # one row per leg walked
+    # Read from the memo, the same walk again; a new port keeps its own.
+    assert timed.chain_steps(points, windows, service, 8 * H, rows=shared) == alone
+    assert TimedTravel(HaversineTravel(), **CHAINED).shared_rows() == {}
+    monkeypatch.setattr("doorstep.planning.timed.SHARED_ROWS_MAX", 4)
+    timed.chain_steps([PLACES[5], PLACES[6]], windows[:1], service[:1], 8 * H, rows=shared)
+    assert len(shared) == 1  # full: started again with the new leg
