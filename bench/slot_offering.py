@@ -200,6 +200,15 @@ def summarise(runs: Sequence[Run], seed_list: Sequence[int] = ()) -> dict[str, A
             p: {h: spread([float(r[p]["eta_error"][h]["p50_min"]) for r in runs]) for h in HORIZONS}
             for p in ran
         },
+        # Every visit outside its window, by policy and seed (the goals want none).
+        "late_by_seed": {
+            p: {
+                str(s): r[p]["late_visits"]
+                for s, r in zip(seed_list, runs, strict=True)
+                if r[p].get("late_visits")
+            }
+            for p in ran
+        },
         "fixed_capacity_per_window": [r["fixed"].get("capacity_per_window") for r in runs],
         "fixed_capacity_searched": [
             r["fixed_searched"].get("capacity_per_window") for r in runs if "fixed_searched" in r
