@@ -144,6 +144,7 @@ class TimedTravel:
     driven_hours: bool = DRIVEN_HOURS
     buckets: tuple[int, ...] = field(init=False)
     slowest: tuple[int, ...] = field(init=False)
+    _shared_rows: HourRows = field(init=False, repr=False)
     """Departure seconds whose slowest leg is the day's slowest for any pair (the ceiling)."""
 
     def __post_init__(self) -> None:
@@ -448,8 +449,7 @@ class TimedTravel:
         leg's row is a function of its two ends only, for the city model); it starts again
         past ``SHARED_ROWS_MAX`` legs. Walks along the same booked stops, which every offer
         re-checks, then price each leg once."""
-        rows: HourRows = self._shared_rows  # type: ignore[attr-defined]
-        return rows
+        return self._shared_rows
 
     def _lead(self, seconds: Callable[[int], int], earliest_s: int) -> int:
         return self.price(seconds, (earliest_s, earliest_s), False)

@@ -477,8 +477,8 @@ class ChainCheck:
     visit must hold, and no visit may hold less than before unless it held with room to
     spare (``planning.timed.chain_keeps``). Always true without a chained timed port. One
     per request: each route's walk before the insertion is kept (the legs' hourly drive
-    times in the port's ``shared_rows``, for every request), and a candidate's walk starts at its position and stops where the route
-    settles back into its old times."""
+    times in the port's ``shared_rows``, for every request), and a candidate's walk starts
+    at its position and stops where the route settles back into its old times."""
 
     def __init__(self, travel: TravelTimes, now: datetime) -> None:
         self.timed = travel if isinstance(travel, TimedTravel) and travel.chained else None
