@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from tests.integration.retention_world import (  # type: ignore[import-not-found
 from tests.statements import counting_statements  # type: ignore[import-not-found]
 
 from doorstep.adapters.db import tables as t
+from doorstep.adapters.db.retention import SqlRetention
 from doorstep.adapters.ids import FixedClock
 from doorstep.bootstrap import App
 from doorstep.domain.dispute import dispute_id
@@ -31,7 +33,7 @@ from doorstep.domain.errors import Conflict, NotFound
 from doorstep.domain.order import Buyer, Channel, Order, OrderLine
 from doorstep.domain.retention import ERASED, ERASED_PHONE, RetentionRule
 from doorstep.domain.returns import ReturnStatus
-from doorstep.domain.route import RouteStop, StopState
+from doorstep.domain.route import RouteStop, StopState, route_id
 from doorstep.entrypoints import jobs
 from doorstep.services import catalog, identity, photos, retention
 
@@ -58,7 +60,7 @@ def _erased_events(app: App, buyer_id: str) -> list[dict[str, object]]:
 
 
 def test_a_departed_buyer_is_erased_once_the_period_is_over_and_only_once(
-    wired: App, clock: FixedClock
+    wired: App, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svc = wired.services
     gone = leaver(wired, claim=True)
@@ -106,7 +108,18 @@ def test_a_departed_buyer_is_erased_once_the_period_is_over_and_only_once(
     clock.at = due - timedelta(minutes=1)
     assert _sweep(wired) == 0
     clock.at = due
+    # The coarsened route's version moves in the erasing transaction: it is named among the
+    # routes that transaction wrote, which the shared route cache neither serves nor keeps.
+    written: set[str] = set()
+    store = SqlRetention.store
+
+    def storing(self: SqlRetention, *args: Any) -> None:
+        store(self, *args)
+        written.update(self.routes.written)
+
+    monkeypatch.setattr(SqlRetention, "store", storing)
     assert _sweep(wired) == 1
+    assert written == {route_id(visit.courier_id, visit.slot.day)}
 
     assert found(wired.engine, gone.personal) == []
     assert found(wired.engine, kept.personal), "another buyer keeps theirs"

@@ -23,7 +23,7 @@ from doorstep.adapters.db.repositories import (
     RefundRepo,
     ReturnRepo,
 )
-from doorstep.adapters.db.routes import decode_route, encode_route
+from doorstep.adapters.db.routes import RouteRepo, decode_route, encode_route
 from doorstep.adapters.db.transfers import TransferRepo
 from doorstep.domain.order import Buyer
 from doorstep.domain.pickup import Appointment
@@ -48,8 +48,10 @@ class SqlRetention:
         transfers: TransferRepo,
         exchanges: ExchangeRepo,
         disputes: DisputeRepo,
+        routes: RouteRepo,
     ) -> None:
         self.conn = conn
+        self.routes = routes
         self.buyers, self.orders, self.returns, self.refunds = buyers, orders, returns, refunds
         self.appointments, self.pickup_orders = appointments, pickup_orders
         self.claims, self.transfers, self.exchanges = claims, transfers, exchanges
@@ -160,7 +162,10 @@ class SqlRetention:
             (t.disputes, "dispute_id", [d for f in gone for d in f.disputes]),
         ):
             _versioned(self.conn, table, key, items)
-        _coarsen_routes(self.conn, [a for f in gone for a in f.appointments])
+        # Their versions move in this transaction: the shared route cache must not keep them.
+        self.routes.written.update(
+            _coarsen_routes(self.conn, [a for f in gone for a in f.appointments])
+        )
         values = PersonalValues(frozenset().union(*(erased[f.buyer.buyer_id].values for f in gone)))
         self._scrub_copies(gone, values)
 
@@ -273,12 +278,13 @@ def _account_events(
     return out
 
 
-def _coarsen_routes(conn: Connection, visits: Sequence[Appointment]) -> None:
+def _coarsen_routes(conn: Connection, visits: Sequence[Appointment]) -> list[str]:
     """The stops of these visits on their couriers' stored routes keep the neighbourhood of
-    the door, not the door (``retention.coarse``); the rest of each route as it was."""
+    the door, not the door (``retention.coarse``); the rest of each route as it was. Returns
+    the ids of the routes rewritten."""
     ids = sorted({route_id(a.courier_id, a.slot.day) for a in visits if a.courier_id})
     if not ids:
-        return
+        return []
     mine = {a.appointment_id for a in visits}
     r = t.routes.c
     rows = conn.execute(
@@ -304,6 +310,7 @@ def _coarsen_routes(conn: Connection, visits: Sequence[Appointment]) -> None:
         .values(doc=bindparam("b_doc"), version=r.version + 1),
         changed,
     )
+    return [c["b_id"] for c in changed]
 
 
 def _locked(table: Table, column: Any, keys: Iterable[str]) -> Any:

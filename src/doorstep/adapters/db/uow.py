@@ -110,6 +110,7 @@ class SqlUnitOfWork:
             self.transfers,
             self.exchanges,
             self.disputes,
+            self.routes,
         )
         return self
 
