@@ -143,11 +143,11 @@ def test_replan_ticks_plan_later_days_and_today_as_asked(
     calls: list[tuple[Any, Any, bool]] = []
     real = routing.plan_day
 
-    def spy(svc: Any, carrier_id: str, day: Any, params: Any = None) -> Any:
+    def spy(svc: Any, carrier_id: str, day: Any, *args: Any) -> Any:
         with svc.uow() as uow:
             astray = uow.appointments.astray_carrier_days([day]).get((carrier_id, day), False)
         calls.append((local(svc.clock.now()), day, astray))
-        return real(svc, carrier_id, day, params)
+        return real(svc, carrier_id, day, *args)
 
     monkeypatch.setattr(routing, "plan_day", spy)
     params = replace(
