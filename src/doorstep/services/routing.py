@@ -169,15 +169,13 @@ def plan_day(
         raise Contention() from exc  # the job gives way; the next fan-out plans the day
 
 
-def _plan_once(
-    svc: Services, carrier_id: str, day: date, params: SolveParams | None
-) -> RoutingReport:
+def _plan_once(svc: Services, carrier_id: str, day: date, params: SolveParams) -> RoutingReport:
     now = svc.clock.now()
     with svc.uow() as uow:
         built = build_day_problem(uow, svc, carrier_id, day)
         if not built.appointments and not built.routes:
             return RoutingReport(carrier_id, day, (), (), 0, 0)  # only company-served visits
-        params = on_duty(svc, params or SolveParams(seed=0, time_limit_s=1.0))
+        params = on_duty(svc, params)
         now_s = start_second(day, now)
         started = time.perf_counter()
         same_day = bool(built.previous.routes) and local(now).date() == day
